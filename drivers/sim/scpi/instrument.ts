@@ -1,0 +1,184 @@
+// One simulated SCPI instrument: its state and the answer to each message. Transport-free, so the
+// socket, VXI-11 and serial servers share it.
+import type { BlockDef, Datatype, DeviceDef, PropertyDef } from "./definition.ts";
+
+export type SimReply =
+  | { kind: "none" }
+  | { kind: "data"; bytes: Uint8Array }
+  /** Read the message, never answer (what a hung instrument does). */
+  | { kind: "silent" }
+  /** Send `bytes` (part of an answer), then close the connection. */
+  | { kind: "drop"; bytes: Uint8Array };
+
+const NONE: SimReply = { kind: "none" };
+const SILENT: SimReply = { kind: "silent" };
+
+interface Setter { pattern: RegExp; prop: string; def: PropertyDef }
+
+export class SimulatedInstrument {
+  readonly queryTerm: string;
+  readonly replyTerm: string;
+  readonly #def: DeviceDef;
+  readonly #fixed = new Map<string, SimReply>();
+  readonly #getters = new Map<string, { prop: string; format: string }>();
+  readonly #setters: Setter[] = [];
+  readonly #blocks = new Map<string, BlockDef>();
+  readonly #blockCache = new Map<string, Uint8Array>();
+  readonly #silent = new Set<string>();
+  readonly #drop = new Set<string>();
+  readonly #values = new Map<string, number | string>();
+  readonly #errors: string[] = [];
+  #counter = 0;
+
+  constructor(def: DeviceDef) {
+    this.#def = def;
+    this.queryTerm = def.eom?.q ?? "\n";
+    this.replyTerm = def.eom?.r ?? "\n";
+    for (const d of def.dialogues ?? []) {
+      this.#fixed.set(key(d.q), d.r == null ? NONE : { kind: "data", bytes: Buffer.from(d.r + this.replyTerm) });
+    }
+    for (const [name, p] of Object.entries(def.properties ?? {})) {
+      this.#values.set(name, p.default);
+      if (p.getter) this.#getters.set(key(p.getter.q), { prop: name, format: p.getter.r });
+      if (p.setter) this.#setters.push({ pattern: placeholderPattern(p.setter.q), prop: name, def: p });
+    }
+    for (const b of def.blocks ?? []) this.#blocks.set(key(b.q), b);
+    for (const s of def.silent ?? []) this.#silent.add(key(s));
+    for (const s of def.drop ?? []) this.#drop.add(key(s));
+  }
+
+  /** Back to the defaults (what *RST would do). */
+  reset(): void {
+    for (const [name, p] of Object.entries(this.#def.properties ?? {})) this.#values.set(name, p.default);
+    this.#errors.length = 0;
+    this.#counter = 0;
+  }
+
+  property(name: string): number | string | undefined {
+    return this.#values.get(name);
+  }
+
+  handle(message: string): SimReply {
+    const k = key(message);
+    if (k === "") return NONE;
+    const fixed = this.#fixed.get(k);
+    if (fixed) return fixed;
+    if (this.#silent.has(k)) return SILENT;
+    if (this.#drop.has(k)) return { kind: "drop", bytes: Buffer.from("PARTIAL,ANSW") };
+    const block = this.#blocks.get(k);
+    if (block) return { kind: "data", bytes: this.#block(block) };
+    const getter = this.#getters.get(k);
+    if (getter) return this.#text(formatValue(getter.format, this.#values.get(getter.prop)!));
+    if (k === "SYST:ERR?" || k === "SYSTEM:ERROR?") return this.#text(this.#errors.shift() ?? '0,"No error"');
+    const trimmed = message.trim();
+    for (const s of this.#setters) {
+      const m = s.pattern.exec(trimmed);
+      if (m) return this.#set(s, m[1]!);
+    }
+    this.#errors.push('-113,"Undefined header"');
+    if (k.endsWith("?") && this.#def.error !== undefined) return this.#text(this.#def.error);
+    return NONE;
+  }
+
+  #text(s: string): SimReply {
+    return { kind: "data", bytes: Buffer.from(s + this.replyTerm) };
+  }
+
+  #set(s: Setter, raw: string): SimReply {
+    const specs = s.def.specs ?? {};
+    let value: number | string = raw;
+    let ok = true;
+    if (specs.type !== "str") {
+      value = Number(raw);
+      ok = Number.isFinite(value) && (specs.type !== "int" || Number.isInteger(value));
+      if (ok && specs.min !== undefined && value < specs.min) ok = false;
+      if (ok && specs.max !== undefined && value > specs.max) ok = false;
+    }
+    if (ok && specs.valid && !specs.valid.includes(value)) ok = false;
+    if (!ok) {
+      this.#errors.push('-222,"Data out of range"');
+      const e = s.def.setter?.e;
+      return e == null ? NONE : this.#text(e);
+    }
+    this.#values.set(s.prop, value);
+    const r = s.def.setter?.r;
+    return r == null ? NONE : this.#text(r);
+  }
+
+  #block(b: BlockDef): Uint8Array {
+    const values = b.values ?? "sine";
+    const cacheKey = b.q;
+    if (values !== "counter") {
+      const cached = this.#blockCache.get(cacheKey);
+      if (cached && typeof b.length !== "string") return cached;
+    }
+    const n = typeof b.length === "string" ? Number(this.#values.get(b.length) ?? 0) : (b.length ?? (Array.isArray(values) ? values.length : 100));
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      data[i] = Array.isArray(values) ? values[i % values.length]!
+        : values === "ramp" ? i
+        : values === "counter" ? this.#counter + i
+        : Math.sin((2 * Math.PI * i) / Math.max(n, 1));
+    }
+    if (values === "counter") this.#counter += n;
+    const payload = encodeValues(data, b.datatype ?? "float32", b.bigEndian ?? false);
+    const len = String(payload.byteLength);
+    const out = Buffer.concat([Buffer.from(`#${len.length}${len}`), payload, Buffer.from(this.replyTerm)]);
+    if (values !== "counter") this.#blockCache.set(cacheKey, out);
+    return out;
+  }
+}
+
+function key(q: string): string {
+  return q.trim().toUpperCase();
+}
+
+function placeholderPattern(q: string): RegExp {
+  const parts = q.split(/\{[^}]*\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${parts.join("(.+?)")}$`, "i");
+}
+
+// The subset of Python's format mini-language pyvisa-sim definitions use: {} {:d} {:.Nf} {:.Ne} {:g}.
+export function formatValue(format: string, v: number | string): string {
+  return format.replace(/\{(?::([^}]*))?\}/g, (_m, spec: string | undefined) => {
+    if (!spec || typeof v === "string") return String(v);
+    const m = /^\.?(\d*)([dfeEg])$/.exec(spec);
+    if (!m) return String(v);
+    const digits = m[1] === "" ? 6 : Number(m[1]);
+    switch (m[2]) {
+      case "d": return String(Math.round(v));
+      case "f": return v.toFixed(digits);
+      case "e": return pythonExp(v.toExponential(digits));
+      case "E": return pythonExp(v.toExponential(digits)).toUpperCase();
+      default: return String(v);
+    }
+  });
+}
+
+function pythonExp(s: string): string {
+  // JS writes 1.5e+0, Python 1.5e+00.
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+export function encodeValues(data: Float64Array, datatype: Datatype, bigEndian: boolean): Uint8Array {
+  const sizes: Record<Datatype, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
+  const size = sizes[datatype];
+  const buf = new ArrayBuffer(data.length * size);
+  const view = new DataView(buf);
+  const le = !bigEndian;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const o = i * size;
+    switch (datatype) {
+      case "int8": view.setInt8(o, v); break;
+      case "uint8": view.setUint8(o, v); break;
+      case "int16": view.setInt16(o, v, le); break;
+      case "uint16": view.setUint16(o, v, le); break;
+      case "int32": view.setInt32(o, v, le); break;
+      case "uint32": view.setUint32(o, v, le); break;
+      case "float32": view.setFloat32(o, v, le); break;
+      case "float64": view.setFloat64(o, v, le); break;
+    }
+  }
+  return new Uint8Array(buf);
+}

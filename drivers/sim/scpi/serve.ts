@@ -1,0 +1,55 @@
+// Serves the resources of a simulator definition; what `labdaemon sim FILE` runs.
+import { loadDefinition, validateDefinition, type SimDefinition } from "./definition.ts";
+import { SimulatedInstrument } from "./instrument.ts";
+import { SocketSimServer } from "./socketServer.ts";
+
+export interface ServedResource {
+  /** The VISA resource string a client opens. */
+  resource: string;
+  device: string;
+  kind: "socket" | "vxi11" | "serial";
+}
+
+export interface RunningSimulators {
+  resources: ServedResource[];
+  instruments: Map<string, SimulatedInstrument>;
+  close(): Promise<void>;
+}
+
+/** Starts every resource of the definition (a YAML/JSON file or an object already parsed). */
+export async function serveSimulators(definition: string | SimDefinition): Promise<RunningSimulators> {
+  const def = typeof definition === "string" ? loadDefinition(definition) : validateDefinition(definition);
+  const instruments = new Map<string, SimulatedInstrument>();
+  for (const [name, d] of Object.entries(def.devices)) instruments.set(name, new SimulatedInstrument(d));
+  const resources: ServedResource[] = [];
+  const closers: Array<() => void | Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    for (const r of def.resources ?? []) {
+      const inst = instruments.get(r.device)!;
+      if (r.socket) {
+        const server = new SocketSimServer(inst, r.socket);
+        closers.push(() => server.close());
+        resources.push({ resource: server.resource, device: r.device, kind: "socket" });
+      }
+      if (r.vxi11) {
+        const { serveVxi11 } = await import("./vxi11Server.ts");
+        const server = await serveVxi11(inst, r.vxi11.name ?? "inst0");
+        closers.push(() => server.close());
+        resources.push({ resource: server.resource, device: r.device, kind: "vxi11" });
+      }
+      if (r.serial) {
+        const { servePty } = await import("./serialPty.ts");
+        const pty = await servePty(inst, r.serial.link);
+        closers.push(() => pty.close());
+        resources.push({ resource: pty.resource, device: r.device, kind: "serial" });
+      }
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { resources, instruments, close };
+}

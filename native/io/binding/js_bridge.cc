@@ -1,0 +1,116 @@
+#include "io/binding/js_bridge.h"
+
+namespace ld::io::binding {
+
+Outcome Outcome::text(std::string s, int encoding) {
+  Outcome o;
+  o.type = encoding == 1 ? Type::Utf8 : encoding == 2 ? Type::Latin1 : Type::Bytes;
+  o.data = std::move(s);
+  return o;
+}
+
+void settleOnJsThread(Napi::Env env, Napi::Function, JsBridge* bridge, PendingCall* call) {
+  if (env == nullptr) {  // the environment is going away: nothing left to settle
+    delete call;
+    return;
+  }
+  bridge->settle(env, call);
+}
+
+JsBridge::JsBridge(Napi::Env env, std::string resource, std::function<void()> hold, std::function<void()> release)
+    : resource_(std::move(resource)), hold_(std::move(hold)), release_(std::move(release)) {
+  tsfn_ = Tsfn::New(env, "labdaemon-io", 0, 1, this);
+  tsfn_.Unref(env);
+}
+
+JsBridge::~JsBridge() { tsfn_.Release(); }
+
+Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job) {
+  auto* call = new PendingCall{Napi::Promise::Deferred::New(env), Outcome{}, this};
+  Napi::Promise promise = call->deferred.Promise();
+  if (pending_++ == 0) {
+    tsfn_.Ref(env);
+    hold_();
+  }
+  Tsfn tsfn = tsfn_;
+  thread.post([call, job = std::move(job), tsfn]() mutable {
+    try {
+      call->outcome = job();
+    } catch (const IoError& e) {
+      call->outcome.failed = true;
+      call->outcome.kind = e.kind;
+      call->outcome.code = e.code;
+      call->outcome.codeName = e.codeName;
+      call->outcome.message = e.what();
+    } catch (const std::exception& e) {
+      call->outcome.failed = true;
+      call->outcome.message = e.what();
+    }
+    tsfn.NonBlockingCall(call);
+  });
+  return promise;
+}
+
+Napi::Value JsBridge::errorValue(Napi::Env env, const Outcome& o) const {
+  Napi::Error err = Napi::Error::New(env, resource_ + ": " + o.message);
+  Napi::Object obj = err.Value();
+  obj.Set("kind", errorKindName(o.kind));
+  obj.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
+  obj.Set("codeName", o.codeName);
+  obj.Set("resource", resource_);
+  obj.Set("detail", o.message);
+  return obj;
+}
+
+void JsBridge::settle(Napi::Env env, PendingCall* call) {
+  Napi::HandleScope scope(env);
+  const Outcome& o = call->outcome;
+  if (o.failed) {
+    call->deferred.Reject(errorValue(env, o));
+  } else {
+    Napi::Value v;
+    switch (o.type) {
+      case Outcome::Type::Undefined: v = env.Undefined(); break;
+      case Outcome::Type::Number: v = Napi::Number::New(env, o.number); break;
+      case Outcome::Type::Utf8: v = Napi::String::New(env, o.data); break;
+      case Outcome::Type::Latin1: {
+        napi_value s;
+        napi_create_string_latin1(env, o.data.data(), o.data.size(), &s);
+        v = Napi::Value(env, s);
+        break;
+      }
+      case Outcome::Type::Bytes:
+        v = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(o.data.data()), o.data.size());
+        break;
+    }
+    call->deferred.Resolve(v);
+  }
+  delete call;
+  if (--pending_ == 0) {
+    tsfn_.Unref(env);
+    release_();
+  }
+}
+
+std::string bytesArg(const Napi::Value& v, const char* what) {
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    auto ab = ta.ArrayBuffer();
+    const char* p = static_cast<const char*>(ab.Data()) + ta.ByteOffset();
+    return std::string(p, ta.ByteLength());
+  }
+  throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a string or a Uint8Array");
+}
+
+std::string stringArg(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+double numberArg(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+}  // namespace ld::io::binding

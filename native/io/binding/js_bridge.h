@@ -1,0 +1,60 @@
+// Carries results of jobs run on an IoThread back to the JS thread as settled promises: one
+// ThreadSafeFunction per native object, referenced only while promises are pending so an idle
+// instrument never keeps the process alive.
+#pragma once
+#include <napi.h>
+
+#include <functional>
+#include <string>
+
+#include "io/io_error.h"
+#include "io/io_thread.h"
+
+namespace ld::io::binding {
+
+struct Outcome {
+  enum class Type { Undefined, Bytes, Utf8, Latin1, Number } type = Type::Undefined;
+  std::string data;
+  double number = 0;
+  bool failed = false;
+  ErrorKind kind = ErrorKind::Device;
+  long code = 0;
+  std::string codeName, message;
+
+  static Outcome text(std::string s, int encoding);  // encoding: 0 bytes, 1 utf-8, 2 latin-1
+  static Outcome num(double v) { Outcome o; o.type = Type::Number; o.number = v; return o; }
+};
+
+class JsBridge;
+struct PendingCall {
+  Napi::Promise::Deferred deferred;
+  Outcome outcome;
+  JsBridge* bridge;
+};
+
+void settleOnJsThread(Napi::Env env, Napi::Function, JsBridge* bridge, PendingCall* call);
+using Tsfn = Napi::TypedThreadSafeFunction<JsBridge, PendingCall, settleOnJsThread>;
+
+class JsBridge {
+ public:
+  // `hold`/`release` pin the owning JS object while calls are in flight.
+  JsBridge(Napi::Env env, std::string resource, std::function<void()> hold, std::function<void()> release);
+  ~JsBridge();
+  // Runs `job` on `thread`; its Outcome (or the IoError it throws) settles the returned promise.
+  Napi::Value submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job);
+  void settle(Napi::Env env, PendingCall* call);
+  Napi::Value errorValue(Napi::Env env, const Outcome& o) const;
+
+ private:
+  Tsfn tsfn_;
+  std::string resource_;
+  std::function<void()> hold_, release_;
+  size_t pending_ = 0;
+};
+
+// A string or a Uint8Array/Buffer argument as bytes; throws a TypeError naming `what` otherwise.
+std::string bytesArg(const Napi::Value& v, const char* what);
+std::string stringArg(const Napi::Value& v, const char* what);
+double numberArg(const Napi::Value& v, const char* what);
+
+}  // namespace ld::io::binding

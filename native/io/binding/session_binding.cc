@@ -1,0 +1,216 @@
+// NativeSession: the JS handle of one open resource. Every method returns a promise settled by the
+// session's own I/O thread, so calls on one resource run in the order they were made.
+#include <napi.h>
+
+#include <memory>
+
+#include "io/binding/js_bridge.h"
+#include "io/session.h"
+
+namespace ld::io::binding {
+namespace {
+
+constexpr size_t kDefaultMax = 64u << 20;
+
+OpenOptions parseOptions(const Napi::Value& v) {
+  OpenOptions o;
+  if (!v.IsObject()) return o;
+  auto obj = v.As<Napi::Object>();
+  auto num = [&](const char* key, int def) {
+    Napi::Value x = obj.Get(key);
+    return x.IsNumber() ? x.As<Napi::Number>().Int32Value() : def;
+  };
+  o.serial.baudRate = num("baudRate", 9600);
+  o.serial.dataBits = num("dataBits", 8);
+  o.serial.stopBits = num("stopBits", 1);
+  Napi::Value parity = obj.Get("parity");
+  if (parity.IsString()) {
+    std::string p = parity.As<Napi::String>().Utf8Value();
+    o.serial.parity = p == "even" ? 'E' : p == "odd" ? 'O' : 'N';
+  }
+  Napi::Value flow = obj.Get("flowControl");
+  if (flow.IsString()) {
+    std::string f = flow.As<Napi::String>().Utf8Value();
+    o.serial.rtscts = f == "rtscts";
+    o.serial.xonxoff = f == "xonxoff";
+  }
+  Napi::Value lib = obj.Get("visaLibrary");
+  if (lib.IsString()) o.visaLibrary = lib.As<Napi::String>().Utf8Value();
+  o.termChar = num("termChar", -1);
+  return o;
+}
+
+class NativeSession : public Napi::ObjectWrap<NativeSession> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeSession", {
+      InstanceMethod<&NativeSession::Open>("open"),
+      InstanceMethod<&NativeSession::Write>("write"),
+      InstanceMethod<&NativeSession::Read>("read"),
+      InstanceMethod<&NativeSession::ReadBytes>("readBytes"),
+      InstanceMethod<&NativeSession::Query>("query"),
+      InstanceMethod<&NativeSession::QueryBlock>("queryBlock"),
+      InstanceMethod<&NativeSession::Clear>("clear"),
+      InstanceMethod<&NativeSession::Close>("close"),
+      InstanceAccessor<&NativeSession::Resource>("resource"),
+      InstanceAccessor<&NativeSession::InterfaceType>("interfaceType"),
+    });
+  }
+
+  explicit NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info) {
+    Napi::Env env = info.Env();
+    std::string resource = stringArg(info[0], "resource");
+    try {
+      session_ = std::make_shared<Session>(resource, parseOptions(info[1]));
+    } catch (const IoError& e) {
+      Outcome o;
+      o.failed = true;
+      o.kind = e.kind;
+      o.code = e.code;
+      o.codeName = e.codeName;
+      o.message = e.what();
+      JsBridge tmp(env, resource, [] {}, [] {});
+      throw Napi::Error(env, tmp.errorValue(env, o));
+    }
+    bridge_ = std::make_unique<JsBridge>(env, resource, [this] { Ref(); }, [this] { Unref(); });
+  }
+
+  ~NativeSession() override {
+    // Destroy the session (joins its thread) before the bridge whose TSFN that thread calls.
+    session_.reset();
+    bridge_.reset();
+  }
+
+ private:
+  static Deadline deadlineArg(const Napi::Value& v) {
+    double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 2000;
+    if (!(ms > 0)) ms = 2000;
+    return deadlineIn(static_cast<long>(ms));
+  }
+  static size_t maxArg(const Napi::Value& v) {
+    return v.IsNumber() && v.As<Napi::Number>().DoubleValue() > 0 ? static_cast<size_t>(v.As<Napi::Number>().DoubleValue())
+                                                                   : kDefaultMax;
+  }
+  static int encArg(const Napi::Value& v) { return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0; }
+
+  // Deadlines start when the request reaches the I/O thread, so queued requests each get their full timeout.
+  Napi::Value submit(Napi::Env env, long timeoutMs, std::function<Outcome(Session&, Deadline)> fn) {
+    auto s = session_;
+    return bridge_->submit(env, s->thread(), [s, fn = std::move(fn), timeoutMs]() { return fn(*s, deadlineIn(timeoutMs)); });
+  }
+  static long msArg(const Napi::Value& v) {
+    double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 2000;
+    return ms > 0 ? static_cast<long>(ms) : 2000;
+  }
+
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
+      s.ensureOpen(d);
+      return Outcome{};
+    });
+  }
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    std::string data = bytesArg(info[0], "data");
+    return submit(info.Env(), msArg(info[1]), [data = std::move(data)](Session& s, Deadline d) {
+      s.write(data, d);
+      return Outcome::num(static_cast<double>(data.size()));
+    });
+  }
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    std::string term = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    size_t max = maxArg(info[1]);
+    int enc = encArg(info[3]);
+    return submit(info.Env(), msArg(info[2]), [term, max, enc](Session& s, Deadline d) {
+      return Outcome::text(s.readUntil(term, max, d), enc);
+    });
+  }
+  Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
+    size_t n = static_cast<size_t>(numberArg(info[0], "count"));
+    int enc = encArg(info[2]);
+    return submit(info.Env(), msArg(info[1]), [n, enc](Session& s, Deadline d) { return Outcome::text(s.readExact(n, d), enc); });
+  }
+  Napi::Value Query(const Napi::CallbackInfo& info) {
+    std::string data = bytesArg(info[0], "data");
+    std::string term = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    size_t max = maxArg(info[2]);
+    int enc = encArg(info[4]);
+    return submit(info.Env(), msArg(info[3]), [data = std::move(data), term, max, enc](Session& s, Deadline d) {
+      s.write(data, d);
+      return Outcome::text(s.readUntil(term, max, d), enc);
+    });
+  }
+  Napi::Value QueryBlock(const Napi::CallbackInfo& info) {
+    bool hasCommand = !info[0].IsNull() && !info[0].IsUndefined();
+    std::string data = hasCommand ? bytesArg(info[0], "data") : "";
+    std::string term = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    size_t max = maxArg(info[2]);
+    return submit(info.Env(), msArg(info[3]), [data = std::move(data), hasCommand, term, max](Session& s, Deadline d) {
+      if (hasCommand) s.write(data, d);
+      return Outcome::text(s.readBlock(term, max, d), 0);
+    });
+  }
+  Napi::Value Clear(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
+      s.clear(d);
+      return Outcome{};
+    });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), 1000, [](Session& s, Deadline) {
+      s.close();
+      return Outcome{};
+    });
+  }
+  Napi::Value Resource(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), session_->name().canonical()); }
+  Napi::Value InterfaceType(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), session_->name().isSocket() ? "SOCKET" : session_->name().interfaceName());
+  }
+
+  std::unique_ptr<JsBridge> bridge_;
+  std::shared_ptr<Session> session_;
+};
+
+Napi::Value ParseResourceName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string text = stringArg(info[0], "resource");
+  ResourceName r;
+  try {
+    r = parseResourceName(text);
+  } catch (const IoError& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Value().Set("kind", errorKindName(e.kind));
+    err.Value().Set("resource", text);
+    throw err;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("interfaceType", r.interfaceName());
+  o.Set("board", r.board);
+  o.Set("resourceClass", r.resourceClass);
+  o.Set("canonical", r.canonical());
+  if (r.type == InterfaceType::Tcpip) {
+    o.Set("host", r.host);
+    if (r.isSocket()) o.Set("port", r.port);
+    else o.Set("lanDeviceName", r.lanDeviceName);
+  }
+  if (r.type == InterfaceType::Asrl) o.Set("serialPath", r.serialPath);
+  if (r.type == InterfaceType::Gpib) {
+    o.Set("primaryAddress", r.primaryAddress);
+    if (r.secondaryAddress >= 0) o.Set("secondaryAddress", r.secondaryAddress);
+  }
+  if (r.type == InterfaceType::Usb) {
+    o.Set("manufacturerId", r.usbManufacturer);
+    o.Set("modelCode", r.usbModel);
+    o.Set("serialNumber", r.usbSerial);
+    if (r.usbInterface >= 0) o.Set("usbInterfaceNumber", r.usbInterface);
+  }
+  return o;
+}
+
+}  // namespace
+
+void InitSession(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeSession", NativeSession::Define(env));
+  exports.Set("parseResourceName", Napi::Function::New(env, ParseResourceName));
+}
+
+}  // namespace ld::io::binding

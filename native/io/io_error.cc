@@ -1,0 +1,43 @@
+#include "io/io_error.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace ld::io {
+
+const char* errorKindName(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::Timeout: return "timeout";
+    case ErrorKind::Connection: return "connection";
+    case ErrorKind::Device: return "device";
+    case ErrorKind::Argument: return "argument";
+    case ErrorKind::Unsupported: return "unsupported";
+  }
+  return "device";
+}
+
+void throwErrno(const std::string& what, int err) {
+  ErrorKind kind = ErrorKind::Device;
+  switch (err) {
+    case ECONNREFUSED: case ECONNRESET: case ECONNABORTED: case EPIPE: case EHOSTUNREACH:
+    case ENETUNREACH: case ENOTCONN: case ENOENT: case ENODEV: case ENXIO: case EACCES: case EBUSY:
+    case EIO:
+      kind = ErrorKind::Connection;
+      break;
+    case ETIMEDOUT:
+      kind = ErrorKind::Timeout;
+      break;
+    default:
+      break;
+  }
+  const char* name = strerrorname_np(err);
+  throw IoError(kind, what + ": " + std::strerror(err), err, name ? name : "");
+}
+
+int msLeft(Deadline d) {
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(d - Clock::now()).count();
+  if (left <= 0) return 0;
+  return static_cast<int>((left + 999) / 1000);
+}
+
+}  // namespace ld::io

@@ -1,0 +1,31 @@
+// One thread that runs posted jobs in order: what makes requests on one resource ordered and keeps
+// blocking I/O off the JS thread.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace ld::io {
+
+class IoThread {
+ public:
+  IoThread();
+  ~IoThread();
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
+  void post(std::function<void()> job);
+  // Runs the jobs already queued, then ends the thread. Safe to call twice; not from the thread itself.
+  void stop();
+
+ private:
+  void run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ld::io

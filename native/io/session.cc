@@ -1,0 +1,155 @@
+#include "io/session.h"
+
+#include <cstring>
+
+namespace ld::io {
+
+Session::Session(const std::string& resource, const OpenOptions& opts)
+    : resource_(resource), name_(parseResourceName(resource)) {
+  transport_ = makeTransport(name_, opts);
+  if (opts.termChar >= 0) transport_->setTermChar(opts.termChar);
+  thread_ = std::make_unique<IoThread>();
+}
+
+Session::~Session() {
+  transport_->interrupt();
+  thread_->stop();
+  transport_->close();
+}
+
+void Session::ensureOpen(Deadline d) {
+  if (!transport_->isOpen()) {
+    buf_.clear();
+    pos_ = 0;
+    endAt_ = std::string::npos;
+    transport_->open(d);
+  }
+}
+
+void Session::fail() {
+  buf_.clear();
+  pos_ = 0;
+  endAt_ = std::string::npos;
+  transport_->close();
+}
+
+void Session::write(const std::string& data, Deadline d) {
+  ensureOpen(d);
+  try {
+    transport_->write(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
+  } catch (const IoError& e) {
+    if (e.kind == ErrorKind::Connection) fail();
+    throw;
+  }
+}
+
+void Session::fill(Deadline d, size_t want) {
+  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+    buf_.erase(0, pos_);
+    if (endAt_ != std::string::npos) endAt_ -= pos_;
+    pos_ = 0;
+  }
+  size_t chunk = want > 65536 ? want : 65536;
+  size_t old = buf_.size();
+  buf_.resize(old + chunk);
+  bool end = false;
+  size_t n = 0;
+  try {
+    n = transport_->read(reinterpret_cast<uint8_t*>(&buf_[old]), chunk, d, &end);
+  } catch (const IoError& e) {
+    buf_.resize(old);
+    if (e.kind == ErrorKind::Connection) fail();
+    throw;
+  }
+  buf_.resize(old + n);
+  if (end) endAt_ = buf_.size();
+}
+
+std::string Session::take(size_t n, size_t skip) {
+  std::string out = buf_.substr(pos_, n);
+  pos_ += n + skip;
+  lastTakeEnded_ = endAt_ != std::string::npos && pos_ >= endAt_;
+  if (lastTakeEnded_) endAt_ = std::string::npos;
+  if (pos_ == buf_.size()) { buf_.clear(); pos_ = 0; }
+  return out;
+}
+
+std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadline d) {
+  ensureOpen(d);
+  size_t searchFrom = pos_;
+  for (;;) {
+    if (!term.empty()) {
+      size_t at = buf_.find(term, searchFrom);
+      if (at != std::string::npos && (endAt_ == std::string::npos || at < endAt_))
+        return take(at - pos_, term.size());
+      size_t keep = term.size() - 1;
+      searchFrom = buf_.size() > pos_ + keep ? buf_.size() - keep : pos_;
+    }
+    if (endAt_ != std::string::npos) return take(endAt_ - pos_, 0);
+    if (term.empty() && buffered() > 0) return take(buffered(), 0);
+    if (buffered() >= maxBytes)
+      throw IoError(ErrorKind::Device, "no read termination within " + std::to_string(maxBytes) + " bytes");
+    fill(d, 0);
+  }
+}
+
+std::string Session::readExact(size_t n, Deadline d) {
+  ensureOpen(d);
+  while (buffered() < n) fill(d, n - buffered());
+  return take(n, 0);
+}
+
+std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadline d) {
+  ensureOpen(d);
+  // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#'.
+  for (;;) {
+    size_t hash = buf_.find('#', pos_);
+    if (hash != std::string::npos) { pos_ = hash; break; }
+    if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
+    pos_ = buf_.size();
+    fill(d, 0);
+  }
+  while (buffered() < 2) fill(d, 0);
+  char digits = buf_[pos_ + 1];
+  if (digits < '0' || digits > '9') throw IoError(ErrorKind::Device, "malformed IEEE 488.2 block header: '#' not followed by a digit");
+  int nd = digits - '0';
+  if (nd == 0) {
+    pos_ += 2;
+    return readUntil(term, maxBytes, d);  // indefinite length: the block ends with the message
+  }
+  while (buffered() < static_cast<size_t>(2 + nd)) fill(d, 0);
+  size_t len = 0;
+  for (int i = 0; i < nd; ++i) {
+    char c = buf_[pos_ + 2 + i];
+    if (c < '0' || c > '9') throw IoError(ErrorKind::Device, "malformed IEEE 488.2 block header: length is not decimal");
+    len = len * 10 + static_cast<size_t>(c - '0');
+  }
+  if (len > maxBytes) throw IoError(ErrorKind::Device, "IEEE 488.2 block of " + std::to_string(len) + " bytes exceeds the limit");
+  pos_ += 2 + nd;
+  std::string data = readExact(len, d);
+  // The terminator after the block belongs to this message; leave nothing behind for the next read.
+  if (!term.empty() && !lastTakeEnded_) readUntil(term, maxBytes, d);
+  return data;
+}
+
+void Session::clear(Deadline d) {
+  buf_.clear();
+  pos_ = 0;
+  endAt_ = std::string::npos;
+  if (!transport_->isOpen()) return;
+  try {
+    transport_->clear(d);
+  } catch (const IoError& e) {
+    if (e.kind == ErrorKind::Connection) fail();
+    throw;
+  }
+}
+
+void Session::close() {
+  buf_.clear();
+  pos_ = 0;
+  endAt_ = std::string::npos;
+  transport_->close();
+}
+
+}  // namespace ld::io

@@ -1,0 +1,51 @@
+// An open resource: its transport, its read buffer and the message-level reads (termination,
+// exact counts, IEEE 488.2 blocks). Methods are called from jobs on the session's own IoThread.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "io/io_thread.h"
+#include "io/transport.h"
+
+namespace ld::io {
+
+class Session {
+ public:
+  Session(const std::string& resource, const OpenOptions& opts);
+  ~Session();
+
+  const std::string& resource() const { return resource_; }
+  const ResourceName& name() const { return name_; }
+  IoThread& thread() { return *thread_; }
+
+  // Connects when closed, so a session whose peer went away serves the next request after reconnecting.
+  void ensureOpen(Deadline d);
+  void write(const std::string& data, Deadline d);
+  // Until `term` (stripped) or the interface's END; `term` empty → until END, or the first data that
+  // arrives on interfaces without END.
+  std::string readUntil(const std::string& term, size_t maxBytes, Deadline d);
+  std::string readExact(size_t n, Deadline d);
+  // An IEEE 488.2 block (#<n><len><data> or #0<data>…term); returns the data; drops the trailing term.
+  std::string readBlock(const std::string& term, size_t maxBytes, Deadline d);
+  void clear(Deadline d);
+  void close();
+  // From another thread: wake a blocked call (used when the owner is torn down).
+  void interrupt() { transport_->interrupt(); }
+
+ private:
+  size_t buffered() const { return buf_.size() - pos_; }
+  void fill(Deadline d, size_t want);  // one transport read appended to buf_
+  std::string take(size_t n, size_t skip);
+  void fail();  // after a broken connection: drop the buffer and close, so the next request reconnects
+
+  std::string resource_;
+  ResourceName name_;
+  std::unique_ptr<Transport> transport_;
+  std::string buf_;
+  size_t pos_ = 0;
+  size_t endAt_ = std::string::npos;  // buffer index where the interface marked END
+  bool lastTakeEnded_ = false;         // the last take() reached that END
+  std::unique_ptr<IoThread> thread_;
+};
+
+}  // namespace ld::io

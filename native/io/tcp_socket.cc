@@ -1,0 +1,115 @@
+#include "io/tcp_socket.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/fd_wait.h"
+
+namespace ld::io {
+
+void TcpSocket::open(Deadline d) {
+  close();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  // getaddrinfo has no timeout of its own; numeric hosts and /etc/hosts answer at once, which is
+  // what lab networks use. A slow DNS can only delay this session's own thread.
+  int gai = ::getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &res);
+  if (gai != 0)
+    throw IoError(ErrorKind::Connection, "cannot resolve " + host_ + ": " + gai_strerror(gai), gai, "EAI");
+  int lastErr = ECONNREFUSED;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) { lastErr = errno; continue; }
+    int one = 1;
+    // SCPI exchanges are small request/response pairs: Nagle would add up to 40 ms to each.
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) { fd_ = fd; break; }
+    if (errno != EINPROGRESS) { lastErr = errno; ::close(fd); continue; }
+    try {
+      waitFd(fd, POLLOUT, d, "connect to " + where());
+    } catch (...) {
+      ::close(fd);
+      ::freeaddrinfo(res);
+      throw;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) { fd_ = fd; break; }
+    lastErr = err;
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  if (fd_ < 0) throwErrno("connect to " + where(), lastErr);
+}
+
+void TcpSocket::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void TcpSocket::interrupt() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void TcpSocket::write(const uint8_t* data, size_t n, Deadline d) {
+  if (fd_ < 0) throw IoError(ErrorKind::Connection, "socket " + where() + " is not connected", ENOTCONN, "ENOTCONN");
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = ::send(fd_, data + off, n - off, MSG_NOSIGNAL);
+    if (w > 0) { off += static_cast<size_t>(w); continue; }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      waitFd(fd_, POLLOUT, d, "write to " + where());
+      continue;
+    }
+    int err = errno;
+    close();
+    throwErrno("write to " + where(), err);
+  }
+}
+
+size_t TcpSocket::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
+  *end = false;
+  if (fd_ < 0) throw IoError(ErrorKind::Connection, "socket " + where() + " is not connected", ENOTCONN, "ENOTCONN");
+  for (;;) {
+    ssize_t r = ::recv(fd_, buf, max, 0);
+    if (r > 0) return static_cast<size_t>(r);
+    if (r == 0) {
+      close();
+      throw IoError(ErrorKind::Connection, "connection to " + where() + " closed by the peer", ECONNRESET, "ECONNRESET");
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      waitFd(fd_, POLLIN, d, "read from " + where());
+      continue;
+    }
+    int err = errno;
+    close();
+    throwErrno("read from " + where(), err);
+  }
+}
+
+void TcpSocket::readExact(uint8_t* buf, size_t n, Deadline d) {
+  size_t off = 0;
+  bool end;
+  while (off < n) off += read(buf + off, n - off, d, &end);
+}
+
+void TcpSocket::clear(Deadline) {
+  if (fd_ < 0) return;
+  uint8_t scratch[4096];
+  // Drop whatever the instrument already sent; do not wait for more.
+  while (::recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT) > 0) {}
+}
+
+}  // namespace ld::io

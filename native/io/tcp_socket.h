@@ -1,0 +1,30 @@
+// TCPIP::host::port::SOCKET — a raw SCPI socket; also the byte stream under ONC RPC.
+#pragma once
+#include <string>
+
+#include "io/transport.h"
+
+namespace ld::io {
+
+class TcpSocket : public Transport {
+ public:
+  TcpSocket(std::string host, int port) : host_(std::move(host)), port_(port) {}
+  ~TcpSocket() override { close(); }
+  void open(Deadline d) override;
+  void close() override;
+  bool isOpen() const override { return fd_ >= 0; }
+  void write(const uint8_t* data, size_t n, Deadline d) override;
+  size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
+  void clear(Deadline d) override;
+  void interrupt() override;
+  // Reads exactly n bytes (ONC RPC record marking needs it).
+  void readExact(uint8_t* buf, size_t n, Deadline d);
+
+ private:
+  std::string where() const { return host_ + ":" + std::to_string(port_); }
+  std::string host_;
+  int port_;
+  int fd_ = -1;
+};
+
+}  // namespace ld::io

@@ -1,0 +1,50 @@
+// Typed views over the data of an IEEE 488.2 block. The native side already removed the header.
+
+export type BlockDatatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
+
+export interface BlockFormat {
+  datatype?: BlockDatatype;
+  /** Byte order of the instrument's data; most instruments default to big endian (`FORM:BORD NORM`). */
+  bigEndian?: boolean;
+}
+
+type Typed = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+const ctors = {
+  int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array,
+  int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+} as const;
+
+export type BlockArray<T extends BlockDatatype> = InstanceType<(typeof ctors)[T]>;
+
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T } = {}): BlockArray<T> {
+  const datatype = (format.datatype ?? "float32") as BlockDatatype;
+  const Ctor = ctors[datatype];
+  if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);
+  const size = Ctor.BYTES_PER_ELEMENT;
+  if (bytes.byteLength % size !== 0) {
+    throw new RangeError(`block of ${bytes.byteLength} bytes is not a whole number of ${datatype} values`);
+  }
+  // A fresh aligned copy: Buffers from the addon may sit at any offset.
+  const copy = new Uint8Array(bytes);
+  if (size > 1 && (format.bigEndian ?? false) === littleEndianHost) swapInPlace(copy, size);
+  return new Ctor(copy.buffer, 0, copy.byteLength / size) as Typed as BlockArray<T>;
+}
+
+function swapInPlace(b: Uint8Array, size: number): void {
+  for (let i = 0; i < b.length; i += size) {
+    for (let lo = i, hi = i + size - 1; lo < hi; lo++, hi--) {
+      const t = b[lo]!;
+      b[lo] = b[hi]!;
+      b[hi] = t;
+    }
+  }
+}
+
+/** An IEEE 488.2 definite-length block around `data` (used by the simulators). */
+export function encodeBlockHeader(byteLength: number): string {
+  const len = String(byteLength);
+  return `#${len.length}${len}`;
+}

@@ -1,0 +1,184 @@
+// A message-based instrument (pyvisa's MessageBasedResource): strings in, strings out, over whatever
+// transport the resource string names. Every call is a promise settled by the resource's own native
+// I/O thread, so calls run in the order they were made, even from concurrent callers.
+import { DeviceNotConnectedError } from "../core/errors.ts";
+import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
+import { toDeviceError } from "./ioErrors.ts";
+
+export type Encoding = "utf-8" | "latin1" | "ascii";
+
+export interface SerialOptions {
+  baudRate?: number;
+  dataBits?: 5 | 6 | 7 | 8;
+  stopBits?: 1 | 2;
+  parity?: "none" | "even" | "odd";
+  flowControl?: "none" | "rtscts" | "xonxoff";
+}
+
+export interface InstrumentOptions extends SerialOptions {
+  /** Per request, from the moment it reaches the I/O thread. Default 2000 ms. */
+  timeoutMs?: number;
+  /** Default "\n". `null` or "" disables it: reads then end at the interface's END or the first data. */
+  readTermination?: string | null;
+  /** Appended to every `write`/`query` (not to `writeBytes`). Default "\n". */
+  writeTermination?: string | null;
+  encoding?: Encoding;
+  /** Refuse answers longer than this (bytes). Default 64 MiB. */
+  maxReadBytes?: number;
+  /** VXI-11, GPIB and VISA: the interface ends a read at this byte (default: the last byte of readTermination). */
+  termChar?: number | null;
+  /** Route this resource through a vendor VISA library (path or soname). */
+  visaLibrary?: string;
+}
+
+/** The addon's NativeSession (native/io/binding/session_binding.cc). */
+export interface NativeSession {
+  readonly resource: string;
+  readonly interfaceType: string;
+  open(timeoutMs: number): Promise<void>;
+  write(data: string | Uint8Array, timeoutMs: number): Promise<number>;
+  read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
+  readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
+  query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
+  queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
+  clear(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const ENC_BYTES = 0;
+const nonAscii = /[^\x00-\x7f]/;
+
+export class MessageInstrument {
+  /** The resource string as given to `open`. */
+  readonly resource: string;
+  timeoutMs: number;
+  readTermination: string;
+  writeTermination: string;
+  readonly encoding: Encoding;
+  maxReadBytes: number;
+  #session: NativeSession | null;
+  #enc: number;
+  #onClose: (() => void) | undefined;
+
+  /** Use `ResourceManager.open()`. */
+  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void) {
+    this.resource = resource;
+    this.#session = session;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    this.readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
+    this.writeTermination = options.writeTermination ?? (options.writeTermination === null ? "" : "\n");
+    this.encoding = options.encoding ?? "utf-8";
+    this.maxReadBytes = options.maxReadBytes ?? 64 * 1024 * 1024;
+    this.#enc = this.encoding === "utf-8" ? 1 : 2;
+    this.#onClose = onClose;
+  }
+
+  /** The normalised resource name, e.g. `TCPIP0::127.0.0.1::5025::SOCKET`. */
+  get canonicalResource(): string {
+    return this.#live().resource;
+  }
+
+  get isOpen(): boolean {
+    return this.#session !== null;
+  }
+
+  /** Sends `message` + writeTermination; resolves with the bytes written. */
+  write(message: string): Promise<number> {
+    return this.#call((s) => s.write(this.#encode(message + this.writeTermination), this.timeoutMs));
+  }
+
+  writeBytes(data: Uint8Array): Promise<number> {
+    return this.#call((s) => s.write(data, this.timeoutMs));
+  }
+
+  /** One message, without its readTermination. */
+  read(): Promise<string> {
+    return this.#call((s) => s.read(this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc)) as Promise<string>;
+  }
+
+  /** Exactly `count` bytes, whatever they contain. */
+  readBytes(count: number): Promise<Uint8Array> {
+    return this.#call((s) => s.readBytes(count, this.timeoutMs, ENC_BYTES)) as Promise<Uint8Array>;
+  }
+
+  /** Reads until `term` (kept out of the result) regardless of readTermination; bytes. */
+  readRaw(term = this.readTermination): Promise<Uint8Array> {
+    return this.#call((s) => s.read(term, this.maxReadBytes, this.timeoutMs, ENC_BYTES)) as Promise<Uint8Array>;
+  }
+
+  /** write + read as one request on the I/O thread (nothing can come between them). */
+  query(message: string): Promise<string> {
+    return this.#call((s) =>
+      s.query(this.#encode(message + this.writeTermination), this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc),
+    ) as Promise<string>;
+  }
+
+  /** A comma-separated (or `separator`) numeric answer. */
+  async queryAscii(message: string, separator = ","): Promise<number[]> {
+    const text = (await this.query(message)).trim();
+    return text === "" ? [] : text.split(separator).map(Number);
+  }
+
+  /** Sends `message`, reads an IEEE 488.2 block (`#<n><len><data>` or `#0<data>`) and decodes its data. */
+  async queryBinaryBlock<T extends BlockDatatype = "float32">(message: string, format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
+    return decodeBlock(await this.queryBlockBytes(message), format);
+  }
+
+  /** The raw data bytes of a block answer. */
+  queryBlockBytes(message: string): Promise<Uint8Array> {
+    return this.#call((s) =>
+      s.queryBlock(this.#encode(message + this.writeTermination), this.readTermination, this.maxReadBytes, this.timeoutMs),
+    );
+  }
+
+  async readBinaryBlock<T extends BlockDatatype = "float32">(format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
+    const bytes = await this.#call((s) => s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs));
+    return decodeBlock(bytes, format);
+  }
+
+  /** Device clear (VXI-11 device_clear, GPIB SDC); sockets and serial ports drop unread input. */
+  clear(): Promise<void> {
+    return this.#call((s) => s.clear(this.timeoutMs));
+  }
+
+  /** Waits for requests already made, then closes. Idempotent. */
+  async close(): Promise<void> {
+    const s = this.#session;
+    if (!s) return;
+    this.#session = null;
+    this.#onClose?.();
+    await s.close().catch(() => undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** For the acquisition loop, which runs on this instrument's own I/O thread. */
+  nativeSession(): NativeSession {
+    return this.#live();
+  }
+
+  #live(): NativeSession {
+    if (!this.#session) throw new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource });
+    return this.#session;
+  }
+
+  #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
+    let s: NativeSession;
+    try {
+      s = this.#live();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return fn(s).catch((e: unknown) => {
+      throw toDeviceError(e, this.resource);
+    });
+  }
+
+  #encode(text: string): string | Uint8Array {
+    // The addon sends strings as UTF-8; other encodings need their own bytes.
+    if (this.#enc === 1 || !nonAscii.test(text)) return text;
+    return Buffer.from(text, "latin1");
+  }
+}

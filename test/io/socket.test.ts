@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ResourceManager } from "../../src/io/index.ts";
+import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
+import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { crlfDmm, dmm } from "../support/simDevices.ts";
+
+const rm = new ResourceManager();
+let sim: SocketSimServer;
+let crlf: SocketSimServer;
+
+beforeAll(() => {
+  sim = new SocketSimServer(new SimulatedInstrument(dmm));
+  crlf = new SocketSimServer(new SimulatedInstrument(crlfDmm));
+});
+afterAll(async () => {
+  await rm.close();
+  sim.close();
+  crlf.close();
+});
+
+describe("TCPIP SOCKET", () => {
+  test("query returns the answer without its termination", async () => {
+    const inst = await rm.open(sim.resource);
+    expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
+    expect(inst.canonicalResource).toBe(`TCPIP0::127.0.0.1::${sim.port}::SOCKET`);
+    await inst.close();
+  });
+
+  test("write then read, setters change what getters answer", async () => {
+    const inst = await rm.open(sim.resource);
+    expect(await inst.write("VOLT 7.25")).toBe(10);
+    await inst.write("VOLT?");
+    expect(await inst.read()).toBe("7.250");
+    expect(await inst.queryAscii("READ?")).toEqual([1.25, 2.5, -3.75]);
+    await inst.write("VOLT 99"); // out of range: refused, queued as an error
+    expect(await inst.query("VOLT?")).toBe("7.250");
+    expect(await inst.query("SYST:ERR?")).toBe('-222,"Data out of range"');
+    await inst.close();
+  });
+
+  test("multi-character read termination (CRLF)", async () => {
+    const inst = await rm.open(crlf.resource, { readTermination: "\r\n", writeTermination: "\r\n" });
+    expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
+    expect(await inst.query("READ?")).toBe("1.25,2.5,-3.75");
+    await inst.close();
+  });
+
+  test("IEEE 488.2 blocks decode in both byte orders and types", async () => {
+    const inst = await rm.open(sim.resource);
+    await inst.write("POIN 1000");
+    const le = await inst.queryBinaryBlock("CURV?");
+    expect(le).toBeInstanceOf(Float32Array);
+    expect(le.length).toBe(1000);
+    expect(le[999]).toBe(999);
+    expect([...(await inst.queryBinaryBlock("CURV:BE?", { bigEndian: true }))]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767]);
+    expect([...(await inst.queryBinaryBlock("WAV:F64?", { datatype: "float64" }))]).toEqual([0.5, -1.25, 1e-9, 3e12]);
+    // The block's trailing newline was consumed: the next query is answered normally.
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
+  test("a 1 MB block arrives whole", async () => {
+    const inst = await rm.open(sim.resource, { timeoutMs: 5000 });
+    await inst.write("POIN 262144");
+    const data = await inst.queryBinaryBlock("CURV?");
+    expect(data.length).toBe(262144);
+    expect(data[262143]).toBe(262143);
+    await inst.write("POIN 16");
+    await inst.close();
+  });
+
+  test("readBytes and writeBytes work without terminations", async () => {
+    const inst = await rm.open(sim.resource, { readTermination: null, writeTermination: null });
+    await inst.writeBytes(new TextEncoder().encode("*IDN?\n"));
+    const bytes = await inst.readBytes(9);
+    expect(new TextDecoder().decode(bytes)).toBe("LabDaemon");
+    await inst.clear(); // drops the rest of the answer
+    await inst.writeBytes(new TextEncoder().encode("VOLT?\n"));
+    expect(new TextDecoder().decode(await inst.readBytes(2))).toMatch(/^\d\./);
+    await inst.close();
+  });
+
+  test("a silent instrument rejects with DeviceTimeoutError carrying the resource, and the session goes on", async () => {
+    const inst = await rm.open(sim.resource, { timeoutMs: 150 });
+    const t0 = performance.now();
+    const err = await inst.query("HANG?").catch((e) => e);
+    const elapsed = performance.now() - t0;
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect(err.context.resource).toBe(sim.resource);
+    expect(err.context.codeName).toBe("ETIMEDOUT");
+    expect(err.message).toContain(sim.resource);
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(1000);
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
+  test("a peer that closes mid-read gives DeviceConnectionError, and the next request reconnects", async () => {
+    const inst = await rm.open(sim.resource);
+    const err = await inst.query("DROP?").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.context.resource).toBe(sim.resource);
+    expect(err.context.codeName).toBe("ECONNRESET");
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+    const again = await rm.open(sim.resource);
+    expect(await again.query("*IDN?")).toStartWith("LabDaemon");
+    await again.close();
+  });
+
+  test("1,000 queries from concurrent callers are answered in order", async () => {
+    const inst = await rm.open(sim.resource);
+    const callers = Array.from({ length: 4 }, (_, c) =>
+      Promise.all(
+        Array.from({ length: 250 }, async (_, i) => {
+          const v = (c * 250 + i) / 1000;
+          // Issued back to back with no await between: only per-resource ordering keeps them paired.
+          const written = inst.write(`VOLT ${v}`);
+          const answer = inst.query("VOLT?");
+          await written;
+          return [v.toFixed(3), await answer] as const;
+        }),
+      ),
+    );
+    const results = (await Promise.all(callers)).flat();
+    expect(results.length).toBe(1000);
+    for (const [want, got] of results) expect(got).toBe(want);
+    await inst.close();
+  });
+
+  test("refused connections and closed instruments give typed errors", async () => {
+    const closedPort = new SocketSimServer(new SimulatedInstrument(dmm));
+    const resource = closedPort.resource;
+    closedPort.close();
+    const err = await rm.open(resource, { timeoutMs: 500 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.context).toMatchObject({ resource, codeName: "ECONNREFUSED" });
+    const inst = await rm.open(sim.resource);
+    await inst.close();
+    expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+  });
+});
