@@ -12,7 +12,8 @@ async function buildNative(): Promise<void> {
 
 await buildNative();
 if (!nativeOnly) {
-  const { compileExecutable } = await import("./src/cli/compile.ts").catch(() => ({ compileExecutable: null }));
+  const compilePath = "./src/cli/compile.ts";
+  const { compileExecutable } = await import(compilePath).catch(() => ({ compileExecutable: null }));
   if (!compileExecutable) {
     console.error("the executable is not built yet: src/cli/compile.ts is missing");
     process.exit(1);

@@ -1,0 +1,588 @@
+// LabDaemon: the registry of device and task classes and instances, per-device serialisation,
+// tracked lifecycle state, stream fan-out, tasks and a bounded shutdown. No HTTP here.
+import { DeviceQueue, DEFAULT_QUEUE_LIMIT } from "./deviceQueue.ts";
+import {
+  DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
+  DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
+  InvalidTaskDefinitionError, LabDaemonError, MethodNotFoundError, TaskExistsError,
+  TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError, asError,
+} from "./errors.ts";
+import {
+  Emitter, isoNow, type DaemonEvents, type DeviceEventKind, type ErrorOrigin,
+} from "./events.ts";
+import { checkId, isPlainObject } from "./ids.ts";
+import { lookupMethod } from "./methods.ts";
+import { StreamHub, type StreamCallback, type SubscribeOptions, type Subscription } from "./streamHub.ts";
+import { TaskHandle, type Task } from "./tasks.ts";
+
+/** A device is a plain class: `new (deviceId, params)`; every member optional. */
+export type DeviceClass = (new (deviceId: string, params: any) => object) & { methods?: Record<string, unknown> };
+export type TaskClass = new (taskId: string, params: any) => Task;
+export type DeviceRef = string | object;
+
+export interface LabDaemonOptions {
+  /** Finished tasks kept for inspection; the oldest-finished goes first. Default 20. */
+  completedTaskBuffer?: number;
+  /** Default bound on every proxied device call, ms (0 = none). */
+  callTimeoutMs?: number;
+  /** Calls allowed to wait per device before new ones are refused. */
+  queueLimit?: number;
+  /** Running tasks allowed at once. */
+  maxRunningTasks?: number;
+}
+
+export interface AddDeviceOptions {
+  callTimeoutMs?: number;
+}
+
+export interface DeviceState {
+  deviceId: string;
+  deviceType: string;
+  connected: boolean;
+  streaming: boolean;
+  /** A call is running on the device right now. */
+  busy: boolean;
+  /** Calls waiting behind it. */
+  pending: number;
+  subscribers: number;
+  streamStartedBy: "local" | "subscribers" | null;
+  /** Sequence number of the last streamed payload (0 if none). */
+  lastSequence: number;
+}
+
+export interface ExecuteTaskOptions {
+  /** Runs after the task is constructed and validated, before it starts; throwing aborts the start. */
+  beforeStart?(info: { taskId: string; taskType: string; deviceIds: readonly string[] }): void;
+}
+
+interface DeviceEntry {
+  id: string;
+  type: string;
+  instance: Record<string, any>;
+  proxy: any;
+  queue: DeviceQueue;
+  hub: StreamHub;
+  connected: boolean;
+  callTimeoutMs: number;
+  disposable: boolean;
+}
+
+const DEFAULT_STOP_TIMEOUT_MS = 1000;
+const CLEANUP_TIMEOUT_MS = 2000;
+
+export class LabDaemon {
+  readonly events = new Emitter<DaemonEvents>();
+  readonly completedTaskBuffer: number;
+  private readonly callTimeoutMs: number;
+  private readonly queueLimit: number;
+  private readonly maxRunningTasks: number;
+  private readonly deviceTypes = new Map<string, DeviceClass>();
+  private readonly taskTypes = new Map<string, TaskClass>();
+  private readonly devices = new Map<string, DeviceEntry>();
+  private readonly byObject = new WeakMap<object, DeviceEntry>();
+  private readonly tasks = new Map<string, TaskHandle>();
+  private finishedOrder: TaskHandle[] = [];
+  private running = 0;
+  private shutdownPromise: Promise<void> | null = null;
+
+  constructor(opts: LabDaemonOptions = {}) {
+    this.completedTaskBuffer = nonNegativeInt(opts.completedTaskBuffer ?? 20, "completedTaskBuffer");
+    this.callTimeoutMs = nonNegativeInt(opts.callTimeoutMs ?? 0, "callTimeoutMs");
+    this.queueLimit = nonNegativeInt(opts.queueLimit ?? DEFAULT_QUEUE_LIMIT, "queueLimit");
+    this.maxRunningTasks = nonNegativeInt(opts.maxRunningTasks ?? 1000, "maxRunningTasks");
+  }
+
+  on<K extends keyof DaemonEvents>(type: K, fn: (e: DaemonEvents[K]) => void): () => void {
+    return this.events.on(type, fn);
+  }
+
+  get closed(): boolean {
+    return this.shutdownPromise !== null;
+  }
+
+  // ---------------------------------------------------------------- plugins
+
+  /** Registers device and task classes by name; all or nothing. */
+  registerPlugins(plugins: { devices?: Record<string, DeviceClass>; tasks?: Record<string, TaskClass> }): void {
+    const devices = Object.entries(plugins.devices ?? {});
+    const tasks = Object.entries(plugins.tasks ?? {});
+    for (const [name, cls] of devices) {
+      checkId("device type", name);
+      if (typeof cls !== "function") throw new InvalidRequestError(`Device type '${name}' is not a class.`, { device_type: name });
+      if (this.deviceTypes.has(name)) throw new DeviceExistsError(`Device type '${name}' is already registered.`, { device_type: name });
+    }
+    for (const [name, cls] of tasks) {
+      checkId("task type", name);
+      if (typeof cls !== "function") throw new InvalidRequestError(`Task type '${name}' is not a class.`, { task_type: name });
+      if (this.taskTypes.has(name)) throw new TaskExistsError(`Task type '${name}' is already registered.`, { task_type: name });
+    }
+    for (const [name, cls] of devices) this.deviceTypes.set(name, cls);
+    for (const [name, cls] of tasks) this.taskTypes.set(name, cls);
+  }
+
+  deviceTypeNames(): string[] {
+    return [...this.deviceTypes.keys()];
+  }
+  taskTypeNames(): string[] {
+    return [...this.taskTypes.keys()];
+  }
+  getDeviceClass(type: string): DeviceClass | undefined {
+    return this.deviceTypes.get(type);
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  /** Constructs a device (not connected) and returns its serialising proxy. */
+  addDevice<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
+    opts: AddDeviceOptions = {}): T {
+    this.assertOpen();
+    checkId("device", deviceId);
+    if (!isPlainObject(params)) throw new InvalidRequestError(`params for device '${deviceId}' must be an object`, { device_id: deviceId });
+    if (this.devices.has(deviceId)) throw new DeviceExistsError(`Device with ID '${deviceId}' already exists.`, { device_id: deviceId });
+    const Cls = this.deviceTypes.get(deviceType);
+    if (!Cls) {
+      throw new DeviceTypeNotFoundError(`Unknown device type: '${String(deviceType).slice(0, 140)}'. Is the plugin registered?`,
+        { device_type: String(deviceType).slice(0, 140) });
+    }
+    let instance: Record<string, any>;
+    try {
+      instance = new Cls(deviceId, params) as Record<string, any>;
+    } catch (e) {
+      const err = asError(e);
+      throw new DeviceCreationError(`Failed to create device '${deviceId}' of type '${deviceType}': ${err.message}`,
+        { device_id: deviceId, device_type: deviceType }, { cause: err });
+    }
+    const entry: DeviceEntry = {
+      id: deviceId, type: deviceType, instance, proxy: null,
+      queue: new DeviceQueue(deviceId, this.queueLimit),
+      hub: null as unknown as StreamHub,
+      connected: false,
+      callTimeoutMs: nonNegativeInt(opts.callTimeoutMs ?? this.callTimeoutMs, "callTimeoutMs"),
+      disposable: false,
+    };
+    entry.hub = this.makeHub(entry);
+    entry.proxy = this.makeProxy(entry);
+    this.devices.set(deviceId, entry);
+    this.byObject.set(instance, entry);
+    this.byObject.set(entry.proxy, entry);
+    this.emitDevice("added", deviceId);
+    return entry.proxy as T;
+  }
+
+  /** The device's serialising proxy. */
+  getDevice<T extends object = any>(deviceId: string): T {
+    return this.entry(deviceId).proxy as T;
+  }
+
+  hasDevice(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
+  /** The unwrapped instance, for introspection only (calls on it bypass the device's queue). */
+  getDeviceInstance(deviceId: string): object {
+    return this.entry(deviceId).instance;
+  }
+
+  listDevices(): DeviceState[] {
+    return [...this.devices.keys()].map((id) => this.deviceState(id));
+  }
+
+  /** Tracked state: answers at once, even while the device is busy. */
+  deviceState(device: DeviceRef): DeviceState {
+    const e = this.entry(device);
+    return {
+      deviceId: e.id,
+      deviceType: e.type,
+      connected: e.connected,
+      streaming: e.hub.streaming,
+      busy: e.queue.isBusy,
+      pending: e.queue.pending,
+      subscribers: e.hub.subscriberCount,
+      streamStartedBy: e.hub.startedBy,
+      lastSequence: e.hub.lastSequence,
+    };
+  }
+
+  /** Stops its stream, disconnects it and forgets it. Refused while a running task uses it. */
+  async removeDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const e = this.entry(device);
+    const user = this.runningTaskUsing(e.id);
+    if (user) {
+      throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, { device_id: e.id, task_id: user });
+    }
+    const timeoutMs = opts.timeoutMs ?? CLEANUP_TIMEOUT_MS;
+    await e.hub.stop({ type: "DeviceRemoved", message: `device '${e.id}' was removed` }, timeoutMs).catch(() => {});
+    if (e.connected) await this.disconnectDevice(e.id, { timeoutMs }).catch(() => {});
+    if (this.devices.get(e.id) !== e) return;
+    this.devices.delete(e.id);
+    e.queue.close(new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }));
+    this.emitDevice("removed", e.id);
+  }
+
+  /** Calls `connect()` in the device's queue; with `timeoutMs`, a hung connect is cleaned up by a bounded disconnect. */
+  async connectDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const e = this.entry(device);
+    if (e.connected) return;
+    const connect = e.instance.connect;
+    if (typeof connect === "function") {
+      try {
+        await e.queue.run(() => connect.call(e.instance), "connect", opts.timeoutMs ?? 0);
+      } catch (err) {
+        if (err instanceof DeviceTimeoutError && err.context.method === "connect") {
+          await this.callLifecycle(e, "disconnect", [], CLEANUP_TIMEOUT_MS).catch(() => {});
+          const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
+            { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
+          this.recordDeviceError(e.id, timeout, "device", { operation: "connect" });
+          throw timeout;
+        }
+        this.recordDeviceError(e.id, err, "device", { operation: "connect" });
+        throw err;
+      }
+    }
+    e.connected = true;
+    this.emitDevice("connected", e.id);
+  }
+
+  /** Stops the device's stream, then calls `disconnect()`; a timeout marks it disconnected and rejects. */
+  async disconnectDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const e = this.entry(device);
+    if (e.hub.streaming) {
+      await e.hub.stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs).catch(() => {});
+    }
+    try {
+      await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0);
+    } catch (err) {
+      if (err instanceof DeviceTimeoutError) this.markDisconnected(e);
+      this.recordDeviceError(e.id, err, "device", { operation: "disconnect" });
+      throw err;
+    }
+    this.markDisconnected(e);
+  }
+
+  /**
+   * Calls a public method by name (the server's entry point): private names, getters, lifecycle methods
+   * and anything inherited from Object are refused.
+   */
+  async call(device: DeviceRef, method: string, args: unknown[] = [], opts: { timeoutMs?: number } = {}): Promise<unknown> {
+    const e = this.entry(device);
+    if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
+    const found = lookupMethod(e.instance, method);
+    if (!found.ok) {
+      const ctx = { device_id: e.id, method };
+      switch (found.reason) {
+        case "private": throw new InvalidRequestError(`Private methods cannot be called: '${method}'`, ctx);
+        case "lifecycle": throw new InvalidRequestError(`'${method}' is a lifecycle method; use its own route`, ctx);
+        case "not_method": throw new InvalidRequestError(`'${method}' is not a method of device '${e.id}'`, ctx);
+        default: throw new MethodNotFoundError(`Method '${method.slice(0, 140)}' not found on device '${e.id}'`, ctx);
+      }
+    }
+    const fn = found.fn;
+    try {
+      return await e.queue.run(() => fn.apply(e.instance, args), method, opts.timeoutMs ?? e.callTimeoutMs);
+    } catch (err) {
+      this.recordDeviceError(e.id, err, "device", { method });
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- streaming
+
+  /**
+   * Subscribes `cb` to the device stream and marks the stream as started by local code: it runs until
+   * `stopStreaming`, whoever else subscribes or leaves.
+   */
+  startStreaming(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
+    if (typeof cb !== "function") throw new InvalidRequestError("startStreaming needs a callback function");
+    return this.entry(device).hub.subscribe(cb, { ...opts, local: true });
+  }
+
+  /** Subscribes `cb`; starts the stream if needed, and the last such subscriber out stops what it started. */
+  subscribe(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
+    if (typeof cb !== "function") throw new InvalidRequestError("subscribe needs a callback function");
+    return this.entry(device).hub.subscribe(cb, opts);
+  }
+
+  /** Stops the device stream for everyone; harmless when not streaming. */
+  async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+    const e = this.entry(device);
+    await e.hub.stop({ type: "StreamStopped", message: `stream of device '${e.id}' was stopped` }, timeoutMs);
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Constructs the task once, validates it, and starts `run(ctx)`. Nothing is stored if any step fails. */
+  executeTask(taskId: string, taskType: string, params: Record<string, unknown> = {},
+    opts: ExecuteTaskOptions = {}): TaskHandle {
+    this.assertOpen();
+    checkId("task", taskId);
+    if (!isPlainObject(params)) throw new InvalidRequestError(`params for task '${taskId}' must be an object`, { task_id: taskId });
+    const Cls = this.taskTypes.get(taskType);
+    if (!Cls) {
+      throw new TaskTypeNotFoundError(`Unknown task type: '${String(taskType).slice(0, 140)}'. Is the plugin registered?`,
+        { task_id: taskId, task_type: String(taskType).slice(0, 140) });
+    }
+    const old = this.tasks.get(taskId);
+    if (old?.isRunning()) throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });
+    if (this.running >= this.maxRunningTasks) {
+      throw new InvalidRequestError(`${this.running} tasks are running (limit ${this.maxRunningTasks})`, { task_id: taskId });
+    }
+    let task: Task;
+    try {
+      task = new Cls(taskId, params);
+    } catch (e) {
+      const err = asError(e);
+      const wrapped = new TaskInstantiationError(`Failed to instantiate task '${taskId}': ${err.message}`,
+        { task_id: taskId, task_type: taskType }, { cause: err });
+      this.recordTaskError(taskId, err, { task_type: taskType, phase: "instantiation" });
+      throw wrapped;
+    }
+    const deviceIds = this.validateDeviceIds(taskId, task);
+    opts.beforeStart?.({ taskId, taskType, deviceIds });
+    const handle = new TaskHandle(taskId, taskType, task, deviceIds, this, {
+      emit: (kind, h, extra) => this.events.emit("task", {
+        kind, taskId: h.taskId, taskType: h.taskType, timestamp: isoNow(), ...extra,
+      }),
+      failed: (h, error) => this.recordTaskError(h.taskId, error, { task_type: h.taskType }),
+      settled: (h) => this.taskSettled(h),
+    });
+    if (old) this.finishedOrder = this.finishedOrder.filter((h) => h !== old);
+    this.tasks.set(taskId, handle);
+    this.running++;
+    handle.start();
+    return handle;
+  }
+
+  getTask(taskId: string): TaskHandle {
+    const h = typeof taskId === "string" ? this.tasks.get(taskId) : undefined;
+    if (!h) throw new TaskNotFoundError(`No task found with ID: '${String(taskId).slice(0, 140)}'`, { task_id: String(taskId).slice(0, 140) });
+    return h;
+  }
+
+  hasTask(taskId: string): boolean {
+    return this.tasks.has(taskId);
+  }
+
+  listTasks(): TaskHandle[] {
+    return [...this.tasks.values()];
+  }
+
+  // ---------------------------------------------------------------- scoped helpers
+
+  /** `await using dev = await daemon.deviceContext(...)`: added and connected; disconnected and removed on exit. */
+  async deviceContext<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
+    opts: { connectTimeoutMs?: number; callTimeoutMs?: number } = {}): Promise<T & AsyncDisposable> {
+    const proxy = this.addDevice<T>(deviceId, deviceType, params, { callTimeoutMs: opts.callTimeoutMs });
+    const e = this.entry(deviceId);
+    e.disposable = true;
+    try {
+      await this.connectDevice(deviceId, { timeoutMs: opts.connectTimeoutMs });
+    } catch (err) {
+      await this.removeDevice(deviceId).catch(() => {});
+      throw err;
+    }
+    return proxy as T & AsyncDisposable;
+  }
+
+  /** `await using h = daemon.taskContext(...)`: the task is cancelled on exit if still running. */
+  taskContext(taskId: string, taskType: string, params: Record<string, unknown> = {}): TaskHandle & AsyncDisposable {
+    const h = this.executeTask(taskId, taskType, params) as TaskHandle & AsyncDisposable;
+    Object.defineProperty(h, Symbol.asyncDispose, {
+      value: async () => {
+        if (h.cancel()) await withDeadline(h.settled, CLEANUP_TIMEOUT_MS);
+      },
+    });
+    return h;
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Stops streams, cancels tasks and waits for them, disconnects connected devices — all within
+   * `timeoutMs` in total. Idempotent: later calls return the first call's promise.
+   */
+  shutdown(opts: { timeoutMs?: number } = {}): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown(opts.timeoutMs ?? 2000);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    const left = () => Math.max(1, deadline - Date.now());
+    const entries = [...this.devices.values()];
+    await withDeadline(Promise.all(entries.map((e) =>
+      e.hub.stop({ type: "DaemonShutdown", message: "the daemon is shutting down" }, left()).catch(() => {}))), left());
+    const running = [...this.tasks.values()].filter((h) => h.isRunning());
+    for (const h of running) h.cancel();
+    await withDeadline(Promise.all(running.map((h) => h.settled)), left());
+    await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>
+      this.disconnectDevice(e.id, { timeoutMs: left() }).catch(() => {}))), left());
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private entry(device: DeviceRef): DeviceEntry {
+    let e: DeviceEntry | undefined;
+    if (typeof device === "string") e = this.devices.get(device);
+    else if (device !== null && typeof device === "object") {
+      e = this.byObject.get(device);
+      if (e && this.devices.get(e.id) !== e) e = undefined;
+    } else {
+      throw new InvalidRequestError("Device must be given by its string id or its instance.");
+    }
+    if (!e) {
+      const id = typeof device === "string" ? device.slice(0, 140) : "<unregistered instance>";
+      throw new DeviceNotFoundError(`No device found with ID: '${id}'`, { device_id: id });
+    }
+    return e;
+  }
+
+  private assertOpen(): void {
+    if (this.shutdownPromise) throw new DaemonClosedError("The daemon has been shut down.");
+  }
+
+  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+    const fn = e.instance[name];
+    if (typeof fn !== "function") return Promise.resolve();
+    return e.queue.run(() => fn.apply(e.instance, args), name, timeoutMs);
+  }
+
+  private markDisconnected(e: DeviceEntry): void {
+    if (!e.connected) return;
+    e.connected = false;
+    this.emitDevice("disconnected", e.id);
+  }
+
+  private makeHub(e: DeviceEntry): StreamHub {
+    return new StreamHub(e.id, {
+      start: async (deliver) => {
+        if (typeof e.instance.startStreaming !== "function") {
+          throw new DeviceError(`Device '${e.id}' does not support streaming.`, { device_id: e.id });
+        }
+        try {
+          await this.callLifecycle(e, "startStreaming", [deliver], e.callTimeoutMs);
+        } catch (err) {
+          this.recordDeviceError(e.id, err, "device", { operation: "startStreaming" });
+          throw err;
+        }
+        this.emitDevice("streaming_started", e.id);
+      },
+      stop: async (timeoutMs = DEFAULT_STOP_TIMEOUT_MS) => {
+        try {
+          // A little beyond the device's own bound, so a device that honours it is never cut short.
+          await this.callLifecycle(e, "stopStreaming", [timeoutMs], timeoutMs + 250);
+        } catch (err) {
+          this.recordDeviceError(e.id, err, "device", { operation: "stopStreaming" });
+        }
+        this.emitDevice("streaming_stopped", e.id);
+      },
+      onCallbackError: (err, subscriberId) =>
+        this.recordDeviceError(e.id, err, "callback", { subscriber: subscriberId }),
+    });
+  }
+
+  private makeProxy(e: DeviceEntry): object {
+    const wrappers = new Map<string, { fn: Function; wrapper: Function }>();
+    const daemon = this;
+    const lifecycle: Record<string, Function> = {
+      connect: () => daemon.connectDevice(e.id),
+      disconnect: () => daemon.disconnectDevice(e.id),
+      isConnected: () => e.connected,
+      isStreaming: () => e.hub.streaming,
+      startStreaming: (cb: StreamCallback) => daemon.startStreaming(e.id, cb),
+      stopStreaming: (timeoutMs?: number) => daemon.stopStreaming(e.id, timeoutMs),
+    };
+    return new Proxy(e.instance, {
+      get(target, prop) {
+        if (typeof prop === "symbol") {
+          if (prop === Symbol.asyncDispose && e.disposable) return () => daemon.removeDevice(e.id);
+          return Reflect.get(target, prop, target);
+        }
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        if (Object.hasOwn(lifecycle, prop)) return lifecycle[prop];
+        const cached = wrappers.get(prop);
+        if (cached && cached.fn === value) return cached.wrapper;
+        const wrapper = (...args: unknown[]) => {
+          if (daemon.devices.get(e.id) !== e) {
+            return Promise.reject(new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }));
+          }
+          return e.queue.run(() => value.apply(target, args), prop, e.callTimeoutMs)
+            .catch((err) => {
+              daemon.recordDeviceError(e.id, err, "device", { method: prop });
+              throw err;
+            });
+        };
+        wrappers.set(prop, { fn: value, wrapper });
+        return wrapper;
+      },
+    });
+  }
+
+  private validateDeviceIds(taskId: string, task: Task): string[] {
+    if (task === null || typeof task !== "object" || typeof task.run !== "function") {
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': the task class must define run(ctx).`, { task_id: taskId });
+    }
+    const ids = task.deviceIds ?? [];
+    if (!Array.isArray(ids)) {
+      const got = ids === null ? "null" : typeof ids;
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids (deviceIds) must be a list of strings, got ${got}`, { task_id: taskId });
+    }
+    for (const id of ids) {
+      if (typeof id !== "string") {
+        throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids (deviceIds) must contain only strings`, { task_id: taskId });
+      }
+      if (!this.devices.has(id)) {
+        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
+          { task_id: taskId, device_id: id.slice(0, 140) });
+      }
+    }
+    return [...new Set(ids)];
+  }
+
+  private runningTaskUsing(deviceId: string): string | null {
+    for (const h of this.tasks.values()) if (h.isRunning() && h.deviceIds.includes(deviceId)) return h.taskId;
+    return null;
+  }
+
+  private taskSettled(h: TaskHandle): void {
+    this.running--;
+    this.finishedOrder.push(h);
+    while (this.finishedOrder.length > this.completedTaskBuffer) {
+      const old = this.finishedOrder.shift()!;
+      if (this.tasks.get(old.taskId) === old) this.tasks.delete(old.taskId);
+    }
+  }
+
+  private emitDevice(kind: DeviceEventKind, deviceId: string): void {
+    this.events.emit("device", { kind, deviceId, timestamp: isoNow() });
+  }
+
+  /** Reported as an `error` event; the server's error store keeps the last one per device. */
+  recordDeviceError(deviceId: string, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
+    this.events.emit("error", { scope: "device", id: deviceId, origin, error: asError(error), context, timestamp: isoNow() });
+  }
+
+  private recordTaskError(taskId: string, error: unknown, context: Record<string, unknown>): void {
+    this.events.emit("error", { scope: "task", id: taskId, origin: "framework", error: asError(error), context, timestamp: isoNow() });
+  }
+}
+
+function nonNegativeInt(v: unknown, name: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new InvalidRequestError(`${name} must be a non-negative integer`);
+  return v;
+}
+
+/** Resolves when `p` settles or `ms` pass, whichever is first; never rejects; leaves no timer behind. */
+export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p.then(() => true, () => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export { LabDaemonError };

@@ -1,0 +1,152 @@
+// Per-device FIFO: one call at a time per instrument, async methods included, in arrival order.
+// The idle fast path runs a call at once and only allocates the caller's promise.
+import { DeviceOperationError, DeviceTimeoutError } from "./errors.ts";
+
+interface Job {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  label: string;
+  timeoutMs: number;
+  timer?: ReturnType<typeof setTimeout>;
+  done: boolean;
+}
+
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+
+export class DeviceQueue {
+  private busy = false;
+  private jobs: (Job | undefined)[] = [];
+  private head = 0;
+  private closedWith: Error | null = null;
+
+  constructor(
+    readonly deviceId: string,
+    private readonly limit = DEFAULT_QUEUE_LIMIT,
+  ) {}
+
+  get pending(): number {
+    return this.jobs.length - this.head;
+  }
+
+  get isBusy(): boolean {
+    return this.busy;
+  }
+
+  /**
+   * Runs `fn` when the device is free. `timeoutMs` bounds the whole call (waiting + running): on expiry
+   * the caller gets DeviceTimeoutError and the queue moves on, even if the instrument never answers.
+   */
+  run<T>(fn: () => T | Promise<T>, label: string, timeoutMs = 0): Promise<Awaited<T>> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (!this.busy) {
+      // Fast path: no queue, no timer unless asked for.
+      let value: unknown;
+      try {
+        value = fn();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (!isThenable(value)) return Promise.resolve(value as Awaited<T>);
+      return new Promise<Awaited<T>>((resolve, reject) => {
+        const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
+        this.busy = true;
+        this.armTimer(job);
+        this.settleWith(job, value as PromiseLike<unknown>);
+      });
+    }
+    if (this.pending >= this.limit) {
+      return Promise.reject(new DeviceOperationError(
+        `device '${this.deviceId}' has ${this.pending} calls waiting (limit ${this.limit}); refusing '${label}'`,
+        { device_id: this.deviceId, method: label },
+      ));
+    }
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
+      this.armTimer(job);
+      this.jobs.push(job);
+    });
+  }
+
+  /** Rejects everything waiting and every later call (the device was removed). */
+  close(error: Error): void {
+    this.closedWith = error;
+    while (this.head < this.jobs.length) {
+      const job = this.jobs[this.head];
+      this.jobs[this.head++] = undefined;
+      if (job && !job.done) this.finish(job, false, error);
+    }
+    this.jobs = [];
+    this.head = 0;
+  }
+
+  private armTimer(job: Job): void {
+    if (job.timeoutMs > 0) {
+      job.timer = setTimeout(() => {
+        this.finish(job, false, new DeviceTimeoutError(
+          `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
+          { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
+        ));
+        // A timed-out running job frees the device for the next caller; its promise is left to settle alone.
+        if (this.running === job) this.next();
+      }, job.timeoutMs);
+    }
+  }
+
+  private running: Job | null = null;
+
+  private settleWith(job: Job, value: PromiseLike<unknown>): void {
+    this.running = job;
+    value.then(
+      (v) => this.complete(job, true, v),
+      (e) => this.complete(job, false, e),
+    );
+  }
+
+  private complete(job: Job, ok: boolean, v: unknown): void {
+    this.finish(job, ok, v);
+    if (this.running === job) this.next();
+  }
+
+  private finish(job: Job, ok: boolean, v: unknown): void {
+    if (job.done) return;
+    job.done = true;
+    if (job.timer) clearTimeout(job.timer);
+    ok ? job.resolve(v) : job.reject(v);
+  }
+
+  private next(): void {
+    this.running = null;
+    while (this.head < this.jobs.length) {
+      const job = this.jobs[this.head]!;
+      this.jobs[this.head++] = undefined;
+      if (job.done) continue; // timed out while waiting
+      let value: unknown;
+      try {
+        value = job.fn();
+      } catch (e) {
+        this.finish(job, false, e);
+        continue;
+      }
+      if (isThenable(value)) {
+        this.compact();
+        this.settleWith(job, value);
+        return;
+      }
+      this.finish(job, true, value);
+    }
+    this.compact();
+    this.busy = false;
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.jobs.length) {
+      this.jobs = this.jobs.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+}

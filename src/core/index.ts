@@ -1,0 +1,10 @@
+export * from "./errors.ts";
+export * from "./events.ts";
+export { ID_PATTERN } from "./ids.ts";
+export { LabDaemon, withDeadline } from "./daemon.ts";
+export type { DeviceClass, TaskClass, DeviceRef, DeviceState, LabDaemonOptions, AddDeviceOptions, ExecuteTaskOptions } from "./daemon.ts";
+export { TaskHandle } from "./tasks.ts";
+export type { Task, TaskContext, TaskStatus, TaskProgress } from "./tasks.ts";
+export type { StreamCallback, StreamInfo, StreamEnd, Subscription, SubscribeOptions } from "./streamHub.ts";
+export { lookupMethod, publicMethodNames, LIFECYCLE_METHODS } from "./methods.ts";
+export { isPlainObject } from "./ids.ts";
