@@ -17,7 +17,8 @@ import { TaskHandle, type Task } from "./tasks.ts";
 
 /** A device is a plain class: `new (deviceId, params)`; every member optional. */
 export type DeviceClass = (new (deviceId: string, params: any) => object) & { methods?: Record<string, unknown> };
-export type TaskClass = new (taskId: string, params: any) => Task;
+/** A task is a plain class: `new (taskId, params)` with `run(ctx)`; validated when executed. */
+export type TaskClass = new (taskId: string, params: any) => any;
 export type DeviceRef = string | object;
 
 export interface LabDaemonOptions {
