@@ -21,6 +21,12 @@ export type DeviceClass = (new (deviceId: string, params: any) => object) & { me
 export type TaskClass = new (taskId: string, params: any) => any;
 export type DeviceRef = string | object;
 
+/** What the daemon hands out for a device: every method returns a promise, serialised per device. */
+export type DeviceProxy<T> = {
+  [K in keyof T]: K extends "isConnected" | "isStreaming" ? () => boolean
+    : T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K];
+};
+
 export interface LabDaemonOptions {
   /** Finished tasks kept for inspection; the oldest-finished goes first. Default 20. */
   completedTaskBuffer?: number;
@@ -135,7 +141,7 @@ export class LabDaemon {
 
   /** Constructs a device (not connected) and returns its serialising proxy. */
   addDevice<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
-    opts: AddDeviceOptions = {}): T {
+    opts: AddDeviceOptions = {}): DeviceProxy<T> {
     this.assertOpen();
     checkId("device", deviceId);
     if (!isPlainObject(params)) throw new InvalidRequestError(`params for device '${deviceId}' must be an object`, { device_id: deviceId });
@@ -167,12 +173,12 @@ export class LabDaemon {
     this.byObject.set(instance, entry);
     this.byObject.set(entry.proxy, entry);
     this.emitDevice("added", deviceId);
-    return entry.proxy as T;
+    return entry.proxy as DeviceProxy<T>;
   }
 
   /** The device's serialising proxy. */
-  getDevice<T extends object = any>(deviceId: string): T {
-    return this.entry(deviceId).proxy as T;
+  getDevice<T extends object = any>(deviceId: string): DeviceProxy<T> {
+    return this.entry(deviceId).proxy as DeviceProxy<T>;
   }
 
   hasDevice(deviceId: string): boolean {
@@ -371,7 +377,7 @@ export class LabDaemon {
 
   /** `await using dev = await daemon.deviceContext(...)`: added and connected; disconnected and removed on exit. */
   async deviceContext<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
-    opts: { connectTimeoutMs?: number; callTimeoutMs?: number } = {}): Promise<T & AsyncDisposable> {
+    opts: { connectTimeoutMs?: number; callTimeoutMs?: number } = {}): Promise<DeviceProxy<T> & AsyncDisposable> {
     const proxy = this.addDevice<T>(deviceId, deviceType, params, { callTimeoutMs: opts.callTimeoutMs });
     const e = this.entry(deviceId);
     e.disposable = true;
@@ -381,7 +387,7 @@ export class LabDaemon {
       await this.removeDevice(deviceId).catch(() => {});
       throw err;
     }
-    return proxy as T & AsyncDisposable;
+    return proxy as DeviceProxy<T> & AsyncDisposable;
   }
 
   /** `await using h = daemon.taskContext(...)`: the task is cancelled on exit if still running. */

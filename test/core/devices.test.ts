@@ -141,7 +141,7 @@ describe("lifecycle", () => {
   });
 
   test("deviceContext adds and connects; leaving the scope disconnects and removes", async () => {
-    let inner: MockDevice | undefined;
+    let inner: { disconnects: number } | undefined;
     {
       await using dev = await daemon.deviceContext<MockDevice>("ctx1", "MockDevice");
       inner = dev;

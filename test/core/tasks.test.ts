@@ -56,7 +56,7 @@ describe("running tasks", () => {
 
   test("a failing task: wait rejects TaskFailedError with the cause; exception() is the original", async () => {
     const h = daemon.executeTask("fail_task", "FailingTask");
-    const err = await h.wait().catch((e) => e);
+    const err = (await h.wait().then(() => null, (e: unknown) => e)) as TaskFailedError;
     expect(err).toBeInstanceOf(TaskFailedError);
     expect(err.message).toContain("Task 'fail_task' failed during execution");
     expect(err.cause).toBeInstanceOf(RangeError);
@@ -131,7 +131,7 @@ describe("cancel, pause, resume", () => {
     const h = daemon.executeTask("c", "SteppedTask", { steps: 1000, stepMs: 2 });
     await nextEvent(daemon, "c", "progress");
     expect(h.cancel()).toBe(true);
-    const err = await h.wait({ timeoutMs: 1000 }).catch((e) => e);
+    const err = (await h.wait({ timeoutMs: 1000 }).then(() => null, (e: unknown) => e)) as TaskCancelledError;
     expect(err).toBeInstanceOf(TaskCancelledError);
     const partial = err.result as { steps_completed: number };
     expect(partial.steps_completed).toBeGreaterThan(0);
