@@ -1,0 +1,83 @@
+// benchRingTransfer(kind, params): runs a two-thread transfer benchmark off the JS thread and
+// resolves with its figures, so bench/ring.ts can drive the native comparison from bun.
+#include <napi.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "ring/ring_bench.h"
+
+namespace ld::ring::binding {
+namespace {
+
+class RingTransferBenchWorker : public Napi::AsyncWorker {
+ public:
+  RingTransferBenchWorker(Napi::Env env, bool mutexQueue, ld::TransferParams p)
+      : Napi::AsyncWorker(env, "labdaemon.benchRingTransfer"), deferred_(env), mutexQueue_(mutexQueue), params_(p) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      result_ = mutexQueue_ ? ld::benchMutexQueueTransfer(params_) : ld::benchRingTransfer(params_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("samples", double(result_.samples));
+    o.Set("seconds", result_.seconds);
+    o.Set("inOrder", result_.inOrder);
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  const bool mutexQueue_;
+  const ld::TransferParams params_;
+  ld::TransferResult result_;
+};
+
+double positiveInteger(Napi::Object o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("params.") + key + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 1) || d != double(uint64_t(d))) throw Napi::RangeError::New(o.Env(), std::string("params.") + key + " must be a positive integer");
+  return d;
+}
+
+// benchRingTransfer(kind: "ring" | "mutex", params?: { samples, batch, capacity }): Promise<result>
+Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "benchRingTransfer(kind: \"ring\" | \"mutex\", params?: object)");
+  const std::string kind = info[0].As<Napi::String>().Utf8Value();
+  if (kind != "ring" && kind != "mutex") throw Napi::TypeError::New(env, "kind must be \"ring\" or \"mutex\"");
+  ld::TransferParams p;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsObject()) throw Napi::TypeError::New(env, "params must be an object");
+    Napi::Object o = info[1].As<Napi::Object>();
+    p.samples = uint64_t(positiveInteger(o, "samples", double(p.samples)));
+    p.batch = size_t(positiveInteger(o, "batch", double(p.batch)));
+    p.capacity = size_t(positiveInteger(o, "capacity", double(p.capacity)));
+  }
+  if (p.batch > p.capacity) throw Napi::RangeError::New(env, "params.batch must not exceed params.capacity");
+  if (p.capacity > (size_t{1} << 31) || (p.capacity & (p.capacity - 1)) != 0)
+    throw Napi::RangeError::New(env, "params.capacity must be a power of two up to 2^31");
+  auto* worker = new RingTransferBenchWorker(env, kind == "mutex", p);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void InitRingBench(Napi::Env env, Napi::Object exports) {
+  exports.Set("benchRingTransfer", Napi::Function::New<BenchRingTransfer>(env, "benchRingTransfer"));
+}
+
+}  // namespace ld::ring::binding
