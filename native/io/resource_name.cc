@@ -108,7 +108,7 @@ ResourceName parseResourceName(const std::string& text) {
     return r;
   }
   std::vector<std::string> parts = splitParts(text);
-  const std::string& first = parts[0];
+  const std::string first = parts[0];  // a copy: takeClass replaces `parts`
   std::string cls;
 
   if (startsWithNoCase(first, "TCPIP")) {

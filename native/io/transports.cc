@@ -1,10 +1,19 @@
+#include "io/serial_port.h"
 #include "io/tcp_socket.h"
 #include "io/transport.h"
 
 namespace ld::io {
 
 std::unique_ptr<Transport> makeTransport(const ResourceName& rn, const OpenOptions& opts) {
-  if (rn.type == InterfaceType::Tcpip && rn.isSocket()) return std::make_unique<TcpSocket>(rn.host, rn.port);
+  switch (rn.type) {
+    case InterfaceType::Tcpip:
+      if (rn.isSocket()) return std::make_unique<TcpSocket>(rn.host, rn.port);
+      break;
+    case InterfaceType::Asrl:
+      return std::make_unique<SerialPort>(rn.serialPath, opts.serial);
+    default:
+      break;
+  }
   throw IoError(ErrorKind::Unsupported, std::string("no transport for ") + rn.interfaceName() + " resources yet");
 }
 

@@ -1,0 +1,146 @@
+// NativeSerialPort: what src/io/serialBinding.ts needs to implement @serialport/stream's binding.
+// Reads wait on their own thread (a read may wait for data indefinitely); writes and control calls
+// share a second thread, so a pending read never holds up a write.
+#include <napi.h>
+
+#include <future>
+#include <memory>
+
+#include "io/binding/js_bridge.h"
+#include "io/serial_port.h"
+
+namespace ld::io::binding {
+namespace {
+
+// Long enough to look like "no timeout" to a stream reader; close() interrupts it anyway.
+constexpr long kStreamReadMs = 24L * 3600 * 1000;
+
+struct Port {
+  explicit Port(std::string path, SerialSettings s) : port(std::move(path), s) {}
+  SerialPort port;
+  IoThread reader;
+  IoThread writer;
+};
+
+class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeSerialPort", {
+      InstanceMethod<&NativeSerialPort::Open>("open"),
+      InstanceMethod<&NativeSerialPort::Read>("read"),
+      InstanceMethod<&NativeSerialPort::Write>("write"),
+      InstanceMethod<&NativeSerialPort::Update>("update"),
+      InstanceMethod<&NativeSerialPort::Set>("set"),
+      InstanceMethod<&NativeSerialPort::Get>("get"),
+      InstanceMethod<&NativeSerialPort::Flush>("flush"),
+      InstanceMethod<&NativeSerialPort::Drain>("drain"),
+      InstanceMethod<&NativeSerialPort::Close>("close"),
+    });
+  }
+
+  explicit NativeSerialPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSerialPort>(info) {
+    std::string path = stringArg(info[0], "path");
+    SerialSettings s;
+    if (info[1].IsObject()) {
+      auto o = info[1].As<Napi::Object>();
+      auto num = [&](const char* k, int def) { auto v = o.Get(k); return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def; };
+      s.baudRate = num("baudRate", 9600);
+      s.dataBits = num("dataBits", 8);
+      s.stopBits = num("stopBits", 1);
+      auto parity = o.Get("parity");
+      std::string p = parity.IsString() ? parity.As<Napi::String>().Utf8Value() : "none";
+      s.parity = p == "even" ? 'E' : p == "odd" ? 'O' : 'N';
+      s.rtscts = o.Get("rtscts").ToBoolean();
+      s.xonxoff = o.Get("xon").ToBoolean() || o.Get("xoff").ToBoolean();
+    }
+    try {
+      port_ = std::make_shared<Port>(path, s);
+    } catch (const IoError& e) {
+      throw Napi::Error::New(info.Env(), path + ": " + e.what());
+    }
+    bridge_ = std::make_unique<JsBridge>(info.Env(), path, [this] { Ref(); }, [this] { Unref(); });
+  }
+
+  ~NativeSerialPort() override {
+    if (port_) {
+      port_->port.interrupt();
+      port_->reader.stop();
+      port_->writer.stop();
+    }
+    port_.reset();
+    bridge_.reset();
+  }
+
+ private:
+  Napi::Value onWriter(Napi::Env env, std::function<Outcome(SerialPort&)> fn) {
+    auto p = port_;
+    return bridge_->submit(env, p->writer, [p, fn = std::move(fn)] { return fn(p->port); });
+  }
+
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    return onWriter(info.Env(), [](SerialPort& s) { s.open(deadlineIn(5000)); return Outcome{}; });
+  }
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    size_t n = static_cast<size_t>(numberArg(info[0], "length"));
+    auto p = port_;
+    return bridge_->submit(info.Env(), p->reader, [p, n] {
+      std::string buf(n > 0 ? n : 1, '\0');
+      bool end;
+      size_t got = p->port.read(reinterpret_cast<uint8_t*>(&buf[0]), buf.size(), deadlineIn(kStreamReadMs), &end);
+      buf.resize(got);
+      return Outcome::text(std::move(buf), 0);
+    });
+  }
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    std::string data = bytesArg(info[0], "buffer");
+    return onWriter(info.Env(), [data = std::move(data)](SerialPort& s) {
+      // Proportional to the bytes at the port's own rate, with room for flow control stalls.
+      long ms = 5000 + static_cast<long>(data.size() * 20000.0 / (s.baudRate() > 0 ? s.baudRate() : 9600));
+      s.write(reinterpret_cast<const uint8_t*>(data.data()), data.size(), deadlineIn(ms));
+      return Outcome{};
+    });
+  }
+  Napi::Value Update(const Napi::CallbackInfo& info) {
+    int baud = static_cast<int>(numberArg(info[0], "baudRate"));
+    return onWriter(info.Env(), [baud](SerialPort& s) { s.setBaudRate(baud); return Outcome{}; });
+  }
+  Napi::Value Set(const Napi::CallbackInfo& info) {
+    bool dtr = info[0].ToBoolean(), rts = info[1].ToBoolean(), brk = info[2].ToBoolean();
+    return onWriter(info.Env(), [dtr, rts, brk](SerialPort& s) { s.setLines(dtr, rts, brk); return Outcome{}; });
+  }
+  Napi::Value Get(const Napi::CallbackInfo& info) {
+    return onWriter(info.Env(), [](SerialPort& s) {
+      ModemStatus m = s.modemStatus();
+      return Outcome::num((m.cts ? 1 : 0) | (m.dsr ? 2 : 0) | (m.dcd ? 4 : 0));
+    });
+  }
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    return onWriter(info.Env(), [](SerialPort& s) { s.clear(deadlineIn(1000)); return Outcome{}; });
+  }
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    return onWriter(info.Env(), [](SerialPort& s) { s.drain(); return Outcome{}; });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto p = port_;
+    p->port.interrupt();  // a pending read rejects now; the stream treats it as canceled
+    return bridge_->submit(info.Env(), p->writer, [p] {
+      // Close the fd only once the reader thread has let go of it.
+      std::promise<void> readerIdle;
+      p->reader.post([&readerIdle] { readerIdle.set_value(); });
+      readerIdle.get_future().wait();
+      p->port.close();
+      return Outcome{};
+    });
+  }
+
+  std::unique_ptr<JsBridge> bridge_;
+  std::shared_ptr<Port> port_;
+};
+
+}  // namespace
+
+void InitSerial(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeSerialPort", NativeSerialPort::Define(env));
+}
+
+}  // namespace ld::io::binding

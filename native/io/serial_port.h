@@ -1,0 +1,43 @@
+// A serial port through termios: ASRL resources and the @serialport/stream binding. An eventfd
+// beside the port lets close() wake a read that waits for data that may never come.
+#pragma once
+#include <atomic>
+#include <string>
+
+#include "io/transport.h"
+
+namespace ld::io {
+
+struct ModemStatus { bool cts, dsr, dcd; };
+
+class SerialPort : public Transport {
+ public:
+  SerialPort(std::string path, SerialSettings settings);
+  ~SerialPort() override;
+  void open(Deadline d) override;
+  void close() override;
+  bool isOpen() const override { return fd_ >= 0; }
+  void write(const uint8_t* data, size_t n, Deadline d) override;
+  size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
+  void clear(Deadline d) override;
+  void interrupt() override;
+
+  void setBaudRate(int baud);
+  int baudRate() const { return settings_.baudRate; }
+  // Each call sets every line: what the serialport API's set() means.
+  void setLines(bool dtr, bool rts, bool brk);
+  ModemStatus modemStatus();
+  void drain();
+  const std::string& path() const { return path_; }
+
+ private:
+  void configure();
+  void waitReady(short events, Deadline d, const char* what);
+  std::string path_;
+  SerialSettings settings_;
+  int fd_ = -1;
+  int wake_ = -1;
+  std::atomic<bool> interrupted_{false};
+};
+
+}  // namespace ld::io

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SerialPortStream } from "@serialport/stream";
+import { ReadlineParser } from "@serialport/parser-readline";
+import { ResourceManager } from "../../src/io/index.ts";
+import { LabDaemonSerialBinding } from "../../src/io/serialBinding.ts";
+import { servePty, type PtySim } from "../../drivers/sim/scpi/serialPty.ts";
+import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { dmm } from "../support/simDevices.ts";
+
+const rm = new ResourceManager();
+let sim: PtySim;
+
+beforeAll(async () => {
+  sim = await servePty(new SimulatedInstrument(dmm));
+});
+afterAll(async () => {
+  await rm.close();
+  await sim.close();
+});
+
+describe("serial over a socat pty pair", () => {
+  test("ASRL resource: query, binary block, timeout", async () => {
+    const inst = await rm.open(sim.resource, { baudRate: 115200, timeoutMs: 1000 });
+    expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
+    expect([...(await inst.queryBinaryBlock("CURV:BE?", { bigEndian: true }))]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    inst.timeoutMs = 100;
+    const err = await inst.query("HANG?").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect(err.context.resource).toBe(sim.resource);
+    inst.timeoutMs = 1000;
+    await inst.clear();
+    expect(await inst.query("VOLT?")).toMatch(/^\d+\.\d{3}$/);
+    await inst.close();
+  });
+
+  test("a bare device path opens the same port, and 200 ordered queries come back in order", async () => {
+    const inst = await rm.open(sim.path, { baudRate: 115200 });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        void inst.write(`VOLT ${i / 100}`);
+        return inst.query("VOLT?").then((a) => [a, (i / 100).toFixed(3)]);
+      }),
+    );
+    for (const [got, want] of answers) expect(got).toBe(want!);
+    await inst.close();
+  });
+
+  test("a missing port is a DeviceConnectionError with ENOENT", async () => {
+    const err = await rm.open("ASRL/dev/does-not-exist::INSTR").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.context).toMatchObject({ resource: "ASRL/dev/does-not-exist::INSTR", codeName: "ENOENT" });
+  });
+
+  test("@serialport/stream + ReadlineParser over the addon's binding", async () => {
+    const port = new SerialPortStream({ binding: LabDaemonSerialBinding, path: sim.path, baudRate: 115200, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+    const lines = port.pipe(new ReadlineParser({ delimiter: "\n" }));
+    const received: string[] = [];
+    const twoLines = new Promise<void>((resolve) =>
+      lines.on("data", (line: string) => {
+        received.push(line);
+        if (received.length === 2) resolve();
+      }),
+    );
+    port.write("*IDN?\n");
+    port.write("READ?\n");
+    await twoLines;
+    expect(received).toEqual(["LabDaemon,SimDMM,0001,1.0", "1.25,2.5,-3.75"]);
+    expect(await port.port!.getBaudRate()).toEqual({ baudRate: 115200 });
+    await new Promise<void>((resolve, reject) => port.close((e: Error | null) => (e ? reject(e) : resolve())));
+    expect(port.isOpen).toBe(false);
+  });
+});
