@@ -346,3 +346,32 @@ describe("streaming", () => {
     expect(daemon.deviceState("s1").streaming).toBe(false);
   });
 });
+
+describe("events", () => {
+  test("device lifecycle events arrive in order", async () => {
+    const kinds: string[] = [];
+    daemon.on("device", (e) => kinds.push(`${e.kind}:${e.deviceId}`));
+    daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 1 });
+    await daemon.connectDevice("s1");
+    await daemon.startStreaming("s1", () => {});
+    await daemon.stopStreaming("s1");
+    await daemon.disconnectDevice("s1");
+    await daemon.removeDevice("s1");
+    expect(kinds).toEqual(["added:s1", "connected:s1", "streaming_started:s1", "streaming_stopped:s1", "disconnected:s1", "removed:s1"]);
+  });
+
+  test("a throwing event listener disturbs neither the daemon nor other listeners", async () => {
+    const seen: string[] = [];
+    const origError = console.error;
+    console.error = () => {};
+    try {
+      daemon.on("device", () => { throw new Error("listener bug"); });
+      daemon.on("device", (e) => seen.push(e.kind));
+      daemon.addDevice("d1", "MockDevice");
+      await daemon.connectDevice("d1");
+    } finally {
+      console.error = origError;
+    }
+    expect(seen).toEqual(["added", "connected"]);
+  });
+});
