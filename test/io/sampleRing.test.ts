@@ -1,0 +1,251 @@
+import { describe, expect, test } from "bun:test";
+import { ringCapacityFor, SampleRing } from "../../src/io/sampleRing.ts";
+import { SyntheticSource } from "../../src/io/syntheticSource.ts";
+
+/** Resolves with the first value `arm` delivers; rejects after `ms` so a missing wake-up fails fast. */
+function within<T>(ms: number, what: string, arm: (resolve: (v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    arm((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+describe("SampleRing", () => {
+  test("a capacity that is not a power of two is a RangeError; bad dtype or overflow a TypeError", () => {
+    expect(() => new SampleRing({ capacity: 1000 })).toThrow(RangeError);
+    expect(() => new SampleRing({ capacity: 1 })).toThrow(RangeError);
+    expect(() => new SampleRing({ capacity: 2 ** 32 })).toThrow(RangeError);
+    expect(() => new SampleRing({ capacity: 8, dtype: "uint8" as never })).toThrow(TypeError);
+    expect(() => new SampleRing({ capacity: 8, overflow: "block" as never })).toThrow(TypeError);
+    expect(() => new SampleRing({ capacity: "8" as never })).toThrow(TypeError);
+    expect(ringCapacityFor(1000)).toBe(1024);
+    expect(ringCapacityFor(1024)).toBe(1024);
+  });
+
+  test("each dtype drains into its own typed array, values intact", () => {
+    const cases = [
+      ["float32", Float32Array, [1.5, -2.25, 3]],
+      ["float64", Float64Array, [Math.PI, -1e300, 0]],
+      ["int16", Int16Array, [32767, -32768, 5]],
+      ["int32", Int32Array, [2 ** 31 - 1, -(2 ** 31), 7]],
+    ] as const;
+    for (const [dtype, Ctor, values] of cases) {
+      const ring = new SampleRing({ capacity: 8, dtype });
+      expect(ring.dtype).toBe(dtype);
+      expect(ring.push(new Ctor(values) as never)).toBe(3);
+      const out = ring.drain();
+      expect(out).toBeInstanceOf(Ctor);
+      expect(Array.from(out)).toEqual(Array.from(new Ctor(values)));
+      expect(ring.drain()).toBeInstanceOf(Ctor);
+      expect(ring.drain().length).toBe(0);
+    }
+  });
+
+  test("drain(max) takes the oldest max samples and leaves the rest", () => {
+    const ring = new SampleRing({ capacity: 16 });
+    ring.push(new Float64Array([0, 1, 2, 3, 4, 5]));
+    expect(Array.from(ring.drain(4))).toEqual([0, 1, 2, 3]);
+    expect(ring.available).toBe(2);
+    expect(Array.from(ring.drain(0))).toEqual([]);
+    expect(Array.from(ring.drain(100))).toEqual([4, 5]);
+    expect(() => ring.drain(-1)).toThrow(RangeError);
+    expect(() => ring.drain("3" as never)).toThrow(TypeError);
+  });
+
+  test("drainInto fills a caller's array without allocating and refuses another dtype", () => {
+    const ring = new SampleRing({ capacity: 8, dtype: "int32" });
+    ring.push(new Int32Array([9, 8, 7]));
+    const target = new Int32Array(10);
+    expect(ring.drainInto(target.subarray(2) as Int32Array)).toBe(3);
+    expect(Array.from(target.slice(0, 5))).toEqual([0, 0, 9, 8, 7]);
+    expect(() => ring.drainInto(new Float32Array(4) as never)).toThrow(TypeError);
+    expect(() => ring.push(new Float64Array(1) as never)).toThrow(TypeError);
+  });
+
+  test("drop-newest refuses what does not fit and the counters add up", () => {
+    const ring = new SampleRing({ capacity: 8, dtype: "int16", overflow: "drop-newest" });
+    expect(ring.push(Int16Array.from({ length: 11 }, (_, i) => i))).toBe(8);
+    expect(ring.counters()).toEqual({ written: 11, read: 0, dropped: 3, highWater: 0, available: 8, capacity: 8 });
+    expect(Array.from(ring.drain())).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const c = ring.counters();
+    expect(c.written).toBe(c.read + c.dropped + c.available);
+    expect([ring.written, ring.read, ring.dropped, ring.highWater]).toEqual([11, 8, 3, 8]);
+  });
+
+  test("overwrite-oldest keeps the newest samples and counts the overwritten", () => {
+    const ring = new SampleRing({ capacity: 8, dtype: "float32", overflow: "overwrite-oldest" });
+    expect(ring.overflow).toBe("overwrite-oldest");
+    expect(ring.push(Float32Array.from({ length: 13 }, (_, i) => i))).toBe(13);
+    expect(Array.from(ring.drain())).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(ring.counters()).toMatchObject({ written: 13, read: 8, dropped: 5, available: 0 });
+  });
+});
+
+describe("SyntheticSource through a SampleRing", () => {
+  test("wakes JS after a batch; the drained samples are the configured sine, contiguous across batches", async () => {
+    const ring = new SampleRing({ capacity: 1 << 16 });
+    const src = new SyntheticSource(ring, { sampleRate: 200_000, batchSize: 500, frequency: 1000, amplitude: 2 });
+    const got: number[] = [];
+    try {
+      await within<void>(5000, "4 batches", (done) =>
+        src.start(() => {
+          got.push(...ring.drain());
+          if (got.length >= 2000) done();
+        }),
+      );
+    } finally {
+      src.stop();
+    }
+    // 200 samples per period of 1 kHz at 200 kS/s
+    for (let i = 0; i < 2000; i++) expect(got[i]).toBeCloseTo(2 * Math.sin((2 * Math.PI * i) / 200), 9);
+    expect(src.stats().batches).toBeGreaterThanOrEqual(4);
+  });
+
+  test("wake-ups are coalesced: a JS thread kept busy through dozens of batches gets one wake-up", async () => {
+    const ring = new SampleRing({ capacity: 1 << 17, dtype: "float32" });
+    const src = new SyntheticSource(ring, { sampleRate: 1_000_000, batchSize: 1000 }); // 1 batch per ms
+    let wakes = 0;
+    let samples = 0;
+    let onWake: () => void = () => {};
+    src.start(() => {
+      wakes++;
+      samples += ring.drain().length;
+      onWake();
+    });
+    try {
+      await within(5000, "the first wake-up", (r) => (onWake = () => r(undefined)));
+      const wakesBefore = wakes;
+      const batchesBefore = src.stats().batches;
+      // Hold the JS thread while the native thread keeps producing.
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+      const batchesDuring = src.stats().batches - batchesBefore;
+      const availableAfterBusy = ring.available;
+      await within(5000, "the wake-up after the busy spell", (r) => (onWake = () => r(undefined)));
+      expect(batchesDuring).toBeGreaterThanOrEqual(40);
+      expect(availableAfterBusy).toBeGreaterThanOrEqual(40 * 1000);
+      // All that piled up came out in the one pending wake-up (the drain took it all).
+      expect(wakes - wakesBefore).toBe(1);
+      expect(samples).toBeGreaterThanOrEqual(availableAfterBusy);
+    } finally {
+      src.stop();
+    }
+    samples += ring.drain().length;
+    const c = ring.counters();
+    expect(c.dropped).toBe(0);
+    expect(samples).toBe(c.written);
+    expect(c.highWater).toBeGreaterThanOrEqual(40 * 1000);
+  });
+
+  test("JS can poll instead of draining on the wake-up", async () => {
+    const ring = new SampleRing({ capacity: 1 << 12, dtype: "int32" });
+    const src = new SyntheticSource(ring, { sampleRate: 100_000, batchSize: 100, amplitude: 1000 });
+    try {
+      await within(5000, "a batch", (r) => src.start(() => r(undefined)));
+    } finally {
+      src.stop();
+    }
+    const polled = ring.drain();
+    expect(polled).toBeInstanceOf(Int32Array);
+    expect(polled.length).toBeGreaterThanOrEqual(100);
+    expect(polled.length % 100).toBe(0);
+  });
+
+  test("stop is idempotent, prompt on a slow source, and no wake-up runs after it", async () => {
+    const ring = new SampleRing({ capacity: 1 << 10 });
+    const src = new SyntheticSource(ring, { sampleRate: 10, batchSize: 100 }); // next batch due in 10 s
+    let wakes = 0;
+    await within(5000, "the first batch", (r) =>
+      src.start(() => {
+        wakes++;
+        r(undefined);
+      }),
+    );
+    const t0 = performance.now();
+    src.stop();
+    expect(performance.now() - t0).toBeLessThan(500);
+    src.stop();
+    expect(src.running).toBe(false);
+    const after = wakes;
+    await new Promise((r) => setImmediate(r));
+    expect(wakes).toBe(after);
+    // and the ring is free for another producer
+    expect(ring.push(new Float64Array([1]))).toBe(1);
+  });
+
+  test("one producer per ring: JS push and a second source are refused while a source runs", () => {
+    const ring = new SampleRing({ capacity: 1 << 10 });
+    const a = new SyntheticSource(ring, { sampleRate: 1000 });
+    const b = new SyntheticSource(ring, { sampleRate: 1000 });
+    a.start(() => {});
+    try {
+      expect(() => ring.push(new Float64Array([1]))).toThrow(/native producer/);
+      expect(() => b.start(() => {})).toThrow(/producer/);
+      expect(() => a.start(() => {})).toThrow(/already running/);
+    } finally {
+      a.stop();
+    }
+    b.start(() => {});
+    b.stop();
+  });
+
+  test("bad parameters are refused at the boundary", () => {
+    const ring = new SampleRing({ capacity: 8 });
+    expect(() => new SyntheticSource({ handle: {} } as never)).toThrow(TypeError);
+    expect(() => new SyntheticSource(ring, { sampleRate: "fast" as never })).toThrow(TypeError);
+    expect(() => new SyntheticSource(ring, { sampleRate: 0 })).toThrow(RangeError);
+    expect(() => new SyntheticSource(ring, { batchSize: 1.5 })).toThrow(RangeError);
+    expect(() => new SyntheticSource(ring, { noise: -1 })).toThrow(RangeError);
+    const src = new SyntheticSource(ring);
+    expect(() => src.start("cb" as never)).toThrow(TypeError);
+  });
+
+  test("a source keeps working when JS drops its ring object", async () => {
+    let src: SyntheticSource;
+    let drain!: () => number;
+    {
+      const ring = new SampleRing({ capacity: 1 << 12 });
+      src = new SyntheticSource(ring, { sampleRate: 100_000, batchSize: 100 });
+      drain = () => ring.drain().length; // only this closure keeps the JS ring alive
+    }
+    Bun.gc(true);
+    let total = 0;
+    try {
+      await within(5000, "samples", (r) =>
+        src.start(() => {
+          total += drain();
+          if (total >= 1000) r(undefined);
+        }),
+      );
+    } finally {
+      src.stop();
+    }
+    expect(total).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("dropping stopped sources and exiting with one running neither crashes nor hangs", async () => {
+    const code = `
+      const { SampleRing } = await import(${JSON.stringify(`${import.meta.dir}/../../src/io/sampleRing.ts`)});
+      const { SyntheticSource } = await import(${JSON.stringify(`${import.meta.dir}/../../src/io/syntheticSource.ts`)});
+      for (let i = 0; i < 50; i++) {
+        const ring = new SampleRing({ capacity: 1024 });
+        const s = new SyntheticSource(ring, { sampleRate: 1e6, batchSize: 256 });
+        s.start(() => ring.drain());
+        s.stop();
+        new SyntheticSource(ring);
+      }
+      Bun.gc(true);
+      const ring = new SampleRing({ capacity: 1 << 16 });
+      const s = new SyntheticSource(ring, { sampleRate: 1e6, batchSize: 256 });
+      await new Promise((r) => s.start(() => { ring.drain(); r(); }));
+      console.log("exiting while running");
+      process.exit(0);
+    `;
+    const proc = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "pipe", timeout: 15_000 });
+    const [out, err, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect({ status, out: out.trim(), err }).toEqual({ status: 0, out: "exiting while running", err: "" });
+  });
+});
