@@ -28,6 +28,8 @@ class Session {
   // An IEEE 488.2 block (#<n><len><data> or #0<data>…term); returns the data; drops the trailing term.
   std::string readBlock(const std::string& term, size_t maxBytes, Deadline d);
   void clear(Deadline d);
+  void lock(Deadline d) { ensureOpen(d); transport_->lock(d); }
+  void unlock(Deadline d) { ensureOpen(d); transport_->unlock(d); }
   void close();
   // From another thread: wake a blocked call (used when the owner is torn down).
   void interrupt() { transport_->interrupt(); }

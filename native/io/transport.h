@@ -41,6 +41,9 @@ class Transport {
   virtual void clear(Deadline d) = 0;
   virtual void interrupt() {}
   virtual void setTermChar(int) {}
+  // Exclusive access among clients of a shared instrument (VXI-11 device_lock, VISA viLock).
+  virtual void lock(Deadline) { throw IoError(ErrorKind::Unsupported, "this interface has no locking"); }
+  virtual void unlock(Deadline) { throw IoError(ErrorKind::Unsupported, "this interface has no locking"); }
 };
 
 // Picks the transport for a resource; throws IoError(Unsupported) with what to install when none can.

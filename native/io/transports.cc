@@ -1,6 +1,7 @@
 #include "io/serial_port.h"
 #include "io/tcp_socket.h"
 #include "io/transport.h"
+#include "io/vxi11.h"
 
 namespace ld::io {
 
@@ -8,7 +9,7 @@ std::unique_ptr<Transport> makeTransport(const ResourceName& rn, const OpenOptio
   switch (rn.type) {
     case InterfaceType::Tcpip:
       if (rn.isSocket()) return std::make_unique<TcpSocket>(rn.host, rn.port);
-      break;
+      return std::make_unique<Vxi11>(rn.host, rn.lanDeviceName);
     case InterfaceType::Asrl:
       return std::make_unique<SerialPort>(rn.serialPath, opts.serial);
     default:

@@ -42,6 +42,8 @@ export interface NativeSession {
   query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
   clear(timeoutMs: number): Promise<void>;
+  lock(timeoutMs: number): Promise<void>;
+  unlock(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -139,6 +141,15 @@ export class MessageInstrument {
   /** Device clear (VXI-11 device_clear, GPIB SDC); sockets and serial ports drop unread input. */
   clear(): Promise<void> {
     return this.#call((s) => s.clear(this.timeoutMs));
+  }
+
+  /** Exclusive access among the instrument's clients (VXI-11 device_lock), waiting up to `timeoutMs`. */
+  lock(timeoutMs = this.timeoutMs): Promise<void> {
+    return this.#call((s) => s.lock(timeoutMs));
+  }
+
+  unlock(): Promise<void> {
+    return this.#call((s) => s.unlock(this.timeoutMs));
   }
 
   /** Waits for requests already made, then closes. Idempotent. */

@@ -52,6 +52,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       InstanceMethod<&NativeSession::QueryBlock>("queryBlock"),
       InstanceMethod<&NativeSession::Clear>("clear"),
       InstanceMethod<&NativeSession::Close>("close"),
+      InstanceMethod<&NativeSession::Lock>("lock"),
+      InstanceMethod<&NativeSession::Unlock>("unlock"),
       InstanceAccessor<&NativeSession::Resource>("resource"),
       InstanceAccessor<&NativeSession::InterfaceType>("interfaceType"),
     });
@@ -82,11 +84,6 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   }
 
  private:
-  static Deadline deadlineArg(const Napi::Value& v) {
-    double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 2000;
-    if (!(ms > 0)) ms = 2000;
-    return deadlineIn(static_cast<long>(ms));
-  }
   static size_t maxArg(const Napi::Value& v) {
     return v.IsNumber() && v.As<Napi::Number>().DoubleValue() > 0 ? static_cast<size_t>(v.As<Napi::Number>().DoubleValue())
                                                                    : kDefaultMax;
@@ -152,6 +149,18 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Clear(const Napi::CallbackInfo& info) {
     return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
       s.clear(d);
+      return Outcome{};
+    });
+  }
+  Napi::Value Lock(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
+      s.lock(d);
+      return Outcome{};
+    });
+  }
+  Napi::Value Unlock(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
+      s.unlock(d);
       return Outcome{};
     });
   }
