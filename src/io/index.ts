@@ -5,3 +5,7 @@ export { parseResourceName, type ResourceName } from "./resourceName.ts";
 export { decodeBlock, encodeBlockHeader, type BlockDatatype, type BlockFormat, type BlockArray } from "./binaryBlock.ts";
 export { listResources, type ListOptions } from "./listResources.ts";
 export { toDeviceError, type IoErrorContext } from "./ioErrors.ts";
+export { Acquisition, type AcquisitionOptions, type AcquisitionStats, type WireFormat } from "./acquisition.ts";
+export { LabDaemonSerialBinding, LabDaemonSerialPort, listSerialPorts } from "./serialBinding.ts";
+export * from "./sampleRing.ts";
+export * from "./syntheticSource.ts";

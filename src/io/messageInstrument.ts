@@ -2,6 +2,7 @@
 // transport the resource string names. Every call is a promise settled by the resource's own native
 // I/O thread, so calls run in the order they were made, even from concurrent callers.
 import { DeviceNotConnectedError } from "../core/errors.ts";
+import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import { toDeviceError } from "./ioErrors.ts";
 
@@ -163,6 +164,11 @@ export class MessageInstrument {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Starts a native loop that repeats `options.command` and pushes the decoded samples into `options.ring`. */
+  startAcquisition(options: AcquisitionOptions): Acquisition {
+    return new Acquisition(this, options);
   }
 
   /** For the acquisition loop, which runs on this instrument's own I/O thread. */

@@ -4,10 +4,12 @@
 namespace ld::io::binding {
 void InitSession(Napi::Env env, Napi::Object exports);
 void InitSerial(Napi::Env env, Napi::Object exports);
+void InitAcquisition(Napi::Env env, Napi::Object exports);
 }  // namespace ld::io::binding
 
 Napi::Object InitIo(Napi::Env env, Napi::Object exports) {
   ld::io::binding::InitSession(env, exports);
   ld::io::binding::InitSerial(env, exports);
+  ld::io::binding::InitAcquisition(env, exports);
   return exports;
 }

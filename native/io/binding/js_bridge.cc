@@ -25,8 +25,9 @@ JsBridge::JsBridge(Napi::Env env, std::string resource, std::function<void()> ho
 
 JsBridge::~JsBridge() { tsfn_.Release(); }
 
-Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job) {
-  auto* call = new PendingCall{Napi::Promise::Deferred::New(env), Outcome{}, this};
+Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job,
+                             std::function<void(Napi::Env)> onJsThread) {
+  auto* call = new PendingCall{Napi::Promise::Deferred::New(env), Outcome{}, this, std::move(onJsThread)};
   Napi::Promise promise = call->deferred.Promise();
   if (pending_++ == 0) {
     tsfn_.Ref(env);
@@ -64,6 +65,7 @@ Napi::Value JsBridge::errorValue(Napi::Env env, const Outcome& o) const {
 
 void JsBridge::settle(Napi::Env env, PendingCall* call) {
   Napi::HandleScope scope(env);
+  if (call->onJsThread) call->onJsThread(env);
   const Outcome& o = call->outcome;
   if (o.failed) {
     call->deferred.Reject(errorValue(env, o));

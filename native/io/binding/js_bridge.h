@@ -30,6 +30,7 @@ struct PendingCall {
   Napi::Promise::Deferred deferred;
   Outcome outcome;
   JsBridge* bridge;
+  std::function<void(Napi::Env)> onJsThread;  // runs just before the promise settles
 };
 
 void settleOnJsThread(Napi::Env env, Napi::Function, JsBridge* bridge, PendingCall* call);
@@ -41,7 +42,8 @@ class JsBridge {
   JsBridge(Napi::Env env, std::string resource, std::function<void()> hold, std::function<void()> release);
   ~JsBridge();
   // Runs `job` on `thread`; its Outcome (or the IoError it throws) settles the returned promise.
-  Napi::Value submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job);
+  Napi::Value submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job,
+                     std::function<void(Napi::Env)> onJsThread = nullptr);
   void settle(Napi::Env env, PendingCall* call);
   Napi::Value errorValue(Napi::Env env, const Outcome& o) const;
 

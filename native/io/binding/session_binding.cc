@@ -40,8 +40,12 @@ OpenOptions parseOptions(const Napi::Value& v) {
   return o;
 }
 
+Napi::FunctionReference* sessionCtor = nullptr;
+
 class NativeSession : public Napi::ObjectWrap<NativeSession> {
  public:
+  std::shared_ptr<Session> session() const { return session_; }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeSession", {
       InstanceMethod<&NativeSession::Open>("open"),
@@ -217,8 +221,17 @@ Napi::Value ParseResourceName(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+std::shared_ptr<Session> sessionFrom(const Napi::Value& v) {
+  if (!sessionCtor || !v.IsObject() || !v.As<Napi::Object>().InstanceOf(sessionCtor->Value())) return nullptr;
+  return NativeSession::Unwrap(v.As<Napi::Object>())->session();
+}
+
 void InitSession(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeSession", NativeSession::Define(env));
+  Napi::Function ctor = NativeSession::Define(env);
+  // One environment per process here (bun's main thread); a worker would re-point it at its own class.
+  if (!sessionCtor) sessionCtor = new Napi::FunctionReference();
+  *sessionCtor = Napi::Persistent(ctor);
+  exports.Set("NativeSession", ctor);
   exports.Set("parseResourceName", Napi::Function::New(env, ParseResourceName));
 }
 

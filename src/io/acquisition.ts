@@ -1,0 +1,85 @@
+// A native acquisition loop on an open instrument: repeat a query at an interval, decode the answer
+// (ASCII numbers or an IEEE 488.2 block) and push the samples into a SampleRing without JS per sample.
+// JS hears about it once per batch (coalesced) through `onSamples`, and once when the loop ends.
+import { native } from "./native.ts";
+import { toDeviceError } from "./ioErrors.ts";
+import type { MessageInstrument } from "./messageInstrument.ts";
+import type { SampleDType, SampleRing } from "./sampleRing.ts";
+
+export type WireFormat = "ascii" | "int16" | "float32" | "float64";
+
+export interface AcquisitionOptions {
+  /** The query, e.g. "FETC?" (the instrument's writeTermination is appended). */
+  command: string;
+  ring: SampleRing<SampleDType>;
+  /** How the answer is encoded: ASCII comma-separated (default) or a block of these values. */
+  format?: WireFormat;
+  /** Byte order of block data. */
+  bigEndian?: boolean;
+  /** Time between the starts of two exchanges; 0 (default) runs them back to back. */
+  intervalMs?: number;
+  /** Per exchange; a slower instrument stops the loop with DeviceTimeoutError. Default: the instrument's. */
+  timeoutMs?: number;
+  /** Stop after this many exchanges (default: until stop()). */
+  maxExchanges?: number;
+  /** After batches land in the ring (at most one call pending at a time). */
+  onSamples?: () => void;
+}
+
+export interface AcquisitionStats {
+  running: boolean;
+  exchanges: number;
+  /** Samples decoded; `pushed` is what the ring accepted (the rest counts as dropped there). */
+  samples: number;
+  pushed: number;
+  error: Error | null;
+}
+
+interface NativeAcquisition {
+  start(onWake: () => void): void;
+  stop(): Promise<void>;
+  stats(): { running: boolean; exchanges: number; samples: number; pushed: number; error: Error | null };
+}
+
+export class Acquisition {
+  readonly resource: string;
+  /** Settles when the loop has ended, by stop() (null) or by an instrument error. */
+  readonly ended: Promise<Error | null>;
+  #native: NativeAcquisition;
+  #stopping: Promise<void> | null = null;
+
+  /** Use `MessageInstrument.startAcquisition()`. */
+  constructor(instrument: MessageInstrument, options: AcquisitionOptions) {
+    this.resource = instrument.resource;
+    this.#native = new native.NativeAcquisition(instrument.nativeSession(), options.ring.handle, {
+      command: options.command + instrument.writeTermination,
+      readTermination: instrument.readTermination,
+      format: options.format ?? "ascii",
+      bigEndian: options.bigEndian ?? false,
+      intervalMs: options.intervalMs ?? 0,
+      timeoutMs: options.timeoutMs ?? instrument.timeoutMs,
+      maxExchanges: options.maxExchanges ?? 0,
+    }) as NativeAcquisition;
+    let settle!: (e: Error | null) => void;
+    this.ended = new Promise((resolve) => (settle = resolve));
+    const onSamples = options.onSamples;
+    this.#native.start(() => {
+      const s = this.#native.stats();
+      if (s.exchanges > 0 || s.samples > 0) onSamples?.();
+      if (!s.running) {
+        void this.stop().then(() => settle(s.error ? toDeviceError(s.error, this.resource) : null));
+      }
+    });
+  }
+
+  stats(): AcquisitionStats {
+    const s = this.#native.stats();
+    return { ...s, error: s.error ? toDeviceError(s.error, this.resource) : null };
+  }
+
+  /** Ends the loop after the exchange in flight; resolves when no sample or wake-up can follow. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#native.stop();
+    return this.#stopping;
+  }
+}

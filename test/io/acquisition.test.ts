@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ResourceManager, SampleRing } from "../../src/io/index.ts";
+import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
+import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { DeviceTimeoutError } from "../../src/core/errors.ts";
+import { dmm } from "../support/simDevices.ts";
+
+const rm = new ResourceManager();
+let sim: SocketSimServer;
+beforeAll(() => {
+  sim = new SocketSimServer(new SimulatedInstrument(dmm));
+});
+afterAll(async () => {
+  await rm.close();
+  sim.close();
+});
+
+function nextWake(): { wake: () => void; next: () => Promise<void> } {
+  let resolve: (() => void) | null = null;
+  return {
+    wake: () => resolve?.(),
+    next: () => new Promise<void>((r) => (resolve = r)),
+  };
+}
+
+describe("native acquisition into a SampleRing", () => {
+  test("every sample of 40 binary-block answers arrives in the ring, in order", async () => {
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 1 << 16, dtype: "float64" });
+    const got: number[] = [];
+    let wakes = 0;
+    const acq = inst.startAcquisition({
+      command: "FETC?", format: "float32", ring, maxExchanges: 40,
+      onSamples: () => {
+        wakes++;
+        got.push(...ring.drain());
+      },
+    });
+    expect(await acq.ended).toBeNull();
+    got.push(...ring.drain());
+    // FETC? answers 256 float32 values continuing a counter: 40 answers are 0..10239 exactly once.
+    expect(got.length).toBe(40 * 256);
+    for (let i = 0; i < got.length; i++) if (got[i] !== i) throw new Error(`sample ${i} is ${got[i]}`);
+    expect(wakes).toBeGreaterThan(0);
+    expect(wakes).toBeLessThanOrEqual(41);
+    expect(acq.stats()).toMatchObject({ running: false, exchanges: 40, samples: 10240, pushed: 10240, error: null });
+    // The instrument stays usable between and after exchanges.
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
+  test("ASCII answers, big-endian int16 blocks, interleaved with the instrument's other requests", async () => {
+    const inst = await rm.open(sim.resource);
+    const ascii = new SampleRing({ capacity: 1024, dtype: "float32" });
+    const a = inst.startAcquisition({ command: "READ?", ring: ascii, maxExchanges: 5, intervalMs: 1 });
+    const idn = inst.query("*IDN?"); // queued between exchanges on the same I/O thread
+    expect(await a.ended).toBeNull();
+    expect(await idn).toStartWith("LabDaemon");
+    expect([...ascii.drain()]).toEqual([1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75]);
+    const ints = new SampleRing({ capacity: 64, dtype: "int16" });
+    const b = inst.startAcquisition({ command: "WAV:I16?", format: "int16", bigEndian: true, ring: ints, maxExchanges: 2 });
+    expect(await b.ended).toBeNull();
+    expect([...ints.drain()]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767, -3, -2, -1, 0, 1, 2, 3, 32767]);
+    await inst.close();
+  });
+
+  test("a silent instrument stops the loop with a recorded DeviceTimeoutError", async () => {
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 1024, dtype: "float64" });
+    const acq = inst.startAcquisition({ command: "HANG?", ring, timeoutMs: 100 });
+    const err = await acq.ended;
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect((err as DeviceTimeoutError).context.resource).toBe(sim.resource);
+    expect(acq.stats().running).toBe(false);
+    expect(acq.stats().error).toBeInstanceOf(DeviceTimeoutError);
+    await inst.close();
+  });
+
+  test("stop() ends a paced loop and frees the ring for another producer", async () => {
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 1 << 14, dtype: "float32" });
+    const { wake, next } = nextWake();
+    const first = next();
+    const acq = inst.startAcquisition({ command: "FETC?", format: "float32", ring, intervalMs: 5, onSamples: wake });
+    await first;
+    expect(() => inst.startAcquisition({ command: "FETC?", format: "float32", ring })).toThrow(/producer/);
+    await acq.stop();
+    expect(await acq.ended).toBeNull();
+    const n = acq.stats().exchanges;
+    expect(n).toBeGreaterThan(0);
+    expect(ring.available).toBe(n * 256);
+    const again = inst.startAcquisition({ command: "FETC?", format: "float32", ring, maxExchanges: 1 });
+    expect(await again.ended).toBeNull();
+    await inst.close();
+  });
+});
