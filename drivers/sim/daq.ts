@@ -10,28 +10,19 @@ import {
   type SampleArray,
   type SampleDType,
 } from "../../src/io/sampleRing.ts";
-import { SyntheticSource, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
+import { SyntheticSource, type SyntheticSourceParams, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
 
-export interface SimDaqParams {
-  /** Samples per second. Default 100_000. */
-  sampleRate?: number;
-  /** Samples per callback. Default 1000. */
-  batchSize?: number;
-  /** Sine frequency in Hz. Default 1000. */
-  frequency?: number;
-  /** Default 1. */
-  amplitude?: number;
-  /** Default 0. */
-  offset?: number;
-  /** Standard deviation of the added noise. Default 0.01. */
-  noise?: number;
+/**
+ * The synthetic source's parameters (without `paced`: a DAQ is always paced) plus the ring's.
+ * Defaults differ from the bare source: sampleRate 100_000, batchSize 1000, noise 0.01.
+ */
+export interface SimDaqParams extends Omit<SyntheticSourceParams, "paced"> {
   /** Sample type of the batches. Default "float64". */
   dtype?: SampleDType;
   /** What happens when JS falls behind by a whole ring. Default "drop-newest". */
   overflow?: OverflowPolicy;
   /** Ring size in samples (a power of two); default: 64 batches or 50 ms of samples, whichever is larger. */
   ringCapacity?: number;
-  seed?: number;
 }
 
 export type SimDaqBatch = SampleArray;
@@ -129,7 +120,7 @@ export class SimDaq {
     return { ...this.#ring.counters(), ...this.#source.stats(), callbackErrors: this.#callbackErrors };
   }
 
-  // An arrow field rather than a method: remote callers reach only prototype methods.
+  // A private field, not a method: it is the native source's callback, never a remote call.
   readonly #onWake = (): void => {
     // Deliver what had landed when the wake-up came; later batches bring their own wake-up.
     let budget = this.#ring.available;

@@ -11,6 +11,9 @@ struct TransferParams {
   uint64_t samples = 200'000'000;  // float32 samples to move
   size_t batch = 4096;             // samples per push and per pop
   size_t capacity = 1 << 16;       // ring capacity, and the bound of the mutex queue
+  // One thread per CPU (the hardware's cost of moving data between cores), or wherever the
+  // scheduler puts them (what an unpinned process gets, contention and all).
+  bool pinThreads = true;
 };
 
 struct TransferResult {

@@ -104,7 +104,7 @@ describe("SyntheticSource through a SampleRing", () => {
     expect(src.stats().batches).toBeGreaterThanOrEqual(4);
   });
 
-  test("wake-ups are coalesced: a JS thread kept busy through dozens of batches gets one wake-up", async () => {
+  test("wake-ups are coalesced: a JS thread kept busy through dozens of batches gets one wake-up, not one per batch", async () => {
     const ring = new SampleRing({ capacity: 1 << 17, dtype: "float32" });
     const src = new SyntheticSource(ring, { sampleRate: 1_000_000, batchSize: 1000 }); // 1 batch per ms
     let wakes = 0;
@@ -127,8 +127,9 @@ describe("SyntheticSource through a SampleRing", () => {
       await within(5000, "the wake-up after the busy spell", (r) => (onWake = () => r(undefined)));
       expect(batchesDuring).toBeGreaterThanOrEqual(40);
       expect(availableAfterBusy).toBeGreaterThanOrEqual(40 * 1000);
-      // All that piled up came out in the one pending wake-up (the drain took it all).
-      expect(wakes - wakesBefore).toBe(1);
+      // All that piled up came out in the one pending wake-up (its drain took it all); a second may
+      // only race in for a batch that landed after that drain began.
+      expect(wakes - wakesBefore).toBeLessThanOrEqual(2);
       expect(samples).toBeGreaterThanOrEqual(availableAfterBusy);
     } finally {
       src.stop();

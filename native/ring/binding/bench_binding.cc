@@ -50,7 +50,7 @@ double positiveInteger(Napi::Object o, const char* key, double fallback) {
   return d;
 }
 
-// benchRingTransfer(kind: "ring" | "mutex", params?: { samples, batch, capacity }): Promise<result>
+// benchRingTransfer(kind: "ring" | "mutex", params?: { samples, batch, capacity, pin }): Promise<result>
 Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString())
@@ -64,6 +64,9 @@ Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
     p.samples = uint64_t(positiveInteger(o, "samples", double(p.samples)));
     p.batch = size_t(positiveInteger(o, "batch", double(p.batch)));
     p.capacity = size_t(positiveInteger(o, "capacity", double(p.capacity)));
+    Napi::Value pin = o.Get("pin");
+    if (!pin.IsUndefined() && !pin.IsBoolean()) throw Napi::TypeError::New(env, "params.pin must be a boolean");
+    if (pin.IsBoolean()) p.pinThreads = pin.As<Napi::Boolean>().Value();
   }
   if (p.batch > p.capacity) throw Napi::RangeError::New(env, "params.batch must not exceed params.capacity");
   if (p.capacity > (size_t{1} << 31) || (p.capacity & (p.capacity - 1)) != 0)
