@@ -1,21 +1,37 @@
+#include "io/gpib.h"
 #include "io/serial_port.h"
 #include "io/tcp_socket.h"
 #include "io/transport.h"
+#include "io/visa.h"
 #include "io/vxi11.h"
 
 namespace ld::io {
 
 std::unique_ptr<Transport> makeTransport(const ResourceName& rn, const OpenOptions& opts) {
+  // A VISA library named by the caller (or LABDAEMON_VISA_LIBRARY, resolved in TypeScript) serves everything.
+  if (!opts.visaLibrary.empty()) return std::make_unique<Visa>(opts.visaLibrary, rn.canonical());
   switch (rn.type) {
     case InterfaceType::Tcpip:
       if (rn.isSocket()) return std::make_unique<TcpSocket>(rn.host, rn.port);
       return std::make_unique<Vxi11>(rn.host, rn.lanDeviceName);
     case InterfaceType::Asrl:
       return std::make_unique<SerialPort>(rn.serialPath, opts.serial);
-    default:
-      break;
+    case InterfaceType::Gpib:
+      try {
+        return std::make_unique<Gpib>(rn.board, rn.primaryAddress, rn.secondaryAddress, rn.canonical());
+      } catch (const IoError& gpibMissing) {
+        // Without linux-gpib, a vendor VISA installed under its usual name can still reach the bus.
+        if (Visa::available("")) return std::make_unique<Visa>("", rn.canonical());
+        throw;
+      }
+    case InterfaceType::Usb:
+      try {
+        return std::make_unique<Visa>("", rn.canonical());
+      } catch (const IoError& e) {
+        throw IoError(e.kind, std::string("USB instruments (USBTMC) are reached through a vendor VISA library: ") + e.what());
+      }
   }
-  throw IoError(ErrorKind::Unsupported, std::string("no transport for ") + rn.interfaceName() + " resources yet");
+  throw IoError(ErrorKind::Unsupported, std::string("no transport for ") + rn.interfaceName() + " resources");
 }
 
 }  // namespace ld::io

@@ -5,11 +5,13 @@ namespace ld::io::binding {
 void InitSession(Napi::Env env, Napi::Object exports);
 void InitSerial(Napi::Env env, Napi::Object exports);
 void InitAcquisition(Napi::Env env, Napi::Object exports);
+void InitList(Napi::Env env, Napi::Object exports);
 }  // namespace ld::io::binding
 
 Napi::Object InitIo(Napi::Env env, Napi::Object exports) {
   ld::io::binding::InitSession(env, exports);
   ld::io::binding::InitSerial(env, exports);
   ld::io::binding::InitAcquisition(env, exports);
+  ld::io::binding::InitList(env, exports);
   return exports;
 }
