@@ -139,6 +139,15 @@ describe("TCPIP SOCKET", () => {
     expect(err.context).toMatchObject({ resource, codeName: "ECONNREFUSED" });
     const inst = await rm.open(sim.resource);
     await inst.close();
-    expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+    await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+  });
+});
+
+describe("listResources", () => {
+  test("lists the LAN instruments the manager was told about (LAN has no discovery here)", async () => {
+    const lan = new ResourceManager({ lanInstruments: ["TCPIP0::10.0.0.5::inst0::INSTR"] });
+    const found = await lan.listResources();
+    expect(found).toContain("TCPIP0::10.0.0.5::inst0::INSTR");
+    for (const r of found) expect(r).toMatch(/^(ASRL\/dev\/\S+::INSTR|TCPIP0::)/);
   });
 });

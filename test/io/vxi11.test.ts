@@ -79,7 +79,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
     const err = await b.query("*IDN?").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceOperationError);
     expect(err.context.code).toBe(11);
-    expect(b.lock()).rejects.toBeInstanceOf(DeviceTimeoutError);
+    await expect(b.lock()).rejects.toBeInstanceOf(DeviceTimeoutError);
     await a.unlock();
     expect(await b.query("*IDN?")).toStartWith("LabDaemon");
     await a.close();

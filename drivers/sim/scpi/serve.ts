@@ -53,3 +53,21 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
   }
   return { resources, instruments, close };
 }
+
+// `bun drivers/sim/scpi/serve.ts FILE`: serve until interrupted, printing one resource per line.
+if (import.meta.main) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error("usage: serve.ts DEFINITION.yaml|json");
+    process.exit(2);
+  }
+  const sims = await serveSimulators(file);
+  for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
+  console.log("ready");
+  const stop = async () => {
+    await sims.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}

@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { ResourceManager } from "../../src/io/index.ts";
+import { serveSimulators, SimDefinitionError, SimulatedInstrument, formatValue, loadDefinition } from "../../drivers/sim/scpi/index.ts";
+
+const dir = mkdtempSync(`${tmpdir()}/ld-sim-`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("serveSimulators", () => {
+  test("a YAML definition is served over a socket, VXI-11 and a pty, one state per device", async () => {
+    const file = `${dir}/lab.yaml`;
+    writeFileSync(
+      file,
+      `devices:
+  psu:
+    eom: { q: "\\r\\n", r: "\\r\\n" }
+    dialogues:
+      - { q: "*IDN?", r: "Sim,PSU,7,1.0" }
+    properties:
+      current:
+        default: 0.5
+        getter: { q: "CURR?", r: "{:.2f}" }
+        setter: { q: "CURR {}", e: "ERR RANGE" }
+        specs: { min: 0, max: 3, type: float }
+resources:
+  - { device: psu, socket: { port: 0 } }
+  - { device: psu, vxi11: { name: psu0 } }
+  - { device: psu, serial: { link: ${dir}/psu } }
+`,
+    );
+    const sims = await serveSimulators(file);
+    const rm = new ResourceManager();
+    try {
+      expect(sims.resources.map((r) => r.kind)).toEqual(["socket", "vxi11", "serial"]);
+      const opts = { readTermination: "\r\n", writeTermination: "\r\n" };
+      const [sock, vxi, ser] = await Promise.all(sims.resources.map((r) => rm.open(r.resource, opts)));
+      expect(await sock!.query("*IDN?")).toBe("Sim,PSU,7,1.0");
+      await sock!.write("CURR 1.25");
+      // The three links reach one instrument: a setting made over one is seen over the others.
+      expect(await vxi!.query("CURR?")).toBe("1.25");
+      expect(await ser!.query("CURR?")).toBe("1.25");
+      expect(await ser!.query("CURR 9")).toBe("ERR RANGE");
+      expect(sims.instruments.get("psu")!.property("current")).toBe(1.25);
+    } finally {
+      await rm.close();
+      await sims.close();
+    }
+  });
+
+  test("the bundled example definition loads", () => {
+    const def = loadDefinition(`${import.meta.dir}/../../drivers/sim/scpi/example.yaml`);
+    expect(Object.keys(def.devices)).toEqual(["dmm", "laser"]);
+  });
+
+  test("definition errors name the path of the bad entry", async () => {
+    const bad = `${dir}/bad.json`;
+    writeFileSync(bad, JSON.stringify({ devices: { a: { blocks: [{ q: "X?", datatype: "float16" }] } } }));
+    await expect(serveSimulators(bad)).rejects.toThrow(SimDefinitionError);
+    await expect(serveSimulators(bad)).rejects.toThrow("devices.a.blocks[0].datatype: unknown 'float16'");
+    await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "b", socket: {} }] })).rejects.toThrow("no device 'b'");
+  });
+
+  test("instrument semantics: case-insensitive commands, error queue, unknown queries, formats", () => {
+    const inst = new SimulatedInstrument({
+      error: "ERROR",
+      dialogues: [{ q: "*IDN?", r: "X" }],
+      properties: { f: { default: 1, getter: { q: "F?", r: "{:.2e}" }, setter: { q: "F {}" }, specs: { valid: [1, 2] } } },
+    });
+    const text = (m: string) => {
+      const r = inst.handle(m);
+      return r.kind === "data" ? Buffer.from(r.bytes).toString() : r.kind;
+    };
+    expect(text("*idn?")).toBe("X\n");
+    expect(text("F 3")).toBe("none");
+    expect(text("SYST:ERR?")).toBe('-222,"Data out of range"\n');
+    expect(text("NOPE?")).toBe("ERROR\n");
+    expect(text("SYST:ERR?")).toBe('-113,"Undefined header"\n');
+    expect(text("SYST:ERR?")).toBe('0,"No error"\n');
+    expect(text("F 2")).toBe("none");
+    expect(text("F?")).toBe("2.00e+00\n");
+    expect(formatValue("{:d} {} {:.1f}", 2.6)).toBe("3 2.6 2.6");
+  });
+});
