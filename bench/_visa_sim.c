@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* The bench's fast SCPI simulator: one epoll thread serving N raw sockets, fixed answers, so the
  * clients are what is measured. Prints its ports, one per line, then "ready".
  * Answers: *IDN? (text), CURV:4K? (1024 float32 block), CURV:1M? (262144 float32 block),

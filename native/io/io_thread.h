@@ -1,6 +1,7 @@
 // One thread that runs posted jobs in order: what makes requests on one resource ordered and keeps
 // blocking I/O off the JS thread.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -24,6 +25,7 @@ class IoThread {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
+  std::atomic<size_t> posted_{0};
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -7,6 +7,7 @@ import {
   DeviceOperationError,
   DeviceTimeoutError,
 } from "../core/errors.ts";
+import { native } from "./native.ts";
 
 export interface IoErrorContext {
   resource: string;
@@ -15,27 +16,36 @@ export interface IoErrorContext {
   [key: string]: unknown;
 }
 
-interface NativeIoError extends Error {
+interface NativeIoFields {
+  message: string;
   kind?: string;
   code?: number;
   codeName?: string;
   resource?: string;
 }
 
-export function toDeviceError(e: unknown, resource: string): Error {
-  if (e instanceof DeviceError || !(e instanceof Error)) return e as Error;
-  const n = e as NativeIoError;
-  if (n.kind === undefined) return e; // a TypeError from argument checks stays what it is
-  const context: IoErrorContext = { resource: n.resource ?? resource, code: n.code ?? 0, codeName: n.codeName ?? "" };
-  switch (n.kind) {
+function fromFields(f: NativeIoFields, resource: string): DeviceError {
+  const context: IoErrorContext = { resource: f.resource ?? resource, code: f.code ?? 0, codeName: f.codeName ?? "" };
+  switch (f.kind) {
     case "timeout":
-      return new DeviceTimeoutError(n.message, context);
+      return new DeviceTimeoutError(f.message, context);
     case "connection":
-      return new DeviceConnectionError(n.message, context);
+      return new DeviceConnectionError(f.message, context);
     case "argument":
     case "unsupported":
-      return new DeviceConfigurationError(n.message, context);
+      return new DeviceConfigurationError(f.message, context);
     default:
-      return new DeviceOperationError(n.message, context);
+      return new DeviceOperationError(f.message, context);
   }
+}
+
+// Every promise the addon rejects carries one of these already.
+native.setIoErrorFactory((f: NativeIoFields) => fromFields(f, f.resource ?? ""));
+
+/** An error from the addon's synchronous calls (or anything else) as a DeviceError where it is one. */
+export function toDeviceError(e: unknown, resource: string): Error {
+  if (e instanceof DeviceError || !(e instanceof Error)) return e as Error;
+  const n = e as Error & NativeIoFields;
+  if (n.kind === undefined) return e; // a TypeError from argument checks stays what it is
+  return fromFields(n, resource);
 }

@@ -4,7 +4,7 @@
 import { DeviceNotConnectedError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
-import { toDeviceError } from "./ioErrors.ts";
+import "./ioErrors.ts";
 
 export type Encoding = "utf-8" | "latin1" | "ascii";
 
@@ -181,16 +181,11 @@ export class MessageInstrument {
     return this.#session;
   }
 
+  // The addon rejects with DeviceError subclasses already (ioErrors.ts registers the factory).
   #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
-    let s: NativeSession;
-    try {
-      s = this.#live();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return fn(s).catch((e: unknown) => {
-      throw toDeviceError(e, this.resource);
-    });
+    const s = this.#session;
+    if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    return fn(s);
   }
 
   #encode(text: string): string | Uint8Array {

@@ -6,9 +6,12 @@ void InitSession(Napi::Env env, Napi::Object exports);
 void InitSerial(Napi::Env env, Napi::Object exports);
 void InitAcquisition(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
 }  // namespace ld::io::binding
 
 Napi::Object InitIo(Napi::Env env, Napi::Object exports) {
+  exports.Set("setIoErrorFactory", Napi::Function::New(env, ld::io::binding::SetErrorFactory));
   ld::io::binding::InitSession(env, exports);
   ld::io::binding::InitSerial(env, exports);
   ld::io::binding::InitAcquisition(env, exports);

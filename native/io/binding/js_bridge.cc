@@ -52,7 +52,27 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
   return promise;
 }
 
+// Set once by src/io/ioErrors.ts, so promises reject with the contract's classes directly and the
+// TypeScript layer adds no promise of its own per request.
+static Napi::FunctionReference* errorFactory = nullptr;
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorFactory(fn)");
+  if (!errorFactory) errorFactory = new Napi::FunctionReference();
+  *errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
 Napi::Value JsBridge::errorValue(Napi::Env env, const Outcome& o) const {
+  if (errorFactory && !errorFactory->IsEmpty()) {
+    Napi::Object fields = Napi::Object::New(env);
+    fields.Set("message", resource_ + ": " + o.message);
+    fields.Set("kind", errorKindName(o.kind));
+    fields.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
+    fields.Set("codeName", o.codeName);
+    fields.Set("resource", resource_);
+    return errorFactory->Call({fields});
+  }
   Napi::Error err = Napi::Error::New(env, resource_ + ": " + o.message);
   Napi::Object obj = err.Value();
   obj.Set("kind", errorKindName(o.kind));

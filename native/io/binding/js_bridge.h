@@ -54,6 +54,9 @@ class JsBridge {
   size_t pending_ = 0;
 };
 
+// native.setErrorFactory(fn): fn({message, kind, code, codeName, resource}) builds every I/O error.
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
+
 // A string or a Uint8Array/Buffer argument as bytes; throws a TypeError naming `what` otherwise.
 std::string bytesArg(const Napi::Value& v, const char* what);
 std::string stringArg(const Napi::Value& v, const char* what);

@@ -57,6 +57,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       InstanceMethod<&NativeSession::Clear>("clear"),
       InstanceMethod<&NativeSession::Close>("close"),
       InstanceMethod<&NativeSession::Lock>("lock"),
+      InstanceMethod<&NativeSession::Ping>("ping"),
       InstanceMethod<&NativeSession::Unlock>("unlock"),
       InstanceAccessor<&NativeSession::Resource>("resource"),
       InstanceAccessor<&NativeSession::InterfaceType>("interfaceType"),
@@ -155,6 +156,10 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       s.clear(d);
       return Outcome{};
     });
+  }
+  // A request that does no I/O: what the trip to the session thread and back costs (bench).
+  Napi::Value Ping(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), 1000, [](Session&, Deadline) { return Outcome{}; });
   }
   Napi::Value Lock(const Napi::CallbackInfo& info) {
     return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
