@@ -208,3 +208,43 @@ export const deviceClasses = {
 export const taskClasses = {
   MockTask, DeviceUsingTask, SteppedTask, FailingTask, ThrowingConstructorTask, BadDeviceIdsTask, StubbornTask, CoordinatorTask,
 };
+
+/** Streams only when told: tests push payloads with `emit()` and know exactly what was sent. */
+export class ManualStreamDevice extends MockDevice {
+  private cb: ((d: unknown) => void) | null = null;
+  starts = 0;
+  stops = 0;
+  startStreaming(cb: (d: unknown) => void) { this.starts++; this.cb = cb; }
+  stopStreaming(_timeoutMs?: number) { if (this.cb) { this.cb = null; this.stops++; } }
+  isStreaming() { return this.cb !== null; }
+  /** Delivers one payload per argument (no-op while not streaming); returns how many were delivered. */
+  emit(...payloads: unknown[]) {
+    if (!this.cb) return 0;
+    for (const p of payloads) this.cb(p);
+    return payloads.length;
+  }
+}
+
+/** A DAQ stand-in: a Float64Array batch of `batchSize` samples every `intervalMs` (a ramp, so gaps show). */
+export class BatchStreamDevice extends MockDevice {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  batchSize: number;
+  intervalMs: number;
+  produced = 0;
+  constructor(id: string, params: { batchSize?: number; intervalMs?: number } = {}) {
+    super(id);
+    this.batchSize = params.batchSize ?? 100;
+    this.intervalMs = params.intervalMs ?? 2;
+  }
+  startStreaming(cb: (d: unknown) => void) {
+    if (this.timer) throw new Error("Already streaming");
+    this.timer = setInterval(() => {
+      const batch = new Float64Array(this.batchSize);
+      for (let i = 0; i < batch.length; i++) batch[i] = this.produced * this.batchSize + i;
+      this.produced++;
+      cb(batch);
+    }, this.intervalMs);
+  }
+  stopStreaming(_timeoutMs?: number) { if (this.timer) { clearInterval(this.timer); this.timer = null; } }
+  isStreaming() { return this.timer !== null; }
+}

@@ -1,40 +1,220 @@
 // The SSE room's face to the rest of the server. LabDaemonServer creates one SseService per server,
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
-// (Interface fixed first so the server and the SSE room can be built side by side.)
-import { Elysia } from "elysia";
-import type { LabDaemon } from "../../core/index.ts";
+import { Elysia, t } from "elysia";
+import { DeviceNotFoundError, type LabDaemon } from "../../core/index.ts";
+import type { ConnectionStats, QueueLimits } from "./connection.ts";
+import type { SseConnection } from "./connection.ts";
+import { DeviceRoom } from "./deviceRoom.ts";
+import type { ReplayLimits } from "./fanout.ts";
+import { bytes, formatComment, formatEvent, isoMillis, SSE_HEADERS } from "./format.ts";
+import type { PayloadEncoding } from "./payload.ts";
+import { TaskFeed } from "./taskFeed.ts";
+
+export { encodePayload, type PayloadEncoding } from "./payload.ts";
 
 export interface DeviceStreamStats {
   /** SSE subscribers on this device now. */
   subscribers: number;
-  /** Events dropped from SSE subscriber queues since the stream started (all subscribers). */
+  /** Events dropped from SSE subscriber queues on this device since the server started (all subscribers). */
   dropped: number;
   /** Last sequence number emitted by the device stream. */
   sequence: number;
   startedBy: "local" | "subscribers" | null;
+  /** Payloads that could not be written as JSON (skipped: a gap in the sequence; see the device's error). */
+  encodeFailures?: number;
+  /** What the Last-Event-ID replay buffer holds. */
+  replay?: { events: number; bytes: number; oldest: number | null; newest: number | null };
+  /** One entry per open SSE connection. */
+  clients?: (ConnectionStats & { encoding: PayloadEncoding })[];
 }
 
 export interface SseOptions {
-  /** Keep-alive comment interval, ms (default 15000). */
+  /** Keep-alive comment interval, ms (default 15000; 0 disables). */
   keepAliveMs?: number;
+  /** Per-subscriber queue bound (default 4096 events, 8 MiB). */
+  queue?: Partial<QueueLimits>;
+  /** Per-device (and task feed) replay buffer for Last-Event-ID (default 1024 events, 8 MiB). */
+  replay?: Partial<ReplayLimits>;
+  /** Open SSE connections allowed at once, all streams together (default 1000). */
+  maxConnections?: number;
+  /**
+   * How long a device stays subscribed after its last SSE client went away, so a reconnect with
+   * Last-Event-ID resumes without a gap (default 5000 ms; 0 stops the device at once).
+   */
+  resumeGraceMs?: number;
+  /** How long closeAll waits for clients to take their last event before cutting them off (default 1000 ms). */
+  closeTimeoutMs?: number;
 }
 
+const DEFAULT_QUEUE: QueueLimits = { maxEvents: 4096, maxBytes: 8 * 1024 * 1024 };
+const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 1024, maxBytes: 8 * 1024 * 1024 };
+
 export class SseService {
+  private readonly rooms = new Map<string, DeviceRoom>();
+  private readonly tasks: TaskFeed;
+  private readonly open = new Set<SseConnection>();
+  private readonly queue: QueueLimits;
+  private readonly replay: ReplayLimits;
+  private readonly keepAliveMs: number;
+  private closing = false;
+  private readonly unlisten: () => void;
+
   constructor(
     readonly daemon: LabDaemon,
     readonly options: SseOptions = {},
-  ) {}
+  ) {
+    this.queue = { ...DEFAULT_QUEUE, ...options.queue };
+    this.replay = { ...DEFAULT_REPLAY, ...options.replay };
+    this.keepAliveMs = options.keepAliveMs ?? 15_000;
+    this.tasks = new TaskFeed(daemon, { queue: this.queue, replay: this.replay, keepAliveMs: this.keepAliveMs });
+    // A removed device's replay buffer must not outlive it (nor be resumed by a new device of that id).
+    this.unlisten = daemon.on("device", (e) => {
+      if (e.kind === "removed") this.rooms.delete(e.deviceId);
+    });
+  }
 
   /** GET /stream/devices/:device_id and GET /stream/tasks. */
   routes(): Elysia<any, any, any, any, any, any, any> {
-    return new Elysia({ name: "labdaemon-sse" });
+    return new Elysia({ name: "labdaemon-sse" })
+      .get("/stream/devices/:device_id", ({ params, query, request }) => this.deviceStream(params.device_id, query.encoding ?? "json", request), {
+        params: t.Object({ device_id: t.String() }),
+        query: t.Object({
+          encoding: t.Optional(t.Union([t.Literal("json"), t.Literal("base64")], {
+            description: "base64 sends typed-array payloads as {dtype, data} (little-endian bytes, base64)",
+          })),
+          token: t.Optional(t.String({ description: "API token, for clients that cannot set headers (EventSource)" })),
+        }),
+        detail: {
+          summary: "Device data stream (Server-Sent Events)",
+          description: "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
+            "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
+            "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
+            "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
+            "stream was stopped on request.",
+          tags: ["stream"],
+        },
+      })
+      .get("/stream/tasks", ({ query, request }) => this.taskStream(query.task_id, request), {
+        query: t.Object({
+          task_id: t.Optional(t.String({ description: "only this task's events" })),
+          token: t.Optional(t.String()),
+        }),
+        detail: {
+          summary: "Task lifecycle and progress stream (Server-Sent Events)",
+          description: "Events task_started, task_progress, task_paused, task_resumed, task_completed, task_failed, " +
+            "task_cancelled with data {event, task_id, task_type, status, timestamp, sequence, progress?, error?}.",
+          tags: ["stream"],
+        },
+      });
   }
 
   /** Stream figures for GET /devices/{id}; null when the device has never streamed. */
-  stats(_deviceId: string): DeviceStreamStats | null {
-    return null;
+  stats(deviceId: string): DeviceStreamStats | null {
+    const room = this.rooms.get(deviceId);
+    if (room) return room.stats();
+    if (!this.daemon.hasDevice(deviceId)) return null;
+    const s = this.daemon.deviceState(deviceId);
+    if (!s.streaming && s.lastSequence === 0) return null;
+    return { subscribers: 0, dropped: 0, sequence: s.lastSequence, startedBy: s.streamStartedBy };
   }
 
   /** Sends `stream_error` to every open SSE connection and closes it; resolves once all are closed. */
-  async closeAll(_reason = "server stopping"): Promise<void> {}
+  async closeAll(reason = "server stopping", timeoutMs = this.options.closeTimeoutMs ?? 1000): Promise<void> {
+    this.closing = true;
+    try {
+      for (const room of this.rooms.values()) room.endAll({ type: "ServerStopping", message: reason });
+      this.tasks.endAll("ServerStopping", reason);
+      const all = [...this.open];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(all.map((c) => c.closed)),
+        new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      // Clients that would not take their last event in time are cut off.
+      for (const c of all) c.abort();
+      for (const room of this.rooms.values()) room.close();
+      this.tasks.close();
+    } finally {
+      this.closing = false;
+    }
+  }
+
+  /** Stops listening to the daemon (the server is done with this service). */
+  dispose(): void {
+    this.unlisten();
+    this.tasks.close();
+  }
+
+  private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
+    if (!this.daemon.hasDevice(deviceId)) {
+      throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, { device_id: deviceId.slice(0, 140) });
+    }
+    const refused = this.refusal();
+    if (refused) return endedStream({ device_id: deviceId }, refused);
+    const state = this.daemon.deviceState(deviceId);
+    let last = parseLastEventId(request.headers.get("last-event-id"));
+    // Beyond what this device ever sent: the id is from an earlier device of that name or server run.
+    if (last !== undefined && last > state.lastSequence) last = undefined;
+    let room = this.rooms.get(deviceId);
+    if (last !== undefined && room?.stoppedSince(last)) {
+      // 204 tells EventSource to stop reconnecting: a stop on request must not be undone by a reconnect.
+      return new Response(null, { status: 204 });
+    }
+    if (!state.streaming) {
+      const owner = this.runningOwner(deviceId);
+      if (owner) {
+        return endedStream({ device_id: deviceId }, {
+          type: "DeviceInUse",
+          message: `Device '${deviceId}' is owned by task '${owner}' and is not streaming; a stream client may join its stream but not start it`,
+        });
+      }
+    }
+    if (!room) {
+      room = new DeviceRoom(this.daemon, deviceId, {
+        queue: this.queue, replay: this.replay, keepAliveMs: this.keepAliveMs,
+        resumeGraceMs: this.options.resumeGraceMs ?? 5000,
+      });
+      this.rooms.set(deviceId, room);
+    }
+    return this.respond(room.join(request.signal, encoding, last));
+  }
+
+  private taskStream(taskId: string | undefined, request: Request): Response {
+    const refused = this.refusal();
+    if (refused) return endedStream({}, refused);
+    return this.respond(this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId));
+  }
+
+  private refusal(): { type: string; message: string } | null {
+    if (this.closing) return { type: "ServerStopping", message: "the server is stopping" };
+    const max = this.options.maxConnections ?? 1000;
+    if (this.open.size >= max) return { type: "TooManyStreams", message: `${max} streams are open; try again later` };
+    return null;
+  }
+
+  private respond(conn: SseConnection): Response {
+    this.open.add(conn);
+    conn.closed.then(() => this.open.delete(conn));
+    return new Response(conn.stream, { headers: SSE_HEADERS });
+  }
+
+  private runningOwner(deviceId: string): string | null {
+    for (const h of this.daemon.listTasks()) if (h.isRunning() && h.deviceIds.includes(deviceId)) return h.taskId;
+    return null;
+  }
+}
+
+function parseLastEventId(v: string | null): number | undefined {
+  if (v === null || !/^\d{1,15}$/.test(v.trim())) return undefined;
+  return Number(v.trim());
+}
+
+/** A stream that says why it ends and ends: what EventSource needs to see instead of a bare failure. */
+function endedStream(ids: Record<string, string>, error: { type: string; message: string }): Response {
+  const text = formatComment("stream refused") + formatEvent({
+    event: "stream_error",
+    data: JSON.stringify({ ...ids, timestamp: isoMillis(Date.now()), error }),
+  });
+  return new Response(bytes(text), { headers: SSE_HEADERS });
 }

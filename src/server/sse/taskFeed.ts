@@ -1,0 +1,76 @@
+// GET /stream/tasks: task lifecycle and progress events for dashboards, from the daemon's task events.
+import type { LabDaemon, TaskEvent } from "../../core/index.ts";
+import { SseConnection, type QueueLimits } from "./connection.ts";
+import { Fanout, type ReplayLimits } from "./fanout.ts";
+import { bytes, formatEvent, formatJsonEvent } from "./format.ts";
+
+const STATUS_AFTER: Record<TaskEvent["kind"], string> = {
+  started: "running", progress: "running", resumed: "running", paused: "paused",
+  completed: "completed", failed: "failed", cancelled: "cancelled",
+};
+
+export class TaskFeed {
+  private readonly fanout: Fanout<"json">;
+  private sequence = 0;
+  private unlisten: (() => void) | null = null;
+
+  constructor(
+    private readonly daemon: LabDaemon,
+    private readonly opts: { queue: QueueLimits; replay: ReplayLimits; keepAliveMs: number },
+  ) {
+    this.fanout = new Fanout<"json">(opts.replay);
+  }
+
+  /** Listens from the first client on, so events between a dashboard's reconnects are held for replay. */
+  join(signal: AbortSignal, lastEventId: number | undefined, taskId?: string): SseConnection {
+    this.unlisten ??= this.daemon.on("task", (e) => this.onTask(e));
+    const conn = new SseConnection({
+      limits: this.opts.queue,
+      keepAliveMs: this.opts.keepAliveMs,
+      signal,
+      onClose: (c) => this.fanout.remove(c),
+    });
+    conn.comment("task stream");
+    // A restarted server counts from 1 again: an id from before is not a position in this feed.
+    const from = lastEventId !== undefined && lastEventId <= this.sequence ? lastEventId : undefined;
+    this.fanout.add(conn, { variant: "json", accept: taskId ? (tag) => tag === taskId : undefined }, from);
+    return conn;
+  }
+
+  get subscribers(): number {
+    return this.fanout.size;
+  }
+
+  endAll(type: string, message: string): void {
+    this.fanout.endAll(bytes(formatEvent({
+      event: "stream_error",
+      data: JSON.stringify({ timestamp: new Date().toISOString().slice(0, 23) + "+00:00", error: { type, message } }),
+    })));
+  }
+
+  connections(): SseConnection[] {
+    return this.fanout.connections();
+  }
+
+  close(): void {
+    this.unlisten?.();
+    this.unlisten = null;
+  }
+
+  private onTask(e: TaskEvent): void {
+    const sequence = ++this.sequence;
+    const name = `task_${e.kind}`;
+    const data = JSON.stringify({
+      event: name,
+      task_id: e.taskId,
+      task_type: e.taskType,
+      status: STATUS_AFTER[e.kind],
+      timestamp: e.timestamp,
+      sequence,
+      ...(e.progress ? { progress: e.progress } : {}),
+      ...(e.error ? { error: e.error } : {}),
+    });
+    const chunk = bytes(formatJsonEvent(sequence, name, data));
+    this.fanout.publish({ sequence, tag: e.taskId, chunks: { json: chunk }, size: chunk.byteLength });
+  }
+}

@@ -1,0 +1,260 @@
+// GET /stream/devices/:id over a real socket, read by a browser-style fetch parser.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { ManualStreamDevice } from "../support/fixtures.ts";
+import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
+
+let srv: TestServer;
+const open: RawStream[] = [];
+async function stream(path: string, headers: Record<string, string> = {}) {
+  const s = await RawStream.open(srv.base + path, headers);
+  open.push(s);
+  return s;
+}
+function manual(id = "m1"): ManualStreamDevice {
+  if (!srv.daemon.hasDevice(id)) srv.daemon.addDevice(id, "ManualStreamDevice");
+  return srv.daemon.getDeviceInstance(id) as ManualStreamDevice;
+}
+/** Resolves when the daemon reports `n` subscribers on the device (a stream is joined asynchronously). */
+async function subscribers(id: string, n: number, timeoutMs = 2000) {
+  const end = Date.now() + timeoutMs;
+  while (srv.daemon.deviceState(id).subscribers !== n || (n > 0 && !srv.daemon.deviceState(id).streaming)) {
+    if (Date.now() > end) throw new Error(`device ${id}: ${srv.daemon.deviceState(id).subscribers} subscribers, wanted ${n}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+beforeEach(async () => { srv = await startSseServer({ keepAliveMs: 60_000, resumeGraceMs: 0 }); });
+afterEach(async () => {
+  for (const s of open.splice(0)) s.close();
+  await srv.stop();
+});
+
+describe("GET /stream/devices/:id", () => {
+  test("sends device_data events in the contract's format", async () => {
+    const dev = manual();
+    const s = await stream("/stream/devices/m1");
+    expect(s.status).toBe(200);
+    expect(s.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(s.headers.get("cache-control")).toContain("no-cache");
+    await subscribers("m1", 1);
+    dev.emit({ v: 1 }, [1, 2, 3]);
+    await s.until(() => s.events.length === 2);
+    const [a, b] = s.events;
+    expect(a!.event).toBe("device_data");
+    const da = JSON.parse(a!.data);
+    expect(Object.keys(da)).toEqual(["event", "device_id", "timestamp", "sequence", "payload"]);
+    expect(da.event).toBe("device_data");
+    expect(da.device_id).toBe("m1");
+    expect(da.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
+    expect(da.payload).toEqual({ v: 1 });
+    expect(a!.id).toBe(String(da.sequence));
+    expect(JSON.parse(b!.data).sequence).toBe(da.sequence + 1);
+    expect(JSON.parse(b!.data).payload).toEqual([1, 2, 3]);
+  });
+
+  test("an unknown device is a 404 JSON error, not a stream", async () => {
+    const res = await fetch(`${srv.base}/stream/devices/nope`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.type).toBe("DeviceNotFound");
+  });
+
+  test("several subscribers share one device stream and receive identical sequences", async () => {
+    const dev = manual();
+    const clients = await Promise.all([1, 2, 3].map(() => stream("/stream/devices/m1")));
+    await subscribers("m1", 1);
+    expect(srv.sse.stats("m1")!.subscribers).toBe(3);
+    for (let i = 0; i < 200; i++) dev.emit({ i });
+    for (const c of clients) await c.until(() => c.data.length === 200);
+    const seqs = clients.map((c) => c.data.map((d) => d.sequence));
+    expect(seqs[1]).toEqual(seqs[0]!);
+    expect(seqs[2]).toEqual(seqs[0]!);
+    expect(clients[0]!.data.map((d) => d.payload.i)).toEqual([...Array(200).keys()]);
+    expect(dev.starts).toBe(1);
+    expect(srv.daemon.deviceState("m1").subscribers).toBe(1); // one core subscription for all SSE clients
+  });
+
+  test("the device stops after the last SSE subscriber leaves, noticed within 100 ms while idle", async () => {
+    const dev = manual();
+    const a = await stream("/stream/devices/m1");
+    const b = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    a.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(dev.isStreaming()).toBe(true);
+    const t0 = performance.now();
+    b.close();
+    await subscribers("m1", 0, 100);
+    const end = Date.now() + 100;
+    while (dev.isStreaming() && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    expect(dev.isStreaming()).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(dev.stops).toBe(1);
+    expect(srv.sse.stats("m1")!.subscribers).toBe(0);
+  });
+
+  test("a stream started by local code keeps running when SSE subscribers leave", async () => {
+    const dev = manual();
+    const local: number[] = [];
+    await srv.daemon.startStreaming("m1", (_p, info) => local.push(info.sequence));
+    const s = await stream("/stream/devices/m1");
+    await subscribers("m1", 2);
+    dev.emit(1);
+    await s.until(() => s.data.length === 1);
+    s.close();
+    await subscribers("m1", 1);
+    expect(dev.isStreaming()).toBe(true);
+    expect(srv.sse.stats("m1")!.startedBy).toBe("local");
+    dev.emit(2);
+    expect(local).toHaveLength(2);
+  });
+
+  test("stopping the device stream ends every subscriber with stream_error; a reconnect gets 204, a new client restarts it", async () => {
+    const dev = manual();
+    const clients = await Promise.all([1, 2].map(() => stream("/stream/devices/m1")));
+    await subscribers("m1", 1);
+    dev.emit("x");
+    for (const c of clients) await c.until(() => c.data.length === 1);
+    await srv.daemon.stopStreaming("m1");
+    for (const c of clients) {
+      await c.until(() => c.ended, 2000, "end of stream");
+      const last = c.events.at(-1)!;
+      expect(last.event).toBe("stream_error");
+      const err = JSON.parse(last.data);
+      expect(err.device_id).toBe("m1");
+      expect(err.error.type).toBe("StreamStopped");
+      expect(typeof err.error.message).toBe("string");
+      expect(err.timestamp).toMatch(/\+00:00$/);
+    }
+    const lastId = clients[0]!.events[0]!.id!;
+    const again = await fetch(`${srv.base}/stream/devices/m1`, { headers: { "last-event-id": lastId } });
+    expect(again.status).toBe(204);
+    expect(dev.isStreaming()).toBe(false);
+    const fresh = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    expect(dev.starts).toBe(2);
+    dev.emit("y");
+    await fresh.until(() => fresh.data.length === 1);
+    expect(fresh.data[0].sequence).toBe(2);
+  });
+
+  test("removing the device ends its streams with stream_error DeviceRemoved", async () => {
+    manual();
+    const s = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    await srv.daemon.removeDevice("m1");
+    await s.until(() => s.ended);
+    expect(JSON.parse(s.events.at(-1)!.data).error.type).toBe("DeviceRemoved");
+    expect(srv.sse.stats("m1")).toBeNull();
+  });
+
+  test("a device that cannot stream gets one stream_error and the stream ends", async () => {
+    srv.daemon.addDevice("plain", "MockDevice");
+    const s = await stream("/stream/devices/plain");
+    expect(s.status).toBe(200);
+    await s.until(() => s.ended);
+    expect(s.events).toHaveLength(1);
+    expect(s.events[0]!.event).toBe("stream_error");
+    expect(JSON.parse(s.events[0]!.data).error.type).toBe("DeviceError");
+  });
+
+  test("a task-owned device that is not streaming is not started by an SSE client", async () => {
+    const dev = manual();
+    class HoldingTask {
+      deviceIds = ["m1"];
+      constructor(readonly taskId: string) {}
+      run(ctx: { signal: AbortSignal }) { return new Promise((r) => ctx.signal.addEventListener("abort", r)); }
+    }
+    srv.daemon.registerPlugins({ tasks: { HoldingTask } });
+    const h = srv.daemon.executeTask("t1", "HoldingTask");
+    const s = await stream("/stream/devices/m1");
+    await s.until(() => s.ended);
+    expect(JSON.parse(s.events[0]!.data).error.type).toBe("DeviceInUse");
+    expect(dev.starts).toBe(0);
+    h.cancel();
+  });
+
+  test("Last-Event-ID resumes from the replay buffer without a gap", async () => {
+    await srv.stop();
+    srv = await startSseServer({ resumeGraceMs: 5000 });
+    const dev = manual();
+    const a = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    for (let i = 0; i < 10; i++) dev.emit(i);
+    await a.until(() => a.data.length === 10);
+    const lastId = a.events.at(-1)!.id!;
+    a.close();
+    const end = Date.now() + 1000;
+    while (srv.sse.stats("m1")!.subscribers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    expect(dev.isStreaming()).toBe(true); // the grace period keeps it going for a client that comes back
+    for (let i = 10; i < 25; i++) dev.emit(i); // sent while the client is away
+    const b = await stream("/stream/devices/m1", { "last-event-id": lastId });
+    await b.until(() => b.data.length === 15);
+    dev.emit(25);
+    await b.until(() => b.data.length === 16);
+    const seqs = [...a.data, ...b.data].map((d) => d.sequence);
+    expect(seqs).toEqual([...Array(26).keys()].map((i) => i + 1));
+    expect([...a.data, ...b.data].map((d) => d.payload)).toEqual([...Array(26).keys()]);
+  });
+
+  test("an event older than the replay buffer shows as a gap in the sequence", async () => {
+    await srv.stop();
+    srv = await startSseServer({ replay: { maxEvents: 5 }, resumeGraceMs: 5000 });
+    const dev = manual();
+    await srv.daemon.startStreaming("m1", () => {});
+    for (let i = 0; i < 20; i++) dev.emit(i); // nobody listening over SSE: nothing held
+    const a = await stream("/stream/devices/m1");
+    await subscribers("m1", 2);
+    dev.emit(20);
+    await a.until(() => a.data.length === 1);
+    a.close();
+    const end = Date.now() + 1000;
+    while (srv.sse.stats("m1")!.subscribers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    for (let i = 21; i < 40; i++) dev.emit(i);
+    const b = await stream("/stream/devices/m1", { "last-event-id": a.events.at(-1)!.id! });
+    await b.until(() => b.data.length === 5);
+    expect(b.data.map((d) => d.sequence)).toEqual([36, 37, 38, 39, 40]);
+    expect(srv.sse.stats("m1")!.replay!.events).toBe(5);
+  });
+
+  test("after the grace period the device stops; a stop on request skips the grace period", async () => {
+    await srv.stop();
+    srv = await startSseServer({ resumeGraceMs: 80 });
+    const dev = manual();
+    const a = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    a.close();
+    await subscribers("m1", 0, 1000);
+    expect(dev.stops).toBe(1);
+    const b = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    await srv.daemon.stopStreaming("m1");
+    await b.until(() => b.ended);
+    expect(dev.stops).toBe(2);
+    expect(srv.daemon.deviceState("m1").subscribers).toBe(0);
+  });
+
+  test("keep-alive comments arrive while the stream is idle", async () => {
+    await srv.stop();
+    srv = await startSseServer({ keepAliveMs: 30 });
+    manual();
+    const s = await stream("/stream/devices/m1");
+    await s.until(() => s.comments >= 4, 2000, "keep-alive comments");
+    expect(s.events).toHaveLength(0);
+  });
+
+  test("closeAll sends stream_error ServerStopping to every stream and resolves once they are closed", async () => {
+    manual();
+    const a = await stream("/stream/devices/m1");
+    const t = await stream("/stream/tasks");
+    await subscribers("m1", 1);
+    const t0 = performance.now();
+    await srv.sse.closeAll("bye");
+    expect(performance.now() - t0).toBeLessThan(500);
+    for (const s of [a, t]) {
+      await s.until(() => s.ended);
+      const err = JSON.parse(s.events.at(-1)!.data).error;
+      expect(err).toEqual({ type: "ServerStopping", message: "bye" });
+    }
+    expect((srv.daemon.getDeviceInstance("m1") as ManualStreamDevice).isStreaming()).toBe(false);
+  });
+});
