@@ -1,6 +1,9 @@
 /* The bench's limit: the least a client can do for the same exchange (send the query, read the
- * answer to its terminator or the whole block), one blocking socket per instrument, one thread each.
- * Usage: _visa_client QUERY text|block N PORT... -> prints "<total ops> <seconds>" */
+ * answer to its terminator or the whole block), one socket per instrument, one thread each.
+ * KIND is text or block; "+spin" busy-polls the socket instead of sleeping in recv (what our session
+ * threads do for their first 100 µs).
+ * Usage: _visa_client QUERY KIND[+spin] N PORT... -> prints "<total ops> <seconds>" */
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -12,12 +15,20 @@
 #include <unistd.h>
 
 static const char *query;
-static int isBlock;
+static int isBlock, spin;
 static long iterations;
+
+static ssize_t rcv(int fd, char *buf, size_t n) {
+  for (;;) {
+    ssize_t r = recv(fd, buf, n, spin ? MSG_DONTWAIT : 0);
+    if (r < 0 && spin && errno == EAGAIN) continue;
+    return r;
+  }
+}
 
 static void readn(int fd, char *buf, size_t n) {
   size_t off = 0;
-  while (off < n) { ssize_t r = recv(fd, buf + off, n - off, 0); if (r <= 0) { perror("recv"); exit(1); } off += (size_t)r; }
+  while (off < n) { ssize_t r = rcv(fd, buf + off, n - off); if (r <= 0) { perror("recv"); exit(1); } off += (size_t)r; }
 }
 
 static void *run(void *arg) {
@@ -32,7 +43,7 @@ static void *run(void *arg) {
     send(fd, msg, ml, 0);
     if (!isBlock) {
       size_t len = 0;
-      for (;;) { ssize_t r = recv(fd, buf + len, sizeof buf - len, 0); if (r <= 0) exit(1); len += r; if (buf[len - 1] == '\n') break; }
+      for (;;) { ssize_t r = rcv(fd, buf + len, sizeof buf - len); if (r <= 0) exit(1); len += r; if (buf[len - 1] == '\n') break; }
     } else {
       readn(fd, buf, 2);
       int nd = buf[1] - '0';
@@ -47,7 +58,8 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  query = argv[1]; isBlock = strcmp(argv[2], "block") == 0; iterations = atol(argv[3]);
+  query = argv[1]; isBlock = strncmp(argv[2], "block", 5) == 0; spin = strstr(argv[2], "+spin") != NULL;
+  iterations = atol(argv[3]);
   int n = argc - 4;
   pthread_t t[64];
   struct timespec t0, t1;

@@ -11,12 +11,14 @@ IoThread::IoThread() : thread_([this] { run(); }) {}
 IoThread::~IoThread() { stop(); }
 
 void IoThread::post(std::function<void()> job) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(std::move(job));
+    wake = sleeping_;
   }
   posted_.fetch_add(1, std::memory_order_release);
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void IoThread::stop() {
@@ -24,6 +26,7 @@ void IoThread::stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  posted_.fetch_add(1, std::memory_order_release);
   cv_.notify_one();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
@@ -49,7 +52,9 @@ void IoThread::run() {
       spin.release();
       lock.lock();
     }
+    sleeping_ = true;
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    sleeping_ = false;
     if (jobs_.empty()) return;
     auto job = std::move(jobs_.front());
     jobs_.pop_front();

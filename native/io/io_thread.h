@@ -27,6 +27,7 @@ class IoThread {
   std::deque<std::function<void()>> jobs_;
   std::atomic<size_t> posted_{0};
   bool stopping_ = false;
+  bool sleeping_ = false;  // guarded by mu_: only then does post() pay for a futex wake
   std::thread thread_;
 };
 
