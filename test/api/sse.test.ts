@@ -55,7 +55,7 @@ describe("GET /stream/devices/:id", () => {
   test("an unknown device is a 404 JSON error, not a stream", async () => {
     const res = await fetch(`${srv.base}/stream/devices/nope`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.type).toBe("DeviceNotFound");
+    expect(((await res.json()) as any).error.type).toBe("DeviceNotFound");
   });
 
   test("several subscribers share one device stream and receive identical sequences", async () => {

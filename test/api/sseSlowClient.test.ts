@@ -1,0 +1,96 @@
+// A client that stops reading must not slow the device or other clients, and its queue stays bounded.
+import { afterEach, expect, test } from "bun:test";
+import { ManualStreamDevice } from "../support/fixtures.ts";
+import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
+
+let srv: TestServer | null = null;
+let stalled: Bun.Subprocess<"pipe", "pipe", "inherit"> | null = null;
+afterEach(async () => {
+  stalled?.kill();
+  await srv?.stop();
+});
+
+/** A raw TCP client with a tiny receive buffer that sends the request and then never reads. */
+function stalledClient(port: number, path: string) {
+  const py = `
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", ${port}))
+s.sendall(b"GET ${path} HTTP/1.1\\r\\nHost: x\\r\\nAccept: text/event-stream\\r\\n\\r\\n")
+print("sent", flush=True)
+sys.stdin.readline()          # stalled until the test says "read now"
+s.settimeout(0.5)
+buf = b""
+try:
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk: break
+        buf += chunk
+except socket.timeout:
+    pass
+ids = [int(l[4:]) for l in buf.split(b"\\n") if l.startswith(b"id: ")]
+print(" ".join(map(str, ids)), flush=True)
+`;
+  return Bun.spawn(["python3", "-c", py], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+}
+
+test("a stalled subscriber loses the oldest events (counted, visible as gaps) while a fast one loses none", async () => {
+  const maxEvents = 64;
+  srv = await startSseServer({ queue: { maxEvents, maxBytes: 1 << 20 }, keepAliveMs: 60_000, resumeGraceMs: 0 });
+  srv.daemon.addDevice("m1", "ManualStreamDevice");
+  const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
+  const fast = await RawStream.open(`${srv.base}/stream/devices/m1`);
+  const port = Number(new URL(srv.base).port);
+  stalled = stalledClient(port, "/stream/devices/m1");
+  const reader = stalled.stdout!.getReader();
+  await reader.read(); // "sent": the request is on its way
+  const end = Date.now() + 3000;
+  while (srv.sse.stats("m1")!.subscribers < 2) {
+    if (Date.now() > end) throw new Error("stalled client never subscribed");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  // 20 MB in 10 KB events, paced by the fast client: it must see all of them.
+  const blob = "x".repeat(10_000);
+  const total = 2000;
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; ) {
+    for (let i = 0; i < 50; i++) dev.emit({ n: sent++, blob });
+    await fast.until(() => fast.data.length === sent, 5000, `fast client at ${sent}`);
+  }
+  const elapsed = performance.now() - t0;
+  const seqs = fast.data.map((d) => d.sequence);
+  expect(seqs).toHaveLength(total);
+  expect(seqs.every((s, i) => i === 0 || s === seqs[i - 1] + 1)).toBe(true);
+
+  const stats = srv.sse.stats("m1")!;
+  const slow = stats.clients!.find((c) => c.delivered < total)!;
+  const quick = stats.clients!.find((c) => c !== slow)!;
+  expect(quick.dropped).toBe(0);
+  expect(slow.dropped).toBeGreaterThan(0);
+  expect(stats.dropped).toBe(slow.dropped);
+  // Bounded: what it holds is within the queue's limits, and everything else was dropped, not buffered.
+  expect(slow.queued).toBeLessThanOrEqual(maxEvents);
+  expect(slow.queuedBytes).toBeLessThanOrEqual(1 << 20);
+  expect(slow.delivered + slow.queued + slow.dropped).toBe(total);
+  // Handed to the socket at most what the kernel buffers hold plus one coalesced chunk: a few MB of 20.
+  expect(slow.delivered * 10_000).toBeLessThan(8 * 1024 * 1024);
+  // Now let it read: its sequence numbers jump where events were dropped.
+  stalled.stdin!.write("go\n");
+  stalled.stdin!.flush();
+  let out = "";
+  const dec = new TextDecoder();
+  while (!out.endsWith("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += dec.decode(value);
+  }
+  const got = out.trim().split(" ").map(Number);
+  expect(got.length).toBe(slow.delivered + slow.queued);
+  const jumps = got.filter((s, i) => i > 0 && s !== got[i - 1]! + 1).length;
+  expect(jumps).toBeGreaterThan(0);
+  expect(got.at(-1)).toBe(seqs.at(-1));
+  console.log(`fast client: ${total} events (20 MB) in ${elapsed.toFixed(0)} ms; stalled client: ` +
+    `${slow.delivered} handed to its socket, ${slow.queued} queued, ${slow.dropped} dropped`);
+  fast.close();
+});
