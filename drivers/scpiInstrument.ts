@@ -1,0 +1,131 @@
+// ScpiInstrument: any SCPI instrument over any resource string the io room can open (LAN socket,
+// VXI-11, serial, GPIB, a vendor VISA) — enough to drive an instrument that has no driver of its own.
+import { t } from "elysia";
+import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../src/core/errors.ts";
+import { ResourceManager, type BlockDatatype, type MessageInstrument } from "../src/io/index.ts";
+
+export interface ScpiInstrumentParams {
+  /** VISA resource string, e.g. "TCPIP0::192.168.1.20::5025::SOCKET" or "ASRL/dev/ttyUSB0::INSTR". */
+  resource: string;
+  /** Per request; default 2000. */
+  timeoutMs?: number;
+  /** Default "\n". */
+  readTermination?: string;
+  /** Default "\n". */
+  writeTermination?: string;
+  /** Serial line settings, when the resource is a serial port. */
+  baudRate?: number;
+  /** A vendor VISA library to route this resource through. */
+  visaLibrary?: string;
+}
+
+const DATATYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64"] as const;
+/** A real instrument's error queue is short; this bounds a queue that never reports "0,". */
+const MAX_ERRORS = 100;
+
+let sharedManager: ResourceManager | null = null;
+const manager = () => (sharedManager ??= new ResourceManager());
+
+export class ScpiInstrument {
+  static methods = {
+    idn: { params: [], doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
+    reset: { params: [], doc: "*RST: the instrument's default state." },
+    clear: { params: [], doc: "Device clear, then *CLS: aborts what the instrument was doing and empties its error queue and output buffer." },
+    write: { params: [t.String({ minLength: 1, maxLength: 65536, description: "SCPI command" })], doc: "Sends a command; nothing is read." },
+    query: { params: [t.String({ minLength: 1, maxLength: 65536, description: "SCPI query" })], doc: "Sends a query and returns its answer (without the termination)." },
+    queryBinary: {
+      params: [
+        t.String({ minLength: 1, maxLength: 65536, description: "SCPI query answered with an IEEE 488.2 block" }),
+        t.Optional(t.Union(DATATYPES.map((d) => t.Literal(d)), { default: "float32" })),
+        t.Optional(t.Boolean({ description: "the block's byte order is big endian", default: false })),
+      ],
+      doc: "Sends a query answered by an IEEE 488.2 binary block and returns its values.",
+    },
+    errors: { params: [], doc: "Reads SYST:ERR? until the queue is empty (\"0,…\"); returns the errors read." },
+  };
+
+  readonly deviceId: string;
+  readonly resource: string;
+  readonly #params: ScpiInstrumentParams;
+  #instrument: MessageInstrument | null = null;
+
+  constructor(deviceId: string, params: ScpiInstrumentParams) {
+    this.deviceId = deviceId;
+    if (!params || typeof params.resource !== "string" || params.resource.trim() === "") {
+      throw new DeviceConfigurationError(`ScpiInstrument '${deviceId}' needs a 'resource' parameter (a VISA resource string)`, { device_id: deviceId });
+    }
+    this.resource = params.resource;
+    this.#params = params;
+  }
+
+  async connect(): Promise<void> {
+    if (this.#instrument) return;
+    const p = this.#params;
+    this.#instrument = await manager().open(this.resource, {
+      timeoutMs: p.timeoutMs,
+      readTermination: p.readTermination,
+      writeTermination: p.writeTermination,
+      baudRate: p.baudRate,
+      visaLibrary: p.visaLibrary,
+    });
+  }
+
+  async disconnect(): Promise<void> {
+    const i = this.#instrument;
+    this.#instrument = null;
+    await i?.close();
+  }
+
+  isConnected(): boolean {
+    return this.#instrument !== null;
+  }
+
+  async idn(): Promise<string> {
+    return (await this.#live().query("*IDN?")).trim();
+  }
+
+  async reset(): Promise<void> {
+    await this.#live().write("*RST");
+  }
+
+  async clear(): Promise<void> {
+    const i = this.#live();
+    await i.clear();
+    await i.write("*CLS");
+  }
+
+  async write(command: string): Promise<void> {
+    await this.#live().write(command);
+  }
+
+  async query(command: string): Promise<string> {
+    return (await this.#live().query(command)).trim();
+  }
+
+  async queryBinary(command: string, datatype: BlockDatatype = "float32", bigEndian = false): Promise<ArrayLike<number>> {
+    if (!DATATYPES.includes(datatype)) {
+      throw new DeviceOperationError(`unknown datatype '${datatype}' (one of ${DATATYPES.join(", ")})`, { device_id: this.deviceId });
+    }
+    return await this.#live().queryBinaryBlock(command, { datatype, bigEndian });
+  }
+
+  async errors(): Promise<string[]> {
+    const out: string[] = [];
+    const i = this.#live();
+    for (let n = 0; n < MAX_ERRORS; n++) {
+      const answer = (await i.query("SYST:ERR?")).trim();
+      if (/^[+]?0\s*,/.test(answer)) return out;
+      out.push(answer);
+    }
+    throw new DeviceOperationError(`${this.resource}: SYST:ERR? still reported errors after ${MAX_ERRORS} reads`, {
+      device_id: this.deviceId, resource: this.resource, errors: out,
+    });
+  }
+
+  #live(): MessageInstrument {
+    if (!this.#instrument) {
+      throw new DeviceNotConnectedError(`ScpiInstrument '${this.deviceId}' (${this.resource}) is not connected`, { device_id: this.deviceId, resource: this.resource });
+    }
+    return this.#instrument;
+  }
+}

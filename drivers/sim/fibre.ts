@@ -1,0 +1,26 @@
+// The simulated lab's optical path: simulated light sources announce themselves here by device id so a
+// simulated detector can see the light of the source it is "spliced" to, wherever the two are created.
+
+export interface LightSource {
+  /** null when no light leaves the source. */
+  emission(): { wavelength: number; powerMw: number } | null;
+}
+
+class Fibre {
+  readonly #sources = new Map<string, LightSource>();
+
+  attachSource(id: string, source: LightSource): void {
+    this.#sources.set(id, source);
+  }
+
+  /** Only the source that attached itself may detach (a re-created device with the same id keeps its place). */
+  detachSource(id: string, source: LightSource): void {
+    if (this.#sources.get(id) === source) this.#sources.delete(id);
+  }
+
+  light(id: string): { wavelength: number; powerMw: number } | null {
+    return this.#sources.get(id)?.emission() ?? null;
+  }
+}
+
+export const fibre = new Fibre();
