@@ -1,15 +1,35 @@
 // A binding for @serialport/stream backed by the addon's termios port (serialport's own native
 // binding crashes bun). Usage:
 //   new SerialPortStream({ binding: LabDaemonSerialBinding, path: "/dev/ttyUSB0", baudRate: 115200 })
-import type {
-  BindingInterface,
-  BindingPortInterface,
-  OpenOptions,
-  PortInfo,
-  PortStatus,
-  SetOptions,
-  UpdateOptions,
-} from "@serialport/bindings-interface";
+// The shapes of @serialport/bindings-interface, restated: its package.json "exports" hides its .d.ts from
+// TypeScript's bundler resolution, and a binding is checked by shape anyway.
+export interface SerialOpenOptions {
+  path: string;
+  baudRate: number;
+  dataBits?: 5 | 6 | 7 | 8;
+  lock?: boolean;
+  stopBits?: 1 | 1.5 | 2;
+  parity?: string;
+  rtscts?: boolean;
+  xon?: boolean;
+  xoff?: boolean;
+  xany?: boolean;
+  hupcl?: boolean;
+}
+export interface PortInfo {
+  path: string;
+  manufacturer: string | undefined;
+  serialNumber: string | undefined;
+  pnpId: string | undefined;
+  locationId: string | undefined;
+  productId: string | undefined;
+  vendorId: string | undefined;
+}
+export interface PortStatus { cts: boolean; dsr: boolean; dcd: boolean }
+export interface SetOptions { brk?: boolean; cts?: boolean; dsr?: boolean; dtr?: boolean; rts?: boolean }
+export interface UpdateOptions { baudRate: number }
+type OpenOptions = SerialOpenOptions;
+
 import { readdirSync, existsSync, readFileSync, realpathSync } from "node:fs";
 import { native } from "./native.ts";
 
@@ -30,7 +50,7 @@ class CanceledError extends Error {
   canceled = true;
 }
 
-export class LabDaemonSerialPort implements BindingPortInterface {
+export class LabDaemonSerialPort {
   readonly openOptions: Required<OpenOptions>;
   isOpen = true;
   #port: NativeSerialPort;
@@ -108,7 +128,10 @@ export class LabDaemonSerialPort implements BindingPortInterface {
   }
 }
 
-export const LabDaemonSerialBinding: BindingInterface<LabDaemonSerialPort, OpenOptions, PortInfo> = {
+export const LabDaemonSerialBinding: {
+  list(): Promise<PortInfo[]>;
+  open(options: SerialOpenOptions): Promise<LabDaemonSerialPort>;
+} = {
   async list(): Promise<PortInfo[]> {
     return listSerialPorts();
   },
