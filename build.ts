@@ -1,6 +1,8 @@
-// Builds labdaemon: the native addon (cmake-js) and, unless --native, the single executable.
-// Usage: bun build.ts [--native]
+// Builds labdaemon: the native addon (cmake-js) and, unless --native, the single executable
+// (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
+// Usage: bun build.ts [--native] [--force]
 import { $ } from "bun";
+import { compileExecutable } from "./src/cli/compile.ts";
 
 const root = import.meta.dir;
 const nativeOnly = process.argv.includes("--native");
@@ -11,12 +13,4 @@ async function buildNative(): Promise<void> {
 }
 
 await buildNative();
-if (!nativeOnly) {
-  const compilePath = "./src/cli/compile.ts";
-  const { compileExecutable } = await import(compilePath).catch(() => ({ compileExecutable: null }));
-  if (!compileExecutable) {
-    console.error("the executable is not built yet: src/cli/compile.ts is missing");
-    process.exit(1);
-  }
-  await compileExecutable(root);
-}
+if (!nativeOnly) await compileExecutable(root, { force: process.argv.includes("--force") });

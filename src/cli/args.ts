@@ -1,0 +1,69 @@
+// Command-line flags: node's parseArgs, with its errors turned into a usage message that names the
+// command and points at its --help.
+import { parseArgs } from "node:util";
+
+export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+
+/** Wrong usage: exit status 2, message on stderr. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parseFlags(command: string, argv: string[], flags: FlagSpec, positionals: { min: number; max: number; names: string }): Parsed {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...flags, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    const m = /'([^']+)'/.exec(err.message);
+    const flag = m?.[1]?.split(" ")[0] ?? "";
+    switch (err.code) {
+      case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+        throw new UsageError(`${command}: unknown flag ${flag}${suggest(flag, flags)} (see labdaemon ${command} --help)`);
+      case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+        throw new UsageError(`${command}: ${err.message.includes("missing") ? `${flag} needs a value` : err.message.includes("does not take") ? `${flag} takes no value` : err.message}`);
+      default:
+        throw new UsageError(`${command}: ${err.message}`);
+    }
+  }
+  const values = parsed.values as Parsed["values"];
+  if (values.help) return { values, positionals: parsed.positionals };
+  const n = parsed.positionals.length;
+  if (n < positionals.min) throw new UsageError(`${command}: missing ${positionals.names} (see labdaemon ${command} --help)`);
+  if (n > positionals.max) throw new UsageError(`${command}: unexpected argument '${parsed.positionals[positionals.max]}' (see labdaemon ${command} --help)`);
+  return { values, positionals: parsed.positionals };
+}
+
+function suggest(flag: string, flags: FlagSpec): string {
+  const name = flag.replace(/^-+/, "").split("=")[0]!;
+  const close = Object.keys(flags).find((f) => distance(f, name) <= 2);
+  return close ? ` (did you mean --${close}?)` : "";
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export function portFlag(v: string | undefined, name = "--port"): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`${name} must be a port number within 0–65535, got '${v}'`);
+  return Number(v);
+}
+
+export function msFlag(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a whole number of milliseconds, got '${v}'`);
+  return Number(v);
+}

@@ -1,0 +1,60 @@
+// The single executable: `bun build --compile` of src/cli/main.ts into dist/labdaemon, with the native
+// addon (required by a literal path) and the Swagger UI assets (imported as files) embedded.
+// Skipped when the executable is newer than everything that goes into it, so `npm start` is quick.
+import { $ } from "bun";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export const OUTFILE = "dist/labdaemon";
+
+/** Everything whose change must rebuild the executable (node_modules changes show in package-lock.json). */
+const INPUT_DIRS = ["src", "drivers"];
+const INPUT_FILES = ["package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "build/Release/labdaemon_native.node"];
+
+export interface CompileResult {
+  outfile: string;
+  /** false when the existing executable was up to date. */
+  built: boolean;
+  ms: number;
+}
+
+export async function compileExecutable(root: string, opts: { force?: boolean; quiet?: boolean } = {}): Promise<CompileResult> {
+  const started = performance.now();
+  const outfile = join(root, OUTFILE);
+  const addon = join(root, "build/Release/labdaemon_native.node");
+  if (!existsSync(addon)) throw new Error(`${addon} is missing: build the native addon first (bun build.ts --native)`);
+  if (!opts.force && existsSync(outfile) && statSync(outfile).mtimeMs >= newestInput(root)) {
+    if (!opts.quiet) console.log(`${OUTFILE} is up to date`);
+    return { outfile, built: false, ms: performance.now() - started };
+  }
+  // A second build of the same tree may run at once (tests, npm start): each writes its own file
+  // and renames it into place, so nobody ever executes a half-written binary.
+  const tmp = `${outfile}.${process.pid}.tmp`;
+  const result = await $`${process.execPath} build --compile --minify --sourcemap ${join(root, "src/cli/main.ts")} --outfile ${tmp}`
+    .cwd(root).quiet().nothrow();
+  if (result.exitCode !== 0) {
+    throw new Error(`bun build --compile failed (exit ${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`);
+  }
+  await $`mv -f ${tmp} ${outfile}`.quiet();
+  const ms = performance.now() - started;
+  if (!opts.quiet) console.log(`${OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`);
+  return { outfile, built: true, ms };
+}
+
+function newestInput(root: string): number {
+  let newest = 0;
+  const visit = (path: string) => {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path)) visit(join(path, name));
+    } else if (st.mtimeMs > newest) newest = st.mtimeMs;
+  };
+  for (const d of INPUT_DIRS) visit(join(root, d));
+  for (const f of INPUT_FILES) visit(join(root, f));
+  return newest;
+}

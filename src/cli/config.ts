@@ -1,0 +1,324 @@
+// Lab configuration files: where they are found, how JSON / YAML / TypeScript files are read, one file
+// holding several named profiles, and errors that point at the file and line at fault.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { extname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import type { DeviceClass, LabDaemon, TaskClass } from "../index.ts";
+import { findJsonSyntaxError, lineColumn } from "./jsonSyntax.ts";
+import { registerLabdaemonModule } from "./userModules.ts";
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface DeviceConfig {
+  /** A built-in driver type or one registered by the config's plugins. */
+  type: string;
+  params: Record<string, unknown>;
+  /** Connect when the appliance starts; default false. */
+  connect: boolean;
+  /** Bound on each call to the device, ms. */
+  callTimeoutMs?: number;
+}
+
+export interface LabConfig {
+  name?: string;
+  description?: string;
+  host?: string;
+  port?: number;
+  token?: string;
+  cors?: string[];
+  logLevel?: LogLevel;
+  completedTaskBuffer?: number;
+  /** Devices by id. */
+  devices: Record<string, DeviceConfig>;
+  /** Built-in task types to offer; default all of them. */
+  tasks?: string[];
+  /** TypeScript configs only: device and task classes, usually imported from files beside the config. */
+  plugins?: { devices?: Record<string, DeviceClass>; tasks?: Record<string, TaskClass> };
+  /** TypeScript configs only: runs after the devices are added and connected, before serving. */
+  setup?: (daemon: LabDaemon) => unknown;
+}
+
+export type ConfigPath = ReadonlyArray<string | number>;
+
+export interface LoadedConfig {
+  /** Absolute path, or "(built-in simulated lab)". */
+  file: string;
+  profile: string | null;
+  config: LabConfig;
+  /** "file:line:column" of a value in the file, as precisely as the format allows. */
+  where(path: ConfigPath): string;
+}
+
+/** A configuration problem; its message starts with the file (and line when known). */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export const CONFIG_BASENAME = "lab_servers";
+const EXTENSIONS = [".ts", ".json", ".yaml", ".yml"];
+
+export interface Discovery {
+  file: string;
+  /** How it was found, for the start-up line. */
+  via: "--config" | "LABDAEMON_CONFIG" | "current folder" | "~/.labdaemon";
+}
+
+/**
+ * The seed's discovery order: an explicit --config, then LABDAEMON_CONFIG, then ./lab_servers.*, then
+ * ~/.labdaemon/lab_servers.*. Explicit choices must exist; null when nothing is configured.
+ */
+export function discoverConfig(opts: { flag?: string; env?: string; cwd?: string; home?: string } = {}): Discovery | null {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.flag !== undefined) return { file: mustExist(resolve(cwd, opts.flag), "--config"), via: "--config" };
+  if (opts.env) return { file: mustExist(resolve(cwd, opts.env), "LABDAEMON_CONFIG"), via: "LABDAEMON_CONFIG" };
+  const local = firstExisting(cwd);
+  if (local) return { file: local, via: "current folder" };
+  const home = opts.home ?? homedir();
+  const user = firstExisting(join(home, ".labdaemon"));
+  if (user) return { file: user, via: "~/.labdaemon" };
+  return null;
+}
+
+function firstExisting(dir: string): string | null {
+  for (const ext of EXTENSIONS) {
+    const f = join(dir, CONFIG_BASENAME + ext);
+    if (isFile(f)) return f;
+  }
+  return null;
+}
+
+function mustExist(file: string, from: string): string {
+  if (!isFile(file)) throw new ConfigError(`${file}: config file not found (given by ${from})`);
+  return file;
+}
+
+function isFile(f: string): boolean {
+  try {
+    return statSync(f).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a configuration file and picks the profile (`--profile`) when it holds several. */
+export async function loadConfigFile(file: string, profile?: string): Promise<LoadedConfig> {
+  const ext = extname(file).toLowerCase();
+  if (ext === ".ts" || ext === ".js" || ext === ".mjs") return loadModuleConfig(file, profile);
+  if (ext === ".json" || ext === ".yaml" || ext === ".yml") return loadDataConfig(file, profile);
+  throw new ConfigError(`${file}: unsupported config format '${ext || "(no extension)"}' (use .ts, .json or .yaml)`);
+}
+
+/** A configuration given as an object (the built-in simulated lab, tests). */
+export function fromObject(raw: unknown, label: string, profile?: string): LoadedConfig {
+  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${label}: ${fmtPath(path)}${msg}`));
+  return { file: label, profile: chosen, config, where: () => label };
+}
+
+// ---------------------------------------------------------------- JSON and YAML
+
+function loadDataConfig(file: string, profile?: string): LoadedConfig {
+  const text = readText(file);
+  if (extname(file).toLowerCase() === ".json") {
+    const bad = findJsonSyntaxError(text);
+    if (bad) {
+      const { line, column } = lineColumn(text, bad.offset);
+      throw new ConfigError(`${file}:${line}:${column}: invalid JSON: ${bad.message}`);
+    }
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = lines.linePos(e.pos[0]);
+    throw new ConfigError(`${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split("\n")[0]}`);
+  }
+  const where = (path: ConfigPath) => `${file}${positionIn(doc, lines, path)}`;
+  const raw = doc.toJS({ maxAliasCount: 100 });
+  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`));
+  return { file, profile: chosen, config, where };
+}
+
+/** ":line:column" of the deepest node of `path` that exists. */
+function positionIn(doc: Document, lines: LineCounter, path: ConfigPath): string {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      // A map's key line reads better than where its value starts (often the next line).
+      const parent = n > 0 ? (n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)) : null;
+      const key = parent && isNode(parent) && "items" in parent
+        ? (parent.items as Array<{ key?: unknown }>).find((p) => isNode(p?.key) && (p.key as { value?: unknown }).value === path[n - 1])?.key
+        : null;
+      const at = key && isNode(key) && key.range ? key.range[0] : node.range[0];
+      const { line, col } = lines.linePos(at);
+      return `:${line}:${col}`;
+    }
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------- TypeScript
+
+async function loadModuleConfig(file: string, profile?: string): Promise<LoadedConfig> {
+  const text = readText(file);
+  registerLabdaemonModule();
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    throw new ConfigError(describeImportError(e, file));
+  }
+  const raw = mod.default ?? (mod.configs ? { configs: mod.configs, default: mod.defaultProfile } : undefined);
+  if (raw === undefined) throw new ConfigError(`${file}: the module must \`export default\` a lab configuration (or export \`configs\`)`);
+  const where = (path: ConfigPath) => `${file}${searchLine(text, path)}`;
+  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), true);
+  return { file, profile: chosen, config, where };
+}
+
+/** A syntax error carries its position; a throw while the module runs points at the user's frame. */
+export function describeImportError(e: unknown, file: string): string {
+  const err = e as { message?: string; position?: { file?: string; line?: number; column?: number }; errors?: unknown[]; stack?: string };
+  const first = Array.isArray(err?.errors) && err.errors.length > 0 ? (err.errors[0] as typeof err) : err;
+  if (first?.position?.line) {
+    const p = first.position;
+    return `${p.file ?? file}:${p.line}:${p.column ?? 0}: ${first.message ?? String(first)}`;
+  }
+  const message = err instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(e);
+  const frame = /\(?((?:\/|[A-Za-z]:\\)[^\s()]+?\.(?:m?[jt]s)):(\d+):(\d+)\)?/.exec(err?.stack ?? "");
+  if (frame && !frame[1]!.startsWith("/$bunfs")) return `${frame[1]}:${frame[2]}:${frame[3]}: ${message}`;
+  return `${file}: ${message}`;
+}
+
+/** A TypeScript config has no parse tree to ask: the line where the path's last key first appears. */
+function searchLine(text: string, path: ConfigPath): string {
+  for (let n = path.length; n > 0; n--) {
+    const key = path[n - 1];
+    if (typeof key !== "string") continue;
+    const m = new RegExp(`(^|[\\s{,"'\`])${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}["'\`]?\\s*:`, "m").exec(text);
+    if (m) {
+      const { line, column } = lineColumn(text, m.index + m[1]!.length);
+      return `:${line}:${column}`;
+    }
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------- validation
+
+type Fail = (path: ConfigPath, message: string) => ConfigError;
+
+const PROFILE_KEYS = ["name", "description", "host", "port", "token", "cors", "logLevel", "completedTaskBuffer", "devices", "tasks", "plugins", "setup"];
+const DEVICE_KEYS = ["type", "params", "connect", "callTimeoutMs"];
+const CODE_ONLY = new Set(["plugins", "setup"]);
+
+function selectProfile(raw: unknown, profile: string | undefined, fail: Fail, isModule = false): { config: LabConfig; profile: string | null } {
+  if (!isObject(raw)) throw fail([], "a lab configuration must be an object (a mapping)");
+  if ("configs" in raw) {
+    for (const k of Object.keys(raw)) if (k !== "configs" && k !== "default") throw fail([k], ` unknown key beside 'configs' (only 'default' may be there)`);
+    const profiles = raw.configs;
+    if (!isObject(profiles) || Object.keys(profiles).length === 0) throw fail(["configs"], " must map profile names to configurations");
+    const names = Object.keys(profiles);
+    let chosen = profile;
+    if (chosen === undefined) {
+      if (raw.default !== undefined) {
+        if (typeof raw.default !== "string" || !names.includes(raw.default)) throw fail(["default"], ` must name one of the profiles: ${names.join(", ")}`);
+        chosen = raw.default;
+      } else if (names.length === 1) chosen = names[0]!;
+      else throw fail(["configs"], ` holds several profiles (${names.join(", ")}): choose one with --profile`);
+    }
+    if (!Object.hasOwn(profiles, chosen)) throw fail(["configs"], ` has no profile '${chosen}' (profiles: ${names.join(", ")})`);
+    return { config: validateProfile(profiles[chosen], ["configs", chosen], fail, isModule), profile: chosen };
+  }
+  if (profile !== undefined) throw fail([], `--profile '${profile}' given, but this file holds one configuration (no 'configs' section)`);
+  return { config: validateProfile(raw, [], fail, isModule), profile: null };
+}
+
+function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boolean): LabConfig {
+  if (!isObject(raw)) throw fail(at, " must be an object (a mapping)");
+  for (const k of Object.keys(raw)) {
+    if (!PROFILE_KEYS.includes(k)) throw fail([...at, k], ` unknown key (expected one of: ${PROFILE_KEYS.filter((p) => isModule || !CODE_ONLY.has(p)).join(", ")})`);
+    if (!isModule && CODE_ONLY.has(k)) throw fail([...at, k], " is only possible in a TypeScript config (it holds code)");
+  }
+  const str = (k: string) => {
+    const v = raw[k];
+    if (v !== undefined && typeof v !== "string") throw fail([...at, k], " must be a string");
+    return v as string | undefined;
+  };
+  const int = (k: string, min: number, max: number) => {
+    const v = raw[k];
+    if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= min && v <= max)) throw fail([...at, k], ` must be an integer within ${min}–${max}`);
+    return v as number | undefined;
+  };
+  const cfg: LabConfig = {
+    name: str("name"),
+    description: str("description"),
+    host: str("host"),
+    port: int("port", 0, 65535),
+    token: str("token"),
+    completedTaskBuffer: int("completedTaskBuffer", 0, 100_000),
+    devices: {},
+  };
+  if (raw.cors !== undefined) {
+    const list = typeof raw.cors === "string" ? [raw.cors] : raw.cors;
+    if (!Array.isArray(list) || !list.every((o) => typeof o === "string")) throw fail([...at, "cors"], " must be an origin or a list of origins");
+    cfg.cors = list as string[];
+  }
+  if (raw.logLevel !== undefined) {
+    if (!LOG_LEVELS.includes(raw.logLevel as LogLevel)) throw fail([...at, "logLevel"], ` must be one of ${LOG_LEVELS.join(", ")}`);
+    cfg.logLevel = raw.logLevel as LogLevel;
+  }
+  const devices = raw.devices ?? {};
+  if (!isObject(devices)) throw fail([...at, "devices"], " must map device ids to { type, params, connect }");
+  for (const [id, d] of Object.entries(devices)) {
+    const p = [...at, "devices", id];
+    if (!isObject(d)) throw fail(p, " must be an object with a 'type'");
+    for (const k of Object.keys(d)) if (!DEVICE_KEYS.includes(k)) throw fail([...p, k], ` unknown key (expected one of: ${DEVICE_KEYS.join(", ")})`);
+    if (typeof d.type !== "string" || d.type === "") throw fail([...p, "type"], " must name a device type");
+    if (d.params !== undefined && !isObject(d.params)) throw fail([...p, "params"], " must be an object");
+    if (d.connect !== undefined && typeof d.connect !== "boolean") throw fail([...p, "connect"], " must be true or false");
+    if (d.callTimeoutMs !== undefined && !(typeof d.callTimeoutMs === "number" && Number.isInteger(d.callTimeoutMs) && d.callTimeoutMs >= 0)) {
+      throw fail([...p, "callTimeoutMs"], " must be a non-negative integer (ms)");
+    }
+    cfg.devices[id] = { type: d.type, params: (d.params as Record<string, unknown>) ?? {}, connect: d.connect === true, callTimeoutMs: d.callTimeoutMs as number | undefined };
+  }
+  if (raw.tasks !== undefined) {
+    if (!Array.isArray(raw.tasks) || !raw.tasks.every((x) => typeof x === "string")) throw fail([...at, "tasks"], " must be a list of task type names");
+    cfg.tasks = raw.tasks as string[];
+  }
+  if (raw.plugins !== undefined) {
+    const pl = raw.plugins;
+    if (!isObject(pl)) throw fail([...at, "plugins"], " must be { devices?: {Name: Class}, tasks?: {Name: Class} }");
+    for (const k of Object.keys(pl)) if (k !== "devices" && k !== "tasks") throw fail([...at, "plugins", k], " unknown key (expected devices, tasks)");
+    for (const kind of ["devices", "tasks"] as const) {
+      const m = pl[kind];
+      if (m === undefined) continue;
+      if (!isObject(m)) throw fail([...at, "plugins", kind], " must map type names to classes");
+      for (const [name, cls] of Object.entries(m)) if (typeof cls !== "function") throw fail([...at, "plugins", kind, name], " is not a class");
+    }
+    cfg.plugins = pl as LabConfig["plugins"];
+  }
+  if (raw.setup !== undefined) {
+    if (typeof raw.setup !== "function") throw fail([...at, "setup"], " must be a function (daemon) => void");
+    cfg.setup = raw.setup as LabConfig["setup"];
+  }
+  return cfg;
+}
+
+function fmtPath(path: ConfigPath): string {
+  return path.length === 0 ? "" : path.map(String).join(".");
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function readText(file: string): string {
+  if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,85 @@
+// What `labdaemon --help` and `labdaemon COMMAND --help` print.
+
+export const MAIN_HELP = `labdaemon — lab instruments, experiments and their HTTP/SSE API in one executable
+
+Usage:
+  labdaemon serve [flags]                 serve a lab until SIGINT/SIGTERM
+  labdaemon resources [flags]             list the instruments this PC can reach
+  labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
+  labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
+  labdaemon help [COMMAND]                this text, or a command's
+  labdaemon --version                     the version
+
+Run 'labdaemon COMMAND --help' for a command's flags.
+Exit status: 0 success, 1 runtime failure (port in use, instrument error), 2 usage error, 3 configuration error.
+`;
+
+export const SERVE_HELP = `Usage: labdaemon serve [flags]
+
+Serves a lab over HTTP (Swagger UI at /swagger) and SSE until SIGINT or SIGTERM, then stops the server
+and the daemon within 2 s.
+
+Flags:
+  --host HOST        interface to bind (default 127.0.0.1; others need --token to be safe)
+  --port PORT        TCP port (default 5000; 0 picks a free one)
+  --config FILE      lab configuration (.ts, .json, .yaml)
+  --profile NAME     the configuration to use when the file holds several (configs: {NAME: …})
+  --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but /health
+                     (default: $LABDAEMON_TOKEN, then the config's token)
+  --cors ORIGIN      allow this browser origin (repeatable)
+  --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request)
+  --sim              serve the built-in simulated lab, whatever is configured
+  -h, --help         this text
+
+Configuration discovery, first found wins:
+  --config FILE, $LABDAEMON_CONFIG, ./lab_servers.{ts,json,yaml,yml},
+  ~/.labdaemon/lab_servers.{ts,json,yaml,yml}; none → the built-in simulated lab.
+Flags override the configuration's host, port, token, cors and logLevel.
+
+Configuration (YAML; JSON has the same shape):
+  name: Optics bench
+  port: 5000
+  devices:
+    laser1: { type: SimLaser, params: { wavelength: 1550 }, connect: true }
+    dmm1:   { type: ScpiInstrument, params: { resource: "TCPIP0::10.0.0.5::5025::SOCKET" } }
+  tasks: [SweepTask]          # built-in task types offered (default: all)
+Several profiles in one file: { configs: { mock: {…}, real: {…} }, default: mock }
+A .ts configuration 'export default's the same object and may add
+  plugins: { devices: { MyDevice }, tasks: { MyTask } }  and  setup(daemon) { … }
+with classes from files beside it that 'import { … } from "labdaemon"'.
+Built-in device types: ScpiInstrument, SimLaser, SimPowerMeter, SimDaq. Task types: SweepTask.
+`;
+
+export const RESOURCES_HELP = `Usage: labdaemon resources [--visa-library LIB]
+
+Lists the instruments this PC can reach, one VISA resource string per line: serial ports, GPIB boards'
+instruments (linux-gpib) and whatever a VISA library reports. LAN instruments cannot be discovered
+here; open them by address with 'labdaemon query'.
+
+Flags:
+  --visa-library LIB   a vendor VISA library (path or soname; default $LABDAEMON_VISA_LIBRARY)
+  -h, --help           this text
+`;
+
+export const QUERY_HELP = `Usage: labdaemon query RESOURCE MESSAGE [flags]
+
+Opens RESOURCE (e.g. TCPIP0::192.168.1.20::5025::SOCKET, TCPIP0::host::inst0::INSTR,
+ASRL/dev/ttyUSB0::INSTR, GPIB0::12::INSTR), sends MESSAGE and prints the answer when MESSAGE ends
+with '?'. Example: labdaemon query TCPIP0::127.0.0.1::5025::SOCKET "*IDN?"
+
+Flags:
+  --timeout MS           per request (default 2000)
+  --baud-rate N          serial resources
+  --visa-library LIB     route the resource through a vendor VISA library
+  -h, --help             this text
+`;
+
+export const SIM_HELP = `Usage: labdaemon sim FILE
+
+Serves the simulated SCPI instruments of a definition file (YAML or JSON: devices with dialogues,
+properties, binary blocks; resources on a TCP socket, VXI-11 or a serial pty) until SIGINT/SIGTERM.
+Prints one 'RESOURCE<TAB>DEVICE' line per served resource, then 'ready'.
+
+Flags:
+  -h, --help   this text
+`;

@@ -1,0 +1,69 @@
+// Turns a lab configuration into a running LabDaemon: driver types registered, devices added and,
+// where asked, connected. Every failure names the config entry at fault.
+import { LabDaemon, type DeviceClass, type TaskClass } from "../index.ts";
+import { builtinDevices, builtinTasks } from "../../drivers/index.ts";
+import { ConfigError, type LoadedConfig } from "./config.ts";
+
+/** How long one device may take to connect at start-up. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number } = {}): Promise<LabDaemon> {
+  const { config, where } = loaded;
+  const at = loaded.profile ? ["configs", loaded.profile] : [];
+  const devices: Record<string, DeviceClass> = { ...builtinDevices };
+  const tasks: Record<string, TaskClass> = {};
+  for (const [i, name] of (config.tasks ?? Object.keys(builtinTasks)).entries()) {
+    const cls = builtinTasks[name];
+    if (!cls) throw new ConfigError(`${where([...at, "tasks", i])}: unknown task type '${name}' (built-in: ${Object.keys(builtinTasks).join(", ")})`);
+    tasks[name] = cls;
+  }
+  for (const kind of ["devices", "tasks"] as const) {
+    const target: Record<string, unknown> = kind === "devices" ? devices : tasks;
+    for (const [name, cls] of Object.entries(config.plugins?.[kind] ?? {})) {
+      if (Object.hasOwn(target, name)) {
+        throw new ConfigError(`${where([...at, "plugins", kind, name])}: plugin type '${name}' clashes with a built-in type of that name`);
+      }
+      target[name] = cls;
+    }
+  }
+
+  const daemon = new LabDaemon({ completedTaskBuffer: config.completedTaskBuffer });
+  try {
+    daemon.registerPlugins({ devices, tasks });
+    for (const [id, d] of Object.entries(config.devices)) {
+      const path = [...at, "devices", id];
+      if (!Object.hasOwn(devices, d.type)) {
+        throw new ConfigError(`${where([...path, "type"])}: device '${id}': unknown device type '${d.type}' (known: ${Object.keys(devices).join(", ")})`);
+      }
+      try {
+        daemon.addDevice(id, d.type, d.params, { callTimeoutMs: d.callTimeoutMs });
+      } catch (e) {
+        throw new ConfigError(`${where(path)}: device '${id}': ${(e as Error).message}`);
+      }
+    }
+    for (const [id, d] of Object.entries(config.devices)) {
+      if (!d.connect) continue;
+      try {
+        await daemon.connectDevice(id, { timeoutMs: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
+      } catch (e) {
+        throw new LabStartError(`${where([...at, "devices", id])}: device '${id}' (${d.type}) failed to connect: ${(e as Error).message}`);
+      }
+    }
+    if (config.setup) {
+      try {
+        await config.setup(daemon);
+      } catch (e) {
+        throw new LabStartError(`${loaded.file}: setup() failed: ${(e as Error).stack ?? e}`);
+      }
+    }
+  } catch (e) {
+    await daemon.shutdown({ timeoutMs: 2000 });
+    throw e;
+  }
+  return daemon;
+}
+
+/** The configuration is fine but the lab is not (an instrument is off, a setup step failed). */
+export class LabStartError extends Error {
+  override name = "LabStartError";
+}

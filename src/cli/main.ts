@@ -1,0 +1,68 @@
+#!/usr/bin/env bun
+// The labdaemon executable: dispatches to a command and turns its failure into a message and an exit
+// status (2 usage, 3 configuration, 1 anything else at run time).
+import { version } from "../index.ts";
+import { UsageError } from "./args.ts";
+import { MAIN_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SIM_HELP } from "./help.ts";
+
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+const EXIT_CONFIG = 3;
+
+const HELP: Record<string, string> = { serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP };
+
+// Commands load on demand: `--version` and `--help` must not pay for the server.
+const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  serve: async () => (await import("./serve.ts")).serveCommand,
+  resources: async () => (await import("./resources.ts")).resourcesCommand,
+  query: async () => (await import("./query.ts")).queryCommand,
+  sim: async () => (await import("./sim.ts")).simCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(MAIN_HELP);
+    return EXIT_USAGE;
+  }
+  if (first === "--version" || first === "-V" || first === "version") {
+    console.log(`labdaemon ${version}`);
+    return 0;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    const topic = rest[0];
+    if (topic !== undefined && !HELP[topic]) throw new UsageError(`help: unknown command '${topic}' (commands: ${Object.keys(HELP).join(", ")})`);
+    process.stdout.write(topic ? HELP[topic]! : MAIN_HELP);
+    return 0;
+  }
+  const load = COMMANDS[first];
+  if (!load) {
+    throw new UsageError(first.startsWith("-")
+      ? `unknown flag ${first} before a command (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`
+      : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`);
+  }
+  return (await load())(rest);
+}
+
+/** Which exit status a failure gets. */
+export function exitStatusOf(e: unknown): number {
+  const name = (e as Error)?.name;
+  if (name === "UsageError") return EXIT_USAGE;
+  if (name === "ConfigError" || name === "SimDefinitionError") return EXIT_CONFIG;
+  return EXIT_RUNTIME;
+}
+
+if (import.meta.main) {
+  let status: number;
+  try {
+    status = await main(process.argv.slice(2));
+  } catch (e) {
+    const err = e as Error;
+    const known = err instanceof UsageError || ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name)
+      || typeof (err as { context?: unknown })?.context === "object";
+    // Expected failures get one line; anything else keeps its stack for the bug report.
+    console.error(`labdaemon: ${known ? err.message : (err?.stack ?? String(e))}`);
+    status = exitStatusOf(e);
+  }
+  process.exit(status);
+}

@@ -1,0 +1,114 @@
+// `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
+// the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
+import type { LabDaemon } from "../index.ts";
+import { LabDaemonServer } from "../server/index.ts";
+import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
+import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, type LoadedConfig, type LogLevel } from "./config.ts";
+import { SERVE_HELP } from "./help.ts";
+import { buildLab } from "./lab.ts";
+import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
+
+const SHUTDOWN_BUDGET_MS = 2000;
+const SERVER_STOP_MS = 700;
+const DAEMON_STOP_MS = 1000;
+
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+const FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  config: { type: "string" },
+  profile: { type: "string" },
+  token: { type: "string" },
+  cors: { type: "string", multiple: true },
+  "log-level": { type: "string" },
+  "connect-timeout": { type: "string" },
+  sim: { type: "boolean" },
+} as const;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags("serve", argv, FLAGS, { min: 0, max: 0, names: "" }) as Parsed;
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const flag = (k: string) => values[k] as string | undefined;
+  if (values.sim && flag("config") !== undefined) throw new UsageError("serve: --sim and --config exclude each other");
+  if (values.sim && flag("profile") !== undefined) throw new UsageError("serve: --profile needs a configuration file, not --sim");
+  const logLevel = flag("log-level");
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
+  }
+  const port = portFlag(flag("port"));
+  const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
+
+  const loaded = await loadLab(values.sim === true, flag("config"), flag("profile"));
+  const cfg = loaded.config;
+  const daemon = await buildLab(loaded, { connectTimeoutMs });
+
+  const host = flag("host") ?? cfg.host ?? "127.0.0.1";
+  const token = flag("token") ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
+  const server = new LabDaemonServer(daemon, {
+    host,
+    port: port ?? cfg.port ?? 5000,
+    token,
+    cors: (values.cors as string[] | undefined) ?? cfg.cors,
+    logLevel: (logLevel ?? cfg.logLevel ?? "info") as LogLevel,
+  });
+  try {
+    await server.start();
+  } catch (e) {
+    await daemon.shutdown({ timeoutMs: DAEMON_STOP_MS });
+    const err = e as { code?: string; message?: string };
+    if (err?.code === "EADDRINUSE" || /in use|EADDRINUSE/i.test(err?.message ?? "")) {
+      throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
+    }
+    throw e;
+  }
+
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
+  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${daemon.listDevices().length} devices on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  await untilSignalled(server, daemon);
+  return 0;
+}
+
+async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<LoadedConfig> {
+  if (sim) return fromObject(simLab, SIM_LAB_LABEL);
+  const found = discoverConfig({ flag: configFlag, env: process.env.LABDAEMON_CONFIG || undefined });
+  if (!found) {
+    if (profile !== undefined) throw new ConfigError(`--profile '${profile}' given, but no configuration file was found`);
+    console.error("labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab");
+    return fromObject(simLab, SIM_LAB_LABEL);
+  }
+  return loadConfigFile(found.file, profile);
+}
+
+/** Resolves once SIGINT/SIGTERM has stopped everything; a second signal or an overrun exits at once. */
+function untilSignalled(server: LabDaemonServer, daemon: LabDaemon): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`labdaemon: ${signal} again, exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      const overrun = setTimeout(() => {
+        console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
+        process.exit(1);
+      }, SHUTDOWN_BUDGET_MS - 100);
+      console.error(`labdaemon: ${signal}, shutting down`);
+      await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
+      await daemon.shutdown({ timeoutMs: DAEMON_STOP_MS });
+      clearTimeout(overrun);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,28 @@
+// `labdaemon sim FILE`: simulated SCPI instruments for developing drivers and configs without hardware.
+import { serveSimulators } from "../../drivers/sim/scpi/index.ts";
+import { withDeadline } from "../index.ts";
+import { parseFlags } from "./args.ts";
+import { SIM_HELP } from "./help.ts";
+
+export async function simCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("sim", argv, {}, { min: 1, max: 1, names: "FILE (a simulator definition, .yaml or .json)" });
+  if (values.help) {
+    process.stdout.write(SIM_HELP);
+    return 0;
+  }
+  const sims = await serveSimulators(positionals[0]!);
+  for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
+  console.log("ready");
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  // A simulator client that never hangs up must not keep the process alive.
+  await withDeadline(sims.close(), 1500);
+  return 0;
+}
