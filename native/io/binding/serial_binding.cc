@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "io/binding/js_bridge.h"
+#include "io/binding/serial_options.h"
 #include "io/serial_port.h"
 
 namespace ld::io::binding {
@@ -40,19 +41,7 @@ class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
 
   explicit NativeSerialPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSerialPort>(info) {
     std::string path = stringArg(info[0], "path");
-    SerialSettings s;
-    if (info[1].IsObject()) {
-      auto o = info[1].As<Napi::Object>();
-      auto num = [&](const char* k, int def) { auto v = o.Get(k); return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def; };
-      s.baudRate = num("baudRate", 9600);
-      s.dataBits = num("dataBits", 8);
-      s.stopBits = num("stopBits", 1);
-      auto parity = o.Get("parity");
-      std::string p = parity.IsString() ? parity.As<Napi::String>().Utf8Value() : "none";
-      s.parity = p == "even" ? 'E' : p == "odd" ? 'O' : 'N';
-      s.rtscts = o.Get("rtscts").ToBoolean();
-      s.xonxoff = o.Get("xon").ToBoolean() || o.Get("xoff").ToBoolean();
-    }
+    SerialSettings s = serialSettingsArg(info[1]);
     try {
       port_ = std::make_shared<Port>(path, s);
     } catch (const IoError& e) {

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "io/binding/js_bridge.h"
+#include "io/binding/serial_options.h"
 #include "io/session.h"
 
 namespace ld::io::binding {
@@ -14,29 +15,12 @@ constexpr size_t kDefaultMax = 64u << 20;
 
 OpenOptions parseOptions(const Napi::Value& v) {
   OpenOptions o;
+  o.serial = serialSettingsArg(v);
   if (!v.IsObject()) return o;
   auto obj = v.As<Napi::Object>();
-  auto num = [&](const char* key, int def) {
-    Napi::Value x = obj.Get(key);
-    return x.IsNumber() ? x.As<Napi::Number>().Int32Value() : def;
-  };
-  o.serial.baudRate = num("baudRate", 9600);
-  o.serial.dataBits = num("dataBits", 8);
-  o.serial.stopBits = num("stopBits", 1);
-  Napi::Value parity = obj.Get("parity");
-  if (parity.IsString()) {
-    std::string p = parity.As<Napi::String>().Utf8Value();
-    o.serial.parity = p == "even" ? 'E' : p == "odd" ? 'O' : 'N';
-  }
-  Napi::Value flow = obj.Get("flowControl");
-  if (flow.IsString()) {
-    std::string f = flow.As<Napi::String>().Utf8Value();
-    o.serial.rtscts = f == "rtscts";
-    o.serial.xonxoff = f == "xonxoff";
-  }
   Napi::Value lib = obj.Get("visaLibrary");
   if (lib.IsString()) o.visaLibrary = lib.As<Napi::String>().Utf8Value();
-  o.termChar = num("termChar", -1);
+  o.termChar = intField(obj, "termChar", -1);
   return o;
 }
 
