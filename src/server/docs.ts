@@ -1,0 +1,109 @@
+// OpenAPI JSON built from the routes' own typebox schemas, and a Swagger UI whose assets are embedded in
+// the executable: labs are often offline, so the page references no external URL.
+import { Elysia } from "elysia";
+import bundleJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import uiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
+import pkg from "../../package.json" with { type: "json" };
+import { notFound } from "./errors.ts";
+import { ErrorEnvelopeSchema } from "./schemas.ts";
+
+const ASSETS: Record<string, { path: string; type: string }> = {
+  "swagger-ui-bundle.js": { path: bundleJs, type: "text/javascript; charset=utf-8" },
+  "swagger-ui.css": { path: uiCss, type: "text/css; charset=utf-8" },
+  "favicon.png": { path: favicon, type: "image/png" },
+};
+
+const STATUS_TEXT: Record<string, string> = {
+  200: "OK", 204: "No content", 400: "Invalid request", 401: "Missing or wrong token", 404: "Not found",
+  409: "Conflict (exists, or owned by a running task)", 413: "Body over 1 MiB", 422: "Validation failed",
+  500: "Failure inside the device or task", 504: "Device timeout",
+};
+
+interface RouteLike {
+  method: string;
+  path: string;
+  hooks?: { body?: unknown; detail?: { summary?: string; tags?: string[]; responses?: Record<string, unknown>; hide?: boolean } };
+}
+
+/** Strips typebox's symbol keys (JSON.stringify drops them anyway) so the document is plain JSON. */
+const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema ?? {}));
+
+export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolean }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const detail = r.hooks?.detail;
+    if (!detail || detail.hide || !["GET", "POST", "DELETE"].includes(r.method)) continue;
+    const path = r.path.replace(/:(\w+)/g, "{$1}");
+    const parameters = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
+      name: m[1], in: "path", required: true, schema: { type: "string" },
+    }));
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries(detail.responses ?? {})) {
+      const body = status === "204" ? {} : { content: { "application/json": { schema: plain(schema) } } };
+      responses[status] = { description: STATUS_TEXT[status] ?? "", ...body };
+    }
+    if (opts.token && path !== "/health") {
+      responses["401"] = { description: STATUS_TEXT[401], content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
+    }
+    const op: Record<string, unknown> = { summary: detail.summary, tags: detail.tags, parameters, responses };
+    if (r.hooks?.body) op.requestBody = { required: true, content: { "application/json": { schema: plain(r.hooks.body) } } };
+    if (opts.token && path !== "/health") op.security = [{ bearer: [] }];
+    (paths[path] ??= {})[r.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: "3.0.3",
+    info: { title: "LabDaemon Server", description: "HTTP/SSE API for LabDaemon", version: pkg.version },
+    paths,
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  };
+}
+
+function page(token: string | null): string {
+  const config = {
+    url: token ? `/openapi.json?token=${encodeURIComponent(token)}` : "/openapi.json",
+    dom_id: "#swagger-ui",
+    validatorUrl: null,
+    deepLinking: true,
+  };
+  const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>LabDaemon Server API</title>
+<link rel="icon" href="/swagger/assets/favicon.png">
+<link rel="stylesheet" href="/swagger/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/swagger/assets/swagger-ui-bundle.js"></script>
+<script>
+const token = ${json(token)};
+window.ui = SwaggerUIBundle(Object.assign(${json(config)}, {
+  requestInterceptor: (req) => { if (token && !req.headers.Authorization) req.headers.Authorization = "Bearer " + token; return req; },
+}));
+</script>
+</body>
+</html>`;
+}
+
+/** GET /openapi.json (also /swagger/json), GET /swagger and its assets. `routes` is read on each request. */
+export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: boolean }) {
+  let cached: { count: number; text: string } | null = null;
+  const spec = () => {
+    const list = routes();
+    if (!cached || cached.count !== list.length) cached = { count: list.length, text: JSON.stringify(buildOpenApi(list, opts)) };
+    return new Response(cached.text, { headers: { "content-type": "application/json" } });
+  };
+  const html = { headers: { "content-type": "text/html; charset=utf-8" } };
+  return new Elysia()
+    .get("/openapi.json", spec, { detail: { hide: true } })
+    .get("/swagger/json", spec, { detail: { hide: true } })
+    .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), { detail: { hide: true } })
+    .get("/swagger/assets/:file", ({ params }) => {
+      const asset = ASSETS[params.file];
+      if (!asset) throw notFound("No such documentation asset", { file: params.file.slice(0, 80) });
+      return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
+    }, { detail: { hide: true } });
+}

@@ -1,0 +1,297 @@
+// LabDaemonServer: one daemon served over HTTP. Requests pass CORS, token and body-size checks here, then
+// go to the Elysia app (routes/), whose every failure leaves through `onError` as the error envelope.
+import { Elysia } from "elysia";
+import type { Server } from "bun";
+import { withDeadline, type LabDaemon } from "../core/daemon.ts";
+import { TokenAuth } from "./auth.ts";
+import { CorsPolicy } from "./cors.ts";
+import { docsRoutes } from "./docs.ts";
+import { ErrorStore } from "./errorStore.ts";
+import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
+import { Ownership } from "./ownership.ts";
+import type { RouteContext } from "./routes/context.ts";
+import { deviceRoutes } from "./routes/devices.ts";
+import { metaRoutes } from "./routes/meta.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import { SseService, type SseOptions } from "./sse/index.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface ServerLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+export interface LabDaemonServerOptions {
+  /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning. */
+  host?: string;
+  /** Default 5000; 0 picks a free port (read it from `server.port` after start). */
+  port?: number;
+  /** When set, every route but /health needs `Authorization: Bearer <token>` (SSE and /swagger also `?token=`). */
+  token?: string;
+  /** Origins allowed for cross-origin browser requests, e.g. ["http://lab-dashboard:8080"]. Same-origin always works. */
+  cors?: string[];
+  /** Lowest level logged. Default "info" (one line per request; /health at debug). */
+  logLevel?: LogLevel;
+  /** Where log lines go. Default: console. */
+  logger?: ServerLogger;
+  /** Bound on connect/disconnect requests, ms. Default 30000. */
+  connectTimeoutMs?: number;
+  /** Bound on stream stop and device removal requests, ms. Default 2000. */
+  stopTimeoutMs?: number;
+  /** Largest request body accepted, bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  sse?: SseOptions;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const MAX_BODY_BYTES = 1 << 20;
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+const MAX_REPORTED_ERRORS = 20;
+
+/** One server per daemon at a time (a second would fight over ownership and SSE). */
+const served = new WeakSet<LabDaemon>();
+
+const consoleLogger: ServerLogger = {
+  debug: (m) => console.debug(m),
+  info: (m) => console.info(m),
+  warn: (m) => console.warn(m),
+  error: (m, e) => (e === undefined ? console.error(m) : console.error(m, e)),
+};
+
+export class LabDaemonServer {
+  readonly ownership = new Ownership();
+  readonly errors: ErrorStore;
+  readonly sse: SseService;
+  /** The Elysia app; `server.fetch(request)` runs a request through the whole server without a socket. */
+  readonly app: Elysia<any, any, any, any, any, any, any>;
+  private server: Server<unknown> | null = null;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  private readonly auth: TokenAuth | null;
+  private readonly cors: CorsPolicy;
+  private readonly logger: ServerLogger;
+  private readonly level: number;
+  private readonly maxBodyBytes: number;
+  private allowMatchers: { method: string; re: RegExp }[] | null = null;
+
+  constructor(readonly daemon: LabDaemon, opts: LabDaemonServerOptions = {}) {
+    this.host = opts.host ?? "127.0.0.1";
+    this.requestedPort = opts.port ?? 5000;
+    if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
+      throw new RangeError(`port must be an integer 0..65535, got ${opts.port}`);
+    }
+    this.auth = opts.token !== undefined ? new TokenAuth(opts.token) : null;
+    this.cors = new CorsPolicy(opts.cors ?? []);
+    this.logger = opts.logger ?? consoleLogger;
+    this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
+    this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+    this.errors = new ErrorStore(daemon);
+    this.sse = new SseService(daemon, opts.sse ?? {});
+    const ctx: RouteContext = {
+      daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
+      stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
+    };
+    const app: Elysia<any, any, any, any, any, any, any> = new Elysia()
+      .onError({ as: "global" }, ({ code, error, request }) => this.errorToResponse(code, error, request))
+      .use(metaRoutes())
+      .use(deviceRoutes(ctx))
+      .use(taskRoutes(ctx))
+      .use(this.sse.routes())
+      .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));
+    this.app = app;
+  }
+
+  /** The bound port once started (the real one when 0 was asked for). */
+  get port(): number {
+    return this.server?.port ?? this.requestedPort;
+  }
+
+  get url(): string {
+    const host = this.host.includes(":") && !this.host.startsWith("[") ? `[${this.host}]` : this.host;
+    return `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${this.port}`;
+  }
+
+  get listening(): boolean {
+    return this.server !== null;
+  }
+
+  /** Resolves once the socket listens; rejects if the port is taken or the daemon already has a server. */
+  async start(): Promise<void> {
+    if (this.server) return;
+    if (served.has(this.daemon)) throw new Error("Only one server per LabDaemon instance is allowed");
+    this.server = Bun.serve({
+      hostname: this.host,
+      port: this.requestedPort,
+      // Bodies are bounded in `fetch` (with an envelope); this only stops a runaway upload early.
+      maxRequestBodySize: Math.max(this.maxBodyBytes * 4, 4 << 20),
+      fetch: (req, srv) => this.fetch(req, srv),
+      error: (e) => {
+        this.logger.error("labdaemon: unhandled server error", e);
+        return errorResponse(500, envelope("InternalError", "The server failed to handle the request; see the server log."));
+      },
+    });
+    served.add(this.daemon);
+    // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
+    (this.app as { server: unknown }).server = this.server;
+    if (!this.auth && !LOOPBACK.has(this.host)) {
+      this.logger.warn(`labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
+    }
+  }
+
+  /** Closes SSE streams, lets requests in flight finish, then closes the socket; bounded by `timeoutMs`. */
+  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const srv = this.server;
+    if (!srv) return;
+    this.server = null;
+    const deadline = Date.now() + Math.max(0, opts.timeoutMs ?? 5000);
+    const left = () => Math.max(1, deadline - Date.now());
+    await withDeadline(this.sse.closeAll("server stopping"), left() / 2);
+    const graceful = await withDeadline(srv.stop(false), left());
+    if (!graceful) void srv.stop(true);
+    (this.app as { server: unknown }).server = null;
+    served.delete(this.daemon);
+  }
+
+  /** Runs one request through CORS, auth, the body bound and the app; logs one line. */
+  async fetch(request: Request, srv?: Server<unknown>): Promise<Response> {
+    const t0 = performance.now();
+    const { path, origin } = splitUrl(request.url);
+    let res: Response;
+    try {
+      res = await this.dispatch(request, path, origin, srv);
+    } catch (e) {
+      res = this.toResponse(e, request);
+    }
+    this.logRequest(request.method, path, res.status, performance.now() - t0);
+    return res;
+  }
+
+  private async dispatch(request: Request, path: string, selfOrigin: string, srv?: Server<unknown>): Promise<Response> {
+    let corsHeaders: Record<string, string> | null = null;
+    const origin = request.headers.get("origin");
+    if (origin !== null) {
+      const verdict = this.cors.verdict(origin, selfOrigin);
+      if (verdict === "rejected") {
+        throw new HttpError(403, "CorsOriginNotAllowed", `Origin '${origin.slice(0, 200)}' is not allowed; list it in the server's cors option`,
+          { origin: origin.slice(0, 200) });
+      }
+      if (verdict === "allowed") {
+        if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: this.cors.preflightHeaders(origin) });
+        corsHeaders = this.cors.headers(origin);
+      }
+    }
+    if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
+      throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
+    // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
+    if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(request, 0);
+    const res = await this.app.handle(request);
+    if (corsHeaders) return withHeaders(res, corsHeaders);
+    return res;
+  }
+
+  /** 413 for a body over the bound, by Content-Length when given, else by reading at most the bound. */
+  private async boundBody(request: Request): Promise<Request> {
+    const tooLarge = () => new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`,
+      { limit_bytes: this.maxBodyBytes });
+    const length = request.headers.get("content-length");
+    if (length !== null) {
+      if (Number(length) > this.maxBodyBytes) throw tooLarge();
+      return request;
+    }
+    if (!request.body) return request;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > this.maxBodyBytes) {
+        void reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
+  }
+
+  private errorToResponse(code: unknown, error: unknown, request: Request): Response {
+    if (code === "NOT_FOUND") {
+      const { path } = splitUrl(request.url);
+      const allowed = this.allowedMethods(path);
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        return errorResponse(405, envelope("MethodNotAllowed", `Method ${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}`,
+          { allowed }), { allow: allowed.join(", ") });
+      }
+      return errorResponse(404, envelope("NotFound", `No route for ${request.method.slice(0, 20)} ${path.slice(0, 200)}`, {}));
+    }
+    if (code === "VALIDATION") {
+      const v = error as { type?: string; all?: { path?: string; message?: string; summary?: string }[] };
+      const errors = (v.all ?? []).slice(0, MAX_REPORTED_ERRORS).map((e) => ({ path: e.path ?? "", message: e.summary ?? e.message ?? "" }));
+      const where = v.type ?? "request";
+      const message = where === "body" && errors.length > 0 && errors[0]!.path === ""
+        ? "Request body must be a JSON object"
+        : `Invalid ${where}: ${errors[0]?.message ?? "validation failed"}`;
+      return errorResponse(422, envelope("ValidationError", message, { location: where, errors }));
+    }
+    if (code === "PARSE") {
+      return errorResponse(422, envelope("ValidationError", "Request body is not valid JSON", { location: "body", errors: [] }));
+    }
+    return this.toResponse(error, request);
+  }
+
+  private toResponse(error: unknown, request: Request): Response {
+    const m = mapError(error);
+    if (m.unexpected) this.logger.error(`labdaemon: ${request.method} ${splitUrl(request.url).path} failed`, error);
+    return errorResponse(m.status, m.body, m.status === 401 ? { "www-authenticate": "Bearer" } : {});
+  }
+
+  /** Methods that have a route matching `path` (for 405 with an Allow header). */
+  private allowedMethods(path: string): string[] {
+    this.allowMatchers ??= (this.app.routes as { method: string; path: string }[]).map((r) => ({
+      method: r.method,
+      re: new RegExp(`^${r.path.split("/").map((seg) =>
+        seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("/")}/?$`),
+    }));
+    const methods = new Set<string>();
+    for (const m of this.allowMatchers) if (m.re.test(path)) methods.add(m.method);
+    return [...methods];
+  }
+
+  private logRequest(method: string, path: string, status: number, ms: number): void {
+    const level: LogLevel = path === "/health" ? "debug" : status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    if (LEVELS[level] < this.level) return;
+    const line = `${method} ${path} ${status} ${ms.toFixed(1)} ms`;
+    this.logger[level](line);
+  }
+}
+
+/** Path and origin without building a URL object (this runs for every request). */
+function splitUrl(url: string): { path: string; origin: string } {
+  const scheme = url.indexOf("://");
+  const slash = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);
+  if (slash < 0) return { path: "/", origin: url };
+  const q = url.indexOf("?", slash);
+  return { path: url.slice(slash, q < 0 ? undefined : q), origin: url.slice(0, slash) };
+}
+
+function withHeaders(res: Response, headers: Record<string, string>): Response {
+  try {
+    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
+}
+
+export { Ownership } from "./ownership.ts";
+export { ErrorStore } from "./errorStore.ts";
+export * from "./schemas.ts";

@@ -1,0 +1,46 @@
+// What every route module needs from the server, passed in rather than imported, so routes stay testable.
+import { HttpError } from "../errors.ts";
+import type { LabDaemon } from "../../core/daemon.ts";
+import type { SseService } from "../sse/index.ts";
+import type { ErrorStore } from "../errorStore.ts";
+import type { Ownership } from "../ownership.ts";
+
+export interface RouteContext {
+  daemon: LabDaemon;
+  ownership: Ownership;
+  errors: ErrorStore;
+  sse: SseService;
+  /** Bound on POST /connect and /disconnect, ms. */
+  connectTimeoutMs: number;
+  /** Bound on stream stop and device removal, ms. */
+  stopTimeoutMs: number;
+}
+
+/** `?force=true` style flags: absent → false; anything but true/false/1/0 is refused. */
+export function flag(value: unknown): boolean | null {
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  return null;
+}
+
+export interface RouteDoc {
+  summary: string;
+  tags: string[];
+  /** Status → typebox schema of the body; docs.ts turns these into OpenAPI responses. */
+  responses: Record<number, unknown>;
+}
+
+/** A route's documentation, kept in Elysia's `detail` (typed there as OpenAPI objects, hence the cast). */
+export const doc = (d: RouteDoc) => d as never;
+
+/**
+ * The body as an object, or 422. Route schemas leave field types to the handlers (so the reference's 400
+ * messages hold) and typebox lets an array through such a schema; this closes that gap.
+ */
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(422, "ValidationError", "Request body must be a JSON object",
+      { location: "body", errors: [{ path: "", message: "Expected object" }] });
+  }
+  return body as Record<string, unknown>;
+}

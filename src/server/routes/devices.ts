@@ -1,0 +1,196 @@
+// /devices: registry, state, lifecycle, remote calls and stored errors of devices.
+import { Elysia } from "elysia";
+import type { DeviceState } from "../../core/daemon.ts";
+import {
+  DeviceExistsError, DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError,
+} from "../../core/errors.ts";
+import { isoNow } from "../../core/events.ts";
+import { isPlainObject } from "../../core/ids.ts";
+import { lookupMethod } from "../../core/methods.ts";
+import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
+import { describeMethods, resolveArguments } from "../introspection.ts";
+import { jsonResponse } from "../json.ts";
+import {
+  AddDeviceRequestSchema, AddDeviceResponseSchema, CallRequestSchema, CallResponseSchema, ConnectResponseSchema,
+  DeviceDetailSchema, DeviceListSchema, ErrorEnvelopeSchema, MethodListSchema, RemoveDeviceResponseSchema,
+  StoredErrorSchema, StreamStopResponseSchema, type DeviceDetail, type DeviceInfo,
+} from "../schemas.ts";
+import { doc, objectBody, type RouteContext } from "./context.ts";
+
+const E = ErrorEnvelopeSchema;
+const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
+
+export function deviceRoutes(ctx: RouteContext) {
+  const { daemon, ownership, errors } = ctx;
+
+  const info = (s: DeviceState): DeviceInfo => ({
+    device_id: s.deviceId,
+    device_type: s.deviceType,
+    connected: s.connected,
+    streaming: s.streaming,
+    owned_by: ownership.ownerOf(s.deviceId),
+    last_error: errors.deviceError(s.deviceId),
+    busy: s.busy,
+    pending: s.pending,
+  });
+
+  return new Elysia()
+    .get("/devices", () => ({ devices: daemon.listDevices().map(info) }), {
+      detail: doc({ summary: "List devices (tracked state: never waits behind a busy device)", tags: ["devices"],
+        responses: { 200: DeviceListSchema } }),
+    })
+
+    .post("/devices", ({ body }) => {
+      const b = objectBody(body);
+      if (!b.device_id) throw invalid("device_id is required");
+      if (typeof b.device_id !== "string") throw invalid("device_id must be a string");
+      if (!b.device_type) throw invalid("device_type is required");
+      if (typeof b.device_type !== "string") throw invalid("device_type must be a string");
+      const params = b.params ?? {};
+      if (!isPlainObject(params)) throw invalid("params must be a dict");
+      const id = b.device_id;
+      const type = b.device_type;
+      if (daemon.hasDevice(id)) throw new DeviceExistsError(`Device '${id}' already exists`, { device_id: id });
+      if (!daemon.getDeviceClass(type)) {
+        throw new DeviceTypeNotFoundError(`Device type '${type.slice(0, 140)}' is not registered`, { device_type: type.slice(0, 140) });
+      }
+      daemon.addDevice(id, type, params);
+      return { device_id: id, device_type: type, connected: false, streaming: false, owned_by: null };
+    }, {
+      body: AddDeviceRequestSchema,
+      detail: doc({ summary: "Add a device (not connected)", tags: ["devices"],
+        responses: { 200: AddDeviceResponseSchema, 400: E, 404: E, 409: E, 422: E } }),
+    })
+
+    .get("/devices/:device_id", ({ params }): DeviceDetail => {
+      const s = daemon.deviceState(params.device_id);
+      return { ...info(s), stream: ctx.sse.stats(s.deviceId) };
+    }, {
+      detail: doc({ summary: "One device, with its SSE stream figures", tags: ["devices"],
+        responses: { 200: DeviceDetailSchema, 404: E } }),
+    })
+
+    .delete("/devices/:device_id", async ({ params }) => {
+      const id = daemon.deviceState(params.device_id).deviceId;
+      ownership.assertFree(id, " and cannot be removed");
+      await daemon.removeDevice(id, { timeoutMs: ctx.stopTimeoutMs });
+      return { status: "removed" as const, device_id: id };
+    }, {
+      detail: doc({ summary: "Stop, disconnect and remove a device", tags: ["devices"],
+        responses: { 200: RemoveDeviceResponseSchema, 404: E, 409: E } }),
+    })
+
+    .get("/devices/:device_id/methods", ({ params }) => {
+      daemon.deviceState(params.device_id);
+      return { methods: describeMethods(daemon.getDeviceInstance(params.device_id)) };
+    }, {
+      detail: doc({ summary: "The device's methods: name, parameters (name, type, required, default), doc", tags: ["devices"],
+        responses: { 200: MethodListSchema, 404: E } }),
+    })
+
+    .get("/devices/:device_id/error", ({ params }) => {
+      daemon.deviceState(params.device_id);
+      const stored = errors.deviceError(params.device_id);
+      if (!stored) throw noError(params.device_id);
+      return stored;
+    }, {
+      detail: doc({ summary: "Last error recorded for the device", tags: ["errors"],
+        responses: { 200: StoredErrorSchema, 404: E } }),
+    })
+
+    .delete("/devices/:device_id/error", ({ params }) => {
+      if (!errors.clearDeviceError(params.device_id)) throw noError(params.device_id);
+      return new Response(null, { status: 204 });
+    }, {
+      detail: doc({ summary: "Clear the device's recorded error", tags: ["errors"], responses: { 204: {}, 404: E } }),
+    })
+
+    .post("/devices/:device_id/connect", async ({ params }) => {
+      const id = daemon.deviceState(params.device_id).deviceId;
+      ownership.assertFree(id, " and cannot be connected");
+      if (daemon.deviceState(id).connected) return { device_id: id, connected: true, message: "Device is already connected" };
+      try {
+        await daemon.connectDevice(id, { timeoutMs: ctx.connectTimeoutMs });
+      } catch (err) {
+        throw lifecycleFailure(err, "DeviceConnectionError", `Failed to connect device '${id}'`, id);
+      }
+      const s = daemon.deviceState(id);
+      return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: ownership.ownerOf(id) };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Connect the device", tags: ["devices"],
+        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 504: E } }),
+    })
+
+    .post("/devices/:device_id/disconnect", async ({ params }) => {
+      const id = daemon.deviceState(params.device_id).deviceId;
+      ownership.assertFree(id, " and cannot be disconnected");
+      if (!daemon.deviceState(id).connected) return { device_id: id, connected: false, message: "Device is already disconnected" };
+      try {
+        await daemon.disconnectDevice(id, { timeoutMs: ctx.connectTimeoutMs });
+      } catch (err) {
+        throw lifecycleFailure(err, "DeviceDisconnectionError", `Failed to disconnect device '${id}'`, id);
+      }
+      const s = daemon.deviceState(id);
+      return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: null };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Disconnect the device (stops its stream first)", tags: ["devices"],
+        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 504: E } }),
+    })
+
+    .post("/devices/:device_id/call", async ({ params, body }) => {
+      const b = objectBody(body);
+      const id = params.device_id;
+      daemon.deviceState(id);
+      ownership.assertFree(id);
+      const method = b.method;
+      if (!method) throw invalid("Method name is required", { device_id: id });
+      if (typeof method !== "string") throw invalid("Method name must be a string", { device_id: id });
+      const instance = daemon.getDeviceInstance(id);
+      // The daemon names the reason (private, not found, not a method) before arguments are looked at.
+      if (!lookupMethod(instance, method).ok) await daemon.call(id, method);
+      const args = b.args === undefined ? [] : b.args;
+      if (!Array.isArray(args)) throw invalid("'args' must be a list", { device_id: id, method });
+      const kwargs = b.kwargs === undefined ? {} : b.kwargs;
+      if (!isPlainObject(kwargs)) throw invalid("'kwargs' must be a dict", { device_id: id, method });
+      const resolved = resolveArguments(instance, method, args, kwargs);
+      let result: unknown;
+      try {
+        result = await daemon.call(id, method, resolved);
+      } catch (err) {
+        if (err instanceof DeviceNotFoundError) throw err;
+        throw deviceFailure(err, { device_id: id, method });
+      }
+      return jsonResponse({ result: result === undefined ? null : result, success: true });
+    }, {
+      body: CallRequestSchema,
+      detail: doc({ summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
+        responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 504: E } }),
+    })
+
+    .post("/devices/:device_id/stream/stop", async ({ params }) => {
+      const id = daemon.deviceState(params.device_id).deviceId;
+      ownership.assertFree(id, " and its stream cannot be stopped");
+      await daemon.stopStreaming(id, ctx.stopTimeoutMs);
+      return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Stop the device's stream for every subscriber", tags: ["streaming"],
+        responses: { 200: StreamStopResponseSchema, 404: E, 409: E } }),
+    });
+}
+
+/** What a device's own code threw, as the envelope: its class name, origin "device". */
+function deviceFailure(err: unknown, context: Record<string, unknown>): HttpError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return new HttpError(deviceFailureStatus(err), e.name || "Error", e.message, context, "device");
+}
+
+function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): HttpError {
+  if (err instanceof DeviceTimeoutError) {
+    return new HttpError(504, "DeviceTimeoutError", `${prefix}: ${err.message}`, { device_id: id }, "device");
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return new HttpError(400, type, `${prefix}: ${e.message}`, { device_id: id, error_type: e.name }, "device");
+}

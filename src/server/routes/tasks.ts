@@ -1,0 +1,190 @@
+// /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
+import { Elysia } from "elysia";
+import { InvalidTaskDefinitionError, TaskExistsError } from "../../core/errors.ts";
+import { isoNow } from "../../core/events.ts";
+import { isPlainObject } from "../../core/ids.ts";
+import type { TaskHandle } from "../../core/tasks.ts";
+import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
+import { jsonResponse } from "../json.ts";
+import type { Claim } from "../ownership.ts";
+import {
+  ErrorEnvelopeSchema, ExecuteTaskRequestSchema, ExecuteTaskResponseSchema, GetParameterResponseSchema,
+  SetParameterRequestSchema, SetParameterResponseSchema, StoredErrorSchema, TaskControlResponseSchema,
+  TaskDetailSchema, TaskListSchema, type TaskDetail, type TaskSummary,
+} from "../schemas.ts";
+import { doc, flag, objectBody, type RouteContext } from "./context.ts";
+
+const E = ErrorEnvelopeSchema;
+const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
+
+const summary = (h: TaskHandle): TaskSummary => ({
+  task_id: h.taskId, task_type: h.taskType, running: h.isRunning(), status: h.status,
+});
+
+function detail(h: TaskHandle): TaskDetail {
+  const err = h.exception();
+  return {
+    ...summary(h),
+    result: h.isRunning() || h.result === undefined ? null : h.result,
+    exception: h.status === "failed" && err
+      ? { error: { type: err.name || "Error", message: err.message, origin: "framework", timestamp: isoNow(h.finishedAt ?? Date.now()), context: { task_id: h.taskId } } }
+      : null,
+    progress: h.progress,
+    device_ids: [...h.deviceIds],
+    started_at: isoNow(h.startedAt),
+    finished_at: h.finishedAt === null ? null : isoNow(h.finishedAt),
+  };
+}
+
+function notRunning(h: TaskHandle, what: string): HttpError {
+  return new HttpError(409, "TaskNotRunning", `Task '${h.taskId}' is not running (status: ${h.status}); cannot ${what}`,
+    { task_id: h.taskId, status: h.status });
+}
+
+/** A task's own setParameter/getParameter failure: bad key or value is the caller's 400. */
+function parameterFailure(err: unknown, message: string, context: Record<string, unknown>): HttpError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const status = deviceFailureStatus(err) === 400 ? 400 : 500;
+  return new HttpError(status, "TaskParameterError", `${message}: ${e.message}`, { ...context, error_type: e.name });
+}
+
+export function taskRoutes(ctx: RouteContext) {
+  const { daemon, ownership, errors } = ctx;
+
+  return new Elysia()
+    .get("/tasks", () => ({ tasks: daemon.listTasks().map(summary) }), {
+      detail: doc({ summary: "Running tasks and the retained finished ones", tags: ["tasks"], responses: { 200: TaskListSchema } }),
+    })
+
+    .post("/tasks", ({ body }) => {
+      const b = objectBody(body);
+      if (!b.task_id) throw invalid("task_id is required");
+      if (typeof b.task_id !== "string") throw invalid("task_id must be a string");
+      if (!b.task_type) throw invalid("task_type is required");
+      if (typeof b.task_type !== "string") throw invalid("task_type must be a string");
+      const params = b.params ?? {};
+      if (!isPlainObject(params)) throw invalid("params must be a dict");
+      const id = b.task_id;
+      const type = b.task_type;
+      if (daemon.hasTask(id) && daemon.getTask(id).isRunning()) {
+        throw new TaskExistsError(`Task '${id}' is already running`, { task_id: id });
+      }
+      let claim: Claim | null = null;
+      let handle: TaskHandle;
+      try {
+        handle = daemon.executeTask(id, type, params, {
+          // Runs synchronously inside executeTask: the claim and the start are one step.
+          beforeStart: ({ deviceIds }) => { claim = ownership.claim(id, type, deviceIds); },
+        });
+      } catch (err) {
+        if (claim) ownership.release(claim);
+        if (err instanceof InvalidTaskDefinitionError) {
+          // The reference's wording ("device_ids must be a list …"), which existing users search for.
+          throw new InvalidTaskDefinitionError(err.message.replace(" (deviceIds)", ""), { ...err.context, task_type: type });
+        }
+        throw err;
+      }
+      const held: Claim | null = claim;
+      if (held) void handle.settled.then(() => ownership.release(held));
+      return { task_id: id, task_type: type, device_ids: [...handle.deviceIds], status: "started" as const };
+    }, {
+      body: ExecuteTaskRequestSchema,
+      detail: doc({ summary: "Start a task; its device_ids are claimed atomically until it ends", tags: ["tasks"],
+        responses: { 200: ExecuteTaskResponseSchema, 400: E, 404: E, 409: E, 422: E } }),
+    })
+
+    .get("/tasks/:task_id", ({ params }) => jsonResponse(detail(daemon.getTask(params.task_id))), {
+      detail: doc({ summary: "One task: status, progress, result, exception", tags: ["tasks"],
+        responses: { 200: TaskDetailSchema, 404: E } }),
+    })
+
+    .get("/tasks/:task_id/error", ({ params }) => {
+      const stored = errors.taskError(params.task_id);
+      if (!stored) throw noError(params.task_id);
+      return stored;
+    }, {
+      detail: doc({ summary: "Last error recorded for the task", tags: ["errors"], responses: { 200: StoredErrorSchema, 404: E } }),
+    })
+
+    .delete("/tasks/:task_id/error", ({ params }) => {
+      if (!errors.clearTaskError(params.task_id)) throw noError(params.task_id);
+      return new Response(null, { status: 204 });
+    }, {
+      detail: doc({ summary: "Clear the task's recorded error", tags: ["errors"], responses: { 204: {}, 404: E } }),
+    })
+
+    .post("/tasks/:task_id/cancel", ({ params, query }) => {
+      const force = flag(query.force);
+      if (force === null) throw invalid("force must be true or false", { force: String(query.force).slice(0, 40) });
+      const h = daemon.getTask(params.task_id);
+      if (!h.isRunning()) return { status: "not_running", task_id: h.taskId, task_status: h.status };
+      h.cancel({ force });
+      return { status: "cancellation_requested", task_id: h.taskId, task_status: h.status };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Cancel a task; ?force=true records it cancelled and frees its devices even if run() ignores it",
+        tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 400: E, 404: E } }),
+    })
+
+    .post("/tasks/:task_id/pause", ({ params }) => {
+      const h = daemon.getTask(params.task_id);
+      if (!h.isRunning()) throw notRunning(h, "pause");
+      if (!h.isPaused() && !h.pause()) throw notRunning(h, "pause after cancellation was requested");
+      return { status: "paused", task_id: h.taskId, task_status: h.status };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Pause a task at its next checkpoint", tags: ["tasks"],
+        responses: { 200: TaskControlResponseSchema, 404: E, 409: E } }),
+    })
+
+    .post("/tasks/:task_id/resume", ({ params }) => {
+      const h = daemon.getTask(params.task_id);
+      if (!h.isRunning()) throw notRunning(h, "resume");
+      h.resume();
+      return { status: "resumed", task_id: h.taskId, task_status: h.status };
+    }, {
+      parse: "none",
+      detail: doc({ summary: "Resume a paused task", tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 404: E, 409: E } }),
+    })
+
+    .post("/tasks/:task_id/parameters", async ({ params, body }) => {
+      const b = objectBody(body);
+      const h = daemon.getTask(params.task_id);
+      if (!Object.hasOwn(b, "value")) throw invalid("'value' is required in request body", { task_id: h.taskId });
+      if (!b.key) throw invalid("'key' is required in request body", { task_id: h.taskId });
+      if (typeof b.key !== "string") throw invalid("'key' must be a string", { task_id: h.taskId });
+      const key = b.key;
+      if (!h.isRunning()) throw notRunning(h, "set parameters");
+      if (typeof h.task.setParameter !== "function") {
+        throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support setting parameters`, { task_id: h.taskId });
+      }
+      try {
+        await h.setParameter(key, b.value);
+      } catch (err) {
+        throw parameterFailure(err, `Failed to set parameter '${key.slice(0, 80)}' on task '${h.taskId}'`, { task_id: h.taskId, key });
+      }
+      return jsonResponse({ status: "parameter_set", key, value: b.value });
+    }, {
+      body: SetParameterRequestSchema,
+      detail: doc({ summary: "Set a parameter of a running task", tags: ["tasks"],
+        responses: { 200: SetParameterResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E } }),
+    })
+
+    .get("/tasks/:task_id/parameters/:key", async ({ params }) => {
+      const h = daemon.getTask(params.task_id);
+      if (typeof h.task.getParameter !== "function") {
+        throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support reading parameters`, { task_id: h.taskId });
+      }
+      let value: unknown;
+      try {
+        value = await h.getParameter(params.key);
+      } catch (err) {
+        throw parameterFailure(err, `Failed to read parameter '${params.key.slice(0, 80)}' of task '${h.taskId}'`,
+          { task_id: h.taskId, key: params.key.slice(0, 80) });
+      }
+      return jsonResponse({ task_id: h.taskId, key: params.key, value: value === undefined ? null : value });
+    }, {
+      detail: doc({ summary: "Read a parameter of a task", tags: ["tasks"],
+        responses: { 200: GetParameterResponseSchema, 400: E, 404: E, 500: E } }),
+    });
+}

@@ -1,0 +1,213 @@
+// The wire shapes, written once: routes validate and document with them, the client imports the types.
+// Field names are the reference's (snake_case) so existing clients keep working.
+import { t, type Static } from "elysia";
+
+const Timestamp = t.String({ description: "ISO-8601 UTC, seconds precision, e.g. 2024-01-15T10:30:00+00:00" });
+const Origin = t.Union([t.Literal("framework"), t.Literal("device"), t.Literal("callback")]);
+
+// ---------------------------------------------------------------- errors
+
+export const ErrorBodySchema = t.Object({
+  type: t.String({ description: "Stable error type to branch on (DeviceNotFound, DeviceInUse, ValidationError, …)" }),
+  message: t.String(),
+  origin: Origin,
+  timestamp: Timestamp,
+  context: t.Record(t.String(), t.Unknown()),
+});
+export const ErrorEnvelopeSchema = t.Object({ error: ErrorBodySchema }, { description: "Every error response" });
+export type ErrorEnvelope = Static<typeof ErrorEnvelopeSchema>;
+
+export const StoredErrorSchema = t.Object({
+  error: t.Object({
+    type: t.String(),
+    message: t.String(),
+    origin: Origin,
+    timestamp: Timestamp,
+    traceback: t.String({ description: "The JavaScript stack of the failure" }),
+    context: t.Record(t.String(), t.Unknown()),
+  }),
+}, { description: "The last error recorded for a device or a task" });
+export type StoredError = Static<typeof StoredErrorSchema>;
+
+// ---------------------------------------------------------------- devices
+
+export const StreamStatsSchema = t.Object({
+  subscribers: t.Number(),
+  dropped: t.Number(),
+  sequence: t.Number(),
+  startedBy: t.Union([t.Literal("local"), t.Literal("subscribers"), t.Null()]),
+});
+export type StreamStats = Static<typeof StreamStatsSchema>;
+
+export const DeviceInfoSchema = t.Object({
+  device_id: t.String(),
+  device_type: t.String({ description: "The registered type name the device was added with" }),
+  connected: t.Boolean(),
+  streaming: t.Boolean(),
+  owned_by: t.Union([t.String(), t.Null()], { description: "Id of the running task that owns the device" }),
+  last_error: t.Union([StoredErrorSchema, t.Null()]),
+  busy: t.Boolean({ description: "A call is running on the device now" }),
+  pending: t.Number({ description: "Calls waiting behind it" }),
+});
+export type DeviceInfo = Static<typeof DeviceInfoSchema>;
+
+export const DeviceDetailSchema = t.Composite([
+  DeviceInfoSchema,
+  t.Object({ stream: t.Union([StreamStatsSchema, t.Null()], { description: "SSE figures; null when never streamed" }) }),
+]);
+export type DeviceDetail = Static<typeof DeviceDetailSchema>;
+
+export const DeviceListSchema = t.Object({ devices: t.Array(DeviceInfoSchema) });
+export type DeviceList = Static<typeof DeviceListSchema>;
+
+/** POST /devices. Fields are checked by the handler so the reference's 400 messages hold. */
+export const AddDeviceRequestSchema = t.Object({
+  device_id: t.Unknown({ description: "string, required" }),
+  device_type: t.Unknown({ description: "string, required: a registered device type" }),
+  params: t.Optional(t.Unknown({ description: "object: constructor parameters" })),
+});
+export type AddDeviceRequest = { device_id: string; device_type: string; params?: Record<string, unknown> };
+
+export const AddDeviceResponseSchema = t.Object({
+  device_id: t.String(),
+  device_type: t.String(),
+  connected: t.Boolean(),
+  streaming: t.Boolean(),
+  owned_by: t.Union([t.String(), t.Null()]),
+});
+export type AddDeviceResponse = Static<typeof AddDeviceResponseSchema>;
+
+export const RemoveDeviceResponseSchema = t.Object({ status: t.Literal("removed"), device_id: t.String() });
+export type RemoveDeviceResponse = Static<typeof RemoveDeviceResponseSchema>;
+
+export const ConnectResponseSchema = t.Object({
+  device_id: t.String(),
+  connected: t.Boolean(),
+  streaming: t.Optional(t.Boolean()),
+  owned_by: t.Optional(t.Union([t.String(), t.Null()])),
+  message: t.Optional(t.String({ description: "Present when nothing had to be done" })),
+});
+export type ConnectResponse = Static<typeof ConnectResponseSchema>;
+
+/** POST /devices/{id}/call. `args` and `kwargs` are checked by the handler (400 'args' must be a list …). */
+export const CallRequestSchema = t.Object({
+  method: t.Unknown({ description: "string, required: a public method of the device class" }),
+  args: t.Optional(t.Unknown({ description: "array of positional arguments" })),
+  kwargs: t.Optional(t.Unknown({ description: "object of arguments by parameter name" })),
+});
+export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<string, unknown> };
+
+export const CallResponseSchema = t.Object({
+  result: t.Unknown({ description: "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → string)" }),
+  success: t.Literal(true),
+});
+export type CallResponse = Static<typeof CallResponseSchema>;
+
+export const StreamStopResponseSchema = t.Object({
+  status: t.Literal("stopped"),
+  device_id: t.String(),
+  timestamp: Timestamp,
+});
+export type StreamStopResponse = Static<typeof StreamStopResponseSchema>;
+
+export const ParamInfoSchema = t.Object({
+  name: t.String(),
+  type: t.String({ description: "integer | number | string | boolean | array | object | null | any" }),
+  required: t.Boolean(),
+  default: t.Optional(t.Unknown()),
+  schema: t.Optional(t.Unknown({ description: "The JSON schema the argument is validated against, when declared" })),
+});
+export type ParamInfo = Static<typeof ParamInfoSchema>;
+
+export const MethodInfoSchema = t.Object({
+  name: t.String(),
+  parameters: t.Array(ParamInfoSchema),
+  doc: t.Optional(t.String()),
+});
+export type MethodInfo = Static<typeof MethodInfoSchema>;
+
+export const MethodListSchema = t.Object({ methods: t.Array(MethodInfoSchema) });
+export type MethodList = Static<typeof MethodListSchema>;
+
+// ---------------------------------------------------------------- tasks
+
+export const TaskStatusSchema = t.Union([
+  t.Literal("running"), t.Literal("paused"), t.Literal("completed"), t.Literal("failed"), t.Literal("cancelled"),
+]);
+export type TaskStatusName = Static<typeof TaskStatusSchema>;
+
+export const TaskSummarySchema = t.Object({
+  task_id: t.String(),
+  task_type: t.String(),
+  running: t.Boolean(),
+  status: TaskStatusSchema,
+});
+export type TaskSummary = Static<typeof TaskSummarySchema>;
+
+export const TaskListSchema = t.Object({ tasks: t.Array(TaskSummarySchema) });
+export type TaskList = Static<typeof TaskListSchema>;
+
+export const TaskDetailSchema = t.Object({
+  task_id: t.String(),
+  task_type: t.String(),
+  running: t.Boolean(),
+  status: TaskStatusSchema,
+  result: t.Unknown({ description: "run()'s return value (a cancelled task's partial result); null while running" }),
+  exception: t.Union([ErrorEnvelopeSchema, t.Null()]),
+  progress: t.Object({ fraction: t.Number(), message: t.Optional(t.String()) }),
+  device_ids: t.Array(t.String()),
+  started_at: Timestamp,
+  finished_at: t.Union([Timestamp, t.Null()]),
+});
+export type TaskDetail = Static<typeof TaskDetailSchema>;
+
+/** POST /tasks. Fields are checked by the handler so the reference's 400 messages hold. */
+export const ExecuteTaskRequestSchema = t.Object({
+  task_id: t.Unknown({ description: "string, required" }),
+  task_type: t.Unknown({ description: "string, required: a registered task type" }),
+  params: t.Optional(t.Unknown({ description: "object: constructor parameters" })),
+});
+export type ExecuteTaskRequest = { task_id: string; task_type: string; params?: Record<string, unknown> };
+
+export const ExecuteTaskResponseSchema = t.Object({
+  task_id: t.String(),
+  task_type: t.String(),
+  device_ids: t.Array(t.String()),
+  status: t.Literal("started"),
+});
+export type ExecuteTaskResponse = Static<typeof ExecuteTaskResponseSchema>;
+
+export const TaskControlResponseSchema = t.Object({
+  status: t.String({ description: "cancellation_requested | paused | resumed | not_running" }),
+  task_id: t.String(),
+  task_status: TaskStatusSchema,
+});
+export type TaskControlResponse = Static<typeof TaskControlResponseSchema>;
+
+export const SetParameterRequestSchema = t.Object({
+  key: t.Optional(t.Unknown({ description: "string, required" })),
+  value: t.Optional(t.Unknown({ description: "any JSON value, required (null allowed)" })),
+});
+export type SetParameterRequest = { key: string; value: unknown };
+
+export const SetParameterResponseSchema = t.Object({
+  status: t.Literal("parameter_set"),
+  key: t.String(),
+  value: t.Unknown(),
+});
+export type SetParameterResponse = Static<typeof SetParameterResponseSchema>;
+
+export const GetParameterResponseSchema = t.Object({ task_id: t.String(), key: t.String(), value: t.Unknown() });
+export type GetParameterResponse = Static<typeof GetParameterResponseSchema>;
+
+// ---------------------------------------------------------------- meta
+
+export const HealthSchema = t.Object({ status: t.Literal("healthy"), timestamp: Timestamp });
+export type Health = Static<typeof HealthSchema>;
+
+export const ServerInfoSchema = t.Object({
+  name: t.String(),
+  version: t.String(),
+  endpoints: t.Record(t.String(), t.String()),
+});
+export type ServerInfo = Static<typeof ServerInfoSchema>;
