@@ -1,5 +1,6 @@
 #include "io/acquisition.h"
 
+#include <cerrno>
 #include <future>
 
 namespace ld::io {
@@ -69,7 +70,7 @@ void Acquisition::run() {
     // loop never queues a second exchange behind a slow one.
     std::promise<void> done;
     bool failed = false;
-    session_->thread().post([this, &done, &failed] {
+    bool accepted = session_->thread().post([this, &done, &failed] {
       try {
         exchange();
       } catch (const IoError& e) {
@@ -88,6 +89,15 @@ void Acquisition::run() {
       }
       done.set_value();
     });
+    if (!accepted) {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.failed = true;
+      stats_.errorKind = ErrorKind::Connection;
+      stats_.errorCode = ECANCELED;
+      stats_.errorCodeName = "ECANCELED";
+      stats_.errorMessage = "the instrument was closed";
+      break;
+    }
     done.get_future().wait();
     if (failed) break;
     next += interval;

@@ -10,24 +10,30 @@ IoThread::IoThread() : thread_([this] { run(); }) {}
 
 IoThread::~IoThread() { stop(); }
 
-void IoThread::post(std::function<void()> job) {
+bool IoThread::post(std::function<void()> job) {
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
     jobs_.push_back(std::move(job));
     wake = sleeping_;
   }
   posted_.fetch_add(1, std::memory_order_release);
   if (wake) cv_.notify_one();
+  return true;
 }
 
-void IoThread::stop() {
+void IoThread::finish() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   posted_.fetch_add(1, std::memory_order_release);
   cv_.notify_one();
+}
+
+void IoThread::stop() {
+  finish();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 

@@ -16,8 +16,11 @@ class IoThread {
   ~IoThread();
   IoThread(const IoThread&) = delete;
   IoThread& operator=(const IoThread&) = delete;
-  void post(std::function<void()> job);
-  // Runs the jobs already queued, then ends the thread. Safe to call twice; not from the thread itself.
+  // False once the thread is finishing: the job will not run.
+  bool post(std::function<void()> job);
+  // Runs the jobs already queued, then ends the thread; returns at once.
+  void finish();
+  // finish(), then waits for the thread. Safe to call twice; not from the thread itself.
   void stop();
 
  private:

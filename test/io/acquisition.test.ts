@@ -94,3 +94,18 @@ describe("native acquisition into a SampleRing", () => {
     await inst.close();
   });
 });
+
+describe("acquisition and close", () => {
+  test("closing the instrument ends its acquisition with a DeviceConnectionError", async () => {
+    const sim2 = new SocketSimServer(new SimulatedInstrument(dmm));
+    const rm2 = new ResourceManager();
+    const inst = await rm2.open(sim2.resource);
+    const ring = new SampleRing({ capacity: 1 << 16, dtype: "float32", overflow: "overwrite-oldest" });
+    const acq = inst.startAcquisition({ command: "FETC?", format: "float32", ring, intervalMs: 1 });
+    await inst.close();
+    const err = await acq.ended;
+    expect(err?.name).toBe("DeviceConnectionError");
+    expect(acq.stats().running).toBe(false);
+    sim2.close();
+  });
+});

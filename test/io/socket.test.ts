@@ -151,3 +151,21 @@ describe("listResources", () => {
     for (const r of found) expect(r).toMatch(/^(ASRL\/dev\/\S+::INSTR|TCPIP0::)/);
   });
 });
+
+describe("closing", () => {
+  test("requests made before close() complete; later ones reject; the session's thread ends", async () => {
+    const sim = new SocketSimServer(new SimulatedInstrument(dmm));
+    const rm = new ResourceManager();
+    const threads = () => Number(/Threads:\s+(\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))![1]);
+    const before = threads();
+    const insts = await Promise.all(Array.from({ length: 20 }, () => rm.open(sim.resource)));
+    const pending = insts.map((i) => i.query("*IDN?"));
+    await Promise.all(insts.map((i) => i.close()));
+    for (const answer of await Promise.all(pending)) expect(answer).toStartWith("LabDaemon");
+    await expect(insts[0]!.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+    // Thread exit is asynchronous to close(): allow the kernel a moment, by polling, not sleeping blindly.
+    for (let i = 0; i < 100 && threads() > before + 2; i++) await Bun.sleep(5);
+    expect(threads()).toBeLessThanOrEqual(before + 2);
+    sim.close();
+  });
+});

@@ -1,5 +1,7 @@
 #include "io/binding/js_bridge.h"
 
+#include <cerrno>
+
 namespace ld::io::binding {
 
 Outcome Outcome::text(std::string s, int encoding) {
@@ -34,7 +36,7 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
     hold_();
   }
   Tsfn tsfn = tsfn_;
-  thread.post([call, job = std::move(job), tsfn]() mutable {
+  bool accepted = thread.post([call, job = std::move(job), tsfn]() mutable {
     try {
       call->outcome = job();
     } catch (const IoError& e) {
@@ -49,6 +51,15 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
     }
     tsfn.NonBlockingCall(call);
   });
+  if (!accepted) {
+    call->outcome.failed = true;
+    call->outcome.kind = ErrorKind::Connection;
+    call->outcome.code = ECANCELED;
+    call->outcome.codeName = "ECANCELED";
+    call->outcome.message = "closed";
+    call->onJsThread = nullptr;
+    settle(env, call);
+  }
   return promise;
 }
 

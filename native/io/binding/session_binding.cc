@@ -157,11 +157,15 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       return Outcome{};
     });
   }
+  // Runs after the requests already made; then the session's thread ends, so a closed instrument
+  // costs no thread while it waits for GC. Later calls reject with "closed".
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    return submit(info.Env(), 1000, [](Session& s, Deadline) {
+    Napi::Value p = submit(info.Env(), 1000, [](Session& s, Deadline) {
       s.close();
       return Outcome{};
     });
+    session_->thread().finish();
+    return p;
   }
   Napi::Value Resource(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), session_->name().canonical()); }
   Napi::Value InterfaceType(const Napi::CallbackInfo& info) {
