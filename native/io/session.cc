@@ -95,8 +95,30 @@ std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadlin
 
 std::string Session::readExact(size_t n, Deadline d) {
   ensureOpen(d);
-  while (buffered() < n) fill(d, n - buffered());
-  return take(n, 0);
+  if (n - std::min(n, buffered()) < 65536) {
+    while (buffered() < n) fill(d, n - buffered());
+    return take(n, 0);
+  }
+  // A large payload (a waveform block) is read straight into its final string: no staging copy.
+  std::string out(n, '\0');
+  size_t have = buffered();
+  std::memcpy(&out[0], buf_.data() + pos_, have);
+  bool hitEnd = endAt_ != std::string::npos;
+  buf_.clear();
+  pos_ = 0;
+  endAt_ = std::string::npos;
+  while (have < n) {
+    bool end = false;
+    try {
+      have += transport_->read(reinterpret_cast<uint8_t*>(&out[have]), n - have, d, &end);
+    } catch (const IoError& e) {
+      if (e.kind == ErrorKind::Connection) fail();
+      throw;
+    }
+    hitEnd = end;
+  }
+  lastTakeEnded_ = hitEnd;
+  return out;
 }
 
 std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadline d) {

@@ -19,7 +19,11 @@ export type BlockArray<T extends BlockDatatype> = InstanceType<(typeof ctors)[T]
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T } = {}): BlockArray<T> {
+/**
+ * `owned`: the caller gives `bytes` away (as the addon's fresh answers are), so the values may be
+ * viewed and byte-swapped in place instead of copied.
+ */
+export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T } = {}, owned = false): BlockArray<T> {
   const datatype = (format.datatype ?? "float32") as BlockDatatype;
   const Ctor = ctors[datatype];
   if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);
@@ -27,10 +31,10 @@ export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: 
   if (bytes.byteLength % size !== 0) {
     throw new RangeError(`block of ${bytes.byteLength} bytes is not a whole number of ${datatype} values`);
   }
-  // A fresh aligned copy: Buffers from the addon may sit at any offset.
-  const copy = new Uint8Array(bytes);
+  // Typed arrays need aligned offsets: small Buffers come from a shared pool at any offset.
+  const copy = owned && bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   if (size > 1 && (format.bigEndian ?? false) === littleEndianHost) swapInPlace(copy, size);
-  return new Ctor(copy.buffer, 0, copy.byteLength / size) as Typed as BlockArray<T>;
+  return new Ctor(copy.buffer, copy.byteOffset, copy.byteLength / size) as Typed as BlockArray<T>;
 }
 
 function swapInPlace(b: Uint8Array, size: number): void {

@@ -124,7 +124,7 @@ export class MessageInstrument {
 
   /** Sends `message`, reads an IEEE 488.2 block (`#<n><len><data>` or `#0<data>`) and decodes its data. */
   async queryBinaryBlock<T extends BlockDatatype = "float32">(message: string, format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
-    return decodeBlock(await this.queryBlockBytes(message), format);
+    return decodeBlock(await this.queryBlockBytes(message), format, true);
   }
 
   /** The raw data bytes of a block answer. */
@@ -136,7 +136,7 @@ export class MessageInstrument {
 
   async readBinaryBlock<T extends BlockDatatype = "float32">(format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
     const bytes = await this.#call((s) => s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs));
-    return decodeBlock(bytes, format);
+    return decodeBlock(bytes, format, true);
   }
 
   /** Device clear (VXI-11 device_clear, GPIB SDC); sockets and serial ports drop unread input. */

@@ -113,7 +113,14 @@ void JsBridge::settle(Napi::Env env, PendingCall* call) {
         break;
       }
       case Outcome::Type::Bytes:
-        v = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(o.data.data()), o.data.size());
+        if (o.data.size() >= 4096) {
+          // Large answers are handed over, not copied: the Buffer owns the string's memory.
+          auto* owned = new std::string(std::move(call->outcome.data));
+          v = Napi::Buffer<uint8_t>::New(env, reinterpret_cast<uint8_t*>(&(*owned)[0]), owned->size(),
+                                         [](Napi::Env, uint8_t*, std::string* s) { delete s; }, owned);
+        } else {
+          v = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(o.data.data()), o.data.size());
+        }
         break;
     }
     call->deferred.Resolve(v);
