@@ -261,7 +261,10 @@ function topLevelEquals(s: string): number {
 
 /** A default written as a JSON-ish literal becomes that value; any other expression, its source text. */
 function literal(text: string): unknown {
-  if (text === "undefined") return null;
+  if (text === "undefined" || text === "void 0") return null;
+  // Bun's transpiler rewrites boolean literals in the source it keeps.
+  if (text === "!0") return true;
+  if (text === "!1") return false;
   if (/^'(?:[^'\\]|\\.)*'$/.test(text)) {
     try {
       return JSON.parse(`"${text.slice(1, -1).replace(/\\'/g, "'").replace(/"/g, '\\"')}"`);

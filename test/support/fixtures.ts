@@ -1,4 +1,5 @@
 // Device and task classes shared by the core, server and client tests (the reference's test fixtures, in TS).
+import { t } from "elysia";
 import { DeviceConnectionError, type TaskContext } from "../../src/index.ts";
 
 /** Resolves after `ms`; for simulating instrument time inside fixtures, never to wait for an outcome. */
@@ -202,11 +203,70 @@ export class CoordinatorTask {
   }
 }
 
+
+/** A device documenting its methods with typebox: the server validates calls against these. */
+export class SchemaLaser extends MockDevice {
+  static methods = {
+    setWavelength: { params: [t.Number({ minimum: 1480, maximum: 1640 }), t.Optional(t.String())], doc: "Set the wavelength in nm." },
+    setPower: { params: [t.Number({ minimum: 0, default: 1 })], doc: "Output power, mW." },
+    configure: { params: [t.Object({ mode: t.Union([t.Literal("cw"), t.Literal("pulsed")]), rate: t.Integer() })] },
+  };
+  wavelength = 1550;
+  power = 1;
+  setWavelength(wavelength_nm: number, unit = "nm") { this.wavelength = wavelength_nm; return `${wavelength_nm} ${unit}`; }
+  setPower(mw = 1) { this.power = mw; return mw; }
+  configure(cfg: { mode: string; rate: number }) { return cfg; }
+  /** Parameters with defaults of several kinds, for introspection from source. */
+  scan(start: number, stop = 10, label = "scan", fast = false, opts = { a: 1 }, ...extra: unknown[]) {
+    return { start, stop, label, fast, opts, extra };
+  }
+}
+
+/** Returns what JSON.stringify gets wrong or chokes on. */
+export class OddResultsDevice extends MockDevice {
+  nan() { return NaN; }
+  infinities() { return [Infinity, -Infinity, 1]; }
+  floats() { return new Float64Array([1.5, NaN, 2]); }
+  bytes() { return new Uint8Array([1, 2, 3]); }
+  big() { return 2n ** 70n; }
+  cycle() { const o: Record<string, unknown> = { a: 1 }; o.self = o; return o; }
+  nothing() { return undefined; }
+  map() { return new Map([["x", 1]]); }
+  async thrownString() { throw "plain string"; }
+  async timeout() { const { DeviceTimeoutError } = await import("../../src/index.ts"); throw new DeviceTimeoutError("instrument did not answer"); }
+  async internal() { throw new Error("disk on fire"); }
+}
+
+/** Holds its devices for `ms` (or until cancelled) and checks nobody else holds them meanwhile. */
+export class ExclusiveTask {
+  static occupancy = new Map<string, string>();
+  static violations: string[] = [];
+  deviceIds: string[];
+  ms: number;
+  constructor(readonly taskId: string, params: { device_ids?: string[]; ms?: number } = {}) {
+    this.deviceIds = params.device_ids ?? [];
+    this.ms = params.ms ?? 5;
+  }
+  async run(ctx: TaskContext) {
+    for (const id of this.deviceIds) {
+      const other = ExclusiveTask.occupancy.get(id);
+      if (other !== undefined) ExclusiveTask.violations.push(`${id}: ${other} and ${this.taskId}`);
+      ExclusiveTask.occupancy.set(id, this.taskId);
+    }
+    try {
+      await delay(this.ms, ctx.signal);
+    } finally {
+      for (const id of this.deviceIds) if (ExclusiveTask.occupancy.get(id) === this.taskId) ExclusiveTask.occupancy.delete(id);
+    }
+    return this.deviceIds.length;
+  }
+}
+
 export const deviceClasses = {
-  MockDevice, SlowConnectingDevice, FailingConnectingDevice, StreamingDevice, SlowStoppingStreamingDevice, HungDevice,
+  MockDevice, SchemaLaser, OddResultsDevice, SlowConnectingDevice, FailingConnectingDevice, StreamingDevice, SlowStoppingStreamingDevice, HungDevice,
 };
 export const taskClasses = {
-  MockTask, DeviceUsingTask, SteppedTask, FailingTask, ThrowingConstructorTask, BadDeviceIdsTask, StubbornTask, CoordinatorTask,
+  MockTask, ExclusiveTask, DeviceUsingTask, SteppedTask, FailingTask, ThrowingConstructorTask, BadDeviceIdsTask, StubbornTask, CoordinatorTask,
 };
 
 /** Streams only when told: tests push payloads with `emit()` and know exactly what was sent. */

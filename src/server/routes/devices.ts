@@ -46,7 +46,7 @@ export function deviceRoutes(ctx: RouteContext) {
       if (typeof b.device_id !== "string") throw invalid("device_id must be a string");
       if (!b.device_type) throw invalid("device_type is required");
       if (typeof b.device_type !== "string") throw invalid("device_type must be a string");
-      const params = b.params ?? {};
+      const params = b.params === undefined ? {} : b.params;
       if (!isPlainObject(params)) throw invalid("params must be a dict");
       const id = b.device_id;
       const type = b.device_type;

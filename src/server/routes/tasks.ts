@@ -62,7 +62,7 @@ export function taskRoutes(ctx: RouteContext) {
       if (typeof b.task_id !== "string") throw invalid("task_id must be a string");
       if (!b.task_type) throw invalid("task_type is required");
       if (typeof b.task_type !== "string") throw invalid("task_type must be a string");
-      const params = b.params ?? {};
+      const params = b.params === undefined ? {} : b.params;
       if (!isPlainObject(params)) throw invalid("params must be a dict");
       const id = b.task_id;
       const type = b.task_type;

@@ -1,0 +1,347 @@
+// Device routes over a real loopback socket, including the reference's test_server.py catalogue (16–22).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
+import { MockDevice, until } from "../support/fixtures.ts";
+
+let s: TestServer;
+beforeEach(async () => {
+  s = await startTestServer();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+async function addDevice(id: string, type = "MockDevice", params: object = {}, connect = true) {
+  const r = await s.req("POST", "/devices", { device_id: id, device_type: type, params });
+  expect(r.status).toBe(200);
+  if (connect) expect((await s.req("POST", `/devices/${id}/connect`)).status).toBe(200);
+}
+
+describe("device registry", () => {
+  test("POST /devices adds an unconnected device and GET /devices lists it", async () => {
+    const r = await s.req("POST", "/devices", { device_id: "test_device", device_type: "MockDevice", params: { address: "GPIB0::1" } });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ device_id: "test_device", device_type: "MockDevice", connected: false, streaming: false, owned_by: null });
+    const list = await s.req("GET", "/devices");
+    expect(list.status).toBe(200);
+    expect(list.body.devices).toHaveLength(1);
+    expect(list.body.devices[0]).toMatchObject({ device_id: "test_device", device_type: "MockDevice", connected: false, streaming: false, owned_by: null, last_error: null });
+    expect((s.daemon.getDeviceInstance("test_device") as MockDevice).address).toBe("GPIB0::1");
+  });
+
+  test("POST /devices refuses missing fields, bad params, duplicates and unknown types", async () => {
+    expect((await s.req("POST", "/devices", { device_type: "MockDevice" })).body.error.message).toBe("device_id is required");
+    expect((await s.req("POST", "/devices", { device_id: "a" })).body.error.message).toBe("device_type is required");
+    const badParams = await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice", params: [1] });
+    expect(badParams.status).toBe(400);
+    expect(badParams.body.error).toMatchObject({ type: "InvalidRequest", message: "params must be a dict" });
+    expect((await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice", params: null })).status).toBe(400);
+    const badId = await s.req("POST", "/devices", { device_id: "has space", device_type: "MockDevice" });
+    expect(badId.status).toBe(400);
+    await addDevice("a", "MockDevice", {}, false);
+    const dup = await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice" });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error).toMatchObject({ type: "DeviceExists", message: "Device 'a' already exists", context: { device_id: "a" } });
+    const unknown = await s.req("POST", "/devices", { device_id: "b", device_type: "Nope" });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.type).toBe("DeviceTypeNotFound");
+    for (const r of [dup, unknown, badParams, badId]) expect(isEnvelope(r.body)).toBe(true);
+    expect(s.daemon.listDevices().map((d) => d.deviceId)).toEqual(["a"]);
+  });
+
+  test("a constructor failure is 400 DeviceCreationError with origin device", async () => {
+    s.daemon.registerPlugins({ devices: { Exploding: class { constructor() { throw new RangeError("no such port"); } } } });
+    const r = await s.req("POST", "/devices", { device_id: "x", device_type: "Exploding" });
+    expect(r.status).toBe(400);
+    expect(r.body.error.type).toBe("DeviceCreationError");
+    expect(r.body.error.origin).toBe("device");
+    expect(r.body.error.message).toContain("no such port");
+    expect(s.daemon.hasDevice("x")).toBe(false);
+  });
+
+  test("GET /devices/{id} shows detail with last_error and stream; unknown id is 404 DeviceNotFound", async () => {
+    await addDevice("test_device");
+    const r = await s.req("GET", "/devices/test_device");
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ device_id: "test_device", connected: true, last_error: null, owned_by: null, busy: false, pending: 0 });
+    expect("stream" in r.body).toBe(true);
+    const missing = await s.req("GET", "/devices/nonexistent");
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ type: "DeviceNotFound", origin: "framework" });
+    expect(missing.body.error.message).toContain("nonexistent");
+  });
+
+  test("DELETE /devices/{id} disconnects and removes; its stored error goes with it", async () => {
+    await addDevice("d1");
+    await s.req("POST", "/devices/d1/call", { method: "fail" });
+    const inst = s.daemon.getDeviceInstance("d1") as MockDevice;
+    const r = await s.req("DELETE", "/devices/d1");
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ status: "removed", device_id: "d1" });
+    expect(inst.disconnects).toBe(1);
+    expect((await s.req("GET", "/devices/d1")).status).toBe(404);
+    expect(s.server.errors.deviceError("d1")).toBeNull();
+    expect((await s.req("DELETE", "/devices/d1")).status).toBe(404);
+    await addDevice("d1");
+    expect((await s.req("GET", "/devices/d1/error")).status).toBe(404);
+  });
+});
+
+describe("connect and disconnect", () => {
+  test("connect and disconnect change tracked state; repeating them says already", async () => {
+    await addDevice("d1", "MockDevice", {}, false);
+    const c = await s.req("POST", "/devices/d1/connect");
+    expect(c.body).toEqual({ device_id: "d1", connected: true, streaming: false, owned_by: null });
+    const again = await s.req("POST", "/devices/d1/connect");
+    expect(again.body).toEqual({ device_id: "d1", connected: true, message: "Device is already connected" });
+    expect((s.daemon.getDeviceInstance("d1") as MockDevice).connects).toBe(1);
+    const d = await s.req("POST", "/devices/d1/disconnect");
+    expect(d.body).toEqual({ device_id: "d1", connected: false, streaming: false, owned_by: null });
+    const d2 = await s.req("POST", "/devices/d1/disconnect");
+    expect(d2.body).toEqual({ device_id: "d1", connected: false, message: "Device is already disconnected" });
+    expect((await s.req("POST", "/devices/zz/connect")).status).toBe(404);
+    expect((await s.req("POST", "/devices/zz/disconnect")).status).toBe(404);
+  });
+
+  test("a failing connect is 400 DeviceConnectionError and is stored with action context", async () => {
+    await addDevice("bad", "FailingConnectingDevice", {}, false);
+    const r = await s.req("POST", "/devices/bad/connect");
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ type: "DeviceConnectionError", origin: "device", context: { device_id: "bad" } });
+    expect(r.body.error.message).toBe("Failed to connect device 'bad': Failed to connect to mock hardware");
+    const stored = await s.req("GET", "/devices/bad/error");
+    expect(stored.status).toBe(200);
+    expect(stored.body.error).toMatchObject({ type: "DeviceConnectionError", origin: "device", context: { device_id: "bad", operation: "connect" } });
+    expect(stored.body.error.traceback).toContain("fixtures.ts");
+  });
+
+  test("a connect slower than connectTimeoutMs is 504 DeviceTimeoutError", async () => {
+    await s.close();
+    s = await startTestServer({ connectTimeoutMs: 50 });
+    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 1000 }, false);
+    const r = await s.req("POST", "/devices/slow/connect");
+    expect(r.status).toBe(504);
+    expect(r.body.error.type).toBe("DeviceTimeoutError");
+  });
+
+  test("a connect on a slow device does not block /health", async () => {
+    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 1500 }, false);
+    const t0 = performance.now();
+    const connecting = s.req("POST", "/devices/slow/connect");
+    const h = await s.req("GET", "/health");
+    expect(h.status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect((await connecting).status).toBe(200);
+  });
+});
+
+describe("remote calls (reference test 21)", () => {
+  beforeEach(async () => {
+    await addDevice("test_device");
+  });
+
+  test("calls return {result, success:true} and reach the device", async () => {
+    const get = await s.req("POST", "/devices/test_device/call", { method: "getValue" });
+    expect(get.status).toBe(200);
+    expect(get.body).toEqual({ result: 0, success: true });
+    const set = await s.req("POST", "/devices/test_device/call", { method: "setValue", args: [42] });
+    expect(set.body.result).toBe(0);
+    expect((s.daemon.getDeviceInstance("test_device") as MockDevice).value).toBe(42);
+    expect((await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [2, 3] })).body.result).toBe(5);
+    const d = await s.req("POST", "/devices/test_device/call", { method: "getValue", args: [], kwargs: {} });
+    expect(d.body).toEqual({ result: 42, success: true });
+  });
+
+  test("kwargs map to parameters by name; unknown or doubled names are 400", async () => {
+    const r = await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [1], kwargs: { b: 10 } });
+    expect(r.body.result).toBe(11);
+    const unknown = await s.req("POST", "/devices/test_device/call", { method: "addNumbers", kwargs: { a: 1, c: 2 } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain("'c'");
+    expect(unknown.body.error.context.parameters).toEqual(["a", "b"]);
+    const twice = await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [1], kwargs: { a: 2 } });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error.message).toContain("multiple values");
+  });
+
+  test("bad requests get the reference's messages", async () => {
+    const cases: [unknown, number, string][] = [
+      [{}, 400, "Method name is required"],
+      [{ method: "_secret" }, 400, "Private methods cannot be called"],
+      [{ method: "nonexistent_method" }, 404, "not found on device"],
+      [{ method: "deviceId" }, 400, "is not a method"],
+      [{ method: "computed" }, 400, "is not a method"],
+      [{ method: "setValue", args: "not a list" }, 400, "'args' must be a list"],
+      [{ method: "setValue", args: null }, 400, "'args' must be a list"],
+      [{ method: "setValue", kwargs: "not a dict" }, 400, "'kwargs' must be a dict"],
+      [{ method: "setValue", kwargs: [1] }, 400, "'kwargs' must be a dict"],
+      [{ method: 42 }, 400, "Method name must be a string"],
+    ];
+    for (const [body, status, message] of cases) {
+      const r = await s.req("POST", "/devices/test_device/call", body);
+      expect({ body, status: r.status }).toEqual({ body, status });
+      expect(r.body.error.message).toContain(message);
+      expect(isEnvelope(r.body)).toBe(true);
+    }
+    expect((s.daemon.getDeviceInstance("test_device") as MockDevice).value).toBe(0);
+  });
+
+  test("constructor, __proto__, toString, lifecycle methods and Object.prototype members are refused", async () => {
+    for (const method of ["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty", "connect", "disconnect", "isConnected", "__defineGetter__", "#x"]) {
+      const r = await s.req("POST", "/devices/test_device/call", { method });
+      expect([400, 404]).toContain(r.status);
+      expect(isEnvelope(r.body)).toBe(true);
+    }
+    expect((s.daemon.getDeviceInstance("test_device") as MockDevice).connects).toBe(1);
+  });
+
+  test("a device exception is stored, readable and clearable (21k–m)", async () => {
+    const r = await s.req("POST", "/devices/test_device/call", { method: "fail", args: ["Test error"] });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ type: "RangeError", message: "Test error", origin: "device", context: { device_id: "test_device", method: "fail" } });
+    const e = await s.req("GET", "/devices/test_device/error");
+    expect(e.status).toBe(200);
+    expect(e.body.error).toMatchObject({ type: "RangeError", message: "Test error", origin: "device" });
+    expect(Object.keys(e.body.error)).toEqual(["type", "message", "origin", "timestamp", "traceback", "context"]);
+    expect(e.body.error.traceback).toContain("RangeError: Test error");
+    expect((await s.req("GET", "/devices")).body.devices[0].last_error.error.message).toBe("Test error");
+    const del = await s.req("DELETE", "/devices/test_device/error");
+    expect(del.status).toBe(204);
+    expect(del.text).toBe("");
+    const after = await s.req("GET", "/devices/test_device/error");
+    expect(after.status).toBe(404);
+    expect(after.body.error).toMatchObject({ type: "NoError", message: "No error recorded for device" });
+    expect((await s.req("DELETE", "/devices/test_device/error")).status).toBe(404);
+    expect((await s.req("GET", "/devices/nonexistent/error")).body.error.type).toBe("DeviceNotFound");
+  });
+
+  test("POST /devices/nonexistent/call is 404; a bodiless call is 422", async () => {
+    expect((await s.req("POST", "/devices/nonexistent/call", { method: "getValue" })).status).toBe(404);
+    const bodiless = await s.req("POST", "/devices/nonexistent/call");
+    expect(bodiless.status).toBe(422);
+    expect(bodiless.body.error.type).toBe("ValidationError");
+  });
+
+  test("failure classes map to status: DeviceError 400, DeviceTimeoutError 504, anything else 500", async () => {
+    await addDevice("odd", "OddResultsDevice");
+    const timeout = await s.req("POST", "/devices/odd/call", { method: "timeout" });
+    expect(timeout.status).toBe(504);
+    expect(timeout.body.error).toMatchObject({ type: "DeviceTimeoutError", origin: "device" });
+    const internal = await s.req("POST", "/devices/odd/call", { method: "internal" });
+    expect(internal.status).toBe(500);
+    expect(internal.body.error).toMatchObject({ type: "Error", message: "disk on fire", origin: "device" });
+    expect(internal.text).not.toContain("at ");
+    const str = await s.req("POST", "/devices/odd/call", { method: "thrownString" });
+    expect(str.status).toBe(500);
+    expect(str.body.error.message).toBe("plain string");
+    expect(isEnvelope(str.body)).toBe(true);
+  });
+
+  test("results are serialised safely: NaN/Infinity null, typed arrays arrays, bigint string, cycles marked", async () => {
+    await addDevice("odd", "OddResultsDevice");
+    const call = async (method: string) => (await s.req("POST", "/devices/odd/call", { method })).body.result;
+    expect(await call("nan")).toBeNull();
+    expect(await call("infinities")).toEqual([null, null, 1]);
+    expect(await call("floats")).toEqual([1.5, null, 2]);
+    expect(await call("bytes")).toEqual([1, 2, 3]);
+    expect(await call("big")).toBe((2n ** 70n).toString());
+    expect(await call("cycle")).toEqual({ a: 1, self: "[Circular]" });
+    expect(await call("nothing")).toBeNull();
+    expect(await call("map")).toEqual({ x: 1 });
+  });
+
+  test("a 2 s device call delays neither /health nor another device", async () => {
+    await addDevice("other");
+    const t0 = performance.now();
+    const slow = s.req("POST", "/devices/test_device/call", { method: "slow", args: [2000] });
+    const health = await s.req("GET", "/health");
+    const tHealth = performance.now() - t0;
+    const other = await s.req("POST", "/devices/other/call", { method: "hello" });
+    const tOther = performance.now() - t0;
+    const list = await s.req("GET", "/devices");
+    expect(health.body.status).toBe("healthy");
+    expect(other.body.result).toBe("Hello from other");
+    expect(list.body.devices.find((d: any) => d.device_id === "test_device").busy).toBe(true);
+    expect(tHealth).toBeLessThan(500);
+    expect(tOther).toBeLessThan(500);
+    expect((await slow).body.result).toBe(2000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
+  });
+
+  test("calls on one device are serialised in arrival order", async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, () => s.req("POST", "/devices/test_device/call", { method: "increment" })));
+    expect(rs.map((r) => r.body.result).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((s.daemon.getDeviceInstance("test_device") as MockDevice).counter).toBe(20);
+  });
+});
+
+describe("typed methods (static methods metadata)", () => {
+  beforeEach(async () => {
+    await addDevice("laser1", "SchemaLaser");
+  });
+
+  test("GET /devices/{id}/methods lists methods alphabetically with parameters and docs", async () => {
+    const r = await s.req("GET", "/devices/laser1/methods");
+    expect(r.status).toBe(200);
+    const names = r.body.methods.map((m: any) => m.name);
+    expect(names).toEqual([...names].sort());
+    for (const n of ["connect", "disconnect", "isConnected", "setValue", "getValue", "setWavelength", "scan"]) expect(names).toContain(n);
+    expect(names).not.toContain("_secret");
+    expect(names).not.toContain("constructor");
+    expect(names).not.toContain("computed");
+    const sw = r.body.methods.find((m: any) => m.name === "setWavelength");
+    expect(sw.doc).toContain("nm");
+    expect(sw.parameters[0]).toMatchObject({ name: "wavelength_nm", type: "number", required: true });
+    expect(sw.parameters[1]).toMatchObject({ name: "unit", type: "string", required: false, default: "nm" });
+    const sv = r.body.methods.find((m: any) => m.name === "setValue");
+    expect(sv.parameters).toEqual([{ name: "value", type: "any", required: true }]);
+    const scan = r.body.methods.find((m: any) => m.name === "scan");
+    expect(scan.parameters).toEqual([
+      { name: "start", type: "any", required: true },
+      { name: "stop", type: "any", required: false, default: 10 },
+      { name: "label", type: "any", required: false, default: "scan" },
+      { name: "fast", type: "any", required: false, default: false },
+      { name: "opts", type: "any", required: false, default: expect.stringContaining("a") },
+      { name: "extra", type: "any", required: false },
+    ]);
+    const power = r.body.methods.find((m: any) => m.name === "setPower");
+    expect(power.parameters[0]).toMatchObject({ name: "mw", type: "number", required: false, default: 1 });
+    expect((await s.req("GET", "/devices/nope/methods")).status).toBe(404);
+  });
+
+  test("arguments violating the schema are 422 ValidationError and never reach the device", async () => {
+    const out = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", args: [2000] });
+    expect(out.status).toBe(422);
+    expect(out.body.error.type).toBe("ValidationError");
+    expect(out.body.error.context.errors[0].path).toBe("/0");
+    const wrongType = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", kwargs: { wavelength_nm: "1550" } });
+    expect(wrongType.status).toBe(422);
+    const missing = await s.req("POST", "/devices/laser1/call", { method: "setWavelength" });
+    expect(missing.status).toBe(422);
+    const tooMany = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", args: [1550, "nm", 3] });
+    expect(tooMany.status).toBe(422);
+    const nested = await s.req("POST", "/devices/laser1/call", { method: "configure", args: [{ mode: "burst", rate: 1.5 }] });
+    expect(nested.status).toBe(422);
+    expect(nested.body.error.context.errors.length).toBeGreaterThan(0);
+    expect((s.daemon.getDeviceInstance("laser1") as any).wavelength).toBe(1550);
+    const ok = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", kwargs: { wavelength_nm: 1560 } });
+    expect(ok.body).toEqual({ result: "1560 nm", success: true });
+    const optional = await s.req("POST", "/devices/laser1/call", { method: "setPower" });
+    expect(optional.body.result).toBe(1);
+  });
+});
+
+describe("stream stop", () => {
+  test("POST /devices/{id}/stream/stop stops a locally started stream and is idempotent", async () => {
+    await addDevice("daq", "StreamingDevice");
+    let seen = 0;
+    await s.daemon.startStreaming("daq", () => { seen++; });
+    await until(() => seen > 0, 2000, "samples");
+    const r = await s.req("POST", "/devices/daq/stream/stop");
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: "stopped", device_id: "daq" });
+    expect(s.daemon.deviceState("daq").streaming).toBe(false);
+    expect((await s.req("POST", "/devices/daq/stream/stop")).status).toBe(200);
+    expect((await s.req("POST", "/devices/none/stream/stop")).status).toBe(404);
+  });
+});

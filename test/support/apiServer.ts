@@ -1,0 +1,74 @@
+// A real LabDaemonServer on a loopback port for black-box API tests, with the fixture classes registered.
+import { LabDaemon } from "../../src/index.ts";
+import { LabDaemonServer, type LabDaemonServerOptions, type ServerLogger } from "../../src/server/index.ts";
+import { deviceClasses, taskClasses } from "./fixtures.ts";
+
+export interface TestServer {
+  daemon: LabDaemon;
+  server: LabDaemonServer;
+  url: string;
+  lines: string[];
+  /** JSON in, status + parsed body out (body null when empty). */
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResult>;
+  close(): Promise<void>;
+}
+
+export interface ApiResult {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+/** Records log lines instead of printing them. */
+export function captureLogger(lines: string[]): ServerLogger {
+  return {
+    debug: (m) => lines.push(`debug ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+}
+
+export async function startTestServer(opts: LabDaemonServerOptions & { completedTaskBuffer?: number } = {}): Promise<TestServer> {
+  const daemon = new LabDaemon({ completedTaskBuffer: opts.completedTaskBuffer ?? 20 });
+  daemon.registerPlugins({ devices: deviceClasses, tasks: taskClasses });
+  const lines: string[] = [];
+  const server = new LabDaemonServer(daemon, { port: 0, logger: captureLogger(lines), logLevel: "debug", ...opts });
+  await server.start();
+  const url = server.url;
+  return {
+    daemon, server, url, lines,
+    async req(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+      }
+      const res = await fetch(url + path, { ...init, signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      return { status: res.status, body: parsed, text, headers: res.headers };
+    },
+    async close() {
+      await server.stop({ timeoutMs: 2000 });
+      await daemon.shutdown({ timeoutMs: 2000 });
+    },
+  };
+}
+
+/** Asserts the contract's envelope: {error:{type,message,origin,timestamp,context}} and nothing else. */
+export function isEnvelope(body: any): boolean {
+  if (!body || typeof body !== "object" || Object.keys(body).length !== 1 || !body.error) return false;
+  const e = body.error;
+  return typeof e.type === "string" && typeof e.message === "string"
+    && ["framework", "device", "callback"].includes(e.origin)
+    && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/.test(e.timestamp)
+    && e.context !== null && typeof e.context === "object" && !Array.isArray(e.context)
+    && !("traceback" in e) && !("stack" in e);
+}
