@@ -25,6 +25,7 @@ export class SseParser {
   feed(chunk: string): void {
     let start = 0;
     const n = chunk.length;
+    if (n === 0) return;
     if (this.skipLeadingLF) {
       this.skipLeadingLF = false;
       if (chunk.charCodeAt(0) === 10) start = 1;

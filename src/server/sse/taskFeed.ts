@@ -19,11 +19,16 @@ export class TaskFeed {
     private readonly opts: { queue: QueueLimits; replay: ReplayLimits; keepAliveMs: number },
   ) {
     this.fanout = new Fanout<"json">(opts.replay);
+    this.listen();
   }
 
-  /** Listens from the first client on, so events between a dashboard's reconnects are held for replay. */
-  join(signal: AbortSignal, lastEventId: number | undefined, taskId?: string): SseConnection {
+  /** Listening from the start, so a dashboard that connects late or reconnects can be replayed what it missed. */
+  private listen(): void {
     this.unlisten ??= this.daemon.on("task", (e) => this.onTask(e));
+  }
+
+  join(signal: AbortSignal, lastEventId: number | undefined, taskId?: string): SseConnection {
+    this.listen();
     const conn = new SseConnection({
       limits: this.opts.queue,
       keepAliveMs: this.opts.keepAliveMs,

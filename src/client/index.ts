@@ -1,0 +1,7 @@
+// The TypeScript client of a labdaemon server: `import { ServerAPI, SSEClient } from "labdaemon/client"`.
+export { ServerAPI, type ServerAPIOptions, type RequestOptions } from "./serverApi.ts";
+export { SSEClient, type SSEClientOptions, type SSEClientStats, type StreamEventMeta, type StreamGap } from "./sseClient.ts";
+export { SseParser, type SseMessage } from "./sseParser.ts";
+export { ensureServer, ensureDevice } from "./ensure.ts";
+export { ServerAPIError, ServerConnectionError, StreamEndedError, type ServerErrorInfo } from "./errors.ts";
+export type * from "../server/schemas.ts";

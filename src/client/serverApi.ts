@@ -1,0 +1,180 @@
+// ServerAPI: every HTTP route of a labdaemon server as a typed method. The types are the server's own
+// wire schemas (imported as types only: the client carries no server code).
+import type {
+  AddDeviceResponse, CallResponse, ConnectResponse, DeviceDetail, DeviceList, ExecuteTaskResponse,
+  GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse,
+  StoredError, StreamStopResponse, TaskControlResponse, TaskDetail, TaskList,
+} from "../server/schemas.ts";
+import { ServerAPIError, ServerConnectionError, errorFromResponse } from "./errors.ts";
+
+export interface ServerAPIOptions {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Bound on each request, response body included, ms (default 30000). */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one (tests, proxies). */
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  /** This request's bound, ms (overrides the client's). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class ServerAPI {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(baseUrl = "http://127.0.0.1:5000", opts: ServerAPIOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.token = opts.token;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  // ---------------------------------------------------------------- meta
+
+  info(o?: RequestOptions): Promise<ServerInfo> {
+    return this.request("GET", "/", undefined, o);
+  }
+  health(o?: RequestOptions): Promise<Health> {
+    return this.request("GET", "/health", undefined, o);
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  listDevices(o?: RequestOptions): Promise<DeviceList> {
+    return this.request("GET", "/devices", undefined, o);
+  }
+  getDevice(deviceId: string, o?: RequestOptions): Promise<DeviceDetail> {
+    return this.request("GET", `/devices/${seg(deviceId)}`, undefined, o);
+  }
+  getDeviceMethods(deviceId: string, o?: RequestOptions): Promise<MethodList> {
+    return this.request("GET", `/devices/${seg(deviceId)}/methods`, undefined, o);
+  }
+  addDevice(deviceId: string, deviceType: string, params: Record<string, unknown> = {}, o?: RequestOptions): Promise<AddDeviceResponse> {
+    return this.request("POST", "/devices", { device_id: deviceId, device_type: deviceType, params }, o);
+  }
+  removeDevice(deviceId: string, o?: RequestOptions): Promise<RemoveDeviceResponse> {
+    return this.request("DELETE", `/devices/${seg(deviceId)}`, undefined, o);
+  }
+  connectDevice(deviceId: string, o?: RequestOptions): Promise<ConnectResponse> {
+    return this.request("POST", `/devices/${seg(deviceId)}/connect`, undefined, o);
+  }
+  disconnectDevice(deviceId: string, o?: RequestOptions): Promise<ConnectResponse> {
+    return this.request("POST", `/devices/${seg(deviceId)}/disconnect`, undefined, o);
+  }
+  /** Calls a device method; resolves to its return value (the response's `result`). */
+  async callDeviceMethod<T = unknown>(deviceId: string, method: string, args: unknown[] = [],
+    kwargs?: Record<string, unknown>, o?: RequestOptions): Promise<T> {
+    const body: Record<string, unknown> = { method, args };
+    if (kwargs) body.kwargs = kwargs;
+    const r = await this.request<CallResponse>("POST", `/devices/${seg(deviceId)}/call`, body, o);
+    return r.result as T;
+  }
+  stopDeviceStream(deviceId: string, o?: RequestOptions): Promise<StreamStopResponse> {
+    return this.request("POST", `/devices/${seg(deviceId)}/stream/stop`, undefined, o);
+  }
+  /** The device's last recorded error, or null when there is none. */
+  getDeviceError(deviceId: string, o?: RequestOptions): Promise<StoredError | null> {
+    return this.orNullOnNoError(this.request("GET", `/devices/${seg(deviceId)}/error`, undefined, o));
+  }
+  clearDeviceError(deviceId: string, o?: RequestOptions): Promise<void> {
+    return this.request("DELETE", `/devices/${seg(deviceId)}/error`, undefined, o);
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  listTasks(o?: RequestOptions): Promise<TaskList> {
+    return this.request("GET", "/tasks", undefined, o);
+  }
+  getTask(taskId: string, o?: RequestOptions): Promise<TaskDetail> {
+    return this.request("GET", `/tasks/${seg(taskId)}`, undefined, o);
+  }
+  executeTask(taskId: string, taskType: string, params: Record<string, unknown> = {}, o?: RequestOptions): Promise<ExecuteTaskResponse> {
+    return this.request("POST", "/tasks", { task_id: taskId, task_type: taskType, params }, o);
+  }
+  /** `force`: record it cancelled and free its devices even if its run() ignores cancellation. */
+  cancelTask(taskId: string, opts: RequestOptions & { force?: boolean } = {}): Promise<TaskControlResponse> {
+    return this.request("POST", `/tasks/${seg(taskId)}/cancel${opts.force ? "?force=true" : ""}`, undefined, opts);
+  }
+  pauseTask(taskId: string, o?: RequestOptions): Promise<TaskControlResponse> {
+    return this.request("POST", `/tasks/${seg(taskId)}/pause`, undefined, o);
+  }
+  resumeTask(taskId: string, o?: RequestOptions): Promise<TaskControlResponse> {
+    return this.request("POST", `/tasks/${seg(taskId)}/resume`, undefined, o);
+  }
+  setTaskParameter(taskId: string, key: string, value: unknown, o?: RequestOptions): Promise<SetParameterResponse> {
+    return this.request("POST", `/tasks/${seg(taskId)}/parameters`, { key, value }, o);
+  }
+  /** Resolves to the parameter's value. */
+  async getTaskParameter<T = unknown>(taskId: string, key: string, o?: RequestOptions): Promise<T> {
+    const r = await this.request<GetParameterResponse>("GET", `/tasks/${seg(taskId)}/parameters/${seg(key)}`, undefined, o);
+    return r.value as T;
+  }
+  /** The task's recorded error, or null when there is none. */
+  getTaskError(taskId: string, o?: RequestOptions): Promise<StoredError | null> {
+    return this.orNullOnNoError(this.request("GET", `/tasks/${seg(taskId)}/error`, undefined, o));
+  }
+  clearTaskError(taskId: string, o?: RequestOptions): Promise<void> {
+    return this.request("DELETE", `/tasks/${seg(taskId)}/error`, undefined, o);
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  /** One request: JSON in, JSON out (nothing for 204); errors as ServerAPIError / ServerConnectionError. */
+  async request<T>(method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
+    const timeoutMs = o.timeoutMs ?? this.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const url = this.baseUrl + path;
+    try {
+      const res = await this.fetchFn(url, {
+        method, headers, signal,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw await errorFromResponse(res, method, path);
+      if (res.status === 204) {
+        await res.body?.cancel();
+        return undefined as T;
+      }
+      const text = await res.text();
+      if (!text) return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch (e) {
+        throw new ServerAPIError(`Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
+          { status: res.status, type: "InvalidResponse" }, { method, path }, { cause: e });
+      }
+    } catch (e) {
+      if (e instanceof ServerAPIError) throw e;
+      if (timeout.aborted) {
+        throw new ServerConnectionError(`Request timeout after ${timeoutMs} ms: ${method} ${url}`,
+          { status: 0, type: "Timeout" }, { method, path, timeout_ms: timeoutMs }, { cause: e });
+      }
+      if (o.signal?.aborted) throw e;
+      throw new ServerConnectionError(`Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
+        { status: 0, type: "ConnectionError" }, { method, path }, { cause: e });
+    }
+  }
+
+  private async orNullOnNoError<T>(p: Promise<T>): Promise<T | null> {
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof ServerAPIError && e.status === 404 && e.type === "NoError") return null;
+      throw e;
+    }
+  }
+}
+
+/** One path segment: ids may hold characters that are not path-safe. */
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}

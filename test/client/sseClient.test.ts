@@ -1,0 +1,159 @@
+// SSEClient against a real server: events, base64 payloads, reconnects with Last-Event-ID, gaps, ends.
+import { afterEach, expect, test } from "bun:test";
+import { SSEClient, ServerAPI, ServerAPIError, StreamEndedError } from "../../src/client/index.ts";
+import type { ManualStreamDevice } from "../support/fixtures.ts";
+import { startRelay, startServer, type Running } from "./support.ts";
+
+let srv: Running | null = null;
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await srv?.stop();
+  srv = null;
+});
+
+/** Resolves when `cond()` holds; polls each millisecond; rejects after `timeoutMs`. */
+async function until(cond: () => boolean, what: string, timeoutMs = 3000) {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function client(url: string, opts: ConstructorParameters<typeof SSEClient>[1] = {}) {
+  const events: any[] = [];
+  const errors: Error[] = [];
+  const gaps: any[] = [];
+  const c = new SSEClient(url, {
+    onEvent: (e) => events.push(e), onError: (e) => errors.push(e), onGap: (g) => gaps.push(g),
+    initialRetryMs: 20, maxRetryMs: 100, ...opts,
+  });
+  cleanups.push(() => c.stopStream());
+  return { c, events, errors, gaps };
+}
+
+async function withManual(opts: Parameters<typeof startServer>[0] = {}) {
+  srv = await startServer(opts);
+  srv.daemon.addDevice("m1", "ManualStreamDevice");
+  return srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
+}
+const streaming = () => until(() => srv!.daemon.deviceState("m1").streaming && (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0, "device streaming");
+
+test("onEvent gets the parsed data object; a token goes in the Authorization header", async () => {
+  const dev = await withManual({ token: "tk" });
+  const { c, events, errors } = client(srv!.url, { token: "tk" });
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit(new Float64Array([0.5, NaN]), { a: 1 });
+  await until(() => events.length === 2, "2 events");
+  expect(events[0]).toMatchObject({ event: "device_data", device_id: "m1", sequence: 1, payload: [0.5, null] });
+  expect(events[1].payload).toEqual({ a: 1 });
+  expect(c.lastEventId).toBe("2");
+  expect(errors).toEqual([]);
+});
+
+test("encoding base64 delivers typed arrays back as typed arrays", async () => {
+  const dev = await withManual();
+  const { c, events } = client(srv!.url, { encoding: "base64" });
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit(new Float64Array([1, 2, 3]), { x: new Int16Array([-1, 7]) });
+  await until(() => events.length === 2, "2 events");
+  expect(events[0].payload).toBeInstanceOf(Float64Array);
+  expect(Array.from(events[0].payload)).toEqual([1, 2, 3]);
+  expect(Array.from(events[1].payload.x)).toEqual([-1, 7]);
+});
+
+test("after a dropped connection it reconnects with Last-Event-ID and continues without a gap", async () => {
+  const dev = await withManual();
+  const relay = await startRelay(srv!.server.port);
+  cleanups.push(() => relay.stop());
+  const { c, events, gaps, errors } = client(relay.url);
+  c.startDeviceStream("m1");
+  await streaming();
+  for (let i = 0; i < 5; i++) dev.emit(i);
+  await until(() => events.length === 5, "5 events");
+  relay.cutAll();
+  await until(() => errors.length > 0, "the break to be noticed");
+  for (let i = 5; i < 12; i++) dev.emit(i); // while the client is away (the server keeps them for it)
+  await until(() => events.length === 12, "12 events after the reconnect");
+  expect(events.map((e) => e.sequence)).toEqual([...Array(12).keys()].map((i) => i + 1));
+  expect(events.map((e) => e.payload)).toEqual([...Array(12).keys()]);
+  expect(gaps).toEqual([]);
+  expect(c.stats.reconnects).toBeGreaterThanOrEqual(1);
+  expect(dev.starts).toBe(1);
+});
+
+test("events lost beyond the replay buffer are reported as a gap", async () => {
+  const dev = await withManual({ sse: { replay: { maxEvents: 3 } } });
+  const relay = await startRelay(srv!.server.port);
+  cleanups.push(() => relay.stop());
+  const { c, events, gaps, errors } = client(relay.url, { initialRetryMs: 300 });
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit("a");
+  await until(() => events.length === 1, "first event");
+  relay.cutAll();
+  await until(() => errors.length > 0, "the break to be noticed");
+  for (let i = 0; i < 10; i++) dev.emit(i); // sequences 2..11; the server holds the last 3
+  await until(() => events.length === 4, "replayed events");
+  expect(events.map((e) => e.sequence)).toEqual([1, 9, 10, 11]);
+  expect(gaps).toEqual([{ expected: 2, received: 9, missed: 7 }]);
+  expect(c.stats).toMatchObject({ gaps: 1, missed: 7 });
+});
+
+test("stream/stop ends the stream with StreamEndedError and the client does not restart the device", async () => {
+  const dev = await withManual();
+  const { c, errors } = client(srv!.url);
+  c.startDeviceStream("m1");
+  await streaming();
+  await new ServerAPI(srv!.url).stopDeviceStream("m1");
+  await c.finished;
+  expect(c.running).toBe(false);
+  const end = errors.find((e) => e instanceof StreamEndedError) as StreamEndedError;
+  expect(end.type).toBe("StreamStopped");
+  expect(end.context.device_id).toBe("m1");
+  expect(dev.starts).toBe(1);
+  expect(dev.isStreaming()).toBe(false);
+});
+
+test("an unknown device is reported once as a 404 ServerAPIError, without retries", async () => {
+  await withManual();
+  const { c, errors } = client(srv!.url);
+  c.startDeviceStream("ghost");
+  await c.finished;
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toBeInstanceOf(ServerAPIError);
+  expect([(errors[0] as ServerAPIError).status, (errors[0] as ServerAPIError).type]).toEqual([404, "DeviceNotFound"]);
+  expect(c.stats.reconnects).toBe(0);
+});
+
+test("stopStream closes the connection and the server notices within 100 ms", async () => {
+  const dev = await withManual({ sse: { resumeGraceMs: 0 } });
+  const { c } = client(srv!.url);
+  c.startDeviceStream("m1");
+  await streaming();
+  const t0 = performance.now();
+  await c.stopStream();
+  await until(() => !dev.isStreaming(), "device stopped", 100);
+  expect(performance.now() - t0).toBeLessThan(100);
+  expect(() => c.startDeviceStream("m1")).not.toThrow(); // reusable after a stop
+});
+
+test("a server that stops and comes back: the client retries until it is there again", async () => {
+  await withManual();
+  const port = srv!.server.port;
+  let opened = 0;
+  const { c, events, errors } = client(srv!.url, { onOpen: () => opened++ });
+  c.startTaskStream();
+  await until(() => opened === 1, "connected");
+  await srv!.stop();
+  await until(() => errors.some((e) => e instanceof StreamEndedError && e.type === "ServerStopping"), `ServerStopping, have ${errors.map(String)}`);
+  srv = await startServer({ port });
+  await until(() => opened === 2, "reconnected to the new server");
+  expect(c.stats.reconnects).toBeGreaterThanOrEqual(1);
+  srv.daemon.executeTask("t1", "MockTask", { delay: 1 });
+  await until(() => events.length === 2, "task events from the new server");
+  expect(events.map((e) => e.event)).toEqual(["task_started", "task_completed"]);
+});
