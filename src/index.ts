@@ -3,3 +3,9 @@ import pkg from "../package.json" with { type: "json" };
 
 export * from "./core/index.ts";
 export const version: string = pkg.version;
+export {
+  ServerAPI, SSEClient, SseParser, ensureServer, ensureDevice, ServerAPIError, ServerConnectionError, StreamEndedError,
+} from "./client/index.ts";
+export type {
+  ServerAPIOptions, RequestOptions, SSEClientOptions, SSEClientStats, StreamEventMeta, StreamGap, SseMessage,
+} from "./client/index.ts";
