@@ -1,9 +1,12 @@
 // The simulated lab's optical path: simulated light sources announce themselves here by device id so a
 // simulated detector can see the light of the source it is "spliced" to, wherever the two are created.
 
+/** Symbol-keyed, so the light a source emits is not one of its remotely callable methods. */
+export const EMISSION: unique symbol = Symbol("emission");
+
 export interface LightSource {
   /** null when no light leaves the source. */
-  emission(): { wavelength: number; powerMw: number } | null;
+  [EMISSION](): { wavelength: number; powerMw: number } | null;
 }
 
 class Fibre {
@@ -19,7 +22,7 @@ class Fibre {
   }
 
   light(id: string): { wavelength: number; powerMw: number } | null {
-    return this.#sources.get(id)?.emission() ?? null;
+    return this.#sources.get(id)?.[EMISSION]() ?? null;
   }
 }
 

@@ -3,7 +3,7 @@
 // simulated fibre sees.
 import { t } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../../src/core/errors.ts";
-import { fibre, type LightSource } from "./fibre.ts";
+import { EMISSION, fibre, type LightSource } from "./fibre.ts";
 
 export interface SimLaserParams {
   /** nm; default 1550. */
@@ -109,7 +109,7 @@ export class SimLaser implements LightSource {
   }
 
   /** What reaches the fibre: nothing while the shutter is closed or the laser is off. */
-  emission(): { wavelength: number; powerMw: number } | null {
+  [EMISSION](): { wavelength: number; powerMw: number } | null {
     return this.#connected && this.#output ? { wavelength: this.#wavelength, powerMw: this.#power } : null;
   }
 

@@ -11,6 +11,14 @@ export const OUTFILE = "dist/labdaemon";
 const INPUT_DIRS = ["src", "drivers"];
 const INPUT_FILES = ["package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "build/Release/labdaemon_native.node"];
 
+/**
+ * `--minify` without its identifier renaming: the server reads a device method's parameter names from
+ * its source (kwargs, GET /devices/{id}/methods), and renamed parameters would reach clients as `e`, `t`.
+ * The runtime is ~107 MB of the file, so renaming would save nothing that matters.
+ * A bunfig.toml in the folder the appliance is started from must not change it (preload scripts).
+ */
+const FLAGS = ["--minify-whitespace", "--minify-syntax", "--sourcemap", "--no-compile-autoload-bunfig"];
+
 export interface CompileResult {
   outfile: string;
   /** false when the existing executable was up to date. */
@@ -30,12 +38,14 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   // A second build of the same tree may run at once (tests, npm start): each writes its own file
   // and renames it into place, so nobody ever executes a half-written binary.
   const tmp = `${outfile}.${process.pid}.tmp`;
-  const result = await $`${process.execPath} build --compile --minify --sourcemap ${join(root, "src/cli/main.ts")} --outfile ${tmp}`
+  const result = await $`${process.execPath} build --compile ${FLAGS} ${join(root, "src/cli/main.ts")} --outfile ${tmp}`
     .cwd(root).quiet().nothrow();
   if (result.exitCode !== 0) {
     throw new Error(`bun build --compile failed (exit ${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`);
   }
   await $`mv -f ${tmp} ${outfile}`.quiet();
+  // The map is embedded in the executable too; the file beside it is for reading stack traces by hand.
+  if (existsSync(`${tmp}.map`)) await $`mv -f ${tmp}.map ${outfile}.map`.quiet();
   const ms = performance.now() - started;
   if (!opts.quiet) console.log(`${OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`);
   return { outfile, built: true, ms };

@@ -185,7 +185,8 @@ export function describeImportError(e: unknown, file: string): string {
     const p = first.position;
     return `${p.file ?? file}:${p.line}:${p.column ?? 0}: ${first.message ?? String(first)}`;
   }
-  const message = err instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(e);
+  const name = (err as { name?: string })?.name ?? "";
+  const message = typeof err?.message === "string" ? `${["Error", "ResolveMessage", "BuildMessage"].includes(name) ? "" : `${name}: `}${err.message}` : String(e);
   const frame = /\(?((?:\/|[A-Za-z]:\\)[^\s()]+?\.(?:m?[jt]s)):(\d+):(\d+)\)?/.exec(err?.stack ?? "");
   if (frame && !frame[1]!.startsWith("/$bunfs")) return `${frame[1]}:${frame[2]}:${frame[3]}: ${message}`;
   return `${file}: ${message}`;

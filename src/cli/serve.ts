@@ -42,6 +42,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
   }
   const port = portFlag(flag("port"));
+  const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
   const loaded = await loadLab(values.sim === true, flag("config"), flag("profile"));
@@ -71,7 +72,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${daemon.listDevices().length} devices on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
-  await untilSignalled(server, daemon);
+  await signals.stopped(server, daemon);
   return 0;
 }
 
@@ -86,29 +87,34 @@ async function loadLab(sim: boolean, configFlag: string | undefined, profile: st
   return loadConfigFile(found.file, profile);
 }
 
-/** Resolves once SIGINT/SIGTERM has stopped everything; a second signal or an overrun exits at once. */
-function untilSignalled(server: LabDaemonServer, daemon: LabDaemon): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = async (signal: NodeJS.Signals) => {
-      if (stopping) {
-        console.error(`labdaemon: ${signal} again, exiting now`);
-        process.exit(130);
-      }
-      stopping = true;
+/**
+ * Listens for SIGINT/SIGTERM from the start: the handlers must be in place before the address is
+ * announced, or a supervisor that signals right after reading it would kill the process outright.
+ */
+function shutdownOnSignal(): { stopped(server: LabDaemonServer, daemon: LabDaemon): Promise<void> } {
+  let received!: (s: NodeJS.Signals) => void;
+  const signal = new Promise<NodeJS.Signals>((r) => (received = r));
+  let count = 0;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (++count > 1) {
+      console.error(`labdaemon: ${s} again, exiting now`);
+      process.exit(130);
+    }
+    received(s);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    async stopped(server, daemon) {
+      const s = await signal;
       const overrun = setTimeout(() => {
         console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
         process.exit(1);
       }, SHUTDOWN_BUDGET_MS - 100);
-      console.error(`labdaemon: ${signal}, shutting down`);
+      console.error(`labdaemon: ${s}, shutting down`);
       await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
       await daemon.shutdown({ timeoutMs: DAEMON_STOP_MS });
       clearTimeout(overrun);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+    },
+  };
 }

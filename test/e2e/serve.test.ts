@@ -1,0 +1,202 @@
+// The compiled appliance serving labs from each configuration format, driven over real HTTP.
+import { afterAll, describe, expect, test } from "bun:test";
+import { http, pollUntil, serve, workspace, type Served } from "./support.ts";
+
+const running: Served[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((s) => s.terminate()));
+});
+async function start(args: string[], opts: Parameters<typeof serve>[1]): Promise<Served> {
+  const s = await serve(args, opts);
+  running.push(s);
+  return s;
+}
+async function stop(s: Served) {
+  running.splice(running.indexOf(s), 1);
+  return s.terminate();
+}
+
+const YAML_LAB = `# an optics bench
+name: YAML bench
+devices:
+  laserA:
+    type: SimLaser
+    params: { wavelength: 1550, settleMs: 1 }
+    connect: true
+  meterA:
+    type: SimPowerMeter
+    params: { source: laserA, averagingMs: 0, resonance: { center: 1551.0, fwhm: 0.1, depth: 0.8 } }
+    connect: true
+tasks: [SweepTask]
+`;
+
+describe("labdaemon serve with a YAML config", () => {
+  test("devices are connected, callable with args and kwargs, and a sweep runs to completion", async () => {
+    const cwd = await workspace({ "bench.yaml": YAML_LAB });
+    const s = await start(["--config", "bench.yaml", "--port", "0"], { cwd });
+    expect(s.stdout()).toContain("'YAML bench'");
+    expect((await http(s.url, "/health")).body.status).toBe("healthy");
+    const devices = (await http(s.url, "/devices")).body.devices;
+    expect(devices.map((d: any) => [d.device_id, d.device_type, d.connected])).toEqual([["laserA", "SimLaser", true], ["meterA", "SimPowerMeter", true]]);
+
+    expect(await http(s.url, "/devices/laserA/call", { body: { method: "setWavelength", args: [1551.25] } })).toEqual({ status: 200, body: { result: 1551.25, success: true } });
+    expect((await http(s.url, "/devices/laserA/call", { body: { method: "setPower", kwargs: { mw: 2 } } })).body.result).toBe(2);
+    const refused = await http(s.url, "/devices/laserA/call", { body: { method: "setWavelength", args: [2000] } });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.type).toBe("ValidationError");
+
+    const started = await http(s.url, "/tasks", { body: { task_id: "sweep1", task_type: "SweepTask", params: { laser_id: "laserA", meter_id: "meterA", start_wl: 1550.5, stop_wl: 1551.5, steps: 21 } } });
+    expect(started.status).toBe(200);
+    expect(started.body.device_ids).toEqual(["laserA", "meterA"]);
+    const done = await pollUntil("sweep1 to finish", async () => {
+      const t = (await http(s.url, "/tasks/sweep1")).body;
+      return t.running ? undefined : t;
+    });
+    expect(done.status).toBe("completed");
+    expect(done.progress.fraction).toBe(1);
+    expect(done.result.complete).toBe(true);
+    expect(done.result.wavelengths).toHaveLength(21);
+    expect(done.result.minimum.wavelength).toBe(1551);
+    expect(done.result.powers[0]).toBeGreaterThan(1.5); // 2 mW set above, far from the dip
+    expect((await stop(s)).exitCode).toBe(0);
+  });
+});
+
+describe("labdaemon serve with a JSON config holding profiles", () => {
+  const json = JSON.stringify({
+    default: "mock",
+    configs: {
+      mock: { name: "Mock", devices: { laser1: { type: "SimLaser", connect: true } } },
+      bench: { name: "Bench", devices: { daqB: { type: "SimDaq", params: { sampleRate: 1000, batchSize: 100 } } } },
+    },
+  }, null, 2);
+
+  test("the default profile, or the one --profile names", async () => {
+    const cwd = await workspace({ "lab_servers.json": json });
+    const a = await start(["--port", "0"], { cwd }); // found as ./lab_servers.json
+    expect(a.stdout()).toContain("[profile mock]");
+    expect((await http(a.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1"]);
+    const b = await start(["--port", "0", "--profile", "bench"], { cwd });
+    const daq = (await http(b.url, "/devices/daqB")).body;
+    expect([daq.device_type, daq.connected]).toEqual(["SimDaq", false]);
+    expect((await stop(a)).exitCode).toBe(0);
+    expect((await stop(b)).exitCode).toBe(0);
+  });
+
+  test("LABDAEMON_CONFIG and ~/.labdaemon are found; flags override the file's port", async () => {
+    const cwd = await workspace({ "elsewhere.json": json });
+    const viaEnv = await start(["--port", "0", "--profile", "bench"], { cwd, env: { LABDAEMON_CONFIG: `${cwd}/elsewhere.json` } });
+    expect(viaEnv.stdout()).toContain("elsewhere.json [profile bench]");
+    const home = await workspace();
+    await Bun.write(`${home}/home/.labdaemon/lab_servers.yaml`, "name: From home\nport: 1\ndevices: {}\n");
+    const viaHome = await start(["--port", "0"], { cwd: home });
+    expect(viaHome.stdout()).toContain("'From home'");
+    expect(viaHome.port).not.toBe(1);
+    await Promise.all([stop(viaEnv), stop(viaHome)]);
+  });
+});
+
+describe("labdaemon serve with a TypeScript config", () => {
+  test("device and task classes from files beside it import \"labdaemon\" inside the binary", async () => {
+    const cwd = await workspace({
+      "lab_servers.ts": `
+import { Spectrometer } from "./spectrometer.ts";
+import { Integrate } from "./integrate.ts";
+export default {
+  name: "Plugin lab",
+  plugins: { devices: { Spectrometer }, tasks: { Integrate } },
+  devices: { spec1: { type: "Spectrometer", params: { pixels: 8 }, connect: true } },
+};
+`,
+      "spectrometer.ts": `
+import { DeviceNotConnectedError, DeviceOperationError, t, version } from "labdaemon";
+export class Spectrometer {
+  static methods = {
+    acquire: { params: [t.Integer({ minimum: 1, maximum: 1000 })], doc: "integration time, ms" },
+  };
+  connected = false;
+  constructor(public deviceId: string, public params: { pixels: number }) {}
+  connect() { this.connected = true; }
+  isConnected() { return this.connected; }
+  acquire(ms: number) {
+    if (!this.connected) throw new DeviceNotConnectedError("not connected");
+    if (ms === 13) throw new DeviceOperationError("shutter jammed", { device_id: this.deviceId });
+    return Float64Array.from({ length: this.params.pixels }, (_, i) => i * ms);
+  }
+  libraryVersion() { return version; }
+}
+`,
+      "integrate.ts": `
+import type { TaskContext } from "labdaemon";
+export class Integrate {
+  deviceIds: string[];
+  constructor(public taskId: string, public p: { spec: string; ms: number }) { this.deviceIds = [p.spec]; }
+  async run(ctx: TaskContext) {
+    const s = ctx.daemon.getDevice(this.p.spec);
+    const frame = await s.acquire(this.p.ms);
+    return Array.from(frame as Float64Array).reduce((a, b) => a + b, 0);
+  }
+}
+`,
+    });
+    const s = await start(["--port", "0"], { cwd });
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [2] } })).body.result).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "libraryVersion" } })).body.result).toMatch(/^\d+\.\d+\.\d+/);
+    const jammed = await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [13] } });
+    // The plugin's error class is the appliance's own: the server maps it like a built-in driver's.
+    expect(jammed.status).toBe(400);
+    expect(jammed.body.error).toMatchObject({ type: "DeviceOperationError", message: "shutter jammed", origin: "device" });
+    await http(s.url, "/tasks", { body: { task_id: "int1", task_type: "Integrate", params: { spec: "spec1", ms: 1 } } });
+    const done = await pollUntil("int1", async () => {
+      const t = (await http(s.url, "/tasks/int1")).body;
+      return t.running ? undefined : t;
+    });
+    expect([done.status, done.result]).toEqual(["completed", 28]);
+    expect((await stop(s)).exitCode).toBe(0);
+  });
+});
+
+describe("the built-in simulated lab", () => {
+  test("serve with no configuration anywhere serves it, and says so", async () => {
+    const cwd = await workspace();
+    const s = await start(["--port", "0"], { cwd });
+    expect(s.stderr()).toContain("serving the built-in simulated lab");
+    expect((await http(s.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1", "pm1", "daq1"]);
+    expect((await stop(s)).exitCode).toBe(0);
+  });
+
+  test("--sim wins over a config in the folder; Swagger UI and OpenAPI come from the binary itself", async () => {
+    const cwd = await workspace({ "lab_servers.yaml": "devices: {}\n" });
+    const s = await start(["--sim", "--port", "0"], { cwd });
+    expect((await http(s.url, "/devices")).body.devices).toHaveLength(3);
+    const page = await fetch(`${s.url}/swagger`, { signal: AbortSignal.timeout(5000) });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toMatch(/cdn\.jsdelivr|unpkg\.com/);
+    // Every asset the page refers to is served locally.
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((u) => !u.startsWith("http"));
+    expect(assets.length).toBeGreaterThan(0);
+    for (const a of assets) {
+      const url = new URL(a, `${s.url}/swagger/`).href;
+      expect(`${a} ${(await fetch(url, { signal: AbortSignal.timeout(5000) })).status}`).toBe(`${a} 200`);
+    }
+    expect((await stop(s)).exitCode).toBe(0);
+  });
+});
+
+describe("--token", () => {
+  test("every route but /health needs the bearer token; LABDAEMON_TOKEN works too", async () => {
+    const cwd = await workspace();
+    const s = await start(["--sim", "--port", "0", "--token", "s3cret"], { cwd });
+    const denied = await http(s.url, "/devices");
+    expect(denied.status).toBe(401);
+    expect(denied.body.error.type).toBeString();
+    expect((await http(s.url, "/devices", { token: "wrong" })).status).toBe(401);
+    expect((await http(s.url, "/devices", { token: "s3cret" })).status).toBe(200);
+    expect((await http(s.url, "/health")).status).toBe(200);
+    const e = await start(["--sim", "--port", "0"], { cwd, env: { LABDAEMON_TOKEN: "fromenv" } });
+    expect((await http(e.url, "/devices")).status).toBe(401);
+    expect((await http(e.url, "/devices", { token: "fromenv" })).status).toBe(200);
+    await Promise.all([stop(s), stop(e)]);
+  });
+});

@@ -1,0 +1,175 @@
+// Runs the compiled executable the way a user does: copied alone into an empty folder (no
+// node_modules, no sources beside it), with its own HOME so no personal config leaks in.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { compileExecutable } from "../../src/cli/compile.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+let prepared: Promise<{ dir: string; exe: string }> | null = null;
+
+/** One copy of a fresh dist/labdaemon per test run, in a temp folder removed at exit. */
+export function binary(): Promise<{ dir: string; exe: string }> {
+  prepared ??= (async () => {
+    await compileExecutable(ROOT, { quiet: true });
+    const dir = mkdtempSync(join(tmpdir(), "ld-e2e-"));
+    const exe = join(dir, "labdaemon");
+    copyFileSync(join(ROOT, "dist/labdaemon"), exe);
+    Bun.spawnSync(["chmod", "+x", exe]);
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    return { dir, exe };
+  })();
+  return prepared;
+}
+
+/** A fresh folder under the binary's own, with `files` written into it. */
+export async function workspace(files: Record<string, string> = {}): Promise<string> {
+  const { dir } = await binary();
+  const ws = mkdtempSync(join(dir, "ws-"));
+  mkdirSync(join(ws, "home"));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(ws, name), text);
+  return ws;
+}
+
+function envFor(cwd: string, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(cwd, "home"), TMPDIR: tmpdir() };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+export interface Finished {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command that is expected to end by itself within `timeoutMs`. */
+export async function run(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Finished> {
+  const { exe } = await binary();
+  const proc = Bun.spawn([exe, ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 10_000);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { exitCode, stdout, stderr };
+}
+
+export interface Served {
+  proc: ReturnType<typeof Bun.spawn>;
+  url: string;
+  port: number;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  stdout(): string;
+  /** SIGTERM, then the exit status and how long it took; SIGKILL after `timeoutMs`. */
+  terminate(timeoutMs?: number): Promise<{ exitCode: number | null; ms: number }>;
+}
+
+const SERVING = /serving .* on (http:\/\/[^\s:]+:(\d+))/;
+
+/** Starts `labdaemon serve …` and resolves once it has printed its address; rejects if it exits first. */
+export async function serve(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
+  const { exe } = await binary();
+  const proc = Bun.spawn([exe, "serve", ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  let out = "";
+  let err = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+  };
+  let announced: (m: RegExpExecArray) => void;
+  const address = new Promise<RegExpExecArray>((r) => (announced = r));
+  void pump(proc.stdout as ReadableStream<Uint8Array>, (s) => {
+    out += s;
+    const m = SERVING.exec(out);
+    if (m) announced(m);
+  });
+  void pump(proc.stderr as ReadableStream<Uint8Array>, (s) => (err += s));
+  const limit = opts.timeoutMs ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    address,
+    proc.exited.then((code) => new Error(`labdaemon serve exited with ${code} before serving:\n${err}${out}`)),
+    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`labdaemon serve did not announce its address within ${limit} ms:\n${err}${out}`)), limit))),
+  ]);
+  clearTimeout(timer);
+  if (outcome instanceof Error) {
+    proc.kill("SIGKILL");
+    throw outcome;
+  }
+  const port = Number(outcome[2]);
+  return {
+    proc,
+    url: outcome[1]!,
+    port,
+    stderr: () => err,
+    stdout: () => out,
+    async terminate(timeoutMs = 5000) {
+      const t0 = performance.now();
+      proc.kill("SIGTERM");
+      const killer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const exitCode = await proc.exited;
+      clearTimeout(killer);
+      return { exitCode, ms: performance.now() - t0 };
+    },
+  };
+}
+
+/** JSON over HTTP with an optional bearer token; the status and parsed body. */
+export async function http(url: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const res = await fetch(url + path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
+/** Polls until `check` returns a value (not undefined) or `timeoutMs` passes. */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Reads SSE `data:` objects from a response until `enough` says so; then aborts the connection. */
+export async function readEvents(res: Response, enough: (events: any[]) => boolean, controller: AbortController, timeoutMs = 10_000): Promise<any[]> {
+  const events: any[] = [];
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const decoder = new TextDecoder();
+  let buf = "";
+  try {
+    for await (const chunk of res.body as ReadableStream<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let at: number;
+      while ((at = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        if (data) events.push(JSON.parse(data));
+      }
+      if (enough(events)) break;
+    }
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  if (!enough(events)) throw new Error(`stream ended after ${events.length} events without the expected ones`);
+  return events;
+}
