@@ -37,10 +37,9 @@ void IoThread::stop() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-// How long an idle thread keeps polling for the next job before it sleeps. Waking a sleeping thread
-// costs tens of µs on virtual machines (an IPI to an idle vCPU), more than a whole loopback round
-// trip; a caller that awaits one request and sends the next usually does so within this window.
-constexpr auto kSpin = std::chrono::microseconds(50);
+// An idle thread keeps polling for the next job a little before it sleeps (spin_budget.h). Waking a
+// sleeping thread costs tens of µs on virtual machines (an IPI to an idle vCPU), more than a whole
+// loopback round trip; a caller that awaits one request and sends the next usually does so in time.
 
 void IoThread::run() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -49,7 +48,7 @@ void IoThread::run() {
       size_t seen = posted_.load(std::memory_order_acquire);
       lock.unlock();
       SpinSlot spin;
-      auto until = std::chrono::steady_clock::now() + (spin.granted() ? kSpin : std::chrono::microseconds(0));
+      auto until = std::chrono::steady_clock::now() + (spin.granted() ? spinBudget() : std::chrono::microseconds(0));
       while (posted_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();

@@ -4,13 +4,30 @@
 #pragma once
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <thread>
 
 namespace ld::io {
 
+// How long a granted thread polls before it sleeps: LABDAEMON_IO_SPIN_US (default 100; 0 never spins,
+// the choice for a machine where every core is busy anyway).
+inline std::chrono::microseconds spinBudget() {
+  static const std::chrono::microseconds budget = [] {
+    const char* v = std::getenv("LABDAEMON_IO_SPIN_US");
+    long us = v && *v ? std::strtol(v, nullptr, 10) : 100;
+    return std::chrono::microseconds(std::max(0L, std::min(us, 100000L)));
+  }();
+  return budget;
+}
+
 class SpinSlot {
  public:
   SpinSlot() {
+    if (spinBudget().count() == 0) {
+      granted_ = false;
+      return;
+    }
     static const int limit = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
     granted_ = active().fetch_add(1, std::memory_order_acq_rel) < limit;
     if (!granted_) active().fetch_sub(1, std::memory_order_acq_rel);

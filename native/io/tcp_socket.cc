@@ -80,17 +80,16 @@ void TcpSocket::write(const uint8_t* data, size_t n, Deadline d) {
   }
 }
 
-// How long a read polls the socket before it sleeps in poll(). An instrument on the LAN answers a short
-// query in tens of µs; waking a sleeping thread costs about as much again on virtual machines, which
-// would make every round trip pay two wake-ups where a blocking C client pays one. sched_yield in the
-// loop hands the core to anything else runnable, so the polling only uses time nobody wants.
-constexpr auto kReadSpin = std::chrono::microseconds(100);
+// A read polls the socket a little before it sleeps in poll() (spin_budget.h). An instrument on the LAN
+// answers a short query in tens of µs; waking a sleeping thread costs about as much again on virtual
+// machines. sched_yield in the loop hands the core to anything else runnable, so the polling only
+// uses time nobody wants.
 
 size_t TcpSocket::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   *end = false;
   if (fd_ < 0) throw IoError(ErrorKind::Connection, "socket " + where() + " is not connected", ENOTCONN, "ENOTCONN");
   SpinSlot spin;
-  Deadline spinUntil = spin.granted() ? Clock::now() + kReadSpin : Clock::now();
+  Deadline spinUntil = spin.granted() ? Clock::now() + spinBudget() : Clock::now();
   for (;;) {
     ssize_t r = ::recv(fd_, buf, max, 0);
     if (r > 0) return static_cast<size_t>(r);
