@@ -61,7 +61,7 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
 
 function page(token: string | null): string {
   const config = {
-    url: token ? `/openapi.json?token=${encodeURIComponent(token)}` : "/openapi.json",
+    url: token ? `/swagger/json?token=${encodeURIComponent(token)}` : "/swagger/json",
     dom_id: "#swagger-ui",
     validatorUrl: null,
     deepLinking: true,

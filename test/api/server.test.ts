@@ -1,0 +1,244 @@
+// The server object and its edges: lifecycle, meta routes, 404/405, token auth, CORS, 413, logging,
+// and offline API docs.
+import { afterEach, describe, expect, test } from "bun:test";
+import { LabDaemon } from "../../src/index.ts";
+import { LabDaemonServer } from "../../src/server/index.ts";
+import { captureLogger, isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
+
+let s: TestServer | null = null;
+afterEach(async () => {
+  await s?.close();
+  s = null;
+});
+
+describe("lifecycle", () => {
+  test("start() resolves once listening on the real port; stop() is bounded; the server can start again", async () => {
+    const daemon = new LabDaemon();
+    const server = new LabDaemonServer(daemon, { port: 0, logLevel: "silent" });
+    expect(server.listening).toBe(false);
+    await server.start();
+    expect(server.port).toBeGreaterThan(0);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const t0 = performance.now();
+    await server.stop({ timeoutMs: 1000 });
+    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(server.listening).toBe(false);
+    await expect(fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await server.start();
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    await server.stop();
+    await server.stop();
+    await daemon.shutdown();
+  });
+
+  test("one server per daemon at a time; a taken port rejects start()", async () => {
+    s = await startTestServer();
+    const second = new LabDaemonServer(s.daemon, { port: 0 });
+    await expect(second.start()).rejects.toThrow("Only one server per LabDaemon instance is allowed");
+    const other = new LabDaemonServer(new LabDaemon(), { port: s.server.port, logLevel: "silent" });
+    await expect(other.start()).rejects.toThrow();
+  });
+
+  test("stop() returns within its bound while a device call hangs", async () => {
+    s = await startTestServer();
+    await s.req("POST", "/devices", { device_id: "d", device_type: "MockDevice" });
+    const pending = fetch(`${s.url}/devices/d/call`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "slow", args: [5000] }),
+    }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await s.server.stop({ timeoutMs: 300 });
+    expect(performance.now() - t0).toBeLessThan(800);
+    await pending;
+  });
+
+  test("local calls on the daemon keep working while it serves", async () => {
+    s = await startTestServer();
+    s.daemon.addDevice("local", "MockDevice");
+    const dev = s.daemon.getDevice("local");
+    expect(await dev.addNumbers(2, 2)).toBe(4);
+    expect((await s.req("GET", "/devices/local")).status).toBe(200);
+  });
+
+  test("binding beyond loopback without a token logs a warning", async () => {
+    const lines: string[] = [];
+    const daemon = new LabDaemon();
+    const server = new LabDaemonServer(daemon, { host: "0.0.0.0", port: 0, logger: captureLogger(lines) });
+    await server.start();
+    await server.stop();
+    expect(lines.some((l) => l.startsWith("warn") && l.includes("without a token"))).toBe(true);
+  });
+});
+
+describe("meta routes and unknown routes", () => {
+  test("GET / lists every endpoint; GET /health is healthy with a UTC timestamp", async () => {
+    s = await startTestServer();
+    const root = await s.req("GET", "/");
+    expect(root.body.name).toBe("LabDaemon Server");
+    expect(root.body.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Object.keys(root.body.endpoints).length).toBeGreaterThanOrEqual(24);
+    expect(root.body.endpoints.device_call).toBe("/devices/{device_id}/call");
+    const h = await s.req("GET", "/health");
+    expect(h.body.status).toBe("healthy");
+    expect(h.body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+  });
+
+  test("unknown route is 404 NotFound, wrong method 405 with Allow, both envelopes", async () => {
+    s = await startTestServer();
+    const nf = await s.req("GET", "/nothing/here");
+    expect(nf.status).toBe(404);
+    expect(nf.body.error.type).toBe("NotFound");
+    expect(isEnvelope(nf.body)).toBe(true);
+    const na = await s.req("PUT", "/devices");
+    expect(na.status).toBe(405);
+    expect(na.body.error.type).toBe("MethodNotAllowed");
+    expect(na.headers.get("allow")).toContain("GET");
+    expect(na.headers.get("allow")).toContain("POST");
+    expect(isEnvelope(na.body)).toBe(true);
+    expect((await s.req("DELETE", "/health")).status).toBe(405);
+  });
+
+  test("every request is logged once with method, path, status and ms; /health at debug", async () => {
+    s = await startTestServer();
+    s.lines.length = 0;
+    await s.req("GET", "/health");
+    await s.req("GET", "/devices");
+    await s.req("GET", "/devices/none");
+    expect(s.lines).toHaveLength(3);
+    expect(s.lines[0]).toMatch(/^debug GET \/health 200 [\d.]+ ms$/);
+    expect(s.lines[1]).toMatch(/^info GET \/devices 200 [\d.]+ ms$/);
+    expect(s.lines[2]).toMatch(/^warn GET \/devices\/none 404 [\d.]+ ms$/);
+  });
+});
+
+describe("token auth", () => {
+  test("every route but /health needs the Bearer token; 401 envelope otherwise", async () => {
+    s = await startTestServer({ token: "s3cret" });
+    expect((await s.req("GET", "/health")).status).toBe(200);
+    for (const [m, p] of [["GET", "/"], ["GET", "/devices"], ["POST", "/devices"], ["GET", "/openapi.json"], ["GET", "/nothing"]] as const) {
+      const r = await s.req(m, p, m === "POST" ? { device_id: "x", device_type: "MockDevice" } : undefined);
+      expect({ p, status: r.status }).toEqual({ p, status: 401 });
+      expect(r.body.error.type).toBe("Unauthorized");
+      expect(r.headers.get("www-authenticate")).toBe("Bearer");
+      expect(isEnvelope(r.body)).toBe(true);
+    }
+    expect(s.daemon.hasDevice("x")).toBe(false);
+    expect((await s.req("GET", "/devices", undefined, { authorization: "Bearer wrong" })).status).toBe(401);
+    expect((await s.req("GET", "/devices", undefined, { authorization: "Basic s3cret" })).status).toBe(401);
+    expect((await s.req("GET", "/devices?token=s3cret")).status).toBe(401);
+    expect((await s.req("GET", "/devices", undefined, { authorization: "Bearer s3cret" })).status).toBe(200);
+    expect((await s.req("POST", "/devices", { device_id: "x", device_type: "MockDevice" }, { authorization: "bearer s3cret" })).status).toBe(200);
+  });
+
+  test("paths under /stream/ also accept ?token=", async () => {
+    s = await startTestServer({ token: "s3cret" });
+    // The SSE room answers these; whatever it answers, it must not be 401 with the query token.
+    expect((await s.req("GET", "/stream/devices/none")).status).toBe(401);
+    expect((await s.req("GET", "/stream/devices/none?token=nope")).status).toBe(401);
+    expect((await s.req("GET", "/stream/devices/none?token=s3cret")).status).not.toBe(401);
+  });
+});
+
+describe("CORS", () => {
+  test("off by default: a foreign Origin is refused with 403, same-origin and no-Origin requests pass", async () => {
+    s = await startTestServer();
+    const foreign = await s.req("POST", "/devices", { device_id: "x", device_type: "MockDevice" }, { origin: "http://evil.example" });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    expect(isEnvelope(foreign.body)).toBe(true);
+    expect(s.daemon.hasDevice("x")).toBe(false);
+    const same = await s.req("GET", "/devices", undefined, { origin: s.url });
+    expect(same.status).toBe(200);
+    expect((await s.req("GET", "/devices")).status).toBe(200);
+  });
+
+  test("listed origins get credentials-safe headers (never *) and preflight answers", async () => {
+    s = await startTestServer({ cors: ["http://dash.lab:8080"], token: "t" });
+    const pre = await s.req("OPTIONS", "/devices/x/call", undefined, {
+      origin: "http://dash.lab:8080", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type",
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
+    expect(pre.headers.get("access-control-allow-headers")).toContain("Authorization");
+    const r = await s.req("GET", "/devices", undefined, { origin: "http://dash.lab:8080", authorization: "Bearer t" });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
+    expect(r.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(r.headers.get("vary")).toContain("Origin");
+    const err = await s.req("GET", "/devices/none", undefined, { origin: "http://dash.lab:8080", authorization: "Bearer t" });
+    expect(err.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
+    expect((await s.req("GET", "/devices", undefined, { origin: "http://other:1" })).status).toBe(403);
+    expect(() => new LabDaemonServer(new LabDaemon(), { cors: ["*"] })).toThrow();
+  });
+});
+
+describe("request bodies", () => {
+  test("a body over 1 MiB is 413 PayloadTooLarge, by Content-Length or chunked", async () => {
+    s = await startTestServer();
+    await s.req("POST", "/devices", { device_id: "d", device_type: "MockDevice" });
+    const big = JSON.stringify({ method: "setValue", args: ["x".repeat(1_100_000)] });
+    const r = await s.req("POST", "/devices/d/call", big);
+    expect(r.status).toBe(413);
+    expect(r.body.error.type).toBe("PayloadTooLarge");
+    expect(isEnvelope(r.body)).toBe(true);
+    const chunks = [new TextEncoder().encode(big.slice(0, 600_000)), new TextEncoder().encode(big.slice(600_000))];
+    const stream = new ReadableStream({
+      pull(c) {
+        const next = chunks.shift();
+        if (next) c.enqueue(next);
+        else c.close();
+      },
+    });
+    const chunked = await fetch(`${s.url}/devices/d/call`, { method: "POST", body: stream, headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await s.req("POST", "/devices/d/call", { method: "getValue" })).body.result)).toBe(0);
+    const justUnder = await s.req("POST", "/devices/d/call", { method: "setValue", args: ["y".repeat(1_000_000)] });
+    expect(justUnder.status).toBe(200);
+  });
+});
+
+describe("API docs", () => {
+  test("/openapi.json documents every route with its schemas and error statuses", async () => {
+    s = await startTestServer();
+    const r = await s.req("GET", "/openapi.json");
+    expect(r.status).toBe(200);
+    const paths = r.body.paths;
+    const routes = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`));
+    for (const route of [
+      "GET /", "GET /health", "GET /devices", "POST /devices", "GET /devices/{device_id}", "DELETE /devices/{device_id}",
+      "GET /devices/{device_id}/methods", "GET /devices/{device_id}/error", "DELETE /devices/{device_id}/error",
+      "POST /devices/{device_id}/connect", "POST /devices/{device_id}/disconnect", "POST /devices/{device_id}/call",
+      "POST /devices/{device_id}/stream/stop", "GET /tasks", "POST /tasks", "GET /tasks/{task_id}", "GET /tasks/{task_id}/error",
+      "DELETE /tasks/{task_id}/error", "POST /tasks/{task_id}/cancel", "POST /tasks/{task_id}/pause", "POST /tasks/{task_id}/resume",
+      "POST /tasks/{task_id}/parameters", "GET /tasks/{task_id}/parameters/{key}",
+    ]) expect(routes).toContain(route);
+    const call = paths["/devices/{device_id}/call"].post;
+    expect(call.requestBody.content["application/json"].schema.properties.method).toBeDefined();
+    expect(Object.keys(call.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "422"]));
+    expect(call.responses["409"].content["application/json"].schema.properties.error).toBeDefined();
+    expect((await s.req("GET", "/swagger/json")).body.openapi).toBe("3.0.3");
+  });
+
+  test("the Swagger page references no external URL and its assets are served locally", async () => {
+    s = await startTestServer({ token: "tok" });
+    const page = await s.req("GET", "/swagger?token=tok");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.text).not.toMatch(/https?:\/\//);
+    expect(page.text).not.toMatch(/\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+    const refs = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThanOrEqual(2);
+    for (const ref of refs) {
+      expect(ref.startsWith("/swagger/assets/")).toBe(true);
+      const asset = await fetch(s.url + ref);
+      expect(asset.status).toBe(200);
+      expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
+    expect((await s.req("GET", "/swagger")).status).toBe(401);
+    expect((await s.req("GET", "/openapi.json?token=tok")).status).toBe(401);
+    expect(page.text).toContain("/swagger/json?token=tok");
+    expect((await s.req("GET", "/swagger/json?token=tok")).status).toBe(200);
+    expect((await s.req("GET", "/openapi.json", undefined, { authorization: "Bearer tok" })).status).toBe(200);
+    expect((await s.req("GET", "/swagger/assets/nope.js")).status).toBe(404);
+  });
+});
