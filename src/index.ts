@@ -9,3 +9,6 @@ export {
 export type {
   ServerAPIOptions, RequestOptions, SSEClientOptions, SSEClientStats, StreamEventMeta, StreamGap, SseMessage,
 } from "./client/index.ts";
+export { LabDaemonServer } from "./server/index.ts";
+export type { LabDaemonServerOptions, ServerLogger, LogLevel } from "./server/index.ts";
+export type * from "./server/schemas.ts";
