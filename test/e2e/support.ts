@@ -53,56 +53,52 @@ export async function run(args: string[], opts: { cwd: string; env?: Record<stri
   return { exitCode, stdout, stderr };
 }
 
-export interface Served {
+export interface Running {
   proc: ReturnType<typeof Bun.spawn>;
-  url: string;
-  port: number;
-  /** Everything the process wrote to stderr so far. */
-  stderr(): string;
+  /** The match of the line waited for. */
+  match: RegExpExecArray;
+  /** Everything the process wrote so far. */
   stdout(): string;
+  stderr(): string;
   /** SIGTERM, then the exit status and how long it took; SIGKILL after `timeoutMs`. */
   terminate(timeoutMs?: number): Promise<{ exitCode: number | null; ms: number }>;
 }
 
-const SERVING = /serving .* on (http:\/\/[^\s:]+:(\d+))/;
-
-/** Starts `labdaemon serve …` and resolves once it has printed its address; rejects if it exits first. */
-export async function serve(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
+/** Starts the binary and resolves once its stdout matches `ready`; rejects if it exits or stays silent. */
+export async function start(args: string[], ready: RegExp, opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Running> {
   const { exe } = await binary();
-  const proc = Bun.spawn([exe, "serve", ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn([exe, ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let out = "";
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
   };
-  let announced: (m: RegExpExecArray) => void;
-  const address = new Promise<RegExpExecArray>((r) => (announced = r));
+  let matched: (m: RegExpExecArray) => void;
+  const seen = new Promise<RegExpExecArray>((r) => (matched = r));
   void pump(proc.stdout as ReadableStream<Uint8Array>, (s) => {
     out += s;
-    const m = SERVING.exec(out);
-    if (m) announced(m);
+    const m = ready.exec(out);
+    if (m) matched(m);
   });
   void pump(proc.stderr as ReadableStream<Uint8Array>, (s) => (err += s));
   const limit = opts.timeoutMs ?? 10_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
-    address,
-    proc.exited.then((code) => new Error(`labdaemon serve exited with ${code} before serving:\n${err}${out}`)),
-    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`labdaemon serve did not announce its address within ${limit} ms:\n${err}${out}`)), limit))),
+    seen,
+    proc.exited.then((code) => new Error(`labdaemon ${args.join(" ")} exited with ${code} before printing ${ready}:\n${err}${out}`)),
+    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`labdaemon ${args.join(" ")} did not print ${ready} within ${limit} ms:\n${err}${out}`)), limit))),
   ]);
   clearTimeout(timer);
   if (outcome instanceof Error) {
     proc.kill("SIGKILL");
     throw outcome;
   }
-  const port = Number(outcome[2]);
   return {
     proc,
-    url: outcome[1]!,
-    port,
-    stderr: () => err,
+    match: outcome,
     stdout: () => out,
+    stderr: () => err,
     async terminate(timeoutMs = 5000) {
       const t0 = performance.now();
       proc.kill("SIGTERM");
@@ -112,6 +108,17 @@ export async function serve(args: string[], opts: { cwd: string; env?: Record<st
       return { exitCode, ms: performance.now() - t0 };
     },
   };
+}
+
+export interface Served extends Running {
+  url: string;
+  port: number;
+}
+
+/** `labdaemon serve …`, resolved once it has announced its address. */
+export async function serve(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
+  const r = await start(["serve", ...args], /serving .* on (http:\/\/[^\s:]+:(\d+))/, opts);
+  return { ...r, url: r.match[1]!, port: Number(r.match[2]) };
 }
 
 /** JSON over HTTP with an optional bearer token; the status and parsed body. */

@@ -1,0 +1,97 @@
+// The executable's other commands: help, version, simulated instruments, talking to instruments, and
+// a lab whose ScpiInstrument drives an instrument served by `labdaemon sim`.
+import { describe, expect, test } from "bun:test";
+import pkg from "../../package.json" with { type: "json" };
+import { http, run, serve, start, workspace } from "./support.ts";
+
+const SIM_DEF = `devices:
+  psu:
+    eom: { q: "\\n", r: "\\n" }
+    error: ERROR
+    dialogues:
+      - { q: "*IDN?", r: "LabDaemon,SimPSU,42,1.0" }
+      - { q: "*RST" }
+      - { q: "*CLS" }
+    properties:
+      volt:
+        default: 0.5
+        getter: { q: "VOLT?", r: "{:.2f}" }
+        setter: { q: "VOLT {}" }
+        specs: { min: 0, max: 30, type: float }
+    blocks:
+      - { q: "TRACE?", datatype: float32, length: 4, values: [1.5, -2, 3, 4] }
+resources:
+  - { device: psu, socket: { port: 0 } }
+`;
+
+describe("help and version", () => {
+  test("--version prints the package version; --help and COMMAND --help document every command and flag", async () => {
+    const cwd = await workspace();
+    const v = await run(["--version"], { cwd });
+    expect([v.exitCode, v.stdout.trim()]).toEqual([0, `labdaemon ${pkg.version}`]);
+    const help = await run(["--help"], { cwd });
+    expect(help.exitCode).toBe(0);
+    for (const c of ["serve", "resources", "query", "sim", "--version"]) expect(help.stdout).toContain(c);
+    const serveHelp = await run(["serve", "--help"], { cwd });
+    for (const f of ["--host", "--port", "--config", "--profile", "--token", "LABDAEMON_TOKEN", "--cors", "--log-level", "--sim", "LABDAEMON_CONFIG", "lab_servers"]) {
+      expect(serveHelp.stdout).toContain(f);
+    }
+    expect((await run(["help", "query"], { cwd })).stdout).toContain("Usage: labdaemon query RESOURCE MESSAGE");
+    const bare = await run([], { cwd });
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stderr).toContain("Usage:");
+  });
+});
+
+describe("sim, query and resources", () => {
+  test("labdaemon sim serves a definition; labdaemon query talks to it; errors exit 1", async () => {
+    const cwd = await workspace({ "psu.yaml": SIM_DEF });
+    const sim = await start(["sim", "psu.yaml"], /^(TCPIP0::\S+::SOCKET)\tpsu\nready\n/m, { cwd });
+    const resource = sim.match[1]!;
+    try {
+      const idn = await run(["query", resource, "*IDN?"], { cwd });
+      expect([idn.exitCode, idn.stdout]).toEqual([0, "LabDaemon,SimPSU,42,1.0\n"]);
+      expect((await run(["query", resource, "VOLT 12.5"], { cwd })).exitCode).toBe(0);
+      expect((await run(["query", resource, "VOLT?"], { cwd })).stdout).toBe("12.50\n");
+      const unknown = await run(["query", resource, "NOTHING?", "--timeout", "300"], { cwd });
+      expect(unknown.exitCode).toBe(0); // the simulator answers unknown queries with its error string
+      expect(unknown.stdout).toBe("ERROR\n");
+    } finally {
+      expect((await sim.terminate()).exitCode).toBe(0);
+    }
+    const refused = await run(["query", "TCPIP0::127.0.0.1::1::SOCKET", "*IDN?", "--timeout", "500"], { cwd });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/TCPIP0::127\.0\.0\.1::1::SOCKET.*refused/i);
+    const bad = await run(["sim", "nope.yaml"], { cwd });
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toContain("nope.yaml");
+  });
+
+  test("labdaemon resources lists what it finds and exits 0", async () => {
+    const cwd = await workspace();
+    const r = await run(["resources"], { cwd });
+    expect(r.exitCode).toBe(0);
+    for (const line of r.stdout.split("\n").filter(Boolean)) expect(line).toMatch(/::INSTR$|::SOCKET$/);
+  });
+
+  test("a lab's ScpiInstrument drives an instrument served by labdaemon sim", async () => {
+    const cwd = await workspace({ "psu.yaml": SIM_DEF });
+    const sim = await start(["sim", "psu.yaml"], /^(TCPIP0::\S+::SOCKET)\tpsu\nready\n/m, { cwd });
+    await Bun.write(`${cwd}/lab.yaml`, `devices:\n  psu1:\n    type: ScpiInstrument\n    params: { resource: "${sim.match[1]}", timeoutMs: 1000 }\n    connect: true\n`);
+    const s = await serve(["--config", "lab.yaml", "--port", "0"], { cwd });
+    try {
+      const call = async (method: string, args: unknown[] = []) => (await http(s.url, "/devices/psu1/call", { body: { method, args } })).body;
+      expect((await call("idn")).result).toBe("LabDaemon,SimPSU,42,1.0");
+      await call("write", ["VOLT 3.3"]);
+      expect((await call("query", ["VOLT?"])).result).toBe("3.30");
+      expect((await call("queryBinary", ["TRACE?", "float32", false])).result).toEqual([1.5, -2, 3, 4]);
+      await call("write", ["BOGUS"]);
+      expect((await call("errors")).result).toEqual(['-113,"Undefined header"']);
+      const methods = (await http(s.url, "/devices/psu1/methods")).body.methods.map((m: { name: string }) => m.name);
+      expect(methods).toEqual(expect.arrayContaining(["idn", "reset", "clear", "write", "query", "queryBinary", "errors"]));
+    } finally {
+      await s.terminate();
+      await sim.terminate();
+    }
+  });
+});
