@@ -87,8 +87,10 @@ std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadlin
     }
     if (endAt_ != std::string::npos) return take(endAt_ - pos_, 0);
     if (term.empty() && buffered() > 0) return take(buffered(), 0);
-    if (buffered() >= maxBytes)
+    if (buffered() >= maxBytes) {
+      clear(d);  // what is left is the middle of a message nobody can frame any more
       throw IoError(ErrorKind::Device, "no read termination within " + std::to_string(maxBytes) + " bytes");
+    }
     fill(d, 0);
   }
 }

@@ -40,11 +40,7 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
     try {
       call->outcome = job();
     } catch (const IoError& e) {
-      call->outcome.failed = true;
-      call->outcome.kind = e.kind;
-      call->outcome.code = e.code;
-      call->outcome.codeName = e.codeName;
-      call->outcome.message = e.what();
+      call->outcome = failure(e);
     } catch (const std::exception& e) {
       call->outcome.failed = true;
       call->outcome.message = e.what();
@@ -74,22 +70,32 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value JsBridge::errorValue(Napi::Env env, const Outcome& o) const {
+Outcome JsBridge::failure(const IoError& e) {
+  Outcome o;
+  o.failed = true;
+  o.kind = e.kind;
+  o.code = e.code;
+  o.codeName = e.codeName;
+  o.message = e.what();
+  return o;
+}
+
+Napi::Value JsBridge::errorFor(Napi::Env env, const std::string& resource, const Outcome& o) {
   if (errorFactory && !errorFactory->IsEmpty()) {
     Napi::Object fields = Napi::Object::New(env);
-    fields.Set("message", resource_ + ": " + o.message);
+    fields.Set("message", resource + ": " + o.message);
     fields.Set("kind", errorKindName(o.kind));
     fields.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
     fields.Set("codeName", o.codeName);
-    fields.Set("resource", resource_);
+    fields.Set("resource", resource);
     return errorFactory->Call({fields});
   }
-  Napi::Error err = Napi::Error::New(env, resource_ + ": " + o.message);
+  Napi::Error err = Napi::Error::New(env, resource + ": " + o.message);
   Napi::Object obj = err.Value();
   obj.Set("kind", errorKindName(o.kind));
   obj.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
   obj.Set("codeName", o.codeName);
-  obj.Set("resource", resource_);
+  obj.Set("resource", resource);
   obj.Set("detail", o.message);
   return obj;
 }

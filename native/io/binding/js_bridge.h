@@ -45,7 +45,10 @@ class JsBridge {
   Napi::Value submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job,
                      std::function<void(Napi::Env)> onJsThread = nullptr);
   void settle(Napi::Env env, PendingCall* call);
-  Napi::Value errorValue(Napi::Env env, const Outcome& o) const;
+  Napi::Value errorValue(Napi::Env env, const Outcome& o) const { return errorFor(env, resource_, o); }
+  // The JS error for a failed outcome (a DeviceError subclass once ioErrors.ts has registered its factory).
+  static Napi::Value errorFor(Napi::Env env, const std::string& resource, const Outcome& o);
+  static Outcome failure(const IoError& e);
 
  private:
   Tsfn tsfn_;

@@ -54,14 +54,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     try {
       session_ = std::make_shared<Session>(resource, parseOptions(info[1]));
     } catch (const IoError& e) {
-      Outcome o;
-      o.failed = true;
-      o.kind = e.kind;
-      o.code = e.code;
-      o.codeName = e.codeName;
-      o.message = e.what();
-      JsBridge tmp(env, resource, [] {}, [] {});
-      throw Napi::Error(env, tmp.errorValue(env, o));
+      throw Napi::Error(env, JsBridge::errorFor(env, resource, JsBridge::failure(e)));
     }
     bridge_ = std::make_unique<JsBridge>(env, resource, [this] { Ref(); }, [this] { Unref(); });
   }
