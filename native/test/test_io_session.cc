@@ -1,0 +1,120 @@
+// Session framing over a real loopback socket, with the peer sending answers in awkward fragments.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.h"
+#include "io/io_error.h"
+#include "io/session.h"
+
+using namespace ld::io;
+
+namespace {
+
+// Accepts one connection, waits for one request line, then sends `pieces` one send() at a time.
+struct Peer {
+  int listener = -1;
+  int port = 0;
+  std::thread thread;
+  explicit Peer(std::vector<std::string> pieces, bool closeAfter = false) {
+    listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(listener, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, pieces, closeAfter] {
+      int fd = ::accept(listener, nullptr, nullptr);
+      char c;
+      while (::recv(fd, &c, 1, 0) == 1 && c != '\n') {}
+      for (const auto& p : pieces) {
+        ::send(fd, p.data(), p.size(), MSG_NOSIGNAL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // forces separate segments
+      }
+      if (closeAfter) {
+        ::close(fd);
+      } else {
+        while (::recv(fd, &c, 1, 0) > 0) {}  // until the client closes
+        ::close(fd);
+      }
+    });
+  }
+  ~Peer() {
+    thread.join();
+    ::close(listener);
+  }
+  std::string resource() const { return "TCPIP::127.0.0.1::" + std::to_string(port) + "::SOCKET"; }
+};
+
+}  // namespace
+
+TEST("session: a CRLF termination split across segments is found") {
+  Peer peer({"12.5\r", "\n"});
+  {
+    Session s(peer.resource(), OpenOptions{});
+    auto d = deadlineIn(2000);
+    s.write("READ?\n", d);
+    CHECK(s.readUntil("\r\n", 1 << 20, d) == "12.5");
+    s.close();
+  }
+}
+
+TEST("session: a definite-length block arrives in pieces, header included, and its terminator is consumed") {
+  std::string data("\x00\x0a\x0d\x23", 4);  // holds LF, CR and '#'
+  Peer peer({"#", "14", std::string(data, 0, 3), std::string(data, 3) + "\n", "NEXT\n"});
+  {
+    Session s(peer.resource(), OpenOptions{});
+    auto d = deadlineIn(2000);
+    s.write("CURV?\n", d);
+    CHECK(s.readBlock("\n", 1 << 20, d) == data);
+    CHECK(s.readUntil("\n", 1 << 20, d) == "NEXT");
+    s.close();
+  }
+}
+
+TEST("session: an indefinite-length #0 block ends with the message") {
+  Peer peer({"#0abc", "def\n"});
+  {
+    Session s(peer.resource(), OpenOptions{});
+    auto d = deadlineIn(2000);
+    s.write("CURV?\n", d);
+    CHECK(s.readBlock("\n", 1 << 20, d) == "abcdef");
+    s.close();
+  }
+}
+
+TEST("session: a peer closing mid-answer is a Connection error, and a timeout is a Timeout error") {
+  Peer peer({"PART"}, true);
+  Session s(peer.resource(), OpenOptions{});
+  auto d = deadlineIn(2000);
+  s.write("X?\n", d);
+  ErrorKind kind = ErrorKind::Device;
+  try {
+    s.readUntil("\n", 1 << 20, d);
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Connection);
+
+  Peer silent({});
+  Session t(silent.resource(), OpenOptions{});
+  t.write("X?\n", deadlineIn(2000));
+  auto t0 = Clock::now();
+  kind = ErrorKind::Device;
+  try {
+    t.readUntil("\n", 1 << 20, deadlineIn(50));
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Timeout);
+  CHECK(Clock::now() - t0 >= std::chrono::milliseconds(45));
+  t.close();
+}
