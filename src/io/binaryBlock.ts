@@ -34,7 +34,7 @@ export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: 
   // Typed arrays need aligned offsets: small Buffers come from a shared pool at any offset.
   const copy = owned && bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   if (size > 1 && (format.bigEndian ?? false) === littleEndianHost) swapInPlace(copy, size);
-  return new Ctor(copy.buffer, copy.byteOffset, copy.byteLength / size) as Typed as BlockArray<T>;
+  return new Ctor(copy.buffer as ArrayBuffer, copy.byteOffset, copy.byteLength / size) as Typed as BlockArray<T>;
 }
 
 function swapInPlace(b: Uint8Array, size: number): void {
