@@ -61,6 +61,16 @@ describe("TCPIP SOCKET", () => {
     await inst.close();
   });
 
+  test("readBinaryBlock after a write, and readRaw up to a chosen terminator", async () => {
+    const inst = await rm.open(sim.resource);
+    await inst.write("WAV:F64?");
+    expect([...(await inst.readBinaryBlock({ datatype: "float64" }))]).toEqual([0.5, -1.25, 1e-9, 3e12]);
+    await inst.write("READ?");
+    expect(new TextDecoder().decode(await inst.readRaw(","))).toBe("1.25");
+    expect(await inst.read()).toBe("2.5,-3.75");
+    await inst.close();
+  });
+
   test("a 1 MB block arrives whole", async () => {
     const inst = await rm.open(sim.resource, { timeoutMs: 5000 });
     await inst.write("POIN 262144");
