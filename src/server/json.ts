@@ -81,7 +81,9 @@ export function jsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set(
   }
 }
 
+const JSON_HEADERS = { "content-type": "application/json" };
+
 /** A 200 JSON response whose body is built by toJson. */
 export function jsonResponse(value: unknown, status = 200): Response {
-  return new Response(toJson(value), { status, headers: { "content-type": "application/json" } });
+  return new Response(toJson(value), { status, headers: JSON_HEADERS });
 }

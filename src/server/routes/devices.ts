@@ -20,8 +20,43 @@ import { doc, objectBody, type RouteContext } from "./context.ts";
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
 
+/**
+ * POST /devices/{id}/call as a plain function: the Elysia route uses it, and so does the server's fast
+ * path for JSON bodies (the hot route of the API).
+ */
+export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown) => Promise<Response> {
+  const { daemon, ownership } = ctx;
+  return async (id, body) => {
+    const b = objectBody(body);
+    const instance = daemon.getDeviceInstance(id);
+    ownership.assertFree(id);
+    const method = b.method;
+    if (!method) throw invalid("Method name is required", { device_id: id });
+    if (typeof method !== "string") throw invalid("Method name must be a string", { device_id: id });
+    const found = lookupMethod(instance, method);
+    // The daemon names the reason (private, not found, not a method) before arguments are looked at.
+    if (!found.ok) await daemon.call(id, method);
+    const args = b.args === undefined ? [] : b.args;
+    if (!Array.isArray(args)) throw invalid("'args' must be a list", { device_id: id, method });
+    const kwargs = b.kwargs === undefined ? EMPTY : b.kwargs;
+    if (kwargs !== EMPTY && !isPlainObject(kwargs)) throw invalid("'kwargs' must be a dict", { device_id: id, method });
+    const resolved = resolveArguments(instance, method, args, kwargs as Record<string, unknown>);
+    let result: unknown;
+    try {
+      result = await daemon.call(id, method, resolved);
+    } catch (err) {
+      if (err instanceof DeviceNotFoundError) throw err;
+      throw deviceFailure(err, { device_id: id, method });
+    }
+    return jsonResponse({ result: result === undefined ? null : result, success: true });
+  };
+}
+
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 export function deviceRoutes(ctx: RouteContext) {
   const { daemon, ownership, errors } = ctx;
+  const callDevice = callHandler(ctx);
 
   const info = (s: DeviceState): DeviceInfo => ({
     device_id: s.deviceId,
@@ -139,31 +174,7 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 504: E } }),
     })
 
-    .post("/devices/:device_id/call", async ({ params, body }) => {
-      const b = objectBody(body);
-      const id = params.device_id;
-      daemon.deviceState(id);
-      ownership.assertFree(id);
-      const method = b.method;
-      if (!method) throw invalid("Method name is required", { device_id: id });
-      if (typeof method !== "string") throw invalid("Method name must be a string", { device_id: id });
-      const instance = daemon.getDeviceInstance(id);
-      // The daemon names the reason (private, not found, not a method) before arguments are looked at.
-      if (!lookupMethod(instance, method).ok) await daemon.call(id, method);
-      const args = b.args === undefined ? [] : b.args;
-      if (!Array.isArray(args)) throw invalid("'args' must be a list", { device_id: id, method });
-      const kwargs = b.kwargs === undefined ? {} : b.kwargs;
-      if (!isPlainObject(kwargs)) throw invalid("'kwargs' must be a dict", { device_id: id, method });
-      const resolved = resolveArguments(instance, method, args, kwargs);
-      let result: unknown;
-      try {
-        result = await daemon.call(id, method, resolved);
-      } catch (err) {
-        if (err instanceof DeviceNotFoundError) throw err;
-        throw deviceFailure(err, { device_id: id, method });
-      }
-      return jsonResponse({ result: result === undefined ? null : result, success: true });
-    }, {
+    .post("/devices/:device_id/call", ({ params, body }) => callDevice(params.device_id, body), {
       body: CallRequestSchema,
       detail: doc({ summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
         responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 504: E } }),
