@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // The labdaemon executable: dispatches to a command and turns its failure into a message and an exit
 // status (2 usage, 3 configuration, 1 anything else at run time).
-import { version } from "../index.ts";
+// The version straight from package.json: importing the library for it would load the whole server.
+import pkg from "../../package.json" with { type: "json" };
 import { UsageError } from "./args.ts";
 import { MAIN_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SIM_HELP } from "./help.ts";
 
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   if (first === "--version" || first === "-V" || first === "version") {
-    console.log(`labdaemon ${version}`);
+    console.log(`labdaemon ${pkg.version}`);
     return 0;
   }
   if (first === "--help" || first === "-h" || first === "help") {
@@ -52,17 +53,17 @@ export function exitStatusOf(e: unknown): number {
   return EXIT_RUNTIME;
 }
 
+// No top-level await: the entry must also build as CommonJS, which `bun build --bytecode` needs.
 if (import.meta.main) {
-  let status: number;
-  try {
-    status = await main(process.argv.slice(2));
-  } catch (e) {
-    const err = e as Error;
-    const known = err instanceof UsageError || ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name)
-      || typeof (err as { context?: unknown })?.context === "object";
-    // Expected failures get one line; anything else keeps its stack for the bug report.
-    console.error(`labdaemon: ${known ? err.message : (err?.stack ?? String(e))}`);
-    status = exitStatusOf(e);
-  }
-  process.exit(status);
+  main(process.argv.slice(2)).then(
+    (status) => process.exit(status),
+    (e) => {
+      const err = e as Error;
+      const known = err instanceof UsageError || ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name)
+        || typeof (err as { context?: unknown })?.context === "object";
+      // Expected failures get one line; anything else keeps its stack for the bug report.
+      console.error(`labdaemon: ${known ? err.message : (err?.stack ?? String(e))}`);
+      process.exit(exitStatusOf(e));
+    },
+  );
 }

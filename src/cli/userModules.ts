@@ -1,10 +1,11 @@
-// Lets a user's device, task and config files `import … from "labdaemon"`. Inside the compiled binary
+// Lets a user's device, task and config files `import … from "labdaemon"` (and "labdaemon/client"). Inside the compiled binary
 // there is no node_modules to resolve that name from, so it becomes a virtual module holding the
 // very objects the appliance runs with (one LabDaemon class, one set of error classes, so the
 // user's `instanceof DeviceError` and the server's error mapping agree).
 import { plugin } from "bun";
 import { t } from "elysia";
 import * as api from "../index.ts";
+import * as client from "../client/index.ts";
 import * as drivers from "../../drivers/index.ts";
 
 let registered = false;
@@ -27,6 +28,7 @@ export function registerLabdaemonModule(): void {
     name: "labdaemon",
     setup(build) {
       build.module("labdaemon", () => ({ exports: labdaemonModule, loader: "object" }));
+      build.module("labdaemon/client", () => ({ exports: { ...client }, loader: "object" }));
     },
   });
 }
