@@ -45,6 +45,9 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
       call->outcome.failed = true;
       call->outcome.message = e.what();
     }
+    // Drop what the job holds (a Session, an Acquisition) before JS can settle and let go of its own
+    // references: the last reference must never die on the thread it would have to join.
+    job = nullptr;
     tsfn.NonBlockingCall(call);
   });
   if (!accepted) {
