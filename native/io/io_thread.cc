@@ -34,7 +34,9 @@ void IoThread::finish() {
 
 void IoThread::stop() {
   finish();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  else thread_.detach();  // not reached by design (see JsBridge::submit); better than std::terminate
 }
 
 // An idle thread keeps polling for the next job a little before it sleeps (spin_budget.h). Waking a
