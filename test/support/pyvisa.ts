@@ -21,5 +21,10 @@ export function pythonWithPyvisa(): string | null {
   return cached;
 }
 
+/** Whether `python` can import `module` (pyvisa-py reaches serial ports only through pyserial). */
+export function pythonHas(python: string, module: string): boolean {
+  return spawnSync([python, "-c", `import ${module}`], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
 /** The pyvisa-py client used by the cross-check test and the bench. */
 export const pyvisaClient = `${import.meta.dir}/pyvisa_client.py`;
