@@ -10,7 +10,12 @@
 #include <cerrno>
 
 namespace ld::io {
+
+int setCustomBaud(int fd, int baud);  // serial_custom_baud.cc
+
 namespace {
+
+constexpr speed_t kCustom = 0;  // no termios constant: set through termios2 after tcsetattr
 
 speed_t speedFor(int baud) {
   switch (baud) {
@@ -24,7 +29,9 @@ speed_t speedFor(int baud) {
     case 2000000: return B2000000; case 2500000: return B2500000; case 3000000: return B3000000;
     case 3500000: return B3500000; case 4000000: return B4000000;
     default:
-      throw IoError(ErrorKind::Argument, "baud rate " + std::to_string(baud) + " is not a standard termios rate", EINVAL, "EINVAL");
+      if (baud <= 0 || baud > 16000000)
+        throw IoError(ErrorKind::Argument, "baud rate " + std::to_string(baud) + " is out of range", EINVAL, "EINVAL");
+      return kCustom;
   }
 }
 
@@ -84,9 +91,16 @@ void SerialPort::configure() {
   t.c_cc[VMIN] = 1;
   t.c_cc[VTIME] = 0;
   speed_t sp = speedFor(settings_.baudRate);
-  ::cfsetispeed(&t, sp);
-  ::cfsetospeed(&t, sp);
+  ::cfsetispeed(&t, sp == kCustom ? B38400 : sp);
+  ::cfsetospeed(&t, sp == kCustom ? B38400 : sp);
   if (::tcsetattr(fd_, TCSANOW, &t) != 0) throwErrno("tcsetattr " + path_, errno);
+  applyCustomBaud(settings_.baudRate);
+}
+
+void SerialPort::applyCustomBaud(int baud) {
+  if (speedFor(baud) != kCustom) return;
+  // ptys accept any rate and ignore it; a real UART's driver may refuse a rate it cannot divide to.
+  if (int err = setCustomBaud(fd_, baud)) throwErrno("set baud rate " + std::to_string(baud) + " on " + path_, err);
 }
 
 void SerialPort::close() {
@@ -150,9 +164,10 @@ void SerialPort::setBaudRate(int baud) {
   speed_t sp = speedFor(baud);
   termios t{};
   if (::tcgetattr(fd_, &t) != 0) throwErrno("tcgetattr " + path_, errno);
-  ::cfsetispeed(&t, sp);
-  ::cfsetospeed(&t, sp);
+  ::cfsetispeed(&t, sp == kCustom ? B38400 : sp);
+  ::cfsetospeed(&t, sp == kCustom ? B38400 : sp);
   if (::tcsetattr(fd_, TCSANOW, &t) != 0) throwErrno("tcsetattr " + path_, errno);
+  applyCustomBaud(baud);
   settings_.baudRate = baud;
 }
 

@@ -32,6 +32,7 @@ class SerialPort : public Transport {
 
  private:
   void configure();
+  void applyCustomBaud(int baud);
   void waitReady(short events, Deadline d, const char* what);
   std::string path_;
   SerialSettings settings_;

@@ -46,6 +46,15 @@ describe("serial over a socat pty pair", () => {
     await inst.close();
   });
 
+  test("a rate termios has no constant for (250000) is set through termios2", async () => {
+    const inst = await rm.open(sim.resource, { baudRate: 250000 });
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+    const err = await rm.open(sim.resource, { baudRate: -5 }).catch((e) => e);
+    expect(err.name).toBe("DeviceConfigurationError");
+    expect(err.message).toContain("baud rate -5");
+  });
+
   test("a missing port is a DeviceConnectionError with ENOENT", async () => {
     const err = await rm.open("ASRL/dev/does-not-exist::INSTR").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
