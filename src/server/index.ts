@@ -208,15 +208,12 @@ export class LabDaemonServer {
     const id = path.slice(9, -5);
     if (!ID_PATTERN.test(id)) return null;
     if (!request.headers.get("content-type")?.startsWith("application/json")) return null;
-    return request.text().then((text) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
+    return request.json().then(
+      (body) => this.callDevice(id, body),
+      () => {
         throw new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
-      }
-      return this.callDevice(id, body);
-    });
+      },
+    );
   }
 
   /** 413 for a body over the bound, by Content-Length when given, else by reading at most the bound. */

@@ -48,7 +48,11 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
       if (err instanceof DeviceNotFoundError) throw err;
       throw deviceFailure(err, { device_id: id, method });
     }
-    return jsonResponse({ result: result === undefined ? null : result, success: true });
+    // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
+    if (result === undefined || result === null || typeof result === "number" || typeof result === "string" || typeof result === "boolean") {
+      return Response.json({ result: result ?? null, success: true });
+    }
+    return jsonResponse({ result, success: true });
   };
 }
 
