@@ -187,6 +187,18 @@ export class LabDaemonServer {
         corsHeaders = this.cors.headers(origin);
       }
     }
+    if (!corsHeaders) return this.route(request, path, srv);
+    let res: Response;
+    try {
+      res = await this.route(request, path, srv);
+    } catch (e) {
+      res = this.toResponse(e, request); // a browser can read the error only with the CORS headers
+    }
+    return withHeaders(res, corsHeaders);
+  }
+
+  /** Token, body bound, then the fast path or the app. */
+  private async route(request: Request, path: string, srv?: Server<unknown>): Promise<Response> {
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
     }
@@ -194,9 +206,7 @@ export class LabDaemonServer {
     // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
     if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(request, 0);
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
-    const res = fast ? await fast : await this.app.handle(request);
-    if (corsHeaders) return withHeaders(res, corsHeaders);
-    return res;
+    return fast ?? this.app.handle(request);
   }
 
   /**

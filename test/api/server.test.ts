@@ -167,6 +167,9 @@ describe("CORS", () => {
     expect(r.headers.get("vary")).toContain("Origin");
     const err = await s.req("GET", "/devices/none", undefined, { origin: "http://dash.lab:8080", authorization: "Bearer t" });
     expect(err.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
+    const unauthorised = await s.req("GET", "/devices", undefined, { origin: "http://dash.lab:8080" });
+    expect(unauthorised.status).toBe(401);
+    expect(unauthorised.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
     expect((await s.req("GET", "/devices", undefined, { origin: "http://other:1" })).status).toBe(403);
     expect(() => new LabDaemonServer(new LabDaemon(), { cors: ["*"] })).toThrow();
   });
