@@ -19,20 +19,37 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", ${port}))
 s.sendall(b"GET ${path} HTTP/1.1\\r\\nHost: x\\r\\nAccept: text/event-stream\\r\\n\\r\\n")
 print("sent", flush=True)
-sys.stdin.readline()          # stalled until the test says "read now"
-s.settimeout(0.5)
+last = int(sys.stdin.readline())   # stalled until the test says "read now, up to this id"
+s.settimeout(10)
 buf = b""
-try:
-    while True:
-        chunk = s.recv(1 << 16)
-        if not chunk: break
-        buf += chunk
-except socket.timeout:
-    pass
+while ("id: %d\\n" % last).encode() not in buf:
+    chunk = s.recv(1 << 16)
+    if not chunk: break
+    buf += chunk
 ids = [int(l[4:]) for l in buf.split(b"\\n") if l.startswith(b"id: ")]
 print(" ".join(map(str, ids)), flush=True)
 `;
   return Bun.spawn(["python3", "-c", py], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+}
+
+/** Whole lines from a pipe (a read may end anywhere in a line). */
+function lineReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  return {
+    async next(): Promise<string> {
+      while (!buf.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+      }
+      const i = buf.indexOf("\n");
+      const line = i === -1 ? buf : buf.slice(0, i);
+      buf = i === -1 ? "" : buf.slice(i + 1);
+      return line;
+    },
+  };
 }
 
 test("a stalled subscriber loses the oldest events (counted, visible as gaps) while a fast one loses none", async () => {
@@ -43,8 +60,8 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   const fast = await RawStream.open(`${srv.base}/stream/devices/m1`);
   const port = Number(new URL(srv.base).port);
   stalled = stalledClient(port, "/stream/devices/m1");
-  const reader = stalled.stdout!.getReader();
-  await reader.read(); // "sent": the request is on its way
+  const lines = lineReader(stalled.stdout!);
+  expect(await lines.next()).toBe("sent"); // the request is on its way
   const end = Date.now() + 3000;
   while (srv.sse.stats("m1")!.subscribers < 2) {
     if (Date.now() > end) throw new Error("stalled client never subscribed");
@@ -76,15 +93,9 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   // Handed to the socket at most what the kernel buffers hold plus one coalesced chunk: a few MB of 20.
   expect(slow.delivered * 10_000).toBeLessThan(8 * 1024 * 1024);
   // Now let it read: its sequence numbers jump where events were dropped.
-  stalled.stdin!.write("go\n");
+  stalled.stdin!.write(`${seqs.at(-1)}\n`);
   stalled.stdin!.flush();
-  let out = "";
-  const dec = new TextDecoder();
-  while (!out.endsWith("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += dec.decode(value);
-  }
+  const out = await lines.next();
   const got = out.trim().split(" ").map(Number);
   expect(got.length).toBe(slow.delivered + slow.queued);
   const jumps = got.filter((s, i) => i > 0 && s !== got[i - 1]! + 1).length;
@@ -93,4 +104,4 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   console.log(`fast client: ${total} events (20 MB) in ${elapsed.toFixed(0)} ms; stalled client: ` +
     `${slow.delivered} handed to its socket, ${slow.queued} queued, ${slow.dropped} dropped`);
   fast.close();
-});
+}, 20_000);
