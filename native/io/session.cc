@@ -1,6 +1,7 @@
 #include "io/session.h"
 
 #include <cstring>
+#include <string_view>
 
 namespace ld::io {
 
@@ -17,19 +18,31 @@ Session::~Session() {
   transport_->close();
 }
 
+namespace {
+constexpr size_t kChunk = 65536;
+constexpr size_t kKeepAtMost = 1u << 20;  // a buffer grown for one huge answer is given back
+}  // namespace
+
+void Session::reset() {
+  len_ = 0;
+  pos_ = 0;
+  endAt_ = std::string::npos;
+  if (buf_.size() > kKeepAtMost) std::string().swap(buf_);
+}
+
+size_t Session::find(const std::string& what, size_t from) const {
+  return std::string_view(buf_.data(), len_).find(what, from);
+}
+
 void Session::ensureOpen(Deadline d) {
   if (!transport_->isOpen()) {
-    buf_.clear();
-    pos_ = 0;
-    endAt_ = std::string::npos;
+    reset();
     transport_->open(d);
   }
 }
 
 void Session::fail() {
-  buf_.clear();
-  pos_ = 0;
-  endAt_ = std::string::npos;
+  reset();
   transport_->close();
 }
 
@@ -44,33 +57,35 @@ void Session::write(const std::string& data, Deadline d) {
 }
 
 void Session::fill(Deadline d, size_t want) {
-  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
-    buf_.erase(0, pos_);
+  if (pos_ > 0 && pos_ >= len_ / 2) {
+    std::memmove(&buf_[0], buf_.data() + pos_, len_ - pos_);
     if (endAt_ != std::string::npos) endAt_ -= pos_;
+    len_ -= pos_;
     pos_ = 0;
   }
-  size_t chunk = want > 65536 ? want : 65536;
-  size_t old = buf_.size();
-  buf_.resize(old + chunk);
+  size_t chunk = want > kChunk ? want : kChunk;
+  if (buf_.size() < len_ + chunk) buf_.resize(len_ + chunk);
   bool end = false;
   size_t n = 0;
   try {
-    n = transport_->read(reinterpret_cast<uint8_t*>(&buf_[old]), chunk, d, &end);
+    n = transport_->read(reinterpret_cast<uint8_t*>(&buf_[len_]), buf_.size() - len_, d, &end);
   } catch (const IoError& e) {
-    buf_.resize(old);
     if (e.kind == ErrorKind::Connection) fail();
     throw;
   }
-  buf_.resize(old + n);
-  if (end) endAt_ = buf_.size();
+  len_ += n;
+  if (end) endAt_ = len_;
 }
 
 std::string Session::take(size_t n, size_t skip) {
-  std::string out = buf_.substr(pos_, n);
+  std::string out(buf_.data() + pos_, n);
   pos_ += n + skip;
   lastTakeEnded_ = endAt_ != std::string::npos && pos_ >= endAt_;
   if (lastTakeEnded_) endAt_ = std::string::npos;
-  if (pos_ == buf_.size()) { buf_.clear(); pos_ = 0; }
+  if (pos_ >= len_) {
+    len_ = 0;
+    pos_ = 0;
+  }
   return out;
 }
 
@@ -79,11 +94,11 @@ std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadlin
   size_t searchFrom = pos_;
   for (;;) {
     if (!term.empty()) {
-      size_t at = buf_.find(term, searchFrom);
+      size_t at = find(term, searchFrom);
       if (at != std::string::npos && (endAt_ == std::string::npos || at < endAt_))
         return take(at - pos_, term.size());
       size_t keep = term.size() - 1;
-      searchFrom = buf_.size() > pos_ + keep ? buf_.size() - keep : pos_;
+      searchFrom = len_ > pos_ + keep ? len_ - keep : pos_;
     }
     if (endAt_ != std::string::npos) return take(endAt_ - pos_, 0);
     if (term.empty() && buffered() > 0) return take(buffered(), 0);
@@ -106,9 +121,7 @@ std::string Session::readExact(size_t n, Deadline d) {
   size_t have = buffered();
   std::memcpy(&out[0], buf_.data() + pos_, have);
   bool hitEnd = endAt_ != std::string::npos;
-  buf_.clear();
-  pos_ = 0;
-  endAt_ = std::string::npos;
+  reset();
   while (have < n) {
     bool end = false;
     try {
@@ -127,10 +140,10 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
   ensureOpen(d);
   // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#'.
   for (;;) {
-    size_t hash = buf_.find('#', pos_);
+    size_t hash = find("#", pos_);
     if (hash != std::string::npos) { pos_ = hash; break; }
     if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
-    pos_ = buf_.size();
+    pos_ = len_;
     fill(d, 0);
   }
   while (buffered() < 2) fill(d, 0);
@@ -157,9 +170,7 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
 }
 
 void Session::clear(Deadline d) {
-  buf_.clear();
-  pos_ = 0;
-  endAt_ = std::string::npos;
+  reset();
   if (!transport_->isOpen()) return;
   try {
     transport_->clear(d);
@@ -170,9 +181,7 @@ void Session::clear(Deadline d) {
 }
 
 void Session::close() {
-  buf_.clear();
-  pos_ = 0;
-  endAt_ = std::string::npos;
+  reset();
   transport_->close();
 }
 

@@ -35,15 +35,20 @@ class Session {
   void interrupt() { transport_->interrupt(); }
 
  private:
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return len_ - pos_; }
   void fill(Deadline d, size_t want);  // one transport read appended to buf_
+  size_t find(const std::string& what, size_t from) const;
+  void reset();  // forget everything buffered
   std::string take(size_t n, size_t skip);
   void fail();  // after a broken connection: drop the buffer and close, so the next request reconnects
 
   std::string resource_;
   ResourceName name_;
   std::unique_ptr<Transport> transport_;
+  // buf_ keeps its size between reads (growing it zero-fills, which would cost every query);
+  // the valid bytes are [pos_, len_).
   std::string buf_;
+  size_t len_ = 0;
   size_t pos_ = 0;
   size_t endAt_ = std::string::npos;  // buffer index where the interface marked END
   bool lastTakeEnded_ = false;         // the last take() reached that END
