@@ -187,40 +187,15 @@ function stripComments(s: string): string {
   return s.replace(/\/\*[\s\S]*?\*\//g, " ").replace(/\/\/[^\n]*/g, " ");
 }
 
-/** The text between the first `(` and its matching `)`; a bare arrow parameter `x => …` too. */
-function parameterListText(src: string): string | null {
-  const open = src.indexOf("(");
-  const arrow = src.indexOf("=>");
-  if (arrow >= 0 && (open < 0 || arrow < open)) {
-    return src.slice(0, arrow).replace(/^async\s+/, "").trim();
-  }
-  if (open < 0) return null;
+/**
+ * Walks `text` from `from`, skipping string literals, and calls `visit` with each character outside them
+ * and the bracket depth after it; stops when `visit` returns true. Returns the stop index or -1.
+ */
+function scan(text: string, from: number, visit: (c: string, i: number, depth: number) => boolean | void): number {
   let depth = 0;
   let quote: string | null = null;
-  for (let i = open; i < src.length; i++) {
-    const c = src[i]!;
-    if (quote) {
-      if (c === "\\") i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === "`") quote = c;
-    else if (c === "(" || c === "[" || c === "{") depth++;
-    else if (c === ")" || c === "]" || c === "}") {
-      depth--;
-      if (depth === 0) return src.slice(open + 1, i);
-    }
-  }
-  return null;
-}
-
-function splitTopLevel(list: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote: string | null = null;
-  let start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i]!;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
     if (quote) {
       if (c === "\\") i++;
       else if (c === quote) quote = null;
@@ -229,11 +204,32 @@ function splitTopLevel(list: string): string[] {
     if (c === "'" || c === '"' || c === "`") quote = c;
     else if (c === "(" || c === "[" || c === "{") depth++;
     else if (c === ")" || c === "]" || c === "}") depth--;
-    else if (c === "," && depth === 0) {
+    if (visit(c, i, depth)) return i;
+  }
+  return -1;
+}
+
+/** The text between the first `(` and its matching `)`; a bare arrow parameter `x => …` too. */
+function parameterListText(src: string): string | null {
+  const open = src.indexOf("(");
+  const arrow = src.indexOf("=>");
+  if (arrow >= 0 && (open < 0 || arrow < open)) {
+    return src.slice(0, arrow).replace(/^async\s+/, "").trim();
+  }
+  if (open < 0) return null;
+  const close = scan(src, open, (c, _i, depth) => depth === 0 && c === ")");
+  return close < 0 ? null : src.slice(open + 1, close);
+}
+
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  scan(list, 0, (c, i, depth) => {
+    if (c === "," && depth === 0) {
       parts.push(list.slice(start, i));
       start = i + 1;
     }
-  }
+  });
   parts.push(list.slice(start));
   return parts.filter((p) => p.trim().length > 0);
 }

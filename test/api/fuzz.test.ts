@@ -2,7 +2,7 @@
 // unknown ids, wrong methods). Every answer must be a 4xx envelope, no state may change, and the server
 // must stay healthy.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
+import { isEnvelope, seededRandom as rng, startTestServer, type TestServer } from "../support/apiServer.ts";
 import type { MockDevice } from "../support/fixtures.ts";
 
 let s: TestServer;
@@ -16,13 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.close();
 });
-
-function rng(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
 
 const HOSTILE = [
   "__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "_secret", "%23private", "valueOf",

@@ -1,7 +1,7 @@
 // Property test: many concurrent POST /tasks with random overlapping device sets never give a device two
 // owners, every 409 names a real current owner, and every claim is released when the tasks end.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/apiServer.ts";
+import { seededRandom as rng, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { ExclusiveTask, until } from "../support/fixtures.ts";
 import { Ownership } from "../../src/server/ownership.ts";
 
@@ -15,14 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.close();
 });
-
-/** Small deterministic PRNG so a failure can be replayed from its seed. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
 
 test("hundreds of concurrent POST /tasks never give a device two owners and all claims are released", async () => {
   ExclusiveTask.occupancy.clear();

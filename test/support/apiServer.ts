@@ -72,3 +72,11 @@ export function isEnvelope(body: any): boolean {
     && e.context !== null && typeof e.context === "object" && !Array.isArray(e.context)
     && !("traceback" in e) && !("stack" in e);
 }
+
+/** A small deterministic PRNG in [0, 1), so a generated test case can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}

@@ -1,5 +1,6 @@
 // What every route module needs from the server, passed in rather than imported, so routes stay testable.
-import { HttpError } from "../errors.ts";
+import { isPlainObject } from "../../core/ids.ts";
+import { HttpError, invalid } from "../errors.ts";
 import type { LabDaemon } from "../../core/daemon.ts";
 import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
@@ -43,4 +44,19 @@ export function objectBody(body: unknown): Record<string, unknown> {
       { location: "body", errors: [{ path: "", message: "Expected object" }] });
   }
   return body as Record<string, unknown>;
+}
+
+/**
+ * `{<kind>_id, <kind>_type, params?}` of POST /devices and POST /tasks, checked in the reference's order
+ * with its messages ("device_id is required", "params must be a dict" …).
+ */
+export function creationRequest(body: unknown, kind: "device" | "task"): { id: string; type: string; params: Record<string, unknown> } {
+  const b = objectBody(body);
+  for (const field of [`${kind}_id`, `${kind}_type`]) {
+    if (!b[field]) throw invalid(`${field} is required`);
+    if (typeof b[field] !== "string") throw invalid(`${field} must be a string`);
+  }
+  const params = b.params === undefined ? {} : b.params;
+  if (!isPlainObject(params)) throw invalid("params must be a dict");
+  return { id: b[`${kind}_id`] as string, type: b[`${kind}_type`] as string, params };
 }

@@ -15,7 +15,7 @@ import {
   DeviceDetailSchema, DeviceListSchema, ErrorEnvelopeSchema, MethodListSchema, RemoveDeviceResponseSchema,
   StoredErrorSchema, StreamStopResponseSchema, type DeviceDetail, type DeviceInfo,
 } from "../schemas.ts";
-import { doc, objectBody, type RouteContext } from "./context.ts";
+import { doc, creationRequest, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
@@ -80,15 +80,7 @@ export function deviceRoutes(ctx: RouteContext) {
     })
 
     .post("/devices", ({ body }) => {
-      const b = objectBody(body);
-      if (!b.device_id) throw invalid("device_id is required");
-      if (typeof b.device_id !== "string") throw invalid("device_id must be a string");
-      if (!b.device_type) throw invalid("device_type is required");
-      if (typeof b.device_type !== "string") throw invalid("device_type must be a string");
-      const params = b.params === undefined ? {} : b.params;
-      if (!isPlainObject(params)) throw invalid("params must be a dict");
-      const id = b.device_id;
-      const type = b.device_type;
+      const { id, type, params } = creationRequest(body, "device");
       if (daemon.hasDevice(id)) throw new DeviceExistsError(`Device '${id}' already exists`, { device_id: id });
       if (!daemon.getDeviceClass(type)) {
         throw new DeviceTypeNotFoundError(`Device type '${type.slice(0, 140)}' is not registered`, { device_type: type.slice(0, 140) });

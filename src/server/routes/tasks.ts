@@ -2,7 +2,6 @@
 import { Elysia } from "elysia";
 import { InvalidTaskDefinitionError, TaskExistsError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
-import { isPlainObject } from "../../core/ids.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
 import { jsonResponse } from "../json.ts";
@@ -12,7 +11,7 @@ import {
   SetParameterRequestSchema, SetParameterResponseSchema, StoredErrorSchema, TaskControlResponseSchema,
   TaskDetailSchema, TaskListSchema, type TaskDetail, type TaskSummary,
 } from "../schemas.ts";
-import { doc, flag, objectBody, type RouteContext } from "./context.ts";
+import { doc, flag, creationRequest, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
@@ -57,15 +56,7 @@ export function taskRoutes(ctx: RouteContext) {
     })
 
     .post("/tasks", ({ body }) => {
-      const b = objectBody(body);
-      if (!b.task_id) throw invalid("task_id is required");
-      if (typeof b.task_id !== "string") throw invalid("task_id must be a string");
-      if (!b.task_type) throw invalid("task_type is required");
-      if (typeof b.task_type !== "string") throw invalid("task_type must be a string");
-      const params = b.params === undefined ? {} : b.params;
-      if (!isPlainObject(params)) throw invalid("params must be a dict");
-      const id = b.task_id;
-      const type = b.task_type;
+      const { id, type, params } = creationRequest(body, "task");
       if (daemon.hasTask(id) && daemon.getTask(id).isRunning()) {
         throw new TaskExistsError(`Task '${id}' is already running`, { task_id: id });
       }
