@@ -5,7 +5,7 @@ import { LabDaemonServer } from "../server/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
-import { buildLab } from "./lab.ts";
+import { buildLab, LabStartError } from "./lab.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
 const SHUTDOWN_BUDGET_MS = 2000;
@@ -66,7 +66,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err?.code === "EADDRINUSE" || /in use|EADDRINUSE/i.test(err?.message ?? "")) {
       throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
     }
-    throw e;
+    throw new LabStartError(`cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${err?.message ?? String(e)}`);
   }
 
   const shownHost = host.includes(":") ? `[${host}]` : host;

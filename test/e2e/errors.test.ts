@@ -112,6 +112,13 @@ describe("run-time failures exit 1", () => {
     expect(r.stderr).toContain(`port ${first.port} on 127.0.0.1 is already in use`);
   });
 
+  test("an address this machine does not have", async () => {
+    const cwd = await workspace();
+    const r = await run(["serve", "--sim", "--host", "203.0.113.7", "--port", "0"], { cwd }); // TEST-NET-3: never local
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("cannot listen on 203.0.113.7:0: ");
+  });
+
   test("a device that cannot connect at start-up", async () => {
     const r = await fails({ "lab.yaml": "devices:\n  dmm:\n    type: ScpiInstrument\n    params: { resource: 'TCPIP0::127.0.0.1::1::SOCKET', timeoutMs: 500 }\n    connect: true\n" }, ["--config", "lab.yaml"]);
     expect(r.exitCode).toBe(1);
