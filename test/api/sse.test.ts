@@ -1,6 +1,6 @@
 // GET /stream/devices/:id over a real socket, read by a browser-style fetch parser.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { ManualStreamDevice } from "../support/fixtures.ts";
+import { ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 let srv: TestServer;
@@ -15,12 +15,9 @@ function manual(id = "m1"): ManualStreamDevice {
   return srv.daemon.getDeviceInstance(id) as ManualStreamDevice;
 }
 /** Resolves when the daemon reports `n` subscribers on the device (a stream is joined asynchronously). */
-async function subscribers(id: string, n: number, timeoutMs = 2000) {
-  const end = Date.now() + timeoutMs;
-  while (srv.daemon.deviceState(id).subscribers !== n || (n > 0 && !srv.daemon.deviceState(id).streaming)) {
-    if (Date.now() > end) throw new Error(`device ${id}: ${srv.daemon.deviceState(id).subscribers} subscribers, wanted ${n}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+function subscribers(id: string, n: number, timeoutMs = 2000) {
+  const s = () => srv.daemon.deviceState(id);
+  return until(() => s().subscribers === n && (n === 0 || s().streaming), timeoutMs, `${n} subscribers on ${id}`);
 }
 
 beforeEach(async () => { srv = await startSseServer({ keepAliveMs: 60_000, resumeGraceMs: 0 }); });
@@ -84,9 +81,7 @@ describe("GET /stream/devices/:id", () => {
     const t0 = performance.now();
     b.close();
     await subscribers("m1", 0, 100);
-    const end = Date.now() + 100;
-    while (dev.isStreaming() && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
-    expect(dev.isStreaming()).toBe(false);
+    await until(() => !dev.isStreaming(), 100, "the device to stop");
     expect(performance.now() - t0).toBeLessThan(100);
     expect(dev.stops).toBe(1);
     expect(srv.sse.stats("m1")!.subscribers).toBe(0);
@@ -183,8 +178,7 @@ describe("GET /stream/devices/:id", () => {
     await a.until(() => a.data.length === 10);
     const lastId = a.events.at(-1)!.id!;
     a.close();
-    const end = Date.now() + 1000;
-    while (srv.sse.stats("m1")!.subscribers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    await until(() => srv.sse.stats("m1")!.subscribers === 0, 1000, "the SSE client to be gone");
     expect(dev.isStreaming()).toBe(true); // the grace period keeps it going for a client that comes back
     for (let i = 10; i < 25; i++) dev.emit(i); // sent while the client is away
     const b = await stream("/stream/devices/m1", { "last-event-id": lastId });
@@ -207,8 +201,7 @@ describe("GET /stream/devices/:id", () => {
     dev.emit(20);
     await a.until(() => a.data.length === 1);
     a.close();
-    const end = Date.now() + 1000;
-    while (srv.sse.stats("m1")!.subscribers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    await until(() => srv.sse.stats("m1")!.subscribers === 0, 1000, "the SSE client to be gone");
     for (let i = 21; i < 40; i++) dev.emit(i);
     const b = await stream("/stream/devices/m1", { "last-event-id": a.events.at(-1)!.id! });
     await b.until(() => b.data.length === 5);

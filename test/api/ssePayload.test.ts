@@ -1,7 +1,7 @@
 // Payloads on the wire: typed arrays, NaN/Infinity, base64 encoding, and payloads JSON cannot hold.
 import { afterEach, describe, expect, test } from "bun:test";
 import { encodePayload } from "../../src/server/sse/index.ts";
-import { ManualStreamDevice } from "../support/fixtures.ts";
+import { ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 describe("encodePayload", () => {
@@ -55,11 +55,7 @@ describe("payloads over SSE", () => {
     const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
     const j = await RawStream.open(`${srv.base}/stream/devices/m1`);
     const b = await RawStream.open(`${srv.base}/stream/devices/m1?encoding=base64`);
-    const end = Date.now() + 2000;
-    while (srv.sse.stats("m1")?.subscribers !== 2 || !srv.daemon.deviceState("m1").streaming) {
-      if (Date.now() > end) throw new Error("not subscribed");
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await until(() => srv.sse.stats("m1")?.subscribers === 2 && srv.daemon.deviceState("m1").streaming, 2000, "both subscribed");
     dev.emit(new Float64Array([1, NaN, 3]), { v: 2 });
     await j.until(() => j.data.length === 2);
     await b.until(() => b.data.length === 2);
@@ -79,11 +75,7 @@ describe("payloads over SSE", () => {
     srv.daemon.addDevice("m1", "ManualStreamDevice");
     const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
     const s = await RawStream.open(`${srv.base}/stream/devices/m1`);
-    const end = Date.now() + 2000;
-    while (!srv.daemon.deviceState("m1").streaming) {
-      if (Date.now() > end) throw new Error("not streaming");
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await until(() => srv.daemon.deviceState("m1").streaming, 2000, "streaming");
     const bad: any = {};
     bad.self = bad;
     dev.emit(1, bad, 3);

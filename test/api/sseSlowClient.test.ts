@@ -1,6 +1,6 @@
 // A client that stops reading must not slow the device or other clients, and its queue stays bounded.
 import { afterEach, expect, test } from "bun:test";
-import { ManualStreamDevice } from "../support/fixtures.ts";
+import { ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 let srv: TestServer | null = null;
@@ -17,7 +17,7 @@ import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", ${port}))
-s.sendall(b"GET ${path} HTTP/1.1\\r\\nHost: x\\r\\nAccept: text/event-stream\\r\\n\\r\\n")
+s.sendall(b"GET ${path} HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nAccept: text/event-stream\\r\\n\\r\\n")
 print("sent", flush=True)
 last = int(sys.stdin.readline())   # stalled until the test says "read now, up to this id"
 s.settimeout(10)
@@ -62,11 +62,7 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   stalled = stalledClient(port, "/stream/devices/m1");
   const lines = lineReader(stalled.stdout!);
   expect(await lines.next()).toBe("sent"); // the request is on its way
-  const end = Date.now() + 3000;
-  while (srv.sse.stats("m1")!.subscribers < 2) {
-    if (Date.now() > end) throw new Error("stalled client never subscribed");
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await until(() => srv!.sse.stats("m1")!.subscribers === 2, 3000, "the stalled client to subscribe");
   // 20 MB in 10 KB events, paced by the fast client: it must see all of them.
   const blob = "x".repeat(10_000);
   const total = 2000;

@@ -1,9 +1,8 @@
 // Helpers for the SSE tests: a server on a real socket, and a browser-style stream reader written from
 // the SSE spec with nothing but fetch (independent of the client library under test).
-import { Elysia } from "elysia";
-import { LabDaemon, LabDaemonError } from "../../src/index.ts";
-import { SseService, type SseOptions } from "../../src/server/sse/index.ts";
-import { deviceClasses, ManualStreamDevice, BatchStreamDevice, taskClasses } from "../support/fixtures.ts";
+import type { LabDaemon } from "../../src/index.ts";
+import type { SseOptions, SseService } from "../../src/server/sse/index.ts";
+import { startServer } from "../client/support.ts";
 
 export interface TestServer {
   daemon: LabDaemon;
@@ -12,30 +11,10 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** The SSE routes on their own Elysia app, with the contract's 404 envelope for core errors. */
+/** A LabDaemonServer on a free port with these SSE options. */
 export async function startSseServer(opts: SseOptions = {}): Promise<TestServer> {
-  const daemon = new LabDaemon();
-  daemon.registerPlugins({ devices: { ...deviceClasses, ManualStreamDevice, BatchStreamDevice }, tasks: taskClasses });
-  const sse = new SseService(daemon, opts);
-  const app = new Elysia()
-    .onError(({ error, set }) => {
-      if (error instanceof LabDaemonError) {
-        set.status = error.name.endsWith("NotFound") ? 404 : 400;
-        return { error: { type: error.name, message: error.message, origin: "framework", timestamp: "", context: error.context } };
-      }
-    })
-    .use(sse.routes())
-    .listen({ port: 0, hostname: "127.0.0.1" });
-  return {
-    daemon, sse,
-    base: `http://127.0.0.1:${app.server!.port}`,
-    async stop() {
-      await sse.closeAll("test over", 200);
-      sse.dispose();
-      await daemon.shutdown({ timeoutMs: 500 });
-      await app.stop(true);
-    },
-  };
+  const s = await startServer({ sse: opts });
+  return { daemon: s.daemon, sse: s.server.sse, base: s.url, stop: () => s.stop() };
 }
 
 export interface RawEvent {

@@ -1,7 +1,7 @@
 // SSEClient against a real server: events, base64 payloads, reconnects with Last-Event-ID, gaps, ends.
 import { afterEach, expect, test } from "bun:test";
 import { SSEClient, ServerAPI, ServerAPIError, StreamEndedError } from "../../src/client/index.ts";
-import type { ManualStreamDevice } from "../support/fixtures.ts";
+import { until as untilFx, type ManualStreamDevice } from "../support/fixtures.ts";
 import { startRelay, startServer, type Running } from "./support.ts";
 
 let srv: Running | null = null;
@@ -12,14 +12,7 @@ afterEach(async () => {
   srv = null;
 });
 
-/** Resolves when `cond()` holds; polls each millisecond; rejects after `timeoutMs`. */
-async function until(cond: () => boolean, what: string, timeoutMs = 3000) {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+const until = (cond: () => boolean, what: string, timeoutMs = 3000) => untilFx(cond, timeoutMs, what);
 
 function client(url: string, opts: ConstructorParameters<typeof SSEClient>[1] = {}) {
   const events: any[] = [];
