@@ -45,6 +45,18 @@ export async function main(argv: string[]): Promise<number> {
   return (await load())(rest);
 }
 
+/**
+ * Inside the executable the addon is unpacked into $TMPDIR before it is loaded; a missing, read-only or
+ * noexec TMPDIR shows up as a dlopen failure that says nothing of the cause.
+ */
+function addonHint(err: Error | undefined): string | null {
+  const message = String(err?.message ?? "");
+  if (!/labdaemon_native[^ ]*\.node/.test(message)) return null;
+  return `cannot load the native addon (${message.split("\n")[0]}). The executable unpacks it into $TMPDIR ` +
+    `(${process.env.TMPDIR || "/tmp"}) at start: that folder must exist, be writable and allow executing files ` +
+    `(not mounted noexec). Point TMPDIR at such a folder.`;
+}
+
 /** Which exit status a failure gets. */
 export function exitStatusOf(e: unknown): number {
   const name = (e as Error)?.name;
@@ -62,7 +74,7 @@ if (import.meta.main) {
       const known = err instanceof UsageError || ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name)
         || typeof (err as { context?: unknown })?.context === "object";
       // Expected failures get one line; anything else keeps its stack for the bug report.
-      console.error(`labdaemon: ${known ? err.message : (err?.stack ?? String(e))}`);
+      console.error(`labdaemon: ${addonHint(err) ?? (known ? err.message : (err?.stack ?? String(e)))}`);
       process.exit(exitStatusOf(e));
     },
   );

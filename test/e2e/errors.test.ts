@@ -119,6 +119,14 @@ describe("run-time failures exit 1", () => {
     expect(r.stderr).toContain("cannot listen on 203.0.113.7:0: ");
   });
 
+  test("a TMPDIR the embedded addon cannot be unpacked into is named as the cause", async () => {
+    const cwd = await workspace();
+    const r = await run(["serve", "--sim", "--port", "0"], { cwd, env: { TMPDIR: `${cwd}/missing` } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`cannot load the native addon`);
+    expect(r.stderr).toContain(`into $TMPDIR (${cwd}/missing)`);
+  });
+
   test("a device that cannot connect at start-up", async () => {
     const r = await fails({ "lab.yaml": "devices:\n  dmm:\n    type: ScpiInstrument\n    params: { resource: 'TCPIP0::127.0.0.1::1::SOCKET', timeoutMs: 500 }\n    connect: true\n" }, ["--config", "lab.yaml"]);
     expect(r.exitCode).toBe(1);
