@@ -91,6 +91,12 @@ export class LabDaemonServer {
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.errors = new ErrorStore(daemon);
+    daemon.on("task", (e) => {
+      if (e.kind !== "started" || this.ownership.holds(e.taskId)) return;
+      const h = daemon.getTask(e.taskId);
+      const claim = this.ownership.claimFree(e.taskId, e.taskType, h.deviceIds);
+      if (claim) void h.settled.then(() => this.ownership.release(claim));
+    });
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,

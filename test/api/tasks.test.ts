@@ -62,6 +62,20 @@ describe("POST /tasks", () => {
     expect(after.body.error).toBeUndefined();
   });
 
+  test("a task started in-process also makes its devices answer 409 to HTTP commands while it runs", async () => {
+    const h = s.daemon.executeTask("local", "ExclusiveTask", { device_ids: ["dev2"], ms: 5000 });
+    const r = await s.req("POST", "/devices/dev2/call", { method: "getValue" });
+    expect(r.status).toBe(409);
+    expect(r.body.error.context).toEqual({ device_id: "dev2", task_id: "local" });
+    expect((await s.req("GET", "/devices/dev2")).body.owned_by).toBe("local");
+    const clash = await s.req("POST", "/tasks", { task_id: "remote", task_type: "ExclusiveTask", params: { device_ids: ["dev2"] } });
+    expect(clash.status).toBe(409);
+    h.cancel();
+    await h.settled;
+    await until(() => s.server.ownership.size === 0, 1000, "release");
+    expect((await s.req("POST", "/devices/dev2/call", { method: "getValue" })).status).toBe(200);
+  });
+
   test("the reference's validation messages (23d–k)", async () => {
     const bad = async (body: unknown) => (await s.req("POST", "/tasks", body));
     expect((await bad({ task_type: "MockTask" })).body.error.message).toContain("task_id is required");
