@@ -213,6 +213,8 @@ type Fail = (path: ConfigPath, message: string) => ConfigError;
 const PROFILE_KEYS = ["name", "description", "host", "port", "token", "cors", "logLevel", "completedTaskBuffer", "devices", "tasks", "plugins", "setup"];
 const DEVICE_KEYS = ["type", "params", "connect", "callTimeoutMs"];
 const CODE_ONLY = new Set(["plugins", "setup"]);
+/** A browser origin: scheme, host and port, nothing else (and never "*"). */
+export const ORIGIN = /^https?:\/\/[^/\s]+\/?$/;
 
 function selectProfile(raw: unknown, profile: string | undefined, fail: Fail, isModule = false): { config: LabConfig; profile: string | null } {
   if (!isObject(raw)) throw fail([], "a lab configuration must be an object (a mapping)");
@@ -263,7 +265,9 @@ function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boo
   };
   if (raw.cors !== undefined) {
     const list = typeof raw.cors === "string" ? [raw.cors] : raw.cors;
-    if (!Array.isArray(list) || !list.every((o) => typeof o === "string")) throw fail([...at, "cors"], " must be an origin or a list of origins");
+    if (!Array.isArray(list) || !list.every((o) => typeof o === "string" && ORIGIN.test(o))) {
+      throw fail([...at, "cors"], " must be an origin (http://host[:port], never '*') or a list of them");
+    }
     cfg.cors = list as string[];
   }
   if (raw.logLevel !== undefined) {

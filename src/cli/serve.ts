@@ -3,7 +3,7 @@
 import type { LabDaemon } from "../index.ts";
 import { LabDaemonServer } from "../server/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
-import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, type LoadedConfig, type LogLevel } from "./config.ts";
+import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError } from "./lab.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
@@ -41,6 +41,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
   }
+  const cors = values.cors as string[] | undefined;
+  const badOrigin = cors?.find((o) => !ORIGIN.test(o));
+  if (badOrigin !== undefined) throw new UsageError(`serve: --cors takes an origin such as http://dashboard.lab:8080 (never '*'), got '${badOrigin}'`);
   const port = portFlag(flag("port"));
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
@@ -55,7 +58,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host,
     port: port ?? cfg.port ?? 5000,
     token,
-    cors: (values.cors as string[] | undefined) ?? cfg.cors,
+    cors: cors ?? cfg.cors,
     logLevel: (logLevel ?? cfg.logLevel ?? "info") as LogLevel,
   });
   try {

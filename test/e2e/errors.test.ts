@@ -24,6 +24,7 @@ describe("usage errors exit 2", () => {
       [["serve", "--log-level", "loud"], /--log-level must be one of debug, info, warn, error, silent/],
       [["serve", "--sim", "--config", "x.yaml"], /--sim and --config exclude each other/],
       [["serve", "extra"], /unexpected argument 'extra'/],
+      [["serve", "--cors", "*"], /--cors takes an origin such as http:\/\/dashboard\.lab:8080 \(never '\*'\), got '\*'/],
       [["launch"], /unknown command 'launch'/],
       [["--port", "5000"], /unknown flag --port before a command/],
       [["query", "TCPIP0::1.2.3.4::5025::SOCKET"], /missing RESOURCE and MESSAGE/],

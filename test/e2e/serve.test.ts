@@ -184,6 +184,22 @@ describe("the built-in simulated lab", () => {
   });
 });
 
+describe("--cors and a token from the config file", () => {
+  test("a listed origin gets CORS headers, another is refused; the config's token applies", async () => {
+    const cwd = await workspace({ "lab.yaml": "token: from-file\ndevices: {}\n" });
+    const s = await start(["--config", "lab.yaml", "--port", "0", "--cors", "http://dash.lab:8080"], { cwd });
+    const ask = (origin: string) => fetch(`${s.url}/devices`, { headers: { origin, authorization: "Bearer from-file" }, signal: AbortSignal.timeout(5000) });
+    const ok = await ask("http://dash.lab:8080");
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
+    const other = await ask("http://evil.example");
+    expect(other.status).toBe(403);
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await http(s.url, "/devices")).status).toBe(401);
+    expect((await stop(s)).exitCode).toBe(0);
+  });
+});
+
 describe("--token", () => {
   test("every route but /health needs the bearer token; LABDAEMON_TOKEN works too", async () => {
     const cwd = await workspace();
