@@ -226,6 +226,32 @@ describe("GET /stream/devices/:id", () => {
     expect(srv.daemon.deviceState("m1").subscribers).toBe(0);
   });
 
+  test("beyond maxConnections a stream is refused with stream_error TooManyStreams and a retry hint", async () => {
+    await srv.stop();
+    srv = await startSseServer({ maxConnections: 2 });
+    manual();
+    await stream("/stream/devices/m1");
+    await stream("/stream/tasks");
+    const res = await fetch(`${srv.base}/stream/devices/m1`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain("retry: 10000\n");
+    expect(text).toContain('"type":"TooManyStreams"');
+    expect(srv.sse.stats("m1")!.subscribers).toBe(1);
+  });
+
+  test("GET /devices/{id} shows the stream's subscribers, clients and drops", async () => {
+    const dev = manual();
+    const s = await stream("/stream/devices/m1?encoding=base64");
+    await subscribers("m1", 1);
+    dev.emit(1, 2, 3);
+    await s.until(() => s.data.length === 3);
+    const detail = (await (await fetch(`${srv.base}/devices/m1`)).json()) as any;
+    expect(detail.streaming).toBe(true);
+    expect(detail.stream).toMatchObject({ subscribers: 1, dropped: 0, sequence: 3, startedBy: "subscribers" });
+    expect(detail.stream.clients[0]).toMatchObject({ encoding: "base64", delivered: 3, dropped: 0, queued: 0 });
+  });
+
   test("keep-alive comments arrive while the stream is idle", async () => {
     await srv.stop();
     srv = await startSseServer({ keepAliveMs: 30 });

@@ -75,7 +75,8 @@ export class RawStream {
             if (k === "id") ev.id = v; else if (k === "event") ev.event = v; else if (k === "data") data.push(v);
           }
           if (isComment) this.comments++;
-          else { ev.data = data.join("\n"); this.events.push(ev); }
+          // As in the spec, a block without data (e.g. only `retry:`) dispatches nothing.
+          else if (data.length) { ev.data = data.join("\n"); this.events.push(ev); }
         }
         this.notify();
       }

@@ -47,6 +47,7 @@ export interface SseOptions {
 }
 
 const DEFAULT_QUEUE: QueueLimits = { maxEvents: 4096, maxBytes: 8 * 1024 * 1024 };
+const REFUSED_RETRY_MS = 10_000;
 const DEFAULT_REPLAY: ReplayLimits = { maxEvents: 1024, maxBytes: 8 * 1024 * 1024 };
 
 export class SseService {
@@ -210,9 +211,12 @@ function parseLastEventId(v: string | null): number | undefined {
   return Number(v.trim());
 }
 
-/** A stream that says why it ends and ends: what EventSource needs to see instead of a bare failure. */
+/**
+ * A stream that says why it ends and ends: what EventSource needs to see instead of a bare failure. The
+ * retry hint slows EventSource's automatic reconnects (3 s by default) while the refusal lasts.
+ */
 function endedStream(ids: Record<string, string>, error: { type: string; message: string }): Response {
-  const text = formatComment("stream refused") + formatEvent({
+  const text = formatComment("stream refused") + `retry: ${REFUSED_RETRY_MS}\n\n` + formatEvent({
     event: "stream_error",
     data: JSON.stringify({ ...ids, timestamp: isoMillis(Date.now()), error }),
   });
