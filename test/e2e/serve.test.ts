@@ -184,6 +184,28 @@ describe("the built-in simulated lab", () => {
   });
 });
 
+describe("--log-level", () => {
+  test("info logs one line per request but not health checks; debug logs those too; warn drops successes", async () => {
+    const cwd = await workspace();
+    const levels = await Promise.all(["info", "debug", "warn"].map((l) => start(["--sim", "--port", "0", "--log-level", l], { cwd })));
+    for (const s of levels) {
+      await http(s.url, "/health");
+      await http(s.url, "/devices/laser1");
+      await http(s.url, "/devices/nope");
+    }
+    const logs = await Promise.all(levels.map(async (s) => {
+      await stop(s);
+      return s.stdout() + s.stderr();
+    }));
+    const [info, debug, warn] = logs as [string, string, string];
+    expect(info).toMatch(/GET \/devices\/laser1 200 [\d.]+ ?ms/);
+    expect(info).toMatch(/GET \/devices\/nope 404 /);
+    expect(info).not.toMatch(/GET \/health/);
+    expect(debug).toMatch(/GET \/health 200 /);
+    expect(warn).not.toMatch(/GET \/(health|devices\/laser1)/);
+  });
+});
+
 describe("--cors and a token from the config file", () => {
   test("a listed origin gets CORS headers, another is refused; the config's token applies", async () => {
     const cwd = await workspace({ "lab.yaml": "token: from-file\ndevices: {}\n" });
