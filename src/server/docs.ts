@@ -23,7 +23,7 @@ const STATUS_TEXT: Record<string, string> = {
 interface RouteLike {
   method: string;
   path: string;
-  hooks?: { body?: unknown; detail?: { summary?: string; tags?: string[]; responses?: Record<string, unknown>; hide?: boolean } };
+  hooks?: { body?: unknown; detail?: { summary?: string; tags?: string[]; responses?: Record<string, unknown>; body?: unknown; hide?: boolean } };
 }
 
 /** Strips typebox's symbol keys (JSON.stringify drops them anyway) so the document is plain JSON. */
@@ -47,7 +47,8 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
       responses["401"] = { description: STATUS_TEXT[401], content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
     }
     const op: Record<string, unknown> = { summary: detail.summary, tags: detail.tags, parameters, responses };
-    if (r.hooks?.body) op.requestBody = { required: true, content: { "application/json": { schema: plain(r.hooks.body) } } };
+    const body = detail.body ?? r.hooks?.body;
+    if (body) op.requestBody = { required: true, content: { "application/json": { schema: plain(body) } } };
     if (opts.token && path !== "/health") op.security = [{ bearer: [] }];
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }

@@ -49,6 +49,23 @@ describe("device registry", () => {
     expect(s.daemon.listDevices().map((d) => d.deviceId)).toEqual(["a"]);
   });
 
+  test("a body that is not a JSON object is 422 ValidationError on every route that takes one", async () => {
+    for (const path of ["/devices", "/tasks", "/devices/x/call", "/tasks/x/parameters"]) {
+      for (const body of ["[1,2]", "\"text\"", "null", "42", "{oops"]) {
+        const r = await s.req("POST", path, body);
+        expect({ path, body, status: r.status }).toEqual({ path, body, status: 422 });
+        expect(r.body.error.type).toBe("ValidationError");
+      }
+    }
+  });
+
+  test("after the daemon shut down, adding a device is 503 DaemonClosed", async () => {
+    await s.daemon.shutdown();
+    const r = await s.req("POST", "/devices", { device_id: "late", device_type: "MockDevice" });
+    expect(r.status).toBe(503);
+    expect(r.body.error.type).toBe("DaemonClosed");
+  });
+
   test("a constructor failure is 400 DeviceCreationError with origin device", async () => {
     s.daemon.registerPlugins({ devices: { Exploding: class { constructor() { throw new RangeError("no such port"); } } } });
     const r = await s.req("POST", "/devices", { device_id: "x", device_type: "Exploding" });
@@ -113,6 +130,22 @@ describe("connect and disconnect", () => {
     expect(stored.status).toBe(200);
     expect(stored.body.error).toMatchObject({ type: "DeviceConnectionError", origin: "device", context: { device_id: "bad", operation: "connect" } });
     expect(stored.body.error.traceback).toContain("fixtures.ts");
+  });
+
+  test("a failing disconnect is 400 DeviceDisconnectionError; a hung one is 504 and leaves it disconnected", async () => {
+    s.daemon.registerPlugins({ devices: { Sticky: class { connect() {} disconnect() { throw new Error("relay stuck"); } } } });
+    await addDevice("sticky", "Sticky");
+    const r = await s.req("POST", "/devices/sticky/disconnect");
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ type: "DeviceDisconnectionError", origin: "device", message: "Failed to disconnect device 'sticky': relay stuck" });
+    expect((await s.req("GET", "/devices/sticky/error")).body.error.context.operation).toBe("disconnect");
+    await s.close();
+    s = await startTestServer({ connectTimeoutMs: 50 });
+    await addDevice("hung", "HungDevice");
+    const hung = await s.req("POST", "/devices/hung/disconnect");
+    expect(hung.status).toBe(504);
+    expect(hung.body.error.type).toBe("DeviceTimeoutError");
+    expect((await s.req("GET", "/devices/hung")).body.connected).toBe(false);
   });
 
   test("a connect slower than connectTimeoutMs is 504 DeviceTimeoutError", async () => {

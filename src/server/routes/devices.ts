@@ -88,8 +88,7 @@ export function deviceRoutes(ctx: RouteContext) {
       daemon.addDevice(id, type, params);
       return { device_id: id, device_type: type, connected: false, streaming: false, owned_by: null };
     }, {
-      body: AddDeviceRequestSchema,
-      detail: doc({ summary: "Add a device (not connected)", tags: ["devices"],
+      detail: doc({ body: AddDeviceRequestSchema, summary: "Add a device (not connected)", tags: ["devices"],
         responses: { 200: AddDeviceResponseSchema, 400: E, 404: E, 409: E, 422: E } }),
     })
 
@@ -171,8 +170,7 @@ export function deviceRoutes(ctx: RouteContext) {
     })
 
     .post("/devices/:device_id/call", ({ params, body }) => callDevice(params.device_id, body), {
-      body: CallRequestSchema,
-      detail: doc({ summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
+      detail: doc({ body: CallRequestSchema, summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
         responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 504: E } }),
     })
 

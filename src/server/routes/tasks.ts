@@ -79,8 +79,7 @@ export function taskRoutes(ctx: RouteContext) {
       if (held) void handle.settled.then(() => ownership.release(held));
       return { task_id: id, task_type: type, device_ids: [...handle.deviceIds], status: "started" as const };
     }, {
-      body: ExecuteTaskRequestSchema,
-      detail: doc({ summary: "Start a task; its device_ids are claimed atomically until it ends", tags: ["tasks"],
+      detail: doc({ body: ExecuteTaskRequestSchema, summary: "Start a task; its device_ids are claimed atomically until it ends", tags: ["tasks"],
         responses: { 200: ExecuteTaskResponseSchema, 400: E, 404: E, 409: E, 422: E } }),
     })
 
@@ -156,8 +155,7 @@ export function taskRoutes(ctx: RouteContext) {
       }
       return jsonResponse({ status: "parameter_set", key, value: b.value });
     }, {
-      body: SetParameterRequestSchema,
-      detail: doc({ summary: "Set a parameter of a running task", tags: ["tasks"],
+      detail: doc({ body: SetParameterRequestSchema, summary: "Set a parameter of a running task", tags: ["tasks"],
         responses: { 200: SetParameterResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E } }),
     })
 
