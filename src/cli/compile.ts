@@ -33,7 +33,7 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   const outfile = join(root, OUTFILE);
   const addon = join(root, "build/Release/labdaemon_native.node");
   if (!existsSync(addon)) throw new Error(`${addon} is missing: build the native addon first (bun build.ts --native)`);
-  if (!opts.force && existsSync(outfile) && statSync(outfile).mtimeMs >= newestInput(root)) {
+  if (!opts.force && isUpToDate(root)) {
     if (!opts.quiet) console.log(`${OUTFILE} is up to date`);
     return { outfile, built: false, ms: performance.now() - started };
   }
@@ -58,6 +58,12 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   const ms = performance.now() - started;
   if (!opts.quiet) console.log(`${OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`);
   return { outfile, built: true, ms };
+}
+
+/** dist/labdaemon exists and is at least as new as every file that goes into it. */
+export function isUpToDate(root: string): boolean {
+  const outfile = join(root, OUTFILE);
+  return existsSync(outfile) && statSync(outfile).mtimeMs >= newestInput(root);
 }
 
 function newestInput(root: string): number {
