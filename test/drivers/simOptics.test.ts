@@ -123,6 +123,20 @@ describe("SweepTask", () => {
     await daemon.shutdown();
   });
 
+  test("power_mw sets the laser's power first; a laser that is not connected fails the sweep with its error", async () => {
+    const { daemon, laserId, meterId, laser } = await bench("power");
+    const h = daemon.executeTask("s4", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2, start_wl: 1540, stop_wl: 1541, power_mw: 5 });
+    const r = (await h.wait({ timeoutMs: 5000 })) as SweepResult;
+    expect(await laser.getPower()).toBe(5);
+    expect(r.powers[0]).toBeGreaterThan(4.9);
+    await daemon.disconnectDevice(laserId);
+    const failed = daemon.executeTask("s5", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2 });
+    const err = await failed.wait({ timeoutMs: 5000 }).catch((e) => e);
+    expect(failed.status).toBe("failed");
+    expect((err as Error).cause).toBeInstanceOf(DeviceNotConnectedError);
+    await daemon.shutdown();
+  });
+
   test("bad sweep parameters fail at construction", () => {
     expect(() => new SweepTask("x", { steps: 0 })).toThrow(RangeError);
     expect(() => new SweepTask("x", { start_wl: Number.NaN })).toThrow(TypeError);
