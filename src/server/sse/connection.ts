@@ -1,7 +1,7 @@
 // One SSE client: a bounded queue of ready-made event bytes and the pull stream that drains it.
 // The stream only pulls when the socket has taken the previous chunk, so a slow client fills its own
 // queue (oldest events dropped and counted) and nothing else.
-import { bytes, formatComment } from "./format.ts";
+import { bytes, formatComment, isoMillis } from "./format.ts";
 
 export interface QueueLimits {
   /** Events held for one client before the oldest is dropped. */
@@ -27,7 +27,8 @@ export interface ConnectionStats {
   queuedBytes: number;
   dropped: number;
   delivered: number;
-  connectedAt: number;
+  /** ISO-8601 UTC. */
+  connectedAt: string;
 }
 
 let nextConnectionId = 1;
@@ -88,7 +89,7 @@ export class SseConnection {
   stats(): ConnectionStats {
     return {
       id: this.id, queued: this.queued, queuedBytes: this.queuedBytes,
-      dropped: this.dropped, delivered: this.delivered, connectedAt: this.connectedAt,
+      dropped: this.dropped, delivered: this.delivered, connectedAt: isoMillis(this.connectedAt),
     };
   }
 
