@@ -59,6 +59,8 @@ export class SSEClient {
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
   private lastSequence: number | undefined;
+  /** The server's `retry:` advice: the least wait before reconnecting. */
+  private serverRetryMs = 0;
 
   constructor(baseUrl = "http://127.0.0.1:5000", private readonly opts: SSEClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -125,7 +127,7 @@ export class SSEClient {
         return;
       }
       // Jitter keeps many clients of one restarted server from reconnecting in lockstep.
-      await sleep(delay * (0.75 + Math.random() * 0.5), signal);
+      await sleep(Math.max(delay * (0.75 + Math.random() * 0.5), this.serverRetryMs), signal);
       delay = Math.min(delay * 2, max);
     }
   }
@@ -175,6 +177,7 @@ export class SSEClient {
           if (done) break;
           armIdle();
           parser.feed(decoder.decode(value, { stream: true }));
+          if (parser.retryMs !== undefined) this.serverRetryMs = parser.retryMs;
           if (final !== null) break;
         }
       } catch (e) {

@@ -150,3 +150,24 @@ test("a server that stops and comes back: the client retries until it is there a
   await until(() => events.length === 2, "task events from the new server");
   expect(events.map((e) => e.event)).toEqual(["task_started", "task_completed"]);
 });
+
+test("a connection that goes silent is dropped after idleTimeoutMs and retried; the server's retry hint is honoured", async () => {
+  let requests = 0;
+  const silent = Bun.serve({
+    port: 0, hostname: "127.0.0.1", idleTimeout: 0,
+    fetch() {
+      requests++;
+      // Headers and a retry hint, then nothing: no events, no keep-alives.
+      return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("retry: 150\n\n")); } }),
+        { headers: { "content-type": "text/event-stream" } });
+    },
+  });
+  cleanups.push(() => silent.stop(true));
+  const { c, errors } = client(`http://127.0.0.1:${silent.port}`, { idleTimeoutMs: 80, initialRetryMs: 1 });
+  const t0 = performance.now();
+  c.startTaskStream();
+  await until(() => requests === 2, "a second attempt", 3000);
+  const elapsed = performance.now() - t0;
+  expect(errors[0]!.message).toContain("no data for 80 ms");
+  expect(elapsed).toBeGreaterThanOrEqual(80 + 150 - 10); // idle bound, then the server's retry advice
+});
