@@ -110,6 +110,7 @@ export default {
 `,
       "spectrometer.ts": `
 import { DeviceNotConnectedError, DeviceOperationError, t, version } from "labdaemon";
+import { ServerAPI } from "labdaemon/client";
 export class Spectrometer {
   static methods = {
     acquire: { params: [t.Integer({ minimum: 1, maximum: 1000 })], doc: "integration time, ms" },
@@ -124,6 +125,7 @@ export class Spectrometer {
     return Float64Array.from({ length: this.params.pixels }, (_, i) => i * ms);
   }
   libraryVersion() { return version; }
+  clientClass() { return typeof ServerAPI; }
 }
 `,
       "integrate.ts": `
@@ -142,6 +144,7 @@ export class Integrate {
     const s = await start(["--port", "0"], { cwd });
     expect((await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [2] } })).body.result).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
     expect((await http(s.url, "/devices/spec1/call", { body: { method: "libraryVersion" } })).body.result).toMatch(/^\d+\.\d+\.\d+/);
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "clientClass" } })).body.result).toBe("function");
     const jammed = await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [13] } });
     // The plugin's error class is the appliance's own: the server maps it like a built-in driver's.
     expect(jammed.status).toBe(400);
