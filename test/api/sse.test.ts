@@ -68,6 +68,12 @@ describe("GET /stream/devices/:id", () => {
     expect(clients[0]!.data.map((d) => d.payload.i)).toEqual([...Array(200).keys()]);
     expect(dev.starts).toBe(1);
     expect(srv.daemon.deviceState("m1").subscribers).toBe(1); // one core subscription for all SSE clients
+    // Serialised once for all three (toJSON runs once per serialisation).
+    let serialised = 0;
+    dev.emit({ toJSON: () => (serialised++, { once: true }) });
+    for (const c of clients) await c.until(() => c.data.length === 201);
+    expect(serialised).toBe(1);
+    expect(clients.map((c) => c.data[200].payload)).toEqual([{ once: true }, { once: true }, { once: true }]);
   });
 
   test("the device stops after the last SSE subscriber leaves, noticed within 100 ms while idle", async () => {
