@@ -365,6 +365,15 @@ describe("typed methods (static methods metadata)", () => {
 });
 
 describe("stream stop", () => {
+  test("a stream callback that throws is stored with origin callback", async () => {
+    await addDevice("daq", "StreamingDevice");
+    await s.daemon.startStreaming("daq", () => { throw new TypeError("bad sample"); });
+    await until(() => s.server.errors.deviceError("daq") !== null, 2000, "callback error");
+    const e = await s.req("GET", "/devices/daq/error");
+    expect(e.body.error).toMatchObject({ type: "TypeError", message: "bad sample", origin: "callback" });
+    await s.daemon.stopStreaming("daq");
+  });
+
   test("POST /devices/{id}/stream/stop stops a locally started stream and is idempotent", async () => {
     await addDevice("daq", "StreamingDevice");
     let seen = 0;

@@ -98,6 +98,21 @@ describe("meta routes and unknown routes", () => {
     expect((await s.req("DELETE", "/health")).status).toBe(405);
   });
 
+  test("an unexpected failure in the server is a 500 InternalError envelope without details, logged with its stack", async () => {
+    s = await startTestServer();
+    s.daemon.registerPlugins({ devices: { Cursed: class { static get methods(): never { throw new Error("secret internals"); } ping() { return 1; } } } });
+    await s.req("POST", "/devices", { device_id: "c", device_type: "Cursed" });
+    s.lines.length = 0;
+    const r = await s.req("GET", "/devices/c/methods");
+    expect(r.status).toBe(500);
+    expect(r.body.error.type).toBe("InternalError");
+    expect(r.text).not.toContain("secret internals");
+    expect(r.text).not.toContain("    at ");
+    expect(isEnvelope(r.body)).toBe(true);
+    expect(s.lines.some((l) => l.startsWith("error labdaemon: GET /devices/c/methods failed"))).toBe(true);
+    expect((await s.req("GET", "/health")).status).toBe(200);
+  });
+
   test("every request is logged once with method, path, status and ms; /health at debug", async () => {
     s = await startTestServer();
     s.lines.length = 0;
