@@ -12,3 +12,5 @@ export type {
 export { LabDaemonServer } from "./server/index.ts";
 export type { LabDaemonServerOptions, ServerLogger, LogLevel } from "./server/index.ts";
 export type * from "./server/schemas.ts";
+// Instrument I/O and the sample ring (the native addon loads on first use).
+export * from "./io/index.ts";

@@ -7,7 +7,7 @@ import {
   DeviceOperationError,
   DeviceTimeoutError,
 } from "../core/errors.ts";
-import { native } from "./native.ts";
+import { onNativeLoad } from "./native.ts";
 
 export interface IoErrorContext {
   resource: string;
@@ -40,7 +40,7 @@ function fromFields(f: NativeIoFields, resource: string): DeviceError {
 }
 
 // Every promise the addon rejects carries one of these already.
-native.setIoErrorFactory((f: NativeIoFields) => fromFields(f, f.resource ?? ""));
+onNativeLoad((native) => native.setIoErrorFactory((f: NativeIoFields) => fromFields(f, f.resource ?? "")));
 
 /** An error from the addon's synchronous calls (or anything else) as a DeviceError where it is one. */
 export function toDeviceError(e: unknown, resource: string): Error {

@@ -1,4 +1,29 @@
-// Loads the C++ addon. The literal path lets `bun build --compile` embed the .node file.
-// Each room of native/ adds its exports; their TypeScript faces live beside this file.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const native: Record<string, any> = require("../../build/Release/labdaemon_native.node");
+// Loads the C++ addon on first use, so `import … from "labdaemon"` works before the addon is built
+// (only instrument I/O and the sample ring need it). The literal path lets `bun build --compile` embed it.
+type NativeModule = Record<string, any>;
+
+let loaded: NativeModule | null = null;
+const onLoad: ((m: NativeModule) => void)[] = [];
+
+function load(): NativeModule {
+  if (loaded) return loaded;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require("../../build/Release/labdaemon_native.node") as NativeModule;
+  } catch (e) {
+    throw new Error(`labdaemon's native addon could not be loaded (run \`npm run build:native\`): ${(e as Error).message}`);
+  }
+  for (const fn of onLoad.splice(0)) fn(loaded);
+  return loaded;
+}
+
+/** Runs `fn` with the addon once it is loaded (at once if it already is). */
+export function onNativeLoad(fn: (m: NativeModule) => void): void {
+  if (loaded) fn(loaded);
+  else onLoad.push(fn);
+}
+
+export const native: NativeModule = new Proxy({} as NativeModule, {
+  get: (_t, prop) => load()[prop as string],
+  has: (_t, prop) => prop in load(),
+});
