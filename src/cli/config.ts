@@ -37,7 +37,10 @@ export interface LabConfig {
   tasks?: string[];
   /** TypeScript configs only: device and task classes, usually imported from files beside the config. */
   plugins?: { devices?: Record<string, DeviceClass>; tasks?: Record<string, TaskClass> };
-  /** TypeScript configs only: runs after the devices are added and connected, before serving. */
+  /**
+   * TypeScript configs only: runs after the devices are added and connected, before serving; may return
+   * a function to run after the daemon has shut down (close what setup opened).
+   */
   setup?: (daemon: LabDaemon) => unknown;
 }
 
@@ -111,9 +114,9 @@ export async function loadConfigFile(file: string, profile?: string): Promise<Lo
   throw new ConfigError(`${file}: unsupported config format '${ext || "(no extension)"}' (use .ts, .json or .yaml)`);
 }
 
-/** A configuration given as an object (the built-in simulated lab, tests). */
+/** A configuration given as an object (the built-in simulated lab, tests); it may hold code like a .ts one. */
 export function fromObject(raw: unknown, label: string, profile?: string): LoadedConfig {
-  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${label}: ${fmtPath(path)}${msg}`));
+  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${label}: ${fmtPath(path)}${msg}`), true);
   return { file: label, profile: chosen, config, where: () => label };
 }
 

@@ -1,13 +1,20 @@
 // Turns a lab configuration into a running LabDaemon: driver types registered, devices added and,
 // where asked, connected. Every failure names the config entry at fault.
-import { LabDaemon, type DeviceClass, type TaskClass } from "../index.ts";
+import { LabDaemon, withDeadline, type DeviceClass, type TaskClass } from "../index.ts";
 import { builtinDevices, builtinTasks } from "../../drivers/index.ts";
 import { ConfigError, type LoadedConfig } from "./config.ts";
 
 /** How long one device may take to connect at start-up. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number } = {}): Promise<LabDaemon> {
+/** A running lab: its daemon, and what its setup step asked to run when it ends. */
+export interface Lab {
+  daemon: LabDaemon;
+  /** Shuts the daemon down, then runs the setup step's cleanup; bounded by `timeoutMs` in total. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number } = {}): Promise<Lab> {
   const { config, where } = loaded;
   const at = loaded.profile ? ["configs", loaded.profile] : [];
   const devices: Record<string, DeviceClass> = { ...builtinDevices };
@@ -28,6 +35,12 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
   }
 
   const daemon = new LabDaemon({ completedTaskBuffer: config.completedTaskBuffer });
+  let cleanup: (() => unknown) | null = null;
+  const shutdown = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    await daemon.shutdown({ timeoutMs });
+    if (cleanup) await withDeadline(Promise.resolve().then(cleanup), Math.max(1, deadline - Date.now()));
+  };
   try {
     daemon.registerPlugins({ devices, tasks });
     for (const [id, d] of Object.entries(config.devices)) {
@@ -51,16 +64,17 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
     }
     if (config.setup) {
       try {
-        await config.setup(daemon);
+        const after = await config.setup(daemon);
+        if (typeof after === "function") cleanup = after as () => unknown;
       } catch (e) {
         throw new LabStartError(`${loaded.file}: setup() failed: ${(e as Error).stack ?? e}`);
       }
     }
   } catch (e) {
-    await daemon.shutdown({ timeoutMs: 2000 });
+    await shutdown(2000);
     throw e;
   }
-  return daemon;
+  return { daemon, shutdown };
 }
 
 /** The configuration is fine but the lab is not (an instrument is off, a setup step failed). */

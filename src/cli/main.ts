@@ -50,15 +50,17 @@ export async function main(argv: string[]): Promise<number> {
  * noexec TMPDIR shows up as a dlopen failure that says nothing of the cause.
  */
 function addonHint(err: Error | undefined): string | null {
-  const message = String(err?.message ?? "");
-  if (!/labdaemon_native[^ ]*\.node/.test(message)) return null;
-  return `cannot load the native addon (${message.split("\n")[0]}). The executable unpacks it into $TMPDIR ` +
+  // The loader's own words, wherever the failure surfaced (often inside a device's creation error).
+  const cause = /(\S*labdaemon_native[^\s:]*\.node: [^\n]*)/.exec(String(err?.message ?? ""))?.[1];
+  if (!cause) return null;
+  return `cannot load the native addon (${cause}). The executable unpacks it into $TMPDIR ` +
     `(${process.env.TMPDIR || "/tmp"}) at start: that folder must exist, be writable and allow executing files ` +
     `(not mounted noexec). Point TMPDIR at such a folder.`;
 }
 
 /** Which exit status a failure gets. */
 export function exitStatusOf(e: unknown): number {
+  if (addonHint(e as Error)) return EXIT_RUNTIME;
   const name = (e as Error)?.name;
   if (name === "UsageError") return EXIT_USAGE;
   if (name === "ConfigError" || name === "SimDefinitionError") return EXIT_CONFIG;

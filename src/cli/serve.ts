@@ -1,11 +1,10 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
-import type { LabDaemon } from "../index.ts";
 import { LabDaemonServer } from "../server/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
-import { buildLab, LabStartError } from "./lab.ts";
+import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
 const SHUTDOWN_BUDGET_MS = 2000;
@@ -50,7 +49,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const loaded = await loadLab(values.sim === true, flag("config"), flag("profile"));
   const cfg = loaded.config;
-  const daemon = await buildLab(loaded, { connectTimeoutMs });
+  const lab = await buildLab(loaded, { connectTimeoutMs });
+  const daemon = lab.daemon;
 
   const host = flag("host") ?? cfg.host ?? "127.0.0.1";
   const token = flag("token") ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
@@ -64,7 +64,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   try {
     await server.start();
   } catch (e) {
-    await daemon.shutdown({ timeoutMs: DAEMON_STOP_MS });
+    await lab.shutdown(DAEMON_STOP_MS);
     const err = e as { code?: string; message?: string };
     if (err?.code === "EADDRINUSE" || /in use|EADDRINUSE/i.test(err?.message ?? "")) {
       throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
@@ -75,7 +75,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${daemon.listDevices().length} devices on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
-  await signals.stopped(server, daemon);
+  await signals.stopped(server, lab);
   return 0;
 }
 
@@ -94,7 +94,7 @@ async function loadLab(sim: boolean, configFlag: string | undefined, profile: st
  * Listens for SIGINT/SIGTERM from the start: the handlers must be in place before the address is
  * announced, or a supervisor that signals right after reading it would kill the process outright.
  */
-function shutdownOnSignal(): { stopped(server: LabDaemonServer, daemon: LabDaemon): Promise<void> } {
+function shutdownOnSignal(): { stopped(server: LabDaemonServer, lab: Lab): Promise<void> } {
   let received!: (s: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((r) => (received = r));
   let count = 0;
@@ -108,7 +108,7 @@ function shutdownOnSignal(): { stopped(server: LabDaemonServer, daemon: LabDaemo
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return {
-    async stopped(server, daemon) {
+    async stopped(server, lab) {
       const s = await signal;
       const overrun = setTimeout(() => {
         console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
@@ -116,7 +116,7 @@ function shutdownOnSignal(): { stopped(server: LabDaemonServer, daemon: LabDaemo
       }, SHUTDOWN_BUDGET_MS - 100);
       console.error(`labdaemon: ${s}, shutting down`);
       await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
-      await daemon.shutdown({ timeoutMs: DAEMON_STOP_MS });
+      await lab.shutdown(DAEMON_STOP_MS);
       clearTimeout(overrun);
     },
   };

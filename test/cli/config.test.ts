@@ -133,12 +133,12 @@ export class Thermometer {
   schema() { return t.Number().type; }
 }
 `);
-    const daemon = await buildLab(await loadConfigFile(f));
+    const { daemon, shutdown } = await buildLab(await loadConfigFile(f));
     expect(daemon.deviceState("t1").connected).toBe(true);
     expect(await daemon.call("t1", "read")).toBe(21.5);
     expect(await daemon.call("t1", "schema")).toBe("number");
     expect((daemon.getDeviceInstance("t1") as { setupRan: boolean }).setupRan).toBe(true);
-    await daemon.shutdown();
+    await shutdown(2000);
   });
 
   test("a syntax error and a throw while loading point at the file and line", async () => {
@@ -159,12 +159,30 @@ export class Thermometer {
 });
 
 describe("the built-in simulated lab", () => {
-  test("builds, connects and answers", async () => {
-    const daemon = await buildLab(fromObject(simLab, "sim"));
-    expect(daemon.listDevices().map((d) => [d.deviceId, d.connected])).toEqual([["laser1", true], ["pm1", true], ["daq1", true]]);
+  test("builds, connects and answers, its DMM through a simulator it closes at shutdown", async () => {
+    const { daemon, shutdown } = await buildLab(fromObject(simLab, "sim"));
+    expect(daemon.listDevices().map((d) => [d.deviceId, d.connected])).toEqual([["laser1", true], ["pm1", true], ["daq1", true], ["dmm1", true]]);
     expect(daemon.taskTypeNames()).toEqual(["SweepTask"]);
     expect(await daemon.call("laser1", "getWavelength")).toBe(1550);
-    await daemon.shutdown();
+    expect(await daemon.call("dmm1", "idn")).toBe("LabDaemon,SimDMM,0001,1.0");
+    const resource = (daemon.getDeviceInstance("dmm1") as { resource: string }).resource;
+    await shutdown(2000);
+    const port = Number(/::(\d+)::SOCKET$/.exec(resource)![1]);
+    // Closed: nothing listens on the simulator's port any more.
+    expect(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).rejects.toThrow();
+  });
+
+  test("a setup step's cleanup runs after the daemon has shut down", async () => {
+    const order: string[] = [];
+    const lab = await buildLab(fromObject({
+      devices: {},
+      setup: () => () => { order.push("cleanup"); },
+    }, "cfg"));
+    lab.daemon.registerPlugins({ devices: { Probe: class { constructor(readonly deviceId: string) {} disconnect() { order.push("disconnect"); } } } });
+    lab.daemon.addDevice("p1", "Probe");
+    await lab.daemon.connectDevice("p1");
+    await lab.shutdown(2000);
+    expect(order).toEqual(["disconnect", "cleanup"]);
   });
 });
 

@@ -164,14 +164,17 @@ describe("the built-in simulated lab", () => {
     const cwd = await workspace();
     const s = await start(["--port", "0"], { cwd });
     expect(s.stderr()).toContain("serving the built-in simulated lab");
-    expect((await http(s.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1", "pm1", "daq1"]);
+    expect((await http(s.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1", "pm1", "daq1", "dmm1"]);
+    // The DMM answers through a real socket to its in-process simulator.
+    expect((await http(s.url, "/devices/dmm1/call", { body: { method: "idn" } })).body.result).toBe("LabDaemon,SimDMM,0001,1.0");
+    expect((await http(s.url, "/devices/dmm1/call", { body: { method: "queryBinary", args: ["TRAC:DATA?"] } })).body.result).toHaveLength(1000);
     expect((await stop(s)).exitCode).toBe(0);
   });
 
   test("--sim wins over a config in the folder; Swagger UI and OpenAPI come from the binary itself", async () => {
     const cwd = await workspace({ "lab_servers.yaml": "devices: {}\n" });
     const s = await start(["--sim", "--port", "0"], { cwd });
-    expect((await http(s.url, "/devices")).body.devices).toHaveLength(3);
+    expect((await http(s.url, "/devices")).body.devices).toHaveLength(4);
     const page = await fetch(`${s.url}/swagger`, { signal: AbortSignal.timeout(5000) });
     expect(page.status).toBe(200);
     const html = await page.text();
