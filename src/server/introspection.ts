@@ -2,13 +2,15 @@
 // become the positional arguments of a JS method: from the class's static typebox `methods` metadata when
 // present, else from the parameter list in the function's source (names and defaults, type "any").
 import { getSchemaValidator } from "elysia";
+import { isPlainObject } from "../core/ids.ts";
 import { LIFECYCLE_METHODS, lookupMethod, publicMethodNames } from "../core/methods.ts";
 import { HttpError, invalid } from "./errors.ts";
 import type { MethodInfo, ParamInfo } from "./schemas.ts";
 
 /** One entry of a device class's static `methods` map. */
 export interface MethodMeta {
-  params?: unknown[];
+  /** Positional schemas (names read from the method's source), or schemas by parameter name, in order. */
+  params?: unknown[] | Record<string, unknown>;
   doc?: string;
 }
 
@@ -22,7 +24,11 @@ interface ParsedParam {
 interface MethodPlan {
   params: ParsedParam[];
   schemas: unknown[] | null;
-  validators: ({ Check(v: unknown): boolean; Errors(v: unknown): Iterable<{ path: string; message: string }> } | null)[];
+  validators: ({
+    Check(v: unknown): boolean;
+    Errors(v: unknown): Iterable<{ path: string; message: string }>;
+    Decode?(v: unknown): unknown;
+  } | null)[];
   doc?: string;
 }
 
@@ -46,8 +52,17 @@ function planFor(instance: object, name: string, fn: Function): MethodPlan {
   let plan = byName.get(name);
   if (plan) return plan;
   const meta = metaOf(instance, name);
-  const schemas = Array.isArray(meta?.params) ? meta!.params : null;
-  const params = parseParameters(fn);
+  const parsed = parseParameters(fn);
+  let schemas: unknown[] | null = null;
+  let params = parsed;
+  if (Array.isArray(meta?.params)) {
+    schemas = meta!.params;
+  } else if (isPlainObject(meta?.params)) {
+    // `{ wavelength_nm: t.Number(), unit: t.String({ default: "nm" }) }`: names survive minification.
+    const entries = Object.entries(meta!.params);
+    schemas = entries.map(([, schema]) => schema);
+    params = entries.map(([pname], i) => ({ ...(parsed[i] ?? { rest: false, hasDefault: false }), name: pname }));
+  }
   plan = {
     params,
     schemas,
@@ -91,18 +106,25 @@ function paramInfo(plan: MethodPlan, i: number): ParamInfo {
   const name = p?.name ?? (typeof schema?.title === "string" ? schema.title : `arg${i}`);
   const schemaDefault = schema && Object.hasOwn(schema, "default");
   const required = !(p?.hasDefault || p?.rest || schemaDefault);
-  const declared = schema?.type;
-  const info: ParamInfo = {
-    name,
-    type: typeof declared === "string" && JSON_TYPES.has(declared) ? declared : "any",
-    required,
-  };
+  const info: ParamInfo = { name, type: jsonType(schema), required };
   if (!required) {
     const d = schemaDefault ? schema!.default : p?.default;
     if (d !== undefined) info.default = d;
   }
   if (schema) info.schema = schema;
   return info;
+}
+
+/**
+ * The JSON type a schema stands for. Elysia's t.Integer/t.Numeric are a union of the number and its
+ * string form (for query strings): the number is what the parameter really is.
+ */
+function jsonType(schema: Record<string, unknown> | undefined): string {
+  if (!schema) return "any";
+  if (typeof schema.type === "string") return JSON_TYPES.has(schema.type) ? schema.type : "any";
+  const members = Array.isArray(schema.anyOf) ? (schema.anyOf as Record<string, unknown>[]) : [];
+  const real = members.filter((m) => !(m.type === "string" && m.format));
+  return real.length === 1 ? jsonType(real[0]) : "any";
 }
 
 /**
@@ -156,7 +178,11 @@ function validate(plan: MethodPlan, method: string, args: unknown[]): void {
       if (paramInfo(plan, i).required) errors.push({ path: `/${i}`, message: `argument '${paramInfo(plan, i).name}' is required` });
       continue;
     }
-    if (v.Check(value)) continue;
+    if (v.Check(value)) {
+      // Transforming schemas (t.Integer accepts "5") hand the method the decoded value.
+      if (v.Decode) args[i] = v.Decode(value);
+      continue;
+    }
     for (const e of v.Errors(value)) {
       errors.push({ path: `/${i}${e.path}`, message: `${paramInfo(plan, i).name}: ${e.message}` });
       if (errors.length >= MAX_REPORTED_ERRORS) break;

@@ -337,6 +337,9 @@ describe("typed methods (static methods metadata)", () => {
       { name: "opts", type: "any", required: false, default: expect.stringContaining("a") },
       { name: "extra", type: "any", required: false },
     ]);
+    const sweep = r.body.methods.find((m: any) => m.name === "sweep");
+    expect(sweep.parameters.map((p: any) => [p.name, p.type, p.required])).toEqual([
+      ["start_nm", "number", true], ["stop_nm", "number", true], ["points", "integer", false]]);
     const power = r.body.methods.find((m: any) => m.name === "setPower");
     expect(power.parameters[0]).toMatchObject({ name: "mw", type: "number", required: false, default: 1 });
     expect((await s.req("GET", "/devices/nope/methods")).status).toBe(404);
@@ -359,6 +362,12 @@ describe("typed methods (static methods metadata)", () => {
     expect((s.daemon.getDeviceInstance("laser1") as any).wavelength).toBe(1550);
     const ok = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", kwargs: { wavelength_nm: 1560 } });
     expect(ok.body).toEqual({ result: "1560 nm", success: true });
+    const named = await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { stop_nm: 1560, start_nm: 1550 } });
+    expect(named.body.result).toEqual([1550, 1560, 11]);
+    const decoded = await s.req("POST", "/devices/laser1/call", { method: "sweep", args: [1550, 1560, "5"] });
+    expect(decoded.body.result).toEqual([1550, 1560, 5]);
+    expect((await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { start_nm: 1550, stop_nm: 1560, points: 1 } })).status).toBe(422);
+    expect((await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { a: 1 } })).status).toBe(400);
     const optional = await s.req("POST", "/devices/laser1/call", { method: "setPower" });
     expect(optional.body.result).toBe(1);
   });

@@ -210,12 +210,14 @@ export class SchemaLaser extends MockDevice {
     setWavelength: { params: [t.Number({ minimum: 1480, maximum: 1640 }), t.Optional(t.String())], doc: "Set the wavelength in nm." },
     setPower: { params: [t.Number({ minimum: 0, default: 1 })], doc: "Output power, mW." },
     configure: { params: [t.Object({ mode: t.Union([t.Literal("cw"), t.Literal("pulsed")]), rate: t.Integer() })] },
+    sweep: { params: { start_nm: t.Number(), stop_nm: t.Number(), points: t.Integer({ minimum: 2, default: 11 }) }, doc: "Sweep, named schemas." },
   };
   wavelength = 1550;
   power = 1;
   setWavelength(wavelength_nm: number, unit = "nm") { this.wavelength = wavelength_nm; return `${wavelength_nm} ${unit}`; }
   setPower(mw = 1) { this.power = mw; return mw; }
   configure(cfg: { mode: string; rate: number }) { return cfg; }
+  sweep(a: number, b: number, n = 11) { return [a, b, n]; }
   /** Parameters with defaults of several kinds, for introspection from source. */
   scan(start: number, stop = 10, label = "scan", fast = false, opts = { a: 1 }, ...extra: unknown[]) {
     return { start, stop, label, fast, opts, extra };
