@@ -23,7 +23,11 @@ const STATUS_TEXT: Record<string, string> = {
 interface RouteLike {
   method: string;
   path: string;
-  hooks?: { body?: unknown; detail?: { summary?: string; tags?: string[]; responses?: Record<string, unknown>; body?: unknown; hide?: boolean } };
+  hooks?: {
+    body?: unknown;
+    query?: unknown;
+    detail?: { summary?: string; description?: string; tags?: string[]; responses?: Record<string, unknown>; body?: unknown; hide?: boolean };
+  };
 }
 
 /** Strips typebox's symbol keys (JSON.stringify drops them anyway) so the document is plain JSON. */
@@ -35,18 +39,24 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
     const detail = r.hooks?.detail;
     if (!detail || detail.hide || !["GET", "POST", "DELETE"].includes(r.method)) continue;
     const path = r.path.replace(/:(\w+)/g, "{$1}");
-    const parameters = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
+    const parameters: Record<string, unknown>[] = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
       name: m[1], in: "path", required: true, schema: { type: "string" },
     }));
+    const query = plain(r.hooks?.query) as { properties?: Record<string, unknown>; required?: string[] };
+    for (const [name, schema] of Object.entries(query.properties ?? {})) {
+      parameters.push({ name, in: "query", required: query.required?.includes(name) ?? false, schema });
+    }
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(detail.responses ?? {})) {
       const body = status === "204" ? {} : { content: { "application/json": { schema: plain(schema) } } };
       responses[status] = { description: STATUS_TEXT[status] ?? "", ...body };
     }
+    if (Object.keys(responses).length === 0) responses["200"] = { description: STATUS_TEXT[200] };
+    responses.default = { description: "Any error: the envelope", content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
     if (opts.token && path !== "/health") {
       responses["401"] = { description: STATUS_TEXT[401], content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
     }
-    const op: Record<string, unknown> = { summary: detail.summary, tags: detail.tags, parameters, responses };
+    const op: Record<string, unknown> = { summary: detail.summary, description: detail.description, tags: detail.tags, parameters, responses };
     const body = detail.body ?? r.hooks?.body;
     if (body) op.requestBody = { required: true, content: { "application/json": { schema: plain(body) } } };
     if (opts.token && path !== "/health") op.security = [{ bearer: [] }];

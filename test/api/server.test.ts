@@ -229,7 +229,11 @@ describe("API docs", () => {
       "POST /devices/{device_id}/stream/stop", "GET /tasks", "POST /tasks", "GET /tasks/{task_id}", "GET /tasks/{task_id}/error",
       "DELETE /tasks/{task_id}/error", "POST /tasks/{task_id}/cancel", "POST /tasks/{task_id}/pause", "POST /tasks/{task_id}/resume",
       "POST /tasks/{task_id}/parameters", "GET /tasks/{task_id}/parameters/{key}",
+      "GET /stream/devices/{device_id}", "GET /stream/tasks",
     ]) expect(routes).toContain(route);
+    for (const ops of Object.values(paths) as Record<string, any>[]) {
+      for (const op of Object.values(ops)) expect(op.responses.default.content["application/json"].schema.properties.error).toBeDefined();
+    }
     const call = paths["/devices/{device_id}/call"].post;
     expect(call.requestBody.content["application/json"].schema.properties.method).toBeDefined();
     expect(Object.keys(call.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "422"]));

@@ -112,7 +112,8 @@ export function deviceRoutes(ctx: RouteContext) {
 
     .get("/devices/:device_id/methods", ({ params }) => {
       daemon.deviceState(params.device_id);
-      return { methods: describeMethods(daemon.getDeviceInstance(params.device_id)) };
+      // Schema defaults are the driver's values: serialised as carefully as call results.
+      return jsonResponse({ methods: describeMethods(daemon.getDeviceInstance(params.device_id)) });
     }, {
       detail: doc({ summary: "The device's methods: name, parameters (name, type, required, default), doc", tags: ["devices"],
         responses: { 200: MethodListSchema, 404: E } }),
