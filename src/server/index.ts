@@ -91,12 +91,7 @@ export class LabDaemonServer {
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.errors = new ErrorStore(daemon);
-    daemon.on("task", (e) => {
-      if (e.kind !== "started" || this.ownership.holds(e.taskId)) return;
-      const h = daemon.getTask(e.taskId);
-      const claim = this.ownership.claimFree(e.taskId, e.taskType, h.deviceIds);
-      if (claim) void h.settled.then(() => this.ownership.release(claim));
-    });
+    this.trackTasksStartedElsewhere();
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
@@ -112,6 +107,19 @@ export class LabDaemonServer {
       .use(this.sse.routes())
       .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));
     this.app = app;
+  }
+
+  /**
+   * Tasks started by a script or by another task never pass POST /tasks, yet HTTP commands must not cut
+   * into them either: their free devices are claimed when they start and released when they end.
+   */
+  private trackTasksStartedElsewhere(): void {
+    this.daemon.on("task", (e) => {
+      if (e.kind !== "started" || this.ownership.holds(e.taskId)) return;
+      const h = this.daemon.getTask(e.taskId);
+      const claim = this.ownership.claimFree(e.taskId, e.taskType, h.deviceIds);
+      if (claim) void h.settled.then(() => this.ownership.release(claim));
+    });
   }
 
   /** The bound port once started (the real one when 0 was asked for). */
