@@ -27,21 +27,22 @@ let sharedManager: ResourceManager | null = null;
 const manager = () => (sharedManager ??= new ResourceManager());
 
 export class ScpiInstrument {
+  // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
-    idn: { params: [], doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
-    reset: { params: [], doc: "*RST: the instrument's default state." },
-    clear: { params: [], doc: "Device clear, then *CLS: aborts what the instrument was doing and empties its error queue and output buffer." },
-    write: { params: [t.String({ minLength: 1, maxLength: 65536, description: "SCPI command" })], doc: "Sends a command; nothing is read." },
-    query: { params: [t.String({ minLength: 1, maxLength: 65536, description: "SCPI query" })], doc: "Sends a query and returns its answer (without the termination)." },
+    idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
+    reset: { params: {}, doc: "*RST: the instrument's default state." },
+    clear: { params: {}, doc: "Device clear, then *CLS: aborts what the instrument was doing and empties its error queue and output buffer." },
+    write: { params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI command" }) }, doc: "Sends a command; nothing is read." },
+    query: { params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI query" }) }, doc: "Sends a query and returns its answer (without the termination)." },
     queryBinary: {
-      params: [
-        t.String({ minLength: 1, maxLength: 65536, description: "SCPI query answered with an IEEE 488.2 block" }),
-        t.Optional(t.Union(DATATYPES.map((d) => t.Literal(d)), { default: "float32" })),
-        t.Optional(t.Boolean({ description: "the block's byte order is big endian", default: false })),
-      ],
+      params: {
+        command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI query answered with an IEEE 488.2 block" }),
+        datatype: t.Optional(t.Union(DATATYPES.map((d) => t.Literal(d)), { default: "float32" })),
+        bigEndian: t.Optional(t.Boolean({ description: "the block's byte order is big endian", default: false })),
+      },
       doc: "Sends a query answered by an IEEE 488.2 binary block and returns its values.",
     },
-    errors: { params: [], doc: "Reads SYST:ERR? until the queue is empty (\"0,…\"); returns the errors read." },
+    errors: { params: {}, doc: "Reads SYST:ERR? until the queue is empty (\"0,…\"); returns the errors read." },
   };
 
   readonly deviceId: string;

@@ -20,14 +20,15 @@ export interface SimLaserParams {
 }
 
 export class SimLaser implements LightSource {
+  // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
-    setWavelength: { params: [t.Number({ minimum: 1480, maximum: 1640, description: "nm" })], doc: "Tunes to a wavelength (nm) and waits until it has settled." },
-    getWavelength: { params: [], doc: "The wavelength (nm)." },
-    setPower: { params: [t.Number({ minimum: 0, maximum: 20, description: "mW" })], doc: "Sets the output power (mW) and waits until it has settled." },
-    getPower: { params: [], doc: "The output power setting (mW)." },
-    enableOutput: { params: [t.Boolean()], doc: "Opens (true) or closes (false) the shutter." },
-    isOutputEnabled: { params: [], doc: "Whether light is emitted." },
-    getStatus: { params: [], doc: "Wavelength, power, output state and tuning range." },
+    setWavelength: { params: { nm: t.Number({ minimum: 1480, maximum: 1640, description: "nm" }) }, doc: "Tunes to a wavelength (nm) and waits until it has settled." },
+    getWavelength: { params: {}, doc: "The wavelength (nm)." },
+    setPower: { params: { mw: t.Number({ minimum: 0, maximum: 20, description: "mW" }) }, doc: "Sets the output power (mW) and waits until it has settled." },
+    getPower: { params: {}, doc: "The output power setting (mW)." },
+    enableOutput: { params: { on: t.Boolean() }, doc: "Opens (true) or closes (false) the shutter." },
+    isOutputEnabled: { params: {}, doc: "Whether light is emitted." },
+    getStatus: { params: {}, doc: "Wavelength, power, output state and tuning range." },
   };
 
   readonly deviceId: string;

@@ -28,10 +28,10 @@ export interface SimPowerMeterParams {
 
 export class SimPowerMeter {
   static methods = {
-    readPower: { params: [], doc: "One reading, mW." },
-    readPowerDbm: { params: [], doc: "One reading, dBm." },
-    transmission: { params: [t.Number({ minimum: 0, description: "nm" })], doc: "The device under test's noiseless transmission (0–1) at a wavelength." },
-    getResonance: { params: [], doc: "The simulated resonance: center, fwhm (nm) and depth." },
+    readPower: { params: {}, doc: "One reading, mW." },
+    readPowerDbm: { params: {}, doc: "One reading, dBm." },
+    transmission: { params: { wavelength: t.Number({ minimum: 0, description: "nm" }) }, doc: "The device under test's noiseless transmission (0–1) at a wavelength." },
+    getResonance: { params: {}, doc: "The simulated resonance: center, fwhm (nm) and depth." },
   };
 
   readonly deviceId: string;

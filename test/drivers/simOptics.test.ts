@@ -41,7 +41,7 @@ describe("SimLaser", () => {
 
   test("publishes a typebox schema per remote method", () => {
     expect(Object.keys(SimLaser.methods)).toContain("setWavelength");
-    expect(SimLaser.methods.setWavelength.params[0]).toMatchObject({ type: "number", minimum: 1480, maximum: 1640 });
+    expect(SimLaser.methods.setWavelength.params.nm).toMatchObject({ type: "number", minimum: 1480, maximum: 1640 });
   });
 });
 
