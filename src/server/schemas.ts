@@ -36,6 +36,11 @@ export const StreamStatsSchema = t.Object({
   dropped: t.Number(),
   sequence: t.Number(),
   startedBy: t.Union([t.Literal("local"), t.Literal("subscribers"), t.Null()]),
+  encodeFailures: t.Optional(t.Number({ description: "Payloads that could not be written as JSON (a gap in the sequence)" })),
+  replay: t.Optional(t.Object({
+    events: t.Number(), bytes: t.Number(), oldest: t.Union([t.Number(), t.Null()]), newest: t.Union([t.Number(), t.Null()]),
+  }, { description: "What the Last-Event-ID replay buffer holds" })),
+  clients: t.Optional(t.Array(t.Record(t.String(), t.Unknown()), { description: "One entry per open SSE connection" })),
 });
 export type StreamStats = Static<typeof StreamStatsSchema>;
 
