@@ -40,7 +40,7 @@ export const StreamStatsSchema = t.Object({
   replay: t.Optional(t.Object({
     events: t.Number(), bytes: t.Number(), oldest: t.Union([t.Number(), t.Null()]), newest: t.Union([t.Number(), t.Null()]),
   }, { description: "What the Last-Event-ID replay buffer holds" })),
-  clients: t.Optional(t.Array(t.Record(t.String(), t.Unknown()), { description: "One entry per open SSE connection" })),
+  clients: t.Optional(t.Array(t.Unknown(), { description: "One entry per open SSE connection: queue, drops, encoding" })),
 });
 export type StreamStats = Static<typeof StreamStatsSchema>;
 
