@@ -216,9 +216,10 @@ export class LabDaemonServer {
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
     }
-    if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
     // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
+    // (On the request Bun handed us: a re-buffered copy is not tied to the socket.)
     if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(request, 0);
+    if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
     return fast ?? this.app.handle(request);
   }
