@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { LabDaemon } from "../../src/index.ts";
 import { LabDaemonServer } from "../../src/server/index.ts";
 import { captureLogger, isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
+import { until } from "../support/fixtures.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -45,7 +46,7 @@ describe("lifecycle", () => {
     const pending = fetch(`${s.url}/devices/d/call`, {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "slow", args: [5000] }),
     }).catch(() => null);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => s!.daemon.deviceState("d").busy, 2000, "the call to reach the device");
     const t0 = performance.now();
     await s.server.stop({ timeoutMs: 300 });
     expect(performance.now() - t0).toBeLessThan(800);
