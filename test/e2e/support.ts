@@ -1,25 +1,43 @@
 // Runs the compiled executable the way a user does: copied alone into an empty folder (no
 // node_modules, no sources beside it), with its own HOME so no personal config leaks in.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compileExecutable } from "../../src/cli/compile.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
+const PREFIX = "ld-e2e-";
 let prepared: Promise<{ dir: string; exe: string }> | null = null;
 
-/** One copy of a fresh dist/labdaemon per test run, in a temp folder removed at exit. */
+/**
+ * One copy of a fresh dist/labdaemon per test run, in `$TMPDIR/ld-e2e-<pid>`. bun test runs no exit
+ * handlers, so a run cannot remove its own copy (~110 MB): each run removes those of runs that have ended.
+ */
 export function binary(): Promise<{ dir: string; exe: string }> {
   prepared ??= (async () => {
+    removeEndedRuns();
     await compileExecutable(ROOT, { quiet: true });
-    const dir = mkdtempSync(join(tmpdir(), "ld-e2e-"));
+    const dir = join(tmpdir(), `${PREFIX}${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
     const exe = join(dir, "labdaemon");
     copyFileSync(join(ROOT, "dist/labdaemon"), exe);
-    Bun.spawnSync(["chmod", "+x", exe]);
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    chmodSync(exe, 0o755);
     return { dir, exe };
   })();
   return prepared;
+}
+
+function removeEndedRuns(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(name.slice(PREFIX.length));
+    if (!name.startsWith(PREFIX) || !Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0); // still running: its copy is in use
+    } catch {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
 }
 
 /** A fresh folder under the binary's own, with `files` written into it. */
