@@ -2,7 +2,7 @@
 // addon (required by a literal path) and the Swagger UI assets (imported as files) embedded.
 // Skipped when the executable is newer than everything that goes into it, so `npm start` is quick.
 import { $ } from "bun";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const OUTFILE = "dist/labdaemon";
@@ -49,6 +49,8 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
     result = await build([]);
   }
   if (result.exitCode !== 0) {
+    rmSync(tmp, { force: true });
+    rmSync(`${tmp}.map`, { force: true });
     throw new Error(`bun build --compile failed (exit ${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`);
   }
   await $`mv -f ${tmp} ${outfile}`.quiet();
