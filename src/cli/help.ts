@@ -29,7 +29,8 @@ Flags:
   --cors ORIGIN      allow this browser origin (repeatable)
   --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request)
   --sim              serve the built-in simulated lab, whatever is configured
-  --connect-timeout MS  bound on each configured device's connect at start-up (default 10000)
+  --connect-timeout MS
+                     bound on each configured device's connect at start-up (default 10000)
   -h, --help         this text
 
 Configuration discovery, first found wins:
