@@ -82,11 +82,17 @@ function planFor(instance: object, name: string, fn: Function): MethodPlan {
 /** Public methods (and lifecycle methods, flagged as such) in alphabetical order. */
 export function describeMethods(instance: object): MethodInfo[] {
   const names = new Set(publicMethodNames(instance));
+  const lifecycle = new Map<string, Function>();
   for (const name of LIFECYCLE_METHODS) {
-    if (typeof (instance as Record<string, unknown>)[name] === "function") names.add(name);
+    const fn = methodValue(instance, name);
+    if (fn) {
+      lifecycle.set(name, fn);
+      names.add(name);
+    }
   }
   return [...names].sort().map((name) => {
-    const fn = (instance as Record<string, Function>)[name]!;
+    const found = lookupMethod(instance, name);
+    const fn = found.ok ? found.fn : lifecycle.get(name)!;
     const plan = planFor(instance, name, fn);
     const count = Math.max(plan.params.length, plan.schemas?.length ?? 0);
     const parameters: ParamInfo[] = [];
@@ -98,6 +104,15 @@ export function describeMethods(instance: object): MethodInfo[] {
     }
     return info;
   });
+}
+
+/** A method found through descriptors, so a getter (which could throw or have effects) is never run. */
+function methodValue(instance: object, name: string): Function | null {
+  for (let o: object | null = instance; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, name);
+    if (d) return typeof d.value === "function" ? d.value : null;
+  }
+  return null;
 }
 
 function paramInfo(plan: MethodPlan, i: number): ParamInfo {

@@ -345,6 +345,17 @@ describe("typed methods (static methods metadata)", () => {
     expect((await s.req("GET", "/devices/nope/methods")).status).toBe(404);
   });
 
+  test("listing methods never runs a getter", async () => {
+    let reads = 0;
+    s.daemon.registerPlugins({ devices: { Gettery: class { get connect(): never { reads++; throw new Error("boom"); } get value() { reads++; return 1; } ping() { return 1; } } } });
+    await s.req("POST", "/devices", { device_id: "g", device_type: "Gettery" });
+    const r = await s.req("GET", "/devices/g/methods");
+    expect(r.status).toBe(200);
+    expect(r.body.methods.map((m: any) => m.name)).toEqual(["ping"]);
+    expect((await s.req("POST", "/devices/g/call", { method: "value" })).status).toBe(400);
+    expect(reads).toBe(0);
+  });
+
   test("arguments violating the schema are 422 ValidationError and never reach the device", async () => {
     const out = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", args: [2000] });
     expect(out.status).toBe(422);
