@@ -55,8 +55,8 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
 }
 
 // `bun drivers/sim/scpi/serve.ts FILE`: serve until interrupted, printing one resource per line.
-if (import.meta.main) {
-  const file = process.argv[2];
+// No top-level await: the executable is bundled as CommonJS for --bytecode, which forbids it.
+async function main(file: string | undefined): Promise<void> {
   if (!file) {
     console.error("usage: serve.ts DEFINITION.yaml|json");
     process.exit(2);
@@ -70,4 +70,11 @@ if (import.meta.main) {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+if (import.meta.main) {
+  main(process.argv[2]).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
 }
