@@ -8,22 +8,16 @@ import { jsonSafe } from "./json.ts";
 export class ErrorStore {
   private readonly devices = new Map<string, StoredError>();
   private readonly tasks = new Map<string, StoredError>();
-  private readonly unsubscribe: (() => void)[];
   private readonly taskCap: number;
 
   constructor(private readonly daemon: LabDaemon) {
     // At least one, so the failure of the task that just ended can always be read.
     this.taskCap = Math.max(1, daemon.completedTaskBuffer);
-    this.unsubscribe = [
-      daemon.on("error", (e) => this.record(e)),
-      daemon.on("device", (e) => {
-        if (e.kind === "removed") this.devices.delete(e.deviceId);
-      }),
-    ];
-  }
-
-  close(): void {
-    for (const off of this.unsubscribe) off();
+    // For the daemon's lifetime: the store outlives a stop() so a restarted server still has its errors.
+    daemon.on("error", (e) => this.record(e));
+    daemon.on("device", (e) => {
+      if (e.kind === "removed") this.devices.delete(e.deviceId);
+    });
   }
 
   private record(e: ErrorEvent): void {

@@ -64,11 +64,6 @@ export class Ownership {
       { device_id: deviceId, task_id: owner.taskId });
   }
 
-  /** Snapshot device → task, for tests and diagnostics. */
-  entries(): Record<string, string> {
-    return Object.fromEntries([...this.owners].map(([d, c]) => [d, c.taskId]));
-  }
-
   get size(): number {
     return this.owners.size;
   }
