@@ -1,9 +1,7 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import {
-  DeviceExistsError, DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError,
-} from "../../core/errors.ts";
+import { DeviceNotFoundError, DeviceTimeoutError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -81,10 +79,6 @@ export function deviceRoutes(ctx: RouteContext) {
 
     .post("/devices", ({ body }) => {
       const { id, type, params } = creationRequest(body, "device");
-      if (daemon.hasDevice(id)) throw new DeviceExistsError(`Device '${id}' already exists`, { device_id: id });
-      if (!daemon.getDeviceClass(type)) {
-        throw new DeviceTypeNotFoundError(`Device type '${type.slice(0, 140)}' is not registered`, { device_type: type.slice(0, 140) });
-      }
       daemon.addDevice(id, type, params);
       return { device_id: id, device_type: type, connected: false, streaming: false, owned_by: null };
     }, {

@@ -1,6 +1,6 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia } from "elysia";
-import { InvalidTaskDefinitionError, TaskExistsError } from "../../core/errors.ts";
+import { InvalidTaskDefinitionError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -57,9 +57,6 @@ export function taskRoutes(ctx: RouteContext) {
 
     .post("/tasks", ({ body }) => {
       const { id, type, params } = creationRequest(body, "task");
-      if (daemon.hasTask(id) && daemon.getTask(id).isRunning()) {
-        throw new TaskExistsError(`Task '${id}' is already running`, { task_id: id });
-      }
       let claim: Claim | null = null;
       let handle: TaskHandle;
       try {
