@@ -1,7 +1,7 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import { DeviceNotFoundError, DeviceTimeoutError } from "../../core/errors.ts";
+import { DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -183,7 +183,7 @@ export function deviceRoutes(ctx: RouteContext) {
 
 /** What a device's own code threw, as the envelope: its class name, origin "device". */
 function deviceFailure(err: unknown, context: Record<string, unknown>): HttpError {
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = asError(err);
   return new HttpError(deviceFailureStatus(err), e.name || "Error", e.message, context, "device");
 }
 
@@ -191,6 +191,6 @@ function lifecycleFailure(err: unknown, type: string, prefix: string, id: string
   if (err instanceof DeviceTimeoutError) {
     return new HttpError(504, "DeviceTimeoutError", `${prefix}: ${err.message}`, { device_id: id }, "device");
   }
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = asError(err);
   return new HttpError(400, type, `${prefix}: ${e.message}`, { device_id: id, error_type: e.name }, "device");
 }

@@ -1,6 +1,6 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia } from "elysia";
-import { InvalidTaskDefinitionError } from "../../core/errors.ts";
+import { InvalidTaskDefinitionError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -42,7 +42,7 @@ function notRunning(h: TaskHandle, what: string): HttpError {
 
 /** A task's own setParameter/getParameter failure: bad key or value is the caller's 400. */
 function parameterFailure(err: unknown, message: string, context: Record<string, unknown>): HttpError {
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = asError(err);
   const status = deviceFailureStatus(err) === 400 ? 400 : 500;
   return new HttpError(status, "TaskParameterError", `${message}: ${e.message}`, { ...context, error_type: e.name });
 }
