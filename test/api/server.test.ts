@@ -125,6 +125,15 @@ describe("meta routes and unknown routes", () => {
     expect(s.lines[1]).toMatch(/^info GET \/devices 200 [\d.]+ ms$/);
     expect(s.lines[2]).toMatch(/^warn GET \/devices\/none 404 [\d.]+ ms$/);
   });
+
+  test("logLevel warn drops successes and keeps failures", async () => {
+    s = await startTestServer({ logLevel: "warn" });
+    s.lines.length = 0;
+    await s.req("GET", "/devices");
+    await s.req("GET", "/health");
+    await s.req("GET", "/devices/none");
+    expect(s.lines).toEqual([expect.stringMatching(/^warn GET \/devices\/none 404 /)]);
+  });
 });
 
 describe("token auth", () => {
