@@ -177,6 +177,9 @@ export class LabDaemonServer {
   async fetch(request: Request, srv?: Server<unknown>): Promise<Response> {
     const t0 = performance.now();
     const { path, origin } = splitUrl(request.url);
+    // Elysia looks for the path from character 11 of the URL on. A short Host header ("Host: x") would
+    // let it route `/health?x=/devices` to /devices while auth saw /health: re-anchor such URLs first.
+    if (origin.length < MIN_ORIGIN_LENGTH) request = new Request(this.url + request.url.slice(origin.length), request);
     let res: Response;
     try {
       res = await this.dispatch(request, path, origin, srv);
@@ -319,6 +322,9 @@ export class LabDaemonServer {
 }
 
 /** Path and origin without building a URL object (this runs for every request). */
+/** "http://" plus a host of at least four characters: what Elysia's path lookup assumes. */
+const MIN_ORIGIN_LENGTH = 11;
+
 function splitUrl(url: string): { path: string; origin: string } {
   const scheme = url.indexOf("://");
   const slash = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);

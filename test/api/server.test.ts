@@ -274,3 +274,37 @@ describe("API docs", () => {
     expect((await s.req("GET", "/swagger/assets/nope.js")).status).toBe(404);
   });
 });
+
+describe("request smuggling past auth", () => {
+  /** Sends one raw HTTP/1.1 request with the given Host header; returns status line and body. */
+  async function raw(port: number, method: string, target: string, host: string): Promise<{ status: number; body: string }> {
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const sock = require("node:net").connect(port, "127.0.0.1", () => {
+        sock.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
+      sock.on("data", (b: Buffer) => chunks.push(b));
+      sock.on("end", resolve);
+      sock.on("error", reject);
+      sock.setTimeout(5000, () => { sock.destroy(); reject(new Error("raw request timed out")); });
+    });
+    const text = Buffer.concat(chunks).toString();
+    return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  }
+
+  test("a short Host header cannot route an unauthenticated path to a protected route", async () => {
+    s = await startTestServer({ token: "s3cret" });
+    s.daemon.addDevice("m1", "MockDevice");
+    const port = s.server.port;
+    for (const host of ["x", "ab", "abc"]) {
+      const list = await raw(port, "GET", "/health?x=/devices", host);
+      expect(list.status).toBe(200);
+      expect(JSON.parse(list.body.replace(/^[0-9a-f]+\r\n/, "").split("\r\n")[0]!)).toMatchObject({ status: "healthy" });
+      const connect = await raw(port, "POST", "/health?x=/devices/m1/connect", host);
+      expect(connect.status).toBe(405);
+      const stream = await raw(port, "GET", "/stream/devices/m1?y=/devices/m1", host);
+      expect(stream.status).toBe(401);
+    }
+    expect(s.daemon.deviceState("m1").connected).toBe(false);
+  });
+});
