@@ -532,11 +532,11 @@ export class LabDaemon {
     const ids = task.deviceIds ?? [];
     if (!Array.isArray(ids)) {
       const got = ids === null ? "null" : typeof ids;
-      throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids (deviceIds) must be a list of strings, got ${got}`, { task_id: taskId });
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must be a list of strings, got ${got}`, { task_id: taskId });
     }
     for (const id of ids) {
       if (typeof id !== "string") {
-        throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids (deviceIds) must contain only strings`, { task_id: taskId });
+        throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must contain only strings`, { task_id: taskId });
       }
       if (!this.devices.has(id)) {
         throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,

@@ -1,6 +1,6 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia } from "elysia";
-import { InvalidTaskDefinitionError, asError } from "../../core/errors.ts";
+import { asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -66,10 +66,6 @@ export function taskRoutes(ctx: RouteContext) {
         });
       } catch (err) {
         if (claim) ownership.release(claim);
-        if (err instanceof InvalidTaskDefinitionError) {
-          // The reference's wording ("device_ids must be a list …"), which existing users search for.
-          throw new InvalidTaskDefinitionError(err.message.replace(" (deviceIds)", ""), { ...err.context, task_type: type });
-        }
         throw err;
       }
       const held: Claim | null = claim;
