@@ -8,6 +8,12 @@ namespace {
 constexpr uint32_t kCall = 0, kReply = 1, kMsgAccepted = 0, kSuccess = 0;
 constexpr size_t kMaxRecord = 64u << 20;
 
+// A peer that keeps sending (fragments of an endless record, replies to other calls) never lets a
+// socket read time out, so the loops that consume it check the deadline themselves.
+void checkDeadline(Deadline d, const char* what) {
+  if (Clock::now() >= d) throw IoError(ErrorKind::Timeout, std::string("ONC RPC: ") + what + " before the deadline", ETIMEDOUT, "ETIMEDOUT");
+}
+
 const char* acceptStatName(uint32_t s) {
   switch (s) {
     case 1: return "PROG_UNAVAIL";
@@ -60,6 +66,7 @@ void RpcClient::readRecord(Deadline d) {
     reply_.resize(old + len);
     sock_.readExact(reinterpret_cast<uint8_t*>(&reply_[old]), len, d);
     if (mark & 0x80000000u) return;
+    checkDeadline(d, "the reply record did not end");
   }
 }
 
@@ -83,7 +90,10 @@ XdrReader RpcClient::call(uint32_t proc, const std::string& args, Deadline d) {
   for (;;) {
     readRecord(d);
     XdrReader r(reply_, 0);
-    if (r.u32() != xid) continue;  // the late answer to a call we gave up on
+    if (r.u32() != xid) {  // the late answer to a call we gave up on
+      checkDeadline(d, "no reply to this call");
+      continue;
+    }
     if (r.u32() != kReply) throw IoError(ErrorKind::Device, "ONC RPC: not a reply");
     if (r.u32() != kMsgAccepted) throw IoError(ErrorKind::Device, "ONC RPC call denied by the server", 1, "MSG_DENIED");
     r.u32();  // verifier flavour

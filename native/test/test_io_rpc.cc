@@ -1,0 +1,93 @@
+// ONC RPC client against hostile loopback peers: replies that never match, records that never end.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "check.h"
+#include "io/io_error.h"
+#include "io/onc_rpc.h"
+
+using namespace ld::io;
+
+namespace {
+
+std::string be32(uint32_t v) {
+  char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  return std::string(b, 4);
+}
+
+// Accepts one connection, reads one call record, then sends `chunk` over and over until the client
+// goes away (or 10 s pass, so a broken client cannot hang the test run).
+struct FloodPeer {
+  int listener = -1;
+  int port = 0;
+  std::thread thread;
+  explicit FloodPeer(std::string chunk) {
+    listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(listener, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, chunk] {
+      int fd = ::accept(listener, nullptr, nullptr);
+      uint8_t mark[4];
+      if (::recv(fd, mark, 4, MSG_WAITALL) == 4) {
+        uint32_t n = ((uint32_t(mark[0]) << 24) | (uint32_t(mark[1]) << 16) | (uint32_t(mark[2]) << 8) | mark[3]) & 0x7fffffffu;
+        std::string body(n, '\0');
+        ::recv(fd, &body[0], n, MSG_WAITALL);
+      }
+      auto stopAt = Clock::now() + std::chrono::seconds(10);
+      while (Clock::now() < stopAt && ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {}
+      ::close(fd);
+    });
+  }
+  ~FloodPeer() {
+    thread.join();
+    ::close(listener);
+  }
+};
+
+// Runs one call with a 200 ms deadline; returns the error kind and how long it took.
+ErrorKind callAgainst(FloodPeer& peer, std::chrono::milliseconds* took) {
+  rpc::RpcClient c("127.0.0.1", peer.port, 0x0607AF, 1);
+  auto t0 = Clock::now();
+  ErrorKind kind = ErrorKind::Device;
+  try {
+    c.connect(deadlineIn(1000));
+    c.call(12, be32(0), deadlineIn(200));
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  *took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  c.close();
+  return kind;
+}
+
+}  // namespace
+
+TEST("rpc: an endless stream of replies to other calls (stale xids) ends at the call's deadline") {
+  // A complete, well-formed accepted reply whose xid is never ours.
+  std::string body = be32(0xdeadbeef) + be32(1) + be32(0) + be32(0) + be32(0) + be32(0) + be32(0);
+  FloodPeer peer(be32(0x80000000u | uint32_t(body.size())) + body);
+  std::chrono::milliseconds took{};
+  ErrorKind kind = callAgainst(peer, &took);
+  CHECK(kind == ErrorKind::Timeout);
+  CHECK(took < std::chrono::milliseconds(2000));
+}
+
+TEST("rpc: an endless record of empty non-final fragments ends at the call's deadline") {
+  FloodPeer peer(std::string(4096, '\0'));  // record marks of length 0, never the last fragment
+  std::chrono::milliseconds took{};
+  ErrorKind kind = callAgainst(peer, &took);
+  CHECK(kind == ErrorKind::Timeout);
+  CHECK(took < std::chrono::milliseconds(2000));
+}
