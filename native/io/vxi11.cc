@@ -115,25 +115,32 @@ void Vxi11::write(const uint8_t* data, size_t n, Deadline d) {
 size_t Vxi11::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   if (!isOpen()) throw IoError(ErrorKind::Connection, "VXI-11 link to " + host_ + " is not open", ENOTCONN, "ENOTCONN");
   *end = false;
-  rpc::XdrWriter a;
-  a.i32(link_);
-  a.u32(static_cast<uint32_t>(std::min<size_t>(max, 0x7fffffff)));
-  a.u32(ioTimeout(d));
-  a.u32(ioTimeout(d));
-  a.u32(termChar_ >= 0 ? kFlagTermChr : 0);
-  a.u32(termChar_ >= 0 ? static_cast<uint32_t>(termChar_) : 0);
-  rpc::XdrReader r = core_->call(kDeviceRead, a.bytes(), rpcDeadline(d));
-  check(r.u32(), "device_read");
-  uint32_t reason = r.u32();
   std::string data;
-  r.opaqueInto(&data);
-  size_t n = std::min(data.size(), max);
-  std::memcpy(buf, data.data(), n);
-  // Only END ends a message: a CHR stop can fall inside a binary block, and the session finds the
-  // term char in its buffer anyway.
-  *end = (reason & kReasonEnd) != 0;
-  if (n == 0 && !*end) return read(buf, max, d, end);  // REQCNT with nothing: ask again
-  return n;
+  // A device may answer REQCNT with nothing (no data ready yet): ask again, but only until our own
+  // deadline; the RPC layer's extra second is for the device's timeout reply, not for more rounds.
+  for (;;) {
+    rpc::XdrWriter a;
+    a.i32(link_);
+    a.u32(static_cast<uint32_t>(std::min<size_t>(max, 0x7fffffff)));
+    a.u32(ioTimeout(d));
+    a.u32(ioTimeout(d));
+    a.u32(termChar_ >= 0 ? kFlagTermChr : 0);
+    a.u32(termChar_ >= 0 ? static_cast<uint32_t>(termChar_) : 0);
+    rpc::XdrReader r = core_->call(kDeviceRead, a.bytes(), rpcDeadline(d));
+    check(r.u32(), "device_read");
+    uint32_t reason = r.u32();
+    data.clear();
+    r.opaqueInto(&data);
+    if (data.size() > max)
+      throw IoError(ErrorKind::Device, "VXI-11 device_read on " + host_ + "/" + device_ + ": the reply holds more bytes than requested", 17, "VXI11_ERROR");
+    std::memcpy(buf, data.data(), data.size());
+    // Only END ends a message: a CHR stop can fall inside a binary block, and the session finds the
+    // term char in its buffer anyway.
+    *end = (reason & kReasonEnd) != 0;
+    if (!data.empty() || *end) return data.size();
+    if (Clock::now() >= d)
+      throw IoError(ErrorKind::Timeout, "VXI-11 device_read on " + host_ + "/" + device_ + ": no data before the deadline", ETIMEDOUT, "ETIMEDOUT");
+  }
 }
 
 void Vxi11::clear(Deadline d) {
