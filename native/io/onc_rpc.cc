@@ -105,12 +105,12 @@ XdrReader RpcClient::call(uint32_t proc, const std::string& args, Deadline d) {
   }
 }
 
-int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d) {
-  RpcClient pm(host, 111, 100000, 2);
+int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d, int portmapperPort) {
+  RpcClient pm(host, portmapperPort, 100000, 2);
   try {
     pm.connect(d);
   } catch (const IoError& e) {
-    throw IoError(e.kind, std::string("portmapper (rpcbind) on ") + host + ":111 unreachable: " + e.what(), e.code, e.codeName);
+    throw IoError(e.kind, std::string("portmapper (rpcbind) on ") + host + ":" + std::to_string(portmapperPort) + " unreachable: " + e.what(), e.code, e.codeName);
   }
   XdrWriter a;
   a.u32(prog);
@@ -122,6 +122,9 @@ int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadli
   pm.close();
   if (port == 0)
     throw IoError(ErrorKind::Connection, "no VXI-11 server registered with the portmapper on " + host, ECONNREFUSED, "ECONNREFUSED");
+  // The reply is a u32: cut to 16 bits it would silently reach some other port.
+  if (port > 65535)
+    throw IoError(ErrorKind::Connection, "the portmapper on " + host + " answered port " + std::to_string(port) + ", outside 1–65535", EPROTO, "EPROTO");
   return static_cast<int>(port);
 }
 

@@ -52,6 +52,7 @@ class RpcClient {
 };
 
 // The TCP port the portmapper on `host` has for (prog, vers, TCP); throws if it has none.
-int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d);
+// `portmapperPort` is 111 but for tests, which cannot own that port.
+int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d, int portmapperPort = 111);
 
 }  // namespace ld::io::rpc

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -21,13 +21,16 @@ std::string be32(uint32_t v) {
   return std::string(b, 4);
 }
 
-// Accepts one connection, reads one call record, then sends `chunk` over and over until the client
-// goes away (or 10 s pass, so a broken client cannot hang the test run).
+// Accepts one connection, reads one call record, then sends `chunk` (built from the call's xid) over
+// and over until the client goes away (or 10 s pass, so a broken client cannot hang the test run);
+// once only when `repeat` is false.
 struct FloodPeer {
   int listener = -1;
   int port = 0;
   std::thread thread;
-  explicit FloodPeer(std::string chunk) {
+  explicit FloodPeer(std::string chunk, bool repeat = true)
+      : FloodPeer([chunk](uint32_t) { return chunk; }, repeat) {}
+  FloodPeer(std::function<std::string(uint32_t xid)> reply, bool repeat) {
     listener = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -37,16 +40,24 @@ struct FloodPeer {
     socklen_t len = sizeof a;
     ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
     port = ntohs(a.sin_port);
-    thread = std::thread([this, chunk] {
+    thread = std::thread([this, reply, repeat] {
       int fd = ::accept(listener, nullptr, nullptr);
       uint8_t mark[4];
+      uint32_t xid = 0;
       if (::recv(fd, mark, 4, MSG_WAITALL) == 4) {
         uint32_t n = ((uint32_t(mark[0]) << 24) | (uint32_t(mark[1]) << 16) | (uint32_t(mark[2]) << 8) | mark[3]) & 0x7fffffffu;
         std::string body(n, '\0');
         ::recv(fd, &body[0], n, MSG_WAITALL);
+        const auto* b = reinterpret_cast<const uint8_t*>(body.data());
+        if (n >= 4) xid = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
       }
+      const std::string chunk = reply(xid);
       auto stopAt = Clock::now() + std::chrono::seconds(10);
-      while (Clock::now() < stopAt && ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {}
+      while (Clock::now() < stopAt && ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0 && repeat) {}
+      if (!repeat) {
+        char c;
+        while (::recv(fd, &c, 1, 0) > 0) {}  // until the client closes
+      }
       ::close(fd);
     });
   }
@@ -90,4 +101,22 @@ TEST("rpc: an endless record of empty non-final fragments ends at the call's dea
   ErrorKind kind = callAgainst(peer, &took);
   CHECK(kind == ErrorKind::Timeout);
   CHECK(took < std::chrono::milliseconds(2000));
+}
+
+TEST("rpc: a portmapper answering a port beyond 65535 is refused, not cut to 16 bits") {
+  // GETPORT's result is a u32; 65536 + 5025 would land on port 5025.
+  FloodPeer pm([](uint32_t xid) {
+    std::string body = be32(xid) + be32(1) + be32(0) + be32(0) + be32(0) + be32(0) + be32(65536 + 5025);
+    return be32(0x80000000u | uint32_t(body.size())) + body;
+  }, false);
+  ErrorKind kind = ErrorKind::Device;
+  std::string message;
+  try {
+    rpc::portmapGetPort("127.0.0.1", 0x0607AF, 1, deadlineIn(1000), pm.port);
+  } catch (const IoError& e) {
+    kind = e.kind;
+    message = e.what();
+  }
+  CHECK(kind == ErrorKind::Connection);
+  CHECK(message.find("70561") != std::string::npos);
 }
