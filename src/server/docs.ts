@@ -8,11 +8,12 @@ import pkg from "../../package.json" with { type: "json" };
 import { notFound } from "./errors.ts";
 import { ErrorEnvelopeSchema } from "./schemas.ts";
 
-const ASSETS: Record<string, { path: string; type: string }> = {
-  "swagger-ui-bundle.js": { path: bundleJs, type: "text/javascript; charset=utf-8" },
-  "swagger-ui.css": { path: uiCss, type: "text/css; charset=utf-8" },
-  "favicon.png": { path: favicon, type: "image/png" },
-};
+// A Map, not an object literal: `/swagger/assets/constructor` must not find Object.prototype's members.
+const ASSETS = new Map<string, { path: string; type: string }>([
+  ["swagger-ui-bundle.js", { path: bundleJs, type: "text/javascript; charset=utf-8" }],
+  ["swagger-ui.css", { path: uiCss, type: "text/css; charset=utf-8" }],
+  ["favicon.png", { path: favicon, type: "image/png" }],
+]);
 
 const STATUS_TEXT: Record<string, string> = {
   200: "OK", 204: "No content", 400: "Invalid request", 401: "Missing or wrong token", 404: "Not found",
@@ -113,7 +114,7 @@ export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: bo
     .get("/swagger/json", spec, { detail: { hide: true } })
     .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), { detail: { hide: true } })
     .get("/swagger/assets/:file", ({ params }) => {
-      const asset = ASSETS[params.file];
+      const asset = ASSETS.get(params.file);
       if (!asset) throw notFound("No such documentation asset", { file: params.file.slice(0, 80) });
       return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
     }, { detail: { hide: true } });

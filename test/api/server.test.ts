@@ -273,6 +273,17 @@ describe("API docs", () => {
     expect((await s.req("GET", "/openapi.json", undefined, { authorization: "Bearer tok" })).status).toBe(200);
     expect((await s.req("GET", "/swagger/assets/nope.js")).status).toBe(404);
   });
+
+  test("asset names inherited from Object.prototype are 404 envelopes, not 500s (the assets need no token)", async () => {
+    s = await startTestServer({ token: "tok" });
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      const res = await s.req("GET", `/swagger/assets/${name}`);
+      expect(res.status).toBe(404);
+      expect(isEnvelope(res.body)).toBe(true);
+      expect(res.body.error.type).toBe("NotFound");
+    }
+    expect(s.lines.some((l) => l.startsWith("error"))).toBe(false);
+  });
 });
 
 describe("request smuggling past auth", () => {
