@@ -267,6 +267,19 @@ describe("GET /stream/devices/:id", () => {
     expect(s.events).toHaveLength(0);
   });
 
+  test("HEAD on a stream answers with the stream's headers at once and neither starts the device nor holds a stream", async () => {
+    const dev = manual();
+    for (const path of ["/stream/devices/m1", "/stream/tasks"]) {
+      const res = await fetch(`${srv.base}${path}`, { method: "HEAD", signal: AbortSignal.timeout(2000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    }
+    expect((await fetch(`${srv.base}/stream/devices/nope`, { method: "HEAD" })).status).toBe(404);
+    expect(dev.isStreaming()).toBe(false);
+    expect(srv.daemon.deviceState("m1").subscribers).toBe(0);
+    expect(srv.sse.stats("m1")).toBeNull();
+  });
+
   test("closeAll sends stream_error ServerStopping to every stream and resolves once they are closed", async () => {
     manual();
     const a = await stream("/stream/devices/m1");

@@ -151,6 +151,8 @@ export class SseService {
     if (!this.daemon.hasDevice(deviceId)) {
       throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, { device_id: deviceId.slice(0, 140) });
     }
+    // HEAD is answered from the GET route: it must neither start the device nor hold a stream open.
+    if (request.method === "HEAD") return headersOnly();
     const refused = this.refusal();
     if (refused) return endedStream({ device_id: deviceId }, refused);
     const state = this.daemon.deviceState(deviceId);
@@ -182,6 +184,7 @@ export class SseService {
   }
 
   private taskStream(taskId: string | undefined, request: Request): Response {
+    if (request.method === "HEAD") return headersOnly();
     const refused = this.refusal();
     if (refused) return endedStream({}, refused);
     return this.respond(this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId));
@@ -209,6 +212,10 @@ export class SseService {
 function parseLastEventId(v: string | null): number | undefined {
   if (v === null || !/^\d{1,15}$/.test(v.trim())) return undefined;
   return Number(v.trim());
+}
+
+function headersOnly(): Response {
+  return new Response(null, { headers: SSE_HEADERS });
 }
 
 /**
