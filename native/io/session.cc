@@ -138,11 +138,19 @@ std::string Session::readExact(size_t n, Deadline d) {
 
 std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadline d) {
   ensureOpen(d);
-  // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#'.
+  // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#', but no further
+  // than an unterminated answer may run (a peer streaming anything else would otherwise hold the
+  // session until the deadline, however much it sends).
+  size_t skipped = 0;
   for (;;) {
     size_t hash = find("#", pos_);
     if (hash != std::string::npos) { pos_ = hash; break; }
     if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
+    skipped += buffered();
+    if (skipped >= maxBytes) {
+      clear(d);
+      throw IoError(ErrorKind::Device, "no IEEE 488.2 block header within " + std::to_string(maxBytes) + " bytes");
+    }
     pos_ = len_;
     fill(d, 0);
   }

@@ -118,3 +118,22 @@ TEST("session: a peer closing mid-answer is a Connection error, and a timeout is
   CHECK(Clock::now() - t0 >= std::chrono::milliseconds(45));
   t.close();
 }
+
+TEST("session: an endless answer holding no '#' hits the read bound, not the deadline") {
+  // 4 MiB of anything but '#', never a block header: bounded by maxBytes like an unterminated answer.
+  std::vector<std::string> pieces(64, std::string(65536, 'x'));
+  Peer peer(pieces);
+  Session s(peer.resource(), OpenOptions{});
+  auto d = deadlineIn(5000);
+  s.write("CURV?\n", d);
+  auto t0 = Clock::now();
+  ErrorKind kind = ErrorKind::Timeout;
+  try {
+    s.readBlock("\n", 1 << 16, d);
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Device);
+  CHECK(Clock::now() - t0 < std::chrono::milliseconds(1000));
+  s.close();
+}
