@@ -102,10 +102,7 @@ std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadlin
     }
     if (endAt_ != std::string::npos) return take(endAt_ - pos_, 0);
     if (term.empty() && buffered() > 0) return take(buffered(), 0);
-    if (buffered() >= maxBytes) {
-      clear(d);  // what is left is the middle of a message nobody can frame any more
-      throw IoError(ErrorKind::Device, "no read termination within " + std::to_string(maxBytes) + " bytes");
-    }
+    if (buffered() >= maxBytes) abandon(d, "no read termination within " + std::to_string(maxBytes) + " bytes");
     fill(d, 0);
   }
 }
@@ -147,16 +144,13 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
     if (hash != std::string::npos) { pos_ = hash; break; }
     if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
     skipped += buffered();
-    if (skipped >= maxBytes) {
-      clear(d);
-      throw IoError(ErrorKind::Device, "no IEEE 488.2 block header within " + std::to_string(maxBytes) + " bytes");
-    }
+    if (skipped >= maxBytes) abandon(d, "no IEEE 488.2 block header within " + std::to_string(maxBytes) + " bytes");
     pos_ = len_;
     fill(d, 0);
   }
   while (buffered() < 2) fill(d, 0);
   char digits = buf_[pos_ + 1];
-  if (digits < '0' || digits > '9') throw IoError(ErrorKind::Device, "malformed IEEE 488.2 block header: '#' not followed by a digit");
+  if (digits < '0' || digits > '9') abandon(d, "malformed IEEE 488.2 block header: '#' not followed by a digit");
   int nd = digits - '0';
   if (nd == 0) {
     pos_ += 2;
@@ -166,10 +160,10 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
   size_t len = 0;
   for (int i = 0; i < nd; ++i) {
     char c = buf_[pos_ + 2 + i];
-    if (c < '0' || c > '9') throw IoError(ErrorKind::Device, "malformed IEEE 488.2 block header: length is not decimal");
+    if (c < '0' || c > '9') abandon(d, "malformed IEEE 488.2 block header: length is not decimal");
     len = len * 10 + static_cast<size_t>(c - '0');
   }
-  if (len > maxBytes) throw IoError(ErrorKind::Device, "IEEE 488.2 block of " + std::to_string(len) + " bytes exceeds the limit");
+  if (len > maxBytes) abandon(d, "IEEE 488.2 block of " + std::to_string(len) + " bytes exceeds the limit");
   pos_ += 2 + nd;
   std::string data = readExact(len, d);
   // The terminator after the block belongs to this message; leave nothing behind for the next read.
@@ -186,6 +180,15 @@ void Session::clear(Deadline d) {
     if (e.kind == ErrorKind::Connection) fail();
     throw;
   }
+}
+
+void Session::abandon(Deadline d, const std::string& why) {
+  try {
+    clear(d);  // what is left is the middle of a message nobody can frame any more
+  } catch (const IoError&) {
+    // The buffer is already gone (and a broken link closed); the framing error is the one to report.
+  }
+  throw IoError(ErrorKind::Device, why);
 }
 
 void Session::close() {

@@ -41,6 +41,9 @@ class Session {
   void reset();  // forget everything buffered
   std::string take(size_t n, size_t skip);
   void fail();  // after a broken connection: drop the buffer and close, so the next request reconnects
+  // After an answer that cannot be framed: drop what is buffered (device clear where there is one),
+  // so its bytes never become the next answer; throws a Device error.
+  [[noreturn]] void abandon(Deadline d, const std::string& why);
 
   std::string resource_;
   ResourceName name_;

@@ -137,3 +137,28 @@ TEST("session: an endless answer holding no '#' hits the read bound, not the dea
   CHECK(Clock::now() - t0 < std::chrono::milliseconds(1000));
   s.close();
 }
+
+TEST("session: a block over the limit is refused and its bytes do not become the next answer") {
+  std::string block = "#3100" + std::string(100, 'z') + "\n";
+  Peer peer({block});
+  Session s(peer.resource(), OpenOptions{});
+  auto d = deadlineIn(2000);
+  s.write("CURV?\n", d);
+  ErrorKind kind = ErrorKind::Timeout;
+  try {
+    s.readBlock("\n", 50, d);
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Device);
+  kind = ErrorKind::Device;
+  std::string leftover;
+  try {
+    leftover = s.readUntil("\n", 1 << 20, deadlineIn(100));
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(leftover.empty());
+  CHECK(kind == ErrorKind::Timeout);
+  s.close();
+}
