@@ -50,6 +50,8 @@ export interface LabDaemonServerOptions {
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const MAX_BODY_BYTES = 1 << 20;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+/** Host names a browser can only reach this machine's loopback through (the Host header's, port removed). */
+const LOOPBACK_HOST = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?$/i;
 const MAX_REPORTED_ERRORS = 20;
 
 /** One server per daemon at a time (a second would fight over ownership and SSE). */
@@ -76,6 +78,11 @@ export class LabDaemonServer {
   private readonly logger: ServerLogger;
   private readonly level: number;
   private readonly maxBodyBytes: number;
+  /**
+   * Loopback without a token: only loopback Host names are served. A web page whose DNS name is rebound
+   * to 127.0.0.1 is "same-origin" with the server and would otherwise drive the instruments.
+   */
+  private readonly loopbackHostsOnly: boolean;
   private allowMatchers: { method: string; re: RegExp }[] | null = null;
   private readonly callDevice: (deviceId: string, body: unknown) => Promise<Response>;
 
@@ -90,6 +97,7 @@ export class LabDaemonServer {
     this.logger = opts.logger ?? consoleLogger;
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+    this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
     this.errors = new ErrorStore(daemon);
     this.trackTasksStartedElsewhere();
     this.sse = new SseService(daemon, opts.sse ?? {});
@@ -191,6 +199,11 @@ export class LabDaemonServer {
   }
 
   private async dispatch(request: Request, path: string, selfOrigin: string, srv?: Server<unknown>): Promise<Response> {
+    if (this.loopbackHostsOnly && !LOOPBACK_HOST.test(hostName(selfOrigin))) {
+      const host = hostName(selfOrigin).slice(0, 200);
+      throw new HttpError(403, "HostNotAllowed",
+        `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`, { host });
+    }
     let corsHeaders: Record<string, string> | null = null;
     const origin = request.headers.get("origin");
     if (origin !== null) {
@@ -331,6 +344,13 @@ function splitUrl(url: string): { path: string; origin: string } {
   if (slash < 0) return { path: "/", origin: url };
   const q = url.indexOf("?", slash);
   return { path: url.slice(slash, q < 0 ? undefined : q), origin: url.slice(0, slash) };
+}
+
+/** "http://name:port" → "name" ("[::1]" keeps its brackets). */
+function hostName(origin: string): string {
+  const start = origin.indexOf("://") + 3;
+  const end = origin[start] === "[" ? origin.indexOf("]", start) + 1 : origin.indexOf(":", start);
+  return origin.slice(start, end > start ? end : undefined);
 }
 
 function withHeaders(res: Response, headers: Record<string, string>): Response {

@@ -164,6 +164,27 @@ describe("token auth", () => {
   });
 });
 
+/** One raw HTTP/1.1 request with the given Host header (fetch would set its own); status and body. */
+async function rawRequest(port: number, method: string, target: string, host: string,
+  headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const chunks: Buffer[] = [];
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await new Promise<void>((resolve, reject) => {
+    const sock = require("node:net").connect(port, "127.0.0.1", () => {
+      sock.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+    sock.on("data", (b: Buffer) => chunks.push(b));
+    sock.on("end", resolve);
+    sock.on("error", reject);
+    sock.setTimeout(5000, () => { sock.destroy(); reject(new Error("raw request timed out")); });
+  });
+  const text = Buffer.concat(chunks).toString();
+  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+  // A chunked body arrives as "<size>\r\n<data>\r\n0\r\n\r\n".
+  const unchunked = /transfer-encoding: chunked/i.test(text) ? body.replace(/^[0-9a-f]+\r\n/, "").split("\r\n")[0]! : body;
+  return { status: Number(text.split(" ")[1]), body: unchunked };
+}
+
 describe("CORS", () => {
   test("off by default: a foreign Origin is refused with 403, same-origin and no-Origin requests pass", async () => {
     s = await startTestServer();
@@ -175,6 +196,36 @@ describe("CORS", () => {
     const same = await s.req("GET", "/devices", undefined, { origin: s.url });
     expect(same.status).toBe(200);
     expect((await s.req("GET", "/devices")).status).toBe(200);
+  });
+
+  test("on loopback without a token, a rebound DNS name is refused even as same-origin; loopback names pass", async () => {
+    s = await startTestServer();
+    s.daemon.addDevice("m1", "MockDevice");
+    const port = s.server.port;
+    for (const host of [`evil.example:${port}`, "evil.example", `192.168.1.5:${port}`, `127.0.0.1.evil.example:${port}`]) {
+      const r = await rawRequest(port, "POST", "/devices/m1/connect", host, { origin: `http://${host}` });
+      expect({ host, status: r.status }).toEqual({ host, status: 403 });
+      expect(isEnvelope(JSON.parse(r.body))).toBe(true);
+      expect(JSON.parse(r.body).error.type).toBe("HostNotAllowed");
+      expect((await rawRequest(port, "GET", "/devices", host)).status).toBe(403);
+    }
+    expect(s.daemon.deviceState("m1").connected).toBe(false);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, `app.localhost:${port}`]) {
+      expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({ host, status: 200 });
+    }
+  });
+
+  test("with a token, or bound beyond loopback, any Host name is served", async () => {
+    s = await startTestServer({ token: "t" });
+    const r = await rawRequest(s.server.port, "GET", "/devices", "labpc.example", { authorization: "Bearer t" });
+    expect(r.status).toBe(200);
+    const wide = new LabDaemonServer(new LabDaemon(), { host: "0.0.0.0", port: 0, logLevel: "silent" });
+    await wide.start();
+    try {
+      expect((await rawRequest(wide.port, "GET", "/devices", "labpc.example")).status).toBe(200);
+    } finally {
+      await wide.stop();
+    }
   });
 
   test("listed origins get credentials-safe headers (never *) and preflight answers", async () => {
@@ -287,33 +338,17 @@ describe("API docs", () => {
 });
 
 describe("request smuggling past auth", () => {
-  /** Sends one raw HTTP/1.1 request with the given Host header; returns status line and body. */
-  async function raw(port: number, method: string, target: string, host: string): Promise<{ status: number; body: string }> {
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const sock = require("node:net").connect(port, "127.0.0.1", () => {
-        sock.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      });
-      sock.on("data", (b: Buffer) => chunks.push(b));
-      sock.on("end", resolve);
-      sock.on("error", reject);
-      sock.setTimeout(5000, () => { sock.destroy(); reject(new Error("raw request timed out")); });
-    });
-    const text = Buffer.concat(chunks).toString();
-    return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
-  }
-
   test("a short Host header cannot route an unauthenticated path to a protected route", async () => {
     s = await startTestServer({ token: "s3cret" });
     s.daemon.addDevice("m1", "MockDevice");
     const port = s.server.port;
     for (const host of ["x", "ab", "abc"]) {
-      const list = await raw(port, "GET", "/health?x=/devices", host);
+      const list = await rawRequest(port, "GET", "/health?x=/devices", host);
       expect(list.status).toBe(200);
-      expect(JSON.parse(list.body.replace(/^[0-9a-f]+\r\n/, "").split("\r\n")[0]!)).toMatchObject({ status: "healthy" });
-      const connect = await raw(port, "POST", "/health?x=/devices/m1/connect", host);
+      expect(JSON.parse(list.body)).toMatchObject({ status: "healthy" });
+      const connect = await rawRequest(port, "POST", "/health?x=/devices/m1/connect", host);
       expect(connect.status).toBe(405);
-      const stream = await raw(port, "GET", "/stream/devices/m1?y=/devices/m1", host);
+      const stream = await rawRequest(port, "GET", "/stream/devices/m1?y=/devices/m1", host);
       expect(stream.status).toBe(401);
     }
     expect(s.daemon.deviceState("m1").connected).toBe(false);
