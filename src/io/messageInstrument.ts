@@ -101,6 +101,10 @@ export class MessageInstrument {
 
   /** Exactly `count` bytes, whatever they contain. */
   readBytes(count: number): Promise<Uint8Array> {
+    // The native side sizes its buffer from `count` before any byte arrives.
+    if (!Number.isInteger(count) || count < 0 || count > this.maxReadBytes) {
+      return Promise.reject(new RangeError(`${this.resource}: readBytes count must be a whole number within 0–${this.maxReadBytes} (maxReadBytes), got ${count}`));
+    }
     return this.#call((s) => s.readBytes(count, this.timeoutMs, ENC_BYTES)) as Promise<Uint8Array>;
   }
 

@@ -92,6 +92,19 @@ describe("TCPIP SOCKET", () => {
     await inst.close();
   });
 
+  test("readBytes refuses a count over maxReadBytes or not a whole number, at once and naming the resource", async () => {
+    const inst = await rm.open(sim.resource, { maxReadBytes: 1024, timeoutMs: 1000 });
+    const t0 = performance.now();
+    for (const count of [4096, -1, 1.5, Number.NaN, 2 ** 40]) {
+      const err = await inst.readBytes(count).catch((e) => e);
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err.message).toContain(sim.resource);
+    }
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
   test("a silent instrument rejects with DeviceTimeoutError carrying the resource, and the session goes on", async () => {
     const inst = await rm.open(sim.resource, { timeoutMs: 150 });
     const t0 = performance.now();

@@ -3,6 +3,7 @@
 // share a second thread, so a pending read never holds up a write.
 #include <napi.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 
@@ -15,6 +16,7 @@ namespace {
 
 // Long enough to look like "no timeout" to a stream reader; close() interrupts it anyway.
 constexpr long kStreamReadMs = 24L * 3600 * 1000;
+constexpr size_t kMaxRead = 1u << 20;
 
 struct Port {
   explicit Port(std::string path, SerialSettings s) : port(std::move(path), s) {}
@@ -70,10 +72,13 @@ class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
     return onWriter(info.Env(), [](SerialPort& s) { s.open(deadlineIn(5000)); return Outcome{}; });
   }
   Napi::Value Read(const Napi::CallbackInfo& info) {
-    size_t n = static_cast<size_t>(numberArg(info[0], "length"));
+    // A read returns what has arrived, never more than the kernel's buffer: a larger length only
+    // allocates (and a double beyond size_t's range would not even convert).
+    const double len = numberArg(info[0], "length");
+    size_t n = len >= 1 ? static_cast<size_t>(std::min(len, double(kMaxRead))) : 1;
     auto p = port_;
     return bridge_->submit(info.Env(), p->reader, [p, n] {
-      std::string buf(n > 0 ? n : 1, '\0');
+      std::string buf(n, '\0');
       bool end;
       size_t got = p->port.read(reinterpret_cast<uint8_t*>(&buf[0]), buf.size(), deadlineIn(kStreamReadMs), &end);
       buf.resize(got);

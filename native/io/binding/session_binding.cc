@@ -2,6 +2,8 @@
 // session's own I/O thread, so calls on one resource run in the order they were made.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "io/binding/js_bridge.h"
@@ -12,6 +14,7 @@ namespace ld::io::binding {
 namespace {
 
 constexpr size_t kDefaultMax = 64u << 20;
+constexpr double kLargestCount = 9007199254740991.0;  // 2^53 - 1: every such double is exact
 
 OpenOptions parseOptions(const Napi::Value& v) {
   OpenOptions o;
@@ -66,9 +69,16 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   }
 
  private:
+  // Converting a double beyond size_t's range is undefined behaviour: clamp before the cast.
   static size_t maxArg(const Napi::Value& v) {
-    return v.IsNumber() && v.As<Napi::Number>().DoubleValue() > 0 ? static_cast<size_t>(v.As<Napi::Number>().DoubleValue())
-                                                                   : kDefaultMax;
+    const double m = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+    return m > 0 ? static_cast<size_t>(std::min(m, kLargestCount)) : kDefaultMax;
+  }
+  static size_t countArg(const Napi::Value& v, const char* what) {
+    const double n = numberArg(v, what);
+    if (!(n >= 0 && n <= kLargestCount) || n != std::floor(n))
+      throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a whole number >= 0");
+    return static_cast<size_t>(n);
   }
   static int encArg(const Napi::Value& v) { return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0; }
 
@@ -104,7 +114,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     });
   }
   Napi::Value ReadBytes(const Napi::CallbackInfo& info) {
-    size_t n = static_cast<size_t>(numberArg(info[0], "count"));
+    size_t n = countArg(info[0], "count");
     int enc = encArg(info[2]);
     return submit(info.Env(), msArg(info[1]), [n, enc](Session& s, Deadline d) { return Outcome::text(s.readExact(n, d), enc); });
   }
