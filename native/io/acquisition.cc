@@ -86,6 +86,12 @@ void Acquisition::run() {
         stats_.failed = true;
         stats_.errorMessage = e.what();
         failed = true;
+      } catch (...) {
+        // Escaping, it would end the process; swallowed without done set, this loop would wait forever.
+        std::lock_guard<std::mutex> lock(mu_);
+        stats_.failed = true;
+        stats_.errorMessage = "unexpected non-standard exception in the exchange";
+        failed = true;
       }
       done.set_value();
     });

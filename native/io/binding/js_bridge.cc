@@ -44,6 +44,10 @@ Napi::Value JsBridge::submit(Napi::Env env, IoThread& thread, std::function<Outc
     } catch (const std::exception& e) {
       call->outcome.failed = true;
       call->outcome.message = e.what();
+    } catch (...) {
+      // Anything escaping this job would end the process (std::terminate on the I/O thread).
+      call->outcome.failed = true;
+      call->outcome.message = "unexpected non-standard exception in the I/O thread";
     }
     // Drop what the job holds (a Session, an Acquisition) before JS can settle and let go of its own
     // references: the last reference must never die on the thread it would have to join.
