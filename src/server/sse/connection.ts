@@ -10,15 +10,24 @@ export interface QueueLimits {
   maxBytes: number;
 }
 
-export interface ConnectionOptions {
+/** What every connection of a server shares. */
+export interface ConnectionSettings {
   limits: QueueLimits;
   keepAliveMs: number;
+  /**
+   * How long a stream the server ended may take to hand its last events to the client before it is cut
+   * off: a client that stopped reading would otherwise hold the connection forever. Default 30000 ms.
+   */
+  drainTimeoutMs?: number;
+  /** Largest chunk handed to the socket at once (queued events are coalesced up to this). */
+  maxChunkBytes?: number;
+}
+
+export interface ConnectionOptions extends ConnectionSettings {
   /** The request's signal: aborted when the client goes away, even while the stream is idle. */
   signal: AbortSignal;
   /** Runs once, however the connection ends. */
   onClose: (conn: SseConnection) => void;
-  /** Largest chunk handed to the socket at once (queued events are coalesced up to this). */
-  maxChunkBytes?: number;
 }
 
 export interface ConnectionStats {
@@ -32,6 +41,7 @@ export interface ConnectionStats {
 }
 
 let nextConnectionId = 1;
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 const KEEP_ALIVE = bytes(formatComment("keep-alive"));
 
 export class SseConnection {
@@ -53,6 +63,7 @@ export class SseConnection {
   private done = false;
   private lastWrite = Date.now();
   private keepAliveTimer: ReturnType<typeof setTimeout> | null = null;
+  private drainTimer: ReturnType<typeof setTimeout> | null = null;
   private markClosed!: () => void;
   private readonly maxChunkBytes: number;
 
@@ -121,6 +132,8 @@ export class SseConnection {
       this.queuedBytes += last.byteLength;
     }
     this.ending = true;
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.drainTimer = setTimeout(() => this.abort(), this.opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
     this.signal();
   }
 
@@ -202,7 +215,7 @@ export class SseConnection {
   }
 
   private scheduleKeepAlive(inMs: number): void {
-    if (this.opts.keepAliveMs <= 0 || this.done) return;
+    if (this.opts.keepAliveMs <= 0 || !this.isOpen) return;
     this.keepAliveTimer = setTimeout(() => {
       const idle = Date.now() - this.lastWrite;
       if (idle >= this.opts.keepAliveMs) {
@@ -224,6 +237,7 @@ export class SseConnection {
     if (this.done) return;
     this.done = true;
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
     this.chunks = [];
     this.head = 0;
     this.queuedBytes = 0;

@@ -1,15 +1,14 @@
 // The SSE side of one device stream: a single core subscription for all of the device's SSE clients,
 // each payload serialised once per encoding, then fanned out to per-client bounded queues.
 import { asError, type LabDaemon, type StreamEnd, type StreamInfo, type Subscription } from "../../core/index.ts";
-import { SseConnection, type QueueLimits } from "./connection.ts";
+import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatEvent, formatJsonEvent, isoMillis } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
 
 export interface RoomOptions {
-  queue: QueueLimits;
+  connection: ConnectionSettings;
   replay: ReplayLimits;
-  keepAliveMs: number;
   /**
    * How long the room stays subscribed after its last client left, still filling the replay buffer, so a
    * client that lost its connection resumes with Last-Event-ID without a gap. The device stops after it.
@@ -57,12 +56,7 @@ export class DeviceRoom {
 
   /** A new SSE client: replay after `lastEventId`, then live events. */
   join(signal: AbortSignal, encoding: PayloadEncoding, lastEventId?: number): SseConnection {
-    const conn = new SseConnection({
-      limits: this.opts.queue,
-      keepAliveMs: this.opts.keepAliveMs,
-      signal,
-      onClose: (c) => this.leave(c),
-    });
+    const conn = new SseConnection({ ...this.opts.connection, signal, onClose: (c) => this.leave(c) });
     // Sent at once so the client sees the response headers before the first event.
     conn.comment(`device stream '${this.deviceId}'`);
     this.endGrace();

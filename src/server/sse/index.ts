@@ -2,7 +2,7 @@
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
 import { DeviceNotFoundError, type LabDaemon } from "../../core/index.ts";
-import type { ConnectionStats, QueueLimits } from "./connection.ts";
+import type { ConnectionSettings, ConnectionStats, QueueLimits } from "./connection.ts";
 import type { SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
@@ -44,6 +44,11 @@ export interface SseOptions {
   resumeGraceMs?: number;
   /** How long closeAll waits for clients to take their last event before cutting them off (default 1000 ms). */
   closeTimeoutMs?: number;
+  /**
+   * How long any other stream the server ends (device stopped or removed) may take to deliver what is
+   * queued before it is cut off (default 30000 ms).
+   */
+  drainTimeoutMs?: number;
 }
 
 const DEFAULT_QUEUE: QueueLimits = { maxEvents: 4096, maxBytes: 8 * 1024 * 1024 };
@@ -54,9 +59,8 @@ export class SseService {
   private readonly rooms = new Map<string, DeviceRoom>();
   private readonly tasks: TaskFeed;
   private readonly open = new Set<SseConnection>();
-  private readonly queue: QueueLimits;
+  private readonly connection: ConnectionSettings;
   private readonly replay: ReplayLimits;
-  private readonly keepAliveMs: number;
   private closing = false;
   private readonly unlisten: () => void;
 
@@ -64,10 +68,13 @@ export class SseService {
     readonly daemon: LabDaemon,
     readonly options: SseOptions = {},
   ) {
-    this.queue = { ...DEFAULT_QUEUE, ...options.queue };
+    this.connection = {
+      limits: { ...DEFAULT_QUEUE, ...options.queue },
+      keepAliveMs: options.keepAliveMs ?? 15_000,
+      drainTimeoutMs: options.drainTimeoutMs,
+    };
     this.replay = { ...DEFAULT_REPLAY, ...options.replay };
-    this.keepAliveMs = options.keepAliveMs ?? 15_000;
-    this.tasks = new TaskFeed(daemon, { queue: this.queue, replay: this.replay, keepAliveMs: this.keepAliveMs });
+    this.tasks = new TaskFeed(daemon, { connection: this.connection, replay: this.replay });
     // A removed device's replay buffer must not outlive it (nor be resumed by a new device of that id).
     this.unlisten = daemon.on("device", (e) => {
       if (e.kind === "removed") this.rooms.delete(e.deviceId);
@@ -175,7 +182,7 @@ export class SseService {
     }
     if (!room) {
       room = new DeviceRoom(this.daemon, deviceId, {
-        queue: this.queue, replay: this.replay, keepAliveMs: this.keepAliveMs,
+        connection: this.connection, replay: this.replay,
         resumeGraceMs: this.options.resumeGraceMs ?? 5000,
       });
       this.rooms.set(deviceId, room);

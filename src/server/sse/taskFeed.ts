@@ -1,6 +1,6 @@
 // GET /stream/tasks: task lifecycle and progress events for dashboards, from the daemon's task events.
 import type { LabDaemon, TaskEvent } from "../../core/index.ts";
-import { SseConnection, type QueueLimits } from "./connection.ts";
+import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatEvent, formatJsonEvent } from "./format.ts";
 
@@ -16,7 +16,7 @@ export class TaskFeed {
 
   constructor(
     private readonly daemon: LabDaemon,
-    private readonly opts: { queue: QueueLimits; replay: ReplayLimits; keepAliveMs: number },
+    private readonly opts: { connection: ConnectionSettings; replay: ReplayLimits },
   ) {
     this.fanout = new Fanout<"json">(opts.replay);
     this.listen();
@@ -29,12 +29,7 @@ export class TaskFeed {
 
   join(signal: AbortSignal, lastEventId: number | undefined, taskId?: string): SseConnection {
     this.listen();
-    const conn = new SseConnection({
-      limits: this.opts.queue,
-      keepAliveMs: this.opts.keepAliveMs,
-      signal,
-      onClose: (c) => this.fanout.remove(c),
-    });
+    const conn = new SseConnection({ ...this.opts.connection, signal, onClose: (c) => this.fanout.remove(c) });
     conn.comment("task stream");
     // A restarted server counts from 1 again: an id from before is not a position in this feed.
     const from = lastEventId !== undefined && lastEventId <= this.sequence ? lastEventId : undefined;
