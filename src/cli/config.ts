@@ -140,8 +140,26 @@ function loadDataConfig(file: string, profile?: string): LoadedConfig {
   }
   const where = (path: ConfigPath) => `${file}${positionIn(doc, lines, path)}`;
   const raw = doc.toJS({ maxAliasCount: 100 });
+  const proto = protoKeyPath(raw);
+  if (proto) throw new ConfigError(`${where(proto)}: ${fmtPath(proto)}: '__proto__' is not allowed as a key`);
   const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`));
   return { file, profile: chosen, config, where };
+}
+
+/**
+ * Where the first `__proto__` key is, if any. The parser keeps it as a plain own key, but copied by
+ * assignment (`devices[id] = …`, `Object.assign(defaults, params)`) it replaces the target's prototype.
+ */
+function protoKeyPath(v: unknown, path: Array<string | number> = [], seen = new Set<object>()): ConfigPath | null {
+  if (typeof v !== "object" || v === null || seen.has(v)) return null;
+  seen.add(v); // YAML aliases may make the tree a graph
+  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  for (const [k, x] of entries) {
+    if (k === "__proto__") return [...path, k];
+    const found = protoKeyPath(x, [...path, k], seen);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** ":line:column" of the deepest node of `path` that exists. */

@@ -70,6 +70,19 @@ describe("JSON and YAML", () => {
     expect(await loadError(file("d.yaml", "setup: 3\n"))).toMatch(/only possible in a TypeScript config/);
   });
 
+  test("a '__proto__' key anywhere is refused at its line, so no config can swap a prototype", async () => {
+    expect(await loadError(file("a.yaml", "devices:\n  laser1:\n    type: SimLaser\n  __proto__:\n    type: SimLaser\n"))).toMatch(
+      /a\.yaml:4:3: devices\.__proto__: '__proto__' is not allowed as a key/,
+    );
+    expect(await loadError(file("b.json", '{\n  "devices": {\n    "l1": { "type": "SimLaser",\n      "params": { "__proto__": { "polluted": 1 } } }\n  }\n}'))).toMatch(
+      /b\.json:4:19: devices\.l1\.params\.__proto__: '__proto__' is not allowed/,
+    );
+    expect(await loadError(file("c.yaml", "configs:\n  a:\n    tasks: [x]\n    devices:\n      d: { type: SimLaser, params: { list: [{ __proto__: 1 }] } }\n"))).toMatch(
+      /c\.yaml:5:\d+: configs\.a\.devices\.d\.params\.list\.0\.__proto__/,
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test("an unknown device type names the file, line and the known types", async () => {
     const f = file("lab.yaml", "devices:\n  laser1:\n    type: SimLaser\n  mystery:\n    type: FluxCapacitor\n");
     const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
