@@ -1,6 +1,4 @@
 // ONC RPC client against hostile loopback peers: replies that never match, records that never end.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "check.h"
+#include "loopback.h"
 #include "io/io_error.h"
 #include "io/onc_rpc.h"
 
@@ -31,15 +30,7 @@ struct FloodPeer {
   explicit FloodPeer(std::string chunk, bool repeat = true)
       : FloodPeer([chunk](uint32_t) { return chunk; }, repeat) {}
   FloodPeer(std::function<std::string(uint32_t xid)> reply, bool repeat) {
-    listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(listener, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    listener = ldtest::loopbackListener(&port);
     thread = std::thread([this, reply, repeat] {
       int fd = ::accept(listener, nullptr, nullptr);
       uint8_t mark[4];

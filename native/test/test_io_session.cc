@@ -1,6 +1,4 @@
 // Session framing over a real loopback socket, with the peer sending answers in awkward fragments.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "check.h"
+#include "loopback.h"
 #include "io/io_error.h"
 #include "io/session.h"
 
@@ -22,15 +21,7 @@ struct Peer {
   int port = 0;
   std::thread thread;
   explicit Peer(std::vector<std::string> pieces, bool closeAfter = false) {
-    listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(listener, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
+    listener = ldtest::loopbackListener(&port);
     thread = std::thread([this, pieces, closeAfter] {
       int fd = ::accept(listener, nullptr, nullptr);
       char c;
