@@ -152,9 +152,11 @@ void Visa::write(const uint8_t* data, size_t n, Deadline d) {
   size_t off = 0;
   while (off < n) {
     ViUInt32 done = 0;
-    ViStatus s = require(library_).write(vi_, data + off, static_cast<ViUInt32>(n - off), &done);
+    ViStatus s = require(library_).write(vi_, data + off, static_cast<ViUInt32>(std::min<size_t>(n - off, 1u << 30)), &done);
     if (s < 0) fail("viWrite", s);
-    off += done;
+    off += std::min<size_t>(done, n - off);
+    // A library that reports success without taking anything would have this loop spin forever.
+    if (done == 0 && Clock::now() >= d) fail("viWrite", kErrorTimeout);
   }
 }
 

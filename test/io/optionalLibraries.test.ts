@@ -1,7 +1,7 @@
 // GPIB and vendor VISA come from libraries loaded at run time. Absent: a clear error saying what to
 // install. Present: a stand-in VISA library (test/support/fake_visa.c, built here) is driven through it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
@@ -75,4 +75,45 @@ describe.skipIf(!cc)("a VISA library loaded at run time", () => {
     await inst.close();
     expect(await rm.listResources()).toEqual(expect.arrayContaining(["USB0::0x0957::0x1798::MY00000001::INSTR", "GPIB0::22::INSTR"]));
   });
+});
+
+// A VISA library whose viWrite reports success but never takes a byte: the write must still end.
+const stalledWriteVisa = `
+#include <stdint.h>
+#include <string.h>
+typedef int32_t S; typedef uint32_t V;
+S viOpenDefaultRM(V* rm) { *rm = 1; return 0; }
+S viOpen(V rm, const char* r, V m, V t, V* vi) { *vi = 2; return 0; }
+S viClose(V vi) { return 0; }
+S viWrite(V vi, const uint8_t* b, V n, V* done) { *done = 0; return 0; }
+S viRead(V vi, uint8_t* b, V n, V* got) { *got = 0; return (S)0xBFFF0015; }
+S viClear(V vi) { return 0; }
+S viSetAttribute(V vi, V a, uint64_t v) { return 0; }
+S viStatusDesc(V vi, S s, char* d) { d[0] = 0; return 0; }
+S viFindRsrc(V rm, const char* e, V* l, V* c, char* d) { *c = 0; return 0; }
+S viFindNext(V l, char* d) { return -1; }
+S viLock(V vi, V m, V t, const char* k, char* a) { return 0; }
+S viUnlock(V vi) { return 0; }
+`;
+
+describe.skipIf(!cc)("a VISA library that misbehaves", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(`${tmpdir()}/ld-visa-stall-`);
+    writeFileSync(`${dir}/stall.c`, stalledWriteVisa);
+    const r = Bun.spawnSync([cc!, "-shared", "-fPIC", "-O1", "-o", `${dir}/libstallvisa.so`, `${dir}/stall.c`]);
+    if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a viWrite that succeeds without taking a byte times out at the deadline instead of spinning", async () => {
+    const rm = new ResourceManager({ visaLibrary: `${dir}/libstallvisa.so` });
+    const inst = await rm.open("TCPIP::127.0.0.1::5025::SOCKET", { timeoutMs: 200 });
+    const t0 = performance.now();
+    const err = await inst.write("*RST").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect(err.context.resource).toBe("TCPIP::127.0.0.1::5025::SOCKET");
+    expect(performance.now() - t0).toBeLessThan(1500);
+    await rm.close();
+  }, 5000);
 });
