@@ -3,7 +3,7 @@
 import { asError, type LabDaemon, type StreamEnd, type StreamInfo, type Subscription } from "../../core/index.ts";
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
-import { bytes, formatEvent, formatJsonEvent, isoMillis } from "./format.ts";
+import { bytes, formatJsonEvent, formatStreamError, isoMillis } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
 
 export interface RoomOptions {
@@ -67,7 +67,7 @@ export class DeviceRoom {
 
   /** Ends every client of this device with `stream_error`. */
   endAll(reason: StreamEnd): void {
-    this.fanout.endAll(this.streamError(reason));
+    this.fanout.endAll(bytes(formatStreamError({ device_id: this.deviceId }, reason)));
   }
 
   connections(): SseConnection[] {
@@ -188,14 +188,4 @@ export class DeviceRoom {
     this.fanout.publish(event);
   }
 
-  private streamError(reason: StreamEnd): Uint8Array {
-    return bytes(formatEvent({
-      event: "stream_error",
-      data: JSON.stringify({
-        device_id: this.deviceId,
-        timestamp: isoMillis(Date.now()),
-        error: { type: reason.type, message: reason.message },
-      }),
-    }));
-  }
 }

@@ -51,3 +51,11 @@ export function bytes(text: string): Uint8Array {
 export function isoMillis(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23) + "+00:00";
 }
+
+/** The `stream_error` event that precedes every end the server chooses (`ids`: e.g. the device id). */
+export function formatStreamError(ids: Record<string, string>, error: { type: string; message: string }): string {
+  return formatEvent({
+    event: "stream_error",
+    data: JSON.stringify({ ...ids, timestamp: isoMillis(Date.now()), error: { type: error.type, message: error.message } }),
+  });
+}

@@ -6,7 +6,7 @@ import type { ConnectionSettings, ConnectionStats, QueueLimits } from "./connect
 import type { SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
-import { bytes, formatComment, formatEvent, isoMillis, SSE_HEADERS } from "./format.ts";
+import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
 import type { PayloadEncoding } from "./payload.ts";
 import { TaskFeed } from "./taskFeed.ts";
 
@@ -230,9 +230,6 @@ function headersOnly(): Response {
  * retry hint slows EventSource's automatic reconnects (3 s by default) while the refusal lasts.
  */
 function endedStream(ids: Record<string, string>, error: { type: string; message: string }): Response {
-  const text = formatComment("stream refused") + `retry: ${REFUSED_RETRY_MS}\n\n` + formatEvent({
-    event: "stream_error",
-    data: JSON.stringify({ ...ids, timestamp: isoMillis(Date.now()), error }),
-  });
+  const text = formatComment("stream refused") + `retry: ${REFUSED_RETRY_MS}\n\n` + formatStreamError(ids, error);
   return new Response(bytes(text), { headers: SSE_HEADERS });
 }

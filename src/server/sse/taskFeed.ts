@@ -2,7 +2,7 @@
 import type { LabDaemon, TaskEvent } from "../../core/index.ts";
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type ReplayLimits } from "./fanout.ts";
-import { bytes, formatEvent, formatJsonEvent } from "./format.ts";
+import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
 
 const STATUS_AFTER: Record<TaskEvent["kind"], string> = {
   started: "running", progress: "running", resumed: "running", paused: "paused",
@@ -42,10 +42,7 @@ export class TaskFeed {
   }
 
   endAll(type: string, message: string): void {
-    this.fanout.endAll(bytes(formatEvent({
-      event: "stream_error",
-      data: JSON.stringify({ timestamp: new Date().toISOString().slice(0, 23) + "+00:00", error: { type, message } }),
-    })));
+    this.fanout.endAll(bytes(formatStreamError({}, { type, message })));
   }
 
   connections(): SseConnection[] {
