@@ -233,9 +233,11 @@ export class LabDaemonServer {
       throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
     }
     // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
-    // (On the request Bun handed us: a re-buffered copy is not tied to the socket.)
-    if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(request, 0);
+    // Lifted only once the body is in, so a stalled upload is still cut; and on the request Bun handed us,
+    // since a re-buffered copy is not tied to the socket.
+    const socketRequest = request;
     if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
+    if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(socketRequest, 0);
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
     return fast ?? this.app.handle(request);
   }
@@ -271,7 +273,10 @@ export class LabDaemonServer {
     let total = 0;
     const reader = request.body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      // A client that stalls mid-body is cut by the idle timeout; that is its failure, not the server's.
+      const { done, value } = await reader.read().catch(() => {
+        throw new HttpError(400, "InvalidRequest", "The request body could not be read (connection closed or timed out)");
+      });
       if (done) break;
       total += value.byteLength;
       if (total > this.maxBodyBytes) {

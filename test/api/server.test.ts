@@ -276,6 +276,29 @@ describe("request bodies", () => {
   });
 });
 
+describe("idle timeout", () => {
+  test("a request body still arriving keeps the idle timeout; it is lifted for the handler once the body is in", async () => {
+    s = await startTestServer();
+    s.daemon.addDevice("m1", "MockDevice");
+    const lifted: Request[] = [];
+    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(req); } };
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => { feed = c; } });
+    const request = new Request(`${s.url}/devices/m1/call`, {
+      method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half",
+    } as RequestInit);
+    const pending = s.server.fetch(request, fakeSocket as never);
+    feed.enqueue(new TextEncoder().encode('{"method":'));
+    await Bun.sleep(20);
+    expect(lifted).toHaveLength(0);
+    feed.enqueue(new TextEncoder().encode('"hello"}'));
+    feed.close();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(lifted).toEqual([request]);
+  });
+});
+
 describe("API docs", () => {
   test("/openapi.json documents every route with its schemas and error statuses", async () => {
     s = await startTestServer();
