@@ -47,7 +47,11 @@ class CoalescedWake {
   };
 
   static void CallJs(Napi::Env env, Napi::Function callback, State* state, void*) {
-    state->pending.store(false, std::memory_order_release);
+    // An exchange, not a store: a store followed by the drain's loads may be reordered (x86's store
+    // buffer does it), so JS could drain before a batch whose producer still saw `pending` set and
+    // skipped its wake-up; that batch (or the last one, telling JS a loop ended) would then wait for
+    // a wake-up that never comes. Reading the producer's `true` here acquires what it pushed before.
+    state->pending.exchange(false, std::memory_order_acq_rel);
     if (env == nullptr || callback.IsEmpty() || state->closed) return;
     try {
       callback.Call({});
