@@ -1,8 +1,11 @@
 #include "io/sample_decode.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "io/io_error.h"
 
@@ -24,6 +27,19 @@ T loadSwapped(const char* p, bool swap) {
   return v;
 }
 
+// A double converted to an integer type it does not fit is undefined behaviour (x86 yields the
+// "integer indefinite" value, which truncates to 0): an instrument's 1e300, inf or nan must not
+// decide what lands in an integer ring. Out-of-range values saturate; NaN becomes 0.
+template <typename Out>
+Out toSample(double v) {
+  if constexpr (std::is_integral_v<Out>) {
+    if (std::isnan(v)) return 0;
+    if (v <= static_cast<double>(std::numeric_limits<Out>::min())) return std::numeric_limits<Out>::min();
+    if (v >= static_cast<double>(std::numeric_limits<Out>::max())) return std::numeric_limits<Out>::max();
+  }
+  return static_cast<Out>(v);
+}
+
 template <typename In, typename Out>
 size_t convertBlock(const std::string& payload, bool bigEndian, std::vector<uint8_t>* out) {
   if (payload.size() % sizeof(In) != 0)
@@ -38,7 +54,7 @@ size_t convertBlock(const std::string& payload, bool bigEndian, std::vector<uint
   }
   Out* dst = reinterpret_cast<Out*>(out->data());
   const char* src = payload.data();
-  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<Out>(loadSwapped<In>(src + i * sizeof(In), swap));
+  for (size_t i = 0; i < n; ++i) dst[i] = toSample<Out>(static_cast<double>(loadSwapped<In>(src + i * sizeof(In), swap)));
   return n;
 }
 
@@ -56,7 +72,7 @@ size_t convertAscii(const std::string& text, std::vector<uint8_t>* out) {
     double v = std::strtod(p, &next);
     if (next == p) throw IoError(ErrorKind::Device, "ASCII answer holds a non-number near '" + std::string(p, std::min<size_t>(12, end - p)) + "'");
     out->resize((n + 1) * sizeof(Out));
-    Out o = static_cast<Out>(v);
+    Out o = toSample<Out>(v);
     std::memcpy(out->data() + n * sizeof(Out), &o, sizeof o);
     ++n;
     p = next;

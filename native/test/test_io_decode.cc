@@ -53,3 +53,14 @@ TEST("decode: a ragged block and non-numbers are errors") {
   try { decodeSamples("1.0,abc", WireFormat::Ascii, false, ld::DType::Float32, &out); } catch (const IoError& e) { threw = std::string(e.what()).find("abc") != std::string::npos; }
   CHECK(threw);
 }
+
+TEST("decode: values outside an integer ring's range saturate (NaN becomes 0) instead of wrapping") {
+  std::vector<uint8_t> out;
+  CHECK(decodeSamples("1e300,-1e300,nan,70000,-40000,12.9,inf", WireFormat::Ascii, false, ld::DType::Int16, &out) == 7);
+  CHECK((as<int16_t>(out, 7) == std::vector<int16_t>{32767, -32768, 0, 32767, -32768, 12, 32767}));
+  CHECK(decodeSamples("3e9,-3e9", WireFormat::Ascii, false, ld::DType::Int32, &out) == 2);
+  CHECK((as<int32_t>(out, 2) == std::vector<int32_t>{2147483647, -2147483647 - 1}));
+  float big[2] = {1e20f, -1e20f};
+  CHECK(decodeSamples(std::string(reinterpret_cast<const char*>(big), sizeof big), WireFormat::Float32, false, ld::DType::Int32, &out) == 2);
+  CHECK((as<int32_t>(out, 2) == std::vector<int32_t>{2147483647, -2147483647 - 1}));
+}
