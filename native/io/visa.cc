@@ -19,7 +19,7 @@ using ViStatus = int32_t;
 using ViSession = uint32_t;
 using ViUInt32 = uint32_t;
 using ViAttrState = uint64_t;
-constexpr ViStatus kSuccess = 0, kSuccessTermChar = 0x3FFF0005, kSuccessMaxCnt = 0x3FFF0006;
+constexpr ViStatus kSuccess = 0;
 constexpr ViStatus kErrorTimeout = static_cast<ViStatus>(0xBFFF0015);
 constexpr ViStatus kErrorResourceNotFound = static_cast<ViStatus>(0xBFFF0011);
 constexpr ViStatus kErrorConnLost = static_cast<ViStatus>(0xBFFF00A6);
@@ -168,8 +168,6 @@ size_t Visa::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   // Only VI_SUCCESS means END: a term-char stop can fall inside a binary block, and the session finds
   // the term char in its buffer anyway (VI_SUCCESS_TERM_CHAR, VI_SUCCESS_MAX_CNT: more may follow).
   *end = s == kSuccess;
-  (void)kSuccessTermChar;
-  (void)kSuccessMaxCnt;
   return got;
 }
 
