@@ -256,10 +256,11 @@ export class SSEClient {
   }
 }
 
-const DTYPES: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = {
-  float64: Float64Array, float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array,
-  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
-};
+// A Map: a payload object {dtype: "toString", data: "…"} must stay data, not find Object.prototype's members.
+const DTYPES = new Map<string, new (b: ArrayBuffer) => ArrayBufferView>([
+  ["float64", Float64Array], ["float32", Float32Array], ["int8", Int8Array], ["uint8", Uint8Array], ["int16", Int16Array],
+  ["uint16", Uint16Array], ["int32", Int32Array], ["uint32", Uint32Array], ["int64", BigInt64Array], ["uint64", BigUint64Array],
+]);
 
 /** `{dtype, data}` objects (what encoding=base64 made of typed arrays) back into typed arrays. */
 function decodeBinary(v: unknown, depth: number): unknown {
@@ -270,10 +271,11 @@ function decodeBinary(v: unknown, depth: number): unknown {
   }
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 2 && typeof o.dtype === "string" && typeof o.data === "string" && DTYPES[o.dtype]) {
-    const bytes = base64ToBytes(o.data);
+  const Typed = keys.length === 2 && typeof o.dtype === "string" && typeof o.data === "string" ? DTYPES.get(o.dtype) : undefined;
+  if (Typed) {
+    const bytes = base64ToBytes(o.data as string);
     // A copy into a fresh buffer: typed arrays need their element alignment.
-    return new DTYPES[o.dtype]!(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    return new Typed(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
   for (const k of keys) if (o[k] !== null && typeof o[k] === "object") o[k] = decodeBinary(o[k], depth + 1);
   return o;

@@ -58,6 +58,23 @@ test("encoding base64 delivers typed arrays back as typed arrays", async () => {
   expect(Array.from(events[1].payload.x)).toEqual([-1, 7]);
 });
 
+test("with base64, a payload object that merely looks like {dtype, data} with an unknown dtype stays data", async () => {
+  const body = 'id: 1\nevent: device_data\ndata: {"sequence":1,"payload":[{"dtype":"toString","data":"AAAA"},{"dtype":"constructor","data":"AAAA"},{"dtype":"int16","data":"AQA="}]}\n\n';
+  const fake = Bun.serve({
+    port: 0, hostname: "127.0.0.1",
+    fetch: () => new Response(body, { headers: { "content-type": "text/event-stream" } }),
+  });
+  cleanups.push(() => fake.stop(true));
+  const { c, events, errors } = client(`http://127.0.0.1:${fake.port}`, { encoding: "base64", reconnect: false });
+  c.startDeviceStream("m1");
+  await c.finished;
+  expect(events).toHaveLength(1);
+  expect(events[0].payload[0]).toEqual({ dtype: "toString", data: "AAAA" });
+  expect(events[0].payload[1]).toEqual({ dtype: "constructor", data: "AAAA" });
+  expect(Array.from(events[0].payload[2])).toEqual([1]);
+  expect(errors.filter((e) => !e.message.includes("ended without a reason"))).toEqual([]);
+});
+
 test("after a dropped connection it reconnects with Last-Event-ID and continues without a gap", async () => {
   const dev = await withManual();
   const relay = await startRelay(srv!.server.port);
