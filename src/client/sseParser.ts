@@ -9,18 +9,25 @@ export interface SseMessage {
   id: string | undefined;
 }
 
+/** Larger than any event the server writes (its queues hold 8 MiB), small enough to bound the client. */
+const DEFAULT_MAX_EVENT_CHARS = 64 * 1024 * 1024;
+
 export class SseParser {
   /** Pieces of a line that has not ended yet (a long line can span many chunks). */
   private partial: string[] = [];
+  private partialChars = 0;
   private skipLeadingLF = false;
   private data: string[] = [];
+  private dataChars = 0;
   private event = "";
   private sawData = false;
   lastEventId: string | undefined;
   /** The server's `retry:` advice, ms. */
   retryMs: number | undefined;
 
-  constructor(private readonly onMessage: (m: SseMessage) => void) {}
+  /** `feed` throws once one event grows beyond `maxEventChars`: a stream that never ends its event is broken. */
+  constructor(private readonly onMessage: (m: SseMessage) => void,
+    private readonly maxEventChars = DEFAULT_MAX_EVENT_CHARS) {}
 
   feed(chunk: string): void {
     let start = 0;
@@ -48,6 +55,8 @@ export class SseParser {
         end = lf;
         next = lf + 1;
       } else {
+        this.partialChars += n - start;
+        this.checkSize();
         this.partial.push(chunk.slice(start));
         return;
       }
@@ -56,6 +65,7 @@ export class SseParser {
         this.partial.push(line);
         line = this.partial.join("");
         this.partial = [];
+        this.partialChars = 0;
       }
       this.line(line);
       start = next;
@@ -77,6 +87,8 @@ export class SseParser {
     }
     switch (name) {
       case "data":
+        this.dataChars += value.length;
+        this.checkSize();
         this.data.push(value);
         this.sawData = true;
         break;
@@ -92,6 +104,14 @@ export class SseParser {
     }
   }
 
+  private checkSize(): void {
+    if (this.partialChars + this.dataChars <= this.maxEventChars) return;
+    this.partial = [];
+    this.data = [];
+    this.partialChars = this.dataChars = 0;
+    throw new RangeError(`SSE event larger than ${this.maxEventChars} characters`);
+  }
+
   private dispatch(): void {
     if (!this.sawData) {
       this.event = "";
@@ -99,6 +119,7 @@ export class SseParser {
     }
     const m: SseMessage = { event: this.event || "message", data: this.data.join("\n"), id: this.lastEventId };
     this.data = [];
+    this.dataChars = 0;
     this.event = "";
     this.sawData = false;
     this.onMessage(m);

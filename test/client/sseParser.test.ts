@@ -42,3 +42,16 @@ test("retry advice is kept", () => {
   p.feed("retry: 1500\n\nretry: x\n\n");
   expect(p.retryMs).toBe(1500);
 });
+
+test("an event that never ends is refused beyond maxEventChars, whether one endless line or endless data lines", () => {
+  const line = new SseParser(() => {}, 1000);
+  line.feed("data: ");
+  expect(() => { for (let i = 0; i < 20; i++) line.feed("x".repeat(100)); }).toThrow(RangeError);
+  const lines = new SseParser(() => {}, 1000);
+  expect(() => { for (let i = 0; i < 20; i++) lines.feed(`data: ${"y".repeat(100)}\n`); }).toThrow(RangeError);
+  // Events under the bound, however many, pass: the count is per event.
+  const out: SseMessage[] = [];
+  const many = new SseParser((m) => out.push(m), 1000);
+  for (let i = 0; i < 50; i++) many.feed(`data: ${"z".repeat(50)}\n`.repeat(10) + "\n");
+  expect(out).toHaveLength(50);
+});
