@@ -127,6 +127,7 @@ export class ServerAPI {
 
   /** One request: JSON in, JSON out (nothing for 204); errors as ServerAPIError / ServerConnectionError. */
   async request<T>(method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
+    assertSegments(method, path);
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
@@ -177,4 +178,19 @@ export class ServerAPI {
 /** One path segment: ids may hold characters that are not path-safe. */
 function seg(s: string): string {
   return encodeURIComponent(s);
+}
+
+/**
+ * An id or key of "", "." or ".." cannot travel as a path segment: URLs drop or resolve it (even as %2E),
+ * so `getDevice("..")` would read GET / and hand back the server info as a device.
+ */
+function assertSegments(method: string, path: string): void {
+  if (path === "/") return;
+  const q = path.indexOf("?");
+  for (const s of (q < 0 ? path : path.slice(0, q)).split("/").slice(1)) {
+    if (s === "" || s === "." || s === "..") {
+      throw new ServerAPIError(`${method} ${path}: an id or key cannot be ${s === "" ? "empty" : `'${s}'`}`,
+        { status: 0, type: "InvalidRequest" }, { method, path });
+    }
+  }
 }

@@ -29,6 +29,19 @@ describe("ServerAPI", () => {
     expect(h.status).toBe("healthy");
   });
 
+  test("an id or key of '', '.' or '..' is refused before it can reach another route", async () => {
+    const h = srv.daemon.executeTask("seg-task", "MockTask", { delay: 200 });
+    for (const bad of ["", ".", ".."]) {
+      for (const p of [api.getDevice(bad), api.removeDevice(bad), api.getDeviceMethods(bad), api.getTask(bad),
+        api.getTaskParameter("seg-task", bad)]) {
+        const e = await apiError(p);
+        expect(e.type).toBe("InvalidRequest");
+        expect(e.status).toBe(0);
+      }
+    }
+    await h.wait();
+  });
+
   test("device routes, from add to remove", async () => {
     const added = await api.addDevice("d1", "MockDevice", { address: "GPIB0::3" });
     expect(added).toMatchObject({ device_id: "d1", device_type: "MockDevice", connected: false });
