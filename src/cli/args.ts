@@ -63,7 +63,12 @@ export function portFlag(v: string | undefined, name = "--port"): number | undef
 }
 
 export function msFlag(v: string | undefined, name: string): number | undefined {
+  return wholeFlag(v, name, "a whole number of milliseconds");
+}
+
+/** A non-negative integer flag; `what` completes "must be …" in its usage error. */
+export function wholeFlag(v: string | undefined, name: string, what = "a whole number"): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a whole number of milliseconds, got '${v}'`);
+  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be ${what}, got '${v}'`);
   return Number(v);
 }

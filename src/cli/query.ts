@@ -1,6 +1,6 @@
 // `labdaemon query RESOURCE MESSAGE`: one message to one instrument, for checking the wiring.
 import { ResourceManager } from "../io/index.ts";
-import { msFlag, parseFlags } from "./args.ts";
+import { msFlag, parseFlags, wholeFlag } from "./args.ts";
 import { QUERY_HELP } from "./help.ts";
 
 const FLAGS = {
@@ -17,7 +17,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   }
   const [resource, message] = positionals as [string, string];
   const timeoutMs = msFlag(values.timeout as string | undefined, "--timeout") ?? 2000;
-  const baudRate = msFlag(values["baud-rate"] as string | undefined, "--baud-rate");
+  const baudRate = wholeFlag(values["baud-rate"] as string | undefined, "--baud-rate", "a whole number of bits per second");
   const rm = new ResourceManager({ visaLibrary: values["visa-library"] as string | undefined });
   try {
     const inst = await rm.open(resource, { timeoutMs, baudRate });
