@@ -25,7 +25,8 @@ export class ResourceManager {
   async open(resource: string, options: InstrumentOptions = {}): Promise<MessageInstrument> {
     const timeoutMs = options.timeoutMs ?? 2000;
     const readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
-    const termChar = options.termChar === null ? -1 : options.termChar ?? (readTermination ? readTermination.charCodeAt(readTermination.length - 1) : -1);
+    // The session matches readTermination as UTF-8 bytes, so the interface's term char is its last byte.
+    const termChar = options.termChar === null ? -1 : options.termChar ?? (readTermination ? Buffer.from(readTermination).at(-1)! : -1);
     let session: NativeSession;
     try {
       session = new native.NativeSession(resource, {

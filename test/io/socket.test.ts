@@ -92,6 +92,18 @@ describe("TCPIP SOCKET", () => {
     await inst.close();
   });
 
+  test("a termChar that is not one byte is refused when opening", async () => {
+    for (const termChar of [256, -2]) {
+      const err = await rm.open(sim.resource, { termChar }).catch((e) => e);
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err.message).toContain("termChar");
+    }
+    expect(rm.openInstruments.length).toBe(0);
+    // A termination beyond latin-1 is matched as UTF-8; its last byte is the interface's term char.
+    const arrow = await rm.open(sim.resource, { readTermination: "\u2192" });
+    await arrow.close();
+  });
+
   test("readBytes refuses a count over maxReadBytes or not a whole number, at once and naming the resource", async () => {
     const inst = await rm.open(sim.resource, { maxReadBytes: 1024, timeoutMs: 1000 });
     const t0 = performance.now();
