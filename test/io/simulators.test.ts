@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
 import { serveSimulators, SimDefinitionError, SimulatedInstrument, formatValue, loadDefinition } from "../../drivers/sim/scpi/index.ts";
+import { MAX_PENDING_BYTES, SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/ld-sim-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,5 +81,26 @@ resources:
     expect(text("F 2")).toBe("none");
     expect(text("F?")).toBe("2.00e+00\n");
     expect(formatValue("{:d} {} {:.1f}", 2.6)).toBe("3 2.6 2.6");
+  });
+});
+
+describe("SocketSimServer", () => {
+  test("a client that never sends the message terminator is dropped once it passes the buffer bound", async () => {
+    const sim = new SocketSimServer(new SimulatedInstrument({ dialogues: [{ q: "*IDN?", r: "Sim" }] }));
+    try {
+      const closed = Promise.withResolvers<void>();
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port: sim.port, socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() } });
+      const chunk = Buffer.alloc(64 * 1024, "x");
+      let sent = 0;
+      const pump = setInterval(() => {
+        if (sent <= 4 * MAX_PENDING_BYTES) sent += Math.max(0, socket.write(chunk));
+      }, 1);
+      const outcome = await Promise.race([closed.promise.then(() => "closed"), Bun.sleep(5000).then(() => "still open")]);
+      clearInterval(pump);
+      socket.end();
+      expect(outcome).toBe("closed");
+    } finally {
+      sim.close();
+    }
   });
 });

@@ -3,6 +3,9 @@
 import type { Socket, TCPSocketListener } from "bun";
 import type { SimulatedInstrument } from "./instrument.ts";
 
+/** A client that sends this much without a message terminator is dropped: the buffer stays bounded. */
+export const MAX_PENDING_BYTES = 1 << 20;
+
 interface Conn {
   pending: string;
   out: Uint8Array[];
@@ -41,6 +44,10 @@ export class SocketSimServer {
               flush(s);
               return;
             }
+          }
+          if (c.pending.length > MAX_PENDING_BYTES) {
+            c.pending = "";
+            s.end();
           }
         },
         drain(s) {
