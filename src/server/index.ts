@@ -185,12 +185,15 @@ export class LabDaemonServer {
   async fetch(request: Request, srv?: Server<unknown>): Promise<Response> {
     const t0 = performance.now();
     const { path, origin } = splitUrl(request.url);
+    // The idle timeout belongs to the request Bun handed us: a copy (re-anchored, re-buffered) is not tied to the socket.
+    const socketRequest = request;
+    const liftIdleTimeout = srv ? () => srv.timeout(socketRequest, 0) : null;
     // Elysia looks for the path from character 11 of the URL on. A short Host header ("Host: x") would
     // let it route `/health?x=/devices` to /devices while auth saw /health: re-anchor such URLs first.
     if (origin.length < MIN_ORIGIN_LENGTH) request = new Request(this.url + request.url.slice(origin.length), request);
     let res: Response;
     try {
-      res = await this.dispatch(request, path, origin, srv);
+      res = await this.dispatch(request, path, origin, liftIdleTimeout);
     } catch (e) {
       res = this.toResponse(e, request);
     }
@@ -198,7 +201,7 @@ export class LabDaemonServer {
     return res;
   }
 
-  private async dispatch(request: Request, path: string, selfOrigin: string, srv?: Server<unknown>): Promise<Response> {
+  private async dispatch(request: Request, path: string, selfOrigin: string, liftIdleTimeout: (() => void) | null): Promise<Response> {
     if (this.loopbackHostsOnly && !LOOPBACK_HOST.test(hostName(selfOrigin))) {
       const host = hostName(selfOrigin).slice(0, 200);
       throw new HttpError(403, "HostNotAllowed",
@@ -217,10 +220,10 @@ export class LabDaemonServer {
         corsHeaders = this.cors.headers(origin);
       }
     }
-    if (!corsHeaders) return this.route(request, path, srv);
+    if (!corsHeaders) return this.route(request, path, liftIdleTimeout);
     let res: Response;
     try {
-      res = await this.route(request, path, srv);
+      res = await this.route(request, path, liftIdleTimeout);
     } catch (e) {
       res = this.toResponse(e, request); // a browser can read the error only with the CORS headers
     }
@@ -228,16 +231,14 @@ export class LabDaemonServer {
   }
 
   /** Token, body bound, then the fast path or the app. */
-  private async route(request: Request, path: string, srv?: Server<unknown>): Promise<Response> {
+  private async route(request: Request, path: string, liftIdleTimeout: (() => void) | null): Promise<Response> {
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
     }
     // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
-    // Lifted only once the body is in, so a stalled upload is still cut; and on the request Bun handed us,
-    // since a re-buffered copy is not tied to the socket.
-    const socketRequest = request;
+    // Lifted only once the body is in, so a stalled upload is still cut.
     if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
-    if (srv && (request.method !== "GET" || path.startsWith("/stream/"))) srv.timeout(socketRequest, 0);
+    if (liftIdleTimeout && (request.method !== "GET" || path.startsWith("/stream/"))) liftIdleTimeout();
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
     return fast ?? this.app.handle(request);
   }

@@ -295,7 +295,20 @@ describe("idle timeout", () => {
     feed.close();
     const res = await pending;
     expect(res.status).toBe(200);
-    expect(lifted).toEqual([request]);
+    expect(lifted).toHaveLength(1);
+    expect(lifted[0]).toBe(request);
+  });
+
+  test("a request re-anchored for its short Host still has the idle timeout lifted on its own socket", async () => {
+    s = await startTestServer({ token: "t" });
+    const lifted: Request[] = [];
+    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(req); } };
+    const request = new Request("http://pc1/stream/tasks?token=t");
+    const res = await s.server.fetch(request, fakeSocket as never);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    expect(lifted).toHaveLength(1);
+    expect(lifted[0]).toBe(request);
   });
 });
 
