@@ -1,8 +1,9 @@
 // VXI-11 against a hostile core channel (registered with rpcbind like the simulator): replies that
 // are well-formed but never end the exchange must still end at the request's deadline.
+// And the other way round: the simulator's RPC server against a hostile client.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ResourceManager } from "../../src/io/index.ts";
-import { RpcServer, XdrWriter, portmapCall } from "../../drivers/sim/scpi/oncRpc.ts";
+import { MAX_RECORD_BYTES, RpcServer, XdrWriter, portmapCall } from "../../drivers/sim/scpi/oncRpc.ts";
 import { DeviceTimeoutError } from "../../src/core/errors.ts";
 
 const CORE = 0x0607af, VERS = 1;
@@ -39,3 +40,14 @@ test("a device that answers every device_read with no data and no END times out 
   expect(reads).toBeGreaterThan(1);
   await inst.close();
 }, 10_000);
+
+test("the simulator's RPC server closes a connection announcing a record beyond its bound instead of buffering it", async () => {
+  const closed = Promise.withResolvers<void>();
+  const socket = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() } });
+  const mark = Buffer.alloc(4);
+  mark.writeUInt32BE((0x80000000 | (MAX_RECORD_BYTES + 4)) >>> 0);
+  socket.write(Buffer.concat([mark, Buffer.alloc(4096)]));
+  const outcome = await Promise.race([closed.promise.then(() => "closed"), Bun.sleep(3000).then(() => "still open")]);
+  socket.end();
+  expect(outcome).toBe("closed");
+});

@@ -84,6 +84,9 @@ interface ConnState {
   out: Uint8Array[];
 }
 
+/** Calls larger than this close the connection (VXI-11 writes are chunked to maxRecvSize, 1 MiB here). */
+export const MAX_RECORD_BYTES = 16 << 20;
+
 const ACCEPTED = 0, SUCCESS = 0, PROC_UNAVAIL = 3, GARBAGE_ARGS = 4;
 let nextConnId = 1;
 
@@ -109,6 +112,12 @@ export class RpcServer {
             if (st.pending.byteLength < 4) return;
             const mark = new DataView(st.pending.buffer, st.pending.byteOffset).getUint32(0);
             const len = mark & 0x7fffffff;
+            if (len + st.fragments.reduce((n, f) => n + f.byteLength, 0) > MAX_RECORD_BYTES) {
+              st.pending = new Uint8Array(0);
+              st.fragments = [];
+              s.end(); // a record no VXI-11 call needs: refuse it before buffering it
+              return;
+            }
             if (st.pending.byteLength < 4 + len) return;
             st.fragments.push(st.pending.subarray(4, 4 + len));
             st.pending = st.pending.subarray(4 + len);
