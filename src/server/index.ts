@@ -340,10 +340,10 @@ export class LabDaemonServer {
   }
 }
 
-/** Path and origin without building a URL object (this runs for every request). */
 /** "http://" plus a host of at least four characters: what Elysia's path lookup assumes. */
 const MIN_ORIGIN_LENGTH = 11;
 
+/** Path and origin without building a URL object (this runs for every request). */
 function splitUrl(url: string): { path: string; origin: string } {
   const scheme = url.indexOf("://");
   const slash = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);

@@ -42,10 +42,6 @@ export class DeviceRoom {
     this.idJson = JSON.stringify(deviceId);
   }
 
-  get subscribers(): number {
-    return this.fanout.size;
-  }
-
   /**
    * True when the stream was stopped on request after the client's last event, and nobody restarted it:
    * the client's reconnect should be told to stop rather than start the device again.
@@ -68,10 +64,6 @@ export class DeviceRoom {
   /** Ends every client of this device with `stream_error`. */
   endAll(reason: StreamEnd): void {
     this.fanout.endAll(bytes(formatStreamError({ device_id: this.deviceId }, reason)));
-  }
-
-  connections(): SseConnection[] {
-    return this.fanout.connections();
   }
 
   stats() {

@@ -62,7 +62,6 @@ export class SseService {
   private readonly connection: ConnectionSettings;
   private readonly replay: ReplayLimits;
   private closing = false;
-  private readonly unlisten: () => void;
 
   constructor(
     readonly daemon: LabDaemon,
@@ -76,7 +75,7 @@ export class SseService {
     this.replay = { ...DEFAULT_REPLAY, ...options.replay };
     this.tasks = new TaskFeed(daemon, { connection: this.connection, replay: this.replay });
     // A removed device's replay buffer must not outlive it (nor be resumed by a new device of that id).
-    this.unlisten = daemon.on("device", (e) => {
+    daemon.on("device", (e) => {
       if (e.kind === "removed") this.rooms.delete(e.deviceId);
     });
   }
@@ -146,12 +145,6 @@ export class SseService {
     } finally {
       this.closing = false;
     }
-  }
-
-  /** Stops listening to the daemon (the server is done with this service). */
-  dispose(): void {
-    this.unlisten();
-    this.tasks.close();
   }
 
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {

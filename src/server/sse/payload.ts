@@ -3,8 +3,6 @@
 
 export type PayloadEncoding = "json" | "base64";
 
-export const PAYLOAD_ENCODINGS: readonly PayloadEncoding[] = ["json", "base64"];
-
 type TypedArray =
   | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
   | Float32Array | Float64Array | BigInt64Array | BigUint64Array;

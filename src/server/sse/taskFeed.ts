@@ -37,16 +37,8 @@ export class TaskFeed {
     return conn;
   }
 
-  get subscribers(): number {
-    return this.fanout.size;
-  }
-
   endAll(type: string, message: string): void {
     this.fanout.endAll(bytes(formatStreamError({}, { type, message })));
-  }
-
-  connections(): SseConnection[] {
-    return this.fanout.connections();
   }
 
   close(): void {
