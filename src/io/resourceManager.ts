@@ -27,7 +27,7 @@ export class ResourceManager {
     const readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
     // The session matches readTermination as UTF-8 bytes, so the interface's term char is its last byte.
     const termChar = options.termChar === null ? -1 : options.termChar ?? (readTermination ? Buffer.from(readTermination).at(-1)! : -1);
-    let session: NativeSession;
+    let session: NativeSession | undefined;
     try {
       session = new native.NativeSession(resource, {
         ...options,
@@ -36,6 +36,9 @@ export class ResourceManager {
       }) as NativeSession;
       await session.open(timeoutMs);
     } catch (e) {
+      // Ends the session's I/O thread now: left to GC, every failed open (a retry loop against an
+      // instrument that is off) would keep a thread until the JS heap happens to be collected.
+      void session?.close().catch(() => undefined);
       throw toDeviceError(e, resource);
     }
     const instrument: MessageInstrument = new MessageInstrument(resource, session, options, () => this.#open.delete(instrument));

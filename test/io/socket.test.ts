@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { ResourceManager } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
@@ -90,6 +91,18 @@ describe("TCPIP SOCKET", () => {
     await inst.writeBytes(new TextEncoder().encode("VOLT?\n"));
     expect(new TextDecoder().decode(await inst.readBytes(2))).toMatch(/^\d\./);
     await inst.close();
+  });
+
+  test("failed opens leave no I/O thread behind (a retry loop against an instrument that is off)", async () => {
+    const threads = () => readdirSync("/proc/self/task").length;
+    const before = threads();
+    for (let i = 0; i < 40; i++) {
+      const err = await rm.open("TCPIP::127.0.0.1::1::SOCKET", { timeoutMs: 200 }).catch((e) => e);
+      expect(err).toBeInstanceOf(DeviceConnectionError);
+    }
+    // Not a GC pass: the threads end at once, well before the JS heap would be collected.
+    for (let i = 0; i < 10 && threads() > before + 2; i++) await Bun.sleep(10);
+    expect(threads()).toBeLessThanOrEqual(before + 2);
   });
 
   test("a termChar that is not one byte is refused when opening", async () => {
