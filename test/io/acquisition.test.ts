@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { ResourceManager, SampleRing } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
@@ -91,6 +92,21 @@ describe("native acquisition into a SampleRing", () => {
     expect(ring.available).toBe(n * 256);
     const again = inst.startAcquisition({ command: "FETC?", format: "float32", ring, maxExchanges: 1 });
     expect(await again.ended).toBeNull();
+    await inst.close();
+  });
+
+  test("a stopped acquisition leaves no thread behind while it waits for GC", async () => {
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 1 << 14, dtype: "float32" });
+    const threads = () => readdirSync("/proc/self/task").length;
+    const before = threads();
+    for (let i = 0; i < 20; i++) {
+      const acq = inst.startAcquisition({ command: "FETC?", format: "float32", ring, maxExchanges: 1 });
+      expect(await acq.ended).toBeNull();
+      ring.drain();
+    }
+    for (let i = 0; i < 10 && threads() > before + 2; i++) await Bun.sleep(10);
+    expect(threads()).toBeLessThanOrEqual(before + 2);
     await inst.close();
   });
 });

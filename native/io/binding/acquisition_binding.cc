@@ -66,7 +66,7 @@ class NativeAcquisition : public Napi::ObjectWrap<NativeAcquisition> {
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "start(onWake: () => void)");
-    if (started_) throw Napi::Error::New(env, "an acquisition starts once; make a new one");
+    if (started_ || !stopped_.IsEmpty()) throw Napi::Error::New(env, "an acquisition starts once; make a new one");
     wake_.Open(env, info[0].As<Napi::Function>(), "labdaemon.Acquisition");
     try {
       acq_->start();
@@ -82,10 +82,13 @@ class NativeAcquisition : public Napi::ObjectWrap<NativeAcquisition> {
   // stop(): resolves once the loop has ended and no wake-up can follow. Idempotent.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (!stopped_.IsEmpty()) return stopped_.Value();
     auto acq = acq_;
-    bool wasStarted = started_ && !stopping_;
-    stopping_ = true;
-    return bridge_->submit(env, joiner_, [acq] {
+    bool wasStarted = started_;
+    // Joining may wait for an exchange in flight, so it happens off the JS thread, on a thread made
+    // for it that ends right after (an idle one would otherwise live until GC collects this object).
+    joiner_ = std::make_unique<IoThread>();
+    Napi::Value done = bridge_->submit(env, *joiner_, [acq] {
       acq->requestStop();
       acq->join();
       return Outcome{};
@@ -93,6 +96,9 @@ class NativeAcquisition : public Napi::ObjectWrap<NativeAcquisition> {
       wake_.Close();
       if (wasStarted) Unref();
     });
+    joiner_->finish();
+    stopped_ = Napi::Persistent(done.As<Napi::Object>());
+    return done;
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -118,11 +124,11 @@ class NativeAcquisition : public Napi::ObjectWrap<NativeAcquisition> {
   }
 
   ring::binding::CoalescedWake wake_;
-  IoThread joiner_;
+  std::unique_ptr<IoThread> joiner_;
   std::unique_ptr<JsBridge> bridge_;
   std::shared_ptr<Acquisition> acq_;
   bool started_ = false;
-  bool stopping_ = false;
+  Napi::ObjectReference stopped_;  // the first stop()'s promise, which every later call returns
 };
 
 }  // namespace
