@@ -143,7 +143,12 @@ export const LabDaemonSerialBinding: {
       ...options,
     };
     const port = new native.NativeSerialPort(full.path, full) as NativeSerialPort;
-    await port.open();
+    try {
+      await port.open();
+    } catch (e) {
+      void port.close().catch(() => undefined); // its threads end now, not when GC finds it
+      throw e;
+    }
     return new LabDaemonSerialPort(port, full);
   },
 };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { SerialPortStream } from "@serialport/stream";
 import { ReadlineParser } from "@serialport/parser-readline";
 import { ResourceManager } from "../../src/io/index.ts";
@@ -59,6 +60,19 @@ describe("serial over a socat pty pair", () => {
     const err = await rm.open("ASRL/dev/does-not-exist::INSTR").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(err.context).toMatchObject({ resource: "ASRL/dev/does-not-exist::INSTR", codeName: "ENOENT" });
+  });
+
+  test("the serial binding's threads end with close() and with a failed open, not at GC", async () => {
+    const threads = () => readdirSync("/proc/self/task").length;
+    const before = threads();
+    for (let i = 0; i < 10; i++) {
+      const port = await LabDaemonSerialBinding.open({ path: sim.path, baudRate: 115200 });
+      await port.close();
+      const err = await LabDaemonSerialBinding.open({ path: "/dev/does-not-exist", baudRate: 9600 }).catch((e) => e);
+      expect(err.context).toMatchObject({ resource: "/dev/does-not-exist", codeName: "ENOENT" });
+    }
+    for (let i = 0; i < 10 && threads() > before + 2; i++) await Bun.sleep(10);
+    expect(threads()).toBeLessThanOrEqual(before + 2);
   });
 
   test("@serialport/stream + ReadlineParser over the addon's binding", async () => {

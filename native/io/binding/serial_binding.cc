@@ -114,17 +114,21 @@ class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
   Napi::Value Drain(const Napi::CallbackInfo& info) {
     return onWriter(info.Env(), [](SerialPort& s) { s.drain(); return Outcome{}; });
   }
+  // A port object is not reopened (the binding's open() makes a new one), so its two threads end
+  // here rather than wait for GC; later calls reject with "closed".
   Napi::Value Close(const Napi::CallbackInfo& info) {
     auto p = port_;
     p->port.interrupt();  // a pending read rejects now; the stream treats it as canceled
-    return bridge_->submit(info.Env(), p->writer, [p] {
+    Napi::Value done = bridge_->submit(info.Env(), p->writer, [p] {
       // Close the fd only once the reader thread has let go of it.
       std::promise<void> readerIdle;
-      p->reader.post([&readerIdle] { readerIdle.set_value(); });
-      readerIdle.get_future().wait();
+      if (p->reader.post([&readerIdle] { readerIdle.set_value(); })) readerIdle.get_future().wait();
+      p->reader.finish();
       p->port.close();
       return Outcome{};
     });
+    p->writer.finish();
+    return done;
   }
 
   std::unique_ptr<JsBridge> bridge_;
