@@ -115,9 +115,12 @@ function shutdownOnSignal(): { stopped(server: LabDaemonServer, lab: Lab): Promi
         process.exit(1);
       }, SHUTDOWN_BUDGET_MS - 100);
       console.error(`labdaemon: ${s}, shutting down`);
-      await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
-      await lab.shutdown(DAEMON_STOP_MS);
-      clearTimeout(overrun);
+      try {
+        await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
+        await lab.shutdown(DAEMON_STOP_MS);
+      } finally {
+        clearTimeout(overrun); // a failed shutdown is reported by the caller, not cut short by exit(1)
+      }
     },
   };
 }
