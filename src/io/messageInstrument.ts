@@ -189,7 +189,12 @@ export class MessageInstrument {
   #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
     const s = this.#session;
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
-    return fn(s);
+    try {
+      return fn(s);
+    } catch (e) {
+      // The addon checks argument types synchronously; a promise-returning method still rejects.
+      return Promise.reject(e);
+    }
   }
 
   #encode(text: string): string | Uint8Array {

@@ -105,6 +105,22 @@ describe("TCPIP SOCKET", () => {
     expect(threads()).toBeLessThanOrEqual(before + 2);
   });
 
+  test("an argument of the wrong type rejects the returned promise instead of throwing synchronously", async () => {
+    const inst = await rm.open(sim.resource);
+    let p: Promise<unknown> | undefined;
+    let thrown: unknown = null;
+    try {
+      p = inst.writeBytes(42 as unknown as Uint8Array);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeNull();
+    expect(p).toBeInstanceOf(Promise);
+    expect(await p!.catch((e) => e)).toBeInstanceOf(TypeError);
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
   test("a termChar that is not one byte is refused when opening", async () => {
     for (const termChar of [256, -2]) {
       const err = await rm.open(sim.resource, { termChar }).catch((e) => e);
