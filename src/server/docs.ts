@@ -18,7 +18,7 @@ const ASSETS = new Map<string, { path: string; type: string }>([
 const STATUS_TEXT: Record<string, string> = {
   200: "OK", 204: "No content", 400: "Invalid request", 401: "Missing or wrong token", 404: "Not found",
   409: "Conflict (exists, or owned by a running task)", 413: "Body over 1 MiB", 422: "Validation failed",
-  500: "Failure inside the device or task", 504: "Device timeout",
+  500: "Failure inside the device or task", 504: "Timeout (device call, or a task's parameter code)",
 };
 
 interface RouteLike {

@@ -42,6 +42,8 @@ export interface LabDaemonServerOptions {
   connectTimeoutMs?: number;
   /** Bound on stream stop and device removal requests, ms. Default 2000. */
   stopTimeoutMs?: number;
+  /** Bound on a task's setParameter/getParameter behind the parameter routes, ms. Default 30000. */
+  parameterTimeoutMs?: number;
   /** Largest request body accepted, bytes. Default 1 MiB. */
   maxBodyBytes?: number;
   sse?: SseOptions;
@@ -105,6 +107,7 @@ export class LabDaemonServer {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
       connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
+      parameterTimeoutMs: opts.parameterTimeoutMs ?? 30_000,
     };
     this.callDevice = callHandler(ctx);
     const app: Elysia<any, any, any, any, any, any, any> = new Elysia()

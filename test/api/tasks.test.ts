@@ -188,6 +188,33 @@ describe("task inspection and control", () => {
     expect((await s.req("GET", "/tasks/nope/parameters/a")).status).toBe(404);
   });
 
+  test("a task whose setParameter/getParameter never settles answers 504 within parameterTimeoutMs", async () => {
+    await s.close();
+    s = await startTestServer({ parameterTimeoutMs: 100 });
+    let release!: () => void;
+    const never = new Promise<void>((r) => (release = r));
+    class HangingParameters {
+      constructor(readonly taskId: string) {}
+      async run() { await never; }
+      setParameter() { return never; }
+      getParameter() { return never; }
+    }
+    s.daemon.registerPlugins({ tasks: { HangingParameters } });
+    await s.req("POST", "/tasks", { task_id: "hang", task_type: "HangingParameters" });
+    const t0 = performance.now();
+    const set = await s.req("POST", "/tasks/hang/parameters", { key: "a", value: 1 });
+    const get = await s.req("GET", "/tasks/hang/parameters/a");
+    expect(performance.now() - t0).toBeLessThan(2000);
+    for (const r of [set, get]) {
+      expect(r.status).toBe(504);
+      expect(isEnvelope(r.body)).toBe(true);
+      expect(r.body.error.type).toBe("TimeoutError");
+      expect(r.body.error.context).toMatchObject({ task_id: "hang", key: "a", timeout_ms: 100 });
+    }
+    release();
+    await settled("hang");
+  });
+
   test("a task without setParameter/getParameter answers 400 NotSupported", async () => {
     await s.req("POST", "/tasks", { task_id: "stub", task_type: "StubbornTask" });
     expect((await s.req("POST", "/tasks/stub/parameters", { key: "a", value: 1 })).body.error.type).toBe("NotSupported");

@@ -15,6 +15,8 @@ export interface RouteContext {
   connectTimeoutMs: number;
   /** Bound on stream stop and device removal, ms. */
   stopTimeoutMs: number;
+  /** Bound on a task's own setParameter/getParameter, ms. */
+  parameterTimeoutMs: number;
 }
 
 /** `?force=true` style flags: absent → false; anything but true/false/1/0 is refused. */

@@ -47,6 +47,22 @@ function parameterFailure(err: unknown, message: string, context: Record<string,
   return new HttpError(status, "TaskParameterError", `${message}: ${e.message}`, { ...context, error_type: e.name });
 }
 
+const TIMED_OUT = Symbol("timed out");
+
+/** `p`, or TIMED_OUT after `ms`: a task's parameter code that never settles must not hold the request. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function parameterTimeout(what: string, ms: number, context: Record<string, unknown>): HttpError {
+  return new HttpError(504, "TimeoutError", `${what}: no answer within ${ms} ms`, { ...context, timeout_ms: ms });
+}
+
 export function taskRoutes(ctx: RouteContext) {
   const { daemon, ownership, errors } = ctx;
 
@@ -141,15 +157,18 @@ export function taskRoutes(ctx: RouteContext) {
       if (typeof h.task.setParameter !== "function") {
         throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support setting parameters`, { task_id: h.taskId });
       }
+      const what = `Failed to set parameter '${key.slice(0, 80)}' on task '${h.taskId}'`;
+      let outcome: unknown;
       try {
-        await h.setParameter(key, b.value);
+        outcome = await within(h.setParameter(key, b.value), ctx.parameterTimeoutMs);
       } catch (err) {
-        throw parameterFailure(err, `Failed to set parameter '${key.slice(0, 80)}' on task '${h.taskId}'`, { task_id: h.taskId, key });
+        throw parameterFailure(err, what, { task_id: h.taskId, key });
       }
+      if (outcome === TIMED_OUT) throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: key.slice(0, 80) });
       return jsonResponse({ status: "parameter_set", key, value: b.value });
     }, {
       detail: doc({ body: SetParameterRequestSchema, summary: "Set a parameter of a running task", tags: ["tasks"],
-        responses: { 200: SetParameterResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E } }),
+        responses: { 200: SetParameterResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 504: E } }),
     })
 
     .get("/tasks/:task_id/parameters/:key", async ({ params }) => {
@@ -157,16 +176,18 @@ export function taskRoutes(ctx: RouteContext) {
       if (typeof h.task.getParameter !== "function") {
         throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support reading parameters`, { task_id: h.taskId });
       }
+      const what = `Failed to read parameter '${params.key.slice(0, 80)}' of task '${h.taskId}'`;
+      const context = { task_id: h.taskId, key: params.key.slice(0, 80) };
       let value: unknown;
       try {
-        value = await h.getParameter(params.key);
+        value = await within(h.getParameter(params.key), ctx.parameterTimeoutMs);
       } catch (err) {
-        throw parameterFailure(err, `Failed to read parameter '${params.key.slice(0, 80)}' of task '${h.taskId}'`,
-          { task_id: h.taskId, key: params.key.slice(0, 80) });
+        throw parameterFailure(err, what, context);
       }
+      if (value === TIMED_OUT) throw parameterTimeout(what, ctx.parameterTimeoutMs, context);
       return jsonResponse({ task_id: h.taskId, key: params.key, value: value === undefined ? null : value });
     }, {
       detail: doc({ summary: "Read a parameter of a task", tags: ["tasks"],
-        responses: { 200: GetParameterResponseSchema, 400: E, 404: E, 500: E } }),
+        responses: { 200: GetParameterResponseSchema, 400: E, 404: E, 500: E, 504: E } }),
     });
 }
