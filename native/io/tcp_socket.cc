@@ -119,11 +119,15 @@ void TcpSocket::readExact(uint8_t* buf, size_t n, Deadline d) {
   while (off < n) off += read(buf + off, n - off, d, &end);
 }
 
-void TcpSocket::clear(Deadline) {
+void TcpSocket::clear(Deadline d) {
   if (fd_ < 0) return;
-  uint8_t scratch[4096];
-  // Drop whatever the instrument already sent; do not wait for more.
-  while (::recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT) > 0) {}
+  uint8_t scratch[65536];
+  // Drop whatever the instrument already sent; do not wait for more. A peer that keeps sending could
+  // refill the socket as fast as this drains it, so the drain stops at the deadline or after 16 MiB.
+  size_t dropped = 0;
+  ssize_t r;
+  while (dropped < (16u << 20) && (r = ::recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT)) > 0 && Clock::now() < d)
+    dropped += static_cast<size_t>(r);
 }
 
 }  // namespace ld::io

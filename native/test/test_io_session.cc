@@ -45,6 +45,31 @@ struct Peer {
   std::string resource() const { return "TCPIP::127.0.0.1::" + std::to_string(port) + "::SOCKET"; }
 };
 
+// Accepts one connection, waits for one request line, then sends 'x' as fast as it can, never a
+// terminator, until the client goes away (or 10 s pass, so a broken client cannot hang the run).
+struct FloodPeer {
+  int listener = -1;
+  int port = 0;
+  std::thread thread;
+  FloodPeer() {
+    listener = ldtest::loopbackListener(&port);
+    thread = std::thread([this] {
+      int fd = ::accept(listener, nullptr, nullptr);
+      char c;
+      while (::recv(fd, &c, 1, 0) == 1 && c != '\n') {}
+      const std::string chunk(65536, 'x');
+      auto stopAt = Clock::now() + std::chrono::seconds(10);
+      while (Clock::now() < stopAt && ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {}
+      ::close(fd);
+    });
+  }
+  ~FloodPeer() {
+    thread.join();
+    ::close(listener);
+  }
+  std::string resource() const { return "TCPIP::127.0.0.1::" + std::to_string(port) + "::SOCKET"; }
+};
+
 }  // namespace
 
 TEST("session: a CRLF termination split across segments is found") {
@@ -151,5 +176,23 @@ TEST("session: a block over the limit is refused and its bytes do not become the
   }
   CHECK(leftover.empty());
   CHECK(kind == ErrorKind::Timeout);
+  s.close();
+}
+
+TEST("session: an answer that never ends, sent as fast as the peer can, fails within the deadline") {
+  // Hitting the read bound drops what is buffered; dropping must not become an endless drain.
+  FloodPeer peer;
+  Session s(peer.resource(), OpenOptions{});
+  auto d = deadlineIn(1000);
+  s.write("READ?\n", d);
+  auto t0 = Clock::now();
+  ErrorKind kind = ErrorKind::Timeout;
+  try {
+    s.readUntil("\n", 1 << 16, d);
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Device);
+  CHECK(Clock::now() - t0 < std::chrono::milliseconds(2000));
   s.close();
 }
