@@ -20,7 +20,7 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
   const devices: Record<string, DeviceClass> = { ...builtinDevices };
   const tasks: Record<string, TaskClass> = {};
   for (const [i, name] of (config.tasks ?? Object.keys(builtinTasks)).entries()) {
-    const cls = builtinTasks[name];
+    const cls = Object.hasOwn(builtinTasks, name) ? builtinTasks[name] : undefined; // never Object.prototype's "toString"
     if (!cls) throw new ConfigError(`${where([...at, "tasks", i])}: unknown task type '${name}' (built-in: ${Object.keys(builtinTasks).join(", ")})`);
     tasks[name] = cls;
   }

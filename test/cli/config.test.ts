@@ -101,6 +101,15 @@ describe("JSON and YAML", () => {
     const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
     expect(e.message).toMatch(/lab\.yaml:3:5: unknown task type 'Calibrate'/);
   });
+
+  test("a task type named after an Object.prototype member is unknown, not that member", async () => {
+    for (const name of ["toString", "constructor", "__proto__"]) {
+      const f = file("lab.yaml", `tasks:\n  - ${name}\n`);
+      const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toMatch(new RegExp(`lab\\.yaml:2:5: unknown task type '${name}'`));
+    }
+  });
 });
 
 describe("profiles", () => {
