@@ -14,7 +14,7 @@ export class CorsPolicy {
     for (const o of origins) {
       if (o === "*") throw new Error("CORS origin '*' is not allowed: list the origins explicitly");
     }
-    this.origins = new Set(origins.map((o) => o.replace(/\/+$/, "")));
+    this.origins = new Set(origins.map(normaliseOrigin));
   }
 
   verdict(origin: string | null, selfOrigin: string): CorsVerdict {
@@ -40,4 +40,18 @@ export class CorsPolicy {
       "access-control-max-age": "600",
     };
   }
+}
+
+/**
+ * An origin as browsers send it: lower-case scheme and host, no default port, no path. "HTTP://Dash:80/"
+ * is listed as "http://dash", or it would never match. What is not a URL is kept as given.
+ */
+function normaliseOrigin(o: string): string {
+  try {
+    const origin = new URL(o).origin;
+    if (origin !== "null") return origin;
+  } catch {
+    // not a URL
+  }
+  return o.replace(/\/+$/, "");
 }

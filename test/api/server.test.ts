@@ -228,6 +228,16 @@ describe("CORS", () => {
     }
   });
 
+  test("listed origins are matched as browsers send them: case, default port and trailing slash do not matter", async () => {
+    s = await startTestServer({ cors: ["HTTP://Dash.Lab:80/", "https://panel.lab:443", "http://other.lab:8080/"] });
+    for (const origin of ["http://dash.lab", "https://panel.lab", "http://other.lab:8080"]) {
+      const r = await s.req("GET", "/devices", undefined, { origin });
+      expect({ origin, status: r.status }).toEqual({ origin, status: 200 });
+      expect(r.headers.get("access-control-allow-origin")).toBe(origin);
+    }
+    expect((await s.req("GET", "/devices", undefined, { origin: "http://dash.lab:8080" })).status).toBe(403);
+  });
+
   test("listed origins get credentials-safe headers (never *) and preflight answers", async () => {
     s = await startTestServer({ cors: ["http://dash.lab:8080"], token: "t" });
     const pre = await s.req("OPTIONS", "/devices/x/call", undefined, {
