@@ -60,6 +60,7 @@ resources:
     await expect(serveSimulators(bad)).rejects.toThrow(SimDefinitionError);
     await expect(serveSimulators(bad)).rejects.toThrow("devices.a.blocks[0].datatype: unknown 'float16'");
     await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "b", socket: {} }] })).rejects.toThrow("no device 'b'");
+    await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "toString", socket: {} }] })).rejects.toThrow("no device 'toString'");
   });
 
   test("instrument semantics: case-insensitive commands, error queue, unknown queries, formats", () => {

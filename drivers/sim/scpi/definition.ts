@@ -105,7 +105,8 @@ export function validateDefinition(raw: unknown, where = "definition"): SimDefin
   for (const [i, r] of ((def.resources as unknown[]) ?? []).entries()) {
     if (!isObject(r) || typeof r.device !== "string") fail(`resources[${i}]`, "needs a `device`");
     const res = r as Record<string, unknown>;
-    if (!(res.device as string in (def.devices as object))) fail(`resources[${i}].device`, `no device '${res.device}'`);
+    // Own keys only: "toString" is not a device because every object inherits one.
+    if (!Object.hasOwn(def.devices as object, res.device as string)) fail(`resources[${i}].device`, `no device '${res.device}'`);
     if (!res.socket && !res.vxi11 && !res.serial) fail(`resources[${i}]`, "needs one of socket, vxi11, serial");
   }
   return def as unknown as SimDefinition;
