@@ -25,7 +25,7 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T } = {}, owned = false): BlockArray<T> {
   const datatype = (format.datatype ?? "float32") as BlockDatatype;
-  const Ctor = ctors[datatype];
+  const Ctor = Object.hasOwn(ctors, datatype) ? ctors[datatype] : undefined; // not Object.prototype's members
   if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);
   const size = Ctor.BYTES_PER_ELEMENT;
   if (bytes.byteLength % size !== 0) {
