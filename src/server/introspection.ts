@@ -171,7 +171,7 @@ export function resolveArguments(instance: object, method: string, args: unknown
     if (unknown.length > 0) {
       const known = plan.params.filter((p) => !p.rest).map((p) => p.name);
       throw invalid(`Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${k.slice(0, 80)}'`).join(", ")}`,
-        { method, unknown: unknown.slice(0, 20), parameters: known });
+        { method, unknown: unknown.slice(0, 20).map((k) => k.slice(0, 80)), parameters: known });
     }
   }
   if (plan.schemas) validate(plan, method, out);

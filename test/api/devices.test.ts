@@ -198,6 +198,15 @@ describe("remote calls (reference test 21)", () => {
     expect(twice.body.error.message).toContain("multiple values");
   });
 
+  test("hostile keyword names are not echoed back in full: at most 20 names of at most 80 characters", async () => {
+    const kwargs = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${i}${"k".repeat(20_000)}`, 1]));
+    const r = await s.req("POST", "/devices/test_device/call", { method: "addNumbers", kwargs });
+    expect(r.status).toBe(400);
+    expect(r.body.error.context.unknown).toHaveLength(20);
+    for (const k of r.body.error.context.unknown) expect(k.length).toBeLessThanOrEqual(80);
+    expect(r.text.length).toBeLessThan(8_000);
+  });
+
   test("bad requests get the reference's messages", async () => {
     const cases: [unknown, number, string][] = [
       [{}, 400, "Method name is required"],
