@@ -55,6 +55,8 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 /** Host names a browser can only reach this machine's loopback through (the Host header's, port removed). */
 const LOOPBACK_HOST = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?$/i;
 const MAX_REPORTED_ERRORS = 20;
+/** GET /tasks/{id}/parameters/{key}: runs the task's own getParameter, bounded by parameterTimeoutMs. */
+const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
 
 /** One server per daemon at a time (a second would fight over ownership and SSE). */
 const served = new WeakSet<LabDaemon>();
@@ -238,10 +240,10 @@ export class LabDaemonServer {
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
     }
-    // Long device operations and streams must not be cut by the idle timeout; they carry their own bounds.
-    // Lifted only once the body is in, so a stalled upload is still cut.
+    // Long device operations, streams and a task's parameter reads must not be cut by the idle timeout;
+    // they carry their own bounds. Lifted only once the body is in, so a stalled upload is still cut.
     if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
-    if (liftIdleTimeout && (request.method !== "GET" || path.startsWith("/stream/"))) liftIdleTimeout();
+    if (liftIdleTimeout && (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path))) liftIdleTimeout();
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
     return fast ?? this.app.handle(request);
   }

@@ -309,6 +309,16 @@ describe("idle timeout", () => {
     expect(lifted[0]).toBe(request);
   });
 
+  test("a task parameter read (task code, bounded by parameterTimeoutMs) is not cut by the idle timeout; other GETs keep it", async () => {
+    s = await startTestServer();
+    const lifted: string[] = [];
+    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(new URL(req.url).pathname); } };
+    for (const path of ["/tasks/t1/parameters/gain", "/tasks/t1", "/devices", "/tasks/t1/parameters"]) {
+      await (await s.server.fetch(new Request(s.url + path), fakeSocket as never)).arrayBuffer();
+    }
+    expect(lifted).toEqual(["/tasks/t1/parameters/gain"]);
+  });
+
   test("a request re-anchored for its short Host still has the idle timeout lifted on its own socket", async () => {
     s = await startTestServer({ token: "t" });
     const lifted: Request[] = [];
