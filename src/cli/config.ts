@@ -4,9 +4,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { LineCounter, parseDocument, isNode, type Document } from "yaml";
 import type { DeviceClass, LabDaemon, TaskClass } from "../index.ts";
-import { findJsonSyntaxError, lineColumn } from "./jsonSyntax.ts";
+import { parseDataFile } from "./dataFile.ts";
+import { lineColumn } from "./jsonSyntax.ts";
 import { registerLabdaemonModule } from "./userModules.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -123,23 +123,8 @@ export function fromObject(raw: unknown, label: string, profile?: string): Loade
 // ---------------------------------------------------------------- JSON and YAML
 
 function loadDataConfig(file: string, profile?: string): LoadedConfig {
-  const text = readText(file);
-  if (extname(file).toLowerCase() === ".json") {
-    const bad = findJsonSyntaxError(text);
-    if (bad) {
-      const { line, column } = lineColumn(text, bad.offset);
-      throw new ConfigError(`${file}:${line}:${column}: invalid JSON: ${bad.message}`);
-    }
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = lines.linePos(e.pos[0]);
-    throw new ConfigError(`${file}:${pos.line}:${pos.col}: invalid YAML: ${e.message.split("\n")[0]}`);
-  }
-  const where = (path: ConfigPath) => `${file}${positionIn(doc, lines, path)}`;
-  const raw = doc.toJS({ maxAliasCount: 100 });
+  const { raw, position } = parseDataFile(file, readText(file), (message) => new ConfigError(message));
+  const where = (path: ConfigPath) => `${file}${position(path)}`;
   const proto = protoKeyPath(raw);
   if (proto) throw new ConfigError(`${where(proto)}: ${fmtPath(proto)}: '__proto__' is not allowed as a key`);
   const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`));
@@ -160,24 +145,6 @@ function protoKeyPath(v: unknown, path: Array<string | number> = [], seen = new 
     if (found) return found;
   }
   return null;
-}
-
-/** ":line:column" of the deepest node of `path` that exists. */
-function positionIn(doc: Document, lines: LineCounter, path: ConfigPath): string {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      // A map's key line reads better than where its value starts (often the next line).
-      const parent = n > 0 ? (n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)) : null;
-      const key = parent && isNode(parent) && "items" in parent
-        ? (parent.items as Array<{ key?: unknown }>).find((p) => isNode(p?.key) && (p.key as { value?: unknown }).value === path[n - 1])?.key
-        : null;
-      const at = key && isNode(key) && key.range ? key.range[0] : node.range[0];
-      const { line, col } = lines.linePos(at);
-      return `:${line}:${col}`;
-    }
-  }
-  return "";
 }
 
 // ---------------------------------------------------------------- TypeScript

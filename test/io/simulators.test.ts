@@ -63,6 +63,20 @@ resources:
     await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "toString", socket: {} }] })).rejects.toThrow("no device 'toString'");
   });
 
+  test("definition file errors point at file:line:column, syntax errors included", async () => {
+    const yaml = `${dir}/bad.yaml`;
+    writeFileSync(yaml, "devices:\n  a:\n    blocks:\n      - { q: X?, datatype: float16 }\nresources:\n  - { device: b, socket: {} }\n");
+    await expect(serveSimulators(yaml)).rejects.toThrow(`${yaml}:4:18: devices.a.blocks[0].datatype: unknown 'float16'`);
+    const json = `${dir}/syntax.json`;
+    writeFileSync(json, '{\n  "devices": { "a": {} },\n}\n');
+    const err = await serveSimulators(json).catch((e) => e);
+    expect(err).toBeInstanceOf(SimDefinitionError);
+    expect(err.message).toBe(`${json}:3:1: invalid JSON: trailing comma before '}'`);
+    const res = `${dir}/res.json`;
+    writeFileSync(res, '{\n  "devices": { "a": {} },\n  "resources": [\n    { "device": "b", "socket": {} }\n  ]\n}\n');
+    await expect(serveSimulators(res)).rejects.toThrow(`${res}:4:7: resources[0].device: no device 'b'`);
+  });
+
   test("instrument semantics: case-insensitive commands, error queue, unknown queries, formats", () => {
     const inst = new SimulatedInstrument({
       error: "ERROR",

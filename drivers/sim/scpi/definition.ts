@@ -22,7 +22,7 @@
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
 
 export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
 
@@ -66,50 +66,64 @@ export class SimDefinitionError extends Error {
   override name = "SimDefinitionError";
 }
 
+/** Reads and checks a definition file; every error starts with file:line:column. */
 export function loadDefinition(file: string): SimDefinition {
-  const text = readFileSync(file, "utf8");
-  const raw: unknown = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-  return validateDefinition(raw, file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new SimDefinitionError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  const { raw, position } = parseDataFile(file, text, (message) => new SimDefinitionError(message));
+  return validateDefinition(raw, file, position);
 }
 
 const datatypes = new Set(["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64"]);
 
-export function validateDefinition(raw: unknown, where = "definition"): SimDefinition {
-  const fail = (path: string, why: string): never => {
-    throw new SimDefinitionError(`${where}: ${path}: ${why}`);
+/** `position` locates a path in the source file (":line:column"), when there is one. */
+export function validateDefinition(raw: unknown, where = "definition", position: (path: DataPath) => string = () => ""): SimDefinition {
+  const fail = (path: DataPath, why: string): never => {
+    throw new SimDefinitionError(`${where}${position(path)}: ${formatPath(path)}: ${why}`);
   };
-  if (!isObject(raw)) fail("(top)", "must be an object with `devices`");
+  if (!isObject(raw)) fail([], "must be an object with `devices`");
   const def = raw as Record<string, unknown>;
-  if (!isObject(def.devices) || Object.keys(def.devices).length === 0) fail("devices", "must name at least one device");
+  if (!isObject(def.devices) || Object.keys(def.devices).length === 0) fail(["devices"], "must name at least one device");
   for (const [name, d] of Object.entries(def.devices as Record<string, unknown>)) {
-    const p = `devices.${name}`;
+    const p = ["devices", name];
     if (!isObject(d)) fail(p, "must be an object");
     const dev = d as Record<string, unknown>;
     for (const [i, dl] of ((dev.dialogues as unknown[]) ?? []).entries()) {
-      if (!isObject(dl) || typeof dl.q !== "string") fail(`${p}.dialogues[${i}]`, "needs a string `q`");
+      if (!isObject(dl) || typeof dl.q !== "string") fail([...p, "dialogues", i], "needs a string `q`");
     }
     for (const [pn, pr] of Object.entries((dev.properties as Record<string, unknown>) ?? {})) {
-      if (!isObject(pr) || !("default" in pr)) fail(`${p}.properties.${pn}`, "needs a `default`");
+      const pp = [...p, "properties", pn];
+      if (!isObject(pr) || !("default" in pr)) fail(pp, "needs a `default`");
       const prop = pr as Record<string, unknown>;
       if (prop.getter !== undefined && (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string"))
-        fail(`${p}.properties.${pn}.getter`, "needs string `q` and `r`");
+        fail([...pp, "getter"], "needs string `q` and `r`");
       if (prop.setter !== undefined && (!isObject(prop.setter) || typeof prop.setter.q !== "string" || !String(prop.setter.q).includes("{")))
-        fail(`${p}.properties.${pn}.setter`, "needs a string `q` with a {} placeholder");
+        fail([...pp, "setter"], "needs a string `q` with a {} placeholder");
     }
     for (const [i, b] of ((dev.blocks as unknown[]) ?? []).entries()) {
-      if (!isObject(b) || typeof b.q !== "string") fail(`${p}.blocks[${i}]`, "needs a string `q`");
+      if (!isObject(b) || typeof b.q !== "string") fail([...p, "blocks", i], "needs a string `q`");
       const blk = b as Record<string, unknown>;
-      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype))) fail(`${p}.blocks[${i}].datatype`, `unknown '${blk.datatype}'`);
+      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype))) fail([...p, "blocks", i, "datatype"], `unknown '${blk.datatype}'`);
     }
   }
   for (const [i, r] of ((def.resources as unknown[]) ?? []).entries()) {
-    if (!isObject(r) || typeof r.device !== "string") fail(`resources[${i}]`, "needs a `device`");
+    if (!isObject(r) || typeof r.device !== "string") fail(["resources", i], "needs a `device`");
     const res = r as Record<string, unknown>;
     // Own keys only: "toString" is not a device because every object inherits one.
-    if (!Object.hasOwn(def.devices as object, res.device as string)) fail(`resources[${i}].device`, `no device '${res.device}'`);
-    if (!res.socket && !res.vxi11 && !res.serial) fail(`resources[${i}]`, "needs one of socket, vxi11, serial");
+    if (!Object.hasOwn(def.devices as object, res.device as string)) fail(["resources", i, "device"], `no device '${res.device}'`);
+    if (!res.socket && !res.vxi11 && !res.serial) fail(["resources", i], "needs one of socket, vxi11, serial");
   }
   return def as unknown as SimDefinition;
+}
+
+/** devices.a.blocks[0].datatype; "(top)" for the whole definition. */
+function formatPath(path: DataPath): string {
+  if (path.length === 0) return "(top)";
+  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? k : `.${k}`)).join("");
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
