@@ -52,8 +52,11 @@ export interface LabDaemonServerOptions {
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const MAX_BODY_BYTES = 1 << 20;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-/** Host names a browser can only reach this machine's loopback through (the Host header's, port removed). */
-const LOOPBACK_HOST = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?$/i;
+/**
+ * Host names that can only mean this machine's loopback (the Host header's, port removed). No Host at all
+ * (HTTP/1.0) passes too: a browser always sends one, so it is no rebinding.
+ */
+const LOOPBACK_HOST = /^(?:(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?)?$/i;
 const MAX_REPORTED_ERRORS = 20;
 /** GET /tasks/{id}/parameters/{key}: runs the task's own getParameter, bounded by parameterTimeoutMs. */
 const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;

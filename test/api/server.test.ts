@@ -210,7 +210,7 @@ describe("CORS", () => {
       expect((await rawRequest(port, "GET", "/devices", host)).status).toBe(403);
     }
     expect(s.daemon.deviceState("m1").connected).toBe(false);
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, `app.localhost:${port}`]) {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, `app.localhost:${port}`, ""]) {
       expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({ host, status: 200 });
     }
   });
