@@ -32,6 +32,7 @@ type OpenOptions = SerialOpenOptions;
 
 import { readdirSync, existsSync, readFileSync, realpathSync } from "node:fs";
 import { native } from "./native.ts";
+import "./ioErrors.ts"; // native failures reject with the contract's DeviceError classes
 
 interface NativeSerialPort {
   open(): Promise<void>;

@@ -6,7 +6,7 @@ import { ResourceManager } from "../../src/io/index.ts";
 import { LabDaemonSerialBinding } from "../../src/io/serialBinding.ts";
 import { servePty, type PtySim } from "../../drivers/sim/scpi/serialPty.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { DeviceConfigurationError, DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -60,6 +60,13 @@ describe("serial over a socat pty pair", () => {
     const err = await rm.open("ASRL/dev/does-not-exist::INSTR").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(err.context).toMatchObject({ resource: "ASRL/dev/does-not-exist::INSTR", codeName: "ENOENT" });
+  });
+
+  test("the serial binding refuses a bad baud rate with a DeviceConfigurationError carrying the path and EINVAL", async () => {
+    const err = await LabDaemonSerialBinding.open({ path: sim.path, baudRate: -5 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConfigurationError);
+    expect(err.message).toContain("baud rate -5");
+    expect(err.context).toMatchObject({ resource: sim.path, codeName: "EINVAL" });
   });
 
   test("the serial binding's threads end with close() and with a failed open, not at GC", async () => {

@@ -47,7 +47,8 @@ class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
     try {
       port_ = std::make_shared<Port>(path, s);
     } catch (const IoError& e) {
-      throw Napi::Error::New(info.Env(), path + ": " + e.what());
+      // The same error as a failed request: a DeviceError subclass carrying the path and EINVAL.
+      throw Napi::Error(info.Env(), JsBridge::errorFor(info.Env(), path, JsBridge::failure(e)));
     }
     bridge_ = std::make_unique<JsBridge>(info.Env(), path, [this] { Ref(); }, [this] { Unref(); });
   }
