@@ -126,6 +126,8 @@ void SyntheticSource::loop() {
 
   while (!stopFlag_.load(std::memory_order_relaxed)) {
     for (size_t i = 0; i < n; ++i) {
+      // stop() joins this thread from JS: a batch of millions of samples must not hold it up.
+      if ((i & 4095) == 4095 && stopFlag_.load(std::memory_order_relaxed)) return;
       double v = params_.offset + params_.amplitude * im;
       if (params_.noise > 0) v += params_.noise * unitNoise(rng);
       batch[i] = toSample<T>(v);

@@ -204,3 +204,19 @@ TEST("source: unpaced mode waits for the consumer instead of dropping") {
   CHECK(got >= 2'000'000);
   CHECK(ring->counters().dropped == 0);
 }
+
+TEST("source: stop is prompt while a huge batch is being generated (JS's stop() joins on its thread)") {
+  auto ring = AnyRing::create(DType::Float64, 1 << 10, Overflow::OverwriteOldest);
+  SourceParams p;
+  p.batchSize = 16777216;  // the largest allowed: generating it takes far longer than a stop may
+  p.sampleRate = 1e9;
+  p.noise = 1;
+  SyntheticSource src(ring, p, [] {});
+  src.start();
+  std::this_thread::sleep_for(milliseconds(300));  // past the batch buffer's allocation, inside generation
+  const auto t0 = steady_clock::now();
+  src.stop();
+  const auto took = steady_clock::now() - t0;
+  CHECK(took < milliseconds(20));
+  CHECK(!src.running());
+}
