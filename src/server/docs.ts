@@ -67,7 +67,8 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
     openapi: "3.0.3",
     info: { title: "LabDaemon Server", description: "HTTP/SSE API for LabDaemon", version: pkg.version },
     paths,
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    // Without a token there is nothing to authorise: no scheme, so Swagger UI shows no Authorize button.
+    ...(opts.token ? { components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } } : {}),
   };
 }
 

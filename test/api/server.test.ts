@@ -358,6 +358,16 @@ describe("API docs", () => {
     expect((await s.req("GET", "/swagger/json")).body.openapi).toBe("3.0.3");
   });
 
+  test("the document declares the bearer scheme only when the server has a token", async () => {
+    s = await startTestServer();
+    expect((await s.req("GET", "/openapi.json")).body.components?.securitySchemes).toBeUndefined();
+    await s.close();
+    s = await startTestServer({ token: "tok" });
+    const doc = (await s.req("GET", "/openapi.json", undefined, { authorization: "Bearer tok" })).body;
+    expect(doc.components.securitySchemes.bearer).toEqual({ type: "http", scheme: "bearer" });
+    expect(doc.paths["/devices"].get.security).toEqual([{ bearer: [] }]);
+  });
+
   test("the Swagger page references no external URL and its assets are served locally", async () => {
     s = await startTestServer({ token: "tok" });
     const page = await s.req("GET", "/swagger?token=tok");
