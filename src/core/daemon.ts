@@ -1,5 +1,6 @@
 // LabDaemon: the registry of device and task classes and instances, per-device serialisation,
 // tracked lifecycle state, stream fan-out, tasks and a bounded shutdown. No HTTP here.
+import { withDeadline } from "./deadline.ts";
 import { DeviceQueue, DEFAULT_QUEUE_LIMIT } from "./deviceQueue.ts";
 import {
   DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
@@ -577,19 +578,6 @@ export class LabDaemon {
 function nonNegativeInt(v: unknown, name: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new InvalidRequestError(`${name} must be a non-negative integer`);
   return v;
-}
-
-/** Resolves when `p` settles or `ms` pass, whichever is first; never rejects; leaves no timer behind. */
-export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p.then(() => true, () => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export { LabDaemonError };

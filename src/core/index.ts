@@ -1,7 +1,8 @@
 export * from "./errors.ts";
 export * from "./events.ts";
 export { ID_PATTERN } from "./ids.ts";
-export { LabDaemon, withDeadline } from "./daemon.ts";
+export { LabDaemon } from "./daemon.ts";
+export { withDeadline } from "./deadline.ts";
 export type { DeviceProxy, DeviceClass, TaskClass, DeviceRef, DeviceState, LabDaemonOptions, AddDeviceOptions, ExecuteTaskOptions } from "./daemon.ts";
 export { TaskHandle } from "./tasks.ts";
 export type { Task, TaskContext, TaskStatus, TaskProgress } from "./tasks.ts";

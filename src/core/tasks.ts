@@ -3,6 +3,7 @@ import {
   TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError,
 } from "./errors.ts";
 import type { LabDaemon } from "./daemon.ts";
+import { withDeadline } from "./deadline.ts";
 import type { TaskEventKind } from "./events.ts";
 
 export type TaskStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
@@ -92,13 +93,7 @@ export class TaskHandle {
     if (this.isRunning()) {
       const timeoutMs = opts.timeoutMs;
       if (timeoutMs !== undefined && timeoutMs >= 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const expired = await Promise.race([
-          this.settledPromise.then(() => false),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
-        ]);
-        clearTimeout(timer);
-        if (expired) {
+        if (!(await withDeadline(this.settledPromise, timeoutMs))) {
           throw new TimeoutError(`Wait timed out for task '${this.taskId}' after ${timeoutMs} ms.`, { task_id: this.taskId });
         }
       } else {

@@ -2,7 +2,8 @@
 // go to the Elysia app (routes/), whose every failure leaves through `onError` as the error envelope.
 import { Elysia } from "elysia";
 import type { Server } from "bun";
-import { withDeadline, type LabDaemon } from "../core/daemon.ts";
+import type { LabDaemon } from "../core/daemon.ts";
+import { withDeadline } from "../core/deadline.ts";
 import { ID_PATTERN } from "../core/ids.ts";
 import { TokenAuth } from "./auth.ts";
 import { CorsPolicy } from "./cors.ts";

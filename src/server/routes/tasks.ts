@@ -1,5 +1,6 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia } from "elysia";
+import { withDeadline } from "../../core/deadline.ts";
 import { asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
@@ -51,12 +52,7 @@ const TIMED_OUT = Symbol("timed out");
 
 /** `p`, or TIMED_OUT after `ms`: a task's parameter code that never settles must not hold the request. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return (await withDeadline(p, ms)) ? await p : TIMED_OUT;
 }
 
 function parameterTimeout(what: string, ms: number, context: Record<string, unknown>): HttpError {

@@ -2,8 +2,8 @@
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
 import { DeviceNotFoundError, type LabDaemon } from "../../core/index.ts";
-import type { ConnectionSettings, ConnectionStats, QueueLimits } from "./connection.ts";
-import type { SseConnection } from "./connection.ts";
+import { withDeadline } from "../../core/deadline.ts";
+import type { ConnectionSettings, ConnectionStats, QueueLimits, SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
@@ -132,12 +132,7 @@ export class SseService {
       for (const room of this.rooms.values()) room.endAll({ type: "ServerStopping", message: reason });
       this.tasks.endAll("ServerStopping", reason);
       const all = [...this.open];
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.all(all.map((c) => c.closed)),
-        new Promise((r) => (timer = setTimeout(r, timeoutMs))),
-      ]);
-      clearTimeout(timer);
+      await withDeadline(Promise.all(all.map((c) => c.closed)), timeoutMs);
       // Clients that would not take their last event in time are cut off.
       for (const c of all) c.abort();
       for (const room of this.rooms.values()) room.close();

@@ -1,0 +1,14 @@
+// One way to bound a wait: every timeout in the daemon and the server goes through here.
+
+/** Resolves true when `p` settles (either way), false when `ms` pass first; never rejects; leaves no timer. */
+export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p.then(() => true, () => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
