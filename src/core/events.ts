@@ -67,3 +67,8 @@ export class Emitter<E extends object> {
 export function isoNow(ms: number = Date.now()): string {
   return new Date(ms).toISOString().slice(0, 19) + "+00:00";
 }
+
+/** The same with milliseconds, for stream events (many per second). */
+export function isoMillis(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23) + "+00:00";
+}

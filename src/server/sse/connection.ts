@@ -1,7 +1,8 @@
 // One SSE client: a bounded queue of ready-made event bytes and the pull stream that drains it.
 // The stream only pulls when the socket has taken the previous chunk, so a slow client fills its own
 // queue (oldest events dropped and counted) and nothing else.
-import { bytes, formatComment, isoMillis } from "./format.ts";
+import { isoMillis } from "../../core/events.ts";
+import { bytes, formatComment } from "./format.ts";
 
 export interface QueueLimits {
   /** Events held for one client before the oldest is dropped. */

@@ -1,9 +1,9 @@
 // The SSE side of one device stream: a single core subscription for all of the device's SSE clients,
 // each payload serialised once per encoding, then fanned out to per-client bounded queues.
-import { asError, type LabDaemon, type StreamEnd, type StreamInfo, type Subscription } from "../../core/index.ts";
+import { asError, isoMillis, type LabDaemon, type StreamEnd, type StreamInfo, type Subscription } from "../../core/index.ts";
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
-import { bytes, formatJsonEvent, formatStreamError, isoMillis } from "./format.ts";
+import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
 
 export interface RoomOptions {

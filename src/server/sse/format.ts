@@ -1,4 +1,5 @@
 // The text/event-stream wire format (WHATWG HTML §9.2), written in one place.
+import { isoMillis } from "../../core/events.ts";
 
 const encoder = new TextEncoder();
 
@@ -45,11 +46,6 @@ export function formatComment(text: string): string {
 
 export function bytes(text: string): Uint8Array {
   return encoder.encode(text);
-}
-
-/** ISO-8601 UTC with milliseconds and the server's `+00:00` suffix. */
-export function isoMillis(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23) + "+00:00";
 }
 
 /** The `stream_error` event that precedes every end the server chooses (`ids`: e.g. the device id). */
