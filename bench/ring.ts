@@ -1,7 +1,8 @@
 // SampleRing throughput and cost.
-//  1. Two native threads moving float32 samples in batches: the lock-free ring vs a mutex-protected
-//     std::deque with the same batches and the same bound, measured in the same run (C++ driven
-//     from bun through native.benchRingTransfer, off the JS thread).
+//  1. Two native threads moving float32 samples in batches: the lock-free ring vs two mutex-protected
+//     queues with the same bound, measured in the same run (C++ driven from bun through
+//     native.benchRingTransfer, off the JS thread): a std::deque fed the ring's own batches under one
+//     lock per batch, and the textbook std::queue taking one sample per lock.
 //  2. Synthetic source → ring → JS typed arrays, unpaced: how many samples/s JS can take.
 //  3. CPU (process.cpuUsage, all threads) of a paced source at 1 MS/s and 10 MS/s, drained by JS.
 // Usage: bun bench/ring.ts [--quick]
@@ -21,34 +22,38 @@ interface Transfer {
 const rate = (t: Transfer) => t.samples / t.seconds;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function transfer(batch: number, pin: boolean, reps: number): Promise<{ ring: number; mutex: number }> {
+async function transfer(batch: number, pin: boolean, reps: number): Promise<{ ring: number; mutex: number; perSample: number }> {
   const capacity = 16384;
-  // Fewer samples for small batches and for the mutex queue, so every run lasts a fraction of a second.
+  // Fewer samples for small batches and for the mutex queues, so every run lasts a fraction of a second.
   const ringSamples = (quick ? 0.1 : 1) * (batch < 256 ? 3e7 : 1e8);
-  const ring: number[] = [];
-  const mutex: number[] = [];
+  const runs = { ring: [] as number[], mutex: [] as number[], perSample: [] as number[] };
   for (let i = 0; i < reps; i++) {
-    // Alternate the two so a burst of load from elsewhere on the machine hits both alike.
+    // Interleave the three so a burst of load from elsewhere on the machine hits all alike.
     const a: Transfer = await native.benchRingTransfer("ring", { samples: ringSamples, batch, capacity, pin });
     const b: Transfer = await native.benchRingTransfer("mutex", { samples: Math.round(ringSamples / 3), batch, capacity, pin });
-    if (!a.inOrder || !b.inOrder) throw new Error("a transfer lost or reordered samples");
-    ring.push(rate(a));
-    mutex.push(rate(b));
+    const c: Transfer = await native.benchRingTransfer("mutexPerSample", { samples: Math.round(ringSamples / 30), batch, capacity, pin });
+    if (!a.inOrder || !b.inOrder || !c.inOrder) throw new Error("a transfer lost or reordered samples");
+    runs.ring.push(rate(a));
+    runs.mutex.push(rate(b));
+    runs.perSample.push(rate(c));
   }
-  return { ring: median(ring), mutex: median(mutex) };
+  return { ring: median(runs.ring), mutex: median(runs.mutex), perSample: median(runs.perSample) };
 }
 
-// Warm-up: page in both code paths and let bun's start-up threads settle before measuring.
+// Warm-up: page in the code paths and let bun's start-up threads settle before measuring.
 await native.benchRingTransfer("ring", { samples: 2e7, batch: 1024, capacity: 16384 });
 await native.benchRingTransfer("mutex", { samples: 5e6, batch: 1024, capacity: 16384 });
+await native.benchRingTransfer("mutexPerSample", { samples: 1e6, batch: 1024, capacity: 16384 });
 
-console.log("1. native producer → consumer, float32, capacity 16384, two threads (median of 5 runs each)");
-console.log("   threads     batch   ring M samples/s   mutex+deque M samples/s   ratio");
+const reps = quick ? 1 : 5;
+console.log(`1. native producer → consumer, float32, capacity 16384, two threads (median of ${reps} runs each), M samples/s`);
+console.log("   threads     batch     ring   mutex+deque, same batches   ratio   mutex+queue, 1 sample/lock   ratio");
 for (const pin of [true, false]) {
   for (const batch of [16, 1024]) {
-    const r = await transfer(batch, pin, quick ? 1 : 5);
+    const r = await transfer(batch, pin, reps);
     console.log(
-      `   ${pin ? "pinned  " : "unpinned"}  ${String(batch).padStart(6)}   ${fmt(r.ring / M).padStart(16)}   ${fmt(r.mutex / M).padStart(23)}   ${fmt(r.ring / r.mutex, 1).padStart(5)}x`,
+      `   ${pin ? "pinned  " : "unpinned"}  ${String(batch).padStart(6)}  ${fmt(r.ring / M).padStart(7)}  ${fmt(r.mutex / M).padStart(26)}  ${fmt(r.ring / r.mutex, 1).padStart(5)}x` +
+        `  ${fmt(r.perSample / M, 1).padStart(27)}  ${fmt(r.ring / r.perSample, 0).padStart(5)}x`,
     );
   }
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
+#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -180,6 +181,27 @@ TransferResult benchMutexQueueTransfer(const TransferParams& p) {
         std::copy(q.begin(), q.begin() + std::ptrdiff_t(k), dst);
         q.erase(q.begin(), q.begin() + std::ptrdiff_t(k));
         return k;
+      });
+}
+
+// The textbook queue: one sample per lock on each side, so the consumer's check covers every sample.
+TransferResult benchMutexQueuePerSampleTransfer(const TransferParams& p) {
+  std::mutex mu;
+  std::queue<float> q;
+  return runTransfer(
+      p,
+      [&](const float* src, size_t) -> size_t {
+        std::lock_guard<std::mutex> lk(mu);
+        if (q.size() >= p.capacity) return 0;
+        q.push(*src);
+        return 1;
+      },
+      [&](float* dst, size_t) -> size_t {
+        std::lock_guard<std::mutex> lk(mu);
+        if (q.empty()) return 0;
+        *dst = q.front();
+        q.pop();
+        return 1;
       });
 }
 

@@ -1,5 +1,6 @@
-// Two-thread transfer benchmarks: SampleRing against a mutex-protected std::deque moving the same
-// samples in the same batches, so bench/ring.ts can print a ratio measured in one run.
+// Two-thread transfer benchmarks: SampleRing against mutex-protected queues, so bench/ring.ts can
+// print ratios measured in one run: a std::deque moving the same batches under one lock per batch,
+// and the textbook std::queue moving one sample per lock.
 #pragma once
 
 #include <cstddef>
@@ -25,5 +26,6 @@ struct TransferResult {
 // Throws std::invalid_argument for a zero batch, or a capacity the ring refuses.
 TransferResult benchRingTransfer(const TransferParams& p);
 TransferResult benchMutexQueueTransfer(const TransferParams& p);
+TransferResult benchMutexQueuePerSampleTransfer(const TransferParams& p);
 
 }  // namespace ld

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "ring/ring_bench.h"
 
@@ -12,14 +13,16 @@ namespace {
 
 class RingTransferBenchWorker : public Napi::AsyncWorker {
  public:
-  RingTransferBenchWorker(Napi::Env env, bool mutexQueue, ld::TransferParams p)
-      : Napi::AsyncWorker(env, "labdaemon.benchRingTransfer"), deferred_(env), mutexQueue_(mutexQueue), params_(p) {}
+  RingTransferBenchWorker(Napi::Env env, std::string kind, ld::TransferParams p)
+      : Napi::AsyncWorker(env, "labdaemon.benchRingTransfer"), deferred_(env), kind_(std::move(kind)), params_(p) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      result_ = mutexQueue_ ? ld::benchMutexQueueTransfer(params_) : ld::benchRingTransfer(params_);
+      result_ = kind_ == "mutex"          ? ld::benchMutexQueueTransfer(params_)
+                : kind_ == "mutexPerSample" ? ld::benchMutexQueuePerSampleTransfer(params_)
+                                            : ld::benchRingTransfer(params_);
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -36,7 +39,7 @@ class RingTransferBenchWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  const bool mutexQueue_;
+  const std::string kind_;
   const ld::TransferParams params_;
   ld::TransferResult result_;
 };
@@ -50,13 +53,14 @@ double positiveInteger(Napi::Object o, const char* key, double fallback) {
   return d;
 }
 
-// benchRingTransfer(kind: "ring" | "mutex", params?: { samples, batch, capacity, pin }): Promise<result>
+// benchRingTransfer(kind: "ring" | "mutex" | "mutexPerSample", params?: { samples, batch, capacity, pin }): Promise<result>
 Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(env, "benchRingTransfer(kind: \"ring\" | \"mutex\", params?: object)");
+    throw Napi::TypeError::New(env, "benchRingTransfer(kind: \"ring\" | \"mutex\" | \"mutexPerSample\", params?: object)");
   const std::string kind = info[0].As<Napi::String>().Utf8Value();
-  if (kind != "ring" && kind != "mutex") throw Napi::TypeError::New(env, "kind must be \"ring\" or \"mutex\"");
+  if (kind != "ring" && kind != "mutex" && kind != "mutexPerSample")
+    throw Napi::TypeError::New(env, "kind must be \"ring\", \"mutex\" or \"mutexPerSample\"");
   ld::TransferParams p;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
     if (!info[1].IsObject()) throw Napi::TypeError::New(env, "params must be an object");
@@ -71,7 +75,7 @@ Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
   if (p.batch > p.capacity) throw Napi::RangeError::New(env, "params.batch must not exceed params.capacity");
   if (p.capacity > (size_t{1} << 31) || (p.capacity & (p.capacity - 1)) != 0)
     throw Napi::RangeError::New(env, "params.capacity must be a power of two up to 2^31");
-  auto* worker = new RingTransferBenchWorker(env, kind == "mutex", p);
+  auto* worker = new RingTransferBenchWorker(env, kind, p);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
