@@ -7,6 +7,7 @@ import { LabDaemonSerialBinding } from "../../src/io/serialBinding.ts";
 import { servePty, type PtySim } from "../../drivers/sim/scpi/serialPty.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConfigurationError, DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { expectOrderedQueries } from "../support/ordering.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -35,16 +36,35 @@ describe("serial over a socat pty pair", () => {
     await inst.close();
   });
 
-  test("a bare device path opens the same port, and 200 ordered queries come back in order", async () => {
+  test("a bare device path opens the same port; 1,000 queries from concurrent callers are answered in order", async () => {
     const inst = await rm.open(sim.path, { baudRate: 115200 });
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => {
-        void inst.write(`VOLT ${i / 100}`);
-        return inst.query("VOLT?").then((a) => [a, (i / 100).toFixed(3)]);
-      }),
-    );
-    for (const [got, want] of answers) expect(got).toBe(want!);
+    await expectOrderedQueries(inst);
     await inst.close();
+  });
+
+  test("the other end going away mid-read is a DeviceConnectionError at once; the session reconnects when the port is back", async () => {
+    const link = `/tmp/labdaemon-sim-gone-${process.pid}`;
+    let other = await servePty(new SimulatedInstrument(dmm), link);
+    const inst = await rm.open(other.resource, { timeoutMs: 5000 });
+    try {
+      expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+      const t0 = performance.now();
+      const pending = inst.query("HANG?").catch((e) => e); // the simulator never answers this
+      await other.close(); // socat ends: the pty pair is gone
+      const err = await pending;
+      expect(err).toBeInstanceOf(DeviceConnectionError);
+      expect(err.context).toMatchObject({ resource: other.resource, codeName: "EIO" });
+      expect(performance.now() - t0).toBeLessThan(2500); // not the 5 s timeout
+      // While it is away: a clear error naming the path, not a hang.
+      const away = await inst.query("*IDN?").catch((e) => e);
+      expect(away).toBeInstanceOf(DeviceConnectionError);
+      expect(away.context.codeName).toBe("ENOENT");
+      other = await servePty(new SimulatedInstrument(dmm), link);
+      expect(await inst.query("*IDN?")).toStartWith("LabDaemon"); // the same instrument object goes on
+    } finally {
+      await inst.close();
+      await other.close();
+    }
   });
 
   test("a rate termios has no constant for (250000) is set through termios2", async () => {

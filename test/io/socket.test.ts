@@ -4,6 +4,7 @@ import { ResourceManager } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { expectOrderedQueries } from "../support/ordering.ts";
 import { crlfDmm, dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -176,21 +177,7 @@ describe("TCPIP SOCKET", () => {
 
   test("1,000 queries from concurrent callers are answered in order", async () => {
     const inst = await rm.open(sim.resource);
-    const callers = Array.from({ length: 4 }, (_, c) =>
-      Promise.all(
-        Array.from({ length: 250 }, async (_, i) => {
-          const v = (c * 250 + i) / 1000;
-          // Issued back to back with no await between: only per-resource ordering keeps them paired.
-          const written = inst.write(`VOLT ${v}`);
-          const answer = inst.query("VOLT?");
-          await written;
-          return [v.toFixed(3), await answer] as const;
-        }),
-      ),
-    );
-    const results = (await Promise.all(callers)).flat();
-    expect(results.length).toBe(1000);
-    for (const [want, got] of results) expect(got).toBe(want);
+    await expectOrderedQueries(inst);
     await inst.close();
   });
 

@@ -3,6 +3,7 @@ import { ResourceManager } from "../../src/io/index.ts";
 import { serveVxi11, type Vxi11Sim } from "../../drivers/sim/scpi/vxi11Server.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConnectionError, DeviceOperationError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { expectOrderedQueries } from "../support/ordering.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -94,13 +95,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
 
   test("1,000 queries from concurrent callers are answered in order", async () => {
     const inst = await rm.open(sim.resource);
-    const results = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => {
-        void inst.write(`VOLT ${i / 1000}`);
-        return inst.query("VOLT?").then((got) => [got, (i / 1000).toFixed(3)]);
-      }),
-    );
-    for (const [got, want] of results) expect(got).toBe(want!);
+    await expectOrderedQueries(inst);
     await inst.close();
   });
 });
