@@ -4,7 +4,7 @@ const MAX_DEPTH = 64;
 
 /**
  * JSON text for any value. Plain data goes straight to JSON.stringify (NaN/±Infinity already become
- * null there); typed arrays become arrays, bigints strings, Map/Set objects/arrays, cycles and
+ * null there); typed arrays become arrays, bigints numbers (or strings, see bigintJson), Map/Set objects/arrays, cycles and
  * over-deep nesting the string "[Circular]" / "[Too deep]", functions and symbols null.
  */
 export function toJson(value: unknown): string {
@@ -16,9 +16,18 @@ export function toJson(value: unknown): string {
   return JSON.stringify(jsonSafe(value)) ?? "null";
 }
 
+/**
+ * A bigint on the wire, the same in results and in streams: a number while it is exact (|n| < 2^53),
+ * beyond that its decimal string, so no client ever reads a silently rounded integer.
+ */
+export function bigintJson(n: bigint): number | string {
+  return n <= MAX_EXACT && n >= -MAX_EXACT ? Number(n) : n.toString();
+}
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** What plain JSON.stringify gets wrong or throws on, fixed in passing (cycles still throw). */
 function replacer(_key: string, v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "bigint") return bigintJson(v);
   if (v !== null && typeof v === "object") {
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Map || v instanceof Set || v instanceof Error) return jsonSafe(v);
   }
@@ -30,7 +39,7 @@ export function jsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set(
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case "number": return Number.isFinite(value) ? value : null;
-    case "bigint": return value.toString();
+    case "bigint": return bigintJson(value);
     case "string":
     case "boolean": return value;
     case "function":
@@ -42,7 +51,7 @@ export function jsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set(
   if (ArrayBuffer.isView(obj)) {
     if (obj instanceof DataView) return Array.from(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength));
     const arr = obj as unknown as ArrayLike<number | bigint>;
-    return Array.from(arr, (x) => (typeof x === "bigint" ? x.toString() : Number.isFinite(x) ? x : null));
+    return Array.from(arr, (x) => (typeof x === "bigint" ? bigintJson(x) : Number.isFinite(x) ? x : null));
   }
   if (obj instanceof ArrayBuffer) return Array.from(new Uint8Array(obj));
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();

@@ -103,7 +103,7 @@ export const CallRequestSchema = t.Object({
 export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<string, unknown> };
 
 export const CallResponseSchema = t.Object({
-  result: t.Unknown({ description: "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → string)" }),
+  result: t.Unknown({ description: "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → number while exact, else its decimal string)" }),
   success: t.Literal(true),
 });
 export type CallResponse = Static<typeof CallResponseSchema>;

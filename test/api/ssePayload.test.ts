@@ -11,6 +11,9 @@ describe("encodePayload", () => {
     expect(encodePayload({ a: new Int16Array([-2, 3]), b: { c: new Float32Array([0.5]) }, d: NaN }, "json"))
       .toBe('{"a":[-2,3],"b":{"c":[0.5]},"d":null}');
     expect(encodePayload(new BigInt64Array([5n]), "json")).toBe("[5]");
+    // bigints as in call results: exact numbers, strings beyond 2^53
+    expect(encodePayload(new BigUint64Array([2n ** 64n - 1n, 3n]), "json")).toBe('["18446744073709551615",3]');
+    expect(encodePayload({ big: 2n ** 53n, ok: -(2n ** 53n - 1n) }, "json")).toBe('{"big":"9007199254740992","ok":-9007199254740991}');
     expect(encodePayload({ n: 7n, s: new Set([1]), m: new Map([["k", 1]]) }, "json")).toBe('{"n":7,"s":[1],"m":{"k":1}}');
     expect(encodePayload(undefined, "json")).toBe("null");
   });

@@ -231,6 +231,7 @@ export class OddResultsDevice extends MockDevice {
   floats() { return new Float64Array([1.5, NaN, 2]); }
   bytes() { return new Uint8Array([1, 2, 3]); }
   big() { return 2n ** 70n; }
+  bigs() { return { small: 42n, edge: 2n ** 53n - 1n, beyond: 2n ** 53n, negative: -(2n ** 60n), list: new BigInt64Array([1n, -(2n ** 62n)]) }; }
   cycle() { const o: Record<string, unknown> = { a: 1 }; o.self = o; return o; }
   nothing() { return undefined; }
   map() { return new Map([["x", 1]]); }

@@ -1,5 +1,7 @@
 // Device payloads as JSON text: typed arrays become arrays (or, with encoding=base64, {dtype, data}),
-// NaN/±Infinity become null (JSON.stringify already does that for numbers), bigints become numbers.
+// NaN/±Infinity become null (JSON.stringify already does that for numbers), bigints as in results
+// (bigintJson: a number while exact, else a string).
+import { bigintJson } from "../json.ts";
 
 export type PayloadEncoding = "json" | "base64";
 
@@ -26,7 +28,7 @@ function isTypedArray(v: unknown): v is TypedArray {
 }
 
 function typedToArray(a: TypedArray): unknown[] {
-  if (a instanceof BigInt64Array || a instanceof BigUint64Array) return Array.from(a, Number);
+  if (a instanceof BigInt64Array || a instanceof BigUint64Array) return Array.from(a as ArrayLike<bigint>, bigintJson);
   return Array.from(a as ArrayLike<number>);
 }
 
@@ -56,7 +58,7 @@ export function encodePayload(payload: unknown, encoding: PayloadEncoding): stri
 
 function normalise(v: unknown, enc: PayloadEncoding, depth: number): unknown {
   if (v === null || typeof v !== "object") {
-    if (typeof v === "bigint") return Number(v);
+    if (typeof v === "bigint") return bigintJson(v);
     return v;
   }
   if (depth > MAX_DEPTH) throw new TypeError(`payload nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
