@@ -92,6 +92,8 @@ export class LabDaemon {
   private finishedOrder: TaskHandle[] = [];
   private running = 0;
   private shutdownPromise: Promise<void> | null = null;
+  /** Set during shutdown once tasks have ended (their cleanup may still drive devices until then). */
+  private devicesClosed = false;
 
   constructor(opts: LabDaemonOptions = {}) {
     this.completedTaskBuffer = nonNegativeInt(opts.completedTaskBuffer ?? 20, "completedTaskBuffer");
@@ -230,6 +232,7 @@ export class LabDaemon {
   /** Calls `connect()` in the device's queue; with `timeoutMs`, a hung connect is cleaned up by a bounded disconnect. */
   async connectDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
     const e = this.entry(device);
+    this.assertDevicesOpen();
     if (e.connected) return;
     const connect = e.instance.connect;
     if (typeof connect === "function") {
@@ -240,10 +243,10 @@ export class LabDaemon {
           await this.callLifecycle(e, "disconnect", [], CLEANUP_TIMEOUT_MS).catch(() => {});
           const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
             { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
-          this.recordDeviceError(e.id, timeout, "device", { operation: "connect" });
+          this.recordEntryError(e, timeout, "device", { operation: "connect" });
           throw timeout;
         }
-        this.recordDeviceError(e.id, err, "device", { operation: "connect" });
+        this.recordEntryError(e, err, "device", { operation: "connect" });
         throw err;
       }
     }
@@ -261,7 +264,7 @@ export class LabDaemon {
       await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0);
     } catch (err) {
       if (err instanceof DeviceTimeoutError) this.markDisconnected(e);
-      this.recordDeviceError(e.id, err, "device", { operation: "disconnect" });
+      this.recordEntryError(e, err, "device", { operation: "disconnect" });
       throw err;
     }
     this.markDisconnected(e);
@@ -273,6 +276,7 @@ export class LabDaemon {
    */
   async call(device: DeviceRef, method: string, args: unknown[] = [], opts: { timeoutMs?: number } = {}): Promise<unknown> {
     const e = this.entry(device);
+    this.assertDevicesOpen();
     if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
     const found = lookupMethod(e.instance, method);
     if (!found.ok) {
@@ -288,7 +292,7 @@ export class LabDaemon {
     try {
       return await e.queue.run(() => fn.apply(e.instance, args), method, opts.timeoutMs ?? e.callTimeoutMs);
     } catch (err) {
-      this.recordDeviceError(e.id, err, "device", { method });
+      this.recordEntryError(e, err, "device", { method });
       throw err;
     }
   }
@@ -301,13 +305,17 @@ export class LabDaemon {
    */
   startStreaming(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
     if (typeof cb !== "function") throw new InvalidRequestError("startStreaming needs a callback function");
-    return this.entry(device).hub.subscribe(cb, { ...opts, local: true });
+    const e = this.entry(device);
+    this.assertDevicesOpen();
+    return e.hub.subscribe(cb, { ...opts, local: true });
   }
 
   /** Subscribes `cb`; starts the stream if needed, and the last such subscriber out stops what it started. */
   subscribe(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
     if (typeof cb !== "function") throw new InvalidRequestError("subscribe needs a callback function");
-    return this.entry(device).hub.subscribe(cb, opts);
+    const e = this.entry(device);
+    this.assertDevicesOpen();
+    return e.hub.subscribe(cb, opts);
   }
 
   /** Stops the device stream for everyone; harmless when not streaming. */
@@ -422,6 +430,8 @@ export class LabDaemon {
     const running = [...this.tasks.values()].filter((h) => h.isRunning());
     for (const h of running) h.cancel();
     await withDeadline(Promise.all(running.map((h) => h.settled)), left());
+    // From here on nothing may drive the instruments again: only the disconnects below.
+    this.devicesClosed = true;
     await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>
       this.disconnectDevice(e.id, { timeoutMs: left() }).catch(() => {}))), left());
   }
@@ -448,6 +458,11 @@ export class LabDaemon {
     if (this.shutdownPromise) throw new DaemonClosedError("The daemon has been shut down.");
   }
 
+  /** Calls, connects and streams are refused once shutdown has ended the tasks (disconnect stays allowed). */
+  private assertDevicesOpen(): void {
+    if (this.devicesClosed) throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
+  }
+
   private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number): Promise<unknown> {
     const fn = e.instance[name];
     if (typeof fn !== "function") return Promise.resolve();
@@ -469,7 +484,7 @@ export class LabDaemon {
         try {
           await this.callLifecycle(e, "startStreaming", [deliver], e.callTimeoutMs);
         } catch (err) {
-          this.recordDeviceError(e.id, err, "device", { operation: "startStreaming" });
+          this.recordEntryError(e, err, "device", { operation: "startStreaming" });
           throw err;
         }
         this.emitDevice("streaming_started", e.id);
@@ -479,12 +494,12 @@ export class LabDaemon {
           // A little beyond the device's own bound, so a device that honours it is never cut short.
           await this.callLifecycle(e, "stopStreaming", [timeoutMs], timeoutMs + 250);
         } catch (err) {
-          this.recordDeviceError(e.id, err, "device", { operation: "stopStreaming" });
+          this.recordEntryError(e, err, "device", { operation: "stopStreaming" });
         }
         this.emitDevice("streaming_stopped", e.id);
       },
       onCallbackError: (err, subscriberId) =>
-        this.recordDeviceError(e.id, err, "callback", { subscriber: subscriberId }),
+        this.recordEntryError(e, err, "callback", { subscriber: subscriberId }),
     });
   }
 
@@ -514,9 +529,12 @@ export class LabDaemon {
           if (daemon.devices.get(e.id) !== e) {
             return Promise.reject(new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }));
           }
+          if (daemon.devicesClosed) {
+            return Promise.reject(new DaemonClosedError("The daemon has been shut down: its devices take no more commands."));
+          }
           return e.queue.run(() => value.apply(target, args), prop, e.callTimeoutMs)
             .catch((err) => {
-              daemon.recordDeviceError(e.id, err, "device", { method: prop });
+              daemon.recordEntryError(e, err, "device", { method: prop });
               throw err;
             });
         };
@@ -563,6 +581,11 @@ export class LabDaemon {
 
   private emitDevice(kind: DeviceEventKind, deviceId: string): void {
     this.events.emit("device", { kind, deviceId, timestamp: isoNow() });
+  }
+
+  /** As recordDeviceError, unless the entry was removed meanwhile: a late failure must not land on a new device of that id. */
+  private recordEntryError(e: DeviceEntry, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
+    if (this.devices.get(e.id) === e) this.recordDeviceError(e.id, error, origin, context);
   }
 
   /** Reported as an `error` event; the server's error store keeps the last one per device. */

@@ -421,3 +421,36 @@ describe("stream stop", () => {
     expect((await s.req("POST", "/devices/none/stream/stop")).status).toBe(404);
   });
 });
+
+describe("the daemon's lifetime", () => {
+  test("after daemon.shutdown() HTTP can still read the devices but no longer drives them (503 DaemonClosed, W24)", async () => {
+    await addDevice("a");
+    await s.daemon.shutdown({ timeoutMs: 500 });
+    const dev = s.daemon.getDeviceInstance("a") as MockDevice;
+    expect((await s.req("GET", "/devices")).status).toBe(200);
+    const call = await s.req("POST", "/devices/a/call", { method: "setValue", args: [7] });
+    const connect = await s.req("POST", "/devices/a/connect");
+    for (const r of [call, connect]) {
+      expect(r.status).toBe(503);
+      expect(isEnvelope(r.body)).toBe(true);
+      expect(r.body.error.type).toBe("DaemonClosed");
+    }
+    expect([dev.value, dev.connects, dev.disconnects]).toEqual([0, 1, 1]);
+  });
+
+  test("a call that fails after its device was removed does not land on a new device of that id (W29)", async () => {
+    let fail!: (e: Error) => void;
+    class FailsLater {
+      late() { return new Promise((_, reject) => (fail = reject)); }
+    }
+    s.daemon.registerPlugins({ devices: { FailsLater } });
+    s.daemon.addDevice("q", "FailsLater");
+    const late = s.req("POST", "/devices/q/call", { method: "late" });
+    await until(() => fail !== undefined);
+    await s.daemon.removeDevice("q");
+    s.daemon.addDevice("q", "FailsLater");
+    fail(new Error("late failure of the removed instance"));
+    expect((await late).status).toBe(500);
+    expect((await s.req("GET", "/devices/q/error")).status).toBe(404);
+  });
+});

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
-  DeviceNotFoundError, InvalidTaskDefinitionError, LabDaemon, TaskCancelledError, TaskError,
+  DaemonClosedError, DeviceNotFoundError, InvalidTaskDefinitionError, LabDaemon, TaskCancelledError, TaskError,
   TaskExistsError, TaskFailedError, TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError,
-  TimeoutError, type TaskEvent,
+  TimeoutError, type TaskContext, type TaskEvent,
 } from "../../src/index.ts";
 import { MockDevice, SteppedTask, StubbornTask, deviceClasses, taskClasses, until } from "../support/fixtures.ts";
 
@@ -333,6 +333,35 @@ describe("shutdown", () => {
     const t0 = performance.now();
     await daemon.shutdown({ timeoutMs: 200 });
     expect(performance.now() - t0).toBeLessThan(400);
+  });
+
+  test("a cancelled task's cleanup still reaches its devices; afterwards nothing does (W24)", async () => {
+    const dev = daemon.addDevice<MockDevice>("dev1", "MockDevice");
+    await daemon.connectDevice("dev1");
+    const never = daemon.addDevice<MockDevice>("idle", "MockDevice"); // never connected: not disconnected
+    class CleanupTask {
+      deviceIds = ["dev1"];
+      async run(ctx: TaskContext) {
+        try {
+          await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+        } finally {
+          await ctx.daemon.getDevice<MockDevice>("dev1").setValue(-1); // e.g. the laser off
+        }
+      }
+    }
+    daemon.registerPlugins({ tasks: { CleanupTask } });
+    const h = daemon.executeTask("t", "CleanupTask");
+    await daemon.shutdown({ timeoutMs: 1000 });
+    expect(h.status).toBe("cancelled");
+    expect(dev.value).toBe(-1);
+    expect([dev.disconnects, never.disconnects]).toEqual([1, 0]);
+    const proxy = daemon.getDevice<MockDevice>("dev1");
+    await expect(proxy.setValue(5)).rejects.toBeInstanceOf(DaemonClosedError);
+    await expect(daemon.call("dev1", "setValue", [5])).rejects.toBeInstanceOf(DaemonClosedError);
+    await expect(daemon.connectDevice("dev1")).rejects.toBeInstanceOf(DaemonClosedError);
+    expect(() => daemon.startStreaming("dev1", () => {})).toThrow(DaemonClosedError);
+    expect([dev.value, dev.connects]).toEqual([-1, 1]);
+    await daemon.disconnectDevice("dev1"); // still allowed: it only makes things safer
   });
 
   test("is idempotent", async () => {

@@ -1,7 +1,7 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import { DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
+import { DaemonClosedError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -144,7 +144,7 @@ export function deviceRoutes(ctx: RouteContext) {
     }, {
       parse: "none",
       detail: doc({ summary: "Connect the device", tags: ["devices"],
-        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 504: E } }),
+        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 503: E, 504: E } }),
     })
 
     .post("/devices/:device_id/disconnect", async ({ params }) => {
@@ -161,12 +161,12 @@ export function deviceRoutes(ctx: RouteContext) {
     }, {
       parse: "none",
       detail: doc({ summary: "Disconnect the device (stops its stream first)", tags: ["devices"],
-        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 504: E } }),
+        responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 503: E, 504: E } }),
     })
 
     .post("/devices/:device_id/call", ({ params, body }) => callDevice(params.device_id, body), {
       detail: doc({ body: CallRequestSchema, summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
-        responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 504: E } }),
+        responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 503: E, 504: E } }),
     })
 
     .post("/devices/:device_id/stream/stop", async ({ params }) => {
@@ -187,7 +187,8 @@ function deviceFailure(err: unknown, context: Record<string, unknown>): HttpErro
   return new HttpError(deviceFailureStatus(err), e.name || "Error", e.message, context, "device");
 }
 
-function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): HttpError {
+function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): Error {
+  if (err instanceof DaemonClosedError) return err; // the framework's own 503, not the device's failure
   if (err instanceof DeviceTimeoutError) {
     return new HttpError(504, "DeviceTimeoutError", `${prefix}: ${err.message}`, { device_id: id }, "device");
   }

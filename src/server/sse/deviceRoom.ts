@@ -93,11 +93,11 @@ export class DeviceRoom {
         this.endAll({ type: err.name, message: err.message });
         return;
       }
-      this.stopped = null;
       if (this.fanout.size === 0 || gen !== this.generation) {
         await sub.unsubscribe().catch(() => {});
         return;
       }
+      this.stopped = null;
       this.sub = sub;
     })().finally(() => {
       this.subscribing = null;
@@ -150,6 +150,9 @@ export class DeviceRoom {
 
   private onEnd(gen: number, reason: StreamEnd): void {
     if (gen !== this.generation) return;
+    // Also ends a subscription still being made (a stop that arrived while the device was starting):
+    // it must not be kept once it resolves, and clients that join after this get a fresh one.
+    this.generation++;
     this.sub = null;
     this.endGrace();
     if (DELIBERATE_ENDS.has(reason.type)) {
