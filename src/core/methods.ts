@@ -5,11 +5,12 @@ export const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
   "connect", "disconnect", "isConnected", "startStreaming", "stopStreaming", "isStreaming",
 ]);
 
-const FORBIDDEN: ReadonlySet<string> = new Set([
-  "constructor", "__proto__", "prototype", "__defineGetter__", "__defineSetter__",
-  "__lookupGetter__", "__lookupSetter__", "hasOwnProperty", "isPrototypeOf",
-  "propertyIsEnumerable", "toLocaleString", "toString", "valueOf", "then",
-]);
+/**
+ * Never callable, even when found on the class chain: every prototype has its own `constructor`, and a
+ * device answering `then` would turn the daemon's promises into its own. (Object.prototype's members are
+ * never reached: the walk stops before it, so a class's own `toString` is a method like any other.)
+ */
+const FORBIDDEN: ReadonlySet<string> = new Set(["constructor", "then", "__proto__", "prototype"]);
 
 export type MethodLookup =
   | { ok: true; fn: (...args: unknown[]) => unknown }

@@ -51,8 +51,10 @@ export function deviceFailureStatus(err: unknown): number {
   if (err instanceof Error && err.name === "DeviceTimeoutError") return 504;
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return 400;
   if (err instanceof DeviceError) return 400;
-  if (err instanceof LabDaemonError && STATUS_BY_TYPE[err.name] !== undefined) return STATUS_BY_TYPE[err.name]!;
-  return 500;
+  // A framework error raised inside device code keeps its status (a DeviceInUse is still a 409), except a
+  // "not found": a 404 would tell the client that the device it called does not exist.
+  const status = err instanceof LabDaemonError ? STATUS_BY_TYPE[err.name] : undefined;
+  return status !== undefined && status !== 404 ? status : 500;
 }
 
 export interface MappedError {

@@ -246,7 +246,10 @@ export class LabDaemonServer {
     }
     // Long device operations, streams and a task's parameter reads must not be cut by the idle timeout;
     // they carry their own bounds. Lifted only once the body is in, so a stalled upload is still cut.
-    if (request.method !== "GET" && request.method !== "HEAD") request = await this.boundBody(request);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      request = await this.boundBody(request);
+      assertJsonBody(request);
+    }
     if (liftIdleTimeout && (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path))) liftIdleTimeout();
     const fast = request.method === "POST" ? this.fastCall(request, path) : null;
     return fast ?? this.app.handle(request);
@@ -260,7 +263,7 @@ export class LabDaemonServer {
     if (!path.startsWith("/devices/") || !path.endsWith("/call")) return null;
     const id = path.slice(9, -5);
     if (!ID_PATTERN.test(id)) return null;
-    if (!request.headers.get("content-type")?.startsWith("application/json")) return null;
+    if (request.headers.get("content-type") === null) return null; // a declared type is application/json by now (assertJsonBody)
     return request.json().then(
       (body) => this.callDevice(id, body),
       () => {
@@ -382,3 +385,16 @@ function withHeaders(res: Response, headers: Record<string, string>): Response {
 export { Ownership } from "./ownership.ts";
 export { ErrorStore } from "./errorStore.ts";
 export * from "./schemas.ts";
+
+/**
+ * Request bodies are JSON. A form or text body would otherwise reach the handlers parsed by Elysia as an
+ * object (`method=reset` would call reset()), so any other declared type is refused before routing.
+ */
+function assertJsonBody(request: Request): void {
+  const type = request.headers.get("content-type");
+  if (type === null || request.headers.get("content-length") === "0") return;
+  const mime = type.split(";", 1)[0]!.trim().toLowerCase();
+  if (mime === "application/json") return;
+  throw new HttpError(422, "ValidationError", `Request bodies are JSON: send Content-Type: application/json (got '${mime.slice(0, 100)}')`,
+    { location: "body", errors: [{ path: "", message: "Expected application/json" }] });
+}

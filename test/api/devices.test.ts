@@ -408,17 +408,28 @@ describe("stream stop", () => {
     await s.daemon.stopStreaming("daq");
   });
 
-  test("POST /devices/{id}/stream/stop stops a locally started stream and is idempotent", async () => {
+  test("POST /devices/{id}/stream/stop refuses a stream started in-process (409, W11), stops a subscriber-started one, is idempotent", async () => {
     await addDevice("daq", "StreamingDevice");
     let seen = 0;
     await s.daemon.startStreaming("daq", () => { seen++; });
     await until(() => seen > 0, 2000, "samples");
+    const refused = await s.req("POST", "/devices/daq/stream/stop");
+    expect(refused.status).toBe(409);
+    expect(isEnvelope(refused.body)).toBe(true);
+    expect(refused.body.error).toMatchObject({ type: "DeviceInUse", context: { device_id: "daq", stream_started_by: "local" } });
+    const before = seen;
+    await until(() => seen > before, 2000, "the local stream to go on");
+    await s.daemon.stopStreaming("daq");
+
+    const sub = await s.daemon.subscribe("daq", () => {}); // what an SSE client does
+    expect(s.daemon.deviceState("daq").streamStartedBy).toBe("subscribers");
     const r = await s.req("POST", "/devices/daq/stream/stop");
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: "stopped", device_id: "daq" });
     expect(s.daemon.deviceState("daq").streaming).toBe(false);
     expect((await s.req("POST", "/devices/daq/stream/stop")).status).toBe(200);
     expect((await s.req("POST", "/devices/none/stream/stop")).status).toBe(404);
+    await sub.unsubscribe();
   });
 });
 
@@ -452,5 +463,57 @@ describe("the daemon's lifetime", () => {
     fail(new Error("late failure of the removed instance"));
     expect((await late).status).toBe(500);
     expect((await s.req("GET", "/devices/q/error")).status).toBe(404);
+  });
+});
+
+describe("requests and methods at the edges", () => {
+  test("a form or text body is refused with 422 before any route sees it: nothing is called", async () => {
+    await addDevice("f");
+    const dev = s.daemon.getDeviceInstance("f") as MockDevice;
+    const form = await fetch(`${s.url}/devices/f/call`, { method: "POST", body: new URLSearchParams({ method: "setValue" }) });
+    const multipart = new FormData();
+    multipart.set("method", "setValue");
+    const parts = await fetch(`${s.url}/devices/f/call`, { method: "POST", body: multipart });
+    const text = await fetch(`${s.url}/devices`, { method: "POST", body: JSON.stringify({ device_id: "g", device_type: "MockDevice" }) }); // text/plain
+    for (const r of [form, parts, text]) {
+      expect(r.status).toBe(422);
+      const body = await r.json();
+      expect(isEnvelope(body)).toBe(true);
+      expect(body.error.message).toContain("Content-Type: application/json");
+    }
+    expect(dev.value).toBe(0);
+    expect(s.daemon.hasDevice("g")).toBe(false);
+    // The same JSON with its type declared works, parameters and case as clients send them.
+    const ok = await s.req("POST", "/devices/f/call", JSON.stringify({ method: "addNumbers", args: [1, 2] }), { "content-type": "Application/JSON; charset=utf-8" });
+    expect([ok.status, ok.body.result]).toEqual([200, 3]);
+  });
+
+  test("a device method that fails to find another device is that method's failure, not a 404 for this device", async () => {
+    const daemon = s.daemon;
+    class Relay {
+      readOther() { return daemon.getDevice("other"); }
+    }
+    daemon.registerPlugins({ devices: { Relay } });
+    daemon.addDevice("c", "Relay");
+    const r = await s.req("POST", "/devices/c/call", { method: "readOther" });
+    expect(r.status).toBe(500);
+    expect(r.body.error).toMatchObject({ type: "DeviceNotFound", origin: "device", context: { device_id: "c", method: "readOther" } });
+    expect((await s.req("GET", "/devices/c")).status).toBe(200);
+  });
+
+  test("methods a class defines itself are callable even when Object has one of that name; then and constructor never are", async () => {
+    class Named {
+      toString() { return "named device"; }
+      valueOf() { return 42; }
+    }
+    s.daemon.registerPlugins({ devices: { Named } });
+    s.daemon.addDevice("n", "Named");
+    expect((await s.req("POST", "/devices/n/call", { method: "toString" })).body.result).toBe("named device");
+    expect((await s.req("POST", "/devices/n/call", { method: "valueOf" })).body.result).toBe(42);
+    for (const method of ["constructor", "then", "hasOwnProperty"]) {
+      expect((await s.req("POST", "/devices/n/call", { method })).status).toBe(404);
+    }
+    const listed = (await s.req("GET", "/devices/n/methods")).body;
+    expect(JSON.stringify(listed)).toContain("toString");
   });
 });

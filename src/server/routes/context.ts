@@ -47,7 +47,7 @@ export const doc = (d: RouteDoc) => d as never;
  */
 export function objectBody(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(422, "ValidationError", "Request body must be a JSON object",
+    throw new HttpError(422, "ValidationError", "Request body must be a JSON object (sent as Content-Type: application/json)",
       { location: "body", errors: [{ path: "", message: "Expected object" }] });
   }
   return body as Record<string, unknown>;

@@ -1,7 +1,7 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import { DaemonClosedError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
+import { DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -43,7 +43,9 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
     try {
       result = await daemon.call(id, method, resolved);
     } catch (err) {
-      if (err instanceof DeviceNotFoundError) throw err;
+      // The device itself went away mid-call: the framework's 404. A device method that failed to find
+      // another device is that method's failure, reported as such.
+      if (err instanceof DeviceNotFoundError && err.context.device_id === id) throw err;
       throw deviceFailure(err, { device_id: id, method });
     }
     // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
@@ -170,13 +172,19 @@ export function deviceRoutes(ctx: RouteContext) {
     })
 
     .post("/devices/:device_id/stream/stop", async ({ params }) => {
-      const id = daemon.deviceState(params.device_id).deviceId;
+      const state = daemon.deviceState(params.device_id);
+      const id = state.deviceId;
       ownership.assertFree(id, " and its stream cannot be stopped");
+      // A stream started in-process (a script, a task) belongs to that code: a client must not cut it (W11).
+      if (state.streaming && state.streamStartedBy === "local") {
+        throw new DeviceInUseError(`The stream of device '${id}' was started in-process (by a script or a task) and can only be stopped there`,
+          { device_id: id, stream_started_by: "local" });
+      }
       await daemon.stopStreaming(id, ctx.stopTimeoutMs);
       return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
     }, {
       parse: "none",
-      detail: doc({ summary: "Stop the device's stream for every subscriber", tags: ["streaming"],
+      detail: doc({ summary: "Stop the device's stream for every subscriber (409 if a task owns the device or in-process code started the stream)", tags: ["streaming"],
         responses: { 200: StreamStopResponseSchema, 404: E, 409: E } }),
     });
 }
