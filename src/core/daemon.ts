@@ -56,6 +56,8 @@ export interface DeviceState {
   streamStartedBy: "local" | "subscribers" | null;
   /** Sequence number of the last streamed payload (0 if none). */
   lastSequence: number;
+  /** The device's own bound on each call, ms (0: none). */
+  callTimeoutMs: number;
 }
 
 export interface ExecuteTaskOptions {
@@ -210,6 +212,7 @@ export class LabDaemon {
       subscribers: e.hub.subscriberCount,
       streamStartedBy: e.hub.startedBy,
       lastSequence: e.hub.lastSequence,
+      callTimeoutMs: e.callTimeoutMs,
     };
   }
 
@@ -240,7 +243,10 @@ export class LabDaemon {
         await e.queue.run(() => connect.call(e.instance), "connect", opts.timeoutMs ?? 0);
       } catch (err) {
         if (err instanceof DeviceTimeoutError && err.context.method === "connect") {
-          await this.callLifecycle(e, "disconnect", [], CLEANUP_TIMEOUT_MS).catch(() => {});
+          const disconnect = e.instance.disconnect;
+          if (typeof disconnect === "function") {
+            await e.queue.interject(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS).catch(() => {});
+          }
           const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
             { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
           this.recordEntryError(e, timeout, "device", { operation: "connect" });

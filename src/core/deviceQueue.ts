@@ -34,8 +34,9 @@ export class DeviceQueue {
   }
 
   /**
-   * Runs `fn` when the device is free. `timeoutMs` bounds the whole call (waiting + running): on expiry
-   * the caller gets DeviceTimeoutError and the queue moves on, even if the instrument never answers.
+   * Runs `fn` when the device is free. `timeoutMs` bounds the caller's wait (waiting + running): on
+   * expiry the caller gets DeviceTimeoutError; a method already running still holds the device until it
+   * settles, so two calls never overlap on the instrument.
    */
   run<T>(fn: () => T | Promise<T>, label: string, timeoutMs = 0): Promise<Awaited<T>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
@@ -68,6 +69,22 @@ export class DeviceQueue {
     });
   }
 
+  /**
+   * Runs `fn` now, beside whatever holds the device, bounded by `timeoutMs`: only for the disconnect that
+   * aborts a connect which timed out (waiting behind that connect would never clean it up).
+   */
+  interject<T>(fn: () => T | Promise<T>, label: string, timeoutMs: number): Promise<Awaited<T>> {
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
+      this.armTimer(job);
+      try {
+        Promise.resolve(fn()).then((v) => this.finish(job, true, v), (e) => this.finish(job, false, e));
+      } catch (e) {
+        this.finish(job, false, e);
+      }
+    });
+  }
+
   /** Rejects everything waiting and every later call (the device was removed). */
   close(error: Error): void {
     this.closedWith = error;
@@ -87,8 +104,9 @@ export class DeviceQueue {
           `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
           { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
         ));
-        // A timed-out running job frees the device for the next caller; its promise is left to settle alone.
-        if (this.running === job) this.next();
+        // The caller is answered now, but a running method keeps the device until it settles: the next
+        // call must not talk to an instrument that is still in the middle of the last exchange. Callers
+        // behind it wait within their own timeouts; removeDevice and shutdown stay bounded.
       }, job.timeoutMs);
     }
   }

@@ -41,6 +41,8 @@ export interface LabDaemonServerOptions {
   logger?: ServerLogger;
   /** Bound on connect/disconnect requests, ms. Default 30000. */
   connectTimeoutMs?: number;
+  /** Bound on POST /devices/{id}/call for devices without a callTimeoutMs of their own, ms (504 after it). Default 60000. */
+  callTimeoutMs?: number;
   /** Bound on stream stop and device removal requests, ms. Default 2000. */
   stopTimeoutMs?: number;
   /** Bound on a task's setParameter/getParameter behind the parameter routes, ms. Default 30000. */
@@ -112,6 +114,7 @@ export class LabDaemonServer {
     const ctx: RouteContext = {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
       connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
+      callTimeoutMs: opts.callTimeoutMs ?? 60_000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
       parameterTimeoutMs: opts.parameterTimeoutMs ?? 30_000,
     };

@@ -477,7 +477,7 @@ describe("requests and methods at the edges", () => {
     const text = await fetch(`${s.url}/devices`, { method: "POST", body: JSON.stringify({ device_id: "g", device_type: "MockDevice" }) }); // text/plain
     for (const r of [form, parts, text]) {
       expect(r.status).toBe(422);
-      const body = await r.json();
+      const body = (await r.json()) as { error: { message: string } };
       expect(isEnvelope(body)).toBe(true);
       expect(body.error.message).toContain("Content-Type: application/json");
     }
@@ -516,4 +516,26 @@ describe("requests and methods at the edges", () => {
     const listed = (await s.req("GET", "/devices/n/methods")).body;
     expect(JSON.stringify(listed)).toContain("toString");
   });
+});
+
+test("a hung method answers /call with 504 at the server's bound when the device has none of its own", async () => {
+  const t = await startTestServer({ callTimeoutMs: 100 });
+  try {
+    class Hangs {
+      hang() { return new Promise(() => {}); }
+      quick() { return 1; }
+    }
+    t.daemon.registerPlugins({ devices: { Hangs } });
+    t.daemon.addDevice("h", "Hangs");
+    t.daemon.addDevice("own", "Hangs", {}, { callTimeoutMs: 30 });
+    const t0 = performance.now();
+    const r = await t.req("POST", "/devices/h/call", { method: "hang" });
+    expect(r.status).toBe(504);
+    expect(r.body.error).toMatchObject({ type: "DeviceTimeoutError", message: "call 'hang' on device 'h' timed out after 100 ms" });
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const own = await t.req("POST", "/devices/own/call", { method: "hang" });
+    expect(own.body.error.message).toEndWith("after 30 ms"); // the device's own bound wins
+  } finally {
+    await t.close();
+  }
 });

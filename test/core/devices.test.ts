@@ -193,12 +193,31 @@ describe("per-device serialisation", () => {
     expect(await dev.incrementTwice()).toBe(2);
   });
 
-  test("a per-call timeout rejects DeviceTimeoutError and frees the queue for the next caller", async () => {
-    const dev = daemon.addDevice<MockDevice>("dev1", "MockDevice", {}, { callTimeoutMs: 50 });
-    const hung = dev.slow(10_000);
-    const next = dev.getValue();
-    await expect(hung).rejects.toThrow(DeviceTimeoutError);
-    expect(await next).toBe(0);
+  test("a per-call timeout answers the caller, but the running method keeps the device until it settles", async () => {
+    const log: string[] = [];
+    let release!: () => void;
+    class Counter {
+      count = 0;
+      async inc(tag: string) {
+        log.push(`start ${tag}`);
+        const v = this.count;
+        if (tag === "x") await new Promise<void>((r) => (release = r)); // an instrument that hangs
+        this.count = v + 1;
+        log.push(`end ${tag}`);
+        return this.count;
+      }
+    }
+    daemon.registerPlugins({ devices: { Counter } });
+    const dev = daemon.addDevice<Counter>("c", "Counter", {}, { callTimeoutMs: 50 });
+    const x = dev.inc("x").catch((e) => e);
+    const y = dev.inc("y").catch((e) => e); // waits behind x; its own 50 ms run out while waiting, so it never runs
+    expect(await x).toBeInstanceOf(DeviceTimeoutError);
+    expect(await y).toBeInstanceOf(DeviceTimeoutError);
+    expect(daemon.deviceState("c").busy).toBe(true);
+    release();
+    await until(() => !daemon.deviceState("c").busy, 2000, "the hung call to settle");
+    expect(await dev.inc("z")).toBe(2);
+    expect(log).toEqual(["start x", "end x", "start z", "end z"]); // never two at once, y never ran
   });
 
   test("daemon.call reaches public methods only", async () => {

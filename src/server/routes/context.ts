@@ -13,6 +13,8 @@ export interface RouteContext {
   sse: SseService;
   /** Bound on POST /connect and /disconnect, ms. */
   connectTimeoutMs: number;
+  /** Bound on POST /call when the device has no callTimeoutMs of its own, ms. */
+  callTimeoutMs: number;
   /** Bound on stream stop and device removal, ms. */
   stopTimeoutMs: number;
   /** Bound on a task's own setParameter/getParameter, ms. */

@@ -41,7 +41,8 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
     const resolved = resolveArguments(instance, method, args, kwargs as Record<string, unknown>);
     let result: unknown;
     try {
-      result = await daemon.call(id, method, resolved);
+      // No HTTP request waits forever on a hung instrument: the device's own bound, else the server's.
+      result = await daemon.call(id, method, resolved, { timeoutMs: daemon.deviceState(id).callTimeoutMs || ctx.callTimeoutMs });
     } catch (err) {
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
