@@ -167,7 +167,7 @@ export class LabDaemonServer {
       maxRequestBodySize: Math.max(this.maxBodyBytes * 4, 4 << 20),
       fetch: (req, srv) => this.fetch(req, srv),
       error: (e) => {
-        this.logger.error("labdaemon: unhandled server error", e);
+        this.log("error", "labdaemon: unhandled server error", e);
         return errorResponse(500, envelope("InternalError", "The server failed to handle the request; see the server log."));
       },
     });
@@ -175,7 +175,7 @@ export class LabDaemonServer {
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
     if (!this.auth && !LOOPBACK.has(this.host)) {
-      this.logger.warn(`labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
+      this.log("warn", `labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
     }
   }
 
@@ -331,7 +331,7 @@ export class LabDaemonServer {
 
   private toResponse(error: unknown, request: Request): Response {
     const m = mapError(error);
-    if (m.unexpected) this.logger.error(`labdaemon: ${request.method} ${splitUrl(request.url).path} failed`, error);
+    if (m.unexpected) this.log("error", `labdaemon: ${request.method} ${splitUrl(request.url).path} failed`, error);
     return errorResponse(m.status, m.body, m.status === 401 ? { "www-authenticate": "Bearer" } : {});
   }
 
@@ -350,8 +350,14 @@ export class LabDaemonServer {
   private logRequest(method: string, path: string, status: number, ms: number): void {
     const level: LogLevel = path === "/health" ? "debug" : status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     if (LEVELS[level] < this.level) return;
-    const line = `${method} ${path} ${status} ${ms.toFixed(1)} ms`;
-    this.logger[level](line);
+    this.log(level, `${method} ${path} ${status} ${ms.toFixed(1)} ms`);
+  }
+
+  /** Every line goes through the level filter ("silent" silences all of them). */
+  private log(level: Exclude<LogLevel, "silent">, message: string, error?: unknown): void {
+    if (LEVELS[level] < this.level) return;
+    if (level === "error") this.logger.error(message, error);
+    else this.logger[level](message);
   }
 }
 

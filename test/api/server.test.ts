@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { LabDaemon } from "../../src/index.ts";
 import { LabDaemonServer } from "../../src/server/index.ts";
 import { captureLogger, isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
-import { until } from "../support/fixtures.ts";
+import { deviceClasses, until } from "../support/fixtures.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -133,6 +133,25 @@ describe("meta routes and unknown routes", () => {
     await s.req("GET", "/health");
     await s.req("GET", "/devices/none");
     expect(s.lines).toEqual([expect.stringMatching(/^warn GET \/devices\/none 404 /)]);
+  });
+
+  test("logLevel silent silences every line: requests, 500s and the no-token warning", async () => {
+    const lines: string[] = [];
+    const daemon = new LabDaemon();
+    daemon.registerPlugins({ devices: deviceClasses });
+    const quiet = new LabDaemonServer(daemon, { host: "0.0.0.0", port: 0, logLevel: "silent", logger: captureLogger(lines) });
+    await quiet.start();
+    try {
+      daemon.addDevice("odd", "OddResultsDevice");
+      const r = await fetch(`http://127.0.0.1:${quiet.port}/devices/odd/call`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "internal" }),
+      });
+      expect(r.status).toBe(500);
+      expect((await fetch(`http://127.0.0.1:${quiet.port}/devices/none`)).status).toBe(404);
+      expect(lines).toEqual([]);
+    } finally {
+      await quiet.stop();
+    }
   });
 });
 
