@@ -1,9 +1,9 @@
-// Bearer-token check. `?token=` is accepted where a browser cannot set headers: EventSource (/stream/)
-// and the Swagger page (/swagger). /health and the Swagger UI's static assets stay open.
+// Bearer-token check. `?token=` is accepted where a browser cannot set headers: EventSource (/stream/),
+// the Swagger page (/swagger) and the OpenAPI document. /health and the Swagger UI's static assets stay open.
 import { createHash, timingSafeEqual } from "node:crypto";
 
 const OPEN_PATHS = new Set(["/health"]);
-const QUERY_TOKEN_PREFIXES = ["/stream/", "/swagger"];
+const QUERY_TOKEN_PREFIXES = ["/stream/", "/swagger", "/openapi.json"];
 const OPEN_PREFIXES = ["/swagger/assets/"];
 
 const digest = (s: string) => createHash("sha256").update(s).digest();

@@ -49,7 +49,8 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
     }
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(detail.responses ?? {})) {
-      const body = status === "204" ? {} : { content: { "application/json": { schema: plain(schema) } } };
+      const type = status === "200" && path.startsWith("/stream/") ? "text/event-stream" : "application/json";
+      const body = status === "204" ? {} : { content: { [type]: { schema: plain(schema) } } };
       responses[status] = { description: STATUS_TEXT[status] ?? "", ...body };
     }
     if (Object.keys(responses).length === 0) responses["200"] = { description: STATUS_TEXT[200] };

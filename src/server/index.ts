@@ -245,7 +245,8 @@ export class LabDaemonServer {
   /** Token, body bound, then the fast path or the app. */
   private async route(request: Request, path: string, liftIdleTimeout: (() => void) | null): Promise<Response> {
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
-      throw new HttpError(401, "Unauthorized", "A valid token is required: send 'Authorization: Bearer <token>'", {});
+      throw new HttpError(401, "Unauthorized",
+        "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});
     }
     // Long device operations, streams and a task's parameter reads must not be cut by the idle timeout;
     // they carry their own bounds. Lifted only once the body is in, so a stalled upload is still cut.

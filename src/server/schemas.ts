@@ -67,9 +67,9 @@ export type DeviceList = Static<typeof DeviceListSchema>;
 
 /** POST /devices. Fields are checked by the handler so the reference's 400 messages hold. */
 export const AddDeviceRequestSchema = t.Object({
-  device_id: t.Unknown({ description: "string, required" }),
-  device_type: t.Unknown({ description: "string, required: a registered device type" }),
-  params: t.Optional(t.Unknown({ description: "object: constructor parameters" })),
+  device_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["laser1"] }),
+  device_type: t.String({ description: "A registered device type", examples: ["SimLaser"] }),
+  params: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Constructor parameters" })),
 });
 export type AddDeviceRequest = { device_id: string; device_type: string; params?: Record<string, unknown> };
 
@@ -96,9 +96,9 @@ export type ConnectResponse = Static<typeof ConnectResponseSchema>;
 
 /** POST /devices/{id}/call. `args` and `kwargs` are checked by the handler (400 'args' must be a list …). */
 export const CallRequestSchema = t.Object({
-  method: t.Unknown({ description: "string, required: a public method of the device class" }),
-  args: t.Optional(t.Unknown({ description: "array of positional arguments" })),
-  kwargs: t.Optional(t.Unknown({ description: "object of arguments by parameter name" })),
+  method: t.String({ description: "A public method of the device class (GET /devices/{id}/methods lists them)", examples: ["getWavelength"] }),
+  args: t.Optional(t.Array(t.Unknown(), { description: "Positional arguments" })),
+  kwargs: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Arguments by parameter name" })),
 });
 export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<string, unknown> };
 
@@ -168,9 +168,9 @@ export type TaskDetail = Static<typeof TaskDetailSchema>;
 
 /** POST /tasks. Fields are checked by the handler so the reference's 400 messages hold. */
 export const ExecuteTaskRequestSchema = t.Object({
-  task_id: t.Unknown({ description: "string, required" }),
-  task_type: t.Unknown({ description: "string, required: a registered task type" }),
-  params: t.Optional(t.Unknown({ description: "object: constructor parameters" })),
+  task_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["sweep1"] }),
+  task_type: t.String({ description: "A registered task type", examples: ["SweepTask"] }),
+  params: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Constructor parameters" })),
 });
 export type ExecuteTaskRequest = { task_id: string; task_type: string; params?: Record<string, unknown> };
 
@@ -190,8 +190,8 @@ export const TaskControlResponseSchema = t.Object({
 export type TaskControlResponse = Static<typeof TaskControlResponseSchema>;
 
 export const SetParameterRequestSchema = t.Object({
-  key: t.Optional(t.Unknown({ description: "string, required" })),
-  value: t.Optional(t.Unknown({ description: "any JSON value, required (null allowed)" })),
+  key: t.String({ description: "The parameter's name" }),
+  value: t.Unknown({ description: "Any JSON value (null allowed)" }),
 });
 export type SetParameterRequest = { key: string; value: unknown };
 

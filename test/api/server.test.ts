@@ -387,6 +387,19 @@ describe("API docs", () => {
     expect(doc.paths["/devices"].get.security).toEqual([{ bearer: [] }]);
   });
 
+  test("the OpenAPI document types request bodies and describes the streams' real answers", async () => {
+    s = await startTestServer();
+    const doc = (await s.req("GET", "/openapi.json")).body;
+    const call = doc.paths["/devices/{device_id}/call"].post.requestBody.content["application/json"].schema;
+    expect(call.properties.method.type).toBe("string");
+    expect(call.properties.args.type).toBe("array");
+    expect(call.required).toEqual(["method"]);
+    const stream = doc.paths["/stream/devices/{device_id}"].get.responses;
+    expect(Object.keys(stream["200"].content)).toEqual(["text/event-stream"]);
+    expect(Object.keys(stream).sort()).toEqual(["200", "204", "400", "404", "default"]);
+    expect(doc.paths["/tasks"].post.requestBody.content["application/json"].schema.required).toEqual(["task_id", "task_type"]);
+  });
+
   test("the Swagger page references no external URL and its assets are served locally", async () => {
     s = await startTestServer({ token: "tok" });
     const page = await s.req("GET", "/swagger?token=tok");
@@ -402,8 +415,11 @@ describe("API docs", () => {
       expect(asset.status).toBe(200);
       expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(100);
     }
-    expect((await s.req("GET", "/swagger")).status).toBe(401);
-    expect((await s.req("GET", "/openapi.json?token=tok")).status).toBe(401);
+    const refused = await s.req("GET", "/swagger");
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.message).toContain("/swagger?token=<token>"); // what a browser user can do
+    expect((await s.req("GET", "/openapi.json?token=tok")).status).toBe(200);
+    expect((await s.req("GET", "/openapi.json?token=wrong")).status).toBe(401);
     expect(page.text).toContain("/swagger/json?token=tok");
     expect((await s.req("GET", "/swagger/json?token=tok")).status).toBe(200);
     expect((await s.req("GET", "/openapi.json", undefined, { authorization: "Bearer tok" })).status).toBe(200);

@@ -148,14 +148,14 @@ describe("GET /stream/devices/:id", () => {
     expect(srv.sse.stats("m1")).toBeNull();
   });
 
-  test("a device that cannot stream gets one stream_error and the stream ends", async () => {
+  test("a device that cannot stream is refused with 400 before any stream opens (an EventSource would retry a 200 forever)", async () => {
     srv.daemon.addDevice("plain", "MockDevice");
-    const s = await stream("/stream/devices/plain");
-    expect(s.status).toBe(200);
-    await s.until(() => s.ended);
-    expect(s.events).toHaveLength(1);
-    expect(s.events[0]!.event).toBe("stream_error");
-    expect(JSON.parse(s.events[0]!.data).error.type).toBe("DeviceError");
+    const r = await fetch(`${srv.base}/stream/devices/plain`);
+    expect(r.status).toBe(400);
+    expect(r.headers.get("content-type")).toContain("application/json");
+    const body = (await r.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe("InvalidRequest");
+    expect(body.error.message).toContain("does not stream");
   });
 
   test("a task-owned device that is not streaming is not started by an SSE client", async () => {

@@ -30,6 +30,7 @@ export function flag(value: unknown): boolean | null {
 
 export interface RouteDoc {
   summary: string;
+  description?: string;
   tags: string[];
   /** Status → typebox schema of the body; docs.ts turns these into OpenAPI responses. */
   responses: Record<number, unknown>;

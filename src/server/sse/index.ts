@@ -1,7 +1,9 @@
 // The SSE room's face to the rest of the server. LabDaemonServer creates one SseService per server,
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
-import { DeviceNotFoundError, type LabDaemon } from "../../core/index.ts";
+import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../core/index.ts";
+import { doc } from "../routes/context.ts";
+import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import type { ConnectionSettings, ConnectionStats, QueueLimits, SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
@@ -91,7 +93,7 @@ export class SseService {
           })),
           token: t.Optional(t.String({ description: "API token, for clients that cannot set headers (EventSource)" })),
         }),
-        detail: {
+        detail: doc({
           summary: "Device data stream (Server-Sent Events)",
           description: "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
             "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
@@ -99,19 +101,26 @@ export class SseService {
             "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
             "stream was stopped on request.",
           tags: ["stream"],
-        },
+          responses: {
+            200: t.String({ description: "text/event-stream: `id`, `event: device_data`, `data` lines" }),
+            204: {},
+            400: ErrorEnvelopeSchema,
+            404: ErrorEnvelopeSchema,
+          },
+        }),
       })
       .get("/stream/tasks", ({ query, request }) => this.taskStream(query.task_id, request), {
         query: t.Object({
           task_id: t.Optional(t.String({ description: "only this task's events" })),
           token: t.Optional(t.String()),
         }),
-        detail: {
+        detail: doc({
           summary: "Task lifecycle and progress stream (Server-Sent Events)",
           description: "Events task_started, task_progress, task_paused, task_resumed, task_completed, task_failed, " +
             "task_cancelled with data {event, task_id, task_type, status, timestamp, sequence, progress?, error?}.",
           tags: ["stream"],
-        },
+          responses: { 200: t.String({ description: "text/event-stream: `id`, `event`, `data` lines" }) },
+        }),
       });
   }
 
@@ -145,6 +154,12 @@ export class SseService {
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
     if (!this.daemon.hasDevice(deviceId)) {
       throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, { device_id: deviceId.slice(0, 140) });
+    }
+    // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error
+    // would only make a browser's EventSource reconnect forever.
+    if (typeof (this.daemon.getDeviceInstance(deviceId) as { startStreaming?: unknown }).startStreaming !== "function") {
+      throw new InvalidRequestError(`Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
+        { device_id: deviceId });
     }
     // HEAD is answered from the GET route: it must neither start the device nor hold a stream open.
     if (request.method === "HEAD") return headersOnly();
