@@ -35,12 +35,15 @@ export const StreamStatsSchema = t.Object({
   subscribers: t.Number(),
   dropped: t.Number(),
   sequence: t.Number(),
-  startedBy: t.Union([t.Literal("local"), t.Literal("subscribers"), t.Null()]),
-  encodeFailures: t.Optional(t.Number({ description: "Payloads that could not be written as JSON (a gap in the sequence)" })),
+  started_by: t.Union([t.Literal("local"), t.Literal("subscribers"), t.Null()]),
+  encode_failures: t.Optional(t.Number({ description: "Payloads that could not be written as JSON (a gap in the sequence)" })),
   replay: t.Optional(t.Object({
     events: t.Number(), bytes: t.Number(), oldest: t.Union([t.Number(), t.Null()]), newest: t.Union([t.Number(), t.Null()]),
   }, { description: "What the Last-Event-ID replay buffer holds" })),
-  clients: t.Optional(t.Array(t.Unknown(), { description: "One entry per open SSE connection: queue, drops, encoding" })),
+  clients: t.Optional(t.Array(t.Object({
+    id: t.Number(), queued: t.Number(), queued_bytes: t.Number(), dropped: t.Number(), delivered: t.Number(),
+    connected_at: t.String(), encoding: t.Union([t.Literal("json"), t.Literal("base64")]),
+  }), { description: "One entry per open SSE connection: its queue, drops and encoding" })),
 });
 export type StreamStats = Static<typeof StreamStatsSchema>;
 

@@ -104,7 +104,7 @@ describe("GET /stream/devices/:id", () => {
     s.close();
     await subscribers("m1", 1);
     expect(dev.isStreaming()).toBe(true);
-    expect(srv.sse.stats("m1")!.startedBy).toBe("local");
+    expect(srv.sse.stats("m1")!.started_by).toBe("local");
     dev.emit(2);
     expect(local).toHaveLength(2);
   });
@@ -254,7 +254,7 @@ describe("GET /stream/devices/:id", () => {
     await s.until(() => s.data.length === 3);
     const detail = (await (await fetch(`${srv.base}/devices/m1`)).json()) as any;
     expect(detail.streaming).toBe(true);
-    expect(detail.stream).toMatchObject({ subscribers: 1, dropped: 0, sequence: 3, startedBy: "subscribers" });
+    expect(detail.stream).toMatchObject({ subscribers: 1, dropped: 0, sequence: 3, started_by: "subscribers" });
     expect(detail.stream.clients[0]).toMatchObject({ encoding: "base64", delivered: 3, dropped: 0, queued: 0 });
   });
 

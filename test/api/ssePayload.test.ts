@@ -85,7 +85,7 @@ describe("payloads over SSE", () => {
     await s.until(() => s.data.length === 2);
     expect(s.data.map((d) => [d.sequence, d.payload])).toEqual([[1, 1], [3, 3]]);
     expect(errors).toEqual(["callback:m1"]);
-    expect(srv.sse.stats("m1")!.encodeFailures).toBe(1);
+    expect(srv.sse.stats("m1")!.encode_failures).toBe(1);
     s.close();
   });
 });

@@ -84,7 +84,7 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   expect(stats.dropped).toBe(slow.dropped);
   // Bounded: what it holds is within the queue's limits, and everything else was dropped, not buffered.
   expect(slow.queued).toBeLessThanOrEqual(maxEvents);
-  expect(slow.queuedBytes).toBeLessThanOrEqual(1 << 20);
+  expect(slow.queued_bytes).toBeLessThanOrEqual(1 << 20);
   expect(slow.delivered + slow.queued + slow.dropped).toBe(total);
   // Handed to the socket at most what the kernel buffers hold plus one coalesced chunk: a few MB of 20.
   expect(slow.delivered * 10_000).toBeLessThan(8 * 1024 * 1024);

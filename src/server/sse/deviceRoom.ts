@@ -5,6 +5,7 @@ import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
+import type { DeviceStreamStats } from "./index.ts";
 
 export interface RoomOptions {
   connection: ConnectionSettings;
@@ -66,16 +67,19 @@ export class DeviceRoom {
     this.fanout.endAll(bytes(formatStreamError({ device_id: this.deviceId }, reason)));
   }
 
-  stats() {
+  stats(): DeviceStreamStats {
     const state = this.daemon.hasDevice(this.deviceId) ? this.daemon.deviceState(this.deviceId) : null;
     return {
       subscribers: this.fanout.size,
       dropped: this.fanout.dropped(),
       sequence: state?.lastSequence ?? 0,
-      startedBy: state?.streamStartedBy ?? null,
-      encodeFailures: this.encodeFailures,
+      started_by: state?.streamStartedBy ?? null,
+      encode_failures: this.encodeFailures,
       replay: this.fanout.replayStats(),
-      clients: this.fanout.clientStats().map(({ variant, ...c }) => ({ ...c, encoding: variant })),
+      clients: this.fanout.clientStats().map((c) => ({
+        id: c.id, queued: c.queued, queued_bytes: c.queuedBytes, dropped: c.dropped, delivered: c.delivered,
+        connected_at: c.connectedAt, encoding: c.variant,
+      })),
     };
   }
 

@@ -5,7 +5,7 @@ import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../
 import { doc } from "../routes/context.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
-import type { ConnectionSettings, ConnectionStats, QueueLimits, SseConnection } from "./connection.ts";
+import type { ConnectionSettings, QueueLimits, SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
@@ -14,6 +14,17 @@ import { TaskFeed } from "./taskFeed.ts";
 
 export { encodePayload, type PayloadEncoding } from "./payload.ts";
 
+/** One open SSE connection, as GET /devices/{id} shows it (the wire's snake_case). */
+export interface ClientStats {
+  id: number;
+  queued: number;
+  queued_bytes: number;
+  dropped: number;
+  delivered: number;
+  connected_at: string;
+  encoding: PayloadEncoding;
+}
+
 export interface DeviceStreamStats {
   /** SSE subscribers on this device now. */
   subscribers: number;
@@ -21,13 +32,13 @@ export interface DeviceStreamStats {
   dropped: number;
   /** Last sequence number emitted by the device stream. */
   sequence: number;
-  startedBy: "local" | "subscribers" | null;
+  started_by: "local" | "subscribers" | null;
   /** Payloads that could not be written as JSON (skipped: a gap in the sequence; see the device's error). */
-  encodeFailures?: number;
+  encode_failures?: number;
   /** What the Last-Event-ID replay buffer holds. */
   replay?: { events: number; bytes: number; oldest: number | null; newest: number | null };
   /** One entry per open SSE connection. */
-  clients?: (ConnectionStats & { encoding: PayloadEncoding })[];
+  clients?: ClientStats[];
 }
 
 export interface SseOptions {
@@ -131,7 +142,7 @@ export class SseService {
     if (!this.daemon.hasDevice(deviceId)) return null;
     const s = this.daemon.deviceState(deviceId);
     if (!s.streaming && s.lastSequence === 0) return null;
-    return { subscribers: 0, dropped: 0, sequence: s.lastSequence, startedBy: s.streamStartedBy };
+    return { subscribers: 0, dropped: 0, sequence: s.lastSequence, started_by: s.streamStartedBy };
   }
 
   /** Sends `stream_error` to every open SSE connection and closes it; resolves once all are closed. */
