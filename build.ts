@@ -1,16 +1,49 @@
 // Builds labdaemon: the native addon (cmake-js) and, unless --native, the single executable
 // (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
-// Usage: bun build.ts [--native] [--force]
-import { $ } from "bun";
-import { compileExecutable } from "./src/cli/compile.ts";
+// --build-dir builds the addon elsewhere (with --native only: the executable embeds build/Release's).
+// A failed build removes dist/labdaemon: an executable left from before would pass for this tree's.
+// Usage: bun build.ts [--native] [--force] [--build-dir DIR]
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { compileExecutable, OUTFILE } from "./src/cli/compile.ts";
+import { buildNative } from "./src/cli/nativeBuild.ts";
 
+const USAGE = "Usage: bun build.ts [--native] [--force] [--build-dir DIR]";
 const root = import.meta.dir;
-const nativeOnly = process.argv.includes("--native");
 
-async function buildNative(): Promise<void> {
-  // cmake-js + ninja rebuild only what changed; a no-op build takes well under a second.
-  await $`${root}/node_modules/.bin/cmake-js build --directory ${root}/native --out ${root}/build`.quiet();
+function options(): { native: boolean; force: boolean; buildDir: string | undefined } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: { native: { type: "boolean" }, force: { type: "boolean" }, "build-dir": { type: "string" } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  if (values["build-dir"] !== undefined && !values.native) usageError("--build-dir needs --native (the executable embeds the addon in build/Release)");
+  return { native: values.native === true, force: values.force === true, buildDir: values["build-dir"] };
 }
 
-await buildNative();
-if (!nativeOnly) await compileExecutable(root, { force: process.argv.includes("--force") });
+function usageError(message: string): never {
+  console.error(`build: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const opts = options();
+try {
+  await buildNative(root, { buildDir: opts.buildDir });
+  if (!opts.native) await compileExecutable(root, { force: opts.force });
+} catch (e) {
+  console.error(`build: ${(e as Error).message}`);
+  // An addon built elsewhere has nothing to do with this tree's executable.
+  if (opts.buildDir === undefined && existsSync(join(root, OUTFILE))) {
+    rmSync(join(root, OUTFILE), { force: true });
+    rmSync(join(root, `${OUTFILE}.map`), { force: true });
+    console.error(`build: removed ${OUTFILE}, which was not built from these sources`);
+  }
+  process.exit(1);
+}
