@@ -72,3 +72,27 @@ export function wholeFlag(v: string | undefined, name: string, what = "a whole n
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be ${what}, got '${v}'`);
   return Number(v);
 }
+
+const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\" };
+
+/**
+ * A message termination as typed on a command line: text with the escapes \r \n \t \\ \xHH, or `none`
+ * (or "") for no termination at all. ASCII only: the I/O layer matches terminations as UTF-8 bytes.
+ */
+export function terminationFlag(v: string | undefined, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === "none" || v === "") return "";
+  const bad = (why: string): never => {
+    throw new UsageError(`${name} takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '${v}' (${why})`);
+  };
+  const text = v.replace(/\\(x[0-9a-fA-F]{2}|[\s\S]|$)/g, (_m, e: string) => {
+    if (e.length === 3) {
+      const code = parseInt(e.slice(1), 16);
+      return code > 0x7f ? bad(`\\${e} is not ASCII`) : String.fromCharCode(code);
+    }
+    if (e === "x") return bad("\\x needs two hex digits");
+    return ESCAPES[e] ?? bad(e === "" ? "a lone \\ at the end" : `unknown escape \\${e}`);
+  });
+  const nonAscii = /[^\x00-\x7f]/.exec(text);
+  return nonAscii ? bad(`'${nonAscii[0]}' is not ASCII`) : text;
+}

@@ -59,21 +59,34 @@ instruments (linux-gpib) and whatever a VISA library reports. LAN instruments ca
 here; open them by address with 'labdaemon query'.
 
 Flags:
-  --visa-library LIB   a vendor VISA library (path or soname; default $LABDAEMON_VISA_LIBRARY)
+  --visa-library LIB   a vendor VISA library (path or soname; default $LABDAEMON_VISA_LIBRARY); a library
+                       named here or there must load, or the command fails (exit status 1)
   -h, --help           this text
 `;
 
 export const QUERY_HELP = `Usage: labdaemon query RESOURCE MESSAGE [flags]
 
 Opens RESOURCE (e.g. TCPIP0::192.168.1.20::5025::SOCKET, TCPIP0::host::inst0::INSTR,
-ASRL/dev/ttyUSB0::INSTR, GPIB0::12::INSTR), sends MESSAGE and prints the answer when MESSAGE ends
-with '?'. Example: labdaemon query TCPIP0::127.0.0.1::5025::SOCKET "*IDN?"
+ASRL/dev/ttyUSB0::INSTR, GPIB0::12::INSTR), sends MESSAGE and, when MESSAGE ends with '?', prints the
+answer byte for byte, without its read termination or trailing CR/LF, then a newline. A binary block
+answer (#<n><length><data>) is read whole, terminations inside its data included.
+Examples:
+  labdaemon query TCPIP0::127.0.0.1::5025::SOCKET "*IDN?"
+  labdaemon query TCPIP0::127.0.0.1::5026::SOCKET "*IDN?" --write-termination '\\r\\n' --read-termination '\\r\\n'
 
 Flags:
-  --timeout MS           per request (default 2000)
-  --baud-rate N          serial resources
-  --visa-library LIB     route the resource through a vendor VISA library
-  -h, --help             this text
+  --timeout MS               per request (default 2000)
+  --read-termination SEQ     what ends an answer (default '\\n'); 'none': the interface's END, or
+                             whatever arrives first
+  --write-termination SEQ    what is sent after MESSAGE (default '\\n'); 'none': nothing
+                             SEQ is ASCII text with the escapes \\r \\n \\t \\\\ \\xHH
+  --baud-rate N              serial resources
+  --visa-library LIB         route the resource through a vendor VISA library (default
+                             $LABDAEMON_VISA_LIBRARY); a library named here or there must load
+  -h, --help                 this text
+
+A query that times out is most often one whose terminations are not the instrument's: the message
+then says which were used.
 `;
 
 export const SIM_HELP = `Usage: labdaemon sim FILE

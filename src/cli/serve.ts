@@ -5,15 +5,13 @@ import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
+import { plural } from "./plural.ts";
+import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
 const SHUTDOWN_BUDGET_MS = 2000;
 const SERVER_STOP_MS = 700;
 const DAEMON_STOP_MS = 1000;
-
-export class PortInUseError extends Error {
-  override name = "PortInUseError";
-}
 
 const FLAGS = {
   host: { type: "string" },
@@ -65,16 +63,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await server.start();
   } catch (e) {
     await lab.shutdown(DAEMON_STOP_MS);
-    const err = e as { code?: string; message?: string };
-    if (err?.code === "EADDRINUSE" || /in use|EADDRINUSE/i.test(err?.message ?? "")) {
+    if (isAddressInUse(e)) {
       throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
     }
-    throw new LabStartError(`cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${err?.message ?? String(e)}`);
+    throw new LabStartError(`cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${(e as Error)?.message ?? String(e)}`);
   }
 
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
-  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${daemon.listDevices().length} devices on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
   await signals.stopped(server, lab);
   return 0;
 }

@@ -3,6 +3,7 @@ import { serveSimulators } from "../../drivers/sim/scpi/index.ts";
 import { withDeadline } from "../index.ts";
 import { parseFlags } from "./args.ts";
 import { SIM_HELP } from "./help.ts";
+import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 
 export async function simCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags("sim", argv, {}, { min: 1, max: 1, names: "FILE (a simulator definition, .yaml or .json)" });
@@ -10,7 +11,12 @@ export async function simCommand(argv: string[]): Promise<number> {
     process.stdout.write(SIM_HELP);
     return 0;
   }
-  const sims = await serveSimulators(positionals[0]!);
+  const file = positionals[0]!;
+  const sims = await serveSimulators(file).catch((e: unknown) => {
+    if (!isAddressInUse(e)) throw e;
+    const where = e.port !== undefined ? `port ${e.port} on ${e.address ?? "127.0.0.1"}` : "an address it asks for";
+    throw new PortInUseError(`sim: ${where} is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)`);
+  });
   for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
   console.log("ready");
   await new Promise<void>((resolve) => {

@@ -113,6 +113,28 @@ describe("run-time failures exit 1", () => {
     expect(r.stderr).toContain(`port ${first.port} on 127.0.0.1 is already in use`);
   });
 
+  test("sim on a port already in use names it in one line", async () => {
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const cwd = await workspace({ "psu.yaml": `devices:\n  psu:\n    dialogues: [{ q: "*IDN?", r: "PSU" }]\nresources:\n  - { device: psu, socket: { port: ${holder.port} } }\n` });
+      const r = await run(["sim", "psu.yaml"], { cwd });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toBe(`labdaemon: sim: port ${holder.port} on 127.0.0.1 is already in use (another 'labdaemon sim'? stop it, or change the port in psu.yaml; port 0 picks a free one)\n`);
+    } finally {
+      holder.stop(true);
+    }
+  });
+
+  test("a VISA library named by flag or environment that cannot be loaded", async () => {
+    const cwd = await workspace();
+    const flag = await run(["resources", "--visa-library", "/nonexistent.so"], { cwd });
+    expect(flag.exitCode).toBe(1);
+    expect(flag.stderr).toStartWith("labdaemon: resources: cannot load the VISA library '/nonexistent.so' (given by --visa-library): dlopen said: /nonexistent.so: ");
+    const env = await run(["resources"], { cwd, env: { LABDAEMON_VISA_LIBRARY: "libnope.so" } });
+    expect(env.exitCode).toBe(1);
+    expect(env.stderr).toStartWith("labdaemon: resources: cannot load the VISA library 'libnope.so' (given by LABDAEMON_VISA_LIBRARY): ");
+  });
+
   test("an address this machine does not have", async () => {
     const cwd = await workspace();
     const r = await run(["serve", "--sim", "--host", "203.0.113.7", "--port", "0"], { cwd }); // TEST-NET-3: never local

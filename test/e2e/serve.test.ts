@@ -34,7 +34,8 @@ describe("labdaemon serve with a YAML config", () => {
   test("devices are connected, callable with args and kwargs, and a sweep runs to completion", async () => {
     const cwd = await workspace({ "bench.yaml": YAML_LAB });
     const s = await start(["--config", "bench.yaml", "--port", "0"], { cwd });
-    expect(s.stdout()).toContain("'YAML bench'");
+    expect(s.stdout()).toContain("'YAML bench' from ");
+    expect(s.stdout()).toContain(": 2 devices on http://");
     expect((await http(s.url, "/health")).body.status).toBe("healthy");
     const devices = (await http(s.url, "/devices")).body.devices;
     expect(devices.map((d: any) => [d.device_id, d.device_type, d.connected])).toEqual([["laserA", "SimLaser", true], ["meterA", "SimPowerMeter", true]]);
@@ -74,7 +75,7 @@ describe("labdaemon serve with a JSON config holding profiles", () => {
   test("the default profile, or the one --profile names", async () => {
     const cwd = await workspace({ "lab_servers.json": json });
     const a = await start(["--port", "0"], { cwd }); // found as ./lab_servers.json
-    expect(a.stdout()).toContain("[profile mock]");
+    expect(a.stdout()).toContain("[profile mock]: 1 device on http://"); // not "1 devices"
     expect((await http(a.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1"]);
     const b = await start(["--port", "0", "--profile", "bench"], { cwd });
     const daq = (await http(b.url, "/devices/daqB")).body;
@@ -90,7 +91,8 @@ describe("labdaemon serve with a JSON config holding profiles", () => {
     const home = await workspace();
     await Bun.write(`${home}/home/.labdaemon/lab_servers.yaml`, "name: From home\nport: 1\ndevices: {}\n");
     const viaHome = await start(["--port", "0"], { cwd: home });
-    expect(viaHome.stdout()).toContain("'From home'");
+    expect(viaHome.stdout()).toContain("'From home' from ");
+    expect(viaHome.stdout()).toContain(": 0 devices on http://");
     expect(viaHome.port).not.toBe(1);
     await Promise.all([stop(viaEnv), stop(viaHome)]);
   });

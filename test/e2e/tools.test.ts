@@ -2,7 +2,7 @@
 // a lab whose ScpiInstrument drives an instrument served by `labdaemon sim`.
 import { describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
-import { http, run, serve, start, workspace } from "./support.ts";
+import { binary, http, run, serve, start, workspace } from "./support.ts";
 
 const SIM_DEF = `devices:
   psu:
@@ -24,6 +24,20 @@ resources:
   - { device: psu, socket: { port: 0 } }
 `;
 
+/** The example laser's "\r\n" terminations, and a block whose data holds "\n" and bytes UTF-8 mangles. */
+const CRLF_AND_BLOCKS_DEF = `devices:
+  laser:
+    eom: { q: "\\r\\n", r: "\\r\\n" }
+    dialogues:
+      - { q: "*IDN?", r: "LabDaemon,SimLaser,0002,1.0" }
+  scope:
+    blocks:
+      - { q: "WAVE?", datatype: uint8, length: 200000, values: [10, 191, 13, 255] }
+resources:
+  - { device: laser, socket: { port: 0 } }
+  - { device: scope, socket: { port: 0 } }
+`;
+
 describe("help and version", () => {
   test("--version prints the package version; --help and COMMAND --help document every command and flag", async () => {
     const cwd = await workspace();
@@ -36,7 +50,10 @@ describe("help and version", () => {
     for (const f of ["--host", "--port", "--config", "--profile", "--token", "LABDAEMON_TOKEN", "--cors", "--log-level", "--sim", "LABDAEMON_CONFIG", "lab_servers"]) {
       expect(serveHelp.stdout).toContain(f);
     }
-    expect((await run(["help", "query"], { cwd })).stdout).toContain("Usage: labdaemon query RESOURCE MESSAGE");
+    const queryHelp = (await run(["help", "query"], { cwd })).stdout;
+    for (const f of ["Usage: labdaemon query RESOURCE MESSAGE", "--timeout", "--read-termination", "--write-termination", "--baud-rate", "--visa-library"]) {
+      expect(queryHelp).toContain(f);
+    }
     const bare = await run([], { cwd });
     expect(bare.exitCode).toBe(2);
     expect(bare.stderr).toContain("Usage:");
@@ -65,6 +82,27 @@ describe("sim, query and resources", () => {
     const bad = await run(["sim", "nope.yaml"], { cwd });
     expect(bad.exitCode).not.toBe(0);
     expect(bad.stderr).toContain("nope.yaml");
+  });
+
+  test("labdaemon query names a \\r\\n instrument's terminations and prints a binary block byte for byte", async () => {
+    const cwd = await workspace({ "bench.yaml": CRLF_AND_BLOCKS_DEF });
+    const sim = await start(["sim", "bench.yaml"], /^(TCPIP0::\S+::SOCKET)\tlaser\n(TCPIP0::\S+::SOCKET)\tscope\nready\n/m, { cwd });
+    const [laser, scope] = [sim.match[1]!, sim.match[2]!];
+    try {
+      const timedOut = await run(["query", laser, "*IDN?", "--timeout", "300"], { cwd });
+      expect(timedOut.exitCode).toBe(1);
+      expect(timedOut.stderr).toContain("no answer ending in '\\n' within 300 ms to '*IDN?' + '\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\r\\n' --read-termination '\\r\\n'");
+      const idn = await run(["query", laser, "*IDN?", "--write-termination", "\\r\\n", "--read-termination", "\\r\\n"], { cwd });
+      expect([idn.exitCode, idn.stdout, idn.stderr]).toEqual([0, "LabDaemon,SimLaser,0002,1.0\n", ""]);
+      // 200,000 bytes through a pipe: all of them written before the process exits.
+      const proc = Bun.spawn([(await binary()).exe, "query", scope, "WAVE?"], { cwd, stdout: "pipe", stderr: "pipe" });
+      const [bytes, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), proc.exited]);
+      const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => [0x0a, 0xbf, 0x0d, 0xff][i % 4]!));
+      expect(code).toBe(0);
+      expect(Buffer.from(bytes).equals(Buffer.concat([Buffer.from("#6200000"), data, Buffer.from("\n")]))).toBe(true);
+    } finally {
+      expect((await sim.terminate()).exitCode).toBe(0);
+    }
   });
 
   test("labdaemon resources lists what it finds and exits 0", async () => {
