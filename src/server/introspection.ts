@@ -1,9 +1,9 @@
 // What a device's remote methods look like (GET /devices/{id}/methods) and how a /call's args and kwargs
 // become the positional arguments of a JS method: from the class's static typebox `methods` metadata when
 // present, else from the parameter list in the function's source (names and defaults, type "any").
-import { getSchemaValidator } from "elysia";
 import { isPlainObject } from "../core/ids.ts";
 import { LIFECYCLE_METHODS, lookupMethod, publicMethodNames } from "../core/methods.ts";
+import { compileSchema, explainError, isOptionalSchema, readablePath, type CompiledSchema } from "../core/schema.ts";
 import { HttpError, invalid } from "./errors.ts";
 import type { MethodInfo, ParamInfo } from "./schemas.ts";
 
@@ -23,12 +23,9 @@ interface ParsedParam {
 
 interface MethodPlan {
   params: ParsedParam[];
+  /** As checked: Elysia's string forms (t.Integer's `"5"`) unwrapped to the JSON type. */
   schemas: unknown[] | null;
-  validators: ({
-    Check(v: unknown): boolean;
-    Errors(v: unknown): Iterable<{ path: string; message: string }>;
-    Decode?(v: unknown): unknown;
-  } | null)[];
+  validators: (CompiledSchema | null)[];
   doc?: string;
 }
 
@@ -63,16 +60,12 @@ function planFor(instance: object, name: string, fn: Function): MethodPlan {
     schemas = entries.map(([, schema]) => schema);
     params = entries.map(([pname], i) => ({ ...(parsed[i] ?? { rest: false, hasDefault: false }), name: pname }));
   }
+  // Anything typebox cannot compile is documented, not enforced.
+  const validators = (schemas ?? []).map((s) => compileSchema(s));
   plan = {
     params,
-    schemas,
-    validators: (schemas ?? []).map((s) => {
-      try {
-        return getSchemaValidator(s as never) as unknown as MethodPlan["validators"][number];
-      } catch {
-        return null; // not a schema: documented, not enforced
-      }
-    }),
+    schemas: schemas && schemas.map((s, i) => validators[i]?.schema ?? s),
+    validators,
     doc: typeof meta?.doc === "string" ? meta.doc : undefined,
   };
   byName.set(name, plan);
@@ -120,7 +113,7 @@ function paramInfo(plan: MethodPlan, i: number): ParamInfo {
   const schema = plan.schemas?.[i] as Record<string, unknown> | undefined;
   const name = p?.name ?? (typeof schema?.title === "string" ? schema.title : `arg${i}`);
   const schemaDefault = schema && Object.hasOwn(schema, "default");
-  const required = !(p?.hasDefault || p?.rest || schemaDefault);
+  const required = !(p?.hasDefault || p?.rest || schemaDefault || isOptionalSchema(schema));
   const info: ParamInfo = { name, type: jsonType(schema), required };
   if (!required) {
     const d = schemaDefault ? schema!.default : p?.default;
@@ -130,16 +123,13 @@ function paramInfo(plan: MethodPlan, i: number): ParamInfo {
   return info;
 }
 
-/**
- * The JSON type a schema stands for. Elysia's t.Integer/t.Numeric are a union of the number and its
- * string form (for query strings): the number is what the parameter really is.
- */
+/** The JSON type a schema stands for; a union whose members all share one type (literals) has that type. */
 function jsonType(schema: Record<string, unknown> | undefined): string {
   if (!schema) return "any";
   if (typeof schema.type === "string") return JSON_TYPES.has(schema.type) ? schema.type : "any";
   const members = Array.isArray(schema.anyOf) ? (schema.anyOf as Record<string, unknown>[]) : [];
-  const real = members.filter((m) => !(m.type === "string" && m.format));
-  return real.length === 1 ? jsonType(real[0]) : "any";
+  const types = new Set(members.map(jsonType));
+  return types.size === 1 ? [...types][0]! : "any";
 }
 
 /**
@@ -193,15 +183,16 @@ function validate(plan: MethodPlan, method: string, args: unknown[]): void {
       if (paramInfo(plan, i).required) errors.push({ path: `/${i}`, message: `argument '${paramInfo(plan, i).name}' is required` });
       continue;
     }
-    if (v.Check(value)) {
-      // Transforming schemas (t.Integer accepts "5") hand the method the decoded value.
-      if (v.Decode) args[i] = v.Decode(value);
+    if (v.check(value)) {
+      // An author's own Type.Transform hands the method the decoded value.
+      if (v.decode) args[i] = v.decode(value);
       continue;
     }
-    for (const e of v.Errors(value)) {
-      errors.push({ path: `/${i}${e.path}`, message: `${paramInfo(plan, i).name}: ${e.message}` });
-      if (errors.length >= MAX_REPORTED_ERRORS) break;
+    for (const e of v.errors(value, MAX_REPORTED_ERRORS - errors.length)) {
+      const { message } = explainError(e);
+      errors.push({ path: `/${i}${e.path}`, message: `${readablePath(paramInfo(plan, i).name, e.path)}: ${message}` });
     }
+    if (errors.length >= MAX_REPORTED_ERRORS) break;
   }
   if (errors.length > 0) {
     throw new HttpError(422, "ValidationError",
