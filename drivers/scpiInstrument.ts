@@ -1,23 +1,23 @@
 // ScpiInstrument: any SCPI instrument over any resource string the io room can open (LAN socket,
 // VXI-11, serial, GPIB, a vendor VISA) — enough to drive an instrument that has no driver of its own.
+import type { StaticDecode } from "@sinclair/typebox";
 import { t } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../src/core/errors.ts";
 import { ResourceManager, type BlockDatatype, type MessageInstrument } from "../src/io/index.ts";
 
-export interface ScpiInstrumentParams {
-  /** VISA resource string, e.g. "TCPIP0::192.168.1.20::5025::SOCKET" or "ASRL/dev/ttyUSB0::INSTR". */
-  resource: string;
-  /** Per request; default 2000. */
-  timeoutMs?: number;
-  /** Default "\n". */
-  readTermination?: string;
-  /** Default "\n". */
-  writeTermination?: string;
-  /** Serial line settings, when the resource is a serial port. */
-  baudRate?: number;
-  /** A vendor VISA library to route this resource through. */
-  visaLibrary?: string;
-}
+const termination = (description: string) => t.Optional(t.Union([t.String(), t.Null()], { description }));
+
+/** What the constructor reads; the daemon refuses anything else before constructing. */
+const ScpiInstrumentParamsSchema = t.Object({
+  resource: t.String({ minLength: 1, description: "VISA resource string, e.g. \"TCPIP0::192.168.1.20::5025::SOCKET\" or \"ASRL/dev/ttyUSB0::INSTR\"" }),
+  timeoutMs: t.Optional(t.Number({ exclusiveMinimum: 0, description: "per request, ms; default 2000" })),
+  readTermination: termination("default \"\\n\"; null: none"),
+  writeTermination: termination("default \"\\n\"; null: none"),
+  baudRate: t.Optional(t.Integer({ minimum: 1, description: "serial line speed, when the resource is a serial port" })),
+  visaLibrary: t.Optional(t.String({ minLength: 1, description: "a vendor VISA library to route this resource through" })),
+}, { additionalProperties: false });
+
+export type ScpiInstrumentParams = StaticDecode<typeof ScpiInstrumentParamsSchema>;
 
 const DATATYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64"] as const;
 /** A real instrument's error queue is short; this bounds a queue that never reports "0,". */
@@ -27,6 +27,7 @@ let sharedManager: ResourceManager | null = null;
 const manager = () => (sharedManager ??= new ResourceManager());
 
 export class ScpiInstrument {
+  static params = ScpiInstrumentParamsSchema;
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },

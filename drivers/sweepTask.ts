@@ -1,21 +1,29 @@
 // SweepTask: steps a tunable laser across a wavelength range and reads a power meter at each step —
 // the basic transmission measurement. Pausable between points; a cancelled sweep keeps the points it
 // has measured; the dwell time can be changed while it runs.
-import { TaskCancelledError, TaskError, type TaskContext } from "../src/index.ts";
+import type { StaticDecode } from "@sinclair/typebox";
+import { t } from "elysia";
+import { TaskCancelledError, TaskParameterError, type TaskContext } from "../src/index.ts";
 
-export interface SweepParams {
-  laser_id?: string;
-  meter_id?: string;
-  /** nm; default 1549 and 1552. */
-  start_wl?: number;
-  stop_wl?: number;
-  /** Points including both ends; default 31. */
-  steps?: number;
-  /** Wait after each tuning before reading, ms; settable while running. Default 0. */
-  dwell_ms?: number;
-  /** Laser power for the sweep, mW; default: leave as set. */
-  power_mw?: number;
-}
+const MAX_STEPS = 100_000;
+const MAX_DWELL_MS = 60_000;
+
+/** What the constructor reads; the daemon refuses anything else before constructing. */
+const SweepParamsSchema = t.Object({
+  laser_id: t.Optional(t.String({ minLength: 1, description: "device id of the tunable laser; default \"laser1\"" })),
+  meter_id: t.Optional(t.String({ minLength: 1, description: "device id of the power meter; default \"pm1\"" })),
+  start_wl: t.Optional(t.Number({ description: "first wavelength, nm; default 1549" })),
+  stop_wl: t.Optional(t.Number({ description: "last wavelength, nm; default 1552" })),
+  steps: t.Optional(t.Integer({ minimum: 1, maximum: MAX_STEPS, description: "points including both ends; default 31" })),
+  dwell_ms: t.Optional(t.Number({ minimum: 0, maximum: MAX_DWELL_MS, description: "wait after each tuning before reading, ms; settable while running; default 0" })),
+  power_mw: t.Optional(t.Number({ minimum: 0, description: "laser power for the sweep, mW; default: leave as set" })),
+}, { additionalProperties: false });
+
+export type SweepParams = StaticDecode<typeof SweepParamsSchema>;
+
+/** Live parameters getParameter answers; only dwell_ms can be set while running. */
+const READABLE = ["dwell_ms", "points_done", "steps", "start_wl", "stop_wl"] as const;
+const SETTABLE = ["dwell_ms"] as const;
 
 export interface SweepResult {
   wavelengths: number[];
@@ -35,11 +43,13 @@ interface Meter {
   readPower(): Promise<number>;
 }
 
-const MAX_STEPS = 100_000;
-
 export class SweepTask {
+  static params = SweepParamsSchema;
+
   readonly taskId: string;
   readonly deviceIds: string[];
+  /** Checked by the daemon before the sweep starts: a meter named as the laser fails at once. */
+  readonly requiredMethods: Record<string, string[]>;
   readonly laserId: string;
   readonly meterId: string;
   readonly start: number;
@@ -63,6 +73,9 @@ export class SweepTask {
     if (!Number.isInteger(this.steps) || this.steps < 1 || this.steps > MAX_STEPS) throw new RangeError(`steps must be an integer within 1–${MAX_STEPS}`);
     if (this.powerMw !== undefined && !(typeof this.powerMw === "number" && this.powerMw >= 0)) throw new RangeError("power_mw must be a non-negative number");
     this.deviceIds = [this.laserId, this.meterId];
+    const laserMethods = ["setWavelength", "enableOutput", ...(this.powerMw !== undefined ? ["setPower"] : [])];
+    this.requiredMethods = { [this.laserId]: laserMethods };
+    this.requiredMethods[this.meterId] = [...(this.requiredMethods[this.meterId] ?? []), "readPower"];
   }
 
   async run(ctx: TaskContext): Promise<SweepResult> {
@@ -94,7 +107,10 @@ export class SweepTask {
   }
 
   setParameter(key: string, value: unknown): number {
-    if (key !== "dwell_ms") throw new TaskError(`SweepTask '${this.taskId}': only dwell_ms can change while running, not '${key}'`, { task_id: this.taskId, key });
+    if (key !== "dwell_ms") {
+      throw new TaskParameterError(`SweepTask '${this.taskId}': only dwell_ms can change while running, not '${key}'`,
+        { task_id: this.taskId, key, known: [...SETTABLE] });
+    }
     this.#dwellMs = checkDwell(value);
     return this.#dwellMs;
   }
@@ -106,13 +122,17 @@ export class SweepTask {
       case "steps": return this.steps;
       case "start_wl": return this.start;
       case "stop_wl": return this.stop;
-      default: throw new TaskError(`SweepTask '${this.taskId}' has no parameter '${key}'`, { task_id: this.taskId, key });
+      default:
+        throw new TaskParameterError(`SweepTask '${this.taskId}' has no parameter '${key}' (known: ${READABLE.join(", ")})`,
+          { task_id: this.taskId, key, known: [...READABLE] });
     }
   }
 }
 
 function checkDwell(v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 60_000) throw new RangeError(`dwell_ms must be a number within 0–60000, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > MAX_DWELL_MS) {
+    throw new RangeError(`dwell_ms must be a number within 0–${MAX_DWELL_MS}, got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 

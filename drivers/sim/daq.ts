@@ -1,29 +1,38 @@
 // SimDaq: a simulated DAQ card. Its samples come from the native synthetic source (sine + noise at a
 // set rate) through the lock-free SampleRing, and reach the streaming callback as typed-array batches
 // on one coalesced wake-up per batch, so the server's streaming path can be driven at MS/s rates.
+import type { StaticDecode } from "@sinclair/typebox";
+import { t } from "elysia";
 import { DeviceConfigurationError, DeviceError, DeviceNotConnectedError } from "../../src/core/errors.ts";
 import {
   ringCapacityFor,
   SampleRing,
-  type OverflowPolicy,
   type RingCounters,
   type SampleArray,
   type SampleDType,
 } from "../../src/io/sampleRing.ts";
-import { SyntheticSource, type SyntheticSourceParams, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
+import { SyntheticSource, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
 
 /**
- * The synthetic source's parameters (without `paced`: a DAQ is always paced) plus the ring's.
- * Defaults differ from the bare source: sampleRate 100_000, batchSize 1000, noise 0.01.
+ * What the constructor reads: the synthetic source's parameters (without `paced`: a DAQ is always
+ * paced) plus the ring's. Ranges the native constructors check (powers of two, batch limits) are left
+ * to them; their messages name the field.
  */
-export interface SimDaqParams extends Omit<SyntheticSourceParams, "paced"> {
-  /** Sample type of the batches. Default "float64". */
-  dtype?: SampleDType;
-  /** What happens when JS falls behind by a whole ring. Default "drop-newest". */
-  overflow?: OverflowPolicy;
-  /** Ring size in samples (a power of two); default: 64 batches or 50 ms of samples, whichever is larger. */
-  ringCapacity?: number;
-}
+const SimDaqParamsSchema = t.Object({
+  sampleRate: t.Optional(t.Number({ exclusiveMinimum: 0, description: "samples per second; default 100000" })),
+  batchSize: t.Optional(t.Integer({ minimum: 1, description: "samples per batch (per callback); default 1000" })),
+  frequency: t.Optional(t.Number({ description: "Hz of the sine; default 1000" })),
+  amplitude: t.Optional(t.Number({ description: "default 1" })),
+  offset: t.Optional(t.Number({ description: "default 0" })),
+  noise: t.Optional(t.Number({ minimum: 0, description: "standard deviation of the added noise; default 0.01" })),
+  seed: t.Optional(t.Integer({ minimum: 0, description: "noise generator seed; default 1" })),
+  dtype: t.Optional(t.Union([t.Literal("float32"), t.Literal("float64"), t.Literal("int16"), t.Literal("int32")], { description: "sample type of the batches; default \"float64\"" })),
+  overflow: t.Optional(t.Union([t.Literal("drop-newest"), t.Literal("overwrite-oldest")],
+    { description: "what happens when JS falls behind by a whole ring; default \"drop-newest\"" })),
+  ringCapacity: t.Optional(t.Integer({ minimum: 2, description: "ring size in samples, a power of two; default: 64 batches or 50 ms of samples, whichever is larger" })),
+}, { additionalProperties: false });
+
+export type SimDaqParams = StaticDecode<typeof SimDaqParamsSchema>;
 
 export type SimDaqBatch = SampleArray;
 
@@ -35,6 +44,7 @@ export interface SimDaqStreamStats extends RingCounters, SyntheticSourceStats {
 const MAX_DEFAULT_RING = 1 << 24;
 
 export class SimDaq {
+  static params = SimDaqParamsSchema;
   readonly deviceId: string;
   readonly sampleRate: number;
   readonly batchSize: number;

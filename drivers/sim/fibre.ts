@@ -11,6 +11,17 @@ export interface LightSource {
 
 class Fibre {
   readonly #sources = new Map<string, LightSource>();
+  /** Every source created, lit or not (weakly: a source nobody holds any more is gone). */
+  readonly #declared = new Map<string, WeakRef<LightSource>>();
+
+  /** A source exists under this id, so a detector naming it reads darkness, not an error, while it is off. */
+  declareSource(id: string, source: LightSource): void {
+    this.#declared.set(id, new WeakRef(source));
+  }
+
+  hasSource(id: string): boolean {
+    return this.#sources.has(id) || this.#declared.get(id)?.deref() !== undefined;
+  }
 
   attachSource(id: string, source: LightSource): void {
     this.#sources.set(id, source);

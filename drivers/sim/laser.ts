@@ -1,25 +1,26 @@
 // SimLaser: a simulated tunable laser. Tuning takes a settling time during which the call is pending,
 // as with a real external-cavity laser; the emitted light is what a SimPowerMeter on the same
 // simulated fibre sees.
-import { t } from "elysia";
+import { t, type Static } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../../src/core/errors.ts";
 import { EMISSION, fibre, type LightSource } from "./fibre.ts";
 
-export interface SimLaserParams {
-  /** nm; default 1550. */
-  wavelength?: number;
-  /** mW; default 1. */
-  power?: number;
-  /** ms a wavelength or power change takes to settle; default 20. */
-  settleMs?: number;
-  /** Tuning range in nm; default [1480, 1640]. */
-  minWavelength?: number;
-  maxWavelength?: number;
-  /** Highest settable power in mW; default 20. */
-  maxPower?: number;
-}
+const nonNegative = (description: string) => t.Optional(t.Number({ minimum: 0, description }));
+
+/** What the constructor reads; the daemon refuses anything else before constructing. */
+const SimLaserParamsSchema = t.Object({
+  wavelength: nonNegative("nm; default 1550"),
+  power: nonNegative("mW; default 1"),
+  settleMs: nonNegative("ms a wavelength or power change takes to settle; default 20"),
+  minWavelength: nonNegative("lower end of the tuning range, nm; default 1480"),
+  maxWavelength: nonNegative("upper end of the tuning range, nm; default 1640"),
+  maxPower: nonNegative("highest settable power, mW; default 20"),
+}, { additionalProperties: false });
+
+export type SimLaserParams = Static<typeof SimLaserParamsSchema>;
 
 export class SimLaser implements LightSource {
+  static params = SimLaserParamsSchema;
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     setWavelength: { params: { nm: t.Number({ minimum: 1480, maximum: 1640, description: "nm" }) }, doc: "Tunes to a wavelength (nm) and waits until it has settled." },
@@ -54,6 +55,7 @@ export class SimLaser implements LightSource {
     }
     this.#checkWavelength(this.#wavelength);
     this.#checkPower(this.#power);
+    fibre.declareSource(deviceId, this);
   }
 
   connect(): void {

@@ -1,32 +1,33 @@
 // SimPowerMeter: a simulated optical power meter behind a simulated device under test — a ring
 // resonator whose Lorentzian dip makes the reading depend on the laser's wavelength, so a wavelength
 // sweep finds a resonance as it would on a real bench.
-import { t } from "elysia";
+import { t, type Static } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError } from "../../src/core/errors.ts";
 import { fibre } from "./fibre.ts";
 
-export interface ResonanceParams {
-  /** nm; default 1550.5. */
-  center?: number;
-  /** Full width at half depth, nm; default 0.2. */
-  fwhm?: number;
-  /** Fraction of the light removed at the centre, 0–1; default 0.9. */
-  depth?: number;
-}
+const nonNegative = (description: string) => t.Optional(t.Number({ minimum: 0, description }));
 
-export interface SimPowerMeterParams {
-  /** Device id of the SimLaser whose light reaches this meter; default "laser1". */
-  source?: string;
-  resonance?: ResonanceParams;
-  /** Relative noise (standard deviation) of a reading; default 0.002. */
-  noise?: number;
-  /** What the meter reads in the dark, mW; default 1e-6. */
-  floorMw?: number;
-  /** ms one reading takes (the meter's averaging time); default 5. */
-  averagingMs?: number;
-}
+const ResonanceSchema = t.Object({
+  center: nonNegative("nm; default 1550.5"),
+  // Ranges left to the constructor, whose messages say them ("resonance.depth must be within 0–1").
+  fwhm: t.Optional(t.Number({ description: "full width at half depth, nm, above 0; default 0.2" })),
+  depth: t.Optional(t.Number({ description: "fraction of the light removed at the centre, 0–1; default 0.9" })),
+}, { additionalProperties: false });
+
+/** What the constructor reads; the daemon refuses anything else before constructing. */
+const SimPowerMeterParamsSchema = t.Object({
+  source: t.Optional(t.String({ minLength: 1, description: "device id of the SimLaser whose light reaches this meter; default \"laser1\"" })),
+  resonance: t.Optional(ResonanceSchema),
+  noise: nonNegative("relative noise (standard deviation) of a reading; default 0.002"),
+  floorMw: nonNegative("what the meter reads in the dark, mW; default 1e-6"),
+  averagingMs: nonNegative("ms one reading takes (the meter's averaging time); default 5"),
+}, { additionalProperties: false });
+
+export type ResonanceParams = Static<typeof ResonanceSchema>;
+export type SimPowerMeterParams = Static<typeof SimPowerMeterParamsSchema>;
 
 export class SimPowerMeter {
+  static params = SimPowerMeterParamsSchema;
   static methods = {
     readPower: { params: {}, doc: "One reading, mW." },
     readPowerDbm: { params: {}, doc: "One reading, dBm." },
@@ -79,6 +80,12 @@ export class SimPowerMeter {
 
   async readPower(): Promise<number> {
     if (!this.#connected) throw new DeviceNotConnectedError(`SimPowerMeter '${this.deviceId}' is not connected`, { device_id: this.deviceId });
+    if (!fibre.hasSource(this.source)) {
+      // Reading darkness from a laser that does not exist would look like a dead sample, not a typo.
+      throw new DeviceConfigurationError(
+        `SimPowerMeter '${this.deviceId}': no SimLaser '${this.source}' exists (params.source must name the laser whose light reaches this meter)`,
+        { device_id: this.deviceId, source: this.source });
+    }
     if (this.averagingMs > 0) await new Promise((r) => setTimeout(r, this.averagingMs));
     const light = fibre.light(this.source);
     const signal = light ? light.powerMw * this.transmission(light.wavelength) : 0;

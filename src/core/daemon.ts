@@ -12,14 +12,18 @@ import {
   Emitter, isoNow, type DaemonEvents, type DeviceEventKind, type ErrorOrigin,
 } from "./events.ts";
 import { checkId, isPlainObject } from "./ids.ts";
-import { lookupMethod } from "./methods.ts";
+import { LIFECYCLE_METHODS, lookupMethod } from "./methods.ts";
+import { describeProblems, paramsProblems, paramsSchemaOf } from "./params.ts";
 import { StreamHub, type StreamCallback, type SubscribeOptions, type Subscription } from "./streamHub.ts";
 import { TaskHandle, type Task } from "./tasks.ts";
 
-/** A device is a plain class: `new (deviceId, params)`; every member optional. */
-export type DeviceClass = (new (deviceId: string, params: any) => object) & { methods?: Record<string, unknown> };
+/**
+ * A device is a plain class: `new (deviceId, params)`; every member optional. A static `params` typebox
+ * schema is checked before construction; static `methods` describes and validates remote calls.
+ */
+export type DeviceClass = (new (deviceId: string, params: any) => object) & { methods?: Record<string, unknown>; params?: unknown };
 /** A task is a plain class: `new (taskId, params)` with `run(ctx)`; validated when executed. */
-export type TaskClass = new (taskId: string, params: any) => any;
+export type TaskClass = (new (taskId: string, params: any) => any) & { params?: unknown };
 export type DeviceRef = string | object;
 
 /** What the daemon hands out for a device: every method returns a promise, serialised per device. */
@@ -122,11 +126,13 @@ export class LabDaemon {
       checkId("device type", name);
       if (typeof cls !== "function") throw new InvalidRequestError(`Device type '${name}' is not a class.`, { device_type: name });
       if (this.deviceTypes.has(name)) throw new DeviceExistsError(`Device type '${name}' is already registered.`, { device_type: name });
+      checkParamsSchema(cls, `Device type '${name}'`, { device_type: name });
     }
     for (const [name, cls] of tasks) {
       checkId("task type", name);
       if (typeof cls !== "function") throw new InvalidRequestError(`Task type '${name}' is not a class.`, { task_type: name });
       if (this.taskTypes.has(name)) throw new TaskExistsError(`Task type '${name}' is already registered.`, { task_type: name });
+      checkParamsSchema(cls, `Task type '${name}'`, { task_type: name });
     }
     for (const [name, cls] of devices) this.deviceTypes.set(name, cls);
     for (const [name, cls] of tasks) this.taskTypes.set(name, cls);
@@ -155,6 +161,11 @@ export class LabDaemon {
     if (!Cls) {
       throw new DeviceTypeNotFoundError(`Unknown device type: '${String(deviceType).slice(0, 140)}'. Is the plugin registered?`,
         { device_type: String(deviceType).slice(0, 140) });
+    }
+    const problems = paramsProblems(Cls, params);
+    if (problems.length > 0) {
+      throw new DeviceCreationError(`Failed to create device '${deviceId}' of type '${deviceType}': ${describeProblems(problems)}`,
+        { device_id: deviceId, device_type: deviceType, errors: problems });
     }
     let instance: Record<string, any>;
     try {
@@ -348,17 +359,22 @@ export class LabDaemon {
     if (this.running >= this.maxRunningTasks) {
       throw new InvalidRequestError(`${this.running} tasks are running (limit ${this.maxRunningTasks})`, { task_id: taskId });
     }
+    const problems = paramsProblems(Cls, params);
+    if (problems.length > 0) {
+      throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(
+        `Failed to instantiate task '${taskId}': ${describeProblems(problems)}`,
+        { task_id: taskId, task_type: taskType, errors: problems }), "params");
+    }
     let task: Task;
     try {
       task = new Cls(taskId, params);
     } catch (e) {
       const err = asError(e);
-      const wrapped = new TaskInstantiationError(`Failed to instantiate task '${taskId}': ${err.message}`,
-        { task_id: taskId, task_type: taskType }, { cause: err });
-      this.recordTaskError(taskId, err, { task_type: taskType, phase: "instantiation" });
-      throw wrapped;
+      throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(`Failed to instantiate task '${taskId}': ${err.message}`,
+        { task_id: taskId, task_type: taskType }, { cause: err }), "instantiation", err);
     }
     const deviceIds = this.validateDeviceIds(taskId, task);
+    this.checkRequiredMethods(taskId, taskType, task);
     opts.beforeStart?.({ taskId, taskType, deviceIds });
     const handle = new TaskHandle(taskId, taskType, task, deviceIds, this, {
       emit: (kind, h, extra) => this.events.emit("task", {
@@ -571,6 +587,39 @@ export class LabDaemon {
     return [...new Set(ids)];
   }
 
+  /**
+   * A task's `requiredMethods` (device id → methods its run() calls there) against the registered
+   * devices, so a sweep given a power meter as its laser fails before it starts, naming what is missing.
+   */
+  private checkRequiredMethods(taskId: string, taskType: string, task: Task): void {
+    const required = task.requiredMethods;
+    if (required === undefined) return;
+    if (!isPlainObject(required) || !Object.values(required).every((m) => Array.isArray(m) && m.every((n) => typeof n === "string"))) {
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': requiredMethods must map device ids to lists of method names`, { task_id: taskId });
+    }
+    const missing: { device_id: string; device_type: string; methods: string[] }[] = [];
+    for (const [id, names] of Object.entries(required)) {
+      const e = this.devices.get(id);
+      if (!e) {
+        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
+          { task_id: taskId, device_id: id.slice(0, 140) });
+      }
+      const absent = names.filter((n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n).ok);
+      if (absent.length > 0) missing.push({ device_id: id, device_type: e.type, methods: absent });
+    }
+    if (missing.length === 0) return;
+    const what = missing.map((m) => `device '${m.device_id}' (${m.device_type}) has no method${m.methods.length > 1 ? "s" : ""} ${m.methods.join(", ")}`).join("; ");
+    throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(
+      `Task '${taskId}' (${taskType}) cannot run: ${what}. Check which device each parameter names.`,
+      { task_id: taskId, task_type: taskType, missing_methods: missing }), "devices");
+  }
+
+  /** Recorded as the task's error (as a constructor failure always was), then thrown by the caller. */
+  private instantiationFailure(taskId: string, taskType: string, err: TaskInstantiationError, phase: string, cause: Error = err): TaskInstantiationError {
+    this.recordTaskError(taskId, cause, { task_type: taskType, phase });
+    return err;
+  }
+
   private runningTaskUsing(deviceId: string): string | null {
     for (const h of this.tasks.values()) if (h.isRunning() && h.deviceIds.includes(deviceId)) return h.taskId;
     return null;
@@ -601,6 +650,15 @@ export class LabDaemon {
 
   private recordTaskError(taskId: string, error: unknown, context: Record<string, unknown>): void {
     this.events.emit("error", { scope: "task", id: taskId, origin: "framework", error: asError(error), context, timestamp: isoNow() });
+  }
+}
+
+/** A class's `static params`, when declared, must be a schema the daemon can check. */
+function checkParamsSchema(cls: Function, what: string, context: Record<string, unknown>): void {
+  try {
+    paramsSchemaOf(cls);
+  } catch (e) {
+    throw new InvalidRequestError(`${what}: ${asError(e).message}`, context);
   }
 }
 

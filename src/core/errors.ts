@@ -32,6 +32,11 @@ export class TaskCancelledError extends TaskError {
 }
 /** The task's constructor threw; `cause` is what it threw. */
 export class TaskInstantiationError extends TaskError { override name = "TaskInstantiationError"; }
+/**
+ * A task refused a parameter key or value in setParameter/getParameter: the caller's mistake (400 over
+ * HTTP). Put the accepted keys in `context.known`.
+ */
+export class TaskParameterError extends TaskError { override name = "TaskParameterError"; }
 /** The task's `deviceIds` is not an array of strings. */
 export class InvalidTaskDefinitionError extends TaskError { override name = "InvalidTaskDefinition"; }
 

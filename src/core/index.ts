@@ -9,3 +9,7 @@ export type { Task, TaskContext, TaskStatus, TaskProgress } from "./tasks.ts";
 export type { StreamCallback, StreamInfo, StreamEnd, Subscription, SubscribeOptions } from "./streamHub.ts";
 export { lookupMethod, publicMethodNames, LIFECYCLE_METHODS } from "./methods.ts";
 export { isPlainObject } from "./ids.ts";
+export { paramsSchemaOf, paramsProblems } from "./params.ts";
+export type { ParamsProblem } from "./params.ts";
+export { compileSchema, plainSchema } from "./schema.ts";
+export type { CompiledSchema } from "./schema.ts";

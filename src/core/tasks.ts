@@ -29,6 +29,11 @@ export interface TaskContext {
 /** What a task class provides (plain classes, no base class). */
 export interface Task {
   deviceIds?: string[];
+  /**
+   * Device id → the methods run() calls on it; checked before the task starts, so a device given in
+   * the wrong role fails with a message instead of a "not a function" mid-run.
+   */
+  requiredMethods?: Record<string, readonly string[]>;
   run(ctx: TaskContext): unknown;
   setParameter?(key: string, value: unknown): unknown;
   getParameter?(key: string): unknown;

@@ -23,6 +23,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   DeviceCreationError: 400,
   TaskInstantiationError: 400,
   InvalidTaskDefinition: 400,
+  TaskParameterError: 400,
   NotSupported: 400,
   DeviceNotFound: 404,
   TaskNotFound: 404,

@@ -1,7 +1,7 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia } from "elysia";
 import { withDeadline } from "../../core/deadline.ts";
-import { asError } from "../../core/errors.ts";
+import { LabDaemonError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -41,11 +41,15 @@ function notRunning(h: TaskHandle, what: string): HttpError {
     { task_id: h.taskId, status: h.status });
 }
 
-/** A task's own setParameter/getParameter failure: bad key or value is the caller's 400. */
+/**
+ * A task's own setParameter/getParameter failure: a bad key or value (a TaskParameterError, TypeError,
+ * RangeError) is the caller's 400, with the keys the task accepts when it names them.
+ */
 function parameterFailure(err: unknown, message: string, context: Record<string, unknown>): HttpError {
   const e = asError(err);
   const status = deviceFailureStatus(err) === 400 ? 400 : 500;
-  return new HttpError(status, "TaskParameterError", `${message}: ${e.message}`, { ...context, error_type: e.name });
+  const known = err instanceof LabDaemonError && Array.isArray(err.context.known) ? { known: err.context.known } : {};
+  return new HttpError(status, "TaskParameterError", `${message}: ${e.message}`, { ...context, error_type: e.name, ...known });
 }
 
 const TIMED_OUT = Symbol("timed out");
