@@ -398,6 +398,7 @@ describe("API docs", () => {
     expect(Object.keys(stream["200"].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(stream).sort()).toEqual(["200", "204", "400", "404", "default"]);
     expect(doc.paths["/tasks"].post.requestBody.content["application/json"].schema.required).toEqual(["task_id", "task_type"]);
+    expect(doc.paths["/tasks/{task_id}/cancel"].post.parameters).toContainEqual(expect.objectContaining({ name: "force", in: "query", required: false }));
   });
 
   test("the Swagger page references no external URL and its assets are served locally", async () => {

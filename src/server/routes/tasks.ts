@@ -1,5 +1,5 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { withDeadline } from "../../core/deadline.ts";
 import { LabDaemonError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
@@ -121,6 +121,9 @@ export function taskRoutes(ctx: RouteContext) {
       return { status: "cancellation_requested", task_id: h.taskId, task_status: h.status };
     }, {
       parse: "none",
+      query: t.Object({
+        force: t.Optional(t.String({ description: "true: record the task cancelled and free its devices at once, even if run() ignores the cancel", examples: ["true"] })),
+      }),
       detail: doc({ summary: "Cancel a task; ?force=true records it cancelled and frees its devices even if run() ignores it",
         tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 400: E, 404: E } }),
     })
