@@ -36,11 +36,37 @@ export class StreamEndedError extends ServerAPIError {
   override name = "StreamEndedError";
 }
 
+/** An error body is an envelope of a few hundred bytes: more than this is not worth holding. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * The body as text, or null when it is longer than `maxBytes` (it is then cancelled, not read on):
+ * a broken proxy or server answering with an endless body must not fill the client's memory.
+ */
+export async function readBounded(res: Response, maxBytes: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) return null;
+      chunks.push(value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 /** Turns a non-2xx response into a ServerAPIError, reading the contract's envelope when there is one. */
 export async function errorFromResponse(res: Response, method: string, path: string): Promise<ServerAPIError> {
   let text = "";
   try {
-    text = await res.text();
+    text = (await readBounded(res, MAX_ERROR_BODY_BYTES)) ?? "";
   } catch {
     // the body may be cut off; the status still says enough
   }

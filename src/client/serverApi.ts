@@ -5,13 +5,18 @@ import type {
   GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse,
   StoredError, StreamStopResponse, TaskControlResponse, TaskDetail, TaskList,
 } from "../server/schemas.ts";
-import { ServerAPIError, ServerConnectionError, errorFromResponse } from "./errors.ts";
+import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
 
 export interface ServerAPIOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** Bound on each request, response body included, ms (default 30000). */
+  /**
+   * Bound on each request, response body included, ms. Default 70000: longer than the server's own bound
+   * on a device call (60 s), so a slow call ends with the server's 504 DeviceTimeoutError, not a client timeout.
+   */
   timeoutMs?: number;
+  /** Largest answer read, bytes (default 64 MiB); a larger one is an InvalidResponse error. */
+  maxResponseBytes?: number;
   /** A fetch to use instead of the global one (tests, proxies). */
   fetch?: typeof fetch;
 }
@@ -26,12 +31,14 @@ export class ServerAPI {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly fetchFn: typeof fetch;
 
   constructor(baseUrl = "http://127.0.0.1:5000", opts: ServerAPIOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.token = opts.token;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.timeoutMs = opts.timeoutMs ?? 70_000;
+    this.maxResponseBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
     this.fetchFn = opts.fetch ?? fetch;
   }
 
@@ -135,17 +142,26 @@ export class ServerAPI {
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const url = this.baseUrl + path;
+    // Outside the try below: a value JSON cannot hold is the caller's mistake, not an unreachable server.
+    let payload: string | undefined;
     try {
-      const res = await this.fetchFn(url, {
-        method, headers, signal,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      payload = body === undefined ? undefined : JSON.stringify(body);
+    } catch (e) {
+      throw new ServerAPIError(`${method} ${path}: the request body cannot be sent as JSON: ${(e as Error)?.message ?? e}`,
+        { status: 0, type: "InvalidRequest" }, { method, path }, { cause: e });
+    }
+    try {
+      const res = await this.fetchFn(url, { method, headers, signal, body: payload });
       if (!res.ok) throw await errorFromResponse(res, method, path);
       if (res.status === 204) {
         await res.body?.cancel();
         return undefined as T;
       }
-      const text = await res.text();
+      const text = await readBounded(res, this.maxResponseBytes);
+      if (text === null) {
+        throw new ServerAPIError(`${method} ${path}: the answer is larger than ${this.maxResponseBytes} bytes (maxResponseBytes)`,
+          { status: res.status, type: "InvalidResponse" }, { method, path });
+      }
       if (!text) return undefined as T;
       try {
         return JSON.parse(text) as T;

@@ -61,6 +61,8 @@ export class SSEClient {
   private lastSequence: number | undefined;
   /** The server's `retry:` advice: the least wait before reconnecting. */
   private serverRetryMs = 0;
+  /** A task stream for one task: its ids count all tasks' events, so jumps are not losses. */
+  private filtered = false;
 
   constructor(baseUrl = "http://127.0.0.1:5000", private readonly opts: SSEClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
@@ -77,11 +79,12 @@ export class SSEClient {
 
   startDeviceStream(deviceId: string): void {
     const q = this.opts.encoding === "base64" ? "?encoding=base64" : "";
-    this.start(`/stream/devices/${encodeURIComponent(deviceId)}${q}`);
+    this.start(`/stream/devices/${encodeURIComponent(deviceId)}${q}`, false);
   }
 
+  /** With `taskId`, only that task's events; `onGap` is then not called (the ids count every task's events). */
   startTaskStream(opts: { taskId?: string } = {}): void {
-    this.start(`/stream/tasks${opts.taskId ? `?task_id=${encodeURIComponent(opts.taskId)}` : ""}`);
+    this.start(`/stream/tasks${opts.taskId ? `?task_id=${encodeURIComponent(opts.taskId)}` : ""}`, Boolean(opts.taskId));
   }
 
   /** Ends the stream and resolves once it is closed. */
@@ -90,10 +93,11 @@ export class SSEClient {
     await this.loop;
   }
 
-  private start(path: string): void {
+  private start(path: string, filtered: boolean): void {
     if (this.loop) throw new Error("Stream already running; call stopStream() first");
     this.lastEventId = undefined;
     this.lastSequence = undefined;
+    this.filtered = filtered;
     const abort = new AbortController();
     this.abort = abort;
     this.loop = this.run(path, abort.signal).finally(() => {
@@ -163,6 +167,13 @@ export class SSEClient {
       // 204: the stream was stopped on request; the server asks us not to come back.
       if (res.status === 204) return false;
       if (!res.ok) throw await errorFromResponse(res, "GET", path);
+      const type = res.headers.get("content-type") ?? "";
+      if (!type.toLowerCase().startsWith("text/event-stream")) {
+        // Not a stream (a proxy's login page, a wrong URL): retrying would only fetch it again, forever.
+        await res.body?.cancel().catch(() => {});
+        throw new ServerAPIError(`GET ${path} answered ${res.status} with '${type.slice(0, 60) || "no content type"}', not an event stream`,
+          { status: res.status, type: "InvalidResponse" }, { path });
+      }
       if (!res.body) return true;
       this.opts.onOpen?.();
       let final: boolean | null = null;
@@ -177,7 +188,9 @@ export class SSEClient {
           if (done) break;
           armIdle();
           parser.feed(decoder.decode(value, { stream: true }));
-          if (parser.retryMs !== undefined) this.serverRetryMs = parser.retryMs;
+          // The server's advice, within reason: an absurd value must neither stall nor (past 2^31 ms,
+          // which timers turn into 1 ms) disable the backoff.
+          if (parser.retryMs !== undefined) this.serverRetryMs = Math.min(parser.retryMs, Math.max(this.opts.maxRetryMs ?? 0, MAX_SERVER_RETRY_MS));
           if (final !== null) break;
         }
       } catch (e) {
@@ -217,8 +230,8 @@ export class SSEClient {
     }
     if (m.id !== undefined) {
       this.lastEventId = m.id;
-      const seq = Number(m.id);
-      if (Number.isInteger(seq)) this.checkSequence(seq);
+      // Only numeric ids are sequences; a filtered task stream skips the other tasks' numbers by design.
+      if (!this.filtered && /^\d{1,15}$/.test(m.id)) this.checkSequence(Number(m.id));
     }
     this.stats.events++;
     if (this.opts.encoding === "base64" && data && typeof data === "object" && "payload" in data) {
@@ -255,6 +268,9 @@ export class SSEClient {
     }
   }
 }
+
+/** The longest wait a server's `retry:` may impose (unless maxRetryMs allows more). */
+const MAX_SERVER_RETRY_MS = 60_000;
 
 // A Map: a payload object {dtype: "toString", data: "…"} must stay data, not find Object.prototype's members.
 const DTYPES = new Map<string, new (b: ArrayBuffer) => ArrayBufferView>([

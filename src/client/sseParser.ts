@@ -10,7 +10,9 @@ export interface SseMessage {
 }
 
 /** Larger than any event the server writes (its queues hold 8 MiB), small enough to bound the client. */
-const DEFAULT_MAX_EVENT_CHARS = 64 * 1024 * 1024;
+const DEFAULT_MAX_EVENT_CHARS = 16 * 1024 * 1024;
+/** What one held `data:` line costs beyond its characters, so an event of endless empty lines is bounded too. */
+const LINE_COST = 32;
 
 export class SseParser {
   /** Pieces of a line that has not ended yet (a long line can span many chunks). */
@@ -87,7 +89,7 @@ export class SseParser {
     }
     switch (name) {
       case "data":
-        this.dataChars += value.length;
+        this.dataChars += value.length + LINE_COST;
         this.checkSize();
         this.data.push(value);
         this.sawData = true;
