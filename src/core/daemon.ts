@@ -147,6 +147,9 @@ export class LabDaemon {
   getDeviceClass(type: string): DeviceClass | undefined {
     return this.deviceTypes.get(type);
   }
+  getTaskClass(type: string): TaskClass | undefined {
+    return this.taskTypes.get(type);
+  }
 
   // ---------------------------------------------------------------- devices
 

@@ -12,6 +12,7 @@ import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
 import { Ownership } from "./ownership.ts";
 import type { RouteContext } from "./routes/context.ts";
+import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
@@ -122,6 +123,7 @@ export class LabDaemonServer {
     const app: Elysia<any, any, any, any, any, any, any> = new Elysia()
       .onError({ as: "global" }, ({ code, error, request }) => this.errorToResponse(code, error, request))
       .use(metaRoutes())
+      .use(typeRoutes(ctx))
       .use(deviceRoutes(ctx))
       .use(taskRoutes(ctx))
       .use(this.sse.routes())

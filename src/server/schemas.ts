@@ -213,6 +213,12 @@ export type GetParameterResponse = Static<typeof GetParameterResponseSchema>;
 export const HealthSchema = t.Object({ status: t.Literal("healthy"), timestamp: Timestamp });
 export type Health = Static<typeof HealthSchema>;
 
+const TypeEntrySchema = t.Object({
+  type: t.String({ description: "The name POST /devices or POST /tasks takes" }),
+  params: t.Union([t.Record(t.String(), t.Unknown()), t.Null()], { description: "JSON schema of the constructor params, or null" }),
+});
+export const TypesSchema = t.Object({ devices: t.Array(TypeEntrySchema), tasks: t.Array(TypeEntrySchema) });
+
 export const ServerInfoSchema = t.Object({
   name: t.String(),
   version: t.String(),

@@ -359,7 +359,7 @@ describe("API docs", () => {
     const paths = r.body.paths;
     const routes = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`));
     for (const route of [
-      "GET /", "GET /health", "GET /devices", "POST /devices", "GET /devices/{device_id}", "DELETE /devices/{device_id}",
+      "GET /", "GET /health", "GET /types", "GET /devices", "POST /devices", "GET /devices/{device_id}", "DELETE /devices/{device_id}",
       "GET /devices/{device_id}/methods", "GET /devices/{device_id}/error", "DELETE /devices/{device_id}/error",
       "POST /devices/{device_id}/connect", "POST /devices/{device_id}/disconnect", "POST /devices/{device_id}/call",
       "POST /devices/{device_id}/stream/stop", "GET /tasks", "POST /tasks", "GET /tasks/{task_id}", "GET /tasks/{task_id}/error",

@@ -31,6 +31,7 @@ export const ENDPOINTS: Readonly<Record<string, string>> = {
   device_stream: "/stream/devices/{device_id}",
   stop_device_stream: "/devices/{device_id}/stream/stop",
   task_stream: "/stream/tasks",
+  types: "/types",
   docs: "/swagger",
   openapi: "/openapi.json",
 };
