@@ -2,7 +2,7 @@
 // wire schemas (imported as types only: the client carries no server code).
 import type {
   AddDeviceResponse, CallResponse, ConnectResponse, DeviceDetail, DeviceList, ExecuteTaskResponse,
-  GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse,
+  GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse, Types,
   StoredError, StreamStopResponse, TaskControlResponse, TaskDetail, TaskList,
 } from "../server/schemas.ts";
 import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
@@ -49,6 +49,10 @@ export class ServerAPI {
   }
   health(o?: RequestOptions): Promise<Health> {
     return this.request("GET", "/health", undefined, o);
+  }
+  /** Registered device and task types with the JSON schema of their params (null where undeclared). */
+  types(o?: RequestOptions): Promise<Types> {
+    return this.request("GET", "/types", undefined, o);
   }
 
   // ---------------------------------------------------------------- devices

@@ -218,6 +218,7 @@ const TypeEntrySchema = t.Object({
   params: t.Union([t.Record(t.String(), t.Unknown()), t.Null()], { description: "JSON schema of the constructor params, or null" }),
 });
 export const TypesSchema = t.Object({ devices: t.Array(TypeEntrySchema), tasks: t.Array(TypeEntrySchema) });
+export type Types = Static<typeof TypesSchema>;
 
 export const ServerInfoSchema = t.Object({
   name: t.String(),

@@ -1,6 +1,7 @@
 // GET /types: the registered device and task types with their declared constructor params.
 import { afterEach, expect, test } from "bun:test";
 import { t } from "elysia";
+import { ServerAPI } from "../../src/client/index.ts";
 import { startTestServer, type TestServer } from "../support/apiServer.ts";
 import { builtinDevices, builtinTasks } from "../../drivers/index.ts";
 
@@ -25,6 +26,8 @@ test("lists every registered type; a declared params schema comes as JSON schema
   expect(Object.keys(sweep.params.properties)).toContain("start_wl");
   expect(r.body.tasks.map((x: { type: string }) => x.type)).toContain("MockTask");
   expect((await s.req("GET", "/")).body.endpoints.types).toBe("/types");
+  const viaClient = await new ServerAPI(s.url).types();
+  expect(viaClient).toEqual(r.body);
 });
 
 test("the built-in drivers' schemas are all listed (what a lab configuration may set)", async () => {
