@@ -1,13 +1,23 @@
 #include "io/acquisition.h"
 
 #include <cerrno>
+#include <cmath>
 #include <future>
 
 namespace ld::io {
+namespace {
+// Decoding a large block grows the scratch buffer to the samples' size; beyond this it is given back
+// after the exchange, so an acquisition that once saw a huge answer does not hold it for its lifetime.
+constexpr size_t kScratchKeepAtMost = 4u << 20;
+}  // namespace
 
 Acquisition::Acquisition(std::shared_ptr<Session> session, std::shared_ptr<AnyRing> ring, AcquisitionParams params,
                          std::function<void()> onBatch)
-    : session_(std::move(session)), ring_(std::move(ring)), params_(std::move(params)), onBatch_(std::move(onBatch)) {}
+    : session_(std::move(session)), ring_(std::move(ring)), params_(std::move(params)), onBatch_(std::move(onBatch)) {
+  for (const std::string& why : {waitMsError("intervalMs", params_.intervalMs, true), waitMsError("timeoutMs", params_.timeoutMs)})
+    if (!why.empty()) throw IoError(ErrorKind::Argument, why);
+  if (params_.maxReadBytes == 0) throw IoError(ErrorKind::Argument, "maxReadBytes must be above 0");
+}
 
 Acquisition::~Acquisition() {
   requestStop();
@@ -42,11 +52,12 @@ AcquisitionStats Acquisition::stats() const {
 }
 
 void Acquisition::exchange() {
-  Deadline d = deadlineIn(params_.timeoutMs);
-  session_->write(params_.command, d);
+  Deadline d = Clock::now() + std::chrono::microseconds(std::llround(params_.timeoutMs * 1000));
+  session_->writeQuery(params_.command, d);
+  // A block header announcing more than maxReadBytes is refused before any of its data is read.
   std::string payload = params_.format == WireFormat::Ascii
-                            ? session_->readUntil(params_.readTermination, 64u << 20, d)
-                            : session_->readBlock(params_.readTermination, 256u << 20, d);
+                            ? session_->readUntil(params_.readTermination, params_.maxReadBytes, d)
+                            : session_->readBlock(params_.readTermination, params_.maxReadBytes, d);
   size_t n = decodeSamples(payload, params_.format, params_.bigEndian, ring_->dtype(), &scratch_);
   size_t stored = ring_->pushRaw(scratch_.data(), n);
   {
@@ -58,8 +69,13 @@ void Acquisition::exchange() {
   if (onBatch_) onBatch_();
 }
 
+void Acquisition::trimScratch() {
+  if (scratch_.capacity() > kScratchKeepAtMost) std::vector<uint8_t>().swap(scratch_);
+}
+
 void Acquisition::run() {
-  auto interval = std::chrono::microseconds(static_cast<long long>(params_.intervalMs * 1000));
+  // Safe: the constructor bounds intervalMs to a day.
+  auto interval = std::chrono::microseconds(std::llround(params_.intervalMs * 1000));
   auto next = Clock::now();
   for (uint64_t i = 0; params_.maxExchanges == 0 || i < params_.maxExchanges; ++i) {
     {
@@ -93,6 +109,7 @@ void Acquisition::run() {
         stats_.errorMessage = "unexpected non-standard exception in the exchange";
         failed = true;
       }
+      trimScratch();
       done.set_value();
     });
     if (!accepted) {

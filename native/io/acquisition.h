@@ -22,9 +22,10 @@ struct AcquisitionParams {
   std::string readTermination;  // for ASCII answers and after a block
   WireFormat format = WireFormat::Ascii;
   bool bigEndian = false;
-  double intervalMs = 0;        // 0: back to back
-  long timeoutMs = 2000;        // per exchange; a slower instrument stops the loop
+  double intervalMs = 0;        // 0: back to back; at most kMaxWaitMs
+  double timeoutMs = 2000;      // per exchange, in (0, kMaxWaitMs]; a slower instrument stops the loop
   uint64_t maxExchanges = 0;    // 0: until stopped
+  size_t maxReadBytes = 64u << 20;  // the instrument's limit: a longer answer or block stops the loop
 };
 
 struct AcquisitionStats {
@@ -39,6 +40,7 @@ struct AcquisitionStats {
 class Acquisition {
  public:
   // onBatch runs on the session thread after each push; onStopped once, on this object's thread.
+  // Throws IoError(Argument) for a timeout or interval waitMsError refuses, or maxReadBytes 0.
   Acquisition(std::shared_ptr<Session> session, std::shared_ptr<AnyRing> ring, AcquisitionParams params,
               std::function<void()> onBatch);
   ~Acquisition();
@@ -53,6 +55,7 @@ class Acquisition {
  private:
   void run();
   void exchange();
+  void trimScratch();
   std::shared_ptr<Session> session_;
   std::shared_ptr<AnyRing> ring_;
   const AcquisitionParams params_;

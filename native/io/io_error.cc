@@ -1,6 +1,8 @@
 #include "io/io_error.h"
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace ld::io {
@@ -32,6 +34,16 @@ void throwErrno(const std::string& what, int err) {
   }
   const char* name = strerrorname_np(err);
   throw IoError(kind, what + ": " + std::strerror(err), err, name ? name : "");
+}
+
+std::string waitMsError(const char* what, double ms, bool zeroAllowed) {
+  if (std::isfinite(ms) && (zeroAllowed ? ms >= 0 : ms > 0) && ms <= kMaxWaitMs) return {};
+  char value[32];
+  if (std::isnan(ms)) std::snprintf(value, sizeof value, "NaN");
+  else if (std::isinf(ms)) std::snprintf(value, sizeof value, ms > 0 ? "Infinity" : "-Infinity");
+  else std::snprintf(value, sizeof value, "%.17g", ms);
+  return std::string(what) + " must be a finite number of milliseconds " + (zeroAllowed ? "from 0" : "above 0") +
+         " up to 86400000 (24 h), got " + value;
 }
 
 int msLeft(Deadline d) {

@@ -26,6 +26,13 @@ struct IoError : std::runtime_error {
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
+// The longest timeout or interval a caller may ask for: a day. A wait that is not finite, not > 0 (an
+// interval may be 0: back to back) or longer is refused where it is given: cast to an integer it is
+// undefined or overflows the clock, so Infinity fired timeouts at once and 1e13 ms ended pacing.
+constexpr double kMaxWaitMs = 24.0 * 3600 * 1000;
+// Empty for a wait within those bounds; otherwise why not, naming `what` and the value.
+std::string waitMsError(const char* what, double ms, bool zeroAllowed = false);
+
 inline Deadline deadlineIn(long ms) { return Clock::now() + std::chrono::milliseconds(ms); }
 // Milliseconds left for poll(): at least 0, rounded up so a 0.4 ms remainder still waits.
 int msLeft(Deadline d);

@@ -53,20 +53,33 @@ void XdrReader::opaqueInto(std::string* out) {
 
 void RpcClient::readRecord(Deadline d) {
   reply_.clear();
-  for (;;) {
-    uint8_t h[4];
-    sock_.readExact(h, 4, d);
-    uint32_t mark = (uint32_t(h[0]) << 24) | (uint32_t(h[1]) << 16) | (uint32_t(h[2]) << 8) | h[3];
-    size_t len = mark & 0x7fffffffu;
-    if (reply_.size() + len > kMaxRecord) {
-      sock_.close();
-      throw IoError(ErrorKind::Device, "ONC RPC record larger than 64 MiB");
+  size_t consumed = 0;  // bytes of this record taken off the stream, marks included
+  auto readAll = [&](uint8_t* buf, size_t n) {
+    bool end;
+    for (size_t off = 0; off < n;) {
+      size_t got = sock_.read(buf + off, n - off, d, &end);
+      off += got;
+      consumed += got;
     }
-    size_t old = reply_.size();
-    reply_.resize(old + len);
-    sock_.readExact(reinterpret_cast<uint8_t*>(&reply_[old]), len, d);
-    if (mark & 0x80000000u) return;
-    checkDeadline(d, "the reply record did not end");
+  };
+  try {
+    for (;;) {
+      uint8_t h[4];
+      readAll(h, 4);
+      uint32_t mark = (uint32_t(h[0]) << 24) | (uint32_t(h[1]) << 16) | (uint32_t(h[2]) << 8) | h[3];
+      size_t len = mark & 0x7fffffffu;
+      if (reply_.size() + len > kMaxRecord) throw IoError(ErrorKind::Device, "ONC RPC record larger than 64 MiB");
+      size_t old = reply_.size();
+      reply_.resize(old + len);
+      readAll(reinterpret_cast<uint8_t*>(&reply_[old]), len);
+      if (mark & 0x80000000u) return;
+      checkDeadline(d, "the reply record did not end");
+    }
+  } catch (const IoError&) {
+    // The rest of a record cut short (a timeout, an oversized record) would be read by the next call
+    // as a record mark: the stream is out of step for good, so close it and let the next call reconnect.
+    if (consumed > 0) sock_.close();
+    throw;
   }
 }
 

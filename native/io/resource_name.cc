@@ -1,6 +1,7 @@
 #include "io/resource_name.h"
 
 #include <cctype>
+#include <cstdio>
 #include <vector>
 
 #include "io/io_error.h"
@@ -32,8 +33,17 @@ std::vector<std::string> splitParts(const std::string& s) {
   }
 }
 
+bool isControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
 [[noreturn]] void bad(const std::string& text, const std::string& why) {
-  throw IoError(ErrorKind::Argument, "invalid resource name '" + text + "': " + why);
+  throw IoError(ErrorKind::Argument, "invalid resource name '" + printableResource(text) + "': " + printableResource(why));
+}
+
+// A resource is printable text. A NUL would end the host or path where the OS reads it
+// ("TCPIP::127.0.0.1\0.evil.example::…" connected to 127.0.0.1); CR, LF and the rest have no place either.
+void refuseControl(const std::string& text, const std::string& part, const std::string& what) {
+  for (char c : part)
+    if (isControl(c)) bad(text, what + " '" + part + "' holds a control character");
 }
 
 bool isDigits(const std::string& s) {
@@ -69,6 +79,17 @@ std::vector<std::string> takeClass(std::vector<std::string> parts, std::string* 
 
 }  // namespace
 
+std::string printableResource(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (!isControl(c)) { out += c; continue; }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+    out += hex;
+  }
+  return out;
+}
+
 const char* ResourceName::interfaceName() const {
   switch (type) {
     case InterfaceType::Tcpip: return "TCPIP";
@@ -97,7 +118,9 @@ std::string ResourceName::canonical() const {
   return "";
 }
 
-ResourceName parseResourceName(const std::string& text) {
+namespace {
+
+ResourceName parseParts(const std::string& text) {
   if (text.empty()) bad(text, "it is empty");
   ResourceName r;
   // A bare device path is a serial port, as serialport users write it.
@@ -174,6 +197,28 @@ ResourceName parseResourceName(const std::string& text) {
     return r;
   }
   bad(text, "unknown interface type '" + first + "' (expected TCPIP, ASRL, GPIB or USB)");
+}
+
+}  // namespace
+
+ResourceName parseResourceName(const std::string& text) {
+  ResourceName r;
+  try {
+    r = parseParts(text);
+  } catch (const IoError&) {
+    // What refused it may be a control byte in a number or the class: say so first.
+    std::vector<std::string> parts = splitParts(text);
+    for (size_t i = 0; i < parts.size(); ++i) refuseControl(text, parts[i], "part " + std::to_string(i + 1));
+    throw;
+  }
+  // Parsed, a control byte can only sit in the free-text parts, which are named here.
+  refuseControl(text, r.host, "the host address");
+  refuseControl(text, r.lanDeviceName, "the LAN device name");
+  refuseControl(text, r.serialPath, "the serial port path");
+  refuseControl(text, r.usbManufacturer, "the USB manufacturer id");
+  refuseControl(text, r.usbModel, "the USB model code");
+  refuseControl(text, r.usbSerial, "the USB serial number");
+  return r;
 }
 
 }  // namespace ld::io

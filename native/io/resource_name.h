@@ -34,7 +34,10 @@ struct ResourceName {
   const char* interfaceName() const;
 };
 
-// Throws IoError(Argument) naming the part that is wrong.
+// Throws IoError(Argument) naming the part that is wrong; a control byte anywhere is refused.
 ResourceName parseResourceName(const std::string& text);
+
+// `text` with control bytes written as \xNN: a resource quoted in a message stays one readable line.
+std::string printableResource(const std::string& text);
 
 }  // namespace ld::io

@@ -160,6 +160,10 @@ void SerialPort::clear(Deadline) {
   if (fd_ >= 0) ::tcflush(fd_, TCIOFLUSH);
 }
 
+void SerialPort::discardInput() {
+  if (fd_ >= 0) ::tcflush(fd_, TCIFLUSH);
+}
+
 void SerialPort::setBaudRate(int baud) {
   speed_t sp = speedFor(baud);
   termios t{};

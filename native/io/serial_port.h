@@ -20,6 +20,7 @@ class SerialPort : public Transport {
   void write(const uint8_t* data, size_t n, Deadline d) override;
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
+  void discardInput() override;
   void interrupt() override;
 
   void setBaudRate(int baud);

@@ -20,7 +20,7 @@ Session::~Session() {
 
 namespace {
 constexpr size_t kChunk = 65536;
-constexpr size_t kKeepAtMost = 1u << 20;  // a buffer grown for one huge answer is given back
+constexpr size_t kKeepAtMost = 1u << 20;  // a buffer grown for one huge answer is given back when it empties
 }  // namespace
 
 void Session::reset() {
@@ -39,11 +39,46 @@ void Session::ensureOpen(Deadline d) {
     reset();
     transport_->open(d);
   }
+  if (clearPending_) {
+    // Left from a read that timed out. Done here, not at the timeout: a device clear sent to the
+    // instrument that just stopped answering could hold the timed-out caller another RPC round;
+    // here it counts against this request's deadline.
+    clearPending_ = false;
+    try {
+      transport_->clear(d);
+    } catch (const IoError& e) {
+      if (e.kind == ErrorKind::Connection || e.kind == ErrorKind::Timeout) {
+        clearPending_ = true;
+        if (e.kind == ErrorKind::Connection) fail();
+        throw;
+      }
+      // An instrument that refuses device clear (VXI-11 error 8) has nothing more to give up.
+    }
+  }
 }
 
 void Session::fail() {
   reset();
   transport_->close();
+}
+
+// After a timeout the rest of the message may still come ("PART" before the deadline, "IAL1\n" after
+// it): joined to the next answer it would put every later answer one behind. So the part that
+// arrived is dropped now, and the interface is cleared before the next request (ensureOpen).
+void Session::readFailed(const IoError& e) {
+  if (e.kind == ErrorKind::Connection) {
+    fail();
+  } else if (e.kind == ErrorKind::Timeout) {
+    reset();
+    clearPending_ = true;
+  }
+}
+
+void Session::writeQuery(const std::string& command, Deadline d) {
+  ensureOpen(d);
+  reset();
+  transport_->discardInput();
+  write(command, d);
 }
 
 void Session::write(const std::string& data, Deadline d) {
@@ -70,7 +105,7 @@ void Session::fill(Deadline d, size_t want) {
   try {
     n = transport_->read(reinterpret_cast<uint8_t*>(&buf_[len_]), buf_.size() - len_, d, &end);
   } catch (const IoError& e) {
-    if (e.kind == ErrorKind::Connection) fail();
+    readFailed(e);
     throw;
   }
   len_ += n;
@@ -82,10 +117,7 @@ std::string Session::take(size_t n, size_t skip) {
   pos_ += n + skip;
   lastTakeEnded_ = endAt_ != std::string::npos && pos_ >= endAt_;
   if (lastTakeEnded_) endAt_ = std::string::npos;
-  if (pos_ >= len_) {
-    len_ = 0;
-    pos_ = 0;
-  }
+  if (pos_ >= len_) reset();  // empty: also gives back a buffer grown for one huge answer
   return out;
 }
 
@@ -124,7 +156,7 @@ std::string Session::readExact(size_t n, Deadline d) {
     try {
       have += transport_->read(reinterpret_cast<uint8_t*>(&out[have]), n - have, d, &end);
     } catch (const IoError& e) {
-      if (e.kind == ErrorKind::Connection) fail();
+      readFailed(e);
       throw;
     }
     hitEnd = end;
@@ -180,6 +212,7 @@ void Session::clear(Deadline d) {
     if (e.kind == ErrorKind::Connection) fail();
     throw;
   }
+  clearPending_ = false;
 }
 
 void Session::abandon(Deadline d, const std::string& why) {
@@ -193,6 +226,7 @@ void Session::abandon(Deadline d, const std::string& why) {
 
 void Session::close() {
   reset();
+  clearPending_ = false;
   transport_->close();
 }
 

@@ -18,9 +18,13 @@ class Session {
   const ResourceName& name() const { return name_; }
   IoThread& thread() { return *thread_; }
 
-  // Connects when closed, so a session whose peer went away serves the next request after reconnecting.
+  // Connects when closed, so a session whose peer went away serves the next request after reconnecting;
+  // clears the interface first when a read timed out since (see readFailed).
   void ensureOpen(Deadline d);
   void write(const std::string& data, Deadline d);
+  // write() for a query's command: drops input nobody asked for first (bytes buffered from earlier
+  // messages, what the socket already holds), so the answer read next is this command's.
+  void writeQuery(const std::string& command, Deadline d);
   // Until `term` (stripped) or the interface's END; `term` empty → until END, or the first data that
   // arrives on interfaces without END.
   std::string readUntil(const std::string& term, size_t maxBytes, Deadline d);
@@ -41,6 +45,7 @@ class Session {
   void reset();  // forget everything buffered
   std::string take(size_t n, size_t skip);
   void fail();  // after a broken connection: drop the buffer and close, so the next request reconnects
+  void readFailed(const IoError& e);  // a broken connection closes; a timeout gives up the message
   // After an answer that cannot be framed: drop what is buffered (device clear where there is one),
   // so its bytes never become the next answer; throws a Device error.
   [[noreturn]] void abandon(Deadline d, const std::string& why);
@@ -55,6 +60,7 @@ class Session {
   size_t pos_ = 0;
   size_t endAt_ = std::string::npos;  // buffer index where the interface marked END
   bool lastTakeEnded_ = false;         // the last take() reached that END
+  bool clearPending_ = false;          // a read timed out: clear the interface before the next request
   std::unique_ptr<IoThread> thread_;
 };
 

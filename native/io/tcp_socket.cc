@@ -113,20 +113,18 @@ size_t TcpSocket::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   }
 }
 
-void TcpSocket::readExact(uint8_t* buf, size_t n, Deadline d) {
-  size_t off = 0;
-  bool end;
-  while (off < n) off += read(buf + off, n - off, d, &end);
-}
+void TcpSocket::clear(Deadline d) { drainInput(d); }
 
-void TcpSocket::clear(Deadline d) {
+void TcpSocket::discardInput() { drainInput(Deadline::max()); }
+
+void TcpSocket::drainInput(Deadline until) {
   if (fd_ < 0) return;
   uint8_t scratch[65536];
   // Drop whatever the instrument already sent; do not wait for more. A peer that keeps sending could
-  // refill the socket as fast as this drains it, so the drain stops at the deadline or after 16 MiB.
+  // refill the socket as fast as this drains it, so the drain stops after 16 MiB (or at `until`).
   size_t dropped = 0;
   ssize_t r;
-  while (dropped < (16u << 20) && (r = ::recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT)) > 0 && Clock::now() < d)
+  while (dropped < (16u << 20) && (r = ::recv(fd_, scratch, sizeof scratch, MSG_DONTWAIT)) > 0 && Clock::now() < until)
     dropped += static_cast<size_t>(r);
 }
 

@@ -16,11 +16,11 @@ class TcpSocket : public Transport {
   void write(const uint8_t* data, size_t n, Deadline d) override;
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
+  void discardInput() override;
   void interrupt() override;
-  // Reads exactly n bytes (ONC RPC record marking needs it).
-  void readExact(uint8_t* buf, size_t n, Deadline d);
 
  private:
+  void drainInput(Deadline until);
   std::string where() const { return host_ + ":" + std::to_string(port_); }
   std::string host_;
   int port_;

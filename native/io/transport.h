@@ -39,6 +39,9 @@ class Transport {
   virtual size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) = 0;
   // Device clear where the interface has one; sockets and serial just drop pending input.
   virtual void clear(Deadline d) = 0;
+  // Drops input that already arrived and nobody asked for, without waiting or talking to the device.
+  // Only byte streams (sockets, serial) hold any: elsewhere an answer is sent when a read asks for it.
+  virtual void discardInput() {}
   virtual void interrupt() {}
   virtual void setTermChar(int) {}
   // Exclusive access among clients of a shared instrument (VXI-11 device_lock, VISA viLock).

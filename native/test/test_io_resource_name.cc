@@ -57,3 +57,33 @@ TEST("resource names: errors name the wrong part") {
   CHECK(errorOf("TCPIP0::h::1::2::INSTR").find("too many parts") != std::string::npos);
   CHECK(errorOf("").find("empty") != std::string::npos);
 }
+
+TEST("resource names: a control byte anywhere is refused, naming the part, the message printable") {
+  // A NUL ends the host where getaddrinfo reads it: this one would connect to 127.0.0.1.
+  std::string nulHost("TCPIP::127.0.0.1\0.evil.example::5025::SOCKET", 44);
+  std::string e;
+  try {
+    parseResourceName(nulHost);
+  } catch (const IoError& err) {
+    e = err.what();
+  }
+  CHECK(e.find("the host address '127.0.0.1\\x00.evil.example' holds a control character") != std::string::npos);
+  CHECK(e.find('\0') == std::string::npos);
+  auto refused = [](const std::string& text, const char* part) {
+    try {
+      parseResourceName(text);
+    } catch (const IoError& err) {
+      return std::string(err.what()).find(part) != std::string::npos && err.kind == ErrorKind::Argument;
+    }
+    return false;
+  };
+  CHECK(refused("ASRL/dev/ttyS0\n::INSTR", "the serial port path '/dev/ttyS0\\x0a'"));
+  CHECK(refused("/dev/ttyUSB0\r", "the serial port path '/dev/ttyUSB0\\x0d'"));
+  CHECK(refused("TCPIP::h::inst\x7f::INSTR", "the LAN device name 'inst\\x7f'"));
+  CHECK(refused("USB::0x1::0x2::SN\x01::INSTR", "the USB serial number 'SN\\x01'"));
+  CHECK(refused("TCPIP::h::50\t25::SOCKET", "part 3 '50\\x0925' holds a control character"));
+  CHECK(refused("TCPIP::h::5025::SOCKET\n", "part 4 'SOCKET\\x0a'"));
+  CHECK(refused("GPIB0\x1b::5::INSTR", "part 1 'GPIB0\\x1b'"));
+  // Bytes at and above 0x80 are not control characters: UTF-8 host names stay allowed.
+  CHECK(parseResourceName("TCPIP::m\xc3\xa4ssger\xc3\xa4t::5025::SOCKET").host == "m\xc3\xa4ssger\xc3\xa4t");
+}

@@ -1,4 +1,5 @@
 // ONC RPC client against hostile loopback peers: replies that never match, records that never end.
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +21,21 @@ std::string be32(uint32_t v) {
   return std::string(b, 4);
 }
 
+uint32_t be32At(const void* p) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+}
+
+// A record's mark and body, read whole; returns the body ("" once the client has gone).
+std::string readCall(int fd) {
+  uint8_t mark[4];
+  if (::recv(fd, mark, 4, MSG_WAITALL) != 4) return "";
+  uint32_t n = be32At(mark) & 0x7fffffffu;
+  std::string body(n, '\0');
+  if (n > 0 && ::recv(fd, &body[0], n, MSG_WAITALL) != static_cast<ssize_t>(n)) return "";
+  return body;
+}
+
 // Accepts one connection, reads one call record, then sends `chunk` (built from the call's xid) over
 // and over until the client goes away (or 10 s pass, so a broken client cannot hang the test run);
 // once only when `repeat` is false.
@@ -33,16 +49,8 @@ struct FloodPeer {
     listener = ldtest::loopbackListener(&port);
     thread = std::thread([this, reply, repeat] {
       int fd = ::accept(listener, nullptr, nullptr);
-      uint8_t mark[4];
-      uint32_t xid = 0;
-      if (::recv(fd, mark, 4, MSG_WAITALL) == 4) {
-        uint32_t n = ((uint32_t(mark[0]) << 24) | (uint32_t(mark[1]) << 16) | (uint32_t(mark[2]) << 8) | mark[3]) & 0x7fffffffu;
-        std::string body(n, '\0');
-        ::recv(fd, &body[0], n, MSG_WAITALL);
-        const auto* b = reinterpret_cast<const uint8_t*>(body.data());
-        if (n >= 4) xid = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
-      }
-      const std::string chunk = reply(xid);
+      std::string call = readCall(fd);
+      const std::string chunk = reply(call.size() >= 4 ? be32At(call.data()) : 0);
       auto stopAt = Clock::now() + std::chrono::seconds(10);
       while (Clock::now() < stopAt && ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0 && repeat) {}
       if (!repeat) {
@@ -74,7 +82,75 @@ ErrorKind callAgainst(FloodPeer& peer, std::chrono::milliseconds* took) {
   return kind;
 }
 
+// Answers its first call with the first bytes of a 1000-byte reply record and keeps the rest back
+// until the client's deadline has passed. A client that closes then is answered properly on its next
+// connection; one that stays gets the rest, whose first bytes read as a record mark beyond 64 MiB.
+// Later calls get a proper reply holding 42.
+struct CutReplyPeer {
+  int listener = -1;
+  int port = 0;
+  std::thread thread;
+  CutReplyPeer() {
+    listener = ldtest::loopbackListener(&port);
+    thread = std::thread([this] {
+      bool first = true, reconnects = false;
+      for (int conn = 0; conn == 0 || (conn == 1 && reconnects); ++conn) {
+        int fd = ::accept(listener, nullptr, nullptr);
+        for (std::string call = readCall(fd); !call.empty(); call = readCall(fd)) {
+          if (first) {
+            first = false;
+            std::string head = be32(0x80000000u | 1000) + std::string(8, 'x');
+            ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+            pollfd p{fd, POLLIN, 0};
+            char probe;
+            if (::poll(&p, 1, 1000) == 1 && ::recv(fd, &probe, 1, MSG_PEEK) == 0) {  // closed: it gave up on this stream
+              reconnects = true;
+              break;
+            }
+            std::string rest(992, '\xff');
+            ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+            continue;
+          }
+          std::string body = call.substr(0, 4) + be32(1) + be32(0) + be32(0) + be32(0) + be32(0) + be32(42);
+          std::string reply = be32(0x80000000u | uint32_t(body.size())) + body;
+          ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+        }
+        ::close(fd);
+      }
+    });
+  }
+  ~CutReplyPeer() {
+    thread.join();
+    ::close(listener);
+  }
+};
+
 }  // namespace
+
+TEST("rpc: a reply cut off by the deadline mid-record closes the stream; the next call reconnects and is answered") {
+  CutReplyPeer peer;
+  rpc::RpcClient c("127.0.0.1", peer.port, 0x0607AF, 1);
+  c.connect(deadlineIn(1000));
+  ErrorKind kind = ErrorKind::Device;
+  try {
+    c.call(12, be32(0), deadlineIn(200));
+  } catch (const IoError& e) {
+    kind = e.kind;
+  }
+  CHECK(kind == ErrorKind::Timeout);
+  // What the Vxi11 transport does before its next call: reconnect when the stream was given up.
+  if (!c.isOpen()) c.connect(deadlineIn(1000));
+  uint32_t answer = 0;
+  std::string error;
+  try {
+    answer = c.call(12, be32(0), deadlineIn(2000)).u32();
+  } catch (const IoError& e) {
+    error = e.what();
+  }
+  CHECK(error.empty());
+  CHECK(answer == 42);
+  c.close();
+}
 
 TEST("rpc: an endless stream of replies to other calls (stale xids) ends at the call's deadline") {
   // A complete, well-formed accepted reply whose xid is never ours.

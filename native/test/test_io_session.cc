@@ -7,43 +7,15 @@
 #include <vector>
 
 #include "check.h"
+#include "heap.h"
 #include "loopback.h"
 #include "io/io_error.h"
 #include "io/session.h"
 
 using namespace ld::io;
+using ldtest::Peer;
 
 namespace {
-
-// Accepts one connection, waits for one request line, then sends `pieces` one send() at a time.
-struct Peer {
-  int listener = -1;
-  int port = 0;
-  std::thread thread;
-  explicit Peer(std::vector<std::string> pieces, bool closeAfter = false) {
-    listener = ldtest::loopbackListener(&port);
-    thread = std::thread([this, pieces, closeAfter] {
-      int fd = ::accept(listener, nullptr, nullptr);
-      char c;
-      while (::recv(fd, &c, 1, 0) == 1 && c != '\n') {}
-      for (const auto& p : pieces) {
-        ::send(fd, p.data(), p.size(), MSG_NOSIGNAL);
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // forces separate segments
-      }
-      if (closeAfter) {
-        ::close(fd);
-      } else {
-        while (::recv(fd, &c, 1, 0) > 0) {}  // until the client closes
-        ::close(fd);
-      }
-    });
-  }
-  ~Peer() {
-    thread.join();
-    ::close(listener);
-  }
-  std::string resource() const { return "TCPIP::127.0.0.1::" + std::to_string(port) + "::SOCKET"; }
-};
 
 // Accepts one connection, waits for one request line, then sends 'x' as fast as it can, never a
 // terminator, until the client goes away (or 10 s pass, so a broken client cannot hang the run).
@@ -194,5 +166,19 @@ TEST("session: an answer that never ends, sent as fast as the peer can, fails wi
   }
   CHECK(kind == ErrorKind::Device);
   CHECK(Clock::now() - t0 < std::chrono::milliseconds(2000));
+  s.close();
+}
+
+TEST("session: the buffer grown for a 16 MiB answer is given back once the answer is taken") {
+  std::vector<std::string> pieces(16, std::string(1u << 20, 'x'));
+  pieces.push_back("\n");
+  Peer peer(pieces);
+  Session s(peer.resource(), OpenOptions{});
+  auto d = deadlineIn(5000);
+  s.write("BIG?\n", d);
+  size_t before = ldtest::heapInUse();
+  CHECK(s.readUntil("\n", 64u << 20, d).size() == 16u << 20);
+  // The answer itself is gone; what is left in use is the session's buffer.
+  CHECK(ldtest::heapInUse() < before + (1u << 20));
   s.close();
 }

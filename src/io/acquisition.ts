@@ -12,13 +12,16 @@ export interface AcquisitionOptions {
   /** The query, e.g. "FETC?" (the instrument's writeTermination is appended). */
   command: string;
   ring: SampleRing<SampleDType>;
-  /** How the answer is encoded: ASCII comma-separated (default) or a block of these values. */
+  /** How the answer is encoded: ASCII comma-separated (default) or a block of these values. An answer
+   * longer than the instrument's maxReadBytes (a block header announcing more) stops the loop. */
   format?: WireFormat;
   /** Byte order of block data. */
   bigEndian?: boolean;
-  /** Time between the starts of two exchanges; 0 (default) runs them back to back. */
+  /** Time between the starts of two exchanges; 0 (default) runs them back to back. At most 24 h
+   * (86,400,000); NaN, Infinity or a negative value is a RangeError from startAcquisition. */
   intervalMs?: number;
-  /** Per exchange; a slower instrument stops the loop with DeviceTimeoutError. Default: the instrument's. */
+  /** Per exchange; a slower instrument stops the loop with DeviceTimeoutError. Default: the instrument's.
+   * Above 0 and at most 24 h, else a RangeError from startAcquisition. */
   timeoutMs?: number;
   /** Stop after this many exchanges (default: until stop()). */
   maxExchanges?: number;
@@ -59,6 +62,7 @@ export class Acquisition {
       intervalMs: options.intervalMs ?? 0,
       timeoutMs: options.timeoutMs ?? instrument.timeoutMs,
       maxExchanges: options.maxExchanges ?? 0,
+      maxReadBytes: instrument.maxReadBytes,
     }) as NativeAcquisition;
     let settle!: (e: Error | null) => void;
     this.ended = new Promise((resolve) => (settle = resolve));

@@ -24,8 +24,9 @@ interface NativeIoFields {
   resource?: string;
 }
 
-function fromFields(f: NativeIoFields, resource: string): DeviceError {
-  const context: IoErrorContext = { resource: f.resource ?? resource, code: f.code ?? 0, codeName: f.codeName ?? "" };
+// `resource`, where the caller knows it, is the string as given: the addon's copy has been through UTF-8.
+function fromFields(f: NativeIoFields, resource?: string): DeviceError {
+  const context: IoErrorContext = { resource: resource ?? f.resource ?? "", code: f.code ?? 0, codeName: f.codeName ?? "" };
   switch (f.kind) {
     case "timeout":
       return new DeviceTimeoutError(f.message, context);
@@ -39,8 +40,9 @@ function fromFields(f: NativeIoFields, resource: string): DeviceError {
   }
 }
 
-// Every promise the addon rejects carries one of these already.
-onNativeLoad((native) => native.setIoErrorFactory((f: NativeIoFields) => fromFields(f, f.resource ?? "")));
+// Every promise the addon rejects carries one of these already; its `resource` is the JS string the
+// native object was made with.
+onNativeLoad((native) => native.setIoErrorFactory((f: NativeIoFields) => fromFields(f)));
 
 /** An error from the addon's synchronous calls (or anything else) as a DeviceError where it is one. */
 export function toDeviceError(e: unknown, resource: string): Error {

@@ -17,7 +17,10 @@ export interface SerialOptions {
 }
 
 export interface InstrumentOptions extends SerialOptions {
-  /** Per request, from the moment it reaches the I/O thread. Default 2000 ms. */
+  /** Per request, from the moment it reaches the I/O thread. Default 2000 ms. Above 0 and at most 24 h
+   * (86,400,000): a call made with anything else (NaN, Infinity, -5, 1e13) rejects with a RangeError.
+   * A read that times out gives up the rest of its message: what came of it is dropped, and the
+   * interface is cleared (device clear; sockets and serial drop pending input) before the next request. */
   timeoutMs?: number;
   /** Default "\n". `null` or "" disables it: reads then end at the interface's END or the first data. */
   readTermination?: string | null;
@@ -113,7 +116,8 @@ export class MessageInstrument {
     return this.#call((s) => s.read(term, this.maxReadBytes, this.timeoutMs, ENC_BYTES)) as Promise<Uint8Array>;
   }
 
-  /** write + read as one request on the I/O thread (nothing can come between them). */
+  /** write + read as one request on the I/O thread (nothing can come between them). Input that came
+   * before the command (an answer nobody read) is dropped first, so the answer is this command's. */
   query(message: string): Promise<string> {
     return this.#call((s) =>
       s.query(this.#encode(message + this.writeTermination), this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc),

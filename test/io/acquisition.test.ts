@@ -3,7 +3,8 @@ import { readdirSync } from "node:fs";
 import { ResourceManager, SampleRing } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceTimeoutError } from "../../src/core/errors.ts";
+import { DeviceOperationError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import type { WireFormat } from "../../src/io/acquisition.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -107,6 +108,65 @@ describe("native acquisition into a SampleRing", () => {
     }
     for (let i = 0; i < 10 && threads() > before + 2; i++) await Bun.sleep(10);
     expect(threads()).toBeLessThanOrEqual(before + 2);
+    await inst.close();
+  });
+});
+
+describe("acquisition limits", () => {
+  test("an answer beyond the instrument's maxReadBytes ends the loop at once, before its data is read; the instrument stays usable", async () => {
+    // CURV? announces a 200 MB block (only 1 kB follows); READ? sends 4 kB without a terminator.
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket, chunk) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            if (line === "CURV?") socket.write(Buffer.concat([Buffer.from("#9200000000"), Buffer.alloc(1024)]));
+            else if (line === "READ?") socket.write("1,".repeat(2048));
+            else socket.write("ALIVE\n");
+          }
+        },
+      },
+    });
+    const inst = await rm.open(`TCPIP::127.0.0.1::${server.port}::SOCKET`, { timeoutMs: 1000, maxReadBytes: 1024 });
+    const ring = new SampleRing({ capacity: 1024, dtype: "int16" });
+    const cases: [string, WireFormat, RegExp][] = [
+      ["CURV?", "int16", /block of 200000000 bytes exceeds the limit/],
+      ["READ?", "ascii", /no read termination within 1024 bytes/],
+    ];
+    for (const [command, format, message] of cases) {
+      const t0 = performance.now();
+      const acq = inst.startAcquisition({ command, format, ring });
+      const err = await acq.ended;
+      expect(err).toBeInstanceOf(DeviceOperationError);
+      expect(err!.message).toMatch(message);
+      expect(performance.now() - t0).toBeLessThan(500); // not the 1 s timeout of a read that went on
+      expect(acq.stats()).toMatchObject({ running: false, exchanges: 0, samples: 0 });
+      expect(await inst.query("ALIVE?")).toBe("ALIVE");
+    }
+    await inst.close();
+    server.stop(true);
+  });
+
+  test("an interval or timeout that is not finite, negative or beyond 24 h is refused by startAcquisition, naming the value", async () => {
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 1024, dtype: "float32" });
+    for (const bad of [Infinity, NaN, -5, 1e13]) {
+      expect(() => inst.startAcquisition({ command: "READ?", ring, intervalMs: bad })).toThrow(
+        `intervalMs must be a finite number of milliseconds from 0 up to 86400000 (24 h), got ${bad}`,
+      );
+      expect(() => inst.startAcquisition({ command: "READ?", ring, timeoutMs: bad })).toThrow(RangeError);
+    }
+    expect(() => inst.startAcquisition({ command: "READ?", ring, maxExchanges: -1 })).toThrow(RangeError);
+    // The longest interval paces: one exchange, then none while other requests come and go.
+    const { wake, next } = nextWake();
+    const first = next();
+    const acq = inst.startAcquisition({ command: "READ?", ring, intervalMs: 86_400_000, onSamples: wake });
+    await first;
+    for (let i = 0; i < 5; i++) expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    expect(acq.stats().exchanges).toBe(1);
+    await acq.stop();
+    expect(await acq.ended).toBeNull();
     await inst.close();
   });
 });

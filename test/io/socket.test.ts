@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket } from "bun";
 import { readdirSync } from "node:fs";
-import { ResourceManager } from "../../src/io/index.ts";
+import { ResourceManager, parseResourceName } from "../../src/io/index.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import {
+  DeviceConfigurationError,
+  DeviceConnectionError,
+  DeviceNotConnectedError,
+  DeviceTimeoutError,
+} from "../../src/core/errors.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
 import { crlfDmm, dmm } from "../support/simDevices.ts";
 
@@ -191,6 +197,137 @@ describe("TCPIP SOCKET", () => {
     const inst = await rm.open(sim.resource);
     await inst.close();
     await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+  });
+});
+
+/** A raw SCPI peer: every line "Qn" is answered "Rn\n" unless `answer` says otherwise (undefined: as usual). */
+function scriptedPeer(answer: (line: string, socket: Socket<undefined>) => string | null | undefined = () => undefined) {
+  const sockets: Socket<undefined>[] = [];
+  let opened = 0;
+  const server = Bun.listen<undefined>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(socket) {
+        opened++;
+        sockets.push(socket);
+      },
+      data(socket, chunk) {
+        for (const line of chunk.toString().split("\n").filter(Boolean)) {
+          const reply = answer(line, socket);
+          if (reply !== null) socket.write(reply ?? `R${line.slice(1)}\n`);
+        }
+      },
+    },
+  });
+  return {
+    resource: `TCPIP::127.0.0.1::${server.port}::SOCKET`,
+    port: server.port,
+    get connections() { return opened; },
+    /** The instrument side of the (last) connection. */
+    get socket() { return sockets.at(-1)!; },
+    stop: () => server.stop(true),
+  };
+}
+
+describe("answers stay in step", () => {
+  test("a query that timed out halfway is given up: its late rest is dropped and later answers are their own", async () => {
+    const peer = scriptedPeer((line) => (line === "Q1" ? "PART" : undefined));
+    const inst = await rm.open(peer.resource, { timeoutMs: 200 });
+    const err = await inst.query("Q1").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect(err.context.codeName).toBe("ETIMEDOUT");
+    peer.socket.write("IAL1\n"); // the rest of Q1's answer, after the deadline
+    expect(await inst.query("Q2")).toBe("R2"); // not "PARTIAL1"
+    expect(await inst.query("Q3")).toBe("R3"); // not "R2"
+    await inst.close();
+    peer.stop();
+  });
+
+  test("a query drops an earlier answer nobody read, so the answer it returns is its own", async () => {
+    const written = Promise.withResolvers<void>();
+    const peer = scriptedPeer((line, socket) => {
+      if (line !== "Q5") return undefined;
+      socket.write("R5\n");
+      written.resolve();
+      return null;
+    });
+    const inst = await rm.open(peer.resource, { timeoutMs: 1000 });
+    await inst.write("Q5"); // answered, never read
+    await written.promise;
+    expect(await inst.query("Q6")).toBe("R6");
+    await inst.close();
+    peer.stop();
+  });
+});
+
+describe("timeouts", () => {
+  test("a timeout that is not a finite number of ms above 0 and at most 24 h is refused at the call, naming the value", async () => {
+    const peer = scriptedPeer();
+    const inst = await rm.open(peer.resource);
+    const openBefore = rm.openInstruments.length;
+    for (const bad of [Infinity, NaN, -5, 1e13]) {
+      inst.timeoutMs = bad;
+      const t0 = performance.now();
+      for (const call of [() => inst.query("Q1"), () => inst.read(), () => inst.clear(), () => inst.lock()]) {
+        const err = await call().catch((e) => e);
+        expect(err).toBeInstanceOf(RangeError);
+        expect(err.message).toBe(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${bad}`);
+      }
+      expect(performance.now() - t0).toBeLessThan(100); // refused, not waited for (or timed out at once)
+      const open = await rm.open(peer.resource, { timeoutMs: bad }).catch((e) => e);
+      expect(open).toBeInstanceOf(RangeError);
+      expect(open.message).toContain(`got ${bad}`);
+    }
+    expect(rm.openInstruments.length).toBe(openBefore);
+    inst.timeoutMs = 86_400_000; // a day is the longest allowed
+    expect(await inst.query("Q7")).toBe("R7");
+    await inst.close();
+    peer.stop();
+  });
+});
+
+describe("resource strings", () => {
+  const parseError = (text: string): DeviceConfigurationError | undefined => {
+    try {
+      parseResourceName(text);
+    } catch (e) {
+      return e as DeviceConfigurationError;
+    }
+    return undefined;
+  };
+
+  test("a control character anywhere is refused naming the part, before anything connects", async () => {
+    const peer = scriptedPeer();
+    const resource = `TCPIP::127.0.0.1\0.evil.example::${peer.port}::SOCKET`; // the NUL would end the host at 127.0.0.1
+    const err = await rm.open(resource).catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConfigurationError);
+    expect(err.message).toContain("the host address '127.0.0.1\\x00.evil.example' holds a control character");
+    expect(err.message).not.toContain("\0");
+    expect(err.context.resource).toBe(resource);
+    for (const [bad, part] of [
+      [`TCPIP::127.0.0.1::${peer.port}::SOCKET\n`, "part 4 'SOCKET\\x0a'"],
+      ["ASRL/dev/ttyS0\r::INSTR", "the serial port path '/dev/ttyS0\\x0d'"],
+      ["TCPIP::127.0.0.1::inst\x7f::INSTR", "the LAN device name 'inst\\x7f'"],
+    ] as const) {
+      const e = parseError(bad);
+      expect(e).toBeInstanceOf(DeviceConfigurationError);
+      expect(e!.message).toContain(part);
+      expect(e!.context.resource).toBe(bad);
+    }
+    expect(peer.connections).toBe(0);
+    peer.stop();
+  });
+
+  test("errors carry the resource exactly as given, even one UTF-8 cannot carry (a lone surrogate)", async () => {
+    const missing = "/dev/labdaemon-missing-\ud800";
+    const err = await rm.open(missing, { timeoutMs: 500 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.context.resource).toBe(missing);
+    const bad = "TCPIP::\ud800::port::SOCKET";
+    const parsed = parseError(bad);
+    expect(parsed).toBeInstanceOf(DeviceConfigurationError);
+    expect(parsed!.context.resource).toBe(bad);
   });
 });
 

@@ -12,6 +12,8 @@
 namespace ld::io::binding {
 
 std::shared_ptr<Session> sessionFrom(const Napi::Value& v);
+// The resource string the session was opened with, as the caller gave it (only after sessionFrom succeeded).
+Napi::Value sessionResourceGiven(const Napi::Value& v);
 
 namespace {
 
@@ -44,13 +46,17 @@ class NativeAcquisition : public Napi::ObjectWrap<NativeAcquisition> {
       throw Napi::RangeError::New(env, e.what());
     }
     p.bigEndian = o.Get("bigEndian").ToBoolean();
-    auto num = [&](const char* k, double def) { auto v = o.Get(k); return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def; };
-    p.intervalMs = num("intervalMs", 0);
-    p.timeoutMs = static_cast<long>(num("timeoutMs", 2000));
-    p.maxExchanges = static_cast<uint64_t>(num("maxExchanges", 0));
-    if (p.intervalMs < 0 || p.timeoutMs <= 0) throw Napi::RangeError::New(env, "intervalMs must be >= 0 and timeoutMs > 0");
-    acq_ = std::make_shared<Acquisition>(session, ring, p, [this] { wake_.Wake(); });
-    bridge_ = std::make_unique<JsBridge>(env, session->resource(), [this] { Ref(); }, [this] { Unref(); });
+    p.intervalMs = waitMsArg(o.Get("intervalMs"), "intervalMs", 0, true);
+    p.timeoutMs = waitMsArg(o.Get("timeoutMs"), "timeoutMs", 2000);
+    Napi::Value maxExchanges = o.Get("maxExchanges");
+    p.maxExchanges = maxExchanges.IsUndefined() ? 0 : countArg(maxExchanges, "maxExchanges");
+    p.maxReadBytes = byteLimitArg(o.Get("maxReadBytes"), p.maxReadBytes);
+    try {
+      acq_ = std::make_shared<Acquisition>(session, ring, p, [this] { wake_.Wake(); });
+    } catch (const IoError& e) {
+      throw Napi::RangeError::New(env, e.what());
+    }
+    bridge_ = std::make_unique<JsBridge>(env, sessionResourceGiven(info[0]), [this] { Ref(); }, [this] { Unref(); });
   }
 
   ~NativeAcquisition() override {

@@ -1,6 +1,10 @@
 #include "io/binding/js_bridge.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+
+#include "io/resource_name.h"
 
 namespace ld::io::binding {
 
@@ -19,8 +23,11 @@ void settleOnJsThread(Napi::Env env, Napi::Function, JsBridge* bridge, PendingCa
   bridge->settle(env, call);
 }
 
-JsBridge::JsBridge(Napi::Env env, std::string resource, std::function<void()> hold, std::function<void()> release)
-    : resource_(std::move(resource)), hold_(std::move(hold)), release_(std::move(release)) {
+JsBridge::JsBridge(Napi::Env env, Napi::Value resource, std::function<void()> hold, std::function<void()> release)
+    : hold_(std::move(hold)), release_(std::move(release)) {
+  Napi::Object holder = Napi::Object::New(env);
+  holder.Set("resource", resource);
+  resource_ = Napi::Persistent(holder);
   tsfn_ = Tsfn::New(env, "labdaemon-io", 0, 1, this);
   tsfn_.Unref(env);
 }
@@ -87,17 +94,18 @@ Outcome JsBridge::failure(const IoError& e) {
   return o;
 }
 
-Napi::Value JsBridge::errorFor(Napi::Env env, const std::string& resource, const Outcome& o) {
+Napi::Value JsBridge::errorFor(Napi::Env env, Napi::Value resource, const Outcome& o) {
+  const std::string message = printableResource(resource.ToString().Utf8Value()) + ": " + o.message;
   if (errorFactory && !errorFactory->IsEmpty()) {
     Napi::Object fields = Napi::Object::New(env);
-    fields.Set("message", resource + ": " + o.message);
+    fields.Set("message", message);
     fields.Set("kind", errorKindName(o.kind));
     fields.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
     fields.Set("codeName", o.codeName);
     fields.Set("resource", resource);
     return errorFactory->Call({fields});
   }
-  Napi::Error err = Napi::Error::New(env, resource + ": " + o.message);
+  Napi::Error err = Napi::Error::New(env, message);
   Napi::Object obj = err.Value();
   obj.Set("kind", errorKindName(o.kind));
   obj.Set("code", Napi::Number::New(env, static_cast<double>(o.code)));
@@ -164,6 +172,31 @@ std::string stringArg(const Napi::Value& v, const char* what) {
 double numberArg(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
+}
+
+namespace {
+constexpr double kLargestCount = 9007199254740991.0;  // 2^53 - 1: every such double is exact
+}  // namespace
+
+size_t countArg(const Napi::Value& v, const char* what) {
+  const double n = numberArg(v, what);
+  if (!(n >= 0 && n <= kLargestCount) || n != std::floor(n))
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a whole number >= 0");
+  return static_cast<size_t>(n);
+}
+
+// Converting a double beyond size_t's range is undefined behaviour: clamp before the cast.
+size_t byteLimitArg(const Napi::Value& v, size_t def) {
+  const double m = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  return m > 0 ? static_cast<size_t>(std::min(m, kLargestCount)) : def;
+}
+
+double waitMsArg(const Napi::Value& v, const char* what, double def, bool zeroAllowed) {
+  if (v.IsUndefined()) return def;
+  const double ms = numberArg(v, what);
+  std::string why = waitMsError(what, ms, zeroAllowed);
+  if (!why.empty()) throw Napi::RangeError::New(v.Env(), why);
+  return ms;
 }
 
 }  // namespace ld::io::binding

@@ -38,21 +38,24 @@ using Tsfn = Napi::TypedThreadSafeFunction<JsBridge, PendingCall, settleOnJsThre
 
 class JsBridge {
  public:
-  // `hold`/`release` pin the owning JS object while calls are in flight.
-  JsBridge(Napi::Env env, std::string resource, std::function<void()> hold, std::function<void()> release);
+  // `resource` is the caller's JS string, kept as given: errors carry it in context.resource (a UTF-8
+  // copy would differ from it for a lone surrogate). `hold`/`release` pin the owning JS object while
+  // calls are in flight.
+  JsBridge(Napi::Env env, Napi::Value resource, std::function<void()> hold, std::function<void()> release);
   ~JsBridge();
   // Runs `job` on `thread`; its Outcome (or the IoError it throws) settles the returned promise.
   Napi::Value submit(Napi::Env env, IoThread& thread, std::function<Outcome()> job,
                      std::function<void(Napi::Env)> onJsThread = nullptr);
   void settle(Napi::Env env, PendingCall* call);
-  Napi::Value errorValue(Napi::Env env, const Outcome& o) const { return errorFor(env, resource_, o); }
+  Napi::Value errorValue(Napi::Env env, const Outcome& o) const { return errorFor(env, resource(), o); }
+  Napi::Value resource() const { return resource_.Get("resource"); }
   // The JS error for a failed outcome (a DeviceError subclass once ioErrors.ts has registered its factory).
-  static Napi::Value errorFor(Napi::Env env, const std::string& resource, const Outcome& o);
+  static Napi::Value errorFor(Napi::Env env, Napi::Value resource, const Outcome& o);
   static Outcome failure(const IoError& e);
 
  private:
   Tsfn tsfn_;
-  std::string resource_;
+  Napi::ObjectReference resource_;  // {resource}: N-API references hold objects, not strings
   std::function<void()> hold_, release_;
   size_t pending_ = 0;
 };
@@ -64,5 +67,12 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
 std::string bytesArg(const Napi::Value& v, const char* what);
 std::string stringArg(const Napi::Value& v, const char* what);
 double numberArg(const Napi::Value& v, const char* what);
+// A whole number from 0 to 2^53 - 1; a RangeError naming `what` otherwise.
+size_t countArg(const Napi::Value& v, const char* what);
+// A byte limit: a number above 0 (clamped to 2^53 - 1); anything else is `def`.
+size_t byteLimitArg(const Napi::Value& v, size_t def);
+// A timeout or interval in milliseconds, `def` when undefined; a RangeError naming `what` and the value
+// for anything waitMsError refuses (Infinity, NaN, -5, 1e13 …), a TypeError for a non-number.
+double waitMsArg(const Napi::Value& v, const char* what, double def, bool zeroAllowed = false);
 
 }  // namespace ld::io::binding

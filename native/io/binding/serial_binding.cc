@@ -48,9 +48,9 @@ class NativeSerialPort : public Napi::ObjectWrap<NativeSerialPort> {
       port_ = std::make_shared<Port>(path, s);
     } catch (const IoError& e) {
       // The same error as a failed request: a DeviceError subclass carrying the path and EINVAL.
-      throw Napi::Error(info.Env(), JsBridge::errorFor(info.Env(), path, JsBridge::failure(e)));
+      throw Napi::Error(info.Env(), JsBridge::errorFor(info.Env(), info[0], JsBridge::failure(e)));
     }
-    bridge_ = std::make_unique<JsBridge>(info.Env(), path, [this] { Ref(); }, [this] { Unref(); });
+    bridge_ = std::make_unique<JsBridge>(info.Env(), info[0], [this] { Ref(); }, [this] { Unref(); });
   }
 
   ~NativeSerialPort() override {

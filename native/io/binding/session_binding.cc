@@ -2,7 +2,6 @@
 // session's own I/O thread, so calls on one resource run in the order they were made.
 #include <napi.h>
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -14,7 +13,6 @@ namespace ld::io::binding {
 namespace {
 
 constexpr size_t kDefaultMax = 64u << 20;
-constexpr double kLargestCount = 9007199254740991.0;  // 2^53 - 1: every such double is exact
 
 OpenOptions parseOptions(const Napi::Value& v) {
   OpenOptions o;
@@ -35,6 +33,7 @@ Napi::FunctionReference* sessionCtor = nullptr;
 class NativeSession : public Napi::ObjectWrap<NativeSession> {
  public:
   std::shared_ptr<Session> session() const { return session_; }
+  Napi::Value resourceGiven() const { return bridge_->resource(); }
 
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeSession", {
@@ -60,9 +59,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     try {
       session_ = std::make_shared<Session>(resource, parseOptions(info[1]));
     } catch (const IoError& e) {
-      throw Napi::Error(env, JsBridge::errorFor(env, resource, JsBridge::failure(e)));
+      throw Napi::Error(env, JsBridge::errorFor(env, info[0], JsBridge::failure(e)));
     }
-    bridge_ = std::make_unique<JsBridge>(env, resource, [this] { Ref(); }, [this] { Unref(); });
+    bridge_ = std::make_unique<JsBridge>(env, info[0], [this] { Ref(); }, [this] { Unref(); });
   }
 
   ~NativeSession() override {
@@ -72,17 +71,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   }
 
  private:
-  // Converting a double beyond size_t's range is undefined behaviour: clamp before the cast.
-  static size_t maxArg(const Napi::Value& v) {
-    const double m = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
-    return m > 0 ? static_cast<size_t>(std::min(m, kLargestCount)) : kDefaultMax;
-  }
-  static size_t countArg(const Napi::Value& v, const char* what) {
-    const double n = numberArg(v, what);
-    if (!(n >= 0 && n <= kLargestCount) || n != std::floor(n))
-      throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a whole number >= 0");
-    return static_cast<size_t>(n);
-  }
+  static size_t maxArg(const Napi::Value& v) { return byteLimitArg(v, kDefaultMax); }
   static int encArg(const Napi::Value& v) { return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0; }
 
   // Deadlines start when the request reaches the I/O thread, so queued requests each get their full timeout.
@@ -90,10 +79,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     auto s = session_;
     return bridge_->submit(env, s->thread(), [s, fn = std::move(fn), timeoutMs]() { return fn(*s, deadlineIn(timeoutMs)); });
   }
-  static long msArg(const Napi::Value& v) {
-    double ms = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 2000;
-    return ms > 0 ? static_cast<long>(ms) : 2000;
-  }
+  // Checked where the call is made, so a bad timeout rejects that call instead of timing out at once.
+  static long msArg(const Napi::Value& v) { return static_cast<long>(std::ceil(waitMsArg(v, "timeoutMs", 2000))); }
 
   Napi::Value Open(const Napi::CallbackInfo& info) {
     return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
@@ -127,7 +114,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     size_t max = maxArg(info[2]);
     int enc = encArg(info[4]);
     return submit(info.Env(), msArg(info[3]), [data = std::move(data), term, max, enc](Session& s, Deadline d) {
-      s.write(data, d);
+      s.writeQuery(data, d);
       return Outcome::text(s.readUntil(term, max, d), enc);
     });
   }
@@ -137,7 +124,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     std::string term = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
     size_t max = maxArg(info[2]);
     return submit(info.Env(), msArg(info[3]), [data = std::move(data), hasCommand, term, max](Session& s, Deadline d) {
-      if (hasCommand) s.write(data, d);
+      if (hasCommand) s.writeQuery(data, d);
       return Outcome::text(s.readBlock(term, max, d), 0);
     });
   }
@@ -191,7 +178,7 @@ Napi::Value ParseResourceName(const Napi::CallbackInfo& info) {
   } catch (const IoError& e) {
     Napi::Error err = Napi::Error::New(env, e.what());
     err.Value().Set("kind", errorKindName(e.kind));
-    err.Value().Set("resource", text);
+    err.Value().Set("resource", info[0]);
     throw err;
   }
   Napi::Object o = Napi::Object::New(env);
@@ -223,6 +210,10 @@ Napi::Value ParseResourceName(const Napi::CallbackInfo& info) {
 std::shared_ptr<Session> sessionFrom(const Napi::Value& v) {
   if (!sessionCtor || !v.IsObject() || !v.As<Napi::Object>().InstanceOf(sessionCtor->Value())) return nullptr;
   return NativeSession::Unwrap(v.As<Napi::Object>())->session();
+}
+
+Napi::Value sessionResourceGiven(const Napi::Value& v) {
+  return NativeSession::Unwrap(v.As<Napi::Object>())->resourceGiven();
 }
 
 void InitSession(Napi::Env env, Napi::Object exports) {
