@@ -62,8 +62,23 @@ export function portFlag(v: string | undefined, name = "--port"): number | undef
   return Number(v);
 }
 
+/**
+ * The one range of every millisecond value the CLI takes (flags and config): the I/O layer's, and well
+ * inside what a JS timer can hold (2^31 - 1 ms; above it a timer fires at once).
+ */
+export const MAX_MS = 86_400_000;
+export const MS_RANGE = `a whole number of milliseconds within 1–${MAX_MS} (24 h)`;
+
+export function isMs(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_MS;
+}
+
+/** A duration flag: 0 is refused (it would mean no bound, and a hung device would hang the command). */
 export function msFlag(v: string | undefined, name: string): number | undefined {
-  return wholeFlag(v, name, "a whole number of milliseconds");
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!isMs(n)) throw new UsageError(`${name} must be ${MS_RANGE}, got '${v}'`);
+  return n;
 }
 
 /** A non-negative integer flag; `what` completes "must be …" in its usage error. */

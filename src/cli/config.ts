@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isMs, MS_RANGE } from "./args.ts";
 import type { DeviceClass, LabDaemon, TaskClass } from "../index.ts";
 import { parseDataFile } from "./dataFile.ts";
 import { lineColumn } from "./jsonSyntax.ts";
@@ -271,8 +272,8 @@ function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boo
     if (typeof d.type !== "string" || d.type === "") throw fail([...p, "type"], " must name a device type");
     if (d.params !== undefined && !isObject(d.params)) throw fail([...p, "params"], " must be an object");
     if (d.connect !== undefined && typeof d.connect !== "boolean") throw fail([...p, "connect"], " must be true or false");
-    if (d.callTimeoutMs !== undefined && !(typeof d.callTimeoutMs === "number" && Number.isInteger(d.callTimeoutMs) && d.callTimeoutMs >= 0)) {
-      throw fail([...p, "callTimeoutMs"], " must be a non-negative integer (ms)");
+    if (d.callTimeoutMs !== undefined && !isMs(d.callTimeoutMs)) {
+      throw fail([...p, "callTimeoutMs"], ` must be ${MS_RANGE}`);
     }
     cfg.devices[id] = { type: d.type, params: (d.params as Record<string, unknown>) ?? {}, connect: d.connect === true, callTimeoutMs: d.callTimeoutMs as number | undefined };
   }

@@ -8,7 +8,7 @@ test("query --baud-rate with a bad value names the flag and its unit (bits per s
   expect(err).toBeInstanceOf(UsageError);
   expect(err.message).toBe("--baud-rate must be a whole number of bits per second, got 'fast'");
   const timeout = await queryCommand(["--timeout", "soon", "ASRL/dev/null::INSTR", "*IDN?"]).catch((e) => e);
-  expect(timeout.message).toBe("--timeout must be a whole number of milliseconds, got 'soon'");
+  expect(timeout.message).toBe("--timeout must be a whole number of milliseconds within 1–86400000 (24 h), got 'soon'");
 });
 
 test("terminations take \\r \\n \\t \\\\ \\xHH escapes and 'none'; anything else names the flag and the fault", () => {
