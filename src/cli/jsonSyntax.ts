@@ -1,6 +1,9 @@
 // Where a JSON text stops being JSON. JavaScriptCore's JSON.parse names the problem but not the place,
 // and a lab configuration error must point at a line.
 
+/** Deeper nesting is refused: no lab file needs it, and the checker recurses once per level. */
+export const MAX_JSON_DEPTH = 512;
+
 export interface JsonSyntaxError {
   offset: number;
   message: string;
@@ -9,6 +12,7 @@ export interface JsonSyntaxError {
 /** null when `text` is valid JSON (RFC 8259), else the first error and its character offset. */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
   let i = 0;
+  let depth = 0;
   const fail = (message: string): never => {
     throw { offset: i, message } satisfies JsonSyntaxError;
   };
@@ -45,8 +49,13 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === "{") return object();
-    if (c === "[") return array();
+    if (c === "{" || c === "[") {
+      if (++depth > MAX_JSON_DEPTH) fail(`nested more than ${MAX_JSON_DEPTH} levels deep`);
+      if (c === "{") object();
+      else array();
+      depth--;
+      return;
+    }
     if (c === '"') return string();
     if (c === "t") return literal("true");
     if (c === "f") return literal("false");

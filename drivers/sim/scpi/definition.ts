@@ -22,7 +22,7 @@
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
 import { readFileSync } from "node:fs";
-import { parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
+import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
 
 export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
 
@@ -68,13 +68,14 @@ export class SimDefinitionError extends Error {
 
 /** Reads and checks a definition file; every error starts with file:line:column. */
 export function loadDefinition(file: string): SimDefinition {
-  let text: string;
+  const refuse = (message: string) => new SimDefinitionError(message);
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch (e) {
     throw new SimDefinitionError(`${file}: cannot read: ${(e as Error).message}`);
   }
-  const { raw, position } = parseDataFile(file, text, (message) => new SimDefinitionError(message));
+  const { raw, position } = parseDataFile(file, decodeDataFile(file, bytes, refuse), refuse);
   return validateDefinition(raw, file, position);
 }
 
