@@ -83,6 +83,8 @@ interface DeviceEntry {
 
 const DEFAULT_STOP_TIMEOUT_MS = 1000;
 const CLEANUP_TIMEOUT_MS = 2000;
+/** Bound on a device's startStreaming when it has no callTimeoutMs. */
+const START_TIMEOUT_MS = 30_000;
 
 export class LabDaemon {
   readonly events = new Emitter<DaemonEvents>();
@@ -507,7 +509,9 @@ export class LabDaemon {
           throw new DeviceError(`Device '${e.id}' does not support streaming.`, { device_id: e.id });
         }
         try {
-          await this.callLifecycle(e, "startStreaming", [deliver], e.callTimeoutMs);
+          // Bounded even for a device without a call timeout: a start that never returns must not leave
+          // every subscriber (and a stop waiting behind it) hanging.
+          await this.callLifecycle(e, "startStreaming", [deliver], e.callTimeoutMs || START_TIMEOUT_MS);
         } catch (err) {
           this.recordEntryError(e, err, "device", { operation: "startStreaming" });
           throw err;

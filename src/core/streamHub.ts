@@ -1,5 +1,10 @@
 // One device stream fanned out to any number of subscribers (local callbacks and SSE clients alike).
 // The device's callback is wired once; subscribers come and go without re-wiring it.
+import { withDeadline } from "./deadline.ts";
+import { DeviceError } from "./errors.ts";
+
+/** How long a stop without a bound of its own waits for a start still under way. */
+const STOP_WAIT_MS = 2000;
 
 export interface StreamInfo {
   deviceId: string;
@@ -97,7 +102,9 @@ export class StreamHub {
 
   /** Stops the device stream and ends every subscriber with `reason`. Idempotent. */
   async stop(reason: StreamEnd = { type: "StreamStopped", message: "stream stopped" }, timeoutMs?: number): Promise<void> {
-    if (this.starting) await this.starting.catch(() => {});
+    // A start still under way is waited for within the stop's own bound; one that is later than that is
+    // abandoned (ensureStarted stops the device if it ever comes up), so a stop never hangs on it.
+    if (this.starting) await withDeadline(this.starting.catch(() => {}), timeoutMs ?? STOP_WAIT_MS);
     const wasStreaming = this.owner !== null;
     this.owner = null;
     this.generation++;
@@ -136,6 +143,11 @@ export class StreamHub {
     });
     try {
       await this.starting;
+      if (gen !== this.generation) {
+        // A stop gave up waiting for this start: the device came up for nobody.
+        void this.driver.stop().catch(() => {});
+        throw new DeviceError(`stream of device '${this.deviceId}' was stopped while it was starting`, { device_id: this.deviceId });
+      }
       this.owner = owner;
     } finally {
       this.starting = null;

@@ -394,3 +394,32 @@ describe("events", () => {
     expect(seen).toEqual(["added", "connected"]);
   });
 });
+
+describe("a start that never returns", () => {
+  test("stop and removal are bounded by their own timeouts; the late start is abandoned, never delivered", async () => {
+    let finishStart!: () => void;
+    let deliver: ((x: unknown) => void) | null = null;
+    let stops = 0;
+    class StuckStart {
+      startStreaming(cb: (x: unknown) => void) {
+        deliver = cb;
+        return new Promise<void>((r) => (finishStart = r));
+      }
+      stopStreaming() { stops++; }
+    }
+    daemon.registerPlugins({ devices: { StuckStart } });
+    daemon.addDevice("st", "StuckStart");
+    const got: unknown[] = [];
+    const sub = daemon.subscribe("st", (x) => got.push(x)).catch((e) => e);
+    await until(() => deliver !== null, 2000, "the start to be called");
+    const t0 = performance.now();
+    await daemon.stopStreaming("st", 150);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    finishStart(); // the device comes up after all: for nobody
+    expect(await sub).toBeInstanceOf(DeviceError);
+    deliver!(1);
+    expect(got).toEqual([]);
+    await until(() => stops === 1, 2000, "the abandoned start to be stopped");
+    expect(daemon.deviceState("st").streaming).toBe(false);
+  });
+});
