@@ -50,6 +50,8 @@ export interface LabDaemonServerOptions {
   parameterTimeoutMs?: number;
   /** Largest request body accepted, bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Seconds a client may stay silent while sending a request (headers or body) before it is cut off. Default 10. */
+  idleTimeoutSeconds?: number;
   sse?: SseOptions;
 }
 
@@ -89,6 +91,7 @@ export class LabDaemonServer {
   private readonly logger: ServerLogger;
   private readonly level: number;
   private readonly maxBodyBytes: number;
+  private readonly idleTimeoutSeconds: number;
   /**
    * Loopback without a token: only loopback Host names are served. A web page whose DNS name is rebound
    * to 127.0.0.1 is "same-origin" with the server and would otherwise drive the instruments.
@@ -108,6 +111,7 @@ export class LabDaemonServer {
     this.logger = opts.logger ?? consoleLogger;
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+    this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
     this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
     this.errors = new ErrorStore(daemon);
     this.trackTasksStartedElsewhere();
@@ -167,6 +171,8 @@ export class LabDaemonServer {
       port: this.requestedPort,
       // Bodies are bounded in `fetch` (with an envelope); this only stops a runaway upload early.
       maxRequestBodySize: Math.max(this.maxBodyBytes * 4, 4 << 20),
+      // A client silent this long (headers or body still coming) is cut off; streams and device calls lift it.
+      idleTimeout: this.idleTimeoutSeconds,
       fetch: (req, srv) => this.fetch(req, srv),
       error: (e) => {
         this.log("error", "labdaemon: unhandled server error", e);
@@ -278,16 +284,15 @@ export class LabDaemonServer {
     );
   }
 
-  /** 413 for a body over the bound, by Content-Length when given, else by reading at most the bound. */
+  /** 413 for a body over the bound (by Content-Length at once when given); the body is read before anything else. */
   private async boundBody(request: Request): Promise<Request> {
     const tooLarge = () => new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`,
       { limit_bytes: this.maxBodyBytes });
     const length = request.headers.get("content-length");
-    if (length !== null) {
-      if (Number(length) > this.maxBodyBytes) throw tooLarge();
-      return request;
-    }
-    if (!request.body) return request;
+    if (length !== null && Number(length) > this.maxBodyBytes) throw tooLarge();
+    if (length === "0" || !request.body) return request;
+    // Read here in every case, while the idle timeout still applies: a client that announces a length and
+    // then stops sending is cut off by it, instead of holding a socket once the timeout is lifted below.
     const chunks: Uint8Array[] = [];
     let total = 0;
     const reader = request.body.getReader();

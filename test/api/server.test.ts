@@ -456,3 +456,26 @@ describe("request smuggling past auth", () => {
     expect(s.daemon.deviceState("m1").connected).toBe(false);
   });
 });
+
+describe("slow clients", () => {
+  test("a body that stops arriving after its Content-Length was announced is cut off at the idle timeout", async () => {
+    s = await startTestServer({ idleTimeoutSeconds: 1 });
+    const t0 = performance.now();
+    const closed = new Promise<number>((resolve) => {
+      void Bun.connect({
+        hostname: "127.0.0.1", port: s!.server.port,
+        socket: {
+          open(sock) {
+            sock.write("POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"dev");
+          },
+          data() {},
+          close() { resolve(performance.now() - t0); },
+        },
+      });
+    });
+    const after = await closed;
+    expect(after).toBeGreaterThan(800);
+    expect(after).toBeLessThan(5000);
+    expect((await s.req("GET", "/health")).status).toBe(200);
+  });
+});
