@@ -3,7 +3,7 @@
 import { withDeadline } from "./deadline.ts";
 import { DeviceQueue, DEFAULT_QUEUE_LIMIT } from "./deviceQueue.ts";
 import {
-  DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
+  BusyError, DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
   DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
   InvalidTaskDefinitionError, LabDaemonError, MethodNotFoundError, TaskExistsError,
   TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError, asError,
@@ -362,7 +362,7 @@ export class LabDaemon {
     const old = this.tasks.get(taskId);
     if (old?.isRunning()) throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });
     if (this.running >= this.maxRunningTasks) {
-      throw new InvalidRequestError(`${this.running} tasks are running (limit ${this.maxRunningTasks})`, { task_id: taskId });
+      throw new BusyError(`${this.running} tasks are running (limit ${this.maxRunningTasks}); try again when some have ended`, { task_id: taskId });
     }
     const problems = paramsProblems(Cls, params);
     if (problems.length > 0) {
@@ -647,6 +647,8 @@ export class LabDaemon {
 
   /** As recordDeviceError, unless the entry was removed meanwhile: a late failure must not land on a new device of that id. */
   private recordEntryError(e: DeviceEntry, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
+    // A refused call (queue full) says nothing about the instrument: it must not replace its real last error.
+    if (error instanceof BusyError) return;
     if (this.devices.get(e.id) === e) this.recordDeviceError(e.id, error, origin, context);
   }
 

@@ -1,6 +1,6 @@
 // Per-device FIFO: one call at a time per instrument, async methods included, in arrival order.
 // The idle fast path runs a call at once and only allocates the caller's promise.
-import { DeviceOperationError, DeviceTimeoutError } from "./errors.ts";
+import { BusyError, DeviceTimeoutError } from "./errors.ts";
 
 interface Job {
   fn: () => unknown;
@@ -57,7 +57,7 @@ export class DeviceQueue {
       });
     }
     if (this.pending >= this.limit) {
-      return Promise.reject(new DeviceOperationError(
+      return Promise.reject(new BusyError(
         `device '${this.deviceId}' has ${this.pending} calls waiting (limit ${this.limit}); refusing '${label}'`,
         { device_id: this.deviceId, method: label },
       ));

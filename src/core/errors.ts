@@ -56,6 +56,8 @@ export class TaskExistsError extends LabDaemonError { override name = "TaskExist
 export class TaskTypeNotFoundError extends LabDaemonError { override name = "TaskTypeNotFound"; }
 export class NotSupportedError extends LabDaemonError { override name = "NotSupported"; }
 export class DaemonClosedError extends LabDaemonError { override name = "DaemonClosed"; }
+/** A bound on waiting work was reached (a device's call queue, the running-task limit): try again later. */
+export class BusyError extends LabDaemonError { override name = "Busy"; }
 
 /** Anything thrown, as an Error (devices may throw strings or plain objects). */
 export function asError(e: unknown): Error {

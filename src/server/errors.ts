@@ -35,6 +35,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   TaskExists: 409,
   DeviceInUse: 409,
   DaemonClosed: 503,
+  Busy: 503,
   DeviceTimeoutError: 504,
 };
 

@@ -541,3 +541,45 @@ test("a hung method answers /call with 504 at the server's bound when the device
     await t.close();
   }
 });
+
+test("a full call queue and the running-task limit are 503 Busy from the framework, and leave the device's last error alone", async () => {
+  const { LabDaemon } = await import("../../src/index.ts");
+  const { LabDaemonServer } = await import("../../src/server/index.ts");
+  const daemon = new LabDaemon({ queueLimit: 2, maxRunningTasks: 1 });
+  let release!: () => void;
+  class Held {
+    hold() { return new Promise<void>((r) => (release = r)); }
+    quick() { return 1; }
+    fail() { throw new RangeError("real instrument fault"); }
+  }
+  class Waits { run(ctx: { signal: AbortSignal }) { return new Promise((r) => ctx.signal.addEventListener("abort", r)); } }
+  daemon.registerPlugins({ devices: { Held }, tasks: { Waits } });
+  const server = new LabDaemonServer(daemon, { port: 0, logLevel: "silent" });
+  await server.start();
+  const post = (path: string, body: unknown) =>
+    fetch(server.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  try {
+    daemon.addDevice("h", "Held");
+    expect((await post("/devices/h/call", { method: "fail" })).status).toBe(400);
+    const holding = post("/devices/h/call", { method: "hold" });
+    await until(() => release !== undefined, 2000, "the held call");
+    const waiting = [post("/devices/h/call", { method: "quick" }), post("/devices/h/call", { method: "quick" })];
+    await until(() => daemon.deviceState("h").pending === 2, 2000, "two queued calls");
+    const refused = await post("/devices/h/call", { method: "quick" });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { type: string; origin: string } }).error).toMatchObject({ type: "Busy", origin: "framework" });
+    const stored = (await (await fetch(`${server.url}/devices/h/error`)).json()) as { error: { type: string } };
+    expect(stored.error.type).toBe("RangeError");
+    release();
+    expect((await holding).status).toBe(200);
+    for (const w of waiting) expect((await w).status).toBe(200);
+
+    expect((await post("/tasks", { task_id: "t1", task_type: "Waits" })).status).toBe(200);
+    const second = await post("/tasks", { task_id: "t2", task_type: "Waits" });
+    expect(second.status).toBe(503);
+    expect(((await second.json()) as { error: { type: string } }).error.type).toBe("Busy");
+  } finally {
+    await server.stop();
+    await daemon.shutdown({ timeoutMs: 500 });
+  }
+});

@@ -1,7 +1,7 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import { DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
+import { BusyError, DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -47,6 +47,8 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
       if (err instanceof DeviceNotFoundError && err.context.device_id === id) throw err;
+      // Refusals of the framework's own (queue full, shut down) are not the device's failure.
+      if (err instanceof BusyError || err instanceof DaemonClosedError) throw err;
       throw deviceFailure(err, { device_id: id, method });
     }
     // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
