@@ -79,6 +79,8 @@ interface DeviceEntry {
   connected: boolean;
   callTimeoutMs: number;
   disposable: boolean;
+  /** removeDevice is under way: no task may claim it any more. */
+  removing: boolean;
 }
 
 const DEFAULT_STOP_TIMEOUT_MS = 1000;
@@ -187,6 +189,7 @@ export class LabDaemon {
       connected: false,
       callTimeoutMs: nonNegativeInt(opts.callTimeoutMs ?? this.callTimeoutMs, "callTimeoutMs"),
       disposable: false,
+      removing: false,
     };
     entry.hub = this.makeHub(entry);
     entry.proxy = this.makeProxy(entry);
@@ -239,6 +242,9 @@ export class LabDaemon {
     if (user) {
       throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, { device_id: e.id, task_id: user });
     }
+    // Marked before the first await: a task starting during the stop and disconnect below must not
+    // claim a device that is about to vanish from under it.
+    e.removing = true;
     const timeoutMs = opts.timeoutMs ?? CLEANUP_TIMEOUT_MS;
     await e.hub.stop({ type: "DeviceRemoved", message: `device '${e.id}' was removed` }, timeoutMs).catch(() => {});
     if (e.connected) await this.disconnectDevice(e.id, { timeoutMs }).catch(() => {});
@@ -586,8 +592,9 @@ export class LabDaemon {
       if (typeof id !== "string") {
         throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must contain only strings`, { task_id: taskId });
       }
-      if (!this.devices.has(id)) {
-        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
+      const entry = this.devices.get(id);
+      if (!entry || entry.removing) {
+        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is ${entry ? "being removed" : "not registered"}`,
           { task_id: taskId, device_id: id.slice(0, 140) });
       }
     }

@@ -370,3 +370,23 @@ describe("shutdown", () => {
     await p1;
   });
 });
+
+test("a task cannot claim a device whose removal is under way (404), and the removal completes", async () => {
+  let release!: () => void;
+  class SlowStop {
+    startStreaming() {}
+    stopStreaming() { return new Promise<void>((r) => (release = r)); }
+  }
+  daemon.registerPlugins({ devices: { SlowStop } });
+  daemon.addDevice("dr", "SlowStop");
+  await daemon.startStreaming("dr", () => {});
+  const removing = daemon.removeDevice("dr", { timeoutMs: 2000 });
+  await until(() => release !== undefined, 2000, "the stop to begin");
+  class Needs { deviceIds = ["dr"]; run() {} }
+  daemon.registerPlugins({ tasks: { Needs } });
+  expect(() => daemon.executeTask("needs", "Needs")).toThrow(DeviceNotFoundError);
+  expect(daemon.hasTask("needs")).toBe(false);
+  release();
+  await removing;
+  expect(daemon.hasDevice("dr")).toBe(false);
+});
