@@ -12,6 +12,23 @@ import {
   type SampleDType,
 } from "../../src/io/sampleRing.ts";
 import { SyntheticSource, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
+import { describeProblems, paramsProblems } from "../../src/core/params.ts";
+
+/** 100 MS/s: far beyond what the JS side can take, but still paced rather than a busy loop. */
+const MAX_SAMPLE_RATE = 100_000_000;
+/** Every batch is a wake-up and a callback on the JS thread; more than this and JS does nothing else. */
+const MAX_BATCH_RATE = 10_000;
+/** The native source's own limit. */
+const MAX_BATCH_SIZE = 1 << 24;
+/** 2^26 samples: 512 MiB of float64, the most a simulated card may claim. */
+const MAX_RING_CAPACITY = 1 << 26;
+/**
+ * What one wake-up delivers before yielding the event loop (samples, and callbacks: a slow consumer
+ * costs per call); the rest follows from setImmediate, so timers, I/O and signals run between slices
+ * however far behind the consumer is.
+ */
+const WAKE_SLICE_SAMPLES = 1 << 16;
+const WAKE_SLICE_CALLBACKS = 64;
 
 /**
  * What the constructor reads: the synthetic source's parameters (without `paced`: a DAQ is always
@@ -19,8 +36,8 @@ import { SyntheticSource, type SyntheticSourceStats } from "../../src/io/synthet
  * to them; their messages name the field.
  */
 const SimDaqParamsSchema = t.Object({
-  sampleRate: t.Optional(t.Number({ exclusiveMinimum: 0, description: "samples per second; default 100000" })),
-  batchSize: t.Optional(t.Integer({ minimum: 1, description: "samples per batch (per callback); default 1000" })),
+  sampleRate: t.Optional(t.Number({ minimum: 1, maximum: MAX_SAMPLE_RATE, description: `samples per second, 1–${MAX_SAMPLE_RATE}; default 100000; sampleRate / batchSize at most ${MAX_BATCH_RATE}` })),
+  batchSize: t.Optional(t.Integer({ minimum: 1, maximum: MAX_BATCH_SIZE, description: "samples per batch (per callback); default 1000" })),
   frequency: t.Optional(t.Number({ description: "Hz of the sine; default 1000" })),
   amplitude: t.Optional(t.Number({ description: "default 1" })),
   offset: t.Optional(t.Number({ description: "default 0" })),
@@ -29,7 +46,7 @@ const SimDaqParamsSchema = t.Object({
   dtype: t.Optional(t.Union([t.Literal("float32"), t.Literal("float64"), t.Literal("int16"), t.Literal("int32")], { description: "sample type of the batches; default \"float64\"" })),
   overflow: t.Optional(t.Union([t.Literal("drop-newest"), t.Literal("overwrite-oldest")],
     { description: "what happens when JS falls behind by a whole ring; default \"drop-newest\"" })),
-  ringCapacity: t.Optional(t.Integer({ minimum: 2, description: "ring size in samples, a power of two; default: 64 batches or 50 ms of samples, whichever is larger" })),
+  ringCapacity: t.Optional(t.Integer({ minimum: 2, maximum: MAX_RING_CAPACITY, description: "ring size in samples, a power of two; default: 64 batches or 50 ms of samples, whichever is larger" })),
 }, { additionalProperties: false });
 
 export type SimDaqParams = StaticDecode<typeof SimDaqParamsSchema>;
@@ -57,9 +74,17 @@ export class SimDaq {
 
   constructor(deviceId: string, params: SimDaqParams = {}) {
     this.deviceId = deviceId;
+    const fail = (message: string) => new DeviceConfigurationError(`SimDaq '${deviceId}': ${message}`, { device_id: deviceId });
+    // Checked here as well as by the daemon: the ring is allocated below, and a constructor called
+    // directly must not allocate 2^40 samples before the source refuses its parameters.
+    const problems = paramsProblems(SimDaq, params);
+    if (problems.length > 0) throw fail(describeProblems(problems));
     this.sampleRate = params.sampleRate ?? 100_000;
     this.batchSize = params.batchSize ?? 1000;
     this.dtype = params.dtype ?? "float64";
+    if (this.sampleRate / this.batchSize > MAX_BATCH_RATE) {
+      throw fail(`sampleRate / batchSize must be at most ${MAX_BATCH_RATE} batches per second, got ${this.sampleRate} / ${this.batchSize}; raise batchSize to at least ${Math.ceil(this.sampleRate / MAX_BATCH_RATE)}`);
+    }
     const capacity =
       params.ringCapacity ??
       Math.min(MAX_DEFAULT_RING, ringCapacityFor(Math.max(64 * this.batchSize, this.sampleRate / 20)));
@@ -130,11 +155,22 @@ export class SimDaq {
     return { ...this.#ring.counters(), ...this.#source.stats(), callbackErrors: this.#callbackErrors };
   }
 
-  // A private field, not a method: it is the native source's callback, never a remote call.
+  #sliceQueued = false;
+
+  // A private field, not a method: it is the native source's callback, never a remote call. It only
+  // schedules the delivery: work done inside the wake-up itself keeps the next wake-up coming before
+  // the event loop reaches its timers, and a slow consumer would starve them.
   readonly #onWake = (): void => {
-    // Deliver what had landed when the wake-up came; later batches bring their own wake-up.
-    let budget = this.#ring.available;
-    while (budget > 0 && this.#callback) {
+    if (this.#sliceQueued || !this.#callback) return;
+    this.#sliceQueued = true;
+    setImmediate(this.#deliverSlice);
+  };
+
+  readonly #deliverSlice = (): void => {
+    this.#sliceQueued = false;
+    // Deliver at most one slice of what has landed; a backlog continues after the event loop's next turn.
+    let budget = Math.min(this.#ring.available, Math.max(WAKE_SLICE_SAMPLES, this.batchSize));
+    for (let calls = 0; budget > 0 && calls < WAKE_SLICE_CALLBACKS && this.#callback; calls++) {
       const batch = this.#ring.drain(Math.min(budget, this.batchSize));
       if (batch.length === 0) break;
       budget -= batch.length;
@@ -145,5 +181,6 @@ export class SimDaq {
         if (this.#callbackErrors++ === 0) console.error(`SimDaq '${this.deviceId}': streaming callback threw`, e);
       }
     }
+    if (this.#ring.available > 0) this.#onWake();
   };
 }

@@ -14,6 +14,17 @@ using Clock = std::chrono::steady_clock;
 // Further behind than this, the source stops trying to catch up (it would only burst).
 constexpr std::chrono::milliseconds kMaxLag{250};
 constexpr size_t kMaxBatch = size_t{1} << 24;
+// Longest pause between two batches. A slower rate (1e-9 S/s) would overflow the clock's int64
+// nanoseconds when converted, wrap negative and leave the source unpaced.
+constexpr std::chrono::hours kMaxPeriod{24};
+
+// The time one batch spans, computed in double seconds and clamped before it becomes integer ticks.
+Clock::duration batchPeriod(size_t batchSize, double sampleRate) {
+  const double seconds = double(batchSize) / sampleRate;
+  const std::chrono::duration<double> limit = kMaxPeriod;
+  if (!(seconds < limit.count())) return std::chrono::duration_cast<Clock::duration>(kMaxPeriod);
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
 
 // xorshift64*: a few cycles per sample, good enough for display noise.
 struct Rng {
@@ -121,7 +132,7 @@ void SyntheticSource::loop() {
   const double step = 2.0 * M_PI * params_.frequency / params_.sampleRate;
   const double cs = std::cos(step), sn = std::sin(step);
   double re = 1.0, im = 0.0;
-  const std::chrono::duration<double> period(double(n) / params_.sampleRate);
+  const Clock::duration period = batchPeriod(n, params_.sampleRate);
   Clock::time_point due = Clock::now();
 
   while (!stopFlag_.load(std::memory_order_relaxed)) {
@@ -153,7 +164,7 @@ void SyntheticSource::loop() {
     if (onBatch_) onBatch_();
 
     if (params_.paced) {
-      due += std::chrono::duration_cast<Clock::duration>(period);
+      due += period;
       const auto now = Clock::now();
       if (now - due > kMaxLag) {
         due = now;
