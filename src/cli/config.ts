@@ -116,10 +116,16 @@ function isFile(f: string): boolean {
   }
 }
 
-/** Reads a configuration file and picks the profile (`--profile`) when it holds several. */
-export async function loadConfigFile(file: string, profile?: string): Promise<LoadedConfig> {
+/** How long a TypeScript config may take to load (its top-level awaits included). */
+export const CONFIG_IMPORT_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads a configuration file and picks the profile (`--profile`) when it holds several. `timeoutMs`
+ * bounds a TypeScript config's loading.
+ */
+export async function loadConfigFile(file: string, profile?: string, opts: { timeoutMs?: number } = {}): Promise<LoadedConfig> {
   const ext = extname(file).toLowerCase();
-  if (ext === ".ts" || ext === ".js" || ext === ".mjs") return loadModuleConfig(file, profile);
+  if (ext === ".ts" || ext === ".js" || ext === ".mjs") return loadModuleConfig(file, profile, opts.timeoutMs ?? CONFIG_IMPORT_TIMEOUT_MS);
   if (ext === ".json" || ext === ".yaml" || ext === ".yml") return loadDataConfig(file, profile);
   throw new ConfigError(`${file}: unsupported config format '${ext || "(no extension)"}' (use .ts, .json or .yaml)`);
 }
@@ -159,13 +165,17 @@ function protoKeyPath(v: unknown, path: Array<string | number> = [], seen = new 
 
 // ---------------------------------------------------------------- TypeScript
 
-async function loadModuleConfig(file: string, profile?: string): Promise<LoadedConfig> {
+async function loadModuleConfig(file: string, profile: string | undefined, timeoutMs: number): Promise<LoadedConfig> {
   const text = readText(file);
   registerLabdaemonModule();
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(file).href);
+    // A top-level await that never settles would hang start-up, or, with nothing else pending, end the
+    // process with status 0 and no word.
+    mod = await settleWithin(import(pathToFileURL(file).href), timeoutMs, () =>
+      new ConfigError(`${file}: the module did not finish loading within ${timeoutMs} ms (a top-level await that never settles?)`));
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(describeImportError(e, file));
   }
   const raw = mod.default ?? (mod.configs ? { configs: mod.configs, default: mod.defaultProfile } : undefined);
@@ -173,6 +183,16 @@ async function loadModuleConfig(file: string, profile?: string): Promise<LoadedC
   const where = (path: ConfigPath) => `${file}${searchLine(text, path)}`;
   const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), true);
   return { file, profile: chosen, config, where };
+}
+
+/** `p`, or the error `timedOut()` makes once `ms` pass first; leaves no timer either way. */
+export async function settleWithin<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A syntax error carries its position; a throw while the module runs points at the user's frame. */

@@ -2,10 +2,12 @@
 // where asked, connected. Every failure names the config entry at fault.
 import { LabDaemon, withDeadline, type DeviceClass, type TaskClass } from "../index.ts";
 import { builtinDevices, builtinTasks } from "../../drivers/index.ts";
-import { ConfigError, type LoadedConfig } from "./config.ts";
+import { ConfigError, settleWithin, type LoadedConfig } from "./config.ts";
 
 /** How long one device may take to connect at start-up. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a config's setup() may take. */
+export const SETUP_TIMEOUT_MS = 30_000;
 
 /** A running lab: its daemon, and what its setup step asked to run when it ends. */
 export interface Lab {
@@ -14,7 +16,7 @@ export interface Lab {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number } = {}): Promise<Lab> {
+export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number; setupTimeoutMs?: number } = {}): Promise<Lab> {
   const { config, where } = loaded;
   const at = loaded.profile ? ["configs", loaded.profile] : [];
   const devices: Record<string, DeviceClass> = { ...builtinDevices };
@@ -64,9 +66,11 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
     }
     if (config.setup) {
       try {
-        const after = await config.setup(daemon);
+        const ms = opts.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
+        const after = await settleWithin(Promise.resolve().then(() => config.setup!(daemon)), ms, () => new SetupTimeout(ms));
         if (typeof after === "function") cleanup = after as () => unknown;
       } catch (e) {
+        if (e instanceof SetupTimeout) throw new LabStartError(`${loaded.file}: setup() did not finish within ${e.ms} ms`);
         throw new LabStartError(`${loaded.file}: setup() failed: ${(e as Error).stack ?? e}`);
       }
     }
@@ -80,4 +84,10 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
 /** The configuration is fine but the lab is not (an instrument is off, a setup step failed). */
 export class LabStartError extends Error {
   override name = "LabStartError";
+}
+
+class SetupTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`setup() did not finish within ${ms} ms`);
+  }
 }

@@ -45,9 +45,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
-  const loaded = await loadLab(values.sim === true, flag("config"), flag("profile"));
+  // A signal during start-up (a config loading, a device connecting) ends it at once: what was being
+  // built dies with the process.
+  let loaded: LoadedConfig;
+  let lab: Lab;
+  try {
+    loaded = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
+    lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
+  } catch (e) {
+    if (!(e instanceof StartUpInterrupted)) throw e;
+    console.error(`labdaemon: ${e.signal} during start-up, exiting`);
+    return e.status;
+  }
   const cfg = loaded.config;
-  const lab = await buildLab(loaded, { connectTimeoutMs });
   const daemon = lab.daemon;
 
   const host = flag("host") ?? cfg.host ?? "127.0.0.1";
@@ -91,7 +101,10 @@ async function loadLab(sim: boolean, configFlag: string | undefined, profile: st
  * Listens for SIGINT/SIGTERM from the start: the handlers must be in place before the address is
  * announced, or a supervisor that signals right after reading it would kill the process outright.
  */
-function shutdownOnSignal(): { stopped(server: LabDaemonServer, lab: Lab): Promise<void> } {
+function shutdownOnSignal(): {
+  duringStartUp<T>(p: Promise<T>): Promise<T>;
+  stopped(server: LabDaemonServer, lab: Lab): Promise<void>;
+} {
   let received!: (s: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((r) => (received = r));
   let count = 0;
@@ -105,6 +118,9 @@ function shutdownOnSignal(): { stopped(server: LabDaemonServer, lab: Lab): Promi
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return {
+    duringStartUp(p) {
+      return Promise.race([p, signal.then((s) => Promise.reject(new StartUpInterrupted(s)))]);
+    },
     async stopped(server, lab) {
       const s = await signal;
       const overrun = setTimeout(() => {
@@ -120,4 +136,13 @@ function shutdownOnSignal(): { stopped(server: LabDaemonServer, lab: Lab): Promi
       }
     },
   };
+}
+
+/** SIGINT/SIGTERM before the server listens; the exit status is the shell's 128 + signal number. */
+class StartUpInterrupted extends Error {
+  readonly status: number;
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal} during start-up`);
+    this.status = signal === "SIGTERM" ? 143 : 130;
+  }
 }
