@@ -23,6 +23,7 @@
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
 import { readFileSync } from "node:fs";
 import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
+import { MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./instrument.ts";
 
 export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
 
@@ -79,13 +80,40 @@ export function loadDefinition(file: string): SimDefinition {
   return validateDefinition(raw, file, position);
 }
 
-const datatypes = new Set(["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64"]);
+const datatypes = new Set(Object.keys(datatypeSizes));
+const blockValues = new Set(["sine", "ramp", "counter"]);
+const specTypes = new Set(["float", "int", "str"]);
+/** More dialogues than a hand-written definition holds is a generated file gone wrong. */
+export const MAX_DIALOGUES = 100_000;
+/** Placeholders in one setter: SCPI commands take a handful of arguments. */
+export const MAX_SETTER_PLACEHOLDERS = 16;
+/** Characters socat reads as its own address syntax in `link=`. */
+const socatSyntax = /[,!:\s]/;
 
 /** `position` locates a path in the source file (":line:column"), when there is one. */
 export function validateDefinition(raw: unknown, where = "definition", position: (path: DataPath) => string = () => ""): SimDefinition {
   const fail = (path: DataPath, why: string): never => {
     throw new SimDefinitionError(`${where}${position(path)}: ${formatPath(path)}: ${why}`);
   };
+  /** The entries of an optional list; anything but a list is refused. */
+  const list = (v: unknown, path: DataPath): unknown[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) fail(path, "must be a list");
+    return v as unknown[];
+  };
+  /** The entries of an optional map; anything but a map is refused. */
+  const map = (v: unknown, path: DataPath): Array<[string, unknown]> => {
+    if (v === undefined) return [];
+    if (!isObject(v)) fail(path, "must be a map");
+    return Object.entries(v as object);
+  };
+  const optionalString = (v: unknown, path: DataPath, nullable = false) => {
+    if (v !== undefined && typeof v !== "string" && !(nullable && v === null)) fail(path, "must be a string");
+  };
+  const strings = (v: unknown, path: DataPath) => {
+    for (const [i, x] of list(v, path).entries()) if (typeof x !== "string") fail([...path, i], "must be a string");
+  };
+
   if (!isObject(raw)) fail([], "must be an object with `devices`");
   const def = raw as Record<string, unknown>;
   if (!isObject(def.devices) || Object.keys(def.devices).length === 0) fail(["devices"], "must name at least one device");
@@ -93,32 +121,120 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     const p = ["devices", name];
     if (!isObject(d)) fail(p, "must be an object");
     const dev = d as Record<string, unknown>;
-    for (const [i, dl] of ((dev.dialogues as unknown[]) ?? []).entries()) {
-      if (!isObject(dl) || typeof dl.q !== "string") fail([...p, "dialogues", i], "needs a string `q`");
+    if (dev.eom !== undefined) {
+      if (!isObject(dev.eom)) fail([...p, "eom"], "must be a map with `q` and/or `r`");
+      for (const k of ["q", "r"] as const) {
+        const t = (dev.eom as Record<string, unknown>)[k];
+        // An empty terminator matches everywhere: the message splitter would never advance.
+        if (t !== undefined && (typeof t !== "string" || t === "")) fail([...p, "eom", k], "must be a non-empty string");
+      }
     }
-    for (const [pn, pr] of Object.entries((dev.properties as Record<string, unknown>) ?? {})) {
+    optionalString(dev.error, [...p, "error"]);
+    const dialogues = list(dev.dialogues, [...p, "dialogues"]);
+    if (dialogues.length > MAX_DIALOGUES) fail([...p, "dialogues"], `${dialogues.length} dialogues, at most ${MAX_DIALOGUES}`);
+    for (const [i, dl] of dialogues.entries()) {
+      if (!isObject(dl) || typeof dl.q !== "string") fail([...p, "dialogues", i], "needs a string `q`");
+      optionalString((dl as Record<string, unknown>).r, [...p, "dialogues", i, "r"], true);
+    }
+    const properties = new Map(map(dev.properties, [...p, "properties"]));
+    for (const [pn, pr] of properties) {
       const pp = [...p, "properties", pn];
       if (!isObject(pr) || !("default" in pr)) fail(pp, "needs a `default`");
       const prop = pr as Record<string, unknown>;
-      if (prop.getter !== undefined && (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string"))
-        fail([...pp, "getter"], "needs string `q` and `r`");
-      if (prop.setter !== undefined && (!isObject(prop.setter) || typeof prop.setter.q !== "string" || !String(prop.setter.q).includes("{")))
-        fail([...pp, "setter"], "needs a string `q` with a {} placeholder");
+      if (typeof prop.default !== "string" && !(typeof prop.default === "number" && Number.isFinite(prop.default))) fail([...pp, "default"], "must be a number or a string");
+      if (prop.getter !== undefined) {
+        if (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string") fail([...pp, "getter"], "needs string `q` and `r`");
+        const bad = badFormat((prop.getter as { r: string }).r);
+        if (bad) fail([...pp, "getter", "r"], bad);
+      }
+      if (prop.setter !== undefined) {
+        if (!isObject(prop.setter) || typeof prop.setter.q !== "string" || !String(prop.setter.q).includes("{"))
+          fail([...pp, "setter"], "needs a string `q` with a {} placeholder");
+        const setter = prop.setter as Record<string, unknown>;
+        const placeholders = (setter.q as string).match(/\{[^}]*\}/g)?.length ?? 0;
+        if (placeholders > MAX_SETTER_PLACEHOLDERS) fail([...pp, "setter", "q"], `${placeholders} placeholders, at most ${MAX_SETTER_PLACEHOLDERS}`);
+        optionalString(setter.r, [...pp, "setter", "r"], true);
+        optionalString(setter.e, [...pp, "setter", "e"], true);
+      }
+      if (prop.specs !== undefined) {
+        if (!isObject(prop.specs)) fail([...pp, "specs"], "must be a map");
+        const specs = prop.specs as Record<string, unknown>;
+        for (const k of ["min", "max"]) {
+          if (specs[k] !== undefined && !(typeof specs[k] === "number" && Number.isFinite(specs[k]))) fail([...pp, "specs", k], "must be a number");
+        }
+        if (typeof specs.min === "number" && typeof specs.max === "number" && specs.min > specs.max)
+          fail([...pp, "specs", "min"], `min ${specs.min} is above max ${specs.max}: no value would be accepted`);
+        if (specs.type !== undefined && !specTypes.has(String(specs.type))) fail([...pp, "specs", "type"], `unknown '${specs.type}' (float, int or str)`);
+        for (const [i, v] of list(specs.valid, [...pp, "specs", "valid"]).entries()) {
+          if (typeof v !== "string" && typeof v !== "number") fail([...pp, "specs", "valid", i], "must be a number or a string");
+        }
+      }
     }
-    for (const [i, b] of ((dev.blocks as unknown[]) ?? []).entries()) {
-      if (!isObject(b) || typeof b.q !== "string") fail([...p, "blocks", i], "needs a string `q`");
+    for (const [i, b] of list(dev.blocks, [...p, "blocks"]).entries()) {
+      const bp = [...p, "blocks", i];
+      if (!isObject(b) || typeof b.q !== "string") fail(bp, "needs a string `q`");
       const blk = b as Record<string, unknown>;
-      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype))) fail([...p, "blocks", i, "datatype"], `unknown '${blk.datatype}'`);
+      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype))) fail([...bp, "datatype"], `unknown '${blk.datatype}'`);
+      if (blk.bigEndian !== undefined && typeof blk.bigEndian !== "boolean") fail([...bp, "bigEndian"], "must be true or false");
+      const size = datatypeSizes[(blk.datatype as Datatype | undefined) ?? "float32"];
+      const most = Math.floor(MAX_BLOCK_BYTES / size);
+      if (typeof blk.length === "string") {
+        if (!properties.has(blk.length)) fail([...bp, "length"], `no property '${blk.length}'`);
+        if (typeof (properties.get(blk.length) as Record<string, unknown>).default !== "number") fail([...bp, "length"], `property '${blk.length}' must have a numeric default`);
+      } else if (blk.length !== undefined && !(Number.isSafeInteger(blk.length) && (blk.length as number) >= 0 && (blk.length as number) <= most)) {
+        fail([...bp, "length"], `must be a whole number from 0 to ${most} (${MAX_BLOCK_BYTES >> 20} MiB of ${blk.datatype ?? "float32"}), or a property name`);
+      }
+      if (Array.isArray(blk.values)) {
+        if (blk.values.length === 0) fail([...bp, "values"], "must not be an empty list");
+        if (blk.values.length > most) fail([...bp, "values"], `${blk.values.length} values, at most ${most}`);
+        for (const [k, v] of blk.values.entries()) if (typeof v !== "number") fail([...bp, "values", k], "must be a number");
+      } else if (blk.values !== undefined && !blockValues.has(String(blk.values))) {
+        fail([...bp, "values"], `unknown '${blk.values}' (sine, ramp, counter or a list of numbers)`);
+      }
     }
+    strings(dev.silent, [...p, "silent"]);
+    strings(dev.drop, [...p, "drop"]);
   }
-  for (const [i, r] of ((def.resources as unknown[]) ?? []).entries()) {
-    if (!isObject(r) || typeof r.device !== "string") fail(["resources", i], "needs a `device`");
+  for (const [i, r] of list(def.resources, ["resources"]).entries()) {
+    const rp = ["resources", i];
+    if (!isObject(r) || typeof r.device !== "string") fail(rp, "needs a `device`");
     const res = r as Record<string, unknown>;
     // Own keys only: "toString" is not a device because every object inherits one.
-    if (!Object.hasOwn(def.devices as object, res.device as string)) fail(["resources", i, "device"], `no device '${res.device}'`);
-    if (!res.socket && !res.vxi11 && !res.serial) fail(["resources", i], "needs one of socket, vxi11, serial");
+    if (!Object.hasOwn(def.devices as object, res.device as string)) fail([...rp, "device"], `no device '${res.device}'`);
+    if (!res.socket && !res.vxi11 && !res.serial) fail(rp, "needs one of socket, vxi11, serial");
+    for (const k of ["socket", "vxi11", "serial"]) {
+      if (res[k] !== undefined && !isObject(res[k])) fail([...rp, k], "must be a map");
+    }
+    const socket = res.socket as Record<string, unknown> | undefined;
+    if (socket?.port !== undefined && !(Number.isInteger(socket.port) && (socket.port as number) >= 0 && (socket.port as number) <= 65535))
+      fail([...rp, "socket", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
+    optionalString(socket?.host, [...rp, "socket", "host"]);
+    optionalString((res.vxi11 as Record<string, unknown> | undefined)?.name, [...rp, "vxi11", "name"]);
+    const link = (res.serial as Record<string, unknown> | undefined)?.link;
+    if (link !== undefined) {
+      const bad = badLink(link);
+      if (bad) fail([...rp, "serial", "link"], bad);
+    }
   }
   return def as unknown as SimDefinition;
+}
+
+/** Why a getter's answer format cannot be used, or null. */
+function badFormat(format: string): string | null {
+  for (const m of format.matchAll(/\{(?::([^}]*))?\}/g)) {
+    if (m[1] === undefined || m[1] === "") continue;
+    const spec = formatSpec.exec(m[1]);
+    if (!spec) return `unsupported format '${m[0]}' ({}, {:d}, {:.Nf}, {:.Ne}, {:.NE} or {:g})`;
+    if (spec[1] !== "" && Number(spec[1]) > MAX_FORMAT_DIGITS) return `'${m[0]}': at most ${MAX_FORMAT_DIGITS} digits`;
+  }
+  return null;
+}
+
+/** Why a serial `link` path cannot be handed to socat, or null. */
+export function badLink(link: unknown): string | null {
+  if (typeof link !== "string" || link === "") return "must be a non-empty path";
+  if (socatSyntax.test(link)) return "must not contain ',' '!' ':' or white space (socat reads them as address syntax)";
+  return null;
 }
 
 /** devices.a.blocks[0].datatype; "(top)" for the whole definition. */

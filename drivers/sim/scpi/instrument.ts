@@ -13,7 +13,12 @@ export type SimReply =
 const NONE: SimReply = { kind: "none" };
 const SILENT: SimReply = { kind: "silent" };
 
-interface Setter { pattern: RegExp; prop: string; def: PropertyDef }
+interface Setter { pattern: SetterPattern; prop: string; def: PropertyDef }
+
+/** A block answer carries at most this much data: a definition (or a setter) cannot exhaust memory. */
+export const MAX_BLOCK_BYTES = 64 << 20;
+
+export const datatypeSizes: Record<Datatype, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
 
 export class SimulatedInstrument {
   readonly queryTerm: string;
@@ -29,18 +34,20 @@ export class SimulatedInstrument {
   readonly #values = new Map<string, number | string>();
   readonly #errors: string[] = [];
   #counter = 0;
+  #failureLogged = false;
 
   constructor(def: DeviceDef) {
     this.#def = def;
     this.queryTerm = def.eom?.q ?? "\n";
     this.replyTerm = def.eom?.r ?? "\n";
+    if (this.queryTerm === "") throw new RangeError("eom.q (the query terminator) must not be empty");
     for (const d of def.dialogues ?? []) {
       this.#fixed.set(key(d.q), d.r == null ? NONE : { kind: "data", bytes: Buffer.from(d.r + this.replyTerm) });
     }
     for (const [name, p] of Object.entries(def.properties ?? {})) {
       this.#values.set(name, p.default);
       if (p.getter) this.#getters.set(key(p.getter.q), { prop: name, format: p.getter.r });
-      if (p.setter) this.#setters.push({ pattern: placeholderPattern(p.setter.q), prop: name, def: p });
+      if (p.setter) this.#setters.push({ pattern: setterPattern(p.setter.q), prop: name, def: p });
     }
     for (const b of def.blocks ?? []) this.#blocks.set(key(b.q), b);
     for (const s of def.silent ?? []) this.#silent.add(key(s));
@@ -58,7 +65,21 @@ export class SimulatedInstrument {
     return this.#values.get(name);
   }
 
+  /** The answer to one message. A message the definition cannot answer gets `error` (or nothing), never a crash. */
   handle(message: string): SimReply {
+    try {
+      return this.#handle(message);
+    } catch (e) {
+      if (!this.#failureLogged) {
+        this.#failureLogged = true;
+        console.error(`simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`);
+      }
+      this.#errors.push('-300,"Device-specific error"');
+      return this.#def.error === undefined ? NONE : this.#text(this.#def.error);
+    }
+  }
+
+  #handle(message: string): SimReply {
     const k = key(message);
     if (k === "") return NONE;
     const fixed = this.#fixed.get(k);
@@ -72,8 +93,8 @@ export class SimulatedInstrument {
     if (k === "SYST:ERR?" || k === "SYSTEM:ERROR?") return this.#text(this.#errors.shift() ?? '0,"No error"');
     const trimmed = message.trim();
     for (const s of this.#setters) {
-      const m = s.pattern.exec(trimmed);
-      if (m) return this.#set(s, m[1]!);
+      const value = matchSetter(s.pattern, trimmed);
+      if (value !== null) return this.#set(s, value);
     }
     this.#errors.push('-113,"Undefined header"');
     if (k.endsWith("?") && this.#def.error !== undefined) return this.#text(this.#def.error);
@@ -113,6 +134,11 @@ export class SimulatedInstrument {
       if (cached && typeof b.length !== "string") return cached;
     }
     const n = typeof b.length === "string" ? Number(this.#values.get(b.length) ?? 0) : (b.length ?? (Array.isArray(values) ? values.length : 100));
+    const size = datatypeSizes[b.datatype ?? "float32"];
+    // `length` may name a property a client sets: check the size here, not only when the definition loads.
+    if (!Number.isSafeInteger(n) || n < 0 || n * size > MAX_BLOCK_BYTES) {
+      throw new RangeError(`block ${b.q}: ${n} values is not a length (at most ${Math.floor(MAX_BLOCK_BYTES / size)} of ${b.datatype ?? "float32"})`);
+    }
     const data = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       data[i] = Array.isArray(values) ? values[i % values.length]!
@@ -133,18 +159,56 @@ function key(q: string): string {
   return q.trim().toUpperCase();
 }
 
-function placeholderPattern(q: string): RegExp {
-  const parts = q.split(/\{[^}]*\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`^${parts.join("(.+?)")}$`, "i");
+/** A setter's `q` cut at its placeholders, upper-cased: "VOLT {}" is ["VOLT ", ""]. */
+type SetterPattern = string[];
+
+function setterPattern(q: string): SetterPattern {
+  return q.trim().split(/\{[^}]*\}/).map(asciiUpper);
 }
+
+/** Upper case that keeps every index: String#toUpperCase turns the Latin-1 "ß" into "SS". */
+function asciiUpper(s: string): string {
+  return s.replace(/[a-z]+/g, (w) => w.toUpperCase());
+}
+
+/**
+ * The text in the first placeholder, or null when `message` does not fit the pattern. Each placeholder
+ * takes at least one character; every literal is placed at its leftmost possible position, which finds
+ * a match whenever one exists and makes the first value the shortest one, in linear time (a regular
+ * expression of lazy groups backtracks exponentially on a near miss with many placeholders).
+ */
+export function matchSetter(pattern: SetterPattern, message: string): string | null {
+  const text = asciiUpper(message);
+  const first = pattern[0]!;
+  const last = pattern[pattern.length - 1]!;
+  if (!text.startsWith(first)) return null;
+  const end = text.length - last.length;
+  if (end < first.length || !text.endsWith(last)) return null;
+  let at = first.length;
+  let firstValueEnd = -1;
+  for (let i = 1; i < pattern.length - 1; i++) {
+    const literal = pattern[i]!;
+    const found = text.indexOf(literal, at + 1);
+    if (found < 0 || found + literal.length > end) return null;
+    if (firstValueEnd < 0) firstValueEnd = found;
+    at = found + literal.length;
+  }
+  if (end - at < 1) return null;
+  return message.slice(first.length, firstValueEnd < 0 ? end : firstValueEnd);
+}
+
+/** The format specs formatValue understands; anything else in braces is refused when a definition loads. */
+export const formatSpec = /^\.?(\d*)([dfeEg])$/;
+/** Digits toFixed and toExponential accept. */
+export const MAX_FORMAT_DIGITS = 100;
 
 // The subset of Python's format mini-language pyvisa-sim definitions use: {} {:d} {:.Nf} {:.Ne} {:g}.
 export function formatValue(format: string, v: number | string): string {
   return format.replace(/\{(?::([^}]*))?\}/g, (_m, spec: string | undefined) => {
     if (!spec || typeof v === "string") return String(v);
-    const m = /^\.?(\d*)([dfeEg])$/.exec(spec);
+    const m = formatSpec.exec(spec);
     if (!m) return String(v);
-    const digits = m[1] === "" ? 6 : Number(m[1]);
+    const digits = m[1] === "" ? 6 : Math.min(Number(m[1]), MAX_FORMAT_DIGITS);
     switch (m[2]) {
       case "d": return String(Math.round(v));
       case "f": return v.toFixed(digits);
@@ -161,8 +225,7 @@ function pythonExp(s: string): string {
 }
 
 export function encodeValues(data: Float64Array, datatype: Datatype, bigEndian: boolean): Uint8Array {
-  const sizes: Record<Datatype, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
-  const size = sizes[datatype];
+  const size = datatypeSizes[datatype];
   const buf = new ArrayBuffer(data.length * size);
   const view = new DataView(buf);
   const le = !bigEndian;

@@ -1,7 +1,10 @@
 // A simulated instrument behind a pseudo-terminal: socat makes a pty pair, the client opens one end
 // (a path like /dev/ttyUSB0), the simulator holds the other through the addon's serial port.
+import { lstatSync } from "node:fs";
 import { LabDaemonSerialBinding, type LabDaemonSerialPort } from "../../../src/io/serialBinding.ts";
 import type { SimulatedInstrument } from "./instrument.ts";
+import { splitMessages } from "./messages.ts";
+import { SimDefinitionError, badLink } from "./definition.ts";
 
 export interface PtySim {
   /** The client's end. */
@@ -15,6 +18,13 @@ let counter = 0;
 export async function servePty(instrument: SimulatedInstrument, link?: string): Promise<PtySim> {
   const path = link ?? `/tmp/labdaemon-sim-${process.pid}-${++counter}`;
   const simEnd = `${path}.sim`;
+  const bad = badLink(path);
+  if (bad) throw new SimDefinitionError(`serial link ${JSON.stringify(path)}: ${bad}`);
+  // socat replaces whatever is at `link=`: a file there is someone's, not a pty link left behind.
+  for (const p of [path, simEnd]) {
+    const existing = lstatSync(p, { throwIfNoEntry: false });
+    if (existing && !existing.isSymbolicLink()) throw new SimDefinitionError(`serial link ${JSON.stringify(p)}: a file already exists there; choose another path`);
+  }
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn(["socat", "-d", "-d", `pty,raw,echo=0,link=${path}`, `pty,raw,echo=0,link=${simEnd}`], {
@@ -51,10 +61,9 @@ async function serve(port: LabDaemonSerialPort, instrument: SimulatedInstrument)
       return; // closed
     }
     pending += buf.toString("latin1", 0, n);
-    let at: number;
-    while ((at = pending.indexOf(term)) >= 0) {
-      const message = pending.slice(0, at);
-      pending = pending.slice(at + term.length);
+    const { messages, rest } = splitMessages(pending, term);
+    pending = rest;
+    for (const message of messages) {
       const reply = instrument.handle(message);
       // A serial line cannot be "closed by the peer": a drop is just a partial answer.
       if (reply.kind === "data" || reply.kind === "drop") await port.write(Buffer.from(reply.bytes)).catch(() => undefined);

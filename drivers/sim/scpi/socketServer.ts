@@ -2,6 +2,7 @@
 // by every connection, as a real instrument's is.
 import type { Socket, TCPSocketListener } from "bun";
 import type { SimulatedInstrument } from "./instrument.ts";
+import { splitMessages } from "./messages.ts";
 
 /** A client that sends this much without a message terminator is dropped: the buffer stays bounded. */
 export const MAX_PENDING_BYTES = 1 << 20;
@@ -31,10 +32,9 @@ export class SocketSimServer {
           const c = s.data;
           // latin1 keeps every byte as one char, so binary payloads survive the split.
           c.pending += Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1");
-          let at: number;
-          while ((at = c.pending.indexOf(term)) >= 0) {
-            const message = c.pending.slice(0, at);
-            c.pending = c.pending.slice(at + term.length);
+          const { messages, rest } = splitMessages(c.pending, term);
+          c.pending = rest;
+          for (const message of messages) {
             const reply = instrument.handle(message);
             if (reply.kind === "data") send(s, reply.bytes);
             else if (reply.kind === "drop") {

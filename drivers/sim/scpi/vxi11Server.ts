@@ -2,6 +2,7 @@
 // channel per process serves every simulated device, told apart by the LAN device name of create_link.
 import { RpcServer, XdrWriter, portmapCall, type RpcConnection, type XdrReader } from "./oncRpc.ts";
 import type { SimulatedInstrument, SimReply } from "./instrument.ts";
+import { splitMessages } from "./messages.ts";
 
 const CORE = 0x0607af, ABORT = 0x0607b0, VERS = 1;
 const FLAG_END = 8, FLAG_TERMCHR = 128;
@@ -116,13 +117,9 @@ class Vxi11Host {
   }
 
   #take(link: Link, text: string, end: boolean): void {
-    link.inbound += text;
-    const term = link.inst.queryTerm;
-    let at: number;
-    while ((at = link.inbound.indexOf(term)) >= 0) {
-      this.#answer(link, link.inbound.slice(0, at));
-      link.inbound = link.inbound.slice(at + term.length);
-    }
+    const { messages, rest } = splitMessages(link.inbound + text, link.inst.queryTerm);
+    link.inbound = rest;
+    for (const message of messages) this.#answer(link, message);
     // END closes a message even without its terminator.
     if (end && link.inbound !== "") {
       this.#answer(link, link.inbound);
