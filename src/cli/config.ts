@@ -95,17 +95,16 @@ function firstExisting(dir: string): string | null {
 }
 
 function mustExist(file: string, from: string): string {
-  if (isDirectory(file)) throw new ConfigError(`${file}: is a directory, not a config file (given by ${from})`);
-  if (!isFile(file)) throw new ConfigError(`${file}: config file not found (given by ${from})`);
-  return file;
-}
-
-function isDirectory(f: string): boolean {
+  let st: ReturnType<typeof statSync>;
   try {
-    return statSync(f).isDirectory();
-  } catch {
-    return false;
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read: ${(e as Error).message} (given by ${from})`);
   }
+  if (st?.isDirectory()) throw new ConfigError(`${file}: is a directory, not a config file (given by ${from})`);
+  if (st && !st.isFile()) throw new ConfigError(`${file}: not a regular file (given by ${from})`);
+  if (!st) throw new ConfigError(`${file}: config file not found (given by ${from})`);
+  return file;
 }
 
 function isFile(f: string): boolean {

@@ -44,3 +44,10 @@ test("a directory given as the config says it is a directory", async () => {
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toBe(`labdaemon: ${d}: is a directory, not a config file (given by LABDAEMON_CONFIG)\n`);
 });
+
+test("a FIFO given as the config is refused as not a regular file instead of blocking the read", async () => {
+  const fifo = join(dir, "fifo.yaml");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  expect(() => discoverConfig({ flag: fifo })).toThrow(`${fifo}: not a regular file (given by --config)`);
+  expect(await loadError(fifo)).toBe(`${fifo}: not a regular file`);
+});
