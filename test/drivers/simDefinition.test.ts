@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
 import { SimDefinitionError, SimulatedInstrument, loadDefinition, serveSimulators, servePty, validateDefinition } from "../../drivers/sim/scpi/index.ts";
+import { MAX_DIALOGUES } from "../../drivers/sim/scpi/definition.ts";
 import { matchSetter } from "../../drivers/sim/scpi/instrument.ts";
 import { splitMessages } from "../../drivers/sim/scpi/messages.ts";
 import { MAX_DATA_FILE_BYTES, parseDataFile } from "../../src/cli/dataFile.ts";
@@ -89,6 +90,11 @@ describe("definition shapes", () => {
     expect(deviceError({ dialogues: [{ q: "A?", r: 5 }] })).toBe("definition: devices.d.dialogues[0].r: must be a string");
     expect(deviceError({}, { resources: { device: "d", socket: {} } })).toBe("definition: resources: must be a list");
     expect(deviceError({}, { resources: [{ device: "d", socket: 5025 }] })).toBe("definition: resources[0].socket: must be a map");
+  });
+
+  test("more dialogues than the cap is refused with the count", () => {
+    const dialogues = Array.from({ length: MAX_DIALOGUES + 1 }, (_, i) => ({ q: `Q${i}?`, r: "x" }));
+    expect(deviceError({ dialogues })).toBe(`definition: devices.d.dialogues: ${MAX_DIALOGUES + 1} dialogues, at most ${MAX_DIALOGUES}`);
   });
 
   test("a socket port outside 0..65535 or not a whole number is refused", () => {

@@ -21,6 +21,10 @@
 //     - { device: dmm, socket: { port: 5025 } }          # port 0: any free port
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
+//
+// Limits, each refused with file:line:column: a file of at most 16 MiB of UTF-8, 100,000 dialogues a
+// device, 16 placeholders a setter, 64 MiB of data a block, 100 digits a format; a serial link must not
+// exist yet (unless it is a symbolic link) nor hold socat's address syntax (, ! : white space).
 import { readFileSync } from "node:fs";
 import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
 import { MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./instrument.ts";
