@@ -65,7 +65,7 @@ export class SimulatedInstrument {
     return this.#values.get(name);
   }
 
-  /** The answer to one message. A message the definition cannot answer gets `error` (or nothing), never a crash. */
+  /** The answer to one message. A query the definition cannot answer gets `error` (or nothing), never a crash. */
   handle(message: string): SimReply {
     try {
       return this.#handle(message);
@@ -75,7 +75,8 @@ export class SimulatedInstrument {
         console.error(`simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`);
       }
       this.#errors.push('-300,"Device-specific error"');
-      return this.#def.error === undefined ? NONE : this.#text(this.#def.error);
+      // Only a query expects an answer: one sent to a command would be read as the next query's.
+      return key(message).endsWith("?") && this.#def.error !== undefined ? this.#text(this.#def.error) : NONE;
     }
   }
 
