@@ -30,7 +30,7 @@ Flags:
   --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request)
   --sim              serve the built-in simulated lab, whatever is configured
   --connect-timeout MS
-                     bound on each configured device's connect at start-up (default 10000)
+                     bound on each configured device's connect at start-up (1–86400000, default 10000)
   -h, --help         this text
 
 Configuration discovery, first found wins:
