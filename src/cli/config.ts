@@ -4,6 +4,7 @@ import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { settleWithin } from "../core/deadline.ts";
 import { isMs, MS_RANGE } from "./args.ts";
 import type { DeviceClass, LabDaemon, TaskClass } from "../index.ts";
 import { parseDataFile } from "./dataFile.ts";
@@ -182,16 +183,6 @@ async function loadModuleConfig(file: string, profile: string | undefined, timeo
   const where = (path: ConfigPath) => `${file}${searchLine(text, path)}`;
   const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), true);
   return { file, profile: chosen, config, where };
-}
-
-/** `p`, or the error `timedOut()` makes once `ms` pass first; leaves no timer either way. */
-export async function settleWithin<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A syntax error carries its position; a throw while the module runs points at the user's frame. */

@@ -2,7 +2,8 @@
 // where asked, connected. Every failure names the config entry at fault.
 import { LabDaemon, withDeadline, type DeviceClass, type TaskClass } from "../index.ts";
 import { builtinDevices, builtinTasks } from "../../drivers/index.ts";
-import { ConfigError, settleWithin, type LoadedConfig } from "./config.ts";
+import { settleWithin } from "../core/deadline.ts";
+import { ConfigError, type LoadedConfig } from "./config.ts";
 
 /** How long one device may take to connect at start-up. */
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -12,3 +12,13 @@ export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boo
     clearTimeout(timer);
   }
 }
+
+/** `p`'s own outcome, or the error `timedOut()` makes once `ms` pass first; leaves no timer either way. */
+export async function settleWithin<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
