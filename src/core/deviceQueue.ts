@@ -10,6 +10,8 @@ interface Job {
   timeoutMs: number;
   timer?: ReturnType<typeof setTimeout>;
   done: boolean;
+  /** In `jobs`, counted in `waiting`. */
+  queued?: boolean;
 }
 
 export const DEFAULT_QUEUE_LIMIT = 10_000;
@@ -25,9 +27,12 @@ export class DeviceQueue {
     private readonly limit = DEFAULT_QUEUE_LIMIT,
   ) {}
 
+  /** Calls waiting that can still run (one that timed out while waiting no longer counts). */
   get pending(): number {
-    return this.jobs.length - this.head;
+    return this.waiting;
   }
+
+  private waiting = 0;
 
   get isBusy(): boolean {
     return this.busy;
@@ -63,9 +68,10 @@ export class DeviceQueue {
       ));
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, queued: true };
       this.armTimer(job);
       this.jobs.push(job);
+      this.waiting++;
     });
   }
 
@@ -95,11 +101,21 @@ export class DeviceQueue {
     }
     this.jobs = [];
     this.head = 0;
+    this.waiting = 0;
   }
 
   private armTimer(job: Job): void {
     if (job.timeoutMs > 0) {
       job.timer = setTimeout(() => {
+        if (job.queued) {
+          job.queued = false;
+          this.waiting--;
+          // Calls that timed out behind a hung one are dropped from the array too, so it stays bounded.
+          if (this.jobs.length - this.head > 2 * this.waiting + 1024) {
+            this.jobs = this.jobs.slice(this.head).filter((j) => j !== undefined && !j.done && j !== job);
+            this.head = 0;
+          }
+        }
         this.finish(job, false, new DeviceTimeoutError(
           `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
           { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
@@ -138,7 +154,9 @@ export class DeviceQueue {
     while (this.head < this.jobs.length) {
       const job = this.jobs[this.head]!;
       this.jobs[this.head++] = undefined;
-      if (job.done) continue; // timed out while waiting
+      if (job.done) continue; // timed out while waiting (no longer counted)
+      job.queued = false;
+      this.waiting--;
       let value: unknown;
       try {
         value = job.fn();

@@ -423,3 +423,25 @@ describe("a start that never returns", () => {
     expect(daemon.deviceState("st").streaming).toBe(false);
   });
 });
+
+test("calls that timed out behind a hung one no longer count against the queue's bound", async () => {
+  const d = new LabDaemon({ queueLimit: 3, callTimeoutMs: 30 });
+  let release!: () => void;
+  class Hung {
+    hold() { return new Promise<void>((r) => (release = r)); }
+    quick() { return 1; }
+  }
+  d.registerPlugins({ devices: { Hung } });
+  const dev = d.addDevice<Hung>("h", "Hung");
+  const held = dev.hold().catch((e) => e);
+  for (let round = 0; round < 3; round++) {
+    const waiting = [dev.quick(), dev.quick(), dev.quick()].map((p) => p.catch((e) => e));
+    for (const r of await Promise.all(waiting)) expect(r).toBeInstanceOf(DeviceTimeoutError); // never BusyError
+    expect(d.deviceState("h").pending).toBe(0);
+  }
+  expect(await held).toBeInstanceOf(DeviceTimeoutError);
+  release();
+  await until(() => !d.deviceState("h").busy, 2000, "the hung call to settle");
+  expect(await dev.quick()).toBe(1);
+  await d.shutdown({ timeoutMs: 200 });
+});
