@@ -302,7 +302,8 @@ export class LabDaemon {
    * Calls a public method by name (the server's entry point): private names, getters, lifecycle methods
    * and anything inherited from Object are refused.
    */
-  async call(device: DeviceRef, method: string, args: unknown[] = [], opts: { timeoutMs?: number } = {}): Promise<unknown> {
+  async call(device: DeviceRef, method: string, args: unknown[] = [],
+    opts: { timeoutMs?: number; /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */ defaultTimeoutMs?: number } = {}): Promise<unknown> {
     const e = this.entry(device);
     this.assertDevicesOpen();
     if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
@@ -318,7 +319,7 @@ export class LabDaemon {
     }
     const fn = found.fn;
     try {
-      return await e.queue.run(() => fn.apply(e.instance, args), method, opts.timeoutMs ?? e.callTimeoutMs);
+      return await e.queue.run(() => fn.apply(e.instance, args), method, opts.timeoutMs ?? (e.callTimeoutMs || opts.defaultTimeoutMs || 0));
     } catch (err) {
       this.recordEntryError(e, err, "device", { method });
       throw err;
@@ -520,6 +521,8 @@ export class LabDaemon {
           await this.callLifecycle(e, "startStreaming", [deliver], e.callTimeoutMs || START_TIMEOUT_MS);
         } catch (err) {
           this.recordEntryError(e, err, "device", { operation: "startStreaming" });
+          // A start that timed out may still come up later, for nobody: queued behind it, a stop follows.
+          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS).catch(() => {});
           throw err;
         }
         this.emitDevice("streaming_started", e.id);
@@ -614,7 +617,7 @@ export class LabDaemon {
     const missing: { device_id: string; device_type: string; methods: string[] }[] = [];
     for (const [id, names] of Object.entries(required)) {
       const e = this.devices.get(id);
-      if (!e) {
+      if (!e || e.removing) {
         throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
           { task_id: taskId, device_id: id.slice(0, 140) });
       }

@@ -445,3 +445,21 @@ test("calls that timed out behind a hung one no longer count against the queue's
   expect(await dev.quick()).toBe(1);
   await d.shutdown({ timeoutMs: 200 });
 });
+
+test("a start that timed out but comes up later is stopped, not left streaming for nobody", async () => {
+  const d = new LabDaemon();
+  let finish!: () => void;
+  let stops = 0;
+  class LateStart {
+    startStreaming() { return new Promise<void>((r) => (finish = r)); }
+    stopStreaming() { stops++; }
+  }
+  d.registerPlugins({ devices: { LateStart } });
+  d.addDevice("ls", "LateStart", {}, { callTimeoutMs: 50 });
+  expect(await d.startStreaming("ls", () => {}).catch((e) => e)).toBeInstanceOf(DeviceTimeoutError);
+  expect(stops).toBe(0);
+  finish();
+  await until(() => stops === 1, 2000, "the late start to be stopped");
+  expect(d.deviceState("ls").streaming).toBe(false);
+  await d.shutdown({ timeoutMs: 200 });
+});

@@ -42,7 +42,7 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
     let result: unknown;
     try {
       // No HTTP request waits forever on a hung instrument: the device's own bound, else the server's.
-      result = await daemon.call(id, method, resolved, { timeoutMs: daemon.deviceState(id).callTimeoutMs || ctx.callTimeoutMs });
+      result = await daemon.call(id, method, resolved, { defaultTimeoutMs: ctx.callTimeoutMs });
     } catch (err) {
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
