@@ -81,6 +81,8 @@ export class LabDaemonServer {
   readonly ownership = new Ownership();
   readonly errors: ErrorStore;
   readonly sse: SseService;
+  /** The request Bun handed us, for a re-anchored copy of it (idle timeouts belong to the former). */
+  private readonly socketRequests = new WeakMap<Request, Request>();
   /** The Elysia app; `server.fetch(request)` runs a request through the whole server without a socket. */
   readonly app: Elysia<any, any, any, any, any, any, any>;
   private server: Server<unknown> | null = null;
@@ -180,6 +182,16 @@ export class LabDaemonServer {
       },
     });
     served.add(this.daemon);
+    // A stream ended while its client stopped reading is never pulled again: only a short idle timeout on
+    // its socket closes it (Bun checks timeouts every few seconds). Bun cannot close a socket otherwise.
+    const server = this.server;
+    this.sse.closeSocket = (req) => {
+      try {
+        server.timeout(this.socketRequests.get(req) ?? req, 1);
+      } catch {
+        // the request is already over
+      }
+    };
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
     if (!this.auth && !LOOPBACK.has(this.host)) {
@@ -211,6 +223,7 @@ export class LabDaemonServer {
     // Elysia looks for the path from character 11 of the URL on. A short Host header ("Host: x") would
     // let it route `/health?x=/devices` to /devices while auth saw /health: re-anchor such URLs first.
     if (origin.length < MIN_ORIGIN_LENGTH) request = new Request(this.url + request.url.slice(origin.length), request);
+    if (srv && request !== socketRequest) this.socketRequests.set(request, socketRequest);
     let res: Response;
     try {
       res = await this.dispatch(request, path, origin, liftIdleTimeout);

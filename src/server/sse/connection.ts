@@ -138,12 +138,20 @@ export class SseConnection {
     this.signal();
   }
 
+  /**
+   * Runs when the connection ends while no pull is waiting: the socket is backed up (the client stopped
+   * reading) and the runtime will not pull again to see the end, so whoever owns the socket must close it.
+   */
+  onStalledEnd: (() => void) | null = null;
+
   /** Ends at once, without sending what is queued (client gone, or it would not drain in time). */
   abort(): void {
     if (this.done) return;
     this.ending = true;
+    const stalled = this.wake === null;
     this.finish();
     this.signal();
+    if (stalled && !this.opts.signal.aborted) this.onStalledEnd?.();
   }
 
   private dropOldest(): void {

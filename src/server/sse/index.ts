@@ -75,6 +75,11 @@ export class SseService {
   private readonly connection: ConnectionSettings;
   private readonly replay: ReplayLimits;
   private closing = false;
+  /**
+   * Closes the socket a stream request came on (set by the HTTP server): a stream ended while its client
+   * stopped reading is never pulled again, so only closing the socket ends it.
+   */
+  closeSocket: ((request: Request) => void) | null = null;
 
   constructor(
     readonly daemon: LabDaemon,
@@ -201,14 +206,14 @@ export class SseService {
       });
       this.rooms.set(deviceId, room);
     }
-    return this.respond(room.join(request.signal, encoding, last));
+    return this.respond(room.join(request.signal, encoding, last), request);
   }
 
   private taskStream(taskId: string | undefined, request: Request): Response {
     if (request.method === "HEAD") return headersOnly();
     const refused = this.refusal();
     if (refused) return endedStream({}, refused);
-    return this.respond(this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId));
+    return this.respond(this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId), request);
   }
 
   private refusal(): { type: string; message: string } | null {
@@ -218,7 +223,8 @@ export class SseService {
     return null;
   }
 
-  private respond(conn: SseConnection): Response {
+  private respond(conn: SseConnection, request: Request): Response {
+    conn.onStalledEnd = () => this.closeSocket?.(request);
     this.open.add(conn);
     conn.closed.then(() => this.open.delete(conn));
     return new Response(conn.stream, { headers: SSE_HEADERS });
