@@ -81,8 +81,11 @@ export class LabDaemonServer {
   readonly ownership = new Ownership();
   readonly errors: ErrorStore;
   readonly sse: SseService;
-  /** The request Bun handed us, for a re-anchored copy of it (idle timeouts belong to the former). */
-  private readonly socketRequests = new WeakMap<Request, Request>();
+  /**
+   * The socket each request came on, by the request routed (a re-anchored copy included): idle timeouts
+   * belong to the request Bun handed us, not to a copy.
+   */
+  private readonly sockets = new WeakMap<Request, { srv: Server<unknown>; request: Request }>();
   /** The Elysia app; `server.fetch(request)` runs a request through the whole server without a socket. */
   readonly app: Elysia<any, any, any, any, any, any, any>;
   private server: Server<unknown> | null = null;
@@ -184,14 +187,7 @@ export class LabDaemonServer {
     served.add(this.daemon);
     // A stream ended while its client stopped reading is never pulled again: only a short idle timeout on
     // its socket closes it (Bun checks timeouts every few seconds). Bun cannot close a socket otherwise.
-    const server = this.server;
-    this.sse.closeSocket = (req) => {
-      try {
-        server.timeout(this.socketRequests.get(req) ?? req, 1);
-      } catch {
-        // the request is already over
-      }
-    };
+    this.sse.closeSocket = (req) => this.setIdleTimeout(req, 1);
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
     if (!this.auth && !LOOPBACK.has(this.host)) {
@@ -213,20 +209,29 @@ export class LabDaemonServer {
     served.delete(this.daemon);
   }
 
+  /** Sets the idle timeout (seconds; 0: none) of the socket `request` came on; nothing without a socket. */
+  private setIdleTimeout(request: Request, seconds: number): void {
+    const socket = this.sockets.get(request);
+    if (!socket) return;
+    try {
+      socket.srv.timeout(socket.request, seconds);
+    } catch {
+      // the request is already over
+    }
+  }
+
   /** Runs one request through CORS, auth, the body bound and the app; logs one line. */
   async fetch(request: Request, srv?: Server<unknown>): Promise<Response> {
     const t0 = performance.now();
     const { path, origin } = splitUrl(request.url);
-    // The idle timeout belongs to the request Bun handed us: a copy (re-anchored, re-buffered) is not tied to the socket.
-    const socketRequest = request;
-    const liftIdleTimeout = srv ? () => srv.timeout(socketRequest, 0) : null;
+    const socket = srv ? { srv, request } : null;
     // Elysia looks for the path from character 11 of the URL on. A short Host header ("Host: x") would
     // let it route `/health?x=/devices` to /devices while auth saw /health: re-anchor such URLs first.
     if (origin.length < MIN_ORIGIN_LENGTH) request = new Request(this.url + request.url.slice(origin.length), request);
-    if (srv && request !== socketRequest) this.socketRequests.set(request, socketRequest);
+    if (socket) this.sockets.set(request, socket);
     let res: Response;
     try {
-      res = await this.dispatch(request, path, origin, liftIdleTimeout);
+      res = await this.dispatch(request, path, origin);
     } catch (e) {
       res = this.toResponse(e, request);
     }
@@ -234,7 +239,7 @@ export class LabDaemonServer {
     return res;
   }
 
-  private async dispatch(request: Request, path: string, selfOrigin: string, liftIdleTimeout: (() => void) | null): Promise<Response> {
+  private async dispatch(request: Request, path: string, selfOrigin: string): Promise<Response> {
     if (this.loopbackHostsOnly && !LOOPBACK_HOST.test(hostName(selfOrigin))) {
       const host = hostName(selfOrigin).slice(0, 200);
       throw new HttpError(403, "HostNotAllowed",
@@ -253,10 +258,10 @@ export class LabDaemonServer {
         corsHeaders = this.cors.headers(origin);
       }
     }
-    if (!corsHeaders) return this.route(request, path, liftIdleTimeout);
+    if (!corsHeaders) return this.route(request, path);
     let res: Response;
     try {
-      res = await this.route(request, path, liftIdleTimeout);
+      res = await this.route(request, path);
     } catch (e) {
       res = this.toResponse(e, request); // a browser can read the error only with the CORS headers
     }
@@ -264,7 +269,8 @@ export class LabDaemonServer {
   }
 
   /** Token, body bound, then the fast path or the app. */
-  private async route(request: Request, path: string, liftIdleTimeout: (() => void) | null): Promise<Response> {
+  private async route(request: Request, path: string): Promise<Response> {
+    const routed = request; // the key of its socket, whatever copy of the body is made below
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized",
         "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});
@@ -279,12 +285,12 @@ export class LabDaemonServer {
         const body = await request.json().catch(() => {
           throw new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
         });
-        liftIdleTimeout?.();
+        this.setIdleTimeout(routed, 0);
         return this.callDevice(target, body);
       }
       request = await this.boundBody(request);
     }
-    if (liftIdleTimeout && (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path))) liftIdleTimeout();
+    if (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path)) this.setIdleTimeout(routed, 0);
     return this.app.handle(request);
   }
 
