@@ -1,5 +1,5 @@
-// Builds labdaemon: the native addon (cmake-js) and, unless --native, the single executable
-// (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
+// Builds labdaemon: the native addon (cmake-js), the browser pages (tools/webBuild.ts) and, unless --native,
+// the single executable (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
 // --build-dir builds the addon elsewhere (with --native only: the executable embeds build/Release's).
 // A failed build removes dist/labdaemon: an executable left from before would pass for this tree's.
 // Usage: bun build.ts [--native] [--force] [--build-dir DIR]
@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { compileExecutable, OUTFILE } from "./src/cli/compile.ts";
 import { buildNative } from "./src/cli/nativeBuild.ts";
+import { buildPages } from "./tools/webBuild.ts";
 
 const USAGE = "Usage: bun build.ts [--native] [--force] [--build-dir DIR]";
 const root = import.meta.dir;
@@ -36,6 +37,8 @@ function usageError(message: string): never {
 const opts = options();
 try {
   await buildNative(root, { buildDir: opts.buildDir });
+  // Pages are small and quick to bundle; tests serve them too, so --native builds them as well.
+  await buildPages(root);
   if (!opts.native) await compileExecutable(root, { force: opts.force });
 } catch (e) {
   console.error(`build: ${(e as Error).message}`);

@@ -3,3 +3,4 @@ declare module "swagger-ui-dist/*" {
   const path: string;
   export default path;
 }
+
