@@ -59,7 +59,9 @@ export async function readBounded(res: Response, maxBytes: number): Promise<stri
   } finally {
     reader.cancel().catch(() => {});
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  // One decoder over the chunks in turn: no Buffer, so the client also runs in browsers and Deno.
+  const decoder = new TextDecoder();
+  return chunks.map((c, i) => decoder.decode(c, { stream: i < chunks.length - 1 })).join("");
 }
 
 /** Turns a non-2xx response into a ServerAPIError, reading the contract's envelope when there is one. */
