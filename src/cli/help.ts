@@ -7,6 +7,7 @@ Usage:
   labdaemon resources [flags]             list the instruments this PC can reach
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
+  labdaemon service install|uninstall     run the server as a systemd service
   labdaemon help [COMMAND]                this text, or a command's
   labdaemon --version                     the version
 
@@ -97,4 +98,25 @@ Prints one 'RESOURCE<TAB>DEVICE' line per served resource, then 'ready'.
 
 Flags:
   -h, --help   this text
+`;
+
+export const SERVICE_HELP = `Usage: labdaemon service install [--config FILE] [--profile NAME] [--sim] [--user] [--print]
+       labdaemon service uninstall [--name NAME] [--user]
+
+Writes (or removes) a systemd unit that runs 'labdaemon serve' with this configuration at boot, restarts
+it when it fails, and knows when it is ready: the unit is Type=notify, so 'systemctl start' returns once
+the server listens, and a server whose event loop stops for 30 s (WatchdogSec) is restarted.
+The configuration is found as serve finds it and checked now; the unit names it by absolute path.
+
+Flags:
+  --config FILE      lab configuration (default: discovered as serve does)
+  --profile NAME     the profile to serve; the unit is then labdaemon-NAME
+  --sim              serve the built-in simulated lab
+  --user             a unit of your own (~/.config/systemd/user; 'systemctl --user'), no root needed;
+                     without it: /etc/systemd/system (run with sudo; the service runs as you, not root)
+  --name NAME        unit name (default labdaemon, or labdaemon-PROFILE)
+  --unit-dir DIR     write the unit there instead
+  --print            print the unit, write nothing
+
+After install: systemctl [--user] daemon-reload && systemctl [--user] enable --now NAME
 `;

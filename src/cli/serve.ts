@@ -6,6 +6,7 @@ import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, OR
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
+import { systemdNotifier } from "./systemd.ts";
 import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
@@ -82,6 +83,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
   await signals.stopped(server, lab);
   return 0;
 }

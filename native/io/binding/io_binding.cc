@@ -6,6 +6,7 @@ void InitSession(Napi::Env env, Napi::Object exports);
 void InitSerial(Napi::Env env, Napi::Object exports);
 void InitAcquisition(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
+void InitNotify(Napi::Env env, Napi::Object exports);
 
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
 }  // namespace ld::io::binding
@@ -16,5 +17,6 @@ Napi::Object InitIo(Napi::Env env, Napi::Object exports) {
   ld::io::binding::InitSerial(env, exports);
   ld::io::binding::InitAcquisition(env, exports);
   ld::io::binding::InitList(env, exports);
+  ld::io::binding::InitNotify(env, exports);
   return exports;
 }
