@@ -8,6 +8,7 @@ Usage:
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
   labdaemon service install|uninstall     run the server as a systemd service
+  labdaemon lab --mqtt URL                every server and device an MQTT broker has seen, live
   labdaemon help [COMMAND]                this text, or a command's
   labdaemon --version                     the version
 
@@ -32,6 +33,15 @@ Flags:
   --sim              serve the built-in simulated lab, whatever is configured
   --connect-timeout MS
                      bound on each configured device's connect at start-up (1–86400000, default 10000)
+  --mqtt URL         publish state, tasks, errors and stream data to an MQTT broker (mqtt://host:1883,
+                     mqtts://…) under labdaemon/NAME/…; a broker that is away is retried in the background
+  --mqtt-name NAME   this server's name in topics (default HOST-PORT)
+  --mqtt-username U  broker login; the password comes from $LABDAEMON_MQTT_PASSWORD
+  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE
+                     TLS: the broker's CA, and this client's certificate and key (PEM)
+  --mqtt-commands    accept commands on labdaemon/NAME/cmd (MQTT 5 request/response; off by default)
+  --mqtt-stream-rate HZ
+                     most stream-data messages per device per second (default 10; 0: none)
   -h, --help         this text
 
 Configuration discovery, first found wins:
@@ -119,4 +129,12 @@ Flags:
   --print            print the unit, write nothing
 
 After install: systemctl [--user] daemon-reload && systemctl [--user] enable --now NAME
+`;
+
+export const LAB_HELP = `Usage: labdaemon lab --mqtt URL [--once] [--wait MS] [--username U]
+
+Shows every labdaemon server that publishes to the broker (serve --mqtt) and each of its devices:
+online or not, connected, streaming, owned by which task. The table is redrawn as things change, until
+Ctrl-C. With --once it waits for the broker's retained state (--wait, default 1000 ms), prints the
+table once and exits. The password comes from $LABDAEMON_MQTT_PASSWORD.
 `;

@@ -7,6 +7,8 @@ import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
 import { systemdNotifier } from "./systemd.ts";
+import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
+import { MqttBridge } from "../bridge/mqtt.ts";
 import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
@@ -24,6 +26,7 @@ const FLAGS = {
   "log-level": { type: "string" },
   "connect-timeout": { type: "string" },
   sim: { type: "boolean" },
+  ...MQTT_FLAGS,
 } as const;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -43,6 +46,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const badOrigin = cors?.find((o) => !ORIGIN.test(o));
   if (badOrigin !== undefined) throw new UsageError(`serve: --cors takes an origin such as http://dashboard.lab:8080 (never '*'), got '${badOrigin}'`);
   const port = portFlag(flag("port"));
+  const mqtt = mqttOptions(values);
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
@@ -83,8 +87,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  // A broker that is away does not stop the lab: the bridge keeps retrying in the background.
+  const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token }) : null;
+  await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => console.error(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
   await signals.stopped(server, lab);
+  await bridge?.stop({ timeoutMs: 500 });
   return 0;
 }
 

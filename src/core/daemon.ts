@@ -347,6 +347,12 @@ export class LabDaemon {
     return e.hub.subscribe(cb, opts);
   }
 
+  /** Sees the device's payloads whenever it streams, without starting it or keeping it alive; returns the stop. */
+  observeStream(device: DeviceRef, cb: StreamCallback): () => void {
+    if (typeof cb !== "function") throw new InvalidRequestError("observeStream needs a callback function");
+    return this.entry(device).hub.observe(cb);
+  }
+
   /** Stops the device stream for everyone; harmless when not streaming. */
   async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
     const e = this.entry(device);

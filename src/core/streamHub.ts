@@ -48,6 +48,8 @@ export interface StreamDriver {
 
 export class StreamHub {
   private subscribers = new Map<number, Subscriber>();
+  /** See every payload, never start or keep the stream (observe()). */
+  private observers = new Set<StreamCallback>();
   private nextId = 1;
   private sequence = 0;
   /** "local": started by code that must stop it explicitly; "subscribers": stops when they leave. */
@@ -91,6 +93,16 @@ export class StreamHub {
       deviceId: this.deviceId,
       unsubscribe: () => this.unsubscribe(sub.id),
     };
+  }
+
+  /**
+   * Sees every payload while the device streams, whoever started it, without starting it or keeping it
+   * alive (a bridge publishing samples must not stop the last subscriber's leaving from stopping the
+   * device). Returns the function that stops observing.
+   */
+  observe(cb: StreamCallback): () => void {
+    this.observers.add(cb);
+    return () => void this.observers.delete(cb);
   }
 
   async unsubscribe(id: number): Promise<void> {
@@ -161,6 +173,13 @@ export class StreamHub {
         s.cb(payload, info);
       } catch (e) {
         this.driver.onCallbackError(e, s.id);
+      }
+    }
+    for (const cb of this.observers) {
+      try {
+        cb(payload, info);
+      } catch (e) {
+        this.driver.onCallbackError(e, 0);
       }
     }
   }

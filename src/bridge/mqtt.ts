@@ -1,0 +1,346 @@
+// The MQTT bridge: one server's state published to a broker under labdaemon/{server}/…, so a control room
+// sees a lab of many PCs and a data pipeline gets one feed; commands come back over MQTT 5 request/response
+// and run through the server's own HTTP handling, so they meet exactly the rules HTTP requests meet.
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from "mqtt";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import pkg from "../../package.json" with { type: "json" };
+import type { StreamInfo } from "../core/streamHub.ts";
+import type { LabDaemonServer } from "../server/index.ts";
+import { toJson } from "../server/json.ts";
+import { isoNow, isoMillis } from "../core/events.ts";
+
+export interface MqttBridgeOptions {
+  /** mqtt://host:1883, mqtts://host:8883, ws://… */
+  url: string;
+  /** The server's name in topics (labdaemon/{name}/…); letters, digits, '_', '-', '.'. Default: host-port. */
+  name?: string;
+  username?: string;
+  password?: string;
+  /** TLS: PEM files of the broker's CA, and this client's certificate and key. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** The server's token, when it has one: commands carry it into the server like any HTTP client. */
+  serverToken?: string;
+  /** Accept commands on labdaemon/{name}/cmd (default false: the bridge only publishes). */
+  commands?: boolean;
+  /** Most stream-data messages per device per second (default 10; 0: stream data not published). */
+  streamRateHz?: number;
+  /** Most progress messages per task per second (default 10); lifecycle events always go. */
+  progressRateHz?: number;
+  /** Messages held while the broker is away or slow; beyond it the oldest are dropped and counted (default 10,000). */
+  maxQueue?: number;
+  /** Longest wait between reconnect attempts, ms (default 30,000; the first is after 1 s, then doubling). */
+  maxReconnectMs?: number;
+  /** Where the bridge says what it is doing (default console.error). */
+  log?: (message: string) => void;
+}
+
+export interface MqttBridgeStats {
+  connected: boolean;
+  published: number;
+  /** Messages dropped because the queue was full (the broker away or slower than the server). */
+  dropped: number;
+  reconnects: number;
+  commands: number;
+  /** Stream payloads not published because of the rate limit. */
+  skippedStreamPayloads: number;
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+const FIRST_RECONNECT_MS = 1000;
+/** Published messages awaiting the broker's acknowledgement or the socket's write, before queueing starts. */
+const MAX_IN_FLIGHT = 256;
+/** A command's payload bound: the same order as the HTTP body bound. */
+const MAX_COMMAND_BYTES = 1 << 20;
+
+interface Outgoing {
+  topic: string;
+  payload: string;
+  opts: IClientPublishOptions;
+}
+
+/** What a command on …/cmd may ask for, and the HTTP request it becomes. */
+function commandRequest(cmd: Record<string, unknown>): { method: string; path: string; body?: unknown } | string {
+  const id = (k: string) => (typeof cmd[k] === "string" && cmd[k] !== "" ? encodeURIComponent(cmd[k] as string) : null);
+  switch (cmd.action) {
+    case "call": {
+      const dev = id("device_id");
+      if (!dev) return "'device_id' (a string) is required";
+      return { method: "POST", path: `/devices/${dev}/call`, body: { method: cmd.method, args: cmd.args ?? [], kwargs: cmd.kwargs ?? {} } };
+    }
+    case "start_task":
+      return { method: "POST", path: "/tasks", body: { task_id: cmd.task_id, task_type: cmd.task_type, params: cmd.params ?? {} } };
+    case "cancel_task": {
+      const task = id("task_id");
+      if (!task) return "'task_id' (a string) is required";
+      return { method: "POST", path: `/tasks/${task}/cancel${cmd.force === true ? "?force=true" : ""}` };
+    }
+    case "get_device": {
+      const dev = id("device_id");
+      if (!dev) return "'device_id' (a string) is required";
+      return { method: "GET", path: `/devices/${dev}` };
+    }
+    default:
+      return `unknown action ${JSON.stringify(String(cmd.action)).slice(0, 60)} (call, start_task, cancel_task, get_device)`;
+  }
+}
+
+export class MqttBridge {
+  readonly name: string;
+  readonly prefix: string;
+  readonly stats: MqttBridgeStats = { connected: false, published: 0, dropped: 0, reconnects: 0, commands: 0, skippedStreamPayloads: 0 };
+  private client: MqttClient | null = null;
+  /** Retained topics and their last payload: republished after every (re)connect. */
+  private readonly retained = new Map<string, string>();
+  private readonly queue: Outgoing[] = [];
+  private inFlight = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly streamWatchers = new Map<string, () => void>();
+  private readonly lastProgress = new Map<string, number>();
+  private readonly lastStreamPublish = new Map<string, number>();
+  private readonly log: (m: string) => void;
+  private readonly maxQueue: number;
+  private readonly streamIntervalMs: number;
+  private readonly progressIntervalMs: number;
+  private readonly startedAt = isoNow();
+  private closed = false;
+
+  constructor(private readonly server: LabDaemonServer, private readonly opts: MqttBridgeOptions) {
+    const name = opts.name ?? `${hostname()}-${server.port}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+    if (!TOPIC_NAME.test(name)) throw new RangeError(`MQTT server name '${name}' must be 1–100 letters, digits, '_', '-' or '.'`);
+    this.name = name;
+    this.prefix = `labdaemon/${name}`;
+    this.log = opts.log ?? ((m) => console.error(m));
+    this.maxQueue = Math.max(1, opts.maxQueue ?? 10_000);
+    const rate = opts.streamRateHz ?? 10;
+    this.streamIntervalMs = rate > 0 ? 1000 / rate : Infinity;
+    this.progressIntervalMs = 1000 / Math.max(0.001, opts.progressRateHz ?? 10);
+  }
+
+  /** Connects (resolving once the first connection is up, or rejecting after `timeoutMs`) and starts publishing. */
+  async start(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const will = { online: false, server: this.name, started_at: this.startedAt };
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clientId: `labdaemon-${this.name}-${Math.random().toString(16).slice(2, 10)}`,
+      clean: true,
+      keepalive: 30,
+      connectTimeout: 10_000,
+      reconnectPeriod: FIRST_RECONNECT_MS,
+      queueQoSZero: false, // our own bounded queue holds what waits
+      username: this.opts.username,
+      password: this.opts.password,
+      ca: this.opts.caFile ? readFileSync(this.opts.caFile) : undefined,
+      cert: this.opts.certFile ? readFileSync(this.opts.certFile) : undefined,
+      key: this.opts.keyFile ? readFileSync(this.opts.keyFile) : undefined,
+      will: { topic: `${this.prefix}/status`, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+    };
+    const client = mqtt.connect(this.opts.url, options);
+    this.client = client;
+    let period = FIRST_RECONNECT_MS;
+    client.on("connect", () => {
+      period = FIRST_RECONNECT_MS;
+      client.options.reconnectPeriod = period;
+      this.stats.connected = true;
+      this.log(`labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
+      if (this.opts.commands) client.subscribe(`${this.prefix}/cmd`, { qos: 1 });
+      for (const [topic, payload] of this.retained) this.send({ topic, payload, opts: { qos: 1, retain: true } });
+      this.drain();
+    });
+    client.on("close", () => {
+      if (this.stats.connected) this.log(`labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
+      this.stats.connected = false;
+      this.inFlight = 0;
+      // Backoff: mqtt.js reads reconnectPeriod before each attempt.
+      period = Math.min(period * 2, this.opts.maxReconnectMs ?? 30_000);
+      client.options.reconnectPeriod = period;
+    });
+    client.on("reconnect", () => this.stats.reconnects++);
+    client.on("error", (e) => this.log(`labdaemon: MQTT: ${e.message}`));
+    client.on("message", (topic, payload, packet) => void this.onCommand(topic, payload, packet.properties));
+
+    this.watchDaemon();
+    this.setRetained(`${this.prefix}/status`, {
+      online: true, server: this.name, version: pkg.version, url: this.server.url, pid: process.pid, started_at: this.startedAt, timestamp: isoNow(),
+    });
+    for (const d of this.server.daemon.listDevices()) await this.publishDevice(d.deviceId);
+
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    if (client.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no MQTT connection to ${this.opts.url} within ${timeoutMs} ms (still retrying in the background)`));
+      }, timeoutMs);
+      const ok = () => (cleanup(), resolve());
+      const cleanup = () => {
+        clearTimeout(t);
+        client.off("connect", ok);
+      };
+      client.on("connect", ok);
+    });
+  }
+
+  /** Publishes the offline status, then disconnects; bounded by `timeoutMs`. */
+  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const stop of this.streamWatchers.values()) stop();
+    this.streamWatchers.clear();
+    const client = this.client;
+    if (!client) return;
+    const offline = JSON.stringify({ online: false, server: this.name, started_at: this.startedAt, timestamp: isoNow() });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, opts.timeoutMs ?? 1000);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      if (!client.connected) return done();
+      client.publish(`${this.prefix}/status`, offline, { qos: 1, retain: true }, () => done());
+    });
+    await new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve()));
+  }
+
+  private watchDaemon(): void {
+    const daemon = this.server.daemon;
+    this.unsubscribe.push(daemon.on("device", (e) => {
+      if (e.kind === "removed") {
+        this.streamWatchers.get(e.deviceId)?.();
+        this.streamWatchers.delete(e.deviceId);
+        this.setRetained(`${this.prefix}/devices/${e.deviceId}/state`, null);
+        return;
+      }
+      void this.publishDevice(e.deviceId);
+    }));
+    this.unsubscribe.push(daemon.on("task", (e) => {
+      if (e.kind === "progress") {
+        const now = performance.now();
+        if (now - (this.lastProgress.get(e.taskId) ?? -Infinity) < this.progressIntervalMs) return;
+        this.lastProgress.set(e.taskId, now);
+      } else if (e.kind !== "started" && e.kind !== "paused" && e.kind !== "resumed") {
+        this.lastProgress.delete(e.taskId);
+      }
+      this.publish(`${this.prefix}/tasks/${e.taskId}/event`, toJson({
+        event: e.kind, task_id: e.taskId, task_type: e.taskType, timestamp: e.timestamp, progress: e.progress ?? null, error: e.error ?? null,
+      }));
+      // A task's start and end change who owns its devices.
+      if (e.kind !== "progress" && daemon.hasTask(e.taskId)) for (const id of daemon.getTask(e.taskId).deviceIds) void this.publishDevice(id);
+    }));
+    this.unsubscribe.push(daemon.on("error", (e) => {
+      this.publish(`${this.prefix}/errors`, toJson({
+        scope: e.scope, id: e.id, origin: e.origin, type: e.error.name, message: e.error.message, context: e.context, timestamp: e.timestamp,
+      }));
+    }));
+  }
+
+  /** The device's wire state (GET /devices/{id}, the server's own answer) as a retained message. */
+  private async publishDevice(deviceId: string): Promise<void> {
+    if (this.closed || !this.server.daemon.hasDevice(deviceId)) return;
+    if (!this.streamWatchers.has(deviceId) && this.streamIntervalMs !== Infinity) {
+      this.streamWatchers.set(deviceId, this.server.daemon.observeStream(deviceId, (payload, info) => this.onSample(payload, info)));
+    }
+    const res = await this.inProcess("GET", `/devices/${encodeURIComponent(deviceId)}`);
+    if (res.status !== 200 || this.closed) return;
+    this.setRetained(`${this.prefix}/devices/${deviceId}/state`, await res.json());
+  }
+
+  private onSample(payload: unknown, info: StreamInfo): void {
+    const last = this.lastStreamPublish.get(info.deviceId) ?? -Infinity;
+    const now = performance.now();
+    if (now - last < this.streamIntervalMs) {
+      this.stats.skippedStreamPayloads++;
+      return;
+    }
+    this.lastStreamPublish.set(info.deviceId, now);
+    this.publish(`${this.prefix}/devices/${info.deviceId}/data`, toJson({
+      device_id: info.deviceId, sequence: info.sequence, timestamp: isoMillis(info.time), payload,
+    }));
+  }
+
+  private async onCommand(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer } | undefined): Promise<void> {
+    if (topic !== `${this.prefix}/cmd` || !this.opts.commands) return;
+    this.stats.commands++;
+    const reply = props?.responseTopic;
+    // MQTT 5 request/response: without a response topic nobody could learn the outcome, so nothing runs.
+    if (!reply) return this.log(`labdaemon: MQTT command without a response topic ignored`);
+    let status: number;
+    let body: unknown;
+    const parsed = payload.length > MAX_COMMAND_BYTES ? null : safeParse(payload.toString("utf8"));
+    const req = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? commandRequest(parsed as Record<string, unknown>) : "the payload must be a JSON object of at most 1 MiB";
+    if (typeof req === "string") {
+      status = 400;
+      body = { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } };
+    } else {
+      const res = await this.inProcess(req.method, req.path, req.body);
+      status = res.status;
+      const text = await res.text();
+      body = text === "" ? null : safeParse(text);
+    }
+    this.send({
+      topic: reply,
+      payload: JSON.stringify({ status, body }),
+      opts: { qos: 1, properties: props?.correlationData ? { correlationData: props.correlationData } : {} },
+    });
+  }
+
+  /** A request through the whole server (host check, token, validation, ownership) without a socket. */
+  private inProcess(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    const token = this.opts.serverToken;
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return this.server.fetch(new Request(`http://127.0.0.1:${this.server.port}${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    }));
+  }
+
+  private setRetained(topic: string, value: unknown): void {
+    const payload = value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
+    if (this.retained.get(topic) === payload) return;
+    if (payload === "") this.retained.delete(topic);
+    else this.retained.set(topic, payload);
+    // An empty retained message clears the broker's copy.
+    this.send({ topic, payload, opts: { qos: 1, retain: true } });
+  }
+
+  private publish(topic: string, payload: string): void {
+    this.send({ topic, payload, opts: { qos: 0 } });
+  }
+
+  private send(m: Outgoing): void {
+    if (this.closed && !m.opts.retain) return;
+    const client = this.client;
+    if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) {
+      // Retained state is replayed from `retained` on reconnect; only events wait here.
+      if (m.opts.retain && !client?.connected) return;
+      if (this.queue.length >= this.maxQueue) {
+        this.queue.shift();
+        this.stats.dropped++;
+      }
+      this.queue.push(m);
+      return;
+    }
+    this.inFlight++;
+    client.publish(m.topic, m.payload, m.opts, (err) => {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+      if (!err) this.stats.published++;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && this.client?.connected && this.inFlight < MAX_IN_FLIGHT) this.send(this.queue.shift()!);
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,175 @@
+// The MQTT bridge against a real broker (Debian's mosquitto on a free loopback port): retained server and
+// device state, task events, rate-limited stream data, commands under the HTTP rules, a broker restart,
+// the last will when a server is killed, and `labdaemon lab` seeing two servers.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import mqtt, { type MqttClient } from "mqtt";
+import { resolve } from "node:path";
+import { MqttBridge } from "../../src/bridge/mqtt.ts";
+import { startServer, type Running } from "../client/support.ts";
+import { StubbornTask } from "../support/fixtures.ts";
+import { MOSQUITTO, startBroker, type Broker } from "../support/mosquitto.ts";
+import { runCli } from "../cli/runCli.ts";
+
+const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
+
+/** A subscriber that keeps every message and lets a test await one. */
+async function watcher(url: string, topic: string) {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 200 });
+  const seen: { topic: string; text: string; retain: boolean }[] = [];
+  const waiters: (() => void)[] = [];
+  client.on("message", (t, p, packet) => {
+    seen.push({ topic: t, text: p.toString(), retain: packet.retain });
+    for (const w of waiters.splice(0)) w();
+  });
+  await client.subscribeAsync(topic, { qos: 1 });
+  const json = (m: { text: string }) => (m.text === "" ? null : JSON.parse(m.text));
+  return {
+    client, seen,
+    /** The first message (from now on, or already seen) whose topic matches and whose JSON passes `pred`. */
+    until(topicRe: RegExp, pred: (v: any) => boolean = () => true, ms = 20_000): Promise<any> {
+      return new Promise((res, rej) => {
+        const t = setTimeout(() => rej(new Error(`no ${topicRe} within ${ms} ms; saw ${seen.map((m) => `${m.topic} ${m.text.slice(0, 80)}`).join("\n")}`)), ms);
+        const check = () => {
+          const hit = seen.find((m) => topicRe.test(m.topic) && pred(json(m)));
+          if (hit) { clearTimeout(t); res(json(hit)); } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close: () => client.endAsync(true),
+  };
+}
+
+/** MQTT 5 request/response: publishes `cmd` with a response topic and correlation data, resolves with the answer. */
+async function request(client: MqttClient, server: string, cmd: unknown): Promise<{ status: number; body: any }> {
+  const replyTopic = `test/replies/${Math.random().toString(16).slice(2)}`;
+  const correlation = Buffer.from(Math.random().toString(16));
+  await client.subscribeAsync(replyTopic, { qos: 1 });
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error("no reply within 20 s")), 20_000);
+    client.on("message", (topic, payload, packet) => {
+      if (topic !== replyTopic) return;
+      expect(Buffer.from(packet.properties?.correlationData ?? []).equals(correlation)).toBe(true);
+      clearTimeout(t);
+      res(JSON.parse(payload.toString()));
+    });
+    client.publish(`labdaemon/${server}/cmd`, typeof cmd === "string" ? cmd : JSON.stringify(cmd), {
+      qos: 1, properties: { responseTopic: replyTopic, correlationData: correlation },
+    });
+  });
+}
+
+describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
+  let broker: Broker;
+  let lab: Running;
+  let bridge: MqttBridge;
+  beforeAll(async () => {
+    broker = await startBroker();
+    lab = await startServer();
+    lab.daemon.addDevice("dev1", "MockDevice", {});
+    lab.daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 2 });
+    bridge = new MqttBridge(lab.server, { url: broker.url, name: "bench1", commands: true, streamRateHz: 5, log: () => {} });
+    await bridge.start();
+  });
+  afterAll(async () => {
+    StubbornTask.release?.();
+    await bridge?.stop();
+    await lab?.stop();
+    await broker?.stop();
+  });
+
+  test("a new subscriber gets the retained online status and every device's state; a connect updates it", async () => {
+    const w = await watcher(broker.url, "labdaemon/bench1/#");
+    const status = await w.until(/\/status$/, (v) => v?.online === true);
+    expect(status).toMatchObject({ online: true, server: "bench1", url: lab.server.url, pid: process.pid });
+    expect(await w.until(/devices\/dev1\/state$/)).toMatchObject({ device_id: "dev1", device_type: "MockDevice", connected: false, owned_by: null });
+    expect(w.seen.find((m) => m.topic.endsWith("/status"))!.retain).toBe(true);
+    await lab.daemon.connectDevice("dev1");
+    expect(await w.until(/devices\/dev1\/state$/, (v) => v.connected === true)).toMatchObject({ connected: true });
+    await w.close();
+  });
+
+  test("commands run through the server's rules: a call answers, a hostile method is refused, an owned device is 409, junk is 400", async () => {
+    const w = await watcher(broker.url, "labdaemon/bench1/tasks/#");
+    const c = w.client;
+    const ok = await request(c, "bench1", { action: "call", device_id: "dev1", method: "addNumbers", args: [2, 3] });
+    expect(ok).toEqual({ status: 200, body: expect.objectContaining({ result: 5 }) });
+    expect((await request(c, "bench1", { action: "call", device_id: "dev1", method: "constructor" })).status).toBe(404);
+    expect((await request(c, "bench1", { action: "call", device_id: "nope", method: "hello" })).body.error.type).toBe("DeviceNotFound");
+    expect((await request(c, "bench1", "{not json")).status).toBe(400);
+    expect((await request(c, "bench1", { action: "format_disk" })).body.error.message).toContain("unknown action");
+
+    const started = await request(c, "bench1", { action: "start_task", task_id: "hold", task_type: "StubbornTask", params: { device_ids: ["dev1"] } });
+    expect(started.status).toBe(200);
+    await w.until(/tasks\/hold\/event$/, (v) => v.event === "started");
+    const refused = await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello" });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ type: "DeviceInUse", context: { device_id: "dev1", task_id: "hold" } });
+    const cancelled = await request(c, "bench1", { action: "cancel_task", task_id: "hold", force: true });
+    expect(cancelled.status).toBe(200);
+    expect(await w.until(/tasks\/hold\/event$/, (v) => v.event === "cancelled")).toMatchObject({ task_type: "StubbornTask" });
+    await w.close();
+  });
+
+  test("stream data is published at the rate limit, and observing never keeps a stream alive", async () => {
+    const w = await watcher(broker.url, "labdaemon/bench1/devices/s1/data");
+    await lab.daemon.connectDevice("s1");
+    const sub = await lab.daemon.subscribe("s1", () => {});
+    const first = await w.until(/data$/);
+    const third = await w.until(/data$/, (v) => v.sequence > first.sequence && w.seen.length >= 3);
+    expect(third.device_id).toBe("s1");
+    expect(bridge.stats.skippedStreamPayloads).toBeGreaterThan(0);
+    const seqs = w.seen.map((m) => JSON.parse(m.text).sequence);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    await sub.unsubscribe();
+    expect(lab.daemon.deviceState("s1").streaming).toBe(false);
+    await w.close();
+  });
+
+  test("the broker restarted: HTTP kept serving, and the bridge reconnects and republishes its retained state", async () => {
+    await broker.kill();
+    expect((await fetch(`${lab.server.url}/health`)).status).toBe(200);
+    await broker.restart();
+    const w = await watcher(broker.url, "labdaemon/bench1/#");
+    expect(await w.until(/\/status$/, (v) => v?.online === true, 60_000)).toMatchObject({ server: "bench1" });
+    expect(await w.until(/devices\/dev1\/state$/)).toMatchObject({ connected: true });
+    expect(bridge.stats.reconnects).toBeGreaterThan(0);
+    await w.close();
+  }, 90_000);
+
+  test("a server killed with SIGKILL is marked offline by its last will; `labdaemon lab` shows both servers", async () => {
+    const w = await watcher(broker.url, "labdaemon/+/status");
+    const child = Bun.spawn([process.execPath, MAIN, "serve", "--sim", "--port", "0", "--mqtt", broker.url, "--mqtt-name", "bench2"], {
+      env: { ...process.env, LABDAEMON_CONFIG: "" }, stdout: "ignore", stderr: "ignore",
+    });
+    await w.until(/bench2\/status$/, (v) => v?.online === true);
+    const table = await runCli(["lab", "--mqtt", broker.url, "--once", "--wait", "1500"], { timeoutMs: 30_000 });
+    expect(table.exitCode).toBe(0);
+    const out = table.stdout.toString();
+    expect(out).toMatch(/^bench1\s+online\s+\S+\s+dev1\s+MockDevice\s+yes/m);
+    expect(out).toMatch(/^bench2\s+online\s+\S+\s+laser1\s+SimLaser/m);
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(await w.until(/bench2\/status$/, (v) => v?.online === false)).toMatchObject({ server: "bench2" });
+    await w.close();
+  }, 60_000);
+});
+
+describe("serve --mqtt flags", () => {
+  test("mistakes are one-line usage errors", async () => {
+    for (const args of [
+      ["serve", "--sim", "--mqtt", "not a url"],
+      ["serve", "--sim", "--mqtt", "http://broker:1883"],
+      ["serve", "--sim", "--mqtt-name", "x"],
+      ["serve", "--sim", "--mqtt", "mqtt://127.0.0.1:1", "--mqtt-name", "a/b"],
+      ["serve", "--sim", "--mqtt", "mqtt://127.0.0.1:1", "--mqtt-stream-rate", "fast"],
+      ["serve", "--sim", "--mqtt", "mqtt://127.0.0.1:1", "--mqtt-ca", "/nonexistent.pem"],
+      ["lab"],
+      ["lab", "--mqtt", "broker"],
+    ]) {
+      const r = await runCli(args);
+      expect({ args, code: r.exitCode }).toEqual({ args, code: 2 });
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  }, 120_000);
+});
