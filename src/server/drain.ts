@@ -2,10 +2,11 @@
 // deadline, else a 503 envelope at it, so no client is left with a connection closed and no answer.
 import { envelope, errorResponse } from "./errors.ts";
 
-const CUT = Symbol("cut");
+type Settle = (res: Response) => void;
 
 export class RequestDrain {
-  #cut = Promise.withResolvers<typeof CUT>();
+  /** The requests in flight, each by the function that answers it early. Bounded by the open connections. */
+  readonly #inFlight = new Set<Settle>();
   #stopping = false;
 
   /** True from `beginStop()` on: new requests are answered 503 at once. */
@@ -13,10 +14,25 @@ export class RequestDrain {
     return this.#stopping;
   }
 
-  /** `answer`, unless the deadline passes first: then the 503 (the handler's own answer is dropped). */
-  async answer(answer: Promise<Response>): Promise<Response> {
-    const first = await Promise.race([answer, this.#cut.promise]);
-    return first === CUT ? shuttingDown("did not finish before the server's stop deadline; it may still have taken effect") : first;
+  /**
+   * `answer`'s own outcome, unless `cut()` comes first: then the 503 (the handler's answer is dropped).
+   * A plain set of resolvers, not a race against one shared promise: that would keep a reaction per
+   * request for the server's whole life.
+   */
+  track(answer: Promise<Response>): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      const settle: Settle = resolve;
+      this.#inFlight.add(settle);
+      answer.then(
+        (res) => { if (this.#inFlight.delete(settle)) resolve(res); },
+        (err: unknown) => { if (this.#inFlight.delete(settle)) reject(err); },
+      );
+    });
+  }
+
+  /** Requests whose answer is still awaited. */
+  get inFlight(): number {
+    return this.#inFlight.size;
   }
 
   /** The answer to a request that arrived after the stop began. */
@@ -30,13 +46,14 @@ export class RequestDrain {
 
   /** The deadline: every request still in flight is answered 503 now. */
   cut(): void {
-    this.#cut.resolve(CUT);
+    const settles = [...this.#inFlight];
+    this.#inFlight.clear();
+    for (const settle of settles) settle(shuttingDown("did not finish before the server's stop deadline; it may still have taken effect"));
   }
 
-  /** Ready to serve again (a server can be started after it stopped). */
+  /** Serving again (a server can be started after it stopped). */
   reset(): void {
     this.#stopping = false;
-    this.#cut = Promise.withResolvers<typeof CUT>();
   }
 }
 

@@ -221,6 +221,8 @@ export class LabDaemonServer {
     const answerBy = Math.max(1, left() - Math.min(STOP_FLUSH_MS, timeoutMs / 4));
     let graceful = await withDeadline(closed, answerBy);
     if (!graceful) {
+      const late = this.drain.inFlight;
+      if (late > 0) this.log("warn", `labdaemon: stopping: ${late} request(s) still running at the deadline answered 503`);
       this.drain.cut();
       graceful = await withDeadline(closed, left());
     }
@@ -250,10 +252,10 @@ export class LabDaemonServer {
     if (origin.length < MIN_ORIGIN_LENGTH) request = new Request(this.url + request.url.slice(origin.length), request);
     if (socket) this.sockets.set(request, socket);
     let res: Response;
-    if (this.drain.stopping) {
-      res = this.drain.refused();
-    } else {
-      res = await this.drain.answer(this.dispatch(request, path, origin).catch((e: unknown) => this.toResponse(e, request)));
+    try {
+      res = this.drain.stopping ? this.drain.refused() : await this.drain.track(this.dispatch(request, path, origin));
+    } catch (e) {
+      res = this.toResponse(e, request);
     }
     this.logRequest(request.method, path, res.status, performance.now() - t0);
     return res;

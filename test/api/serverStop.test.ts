@@ -3,6 +3,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { until } from "../support/fixtures.ts";
+import { RequestDrain } from "../../src/server/drain.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -42,6 +43,7 @@ test("a call still running at the stop's deadline is answered 503 ServerShutting
   expect(body.error.message).toContain("may still have taken effect");
   expect(performance.now() - t0).toBeLessThan(10_000);
   expect(s.lines.some((l) => l.includes("/devices/d/call 503"))).toBe(true);
+  expect(s.lines.some((l) => l.startsWith("warn") && l.includes("1 request(s) still running at the deadline"))).toBe(true);
 });
 
 test("a call that finishes before the stop's deadline gets its own answer", async () => {
@@ -71,4 +73,17 @@ test("a request that arrives while the server stops is answered 503 at once", as
   open();
   expect((await pending).status).toBe(200);
   await stopped;
+});
+
+test("the drain keeps nothing of requests that ended, and answers the ones still running when cut", async () => {
+  const drain = new RequestDrain();
+  const answers = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) =>
+    drain.track(i % 2 ? Promise.resolve(new Response("ok")) : Promise.reject(new Error("failed")))));
+  expect(answers.filter((a) => a.status === "fulfilled")).toHaveLength(500);
+  expect(drain.inFlight).toBe(0);
+  const stuck = drain.track(new Promise<Response>(() => {}));
+  expect(drain.inFlight).toBe(1);
+  drain.cut();
+  expect((await stuck).status).toBe(503);
+  expect(drain.inFlight).toBe(0);
 });
