@@ -134,26 +134,54 @@ describe("routes that take no body", () => {
 
 describe("what Bun answers before any server code runs (documented in the README)", () => {
   // If a Bun upgrade changes any of these, the README's list of bodiless answers must change with it.
+  const cases: [string, string, number | null][] = [
+    ["header section over 16 KiB", `GET /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(17_000)}\r\nConnection: close\r\n\r\n`, 431],
+    ["URL over 16 KiB", `GET /${"a".repeat(17_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 431],
+    ["space in the path", "GET /devices/a b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
+    ["NUL in the query", "GET /devices?a=\0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
+    ["HTTP/1.1 without Host", "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 400],
+    ["Content-Length and chunked together", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 400],
+    ["a control character in a header", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\u0001b\r\nConnection: close\r\n\r\n", 400],
+    ["250 header lines", `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({ length: 250 }, (_, i) => `X-H${i}: v\r\n`).join("")}Connection: close\r\n\r\n`, 431],
+    ["tab in the path", "GET /devices/a\tb HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
+    ["HTTP/1.2", "GET /health HTTP/1.2\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
+    ["bare LF line ends", "GET /health HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n", 505],
+    ["two Content-Lengths that disagree", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab", 400],
+    ["a malformed Content-Length", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\nConnection: close\r\n\r\n", 400],
+    ["a space before a header's colon", "GET /health HTTP/1.1\r\nHost : 127.0.0.1\r\nConnection: close\r\n\r\n", 400],
+    ["a folded header", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\r\n b\r\nConnection: close\r\n\r\n", 400],
+    ["OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400],
+    ["unknown method", "FOO /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", null],
+    ["lower-case method", "get /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", null],
+  ];
+
   test("malformed framing: bodiless 400, 431 or 505, or a closed connection for unknown methods", async () => {
     s = await startTestServer();
     const port = s.server.port;
-    const cases: [string, string, number | null][] = [
-      ["header section over 16 KiB", `GET /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(17_000)}\r\nConnection: close\r\n\r\n`, 431],
-      ["URL over 16 KiB", `GET /${"a".repeat(17_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 431],
-      ["space in the path", "GET /devices/a b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
-      ["NUL in the query", "GET /devices?a=\0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
-      ["HTTP/1.1 without Host", "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 400],
-      ["Content-Length and chunked together", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 400],
-      ["a control character in a header", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\u0001b\r\nConnection: close\r\n\r\n", 400],
-      ["unknown method", "FOO /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", null],
-      ["lower-case method", "get /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", null],
-    ];
     for (const [what, bytes, status] of cases) {
       const r = await rawExchange(port, bytes);
       expect({ what, status: r.status, body: r.body }).toEqual({ what, status, body: "" });
     }
     expect(s.lines.filter((l) => /^(info|warn|error) /.test(l))).toEqual([]); // none reached the server's code
     expect((await s.req("GET", "/health")).status).toBe(200);
+  });
+
+  test("Bun.serve calls neither its fetch nor its error handler for them: no server code can answer instead", async () => {
+    const reached: string[] = [];
+    const bare = Bun.serve({
+      hostname: "127.0.0.1", port: 0, maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: (req) => { reached.push(`fetch ${req.method} ${req.url}`); return new Response("{}"); },
+      error: (e) => { reached.push(`error ${String(e)}`); return new Response("{}", { status: 400 }); },
+    });
+    try {
+      for (const [what, bytes, status] of cases) {
+        const r = await rawExchange(bare.port!, bytes);
+        expect({ what, status: r.status }).toEqual({ what, status });
+      }
+      expect(reached).toEqual([]);
+    } finally {
+      await bare.stop(true);
+    }
   });
 
   test("other methods Bun parses reach the server and get the 405 envelope", async () => {
