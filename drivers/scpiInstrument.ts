@@ -3,7 +3,7 @@
 import type { StaticDecode } from "@sinclair/typebox";
 import { t } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../src/core/errors.ts";
-import { ResourceManager, type BlockDatatype, type MessageInstrument } from "../src/io/index.ts";
+import { parseResourceName, ResourceManager, type BlockDatatype, type MessageInstrument } from "../src/io/index.ts";
 
 const termination = (description: string) => t.Optional(t.Union([t.String(), t.Null()], { description }));
 
@@ -56,6 +56,8 @@ export class ScpiInstrument {
     if (!params || typeof params.resource !== "string" || params.resource.trim() === "") {
       throw new DeviceConfigurationError(`ScpiInstrument '${deviceId}' needs a 'resource' parameter (a VISA resource string)`, { device_id: deviceId });
     }
+    // Refused when added (the server's 400 names the wrong part), not first at connect.
+    parseResourceName(params.resource);
     this.resource = params.resource;
     this.#params = params;
   }

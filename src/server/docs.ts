@@ -21,6 +21,15 @@ const STATUS_TEXT: Record<string, string> = {
   500: "Failure inside the device or task", 504: "Timeout (device call, or a task's parameter code)",
 };
 
+/** Every tag a route may carry, in the order the Swagger page lists them. */
+const TAGS = [
+  { name: "meta", description: "Server information, health, registered types" },
+  { name: "devices", description: "Add, connect and call instruments" },
+  { name: "stream", description: "Server-sent event streams of device data and task lifecycle, and stopping a device's stream" },
+  { name: "tasks", description: "Start, watch and control tasks" },
+  { name: "errors", description: "The last error recorded per device and per task" },
+];
+
 interface RouteLike {
   method: string;
   path: string;
@@ -65,8 +74,10 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }
   return {
-    openapi: "3.0.3",
+    // 3.1: its schema objects are JSON Schema, which typebox writes (`const`, numeric exclusiveMinimum).
+    openapi: "3.1.0",
     info: { title: "LabDaemon Server", description: "HTTP/SSE API for LabDaemon", version: pkg.version },
+    tags: TAGS,
     paths,
     // Without a token there is nothing to authorise: no scheme, so Swagger UI shows no Authorize button.
     ...(opts.token ? { components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } } } : {}),
@@ -116,8 +127,10 @@ export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: bo
     .get("/swagger/json", spec, { detail: { hide: true } })
     .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), { detail: { hide: true } })
     .get("/swagger/assets/:file", ({ params }) => {
-      const asset = ASSETS.get(params.file);
-      if (!asset) throw notFound("No such documentation asset", { file: params.file.slice(0, 80) });
+      // Elysia gives a segment it cannot percent-decode as null.
+      const file = typeof params.file === "string" ? params.file : "";
+      const asset = ASSETS.get(file);
+      if (!asset) throw notFound("No such documentation asset", { file: file.slice(0, 80) });
       return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
     }, { detail: { hide: true } });
 }

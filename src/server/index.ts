@@ -6,11 +6,13 @@ import type { LabDaemon } from "../core/daemon.ts";
 import { withDeadline } from "../core/deadline.ts";
 import { ID_PATTERN } from "../core/ids.ts";
 import { TokenAuth } from "./auth.ts";
+import { RequestDrain } from "./drain.ts";
 import { CorsPolicy } from "./cors.ts";
 import { docsRoutes } from "./docs.ts";
 import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
 import { Ownership } from "./ownership.ts";
+import { assertRequestTarget } from "./requestTarget.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
@@ -64,6 +66,8 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
  */
 const LOOPBACK_HOST = /^(?:(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?)?$/i;
 const MAX_REPORTED_ERRORS = 20;
+/** Part of a stop's budget kept for answering 503 to the requests still in flight, ms. */
+const STOP_FLUSH_MS = 200;
 /** GET /tasks/{id}/parameters/{key}: runs the task's own getParameter, bounded by parameterTimeoutMs. */
 const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
 
@@ -89,6 +93,7 @@ export class LabDaemonServer {
   /** The Elysia app; `server.fetch(request)` runs a request through the whole server without a socket. */
   readonly app: Elysia<any, any, any, any, any, any, any>;
   private server: Server<unknown> | null = null;
+  private readonly drain = new RequestDrain();
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly auth: TokenAuth | null;
@@ -171,11 +176,13 @@ export class LabDaemonServer {
   async start(): Promise<void> {
     if (this.server) return;
     if (served.has(this.daemon)) throw new Error("Only one server per LabDaemon instance is allowed");
+    this.drain.reset();
     this.server = Bun.serve({
       hostname: this.host,
       port: this.requestedPort,
-      // Bodies are bounded in `fetch` (with an envelope); this only stops a runaway upload early.
-      maxRequestBodySize: Math.max(this.maxBodyBytes * 4, 4 << 20),
+      // Bodies are bounded in `fetch`, which answers 413 with the envelope (at once when the declared
+      // length is over the bound). Bun's own limit would answer first, bodiless: keep it out of the way.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // A client silent this long (headers or body still coming) is cut off; streams and device calls lift it.
       idleTimeout: this.idleTimeoutSeconds,
       fetch: (req, srv) => this.fetch(req, srv),
@@ -195,15 +202,30 @@ export class LabDaemonServer {
     }
   }
 
-  /** Closes SSE streams, lets requests in flight finish, then closes the socket; bounded by `timeoutMs`. */
+  /**
+   * Stops listening, closes SSE streams and lets requests in flight finish; those still running near the
+   * deadline are answered 503, then the sockets close. Bounded by `timeoutMs`.
+   */
   async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
     const srv = this.server;
     if (!srv) return;
     this.server = null;
-    const deadline = Date.now() + Math.max(0, opts.timeoutMs ?? 5000);
+    const timeoutMs = Math.max(0, opts.timeoutMs ?? 5000);
+    const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
+    this.drain.beginStop();
+    // Resolves once every connection is done: idle ones close at once, busy ones after their answer.
+    const closed = srv.stop(false);
     await withDeadline(this.sse.closeAll("server stopping"), left() / 2);
-    const graceful = await withDeadline(srv.stop(false), left());
+    // The last part of the budget is kept for writing the 503s.
+    const answerBy = Math.max(1, left() - Math.min(STOP_FLUSH_MS, timeoutMs / 4));
+    let graceful = await withDeadline(closed, answerBy);
+    if (!graceful) {
+      const late = this.drain.inFlight;
+      if (late > 0) this.log("warn", `labdaemon: stopping: ${late} request(s) still running at the deadline answered 503`);
+      this.drain.cut();
+      graceful = await withDeadline(closed, left());
+    }
     if (!graceful) void srv.stop(true);
     (this.app as { server: unknown }).server = null;
     served.delete(this.daemon);
@@ -231,7 +253,7 @@ export class LabDaemonServer {
     if (socket) this.sockets.set(request, socket);
     let res: Response;
     try {
-      res = await this.dispatch(request, path, origin);
+      res = this.drain.stopping ? this.drain.refused() : await this.drain.track(this.dispatch(request, path, origin));
     } catch (e) {
       res = this.toResponse(e, request);
     }
@@ -271,6 +293,7 @@ export class LabDaemonServer {
   /** Token, body bound, then the fast path or the app. */
   private async route(request: Request, path: string): Promise<Response> {
     const routed = request; // the key of its socket, whatever copy of the body is made below
+    assertRequestTarget(request.url.length, path);
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized",
         "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});
@@ -289,6 +312,8 @@ export class LabDaemonServer {
         return this.callDevice(target, body);
       }
       request = await this.boundBody(request);
+    } else if (Number(request.headers.get("content-length")) > this.maxBodyBytes) {
+      throw this.tooLarge(); // a body no GET reads, announced over the bound
     }
     if (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path)) this.setIdleTimeout(routed, 0);
     return this.app.handle(request);
@@ -312,10 +337,8 @@ export class LabDaemonServer {
 
   /** 413 for a body over the bound (by Content-Length at once when given); the body is read before anything else. */
   private async boundBody(request: Request): Promise<Request> {
-    const tooLarge = () => new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`,
-      { limit_bytes: this.maxBodyBytes });
     const length = request.headers.get("content-length");
-    if (length !== null && Number(length) > this.maxBodyBytes) throw tooLarge();
+    if (length !== null && Number(length) > this.maxBodyBytes) throw this.tooLarge();
     if (length === "0" || !request.body) return request;
     if (length !== null) {
       // One native read of the announced length (a stalled sender is cut by the idle timeout meanwhile).
@@ -338,11 +361,15 @@ export class LabDaemonServer {
       total += value.byteLength;
       if (total > this.maxBodyBytes) {
         void reader.cancel().catch(() => {});
-        throw tooLarge();
+        throw this.tooLarge();
       }
       chunks.push(value);
     }
     return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
+  }
+
+  private tooLarge(): HttpError {
+    return new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`, { limit_bytes: this.maxBodyBytes });
   }
 
   private errorToResponse(code: unknown, error: unknown, request: Request): Response {

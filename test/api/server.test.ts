@@ -5,6 +5,7 @@ import { LabDaemon } from "../../src/index.ts";
 import { LabDaemonServer } from "../../src/server/index.ts";
 import { captureLogger, isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { deviceClasses, until } from "../support/fixtures.ts";
+import { rawRequest as raw } from "../support/rawHttp.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -186,22 +187,8 @@ describe("token auth", () => {
 /** One raw HTTP/1.1 request with the given Host header (fetch would set its own); status and body. */
 async function rawRequest(port: number, method: string, target: string, host: string,
   headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const chunks: Buffer[] = [];
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  await new Promise<void>((resolve, reject) => {
-    const sock = require("node:net").connect(port, "127.0.0.1", () => {
-      sock.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
-    sock.on("data", (b: Buffer) => chunks.push(b));
-    sock.on("end", resolve);
-    sock.on("error", reject);
-    sock.setTimeout(5000, () => { sock.destroy(); reject(new Error("raw request timed out")); });
-  });
-  const text = Buffer.concat(chunks).toString();
-  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
-  // A chunked body arrives as "<size>\r\n<data>\r\n0\r\n\r\n".
-  const unchunked = /transfer-encoding: chunked/i.test(text) ? body.replace(/^[0-9a-f]+\r\n/, "").split("\r\n")[0]! : body;
-  return { status: Number(text.split(" ")[1]), body: unchunked };
+  const r = await raw(port, method, target, { host, headers });
+  return { status: r.status ?? 0, body: r.body };
 }
 
 describe("CORS", () => {
@@ -374,7 +361,7 @@ describe("API docs", () => {
     expect(call.requestBody.content["application/json"].schema.properties.method).toBeDefined();
     expect(Object.keys(call.responses)).toEqual(expect.arrayContaining(["200", "404", "409", "422"]));
     expect(call.responses["409"].content["application/json"].schema.properties.error).toBeDefined();
-    expect((await s.req("GET", "/swagger/json")).body.openapi).toBe("3.0.3");
+    expect((await s.req("GET", "/swagger/json")).body.openapi).toBe("3.1.0");
   });
 
   test("the document declares the bearer scheme only when the server has a token", async () => {

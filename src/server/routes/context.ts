@@ -70,3 +70,19 @@ export function creationRequest(body: unknown, kind: "device" | "task"): { id: s
   if (!isPlainObject(params)) throw invalid("params must be a dict");
   return { id: b[`${kind}_id`] as string, type: b[`${kind}_type`] as string, params };
 }
+
+/**
+ * The body of a route that takes none. One sent anyway is ignored, but it must be JSON: a malformed body
+ * is the client's mistake and is refused (400) before the route acts. The server has already read and
+ * bounded the body, so this costs no wait.
+ */
+export async function noBody(request: Request): Promise<void> {
+  const text = await request.text().catch(() => "");
+  if (text.trim() === "") return;
+  try {
+    JSON.parse(text);
+  } catch {
+    throw invalid("This route takes no request body; one sent anyway must be valid JSON (nothing was done)",
+      { location: "body" });
+  }
+}

@@ -13,7 +13,7 @@ import {
   DeviceDetailSchema, DeviceListSchema, ErrorEnvelopeSchema, MethodListSchema, RemoveDeviceResponseSchema,
   StoredErrorSchema, StreamStopResponseSchema, type DeviceDetail, type DeviceInfo,
 } from "../schemas.ts";
-import { doc, creationRequest, objectBody, type RouteContext } from "./context.ts";
+import { doc, creationRequest, noBody, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
@@ -99,14 +99,16 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: DeviceDetailSchema, 404: E } }),
     })
 
-    .delete("/devices/:device_id", async ({ params }) => {
+    .delete("/devices/:device_id", async ({ params, request }) => {
+      await noBody(request);
       const id = daemon.deviceState(params.device_id).deviceId;
       ownership.assertFree(id, " and cannot be removed");
       await daemon.removeDevice(id, { timeoutMs: ctx.stopTimeoutMs });
       return { status: "removed" as const, device_id: id };
     }, {
+      parse: "none",
       detail: doc({ summary: "Stop, disconnect and remove a device", tags: ["devices"],
-        responses: { 200: RemoveDeviceResponseSchema, 404: E, 409: E } }),
+        responses: { 200: RemoveDeviceResponseSchema, 400: E, 404: E, 409: E } }),
     })
 
     .get("/devices/:device_id/methods", ({ params }) => {
@@ -128,14 +130,17 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: StoredErrorSchema, 404: E } }),
     })
 
-    .delete("/devices/:device_id/error", ({ params }) => {
+    .delete("/devices/:device_id/error", async ({ params, request }) => {
+      await noBody(request);
       if (!errors.clearDeviceError(params.device_id)) throw noError(params.device_id);
       return new Response(null, { status: 204 });
     }, {
-      detail: doc({ summary: "Clear the device's recorded error", tags: ["errors"], responses: { 204: {}, 404: E } }),
+      parse: "none",
+      detail: doc({ summary: "Clear the device's recorded error", tags: ["errors"], responses: { 204: {}, 400: E, 404: E } }),
     })
 
-    .post("/devices/:device_id/connect", async ({ params }) => {
+    .post("/devices/:device_id/connect", async ({ params, request }) => {
+      await noBody(request);
       const id = daemon.deviceState(params.device_id).deviceId;
       ownership.assertFree(id, " and cannot be connected");
       if (daemon.deviceState(id).connected) return { device_id: id, connected: true, message: "Device is already connected" };
@@ -152,7 +157,8 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 503: E, 504: E } }),
     })
 
-    .post("/devices/:device_id/disconnect", async ({ params }) => {
+    .post("/devices/:device_id/disconnect", async ({ params, request }) => {
+      await noBody(request);
       const id = daemon.deviceState(params.device_id).deviceId;
       ownership.assertFree(id, " and cannot be disconnected");
       if (!daemon.deviceState(id).connected) return { device_id: id, connected: false, message: "Device is already disconnected" };
@@ -174,7 +180,8 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 503: E, 504: E } }),
     })
 
-    .post("/devices/:device_id/stream/stop", async ({ params }) => {
+    .post("/devices/:device_id/stream/stop", async ({ params, request }) => {
+      await noBody(request);
       const state = daemon.deviceState(params.device_id);
       const id = state.deviceId;
       ownership.assertFree(id, " and its stream cannot be stopped");
@@ -187,8 +194,8 @@ export function deviceRoutes(ctx: RouteContext) {
       return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
     }, {
       parse: "none",
-      detail: doc({ summary: "Stop the device's stream for every subscriber (409 if a task owns the device or in-process code started the stream)", tags: ["streaming"],
-        responses: { 200: StreamStopResponseSchema, 404: E, 409: E } }),
+      detail: doc({ summary: "Stop the device's stream for every subscriber (409 if a task owns the device or in-process code started the stream)", tags: ["stream"],
+        responses: { 200: StreamStopResponseSchema, 400: E, 404: E, 409: E } }),
     });
 }
 

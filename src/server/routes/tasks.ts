@@ -12,7 +12,7 @@ import {
   SetParameterRequestSchema, SetParameterResponseSchema, StoredErrorSchema, TaskControlResponseSchema,
   TaskDetailSchema, TaskListSchema, type TaskDetail, type TaskSummary,
 } from "../schemas.ts";
-import { doc, flag, creationRequest, objectBody, type RouteContext } from "./context.ts";
+import { doc, flag, creationRequest, noBody, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
@@ -105,14 +105,17 @@ export function taskRoutes(ctx: RouteContext) {
       detail: doc({ summary: "Last error recorded for the task", tags: ["errors"], responses: { 200: StoredErrorSchema, 404: E } }),
     })
 
-    .delete("/tasks/:task_id/error", ({ params }) => {
+    .delete("/tasks/:task_id/error", async ({ params, request }) => {
+      await noBody(request);
       if (!errors.clearTaskError(params.task_id)) throw noError(params.task_id);
       return new Response(null, { status: 204 });
     }, {
-      detail: doc({ summary: "Clear the task's recorded error", tags: ["errors"], responses: { 204: {}, 404: E } }),
+      parse: "none",
+      detail: doc({ summary: "Clear the task's recorded error", tags: ["errors"], responses: { 204: {}, 400: E, 404: E } }),
     })
 
-    .post("/tasks/:task_id/cancel", ({ params, query }) => {
+    .post("/tasks/:task_id/cancel", async ({ params, query, request }) => {
+      await noBody(request);
       const force = flag(query.force);
       if (force === null) throw invalid("force must be true or false", { force: String(query.force).slice(0, 40) });
       const h = daemon.getTask(params.task_id);
@@ -128,7 +131,8 @@ export function taskRoutes(ctx: RouteContext) {
         tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 400: E, 404: E } }),
     })
 
-    .post("/tasks/:task_id/pause", ({ params }) => {
+    .post("/tasks/:task_id/pause", async ({ params, request }) => {
+      await noBody(request);
       const h = daemon.getTask(params.task_id);
       if (!h.isRunning()) throw notRunning(h, "pause");
       if (!h.isPaused() && !h.pause()) throw notRunning(h, "pause after cancellation was requested");
@@ -136,17 +140,18 @@ export function taskRoutes(ctx: RouteContext) {
     }, {
       parse: "none",
       detail: doc({ summary: "Pause a task at its next checkpoint", tags: ["tasks"],
-        responses: { 200: TaskControlResponseSchema, 404: E, 409: E } }),
+        responses: { 200: TaskControlResponseSchema, 400: E, 404: E, 409: E } }),
     })
 
-    .post("/tasks/:task_id/resume", ({ params }) => {
+    .post("/tasks/:task_id/resume", async ({ params, request }) => {
+      await noBody(request);
       const h = daemon.getTask(params.task_id);
       if (!h.isRunning()) throw notRunning(h, "resume");
       h.resume();
       return { status: "resumed", task_id: h.taskId, task_status: h.status };
     }, {
       parse: "none",
-      detail: doc({ summary: "Resume a paused task", tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 404: E, 409: E } }),
+      detail: doc({ summary: "Resume a paused task", tags: ["tasks"], responses: { 200: TaskControlResponseSchema, 400: E, 404: E, 409: E } }),
     })
 
     .post("/tasks/:task_id/parameters", async ({ params, body }) => {
