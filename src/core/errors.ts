@@ -56,6 +56,11 @@ export class TaskExistsError extends LabDaemonError { override name = "TaskExist
 export class TaskTypeNotFoundError extends LabDaemonError { override name = "TaskTypeNotFound"; }
 export class NotSupportedError extends LabDaemonError { override name = "NotSupported"; }
 export class DaemonClosedError extends LabDaemonError { override name = "DaemonClosed"; }
+/**
+ * Arguments refused by the method's typebox schema (a device class's static `methods`), on every call
+ * through the daemon: the proxy in-process and POST /call alike (422 there). `context.errors` lists them.
+ */
+export class ValidationError extends LabDaemonError { override name = "ValidationError"; }
 /** A bound on waiting work was reached (a device's call queue, the running-task limit): try again later. */
 export class BusyError extends LabDaemonError { override name = "Busy"; }
 

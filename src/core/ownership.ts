@@ -1,6 +1,7 @@
-// Which running task owns which device. Claims are all-or-nothing and synchronous, so two concurrent
-// POST /tasks can never both win a device (JS runs one claim to completion before the next).
-import { DeviceInUseError } from "../core/errors.ts";
+// Which running task owns which device: the one answer for the daemon, its proxies and the server.
+// Claims are all-or-nothing and synchronous, so two concurrent task starts can never both win a device
+// (JS runs one claim to completion before the next).
+import { DeviceInUseError } from "./errors.ts";
 
 /** One task run's hold on its devices; releasing it never frees a later run's claims. */
 export interface Claim {
