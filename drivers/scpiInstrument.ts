@@ -28,6 +28,8 @@ const manager = () => (sharedManager ??= new ResourceManager());
 
 export class ScpiInstrument {
   static params = ScpiInstrumentParamsSchema;
+  /** What a client may call over HTTP; everything else stays in-process. */
+  static remote = ["idn", "reset", "clear", "write", "query", "queryBinary", "errors"];
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
