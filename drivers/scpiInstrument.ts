@@ -74,10 +74,14 @@ export class ScpiInstrument {
     });
   }
 
+  /**
+   * Closes the resource. A request still in progress (the daemon runs a disconnect beside a call that
+   * timed out on a hung instrument) has its I/O aborted, so it fails now instead of at its I/O timeout.
+   */
   async disconnect(): Promise<void> {
     const i = this.#instrument;
     this.#instrument = null;
-    await i?.close();
+    await i?.close({ abort: true });
   }
 
   isConnected(): boolean {

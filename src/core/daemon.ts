@@ -1,7 +1,7 @@
 // LabDaemon: the registry of device and task classes and instances, per-device serialisation,
 // tracked lifecycle state, stream fan-out, tasks and a bounded shutdown. No HTTP here.
 import { withDeadline } from "./deadline.ts";
-import { DeviceQueue, DEFAULT_QUEUE_LIMIT } from "./deviceQueue.ts";
+import { DeviceQueue, DEFAULT_QUEUE_LIMIT, type WhenStuck } from "./deviceQueue.ts";
 import {
   BusyError, DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
   DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
@@ -291,7 +291,8 @@ export class LabDaemon {
         if (err instanceof DeviceTimeoutError && err.context.method === "connect") {
           const disconnect = e.instance.disconnect;
           if (typeof disconnect === "function") {
-            await e.queue.interject(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS).catch(() => {});
+            // The connect still holds the device: this runs beside it, so the device can abort it.
+            await e.queue.run(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS, "beside").catch(() => {});
           }
           const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
             { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
@@ -315,7 +316,9 @@ export class LabDaemon {
       await e.hub.stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs).catch(() => {});
     }
     try {
-      await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0, guard);
+      // A device stuck in a call that timed out is disconnected beside that call: closing the instrument
+      // is what aborts the hung I/O.
+      await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0, guard, "beside");
     } catch (err) {
       if (err instanceof DeviceInUseError) throw err;
       if (err instanceof DeviceTimeoutError) this.markDisconnected(e);
@@ -541,10 +544,11 @@ export class LabDaemon {
     if (this.devicesClosed) throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
   }
 
-  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: string | null = null): Promise<unknown> {
+  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: string | null = null,
+    whenStuck: WhenStuck = "fail"): Promise<unknown> {
     const fn = e.instance[name];
     if (typeof fn !== "function") return Promise.resolve();
-    return e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), name, timeoutMs);
+    return e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), name, timeoutMs, whenStuck);
   }
 
   /**
@@ -602,7 +606,7 @@ export class LabDaemon {
         } catch (err) {
           this.recordEntryError(e, err, "device", { operation: "startStreaming" });
           // A start that timed out may still come up later, for nobody: queued behind it, a stop follows.
-          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS).catch(() => {});
+          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait").catch(() => {});
           throw err;
         }
         this.emitDevice("streaming_started", e.id);
