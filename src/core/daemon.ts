@@ -3,7 +3,7 @@
 import { withDeadline } from "./deadline.ts";
 import { DeviceQueue, DEFAULT_QUEUE_LIMIT, type WhenStuck } from "./deviceQueue.ts";
 import {
-  BusyError, DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
+  BusyError, DaemonClosedError, TaskAbandonedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
   DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
   InvalidTaskDefinitionError, LabDaemonError, MethodNotFoundError, TaskExistsError,
   TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError, asError,
@@ -511,6 +511,13 @@ export class LabDaemon {
     const running = [...this.tasks.values()].filter((h) => h.isRunning());
     for (const h of running) h.cancel();
     await withDeadline(Promise.all(running.map((h) => h.settled)), left());
+    // A task that ignored its cancel is left behind: say which, since its cleanup never ran in time.
+    for (const h of running.filter((r) => r.isRunning())) {
+      const error = new TaskAbandonedError(`Task '${h.taskId}' (${h.taskType}) did not end within the shutdown bound of ${timeoutMs} ms `
+        + "after it was cancelled: it was abandoned, and its cleanup (finally blocks) had not run", { task_id: h.taskId, timeout_ms: timeoutMs });
+      this.events.emit("error", { scope: "task", id: h.taskId, origin: "framework", error,
+        context: { task_type: h.taskType, phase: "shutdown", timeout_ms: timeoutMs }, timestamp: isoNow() });
+    }
     // From here on nothing may drive the instruments again: only the disconnects below.
     this.devicesClosed = true;
     await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>

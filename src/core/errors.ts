@@ -40,6 +40,11 @@ export class TaskParameterError extends TaskError { override name = "TaskParamet
 /** The task's `deviceIds` is not an array of strings. */
 export class InvalidTaskDefinitionError extends TaskError { override name = "InvalidTaskDefinition"; }
 
+/**
+ * Reported (as the task's error event) when shutdown gave up on a task that did not end after being
+ * cancelled: its run() was abandoned, and its finally blocks did not run by the time the daemon closed.
+ */
+export class TaskAbandonedError extends TaskError { override name = "TaskAbandoned"; }
 /** `wait({ timeoutMs })` ran out; the task keeps running. */
 export class TimeoutError extends LabDaemonError { override name = "TimeoutError"; }
 
