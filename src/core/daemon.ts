@@ -64,6 +64,8 @@ export interface DeviceState {
   lastSequence: number;
   /** The device's own bound on each call, ms (0: none). */
   callTimeoutMs: number;
+  /** The running task that owns the device, or null. */
+  ownedBy: string | null;
 }
 
 export interface ExecuteTaskOptions {
@@ -253,6 +255,7 @@ export class LabDaemon {
       streamStartedBy: e.hub.startedBy,
       lastSequence: e.hub.lastSequence,
       callTimeoutMs: e.callTimeoutMs,
+      ownedBy: this.ownership.ownerOf(e.id),
     };
   }
 

@@ -73,7 +73,7 @@ export function deviceRoutes(ctx: RouteContext) {
     device_type: s.deviceType,
     connected: s.connected,
     streaming: s.streaming,
-    owned_by: ownership.ownerOf(s.deviceId),
+    owned_by: s.ownedBy,
     last_error: errors.deviceError(s.deviceId),
     busy: s.busy,
     pending: s.pending,
