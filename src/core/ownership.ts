@@ -38,18 +38,12 @@ export class Ownership {
   }
 
   /**
-   * Claims whichever of `deviceIds` are free, for a task started outside POST /tasks (a script or a parent
-   * task): it is already running, so it cannot be refused, but HTTP commands must still not cut into it.
+   * Claims whichever of `deviceIds` are free, for a task started without `exclusive` (by a script or a
+   * parent task): a child works on devices its parent holds, yet clients must still not cut into it.
    */
   claimFree(taskId: string, taskType: string, deviceIds: readonly string[]): Claim | null {
     const free = deviceIds.filter((id) => !this.owners.has(id));
     return free.length > 0 ? this.claim(taskId, taskType, free) : null;
-  }
-
-  /** True while `taskId` holds any device. */
-  holds(taskId: string): boolean {
-    for (const c of this.owners.values()) if (c.taskId === taskId) return true;
-    return false;
   }
 
   /** Frees what `claim` holds; idempotent. */

@@ -117,7 +117,7 @@ export function deviceRoutes(ctx: RouteContext) {
       // Schema defaults are the driver's values: serialised as carefully as call results.
       return jsonResponse({ methods: describeMethods(daemon.getDeviceInstance(params.device_id)) });
     }, {
-      detail: doc({ summary: "The device's methods: name, parameters (name, type, required, default), doc", tags: ["devices"],
+      detail: doc({ summary: "The methods /call accepts (its class's static remote list when it declares one): name, parameters (name, type, required, default), doc", tags: ["devices"],
         responses: { 200: MethodListSchema, 404: E } }),
     })
 
