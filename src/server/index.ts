@@ -122,6 +122,10 @@ export class LabDaemonServer {
     this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
     this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
     this.errors = new ErrorStore(daemon);
+    // Which task shutdown gave up on (it ignored its cancel, so its cleanup never ran) deserves a line.
+    daemon.on("error", (e) => {
+      if (e.error.name === "TaskAbandoned") this.log("warn", `labdaemon: ${e.error.message}`);
+    });
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
