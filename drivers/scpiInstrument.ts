@@ -28,6 +28,8 @@ const manager = () => (sharedManager ??= new ResourceManager());
 
 export class ScpiInstrument {
   static params = ScpiInstrumentParamsSchema;
+  /** What a client may call over HTTP; everything else stays in-process. */
+  static remote = ["idn", "reset", "clear", "write", "query", "queryBinary", "errors"];
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
@@ -74,10 +76,14 @@ export class ScpiInstrument {
     });
   }
 
+  /**
+   * Closes the resource. A request still in progress (the daemon runs a disconnect beside a call that
+   * timed out on a hung instrument) has its I/O aborted, so it fails now instead of at its I/O timeout.
+   */
   async disconnect(): Promise<void> {
     const i = this.#instrument;
     this.#instrument = null;
-    await i?.close();
+    await i?.close({ abort: true });
   }
 
   isConnected(): boolean {

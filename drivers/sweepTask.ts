@@ -1,9 +1,10 @@
 // SweepTask: steps a tunable laser across a wavelength range and reads a power meter at each step —
 // the basic transmission measurement. Pausable between points; a cancelled sweep keeps the points it
-// has measured; the dwell time can be changed while it runs.
+// has measured; the dwell time can be changed while it runs. Whatever the outcome, the laser's output,
+// power and wavelength are put back as they were before the sweep.
 import type { StaticDecode } from "@sinclair/typebox";
 import { t } from "elysia";
-import { TaskCancelledError, TaskParameterError, type TaskContext } from "../src/index.ts";
+import { TaskCancelledError, TaskParameterError, type DeviceProxy, type TaskContext } from "../src/index.ts";
 
 const MAX_STEPS = 100_000;
 const MAX_DWELL_MS = 60_000;
@@ -38,6 +39,17 @@ interface Laser {
   setWavelength(nm: number): Promise<unknown>;
   setPower(mw: number): Promise<unknown>;
   enableOutput(on: boolean): Promise<unknown>;
+  /** Optional: read so the sweep can restore them; a laser without them has its output switched off after. */
+  isOutputEnabled?(): Promise<boolean>;
+  getWavelength?(): Promise<number>;
+  getPower?(): Promise<number>;
+}
+
+/** What the sweep changes on the laser, as it was before (undefined: the laser cannot say). */
+interface LaserState {
+  output?: boolean;
+  wavelength?: number;
+  power?: number;
 }
 interface Meter {
   readPower(): Promise<number>;
@@ -82,19 +94,36 @@ export class SweepTask {
     const laser = ctx.daemon.getDevice<Laser>(this.laserId);
     const meter = ctx.daemon.getDevice<Meter>(this.meterId);
     const result: SweepResult = { wavelengths: [], powers: [], complete: false, minimum: null };
+    const before = await saveState(laser);
+    let failed = false;
+    try {
+      await this.#sweep(ctx, laser, meter, result);
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      // A failure to restore is reported unless the sweep already failed (its own error says more).
+      await restoreState(laser, before).catch((e) => {
+        if (!failed) throw e;
+      });
+    }
+    return result;
+  }
+
+  async #sweep(ctx: TaskContext, laser: DeviceProxy<Laser>, meter: DeviceProxy<Meter>, result: SweepResult): Promise<void> {
     if (this.powerMw !== undefined) await laser.setPower(this.powerMw);
     await laser.enableOutput(true);
     for (let i = 0; i < this.steps; i++) {
       try {
         await ctx.checkpoint();
       } catch (e) {
-        if (e instanceof TaskCancelledError) return result;
+        if (e instanceof TaskCancelledError) return;
         throw e;
       }
       const wl = this.steps === 1 ? this.start : this.start + ((this.stop - this.start) * i) / (this.steps - 1);
       await laser.setWavelength(round(wl));
       if (this.#dwellMs > 0) await abortableDelay(this.#dwellMs, ctx.signal);
-      if (ctx.cancelled) return result;
+      if (ctx.cancelled) return;
       const p = await meter.readPower();
       result.wavelengths.push(round(wl));
       result.powers.push(p);
@@ -103,7 +132,6 @@ export class SweepTask {
       ctx.progress(this.#done / this.steps, `${this.#done}/${this.steps} at ${round(wl)} nm`);
     }
     result.complete = true;
-    return result;
   }
 
   setParameter(key: string, value: unknown): number {
@@ -127,6 +155,22 @@ export class SweepTask {
           { task_id: this.taskId, key, known: [...READABLE] });
     }
   }
+}
+
+async function saveState(laser: DeviceProxy<Laser>): Promise<LaserState> {
+  return {
+    output: typeof laser.isOutputEnabled === "function" ? await laser.isOutputEnabled() : undefined,
+    wavelength: typeof laser.getWavelength === "function" ? await laser.getWavelength() : undefined,
+    power: typeof laser.getPower === "function" ? await laser.getPower() : undefined,
+  };
+}
+
+/** Output first (off unless it was on), so no light leaves at a setting the user did not choose. */
+async function restoreState(laser: DeviceProxy<Laser>, before: LaserState): Promise<void> {
+  if (!before.output) await laser.enableOutput(false);
+  if (before.power !== undefined) await laser.setPower(before.power);
+  if (before.wavelength !== undefined) await laser.setWavelength(before.wavelength);
+  if (before.output) await laser.enableOutput(true);
 }
 
 function checkDwell(v: unknown): number {

@@ -62,6 +62,8 @@ const MAX_DEFAULT_RING = 1 << 24;
 
 export class SimDaq {
   static params = SimDaqParamsSchema;
+  /** What a client may call over HTTP (streaming has its own routes). */
+  static remote = ["getStreamStats"];
   readonly deviceId: string;
   readonly sampleRate: number;
   readonly batchSize: number;

@@ -21,6 +21,8 @@ export type SimLaserParams = Static<typeof SimLaserParamsSchema>;
 
 export class SimLaser implements LightSource {
   static params = SimLaserParamsSchema;
+  /** What a client may call over HTTP; everything else stays in-process. */
+  static remote = ["setWavelength", "getWavelength", "setPower", "getPower", "enableOutput", "isOutputEnabled", "getStatus"];
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     setWavelength: { params: { nm: t.Number({ minimum: 1480, maximum: 1640, description: "nm" }) }, doc: "Tunes to a wavelength (nm) and waits until it has settled." },

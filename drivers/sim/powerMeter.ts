@@ -28,6 +28,8 @@ export type SimPowerMeterParams = Static<typeof SimPowerMeterParamsSchema>;
 
 export class SimPowerMeter {
   static params = SimPowerMeterParamsSchema;
+  /** What a client may call over HTTP; everything else stays in-process. */
+  static remote = ["readPower", "readPowerDbm", "transmission", "getResonance"];
   static methods = {
     readPower: { params: {}, doc: "One reading, mW." },
     readPowerDbm: { params: {}, doc: "One reading, dBm." },

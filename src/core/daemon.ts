@@ -1,9 +1,9 @@
 // LabDaemon: the registry of device and task classes and instances, per-device serialisation,
 // tracked lifecycle state, stream fan-out, tasks and a bounded shutdown. No HTTP here.
 import { withDeadline } from "./deadline.ts";
-import { DeviceQueue, DEFAULT_QUEUE_LIMIT } from "./deviceQueue.ts";
+import { DeviceQueue, DEFAULT_QUEUE_LIMIT, type WhenStuck } from "./deviceQueue.ts";
 import {
-  BusyError, DaemonClosedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
+  BusyError, DaemonClosedError, TaskAbandonedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
   DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
   InvalidTaskDefinitionError, LabDaemonError, MethodNotFoundError, TaskExistsError,
   TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError, asError,
@@ -12,7 +12,9 @@ import {
   Emitter, isoNow, type DaemonEvents, type DeviceEventKind, type ErrorOrigin,
 } from "./events.ts";
 import { checkId, isPlainObject } from "./ids.ts";
-import { LIFECYCLE_METHODS, lookupMethod } from "./methods.ts";
+import { validateArguments } from "./methodPlan.ts";
+import { LIFECYCLE_METHODS, lookupMethod, remoteDeclarationProblem } from "./methods.ts";
+import { Ownership } from "./ownership.ts";
 import { describeProblems, paramsProblems, paramsSchemaOf } from "./params.ts";
 import { StreamHub, type StreamCallback, type SubscribeOptions, type Subscription } from "./streamHub.ts";
 import { TaskHandle, type Task } from "./tasks.ts";
@@ -62,11 +64,28 @@ export interface DeviceState {
   lastSequence: number;
   /** The device's own bound on each call, ms (0: none). */
   callTimeoutMs: number;
+  /** The running task that owns the device, or null. */
+  ownedBy: string | null;
 }
 
 export interface ExecuteTaskOptions {
   /** Runs after the task is constructed and validated, before it starts; throwing aborts the start. */
   beforeStart?(info: { taskId: string; taskType: string; deviceIds: readonly string[] }): void;
+  /**
+   * Claim every device in `deviceIds` or refuse to start (DeviceInUse naming each owner), as POST /tasks
+   * does. Without it the task claims only the devices no other task holds: a child task works on
+   * devices its parent already owns.
+   */
+  exclusive?: boolean;
+}
+
+/**
+ * For operations a client outside any task asks for (the server's routes): refused with DeviceInUse
+ * while a task owns the device — checked when asked, and again when the operation reaches the front of
+ * the device's queue, so one accepted before a task claimed the device never runs against it afterwards.
+ */
+export interface ClientOptions {
+  asClient?: boolean;
 }
 
 interface DeviceEntry {
@@ -90,6 +109,8 @@ const START_TIMEOUT_MS = 30_000;
 
 export class LabDaemon {
   readonly events = new Emitter<DaemonEvents>();
+  /** Which running task owns which device. */
+  readonly ownership = new Ownership();
   readonly completedTaskBuffer: number;
   private readonly callTimeoutMs: number;
   private readonly queueLimit: number;
@@ -131,6 +152,8 @@ export class LabDaemon {
       if (typeof cls !== "function") throw new InvalidRequestError(`Device type '${name}' is not a class.`, { device_type: name });
       if (this.deviceTypes.has(name)) throw new DeviceExistsError(`Device type '${name}' is already registered.`, { device_type: name });
       checkParamsSchema(cls, `Device type '${name}'`, { device_type: name });
+      const remote = remoteDeclarationProblem(cls);
+      if (remote) throw new InvalidRequestError(`Device type '${name}': ${remote}`, { device_type: name });
     }
     for (const [name, cls] of tasks) {
       checkId("task type", name);
@@ -232,6 +255,7 @@ export class LabDaemon {
       streamStartedBy: e.hub.startedBy,
       lastSequence: e.hub.lastSequence,
       callTimeoutMs: e.callTimeoutMs,
+      ownedBy: this.ownership.ownerOf(e.id),
     };
   }
 
@@ -255,19 +279,23 @@ export class LabDaemon {
   }
 
   /** Calls `connect()` in the device's queue; with `timeoutMs`, a hung connect is cleaned up by a bounded disconnect. */
-  async connectDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+  async connectDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
     this.assertDevicesOpen();
+    const guard = opts.asClient ? " and cannot be connected" : null;
+    if (guard !== null) this.ownership.assertFree(e.id, guard);
     if (e.connected) return;
     const connect = e.instance.connect;
     if (typeof connect === "function") {
       try {
-        await e.queue.run(() => connect.call(e.instance), "connect", opts.timeoutMs ?? 0);
+        await e.queue.run(this.admitted(e, guard, () => connect.call(e.instance)), "connect", opts.timeoutMs ?? 0);
       } catch (err) {
+        if (err instanceof DeviceInUseError) throw err;
         if (err instanceof DeviceTimeoutError && err.context.method === "connect") {
           const disconnect = e.instance.disconnect;
           if (typeof disconnect === "function") {
-            await e.queue.interject(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS).catch(() => {});
+            // The connect still holds the device: this runs beside it, so the device can abort it.
+            await e.queue.run(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS, "beside").catch(() => {});
           }
           const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
             { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
@@ -283,14 +311,19 @@ export class LabDaemon {
   }
 
   /** Stops the device's stream, then calls `disconnect()`; a timeout marks it disconnected and rejects. */
-  async disconnectDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+  async disconnectDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
+    const guard = opts.asClient ? " and cannot be disconnected" : null;
+    if (guard !== null) this.ownership.assertFree(e.id, guard);
     if (e.hub.streaming) {
       await e.hub.stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs).catch(() => {});
     }
     try {
-      await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0);
+      // A device stuck in a call that timed out is disconnected beside that call: closing the instrument
+      // is what aborts the hung I/O.
+      await this.callLifecycle(e, "disconnect", [], opts.timeoutMs ?? 0, guard, "beside");
     } catch (err) {
+      if (err instanceof DeviceInUseError) throw err;
       if (err instanceof DeviceTimeoutError) this.markDisconnected(e);
       this.recordEntryError(e, err, "device", { operation: "disconnect" });
       throw err;
@@ -303,9 +336,11 @@ export class LabDaemon {
    * and anything inherited from Object are refused.
    */
   async call(device: DeviceRef, method: string, args: unknown[] = [],
-    opts: { timeoutMs?: number; /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */ defaultTimeoutMs?: number } = {}): Promise<unknown> {
+    opts: { timeoutMs?: number; /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */ defaultTimeoutMs?: number } & ClientOptions = {}): Promise<unknown> {
     const e = this.entry(device);
     this.assertDevicesOpen();
+    const guard = opts.asClient ? "" : null;
+    if (guard !== null) this.ownership.assertFree(e.id, guard);
     if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
     const found = lookupMethod(e.instance, method);
     if (!found.ok) {
@@ -314,12 +349,16 @@ export class LabDaemon {
         case "private": throw new InvalidRequestError(`Private methods cannot be called: '${method}'`, ctx);
         case "lifecycle": throw new InvalidRequestError(`'${method}' is a lifecycle method; use its own route`, ctx);
         case "not_method": throw new InvalidRequestError(`'${method}' is not a method of device '${e.id}'`, ctx);
+        case "not_remote": throw new MethodNotFoundError(
+          `Method '${method.slice(0, 140)}' of device '${e.id}' is not remote (its class lists the remote ones in static remote)`, ctx);
         default: throw new MethodNotFoundError(`Method '${method.slice(0, 140)}' not found on device '${e.id}'`, ctx);
       }
     }
     const fn = found.fn;
+    validateArguments(e.instance, method, fn, args, e.id);
     try {
-      return await e.queue.run(() => fn.apply(e.instance, args), method, opts.timeoutMs ?? (e.callTimeoutMs || opts.defaultTimeoutMs || 0));
+      return await e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), method,
+        opts.timeoutMs ?? (e.callTimeoutMs || opts.defaultTimeoutMs || 0));
     } catch (err) {
       this.recordEntryError(e, err, "device", { method });
       throw err;
@@ -354,9 +393,13 @@ export class LabDaemon {
   }
 
   /** Stops the device stream for everyone; harmless when not streaming. */
-  async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+  async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS, opts: ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
-    await e.hub.stop({ type: "StreamStopped", message: `stream of device '${e.id}' was stopped` }, timeoutMs);
+    const guard = opts.asClient ? " and its stream cannot be stopped" : null;
+    if (guard !== null) this.ownership.assertFree(e.id, guard);
+    // A stop that first waits for a start under way is checked again after that wait.
+    const admit = guard === null ? undefined : () => this.ownership.assertFree(e.id, guard);
+    await e.hub.stop({ type: "StreamStopped", message: `stream of device '${e.id}' was stopped` }, timeoutMs, admit);
   }
 
   // ---------------------------------------------------------------- tasks
@@ -394,12 +437,19 @@ export class LabDaemon {
     const deviceIds = this.validateDeviceIds(taskId, task);
     this.checkRequiredMethods(taskId, taskType, task);
     opts.beforeStart?.({ taskId, taskType, deviceIds });
+    const claim = opts.exclusive
+      ? this.ownership.claim(taskId, taskType, deviceIds)
+      : this.ownership.claimFree(taskId, taskType, deviceIds);
     const handle = new TaskHandle(taskId, taskType, task, deviceIds, this, {
       emit: (kind, h, extra) => this.events.emit("task", {
         kind, taskId: h.taskId, taskType: h.taskType, timestamp: isoNow(), ...extra,
       }),
-      failed: (h, error) => this.recordTaskError(h.taskId, error, { task_type: h.taskType }),
-      settled: (h) => this.taskSettled(h),
+      failed: (h, error) => this.recordTaskError(h, error),
+      beforeRun: (signal) => this.settleClaimed(claim?.deviceIds ?? [], signal),
+      settled: (h) => {
+        if (claim) this.ownership.release(claim);
+        this.taskSettled(h);
+      },
     });
     if (old) this.finishedOrder = this.finishedOrder.filter((h) => h !== old);
     this.tasks.set(taskId, handle);
@@ -470,6 +520,13 @@ export class LabDaemon {
     const running = [...this.tasks.values()].filter((h) => h.isRunning());
     for (const h of running) h.cancel();
     await withDeadline(Promise.all(running.map((h) => h.settled)), left());
+    // A task that ignored its cancel is left behind: say which, since its cleanup never ran in time.
+    for (const h of running.filter((r) => r.isRunning())) {
+      const error = new TaskAbandonedError(`Task '${h.taskId}' (${h.taskType}) did not end within the shutdown bound of ${timeoutMs} ms `
+        + "after it was cancelled: it was abandoned, and its cleanup (finally blocks) had not run", { task_id: h.taskId, timeout_ms: timeoutMs });
+      this.events.emit("error", { scope: "task", id: h.taskId, origin: "framework", error,
+        context: { task_type: h.taskType, phase: "shutdown", timeout_ms: timeoutMs }, timestamp: isoNow() });
+    }
     // From here on nothing may drive the instruments again: only the disconnects below.
     this.devicesClosed = true;
     await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>
@@ -503,10 +560,47 @@ export class LabDaemon {
     if (this.devicesClosed) throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
   }
 
-  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number): Promise<unknown> {
+  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: string | null = null,
+    whenStuck: WhenStuck = "fail"): Promise<unknown> {
     const fn = e.instance[name];
     if (typeof fn !== "function") return Promise.resolve();
-    return e.queue.run(() => fn.apply(e.instance, args), name, timeoutMs);
+    return e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), name, timeoutMs, whenStuck);
+  }
+
+  /**
+   * `fn`, refused (DeviceInUse) if a task owns the device by the time it reaches the front of the
+   * device's queue; `guard` null: an operation of a task or of in-process code, never refused.
+   */
+  private admitted<T>(e: DeviceEntry, guard: string | null, fn: () => T): () => T {
+    if (guard === null) return fn;
+    return () => {
+      this.ownership.assertFree(e.id, guard);
+      return fn();
+    };
+  }
+
+  /**
+   * Resolves once what each claimed device was doing when the claim was made has finished (client
+   * operations queued behind it are refused when they reach the front), so run() never starts while a
+   * client's disconnect is still under way. Cancelling the task ends the wait; a device that fails the
+   * wait (removed, stuck) lets run() start and meet that failure on its own first call.
+   */
+  private settleClaimed(ids: readonly string[], signal: AbortSignal): Promise<void> | undefined {
+    const busy = ids.map((id) => this.devices.get(id)).filter((e): e is DeviceEntry => e !== undefined && e.queue.isBusy);
+    if (busy.length === 0) return undefined;
+    return this.waitForBarrier(busy, signal);
+  }
+
+  private async waitForBarrier(busy: DeviceEntry[], signal: AbortSignal): Promise<void> {
+    const barrier = Promise.all(busy.map((e) => e.queue.run(() => undefined, "task claim").catch(() => {})));
+    let onAbort!: () => void;
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    await Promise.race([barrier, aborted]);
+    signal.removeEventListener("abort", onAbort);
   }
 
   private markDisconnected(e: DeviceEntry): void {
@@ -528,7 +622,7 @@ export class LabDaemon {
         } catch (err) {
           this.recordEntryError(e, err, "device", { operation: "startStreaming" });
           // A start that timed out may still come up later, for nobody: queued behind it, a stop follows.
-          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS).catch(() => {});
+          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait").catch(() => {});
           throw err;
         }
         this.emitDevice("streaming_started", e.id);
@@ -576,8 +670,17 @@ export class LabDaemon {
           if (daemon.devicesClosed) {
             return Promise.reject(new DaemonClosedError("The daemon has been shut down: its devices take no more commands."));
           }
+          try {
+            validateArguments(target, prop, value, args, e.id);
+          } catch (err) {
+            return Promise.reject(err);
+          }
+          // Inside a task (the device is claimed), where the call came from is kept, so a failure's
+          // traceback shows the task's own frame; elsewhere the hot path does not pay for a stack.
+          const site = daemon.ownership.ownerOf(e.id) !== null ? callSite(wrapper) : null;
           return e.queue.run(() => value.apply(target, args), prop, e.callTimeoutMs)
             .catch((err) => {
+              if (site) appendCallSite(err, site);
               daemon.recordEntryError(e, err, "device", { method: prop });
               throw err;
             });
@@ -627,7 +730,7 @@ export class LabDaemon {
         throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
           { task_id: taskId, device_id: id.slice(0, 140) });
       }
-      const absent = names.filter((n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n).ok);
+      const absent = names.filter((n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n, { remoteOnly: false }).ok);
       if (absent.length > 0) missing.push({ device_id: id, device_type: e.type, methods: absent });
     }
     if (missing.length === 0) return;
@@ -639,7 +742,7 @@ export class LabDaemon {
 
   /** Recorded as the task's error (as a constructor failure always was), then thrown by the caller. */
   private instantiationFailure(taskId: string, taskType: string, err: TaskInstantiationError, phase: string, cause: Error = err): TaskInstantiationError {
-    this.recordTaskError(taskId, cause, { task_type: taskType, phase });
+    this.recordStartError(taskId, cause, { task_type: taskType, phase });
     return err;
   }
 
@@ -663,8 +766,12 @@ export class LabDaemon {
 
   /** As recordDeviceError, unless the entry was removed meanwhile: a late failure must not land on a new device of that id. */
   private recordEntryError(e: DeviceEntry, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
-    // A refused call (queue full) says nothing about the instrument: it must not replace its real last error.
-    if (error instanceof BusyError) return;
+    // A refused call (queue full, owned by a task) says nothing about the instrument: it must not replace
+    // its real last error.
+    if (error instanceof BusyError || error instanceof DeviceInUseError) return;
+    if (origin === "device" && error !== null && typeof error === "object" && !deviceFailures.has(error)) {
+      deviceFailures.set(error, { device_id: e.id, ...context });
+    }
     if (this.devices.get(e.id) === e) this.recordDeviceError(e.id, error, origin, context);
   }
 
@@ -673,8 +780,41 @@ export class LabDaemon {
     this.events.emit("error", { scope: "device", id: deviceId, origin, error: asError(error), context, timestamp: isoNow() });
   }
 
-  private recordTaskError(taskId: string, error: unknown, context: Record<string, unknown>): void {
+  /**
+   * A task's failure: a device's own error keeps its type, origin "device" and the device's id (and the
+   * method) in its context, as the device's store has it; anything else is the framework's.
+   */
+  private recordTaskError(h: TaskHandle, error: Error): void {
+    const device = deviceFailures.get(error);
+    h.failure = { origin: device ? "device" : "framework", context: { task_type: h.taskType, ...device } };
+    this.events.emit("error", { scope: "task", id: h.taskId, origin: h.failure.origin, error, context: h.failure.context, timestamp: isoNow() });
+  }
+
+  private recordStartError(taskId: string, error: unknown, context: Record<string, unknown>): void {
     this.events.emit("error", { scope: "task", id: taskId, origin: "framework", error: asError(error), context, timestamp: isoNow() });
+  }
+}
+
+/** Errors a device threw (or its queue raised for it), with the device and method they came from. */
+const deviceFailures = new WeakMap<object, Record<string, unknown>>();
+const withCallSite = new WeakSet<object>();
+
+/** The caller's stack, without the proxy's own frame. */
+function callSite(skip: Function): { stack?: string } {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, skip);
+  return site;
+}
+
+/** Adds where the failed call was made to a device error's traceback (once per error object). */
+function appendCallSite(err: unknown, site: { stack?: string }): void {
+  if (!(err instanceof Error) || withCallSite.has(err) || typeof site.stack !== "string") return;
+  withCallSite.add(err);
+  const frames = site.stack.split("\n").filter((l) => /^\s+at /.test(l));
+  try {
+    err.stack = `${err.stack ?? `${err.name}: ${err.message}`}\n    at (called through the daemon)\n${frames.join("\n")}`;
+  } catch {
+    // a frozen error keeps its own stack
   }
 }
 

@@ -1,6 +1,15 @@
 // Per-device FIFO: one call at a time per instrument, async methods included, in arrival order.
-// The idle fast path runs a call at once and only allocates the caller's promise.
+// The idle fast path runs a call at once and only allocates the caller's promise. Once the call holding
+// the device has timed out, the device is "stuck": calls behind it fail fast instead of each waiting out
+// its own bound, and a disconnect may run beside the stuck call to abort its I/O.
 import { BusyError, DeviceTimeoutError } from "./errors.ts";
+
+/**
+ * What a call submitted (or waiting) while the device is stuck does: `fail` at once (the default),
+ * run `beside` the stuck call (a disconnect that aborts the hung I/O), or `wait` its turn behind it
+ * (cleanup that must follow the stuck call, such as stopping a stream whose start timed out).
+ */
+export type WhenStuck = "fail" | "beside" | "wait";
 
 interface Job {
   fn: () => unknown;
@@ -12,12 +21,17 @@ interface Job {
   done: boolean;
   /** In `jobs`, counted in `waiting`. */
   queued?: boolean;
+  whenStuck: WhenStuck;
 }
 
 export const DEFAULT_QUEUE_LIMIT = 10_000;
 
 export class DeviceQueue {
   private busy = false;
+  /** The running call whose caller timed out: the device is stuck until it settles. */
+  private stuck: Job | null = null;
+  /** Calls running beside a stuck one (see WhenStuck). */
+  private beside = 0;
   private jobs: (Job | undefined)[] = [];
   private head = 0;
   private closedWith: Error | null = null;
@@ -38,13 +52,22 @@ export class DeviceQueue {
     return this.busy;
   }
 
+  /** The label of the timed-out call still holding the device, or null. */
+  get stuckWith(): string | null {
+    return this.stuck?.label ?? null;
+  }
+
   /**
    * Runs `fn` when the device is free. `timeoutMs` bounds the caller's wait (waiting + running): on
    * expiry the caller gets DeviceTimeoutError; a method already running still holds the device until it
    * settles, so two calls never overlap on the instrument.
    */
-  run<T>(fn: () => T | Promise<T>, label: string, timeoutMs = 0): Promise<Awaited<T>> {
+  run<T>(fn: () => T | Promise<T>, label: string, timeoutMs = 0, whenStuck: WhenStuck = "fail"): Promise<Awaited<T>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.stuck && whenStuck !== "wait") {
+      if (whenStuck === "beside") return this.interject(fn, label, timeoutMs);
+      return Promise.reject(this.stuckError(label));
+    }
     if (!this.busy) {
       // Fast path: no queue, no timer unless asked for.
       let value: unknown;
@@ -55,7 +78,7 @@ export class DeviceQueue {
       }
       if (!isThenable(value)) return Promise.resolve(value as Awaited<T>);
       return new Promise<Awaited<T>>((resolve, reject) => {
-        const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
+        const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, whenStuck };
         this.busy = true;
         this.armTimer(job);
         this.settleWith(job, value as PromiseLike<unknown>);
@@ -68,7 +91,7 @@ export class DeviceQueue {
       ));
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, queued: true };
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, queued: true, whenStuck };
       this.armTimer(job);
       this.jobs.push(job);
       this.waiting++;
@@ -76,19 +99,60 @@ export class DeviceQueue {
   }
 
   /**
-   * Runs `fn` now, beside whatever holds the device, bounded by `timeoutMs`: only for the disconnect that
-   * aborts a connect which timed out (waiting behind that connect would never clean it up).
+   * Runs `fn` now, beside the stuck call, bounded by `timeoutMs`: a disconnect that aborts hung I/O
+   * (waiting behind that call would never clean it up). The device is held until both have settled.
    */
-  interject<T>(fn: () => T | Promise<T>, label: string, timeoutMs: number): Promise<Awaited<T>> {
+  private interject<T>(fn: () => T | Promise<T>, label: string, timeoutMs: number): Promise<Awaited<T>> {
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false };
-      this.armTimer(job);
-      try {
-        Promise.resolve(fn()).then((v) => this.finish(job, true, v), (e) => this.finish(job, false, e));
-      } catch (e) {
-        this.finish(job, false, e);
-      }
+      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, whenStuck: "beside" };
+      this.startBeside(job);
     });
+  }
+
+  private startBeside(job: Job): void {
+    this.beside++;
+    this.armTimer(job);
+    const settled = (ok: boolean, v: unknown) => {
+      this.finish(job, ok, v);
+      this.beside--;
+      if (this.running === null && this.beside === 0) this.next();
+    };
+    try {
+      Promise.resolve(job.fn()).then((v) => settled(true, v), (e) => settled(false, e));
+    } catch (e) {
+      settled(false, e);
+    }
+  }
+
+  private stuckError(label: string): DeviceTimeoutError {
+    const stuck = this.stuck!;
+    return new DeviceTimeoutError(
+      `device '${this.deviceId}' still busy with a timed-out call '${stuck.label}'; '${label}' was not sent`,
+      { device_id: this.deviceId, method: label, busy_with: stuck.label, timeout_ms: stuck.timeoutMs },
+    );
+  }
+
+  /** The running call's caller timed out: waiting calls fail now, a waiting disconnect starts beside it. */
+  private becomeStuck(job: Job): void {
+    this.stuck = job;
+    const keep: Job[] = [];
+    while (this.head < this.jobs.length) {
+      const waiting = this.jobs[this.head];
+      this.jobs[this.head++] = undefined;
+      if (!waiting || waiting.done) continue;
+      if (waiting.whenStuck === "wait") {
+        keep.push(waiting);
+        continue;
+      }
+      waiting.queued = false;
+      this.waiting--;
+      if (waiting.timer) clearTimeout(waiting.timer);
+      waiting.timer = undefined;
+      if (waiting.whenStuck === "beside") this.startBeside(waiting);
+      else this.finish(waiting, false, this.stuckError(waiting.label));
+    }
+    this.jobs = keep;
+    this.head = 0;
   }
 
   /** Rejects everything waiting and every later call (the device was removed). */
@@ -122,7 +186,8 @@ export class DeviceQueue {
         ));
         // The caller is answered now, but a running method keeps the device until it settles: the next
         // call must not talk to an instrument that is still in the middle of the last exchange. Callers
-        // behind it wait within their own timeouts; removeDevice and shutdown stay bounded.
+        // behind it fail fast rather than each wait out a hung instrument in turn.
+        if (this.running === job) this.becomeStuck(job);
       }, job.timeoutMs);
     }
   }
@@ -139,7 +204,10 @@ export class DeviceQueue {
 
   private complete(job: Job, ok: boolean, v: unknown): void {
     this.finish(job, ok, v);
-    if (this.running === job) this.next();
+    if (this.running !== job) return;
+    this.running = null;
+    if (this.stuck === job) this.stuck = null;
+    if (this.beside === 0) this.next();
   }
 
   private finish(job: Job, ok: boolean, v: unknown): void {

@@ -40,6 +40,11 @@ export class TaskParameterError extends TaskError { override name = "TaskParamet
 /** The task's `deviceIds` is not an array of strings. */
 export class InvalidTaskDefinitionError extends TaskError { override name = "InvalidTaskDefinition"; }
 
+/**
+ * Reported (as the task's error event) when shutdown gave up on a task that did not end after being
+ * cancelled: its run() was abandoned, and its finally blocks did not run by the time the daemon closed.
+ */
+export class TaskAbandonedError extends TaskError { override name = "TaskAbandoned"; }
 /** `wait({ timeoutMs })` ran out; the task keeps running. */
 export class TimeoutError extends LabDaemonError { override name = "TimeoutError"; }
 
@@ -56,6 +61,11 @@ export class TaskExistsError extends LabDaemonError { override name = "TaskExist
 export class TaskTypeNotFoundError extends LabDaemonError { override name = "TaskTypeNotFound"; }
 export class NotSupportedError extends LabDaemonError { override name = "NotSupported"; }
 export class DaemonClosedError extends LabDaemonError { override name = "DaemonClosed"; }
+/**
+ * Arguments refused by the method's typebox schema (a device class's static `methods`), on every call
+ * through the daemon: the proxy in-process and POST /call alike (422 there). `context.errors` lists them.
+ */
+export class ValidationError extends LabDaemonError { override name = "ValidationError"; }
 /** A bound on waiting work was reached (a device's call queue, the running-task limit): try again later. */
 export class BusyError extends LabDaemonError { override name = "Busy"; }
 

@@ -4,7 +4,7 @@ import {
 } from "./errors.ts";
 import type { LabDaemon } from "./daemon.ts";
 import { withDeadline } from "./deadline.ts";
-import type { TaskEventKind } from "./events.ts";
+import type { ErrorOrigin, TaskEventKind } from "./events.ts";
 
 export type TaskStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
@@ -42,6 +42,8 @@ export interface Task {
 export interface TaskHooks {
   emit(kind: TaskEventKind, handle: TaskHandle, extra?: Record<string, unknown>): void;
   failed(handle: TaskHandle, error: Error): void;
+  /** Resolves (never rejects) when run() may start: the claimed devices finished what they were doing. */
+  beforeRun?(signal: AbortSignal): Promise<void> | undefined;
   settled(handle: TaskHandle): void;
 }
 
@@ -58,6 +60,8 @@ export class TaskHandle {
   private readonly children = new Set<TaskHandle>();
   readonly startedAt = Date.now();
   finishedAt: number | null = null;
+  /** Set by the daemon when the task failed: whose error it was and the ids involved. */
+  failure: { origin: ErrorOrigin; context: Record<string, unknown> } | null = null;
 
   constructor(
     readonly taskId: string,
@@ -169,7 +173,9 @@ export class TaskHandle {
   start(): void {
     const ctx = this.makeContext();
     this.hooks.emit("started", this);
-    Promise.resolve()
+    // Only a task whose devices are still busy waits: the others start run() as soon as they always did.
+    const ready = this.hooks.beforeRun?.(this.abort.signal) ?? Promise.resolve();
+    ready
       .then(() => this.task.run(ctx))
       .then(
         (value) => {

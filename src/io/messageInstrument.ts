@@ -48,7 +48,8 @@ export interface NativeSession {
   clear(timeoutMs: number): Promise<void>;
   lock(timeoutMs: number): Promise<void>;
   unlock(timeoutMs: number): Promise<void>;
-  close(): Promise<void>;
+  /** `abort`: wake a request blocked in I/O so it fails now, instead of closing after it. */
+  close(abort?: boolean): Promise<void>;
 }
 
 const ENC_BYTES = 0;
@@ -65,6 +66,11 @@ export class MessageInstrument {
   #session: NativeSession | null;
   #enc: number;
   #onClose: (() => void) | undefined;
+  /** Requests made and not yet settled: what close({ abort }) would interrupt. */
+  #inFlight = 0;
+  readonly #settled = (): void => {
+    this.#inFlight--;
+  };
 
   /** Use `ResourceManager.open()`. */
   constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void) {
@@ -161,13 +167,17 @@ export class MessageInstrument {
     return this.#call((s) => s.unlock(this.timeoutMs));
   }
 
-  /** Waits for requests already made, then closes. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Waits for requests already made, then closes. Idempotent. With `abort`, a request still in progress
+   * (a read waiting for an answer that may never come) has its I/O interrupted and fails at once; a
+   * session with nothing in progress closes as gracefully as without it.
+   */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
     const s = this.#session;
     if (!s) return;
     this.#session = null;
     this.#onClose?.();
-    await s.close().catch(() => undefined);
+    await s.close(opts.abort === true && this.#inFlight > 0).catch(() => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -194,8 +204,12 @@ export class MessageInstrument {
     const s = this.#session;
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     try {
-      return fn(s);
+      this.#inFlight++;
+      const p = fn(s);
+      p.then(this.#settled, this.#settled);
+      return p;
     } catch (e) {
+      this.#inFlight--;
       // The addon checks argument types synchronously; a promise-returning method still rejects.
       return Promise.reject(e);
     }

@@ -34,6 +34,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   DeviceExists: 409,
   TaskExists: 409,
   DeviceInUse: 409,
+  ValidationError: 422,
   DaemonClosed: 503,
   Busy: 503,
   DeviceTimeoutError: 504,

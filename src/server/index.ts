@@ -2,6 +2,7 @@
 // go to the Elysia app (routes/), whose every failure leaves through `onError` as the error envelope.
 import { Elysia } from "elysia";
 import type { Server } from "bun";
+import type { Ownership } from "../core/ownership.ts";
 import type { LabDaemon } from "../core/daemon.ts";
 import { withDeadline } from "../core/deadline.ts";
 import { ID_PATTERN } from "../core/ids.ts";
@@ -11,7 +12,6 @@ import { CorsPolicy } from "./cors.ts";
 import { docsRoutes } from "./docs.ts";
 import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
-import { Ownership } from "./ownership.ts";
 import { assertRequestTarget } from "./requestTarget.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { typeRoutes } from "./routes/types.ts";
@@ -82,7 +82,10 @@ const consoleLogger: ServerLogger = {
 };
 
 export class LabDaemonServer {
-  readonly ownership = new Ownership();
+  /** Which task owns which device: the daemon's own record (tasks started anywhere claim there). */
+  get ownership(): Ownership {
+    return this.daemon.ownership;
+  }
   readonly errors: ErrorStore;
   readonly sse: SseService;
   /**
@@ -124,7 +127,10 @@ export class LabDaemonServer {
     this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
     this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
     this.errors = new ErrorStore(daemon);
-    this.trackTasksStartedElsewhere();
+    // Which task shutdown gave up on (it ignored its cancel, so its cleanup never ran) deserves a line.
+    daemon.on("error", (e) => {
+      if (e.error.name === "TaskAbandoned") this.log("warn", `labdaemon: ${e.error.message}`);
+    });
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
       daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
@@ -143,19 +149,6 @@ export class LabDaemonServer {
       .use(this.sse.routes())
       .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));
     this.app = app;
-  }
-
-  /**
-   * Tasks started by a script or by another task never pass POST /tasks, yet HTTP commands must not cut
-   * into them either: their free devices are claimed when they start and released when they end.
-   */
-  private trackTasksStartedElsewhere(): void {
-    this.daemon.on("task", (e) => {
-      if (e.kind !== "started" || this.ownership.holds(e.taskId)) return;
-      const h = this.daemon.getTask(e.taskId);
-      const claim = this.ownership.claimFree(e.taskId, e.taskType, h.deviceIds);
-      if (claim) void h.settled.then(() => this.ownership.release(claim));
-    });
   }
 
   /** The bound port once started (the real one when 0 was asked for). */
@@ -459,7 +452,7 @@ function withHeaders(res: Response, headers: Record<string, string>): Response {
   }
 }
 
-export { Ownership } from "./ownership.ts";
+export { Ownership } from "../core/ownership.ts";
 export { ErrorStore } from "./errorStore.ts";
 export * from "./schemas.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { seededRandom as rng, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { ExclusiveTask, until } from "../support/fixtures.ts";
-import { Ownership } from "../../src/server/ownership.ts";
+import { Ownership } from "../../src/core/ownership.ts";
 
 let s: TestServer;
 const DEVICES = Array.from({ length: 8 }, (_, i) => `dev${i}`);

@@ -125,15 +125,37 @@ describe("SweepTask", () => {
 
   test("power_mw sets the laser's power first; a laser that is not connected fails the sweep with its error", async () => {
     const { daemon, laserId, meterId, laser } = await bench("power");
+    const before = await laser.getPower();
     const h = daemon.executeTask("s4", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2, start_wl: 1540, stop_wl: 1541, power_mw: 5 });
     const r = (await h.wait({ timeoutMs: 5000 })) as SweepResult;
-    expect(await laser.getPower()).toBe(5);
     expect(r.powers[0]).toBeGreaterThan(4.9);
+    expect(await laser.getPower()).toBe(before); // put back after the sweep
     await daemon.disconnectDevice(laserId);
     const failed = daemon.executeTask("s5", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2 });
     const err = await failed.wait({ timeoutMs: 5000 }).catch((e) => e);
     expect(failed.status).toBe("failed");
     expect((err as Error).cause).toBeInstanceOf(DeviceNotConnectedError);
+    await daemon.shutdown();
+  });
+
+  test("the laser's output, power and wavelength are put back after a completed and after a cancelled sweep", async () => {
+    const { daemon, laserId, meterId, laser } = await bench("restore", { wavelength: 1555, power: 2 });
+    const done = daemon.executeTask("r1", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 3, start_wl: 1540, stop_wl: 1541, power_mw: 4 });
+    expect(((await done.wait({ timeoutMs: 5000 })) as SweepResult).complete).toBe(true);
+    expect(await laser.getStatus()).toMatchObject({ output: false, wavelength: 1555, power: 2 });
+
+    const cancelled = daemon.executeTask("r2", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 1000, dwell_ms: 5 });
+    await until(() => cancelled.progress.fraction > 0, 5000, "the sweep to measure a point");
+    expect(await laser.isOutputEnabled()).toBe(true);
+    cancelled.cancel();
+    const err = await cancelled.wait({ timeoutMs: 5000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(TaskCancelledError);
+    expect(await laser.getStatus()).toMatchObject({ output: false, wavelength: 1555, power: 2 });
+
+    // A laser whose output was on before the sweep has it on again after.
+    await laser.enableOutput(true);
+    await daemon.executeTask("r3", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2 }).wait({ timeoutMs: 5000 });
+    expect(await laser.getStatus()).toMatchObject({ output: true, wavelength: 1555, power: 2 });
     await daemon.shutdown();
   });
 

@@ -4,7 +4,7 @@ import { HttpError, invalid } from "../errors.ts";
 import type { LabDaemon } from "../../core/daemon.ts";
 import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
-import type { Ownership } from "../ownership.ts";
+import type { Ownership } from "../../core/ownership.ts";
 
 export interface RouteContext {
   daemon: LabDaemon;

@@ -1,7 +1,9 @@
 // /devices: registry, state, lifecycle, remote calls and stored errors of devices.
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
-import { BusyError, DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, asError } from "../../core/errors.ts";
+import {
+  BusyError, DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, ValidationError, asError,
+} from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
 import { lookupMethod } from "../../core/methods.ts";
@@ -42,13 +44,14 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
     let result: unknown;
     try {
       // No HTTP request waits forever on a hung instrument: the device's own bound, else the server's.
-      result = await daemon.call(id, method, resolved, { defaultTimeoutMs: ctx.callTimeoutMs });
+      result = await daemon.call(id, method, resolved, { defaultTimeoutMs: ctx.callTimeoutMs, asClient: true });
     } catch (err) {
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
       if (err instanceof DeviceNotFoundError && err.context.device_id === id) throw err;
-      // Refusals of the framework's own (queue full, shut down) are not the device's failure.
-      if (err instanceof BusyError || err instanceof DaemonClosedError) throw err;
+      // Refusals of the framework's own (queue full, shut down, a task claimed the device while this call
+      // waited, arguments refused by the method's schema) are not the device's failure.
+      if (err instanceof BusyError || err instanceof DaemonClosedError || err instanceof DeviceInUseError || err instanceof ValidationError) throw err;
       throw deviceFailure(err, { device_id: id, method });
     }
     // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
@@ -70,7 +73,7 @@ export function deviceRoutes(ctx: RouteContext) {
     device_type: s.deviceType,
     connected: s.connected,
     streaming: s.streaming,
-    owned_by: ownership.ownerOf(s.deviceId),
+    owned_by: s.ownedBy,
     last_error: errors.deviceError(s.deviceId),
     busy: s.busy,
     pending: s.pending,
@@ -116,7 +119,7 @@ export function deviceRoutes(ctx: RouteContext) {
       // Schema defaults are the driver's values: serialised as carefully as call results.
       return jsonResponse({ methods: describeMethods(daemon.getDeviceInstance(params.device_id)) });
     }, {
-      detail: doc({ summary: "The device's methods: name, parameters (name, type, required, default), doc", tags: ["devices"],
+      detail: doc({ summary: "The methods /call accepts (its class's static remote list when it declares one): name, parameters (name, type, required, default), doc", tags: ["devices"],
         responses: { 200: MethodListSchema, 404: E } }),
     })
 
@@ -145,7 +148,7 @@ export function deviceRoutes(ctx: RouteContext) {
       ownership.assertFree(id, " and cannot be connected");
       if (daemon.deviceState(id).connected) return { device_id: id, connected: true, message: "Device is already connected" };
       try {
-        await daemon.connectDevice(id, { timeoutMs: ctx.connectTimeoutMs });
+        await daemon.connectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true });
       } catch (err) {
         throw lifecycleFailure(err, "DeviceConnectionError", `Failed to connect device '${id}'`, id);
       }
@@ -163,12 +166,12 @@ export function deviceRoutes(ctx: RouteContext) {
       ownership.assertFree(id, " and cannot be disconnected");
       if (!daemon.deviceState(id).connected) return { device_id: id, connected: false, message: "Device is already disconnected" };
       try {
-        await daemon.disconnectDevice(id, { timeoutMs: ctx.connectTimeoutMs });
+        await daemon.disconnectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true });
       } catch (err) {
         throw lifecycleFailure(err, "DeviceDisconnectionError", `Failed to disconnect device '${id}'`, id);
       }
       const s = daemon.deviceState(id);
-      return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: null };
+      return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: ownership.ownerOf(id) };
     }, {
       parse: "none",
       detail: doc({ summary: "Disconnect the device (stops its stream first)", tags: ["devices"],
@@ -190,7 +193,7 @@ export function deviceRoutes(ctx: RouteContext) {
         throw new DeviceInUseError(`The stream of device '${id}' was started in-process (by a script or a task) and can only be stopped there`,
           { device_id: id, stream_started_by: "local" });
       }
-      await daemon.stopStreaming(id, ctx.stopTimeoutMs);
+      await daemon.stopStreaming(id, ctx.stopTimeoutMs, { asClient: true });
       return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
     }, {
       parse: "none",
@@ -206,7 +209,8 @@ function deviceFailure(err: unknown, context: Record<string, unknown>): HttpErro
 }
 
 function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): Error {
-  if (err instanceof DaemonClosedError) return err; // the framework's own 503, not the device's failure
+  // The framework's own refusals (503 shut down, 409 a task claimed the device while this waited).
+  if (err instanceof DaemonClosedError || err instanceof DeviceInUseError) return err;
   if (err instanceof DeviceTimeoutError) {
     return new HttpError(504, "DeviceTimeoutError", `${prefix}: ${err.message}`, { device_id: id }, "device");
   }

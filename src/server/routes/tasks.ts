@@ -6,7 +6,6 @@ import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
 import { jsonResponse } from "../json.ts";
-import type { Claim } from "../ownership.ts";
 import {
   ErrorEnvelopeSchema, ExecuteTaskRequestSchema, ExecuteTaskResponseSchema, GetParameterResponseSchema,
   SetParameterRequestSchema, SetParameterResponseSchema, StoredErrorSchema, TaskControlResponseSchema,
@@ -27,7 +26,14 @@ function detail(h: TaskHandle): TaskDetail {
     ...summary(h),
     result: h.isRunning() || h.result === undefined ? null : h.result,
     exception: h.status === "failed" && err
-      ? { error: { type: err.name || "Error", message: err.message, origin: "framework", timestamp: isoNow(h.finishedAt ?? Date.now()), context: { task_id: h.taskId } } }
+      ? {
+        error: {
+          type: err.name || "Error", message: err.message, origin: h.failure?.origin ?? "framework",
+          timestamp: isoNow(h.finishedAt ?? Date.now()),
+          // A device's error names the device (and method) it came from, as the task's stored error does.
+          context: { task_id: h.taskId, ...(h.failure?.origin === "device" ? h.failure.context : {}) },
+        },
+      }
       : null,
     progress: h.progress,
     device_ids: [...h.deviceIds],
@@ -64,7 +70,7 @@ function parameterTimeout(what: string, ms: number, context: Record<string, unkn
 }
 
 export function taskRoutes(ctx: RouteContext) {
-  const { daemon, ownership, errors } = ctx;
+  const { daemon, errors } = ctx;
 
   return new Elysia()
     .get("/tasks", () => ({ tasks: daemon.listTasks().map(summary) }), {
@@ -73,19 +79,8 @@ export function taskRoutes(ctx: RouteContext) {
 
     .post("/tasks", ({ body }) => {
       const { id, type, params } = creationRequest(body, "task");
-      let claim: Claim | null = null;
-      let handle: TaskHandle;
-      try {
-        handle = daemon.executeTask(id, type, params, {
-          // Runs synchronously inside executeTask: the claim and the start are one step.
-          beforeStart: ({ deviceIds }) => { claim = ownership.claim(id, type, deviceIds); },
-        });
-      } catch (err) {
-        if (claim) ownership.release(claim);
-        throw err;
-      }
-      const held: Claim | null = claim;
-      if (held) void handle.settled.then(() => ownership.release(held));
+      // All devices or none; the daemon releases them when the task ends, whatever the outcome.
+      const handle = daemon.executeTask(id, type, params, { exclusive: true });
       return { task_id: id, task_type: type, device_ids: [...handle.deviceIds], status: "started" as const };
     }, {
       detail: doc({ body: ExecuteTaskRequestSchema, summary: "Start a task; its device_ids are claimed atomically until it ends", tags: ["tasks"],

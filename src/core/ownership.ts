@@ -1,6 +1,7 @@
-// Which running task owns which device. Claims are all-or-nothing and synchronous, so two concurrent
-// POST /tasks can never both win a device (JS runs one claim to completion before the next).
-import { DeviceInUseError } from "../core/errors.ts";
+// Which running task owns which device: the one answer for the daemon, its proxies and the server.
+// Claims are all-or-nothing and synchronous, so two concurrent task starts can never both win a device
+// (JS runs one claim to completion before the next).
+import { DeviceInUseError } from "./errors.ts";
 
 /** One task run's hold on its devices; releasing it never frees a later run's claims. */
 export interface Claim {
@@ -37,18 +38,12 @@ export class Ownership {
   }
 
   /**
-   * Claims whichever of `deviceIds` are free, for a task started outside POST /tasks (a script or a parent
-   * task): it is already running, so it cannot be refused, but HTTP commands must still not cut into it.
+   * Claims whichever of `deviceIds` are free, for a task started without `exclusive` (by a script or a
+   * parent task): a child works on devices its parent holds, yet clients must still not cut into it.
    */
   claimFree(taskId: string, taskType: string, deviceIds: readonly string[]): Claim | null {
     const free = deviceIds.filter((id) => !this.owners.has(id));
     return free.length > 0 ? this.claim(taskId, taskType, free) : null;
-  }
-
-  /** True while `taskId` holds any device. */
-  holds(taskId: string): boolean {
-    for (const c of this.owners.values()) if (c.taskId === taskId) return true;
-    return false;
   }
 
   /** Frees what `claim` holds; idempotent. */
