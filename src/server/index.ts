@@ -10,6 +10,7 @@ import { CorsPolicy } from "./cors.ts";
 import { docsRoutes } from "./docs.ts";
 import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
+import { hostAllowed, hostCheckFor, isLoopbackAddress, type HostCheck } from "./hosts.ts";
 import { Ownership } from "./ownership.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { typeRoutes } from "./routes/types.ts";
@@ -28,7 +29,7 @@ export interface ServerLogger {
 }
 
 export interface LabDaemonServerOptions {
-  /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning. */
+  /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning and serves only IP-address Host names. */
   host?: string;
   /** Default 5000; 0 picks a free port (read it from `server.port` after start). */
   port?: number;
@@ -57,12 +58,6 @@ export interface LabDaemonServerOptions {
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const MAX_BODY_BYTES = 1 << 20;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-/**
- * Host names that can only mean this machine's loopback (the Host header's, port removed). No Host at all
- * (HTTP/1.0) passes too: a browser always sends one, so it is no rebinding.
- */
-const LOOPBACK_HOST = /^(?:(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?)?$/i;
 const MAX_REPORTED_ERRORS = 20;
 /** GET /tasks/{id}/parameters/{key}: runs the task's own getParameter, bounded by parameterTimeoutMs. */
 const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
@@ -98,10 +93,11 @@ export class LabDaemonServer {
   private readonly maxBodyBytes: number;
   private readonly idleTimeoutSeconds: number;
   /**
-   * Loopback without a token: only loopback Host names are served. A web page whose DNS name is rebound
-   * to 127.0.0.1 is "same-origin" with the server and would otherwise drive the instruments.
+   * Without a token, only Host names DNS cannot rebind are served (loopback names; on a wider bind IP
+   * addresses too). A web page whose DNS name is rebound to the server's address is "same-origin" with
+   * it and would otherwise drive the instruments.
    */
-  private readonly loopbackHostsOnly: boolean;
+  private readonly hostCheck: HostCheck | null;
   private allowMatchers: { method: string; re: RegExp }[] | null = null;
   private readonly callDevice: (deviceId: string, body: unknown) => Promise<Response>;
 
@@ -117,7 +113,7 @@ export class LabDaemonServer {
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
-    this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
+    this.hostCheck = hostCheckFor(this.host, this.auth !== null);
     this.errors = new ErrorStore(daemon);
     this.trackTasksStartedElsewhere();
     this.sse = new SseService(daemon, opts.sse ?? {});
@@ -190,7 +186,7 @@ export class LabDaemonServer {
     this.sse.closeSocket = (req) => this.setIdleTimeout(req, 1);
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
-    if (!this.auth && !LOOPBACK.has(this.host)) {
+    if (!this.auth && !isLoopbackAddress(this.host)) {
       this.log("warn", `labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
     }
   }
@@ -240,10 +236,12 @@ export class LabDaemonServer {
   }
 
   private async dispatch(request: Request, path: string, selfOrigin: string): Promise<Response> {
-    if (this.loopbackHostsOnly && !LOOPBACK_HOST.test(hostName(selfOrigin))) {
+    if (this.hostCheck && !hostAllowed(hostName(selfOrigin), this.hostCheck)) {
       const host = hostName(selfOrigin).slice(0, 200);
-      throw new HttpError(403, "HostNotAllowed",
-        `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`, { host });
+      throw new HttpError(403, "HostNotAllowed", this.hostCheck === "loopback"
+        ? `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`
+        : `Host '${host}' is not an IP address or loopback name; this server has no token, so a DNS name could be a rebinding attack (set a token to serve names)`,
+      { host });
     }
     let corsHeaders: Record<string, string> | null = null;
     const origin = request.headers.get("origin");
