@@ -11,8 +11,8 @@ import { parseDataFile } from "./dataFile.ts";
 import { lineColumn } from "./jsonSyntax.ts";
 import { registerLabdaemonModule } from "./userModules.ts";
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from "../log/levels.ts";
+export { LOG_LEVELS, type LogLevel };
 
 export interface DeviceConfig {
   /** A built-in driver type or one registered by the config's plugins. */

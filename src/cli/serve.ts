@@ -2,7 +2,8 @@
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
 import { LabDaemonServer } from "../server/index.ts";
 import { isLoopbackAddress } from "../server/hosts.ts";
-import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
+import { Logger, LOG_FORMATS, logDaemonEvents, RotatingFileSink, type LogFormat, type LogSink } from "../log/index.ts";
+import { msFlag, parseFlags, portFlag, UsageError, wholeFlag, type Parsed } from "./args.ts";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
@@ -25,7 +26,14 @@ const FLAGS = {
   "connect-timeout": { type: "string" },
   sim: { type: "boolean" },
   insecure: { type: "boolean" },
+  "log-file": { type: "string" },
+  "log-format": { type: "string" },
+  "log-max-bytes": { type: "string" },
+  "log-keep": { type: "string" },
 } as const;
+
+const LOG_MAX_BYTES = 10 * 1024 * 1024;
+const LOG_KEEP = 3;
 
 /** An IP address (IPv6 with or without brackets) or a DNS name: what Bun can be asked to bind. */
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
@@ -49,6 +57,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const hostFlag = flag("host");
   if (hostFlag !== undefined && !HOST.test(hostFlag)) throw new UsageError(`serve: --host takes an IP address or a host name, got '${hostFlag}'`);
   const port = portFlag(flag("port"));
+  const logFormat = flag("log-format");
+  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
+  const logSink = openLogFile(flag("log-file"), flag("log-max-bytes"), flag("log-keep"));
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
@@ -73,12 +84,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const host = hostFlag ?? cfg.host ?? "127.0.0.1";
   const token = tokenOf(flag("token"), cfg);
   const shownHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const level = (logLevel ?? cfg.logLevel ?? "info") as LogLevel;
+  const logger = new Logger({ level, format: (logFormat ?? "text") as LogFormat, sink: logSink });
+  logDaemonEvents(daemon, logger);
   const server = new LabDaemonServer(daemon, {
     host,
     port: port ?? cfg.port ?? 5000,
     token,
     cors: cors ?? cfg.cors,
-    logLevel: (logLevel ?? cfg.logLevel ?? "info") as LogLevel,
+    logLevel: level,
+    logger,
   });
   try {
     await server.start();
@@ -96,7 +111,25 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
   await signals.stopped(server, lab);
+  logger.flush();
+  logSink?.close();
   return 0;
+}
+
+/** The rotated log file, opened now so a path that cannot be written is a usage error before anything starts. */
+function openLogFile(path: string | undefined, maxBytesFlag: string | undefined, keepFlag: string | undefined): LogSink | undefined {
+  const maxBytes = wholeFlag(maxBytesFlag, "--log-max-bytes", "a size in bytes", 4096, 2 ** 40) ?? LOG_MAX_BYTES;
+  const keep = wholeFlag(keepFlag, "--log-keep", "a number of rotated files", 0, 100) ?? LOG_KEEP;
+  if (path === undefined) {
+    const orphan = maxBytesFlag !== undefined ? "--log-max-bytes" : keepFlag !== undefined ? "--log-keep" : null;
+    if (orphan) throw new UsageError(`serve: ${orphan} needs --log-file`);
+    return undefined;
+  }
+  try {
+    return new RotatingFileSink(path, maxBytes, keep);
+  } catch (e) {
+    throw new UsageError(`serve: --log-file ${path}: cannot open for writing: ${(e as Error).message}`);
+  }
 }
 
 /** The flag's, else $LABDAEMON_TOKEN (an empty one is no token), else the configuration's. */

@@ -18,15 +18,10 @@ import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
+import { LEVEL_RANK as LEVELS, type LogLevel, type ServerLogger } from "../log/levels.ts";
+import { Logger } from "../log/logger.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-
-export interface ServerLogger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string, error?: unknown): void;
-}
+export type { LogLevel, ServerLogger } from "../log/levels.ts";
 
 export interface LabDaemonServerOptions {
   /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning and serves only IP-address Host names. */
@@ -39,7 +34,7 @@ export interface LabDaemonServerOptions {
   cors?: string[];
   /** Lowest level logged. Default "info" (one line per request; /health at debug). */
   logLevel?: LogLevel;
-  /** Where log lines go. Default: console. */
+  /** Where log lines go. Default: a `Logger` (src/log) writing timestamped lines to stdout/stderr in batches. */
   logger?: ServerLogger;
   /** Bound on connect/disconnect requests, ms. Default 30000. */
   connectTimeoutMs?: number;
@@ -56,7 +51,6 @@ export interface LabDaemonServerOptions {
   sse?: SseOptions;
 }
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const MAX_BODY_BYTES = 1 << 20;
 const MAX_REPORTED_ERRORS = 20;
 /** GET /tasks/{id}/parameters/{key}: runs the task's own getParameter, bounded by parameterTimeoutMs. */
@@ -65,12 +59,6 @@ const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
 /** One server per daemon at a time (a second would fight over ownership and SSE). */
 const served = new WeakSet<LabDaemon>();
 
-const consoleLogger: ServerLogger = {
-  debug: (m) => console.debug(m),
-  info: (m) => console.info(m),
-  warn: (m) => console.warn(m),
-  error: (m, e) => (e === undefined ? console.error(m) : console.error(m, e)),
-};
 
 export class LabDaemonServer {
   readonly ownership = new Ownership();
@@ -109,7 +97,8 @@ export class LabDaemonServer {
     }
     this.auth = opts.token !== undefined ? new TokenAuth(opts.token) : null;
     this.cors = new CorsPolicy(opts.cors ?? []);
-    this.logger = opts.logger ?? consoleLogger;
+    // The server filters by its own level; the default logger writes whatever it is given.
+    this.logger = opts.logger ?? new Logger({ level: "debug" });
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
@@ -203,6 +192,7 @@ export class LabDaemonServer {
     if (!graceful) void srv.stop(true);
     (this.app as { server: unknown }).server = null;
     served.delete(this.daemon);
+    (this.logger as { flush?: () => void }).flush?.(); // a batching logger's last lines
   }
 
   /** Sets the idle timeout (seconds; 0: none) of the socket `request` came on; nothing without a socket. */
@@ -389,7 +379,11 @@ export class LabDaemonServer {
   private logRequest(method: string, path: string, status: number, ms: number): void {
     const level: LogLevel = path === "/health" ? "debug" : status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     if (LEVELS[level] < this.level) return;
-    this.log(level, `${method} ${path} ${status} ${ms.toFixed(1)} ms`);
+    const rounded = Math.round(ms * 10) / 10;
+    const fields = { event: "request", method, path, status, ms: rounded };
+    const line = `${method} ${path} ${status} ${rounded.toFixed(1)} ms`;
+    if (level === "error") this.logger.error(line, undefined, fields);
+    else this.logger[level as "debug" | "info" | "warn"](line, fields);
   }
 
   /** Every line goes through the level filter ("silent" silences all of them). */
