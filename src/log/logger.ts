@@ -64,12 +64,29 @@ export class Logger implements ServerLogger {
 
   private write(level: Written, message: string, fields?: LogFields): void {
     if (LEVEL_RANK[level] < this.rank) return;
-    const time = new Date().toISOString();
+    const time = isoTime();
     const line = this.format === "json"
       ? `${JSON.stringify({ time, level, msg: message, ...fields })}\n`
       : `${time} ${LABEL[level]} ${message}\n`;
     (level === "warn" || level === "error" ? this.err : this.out).write(line);
   }
+}
+
+let lastSecond = -1;
+let secondPrefix = "";
+
+/**
+ * `new Date().toISOString()`, built from a prefix made once a second: formatting a Date costs more than
+ * the rest of a request's log line.
+ */
+export function isoTime(now: number = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20); // "2026-12-04T16:35:32."
+  }
+  const ms = now - second * 1000;
+  return `${secondPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z`;
 }
 
 const LABEL: Record<Written, string> = { debug: "DEBUG", info: "INFO ", warn: "WARN ", error: "ERROR" };

@@ -28,10 +28,13 @@ function flushAtExit(sink: LogSink): void {
   });
 }
 
-/** Batches lines for `writeBatch`; the timer never keeps the process alive. */
+/**
+ * Batches lines for `writeBatch`, encoded into one reused buffer as they come (joining the lines' strings
+ * at flush time cost more than the rest of a request's logging); the timer never keeps the process alive.
+ */
 abstract class BatchingSink implements LogSink {
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private buffer: Buffer | null = null;
+  private used = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
@@ -39,10 +42,17 @@ abstract class BatchingSink implements LogSink {
   }
 
   write(line: string): void {
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= this.batchLimit()) this.flush();
-    else if (this.timer === null) {
+    const limit = this.batchLimit();
+    // At most 3 bytes a UTF-16 unit: a line that might not fit is written after what waits, on its own.
+    if (line.length * 3 > limit) {
+      this.flush();
+      this.guarded(Buffer.from(line));
+      return;
+    }
+    if (this.used + line.length * 3 > limit) this.flush();
+    this.buffer ??= Buffer.allocUnsafe(limit);
+    this.used += this.buffer.write(line, this.used);
+    if (this.timer === null) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref?.();
     }
@@ -53,15 +63,10 @@ abstract class BatchingSink implements LogSink {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pending.length === 0) return;
-    const batch = this.pending.join("");
-    this.pending = [];
-    this.pendingBytes = 0;
-    try {
-      this.writeBatch(batch);
-    } catch {
-      // A log that cannot be written (disk full, closed pipe) must not take the server down with it.
-    }
+    if (this.used === 0 || this.buffer === null) return;
+    const bytes = this.buffer.subarray(0, this.used);
+    this.used = 0;
+    this.guarded(bytes);
   }
 
   close(): void {
@@ -69,11 +74,20 @@ abstract class BatchingSink implements LogSink {
     open.delete(this);
   }
 
+  private guarded(bytes: Uint8Array): void {
+    try {
+      this.writeBatch(bytes);
+    } catch {
+      // A log that cannot be written (disk full, closed pipe) must not take the server down with it.
+    }
+  }
+
   protected batchLimit(): number {
     return BATCH_BYTES;
   }
 
-  protected abstract writeBatch(batch: string): void;
+  /** Must be done with `bytes` when it returns: the buffer is reused. */
+  protected abstract writeBatch(bytes: Uint8Array): void;
 }
 
 /** stdout (1) or stderr (2). */
@@ -82,8 +96,8 @@ export class FdSink extends BatchingSink {
     super();
   }
 
-  protected writeBatch(batch: string): void {
-    writeAll(this.fd, Buffer.from(batch));
+  protected writeBatch(bytes: Uint8Array): void {
+    writeAll(this.fd, bytes);
   }
 }
 
@@ -106,8 +120,7 @@ export class RotatingFileSink extends BatchingSink {
     return Math.min(super.batchLimit(), Math.floor(this.maxBytes / 4));
   }
 
-  protected writeBatch(batch: string): void {
-    const bytes = Buffer.from(batch);
+  protected writeBatch(bytes: Uint8Array): void {
     if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
     writeAll(this.fd, bytes);
     this.size += bytes.length;
