@@ -22,14 +22,23 @@ Serves a lab over HTTP (Swagger UI at /swagger) and SSE until SIGINT or SIGTERM,
 and the daemon within 2 s.
 
 Flags:
-  --host HOST        interface to bind (default 127.0.0.1; others need --token to be safe)
+  --host HOST        interface to bind (default 127.0.0.1); any other address needs a token,
+                     or --insecure
   --port PORT        TCP port (default 5000; 0 picks a free one)
   --config FILE      lab configuration (.ts, .json, .yaml)
-  --profile NAME     the configuration to use when the file holds several (configs: {NAME: …})
+  --profile NAME     the configuration to use when the file holds several (configs: {NAME: …});
+                     'labdaemon profiles' lists them
   --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but /health
                      (default: $LABDAEMON_TOKEN, then the config's token)
+  --insecure         serve a non-loopback address without a token (anyone who reaches the port can
+                     drive the instruments; a warning is printed)
   --cors ORIGIN      allow this browser origin (repeatable)
-  --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request)
+  --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request, task
+                     and device events; failures and device errors at warn)
+  --log-format FMT   text (default: 'ISO-TIME LEVEL message') | json (one object a line)
+  --log-file PATH    append the log to PATH instead of stdout/stderr, rotated by size:
+  --log-max-bytes N    PATH becomes PATH.1 before it would pass N bytes (default 10485760, ≥ 4096)
+  --log-keep N         rotated files kept, PATH.1 … PATH.N (default 3, 0–100)
   --sim              serve the built-in simulated lab, whatever is configured
   --connect-timeout MS
                      bound on each configured device's connect at start-up (1–86400000, default 10000)
