@@ -131,6 +131,27 @@ console.log(`  access log on (batched file)  ${fmt(loggedCall.rps).padStart(9)} 
 console.log(`  access log on, a write a line ${fmt(perLineCall.rps).padStart(9)} req/s  (${perLineCall.latency})  ${(perLineCall.rps / call.rps).toFixed(2)}× log off (unbatched, for comparison)`);
 console.log(`GET /devices (50 devices)       ${fmt(list.rps).padStart(9)} req/s  (${list.latency})`);
 
+// The access line's own cost, without sockets or a load generator to share the CPU with: the same call
+// through server.fetch() in alternating rounds, best round each (the least disturbed by neighbours).
+async function inProcess(s: LabDaemonServer, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const r = await s.fetch(new Request(`${s.url}/devices/dev0/call`, {
+      method: "POST", body: CALL_BODY, headers: { "content-type": "application/json", "content-length": String(CALL_BODY.length) },
+    }));
+    await r.arrayBuffer();
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+let offUs = Infinity;
+let onUs = Infinity;
+for (let i = 0; i < 20; i++) {
+  offUs = Math.min(offUs, await inProcess(server, 5000));
+  onUs = Math.min(onUs, await inProcess(logged.server, 5000));
+}
+console.log(`in-process /call: ${offUs.toFixed(2)} µs log off, ${onUs.toFixed(2)} µs log on: the line costs ${(onUs - offUs).toFixed(2)} µs, ` +
+  `${(((onUs - offUs) * call.rps) / 1e4).toFixed(1)} % of a second's CPU at the measured ${fmt(call.rps)} req/s`);
+
 for (const s of [{ daemon, server }, logged, unbatched]) {
   await s.server.stop({ timeoutMs: 2000 });
   await s.daemon.shutdown();
