@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MAIN_HELP } from "../../src/cli/help.ts";
 import { runCli, type CliResult } from "./runCli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ld-usage-"));
@@ -126,6 +127,36 @@ describe("every command's flags", () => {
       const ok = r.exitCode === 2 && r.stdout.length === 0 && /^labdaemon: [^\n]+\n$/.test(r.stderr)
         && !/\n\s+at /.test(r.stderr) && r.stderr.includes(expected);
       return ok ? [] : [{ args, exitCode: r.exitCode, stderr: r.stderr, expected }];
+    });
+    expect(wrong).toEqual([]);
+  }, 240_000);
+
+  test("every flag any command's --help lists: without its value, empty, or a value given to a switch", async () => {
+    const commands = [...new Set([...MAIN_HELP.matchAll(/^ {2}labdaemon ([a-z]+)/gm)].map((m) => m[1]!))].filter((c) => c !== "help");
+    expect(commands).toEqual(expect.arrayContaining(["serve", "resources", "query", "sim", "profiles"]));
+    const helps = await runAll(commands.map((c) => [c, "--help"]));
+    const cases: string[][] = [];
+    for (const [i, command] of commands.entries()) {
+      expect({ command, exitCode: helps[i]!.exitCode }).toEqual({ command, exitCode: 0 });
+      // Flag lines: "  --port PORT   …", "  --sim   …", "  --a FILE, --b FILE   …" (the part before the description).
+      for (const line of helps[i]!.stdout.toString().split("\n").filter((l) => /^ {2}--[a-z]/.test(l))) {
+        const spec = line.trim().split(/ {2,}/)[0]!;
+        for (const [, flag, value] of spec.matchAll(/--([a-z][a-z-]*)( [A-Z][A-Za-z]*)?/g)) {
+          if (value === undefined) cases.push([command, `--${flag}=yes`]);
+          else {
+            cases.push([command, `--${flag}`]);
+            // Empty means "no termination" for these, as their help says ('none' or "").
+            if (!["read-termination", "write-termination"].includes(flag!)) cases.push([command, `--${flag}`, ""]);
+          }
+        }
+      }
+    }
+    expect(cases.length).toBeGreaterThan(30);
+    const results = await runAll(cases);
+    const wrong = cases.flatMap((args, i) => {
+      const r = results[i]!;
+      const ok = r.exitCode === 2 && r.stdout.length === 0 && /^labdaemon: [^\n]+\n$/.test(r.stderr) && !/\n\s+at /.test(r.stderr);
+      return ok ? [] : [{ args, exitCode: r.exitCode, stderr: r.stderr }];
     });
     expect(wrong).toEqual([]);
   }, 240_000);
