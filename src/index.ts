@@ -11,6 +11,8 @@ export type {
 } from "./client/index.ts";
 export { LabDaemonServer } from "./server/index.ts";
 export type { LabDaemonServerOptions, ServerLogger, LogLevel } from "./server/index.ts";
+export { Logger, RotatingFileSink, FdSink, logDaemonEvents } from "./log/index.ts";
+export type { LogFormat, LogFields, LoggerOptions, LogSink } from "./log/index.ts";
 export type * from "./server/schemas.ts";
 // Instrument I/O and the sample ring (the native addon loads on first use).
 export * from "./io/index.ts";

@@ -34,7 +34,7 @@ export interface MqttBridgeOptions {
   /** Longest wait between reconnect attempts, ms (default 30,000; the first is after 1 s, then doubling). */
   maxReconnectMs?: number;
   /** Where the bridge says what it is doing (default console.error). */
-  log?: (message: string) => void;
+  log?: (level: "info" | "warn", message: string) => void;
 }
 
 export interface MqttBridgeStats {
@@ -100,7 +100,7 @@ export class MqttBridge {
   private readonly streamWatchers = new Map<string, () => void>();
   private readonly lastProgress = new Map<string, number>();
   private readonly lastStreamPublish = new Map<string, number>();
-  private readonly log: (m: string) => void;
+  private readonly log: (level: "info" | "warn", m: string) => void;
   private readonly maxQueue: number;
   private readonly streamIntervalMs: number;
   private readonly progressIntervalMs: number;
@@ -112,7 +112,7 @@ export class MqttBridge {
     if (!TOPIC_NAME.test(name)) throw new RangeError(`MQTT server name '${name}' must be 1–100 letters, digits, '_', '-' or '.'`);
     this.name = name;
     this.prefix = `labdaemon/${name}`;
-    this.log = opts.log ?? ((m) => console.error(m));
+    this.log = opts.log ?? ((_level, m) => console.error(m));
     this.maxQueue = Math.max(1, opts.maxQueue ?? 10_000);
     const rate = opts.streamRateHz ?? 10;
     this.streamIntervalMs = rate > 0 ? 1000 / rate : Infinity;
@@ -144,13 +144,13 @@ export class MqttBridge {
       period = FIRST_RECONNECT_MS;
       client.options.reconnectPeriod = period;
       this.stats.connected = true;
-      this.log(`labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
+      this.log("info", `labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
       if (this.opts.commands) client.subscribe(`${this.prefix}/cmd`, { qos: 1 });
       for (const [topic, payload] of this.retained) this.send({ topic, payload, opts: { qos: 1, retain: true } });
       this.drain();
     });
     client.on("close", () => {
-      if (this.stats.connected) this.log(`labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
+      if (this.stats.connected) this.log("warn", `labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
       this.stats.connected = false;
       this.inFlight = 0;
       // Backoff: mqtt.js reads reconnectPeriod before each attempt.
@@ -158,7 +158,7 @@ export class MqttBridge {
       client.options.reconnectPeriod = period;
     });
     client.on("reconnect", () => this.stats.reconnects++);
-    client.on("error", (e) => this.log(`labdaemon: MQTT: ${e.message}`));
+    client.on("error", (e) => this.log("warn", `labdaemon: MQTT: ${e.message}`));
     client.on("message", (topic, payload, packet) => void this.onCommand(topic, payload, packet.properties));
 
     this.watchDaemon();
@@ -266,7 +266,7 @@ export class MqttBridge {
     this.stats.commands++;
     const reply = props?.responseTopic;
     // MQTT 5 request/response: without a response topic nobody could learn the outcome, so nothing runs.
-    if (!reply) return this.log(`labdaemon: MQTT command without a response topic ignored`);
+    if (!reply) return this.log("warn", "labdaemon: MQTT command without a response topic ignored");
     let status: number;
     let body: unknown;
     const parsed = payload.length > MAX_COMMAND_BYTES ? null : safeParse(payload.toString("utf8"));

@@ -2,7 +2,8 @@
 // command and points at its --help.
 import { parseArgs } from "node:util";
 
-export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+/** `emptyOk`: an empty value means something (`--read-termination ""`: none); otherwise "" is refused. */
+export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; emptyOk?: boolean }>;
 
 /** Wrong usage: exit status 2, message on stderr. */
 export class UsageError extends Error {
@@ -17,7 +18,8 @@ export interface Parsed {
 export function parseFlags(command: string, argv: string[], flags: FlagSpec, positionals: { min: number; max: number; names: string }): Parsed {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...flags, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+    const options = Object.fromEntries(Object.entries(flags).map(([k, { emptyOk: _, ...o }]) => [k, o]));
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
   } catch (e) {
     const err = e as { code?: string; message: string };
     const m = /'([^']+)'/.exec(err.message);
@@ -26,17 +28,30 @@ export function parseFlags(command: string, argv: string[], flags: FlagSpec, pos
       case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
         throw new UsageError(`${command}: unknown flag ${flag}${suggest(flag, flags)} (see labdaemon ${command} --help)`);
       case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-        throw new UsageError(`${command}: ${err.message.includes("missing") ? `${flag} needs a value` : err.message.includes("does not take") ? `${flag} takes no value` : err.message}`);
+        throw new UsageError(`${command}: ${err.message.includes("missing") ? `${flag} needs a value`
+          : err.message.includes("does not take") ? `${flag} takes no value`
+          : err.message.includes("ambiguous") ? `${flag} needs a value (one starting with '-' is written ${flag}=VALUE)`
+          : firstLine(err.message)}`);
       default:
-        throw new UsageError(`${command}: ${err.message}`);
+        throw new UsageError(`${command}: ${firstLine(err.message)}`);
     }
   }
   const values = parsed.values as Parsed["values"];
   if (values.help) return { values, positionals: parsed.positionals };
+  for (const [k, v] of Object.entries(values)) {
+    // `--token ""` would otherwise reach code that takes "" for "not given", or fails deep inside.
+    const empty = Array.isArray(v) ? v.includes("") : v === "";
+    if (empty && !flags[k]?.emptyOk) throw new UsageError(`${command}: --${k} needs a value, got an empty one (see labdaemon ${command} --help)`);
+  }
   const n = parsed.positionals.length;
   if (n < positionals.min) throw new UsageError(`${command}: missing ${positionals.names} (see labdaemon ${command} --help)`);
   if (n > positionals.max) throw new UsageError(`${command}: unexpected argument '${parsed.positionals[positionals.max]}' (see labdaemon ${command} --help)`);
   return { values, positionals: parsed.positionals };
+}
+
+/** Node's parse errors add advice on further lines; a usage error is one line. */
+function firstLine(message: string): string {
+  return message.split("\n", 1)[0]!;
 }
 
 function suggest(flag: string, flags: FlagSpec): string {
@@ -81,11 +96,12 @@ export function msFlag(v: string | undefined, name: string): number | undefined 
   return n;
 }
 
-/** A non-negative integer flag; `what` completes "must be …" in its usage error. */
-export function wholeFlag(v: string | undefined, name: string, what = "a whole number"): number | undefined {
+/** A whole-number flag within min–max; `what` completes "must be … within min–max" in its usage error. */
+export function wholeFlag(v: string | undefined, name: string, what: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be ${what}, got '${v}'`);
-  return Number(v);
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be ${what} within ${min}–${max}, got '${v}'`);
+  return n;
 }
 
 const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\" };

@@ -38,6 +38,7 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   }
   // A second build of the same tree may run at once (tests, npm start): each writes its own file
   // and renames it into place, so nobody ever executes a half-written binary.
+  if (!opts.quiet) console.log(`${OUTFILE}: compiling (bun build --compile, the addon and the Swagger UI embedded)`);
   const tmp = `${outfile}.${process.pid}.tmp`;
   const entry = join(root, "src/cli/main.ts");
   const build = (extra: string[]) => $`${process.execPath} build --compile ${FLAGS} ${extra} ${entry} --outfile ${tmp}`.cwd(root).quiet().nothrow();

@@ -11,8 +11,8 @@ import { parseDataFile } from "./dataFile.ts";
 import { lineColumn } from "./jsonSyntax.ts";
 import { registerLabdaemonModule } from "./userModules.ts";
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from "../log/levels.ts";
+export { LOG_LEVELS, type LogLevel };
 
 export interface DeviceConfig {
   /** A built-in driver type or one registered by the config's plugins. */
@@ -139,12 +139,48 @@ export function fromObject(raw: unknown, label: string, profile?: string): Loade
 // ---------------------------------------------------------------- JSON and YAML
 
 function loadDataConfig(file: string, profile?: string): LoadedConfig {
+  const { raw, where, fail } = readDataConfig(file);
+  const { config, profile: chosen } = selectProfile(raw, profile, fail);
+  return { file, profile: chosen, config, where };
+}
+
+/** A file's parsed content, where a path in it is, and how to fail at a path. */
+interface RawConfig {
+  raw: unknown;
+  where: (path: ConfigPath) => string;
+  fail: Fail;
+  isModule: boolean;
+}
+
+function readDataConfig(file: string): RawConfig {
   const { raw, position } = parseDataFile(file, readText(file), (message) => new ConfigError(message));
   const where = (path: ConfigPath) => `${file}${position(path)}`;
   const proto = protoKeyPath(raw);
   if (proto) throw new ConfigError(`${where(proto)}: ${fmtPath(proto)}: '__proto__' is not allowed as a key`);
-  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`));
-  return { file, profile: chosen, config, where };
+  return { raw, where, fail: (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), isModule: false };
+}
+
+export interface ProfileSummary {
+  /** The profile's key in `configs`; null for a file holding one configuration. */
+  profile: string | null;
+  isDefault: boolean;
+  config: LabConfig;
+}
+
+/** Every configuration a file holds, each checked as `serve` would check it, in the file's order. */
+export async function loadProfiles(file: string, opts: { timeoutMs?: number } = {}): Promise<ProfileSummary[]> {
+  const ext = extname(file).toLowerCase();
+  let rc: RawConfig;
+  if (ext === ".ts" || ext === ".js" || ext === ".mjs") rc = await readModuleConfig(file, opts.timeoutMs ?? CONFIG_IMPORT_TIMEOUT_MS);
+  else if (ext === ".json" || ext === ".yaml" || ext === ".yml") rc = readDataConfig(file);
+  else throw new ConfigError(`${file}: unsupported config format '${ext || "(no extension)"}' (use .ts, .json or .yaml)`);
+  if (!isObject(rc.raw) || !("configs" in rc.raw)) {
+    return [{ profile: null, isDefault: true, config: selectProfile(rc.raw, undefined, rc.fail, rc.isModule).config }];
+  }
+  const names = isObject(rc.raw.configs) ? Object.keys(rc.raw.configs) : [];
+  // Checks the file's shape and picks the default, if any (a file with several and none is fine here).
+  const chosen = names.length > 1 && rc.raw.default === undefined ? null : selectProfile(rc.raw, undefined, rc.fail, rc.isModule).profile;
+  return names.map((name) => ({ profile: name, isDefault: name === chosen, config: selectProfile(rc.raw, name, rc.fail, rc.isModule).config }));
 }
 
 /**
@@ -166,6 +202,12 @@ function protoKeyPath(v: unknown, path: Array<string | number> = [], seen = new 
 // ---------------------------------------------------------------- TypeScript
 
 async function loadModuleConfig(file: string, profile: string | undefined, timeoutMs: number): Promise<LoadedConfig> {
+  const { raw, where, fail } = await readModuleConfig(file, timeoutMs);
+  const { config, profile: chosen } = selectProfile(raw, profile, fail, true);
+  return { file, profile: chosen, config, where };
+}
+
+async function readModuleConfig(file: string, timeoutMs: number): Promise<RawConfig> {
   const text = readText(file);
   registerLabdaemonModule();
   let mod: Record<string, unknown>;
@@ -181,8 +223,7 @@ async function loadModuleConfig(file: string, profile: string | undefined, timeo
   const raw = mod.default ?? (mod.configs ? { configs: mod.configs, default: mod.defaultProfile } : undefined);
   if (raw === undefined) throw new ConfigError(`${file}: the module must \`export default\` a lab configuration (or export \`configs\`)`);
   const where = (path: ConfigPath) => `${file}${searchLine(text, path)}`;
-  const { config, profile: chosen } = selectProfile(raw, profile, (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), true);
-  return { file, profile: chosen, config, where };
+  return { raw, where, fail: (path, msg) => new ConfigError(`${where(path)}: ${fmtPath(path)}${msg}`), isModule: true };
 }
 
 /** A syntax error carries its position; a throw while the module runs points at the user's frame. */
@@ -257,6 +298,11 @@ function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boo
     if (v !== undefined && typeof v !== "string") throw fail([...at, k], " must be a string");
     return v as string | undefined;
   };
+  const nonEmpty = (k: string) => {
+    const v = str(k);
+    if (v === "") throw fail([...at, k], " must not be empty (leave it out for none)");
+    return v;
+  };
   const int = (k: string, min: number, max: number) => {
     const v = raw[k];
     if (v !== undefined && !(typeof v === "number" && Number.isInteger(v) && v >= min && v <= max)) throw fail([...at, k], ` must be an integer within ${min}–${max}`);
@@ -267,7 +313,7 @@ function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boo
     description: str("description"),
     host: str("host"),
     port: int("port", 0, 65535),
-    token: str("token"),
+    token: nonEmpty("token"),
     completedTaskBuffer: int("completedTaskBuffer", 0, 100_000),
     devices: {},
   };

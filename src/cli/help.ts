@@ -6,9 +6,11 @@ Usage:
   labdaemon serve [flags]                 serve a lab until SIGINT/SIGTERM
   labdaemon resources [flags]             list the instruments this PC can reach
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
+  labdaemon profiles [--config FILE]      list the configuration's profiles (what --profile chooses)
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
   labdaemon service install|uninstall     run the server as a systemd service
   labdaemon lab --mqtt URL                every server and device an MQTT broker has seen, live
+  labdaemon sim --example                 print an example simulator definition
   labdaemon help [COMMAND]                this text, or a command's
   labdaemon --version                     the version
 
@@ -22,14 +24,23 @@ Serves a lab over HTTP (Swagger UI at /swagger) and SSE until SIGINT or SIGTERM,
 and the daemon within 2 s.
 
 Flags:
-  --host HOST        interface to bind (default 127.0.0.1; others need --token to be safe)
+  --host HOST        interface to bind (default 127.0.0.1); any other address needs a token,
+                     or --insecure
   --port PORT        TCP port (default 5000; 0 picks a free one)
   --config FILE      lab configuration (.ts, .json, .yaml)
-  --profile NAME     the configuration to use when the file holds several (configs: {NAME: …})
+  --profile NAME     the configuration to use when the file holds several (configs: {NAME: …});
+                     'labdaemon profiles' lists them
   --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but /health
                      (default: $LABDAEMON_TOKEN, then the config's token)
+  --insecure         serve a non-loopback address without a token (anyone who reaches the port can
+                     drive the instruments; a warning is printed)
   --cors ORIGIN      allow this browser origin (repeatable)
-  --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request)
+  --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request, task
+                     and device events; failures and device errors at warn)
+  --log-format FMT   text (default: 'ISO-TIME LEVEL message') | json (one object a line)
+  --log-file PATH    append the log to PATH instead of stdout/stderr, rotated by size:
+  --log-max-bytes N    PATH becomes PATH.1 before it would pass N bytes (default 10485760, ≥ 4096)
+  --log-keep N         rotated files kept, PATH.1 … PATH.N (default 3, 0–100)
   --sim              serve the built-in simulated lab, whatever is configured
   --connect-timeout MS
                      bound on each configured device's connect at start-up (1–86400000, default 10000)
@@ -100,14 +111,57 @@ A query that times out is most often one whose terminations are not the instrume
 then says which were used.
 `;
 
-export const SIM_HELP = `Usage: labdaemon sim FILE
+export const PROFILES_HELP = `Usage: labdaemon profiles [--config FILE]
 
-Serves the simulated SCPI instruments of a definition file (YAML or JSON: devices with dialogues,
-properties, binary blocks; resources on a TCP socket, VXI-11 or a serial pty) until SIGINT/SIGTERM.
-Prints one 'RESOURCE<TAB>DEVICE' line per served resource, then 'ready'.
+Lists the profiles of the configuration 'serve' would use (found as 'serve' finds it): name,
+description, port and devices of each, and which is the default. Nothing is started.
 
 Flags:
+  --config FILE   this configuration instead of the discovered one
+  -h, --help      this text
+`;
+
+export const SIM_HELP = `Usage: labdaemon sim FILE
+       labdaemon sim --example > lab.yaml
+
+Serves the simulated SCPI instruments of a definition file (YAML or JSON) until SIGINT/SIGTERM: on TCP
+sockets, VXI-11 (needs rpcbind) or a serial pty (needs socat). Prints one 'RESOURCE<TAB>DEVICE' line per
+served resource, then 'ready'. A mistake in the file is reported at its file:line:column (exit status 3).
+
+Flags:
+  --example    print a complete example definition (every feature below) and exit
   -h, --help   this text
+
+Definition format (pyvisa-sim's, in short):
+  devices:                           one entry per simulated instrument, by name
+    NAME:
+      eom: { q: "\\n", r: "\\n" }       what ends a query; what is appended to each answer (default \\n)
+      error: "ERROR"                 the answer to a query nothing matches (also queued for SYST:ERR?)
+      dialogues:                     fixed answers, matched case-insensitively
+        - { q: "*IDN?", r: "ACME,Model,1,1.0" }
+        - { q: "*RST" }              no r: a command, not answered
+      properties:                    values a client reads and sets
+        PROP:
+          default: 1.5               a number or a string
+          getter: { q: "VOLT?", r: "{:.3f}" }     r formats: {} {:d} {:.Nf} {:.Ne} {:.NE} {:g}
+          setter: { q: "VOLT {}", r: "OK", e: "ERR" }  {} takes the value; r answers a good one, e a refused one
+          specs: { min: 0, max: 10, type: float }      type float | int | str; or valid: [AUTO, 10, 100]
+      blocks:                        IEEE 488.2 definite-length binary answers (#<n><length><data>)
+        - { q: "CURV?", datatype: float32, bigEndian: false, length: 1000, values: sine }
+                                     datatype int8|uint8|int16|uint16|int32|uint32|float32|float64;
+                                     length: a count or a property's name; values: sine | ramp |
+                                     counter (continues across answers) | a list of numbers
+      silent: ["HANG?"]              read, never answered (to test client timeouts)
+      drop: ["DROP?"]                half an answer, then the connection is closed
+  resources:                         how clients reach the devices (a device may have several)
+    - { device: NAME, socket: { port: 5025, host: 127.0.0.1 } }   TCPIP0::127.0.0.1::5025::SOCKET (port 0: any free)
+    - { device: NAME, vxi11: { name: inst0 } }                    TCPIP0::127.0.0.1::inst0::INSTR
+    - { device: NAME, serial: { link: /tmp/sim-dmm } }            ASRL/tmp/sim-dmm::INSTR
+  A message the definition cannot answer gets the 'error' string (or nothing): the simulator never stops.
+
+Limits: a UTF-8 file of at most 16 MiB, 100,000 dialogues a device, 16 {} in a setter, 64 MiB of data in a
+block, 100 digits in a format; a serial link must not exist yet (unless it is a symbolic link) nor contain
+',' '!' ':' or white space.
 `;
 
 export const SERVICE_HELP = `Usage: labdaemon service install [--config FILE] [--profile NAME] [--sim] [--user] [--print]

@@ -22,7 +22,7 @@ export async function labCommand(argv: string[]): Promise<number> {
   const url = values.mqtt as string | undefined;
   if (url === undefined) throw new UsageError("lab: --mqtt URL is required (see labdaemon lab --help)");
   if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(url)) throw new UsageError(`lab: --mqtt takes a broker URL such as mqtt://broker:1883, got '${url}'`);
-  const waitMs = wholeFlag(values.wait as string | undefined, "--wait") ?? 1000;
+  const waitMs = wholeFlag(values.wait as string | undefined, "lab: --wait", "milliseconds", 0, 600_000) ?? 1000;
   const servers = new Map<string, ServerView>();
   const client = mqtt.connect(url, {
     protocolVersion: 5, connectTimeout: CONNECT_TIMEOUT_MS, reconnectPeriod: values.once ? 0 : 2000,

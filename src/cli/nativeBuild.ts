@@ -1,8 +1,9 @@
 // The native addon: cmake-js configures native/ into a build directory, ninja rebuilds what changed.
+// A first build takes minutes: the build says which stage it is in, condenses the compiler's progress to
+// one line a step ("[12/40] compiling native/io/session.cc") and how long each stage took.
 // A build directory copied with the repository (cp -r) still belongs to the original: its CMakeCache.txt
 // and build.ninja name the original's paths, so CMake regenerates the original's files while the copy's
 // build.ninja stays dirty ("still dirty after 100 tries"). Such a directory is started afresh.
-import { $ } from "bun";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { plural } from "./plural.ts";
@@ -22,27 +23,106 @@ export interface NativeBuildOptions {
   sourceDir?: string;
   /** Where CMake builds (default ROOT/build, whose Release/ the executable embeds). */
   buildDir?: string;
-  /** No line about a build directory started afresh. */
+  /** No progress lines, nor the line about a build directory started afresh. */
   quiet?: boolean;
+  /** Where progress lines go (default stdout). */
+  print?: (line: string) => void;
 }
 
 export async function buildNative(root: string, opts: NativeBuildOptions = {}): Promise<void> {
   const sourceDir = resolve(root, opts.sourceDir ?? "native");
   const buildDir = resolve(root, opts.buildDir ?? "build");
+  const print = opts.quiet ? () => {} : (opts.print ?? ((line: string) => console.log(line)));
   const foreign = foreignCache(buildDir, sourceDir);
   if (foreign) {
     const shown = buildDir.startsWith(root + sep) ? relative(root, buildDir) : buildDir;
-    if (!opts.quiet) console.log(`${shown}/CMakeCache.txt was made for ${foreign}: starting from a clean build directory`);
+    print(`${shown}/CMakeCache.txt was made for ${foreign}: starting from a clean build directory`);
     rmSync(buildDir, { recursive: true, force: true });
   }
   // cmake-js + ninja rebuild only what changed; a no-op build takes well under a second.
-  const result = await $`${join(root, "node_modules/.bin/cmake-js")} build --directory ${sourceDir} --out ${buildDir} 2>&1`.cwd(root).quiet().nothrow();
-  if (result.exitCode === 0) return;
-  const output = result.stdout.toString();
+  const progress = new BuildProgress(relative(root, sourceDir) || ".", print);
+  const proc = Bun.spawn([join(root, "node_modules/.bin/cmake-js"), "build", "--directory", sourceDir, "--out", buildDir],
+    { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const lines: string[] = [];
+  const take = (line: string) => {
+    lines.push(line);
+    progress.line(line);
+  };
+  await Promise.all([eachLine(proc.stdout, take), eachLine(proc.stderr, take)]);
+  const exitCode = await proc.exited;
+  progress.end(exitCode === 0);
+  if (exitCode === 0) return;
+  const output = lines.join("\n");
   mkdirSync(buildDir, { recursive: true });
   const log = join(buildDir, LOG_FILE);
   writeFileSync(log, output);
-  throw new NativeBuildError(`native build failed (cmake-js exit ${result.exitCode}; full output in ${log}):\n${tellingLines(output)}`);
+  throw new NativeBuildError(`native build failed (cmake-js exit ${exitCode}; full output in ${log}):\n${tellingLines(output)}`);
+}
+
+async function eachLine(stream: ReadableStream<Uint8Array>, fn: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+    rest = parts.pop()!;
+    for (const p of parts) fn(p.replace(/\r$/, ""));
+  }
+  if (rest !== "") fn(rest);
+}
+
+/** ninja's "[3/42] Building CXX object CMakeFiles/ld_core.dir/io/session.cc.o", make's "[ 12%] Building …". */
+const STEP = /^\[\s*(\d+(?:\/\d+|%))\]\s+(.*)$/;
+
+/**
+ * Turns cmake-js's output into stage lines: "native addon: configuring (cmake)", one line a compile
+ * step, and each stage's duration. A build with nothing to do says so in one line.
+ */
+export class BuildProgress {
+  private readonly started = performance.now();
+  private stageStarted = this.started;
+  private stage: "checking" | "configuring" | "compiling" = "checking";
+  private steps = 0;
+
+  constructor(private readonly sourceDir: string, private readonly print: (line: string) => void) {}
+
+  line(text: string): void {
+    if (text.startsWith("-- ") && this.stage === "checking") {
+      this.stage = "configuring";
+      this.stageStarted = performance.now();
+      this.print("native addon: configuring (cmake)");
+    } else if (text.startsWith("-- Build files have been written") && this.stage === "configuring") {
+      this.print(`native addon: configured in ${this.since(this.stageStarted)}`);
+      this.stage = "checking";
+    }
+    const step = STEP.exec(text);
+    if (!step || step[1]!.startsWith("0/")) return; // "[0/2] Re-checking globbed directories" is ninja's own
+    if (this.stage !== "compiling") {
+      this.stage = "compiling";
+      this.stageStarted = performance.now();
+      this.print("native addon: compiling (a first build takes a few minutes)");
+    }
+    this.steps++;
+    this.print(`[${step[1]}] ${this.describe(step[2]!)}`);
+  }
+
+  end(ok: boolean): void {
+    if (!ok) return; // the error says what failed
+    if (this.stage === "compiling") this.print(`native addon: compiled ${this.steps} step${this.steps === 1 ? "" : "s"} in ${this.since(this.stageStarted)} (total ${this.since(this.started)})`);
+    else this.print(`native addon: up to date (${this.since(this.started)})`);
+  }
+
+  /** "Building CXX object CMakeFiles/x.dir/io/session.cc.o" → "compiling native/io/session.cc". */
+  private describe(what: string): string {
+    const compiled = /^Building \w+ object \S*?\.dir\/(\S+?)\.o$/.exec(what);
+    if (compiled) return `compiling ${this.sourceDir}/${compiled[1]}`;
+    const linked = /^Linking \w+ (?:shared |static )?(?:library|executable|module) (\S+)$/.exec(what);
+    if (linked) return `linking ${linked[1]}`;
+    return what;
+  }
+
+  private since(t0: number): string {
+    return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  }
 }
 
 /**

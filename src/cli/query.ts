@@ -2,17 +2,21 @@
 // is printed byte for byte (a binary block's 0xBF is the byte 0xBF, not U+FFFD).
 import { DeviceTimeoutError } from "../core/errors.ts";
 import { ResourceManager, type MessageInstrument } from "../io/index.ts";
-import { msFlag, parseFlags, terminationFlag, wholeFlag } from "./args.ts";
+import { parseResourceName } from "../io/resourceName.ts";
+import { msFlag, parseFlags, terminationFlag, UsageError, wholeFlag } from "./args.ts";
 import { QUERY_HELP } from "./help.ts";
 import { namedVisaLibrary, requireVisaLibrary } from "./visaLibrary.ts";
 
 const FLAGS = {
   timeout: { type: "string" },
-  "read-termination": { type: "string" },
-  "write-termination": { type: "string" },
+  "read-termination": { type: "string", emptyOk: true },
+  "write-termination": { type: "string", emptyOk: true },
   "baud-rate": { type: "string" },
   "visa-library": { type: "string" },
 } as const;
+
+/** Above any UART's (FTDI chips reach 12 Mbit/s); a larger figure is a typo. */
+const MAX_BAUD_RATE = 100_000_000;
 
 export async function queryCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags("query", argv, FLAGS, { min: 2, max: 2, names: "RESOURCE and MESSAGE" });
@@ -24,7 +28,13 @@ export async function queryCommand(argv: string[]): Promise<number> {
   const timeoutMs = msFlag(values.timeout as string | undefined, "--timeout") ?? 2000;
   const readTermination = terminationFlag(values["read-termination"] as string | undefined, "--read-termination") ?? "\n";
   const writeTermination = terminationFlag(values["write-termination"] as string | undefined, "--write-termination") ?? "\n";
-  const baudRate = wholeFlag(values["baud-rate"] as string | undefined, "--baud-rate", "a whole number of bits per second");
+  const baudRate = wholeFlag(values["baud-rate"] as string | undefined, "--baud-rate", "a whole number of bits per second", 1, MAX_BAUD_RATE);
+  if (message === "") throw new UsageError("query: MESSAGE is empty (an instrument needs a command or a query such as '*IDN?')");
+  try {
+    parseResourceName(resource);
+  } catch (e) {
+    throw new UsageError(`query: ${(e as Error).message}`);
+  }
   const visa = namedVisaLibrary(values["visa-library"] as string | undefined);
   if (visa) await requireVisaLibrary("query", visa);
   const rm = new ResourceManager({ visaLibrary: visa?.library });

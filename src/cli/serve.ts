@@ -1,7 +1,9 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
 import { LabDaemonServer } from "../server/index.ts";
-import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
+import { isLoopbackAddress } from "../server/hosts.ts";
+import { Logger, LOG_FORMATS, logDaemonEvents, RotatingFileSink, type LogFormat, type LogSink } from "../log/index.ts";
+import { msFlag, parseFlags, portFlag, UsageError, wholeFlag, type Parsed } from "./args.ts";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
@@ -27,7 +29,18 @@ const FLAGS = {
   "connect-timeout": { type: "string" },
   sim: { type: "boolean" },
   ...MQTT_FLAGS,
+  insecure: { type: "boolean" },
+  "log-file": { type: "string" },
+  "log-format": { type: "string" },
+  "log-max-bytes": { type: "string" },
+  "log-keep": { type: "string" },
 } as const;
+
+const LOG_MAX_BYTES = 10 * 1024 * 1024;
+const LOG_KEEP = 3;
+
+/** An IP address (IPv6 with or without brackets) or a DNS name: what Bun can be asked to bind. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags("serve", argv, FLAGS, { min: 0, max: 0, names: "" }) as Parsed;
@@ -45,8 +58,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cors = values.cors as string[] | undefined;
   const badOrigin = cors?.find((o) => !ORIGIN.test(o));
   if (badOrigin !== undefined) throw new UsageError(`serve: --cors takes an origin such as http://dashboard.lab:8080 (never '*'), got '${badOrigin}'`);
+  const hostFlag = flag("host");
+  if (hostFlag !== undefined && !HOST.test(hostFlag)) throw new UsageError(`serve: --host takes an IP address or a host name, got '${hostFlag}'`);
   const port = portFlag(flag("port"));
   const mqtt = mqttOptions(values);
+  const logFormat = flag("log-format");
+  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
+  const logSink = openLogFile(flag("log-file"), flag("log-max-bytes"), flag("log-keep"));
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
@@ -55,7 +73,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let loaded: LoadedConfig;
   let lab: Lab;
   try {
-    loaded = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
+    const found = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
+    loaded = found.loaded;
+    refuseOpenServer(hostFlag ?? loaded.config.host ?? "127.0.0.1", tokenOf(flag("token"), loaded.config), values.insecure === true, hostFlag !== undefined);
+    if (found.fellBack) console.error("labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab");
     lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
   } catch (e) {
     if (!(e instanceof StartUpInterrupted)) throw e;
@@ -65,14 +86,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cfg = loaded.config;
   const daemon = lab.daemon;
 
-  const host = flag("host") ?? cfg.host ?? "127.0.0.1";
-  const token = flag("token") ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
+  const host = hostFlag ?? cfg.host ?? "127.0.0.1";
+  const token = tokenOf(flag("token"), cfg);
+  const shownHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const level = (logLevel ?? cfg.logLevel ?? "info") as LogLevel;
+  const logger = new Logger({ level, format: (logFormat ?? "text") as LogFormat, sink: logSink });
+  logDaemonEvents(daemon, logger);
   const server = new LabDaemonServer(daemon, {
     host,
     port: port ?? cfg.port ?? 5000,
     token,
     cors: cors ?? cfg.cors,
-    logLevel: (logLevel ?? cfg.logLevel ?? "info") as LogLevel,
+    logLevel: level,
+    logger,
   });
   try {
     await server.start();
@@ -84,27 +110,62 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new LabStartError(`cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${(e as Error)?.message ?? String(e)}`);
   }
 
-  const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
+  if (!token && !isLoopbackAddress(host)) {
+    console.error(`labdaemon: WARNING: --insecure: listening on ${shownHost}:${server.port} WITHOUT A TOKEN: anyone who can reach this port can drive the instruments`);
+  }
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
   // A broker that is away does not stop the lab: the bridge keeps retrying in the background.
-  const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token }) : null;
-  await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => console.error(`labdaemon: ${e.message}`));
+  const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token, log: (level, m) => logger[level](m) }) : null;
+  await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
   await signals.stopped(server, lab);
   await bridge?.stop({ timeoutMs: 500 });
+  logger.flush();
+  logSink?.close();
   return 0;
 }
 
-async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<LoadedConfig> {
-  if (sim) return fromObject(simLab, SIM_LAB_LABEL);
+/** The rotated log file, opened now so a path that cannot be written is a usage error before anything starts. */
+function openLogFile(path: string | undefined, maxBytesFlag: string | undefined, keepFlag: string | undefined): LogSink | undefined {
+  const maxBytes = wholeFlag(maxBytesFlag, "--log-max-bytes", "a size in bytes", 4096, 2 ** 40) ?? LOG_MAX_BYTES;
+  const keep = wholeFlag(keepFlag, "--log-keep", "a number of rotated files", 0, 100) ?? LOG_KEEP;
+  if (path === undefined) {
+    const orphan = maxBytesFlag !== undefined ? "--log-max-bytes" : keepFlag !== undefined ? "--log-keep" : null;
+    if (orphan) throw new UsageError(`serve: ${orphan} needs --log-file`);
+    return undefined;
+  }
+  try {
+    return new RotatingFileSink(path, maxBytes, keep);
+  } catch (e) {
+    throw new UsageError(`serve: --log-file ${path}: cannot open for writing: ${(e as Error).message}`);
+  }
+}
+
+/** The flag's, else $LABDAEMON_TOKEN (an empty one is no token), else the configuration's. */
+function tokenOf(flag: string | undefined, cfg: { token?: string }): string | undefined {
+  return flag ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
+}
+
+/**
+ * A server on the network without a token lets anyone who reaches it drive the instruments: refused
+ * unless the user says --insecure, whether the address came from --host or the configuration.
+ */
+function refuseOpenServer(host: string, token: string | undefined, insecure: boolean, fromFlag: boolean): void {
+  if (token || insecure || isLoopbackAddress(host)) return;
+  throw new UsageError(`serve: refusing to listen on ${host} (${fromFlag ? "--host" : "the configuration's host"}) without a token: ` +
+    "anyone on the network could drive the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one");
+}
+
+/** `fellBack`: nothing was configured, so the built-in simulated lab stands in (said once start-up is sure). */
+async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<{ loaded: LoadedConfig; fellBack: boolean }> {
+  if (sim) return { loaded: fromObject(simLab, SIM_LAB_LABEL), fellBack: false };
   const found = discoverConfig({ flag: configFlag, env: process.env.LABDAEMON_CONFIG || undefined });
   if (!found) {
     if (profile !== undefined) throw new ConfigError(`--profile '${profile}' given, but no configuration file was found`);
-    console.error("labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab");
-    return fromObject(simLab, SIM_LAB_LABEL);
+    return { loaded: fromObject(simLab, SIM_LAB_LABEL), fellBack: true };
   }
-  return loadConfigFile(found.file, profile);
+  return { loaded: await loadConfigFile(found.file, profile), fellBack: false };
 }
 
 /**

@@ -1,17 +1,25 @@
 // `labdaemon sim FILE`: simulated SCPI instruments for developing drivers and configs without hardware.
 import { serveSimulators } from "../../drivers/sim/scpi/index.ts";
 import { withDeadline } from "../index.ts";
-import { parseFlags } from "./args.ts";
+import { parseFlags, UsageError } from "./args.ts";
+// Embedded in the executable: the example needs no file beside it.
+import EXAMPLE_DEFINITION from "../../drivers/sim/scpi/example.yaml" with { type: "text" };
 import { SIM_HELP } from "./help.ts";
 import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags("sim", argv, {}, { min: 1, max: 1, names: "FILE (a simulator definition, .yaml or .json)" });
+  const { values, positionals } = parseFlags("sim", argv, { example: { type: "boolean" } }, { min: 0, max: 1, names: "FILE" });
   if (values.help) {
     process.stdout.write(SIM_HELP);
     return 0;
   }
-  const file = positionals[0]!;
+  if (values.example) {
+    if (positionals.length > 0) throw new UsageError("sim: --example takes no FILE: it prints an example definition (labdaemon sim --example > lab.yaml)");
+    process.stdout.write(EXAMPLE_DEFINITION);
+    return 0;
+  }
+  const file = positionals[0];
+  if (file === undefined) throw new UsageError("sim: missing FILE (a simulator definition, .yaml or .json; labdaemon sim --example prints one)");
   const sims = await serveSimulators(file).catch((e: unknown) => {
     if (!isAddressInUse(e)) throw e;
     const where = e.port !== undefined ? `port ${e.port} on ${e.address ?? "127.0.0.1"}` : "an address it asks for";

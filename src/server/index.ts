@@ -13,24 +13,20 @@ import { docsRoutes } from "./docs.ts";
 import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
 import { assertRequestTarget } from "./requestTarget.ts";
+import { hostAllowed, hostCheckFor, isLoopbackAddress, type HostCheck } from "./hosts.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
+import { LEVEL_RANK as LEVELS, type LogLevel, type ServerLogger } from "../log/levels.ts";
+import { Logger } from "../log/logger.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
-
-export interface ServerLogger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string, error?: unknown): void;
-}
+export type { LogLevel, ServerLogger } from "../log/levels.ts";
 
 export interface LabDaemonServerOptions {
-  /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning. */
+  /** Interface to bind. Default 127.0.0.1; anything else without a token logs a warning and serves only IP-address Host names. */
   host?: string;
   /** Default 5000; 0 picks a free port (read it from `server.port` after start). */
   port?: number;
@@ -40,7 +36,7 @@ export interface LabDaemonServerOptions {
   cors?: string[];
   /** Lowest level logged. Default "info" (one line per request; /health at debug). */
   logLevel?: LogLevel;
-  /** Where log lines go. Default: console. */
+  /** Where log lines go. Default: a `Logger` (src/log) writing timestamped lines to stdout/stderr in batches. */
   logger?: ServerLogger;
   /** Bound on connect/disconnect requests, ms. Default 30000. */
   connectTimeoutMs?: number;
@@ -57,14 +53,7 @@ export interface LabDaemonServerOptions {
   sse?: SseOptions;
 }
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const MAX_BODY_BYTES = 1 << 20;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
-/**
- * Host names that can only mean this machine's loopback (the Host header's, port removed). No Host at all
- * (HTTP/1.0) passes too: a browser always sends one, so it is no rebinding.
- */
-const LOOPBACK_HOST = /^(?:(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\])\.?)?$/i;
 const MAX_REPORTED_ERRORS = 20;
 /** Part of a stop's budget kept for answering 503 to the requests still in flight, ms. */
 const STOP_FLUSH_MS = 200;
@@ -74,12 +63,6 @@ const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
 /** One server per daemon at a time (a second would fight over ownership and SSE). */
 const served = new WeakSet<LabDaemon>();
 
-const consoleLogger: ServerLogger = {
-  debug: (m) => console.debug(m),
-  info: (m) => console.info(m),
-  warn: (m) => console.warn(m),
-  error: (m, e) => (e === undefined ? console.error(m) : console.error(m, e)),
-};
 
 export class LabDaemonServer {
   /** Which task owns which device: the daemon's own record (tasks started anywhere claim there). */
@@ -106,10 +89,11 @@ export class LabDaemonServer {
   private readonly maxBodyBytes: number;
   private readonly idleTimeoutSeconds: number;
   /**
-   * Loopback without a token: only loopback Host names are served. A web page whose DNS name is rebound
-   * to 127.0.0.1 is "same-origin" with the server and would otherwise drive the instruments.
+   * Without a token, only Host names DNS cannot rebind are served (loopback names; on a wider bind IP
+   * addresses too). A web page whose DNS name is rebound to the server's address is "same-origin" with
+   * it and would otherwise drive the instruments.
    */
-  private readonly loopbackHostsOnly: boolean;
+  private readonly hostCheck: HostCheck | null;
   private allowMatchers: { method: string; re: RegExp }[] | null = null;
   private readonly callDevice: (deviceId: string, body: unknown) => Promise<Response>;
 
@@ -121,11 +105,12 @@ export class LabDaemonServer {
     }
     this.auth = opts.token !== undefined ? new TokenAuth(opts.token) : null;
     this.cors = new CorsPolicy(opts.cors ?? []);
-    this.logger = opts.logger ?? consoleLogger;
+    // The server filters by its own level; the default logger writes whatever it is given.
+    this.logger = opts.logger ?? new Logger({ level: "debug" });
     this.level = LEVELS[opts.logLevel ?? "info"] ?? LEVELS.info;
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.idleTimeoutSeconds = Math.min(255, Math.max(1, Math.round(opts.idleTimeoutSeconds ?? 10)));
-    this.loopbackHostsOnly = this.auth === null && LOOPBACK.has(this.host);
+    this.hostCheck = hostCheckFor(this.host, this.auth !== null);
     this.errors = new ErrorStore(daemon);
     // Which task shutdown gave up on (it ignored its cancel, so its cleanup never ran) deserves a line.
     daemon.on("error", (e) => {
@@ -190,7 +175,7 @@ export class LabDaemonServer {
     this.sse.closeSocket = (req) => this.setIdleTimeout(req, 1);
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
-    if (!this.auth && !LOOPBACK.has(this.host)) {
+    if (!this.auth && !isLoopbackAddress(this.host)) {
       this.log("warn", `labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
     }
   }
@@ -222,6 +207,7 @@ export class LabDaemonServer {
     if (!graceful) void srv.stop(true);
     (this.app as { server: unknown }).server = null;
     served.delete(this.daemon);
+    (this.logger as { flush?: () => void }).flush?.(); // a batching logger's last lines
   }
 
   /** Sets the idle timeout (seconds; 0: none) of the socket `request` came on; nothing without a socket. */
@@ -255,10 +241,12 @@ export class LabDaemonServer {
   }
 
   private async dispatch(request: Request, path: string, selfOrigin: string): Promise<Response> {
-    if (this.loopbackHostsOnly && !LOOPBACK_HOST.test(hostName(selfOrigin))) {
+    if (this.hostCheck && !hostAllowed(hostName(selfOrigin), this.hostCheck)) {
       const host = hostName(selfOrigin).slice(0, 200);
-      throw new HttpError(403, "HostNotAllowed",
-        `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`, { host });
+      throw new HttpError(403, "HostNotAllowed", this.hostCheck === "loopback"
+        ? `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`
+        : `Host '${host}' is not an IP address or loopback name; this server has no token, so a DNS name could be a rebinding attack (set a token to serve names)`,
+      { host });
     }
     let corsHeaders: Record<string, string> | null = null;
     const origin = request.headers.get("origin");
@@ -411,7 +399,11 @@ export class LabDaemonServer {
   private logRequest(method: string, path: string, status: number, ms: number): void {
     const level: LogLevel = path === "/health" ? "debug" : status >= 500 ? "error" : status >= 400 ? "warn" : "info";
     if (LEVELS[level] < this.level) return;
-    this.log(level, `${method} ${path} ${status} ${ms.toFixed(1)} ms`);
+    const rounded = Math.round(ms * 10) / 10;
+    const fields = { event: "request", method, path, status, ms: rounded };
+    const line = `${method} ${path} ${status} ${rounded.toFixed(1)} ms`;
+    if (level === "error") this.logger.error(line, undefined, fields);
+    else this.logger[level as "debug" | "info" | "warn"](line, fields);
   }
 
   /** Every line goes through the level filter ("silent" silences all of them). */

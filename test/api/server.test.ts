@@ -221,14 +221,22 @@ describe("CORS", () => {
     }
   });
 
-  test("with a token, or bound beyond loopback, any Host name is served", async () => {
+  test("with a token any Host name is served; bound beyond loopback without one, IP addresses but no DNS names", async () => {
     s = await startTestServer({ token: "t" });
     const r = await rawRequest(s.server.port, "GET", "/devices", "labpc.example", { authorization: "Bearer t" });
     expect(r.status).toBe(200);
     const wide = new LabDaemonServer(new LabDaemon(), { host: "0.0.0.0", port: 0, logLevel: "silent" });
     await wide.start();
     try {
-      expect((await rawRequest(wide.port, "GET", "/devices", "labpc.example")).status).toBe(200);
+      const port = wide.port;
+      for (const host of [`labpc.example:${port}`, "evil.example", `192.168.1.5.evil.example:${port}`]) {
+        const refused = await rawRequest(port, "GET", "/devices", host);
+        expect({ host, status: refused.status }).toEqual({ host, status: 403 });
+        expect(JSON.parse(refused.body).error.type).toBe("HostNotAllowed");
+      }
+      for (const host of [`192.168.1.5:${port}`, `[fe80::1]:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, ""]) {
+        expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({ host, status: 200 });
+      }
     } finally {
       await wide.stop();
     }

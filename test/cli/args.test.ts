@@ -6,7 +6,7 @@ import { queryCommand } from "../../src/cli/query.ts";
 test("query --baud-rate with a bad value names the flag and its unit (bits per second, not milliseconds)", async () => {
   const err = await queryCommand(["--baud-rate", "fast", "ASRL/dev/null::INSTR", "*IDN?"]).catch((e) => e);
   expect(err).toBeInstanceOf(UsageError);
-  expect(err.message).toBe("--baud-rate must be a whole number of bits per second, got 'fast'");
+  expect(err.message).toBe("--baud-rate must be a whole number of bits per second within 1–100000000, got 'fast'");
   const timeout = await queryCommand(["--timeout", "soon", "ASRL/dev/null::INSTR", "*IDN?"]).catch((e) => e);
   expect(timeout.message).toBe("--timeout must be a whole number of milliseconds within 1–86400000 (24 h), got 'soon'");
 });

@@ -11,6 +11,8 @@ import { foreignCache, tellingLines } from "../../src/cli/nativeBuild.ts";
 const ROOT = resolve(import.meta.dir, "../..");
 /** A build of the one-file project takes about a second; without the fix, the loop takes 5 s and more. */
 const BUILD_MS = 15_000;
+/** What a build with nothing to do prints. */
+const UP_TO_DATE = /^native addon: up to date \(\d+\.\d s\)\n$/;
 const canBuild = Bun.which("cmake") !== null && (Bun.which("c++") ?? Bun.which("g++")) !== null;
 
 const dir = mkdtempSync(join(tmpdir(), "ld-nbuild-"));
@@ -69,7 +71,7 @@ describe.skipIf(!canBuild)("bun build.ts in a copy of the repository", () => {
   beforeAll(async () => {
     original = tree("original");
     const first = await build(original);
-    expect(first).toMatchObject({ exitCode: 0, stdout: "" });
+    expect(first).toMatchObject({ exitCode: 0, stderr: "" });
     copy = join(dir, "copy");
     expect(Bun.spawnSync(["cp", "-r", original, copy]).exitCode).toBe(0);
     // The original rebuilt since the copy was made: the copy's build.ninja, which names the original's
@@ -82,11 +84,11 @@ describe.skipIf(!canBuild)("bun build.ts in a copy of the repository", () => {
     const r = await build(copy);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(`build/CMakeCache.txt was made for ${original}/build: starting from a clean build directory\n`);
+    expect(r.stdout).toStartWith(`build/CMakeCache.txt was made for ${original}/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`);
     expect(readFileSync(join(copy, "build/CMakeCache.txt"), "utf8")).toContain(`CMAKE_CACHEFILE_DIR:INTERNAL=${copy}/build\n`);
     expect(existsSync(join(copy, "build/Release/libtiny.so"))).toBe(true);
     expect(snapshot(join(original, "build"))).toEqual(before);
-    expect(await build(copy)).toEqual({ exitCode: 0, stdout: "", stderr: "" }); // its own now: nothing to say
+    expect(await build(copy)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" }); // its own now: nothing to do
   }, BUILD_MS);
 
   test("--build-dir with a CMakeCache.txt written for another directory builds there afresh; it needs --native", async () => {
@@ -94,7 +96,8 @@ describe.skipIf(!canBuild)("bun build.ts in a copy of the repository", () => {
     mkdirSync(other, { recursive: true });
     writeFileSync(join(other, "CMakeCache.txt"), "CMAKE_CACHEFILE_DIR:INTERNAL=/nowhere/build\nCMAKE_HOME_DIRECTORY:INTERNAL=/nowhere/native\n");
     const r = await build(copy, ["--native", "--build-dir", other]);
-    expect(r).toEqual({ exitCode: 0, stdout: `${other}/CMakeCache.txt was made for /nowhere/build: starting from a clean build directory\n`, stderr: "" });
+    expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(r.stdout).toStartWith(`${other}/CMakeCache.txt was made for /nowhere/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`);
     expect(readFileSync(join(other, "CMakeCache.txt"), "utf8")).toContain(`CMAKE_CACHEFILE_DIR:INTERNAL=${other}\n`);
     const usage = await build(copy, ["--build-dir", other]);
     expect(usage.exitCode).toBe(2);
@@ -114,6 +117,25 @@ describe.skipIf(!canBuild)("bun build.ts in a copy of the repository", () => {
     expect(existsSync(join(copy, "dist/labdaemon"))).toBe(false);
     expect(readFileSync(join(copy, "build/cmake-js.log"), "utf8")).toContain("undeclared_thing");
   }, BUILD_MS);
+});
+
+describe.skipIf(!canBuild)("bun build.ts says what it is doing", () => {
+  test("a first build: a line per stage, one line a compile step, and how long each took", async () => {
+    const root = tree("progress");
+    const r = await build(root);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("native addon: configuring (cmake)");
+    expect(lines[1]).toMatch(/^native addon: configured in \d+\.\d s$/);
+    expect(lines[2]).toBe("native addon: compiling (a first build takes a few minutes)");
+    expect(lines.slice(3, -1)).toEqual(["[1/2] compiling native/tiny.cc", "[2/2] linking Release/libtiny.so"]);
+    expect(lines.at(-1)).toMatch(/^native addon: compiled 2 steps in \d+\.\d s \(total \d+\.\d s\)$/);
+    expect(await build(root)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" });
+    writeFileSync(join(root, "native/tiny.cc"), "int tiny() { return 2; }\n");
+    const again = await build(root);
+    expect(again.stdout).toMatch(/^native addon: compiling \(a first build takes a few minutes\)\n\[1\/2\] compiling native\/tiny\.cc\n\[2\/2\] linking Release\/libtiny\.so\nnative addon: compiled 2 steps in /);
+  }, BUILD_MS * 2);
 });
 
 describe("foreignCache", () => {

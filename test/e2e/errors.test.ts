@@ -137,7 +137,8 @@ describe("run-time failures exit 1", () => {
 
   test("an address this machine does not have", async () => {
     const cwd = await workspace();
-    const r = await run(["serve", "--sim", "--host", "203.0.113.7", "--port", "0"], { cwd }); // TEST-NET-3: never local
+    // TEST-NET-3: never local; with a token, as a non-loopback address needs one.
+    const r = await run(["serve", "--sim", "--host", "203.0.113.7", "--port", "0", "--token", "t"], { cwd });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("cannot listen on 203.0.113.7:0: ");
   });

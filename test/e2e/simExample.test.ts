@@ -1,0 +1,43 @@
+// The executable alone is enough to write a simulator definition: `sim --help` documents the format and
+// `sim --example` prints a definition that `sim` serves.
+import { beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { binary, run, start, workspace } from "./support.ts";
+
+/** The executable is built once per run, before the first test (it can take a minute on a loaded machine). */
+beforeAll(() => binary(), 180_000);
+
+test("sim --help documents every key of the format", async () => {
+  const cwd = await workspace();
+  const r = await run(["sim", "--help"], { cwd });
+  expect(r.exitCode).toBe(0);
+  for (const key of ["eom:", "error:", "dialogues:", "properties:", "getter:", "setter:", "specs:", "blocks:", "datatype", "silent:", "drop:",
+    "resources:", "socket:", "vxi11:", "serial:", "--example"]) {
+    expect({ key, found: r.stdout.includes(key) }).toEqual({ key, found: true });
+  }
+});
+
+test("sim --example prints a definition that sim serves and answers from", async () => {
+  const cwd = await workspace();
+  const example = await run(["sim", "--example"], { cwd });
+  expect(example.exitCode).toBe(0);
+  expect(example.stderr).toBe("");
+  // Free ports and a private pty link, so parallel runs do not collide; the VXI-11 line is left out
+  // because rpcbind holds one registration per machine, which other test runs may be using.
+  const served = example.stdout.replace(/port: 502[56]/g, "port: 0").replace("/tmp/labdaemon-sim-laser", join(cwd, "laser-pty"))
+    .split("\n").filter((l) => !l.includes("vxi11:")).join("\n");
+  expect(served.split("\n").length).toBe(example.stdout.split("\n").length - 1);
+  writeFileSync(join(cwd, "example.yaml"), served);
+  const sim = await start(["sim", "example.yaml"], /\nready\n/, { cwd });
+  try {
+    const dmm = /^(TCPIP0::127\.0\.0\.1::\d+::SOCKET)\tdmm$/m.exec(sim.stdout())![1]!;
+    expect(sim.stdout()).toMatch(/^ASRL.*laser-pty::INSTR\tlaser$/m);
+    const idn = await run(["query", dmm, "*IDN?"], { cwd });
+    expect(idn).toEqual({ exitCode: 0, stdout: "LabDaemon,SimDMM,0001,1.0\n", stderr: "" });
+    const range = await run(["query", dmm, "RANG?"], { cwd });
+    expect(range.stdout).toBe("AUTO\n");
+  } finally {
+    expect((await sim.terminate()).exitCode).toBe(0);
+  }
+});
