@@ -38,7 +38,11 @@ const opts = options();
 try {
   await buildNative(root, { buildDir: opts.buildDir });
   // Pages are small and quick to bundle; tests serve them too, so --native builds them as well.
-  await buildPages(root);
+  const pages = await buildPages(root);
+  if (pages.length > 0) {
+    const ms = pages.reduce((t, p) => t + p.ms, 0);
+    console.log(`pages: ${pages.map((p) => `${p.page} (${Math.round(p.bytes / 1024)} kB)`).join(", ")} bundled in ${(ms / 1000).toFixed(1)} s`);
+  }
   if (!opts.native) await compileExecutable(root, { force: opts.force });
 } catch (e) {
   console.error(`build: ${(e as Error).message}`);

@@ -20,6 +20,7 @@ export interface PageBuild {
 export async function buildPages(root: string): Promise<PageBuild[]> {
   const webDir = join(root, "web");
   const outDir = join(root, WEB_OUT_DIR);
+  if (!existsSync(webDir)) return [];
   mkdirSync(outDir, { recursive: true });
   const pages = readdirSync(webDir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(webDir, d.name, "index.html")))

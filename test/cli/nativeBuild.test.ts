@@ -24,6 +24,7 @@ function tree(name: string): string {
   mkdirSync(join(root, "native"), { recursive: true });
   writeFileSync(join(root, "build.ts"), readFileSync(join(ROOT, "build.ts")));
   cpSync(join(ROOT, "src/cli"), join(root, "src/cli"), { recursive: true });
+  cpSync(join(ROOT, "tools"), join(root, "tools"), { recursive: true });
   writeFileSync(join(root, "native/package.json"), readFileSync(join(ROOT, "native/package.json")));
   writeFileSync(join(root, "native/CMakeLists.txt"), [
     "cmake_minimum_required(VERSION 3.15)",
