@@ -159,12 +159,14 @@ describe("connect and disconnect", () => {
   });
 
   test("a connect on a slow device does not block /health", async () => {
-    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 1500 }, false);
-    const t0 = performance.now();
-    const connecting = s.req("POST", "/devices/slow/connect");
+    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 3000 }, false);
+    let connected = false;
+    const connecting = s.req("POST", "/devices/slow/connect").then((r) => ((connected = true), r));
+    await until(() => s.daemon.deviceState("slow").busy, 10_000, "the connect to reach the device");
     const h = await s.req("GET", "/health");
     expect(h.status).toBe(200);
-    expect(performance.now() - t0).toBeLessThan(500);
+    // Answered while the connect was still running: not queued behind it.
+    expect(connected).toBe(false);
     expect((await connecting).status).toBe(200);
   });
 });
@@ -534,7 +536,8 @@ test("a hung method answers /call with 504 at the server's bound when the device
     const r = await t.req("POST", "/devices/h/call", { method: "hang" });
     expect(r.status).toBe(504);
     expect(r.body.error).toMatchObject({ type: "DeviceTimeoutError", message: "call 'hang' on device 'h' timed out after 100 ms" });
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // The call never settles: only the 100 ms default ended it.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
     const own = await t.req("POST", "/devices/own/call", { method: "hang" });
     expect(own.body.error.message).toEndWith("after 30 ms"); // the device's own bound wins
   } finally {

@@ -45,7 +45,7 @@ describe("serial over a socat pty pair", () => {
   test("the other end going away mid-read is a DeviceConnectionError at once; the session reconnects when the port is back", async () => {
     const link = `/tmp/labdaemon-sim-gone-${process.pid}`;
     let other = await servePty(new SimulatedInstrument(dmm), link);
-    const inst = await rm.open(other.resource, { timeoutMs: 5000 });
+    const inst = await rm.open(other.resource, { timeoutMs: 20_000 });
     try {
       expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
       const t0 = performance.now();
@@ -54,7 +54,7 @@ describe("serial over a socat pty pair", () => {
       const err = await pending;
       expect(err).toBeInstanceOf(DeviceConnectionError);
       expect(err.context).toMatchObject({ resource: other.resource, codeName: "EIO" });
-      expect(performance.now() - t0).toBeLessThan(2500); // not the 5 s timeout
+      expect(performance.now() - t0).toBeLessThan(10_000); // not the 20 s timeout
       // While it is away: a clear error naming the path, not a hang.
       const away = await inst.query("*IDN?").catch((e) => e);
       expect(away).toBeInstanceOf(DeviceConnectionError);
