@@ -35,9 +35,11 @@ describe("the DAQ stream and shutdown", () => {
     const drained = (async () => {
       for (;;) if ((await reader.read()).done) return true;
     })();
-    const { exitCode, ms } = await s.terminate();
+    const { exitCode } = await s.terminate(20_000);
+    // Exit 0 is the orderly end: past its 2 s budget serve exits 1 and says so, by its own clock, so a
+    // loaded machine's slow signal delivery and process exit are not counted.
     expect(exitCode).toBe(0);
-    expect(ms).toBeLessThan(2000);
+    expect(s.stderr()).not.toContain("shutdown took longer");
     expect(await drained).toBe(true);
     expect(s.stderr()).toContain("SIGTERM, shutting down");
   });
@@ -45,9 +47,8 @@ describe("the DAQ stream and shutdown", () => {
   test("SIGINT stops it the same way", async () => {
     const cwd = await workspace();
     const s = await serve(["--sim", "--port", "0"], { cwd });
-    const t0 = performance.now();
     s.proc.kill("SIGINT");
-    expect(await s.proc.exited).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(await s.proc.exited).toBe(0); // within its budget, as above
+    expect(s.stderr()).not.toContain("shutdown took longer");
   });
 });
