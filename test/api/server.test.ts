@@ -477,7 +477,7 @@ describe("slow clients", () => {
     });
     const after = await closed;
     expect(after).toBeGreaterThan(800);
-    expect(after).toBeLessThan(5000);
+    expect(after).toBeLessThan(15_000); // nothing else would ever close it: a hang guard
     expect((await s.req("GET", "/health")).status).toBe(200);
   });
 });
