@@ -1,6 +1,9 @@
 // Streaming from the simulated DAQ through the binary, and the appliance's exit while clients listen.
-import { describe, expect, test } from "bun:test";
-import { http, readEvents, serve, workspace } from "./support.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { binary, COMPILE_GUARD_MS, http, readEvents, serve, workspace } from "./support.ts";
+
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
 
 describe("the DAQ stream and shutdown", () => {
   test("SSE from the SimDaq carries sequenced Float64 batches through the native ring", async () => {

@@ -178,6 +178,25 @@ describe("SyntheticSource through a SampleRing", () => {
     expect(ring.push(new Float64Array([1]))).toBe(1);
   });
 
+  test("stop() in the middle of a 16 M-sample batch returns before the batch is finished, with no wake-up", () => {
+    const ring = new SampleRing({ capacity: 1 << 10, overflow: "overwrite-oldest" });
+    const batchSize = 16_777_216; // the largest: generated and pushed 65,536 samples at a time
+    const src = new SyntheticSource(ring, { sampleRate: 1e9, batchSize, noise: 1 });
+    let wakes = 0;
+    src.start(() => wakes++);
+    // Inside the batch: its first slice is in the ring. The deadline only guards against a dead source.
+    const giveUp = performance.now() + 20_000;
+    while (src.stats().generated === 0 && performance.now() < giveUp);
+    src.stop();
+    const s = src.stats();
+    expect(s.generated).toBeGreaterThan(0);
+    // 255 slices were still to come; stop() joined the thread within one of them.
+    expect(s.batches).toBe(0);
+    expect(s.generated).toBeLessThan(batchSize);
+    expect(ring.counters().written).toBe(s.generated);
+    expect(wakes).toBe(0);
+  });
+
   test("one producer per ring: JS push and a second source are refused while a source runs", () => {
     const ring = new SampleRing({ capacity: 1 << 10 });
     const a = new SyntheticSource(ring, { sampleRate: 1000 });

@@ -37,7 +37,7 @@ describe("serial over a socat pty pair", () => {
   });
 
   test("a bare device path opens the same port; 1,000 queries from concurrent callers are answered in order", async () => {
-    const inst = await rm.open(sim.path, { baudRate: 115200 });
+    const inst = await rm.open(sim.path, { baudRate: 115200, timeoutMs: 30_000 }); // per query, a hang guard: see ordering.ts
     await expectOrderedQueries(inst);
     await inst.close();
   });

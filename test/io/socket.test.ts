@@ -164,6 +164,7 @@ describe("TCPIP SOCKET", () => {
     expect(err.message).toContain(sim.resource);
     expect(elapsed).toBeGreaterThanOrEqual(140);
     expect(elapsed).toBeLessThan(1500); // its own 150 ms, not the 2 s default
+    inst.timeoutMs = 20_000; // an answered query: a hang guard
     expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
     await inst.close();
   });
@@ -182,7 +183,7 @@ describe("TCPIP SOCKET", () => {
   });
 
   test("1,000 queries from concurrent callers are answered in order", async () => {
-    const inst = await rm.open(sim.resource);
+    const inst = await rm.open(sim.resource, { timeoutMs: 30_000 }); // per query, a hang guard: see ordering.ts
     await expectOrderedQueries(inst);
     await inst.close();
   });
@@ -238,6 +239,7 @@ describe("answers stay in step", () => {
     expect(err).toBeInstanceOf(DeviceTimeoutError);
     expect(err.context.codeName).toBe("ETIMEDOUT");
     peer.socket.write("IAL1\n"); // the rest of Q1's answer, after the deadline
+    inst.timeoutMs = 20_000; // answered queries: a hang guard
     expect(await inst.query("Q2")).toBe("R2"); // not "PARTIAL1"
     expect(await inst.query("Q3")).toBe("R3"); // not "R2"
     await inst.close();
