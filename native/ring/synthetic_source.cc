@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace ld {
 namespace {
@@ -98,7 +98,7 @@ void SyntheticSource::stop() {
     std::lock_guard<std::mutex> lk(mu_);
     stopRequested_ = true;
   }
-  stopFlag_.store(true, std::memory_order_relaxed);
+  stopFlag_.store(true, std::memory_order_release);
   cv_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
@@ -125,41 +125,56 @@ template <typename T>
 void SyntheticSource::loop() {
   SampleRing<T>& ring = ring_->typed<T>();
   const size_t n = params_.batchSize;
-  std::vector<T> batch(n);
+  const size_t sliceCap = std::min(n, kSourceSliceSamples);
+  enter(SourcePhase::Allocate);
+  // Default-initialised, not zero-filled: every sample is written before it is pushed.
+  const std::unique_ptr<T[]> slice(new T[sliceCap]);
   Rng rng{params_.seed ? params_.seed : 0x9E3779B97F4A7C15ULL};
   // The sine comes from rotating a unit phasor: four multiplies per sample instead of a sin() call,
-  // renormalised once per batch so rounding cannot make its amplitude drift.
+  // renormalised once per slice so rounding cannot make its amplitude drift.
   const double step = 2.0 * M_PI * params_.frequency / params_.sampleRate;
   const double cs = std::cos(step), sn = std::sin(step);
   double re = 1.0, im = 0.0;
   const Clock::duration period = batchPeriod(n, params_.sampleRate);
   Clock::time_point due = Clock::now();
 
-  while (!stopFlag_.load(std::memory_order_relaxed)) {
-    for (size_t i = 0; i < n; ++i) {
-      // stop() joins this thread from JS: a batch of millions of samples must not hold it up.
-      if ((i & 4095) == 4095 && stopFlag_.load(std::memory_order_relaxed)) return;
-      double v = params_.offset + params_.amplitude * im;
-      if (params_.noise > 0) v += params_.noise * unitNoise(rng);
-      batch[i] = toSample<T>(v);
-      const double r2 = re * cs - im * sn;
-      im = re * sn + im * cs;
-      re = r2;
-    }
-    const double norm = 1.0 / std::sqrt(re * re + im * im);
-    re *= norm;
-    im *= norm;
-
-    size_t stored = params_.paced ? ring.push(batch.data(), n) : ring.tryPush(batch.data(), n);
-    if (!params_.paced) {
-      // Backpressure instead of loss: the benchmark measures what the consumer can take.
-      while (stored < n && !stopFlag_.load(std::memory_order_relaxed)) {
-        if (onBatch_) onBatch_();
-        std::this_thread::yield();
-        stored += ring.tryPush(batch.data() + stored, n - stored);
+  // stop() joins this thread from JS, so the flag is checked between slices: a batch of millions of
+  // samples holds a stop up for one slice at most, in every phase.
+  while (!stopping()) {
+    for (size_t done = 0; done < n;) {
+      if (stopping()) return;
+      const size_t k = std::min(sliceCap, n - done);
+      enter(SourcePhase::Generate);
+      for (size_t i = 0; i < k; ++i) {
+        double v = params_.offset + params_.amplitude * im;
+        if (params_.noise > 0) v += params_.noise * unitNoise(rng);
+        slice[i] = toSample<T>(v);
+        const double r2 = re * cs - im * sn;
+        im = re * sn + im * cs;
+        re = r2;
       }
+      const double norm = 1.0 / std::sqrt(re * re + im * im);
+      re *= norm;
+      im *= norm;
+
+      if (stopping()) return;
+      enter(SourcePhase::Push);
+      size_t stored = params_.paced ? ring.push(slice.get(), k) : ring.tryPush(slice.get(), k);
+      if (!params_.paced && stored < k) {
+        // Backpressure instead of loss: the benchmark measures what the consumer can take.
+        enter(SourcePhase::Backpressure);
+        while (stored < k && !stopping()) {
+          if (onBatch_) onBatch_();
+          std::this_thread::yield();
+          stored += ring.tryPush(slice.get() + stored, k - stored);
+        }
+      }
+      // As the ring counts `written`: push() offers the whole slice, tryPush() only what it stored.
+      const size_t counted = params_.paced ? k : stored;
+      generated_.store(generated_.load(std::memory_order_relaxed) + counted, std::memory_order_relaxed);
+      if (counted < k) return;  // stopped while waiting for the consumer
+      done += k;
     }
-    generated_.store(generated_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     batches_.store(batches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (onBatch_) onBatch_();
 
@@ -170,6 +185,7 @@ void SyntheticSource::loop() {
         due = now;
         lagResyncs_.store(lagResyncs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       }
+      enter(SourcePhase::Sleep);
       if (due > now && !sleepUntil(due)) break;
     }
   }

@@ -15,9 +15,22 @@
 
 namespace ld {
 
+// Batches larger than this are generated and pushed in slices of this many samples: the buffer stays
+// bounded whatever batchSize asks for, and stop() never waits for more than one slice's work.
+constexpr size_t kSourceSliceSamples = size_t{1} << 16;
+
+// Where the source thread is; a test observes it to stop the source inside a chosen phase.
+enum class SourcePhase {
+  Allocate,      // about to allocate the slice buffer
+  Generate,      // about to compute one slice
+  Push,          // about to push one slice into the ring
+  Backpressure,  // unpaced: the ring is full, waiting for the consumer
+  Sleep,         // paced: about to wait for the next batch's due time
+};
+
 struct SourceParams {
   double sampleRate = 1e6;  // samples per second, for pacing and for the sine's phase step
-  size_t batchSize = 1024;  // samples per push and per wake-up
+  size_t batchSize = 1024;  // samples per wake-up (pushed in slices of at most kSourceSliceSamples)
   double frequency = 1e3;   // Hz
   double amplitude = 1.0;
   double offset = 0.0;
@@ -39,12 +52,19 @@ class SyntheticSource {
   SyntheticSource(const SyntheticSource&) = delete;
   SyntheticSource& operator=(const SyntheticSource&) = delete;
 
+  // Called on the source thread on entering each phase; for tests. Set before start(); it must not
+  // call stop() (that joins the calling thread) but may wait for stopRequested().
+  void setPhaseObserver(std::function<void(SourcePhase)> observer) { observer_ = std::move(observer); }
+
   // Throws std::logic_error when the ring already has a producer (another source, or this one running).
   void start();
   // Joins the thread; returns once onBatch can no longer be called. Idempotent.
   void stop();
   bool running() const { return running_.load(std::memory_order_acquire); }
+  // True from the moment stop() begins until the next start().
+  bool stopRequested() const { return stopFlag_.load(std::memory_order_acquire); }
 
+  // Samples pushed so far (a slice at a time); batches() counts only completed batches.
   uint64_t generated() const { return generated_.load(std::memory_order_relaxed); }
   uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
   // Times the clock ran more than kMaxLag ahead of production (a starved machine) and pacing resynced.
@@ -54,10 +74,15 @@ class SyntheticSource {
   void run();
   template <typename T> void loop();
   bool sleepUntil(std::chrono::steady_clock::time_point t);  // false when stop was requested
+  bool stopping() const { return stopFlag_.load(std::memory_order_relaxed); }
+  void enter(SourcePhase phase) const {
+    if (observer_) observer_(phase);
+  }
 
   std::shared_ptr<AnyRing> ring_;
   const SourceParams params_;
   const std::function<void()> onBatch_;
+  std::function<void(SourcePhase)> observer_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

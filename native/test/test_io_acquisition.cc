@@ -28,7 +28,7 @@ TEST("acquisition: the scratch buffer grown to decode a 16 MiB block is given ba
   p.command = "FETC?\n";
   p.readTermination = "\n";
   p.format = WireFormat::Int16;
-  p.timeoutMs = 5000;
+  p.timeoutMs = 30'000;  // a hang guard: the block arrives in a few ms
   p.maxExchanges = 1;
   Acquisition acq(session, ring, p, nullptr);
   size_t before = ldtest::heapInUse();

@@ -6,7 +6,7 @@ import type { SampleDType, SampleRing } from "./sampleRing.ts";
 export interface SyntheticSourceParams {
   /** Samples per second (pacing and the sine's phase step). Default 1e6. */
   sampleRate?: number;
-  /** Samples per push and per wake-up. Default 1024. */
+  /** Samples per wake-up, up to 16777216; pushed into the ring 65536 at a time at most. Default 1024. */
   batchSize?: number;
   /** Hz. Default 1000. */
   frequency?: number;
@@ -23,6 +23,7 @@ export interface SyntheticSourceParams {
 }
 
 export interface SyntheticSourceStats {
+  /** Samples pushed so far (a slice at a time); `batches` counts only whole batches. */
   generated: number;
   batches: number;
   /** Times the machine fell more than 250 ms behind the clock and pacing resynced. */

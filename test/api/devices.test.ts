@@ -159,12 +159,14 @@ describe("connect and disconnect", () => {
   });
 
   test("a connect on a slow device does not block /health", async () => {
-    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 1500 }, false);
-    const t0 = performance.now();
-    const connecting = s.req("POST", "/devices/slow/connect");
+    await addDevice("slow", "SlowConnectingDevice", { connectDelay: 3000 }, false);
+    let connected = false;
+    const connecting = s.req("POST", "/devices/slow/connect").then((r) => ((connected = true), r));
+    await until(() => s.daemon.deviceState("slow").busy, 10_000, "the connect to reach the device");
     const h = await s.req("GET", "/health");
     expect(h.status).toBe(200);
-    expect(performance.now() - t0).toBeLessThan(500);
+    // Answered while the connect was still running: not queued behind it.
+    expect(connected).toBe(false);
     expect((await connecting).status).toBe(200);
   });
 });
@@ -297,22 +299,21 @@ describe("remote calls (reference test 21)", () => {
     expect(await call("map")).toEqual({ x: 1 });
   });
 
-  test("a 2 s device call delays neither /health nor another device", async () => {
+  test("a 3 s device call delays neither /health nor another device", async () => {
     await addDevice("other");
     const t0 = performance.now();
-    const slow = s.req("POST", "/devices/test_device/call", { method: "slow", args: [2000] });
+    let slowDone = false;
+    const slow = s.req("POST", "/devices/test_device/call", { method: "slow", args: [3000] }).then((r) => ((slowDone = true), r));
     const health = await s.req("GET", "/health");
-    const tHealth = performance.now() - t0;
     const other = await s.req("POST", "/devices/other/call", { method: "hello" });
-    const tOther = performance.now() - t0;
     const list = await s.req("GET", "/devices");
     expect(health.body.status).toBe("healthy");
     expect(other.body.result).toBe("Hello from other");
     expect(list.body.devices.find((d: any) => d.device_id === "test_device").busy).toBe(true);
-    expect(tHealth).toBeLessThan(500);
-    expect(tOther).toBeLessThan(500);
-    expect((await slow).body.result).toBe(2000);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
+    // All answered while the slow call was still running: none queued behind it.
+    expect(slowDone).toBe(false);
+    expect((await slow).body.result).toBe(3000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(2900);
   });
 
   test("calls on one device are serialised in arrival order", async () => {
@@ -536,7 +537,8 @@ test("a hung method answers /call with 504 at the server's bound when the device
     const r = await t.req("POST", "/devices/h/call", { method: "hang" });
     expect(r.status).toBe(504);
     expect(r.body.error).toMatchObject({ type: "DeviceTimeoutError", message: "call 'hang' on device 'h' timed out after 100 ms" });
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // The call never settles: only the 100 ms default ended it.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
     const own = await t.req("POST", "/devices/own/call", { method: "hang" });
     expect(own.body.error.message).toEndWith("after 30 ms"); // the device's own bound wins
   } finally {

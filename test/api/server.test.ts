@@ -22,8 +22,9 @@ describe("lifecycle", () => {
     expect(server.port).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const t0 = performance.now();
-    await server.stop({ timeoutMs: 1000 });
-    expect(performance.now() - t0).toBeLessThan(1500);
+    await server.stop({ timeoutMs: 20_000 });
+    // Nothing is pending: it does not wait out its 20 s bound.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(server.listening).toBe(false);
     await expect(fetch(`${server.url}/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     await server.start();
@@ -45,12 +46,13 @@ describe("lifecycle", () => {
     s = await startTestServer();
     await s.req("POST", "/devices", { device_id: "d", device_type: "MockDevice" });
     const pending = fetch(`${s.url}/devices/d/call`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "slow", args: [5000] }),
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "slow", args: [30_000] }),
     }).catch(() => null);
     await until(() => s!.daemon.deviceState("d").busy, 2000, "the call to reach the device");
     const t0 = performance.now();
     await s.server.stop({ timeoutMs: 300 });
-    expect(performance.now() - t0).toBeLessThan(800);
+    // At its own bound, long before the 30 s call would have ended.
+    expect(performance.now() - t0).toBeLessThan(15_000);
     await pending;
   });
 
@@ -470,7 +472,7 @@ describe("slow clients", () => {
     });
     const after = await closed;
     expect(after).toBeGreaterThan(800);
-    expect(after).toBeLessThan(5000);
+    expect(after).toBeLessThan(15_000); // nothing else would ever close it: a hang guard
     expect((await s.req("GET", "/health")).status).toBe(200);
   });
 });

@@ -76,7 +76,7 @@ describe("GET /stream/devices/:id", () => {
     expect(clients.map((c) => c.data[200].payload)).toEqual([{ once: true }, { once: true }, { once: true }]);
   });
 
-  test("the device stops after the last SSE subscriber leaves, noticed within 100 ms while idle", async () => {
+  test("the device stops after the last SSE subscriber leaves, noticed at once while idle (not at the next keep-alive)", async () => {
     const dev = manual();
     const a = await stream("/stream/devices/m1");
     const b = await stream("/stream/devices/m1");
@@ -86,9 +86,10 @@ describe("GET /stream/devices/:id", () => {
     expect(dev.isStreaming()).toBe(true);
     const t0 = performance.now();
     b.close();
-    await subscribers("m1", 0, 100);
-    await until(() => !dev.isStreaming(), 100, "the device to stop");
-    expect(performance.now() - t0).toBeLessThan(100);
+    await subscribers("m1", 0, 10_000);
+    await until(() => !dev.isStreaming(), 10_000, "the device to stop");
+    // The next keep-alive write, which would reveal a dead socket, is 60 s away.
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect(dev.stops).toBe(1);
     expect(srv.sse.stats("m1")!.subscribers).toBe(0);
   });
@@ -287,7 +288,8 @@ describe("GET /stream/devices/:id", () => {
     await subscribers("m1", 1);
     const t0 = performance.now();
     await srv.sse.closeAll("bye");
-    expect(performance.now() - t0).toBeLessThan(500);
+    // The clients read: closed as soon as they had the last event, not at the 30 s drain timeout.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     for (const s of [a, t]) {
       await s.until(() => s.ended);
       const err = JSON.parse(s.events.at(-1)!.data).error;

@@ -13,10 +13,10 @@ test("a stream the server ended is cut off after drainTimeoutMs when its client 
   conn.end(bytes("event: stream_error\ndata: {}\n\n"));
   expect(conn.isOpen).toBe(false);
   const t0 = performance.now();
-  // Nobody reads conn.stream: only the drain deadline can close it.
-  const closed = await Promise.race([conn.closed.then(() => true), Bun.sleep(2000).then(() => false)]);
+  // Nobody reads conn.stream: only the 50 ms drain deadline can close it (the sleep is a hang guard).
+  const closed = await Promise.race([conn.closed.then(() => true), Bun.sleep(20_000).then(() => false)]);
   expect(closed).toBe(true);
-  expect(performance.now() - t0).toBeLessThan(1000);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
   expect(closes).toBe(1);
   expect(conn.queued).toBe(0);
 });

@@ -3,6 +3,7 @@
 import type { LabDaemon } from "../../src/index.ts";
 import type { SseOptions, SseService } from "../../src/server/sse/index.ts";
 import { startServer } from "../client/support.ts";
+import { MIN_WAIT_MS } from "../support/fixtures.ts";
 
 export interface TestServer {
   daemon: LabDaemon;
@@ -97,10 +98,11 @@ export class RawStream {
     for (const f of w) f();
   }
 
-  /** Resolves when `cond()` holds (checked on every chunk); rejects after `timeoutMs`. */
+  /** Resolves when `cond()` holds (checked on every chunk); rejects after `timeoutMs` (at least MIN_WAIT_MS). */
   until(cond: () => boolean, timeoutMs = 3000, what = "stream condition"): Promise<void> {
+    const guardMs = Math.max(timeoutMs, MIN_WAIT_MS);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; have ${this.events.length} events`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`timed out after ${guardMs} ms waiting for ${what}; have ${this.events.length} events`)), guardMs);
       const check = () => {
         if (cond()) { clearTimeout(timer); resolve(); }
         else if (this.ended && !cond()) { clearTimeout(timer); reject(new Error(`stream ended before ${what}; have ${this.events.length} events`)); }

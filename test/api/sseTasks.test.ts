@@ -19,7 +19,7 @@ const parsed = (s: RawStream) => s.events.map((e) => ({ name: e.event, id: e.id,
 test("a task's life arrives as task_started, task_progress…, task_completed", async () => {
   const s = await tasks();
   const h = srv.daemon.executeTask("t1", "SteppedTask", { steps: 3, stepMs: 1 });
-  await h.wait({ timeoutMs: 2000 });
+  await h.wait({ timeoutMs: 20_000 }); // a hang guard
   await s.until(() => s.events.some((e) => e.event === "task_completed"));
   const ev = parsed(s);
   expect(ev.map((e) => e.name)).toEqual(["task_started", "task_progress", "task_progress", "task_progress", "task_completed"]);

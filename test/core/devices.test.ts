@@ -92,10 +92,10 @@ describe("lifecycle", () => {
   });
 
   test("a timed-out connect rejects DeviceTimeoutError and has been disconnected by then", async () => {
-    const dev = daemon.addDevice<MockDevice>("slow", "SlowConnectingDevice", { connectDelay: 500 });
+    const dev = daemon.addDevice<MockDevice>("slow", "SlowConnectingDevice", { connectDelay: 5000 });
     const t0 = performance.now();
     await expect(daemon.connectDevice("slow", { timeoutMs: 50 })).rejects.toThrow(DeviceTimeoutError);
-    expect(performance.now() - t0).toBeLessThan(400);
+    expect(performance.now() - t0).toBeLessThan(2500); // its 50 ms, not the 5 s connect
     expect(dev.disconnects).toBe(1);
     expect(daemon.deviceState("slow").connected).toBe(false);
   });
@@ -113,9 +113,8 @@ describe("lifecycle", () => {
     const dev = daemon.addDevice<MockDevice>("dev1", "MockDevice");
     await daemon.connectDevice("dev1");
     const long = dev.slow(300);
-    const t0 = performance.now();
+    // Synchronous, and read while the call runs: it did not wait for it.
     const st = daemon.deviceState("dev1");
-    expect(performance.now() - t0).toBeLessThan(5);
     expect(st).toMatchObject({ connected: true, busy: true });
     await long;
   });
@@ -328,10 +327,10 @@ describe("streaming", () => {
     daemon.addDevice("s1", "SlowStoppingStreamingDevice");
     await daemon.startStreaming("s1", () => {});
     const t0 = performance.now();
-    await daemon.stopStreaming("s1", 1000);
+    await daemon.stopStreaming("s1", 20_000);
     const ms = performance.now() - t0;
     expect(ms).toBeGreaterThanOrEqual(290);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(10_000); // ended with the 300 ms stop, not at the 20 s timeout
     expect((daemon.getDeviceInstance("s1") as { isStreaming(): boolean }).isStreaming()).toBe(false);
   });
 
@@ -414,7 +413,8 @@ describe("a start that never returns", () => {
     await until(() => deliver !== null, 2000, "the start to be called");
     const t0 = performance.now();
     await daemon.stopStreaming("st", 150);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // The start never finishes by itself: only the 150 ms bound let stopStreaming return.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(145);
     finishStart(); // the device comes up after all: for nobody
     expect(await sub).toBeInstanceOf(DeviceError);
     deliver!(1);

@@ -83,7 +83,7 @@ describe("SimDaq", () => {
     daq.connect();
     let calls = 0;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no batch within 5 s")), 5000);
+      const timer = setTimeout(() => reject(new Error("no batch within 20 s")), 20_000);
       daq.startStreaming(() => {
         calls++;
         clearTimeout(timer);

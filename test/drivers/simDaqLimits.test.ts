@@ -48,6 +48,8 @@ test("a native source at 1e-9 samples/s is paced: one batch, then a wait, not an
 });
 
 // In a child process: without slices the event loop starves and a timer-based test could not even time out.
+// Counted in callbacks, not milliseconds: a loaded machine stretches every gap, but not how many batches
+// the event loop delivers between two turns of its timers.
 test("a consumer far slower than the stream still leaves the event loop to timers", async () => {
   const script = `
     import { SimDaq } from ${JSON.stringify(resolve(import.meta.dir, "../../drivers/sim/daq.ts"))};
@@ -59,23 +61,23 @@ test("a consumer far slower than the stream still leaves the event loop to timer
       const until = performance.now() + 1; // 1 ms a batch against 10000 batches/s: hopelessly behind
       while (performance.now() < until);
     });
-    let worstGap = 0, last = performance.now(), ticks = 0;
+    let worstRun = 0, last = 0, ticks = 0;
     const tick = () => {
-      const now = performance.now();
-      worstGap = Math.max(worstGap, now - last);
-      last = now;
+      worstRun = Math.max(worstRun, batches - last);
+      last = batches;
       if (++ticks < 20) return void setTimeout(tick, 10);
       daq.disconnect();
-      console.log(JSON.stringify({ batches, worstGap, dropped: daq.getStreamStats().dropped }));
+      console.log(JSON.stringify({ batches, worstRun, dropped: daq.getStreamStats().dropped }));
     };
     setTimeout(tick, 10);
   `;
-  const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit", timeout: 8000 });
+  const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit", timeout: 60_000 });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   expect(code).toBe(0);
-  const r = JSON.parse(out) as { batches: number; worstGap: number; dropped: number };
+  const r = JSON.parse(out) as { batches: number; worstRun: number; dropped: number };
   expect(r.batches).toBeGreaterThan(100);
-  // One slice is at most 64 callbacks (64 ms here); without slices a wake-up drains the whole ring, ~1 s.
-  expect(r.worstGap).toBeLessThan(300);
+  // One slice is at most 64 callbacks and a timer turn comes between two slices (a due timer may wait
+  // for a second one); without slices a wake-up drains the whole ring, 1000 batches, in one go.
+  expect(r.worstRun).toBeLessThanOrEqual(128);
   expect(r.dropped).toBeGreaterThan(0);
-}, 10_000);
+}, 70_000);

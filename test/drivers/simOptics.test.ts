@@ -99,7 +99,7 @@ describe("SweepTask", () => {
     expect(h.resume()).toBe(true);
     await until(() => h.progress.fraction * 1000 > 6, 5000, "progress after resume");
     h.cancel();
-    const err = await h.wait({ timeoutMs: 5000 }).catch((e) => e);
+    const err = await h.wait({ timeoutMs: 20_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(TaskCancelledError);
     const partial = (err as TaskCancelledError).result as SweepResult;
     expect(partial.complete).toBe(false);
@@ -118,7 +118,7 @@ describe("SweepTask", () => {
     await until(() => h.progress.fraction > 0, 3000, "first point");
     expect(h.setParameter("steps", 3)).rejects.toThrow(/only dwell_ms/);
     expect(h.setParameter("dwell_ms", -5)).rejects.toBeInstanceOf(RangeError);
-    await h.wait({ timeoutMs: 3000 });
+    await h.wait({ timeoutMs: 20_000 }); // a hang guard
     expect(h.status).toBe("completed");
     await daemon.shutdown();
   });

@@ -1,6 +1,9 @@
 // The compiled appliance serving labs from each configuration format, driven over real HTTP.
-import { afterAll, describe, expect, test } from "bun:test";
-import { http, pollUntil, serve, workspace, type Served } from "./support.ts";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { binary, COMPILE_GUARD_MS, http, pollUntil, serve, workspace, type Served } from "./support.ts";
+
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
 
 const running: Served[] = [];
 afterAll(async () => {

@@ -1,6 +1,9 @@
 // Streaming from the simulated DAQ through the binary, and the appliance's exit while clients listen.
-import { describe, expect, test } from "bun:test";
-import { http, readEvents, serve, workspace } from "./support.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { binary, COMPILE_GUARD_MS, http, readEvents, serve, workspace } from "./support.ts";
+
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
 
 describe("the DAQ stream and shutdown", () => {
   test("SSE from the SimDaq carries sequenced Float64 batches through the native ring", async () => {
@@ -35,9 +38,11 @@ describe("the DAQ stream and shutdown", () => {
     const drained = (async () => {
       for (;;) if ((await reader.read()).done) return true;
     })();
-    const { exitCode, ms } = await s.terminate();
+    const { exitCode } = await s.terminate(20_000);
+    // Exit 0 is the orderly end: past its 2 s budget serve exits 1 and says so, by its own clock, so a
+    // loaded machine's slow signal delivery and process exit are not counted.
     expect(exitCode).toBe(0);
-    expect(ms).toBeLessThan(2000);
+    expect(s.stderr()).not.toContain("shutdown took longer");
     expect(await drained).toBe(true);
     expect(s.stderr()).toContain("SIGTERM, shutting down");
   });
@@ -45,9 +50,8 @@ describe("the DAQ stream and shutdown", () => {
   test("SIGINT stops it the same way", async () => {
     const cwd = await workspace();
     const s = await serve(["--sim", "--port", "0"], { cwd });
-    const t0 = performance.now();
     s.proc.kill("SIGINT");
-    expect(await s.proc.exited).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(await s.proc.exited).toBe(0); // within its budget, as above
+    expect(s.stderr()).not.toContain("shutdown took longer");
   });
 });

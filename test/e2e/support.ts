@@ -8,6 +8,8 @@ import { compileExecutable } from "../../src/cli/compile.ts";
 const ROOT = resolve(import.meta.dir, "../..");
 const PREFIX = "ld-e2e-";
 let prepared: Promise<{ dir: string; exe: string }> | null = null;
+/** A hang guard for compiling the executable (a beforeAll in each e2e file): minutes on a loaded machine. */
+export const COMPILE_GUARD_MS = 300_000;
 
 /**
  * One copy of a fresh dist/labdaemon per test run, in `$TMPDIR/ld-e2e-<pid>`. bun test runs no exit
@@ -117,7 +119,7 @@ export async function start(args: string[], ready: RegExp, opts: { cwd: string; 
     match: outcome,
     stdout: () => out,
     stderr: () => err,
-    async terminate(timeoutMs = 5000) {
+    async terminate(timeoutMs = 20_000) {
       const t0 = performance.now();
       proc.kill("SIGTERM");
       const killer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);

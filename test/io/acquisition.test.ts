@@ -106,7 +106,7 @@ describe("native acquisition into a SampleRing", () => {
       expect(await acq.ended).toBeNull();
       ring.drain();
     }
-    for (let i = 0; i < 10 && threads() > before + 2; i++) await Bun.sleep(10);
+    for (let i = 0; i < 1000 && threads() > before + 2; i++) await Bun.sleep(10); // up to 10 s on a loaded machine
     expect(threads()).toBeLessThanOrEqual(before + 2);
     await inst.close();
   });
@@ -128,7 +128,7 @@ describe("acquisition limits", () => {
         },
       },
     });
-    const inst = await rm.open(`TCPIP::127.0.0.1::${server.port}::SOCKET`, { timeoutMs: 1000, maxReadBytes: 1024 });
+    const inst = await rm.open(`TCPIP::127.0.0.1::${server.port}::SOCKET`, { timeoutMs: 20_000, maxReadBytes: 1024 });
     const ring = new SampleRing({ capacity: 1024, dtype: "int16" });
     const cases: [string, WireFormat, RegExp][] = [
       ["CURV?", "int16", /block of 200000000 bytes exceeds the limit/],
@@ -140,7 +140,7 @@ describe("acquisition limits", () => {
       const err = await acq.ended;
       expect(err).toBeInstanceOf(DeviceOperationError);
       expect(err!.message).toMatch(message);
-      expect(performance.now() - t0).toBeLessThan(500); // not the 1 s timeout of a read that went on
+      expect(performance.now() - t0).toBeLessThan(10_000); // not the 20 s timeout of a read that went on
       expect(acq.stats()).toMatchObject({ running: false, exchanges: 0, samples: 0 });
       expect(await inst.query("ALIVE?")).toBe("ALIVE");
     }

@@ -116,15 +116,16 @@ describe("SyntheticSource through a SampleRing", () => {
       onWake();
     });
     try {
-      await within(5000, "the first wake-up", (r) => (onWake = () => r(undefined)));
+      await within(20_000, "the first wake-up", (r) => (onWake = () => r(undefined)));
       const wakesBefore = wakes;
       const batchesBefore = src.stats().batches;
-      // Hold the JS thread while the native thread keeps producing.
-      const until = performance.now() + 80;
-      while (performance.now() < until);
+      // Hold the JS thread while the native thread produces 40 batches (however long a loaded machine
+      // takes; the deadline only guards against a source that stopped).
+      const giveUp = performance.now() + 20_000;
+      while (src.stats().batches - batchesBefore < 40 && performance.now() < giveUp);
       const batchesDuring = src.stats().batches - batchesBefore;
       const availableAfterBusy = ring.available;
-      await within(5000, "the wake-up after the busy spell", (r) => (onWake = () => r(undefined)));
+      await within(20_000, "the wake-up after the busy spell", (r) => (onWake = () => r(undefined)));
       expect(batchesDuring).toBeGreaterThanOrEqual(40);
       expect(availableAfterBusy).toBeGreaterThanOrEqual(40 * 1000);
       // All that piled up came out in the one pending wake-up (its drain took it all); a second may
@@ -145,7 +146,7 @@ describe("SyntheticSource through a SampleRing", () => {
     const ring = new SampleRing({ capacity: 1 << 12, dtype: "int32" });
     const src = new SyntheticSource(ring, { sampleRate: 100_000, batchSize: 100, amplitude: 1000 });
     try {
-      await within(5000, "a batch", (r) => src.start(() => r(undefined)));
+      await within(20_000, "a batch", (r) => src.start(() => r(undefined)));
     } finally {
       src.stop();
     }
@@ -159,7 +160,7 @@ describe("SyntheticSource through a SampleRing", () => {
     const ring = new SampleRing({ capacity: 1 << 10 });
     const src = new SyntheticSource(ring, { sampleRate: 10, batchSize: 100 }); // next batch due in 10 s
     let wakes = 0;
-    await within(5000, "the first batch", (r) =>
+    await within(20_000, "the first batch", (r) =>
       src.start(() => {
         wakes++;
         r(undefined);
@@ -167,7 +168,7 @@ describe("SyntheticSource through a SampleRing", () => {
     );
     const t0 = performance.now();
     src.stop();
-    expect(performance.now() - t0).toBeLessThan(500);
+    expect(performance.now() - t0).toBeLessThan(5000); // before the batch due in 10 s
     src.stop();
     expect(src.running).toBe(false);
     const after = wakes;
@@ -175,6 +176,25 @@ describe("SyntheticSource through a SampleRing", () => {
     expect(wakes).toBe(after);
     // and the ring is free for another producer
     expect(ring.push(new Float64Array([1]))).toBe(1);
+  });
+
+  test("stop() in the middle of a 16 M-sample batch returns before the batch is finished, with no wake-up", () => {
+    const ring = new SampleRing({ capacity: 1 << 10, overflow: "overwrite-oldest" });
+    const batchSize = 16_777_216; // the largest: generated and pushed 65,536 samples at a time
+    const src = new SyntheticSource(ring, { sampleRate: 1e9, batchSize, noise: 1 });
+    let wakes = 0;
+    src.start(() => wakes++);
+    // Inside the batch: its first slice is in the ring. The deadline only guards against a dead source.
+    const giveUp = performance.now() + 20_000;
+    while (src.stats().generated === 0 && performance.now() < giveUp);
+    src.stop();
+    const s = src.stats();
+    expect(s.generated).toBeGreaterThan(0);
+    // 255 slices were still to come; stop() joined the thread within one of them.
+    expect(s.batches).toBe(0);
+    expect(s.generated).toBeLessThan(batchSize);
+    expect(ring.counters().written).toBe(s.generated);
+    expect(wakes).toBe(0);
   });
 
   test("one producer per ring: JS push and a second source are refused while a source runs", () => {
@@ -215,7 +235,7 @@ describe("SyntheticSource through a SampleRing", () => {
     Bun.gc(true);
     let total = 0;
     try {
-      await within(5000, "samples", (r) =>
+      await within(20_000, "samples", (r) =>
         src.start(() => {
           total += drain();
           if (total >= 1000) r(undefined);

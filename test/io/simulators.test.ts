@@ -110,7 +110,7 @@ describe("SocketSimServer", () => {
       const pump = setInterval(() => {
         if (sent <= 4 * MAX_PENDING_BYTES) sent += Math.max(0, socket.write(chunk));
       }, 1);
-      const outcome = await Promise.race([closed.promise.then(() => "closed"), Bun.sleep(5000).then(() => "still open")]);
+      const outcome = await Promise.race([closed.promise.then(() => "closed"), Bun.sleep(20_000).then(() => "still open")]);
       clearInterval(pump);
       socket.end();
       expect(outcome).toBe("closed");

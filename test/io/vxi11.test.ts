@@ -52,6 +52,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
     const err = await inst.query("HANG?").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceTimeoutError);
     expect(err.context).toMatchObject({ resource: sim.resource, code: 15, codeName: "VXI11_IO_TIMEOUT" });
+    inst.timeoutMs = 20_000; // an answered query: a hang guard
     expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
     await inst.close();
   });
@@ -74,7 +75,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
   });
 
   test("device_lock excludes another link until unlocked", async () => {
-    const a = await rm.open(sim.resource, { timeoutMs: 300 });
+    const a = await rm.open(sim.resource, { timeoutMs: 20_000 }); // never waits: a hang guard
     const b = await rm.open(sim.resource, { timeoutMs: 300 });
     await a.lock();
     const err = await b.query("*IDN?").catch((e) => e);
@@ -82,6 +83,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
     expect(err.context.code).toBe(11);
     await expect(b.lock()).rejects.toBeInstanceOf(DeviceTimeoutError);
     await a.unlock();
+    b.timeoutMs = 20_000;
     expect(await b.query("*IDN?")).toStartWith("LabDaemon");
     await a.close();
     await b.close();
@@ -94,7 +96,7 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
   });
 
   test("1,000 queries from concurrent callers are answered in order", async () => {
-    const inst = await rm.open(sim.resource);
+    const inst = await rm.open(sim.resource, { timeoutMs: 30_000 }); // per query, a hang guard: see ordering.ts
     await expectOrderedQueries(inst);
     await inst.close();
   });

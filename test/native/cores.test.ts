@@ -1,18 +1,31 @@
-// Runs the C++ test runner of the native cores (build/native_tests, built by `bun build.ts --native`).
+// Runs the C++ tests of the native cores (build/native_tests, built by `bun build.ts --native`), one bun
+// test per native TEST: the runner lists its tests, and each is run alone in its own process.
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 
 const runner = `${import.meta.dir}/../../build/native_tests`;
+// A hang guard only: every native wait has its own bound, well below this.
+const HANG_GUARD_MS = 120_000;
 
-test("every native core test passes (build/native_tests exits 0, every line ok)", async () => {
+function listed(): string[] {
+  if (!existsSync(runner)) return [];
+  const proc = Bun.spawnSync([runner, "--list"], { stdout: "pipe", stderr: "pipe" });
+  if (proc.exitCode !== 0) throw new Error(`${runner} --list exited ${proc.exitCode}: ${proc.stderr.toString()}`);
+  return proc.stdout.toString().split("\n").filter((l) => l.length > 0);
+}
+
+const names = listed();
+
+test("build/native_tests exists and lists its tests, each name once", () => {
   expect(existsSync(runner)).toBe(true);
-  const proc = Bun.spawn([runner], { stdout: "pipe", stderr: "pipe", timeout: 120_000 });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  const lines = out.trim().split("\n");
-  const summary = lines.pop() ?? "";
-  const notOk = lines.filter((l) => !l.startsWith("ok "));
-  expect({ notOk, stderr: err }).toEqual({ notOk: [], stderr: "" });
-  expect(summary).toMatch(/^\d+ passed, 0 failed$/);
-  expect(lines.length).toBeGreaterThan(0);
-  expect(code).toBe(0);
-}, 130_000);
+  expect(names.length).toBeGreaterThan(0);
+  expect(new Set(names).size).toBe(names.length);
+});
+
+for (const name of names) {
+  test(`native: ${name}`, async () => {
+    const proc = Bun.spawn([runner, "--exact", name], { stdout: "pipe", stderr: "pipe", timeout: HANG_GUARD_MS });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect({ out, err, code }).toEqual({ out: `ok ${name}\n1 passed, 0 failed\n`, err: "", code: 0 });
+  }, HANG_GUARD_MS + 10_000);
+}

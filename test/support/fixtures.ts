@@ -10,11 +10,18 @@ export const delay = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
   });
 
-/** Resolves when `cond()` holds, polling each macrotask; rejects after `timeoutMs`. */
+/**
+ * A wait's timeout only guards against a hang, and a loaded machine must not trip it: waits get at
+ * least this long. A test that means to bound a duration measures it and says what the bound proves.
+ */
+export const MIN_WAIT_MS = 10_000;
+
+/** Resolves when `cond()` holds, polling each macrotask; rejects after `timeoutMs` (at least MIN_WAIT_MS). */
 export async function until(cond: () => boolean, timeoutMs = 2000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  const guardMs = Math.max(timeoutMs, MIN_WAIT_MS);
+  const end = Date.now() + guardMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${guardMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1));
   }
 }

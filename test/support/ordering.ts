@@ -1,5 +1,7 @@
 // 1,000 setter/getter pairs from concurrent callers on one instrument, issued back to back with no await
 // between the write and its query: only per-resource ordering keeps each answer paired with its setting.
+// Open `inst` with a long timeout: on a loaded machine one query of 2,000 may wait seconds, and a timed-out
+// query's late answer would then pair with the next one, here and in every later test on that port.
 import { expect } from "bun:test";
 import type { MessageInstrument } from "../../src/io/index.ts";
 
