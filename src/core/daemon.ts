@@ -14,6 +14,7 @@ import {
 import { checkId, isPlainObject } from "./ids.ts";
 import { validateArguments } from "./methodPlan.ts";
 import { LIFECYCLE_METHODS, lookupMethod, remoteDeclarationProblem } from "./methods.ts";
+import { Leases, type ForcedRelease, type LeaseInfo } from "./leases.ts";
 import { Ownership } from "./ownership.ts";
 import { describeProblems, paramsProblems, paramsSchemaOf } from "./params.ts";
 import { StreamHub, type StreamCallback, type SubscribeOptions, type Subscription } from "./streamHub.ts";
@@ -66,6 +67,10 @@ export interface DeviceState {
   callTimeoutMs: number;
   /** The running task that owns the device, or null. */
   ownedBy: string | null;
+  /** The live lease's holder and expiry (never its id), or null. */
+  lease: LeaseInfo | null;
+  /** Who last had a lease on it ended by force, by whom and when; null if never. */
+  lastForcedRelease: ForcedRelease | null;
 }
 
 export interface ExecuteTaskOptions {
@@ -77,6 +82,9 @@ export interface ExecuteTaskOptions {
    * devices its parent already owns.
    */
   exclusive?: boolean;
+  /** Started by a client (POST /tasks): a leased device can be claimed only with its lease. */
+  asClient?: boolean;
+  leaseId?: string;
 }
 
 /**
@@ -86,7 +94,18 @@ export interface ExecuteTaskOptions {
  */
 export interface ClientOptions {
   asClient?: boolean;
+  /** The client's lease on the device, when it holds one (a leased device refuses client commands without it). */
+  leaseId?: string;
 }
+
+/** A client operation's check: no task may own the device, and a lease on it must be the client's. */
+interface ClientGuard {
+  /** Completes the refusal's message (" and cannot be connected"). */
+  suffix: string;
+  leaseId?: string;
+}
+
+const clientGuard = (opts: ClientOptions, suffix: string): ClientGuard | null => (opts.asClient ? { suffix, leaseId: opts.leaseId } : null);
 
 interface DeviceEntry {
   id: string;
@@ -111,6 +130,8 @@ export class LabDaemon {
   readonly events = new Emitter<DaemonEvents>();
   /** Which running task owns which device. */
   readonly ownership = new Ownership();
+  /** Client leases on devices (POST /devices/{id}/lease); a change is a device event, so state follows. */
+  readonly leases = new Leases((id, change) => this.emitDevice(change === "acquired" ? "leased" : change === "renewed" ? "lease_renewed" : "lease_ended", id));
   readonly completedTaskBuffer: number;
   private readonly callTimeoutMs: number;
   private readonly queueLimit: number;
@@ -256,12 +277,15 @@ export class LabDaemon {
       lastSequence: e.hub.lastSequence,
       callTimeoutMs: e.callTimeoutMs,
       ownedBy: this.ownership.ownerOf(e.id),
+      lease: this.leases.info(e.id),
+      lastForcedRelease: this.leases.lastForced(e.id),
     };
   }
 
   /** Stops its stream, disconnects it and forgets it. Refused while a running task uses it. */
-  async removeDevice(device: DeviceRef, opts: { timeoutMs?: number } = {}): Promise<void> {
+  async removeDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
+    if (opts.asClient) this.leases.assertMay(e.id, opts.leaseId, "is leased, and cannot be removed");
     const user = this.runningTaskUsing(e.id);
     if (user) {
       throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, { device_id: e.id, task_id: user });
@@ -274,6 +298,7 @@ export class LabDaemon {
     if (e.connected) await this.disconnectDevice(e.id, { timeoutMs }).catch(() => {});
     if (this.devices.get(e.id) !== e) return;
     this.devices.delete(e.id);
+    this.leases.drop(e.id);
     e.queue.close(new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }));
     this.emitDevice("removed", e.id);
   }
@@ -282,8 +307,8 @@ export class LabDaemon {
   async connectDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
     this.assertDevicesOpen();
-    const guard = opts.asClient ? " and cannot be connected" : null;
-    if (guard !== null) this.ownership.assertFree(e.id, guard);
+    const guard = clientGuard(opts, " and cannot be connected");
+    if (guard !== null) this.assertClient(e.id, guard);
     if (e.connected) return;
     const connect = e.instance.connect;
     if (typeof connect === "function") {
@@ -313,8 +338,8 @@ export class LabDaemon {
   /** Stops the device's stream, then calls `disconnect()`; a timeout marks it disconnected and rejects. */
   async disconnectDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
-    const guard = opts.asClient ? " and cannot be disconnected" : null;
-    if (guard !== null) this.ownership.assertFree(e.id, guard);
+    const guard = clientGuard(opts, " and cannot be disconnected");
+    if (guard !== null) this.assertClient(e.id, guard);
     if (e.hub.streaming) {
       await e.hub.stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs).catch(() => {});
     }
@@ -339,8 +364,8 @@ export class LabDaemon {
     opts: { timeoutMs?: number; /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */ defaultTimeoutMs?: number } & ClientOptions = {}): Promise<unknown> {
     const e = this.entry(device);
     this.assertDevicesOpen();
-    const guard = opts.asClient ? "" : null;
-    if (guard !== null) this.ownership.assertFree(e.id, guard);
+    const guard = clientGuard(opts, "");
+    if (guard !== null) this.assertClient(e.id, guard);
     if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
     const found = lookupMethod(e.instance, method);
     if (!found.ok) {
@@ -395,10 +420,10 @@ export class LabDaemon {
   /** Stops the device stream for everyone; harmless when not streaming. */
   async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS, opts: ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
-    const guard = opts.asClient ? " and its stream cannot be stopped" : null;
-    if (guard !== null) this.ownership.assertFree(e.id, guard);
+    const guard = clientGuard(opts, " and its stream cannot be stopped");
+    if (guard !== null) this.assertClient(e.id, guard);
     // A stop that first waits for a start under way is checked again after that wait.
-    const admit = guard === null ? undefined : () => this.ownership.assertFree(e.id, guard);
+    const admit = guard === null ? undefined : () => this.assertClient(e.id, guard);
     await e.hub.stop({ type: "StreamStopped", message: `stream of device '${e.id}' was stopped` }, timeoutMs, admit);
   }
 
@@ -436,6 +461,8 @@ export class LabDaemon {
     }
     const deviceIds = this.validateDeviceIds(taskId, task);
     this.checkRequiredMethods(taskId, taskType, task);
+    // A task a client starts may use a leased device only with that device's lease.
+    if (opts.asClient) for (const id of deviceIds) this.leases.assertMay(id, opts.leaseId, `is leased, and task '${taskId}' cannot claim it`);
     opts.beforeStart?.({ taskId, taskType, deviceIds });
     const claim = opts.exclusive
       ? this.ownership.claim(taskId, taskType, deviceIds)
@@ -529,6 +556,7 @@ export class LabDaemon {
     }
     // From here on nothing may drive the instruments again: only the disconnects below.
     this.devicesClosed = true;
+    this.leases.clear();
     await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>
       this.disconnectDevice(e.id, { timeoutMs: left() }).catch(() => {}))), left());
   }
@@ -560,7 +588,7 @@ export class LabDaemon {
     if (this.devicesClosed) throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
   }
 
-  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: string | null = null,
+  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: ClientGuard | null = null,
     whenStuck: WhenStuck = "fail"): Promise<unknown> {
     const fn = e.instance[name];
     if (typeof fn !== "function") return Promise.resolve();
@@ -571,12 +599,18 @@ export class LabDaemon {
    * `fn`, refused (DeviceInUse) if a task owns the device by the time it reaches the front of the
    * device's queue; `guard` null: an operation of a task or of in-process code, never refused.
    */
-  private admitted<T>(e: DeviceEntry, guard: string | null, fn: () => T): () => T {
+  private admitted<T>(e: DeviceEntry, guard: ClientGuard | null, fn: () => T): () => T {
     if (guard === null) return fn;
     return () => {
-      this.ownership.assertFree(e.id, guard);
+      this.assertClient(e.id, guard);
       return fn();
     };
+  }
+
+  /** DeviceInUse while a task owns the device; DeviceLeased while someone else's lease holds it. */
+  private assertClient(deviceId: string, guard: ClientGuard): void {
+    this.ownership.assertFree(deviceId, guard.suffix);
+    this.leases.assertMay(deviceId, guard.leaseId, `is leased${guard.suffix ? guard.suffix.replace(/^ and/, ",") : ""}`);
   }
 
   /**

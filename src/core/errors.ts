@@ -56,6 +56,10 @@ export class DeviceTypeNotFoundError extends LabDaemonError { override name = "D
 export class DeviceCreationError extends LabDaemonError { override name = "DeviceCreationError"; }
 export class MethodNotFoundError extends LabDaemonError { override name = "MethodNotFound"; }
 export class DeviceInUseError extends LabDaemonError { override name = "DeviceInUse"; }
+/** A command on a device another client holds a lease on (context: device_id, holder, expires_at). */
+export class DeviceLeasedError extends LabDaemonError { override name = "DeviceLeased"; }
+/** Renewing or releasing a lease the device does not have (expired, released, or never granted). */
+export class LeaseNotFoundError extends LabDaemonError { override name = "LeaseNotFound"; }
 export class TaskNotFoundError extends LabDaemonError { override name = "TaskNotFound"; }
 export class TaskExistsError extends LabDaemonError { override name = "TaskExists"; }
 export class TaskTypeNotFoundError extends LabDaemonError { override name = "TaskTypeNotFound"; }

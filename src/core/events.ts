@@ -15,7 +15,8 @@ export interface TaskEvent {
 }
 
 export type DeviceEventKind =
-  | "added" | "removed" | "connected" | "disconnected" | "streaming_started" | "streaming_stopped";
+  | "added" | "removed" | "connected" | "disconnected" | "streaming_started" | "streaming_stopped"
+  | "leased" | "lease_renewed" | "lease_ended";
 
 export interface DeviceEvent {
   kind: DeviceEventKind;

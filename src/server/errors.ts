@@ -34,6 +34,8 @@ const STATUS_BY_TYPE: Record<string, number> = {
   DeviceExists: 409,
   TaskExists: 409,
   DeviceInUse: 409,
+  DeviceLeased: 409,
+  LeaseNotFound: 404,
   ValidationError: 422,
   DaemonClosed: 503,
   Busy: 503,
