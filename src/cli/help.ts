@@ -31,12 +31,15 @@ Flags:
   --sim              serve the built-in simulated lab, whatever is configured
   --connect-timeout MS
                      bound on each configured device's connect at start-up (1–86400000, default 10000)
+  --data-dir DIR     task history, errors and recordings (HDF5) kept across restarts (default:
+                     ./labdaemon-data beside the configuration file; ~/.labdaemon/data for the
+                     built-in simulated lab; the config's dataDir)
   -h, --help         this text
 
 Configuration discovery, first found wins:
   --config FILE, $LABDAEMON_CONFIG, ./lab_servers.{ts,json,yaml,yml},
   ~/.labdaemon/lab_servers.{ts,json,yaml,yml}; none → the built-in simulated lab.
-Flags override the configuration's host, port, token, cors and logLevel.
+Flags override the configuration's host, port, token, cors, logLevel and dataDir.
 
 Configuration (YAML; JSON has the same shape):
   name: Optics bench

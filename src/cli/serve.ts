@@ -1,5 +1,8 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
+import { homedir } from "node:os";
+import { dirname, resolve } from "node:path";
+import { DataDirError, DataStore } from "../data/dataStore.ts";
 import { LabDaemonServer } from "../server/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, type Parsed } from "./args.ts";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
@@ -12,6 +15,7 @@ import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 const SHUTDOWN_BUDGET_MS = 2000;
 const SERVER_STOP_MS = 700;
 const DAEMON_STOP_MS = 1000;
+const DATA_STOP_MS = 250;
 
 const FLAGS = {
   host: { type: "string" },
@@ -23,6 +27,7 @@ const FLAGS = {
   "log-level": { type: "string" },
   "connect-timeout": { type: "string" },
   sim: { type: "boolean" },
+  "data-dir": { type: "string" },
 } as const;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -59,6 +64,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const cfg = loaded.config;
   const daemon = lab.daemon;
+  let data: DataStore;
+  try {
+    data = await openData(loaded, flag("data-dir"), daemon);
+  } catch (e) {
+    await lab.shutdown(DAEMON_STOP_MS);
+    if (e instanceof DataDirError) throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
+    throw e;
+  }
 
   const host = flag("host") ?? cfg.host ?? "127.0.0.1";
   const token = flag("token") ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
@@ -68,11 +81,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     token,
     cors: cors ?? cfg.cors,
     logLevel: (logLevel ?? cfg.logLevel ?? "info") as LogLevel,
+    data,
   });
   try {
     await server.start();
   } catch (e) {
     await lab.shutdown(DAEMON_STOP_MS);
+    await data.close(DATA_STOP_MS);
     if (isAddressInUse(e)) {
       throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
     }
@@ -82,8 +97,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const shownHost = host.includes(":") ? `[${host}]` : host;
   const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
-  await signals.stopped(server, lab);
+  await signals.stopped(server, lab, data);
   return 0;
+}
+
+/**
+ * The data directory: --data-dir, else the config's dataDir (relative to its file), else ./labdaemon-data
+ * beside the configuration file, or ~/.labdaemon/data for the built-in simulated lab.
+ */
+function openData(loaded: LoadedConfig, dirFlag: string | undefined, daemon: Lab["daemon"]): Promise<DataStore> {
+  const cfg = loaded.config;
+  const configFile = loaded.file === SIM_LAB_LABEL ? null : loaded.file;
+  const dir = dirFlag !== undefined ? resolve(dirFlag)
+    : configFile && cfg.dataDir !== undefined ? resolve(dirname(configFile), cfg.dataDir)
+    : configFile ? resolve(dirname(configFile), "labdaemon-data")
+    : resolve(homedir(), ".labdaemon", "data");
+  const devices = Object.fromEntries(Object.entries(cfg.devices).map(([id, d]) => [id, { type: d.type, params: d.params }]));
+  return DataStore.open(daemon, { dir, retention: cfg.retention, configFile, profile: loaded.profile, devices });
 }
 
 async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<LoadedConfig> {
@@ -103,7 +133,7 @@ async function loadLab(sim: boolean, configFlag: string | undefined, profile: st
  */
 function shutdownOnSignal(): {
   duringStartUp<T>(p: Promise<T>): Promise<T>;
-  stopped(server: LabDaemonServer, lab: Lab): Promise<void>;
+  stopped(server: LabDaemonServer, lab: Lab, data: DataStore): Promise<void>;
 } {
   let received!: (s: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((r) => (received = r));
@@ -121,7 +151,7 @@ function shutdownOnSignal(): {
     duringStartUp(p) {
       return Promise.race([p, signal.then((s) => Promise.reject(new StartUpInterrupted(s)))]);
     },
-    async stopped(server, lab) {
+    async stopped(server, lab, data) {
       const s = await signal;
       const overrun = setTimeout(() => {
         console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
@@ -131,6 +161,8 @@ function shutdownOnSignal(): {
       try {
         await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
         await lab.shutdown(DAEMON_STOP_MS);
+        // After the daemon: tasks cancelled by its shutdown are recorded before the catalogue closes.
+        await data.close(DATA_STOP_MS).catch((e: unknown) => console.error("labdaemon: data directory close:", e));
       } finally {
         clearTimeout(overrun); // a failed shutdown is reported by the caller, not cut short by exit(1)
       }

@@ -395,6 +395,7 @@ export class LabDaemon {
       failed: (h, error) => this.recordTaskError(h.taskId, error, { task_type: h.taskType }),
       settled: (h) => this.taskSettled(h),
     });
+    handle.params = params;
     if (old) this.finishedOrder = this.finishedOrder.filter((h) => h !== old);
     this.tasks.set(taskId, handle);
     this.running++;
