@@ -58,7 +58,8 @@ export class H5Writer {
     this.worker.onerror = (e) => console.error("labdaemon: the HDF5 writer thread failed:", e.message);
     this.timer = setInterval(() => this.handOffAll(), HANDOFF_MS);
     this.timer.unref?.();
-    (this.worker as { unref?: () => void }).unref?.();
+    // Held until h5wasm has loaded: a start-up waiting for it must keep the process alive.
+    void this.ready.then(() => (this.worker as { unref?: () => void }).unref?.());
   }
 
   /** Resolves once h5wasm has loaded in the worker (messages sent before are queued there). */
