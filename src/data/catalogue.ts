@@ -70,6 +70,10 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms);
 const FLUSH_MS = 50;
 /** Queued writes beyond this are flushed at once rather than waiting for the timer. */
 const MAX_QUEUED = 5000;
+/** Writes kept while the database cannot be written (the oldest go first beyond this). */
+const MAX_KEPT = 50_000;
+/** How soon a failed flush is tried again. */
+const RETRY_MS = 1000;
 
 export const CATALOGUE_FILE = "catalogue.sqlite";
 
@@ -80,6 +84,8 @@ export class Catalogue {
   private queue = new Map<string, () => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** The last flush failed (reported once per failing streak). */
+  private failing = false;
   private readonly stmts;
 
   constructor(file: string, opts: { retention?: Retention; version: string; host: string }) {
@@ -133,7 +139,7 @@ export class Catalogue {
     if (this.closed) return;
     this.queue.delete(key); // the latest state of a row replaces a queued older one
     this.queue.set(key, write);
-    if (this.queue.size >= MAX_QUEUED) this.flush();
+    if (this.queue.size >= MAX_QUEUED && !this.failing) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
@@ -142,14 +148,20 @@ export class Catalogue {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.queue.size === 0 || this.closed) return;
-    const writes = [...this.queue.values()];
-    this.queue.clear();
+    const pending = this.queue;
+    this.queue = new Map();
     try {
       this.db.transaction(() => {
-        for (const w of writes) w();
+        for (const w of pending.values()) w();
       })();
+      this.failing = false;
     } catch (e) {
-      console.error(`labdaemon: could not write ${writes.length} change(s) to the run catalogue:`, e);
+      // Kept for the next try (a full disk may be freed); newer states queued meanwhile win.
+      for (const [k, w] of pending) if (!this.queue.has(k)) this.queue.set(k, w);
+      while (this.queue.size > MAX_KEPT) this.queue.delete(this.queue.keys().next().value!);
+      if (!this.failing) console.error(`labdaemon: could not write ${pending.size} change(s) to the run catalogue (retrying):`, (e as Error).message);
+      this.failing = true;
+      this.timer ??= setTimeout(() => this.flush(), RETRY_MS);
     }
   }
 

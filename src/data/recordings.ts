@@ -21,6 +21,8 @@ export class RunStateError extends LabDaemonError { override name = "RunState"; 
 const MAX_BACKLOG_BYTES = 256 << 20;
 /** Names a task may not record under: its return value goes there. */
 const RESERVED = ["return_value", "return_value_json"];
+/** Finished runs kept in memory besides the catalogue. */
+const MAX_RECENT = 100;
 /** The longest recording a request may ask for: a week. */
 export const MAX_DURATION_S = 7 * 86_400;
 
@@ -50,6 +52,8 @@ export interface DeviceDescription {
 export class Recordings {
   private readonly active = new Map<string, Active>();
   private readonly taskRuns = new Map<string, Active>();
+  /** Runs finished lately, as they are: answered even while the catalogue cannot be written (disk full). */
+  private readonly recent = new Map<string, RunRow>();
 
   constructor(
     private readonly daemon: LabDaemon,
@@ -64,6 +68,11 @@ export class Recordings {
     daemon.on("task", (e) => {
       if (e.kind === "completed" || e.kind === "failed" || e.kind === "cancelled") this.taskEnded(e.taskId, e.kind);
     });
+  }
+
+  /** A run this server made lately, from memory; else null (ask the catalogue). */
+  row(runId: string): RunRow | null {
+    return this.active.get(runId)?.row ?? this.recent.get(runId) ?? null;
   }
 
   isRecording(runId: string): boolean {
@@ -143,7 +152,7 @@ export class Recordings {
   async stop(runId: string): Promise<RunRow> {
     const a = this.active.get(runId);
     if (!a) {
-      const row = this.catalogue.run(runId);
+      const row = this.row(runId) ?? this.catalogue.run(runId);
       if (!row) throw notFound(runId);
       throw new RunStateError(`Run '${runId}' is not recording (status: ${row.status})`, { run_id: runId, status: row.status });
     }
@@ -268,6 +277,8 @@ export class Recordings {
         metadata: json({ ...JSON.parse(a.row.metadata), ...final }),
       };
       this.catalogue.putRun(row);
+      this.recent.set(row.run_id, row);
+      if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.keys().next().value!);
       return row;
     })();
     return a.stopping;
@@ -291,9 +302,10 @@ export class Recordings {
     if (this.active.has(runId)) {
       throw new RunStateError(`Run '${runId}' is still recording; stop it first`, { run_id: runId });
     }
-    const row = this.catalogue.run(runId);
+    const row = this.row(runId) ?? this.catalogue.run(runId);
     if (!row) throw notFound(runId);
     rmSync(row.file, { force: true });
+    this.recent.delete(runId);
     this.catalogue.dropRun(runId);
   }
 

@@ -1,5 +1,6 @@
 // The HDF5 writer thread: h5wasm is synchronous, so every file operation happens here, never on the
 // event loop. It must not import anything that loads the native addon (that crashes a bun Worker).
+import { checked } from "./hdf5Errors.ts";
 import h5wasm from "h5wasm/node";
 import { accessSync, constants, statSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
@@ -7,9 +8,11 @@ import { FLUSH_INTERVAL_MS, type AttrValue, type DatasetInfo, type FromWriter, t
 
 declare const self: Worker;
 
+type H5wasm = typeof h5wasm;
+
 interface OpenFile {
   path: string;
-  h5: InstanceType<typeof h5wasm.File>;
+  h5: InstanceType<H5wasm["File"]>;
   /** Rows written per dataset (first axis). */
   rows: Map<string, number>;
   dirty: boolean;
@@ -46,7 +49,7 @@ function handle(m: ToWriter): void {
   if (m.op === "csv") return csv(m);
   if (m.op === "open") {
     try {
-      files.set(m.file, { path: m.path, h5: openNew(m.path, m.attrs), rows: new Map(), dirty: true, failed: false });
+      files.set(m.file, { path: m.path, h5: checked(() => openNew(m.path, m.attrs)), rows: new Map(), dirty: true, failed: false });
     } catch (e) {
       post({ type: "error", file: m.file, message: describe(e, m.path) });
     }
@@ -56,12 +59,14 @@ function handle(m: ToWriter): void {
   if (!f) return;
   if (f.failed && m.op !== "close") return;
   try {
-    if (m.op === "append") append(f, m.dataset, m.data);
-    else if (m.op === "attrs") setAttrs(m.target === "/" ? f.h5 : (f.h5.get(m.target) as never), m.attrs);
+    if (m.op === "append") checked(() => append(f, m.dataset, m.data));
+    else if (m.op === "attrs") checked(() => setAttrs(m.target === "/" ? f.h5 : (f.h5.get(m.target) as never), m.attrs));
     else if (m.op === "text") {
-      ensureParents(f.h5, m.dataset);
-      if (f.h5.get(m.dataset)) throw new Error(`dataset '${m.dataset}' already exists`);
-      f.h5.create_dataset({ name: m.dataset, data: m.text });
+      checked(() => {
+        ensureParents(f.h5, m.dataset);
+        if (f.h5.get(m.dataset)) throw new Error(`dataset '${m.dataset}' already exists`);
+        f.h5.create_dataset({ name: m.dataset, data: m.text });
+      });
     } else if (m.op === "close") {
       close(m.file, f, m.attrs);
       return;
@@ -100,7 +105,7 @@ function append(f: OpenFile, name: string, data: NumericArray): void {
 function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void {
   const datasets: DatasetInfo[] = [];
   try {
-    if (!f.failed) setAttrs(f.h5 as never, attrs);
+    if (!f.failed) checked(() => setAttrs(f.h5 as never, attrs));
     for (const path of f.h5.paths()) {
       const e = f.h5.get(path) as { type?: string; shape?: number[] | null; dtype?: unknown } | null;
       if (e && e.type === "Dataset") datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
@@ -109,7 +114,7 @@ function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void 
     post({ type: "error", file: id, message: describe(e, f.path) });
   }
   try {
-    f.h5.close();
+    checked(() => f.h5.close());
   } catch (e) {
     post({ type: "error", file: id, message: describe(e, f.path) });
   }
@@ -124,7 +129,7 @@ function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void 
 }
 
 function csv(m: Extract<ToWriter, { op: "csv" }>): void {
-  let h5: InstanceType<typeof h5wasm.File> | null = null;
+  let h5: InstanceType<H5wasm["File"]> | null = null;
   try {
     h5 = new h5wasm.File(m.path, "r");
     const cols = m.datasets.map((name) => {
@@ -162,7 +167,7 @@ function describe(e: unknown, path: string): string {
   } catch (err) {
     causes.push(`${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? "EACCES"})`);
   }
-  return `writing ${path} failed${causes.length ? `: ${causes.join("; ")}` : ""} (${msg})`;
+  return `writing ${path} failed: ${msg}${causes.length ? `; ${causes.join("; ")}` : ""}`;
 }
 
 setInterval(() => {
@@ -170,7 +175,7 @@ setInterval(() => {
     if (!f.dirty || f.failed) continue;
     f.dirty = false;
     try {
-      f.h5.flush();
+      checked(() => f.h5.flush());
     } catch (e) {
       f.failed = true;
       post({ type: "error", file: id, message: describe(e, f.path) });

@@ -91,8 +91,8 @@ test("ctx.record without a data directory fails the task, naming what is missing
   const daemon = new LabDaemon();
   daemon.registerPlugins({ tasks: dataTasks });
   const h = daemon.executeTask("t", "RecordAll");
-  const err = await h.wait().catch((e) => e);
+  const err = await h.wait().catch((e: TaskFailedError) => e);
   expect(err).toBeInstanceOf(TaskFailedError);
-  expect(String(err.cause.message)).toMatch(/no data directory is configured/);
+  expect(String((err as TaskFailedError).cause)).toMatch(/no data directory is configured/);
   await daemon.shutdown();
 });

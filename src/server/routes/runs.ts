@@ -60,7 +60,7 @@ export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Rec
   });
 
   const find = (runId: string): RunRow => {
-    const row = RUN_ID.test(runId) ? catalogue.run(runId) : null;
+    const row = RUN_ID.test(runId) ? recordings.row(runId) ?? catalogue.run(runId) : null;
     if (!row) throw asHttp(runNotFound(runId));
     return row;
   };
