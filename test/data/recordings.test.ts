@@ -297,3 +297,27 @@ describe("bad input on the data routes gets the envelope and changes nothing", (
     }
   });
 });
+
+describe("the TypeScript client", () => {
+  test("records, lists, reads, downloads (HDF5 and CSV), resubmits, stops and deletes runs", async () => {
+    const { ServerAPI } = await import("../../src/client/index.ts");
+    const api = new ServerAPI(s.url);
+    const rec = await api.recordDevice("daq2", { name: "client_run", notes: "from the client" });
+    expect(rec.status).toBe("recording");
+    await until(async () => ((await api.getRun(rec.run_id)).datasets.find((d) => d.name === "samples")?.shape[0] ?? 0) >= 1000, "samples");
+    const stopped = await api.stopRun(rec.run_id);
+    expect(stopped.status).toBe("completed");
+    expect((await api.listRuns({ device_id: "daq2", limit: 1 })).runs[0]!.run_id).toBe(rec.run_id);
+    const bytes = await api.downloadRun(rec.run_id, {});
+    expect(bytes.length).toBe(stopped.bytes);
+    const csv = await api.downloadRun(rec.run_id, { format: "csv" });
+    expect(csv.split("\n")[0]).toBe("samples");
+    expect(csv.trim().split("\n").length - 1).toBe(stopped.metadata.sample_count as number);
+    const task = (await api.listRuns({ task_id: "rec1" })).runs[0]!;
+    expect((await api.resubmitRun(task.run_id, "from-client")).task_id).toBe("from-client");
+    expect((await api.deleteRun(rec.run_id)).status).toBe("deleted");
+    const gone = await api.getRun(rec.run_id).catch((e) => e);
+    expect(gone.status).toBe(404);
+    expect(gone.type).toBe("RunNotFound");
+  });
+});
