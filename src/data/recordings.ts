@@ -42,6 +42,8 @@ interface Active {
   samples?: number;
   sampleType?: { new(n: number): NumericArray } | null;
   endedBy?: string;
+  /** The device's own counters when the recording started: the file reports what changed during it. */
+  countersAtStart?: Record<string, number>;
 }
 
 export interface DeviceDescription {
@@ -101,7 +103,8 @@ export class Recordings {
       device_type: devType,
       device_params: json(this.deviceConfig(deviceId)?.params ?? null),
     }, { device_id: deviceId, notes: opts.notes ?? null });
-    Object.assign(a, { firstSeq: undefined, lastSeq: undefined, gaps: 0, missing: 0, samples: 0, sampleType: null });
+    Object.assign(a, { firstSeq: undefined, lastSeq: undefined, gaps: 0, missing: 0, samples: 0, sampleType: null,
+      countersAtStart: this.deviceCounters(deviceId) });
     try {
       a.sub = await this.daemon.subscribe(deviceId, (payload, info) => this.onSample(a, payload, info), {
         onEnd: (reason) => {
@@ -262,12 +265,13 @@ export class Recordings {
       const final: Record<string, AttrValue> = { finished_at: isoMillis(finished), status: a.error ? "failed" : status };
       if (a.error) final.error = a.error;
       if (a.row.kind === "stream") {
+        const deltas = this.counterDeltas(a);
         Object.assign(final, {
           sample_count: a.samples ?? 0, batch_count: a.datasets.get("batch_sequence")?.rows ?? 0,
           sequence_first: a.firstSeq ?? 0, sequence_last: a.lastSeq ?? 0, sequence_gaps: a.gaps ?? 0,
-          missing_batches: a.missing ?? 0, dropped: 0, complete: !a.error && (a.gaps ?? 0) === 0,
+          missing_batches: a.missing ?? 0, dropped: 0, complete: !a.error && (a.gaps ?? 0) === 0 && !(deltas.device_dropped > 0),
           ended_by: a.endedBy ?? (a.error ? "error" : "stop"),
-        }, this.deviceCounters(a.row.device_id!));
+        }, deltas);
       }
       const { datasets, bytes } = await this.writer.close(a.file, final);
       this.active.delete(a.row.run_id);
@@ -282,6 +286,14 @@ export class Recordings {
       return row;
     })();
     return a.stopping;
+  }
+
+  /** How the device's counters moved while recording (`device_dropped`: samples its ring lost meanwhile). */
+  private counterDeltas(a: Active): Record<string, number> {
+    const end = this.deviceCounters(a.row.device_id!);
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(end)) out[k] = v - (a.countersAtStart?.[k] ?? 0);
+    return out;
   }
 
   /** The device's own loss counters (a DAQ's ring overflows), when it reports them. */

@@ -6,6 +6,8 @@ import type { AttrValue, DatasetInfo, FromWriter, NumericArray, ToWriter } from 
 const HANDOFF_MS = 100;
 /** A staging buffer is handed over once it holds this many bytes. */
 const STAGE_BYTES = 4 << 20;
+/** Written buffers kept for reuse, per sample type. */
+const MAX_SPARES = 8;
 
 type ArrayCtor = { new(n: number): NumericArray; BYTES_PER_ELEMENT: number };
 
@@ -46,7 +48,10 @@ export class H5Writer {
         return;
       }
       const f = this.files.get(m.file);
-      if (m.type === "written") this.backlogBytes -= m.bytes;
+      if (m.type === "written") {
+        this.backlogBytes -= m.bytes;
+        this.recycle(m.data);
+      }
       else if (m.type === "error" && f && !f.failed) {
         f.failed = true;
         f.onError(m.message);
@@ -145,10 +150,26 @@ export class H5Writer {
     const data = s.used === s.buf.length ? s.buf : s.buf.slice(0, s.used);
     const bytes = data.byteLength;
     this.backlogBytes += bytes;
-    // A full buffer is transferred and replaced; a partial one was copied above and is reused.
-    if (data === s.buf) s.buf = new s.ctor(s.buf.length);
+    // A full buffer is transferred and replaced (by one the worker handed back, when there is one); a
+    // partial one was copied above and is reused.
+    if (data === s.buf) s.buf = this.spare(s.ctor, s.buf.length);
     s.used = 0;
     this.worker.postMessage({ op: "append", file, dataset, data, bytes } satisfies ToWriter, [data.buffer as ArrayBuffer]);
+  }
+
+  /** Full staging buffers the worker has written, by type: reused instead of allocating 4 MiB each time. */
+  private readonly spares = new Map<Function, NumericArray[]>();
+
+  private recycle(data: NumericArray): void {
+    if (data.byteLength !== STAGE_BYTES) return; // a partial copy, not a staging buffer
+    const list = this.spares.get(data.constructor) ?? [];
+    if (list.length < MAX_SPARES) list.push(data);
+    this.spares.set(data.constructor, list);
+  }
+
+  private spare(ctor: ArrayCtor, length: number): NumericArray {
+    const list = this.spares.get(ctor);
+    return list?.length && length * ctor.BYTES_PER_ELEMENT === STAGE_BYTES ? list.pop()! : new ctor(length);
   }
 
   private send(m: ToWriter): void {

@@ -26,7 +26,8 @@ export interface DatasetInfo {
 
 export type FromWriter =
   | { type: "ready" }
-  | { type: "written"; file: number; bytes: number }
+  /** `data` is the appended array, handed back so the main thread can reuse its memory. */
+  | { type: "written"; file: number; bytes: number; data: NumericArray }
   | { type: "error"; file: number; message: string }
   | { type: "closed"; file: number; datasets: DatasetInfo[]; bytes: number }
   | { type: "csv"; req: number; text?: string; error?: string };

@@ -72,7 +72,7 @@ function handle(m: ToWriter): void {
       return;
     }
     f.dirty = true;
-    if (m.op === "append") post({ type: "written", file: m.file, bytes: m.bytes });
+    if (m.op === "append") self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [m.data.buffer as ArrayBuffer]);
   } catch (e) {
     f.failed = true;
     post({ type: "error", file: m.file, message: describe(e, f.path) });
