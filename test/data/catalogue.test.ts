@@ -76,7 +76,7 @@ describe("history through the server", () => {
     expect(r0.body).toMatchObject({ task_id: "r0", status: "completed", result: { echo: { i: 0 }, value: 42 }, earlier_run: false });
     const ids = (await s.req("GET", "/tasks")).body.tasks.map((t: any) => t.task_id);
     for (let i = 0; i < 8; i++) expect(ids.filter((id: string) => id === `r${i}`)).toHaveLength(1);
-  });
+  }, 30_000);
 
   test("DELETE /tasks/{id}/error clears the kept copy too", async () => {
     await s.req("POST", "/tasks", { task_id: "f1", task_type: "Fails" });

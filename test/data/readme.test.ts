@@ -21,4 +21,4 @@ test("the README's h5py snippet reads a stream recording", async () => {
   expect(r.stderr.toString()).toBe("");
   expect(r.exitCode).toBe(0);
   expect(r.stdout.toString()).toContain(`${run.metadata.sample_count} samples from daq1`);
-});
+}, 30_000);

@@ -8,7 +8,7 @@ import { h5py, startDataServer, tempDataDir, until, type DataServer } from "./su
 let s: DataServer;
 beforeAll(async () => {
   s = await startDataServer(tempDataDir());
-});
+}, 30_000);
 afterAll(() => s.close());
 
 async function finishedTask(id: string): Promise<any> {
@@ -68,7 +68,7 @@ print(json.dumps(out))`);
     expect(names["list"]).toEqual({ name: "list", shape: [6], dtype: "float64" });
     expect(names["i16"].dtype).toBe("int16");
     expect(run.bytes).toBeGreaterThan(0);
-  });
+  }, 30_000);
 
   test("a task that records nothing and returns a value gets a file with the value; the catalogue keeps it too", async () => {
     await s.req("POST", "/tasks", { task_id: "ret1", task_type: "Returns", params: { a: [1, 2] } });
@@ -175,7 +175,7 @@ print(json.dumps({"n": int(f["samples"].shape[0]), "dtype": str(f["samples"].dty
     expect(JSON.parse(sa.body.metadata.device_params)).toEqual({ sampleRate: 20_000, batchSize: 500, dtype: "float32" });
     // The device stream was started by the recording and stops with it.
     expect((await s.req("GET", "/devices/daq1")).body.streaming).toBe(false);
-  });
+  }, 30_000);
 
   test("a recording outlives the connection of the client that started it", async () => {
     // A raw socket that sends the request and is destroyed right after the answer.
@@ -208,7 +208,7 @@ print(json.dumps({"n": int(f["samples"].shape[0]), "dtype": str(f["samples"].dty
     // 0.6 s at 20 kS/s after the client left.
     expect(done.metadata.sample_count).toBeGreaterThanOrEqual(10_000);
     expect(done.metadata.ended_by).toBe("stop");
-  });
+  }, 30_000);
 
   test("DELETE is refused while recording and removes file and entry afterwards", async () => {
     const r = await s.req("POST", "/devices/daq2/record", { name: "to-delete" });
@@ -319,5 +319,5 @@ describe("the TypeScript client", () => {
     const gone = await api.getRun(rec.run_id).catch((e) => e);
     expect(gone.status).toBe(404);
     expect(gone.type).toBe("RunNotFound");
-  });
+  }, 30_000);
 });

@@ -7,7 +7,7 @@ import { LabDaemon, type TaskContext } from "../../src/index.ts";
 import { DataStore, type DataStoreOptions } from "../../src/data/dataStore.ts";
 import { LabDaemonServer } from "../../src/server/index.ts";
 import { SimDaq } from "../../drivers/index.ts";
-import { captureLogger, type ApiResult } from "../support/apiServer.ts";
+import { captureLogger, jsonRequester, type ApiResult } from "../support/apiServer.ts";
 
 /** Records one of every kind of data, twice (appends), and returns arrays and plain values. */
 export class RecordAll {
@@ -70,7 +70,7 @@ export interface DataServer {
   data: DataStore;
   url: string;
   dir: string;
-  req(method: string, path: string, body?: unknown): Promise<ApiResult>;
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResult>;
   close(): Promise<void>;
 }
 
@@ -93,22 +93,7 @@ export async function startDataServer(dir: string, opts: Partial<DataStoreOption
   const url = server.url;
   return {
     daemon, server, data, url, dir,
-    async req(method, path, body) {
-      const init: RequestInit = { method, headers: {} };
-      if (body !== undefined) {
-        init.body = typeof body === "string" ? body : JSON.stringify(body);
-        (init.headers as Record<string, string>)["content-type"] = "application/json";
-      }
-      const res = await fetch(url + path, { ...init, signal: AbortSignal.timeout(10_000) });
-      const text = await res.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      return { status: res.status, body: parsed, text, headers: res.headers };
-    },
+    req: jsonRequester(url),
     async close() {
       await server.stop({ timeoutMs: 2000 });
       await daemon.shutdown({ timeoutMs: 2000 });

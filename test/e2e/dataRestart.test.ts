@@ -62,6 +62,18 @@ async function fill(s: Served): Promise<{ runId: string }> {
   return { runId: rec.body.run_id };
 }
 
+/** A first server in a fresh workspace, filled, then ended by `end` (whatever happens while filling). */
+async function firstRun(end: (s: Served) => Promise<void>): Promise<{ ws: string; runId: string }> {
+  const ws = await workspace({ "lab_servers.ts": CONFIG });
+  const first = await startLab(ws);
+  try {
+    const { runId } = await fill(first);
+    return { ws, runId };
+  } finally {
+    await end(first);
+  }
+}
+
 async function checkHistory(url: string): Promise<void> {
   const list = (await http(url, "/tasks")).body.tasks;
   const byId = Object.fromEntries(list.map((t: any) => [t.task_id, t]));
@@ -78,15 +90,10 @@ async function checkHistory(url: string): Promise<void> {
 
 describe("data across restarts of the executable", () => {
   test("SIGKILL: finished tasks answer, the running one is interrupted with its progress, the cut recording opens in h5py", async () => {
-    const ws = await workspace({ "lab_servers.ts": CONFIG });
-    const first = await startLab(ws);
-    let runId: string;
-    try {
-      ({ runId } = await fill(first));
-    } finally {
+    const { ws, runId } = await firstRun(async (first) => {
       first.proc.kill("SIGKILL");
       await first.proc.exited;
-    }
+    });
     const second = await startLab(ws);
     try {
       await checkHistory(second.url);
@@ -118,15 +125,10 @@ print(json.dumps(f["before"][()].tolist()))`);
   }, 60_000);
 
   test("SIGTERM: the recording is closed complete, the running task recorded as cancelled", async () => {
-    const ws = await workspace({ "lab_servers.ts": CONFIG });
-    const first = await startLab(ws);
-    let runId: string;
-    try {
-      ({ runId } = await fill(first));
-    } finally {
+    const { ws, runId } = await firstRun(async (first) => {
       const { exitCode } = await first.terminate();
       expect(exitCode).toBe(0);
-    }
+    });
     const second = await startLab(ws);
     try {
       await checkHistory(second.url);
