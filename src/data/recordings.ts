@@ -114,8 +114,10 @@ export class Recordings {
         },
       });
     } catch (e) {
+      // The stream never started: nothing was recorded, so no run is left behind.
       a.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       await this.finish(a, "failed");
+      this.remove(a.row.run_id);
       throw e;
     }
     if (opts.durationS !== undefined) {

@@ -256,6 +256,7 @@ describe("bad input on the data routes gets the envelope and changes nothing", (
     ["POST", "/devices/daq1/record", { extra: 1 }, 400],
     ["POST", "/devices/daq1/record", [1, 2], 422],
     ["POST", "/devices/nope/record", {}, 404],
+    ["POST", "/devices/daq3/record", {}, 400],
     ["GET", "/runs/nope", undefined, 404],
     ["GET", "/runs/..%2F..%2Fetc", undefined, 404],
     ["GET", "/runs/nope/file", undefined, 404],

@@ -78,7 +78,7 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "ld-data-"));
 }
 
-/** A daemon with SimDaq devices `daq1`/`daq2` connected and the data tasks, served with a data directory. */
+/** A daemon with SimDaq devices `daq1`/`daq2` connected (`daq3` not) and the data tasks, served with a data directory. */
 export async function startDataServer(dir: string, opts: Partial<DataStoreOptions> & { daqRate?: number } = {}): Promise<DataServer> {
   const daemon = new LabDaemon({ completedTaskBuffer: 5 });
   daemon.registerPlugins({ devices: { SimDaq }, tasks: dataTasks });
@@ -87,6 +87,7 @@ export async function startDataServer(dir: string, opts: Partial<DataStoreOption
     daemon.addDevice(id, "SimDaq", daqParams);
     await daemon.connectDevice(id);
   }
+  daemon.addDevice("daq3", "SimDaq", daqParams); // left disconnected
   const data = await DataStore.open(daemon, { dir, devices: { daq1: { type: "SimDaq", params: daqParams } }, ...opts });
   const server = new LabDaemonServer(daemon, { port: 0, logger: captureLogger([]), data });
   await server.start();
