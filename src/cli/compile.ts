@@ -6,6 +6,8 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const OUTFILE = "dist/labdaemon";
+/** Scripts started with `new Worker(...)`: the HDF5 writer. */
+export const WORKER_ENTRIES = ["src/data/writerWorker.ts"];
 
 /** Everything whose change must rebuild the executable (node_modules changes show in package-lock.json). */
 const INPUT_DIRS = ["src", "drivers", "web"];
@@ -41,7 +43,9 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   if (!opts.quiet) console.log(`${OUTFILE}: compiling (bun build --compile, the addon and the Swagger UI embedded)`);
   const tmp = `${outfile}.${process.pid}.tmp`;
   const entry = join(root, "src/cli/main.ts");
-  const build = (extra: string[]) => $`${process.execPath} build --compile ${FLAGS} ${extra} ${entry} --outfile ${tmp}`.cwd(root).quiet().nothrow();
+  // Worker scripts are entry points of their own: the executable carries them beside main.
+  const workers = WORKER_ENTRIES.map((w) => join(root, w));
+  const build = (extra: string[]) => $`${process.execPath} build --compile ${FLAGS} ${extra} ${entry} ${workers} --outfile ${tmp}`.cwd(root).quiet().nothrow();
   let result = await build(["--bytecode"]);
   if (result.exitCode !== 0 && /"await" can only be used/.test(result.stderr.toString())) {
     // Bytecode needs CommonJS, which has no top-level await; one module using it costs start-up time, not function.

@@ -33,6 +33,10 @@ export interface LabConfig {
   cors?: string[];
   logLevel?: LogLevel;
   completedTaskBuffer?: number;
+  /** Where task history and recordings go; relative to the configuration file's folder. */
+  dataDir?: string;
+  /** How much finished-task history the data directory keeps: `{ tasks: 1000, days: 90 }`. */
+  retention?: { tasks?: number; days?: number };
   /** Devices by id. */
   devices: Record<string, DeviceConfig>;
   /** Built-in task types to offer; default all of them. */
@@ -259,7 +263,7 @@ function searchLine(text: string, path: ConfigPath): string {
 
 type Fail = (path: ConfigPath, message: string) => ConfigError;
 
-const PROFILE_KEYS = ["name", "description", "host", "port", "token", "cors", "logLevel", "completedTaskBuffer", "devices", "tasks", "plugins", "setup"];
+const PROFILE_KEYS = ["name", "description", "host", "port", "token", "cors", "logLevel", "completedTaskBuffer", "dataDir", "retention", "devices", "tasks", "plugins", "setup"];
 const DEVICE_KEYS = ["type", "params", "connect", "callTimeoutMs"];
 const CODE_ONLY = new Set(["plugins", "setup"]);
 /** A browser origin: scheme, host and port, nothing else (and never "*"). */
@@ -315,8 +319,17 @@ function validateProfile(raw: unknown, at: ConfigPath, fail: Fail, isModule: boo
     port: int("port", 0, 65535),
     token: nonEmpty("token"),
     completedTaskBuffer: int("completedTaskBuffer", 0, 100_000),
+    dataDir: str("dataDir"),
     devices: {},
   };
+  if (raw.retention !== undefined) {
+    const r = raw.retention;
+    const ok = isObject(r) && Object.keys(r).every((k) => k === "tasks" || k === "days")
+      && (r.tasks === undefined || (Number.isInteger(r.tasks) && (r.tasks as number) >= 0 && (r.tasks as number) <= 10_000_000))
+      && (r.days === undefined || (typeof r.days === "number" && r.days > 0 && r.days <= 100_000));
+    if (!ok) throw fail([...at, "retention"], " must be { tasks: <finished tasks kept, integer ≥ 0>, days: <age limit, > 0> }");
+    cfg.retention = r as LabConfig["retention"];
+  }
   if (raw.cors !== undefined) {
     const list = typeof raw.cors === "string" ? [raw.cors] : raw.cors;
     if (!Array.isArray(list) || !list.every((o) => typeof o === "string" && ORIGIN.test(o))) {

@@ -53,12 +53,15 @@ Flags:
   --mqtt-commands    accept commands on labdaemon/NAME/cmd (MQTT 5 request/response; off by default)
   --mqtt-stream-rate HZ
                      most stream-data messages per device per second (default 10; 0: none)
+  --data-dir DIR     task history, errors and recordings (HDF5) kept across restarts (default:
+                     ./labdaemon-data beside the configuration file; ~/.labdaemon/data for the
+                     built-in simulated lab; the config's dataDir)
   -h, --help         this text
 
 Configuration discovery, first found wins:
   --config FILE, $LABDAEMON_CONFIG, ./lab_servers.{ts,json,yaml,yml},
   ~/.labdaemon/lab_servers.{ts,json,yaml,yml}; none → the built-in simulated lab.
-Flags override the configuration's host, port, token, cors and logLevel.
+Flags override the configuration's host, port, token, cors, logLevel and dataDir.
 
 Configuration (YAML; JSON has the same shape):
   name: Optics bench

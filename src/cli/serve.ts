@@ -1,5 +1,8 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
+import { homedir } from "node:os";
+import { dirname, resolve } from "node:path";
+import { DataDirError, DataStore } from "../data/dataStore.ts";
 import { LabDaemonServer } from "../server/index.ts";
 import { isLoopbackAddress } from "../server/hosts.ts";
 import { Logger, LOG_FORMATS, logDaemonEvents, RotatingFileSink, type LogFormat, type LogSink } from "../log/index.ts";
@@ -17,6 +20,7 @@ import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 const SHUTDOWN_BUDGET_MS = 2000;
 const SERVER_STOP_MS = 700;
 const DAEMON_STOP_MS = 1000;
+const DATA_STOP_MS = 250;
 
 const FLAGS = {
   host: { type: "string" },
@@ -34,6 +38,7 @@ const FLAGS = {
   "log-format": { type: "string" },
   "log-max-bytes": { type: "string" },
   "log-keep": { type: "string" },
+  "data-dir": { type: "string" },
 } as const;
 
 const LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -85,6 +90,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const cfg = loaded.config;
   const daemon = lab.daemon;
+  let data: DataStore;
+  try {
+    data = await openData(loaded, flag("data-dir"), daemon);
+  } catch (e) {
+    await lab.shutdown(DAEMON_STOP_MS);
+    if (e instanceof DataDirError) throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
+    throw e;
+  }
 
   const host = hostFlag ?? cfg.host ?? "127.0.0.1";
   const token = tokenOf(flag("token"), cfg);
@@ -99,11 +112,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     cors: cors ?? cfg.cors,
     logLevel: level,
     logger,
+    data,
   });
   try {
     await server.start();
   } catch (e) {
     await lab.shutdown(DAEMON_STOP_MS);
+    await data.close(DATA_STOP_MS);
     if (isAddressInUse(e)) {
       throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
     }
@@ -119,7 +134,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token, log: (level, m) => logger[level](m) }) : null;
   await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
-  await signals.stopped(server, lab);
+  await signals.stopped(server, lab, data);
   await bridge?.stop({ timeoutMs: 500 });
   logger.flush();
   logSink?.close();
@@ -157,6 +172,21 @@ function refuseOpenServer(host: string, token: string | undefined, insecure: boo
     "anyone on the network could drive the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one");
 }
 
+/**
+ * The data directory: --data-dir, else the config's dataDir (relative to its file), else ./labdaemon-data
+ * beside the configuration file, or ~/.labdaemon/data for the built-in simulated lab.
+ */
+function openData(loaded: LoadedConfig, dirFlag: string | undefined, daemon: Lab["daemon"]): Promise<DataStore> {
+  const cfg = loaded.config;
+  const configFile = loaded.file === SIM_LAB_LABEL ? null : loaded.file;
+  const dir = dirFlag !== undefined ? resolve(dirFlag)
+    : configFile && cfg.dataDir !== undefined ? resolve(dirname(configFile), cfg.dataDir)
+    : configFile ? resolve(dirname(configFile), "labdaemon-data")
+    : resolve(homedir(), ".labdaemon", "data");
+  const devices = Object.fromEntries(Object.entries(cfg.devices).map(([id, d]) => [id, { type: d.type, params: d.params }]));
+  return DataStore.open(daemon, { dir, retention: cfg.retention, configFile, profile: loaded.profile, devices });
+}
+
 /** `fellBack`: nothing was configured, so the built-in simulated lab stands in (said once start-up is sure). */
 async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<{ loaded: LoadedConfig; fellBack: boolean }> {
   if (sim) return { loaded: fromObject(simLab, SIM_LAB_LABEL), fellBack: false };
@@ -174,7 +204,7 @@ async function loadLab(sim: boolean, configFlag: string | undefined, profile: st
  */
 function shutdownOnSignal(): {
   duringStartUp<T>(p: Promise<T>): Promise<T>;
-  stopped(server: LabDaemonServer, lab: Lab): Promise<void>;
+  stopped(server: LabDaemonServer, lab: Lab, data: DataStore): Promise<void>;
 } {
   let received!: (s: NodeJS.Signals) => void;
   const signal = new Promise<NodeJS.Signals>((r) => (received = r));
@@ -192,7 +222,7 @@ function shutdownOnSignal(): {
     duringStartUp(p) {
       return Promise.race([p, signal.then((s) => Promise.reject(new StartUpInterrupted(s)))]);
     },
-    async stopped(server, lab) {
+    async stopped(server, lab, data) {
       const s = await signal;
       const overrun = setTimeout(() => {
         console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
@@ -202,6 +232,8 @@ function shutdownOnSignal(): {
       try {
         await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
         await lab.shutdown(DAEMON_STOP_MS);
+        // After the daemon: tasks cancelled by its shutdown are recorded before the catalogue closes.
+        await data.close(DATA_STOP_MS).catch((e: unknown) => console.error("labdaemon: data directory close:", e));
       } finally {
         clearTimeout(overrun); // a failed shutdown is reported by the caller, not cut short by exit(1)
       }

@@ -5,3 +5,4 @@ export { SseParser, type SseMessage } from "./sseParser.ts";
 export { ensureServer, ensureDevice } from "./ensure.ts";
 export { ServerAPIError, ServerConnectionError, StreamEndedError, type ServerErrorInfo } from "./errors.ts";
 export type * from "../server/schemas.ts";
+export type * from "../server/runSchemas.ts";

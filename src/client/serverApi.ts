@@ -5,6 +5,9 @@ import type {
   GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse, Types,
   StoredError, StreamStopResponse, TaskControlResponse, TaskDetail, TaskList,
 } from "../server/schemas.ts";
+import type {
+  DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList,
+} from "../server/runSchemas.ts";
 import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
 
 export interface ServerAPIOptions {
@@ -132,6 +135,54 @@ export class ServerAPI {
   }
   clearTaskError(taskId: string, o?: RequestOptions): Promise<void> {
     return this.request("DELETE", `/tasks/${seg(taskId)}/error`, undefined, o);
+  }
+
+  // ---------------------------------------------------------------- recordings (servers with a data directory)
+
+  /** Records the device's stream to an HDF5 file until stopRun (or `duration_s`). */
+  recordDevice(deviceId: string, opts: RecordRequest = {}, o?: RequestOptions): Promise<RecordResponse> {
+    return this.request("POST", `/devices/${seg(deviceId)}/record`, opts, o);
+  }
+  /** Newest first; `since`/`until` as ISO-8601 or epoch seconds. */
+  listRuns(filter: { task_id?: string; device_id?: string; since?: string; until?: string; limit?: number } = {}, o?: RequestOptions): Promise<RunList> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.request("GET", `/runs${qs ? `?${qs}` : ""}`, undefined, o);
+  }
+  getRun(runId: string, o?: RequestOptions): Promise<RunDetail> {
+    return this.request("GET", `/runs/${seg(runId)}`, undefined, o);
+  }
+  stopRun(runId: string, o?: RequestOptions): Promise<RunDetail> {
+    return this.request("POST", `/runs/${seg(runId)}/stop`, undefined, o);
+  }
+  deleteRun(runId: string, o?: RequestOptions): Promise<DeleteRunResponse> {
+    return this.request("DELETE", `/runs/${seg(runId)}`, undefined, o);
+  }
+  /** Starts the run's task type again with the same parameters (as `taskId`, or `<old id>-<n>`). */
+  resubmitRun(runId: string, taskId?: string, o?: RequestOptions): Promise<ExecuteTaskResponse> {
+    return this.request("POST", `/runs/${seg(runId)}/resubmit`, taskId === undefined ? {} : { task_id: taskId }, o);
+  }
+  /** The run's HDF5 file (bytes), or with `format: "csv"` the CSV text of its one dataset (or `dataset`). */
+  async downloadRun(runId: string, opts: { format?: "hdf5"; dataset?: never } & RequestOptions): Promise<Uint8Array>;
+  async downloadRun(runId: string, opts: { format: "csv"; dataset?: string } & RequestOptions): Promise<string>;
+  async downloadRun(runId: string, opts: { format?: "hdf5" | "csv"; dataset?: string } & RequestOptions = {}): Promise<Uint8Array | string> {
+    const q = new URLSearchParams();
+    if (opts.format) q.set("format", opts.format);
+    if (opts.dataset !== undefined) q.set("dataset", opts.dataset);
+    const path = `/runs/${seg(runId)}/file${q.size ? `?${q}` : ""}`;
+    assertSegments("GET", path);
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs);
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.baseUrl + path, { headers, signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout });
+    } catch (e) {
+      throw new ServerConnectionError(`Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
+        { status: 0, type: "ConnectionError" }, { method: "GET", path }, { cause: e });
+    }
+    if (!res.ok) throw await errorFromResponse(res, "GET", path);
+    return opts.format === "csv" ? res.text() : new Uint8Array(await res.arrayBuffer());
   }
 
   // ---------------------------------------------------------------- transport

@@ -478,6 +478,7 @@ export class LabDaemon {
         this.taskSettled(h);
       },
     });
+    handle.params = params;
     if (old) this.finishedOrder = this.finishedOrder.filter((h) => h !== old);
     this.tasks.set(taskId, handle);
     this.running++;

@@ -5,6 +5,7 @@ import {
 import type { LabDaemon } from "./daemon.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
+import { taskRecorder } from "./recorder.ts";
 
 export type TaskStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
@@ -22,6 +23,11 @@ export interface TaskContext {
   /** Resolves when not paused; throws TaskCancelledError once cancelled. Call it between steps. */
   checkpoint(): Promise<void>;
   progress(fraction: number, message?: string): void;
+  /**
+   * Saves data in the task's HDF5 file: a number, a numeric array / typed array, or an `{x, y}` series;
+   * repeated calls with one name append. Needs a data directory (`serve --data-dir`).
+   */
+  record(name: string, data: unknown, attrs?: Record<string, unknown>): void;
   /** Starts a child task that is cancelled with this one. */
   executeTask(taskId: string, taskType: string, params?: Record<string, unknown>): TaskHandle;
 }
@@ -62,6 +68,8 @@ export class TaskHandle {
   finishedAt: number | null = null;
   /** Set by the daemon when the task failed: whose error it was and the ids involved. */
   failure: { origin: ErrorOrigin; context: Record<string, unknown> } | null = null;
+  /** The parameters the task was started with (kept for its history and its data files). */
+  params: Readonly<Record<string, unknown>> = {};
 
   constructor(
     readonly taskId: string,
@@ -227,6 +235,14 @@ export class TaskHandle {
       },
       checkpoint: () => this.checkpoint(),
       progress: (fraction, message) => this.setProgress(fraction, message),
+      record: (name, data, attrs) => {
+        const recorder = taskRecorder(this.daemon);
+        if (!recorder) {
+          throw new TaskError(`Task '${this.taskId}' cannot record '${String(name).slice(0, 80)}': no data directory is configured (serve --data-dir)`,
+            { task_id: this.taskId });
+        }
+        recorder.record(this.taskId, name, data, attrs);
+      },
       executeTask: (taskId, taskType, params = {}) => {
         const child = this.daemon.executeTask(taskId, taskType, params);
         this.children.add(child);

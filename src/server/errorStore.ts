@@ -21,17 +21,7 @@ export class ErrorStore {
   }
 
   private record(e: ErrorEvent): void {
-    const idKey = e.scope === "device" ? "device_id" : "task_id";
-    const stored: StoredError = {
-      error: {
-        type: e.error.name || "Error",
-        message: e.error.message,
-        origin: e.origin,
-        timestamp: e.timestamp,
-        traceback: e.error.stack ?? `${e.error.name}: ${e.error.message}`,
-        context: jsonSafe({ [idKey]: e.id, ...e.context }) as Record<string, unknown>,
-      },
-    };
+    const stored = storedError(e);
     if (e.scope === "device") {
       // A late failure of a call on a removed device must not resurrect its record.
       if (this.daemon.hasDevice(e.id)) this.devices.set(e.id, stored);
@@ -55,4 +45,19 @@ export class ErrorStore {
   clearTaskError(id: string): boolean {
     return this.tasks.delete(id);
   }
+}
+
+/** An error event as the wire (and the run catalogue) keeps it. */
+export function storedError(e: ErrorEvent): StoredError {
+  const idKey = e.scope === "device" ? "device_id" : "task_id";
+  return {
+    error: {
+      type: e.error.name || "Error",
+      message: e.error.message,
+      origin: e.origin,
+      timestamp: e.timestamp,
+      traceback: e.error.stack ?? `${e.error.name}: ${e.error.message}`,
+      context: jsonSafe({ [idKey]: e.id, ...e.context }) as Record<string, unknown>,
+    },
+  };
 }

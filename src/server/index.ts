@@ -19,6 +19,8 @@ import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { runRoutes } from "./routes/runs.ts";
+import type { DataStore } from "../data/dataStore.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
 import { LEVEL_RANK as LEVELS, type LogLevel, type ServerLogger } from "../log/levels.ts";
 import { Logger } from "../log/logger.ts";
@@ -51,6 +53,8 @@ export interface LabDaemonServerOptions {
   /** Seconds a client may stay silent while sending a request (headers or body) before it is cut off. Default 10. */
   idleTimeoutSeconds?: number;
   sse?: SseOptions;
+  /** A data directory (DataStore.open): task history across restarts, recordings, /runs. Closed by its owner. */
+  data?: DataStore;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -123,6 +127,7 @@ export class LabDaemonServer {
       callTimeoutMs: opts.callTimeoutMs ?? 60_000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
       parameterTimeoutMs: opts.parameterTimeoutMs ?? 30_000,
+      data: opts.data ?? null,
     };
     this.callDevice = callHandler(ctx);
     const app: Elysia<any, any, any, any, any, any, any> = new Elysia()
@@ -131,6 +136,9 @@ export class LabDaemonServer {
       .use(typeRoutes(ctx))
       .use(deviceRoutes(ctx))
       .use(taskRoutes(ctx))
+      .use(opts.data ? runRoutes(ctx, opts.data, (body) => this.app.handle(new Request(`${this.url}/tasks`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      }))) : new Elysia())
       .use(this.sse.routes())
       .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));
     this.app = app;
@@ -447,6 +455,7 @@ function withHeaders(res: Response, headers: Record<string, string>): Response {
 export { Ownership } from "../core/ownership.ts";
 export { ErrorStore } from "./errorStore.ts";
 export * from "./schemas.ts";
+export * from "./runSchemas.ts";
 
 /**
  * Request bodies are JSON. A form or text body would otherwise reach the handlers parsed by Elysia as an

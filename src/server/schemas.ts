@@ -141,7 +141,8 @@ export type MethodList = Static<typeof MethodListSchema>;
 
 export const TaskStatusSchema = t.Union([
   t.Literal("running"), t.Literal("paused"), t.Literal("completed"), t.Literal("failed"), t.Literal("cancelled"),
-]);
+  t.Literal("interrupted"),
+], { description: "interrupted: the task was running when an earlier run of the server stopped (its last progress is kept)" });
 export type TaskStatusName = Static<typeof TaskStatusSchema>;
 
 export const TaskSummarySchema = t.Object({
@@ -149,6 +150,7 @@ export const TaskSummarySchema = t.Object({
   task_type: t.String(),
   running: t.Boolean(),
   status: TaskStatusSchema,
+  earlier_run: t.Optional(t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" })),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
@@ -166,6 +168,9 @@ export const TaskDetailSchema = t.Object({
   device_ids: t.Array(t.String()),
   started_at: Timestamp,
   finished_at: t.Union([Timestamp, t.Null()]),
+  earlier_run: t.Optional(t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" })),
+  params: t.Optional(t.Unknown({ description: "The parameters the task was started with (with a data directory)" })),
+  run_id: t.Optional(t.Union([t.String(), t.Null()], { description: "The task's data file (GET /runs/{run_id}), when it has one" })),
 });
 export type TaskDetail = Static<typeof TaskDetailSchema>;
 

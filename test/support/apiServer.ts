@@ -39,26 +39,31 @@ export async function startTestServer(opts: LabDaemonServerOptions & { completed
   const url = server.url;
   return {
     daemon, server, url, lines,
-    async req(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
-      if (body !== undefined) {
-        init.body = typeof body === "string" ? body : JSON.stringify(body);
-        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
-      }
-      const res = await fetch(url + path, { ...init, signal: AbortSignal.timeout(10_000) });
-      const text = await res.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      return { status: res.status, body: parsed, text, headers: res.headers };
-    },
+    req: jsonRequester(url),
     async close() {
       await server.stop({ timeoutMs: 2000 });
       await daemon.shutdown({ timeoutMs: 2000 });
     },
+  };
+}
+
+/** `req(method, path, body?, headers?)` against `url`: JSON in, status + parsed body out (body null when empty). */
+export function jsonRequester(url: string): TestServer["req"] {
+  return async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    const res = await fetch(url + path, { ...init, signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed, text, headers: res.headers };
   };
 }
 

@@ -5,6 +5,7 @@ import type { LabDaemon } from "../../core/daemon.ts";
 import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
 import type { Ownership } from "../../core/ownership.ts";
+import type { DataStore } from "../../data/dataStore.ts";
 
 export interface RouteContext {
   daemon: LabDaemon;
@@ -19,6 +20,8 @@ export interface RouteContext {
   stopTimeoutMs: number;
   /** Bound on a task's own setParameter/getParameter, ms. */
   parameterTimeoutMs: number;
+  /** The data directory (task history, recordings), when the server has one. */
+  data?: DataStore | null;
 }
 
 /** `?force=true` style flags: absent → false; anything but true/false/1/0 is refused. */

@@ -12,6 +12,7 @@ import {
   TaskDetailSchema, TaskListSchema, type TaskDetail, type TaskSummary,
 } from "../schemas.ts";
 import { doc, flag, creationRequest, noBody, objectBody, type RouteContext } from "./context.ts";
+import { historicTask, historicTaskError, historicTasks } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
@@ -73,7 +74,9 @@ export function taskRoutes(ctx: RouteContext) {
   const { daemon, errors } = ctx;
 
   return new Elysia()
-    .get("/tasks", () => ({ tasks: daemon.listTasks().map(summary) }), {
+    .get("/tasks", () => ({
+      tasks: [...daemon.listTasks().map(summary), ...(ctx.data ? historicTasks(ctx.data, (id) => daemon.hasTask(id)) : [])],
+    }), {
       detail: doc({ summary: "Running tasks and the retained finished ones", tags: ["tasks"], responses: { 200: TaskListSchema } }),
     })
 
@@ -87,13 +90,19 @@ export function taskRoutes(ctx: RouteContext) {
         responses: { 200: ExecuteTaskResponseSchema, 400: E, 404: E, 409: E, 422: E } }),
     })
 
-    .get("/tasks/:task_id", ({ params }) => jsonResponse(detail(daemon.getTask(params.task_id))), {
+    .get("/tasks/:task_id", ({ params }) => {
+      const earlier = !daemon.hasTask(params.task_id) && ctx.data ? historicTask(ctx.data, params.task_id) : null;
+      if (earlier) return jsonResponse(earlier);
+      const h = daemon.getTask(params.task_id);
+      const run_id = ctx.data ? ctx.data.history.runIds.get(h.taskId) ?? ctx.data.catalogue.task(h.taskId)?.run_id ?? null : undefined;
+      return jsonResponse(ctx.data ? { ...detail(h), params: h.params, run_id } : detail(h));
+    }, {
       detail: doc({ summary: "One task: status, progress, result, exception", tags: ["tasks"],
         responses: { 200: TaskDetailSchema, 404: E } }),
     })
 
     .get("/tasks/:task_id/error", ({ params }) => {
-      const stored = errors.taskError(params.task_id);
+      const stored = errors.taskError(params.task_id) ?? (ctx.data ? historicTaskError(ctx.data, params.task_id) : null);
       if (!stored) throw noError(params.task_id);
       return stored;
     }, {
@@ -102,7 +111,9 @@ export function taskRoutes(ctx: RouteContext) {
 
     .delete("/tasks/:task_id/error", async ({ params, request }) => {
       await noBody(request);
-      if (!errors.clearTaskError(params.task_id)) throw noError(params.task_id);
+      const kept = ctx.data ? historicTaskError(ctx.data, params.task_id) !== null : false;
+      if (kept) ctx.data!.catalogue.dropError("task", params.task_id);
+      if (!errors.clearTaskError(params.task_id) && !kept) throw noError(params.task_id);
       return new Response(null, { status: 204 });
     }, {
       parse: "none",

@@ -1,0 +1,381 @@
+// Recordings: a device stream or a task's data, each in its own HDF5 file with its provenance, listed in
+// the catalogue. Writes go through H5Writer (a Worker); this file decides what goes where.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { LabDaemon } from "../core/daemon.ts";
+import { InvalidRequestError, LabDaemonError } from "../core/errors.ts";
+import { isoMillis } from "../core/events.ts";
+import type { StreamInfo, Subscription } from "../core/streamHub.ts";
+import type { Catalogue, RunRow } from "./catalogue.ts";
+import { checkDatasetName, checkRunName, newRunId } from "./names.ts";
+import { sourceHash, type Provenance } from "./provenance.ts";
+import type { TaskHistory } from "./taskHistory.ts";
+import { json } from "./taskHistory.ts";
+import type { H5Writer } from "./writer.ts";
+import type { AttrValue, DatasetInfo, NumericArray } from "./writerProtocol.ts";
+
+export class RunNotFoundError extends LabDaemonError { override name = "RunNotFound"; }
+export class RunStateError extends LabDaemonError { override name = "RunState"; }
+
+/** A stream recording stops with an error when this much data waits for the disk. */
+const MAX_BACKLOG_BYTES = 256 << 20;
+/** Names a task may not record under: its return value goes there. */
+const RESERVED = ["return_value", "return_value_json"];
+/** Finished runs kept in memory besides the catalogue. */
+const MAX_RECENT = 100;
+/** The longest recording a request may ask for: a week. */
+export const MAX_DURATION_S = 7 * 86_400;
+
+interface Active {
+  row: RunRow;
+  file: number;
+  datasets: Map<string, { rows: number; dtype: string }>;
+  error: string | null;
+  stopping: Promise<RunRow> | null;
+  // stream recordings only
+  sub?: Subscription;
+  timer?: ReturnType<typeof setTimeout>;
+  firstSeq?: number;
+  lastSeq?: number;
+  gaps?: number;
+  missing?: number;
+  samples?: number;
+  sampleType?: { new(n: number): NumericArray } | null;
+  endedBy?: string;
+  /** The device's own counters when the recording started: the file reports what changed during it. */
+  countersAtStart?: Record<string, number>;
+}
+
+export interface DeviceDescription {
+  type: string;
+  params?: Record<string, unknown>;
+}
+
+export class Recordings {
+  private readonly active = new Map<string, Active>();
+  private readonly taskRuns = new Map<string, Active>();
+  /** Runs finished lately, as they are: answered even while the catalogue cannot be written (disk full). */
+  private readonly recent = new Map<string, RunRow>();
+
+  constructor(
+    private readonly daemon: LabDaemon,
+    private readonly catalogue: Catalogue,
+    private readonly history: TaskHistory,
+    private readonly writer: H5Writer,
+    private readonly dir: string,
+    private readonly provenance: Provenance,
+    /** The configuration's description of a device (its parameters), when it came from there. */
+    private readonly deviceConfig: (id: string) => DeviceDescription | undefined,
+  ) {
+    daemon.on("task", (e) => {
+      if (e.kind === "completed" || e.kind === "failed" || e.kind === "cancelled") this.taskEnded(e.taskId, e.kind);
+    });
+  }
+
+  /** A run this server made lately, from memory; else null (ask the catalogue). */
+  row(runId: string): RunRow | null {
+    return this.active.get(runId)?.row ?? this.recent.get(runId) ?? null;
+  }
+
+  isRecording(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /** Live figures of a recording still under way. */
+  liveDatasets(runId: string): DatasetInfo[] | null {
+    const a = this.active.get(runId);
+    if (!a) return null;
+    return [...a.datasets].map(([name, d]) => ({ name, shape: [d.rows], dtype: d.dtype }));
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  /** Subscribes to the device's stream (starting it if needed) and records every payload until stopped. */
+  async recordStream(deviceId: string, opts: { name?: string; durationS?: number; notes?: string }): Promise<RunRow> {
+    const name = opts.name === undefined ? deviceId : checkRunName(opts.name);
+    if (opts.durationS !== undefined && !(typeof opts.durationS === "number" && opts.durationS > 0 && opts.durationS <= MAX_DURATION_S)) {
+      throw new InvalidRequestError(`duration_s must be a number of seconds within (0, ${MAX_DURATION_S}]`, { duration_s: opts.durationS });
+    }
+    if (!this.daemon.hasDevice(deviceId)) this.daemon.getDeviceInstance(deviceId); // throws DeviceNotFound
+    const devType = this.daemon.deviceState(deviceId).deviceType;
+    const a = this.begin("stream", name, {
+      device_id: deviceId,
+      device_type: devType,
+      device_params: json(this.deviceConfig(deviceId)?.params ?? null),
+    }, { device_id: deviceId, notes: opts.notes ?? null });
+    Object.assign(a, { firstSeq: undefined, lastSeq: undefined, gaps: 0, missing: 0, samples: 0, sampleType: null,
+      countersAtStart: this.deviceCounters(deviceId) });
+    try {
+      a.sub = await this.daemon.subscribe(deviceId, (payload, info) => this.onSample(a, payload, info), {
+        onEnd: (reason) => {
+          a.endedBy = `${reason.type}: ${reason.message}`;
+          a.sub = undefined;
+          void this.finish(a, "completed");
+        },
+      });
+    } catch (e) {
+      // The stream never started: nothing was recorded, so no run is left behind.
+      a.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      await this.finish(a, "failed");
+      this.remove(a.row.run_id);
+      throw e;
+    }
+    if (opts.durationS !== undefined) {
+      a.timer = setTimeout(() => void this.finish(a, "completed"), opts.durationS * 1000);
+    }
+    return a.row;
+  }
+
+  private onSample(a: Active, payload: unknown, info: StreamInfo): void {
+    if (a.stopping) return;
+    const data = numericPayload(payload);
+    if (!data) {
+      a.error = `payload #${info.sequence} is not numeric (${describeType(payload)}); only numbers, numeric arrays and typed arrays can be recorded`;
+      void this.finish(a, "failed");
+      return;
+    }
+    if (a.lastSeq !== undefined && info.sequence !== a.lastSeq + 1) {
+      a.gaps!++;
+      a.missing! += Math.max(0, info.sequence - a.lastSeq - 1);
+    }
+    a.firstSeq ??= info.sequence;
+    a.lastSeq = info.sequence;
+    // The first batch fixes the sample type; later ones are converted to it.
+    a.sampleType ??= data.constructor as { new(n: number): NumericArray };
+    this.append(a, "batch_offset", new Float64Array([a.samples!]));
+    this.append(a, "batch_sequence", new Float64Array([info.sequence]));
+    this.append(a, "batch_time", new Float64Array([info.time / 1000]));
+    this.append(a, "samples", data);
+    a.samples! += data.length;
+    if (this.writer.backlogBytes > MAX_BACKLOG_BYTES) {
+      a.error = `the disk is not keeping up: ${(this.writer.backlogBytes / 2 ** 20).toFixed(0)} MiB wait to be written`;
+      void this.finish(a, "failed");
+    }
+  }
+
+  /** Ends a stream recording (its file is closed and complete). */
+  async stop(runId: string): Promise<RunRow> {
+    const a = this.active.get(runId);
+    if (!a) {
+      const row = this.row(runId) ?? this.catalogue.run(runId);
+      if (!row) throw notFound(runId);
+      throw new RunStateError(`Run '${runId}' is not recording (status: ${row.status})`, { run_id: runId, status: row.status });
+    }
+    if (a.row.kind === "task") {
+      throw new RunStateError(`Run '${runId}' belongs to task '${a.row.task_id}'; cancel the task to end it`, { run_id: runId, task_id: a.row.task_id });
+    }
+    return this.finish(a, "completed");
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** ctx.record: checks at once, writes later. */
+  record(taskId: string, name: string, data: unknown, attrs?: Record<string, unknown>): void {
+    checkDatasetName(name, RESERVED);
+    const parts = splitData(name, data);
+    const a = this.taskRun(taskId);
+    for (const [path, arr] of parts) this.append(a, path, arr);
+    if (attrs !== undefined) this.writer.setAttrs(a.file, name, attrValues(attrs));
+  }
+
+  private taskRun(taskId: string): Active {
+    let a = this.taskRuns.get(taskId);
+    if (a) return a;
+    const h = this.daemon.getTask(taskId);
+    const devices: Record<string, DeviceDescription> = {};
+    for (const id of h.deviceIds) devices[id] = { type: this.daemon.deviceState(id).deviceType, params: this.deviceConfig(id)?.params };
+    a = this.begin("task", taskId, {
+      task_id: taskId,
+      task_type: h.taskType,
+      task_params: json(h.params),
+      task_source_sha256: sourceHash(this.daemon.getTaskClass(h.taskType)),
+      devices: json(devices),
+    }, { task_id: taskId, task_type: h.taskType, params: json(h.params) });
+    this.taskRuns.set(taskId, a);
+    this.history.linkRun(taskId, a.row.run_id);
+    return a;
+  }
+
+  private taskEnded(taskId: string, status: string): void {
+    const h = this.daemon.hasTask(taskId) ? this.daemon.getTask(taskId) : null;
+    const result = h?.result;
+    if (!this.taskRuns.has(taskId) && (result === undefined || result === null)) return;
+    const a = this.taskRun(taskId);
+    this.taskRuns.delete(taskId);
+    if (result !== undefined && result !== null) this.writeResult(a, result);
+    const err = h?.exception();
+    if (err) a.error = `${err.name}: ${err.message}`;
+    void this.finish(a, status).then((row) => this.history.updateRunOf(taskId, row.run_id));
+  }
+
+  /** Numeric arrays become datasets (return_value, or return_value/<key> for an object's fields); the rest is JSON. */
+  private writeResult(a: Active, result: unknown): void {
+    const direct = numericPayload(result);
+    if (direct) return this.append(a, "return_value", direct);
+    let rest: unknown = result;
+    if (result !== null && typeof result === "object" && !Array.isArray(result)) {
+      const others: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(result)) {
+        const arr = typeof v === "number" ? null : numericPayload(v);
+        if (arr && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(k)) this.append(a, `return_value/${k}`, arr);
+        else others[k] = v;
+      }
+      rest = Object.keys(others).length ? others : undefined;
+    }
+    if (rest !== undefined) this.writer.text(a.file, "return_value_json", json(rest));
+  }
+
+  // ---------------------------------------------------------------- common
+
+  private begin(kind: "stream" | "task", label: string, attrs: Record<string, string>, extra: Partial<RunRow>): Active {
+    const runId = newRunId(label);
+    const file = join(this.dir, `${runId}.h5`);
+    const started = Date.now();
+    const meta: Record<string, AttrValue> = {
+      ...this.provenance, run_id: runId, kind, started_at: isoMillis(started), notes: extra.notes ?? "", ...attrs,
+    };
+    const row: RunRow = {
+      run_id: runId, kind, session_id: this.catalogue.sessionId, name: label, task_id: null, task_type: null, device_id: null,
+      status: "recording", file, started_ms: started, finished_ms: null, notes: null, params: "{}", metadata: json(meta),
+      datasets: "[]", error: null, bytes: 0, ...extra,
+    };
+    const a: Active = { row, file: 0, datasets: new Map(), error: null, stopping: null };
+    a.file = this.writer.open(file, meta, (message) => {
+      a.error ??= message;
+      void this.finish(a, "failed");
+    });
+    this.active.set(runId, a);
+    this.catalogue.putRun(row);
+    return a;
+  }
+
+  private append(a: Active, name: string, data: NumericArray): void {
+    const d = a.datasets.get(name);
+    if (d) d.rows += data.length;
+    else a.datasets.set(name, { rows: data.length, dtype: dtypeName(data) });
+    this.writer.append(a.file, name, data);
+  }
+
+  /** Closes the file once; the catalogue gets the final status, datasets and size. */
+  private finish(a: Active, status: string): Promise<RunRow> {
+    a.stopping ??= (async () => {
+      if (a.timer) clearTimeout(a.timer);
+      const sub = a.sub;
+      a.sub = undefined;
+      if (sub) await sub.unsubscribe().catch(() => {});
+      const finished = Date.now();
+      const final: Record<string, AttrValue> = { finished_at: isoMillis(finished), status: a.error ? "failed" : status };
+      if (a.error) final.error = a.error;
+      if (a.row.kind === "stream") {
+        const deltas = this.counterDeltas(a);
+        Object.assign(final, {
+          sample_count: a.samples ?? 0, batch_count: a.datasets.get("batch_sequence")?.rows ?? 0,
+          sequence_first: a.firstSeq ?? 0, sequence_last: a.lastSeq ?? 0, sequence_gaps: a.gaps ?? 0,
+          missing_batches: a.missing ?? 0, dropped: 0, complete: !a.error && (a.gaps ?? 0) === 0 && !(deltas.device_dropped > 0),
+          ended_by: a.endedBy ?? (a.error ? "error" : "stop"),
+        }, deltas);
+      }
+      const { datasets, bytes } = await this.writer.close(a.file, final);
+      this.active.delete(a.row.run_id);
+      const row: RunRow = {
+        ...a.row, status: a.error ? "failed" : status, finished_ms: finished, error: a.error, bytes,
+        datasets: json(datasets.map((d) => ({ ...d, dtype: h5TypeName(d.dtype) }))),
+        metadata: json({ ...JSON.parse(a.row.metadata), ...final }),
+      };
+      this.catalogue.putRun(row);
+      this.recent.set(row.run_id, row);
+      if (this.recent.size > MAX_RECENT) this.recent.delete(this.recent.keys().next().value!);
+      return row;
+    })();
+    return a.stopping;
+  }
+
+  /** How the device's counters moved while recording (`device_dropped`: samples its ring lost meanwhile). */
+  private counterDeltas(a: Active): Record<string, number> {
+    const end = this.deviceCounters(a.row.device_id!);
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(end)) out[k] = v - (a.countersAtStart?.[k] ?? 0);
+    return out;
+  }
+
+  /** The device's own loss counters (a DAQ's ring overflows), when it reports them. */
+  private deviceCounters(deviceId: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    try {
+      const dev = this.daemon.getDeviceInstance(deviceId) as { getStreamStats?: () => Record<string, unknown> };
+      const stats = typeof dev.getStreamStats === "function" ? dev.getStreamStats() : null;
+      for (const [k, v] of Object.entries(stats ?? {})) if (typeof v === "number") out[`device_${k}`] = v;
+    } catch {
+      // removed or failing: no counters
+    }
+    return out;
+  }
+
+  /** Deletes a finished run's file and entry. */
+  remove(runId: string): void {
+    if (this.active.has(runId)) {
+      throw new RunStateError(`Run '${runId}' is still recording; stop it first`, { run_id: runId });
+    }
+    const row = this.row(runId) ?? this.catalogue.run(runId);
+    if (!row) throw notFound(runId);
+    rmSync(row.file, { force: true });
+    this.recent.delete(runId);
+    this.catalogue.dropRun(runId);
+  }
+
+  /** Ends every recording (server stopping): files are closed and complete up to now. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.active.values()].map((a) => this.finish(a, a.row.kind === "task" ? "interrupted" : "completed")));
+  }
+}
+
+export const notFound = (runId: string) =>
+  new RunNotFoundError(`No run found with ID: '${runId.slice(0, 140)}'`, { run_id: runId.slice(0, 140) });
+
+/** A stream payload or a recorded value as a typed array, or null when it is not numeric. */
+function numericPayload(v: unknown): NumericArray | null {
+  if (typeof v === "number") return new Float64Array([v]);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return v as NumericArray;
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number")) return Float64Array.from(v);
+  return null;
+}
+
+/** ctx.record's data as dataset path → values. */
+function splitData(name: string, data: unknown): [string, NumericArray][] {
+  const direct = numericPayload(data);
+  if (direct) return [[name, direct]];
+  if (data !== null && typeof data === "object" && "x" in data && "y" in data) {
+    const x = numericPayload((data as { x: unknown }).x);
+    const y = numericPayload((data as { y: unknown }).y);
+    if (x && y && x.length === y.length) return [[`${name}/x`, x], [`${name}/y`, y]];
+    throw new InvalidRequestError(`record('${name}'): x and y must be numeric arrays of one length`, { name });
+  }
+  throw new InvalidRequestError(
+    `record('${name}'): data must be a number, a numeric array, a typed array or {x, y} (got ${describeType(data)})`, { name });
+}
+
+function attrValues(attrs: Record<string, unknown>): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k)) throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
+    out[k] = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
+  }
+  return out;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array with non-numbers";
+  return typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
+}
+
+const DTYPES: Record<string, string> = {
+  Float64Array: "float64", Float32Array: "float32", Int8Array: "int8", Int16Array: "int16", Int32Array: "int32",
+  Uint8Array: "uint8", Uint16Array: "uint16", Uint32Array: "uint32", BigInt64Array: "int64", BigUint64Array: "uint64",
+};
+const H5_DTYPES: Record<string, string> = {
+  "<d": "float64", "<f": "float32", "<b": "int8", "<h": "int16", "<i": "int32", "<q": "int64",
+  "<B": "uint8", "<H": "uint16", "<I": "uint32", "<Q": "uint64", S: "string",
+};
+const dtypeName = (a: NumericArray) => DTYPES[a.constructor.name] ?? a.constructor.name;
+const h5TypeName = (t: string) => H5_DTYPES[t] ?? t;

@@ -1,0 +1,188 @@
+// The main thread's side of the HDF5 writer: stages appends per dataset and hands them to the writer
+// Worker in batches (one copy per sample, transferred, never cloned), so the event loop never writes a file.
+import type { AttrValue, DatasetInfo, FromWriter, NumericArray, ToWriter } from "./writerProtocol.ts";
+
+/** Staged data is handed over at least this often, so the worker's flush holds what was received. */
+const HANDOFF_MS = 100;
+/** A staging buffer is handed over once it holds this many bytes. */
+const STAGE_BYTES = 4 << 20;
+/** Written buffers kept for reuse, per sample type. */
+const MAX_SPARES = 8;
+
+type ArrayCtor = { new(n: number): NumericArray; BYTES_PER_ELEMENT: number };
+
+interface Stage {
+  ctor: ArrayCtor;
+  buf: NumericArray;
+  used: number;
+}
+
+interface FileState {
+  stages: Map<string, Stage>;
+  onError: (message: string) => void;
+  closed: ((r: { datasets: DatasetInfo[]; bytes: number }) => void) | null;
+  failed: boolean;
+}
+
+export class H5Writer {
+  private readonly worker: Worker;
+  private readonly files = new Map<number, FileState>();
+  private nextId = 1;
+  private timer: ReturnType<typeof setInterval>;
+  /** Bytes handed to the worker and not yet written: how far behind the disk is. */
+  backlogBytes = 0;
+  private readonly ready: Promise<void>;
+  private readonly csvRequests = new Map<number, (r: { text?: string; error?: string }) => void>();
+  private nextReq = 1;
+
+  constructor() {
+    this.worker = new Worker(workerUrl());
+    let markReady!: () => void;
+    this.ready = new Promise((r) => (markReady = r));
+    this.worker.onmessage = (ev: MessageEvent<FromWriter>) => {
+      const m = ev.data;
+      if (m.type === "ready") return markReady();
+      if (m.type === "csv") {
+        this.csvRequests.get(m.req)?.(m);
+        this.csvRequests.delete(m.req);
+        return;
+      }
+      const f = this.files.get(m.file);
+      if (m.type === "written") {
+        this.backlogBytes -= m.bytes;
+        this.recycle(m.data);
+      }
+      else if (m.type === "error" && f && !f.failed) {
+        f.failed = true;
+        f.onError(m.message);
+      } else if (m.type === "closed" && f) {
+        this.files.delete(m.file);
+        f.closed?.({ datasets: m.datasets, bytes: m.bytes });
+      }
+    };
+    this.worker.onerror = (e) => console.error("labdaemon: the HDF5 writer thread failed:", e.message);
+    this.timer = setInterval(() => this.handOffAll(), HANDOFF_MS);
+    this.timer.unref?.();
+    // Held until h5wasm has loaded: a start-up waiting for it must keep the process alive.
+    void this.ready.then(() => (this.worker as { unref?: () => void }).unref?.());
+  }
+
+  /** Resolves once h5wasm has loaded in the worker (messages sent before are queued there). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Opens (truncates) `path`; `onError` is called once if any later operation on it fails. */
+  open(path: string, attrs: Record<string, AttrValue>, onError: (message: string) => void): number {
+    const file = this.nextId++;
+    this.files.set(file, { stages: new Map(), onError, closed: null, failed: false });
+    this.send({ op: "open", file, path, attrs });
+    return file;
+  }
+
+  /** Appends `data` to `dataset` (created on first use with the type of `data`; later data is converted to it). */
+  append(file: number, dataset: string, data: NumericArray): void {
+    const f = this.files.get(file);
+    if (!f || f.failed) return;
+    let s = f.stages.get(dataset);
+    if (!s) {
+      const ctor = data.constructor as ArrayCtor;
+      s = { ctor, buf: new ctor(Math.max(1024, Math.floor(STAGE_BYTES / ctor.BYTES_PER_ELEMENT))), used: 0 };
+      f.stages.set(dataset, s);
+    }
+    let from = 0;
+    while (from < data.length) {
+      const room = s.buf.length - s.used;
+      const n = Math.min(room, data.length - from);
+      const part = from === 0 && n === data.length ? data : (data as unknown as NumericArray).subarray(from, from + n);
+      (s.buf as Float64Array).set(part as Float64Array, s.used);
+      s.used += n;
+      from += n;
+      if (s.used === s.buf.length) this.handOff(file, dataset, s);
+    }
+  }
+
+  setAttrs(file: number, target: string, attrs: Record<string, AttrValue>): void {
+    this.handOffFile(file);
+    this.send({ op: "attrs", file, target, attrs });
+  }
+
+  text(file: number, dataset: string, text: string): void {
+    this.send({ op: "text", file, dataset, text });
+  }
+
+  /** Hands over what is staged, sets the final attributes and closes; resolves with what the file holds. */
+  close(file: number, attrs: Record<string, AttrValue>): Promise<{ datasets: DatasetInfo[]; bytes: number }> {
+    const f = this.files.get(file);
+    if (!f) return Promise.resolve({ datasets: [], bytes: 0 });
+    this.handOffFile(file);
+    const done = new Promise<{ datasets: DatasetInfo[]; bytes: number }>((r) => (f.closed = r));
+    this.send({ op: "close", file, attrs });
+    return done;
+  }
+
+  /** CSV of 1-D datasets of equal length from a closed file, made on the writer thread. */
+  csv(path: string, datasets: string[], maxRows: number): Promise<string> {
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.csvRequests.set(req, (r) => (r.error !== undefined ? reject(new Error(r.error)) : resolve(r.text ?? "")));
+      this.send({ op: "csv", req, path, datasets, maxRows });
+    });
+  }
+
+  /** Stops the worker at once (files not closed keep what was flushed). */
+  terminate(): void {
+    clearInterval(this.timer);
+    this.worker.terminate();
+  }
+
+  private handOffAll(): void {
+    for (const id of this.files.keys()) this.handOffFile(id);
+  }
+
+  private handOffFile(file: number): void {
+    const f = this.files.get(file);
+    if (!f) return;
+    for (const [name, s] of f.stages) if (s.used > 0) this.handOff(file, name, s);
+  }
+
+  private handOff(file: number, dataset: string, s: Stage): void {
+    const data = s.used === s.buf.length ? s.buf : s.buf.slice(0, s.used);
+    const bytes = data.byteLength;
+    this.backlogBytes += bytes;
+    // A full buffer is transferred and replaced (by one the worker handed back, when there is one); a
+    // partial one was copied above and is reused.
+    if (data === s.buf) s.buf = this.spare(s.ctor, s.buf.length);
+    s.used = 0;
+    this.worker.postMessage({ op: "append", file, dataset, data, bytes } satisfies ToWriter, [data.buffer as ArrayBuffer]);
+  }
+
+  /** Full staging buffers the worker has written, by type: reused instead of allocating 4 MiB each time. */
+  private readonly spares = new Map<Function, NumericArray[]>();
+
+  private recycle(data: NumericArray): void {
+    if (data.byteLength !== STAGE_BYTES) return; // a partial copy, not a staging buffer
+    const list = this.spares.get(data.constructor) ?? [];
+    if (list.length < MAX_SPARES) list.push(data);
+    this.spares.set(data.constructor, list);
+  }
+
+  private spare(ctor: ArrayCtor, length: number): NumericArray {
+    const list = this.spares.get(ctor);
+    return list?.length && length * ctor.BYTES_PER_ELEMENT === STAGE_BYTES ? list.pop()! : new ctor(length);
+  }
+
+  private send(m: ToWriter): void {
+    this.worker.postMessage(m);
+  }
+}
+
+/**
+ * From source, the file beside this one; inside the executable, the entry point that build gave it
+ * (src/cli/compile.ts lists it), named by its path below src/, the entry points' common folder.
+ */
+function workerUrl(): string {
+  // import.meta.url is fixed at build time; Bun.main tells whether this runs from the executable.
+  if (Bun.main.includes("$bunfs") || Bun.main.includes("~BUN")) return "./data/writerWorker.ts";
+  return new URL("./writerWorker.ts", import.meta.url).href;
+}

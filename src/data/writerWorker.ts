@@ -1,0 +1,196 @@
+// The HDF5 writer thread: h5wasm is synchronous, so every file operation happens here, never on the
+// event loop. It must not import anything that loads the native addon (that crashes a bun Worker).
+import { checked } from "./hdf5Errors.ts";
+import h5wasm from "h5wasm/node";
+import { accessSync, constants, statSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { FLUSH_INTERVAL_MS, type AttrValue, type DatasetInfo, type FromWriter, type NumericArray, type ToWriter } from "./writerProtocol.ts";
+
+declare const self: Worker;
+
+type H5wasm = typeof h5wasm;
+
+interface OpenFile {
+  path: string;
+  h5: InstanceType<H5wasm["File"]>;
+  /** Rows written per dataset (first axis). */
+  rows: Map<string, number>;
+  dirty: boolean;
+  failed: boolean;
+}
+
+/** Chunk of the first axis: 64 Ki rows (256 KiB of float32) keeps per-chunk overhead small at MS/s. */
+const CHUNK_ROWS = 1 << 16;
+
+const files = new Map<number, OpenFile>();
+const post = (m: FromWriter) => self.postMessage(m);
+const backlog: ToWriter[] = [];
+let ready = false;
+
+function setAttrs(target: { create_attribute: Function; attrs: Record<string, unknown>; delete_attribute: Function }, attrs: Record<string, AttrValue>): void {
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k in target.attrs) target.delete_attribute(k);
+    if (typeof v === "boolean") target.create_attribute(k, v ? 1 : 0, null, "<b");
+    else if (typeof v === "number") target.create_attribute(k, v, null, Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? "<q" : "<d");
+    else target.create_attribute(k, v as never);
+  }
+}
+
+function ensureParents(h5: OpenFile["h5"], path: string): void {
+  const parts = path.split("/").slice(0, -1);
+  let at = "";
+  for (const p of parts) {
+    at = at ? `${at}/${p}` : p;
+    if (!h5.get(at)) h5.create_group(at);
+  }
+}
+
+function handle(m: ToWriter): void {
+  if (m.op === "csv") return csv(m);
+  if (m.op === "open") {
+    try {
+      files.set(m.file, { path: m.path, h5: checked(() => openNew(m.path, m.attrs)), rows: new Map(), dirty: true, failed: false });
+    } catch (e) {
+      post({ type: "error", file: m.file, message: describe(e, m.path) });
+    }
+    return;
+  }
+  const f = files.get(m.file);
+  if (!f) return;
+  if (f.failed && m.op !== "close") return;
+  try {
+    if (m.op === "append") checked(() => append(f, m.dataset, m.data));
+    else if (m.op === "attrs") checked(() => setAttrs(m.target === "/" ? f.h5 : (f.h5.get(m.target) as never), m.attrs));
+    else if (m.op === "text") {
+      checked(() => {
+        ensureParents(f.h5, m.dataset);
+        if (f.h5.get(m.dataset)) throw new Error(`dataset '${m.dataset}' already exists`);
+        f.h5.create_dataset({ name: m.dataset, data: m.text });
+      });
+    } else if (m.op === "close") {
+      close(m.file, f, m.attrs);
+      return;
+    }
+    f.dirty = true;
+    if (m.op === "append") self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [m.data.buffer as ArrayBuffer]);
+  } catch (e) {
+    f.failed = true;
+    post({ type: "error", file: m.file, message: describe(e, f.path) });
+  }
+}
+
+function openNew(path: string, attrs: Record<string, AttrValue>) {
+  const h5 = new h5wasm.File(path, "w");
+  setAttrs(h5 as never, attrs);
+  h5.flush();
+  return h5;
+}
+
+function append(f: OpenFile, name: string, data: NumericArray): void {
+  const n = data.length;
+  const have = f.rows.get(name);
+  if (have === undefined) {
+    ensureParents(f.h5, name);
+    if (f.h5.get(name)) throw new Error(`dataset '${name}' already exists`);
+    f.h5.create_dataset({ name, data, shape: [n], maxshape: [null], chunks: [Math.min(CHUNK_ROWS, Math.max(1024, n))] });
+    f.rows.set(name, n);
+    return;
+  }
+  const ds = f.h5.get(name) as { resize(s: number[]): void; write_slice(r: number[][], d: unknown): void };
+  ds.resize([have + n]);
+  ds.write_slice([[have, have + n]], data);
+  f.rows.set(name, have + n);
+}
+
+function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void {
+  const datasets: DatasetInfo[] = [];
+  try {
+    if (!f.failed) checked(() => setAttrs(f.h5 as never, attrs));
+    for (const path of f.h5.paths()) {
+      const e = f.h5.get(path) as { type?: string; shape?: number[] | null; dtype?: unknown } | null;
+      if (e && e.type === "Dataset") datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
+    }
+  } catch (e) {
+    post({ type: "error", file: id, message: describe(e, f.path) });
+  }
+  try {
+    checked(() => f.h5.close());
+  } catch (e) {
+    post({ type: "error", file: id, message: describe(e, f.path) });
+  }
+  files.delete(id);
+  let bytes = 0;
+  try {
+    bytes = statSync(f.path).size;
+  } catch {
+    // gone or unreadable: reported as 0 bytes
+  }
+  post({ type: "closed", file: id, datasets, bytes });
+}
+
+function csv(m: Extract<ToWriter, { op: "csv" }>): void {
+  let h5: InstanceType<H5wasm["File"]> | null = null;
+  try {
+    h5 = new h5wasm.File(m.path, "r");
+    const cols = m.datasets.map((name) => {
+      const ds = h5!.get(name) as { type?: string; shape?: number[] | null; value?: unknown } | null;
+      if (!ds || ds.type !== "Dataset" || !ds.shape || ds.shape.length !== 1) throw new Error(`'${name}' is not a 1-D dataset`);
+      if (ds.shape[0]! > m.maxRows) throw new Error(`'${name}' has ${ds.shape[0]} rows; CSV is offered up to ${m.maxRows} (download the HDF5 file)`);
+      return ds.value as ArrayLike<number | bigint>;
+    });
+    const rows = cols[0]?.length ?? 0;
+    if (cols.some((c) => c.length !== rows)) throw new Error("the datasets differ in length");
+    const lines = [m.datasets.join(",")];
+    for (let i = 0; i < rows; i++) lines.push(cols.map((c) => String(c[i])).join(","));
+    post({ type: "csv", req: m.req, text: lines.join("\n") + "\n" });
+  } catch (e) {
+    post({ type: "csv", req: m.req, error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    h5?.close();
+  }
+}
+
+/** h5wasm's errors say little; the OS's view of the folder (full, read-only) is added when it explains it. */
+function describe(e: unknown, path: string): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const dir = dirname(path);
+  const causes: string[] = [];
+  try {
+    const fs = statfsSync(dir);
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    if (free < 1 << 20) causes.push(`the disk is full (${free} bytes free in ${dir})`);
+  } catch {
+    // no figures: say nothing about space
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    causes.push(`${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? "EACCES"})`);
+  }
+  return `writing ${path} failed: ${msg}${causes.length ? `; ${causes.join("; ")}` : ""}`;
+}
+
+setInterval(() => {
+  for (const [id, f] of files) {
+    if (!f.dirty || f.failed) continue;
+    f.dirty = false;
+    try {
+      checked(() => f.h5.flush());
+    } catch (e) {
+      f.failed = true;
+      post({ type: "error", file: id, message: describe(e, f.path) });
+    }
+  }
+}, FLUSH_INTERVAL_MS);
+
+self.onmessage = (ev: MessageEvent<ToWriter>) => {
+  if (!ready) backlog.push(ev.data);
+  else handle(ev.data);
+};
+
+// No top-level await: the executable is built as bytecode, which needs none in any module.
+void h5wasm.ready.then(() => {
+  ready = true;
+  for (const m of backlog.splice(0)) handle(m);
+  post({ type: "ready" });
+});

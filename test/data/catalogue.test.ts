@@ -1,0 +1,98 @@
+// The run catalogue on its own: retention by count and age never drops a running task, tasks that left the
+// daemon's buffer still answer, and ctx.record without a data directory says what is missing.
+import { afterAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Catalogue, type TaskRow } from "../../src/data/catalogue.ts";
+import { LabDaemon, TaskFailedError } from "../../src/index.ts";
+import { dataTasks, startDataServer, tempDataDir, until, type DataServer } from "./support.ts";
+
+const row = (id: string, status: string, finishedMs: number | null, sessionId: number): TaskRow => ({
+  task_id: id, session_id: sessionId, task_type: "T", params: "{}", status, progress: '{"fraction":0}', device_ids: "[]",
+  started_ms: (finishedMs ?? Date.now()) - 10, finished_ms: finishedMs, result: null, run_id: null, error: null,
+});
+
+describe("retention", () => {
+  test("keeps the newest finished tasks up to the count, drops older ones and their errors, never a running task", () => {
+    const file = join(tempDataDir(), "c.sqlite");
+    const c = new Catalogue(file, { retention: { tasks: 3 }, version: "t", host: "h" });
+    const now = Date.now();
+    c.putTask(row("running-old", "running", null, c.sessionId));
+    for (let i = 0; i < 6; i++) c.putTask(row(`t${i}`, "completed", now - (6 - i) * 1000, c.sessionId));
+    c.putError({ scope: "task", id: "t0", stored: "{}", session_id: c.sessionId });
+    c.applyRetention();
+    expect(c.tasks(100).map((r) => r.task_id).sort()).toEqual(["running-old", "t3", "t4", "t5"]);
+    expect(c.error("task", "t0")).toBeNull();
+    c.close();
+  });
+
+  test("drops finished tasks older than the age limit", () => {
+    const file = join(tempDataDir(), "c.sqlite");
+    const c = new Catalogue(file, { retention: { tasks: 100, days: 1 }, version: "t", host: "h" });
+    c.putTask(row("old", "failed", Date.now() - 2 * 86_400_000, c.sessionId));
+    c.putTask(row("new", "completed", Date.now() - 1000, c.sessionId));
+    c.applyRetention();
+    expect(c.tasks(100).map((r) => r.task_id)).toEqual(["new"]);
+    c.close();
+  });
+
+  test("a reopened catalogue marks tasks of a dead server interrupted, keeping their progress", () => {
+    const file = join(tempDataDir(), "c.sqlite");
+    const a = new Catalogue(file, { version: "t", host: "h" });
+    a.putTask({ ...row("cut", "running", null, a.sessionId), progress: '{"fraction":0.7,"message":"step 7"}' });
+    // The process that wrote it is gone: its session's pid is one no process has.
+    a.flush();
+    a.db.run("UPDATE sessions SET pid = 2147483646 WHERE session_id = ?", [a.sessionId]);
+    a.close();
+    const b = new Catalogue(file, { version: "t", host: "h" });
+    expect(b.task("cut")).toMatchObject({ status: "interrupted", progress: '{"fraction":0.7,"message":"step 7"}' });
+    expect(b.sessionId).toBeGreaterThan(a.sessionId);
+    b.close();
+  });
+
+  test("a reopened catalogue leaves a live server's running tasks alone (two servers sharing a directory)", () => {
+    const file = join(tempDataDir(), "c.sqlite");
+    const a = new Catalogue(file, { version: "t", host: "h" });
+    a.putTask(row("live", "running", null, a.sessionId));
+    a.flush();
+    a.db.run("UPDATE sessions SET pid = ? WHERE session_id = ?", [process.ppid, a.sessionId]);
+    const b = new Catalogue(file, { version: "t", host: "h" });
+    expect(b.task("live")!.status).toBe("running");
+    a.close();
+    b.close();
+  });
+});
+
+describe("history through the server", () => {
+  let s: DataServer;
+  afterAll(() => s?.close());
+
+  test("tasks evicted from the daemon's finished buffer still answer GET /tasks and GET /tasks/{id}", async () => {
+    s = await startDataServer(tempDataDir());
+    for (let i = 0; i < 8; i++) expect((await s.req("POST", "/tasks", { task_id: `r${i}`, task_type: "Returns", params: { i } })).status).toBe(200);
+    await until(async () => (await s.req("GET", "/tasks/r7")).body?.status === "completed", "the last task");
+    expect(s.daemon.hasTask("r0")).toBe(false); // the buffer holds 5
+    const r0 = await s.req("GET", "/tasks/r0");
+    expect(r0.status).toBe(200);
+    expect(r0.body).toMatchObject({ task_id: "r0", status: "completed", result: { echo: { i: 0 }, value: 42 }, earlier_run: false });
+    const ids = (await s.req("GET", "/tasks")).body.tasks.map((t: any) => t.task_id);
+    for (let i = 0; i < 8; i++) expect(ids.filter((id: string) => id === `r${i}`)).toHaveLength(1);
+  }, 30_000);
+
+  test("DELETE /tasks/{id}/error clears the kept copy too", async () => {
+    await s.req("POST", "/tasks", { task_id: "f1", task_type: "Fails" });
+    await until(async () => (await s.req("GET", "/tasks/f1")).body?.status === "failed", "the failure");
+    expect((await s.req("GET", "/tasks/f1/error")).status).toBe(200);
+    expect((await s.req("DELETE", "/tasks/f1/error")).status).toBe(204);
+    expect((await s.req("GET", "/tasks/f1/error")).status).toBe(404);
+  });
+});
+
+test("ctx.record without a data directory fails the task, naming what is missing", async () => {
+  const daemon = new LabDaemon();
+  daemon.registerPlugins({ tasks: dataTasks });
+  const h = daemon.executeTask("t", "RecordAll");
+  const err = await h.wait().catch((e: TaskFailedError) => e);
+  expect(err).toBeInstanceOf(TaskFailedError);
+  expect(String((err as TaskFailedError).cause)).toMatch(/no data directory is configured/);
+  await daemon.shutdown();
+});
