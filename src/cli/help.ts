@@ -7,6 +7,7 @@ Usage:
   labdaemon resources [flags]             list the instruments this PC can reach
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
+  labdaemon launcher [flags]              start and stop the lab's server profiles from a web page
   labdaemon help [COMMAND]                this text, or a command's
   labdaemon --version                     the version
 
@@ -97,4 +98,23 @@ Prints one 'RESOURCE<TAB>DEVICE' line per served resource, then 'ready'.
 
 Flags:
   -h, --help   this text
+`;
+
+export const LAUNCHER_HELP = `Usage: labdaemon launcher [--config FILE] [--port 5100] [--no-open]
+
+Serves a page on 127.0.0.1 that starts and stops the profiles of the lab configuration (each as its own
+'labdaemon serve --profile NAME' process), shows their health and logs, and edits the configuration.
+Prints the page's URL, carrying this launch's secret (token=), and opens it in the default browser.
+Quitting (the page's Quit, SIGINT, SIGTERM) stops the servers it started, except those started with
+"keep running". Servers left by a launcher that died are offered for adoption on the next start.
+
+Flags:
+  --config FILE   lab configuration (default: found as 'serve' finds it; none → the page offers a template)
+  --port PORT     the page's port (default 5100)
+  --no-open       print the URL only
+  -h, --help      this text
+
+Scripts use the same JSON API with 'Authorization: Bearer SECRET': GET /api/profiles,
+POST /api/profiles/NAME/start|stop, GET /api/profiles/NAME/logs (SSE), GET|PUT /api/config.
+Records of started servers: $XDG_RUNTIME_DIR/labdaemon, else ~/.labdaemon/run.
 `;

@@ -4,13 +4,13 @@
 // The version straight from package.json: importing the library for it would load the whole server.
 import pkg from "../../package.json" with { type: "json" };
 import { UsageError } from "./args.ts";
-import { MAIN_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SIM_HELP } from "./help.ts";
+import { LAUNCHER_HELP, MAIN_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SIM_HELP } from "./help.ts";
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
 const EXIT_CONFIG = 3;
 
-const HELP: Record<string, string> = { serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP };
+const HELP: Record<string, string> = { serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP, launcher: LAUNCHER_HELP };
 
 // Commands load on demand: `--version` and `--help` must not pay for the server.
 const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>
   resources: async () => (await import("./resources.ts")).resourcesCommand,
   query: async () => (await import("./query.ts")).queryCommand,
   sim: async () => (await import("./sim.ts")).simCommand,
+  launcher: async () => (await import("./launcher.ts")).launcherCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
