@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   /** --config as given (relative to cwd). */
   configFlag?: string;
   cwd?: string;
+  /** Where ~/.labdaemon is looked for (default: $HOME). */
+  home?: string;
   runDir: string;
 }
 
@@ -73,18 +75,20 @@ export class Supervisor {
   private orphans: RunRecord[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly cwd: string;
+  private readonly home: string;
   private readonly launcherTicks = startTicks(process.pid);
   private closed = false;
 
   private constructor(opts: SupervisorOptions) {
     this.cwd = opts.cwd ?? process.cwd();
+    this.home = opts.home ?? (process.env.HOME || homedir());
     this.runDir = new RunDir(opts.runDir);
   }
 
   /** Finds the configuration as `serve` does (a --config that does not exist is the caller's error). */
   static async open(opts: SupervisorOptions): Promise<Supervisor> {
     const s = new Supervisor(opts);
-    const found = discoverConfig({ flag: opts.configFlag, env: process.env.LABDAEMON_CONFIG || undefined, cwd: s.cwd });
+    const found = discoverConfig({ flag: opts.configFlag, env: process.env.LABDAEMON_CONFIG || undefined, cwd: s.cwd, home: s.home });
     if (found) {
       s.configFile = found.file;
       s.via = found.via;
@@ -98,7 +102,7 @@ export class Supervisor {
   searched(): string[] {
     const out: string[] = [];
     if (process.env.LABDAEMON_CONFIG) out.push(`$LABDAEMON_CONFIG (${process.env.LABDAEMON_CONFIG})`);
-    for (const dir of [this.cwd, join(process.env.HOME || homedir(), ".labdaemon")]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
+    for (const dir of [this.cwd, join(this.home, ".labdaemon")]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
     return out;
   }
 
