@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { startLauncher, type Launcher } from "../../src/launcher/index.ts";
-import { call, labDir, profileIn, procExists, waitFor, type LabDir } from "./support.ts";
+import { call, labDir, profileIn, procExists, waitFor, type LabDir, removeLabDirs } from "./support.ts";
 
 const SECRET = "test-secret-0123456789";
 let lab: LabDir;
@@ -18,6 +18,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await launcher.quit();
+  removeLabDirs();
 });
 
 describe("launcher API", () => {

@@ -1,7 +1,9 @@
 // `labdaemon launcher` on the command line: its help, a user's mistakes as one line and an exit status.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { runCli } from "../cli/runCli.ts";
-import { labDir } from "./support.ts";
+import { labDir, removeLabDirs } from "./support.ts";
+
+afterAll(removeLabDirs);
 
 describe("labdaemon launcher (command line)", () => {
   test("is a command with its own help, listed in the main help", async () => {

@@ -1,11 +1,13 @@
 // The launcher as a process: SIGTERM leaves no server behind; after a SIGKILL its servers keep running
 // and the next launcher offers to adopt or stop them, without ever signalling a PID it cannot prove.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
 import { startTicks } from "../../src/launcher/procInfo.ts";
 import { RunDir, type RunRecord } from "../../src/launcher/runDir.ts";
-import { call, labDir, profileIn, procExists, spawnLauncher, waitFor } from "./support.ts";
+import { call, labDir, profileIn, procExists, spawnLauncher, waitFor, removeLabDirs } from "./support.ts";
+
+afterAll(removeLabDirs);
 
 describe("launcher lifecycle", () => {
   test("SIGTERM stops every server it started: no child process is left in /proc", async () => {

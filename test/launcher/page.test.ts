@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { startLauncher, type Launcher } from "../../src/launcher/index.ts";
 import { buildPages } from "../../tools/webBuild.ts";
 import { openBrowser, type BrowserSession } from "../support/browser.ts";
-import { call, labDir, profileIn, type LabDir } from "./support.ts";
+import { call, labDir, profileIn, type LabDir, removeLabDirs } from "./support.ts";
 
 const SECRET = "page-test-secret";
 let lab: LabDir;
@@ -24,6 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await b?.[Symbol.asyncDispose]();
   await launcher?.quit();
+  removeLabDirs();
 });
 
 const row = (name: string) => b.page.locator(`tr[data-profile="${name}"]`);

@@ -1,6 +1,6 @@
 // Launcher tests' helpers: a lab folder with its own run directory, the launcher's API over its real
 // loopback socket, and waits on its state with a bound.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
@@ -31,12 +31,20 @@ export interface LabDir {
   config: string;
 }
 
+const made: string[] = [];
+
 export function labDir(files: Record<string, string> = { "lab_servers.yaml": LAB_YAML }): LabDir {
   const dir = mkdtempSync(join(tmpdir(), "ld-launcher-"));
+  made.push(dir);
   const runDir = join(dir, "run");
   mkdirSync(join(dir, "home"));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return { dir, runDir, config: join(dir, "lab_servers.yaml") };
+}
+
+/** Removes the folders labDir() made in this file's run (bun test runs no exit handlers). */
+export function removeLabDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 export interface Reply {
