@@ -9,8 +9,9 @@ import { isAlive, startTicks } from "./procInfo.ts";
 import type { ProfileInfo } from "./profiles.ts";
 import { LAUNCH_ID_VAR, provenServer, type RunDir, type RunRecord } from "./runDir.ts";
 import { selfCommand } from "./selfCommand.ts";
+import type { ServerState } from "./wire.ts";
 
-export type ServerState = "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "crashed";
+export type { ServerState } from "./wire.ts";
 
 /** serve's own shutdown budget is 2 s; past this the child is killed. */
 export const STOP_GRACE_MS = 3000;

@@ -11,49 +11,16 @@ import { LogBuffer } from "./logBuffer.ts";
 import { portHolder, startTicks } from "./procInfo.ts";
 import { readProfiles, type ProfileInfo } from "./profiles.ts";
 import { launcherAlive, provenServer, RunDir, type RunRecord } from "./runDir.ts";
-import { ManagedServer, type ServerState } from "./server.ts";
+import { ManagedServer } from "./server.ts";
+import type { OrphanView, ProfileView } from "./wire.ts";
+
+export type { OrphanView, ProfileView } from "./wire.ts";
 import { TEMPLATE_JSON, TEMPLATE_YAML } from "./template.ts";
 
 /** Health is asked this often once every server is up; while one starts, more often. */
 export const HEALTH_INTERVAL_MS = 2000;
 const STARTING_INTERVAL_MS = 200;
 const EXTENSIONS = [".ts", ".json", ".yaml", ".yml"];
-
-export interface ProfileView {
-  name: string;
-  description: string;
-  host: string;
-  port: number;
-  devices: string[];
-  state: ServerState;
-  pid: number | null;
-  healthy: boolean;
-  started_at: string | null;
-  uptime_s: number | null;
-  exit_code: number | null;
-  keep_running: boolean;
-  adopted: boolean;
-  /** The profile's section changed (or went) since this server started from it. */
-  needs_restart: boolean;
-  /** No longer in the configuration, still running. */
-  removed: boolean;
-  /** A crash's last log lines. */
-  last_lines?: string[];
-}
-
-export interface OrphanView {
-  id: string;
-  profile: string;
-  config: string;
-  pid: number;
-  port: number | null;
-  started_at: string;
-  /** running: provably the server recorded (it may be adopted or stopped); stale: only the record is left. */
-  status: "running" | "stale";
-  reason?: string;
-  /** Adoption needs the profile in this launcher's configuration. */
-  adoptable: boolean;
-}
 
 export interface SupervisorOptions {
   /** --config as given (relative to cwd). */

@@ -5,9 +5,21 @@ import { existsSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
 import { startTicks } from "../../src/launcher/procInfo.ts";
 import { RunDir, type RunRecord } from "../../src/launcher/runDir.ts";
-import { call, labDir, profileIn, procExists, spawnLauncher, waitFor, removeLabDirs } from "./support.ts";
+import { call, labDir, profileIn, procExists, spawnLauncher, removeLabDirs, type LabDir } from "./support.ts";
 
 afterAll(removeLabDirs);
+
+/** A launcher process starts `profile`, then dies by SIGKILL: the server's PID, left running. */
+async function orphanedServer(lab: LabDir, profile: string): Promise<number> {
+  const first = await spawnLauncher(lab);
+  try {
+    await call(first.base, first.token, "POST", `/api/profiles/${profile}/start`);
+    return (await profileIn(first.base, first.token, profile, "healthy")).pid;
+  } finally {
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+  }
+}
 
 describe("launcher lifecycle", () => {
   test("SIGTERM stops every server it started: no child process is left in /proc", async () => {
@@ -29,15 +41,7 @@ describe("launcher lifecycle", () => {
 
   test("after a SIGKILL the server keeps running and the next launcher adopts it; stale and reused-PID records are never signalled", async () => {
     const lab = labDir();
-    const first = await spawnLauncher(lab);
-    let orphanPid = 0;
-    try {
-      await call(first.base, first.token, "POST", "/api/profiles/alpha/start");
-      orphanPid = (await profileIn(first.base, first.token, "alpha", "healthy")).pid;
-    } finally {
-      first.proc.kill("SIGKILL");
-      await first.proc.exited;
-    }
+    const orphanPid = await orphanedServer(lab, "alpha");
     expect(procExists(orphanPid)).toBe(true);
 
     // Two records that must not be acted on: one whose process ended, one whose PID now belongs to
@@ -93,15 +97,7 @@ describe("launcher lifecycle", () => {
 
   test("an orphan can be stopped instead of adopted", async () => {
     const lab = labDir();
-    const first = await spawnLauncher(lab);
-    let pid = 0;
-    try {
-      await call(first.base, first.token, "POST", "/api/profiles/beta/start");
-      pid = (await profileIn(first.base, first.token, "beta", "healthy")).pid;
-    } finally {
-      first.proc.kill("SIGKILL");
-      await first.proc.exited;
-    }
+    const pid = await orphanedServer(lab, "beta");
     const second = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret: "s", runDir: lab.runDir });
     try {
       const [orphan] = (await call(second.http.url, "s", "GET", "/api/orphans")).body.orphans;

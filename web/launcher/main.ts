@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, setToken, takeToken } from "../shared/api.ts";
 import { createEditor, type ConfigEditor } from "./editor.ts";
 import { LogPanel } from "./logs.ts";
-import type { ConfigInfo, Orphan, Profile } from "./types.ts";
+import type { ConfigInfo, ConfigProblem, Orphan, Profile } from "./types.ts";
 
 const POLL_MS = 1000;
 
@@ -127,7 +127,7 @@ function Editor({ info, onSaved }: { info: ConfigInfo; onSaved: () => void }) {
       onSaved();
     } catch (e) {
       if (e instanceof ApiError && e.type === "ConfigError") {
-        const c = e.envelope.error.context as { line?: number; column?: number; problem?: string };
+        const c = e.envelope.error.context as ConfigProblem;
         showProblem(c.line, c.column, c.problem ?? e.envelope.error.message);
       }
       setMessage({ kind: "error", text: `Not saved: ${describe(e)}` });
@@ -181,7 +181,7 @@ function App({ hasToken }: { hasToken: boolean }) {
   const refresh = useCallback(async () => {
     try {
       const [p, o] = await Promise.all([
-        api<{ profiles: Profile[]; config: { file: string | null; error: { file?: string; line?: number; column?: number; problem?: string } | null } }>("GET", "/api/profiles"),
+        api<{ profiles: Profile[]; config: { file: string | null; error: ConfigProblem | null } }>("GET", "/api/profiles"),
         api<{ orphans: Orphan[] }>("GET", "/api/orphans"),
       ]);
       setProfiles(p.profiles);
