@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compileExecutable } from "../src/cli/compile.ts";
+import { buildPages } from "../tools/webBuild.ts";
 import { openBrowser } from "../test/support/browser.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -21,6 +22,7 @@ const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().t
 
 const dir = mkdtempSync(join(tmpdir(), "ld-bench-launcher-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+await buildPages(ROOT); // the executable embeds build/web as it finds it
 await compileExecutable(ROOT, { quiet: true });
 const exe = join(dir, "labdaemon");
 copyFileSync(join(ROOT, "dist/labdaemon"), exe);
@@ -106,7 +108,7 @@ for (let i = 0; i < LOADS; i++) {
   respMs.push(resp);
   dclMs.push(dcl);
   await b.page.locator("tr[data-profile]").first().waitFor();
-  readyMs.push(await b.page.evaluate(() => (globalThis as any).performance.now()));
+  readyMs.push(await b.page.evaluate(() => (globalThis as any).performance.getEntriesByName("launcher:listed")[0].startTime));
 }
 await b[Symbol.asyncDispose]();
 const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
@@ -119,7 +121,7 @@ console.log(`| tiny JSON 404 of the same server (floor) | ${median(floorMs).toFi
 console.log(`| launcher page, response received | ${median(respMs).toFixed(1)} | ${max(respMs).toFixed(1)} | — |`);
 console.log(`| launcher page, DOMContentLoaded (script run) | ${median(dclMs).toFixed(1)} | ${max(dclMs).toFixed(1)} | — |`);
 console.log(`| launcher page, load event | ${median(pageMs).toFixed(1)} | ${max(pageMs).toFixed(1)} | ${(median(pageMs) / median(floorMs)).toFixed(1)}× |`);
-console.log(`| launcher page, servers listed | ${median(readyMs).toFixed(1)} | ${max(readyMs).toFixed(1)} | — |`);
+console.log(`| launcher page, servers listed (its first /api/profiles answered) | ${median(readyMs).toFixed(1)} | ${max(readyMs).toFixed(1)} | — |`);
 console.log(`goal page load < 300 ms: ${median(pageMs) < 300 ? "met" : "NOT met"} (median), ${max(pageMs) < 300 ? "met" : "not met"} (every load)`);
 
 await api("POST", "/api/quit");

@@ -8,7 +8,8 @@ import { join } from "node:path";
 export const OUTFILE = "dist/labdaemon";
 
 /** Everything whose change must rebuild the executable (node_modules changes show in package-lock.json). */
-const INPUT_DIRS = ["src", "drivers", "web"];
+// build/web: the pages are embedded as built; a page rebuilt after the executable must rebuild it too.
+const INPUT_DIRS = ["src", "drivers", "web", "build/web"];
 const INPUT_FILES = ["package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "build/Release/labdaemon_native.node"];
 
 /**

@@ -2,7 +2,8 @@
 // (CodeMirror included) loads, a profile starts as a child of the same binary and turns healthy, and no
 // request leaves 127.0.0.1 — in a network namespace whose only interface is loopback where allowed.
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { buildPages } from "../../tools/webBuild.ts";
 import { binary, workspace } from "../e2e/support.ts";
 import { LAB_YAML } from "./support.ts";
 
@@ -13,6 +14,7 @@ function netnsAvailable(): boolean {
 
 describe("launcher from the compiled binary", () => {
   test("from an empty folder: page, start, healthy, quit; every request on 127.0.0.1", async () => {
+    await buildPages(resolve(import.meta.dir, "../..")); // the executable embeds build/web as it finds it
     const { exe } = await binary();
     const ws = await workspace({ "lab_servers.yaml": LAB_YAML });
     const driver = join(import.meta.dir, "binaryDriver.ts");

@@ -185,6 +185,8 @@ function App({ hasToken }: { hasToken: boolean }) {
         api<{ orphans: Orphan[] }>("GET", "/api/orphans"),
       ]);
       setProfiles(p.profiles);
+      // For bench/launcher.ts: when the servers were first known (the table renders in the same frame).
+      if (performance.getEntriesByName("launcher:listed").length === 0) performance.mark("launcher:listed");
       setOrphans(o.orphans);
       setConfigLoad(p.config.error ? `${p.config.error.file}${p.config.error.line ? `:${p.config.error.line}:${p.config.error.column}` : ""}: ${p.config.error.problem}` : null);
       setSelected((s) => s ?? p.profiles[0]?.name ?? null);
