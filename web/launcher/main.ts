@@ -3,7 +3,7 @@
 import { html, render } from "htm/preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, setToken, takeToken } from "../shared/api.ts";
-import { createEditor, type ConfigEditor } from "./editor.ts";
+import type { ConfigEditor } from "./editor.ts";
 import { LogPanel } from "./logs.ts";
 import type { ConfigInfo, ConfigProblem, Orphan, Profile } from "./types.ts";
 
@@ -105,12 +105,15 @@ function Editor({ info, onSaved }: { info: ConfigInfo; onSaved: () => void }) {
   const [dirty, setDirty] = useState(false);
 
   useEffect(() => {
-    if (!host.current || editor.current) return;
-    editor.current = createEditor(host.current, `Configuration file ${info.file}`);
-    editor.current.setText(info.text ?? "", info.format ?? "yaml");
-    editor.current.onChange(() => setDirty(true));
-    setDirty(false);
-    if (info.error) showProblem(info.error.line, info.error.column, info.error.problem ?? "does not load");
+    // Loaded on demand: CodeMirror's set-up (its grammars among it) then runs after the page has loaded.
+    void import("./editor.ts").then(({ createEditor }) => {
+      if (!host.current || editor.current) return;
+      editor.current = createEditor(host.current, `Configuration file ${info.file}`);
+      editor.current.setText(info.text ?? "", info.format ?? "yaml");
+      editor.current.onChange(() => setDirty(true));
+      setDirty(false);
+      if (info.error) showProblem(info.error.line, info.error.column, info.error.problem ?? "does not load");
+    });
   }, []);
 
   const showProblem = (line: number | undefined, column: number | undefined, text: string) => {
