@@ -38,7 +38,10 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
   let guard: LauncherGuard;
 
   const routes: Array<[string, RegExp, Handler]> = [
-    ["GET", /^\/api\/profiles$/, () => json({ profiles: sup.list(), config: { file: sup.configFile, error: sup.configError?.context ?? null } })],
+    ["GET", /^\/api\/profiles$/, async () => {
+      await sup.refreshIfChanged();
+      return json({ profiles: sup.list(), config: { file: sup.configFile, error: sup.configError?.context ?? null } });
+    }],
     ["GET", /^\/api\/profiles\/([^/]+)$/, (_r, [name]) => {
       sup.logsOf(name!); // 404 for an unknown name
       return json(sup.view(name!));
@@ -55,7 +58,10 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
       if (!Number.isInteger(since) || since < 0) throw new HttpError(400, "InvalidRequest", "since must be a whole number (a line's seq)", { since: url.searchParams.get("since") });
       return logStream(sup.logsOf(name!), since, req.signal);
     }],
-    ["GET", /^\/api\/config$/, () => json(sup.configText())],
+    ["GET", /^\/api\/config$/, async () => {
+      await sup.refreshIfChanged();
+      return json(sup.configText());
+    }],
     ["PUT", /^\/api\/config$/, async (req) => json({ profiles: await sup.saveConfig(await textBody(req)), config: sup.configText() })],
     ["POST", /^\/api\/config$/, async (req) => {
       const { path } = await jsonBody(req);

@@ -45,6 +45,7 @@ export class Supervisor {
   private readonly home: string;
   private readonly launcherTicks = startTicks(process.pid);
   private closed = false;
+  private loadedMtime: number | null = null;
 
   private constructor(opts: SupervisorOptions) {
     this.cwd = opts.cwd ?? process.cwd();
@@ -75,6 +76,7 @@ export class Supervisor {
 
   async reload(): Promise<void> {
     if (!this.configFile) return;
+    this.loadedMtime = mtimeOf(this.configFile);
     try {
       this.profiles = await readProfiles(this.configFile);
       this.configError = null;
@@ -82,6 +84,15 @@ export class Supervisor {
       // The last good profiles stay listed (running servers among them); the error is shown beside them.
       this.configError = configProblem((e as Error).message, this.configFile);
     }
+  }
+
+  /**
+   * Re-reads the profiles when the file changed on disk since they were read (edited elsewhere). A .ts
+   * configuration is a module: the runtime keeps its first import, so only a save from the page (or a new
+   * launcher) shows its changes.
+   */
+  async refreshIfChanged(): Promise<void> {
+    if (this.configFile && mtimeOf(this.configFile) !== this.loadedMtime) await this.reload();
   }
 
   logsOf(name: string): LogBuffer {
@@ -262,6 +273,7 @@ export class Supervisor {
     if (!this.configFile) throw new HttpError(409, "NoConfig", "no configuration file yet: create one first (POST /api/config with {\"path\": …})");
     this.profiles = await saveConfig(this.configFile, text);
     this.configError = null;
+    this.loadedMtime = mtimeOf(this.configFile);
     return this.list();
   }
 
@@ -302,5 +314,13 @@ export class Supervisor {
       }
     }));
     return { stopped, kept };
+  }
+}
+
+function mtimeOf(file: string): number | null {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return null;
   }
 }

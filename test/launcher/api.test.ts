@@ -1,7 +1,7 @@
 // The launcher's JSON API over its real loopback socket: profiles started as real child servers, their
 // health, crashes with exit code and last lines, port conflicts, logs over SSE, and the security checks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startLauncher, type Launcher } from "../../src/launcher/index.ts";
 import { call, labDir, profileIn, procExists, waitFor, type LabDir, removeLabDirs } from "./support.ts";
 
@@ -183,6 +183,27 @@ describe("launcher API", () => {
     expect(views.beta.needs_restart).toBe(false);
     const got = await call(base, SECRET, "GET", "/api/config");
     expect(got.body).toMatchObject({ file: lab.config, exists: true, format: "yaml", text: changed });
+  });
+
+  test("a configuration edited elsewhere is re-read; one that no longer loads is reported beside the last good profiles", async () => {
+    const good = readFileSync(lab.config, "utf8");
+    try {
+      writeFileSync(lab.config, `${good}  delta:\n    port: 0\n`);
+      expect((await call(base, SECRET, "GET", "/api/profiles")).body.profiles.map((p: any) => p.name)).toContain("delta");
+      writeFileSync(lab.config, `${good}  epsilon: [\n`);
+      const broken = (await call(base, SECRET, "GET", "/api/profiles")).body;
+      expect(broken.profiles.map((p: any) => p.name)).toContain("delta");
+      expect(broken.config.error.file).toBe(lab.config);
+      expect(broken.config.error.line).toBeGreaterThan(0);
+      const refused = await call(base, SECRET, "POST", "/api/profiles/delta/start");
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.type).toBe("ConfigInvalid");
+    } finally {
+      writeFileSync(lab.config, good);
+    }
+    const back = (await call(base, SECRET, "GET", "/api/profiles")).body;
+    expect(back.config.error).toBeNull();
+    expect(back.profiles.map((p: any) => p.name)).not.toContain("delta");
   });
 
   test("quitting stops the servers it started, except one kept running", async () => {
