@@ -146,9 +146,14 @@ export class Supervisor {
     const current = this.servers.get(name);
     if (current?.active) throw new HttpError(409, "AlreadyRunning", `profile '${name}' is already running (PID ${current.pid}, ${current.state})`, { profile: name, pid: current.pid });
     await this.checkPortFree(p);
-    const s = ManagedServer.start(p, this.configFile!, this.runDir, {
-      keepRunning: opts.keepRunning === true, cwd: dirname(this.configFile!), launcherTicks: this.launcherTicks, logs: this.logsOf(name),
-    });
+    let s: ManagedServer;
+    try {
+      s = ManagedServer.start(p, this.configFile!, this.runDir, {
+        keepRunning: opts.keepRunning === true, cwd: dirname(this.configFile!), launcherTicks: this.launcherTicks, logs: this.logsOf(name),
+      });
+    } catch (e) {
+      throw new HttpError(500, "SpawnFailed", `cannot start a server for '${name}': ${(e as Error).message}`, { profile: name });
+    }
     this.servers.set(name, s);
     this.schedule(0);
     return this.view(name);
