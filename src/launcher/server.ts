@@ -47,7 +47,7 @@ export class ManagedServer {
   ) {
     this.port = record.port ?? 0;
     this.startedMs = Date.parse(record.started_at);
-    // The announced port replaces the configured one (port 0, or a --port in the profile's future).
+    // The announced port replaces the configured one (a profile with port 0 gets a free one at start).
     this.unsubscribe = this.logs.subscribe((line) => {
       const m = SERVING.exec(line.text);
       if (m && Number(m[2]) !== this.record.port) {

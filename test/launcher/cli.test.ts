@@ -1,7 +1,9 @@
 // `labdaemon launcher` on the command line: its help, a user's mistakes as one line and an exit status.
 import { afterAll, describe, expect, test } from "bun:test";
 import { runCli } from "../cli/runCli.ts";
-import { labDir, removeLabDirs } from "./support.ts";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { labDir, removeLabDirs, spawnLauncher, waitFor } from "./support.ts";
 
 afterAll(removeLabDirs);
 
@@ -32,6 +34,29 @@ describe("labdaemon launcher (command line)", () => {
       expect(r.stderr.trim().split("\n").at(-1)).toBe(`labdaemon: port ${holder.port} on 127.0.0.1 is already in use (another launcher? choose another with --port)`);
     } finally {
       holder.stop(true);
+    }
+  });
+
+  test("without --no-open it hands the URL with its secret to the desktop's opener (xdg-open)", async () => {
+    const lab = labDir();
+    const opened = join(lab.dir, "opened.txt");
+    const bin = join(lab.dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`);
+    chmodSync(join(bin, "xdg-open"), 0o755);
+    const l = await spawnLauncher(lab, { open: true, env: { PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      const url = await waitFor("xdg-open to be called", async () => {
+        try {
+          return readFileSync(opened, "utf8") || undefined;
+        } catch {
+          return undefined;
+        }
+      }, 10_000);
+      expect(url).toBe(`${l.base}?token=${l.token}`);
+    } finally {
+      l.proc.kill("SIGTERM");
+      await l.proc.exited;
     }
   });
 });

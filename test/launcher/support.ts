@@ -1,9 +1,8 @@
 // Launcher tests' helpers: a lab folder with its own run directory, the launcher's API over its real
 // loopback socket, and waits on its state with a bound.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { existsSync } from "node:fs";
 
 export const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 
@@ -95,23 +94,26 @@ export function profileIn(base: string, token: string, name: string, state: stri
   }, timeoutMs);
 }
 
+/** A process that exists and is not a zombie (an exited child not yet reaped still has its /proc entry). */
 export const procExists = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(safeStat(pid));
 
 function safeStat(pid: number): string {
   try {
-    return require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8");
+    return readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return "";
   }
 }
 
 /** `labdaemon launcher` from the sources as its own process; resolves with its URL and secret. */
-export async function spawnLauncher(lab: LabDir, args: string[] = []): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
+export async function spawnLauncher(lab: LabDir, opts: { open?: boolean; env?: Record<string, string> } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_") && k !== "XDG_RUNTIME_DIR") env[k] = v;
   env.LABDAEMON_RUN_DIR = lab.runDir;
   env.HOME = join(lab.dir, "home");
-  const proc = Bun.spawn([process.execPath, MAIN, "launcher", "--no-open", "--port", "0", ...args], { cwd: lab.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  Object.assign(env, opts.env);
+  const args = ["launcher", "--port", "0", ...(opts.open ? [] : ["--no-open"])];
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: lab.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let out = "";
   let err = "";
   void (async () => {
