@@ -39,6 +39,29 @@ describe("launcher lifecycle", () => {
     }
   }, 60_000);
 
+  test("Ctrl-C (SIGINT to the launcher's whole process group) stops its servers through the launcher and spares one kept running", async () => {
+    const lab = labDir();
+    const l = await spawnLauncher(lab, { ownGroup: true });
+    let kept = 0;
+    try {
+      await call(l.base, l.token, "POST", "/api/profiles/alpha/start");
+      await call(l.base, l.token, "POST", "/api/profiles/beta/start", { keep_running: true });
+      const stopped = (await profileIn(l.base, l.token, "alpha", "healthy")).pid;
+      kept = (await profileIn(l.base, l.token, "beta", "healthy")).pid;
+      process.kill(-l.proc.pid, "SIGINT");
+      expect(await l.proc.exited).toBe(0);
+      expect(procExists(stopped)).toBe(false);
+      // Its servers are not in the launcher's group: the terminal's Ctrl-C never reached the kept one.
+      expect(procExists(kept)).toBe(true);
+      expect(l.stderr()).toContain("SIGINT");
+      expect(l.stderr()).toContain("left running: beta");
+      expect(new RunDir(lab.runDir).list().map((r) => r.pid)).toEqual([kept]);
+    } finally {
+      l.proc.kill("SIGKILL");
+      if (kept && procExists(kept)) process.kill(kept, "SIGTERM");
+    }
+  }, 60_000);
+
   test("after a SIGKILL the server keeps running and the next launcher adopts it; stale and reused-PID records are never signalled", async () => {
     const lab = labDir();
     const orphanPid = await orphanedServer(lab, "alpha");

@@ -106,14 +106,15 @@ function safeStat(pid: number): string {
 }
 
 /** `labdaemon launcher` from the sources as its own process; resolves with its URL and secret. */
-export async function spawnLauncher(lab: LabDir, opts: { open?: boolean; env?: Record<string, string> } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
+export async function spawnLauncher(lab: LabDir, opts: { open?: boolean; env?: Record<string, string>; ownGroup?: boolean } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_") && k !== "XDG_RUNTIME_DIR") env[k] = v;
   env.LABDAEMON_RUN_DIR = lab.runDir;
   env.HOME = join(lab.dir, "home");
   Object.assign(env, opts.env);
   const args = ["launcher", "--port", "0", ...(opts.open ? [] : ["--no-open"])];
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: lab.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  // ownGroup: its own process group, as a shell gives a foreground job (Ctrl-C signals the whole group).
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: lab.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: opts.ownGroup === true });
   let out = "";
   let err = "";
   void (async () => {
