@@ -48,7 +48,10 @@ async function buildPage(dir: string, outDir: string, page: string): Promise<Pag
     .replace(SCRIPT_SLOT, () => `<script type="module">${script}</script>`);
   // Written beside and renamed, so a server reading it never sees half a page.
   const target = join(outDir, `${page}.html`);
-  writeFileSync(`${target}.${process.pid}.tmp`, out);
-  renameSync(`${target}.${process.pid}.tmp`, target);
+  // An unchanged page keeps its file (and mtime): the executable, which embeds it, need not be rebuilt.
+  if (!existsSync(target) || readFileSync(target, "utf8") !== out) {
+    writeFileSync(`${target}.${process.pid}.tmp`, out);
+    renameSync(`${target}.${process.pid}.tmp`, target);
+  }
   return { page, bytes: out.length, ms: performance.now() - started };
 }

@@ -10,7 +10,8 @@ export const OUTFILE = "dist/labdaemon";
 export const WORKER_ENTRIES = ["src/data/writerWorker.ts"];
 
 /** Everything whose change must rebuild the executable (node_modules changes show in package-lock.json). */
-const INPUT_DIRS = ["src", "drivers", "web"];
+// build/web: the pages are embedded as built; a page rebuilt after the executable must rebuild it too.
+const INPUT_DIRS = ["src", "drivers", "web", "build/web"];
 const INPUT_FILES = ["package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "build/Release/labdaemon_native.node"];
 
 /**

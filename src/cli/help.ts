@@ -8,6 +8,7 @@ Usage:
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
   labdaemon profiles [--config FILE]      list the configuration's profiles (what --profile chooses)
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
+  labdaemon launcher [flags]              start and stop the lab's server profiles from a web page
   labdaemon service install|uninstall     run the server as a systemd service
   labdaemon lab --mqtt URL                every server and device an MQTT broker has seen, live
   labdaemon sim --example                 print an example simulator definition
@@ -194,4 +195,23 @@ Shows every labdaemon server that publishes to the broker (serve --mqtt) and eac
 online or not, connected, streaming, owned by which task. The table is redrawn as things change, until
 Ctrl-C. With --once it waits for the broker's retained state (--wait, default 1000 ms), prints the
 table once and exits. The password comes from $LABDAEMON_MQTT_PASSWORD.
+`;
+
+export const LAUNCHER_HELP = `Usage: labdaemon launcher [--config FILE] [--port 5100] [--no-open]
+
+Serves a page on 127.0.0.1 that starts and stops the profiles of the lab configuration (each as its own
+'labdaemon serve --profile NAME' process), shows their health and logs, and edits the configuration.
+Prints the page's URL, carrying this launch's secret (token=), and opens it in the default browser.
+Quitting (the page's Quit, SIGINT, SIGTERM) stops the servers it started, except those started with
+"keep running". Servers left by a launcher that died are offered for adoption on the next start.
+
+Flags:
+  --config FILE   lab configuration (default: found as 'serve' finds it; none → the page offers a template)
+  --port PORT     the page's port (default 5100)
+  --no-open       print the URL only
+  -h, --help      this text
+
+Scripts use the same JSON API with 'Authorization: Bearer SECRET': GET /api/profiles,
+POST /api/profiles/NAME/start|stop, GET /api/profiles/NAME/logs (SSE), GET|PUT /api/config.
+Records of started servers: $XDG_RUNTIME_DIR/labdaemon, else ~/.labdaemon/run.
 `;

@@ -4,14 +4,14 @@
 // The version straight from package.json: importing the library for it would load the whole server.
 import pkg from "../../package.json" with { type: "json" };
 import { UsageError } from "./args.ts";
-import { LAB_HELP, MAIN_HELP, PROFILES_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SERVICE_HELP, SIM_HELP } from "./help.ts";
+import { LAB_HELP, LAUNCHER_HELP, MAIN_HELP, PROFILES_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SERVICE_HELP, SIM_HELP } from "./help.ts";
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
 const EXIT_CONFIG = 3;
 
 const HELP: Record<string, string> = {
-  serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP, profiles: PROFILES_HELP, service: SERVICE_HELP, lab: LAB_HELP,
+  serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP, profiles: PROFILES_HELP, service: SERVICE_HELP, lab: LAB_HELP, launcher: LAUNCHER_HELP,
 };
 
 // Commands load on demand: `--version` and `--help` must not pay for the server.
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>
   resources: async () => (await import("./resources.ts")).resourcesCommand,
   query: async () => (await import("./query.ts")).queryCommand,
   sim: async () => (await import("./sim.ts")).simCommand,
+  launcher: async () => (await import("./launcher.ts")).launcherCommand,
   profiles: async () => (await import("./profiles.ts")).profilesCommand,
   service: async () => (await import("./service.ts")).serviceCommand,
   lab: async () => (await import("./labView.ts")).labCommand,

@@ -28,6 +28,9 @@ test("the executable is rebuilt when any source, driver, the addon or the lock f
     ago -= 10;
     expect(isUpToDate(root)).toBe(true);
   }
+  file("build/web/launcher.html", 2); // an embedded page, rebuilt after the executable
+  expect(isUpToDate(root)).toBe(false);
+  file("dist/labdaemon", 1);
   file("test/anything.test.ts", 0); // tests are not part of the executable
   file("README.md", 0);
   expect(isUpToDate(root)).toBe(true);

@@ -1,0 +1,331 @@
+// The launcher's state: the configuration and its profiles, the servers it runs (one per profile at a
+// time), orphans left by an earlier launcher, and the one timer that polls every server's health.
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { CONFIG_BASENAME, discoverConfig, type Discovery } from "../cli/config.ts";
+import { isAddressInUse } from "../cli/portInUse.ts";
+import { HttpError } from "../server/errors.ts";
+import { configProblem, saveConfig } from "./configFile.ts";
+import { LogBuffer } from "./logBuffer.ts";
+import { portHolder, startTicks } from "./procInfo.ts";
+import { readProfiles, type ProfileInfo } from "./profiles.ts";
+import { launcherAlive, provenServer, RunDir, type RunRecord } from "./runDir.ts";
+import { ManagedServer } from "./server.ts";
+import type { OrphanView, ProfileView } from "./wire.ts";
+
+export type { OrphanView, ProfileView } from "./wire.ts";
+import { TEMPLATE_JSON, TEMPLATE_YAML } from "./template.ts";
+
+/** Health is asked this often once every server is up; while one starts, more often. */
+export const HEALTH_INTERVAL_MS = 2000;
+const STARTING_INTERVAL_MS = 200;
+const EXTENSIONS = [".ts", ".json", ".yaml", ".yml"];
+
+export interface SupervisorOptions {
+  /** --config as given (relative to cwd). */
+  configFlag?: string;
+  cwd?: string;
+  /** Where ~/.labdaemon is looked for (default: $HOME). */
+  home?: string;
+  runDir: string;
+}
+
+export class Supervisor {
+  configFile: string | null = null;
+  via: Discovery["via"] | "created" | null = null;
+  configError: HttpError | null = null;
+  profiles: ProfileInfo[] = [];
+  readonly runDir: RunDir;
+  private readonly servers = new Map<string, ManagedServer>();
+  private readonly logs = new Map<string, LogBuffer>();
+  private orphans: RunRecord[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly cwd: string;
+  private readonly home: string;
+  private readonly launcherTicks = startTicks(process.pid);
+  private closed = false;
+  private loadedMtime: number | null = null;
+
+  private constructor(opts: SupervisorOptions) {
+    this.cwd = opts.cwd ?? process.cwd();
+    this.home = opts.home ?? (process.env.HOME || homedir());
+    this.runDir = new RunDir(opts.runDir);
+  }
+
+  /** Finds the configuration as `serve` does (a --config that does not exist is the caller's error). */
+  static async open(opts: SupervisorOptions): Promise<Supervisor> {
+    const s = new Supervisor(opts);
+    const found = discoverConfig({ flag: opts.configFlag, env: process.env.LABDAEMON_CONFIG || undefined, cwd: s.cwd, home: s.home });
+    if (found) {
+      s.configFile = found.file;
+      s.via = found.via;
+      await s.reload();
+    }
+    s.orphans = s.runDir.list().filter((r) => r.launcher_pid !== process.pid && !launcherAlive(r));
+    return s;
+  }
+
+  /** Where discovery looked, in its order, for the page to say when nothing was found. */
+  searched(): string[] {
+    const out: string[] = [];
+    if (process.env.LABDAEMON_CONFIG) out.push(`$LABDAEMON_CONFIG (${process.env.LABDAEMON_CONFIG})`);
+    for (const dir of [this.cwd, join(this.home, ".labdaemon")]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
+    return out;
+  }
+
+  async reload(): Promise<void> {
+    if (!this.configFile) return;
+    this.loadedMtime = mtimeOf(this.configFile);
+    try {
+      this.profiles = await readProfiles(this.configFile);
+      this.configError = null;
+    } catch (e) {
+      // The last good profiles stay listed (running servers among them); the error is shown beside them.
+      this.configError = configProblem((e as Error).message, this.configFile);
+    }
+  }
+
+  /**
+   * Re-reads the profiles when the file changed on disk since they were read (edited elsewhere). A .ts
+   * configuration is a module: the runtime keeps its first import, so only a save from the page (or a new
+   * launcher) shows its changes.
+   */
+  async refreshIfChanged(): Promise<void> {
+    if (this.configFile && mtimeOf(this.configFile) !== this.loadedMtime) await this.reload();
+  }
+
+  logsOf(name: string): LogBuffer {
+    this.profileOrServer(name);
+    let b = this.logs.get(name);
+    if (!b) this.logs.set(name, (b = new LogBuffer()));
+    return b;
+  }
+
+  private profileOrServer(name: string): ProfileInfo | null {
+    const p = this.profiles.find((x) => x.name === name) ?? null;
+    if (!p && !this.servers.has(name)) {
+      throw new HttpError(404, "ProfileNotFound", `no profile '${name}' in ${this.configFile ?? "(no configuration)"}`, { profile: name, profiles: this.profiles.map((x) => x.name) });
+    }
+    return p;
+  }
+
+  list(): ProfileView[] {
+    const names = [...this.profiles.map((p) => p.name), ...[...this.servers.keys()].filter((n) => !this.profiles.some((p) => p.name === n))];
+    return names.map((name) => this.view(name));
+  }
+
+  view(name: string): ProfileView {
+    const p = this.profiles.find((x) => x.name === name);
+    const s = this.servers.get(name);
+    const running = s?.active === true;
+    return {
+      name,
+      description: p?.description ?? "(no longer in the configuration)",
+      host: s?.record.host ?? p?.host ?? "127.0.0.1",
+      port: running ? s!.port : p?.port ?? s?.port ?? 0,
+      devices: p?.devices ?? [],
+      state: s?.state ?? "stopped",
+      pid: running ? s!.pid : null,
+      healthy: s?.state === "healthy",
+      started_at: running ? s!.record.started_at : null,
+      uptime_s: s?.uptimeSeconds() ?? null,
+      exit_code: s?.exitCode ?? null,
+      keep_running: running ? s!.keepRunning : false,
+      adopted: running ? s!.adopted : false,
+      needs_restart: running && (!p || p.fingerprint !== s!.fingerprint),
+      removed: !p,
+      ...(s?.state === "crashed" ? { last_lines: s.lastLines() } : {}),
+    };
+  }
+
+  async start(name: string, opts: { keepRunning?: boolean } = {}): Promise<ProfileView> {
+    const p = this.profileOrServer(name);
+    if (!p) throw new HttpError(409, "ProfileRemoved", `profile '${name}' is no longer in the configuration; it can only be stopped`, { profile: name });
+    if (this.configError) throw new HttpError(409, "ConfigInvalid", `the configuration does not load, fix it first: ${this.configError.message}`, { profile: name });
+    const current = this.servers.get(name);
+    if (current?.active) throw new HttpError(409, "AlreadyRunning", `profile '${name}' is already running (PID ${current.pid}, ${current.state})`, { profile: name, pid: current.pid });
+    await this.checkPortFree(p);
+    let s: ManagedServer;
+    try {
+      s = ManagedServer.start(p, this.configFile!, this.runDir, {
+        keepRunning: opts.keepRunning === true, cwd: dirname(this.configFile!), launcherTicks: this.launcherTicks, logs: this.logsOf(name),
+      });
+    } catch (e) {
+      throw new HttpError(500, "SpawnFailed", `cannot start a server for '${name}': ${(e as Error).message}`, { profile: name });
+    }
+    this.servers.set(name, s);
+    this.schedule(0);
+    return this.view(name);
+  }
+
+  /** Refuses before start when the port is taken, naming the holder when /proc shows it. */
+  private async checkPortFree(p: ProfileInfo): Promise<void> {
+    if (p.port === 0) return;
+    const other = [...this.servers.values()].find((s) => s.active && s.port === p.port);
+    if (other) {
+      throw new HttpError(409, "PortInUse", `port ${p.port} is already used by profile '${other.profile}' (PID ${other.pid})`, { port: p.port, profile: p.name, holder: { pid: other.pid, profile: other.profile } });
+    }
+    try {
+      const probe = Bun.listen({ hostname: p.host, port: p.port, socket: { data() {} } });
+      probe.stop(true);
+    } catch (e) {
+      if (!isAddressInUse(e)) throw new HttpError(409, "PortUnavailable", `cannot listen on ${p.host}:${p.port}: ${(e as Error).message}`, { port: p.port, host: p.host, profile: p.name });
+      const holder = portHolder(p.port);
+      const who = holder ? ` by PID ${holder.pid} (${holder.command})` : " (by a process this user cannot see)";
+      throw new HttpError(409, "PortInUse", `port ${p.port} on ${p.host} is already in use${who}`, { port: p.port, host: p.host, profile: p.name, holder });
+    }
+  }
+
+  async stop(name: string): Promise<ProfileView> {
+    this.profileOrServer(name);
+    const s = this.servers.get(name);
+    if (!s?.active) throw new HttpError(409, "NotRunning", `profile '${name}' is not running`, { profile: name });
+    await s.stop();
+    return this.view(name);
+  }
+
+  // ------------------------------------------------------------ health
+
+  /** One timer for all servers, re-armed after each round; none while nothing runs. */
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    const active = [...this.servers.values()].filter((s) => s.active);
+    await Promise.all(active.map((s) => s.poll()));
+    const still = [...this.servers.values()].filter((s) => s.active);
+    if (still.length > 0) this.schedule(still.some((s) => s.state === "starting") ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
+  }
+
+  // ------------------------------------------------------------ orphans
+
+  orphanList(): OrphanView[] {
+    return this.orphans.map((r) => {
+      const proof = provenServer(r);
+      return {
+        id: r.id, profile: r.profile, config: r.config, pid: r.pid, port: r.port, started_at: r.started_at,
+        status: proof.ok ? "running" : "stale",
+        ...(proof.ok ? {} : { reason: proof.reason }),
+        adoptable: proof.ok && r.config === this.configFile && this.profiles.some((p) => p.name === r.profile) && !this.servers.get(r.profile)?.active,
+      };
+    });
+  }
+
+  private orphan(id: string): RunRecord {
+    const r = this.orphans.find((o) => o.id === id);
+    if (!r) throw new HttpError(404, "OrphanNotFound", `no orphan record '${id}'`, { id });
+    return r;
+  }
+
+  adopt(id: string): ProfileView {
+    const r = this.orphan(id);
+    const proof = provenServer(r);
+    if (!proof.ok) throw new HttpError(409, "NotProven", `cannot adopt '${id}': ${proof.reason}`, { id, pid: r.pid });
+    if (r.config !== this.configFile) {
+      throw new HttpError(409, "OtherConfig", `'${id}' was started from ${r.config}, not this launcher's ${this.configFile ?? "(none)"}; stop it instead, or run a launcher with --config ${r.config}`, { id, config: r.config });
+    }
+    const p = this.profiles.find((x) => x.name === r.profile);
+    if (!p) throw new HttpError(409, "ProfileRemoved", `profile '${r.profile}' is no longer in the configuration; stop it instead`, { id, profile: r.profile });
+    if (this.servers.get(r.profile)?.active) throw new HttpError(409, "AlreadyRunning", `profile '${r.profile}' already runs here`, { id, profile: r.profile });
+    // Its configuration at start is unknown: if the file changed since, the page says so.
+    const fingerprint = statSync(r.config).mtimeMs <= Date.parse(r.started_at) ? p.fingerprint : "(unknown: the file changed since it started)";
+    const s = ManagedServer.adopt(r, this.runDir, fingerprint, this.launcherTicks, this.logsOf(r.profile));
+    this.servers.set(r.profile, s);
+    this.orphans = this.orphans.filter((o) => o !== r);
+    this.schedule(0);
+    return this.view(r.profile);
+  }
+
+  /** Stops an orphan that is provably the recorded server; anything else is never signalled. */
+  async stopOrphan(id: string): Promise<void> {
+    const r = this.orphan(id);
+    const proof = provenServer(r);
+    if (!proof.ok) throw new HttpError(409, "NotProven", `refusing to signal PID ${r.pid}: ${proof.reason}; clean up the record instead`, { id, pid: r.pid });
+    const s = ManagedServer.adopt(r, this.runDir, "", this.launcherTicks, new LogBuffer());
+    await s.stop();
+    this.runDir.remove(r.id);
+    this.orphans = this.orphans.filter((o) => o !== r);
+  }
+
+  /** Removes the record of an orphan that no longer runs. */
+  forget(id: string): void {
+    const r = this.orphan(id);
+    if (provenServer(r).ok) throw new HttpError(409, "StillRunning", `PID ${r.pid} is still that server: adopt or stop it`, { id, pid: r.pid });
+    this.runDir.remove(r.id);
+    this.orphans = this.orphans.filter((o) => o !== r);
+  }
+
+  // ------------------------------------------------------------ configuration
+
+  configText(): Record<string, unknown> {
+    if (!this.configFile) {
+      return { file: null, exists: false, searched: this.searched(), suggested: join(this.cwd, `${CONFIG_BASENAME}.yaml`) };
+    }
+    return {
+      file: this.configFile, via: this.via, exists: true,
+      format: extname(this.configFile).slice(1).toLowerCase(),
+      text: readFileSync(this.configFile, "utf8"),
+      error: this.configError ? this.configError.context : null,
+    };
+  }
+
+  async saveConfig(text: string): Promise<ProfileView[]> {
+    if (!this.configFile) throw new HttpError(409, "NoConfig", "no configuration file yet: create one first (POST /api/config with {\"path\": …})");
+    this.profiles = await saveConfig(this.configFile, text);
+    this.configError = null;
+    this.loadedMtime = mtimeOf(this.configFile);
+    return this.list();
+  }
+
+  /** Writes the template at `path` (relative to the launcher's folder) and makes it this launcher's configuration. */
+  async createConfig(path: string): Promise<Record<string, unknown>> {
+    if (this.configFile) throw new HttpError(409, "ConfigExists", `this launcher already uses ${this.configFile}`, { file: this.configFile });
+    const file = isAbsolute(path) ? path : resolve(this.cwd, path);
+    const ext = extname(file).toLowerCase();
+    if (![".yaml", ".yml", ".json"].includes(ext)) throw new HttpError(400, "InvalidRequest", `a new configuration must end in .yaml, .yml or .json, got '${path}'`, { path });
+    if (existsSync(file)) throw new HttpError(409, "FileExists", `${file} already exists; start the launcher with --config ${file} to use it`, { path: file });
+    if (!existsSync(dirname(file)) || !statSync(dirname(file)).isDirectory()) throw new HttpError(400, "InvalidRequest", `folder ${dirname(file)} does not exist`, { path: file });
+    try {
+      writeFileSync(file, ext === ".json" ? TEMPLATE_JSON : TEMPLATE_YAML, { flag: "wx" });
+    } catch (e) {
+      throw new HttpError(400, "InvalidRequest", `cannot write ${file}: ${(e as Error).message}`, { path: file });
+    }
+    this.configFile = file;
+    this.via = "created";
+    await this.reload();
+    return this.configText();
+  }
+
+  // ------------------------------------------------------------ quitting
+
+  /** Stops every server not marked "keep running" (in parallel, each within its bound); leaves the others. */
+  async close(): Promise<{ stopped: string[]; kept: string[] }> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const stopped: string[] = [];
+    const kept: string[] = [];
+    await Promise.all([...this.servers.values()].filter((s) => s.active).map(async (s) => {
+      if (s.keepRunning) {
+        kept.push(s.profile);
+        s.release();
+      } else {
+        stopped.push(s.profile);
+        await s.stop();
+      }
+    }));
+    return { stopped, kept };
+  }
+}
+
+function mtimeOf(file: string): number | null {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,70 @@
+// A server's log as the launcher keeps it: lines cut at LF across chunks, the last 5,000 kept, a level
+// guessed per line, and subscribers fed as lines arrive.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LogBuffer, levelOf, MAX_LOG_LINES } from "../../src/launcher/logBuffer.ts";
+import { LogTail, MAX_LOG_FILE_BYTES } from "../../src/launcher/logTail.ts";
+
+describe("LogBuffer", () => {
+  test("lines split across chunks are joined; CRLF is trimmed; a partial last line waits", () => {
+    const b = new LogBuffer();
+    b.write("first li");
+    b.write("ne\r\nsecond\nthi");
+    expect(b.since().map((l) => l.text)).toEqual(["first line", "second"]);
+    b.flush();
+    expect(b.tail(1)).toEqual(["thi"]);
+  });
+
+  test("keeps the last 5,000 lines, numbered on", () => {
+    const b = new LogBuffer();
+    b.write(Array.from({ length: MAX_LOG_LINES + 10 }, (_, i) => `line ${i}`).join("\n") + "\n");
+    const kept = b.since();
+    expect(kept.length).toBe(MAX_LOG_LINES);
+    expect(kept[0]!.text).toBe("line 10");
+    expect(kept[0]!.seq).toBe(11);
+    expect(b.since(MAX_LOG_LINES + 8).map((l) => l.text)).toEqual([`line ${MAX_LOG_LINES + 8}`, `line ${MAX_LOG_LINES + 9}`]);
+  });
+
+  test("levels: request status, then the words", () => {
+    expect(levelOf("GET /devices 200 0.4 ms")).toBe("info");
+    expect(levelOf("POST /devices/x/call 404 1.0 ms")).toBe("warn");
+    expect(levelOf("POST /devices/x/call 500 12.5 ms")).toBe("error");
+    expect(levelOf("labdaemon: lab.yaml:3:5: device 'dmm' failed to connect")).toBe("error");
+    expect(levelOf("labdaemon: listening on 0.0.0.0 without a token: anyone …")).toBe("warn");
+    expect(levelOf("labdaemon serving from lab.yaml: 1 device on http://127.0.0.1:5000")).toBe("info");
+  });
+
+  test("subscribers get each line once, and no more after unsubscribing", () => {
+    const b = new LogBuffer();
+    const got: string[] = [];
+    const off = b.subscribe((l) => got.push(l.text));
+    b.write("a\nb\n");
+    off();
+    b.write("c\n");
+    expect(got).toEqual(["a", "b"]);
+  });
+});
+
+describe("LogTail", () => {
+  test("a log file past its bound is emptied once read; the lines are kept in the buffer", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ld-logtail-"));
+    try {
+      const file = join(dir, "s.log");
+      writeFileSync(file, "");
+      const b = new LogBuffer();
+      const tail = new LogTail(file, b);
+      const line = `${"x".repeat(1023)}\n`;
+      appendFileSync(file, line.repeat(MAX_LOG_FILE_BYTES / 1024 + 1));
+      tail.pump();
+      expect(statSync(file).size).toBe(0);
+      appendFileSync(file, "after\n");
+      tail.pump();
+      expect(b.tail(1)).toEqual(["after"]);
+      tail.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
