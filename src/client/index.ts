@@ -1,5 +1,5 @@
 // The TypeScript client of a labdaemon server: `import { ServerAPI, SSEClient } from "labdaemon/client"`.
-export { ServerAPI, type ServerAPIOptions, type RequestOptions } from "./serverApi.ts";
+export { ServerAPI, DeviceLease, type ServerAPIOptions, type RequestOptions, type LeaseResponse } from "./serverApi.ts";
 export { SSEClient, type SSEClientOptions, type SSEClientStats, type StreamEventMeta, type StreamGap } from "./sseClient.ts";
 export { SseParser, type SseMessage } from "./sseParser.ts";
 export { ensureServer, ensureDevice } from "./ensure.ts";

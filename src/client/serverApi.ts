@@ -28,6 +28,8 @@ export interface RequestOptions {
   /** This request's bound, ms (overrides the client's). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Sent as X-Lease-Id: the lease a command on a leased device needs (see `lease()`). */
+  leaseId?: string;
 }
 
 export class ServerAPI {
@@ -185,6 +187,20 @@ export class ServerAPI {
     return opts.format === "csv" ? res.text() : new Uint8Array(await res.arrayBuffer());
   }
 
+  // ---------------------------------------------------------------- leases
+
+  /**
+   * Leases a device for this client: until released (or `await using` ends), commands on it need the
+   * lease, which `lease.options` carries (`api.callDeviceMethod(id, m, args, {}, lease.options)`). The lease
+   * renews itself every third of its ttl; `onLost` hears when a renewal fails (expired, forced open).
+   */
+  async lease(deviceId: string, opts: { ttl?: number; holder?: string; onLost?: (e: Error) => void } = {}, o?: RequestOptions): Promise<DeviceLease> {
+    const ttl = opts.ttl ?? 60;
+    const granted = await this.request<LeaseResponse>("POST", `/devices/${seg(deviceId)}/lease`,
+      { ttl_s: ttl, ...(opts.holder !== undefined ? { holder: opts.holder } : {}) }, o);
+    return new DeviceLease(this, granted, ttl, opts.onLost);
+  }
+
   // ---------------------------------------------------------------- transport
 
   /** One request: JSON in, JSON out (nothing for 204); errors as ServerAPIError / ServerConnectionError. */
@@ -196,6 +212,7 @@ export class ServerAPI {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (o.leaseId !== undefined) headers["x-lease-id"] = o.leaseId;
     const url = this.baseUrl + path;
     // Outside the try below: a value JSON cannot hold is the caller's mistake, not an unreachable server.
     let payload: string | undefined;
@@ -263,5 +280,65 @@ function assertSegments(method: string, path: string): void {
       throw new ServerAPIError(`${method} ${path}: an id or key cannot be ${s === "" ? "empty" : `'${s}'`}`,
         { status: 0, type: "InvalidRequest" }, { method, path });
     }
+  }
+}
+
+export interface LeaseResponse {
+  lease_id: string;
+  device_id: string;
+  holder: string;
+  expires_at: string;
+  ttl_s: number;
+}
+
+/** A live lease held by this client; renews itself in the background until released or disposed. */
+export class DeviceLease implements AsyncDisposable {
+  readonly leaseId: string;
+  readonly deviceId: string;
+  expiresAt: string;
+  /** Request options that carry the lease: pass them to commands on the device. */
+  readonly options: RequestOptions;
+  private timer: ReturnType<typeof setInterval> | null;
+
+  constructor(private readonly api: ServerAPI, granted: LeaseResponse, ttlS: number, private readonly onLost?: (e: Error) => void) {
+    this.leaseId = granted.lease_id;
+    this.deviceId = granted.device_id;
+    this.expiresAt = granted.expires_at;
+    this.options = { leaseId: this.leaseId };
+    this.timer = setInterval(() => void this.renew().catch((e: Error) => {
+      // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
+      if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409)) {
+        this.stop();
+        this.onLost?.(e);
+      }
+    }), Math.max(50, (ttlS * 1000) / 3));
+    // A renewal timer alone must not keep a script's process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  get active(): boolean {
+    return this.timer !== null;
+  }
+
+  async renew(): Promise<void> {
+    const r = await this.api.request<LeaseResponse>("POST", `/devices/${seg(this.deviceId)}/lease/renew`, undefined, this.options);
+    this.expiresAt = r.expires_at;
+  }
+
+  /** Ends the lease (idempotent); the device is free for others at once. */
+  async release(): Promise<void> {
+    if (!this.stop()) return;
+    await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  private stop(): boolean {
+    if (this.timer === null) return false;
+    clearInterval(this.timer);
+    this.timer = null;
+    return true;
   }
 }

@@ -131,7 +131,8 @@ export class LabDaemon {
   /** Which running task owns which device. */
   readonly ownership = new Ownership();
   /** Client leases on devices (POST /devices/{id}/lease); a change is a device event, so state follows. */
-  readonly leases = new Leases((id, change) => this.emitDevice(change === "acquired" ? "leased" : change === "renewed" ? "lease_renewed" : "lease_ended", id));
+  readonly leases = new Leases((id, change) =>
+    this.emitDevice(change === "acquired" ? "leased" : change === "renewed" ? "lease_renewed" : change === "forced" ? "lease_forced" : "lease_ended", id));
   readonly completedTaskBuffer: number;
   private readonly callTimeoutMs: number;
   private readonly queueLimit: number;
@@ -285,7 +286,7 @@ export class LabDaemon {
   /** Stops its stream, disconnects it and forgets it. Refused while a running task uses it. */
   async removeDevice(device: DeviceRef, opts: { timeoutMs?: number } & ClientOptions = {}): Promise<void> {
     const e = this.entry(device);
-    if (opts.asClient) this.leases.assertMay(e.id, opts.leaseId, "is leased, and cannot be removed");
+    if (opts.asClient) this.leases.assertMay(e.id, opts.leaseId, " and cannot be removed without its lease");
     const user = this.runningTaskUsing(e.id);
     if (user) {
       throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, { device_id: e.id, task_id: user });
@@ -462,7 +463,7 @@ export class LabDaemon {
     const deviceIds = this.validateDeviceIds(taskId, task);
     this.checkRequiredMethods(taskId, taskType, task);
     // A task a client starts may use a leased device only with that device's lease.
-    if (opts.asClient) for (const id of deviceIds) this.leases.assertMay(id, opts.leaseId, `is leased, and task '${taskId}' cannot claim it`);
+    if (opts.asClient) for (const id of deviceIds) this.leases.assertMay(id, opts.leaseId, `: task '${taskId}' can claim it only when started with its lease`);
     opts.beforeStart?.({ taskId, taskType, deviceIds });
     const claim = opts.exclusive
       ? this.ownership.claim(taskId, taskType, deviceIds)
@@ -611,7 +612,7 @@ export class LabDaemon {
   /** DeviceInUse while a task owns the device; DeviceLeased while someone else's lease holds it. */
   private assertClient(deviceId: string, guard: ClientGuard): void {
     this.ownership.assertFree(deviceId, guard.suffix);
-    this.leases.assertMay(deviceId, guard.leaseId, `is leased${guard.suffix ? guard.suffix.replace(/^ and/, ",") : ""}`);
+    this.leases.assertMay(deviceId, guard.leaseId, guard.suffix);
   }
 
   /**

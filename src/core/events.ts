@@ -16,7 +16,7 @@ export interface TaskEvent {
 
 export type DeviceEventKind =
   | "added" | "removed" | "connected" | "disconnected" | "streaming_started" | "streaming_stopped"
-  | "leased" | "lease_renewed" | "lease_ended";
+  | "leased" | "lease_renewed" | "lease_ended" | "lease_forced";
 
 export interface DeviceEvent {
   kind: DeviceEventKind;

@@ -58,7 +58,7 @@ export class Leases {
       throw new InvalidRequestError(`holder must be 1–${MAX_HOLDER_LENGTH} printable characters`, { device_id: deviceId });
     }
     const current = this.live(deviceId);
-    if (current) throw leased(deviceId, current, "is leased");
+    if (current) throw leased(deviceId, current, "");
     const lease: Held = { leaseId: randomUUID(), deviceId, holder, expiresAt: Date.now() + ttlMs, timer: undefined! };
     this.arm(lease);
     this.held.set(deviceId, lease);
@@ -88,10 +88,10 @@ export class Leases {
     return l;
   }
 
-  /** Throws DeviceLeased unless the device is free of leases or `leaseId` is its live lease. */
-  assertMay(deviceId: string, leaseId: string | undefined, what = "is leased"): void {
+  /** Throws DeviceLeased unless the device is free of leases or `leaseId` is its live lease; `suffix` ends the message. */
+  assertMay(deviceId: string, leaseId: string | undefined, suffix = ""): void {
     const l = this.live(deviceId);
-    if (l && l.leaseId !== leaseId) throw leased(deviceId, l, what);
+    if (l && l.leaseId !== leaseId) throw leased(deviceId, l, suffix || (leaseId === undefined ? " (send its lease id as X-Lease-Id)" : " (the lease id sent is not its)"));
   }
 
   /** The device is gone: its lease (and what is remembered of it) with it. */
@@ -111,7 +111,7 @@ export class Leases {
   private own(deviceId: string, leaseId: string | undefined): Held {
     const l = this.live(deviceId);
     if (!l) throw new LeaseNotFoundError(`Device '${deviceId}' has no lease (it expired, was released, or was never granted)`, { device_id: deviceId });
-    if (l.leaseId !== leaseId) throw leased(deviceId, l, "is leased by someone else");
+    if (l.leaseId !== leaseId) throw leased(deviceId, l, " (the lease id sent is not its)");
     return l;
   }
 
@@ -140,8 +140,8 @@ export class Leases {
   }
 }
 
-function leased(deviceId: string, l: Lease, what: string): DeviceLeasedError {
-  return new DeviceLeasedError(`Device '${deviceId}' ${what} by '${l.holder}' until ${isoMillis(l.expiresAt)}`,
+function leased(deviceId: string, l: Lease, suffix: string): DeviceLeasedError {
+  return new DeviceLeasedError(`Device '${deviceId}' is leased by '${l.holder}' until ${isoMillis(l.expiresAt)}${suffix}`,
     { device_id: deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt) });
 }
 

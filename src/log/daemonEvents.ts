@@ -10,6 +10,7 @@ const TASK_WORDS: Partial<Record<TaskEventKind, string>> = {
 const DEVICE_WORDS: Partial<Record<DeviceEventKind, string>> = {
   added: "added", removed: "removed", connected: "connected", disconnected: "disconnected",
   streaming_started: "started streaming", streaming_stopped: "stopped streaming",
+  leased: "leased", lease_ended: "lease ended",
 };
 
 /** Logs the daemon's events from now on; returns the function that stops it. */
@@ -27,6 +28,12 @@ export function logDaemonEvents(daemon: LabDaemon, log: ServerLogger): () => voi
       if (word) log.info(`task ${e.taskId} (${e.taskType}) ${word}`, fields);
     }),
     daemon.on("device", (e) => {
+      if (e.kind === "lease_forced") {
+        const f = daemon.deviceState(e.deviceId).lastForcedRelease;
+        log.warn(`device ${e.deviceId}: ${f?.holder ?? "a"}'s lease was released by force (${f?.by ?? "administrator"})`,
+          { event: "device_lease_forced", device_id: e.deviceId, holder: f?.holder });
+        return;
+      }
       const word = DEVICE_WORDS[e.kind];
       if (word) log.info(`device ${e.deviceId} ${word}`, { event: `device_${e.kind}`, device_id: e.deviceId });
     }),

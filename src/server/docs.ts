@@ -28,6 +28,8 @@ const TAGS = [
   { name: "stream", description: "Server-sent event streams of device data and task lifecycle, and stopping a device's stream" },
   { name: "tasks", description: "Start, watch and control tasks" },
   { name: "errors", description: "The last error recorded per device and per task" },
+  { name: "runs", description: "Recordings to HDF5 files and the run catalogue (servers with a data directory)" },
+  { name: "leases", description: "Exclusive control of a device by one client for a bounded time (X-Lease-Id)" },
 ];
 
 interface RouteLike {

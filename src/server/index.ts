@@ -14,11 +14,12 @@ import { ErrorStore } from "./errorStore.ts";
 import { HttpError, envelope, errorResponse, mapError } from "./errors.ts";
 import { assertRequestTarget } from "./requestTarget.ts";
 import { hostAllowed, hostCheckFor, isLoopbackAddress, type HostCheck } from "./hosts.ts";
-import type { RouteContext } from "./routes/context.ts";
+import { LEASE_HEADER, type RouteContext } from "./routes/context.ts";
 import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { leaseRoutes } from "./routes/leases.ts";
 import { runRoutes } from "./routes/runs.ts";
 import type { DataStore } from "../data/dataStore.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
@@ -99,7 +100,7 @@ export class LabDaemonServer {
    */
   private readonly hostCheck: HostCheck | null;
   private allowMatchers: { method: string; re: RegExp }[] | null = null;
-  private readonly callDevice: (deviceId: string, body: unknown) => Promise<Response>;
+  private readonly callDevice: (deviceId: string, body: unknown, leaseId?: string) => Promise<Response>;
 
   constructor(readonly daemon: LabDaemon, opts: LabDaemonServerOptions = {}) {
     this.host = opts.host ?? "127.0.0.1";
@@ -136,6 +137,7 @@ export class LabDaemonServer {
       .use(typeRoutes(ctx))
       .use(deviceRoutes(ctx))
       .use(taskRoutes(ctx))
+      .use(leaseRoutes({ ...ctx, forceAllowed: this.auth !== null }))
       .use(opts.data ? runRoutes(ctx, opts.data, (body) => this.app.handle(new Request(`${this.url}/tasks`, {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
       }))) : new Elysia())
@@ -298,7 +300,7 @@ export class LabDaemonServer {
           throw new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
         });
         this.setIdleTimeout(routed, 0);
-        return this.callDevice(target, body);
+        return this.callDevice(target, body, request.headers.get(LEASE_HEADER) ?? undefined);
       }
       request = await this.boundBody(request);
     } else if (Number(request.headers.get("content-length")) > this.maxBodyBytes) {

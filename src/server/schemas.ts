@@ -56,6 +56,10 @@ export const DeviceInfoSchema = t.Object({
   last_error: t.Union([StoredErrorSchema, t.Null()]),
   busy: t.Boolean({ description: "A call is running on the device now" }),
   pending: t.Number({ description: "Calls waiting behind it" }),
+  lease: t.Union([t.Object({ holder: t.String(), expires_at: t.String() }), t.Null()],
+    { description: "Who holds a lease on the device and until when (commands then need X-Lease-Id)" }),
+  last_forced_release: t.Union([t.Object({ holder: t.String(), released_at: t.String(), by: t.String() }), t.Null()],
+    { description: "The last lease ended by force: whose, when, by whom" }),
 });
 export type DeviceInfo = Static<typeof DeviceInfoSchema>;
 

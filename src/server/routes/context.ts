@@ -89,3 +89,11 @@ export async function noBody(request: Request): Promise<void> {
       { location: "body" });
   }
 }
+
+/** The header that carries a client's lease on a device (POST /devices/{id}/lease gives it). */
+export const LEASE_HEADER = "x-lease-id";
+
+/** The lease id a request carries, if any. */
+export function leaseIdOf(request: Request): string | undefined {
+  return request.headers.get(LEASE_HEADER) ?? undefined;
+}

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import type { DeviceState } from "../../core/daemon.ts";
 import {
-  BusyError, DaemonClosedError, DeviceInUseError, DeviceNotFoundError, DeviceTimeoutError, ValidationError, asError,
+  BusyError, DaemonClosedError, DeviceInUseError, DeviceLeasedError, DeviceNotFoundError, DeviceTimeoutError, ValidationError, asError,
 } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import { isPlainObject } from "../../core/ids.ts";
@@ -15,7 +15,7 @@ import {
   DeviceDetailSchema, DeviceListSchema, ErrorEnvelopeSchema, MethodListSchema, RemoveDeviceResponseSchema,
   StoredErrorSchema, StreamStopResponseSchema, type DeviceDetail, type DeviceInfo,
 } from "../schemas.ts";
-import { doc, creationRequest, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
@@ -24,9 +24,9 @@ const noError = (id: string) => new HttpError(404, "NoError", "No error recorded
  * POST /devices/{id}/call as a plain function: the Elysia route uses it, and so does the server's fast
  * path for JSON bodies (the hot route of the API).
  */
-export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown) => Promise<Response> {
+export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown, leaseId?: string) => Promise<Response> {
   const { daemon, ownership } = ctx;
-  return async (id, body) => {
+  return async (id, body, leaseId) => {
     const b = objectBody(body);
     const instance = daemon.getDeviceInstance(id);
     ownership.assertFree(id);
@@ -44,14 +44,15 @@ export function callHandler(ctx: RouteContext): (deviceId: string, body: unknown
     let result: unknown;
     try {
       // No HTTP request waits forever on a hung instrument: the device's own bound, else the server's.
-      result = await daemon.call(id, method, resolved, { defaultTimeoutMs: ctx.callTimeoutMs, asClient: true });
+      result = await daemon.call(id, method, resolved, { defaultTimeoutMs: ctx.callTimeoutMs, asClient: true, leaseId });
     } catch (err) {
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
       if (err instanceof DeviceNotFoundError && err.context.device_id === id) throw err;
       // Refusals of the framework's own (queue full, shut down, a task claimed the device while this call
       // waited, arguments refused by the method's schema) are not the device's failure.
-      if (err instanceof BusyError || err instanceof DaemonClosedError || err instanceof DeviceInUseError || err instanceof ValidationError) throw err;
+      if (err instanceof BusyError || err instanceof DaemonClosedError || err instanceof DeviceInUseError || err instanceof DeviceLeasedError
+        || err instanceof ValidationError) throw err;
       throw deviceFailure(err, { device_id: id, method });
     }
     // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
@@ -77,6 +78,8 @@ export function deviceRoutes(ctx: RouteContext) {
     last_error: errors.deviceError(s.deviceId),
     busy: s.busy,
     pending: s.pending,
+    lease: s.lease,
+    last_forced_release: s.lastForcedRelease,
   });
 
   return new Elysia()
@@ -106,7 +109,7 @@ export function deviceRoutes(ctx: RouteContext) {
       await noBody(request);
       const id = daemon.deviceState(params.device_id).deviceId;
       ownership.assertFree(id, " and cannot be removed");
-      await daemon.removeDevice(id, { timeoutMs: ctx.stopTimeoutMs });
+      await daemon.removeDevice(id, { timeoutMs: ctx.stopTimeoutMs, asClient: true, leaseId: leaseIdOf(request) });
       return { status: "removed" as const, device_id: id };
     }, {
       parse: "none",
@@ -148,7 +151,7 @@ export function deviceRoutes(ctx: RouteContext) {
       ownership.assertFree(id, " and cannot be connected");
       if (daemon.deviceState(id).connected) return { device_id: id, connected: true, message: "Device is already connected" };
       try {
-        await daemon.connectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true });
+        await daemon.connectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true, leaseId: leaseIdOf(request) });
       } catch (err) {
         throw lifecycleFailure(err, "DeviceConnectionError", `Failed to connect device '${id}'`, id);
       }
@@ -166,7 +169,7 @@ export function deviceRoutes(ctx: RouteContext) {
       ownership.assertFree(id, " and cannot be disconnected");
       if (!daemon.deviceState(id).connected) return { device_id: id, connected: false, message: "Device is already disconnected" };
       try {
-        await daemon.disconnectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true });
+        await daemon.disconnectDevice(id, { timeoutMs: ctx.connectTimeoutMs, asClient: true, leaseId: leaseIdOf(request) });
       } catch (err) {
         throw lifecycleFailure(err, "DeviceDisconnectionError", `Failed to disconnect device '${id}'`, id);
       }
@@ -178,7 +181,7 @@ export function deviceRoutes(ctx: RouteContext) {
         responses: { 200: ConnectResponseSchema, 400: E, 404: E, 409: E, 503: E, 504: E } }),
     })
 
-    .post("/devices/:device_id/call", ({ params, body }) => callDevice(params.device_id, body), {
+    .post("/devices/:device_id/call", ({ params, body, request }) => callDevice(params.device_id, body, leaseIdOf(request)), {
       detail: doc({ body: CallRequestSchema, summary: "Call a public method of the device (serialised with every other caller)", tags: ["devices"],
         responses: { 200: CallResponseSchema, 400: E, 404: E, 409: E, 422: E, 500: E, 503: E, 504: E } }),
     })
@@ -193,7 +196,7 @@ export function deviceRoutes(ctx: RouteContext) {
         throw new DeviceInUseError(`The stream of device '${id}' was started in-process (by a script or a task) and can only be stopped there`,
           { device_id: id, stream_started_by: "local" });
       }
-      await daemon.stopStreaming(id, ctx.stopTimeoutMs, { asClient: true });
+      await daemon.stopStreaming(id, ctx.stopTimeoutMs, { asClient: true, leaseId: leaseIdOf(request) });
       return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
     }, {
       parse: "none",
@@ -210,7 +213,7 @@ function deviceFailure(err: unknown, context: Record<string, unknown>): HttpErro
 
 function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): Error {
   // The framework's own refusals (503 shut down, 409 a task claimed the device while this waited).
-  if (err instanceof DaemonClosedError || err instanceof DeviceInUseError) return err;
+  if (err instanceof DaemonClosedError || err instanceof DeviceInUseError || err instanceof DeviceLeasedError) return err;
   if (err instanceof DeviceTimeoutError) {
     return new HttpError(504, "DeviceTimeoutError", `${prefix}: ${err.message}`, { device_id: id }, "device");
   }

@@ -11,7 +11,7 @@ import {
   SetParameterRequestSchema, SetParameterResponseSchema, StoredErrorSchema, TaskControlResponseSchema,
   TaskDetailSchema, TaskListSchema, type TaskDetail, type TaskSummary,
 } from "../schemas.ts";
-import { doc, flag, creationRequest, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc, flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
 import { historicTask, historicTaskError, historicTasks } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;
@@ -80,10 +80,10 @@ export function taskRoutes(ctx: RouteContext) {
       detail: doc({ summary: "Running tasks and the retained finished ones", tags: ["tasks"], responses: { 200: TaskListSchema } }),
     })
 
-    .post("/tasks", ({ body }) => {
+    .post("/tasks", ({ body, request }) => {
       const { id, type, params } = creationRequest(body, "task");
       // All devices or none; the daemon releases them when the task ends, whatever the outcome.
-      const handle = daemon.executeTask(id, type, params, { exclusive: true });
+      const handle = daemon.executeTask(id, type, params, { exclusive: true, asClient: true, leaseId: leaseIdOf(request) });
       return { task_id: id, task_type: type, device_ids: [...handle.deviceIds], status: "started" as const };
     }, {
       detail: doc({ body: ExecuteTaskRequestSchema, summary: "Start a task; its device_ids are claimed atomically until it ends", tags: ["tasks"],

@@ -1,0 +1,194 @@
+// Device leases over HTTP: a leased device takes commands only with its lease id, reads stay free, leases
+// expire, renew and can be forced open by the administrator; the TS client's lease renews itself and is
+// released by `await using`; many clients at once never see two holders or a command slip through.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ServerAPI, ServerAPIError } from "../../src/client/index.ts";
+import { startServer, type Running } from "../client/support.ts";
+import { StubbornTask } from "../support/fixtures.ts";
+
+let lab: Running;
+let api: ServerAPI;
+beforeAll(async () => {
+  lab = await startServer();
+  api = new ServerAPI(lab.url);
+  for (const id of ["d1", "d2", "d3", "d4", "race"]) await lab.daemon.connectDevice(lab.daemon.addDevice(id, "MockDevice", {}));
+});
+afterAll(async () => {
+  StubbornTask.release?.();
+  await lab.stop();
+});
+
+async function refusal(p: Promise<unknown>): Promise<ServerAPIError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ServerAPIError) return e;
+    throw e;
+  }
+  throw new Error("expected a refusal, got success");
+}
+
+/** Resolves when the daemon says the device's lease ended (expiry fires a device event). */
+const leaseEnded = (id: string) => new Promise<void>((r) => {
+  const off = lab.daemon.on("device", (e) => {
+    if (e.deviceId === id && e.kind === "lease_ended") (off(), r());
+  });
+});
+
+describe("leases", () => {
+  test("a leased device refuses commands without the lease (409 DeviceLeased with holder and expiry); with it they pass; reads stay free", async () => {
+    const lease = await api.lease("d1", { ttl: 30, holder: "alice" });
+    const denied = await refusal(api.callDeviceMethod("d1", "addNumbers", [1, 2]));
+    expect(denied.status).toBe(409);
+    expect(denied.type).toBe("DeviceLeased");
+    expect(denied.context).toMatchObject({ device_id: "d1", holder: "alice", expires_at: lease.expiresAt });
+    expect((await refusal(api.disconnectDevice("d1"))).type).toBe("DeviceLeased");
+    await api.disconnectDevice("d1", lease.options);
+    const commands: [string, () => Promise<unknown>][] = [
+      ["connect", () => api.connectDevice("d1")],
+      ["stream stop", () => api.stopDeviceStream("d1")], ["DELETE", () => api.removeDevice("d1")],
+      ["task", () => api.executeTask("t-nolease", "ExclusiveTask", { device_ids: ["d1"] })],
+    ];
+    for (const [what, command] of commands) expect({ what, type: (await refusal(command())).type }).toEqual({ what, type: "DeviceLeased" });
+    expect(lab.daemon.hasTask("t-nolease")).toBe(false);
+    await api.connectDevice("d1", lease.options);
+    expect(await api.callDeviceMethod("d1", "addNumbers", [1, 2], undefined, lease.options)).toBe(3);
+    const seen = await api.getDevice("d1");
+    expect(seen.lease).toEqual({ holder: "alice", expires_at: lease.expiresAt });
+    expect(JSON.stringify(seen)).not.toContain(lease.leaseId);
+    expect((await api.getDeviceMethods("d1")).methods.length).toBeGreaterThan(0);
+    // A task started with the lease may use the leased device.
+    const started = await api.executeTask("t-lease", "ExclusiveTask", { device_ids: ["d1"], ms: 1 }, lease.options);
+    expect(started.task_id).toBe("t-lease");
+    await lease.release();
+    expect((await api.getDevice("d1")).lease).toBeNull();
+    expect(await api.callDeviceMethod("d1", "addNumbers", [2, 2])).toBe(4);
+  });
+
+  test("a second lease is refused while the first lives; a wrong lease id is refused like none", async () => {
+    const first = await api.lease("d2", { ttl: 30, holder: "bob" });
+    expect((await refusal(api.lease("d2", { ttl: 30, holder: "carol" }))).type).toBe("DeviceLeased");
+    const wrong = await refusal(api.callDeviceMethod("d2", "hello", [], undefined, { leaseId: "not-the-lease" }));
+    expect(wrong.type).toBe("DeviceLeased");
+    await first.release();
+    const second = await api.lease("d2", { ttl: 30, holder: "carol" });
+    await second.release();
+  });
+
+  test("an expired lease releases itself; renewing keeps it past its first ttl", async () => {
+    const ended = leaseEnded("d3");
+    const short = await api.request<{ lease_id: string }>("POST", "/devices/d3/lease", { ttl_s: 0.3, holder: "brief" });
+    expect((await refusal(api.callDeviceMethod("d3", "hello"))).type).toBe("DeviceLeased");
+    await ended;
+    expect((await api.getDevice("d3")).lease).toBeNull();
+    expect(await api.callDeviceMethod("d3", "hello")).toBe("Hello from d3");
+    expect((await refusal(api.request("POST", "/devices/d3/lease/renew", {}, { leaseId: short.lease_id }))).type).toBe("LeaseNotFound");
+
+    // Renewed by the client every 100 ms: alive well past 0.3 s, until released.
+    const renewing = await api.lease("d3", { ttl: 0.3 });
+    const firstExpiry = renewing.expiresAt;
+    await new Promise<void>((r) => {
+      const off = lab.daemon.on("device", (e) => {
+        if (e.deviceId === "d3" && e.kind === "lease_renewed" && renewing.expiresAt > firstExpiry) (off(), r());
+      });
+    });
+    // Past the first expiry by the clock, and still held.
+    while (Date.now() <= Date.parse(firstExpiry) + 50) await new Promise((r) => setTimeout(r, 50));
+    expect((await api.getDevice("d3")).lease).not.toBeNull();
+    expect((await refusal(api.callDeviceMethod("d3", "hello"))).type).toBe("DeviceLeased");
+    await renewing.release();
+    expect(renewing.active).toBe(false);
+  });
+
+  test("await using releases the lease at the end of the scope", async () => {
+    {
+      await using lease = await api.lease("d4", { ttl: 30 });
+      expect((await api.getDevice("d4")).lease).not.toBeNull();
+      expect(lease.active).toBe(true);
+    }
+    expect((await api.getDevice("d4")).lease).toBeNull();
+  });
+
+  test("bad input: ttl out of range, wrong types, unknown device, hostile names; nothing changes", async () => {
+    for (const body of [{ ttl_s: 0 }, { ttl_s: -1 }, { ttl_s: 86401 }, { ttl_s: "60" }, {}, { ttl_s: 10, holder: 5 }, [1]]) {
+      const e = await refusal(api.request("POST", "/devices/d4/lease", body));
+      expect({ body, status: e.status }).toEqual({ body, status: 422 });
+    }
+    expect((await refusal(api.request("POST", "/devices/d4/lease", { ttl_s: 10, holder: "" }))).status).toBe(400);
+    expect((await refusal(api.request("POST", "/devices/__proto__/lease", { ttl_s: 10 }))).status).toBe(404);
+    expect((await refusal(api.request("POST", "/devices/constructor/lease", { ttl_s: 10 }))).status).toBe(404);
+    expect((await refusal(api.request("DELETE", "/devices/d4/lease?force=maybe"))).status).toBe(400);
+    expect((await api.getDevice("d4")).lease).toBeNull();
+  });
+});
+
+describe("forced release", () => {
+  test("without a server token force is refused (403): there is no administrator", async () => {
+    const lease = await api.lease("d2", { ttl: 30, holder: "dave" });
+    expect((await refusal(api.request("DELETE", "/devices/d2/lease?force=true"))).status).toBe(403);
+    await lease.release();
+  });
+
+  test("with the server's token, force ends another's lease; it is visible in the device's state and the holder's client hears it", async () => {
+    const admin = await startServer({ token: "admin-secret" });
+    try {
+      const a = new ServerAPI(admin.url, { token: "admin-secret" });
+      await admin.daemon.connectDevice(admin.daemon.addDevice("x", "MockDevice", {}));
+      let lost: Error | null = null;
+      const lease = await a.lease("x", { ttl: 0.6, holder: "erin", onLost: (e) => (lost = e) });
+      const released = await a.request<{ status: string; holder: string }>("DELETE", "/devices/x/lease?force=true");
+      expect(released).toMatchObject({ status: "force_released", holder: "erin" });
+      const state = await a.getDevice("x");
+      expect(state.lease).toBeNull();
+      expect(state.last_forced_release).toMatchObject({ holder: "erin", by: expect.stringContaining("administrator") });
+      expect(await a.callDeviceMethod("x", "hello")).toBe("Hello from x");
+      while (lease.active) await new Promise((r) => setTimeout(r, 50));
+      expect((lost as ServerAPIError | null)?.status).toBe(404);
+    } finally {
+      await admin.stop();
+    }
+  });
+});
+
+describe("many clients at once", () => {
+  test("acquire / renew / release races never show two holders, and no command without the lease runs while one is held", async () => {
+    // Every event on a test-wide clock, so overlaps can be judged from the outside.
+    let clock = 0;
+    const holds: { client: number; from: number; to: number }[] = [];
+    const slipped: string[] = [];
+    const clients = Array.from({ length: 8 }, (_, i) => new ServerAPI(lab.url));
+    await Promise.all(clients.map(async (c, i) => {
+      for (let round = 0; round < 40; round++) {
+        if ((i + round) % 3 === 0) {
+          // A command without a lease: fine only if no lease was held the whole time it was in flight.
+          const sent = ++clock;
+          const ok = await c.callDeviceMethod("race", "increment").then(() => true, (e: ServerAPIError) => {
+            if (e.type !== "DeviceLeased") throw e;
+            return false;
+          });
+          const answered = ++clock;
+          if (ok && holds.some((h) => h.from < sent && h.to > answered)) slipped.push(`client ${i} round ${round}`);
+          continue;
+        }
+        let lease;
+        try {
+          lease = await c.lease("race", { ttl: 5, holder: `c${i}` });
+        } catch (e) {
+          if ((e as ServerAPIError).type !== "DeviceLeased") throw e;
+          continue;
+        }
+        const from = ++clock;
+        await c.callDeviceMethod("race", "increment", [], undefined, lease.options);
+        if (round % 2 === 0) await lease.renew();
+        const to = ++clock;
+        holds.push({ client: i, from, to });
+        await lease.release();
+      }
+    }));
+    expect(holds.length).toBeGreaterThan(3);
+    const sorted = [...holds].sort((a, b) => a.from - b.from);
+    for (let k = 1; k < sorted.length; k++) expect(sorted[k]!.from).toBeGreaterThan(sorted[k - 1]!.to);
+    expect(slipped).toEqual([]);
+    expect((await api.getDevice("race")).lease).toBeNull();
+  }, 60_000);
+});
