@@ -16,6 +16,7 @@ import { typeRoutes } from "./routes/types.ts";
 import { callHandler, deviceRoutes } from "./routes/devices.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { uiResponse } from "./routes/ui.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -271,6 +272,8 @@ export class LabDaemonServer {
   /** Token, body bound, then the fast path or the app. */
   private async route(request: Request, path: string): Promise<Response> {
     const routed = request; // the key of its socket, whatever copy of the body is made below
+    const page = uiResponse(request, path);
+    if (page) return page;
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized",
         "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});
