@@ -126,8 +126,12 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     es.onerror = () => setTaskFeed("reconnecting");
     const onEvent = (ev: MessageEvent) => {
       const e = JSON.parse(ev.data as string) as { task_id: string; task_type: string; status: string; progress?: TaskView["progress"]; event: string };
+      // A progress event says "running" even when a pause came first (the point in flight still reports):
+      // the status is taken from lifecycle events only.
+      const lifecycle = e.event !== "task_progress";
       mergeTask(e.task_id, {
-        task_type: e.task_type, status: e.status, running: !FINAL.has(e.status),
+        task_type: e.task_type,
+        ...(lifecycle ? { status: e.status, running: !FINAL.has(e.status) } : {}),
         ...(e.progress ? { progress: e.progress } : {}),
       });
       if (e.event === "task_started" || FINAL.has(e.status)) {

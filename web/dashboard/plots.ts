@@ -159,7 +159,7 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
 function StatsLine({ stats: s, serverDropped }: { stats: StreamStats | null; serverDropped: number | null }) {
   if (!s) return html`<div class="stream-stats">connecting…</div>`;
   const rate = s.rate >= 1e6 ? `${(s.rate / 1e6).toFixed(2)} MS/s` : s.rate >= 1e3 ? `${(s.rate / 1e3).toFixed(1)} kS/s` : `${s.rate.toFixed(1)} S/s`;
-  return html`<div class="stream-stats" aria-live="off">
+  return html`<div class="stream-stats" aria-live="off" data-events=${s.events}>
     <span class="state">${s.state}</span>
     <span>${rate}</span>
     <span>${s.events} events</span>
