@@ -61,7 +61,7 @@ describe("/ui", () => {
     for (const path of ["/ui", "/"]) {
       const r = await s.server.fetch(new Request(`http://evil.example:${port}${path}`, { headers: { Accept: BROWSER_ACCEPT } }));
       expect({ path, status: r.status }).toEqual({ path, status: 403 });
-      expect((await r.json()).error.type).toBe("HostNotAllowed");
+      expect(((await r.json()) as { error: { type: string } }).error.type).toBe("HostNotAllowed");
     }
     const ok = await s.server.fetch(new Request(`http://localhost:${port}/ui`));
     expect(ok.status).toBe(200);

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { buildPages } from "../../tools/webBuild.ts";
 import { openBrowser, type BrowserSession } from "../support/browser.ts";
+import { startTestServer } from "../support/apiServer.ts";
+import { StubbornTask } from "../support/fixtures.ts";
 import { startSimLabServer, type SimLabServer } from "../support/simLabServer.ts";
 
 const WAIT = { timeout: 15_000 };
@@ -96,7 +98,7 @@ describe("dashboard on the simulated lab", () => {
     await task.locator("button.resume").click();
     await page.locator('[data-task="sweep-ui"][data-status="completed"]').waitFor({ timeout: 30_000 });
     expect(await task.locator(".pct").textContent()).toBe("100 %");
-    expect(await task.locator("progress").evaluate((el) => (el as HTMLProgressElement).value)).toBe(100);
+    expect(await task.locator("progress").getAttribute("value")).toBe("100");
     await task.locator(".series-plot canvas").first().waitFor(WAIT);
     await laser.locator(".owner", { hasText: "—" }).waitFor(WAIT);
     expect(await call.evaluate((el) => el.matches(":disabled"))).toBe(false);
@@ -140,5 +142,75 @@ describe("dashboard on a server with a token", () => {
     await page.locator('[data-device="daq1"] button.plot').click();
     await page.locator('.live-plot[data-plot="daq1"] .state', { hasText: "open" }).waitFor(WAIT);
     expect(b.foreignRequests()).toEqual([]);
+  }, 60_000);
+});
+
+describe("dashboard: failures, lifecycle and task controls", () => {
+  test("a device's last error shows with its traceback on demand and goes with Clear; connect/disconnect buttons work", async () => {
+    const s = await startTestServer();
+    try {
+      s.daemon.addDevice("m1", "MockDevice");
+      await s.daemon.connectDevice("m1");
+      await using b = await openBrowser();
+      const page = await openDashboard(b, s.url);
+      const card = page.locator('[data-device="m1"]');
+      const form = card.locator('form[data-method="fail"]');
+      await form.locator('input[name="message"]').fill("laser interlock open");
+      await form.locator('button[type="submit"]').click();
+      await form.locator(".error").waitFor(WAIT);
+      expect(await form.locator(".error strong").textContent()).toBe("400 RangeError");
+      const last = card.locator(".last-error");
+      await last.waitFor(WAIT);
+      expect(await last.textContent()).toContain("laser interlock open");
+      expect(await card.locator(".light").textContent()).toBe("error");
+      await last.locator("button", { hasText: "Traceback" }).click();
+      await last.locator("pre.traceback").waitFor(WAIT);
+      expect(await last.locator("pre.traceback").textContent()).toContain("RangeError: laser interlock open");
+      await last.locator("button.clear-error").click();
+      await last.waitFor({ state: "detached", ...WAIT });
+      expect((await s.req("GET", "/devices/m1/error")).status).toBe(404);
+
+      await card.locator("button.disconnect").click();
+      await card.locator(".connected", { hasText: "no" }).waitFor(WAIT);
+      expect(s.daemon.deviceState("m1").connected).toBe(false);
+      await card.locator("button.connect").click();
+      await card.locator(".connected", { hasText: "yes" }).waitFor(WAIT);
+      expect(s.daemon.deviceState("m1").connected).toBe(true);
+      expect(b.foreignRequests()).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  test("a failed task shows its error and traceback; a task that ignores Cancel ends with Force cancel", async () => {
+    const s = await startTestServer();
+    try {
+      await using b = await openBrowser();
+      const page = await openDashboard(b, s.url);
+      await page.locator("#task-type").selectOption("FailingTask");
+      await page.locator("#task-id").fill("doomed");
+      await page.locator("#raw-params").fill('{"message": "no light at the detector"}');
+      await page.locator(".start-task button.start").click();
+      const failed = page.locator('[data-task="doomed"][data-status="failed"]');
+      await failed.waitFor(WAIT);
+      expect(await failed.locator(".task-error").textContent()).toContain("no light at the detector");
+      await failed.locator(".task-error button", { hasText: "Traceback" }).click();
+      await failed.locator("pre.traceback").waitFor(WAIT);
+      expect(await failed.locator("pre.traceback").textContent()).toContain("RangeError");
+
+      await page.locator("#task-type").selectOption("StubbornTask");
+      await page.locator("#task-id").fill("stubborn");
+      await page.locator(".start-task button.start").click();
+      const task = page.locator('[data-task="stubborn"]');
+      await page.locator('[data-task="stubborn"][data-status="running"]').waitFor(WAIT);
+      await Promise.all([page.waitForResponse((r) => r.url().endsWith("/tasks/stubborn/cancel")), task.locator("button.cancel").click()]);
+      expect(s.daemon.getTask("stubborn").isRunning()).toBe(true);
+      await task.locator("button.force-cancel").click();
+      await page.locator('[data-task="stubborn"][data-status="cancelled"]').waitFor(WAIT);
+      expect(s.daemon.getTask("stubborn").status).toBe("cancelled");
+    } finally {
+      StubbornTask.release?.();
+      await s.close();
+    }
   }, 60_000);
 });

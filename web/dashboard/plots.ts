@@ -10,6 +10,7 @@ import { createStreamWorker, type FromWorker, type StreamStats, type ToWorker } 
 const WINDOWS_S = [1, 5, 10, 30, 60];
 /** A chart redraw every other animation frame at most: a live trace needs no more, and the tab's CPU thanks it. */
 const MIN_FRAME_MS = 30;
+const STATS_MS = 250;
 
 export interface PlotSpec {
   key: number;
@@ -75,6 +76,7 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
     let pending: FromWorker | null = null;
     let waiting = false;
     let lastDraw = 0;
+    let lastStats = -Infinity;
     let raf = 0;
     const loop = (now: number) => {
       raf = requestAnimationFrame(loop);
@@ -86,7 +88,11 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
           const y = Array.from(f.y, (v) => (v === v ? v : null));
           plot.setData([x, y] as uPlot.AlignedData, true);
         }
-        setStats(f.stats);
+        // The counters are text: four updates a second are plenty, and spare the main thread a render per frame.
+        if (now - lastStats >= STATS_MS) {
+          lastStats = now;
+          setStats(f.stats);
+        }
       }
       if (!waiting && now - lastDraw >= MIN_FRAME_MS) {
         waiting = true;

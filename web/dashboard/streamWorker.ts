@@ -123,19 +123,28 @@ function streamWorkerMain(): void {
     const dt = stats.rate > 0 ? 1000 / stats.rate : 0;
     let start = cursor < 0 || Math.abs(ts - (cursor + n * dt)) > 250 ? ts - (n - 1) * dt : cursor + dt;
     if (start < cursor) start = cursor;
-    for (let i = 0; i < n; i++) {
-      const v = values[i]!;
+    // Bin by bin: the samples a bin holds are one index range, scanned without a division per sample.
+    for (let i = 0; i < n; ) {
       const b = Math.floor((start + i * dt) / binMs);
+      let j = dt > 0 ? Math.ceil(((b + 1) * binMs - start) / dt) : n;
+      if (j <= i) j = i + 1;
+      if (j > n) j = n;
       const slot = b % CAP;
       if (binNo[slot] !== b) {
         binNo[slot] = b;
         binMin[slot] = Infinity;
         binMax[slot] = -Infinity;
       }
-      if (v === v) {
-        if (v < binMin[slot]!) binMin[slot] = v;
-        if (v > binMax[slot]!) binMax[slot] = v;
+      let lo = binMin[slot]!;
+      let hi = binMax[slot]!;
+      for (let k = i; k < j; k++) {
+        const v = values[k]!;
+        if (v < lo) lo = v; // NaN compares false both ways: skipped
+        if (v > hi) hi = v;
       }
+      binMin[slot] = lo;
+      binMax[slot] = hi;
+      i = j;
     }
     cursor = start + (n - 1) * dt;
     lastEventTs = ts;
