@@ -120,6 +120,19 @@ describe("dashboard on the simulated lab", () => {
   }, 60_000);
 });
 
+describe("dashboard on the simulated lab: a device that cannot stream", () => {
+  test("its plot says why, with the server's envelope", async () => {
+    await using lab = await startSimLabServer();
+    await using b = await openBrowser();
+    const page = await openDashboard(b, lab.url);
+    await page.locator("#plot-device").selectOption("laser1");
+    await page.locator(".add-plot button[type=submit]").click();
+    const error = page.locator('.live-plot[data-plot="laser1"] .stream-error');
+    await error.waitFor(WAIT);
+    expect(await error.textContent()).toMatch(/^400 \w+: /);
+  }, 60_000);
+});
+
 describe("dashboard on a server with a token", () => {
   test("asks for the token, says so clearly when it is wrong, and works once it is right", async () => {
     await using lab = await startSimLabServer({ token: "s3cret-token" });

@@ -167,9 +167,9 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     <div class="layout">
       <${DevicesPanel} devices=${devices} error=${devicesError} refresh=${refreshDevices} onPlot=${addPlot} />
       <div class="side">
-        <${TasksPanel} tasks=${taskList} types=${types} now=${now} onChanged=${refreshDevices} />
         <${PlotsPanel} plots=${plots} deviceIds=${(devices ?? []).filter((d) => d.connected).map((d) => d.device_id)}
           onAdd=${addPlot} onClose=${(key: number) => setPlots((p) => p.filter((x) => x.key !== key))} />
+        <${TasksPanel} tasks=${taskList} types=${types} now=${now} onChanged=${refreshDevices} />
       </div>
     </div>`;
 }

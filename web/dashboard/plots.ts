@@ -7,7 +7,7 @@ import uPlot from "uplot";
 import { api, streamUrl } from "../shared/api.ts";
 import { createStreamWorker, type FromWorker, type StreamStats, type ToWorker } from "./streamWorker.ts";
 
-const WINDOWS_S = [1, 5, 10, 30, 60];
+const WINDOWS_S = [0.1, 1, 5, 10, 30, 60];
 /** A chart redraw every other animation frame at most: a live trace needs no more, and the tab's CPU thanks it. */
 const MIN_FRAME_MS = 30;
 const STATS_MS = 250;
@@ -58,7 +58,7 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
     const plot = new uPlot({
       width: Math.max(200, el.clientWidth), height: 260,
       scales: { x: { time: true }, y: { auto: () => control.current.autoscale } },
-      series: [{}, { label: deviceId, stroke: "#2b7de9", width: 1, points: { show: false }, spanGaps: false }],
+      series: [{}, { label: deviceId, stroke: "#2b7de9", width: 1, points: { show: false }, spanGaps: true }],
       legend: { show: false },
       cursor: { drag: { x: true, y: false } },
       hooks: {

@@ -213,7 +213,25 @@ function streamWorkerMain(): void {
       resetBins();
       es = new EventSource(m.url!);
       es.onopen = () => { stats.state = "open"; };
-      es.onerror = () => { stats.state = es && es.readyState === 2 ? "closed" : "reconnecting"; };
+      es.onerror = () => {
+        if (!es || es.readyState !== 2) {
+          stats.state = "reconnecting";
+          return;
+        }
+        // EventSource gives up on an error status without saying which: ask once more to read the envelope.
+        stats.state = "closed";
+        const abort = new AbortController();
+        fetch(m.url!, { signal: abort.signal }).then(async (r) => {
+          if (r.ok) return abort.abort();
+          const text = await r.text();
+          try {
+            const env = JSON.parse(text) as { error: { type: string; message: string } };
+            stats.lastError = `${r.status} ${env.error.type}: ${env.error.message}`;
+          } catch {
+            stats.lastError = `${r.status} ${text.slice(0, 200)}`;
+          }
+        }).catch(() => {});
+      };
       es.addEventListener("device_data", onData as EventListener);
       es.addEventListener("stream_error", ((ev: MessageEvent) => {
         try {

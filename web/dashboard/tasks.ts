@@ -38,7 +38,7 @@ export function TasksPanel({ tasks, types, now, onChanged }: {
 }) {
   return html`<section class="panel" aria-labelledby="tasks-h">
     <h2 id="tasks-h">Tasks</h2>
-    <${StartTask} types=${types} onStarted=${onChanged} />
+    <${StartTask} types=${types} taken=${new Set(tasks.map((t) => t.task_id))} onStarted=${onChanged} />
     ${tasks.length === 0 ? html`<p class="empty">No tasks yet.</p>` : null}
     <div class="tasks">
       ${tasks.map((t) => html`<${TaskRow} key=${t.task_id} task=${t} now=${now} />`)}
@@ -46,9 +46,15 @@ export function TasksPanel({ tasks, types, now, onChanged }: {
   </section>`;
 }
 
-let started = 0;
+/** "sweep-3" for SweepTask: the first number no task here has yet. */
+function freeId(type: string, taken: Set<string>): string {
+  const stem = type.replace(/Task$/, "").toLowerCase() || "task";
+  let n = 1;
+  while (taken.has(`${stem}-${n}`)) n++;
+  return `${stem}-${n}`;
+}
 
-function StartTask({ types, onStarted }: { types: TypeInfo[] | null; onStarted: () => void }) {
+function StartTask({ types, taken, onStarted }: { types: TypeInfo[] | null; taken: Set<string>; onStarted: () => void }) {
   const [type, setType] = useState<string>("");
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [taskId, setTaskId] = useState("");
@@ -57,7 +63,7 @@ function StartTask({ types, onStarted }: { types: TypeInfo[] | null; onStarted: 
   }, [types]);
   const info = types?.find((t) => t.type === type) ?? null;
   const specs = fieldsOfObject(info?.params ?? null);
-  const defaultId = `${type.replace(/Task$/, "").toLowerCase() || "task"}-${Date.now().toString(36)}`;
+  const defaultId = freeId(type, taken);
   const submit = async (ev: Event) => {
     ev.preventDefault();
     const form = ev.currentTarget as HTMLFormElement;
@@ -72,10 +78,10 @@ function StartTask({ types, onStarted }: { types: TypeInfo[] | null; onStarted: 
         return;
       }
     }
-    const id = taskId.trim() || `${defaultId}-${++started}`;
+    const id = taskId.trim() || defaultId;
     try {
-      const r = await api("POST", "/tasks", { task_id: id, task_type: type, params });
-      setOutcome({ ok: true, value: r });
+      await api("POST", "/tasks", { task_id: id, task_type: type, params });
+      setOutcome(null);
       setTaskId("");
     } catch (e) {
       setOutcome(outcomeOf(e));
@@ -93,7 +99,7 @@ function StartTask({ types, onStarted }: { types: TypeInfo[] | null; onStarted: 
     </div>
     <div class="field">
       <label for="task-id">task id</label>
-      <input id="task-id" name="task_id" type="text" placeholder=${`${defaultId}-${started + 1}`} value=${taskId}
+      <input id="task-id" name="task_id" type="text" placeholder=${defaultId} value=${taskId}
         onInput=${(e: Event) => setTaskId((e.target as HTMLInputElement).value)} />
     </div>
     <div class="fields" key=${type}>
