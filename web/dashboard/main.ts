@@ -3,7 +3,7 @@
 import "uplot/dist/uPlot.min.css";
 import { html, render } from "htm/preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, setToken, streamUrl, takeToken } from "../shared/api.ts";
+import { api, ApiError, currentToken, setToken, streamUrl, takeToken } from "../shared/api.ts";
 import { DevicesPanel, type DeviceInfo } from "./devices.ts";
 import { PlotsPanel, type PlotSpec } from "./plots.ts";
 import { TasksPanel, type TaskView, type TypeInfo } from "./tasks.ts";
@@ -25,11 +25,17 @@ const DEVICE_POLL_MS = 1000;
 const TASK_EVENTS = ["task_started", "task_progress", "task_paused", "task_resumed", "task_completed", "task_failed", "task_cancelled"];
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 
+/**
+ * The device list, asked for at once beside the probe rather than after it: the cards are the first
+ * thing a person looks for, and this saves a round trip before they show (a 401 here is simply unused).
+ */
+let earlyDevices: Promise<{ devices: DeviceInfo[] } | null> | null = null;
+
 /** Whether the server wants a token: it answers /health without one, and / only with a good one. */
 async function probe(): Promise<Gate> {
   try {
     const info = await api<ServerInfo>("GET", "/");
-    const hadToken = sessionStorage.getItem("labdaemon.token") !== null;
+    const hadToken = currentToken() !== null;
     let tokenRequired = false;
     if (hadToken) {
       const bare = await fetch("/", { headers: { Accept: "application/json" } }).catch(() => null);
@@ -50,6 +56,7 @@ function App() {
   }, []);
   useEffect(() => {
     takeToken();
+    earlyDevices = api<{ devices: DeviceInfo[] }>("GET", "/devices").catch(() => null);
     retry();
   }, []);
 
@@ -115,7 +122,10 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
   }, []);
 
   useEffect(() => {
-    refreshDevices();
+    const early = earlyDevices;
+    earlyDevices = null;
+    if (early) early.then((r) => (r ? setDevices((d) => d ?? r.devices) : refreshDevices()));
+    else refreshDevices();
     const poll = setInterval(() => { if (!document.hidden) refreshDevices(); }, DEVICE_POLL_MS);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     api<{ devices: TypeInfo[]; tasks: TypeInfo[] }>("GET", "/types").then((r) => setTypes(r.tasks)).catch(() => setTypes([]));
@@ -149,7 +159,7 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
 
   const addPlot = (deviceId: string) => setPlots((p) => [...p, { key: ++plotKey.current, deviceId }]);
   const uptime = gate.info.uptime_s !== undefined ? formatDuration(gate.info.uptime_s * 1000 + (now - gate.loadedAt)) : "—";
-  const token = sessionStorage.getItem("labdaemon.token");
+  const token = currentToken();
   const q = token ? `?token=${encodeURIComponent(token)}` : "";
   const taskList = [...tasks.values()].sort((a, b) => (b.started_at ?? "").localeCompare(a.started_at ?? ""));
 

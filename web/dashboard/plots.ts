@@ -4,7 +4,7 @@
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
-import { api, streamUrl } from "../shared/api.ts";
+import { api, currentToken } from "../shared/api.ts";
 import { createStreamWorker, type FromWorker, type StreamStats, type ToWorker } from "./streamWorker.ts";
 
 const WINDOWS_S = [0.1, 1, 5, 10, 30, 60];
@@ -104,8 +104,9 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
       waiting = false;
       pending = e.data;
     };
-    const url = new URL(streamUrl(`/stream/devices/${encodeURIComponent(deviceId)}`, { encoding: "base64" }), location.origin).href;
-    worker.postMessage({ type: "open", url, windowMs: 10_000 } satisfies ToWorker);
+    // Absolute: a blob: worker has no base URL of its own. The token goes as a header (the worker uses fetch).
+    const url = `${location.origin}/stream/devices/${encodeURIComponent(deviceId)}?encoding=base64`;
+    worker.postMessage({ type: "open", url, token: currentToken(), windowMs: 10_000 } satisfies ToWorker);
     raf = requestAnimationFrame(loop);
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 260 }));
     ro.observe(el);
