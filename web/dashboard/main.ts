@@ -24,6 +24,15 @@ type Gate =
 const DEVICE_POLL_MS = 1000;
 const TASK_EVENTS = ["task_started", "task_progress", "task_paused", "task_resumed", "task_completed", "task_failed", "task_cancelled"];
 const FINAL = new Set(["completed", "failed", "cancelled"]);
+/** Tasks the page keeps; beyond it the oldest finished ones go (the server keeps its own bounded history). */
+const MAX_TASKS = 100;
+
+function boundTasks(tasks: Map<string, TaskView>): Map<string, TaskView> {
+  if (tasks.size <= MAX_TASKS) return tasks;
+  const finished = [...tasks.values()].filter((t) => FINAL.has(t.status)).sort((a, b) => (a.started_at ?? "").localeCompare(b.started_at ?? ""));
+  for (const t of finished.slice(0, tasks.size - MAX_TASKS)) tasks.delete(t.task_id);
+  return tasks;
+}
 
 /**
  * The device list, asked for at once beside the probe rather than after it: the cards are the first
@@ -106,7 +115,7 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
       const next = new Map(old);
       const prev = next.get(id);
       next.set(id, { task_id: id, task_type: "", status: "running", running: true, progress: { fraction: 0 }, ...prev, ...patch } as TaskView);
-      return next;
+      return boundTasks(next);
     });
   }, []);
 
@@ -116,7 +125,7 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
         // A detail read while the task ran must not undo the final state an event brought meanwhile.
         const prev = old.get(id);
         if (d.running && prev && FINAL.has(prev.status)) return old;
-        return new Map(old).set(id, { ...prev, ...d, detailLoaded: !d.running });
+        return boundTasks(new Map(old).set(id, { ...prev, ...d, detailLoaded: !d.running }));
       }))
       .catch(() => {});
   }, []);
@@ -136,8 +145,8 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     es.onerror = () => setTaskFeed("reconnecting");
     const onEvent = (ev: MessageEvent) => {
       const e = JSON.parse(ev.data as string) as { task_id: string; task_type: string; status: string; progress?: TaskView["progress"]; event: string };
-      // A progress event says "running" even when a pause came first (the point in flight still reports):
-      // the status is taken from lifecycle events only.
+      // Lifecycle events set the status; progress events only move the bar (a server from before progress
+      // events carried the paused state said "running" in them).
       const lifecycle = e.event !== "task_progress";
       mergeTask(e.task_id, {
         task_type: e.task_type,

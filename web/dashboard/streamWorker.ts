@@ -221,6 +221,7 @@ function streamWorkerMain(): void {
   let abort: AbortController | null = null;
   let closed = false;
   let retryMs = 500;
+  const MAX_EVENT_CHARS = 32 << 20;
 
   /** Reads the stream until it ends; reconnects (with Last-Event-ID) unless closed or refused with a 4xx. */
   const connect = async (url: string, token: string | null) => {
@@ -255,6 +256,8 @@ function streamWorkerMain(): void {
         if (done) break;
         let from = Math.max(0, buf.length - 1);
         buf += decoder.decode(value, { stream: true });
+        // No event is this big (the server's queues are bounded by 8 MiB): this is not an event stream.
+        if (buf.length > MAX_EVENT_CHARS) throw new Error("event larger than the bound");
         let end: number;
         while ((end = buf.indexOf("\n\n", from)) >= 0) {
           dispatch(buf.slice(0, end));

@@ -1,7 +1,7 @@
 // The tasks panel: start a task from its type's params schema (GET /types), and every task with a live
 // progress bar (fed by /stream/tasks), its status, elapsed time, controls, and its result or error.
 import { html } from "htm/preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../shared/api.ts";
 import { collectValues, fieldsOfObject, SchemaFields, type JsonSchema } from "./schemaForm.ts";
 import { ErrorView, formatDuration, JsonTree, Light, OutcomeView, outcomeOf, SeriesPlot, seriesOf, type LightColor, type Outcome } from "./views.ts";
@@ -128,7 +128,8 @@ function TaskRow({ task: t, now }: { task: TaskView; now: number }) {
   const startedMs = t.started_at ? Date.parse(t.started_at) : null;
   const endMs = t.finished_at ? Date.parse(t.finished_at) : now;
   const live = t.status === "running" || t.status === "paused";
-  const series = t.detailLoaded && t.result !== undefined ? seriesOf(t.result) : null;
+  // Memoised on the result itself: the row re-renders every second (elapsed time), the chart must not.
+  const series = useMemo(() => (t.detailLoaded && t.result !== undefined ? seriesOf(t.result) : null), [t.detailLoaded, t.result]);
   const showTrace = async () => {
     try {
       const stored = await api<{ error: { traceback?: string } }>("GET", `${path}/error`);
