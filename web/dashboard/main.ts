@@ -63,11 +63,8 @@ function App() {
     setGate({ phase: "probing" });
     probe().then(setGate);
   }, []);
-  useEffect(() => {
-    takeToken();
-    earlyDevices = api<{ devices: DeviceInfo[] }>("GET", "/devices").catch(() => null);
-    retry();
-  }, []);
+  // The first probe started with the script (below), not after the first paint as an effect would.
+  useEffect(() => void firstProbe.then(setGate), []);
 
   if (gate.phase === "probing") return html`<p class="probing">Connecting to the server…</p>`;
   if (gate.phase === "unreachable") {
@@ -193,6 +190,9 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     </div>`;
 }
 
+takeToken();
+earlyDevices = api<{ devices: DeviceInfo[] }>("GET", "/devices").catch(() => null);
+const firstProbe = probe();
 const root = document.getElementById("app")!;
 root.textContent = ""; // the static "Loading…" goes; preact would keep it beside the app
 render(html`<${App} />`, root);
