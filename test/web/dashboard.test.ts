@@ -104,7 +104,7 @@ describe("dashboard on the simulated lab", () => {
     expect(await call.evaluate((el) => el.matches(":disabled"))).toBe(false);
   }, 60_000);
 
-  test("the DAQ's live plot redraws: its canvas differs between two screenshots 0.5 s apart", async () => {
+  test("the DAQ's live plot redraws: its canvas differs between two screenshots 0.5 s apart (and not when paused)", async () => {
     const page = await openDashboard(b, lab.url);
     await page.locator('[data-device="daq1"] button.plot').click();
     const plot = page.locator('.live-plot[data-plot="daq1"]');
@@ -117,6 +117,12 @@ describe("dashboard on the simulated lab", () => {
     const second = await chart.screenshot();
     expect(first.equals(second)).toBe(false);
     expect(await plot.locator(".gaps").textContent()).toContain("gaps");
+    // Paused, the trace holds still while the stream goes on.
+    await plot.locator("button.pause").click();
+    await plot.locator('button.pause[aria-pressed="true"]').waitFor(WAIT);
+    const held = await chart.screenshot();
+    await page.waitForTimeout(500);
+    expect((await chart.screenshot()).equals(held)).toBe(true);
   }, 60_000);
 });
 
