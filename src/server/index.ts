@@ -22,6 +22,7 @@ import { taskRoutes } from "./routes/tasks.ts";
 import { leaseRoutes } from "./routes/leases.ts";
 import { runRoutes } from "./routes/runs.ts";
 import type { DataStore } from "../data/dataStore.ts";
+import { uiResponse } from "./routes/ui.ts";
 import { SseService, type SseOptions } from "./sse/index.ts";
 import { LEVEL_RANK as LEVELS, type LogLevel, type ServerLogger } from "../log/levels.ts";
 import { Logger } from "../log/logger.ts";
@@ -285,6 +286,8 @@ export class LabDaemonServer {
   private async route(request: Request, path: string): Promise<Response> {
     const routed = request; // the key of its socket, whatever copy of the body is made below
     assertRequestTarget(request.url.length, path);
+    const page = uiResponse(request, path);
+    if (page) return page;
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
       throw new HttpError(401, "Unauthorized",
         "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});

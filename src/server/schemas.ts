@@ -233,5 +233,7 @@ export const ServerInfoSchema = t.Object({
   name: t.String(),
   version: t.String(),
   endpoints: t.Record(t.String(), t.String()),
+  started_at: t.Optional(Timestamp),
+  uptime_s: t.Optional(t.Number({ description: "Seconds since this server was created" })),
 });
 export type ServerInfo = Static<typeof ServerInfoSchema>;

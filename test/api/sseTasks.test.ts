@@ -49,6 +49,25 @@ test("pause, resume, cancel and failure are streamed; ?task_id= filters", async 
   expect(parsed(only).map((e) => e.task_id)).toEqual(["t2", "t2"]);
 });
 
+test("a progress event sent after a pause (the step in flight finishing) says paused, not running", async () => {
+  const s = await tasks();
+  const h = srv.daemon.executeTask("t1", "SteppedTask", { steps: 1000, stepMs: 20 });
+  try {
+    await s.until(() => s.events.some((e) => e.event === "task_progress"));
+    h.pause();
+    const afterPause = () => {
+      const ev = parsed(s);
+      return ev.slice(ev.findIndex((e) => e.name === "task_paused") + 1).filter((e) => e.name === "task_progress");
+    };
+    await s.until(() => parsed(s).some((e) => e.name === "task_paused") && afterPause().length > 0);
+    expect(afterPause().map((e) => e.status)).toEqual(["paused"]);
+  } finally {
+    h.resume();
+    h.cancel();
+    await h.settled;
+  }
+});
+
 test("a dashboard reconnecting with Last-Event-ID gets what it missed", async () => {
   const a = await tasks();
   await srv.daemon.executeTask("t1", "MockTask", { delay: 1 }).wait();

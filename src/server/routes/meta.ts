@@ -34,14 +34,16 @@ export const ENDPOINTS: Readonly<Record<string, string>> = {
   types: "/types",
   docs: "/swagger",
   openapi: "/openapi.json",
+  dashboard: "/ui",
 };
 
 export const SERVER_NAME = "LabDaemon Server";
 
 export function metaRoutes() {
   const info = { name: SERVER_NAME, version: pkg.version, endpoints: ENDPOINTS };
+  const startedAt = Date.now();
   return new Elysia()
-    .get("/", () => info, {
+    .get("/", () => ({ ...info, started_at: isoNow(startedAt), uptime_s: Math.round((Date.now() - startedAt) / 1000) }), {
       detail: doc({ summary: "Server name, version and endpoints", tags: ["meta"], responses: { 200: ServerInfoSchema } }),
     })
     .get("/health", () => ({ status: "healthy" as const, timestamp: isoNow() }), {

@@ -46,6 +46,18 @@ export class TaskFeed {
     this.unlisten = null;
   }
 
+  /**
+   * A progress event reports the task's status as it is: the step in flight when a pause came still
+   * reports its progress, and the task is paused by then.
+   */
+  private statusNow(taskId: string): string {
+    try {
+      return this.daemon.getTask(taskId).status;
+    } catch {
+      return "running";
+    }
+  }
+
   private onTask(e: TaskEvent): void {
     const sequence = ++this.sequence;
     const name = `task_${e.kind}`;
@@ -53,7 +65,7 @@ export class TaskFeed {
       event: name,
       task_id: e.taskId,
       task_type: e.taskType,
-      status: STATUS_AFTER[e.kind],
+      status: e.kind === "progress" ? this.statusNow(e.taskId) : STATUS_AFTER[e.kind],
       timestamp: e.timestamp,
       sequence,
       ...(e.progress ? { progress: e.progress } : {}),
