@@ -90,8 +90,11 @@ export class Catalogue {
 
   constructor(file: string, opts: { retention?: Retention; version: string; host: string }) {
     this.db = new Database(file, { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;");
+    // The wait for a lock comes first: two servers of one lab opening the same directory at once (the
+    // launcher starts its profiles together) would otherwise meet "database is locked" switching to WAL.
+    this.db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
     this.db.exec(SCHEMA);
+    this.db.exec("PRAGMA busy_timeout = 2000;");
     this.retention = { tasks: 1000, ...opts.retention };
     this.stmts = {
       task: this.db.prepare(`INSERT OR REPLACE INTO tasks VALUES ($task_id, $session_id, $task_type, $params, $status, $progress, $device_ids,

@@ -1,6 +1,8 @@
 // The run catalogue on its own: retention by count and age never drops a running task, tasks that left the
 // daemon's buffer still answer, and ctx.record without a data directory says what is missing.
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Catalogue, type TaskRow } from "../../src/data/catalogue.ts";
 import { LabDaemon, TaskFailedError } from "../../src/index.ts";
@@ -96,3 +98,20 @@ test("ctx.record without a data directory fails the task, naming what is missing
   expect(String((err as TaskFailedError).cause)).toMatch(/no data directory is configured/);
   await daemon.shutdown();
 });
+
+test("several servers opening one data directory at the same moment all get the catalogue (none meets 'database is locked')", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ld-cat-race-"));
+  const file = join(dir, "catalogue.sqlite");
+  const script = `import { Catalogue } from ${JSON.stringify(join(import.meta.dir, "../../src/data/catalogue.ts"))};
+const c = new Catalogue(process.argv[2], { version: "test", host: "h" }); c.close(); console.log("opened");`;
+  try {
+    for (let round = 0; round < 3; round++) {
+      rmSync(file, { force: true });
+      const procs = Array.from({ length: 4 }, () => Bun.spawn([process.execPath, "-e", script, file], { stdout: "pipe", stderr: "pipe" }));
+      const outs = await Promise.all(procs.map(async (p) => ({ out: (await new Response(p.stdout).text()).trim(), err: await new Response(p.stderr).text(), code: await p.exited })));
+      for (const o of outs) expect(o).toEqual({ out: "opened", err: "", code: 0 });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
