@@ -103,11 +103,14 @@ test("several servers opening one data directory at the same moment all get the 
   const dir = mkdtempSync(join(tmpdir(), "ld-cat-race-"));
   const file = join(dir, "catalogue.sqlite");
   const script = `import { Catalogue } from ${JSON.stringify(join(import.meta.dir, "../../src/data/catalogue.ts"))};
+// All open at one agreed moment, so their switches to WAL really collide.
+await Bun.sleep(Number(process.argv[3]) - Date.now());
 const c = new Catalogue(process.argv[2], { version: "test", host: "h" }); c.close(); console.log("opened");`;
   try {
     for (let round = 0; round < 3; round++) {
       rmSync(file, { force: true });
-      const procs = Array.from({ length: 4 }, () => Bun.spawn([process.execPath, "-e", script, file], { stdout: "pipe", stderr: "pipe" }));
+      const at = String(Date.now() + 3000);
+      const procs = Array.from({ length: 6 }, () => Bun.spawn([process.execPath, "-e", script, file, at], { stdout: "pipe", stderr: "pipe" }));
       const outs = await Promise.all(procs.map(async (p) => ({ out: (await new Response(p.stdout).text()).trim(), err: await new Response(p.stderr).text(), code: await p.exited })));
       for (const o of outs) expect(o).toEqual({ out: "opened", err: "", code: 0 });
     }
