@@ -1,11 +1,6 @@
 // The profiles of a lab configuration file, read with the very parser `serve` uses, so what the launcher
 // lists (and accepts on save) is exactly what a server started from it will accept.
-import { readFileSync } from "node:fs";
-import { extname } from "node:path";
-import { pathToFileURL } from "node:url";
-import { ConfigError, describeImportError, loadConfigFile, type LabConfig } from "../cli/config.ts";
-import { parseDataFile } from "../cli/dataFile.ts";
-import { registerLabdaemonModule } from "../cli/userModules.ts";
+import { loadConfigFile, loadProfiles, type LabConfig } from "../cli/config.ts";
 
 /** The name a file without a `configs` section gets (it is started without --profile). */
 export const SINGLE_PROFILE = "default";
@@ -23,36 +18,11 @@ export interface ProfileInfo {
   fingerprint: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** The file's top-level value, without validating it (that is loadConfigFile's job). */
-async function rawConfig(file: string): Promise<unknown> {
-  const ext = extname(file).toLowerCase();
-  if (ext === ".json" || ext === ".yaml" || ext === ".yml") {
-    return parseDataFile(file, readFileSync(file, "utf8"), (m) => new ConfigError(m)).raw;
-  }
-  if (ext === ".ts" || ext === ".js" || ext === ".mjs") {
-    registerLabdaemonModule();
-    let mod: Record<string, unknown>;
-    try {
-      mod = await import(pathToFileURL(file).href);
-    } catch (e) {
-      throw new ConfigError(describeImportError(e, file));
-    }
-    return mod.default ?? (mod.configs ? { configs: mod.configs } : undefined);
-  }
-  throw new ConfigError(`${file}: unsupported config format '${ext || "(no extension)"}' (use .ts, .json or .yaml)`);
-}
-
 /** Every profile of `file`, each validated as `serve --profile NAME` would; the first problem is thrown. */
 export async function readProfiles(file: string): Promise<ProfileInfo[]> {
-  const raw = await rawConfig(file);
-  const names = isObject(raw) && isObject(raw.configs) ? Object.keys(raw.configs) : null;
-  if (names === null) return [info(SINGLE_PROFILE, null, (await loadConfigFile(file)).config)];
-  const out: ProfileInfo[] = [];
-  for (const name of names) out.push(info(name, name, (await loadConfigFile(file, name)).config));
-  if (out.length === 0) await loadConfigFile(file); // an empty `configs` gets serve's own message
-  return out;
+  const profiles = await loadProfiles(file);
+  if (profiles.length === 0) await loadConfigFile(file); // an empty `configs` gets serve's own message
+  return profiles.map((p) => info(p.profile ?? SINGLE_PROFILE, p.profile, p.config));
 }
 
 function info(name: string, selector: string | null, c: LabConfig): ProfileInfo {
