@@ -29,7 +29,7 @@ const rm = new ResourceManager();
 try {
   // --- 1. one instrument, *IDN? round trips; every client measured in each round, medians reported
   const inst = await rm.open(resources[0]!);
-  const session = inst.nativeSession() as unknown as { ping(): Promise<void> };
+  const session = inst.leaseNativeSession().session as unknown as { ping(): Promise<void> };
   const ours: number[] = [], cBlock: number[] = [], cSpin: number[] = [], pyvisa: number[] = [], hop: number[] = [];
   const py = pythonWithPyvisa();
   for (let r = 0; r < ROUNDS; r++) {

@@ -1,6 +1,7 @@
 // A message-based instrument (pyvisa's MessageBasedResource): strings in, strings out, over whatever
-// transport the resource string names. Every call is a promise settled by the resource's own native
-// I/O thread, so calls run in the order they were made, even from concurrent callers.
+// transport the resource string names. Every call is a promise settled in the order the calls were made,
+// even from concurrent callers: by the event loop's session for LAN instruments (src/io/net), by the
+// resource's own native I/O thread for the others.
 import { DeviceNotConnectedError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
@@ -48,7 +49,23 @@ export interface NativeSession {
   clear(timeoutMs: number): Promise<void>;
   lock(timeoutMs: number): Promise<void>;
   unlock(timeoutMs: number): Promise<void>;
-  close(): Promise<void>;
+  /** `abort`: wake a request blocked in I/O so it fails now, instead of closing after it. */
+  close(abort?: boolean): Promise<void>;
+}
+
+/** A session of the event-loop transports, which can give its connection up to a native one. */
+export interface HandOverSession extends NativeSession {
+  readonly busy: boolean;
+  /** Closes the connection after the requests already made; the next request reconnects. */
+  disconnect(): Promise<void>;
+  /** Runs `wait` in its turn: later requests start after it settles. */
+  after(wait: () => Promise<unknown>): Promise<void>;
+}
+
+/** What a native acquisition borrows: the session it runs on, and how to give it back. */
+export interface NativeLease {
+  session: NativeSession;
+  release(): void;
 }
 
 const ENC_BYTES = 0;
@@ -65,11 +82,22 @@ export class MessageInstrument {
   #session: NativeSession | null;
   #enc: number;
   #onClose: (() => void) | undefined;
+  /** Requests made and not yet settled: what close({ abort }) would interrupt. */
+  #inFlight = 0;
+  readonly #settled = (): void => {
+    this.#inFlight--;
+  };
+  /** For an event-loop session: makes the native session a native acquisition runs on. */
+  #makeNative: (() => NativeSession) | undefined;
+  /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
+  #native: NativeSession | null = null;
+  #leases = 0;
 
   /** Use `ResourceManager.open()`. */
-  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void) {
+  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: () => NativeSession) {
     this.resource = resource;
     this.#session = session;
+    this.#makeNative = makeNative;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
     this.writeTermination = options.writeTermination ?? (options.writeTermination === null ? "" : "\n");
@@ -161,13 +189,20 @@ export class MessageInstrument {
     return this.#call((s) => s.unlock(this.timeoutMs));
   }
 
-  /** Waits for requests already made, then closes. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Waits for requests already made, then closes. Idempotent. With `abort`, a request still in progress
+   * (a read waiting for an answer that may never come) has its I/O interrupted and fails at once; a
+   * session with nothing in progress closes as gracefully as without it.
+   */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
     const s = this.#session;
     if (!s) return;
     this.#session = null;
     this.#onClose?.();
-    await s.close().catch(() => undefined);
+    const abort = opts.abort === true && this.#inFlight > 0;
+    const n = this.#native;
+    this.#native = null;
+    await Promise.all([s.close(abort).catch(() => undefined), n?.close(abort).catch(() => undefined)]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -179,23 +214,53 @@ export class MessageInstrument {
     return new Acquisition(this, options);
   }
 
-  /** For the acquisition loop, which runs on this instrument's own I/O thread. */
-  nativeSession(): NativeSession {
-    return this.#live();
+  /**
+   * For the acquisition loop, which runs on a native I/O thread. An event-loop (LAN) instrument hands its
+   * connection over: its own closes after the requests already made, a native session connects in its
+   * place, and every call made while an acquisition runs goes through that session, between the
+   * exchanges, in order. When the last acquisition ends the native session closes and the next call
+   * reconnects on the event loop. `release()` once per lease.
+   */
+  leaseNativeSession(): NativeLease {
+    const s = this.#live();
+    if (!this.#makeNative) return { session: s, release: () => undefined };
+    if (!this.#native) {
+      this.#native = this.#makeNative();
+      void (s as HandOverSession).disconnect().catch(() => undefined);
+    }
+    this.#leases++;
+    let released = false;
+    return {
+      session: this.#native,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.#leases > 0 || !this.#native) return;
+        const n = this.#native;
+        this.#native = null;
+        // Calls made from now on go to the event-loop session, after the native one has finished.
+        if (this.#session) void (this.#session as HandOverSession).after(() => n.close());
+        else void n.close().catch(() => undefined);
+      },
+    };
   }
 
   #live(): NativeSession {
     if (!this.#session) throw new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource });
-    return this.#session;
+    return this.#native ?? this.#session;
   }
 
-  // The addon rejects with DeviceError subclasses already (ioErrors.ts registers the factory).
+  // The addon and the event-loop sessions reject with DeviceError subclasses already.
   #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
     const s = this.#session;
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     try {
-      return fn(s);
+      this.#inFlight++;
+      const p = fn(this.#native ?? s);
+      p.then(this.#settled, this.#settled);
+      return p;
     } catch (e) {
+      this.#inFlight--;
       // The addon checks argument types synchronously; a promise-returning method still rejects.
       return Promise.reject(e);
     }
