@@ -151,8 +151,11 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     });
   }
   // Runs after the requests already made; then the session's thread ends, so a closed instrument
-  // costs no thread while it waits for GC. Later calls reject with "closed".
+  // costs no thread while it waits for GC. Later calls reject with "closed". close(true) aborts first:
+  // a request blocked in I/O (an instrument that never answers) is woken and fails now instead of
+  // waiting out its timeout.
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) session_->interrupt();
     Napi::Value p = submit(info.Env(), 1000, [](Session& s, Deadline) {
       s.close();
       return Outcome{};

@@ -7,7 +7,7 @@ import { DeviceNotConnectedError, DeviceOperationError } from "../../core/errors
 import { NetIoError, netDeviceError } from "../ioErrors.ts";
 import type { HandOverSession } from "../messageInstrument.ts";
 import type { RxBuffer } from "./rxBuffer.ts";
-import { checkWaitMs } from "./waitMs.ts";
+import { MAX_WAIT_MS, checkWaitMs } from "./waitMs.ts";
 
 /** What a session needs from a network interface (raw socket, VXI-11). */
 export interface NetTransport {
@@ -20,7 +20,8 @@ export interface NetTransport {
   close(): void;
   /** Fails a wait in progress now (the instrument is being closed under it). */
   abort(): void;
-  write(data: Uint8Array, deadline: number): Promise<void>;
+  /** Synchronous (undefined) when the whole message went out at once. */
+  write(data: Uint8Array | string, deadline: number): Promise<void> | void;
   /** Appends at least one byte (or an END mark) to rx. */
   fill(deadline: number, want: number): Promise<void>;
   /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
@@ -77,7 +78,7 @@ export class NetSession implements HandOverSession {
     const bytes = bytesArg(data);
     return this.#submit(timeoutMs, async (d) => {
       await this.#write(bytes, d);
-      return bytes.byteLength;
+      return typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength;
     });
   }
 
@@ -95,9 +96,9 @@ export class NetSession implements HandOverSession {
   query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
     const t = this.#term(term);
-    return this.#submit(timeoutMs, async (d) => {
-      await this.#writeQuery(bytes, d);
-      return this.#readUntil(t, maxBytes, d, enc);
+    return this.#submit(timeoutMs, (d) => {
+      const sent = this.#writeQuery(bytes, d);
+      return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
     });
   }
 
@@ -164,8 +165,8 @@ export class NetSession implements HandOverSession {
   }
 
   #submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
-    const bad = checkWaitMs("timeoutMs", timeoutMs);
-    if (bad) return Promise.reject(bad);
+    // checkWaitMs, inlined for the common case.
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
     if (this.#closed) return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
     if (this.#queue.length - this.#head >= MAX_QUEUED) {
       return Promise.reject(new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }));
@@ -174,6 +175,10 @@ export class NetSession implements HandOverSession {
       this.#queue.push({ ms: Math.ceil(timeoutMs), job, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#running) void this.#pump();
     });
+  }
+
+  #refuse<T>(timeoutMs: unknown): Promise<T> {
+    return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
   }
 
   async #pump(): Promise<void> {
@@ -210,6 +215,10 @@ export class NetSession implements HandOverSession {
   // a read or write timed out since. Done here, not at the timeout: a device clear sent to an instrument
   // that just stopped answering could hold the timed-out caller another round; here it counts against
   // this request's deadline.
+  #ready(): boolean {
+    return !this.#clearPending && this.#t.isOpen;
+  }
+
   async #ensureOpen(d: number): Promise<void> {
     if (!this.#t.isOpen) {
       this.#t.rx.reset();
@@ -247,19 +256,22 @@ export class NetSession implements HandOverSession {
     throw e;
   }
 
-  async #writeQuery(command: Uint8Array, d: number): Promise<void> {
-    await this.#ensureOpen(d);
+  // Synchronous (undefined) in the usual case: open, nothing stray to drop, the command sent at once.
+  #writeQuery(command: Uint8Array | string, d: number): Promise<void> | undefined {
+    if (!this.#ready()) return this.#ensureOpen(d).then(() => this.#writeQuery(command, d));
     this.#t.rx.reset();
-    await this.#t.discardInput();
-    await this.#write(command, d);
+    const dropped = this.#t.discardInput();
+    if (dropped) return dropped.then(() => this.#write(command, d));
+    return this.#write(command, d);
   }
 
   // A write cut short by its deadline leaves part of a command in the instrument's input: the next
   // request clears the interface first, as after a timed-out read.
-  async #write(data: Uint8Array, d: number): Promise<void> {
-    await this.#ensureOpen(d);
+  #write(data: Uint8Array | string, d: number): Promise<void> | undefined {
+    if (!this.#ready()) return this.#ensureOpen(d).then(() => this.#write(data, d));
     try {
-      await this.#t.write(data, d);
+      const rest = this.#t.write(data, d);
+      return rest ? rest.catch((e) => this.#failed(e)) : undefined;
     } catch (e) {
       this.#failed(e);
     }
@@ -287,7 +299,7 @@ export class NetSession implements HandOverSession {
   }
 
   async #readUntil(term: Uint8Array | number, maxBytes: number, d: number, enc: number): Promise<string | Uint8Array> {
-    await this.#ensureOpen(d);
+    if (!this.#ready()) await this.#ensureOpen(d);
     const rx = this.#t.rx;
     const termLen = typeof term === "number" ? 1 : term.byteLength;
     let from = rx.pos;
@@ -301,7 +313,11 @@ export class NetSession implements HandOverSession {
       if (termLen === 0 && rx.buffered > 0) return this.#take(rx.buffered, 0, enc);
       if (rx.buffered >= maxBytes) await this.#abandon(d, `no read termination within ${maxBytes} bytes`);
       const before = rx.pos;
-      await this.#fill(d, 0);
+      try {
+        await this.#t.fill(d, 0);
+      } catch (e) {
+        this.#failed(e);
+      }
       from -= before - rx.pos; // the buffer may have moved its live bytes to the front
     }
   }
@@ -388,8 +404,9 @@ export class NetSession implements HandOverSession {
   }
 }
 
-function bytesArg(data: string | Uint8Array): Uint8Array {
-  if (typeof data === "string") return utf8.encode(data);
+// Strings go to the socket as they are (bun writes them as UTF-8, as the addon does).
+function bytesArg(data: string | Uint8Array): Uint8Array | string {
+  if (typeof data === "string") return data;
   if (data instanceof Uint8Array) return data;
   throw new TypeError("data must be a string or a Uint8Array");
 }

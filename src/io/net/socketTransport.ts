@@ -34,14 +34,14 @@ export class SocketTransport implements NetTransport {
     this.#link.close(new NetIoError("connection", `connection to ${this.#link.where} closed while waiting for it`, 107, "ENOTCONN"));
   }
 
-  async write(data: Uint8Array, deadline: number): Promise<void> {
+  write(data: Uint8Array | string, deadline: number): Promise<void> | void {
     // Anything written may be answered whether or not a read follows (see discardInput).
     this.#strayInput = true;
-    await this.#link.write(data, deadline);
+    return this.#link.write(data, deadline);
   }
 
-  async fill(deadline: number): Promise<void> {
-    await this.#link.waitData(deadline);
+  fill(deadline: number): Promise<void> {
+    return this.#link.waitData(deadline);
   }
 
   async readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
@@ -58,12 +58,14 @@ export class SocketTransport implements NetTransport {
   // holds before it is dropped. Paid only
   // when something was written since input was last known to be consumed (a write not followed by a
   // read, a read that failed), never in a plain query loop.
-  async discardInput(): Promise<void> {
-    if (this.#strayInput) {
+  discardInput(): Promise<void> | void {
+    if (!this.#strayInput) return this.#link.discardInput();
+    return (async () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
       await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    this.#link.discardInput();
+      this.#strayInput = false;
+      this.#link.discardInput();
+    })();
   }
 
   /** Called by the session when a read consumed the whole of what was written before it. */

@@ -5,12 +5,13 @@ import type { Socket } from "bun";
 import { NetIoError } from "../ioErrors.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 
+const nonAscii = /[^\x00-\x7f]/;
 const ETIMEDOUT = 110, ECONNRESET = 104, ENOTCONN = 107, EPIPE = 32;
 
 interface Waiter {
   resolve: () => void;
   reject: (e: NetIoError) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  deadline: number;
   what: string;
 }
 
@@ -35,6 +36,8 @@ export class TcpLink {
   #paused = false;
   #closedBy: NetIoError | null = null;
   #generation = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt = Infinity;
 
   constructor(readonly host: string, readonly port: number, pauseAbove = 64 << 20) {
     this.pauseAbove = pauseAbove;
@@ -106,16 +109,22 @@ export class TcpLink {
     s?.terminate();
   }
 
-  /** Sends all of `data`, waiting for the socket to drain when the kernel buffer is full. */
-  async write(data: Uint8Array, deadline: number): Promise<void> {
-    let off = 0;
-    for (;;) {
-      const s = this.#live();
-      const n = s.write(data.subarray(off));
+  /** Sends all of `data`: at once (undefined) when the kernel takes it, else a promise for the rest,
+   * waiting for the socket to drain. Strings are sent as UTF-8. */
+  write(data: Uint8Array | string, deadline: number): Promise<void> | undefined {
+    const n = this.#live().write(data);
+    if (n < 0) throw this.#broken(`write to ${this.where}`, EPIPE, "EPIPE");
+    const bytes = typeof data === "string" ? (n === data.length && !nonAscii.test(data) ? null : Buffer.from(data)) : data;
+    if (!bytes || n >= bytes.byteLength) return undefined;
+    return this.#writeRest(bytes, n, deadline);
+  }
+
+  async #writeRest(data: Uint8Array, off: number, deadline: number): Promise<void> {
+    while (off < data.byteLength) {
+      await this.#wait("drain", deadline, `write to ${this.where}`);
+      const n = this.#live().write(data.subarray(off));
       if (n < 0) throw this.#broken(`write to ${this.where}`, EPIPE, "EPIPE");
       off += n;
-      if (off >= data.byteLength) return;
-      await this.#wait("drain", deadline, `write to ${this.where}`);
     }
   }
 
@@ -197,38 +206,57 @@ export class TcpLink {
     return err;
   }
 
+  // One timer per link, re-armed only when it fires early or must fire sooner: creating and clearing a
+  // timer for every answer costs more than the rest of a query's JS work. It holds the process open only
+  // while someone waits.
   #wait(kind: "data" | "drain", deadline: number, what: string): Promise<void> {
+    if (deadline <= performance.now()) return Promise.reject(timeoutError(what));
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, timer: undefined, what };
-      const ms = deadline - performance.now();
-      if (ms <= 0) return reject(timeoutError(what));
-      w.timer = setTimeout(() => {
-        if (kind === "data" ? this.#waiter === w : this.#drain === w) {
-          if (kind === "data") this.#waiter = null;
-          else this.#drain = null;
-          reject(timeoutError(what));
-        }
-      }, ms);
+      const w: Waiter = { resolve, reject, deadline, what };
       if (kind === "data") this.#waiter = w;
       else this.#drain = w;
+      this.#arm(deadline);
     });
   }
+
+  #arm(deadline: number): void {
+    if (this.#timer && this.#timerAt <= deadline) {
+      this.#timer.ref();
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    for (const kind of ["data", "drain"] as const) {
+      const w = kind === "data" ? this.#waiter : this.#drain;
+      if (!w) continue;
+      if (w.deadline <= now) {
+        if (kind === "data") this.#waiter = null;
+        else this.#drain = null;
+        w.reject(timeoutError(w.what));
+      } else this.#arm(w.deadline);
+    }
+  };
 
   #wake(kind: "data" | "drain"): void {
     const w = kind === "data" ? this.#waiter : this.#drain;
     if (!w) return;
     if (kind === "data") this.#waiter = null;
     else this.#drain = null;
-    clearTimeout(w.timer);
+    if (!this.#waiter && !this.#drain) this.#timer?.unref();
     w.resolve();
   }
 
   #fail(err: NetIoError): void {
-    for (const w of [this.#waiter, this.#drain]) {
-      if (!w) continue;
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
+      const waiting = [this.#waiter, this.#drain];
     this.#waiter = this.#drain = null;
+    this.#timer?.unref();
+    for (const w of waiting) w?.reject(err);
   }
 }

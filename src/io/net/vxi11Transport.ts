@@ -78,7 +78,8 @@ export class Vxi11Transport implements NetTransport {
     this.#core?.link.close(new NetIoError("connection", `VXI-11 link to ${this.host} closed while waiting for it`, 107, "ENOTCONN"));
   }
 
-  async write(data: Uint8Array, d: number): Promise<void> {
+  async write(message: Uint8Array | string, d: number): Promise<void> {
+    const data = typeof message === "string" ? Buffer.from(message) : message;
     const core = this.#live();
     let off = 0;
     do {
