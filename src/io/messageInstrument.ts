@@ -2,7 +2,7 @@
 // transport the resource string names. Every call is a promise settled in the order the calls were made,
 // even from concurrent callers: by the event loop's session for LAN instruments (src/io/net), by the
 // resource's own native I/O thread for the others.
-import { DeviceNotConnectedError } from "../core/errors.ts";
+import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import "./ioErrors.ts";
@@ -60,6 +60,8 @@ export interface HandOverSession extends NativeSession {
   disconnect(): Promise<void>;
   /** Runs `wait` in its turn: later requests start after it settles. */
   after(wait: () => Promise<unknown>): Promise<void>;
+  /** The instrument's service requests to `onSrq`, from this request on. */
+  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
 }
 
 /** What a native acquisition borrows: the session it runs on, and how to give it back. */
@@ -92,6 +94,8 @@ export class MessageInstrument {
   /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
   #native: NativeSession | null = null;
   #leases = 0;
+  readonly #srqHandlers = new Set<() => void>();
+  #srqEnabled: Promise<void> | null = null;
 
   /** Use `ResourceManager.open()`. */
   constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: () => NativeSession) {
@@ -187,6 +191,67 @@ export class MessageInstrument {
 
   unlock(): Promise<void> {
     return this.#call((s) => s.unlock(this.timeoutMs));
+  }
+
+  /**
+   * Calls `handler` whenever the instrument requests service (VXI-11: its interrupt channel). Resolves,
+   * once the instrument has been told to send them, with a function that removes the handler. Raw
+   * sockets and serial ports have no service requests (DeviceConfigurationError); GPIB and HiSLIP ones
+   * are not implemented yet.
+   */
+  async onServiceRequest(handler: () => void): Promise<() => void> {
+    this.#srqHandlers.add(handler);
+    try {
+      await this.#enableServiceRequests();
+    } catch (e) {
+      this.#srqHandlers.delete(handler);
+      throw e;
+    }
+    return () => void this.#srqHandlers.delete(handler);
+  }
+
+  /** Resolves at the next service request (requests made after this call see it armed), or rejects
+   * with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
+  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
+    const ms = options.timeoutMs ?? this.timeoutMs;
+    if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
+      return Promise.reject(new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const handler = (): void => {
+      clearTimeout(timer);
+      this.#srqHandlers.delete(handler);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      this.#srqHandlers.delete(handler);
+      reject(new DeviceTimeoutError(`${this.resource}: no service request within ${ms} ms`, { resource: this.resource, code: 110, codeName: "ETIMEDOUT" }));
+    }, ms);
+    this.#srqHandlers.add(handler);
+    this.#enableServiceRequests().catch((e) => {
+      clearTimeout(timer);
+      this.#srqHandlers.delete(handler);
+      reject(e);
+    });
+    return promise;
+  }
+
+  #enableServiceRequests(): Promise<void> {
+    if (this.#srqEnabled) return this.#srqEnabled;
+    const s = this.#session;
+    if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    const enable = (s as Partial<HandOverSession>).enableServiceRequests;
+    if (!enable) {
+      return Promise.reject(new DeviceConfigurationError(`${this.resource}: service requests are available on VXI-11 (TCPIP::host::name::INSTR) resources only`, { resource: this.resource }));
+    }
+    const enabled = enable.call(s, () => {
+      for (const h of [...this.#srqHandlers]) h();
+    }, this.timeoutMs);
+    this.#srqEnabled = enabled;
+    enabled.catch(() => {
+      if (this.#srqEnabled === enabled) this.#srqEnabled = null;
+    });
+    return enabled;
   }
 
   /**

@@ -17,6 +17,8 @@
 //         - { q: "CURV?", datatype: float32, bigEndian: false, length: 1000, values: sine }
 //       silent: ["HANG?"]                      # read, never answered (client timeouts)
 //       drop: ["DROP?"]                        # half an answer, then the connection is closed
+//       operations: [{ q: "INIT", ms: 200 }]  # a command that keeps the instrument busy; *OPC then raises
+//                                             # a service request (SRQ) once every operation is complete
 //   resources:
 //     - { device: dmm, socket: { port: 5025 } }          # port 0: any free port
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
@@ -55,6 +57,8 @@ export interface DeviceDef {
   blocks?: BlockDef[];
   silent?: string[];
   drop?: string[];
+  /** Commands that start an operation taking `ms`; `*OPC` raises a service request when all are done. */
+  operations?: { q: string; ms: number }[];
 }
 export interface ResourceDef {
   device: string;
@@ -198,6 +202,11 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     }
     strings(dev.silent, [...p, "silent"]);
     strings(dev.drop, [...p, "drop"]);
+    for (const [k, op] of list(dev.operations, [...p, "operations"]).entries()) {
+      const o = op as Record<string, unknown>;
+      if (!isObject(op) || typeof o.q !== "string") fail([...p, "operations", k], "needs a `q`");
+      if (typeof o.ms !== "number" || !Number.isFinite(o.ms) || o.ms < 0 || o.ms > 3_600_000) fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
+    }
   }
   for (const [i, r] of list(def.resources, ["resources"]).entries()) {
     const rp = ["resources", i];

@@ -34,6 +34,10 @@ export interface NetTransport {
   unlock(deadline: number): Promise<void>;
   /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
   settled?(): void;
+  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
+  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
+  /** The session is closed for good: release what outlives a connection (the SRQ listener). */
+  dispose?(): void;
 }
 
 const ENC_UTF8 = 1, ENC_LATIN1 = 2;
@@ -136,9 +140,19 @@ export class NetSession implements HandOverSession {
       this.#t.rx.reset();
       this.#clearPending = false;
       this.#t.close();
+      this.#t.dispose?.();
     });
     this.#closed = true;
     return done;
+  }
+
+  /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
+  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (!this.#t.enableSrq) throw new NetIoError("unsupported", `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`);
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.enableSrq(d, onSrq);
+    });
   }
 
   disconnect(): Promise<void> {

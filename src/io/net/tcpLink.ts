@@ -51,6 +51,11 @@ export class TcpLink {
     return this.#socket !== null;
   }
 
+  /** This end's address on the connection (where the peer can reach this host). */
+  get localAddress(): string | undefined {
+    return this.#socket?.localAddress;
+  }
+
   async connect(deadline: number): Promise<void> {
     this.close();
     const generation = ++this.#generation;

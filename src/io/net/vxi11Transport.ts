@@ -4,8 +4,10 @@ import { NetIoError } from "../ioErrors.ts";
 import type { NetTransport } from "./netSession.ts";
 import { RpcClient, XdrOut, portmapGetPort, type XdrIn } from "./oncRpcClient.ts";
 import { RxBuffer } from "./rxBuffer.ts";
+import { INTR_PROG, INTR_VERS, IntrServer } from "./vxi11Intr.ts";
 
 const CORE_PROG = 0x0607af, VERS = 1;
+const DEVICE_ENABLE_SRQ = 20, CREATE_INTR_CHAN = 25, ERR_CHANNEL_EXISTS = 29;
 const CREATE_LINK = 10, DEVICE_WRITE = 11, DEVICE_READ = 12, DEVICE_CLEAR = 15, DEVICE_LOCK = 18, DEVICE_UNLOCK = 19, DESTROY_LINK = 23;
 const FLAG_WAITLOCK = 1, FLAG_END = 8, FLAG_TERMCHR = 128;
 const REASON_END = 4;
@@ -28,6 +30,8 @@ export class Vxi11Transport implements NetTransport {
   #core: RpcClient | null = null;
   #lid = -1;
   #maxRecv = 1024;
+  #intr: IntrServer | null = null;
+  #onSrq: (() => void) | null = null;
 
   constructor(readonly host: string, readonly device: string, readonly termChar: number, readonly portmapperPort = 111) {}
 
@@ -59,6 +63,36 @@ export class Vxi11Transport implements NetTransport {
     this.#core = core;
     this.#lid = lid;
     this.#maxRecv = maxRecv >= 64 ? maxRecv : 1024;
+    // The interrupt channel belongs to the core connection: a new connection needs it again.
+    if (this.#onSrq) await this.#setUpSrq(d);
+  }
+
+  async enableSrq(d: number, onSrq: () => void): Promise<void> {
+    this.#onSrq = onSrq;
+    await this.#setUpSrq(d);
+  }
+
+  dispose(): void {
+    this.#intr?.close();
+    this.#intr = null;
+    this.#onSrq = null;
+  }
+
+  // create_intr_chan pointing the instrument at our interrupt server, then device_enable_srq on the link.
+  async #setUpSrq(d: number): Promise<void> {
+    const core = this.#live();
+    const local = core.link.localAddress ?? "";
+    const octets = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(local);
+    if (!octets) throw new NetIoError("unsupported", `VXI-11 service requests need an IPv4 connection (local address '${local}')`);
+    this.#intr ??= new IntrServer(local, () => this.#onSrq?.());
+    const addr = octets.slice(1).reduce((a, o) => a * 256 + Number(o), 0);
+    const chan = await core.call(CREATE_INTR_CHAN, new XdrOut().u32(addr).u32(this.#intr.port).u32(INTR_PROG).u32(INTR_VERS).u32(0).bytes(), rpcDeadline(d));
+    const err = chan.u32();
+    if (err !== ERR_CHANNEL_EXISTS) this.#check(err, "create_intr_chan");
+    const handle = Buffer.alloc(4);
+    handle.writeInt32BE(this.#lid);
+    const r = await core.call(DEVICE_ENABLE_SRQ, new XdrOut().i32(this.#lid).u32(1).opaque(handle).bytes(), rpcDeadline(d));
+    this.#check(r.u32(), "device_enable_srq");
   }
 
   close(): void {
