@@ -7,6 +7,7 @@ import { parseResourceName, type ResourceName } from "./resourceName.ts";
 import { NetSession } from "./net/netSession.ts";
 import { SocketTransport } from "./net/socketTransport.ts";
 import { Vxi11Transport } from "./net/vxi11Transport.ts";
+import { HislipTransport } from "./net/hislipTransport.ts";
 
 /** Where raw-socket and VXI-11 resources do their I/O. */
 export type NetIo = "event-loop" | "native";
@@ -47,10 +48,13 @@ export class ResourceManager {
       // Checked as the addon checks it: one byte on the wire (VXI-11 termChar).
       if (!Number.isInteger(termChar) || termChar < -1 || termChar > 255) throw new RangeError("termChar must be a byte (0–255) or -1 for none");
       const maxUnread = (options.maxReadBytes ?? 64 * 1024 * 1024) + 65536;
+      const hislip = name.lanDeviceName ? HislipTransport.parse(name.lanDeviceName) : null;
       makeNet = () =>
         new NetSession(resource, name.canonical, name.port !== undefined
           ? new SocketTransport(name.host!, name.port, maxUnread)
-          : new Vxi11Transport(name.host!, name.lanDeviceName!, termChar));
+          : hislip
+            ? new HislipTransport(name.host!, hislip.subAddress, hislip.port)
+            : new Vxi11Transport(name.host!, name.lanDeviceName!, termChar));
     }
     let session: NativeSession | undefined;
     try {
@@ -82,7 +86,7 @@ export class ResourceManager {
   }
 }
 
-// SOCKET and VXI-11 resources (HiSLIP is not one yet); null for everything else, which stays native.
+// SOCKET, HiSLIP and VXI-11 resources; null for everything else, which stays native.
 function netResource(resource: string): ResourceName | null {
   let name: ResourceName;
   try {
@@ -92,6 +96,10 @@ function netResource(resource: string): ResourceName | null {
   }
   if (name.interfaceType !== "TCPIP" || !name.host) return null;
   if (name.resourceClass === "SOCKET" && name.port !== undefined) return name;
-  if (name.resourceClass === "INSTR" && name.lanDeviceName && !/^hislip/i.test(name.lanDeviceName)) return name;
+  if (name.resourceClass === "INSTR" && name.lanDeviceName) {
+    // A HiSLIP name with a port the parser cannot use stays with the addon, which reports it.
+    if (/^hislip/i.test(name.lanDeviceName) && !HislipTransport.parse(name.lanDeviceName)) return null;
+    return name;
+  }
   return null;
 }

@@ -22,6 +22,7 @@
 //   resources:
 //     - { device: dmm, socket: { port: 5025 } }          # port 0: any free port
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
+//     - { device: dmm, hislip: { port: 4880 } }          # HiSLIP; port 0 (default): any free port
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
 //
 // Limits, each refused with file:line:column: a file of at most 16 MiB of UTF-8, 100,000 dialogues a
@@ -64,6 +65,7 @@ export interface ResourceDef {
   device: string;
   socket?: { port?: number; host?: string };
   vxi11?: { name?: string };
+  hislip?: { port?: number; host?: string; name?: string };
   serial?: { link?: string };
 }
 export interface SimDefinition {
@@ -214,14 +216,20 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     const res = r as Record<string, unknown>;
     // Own keys only: "toString" is not a device because every object inherits one.
     if (!Object.hasOwn(def.devices as object, res.device as string)) fail([...rp, "device"], `no device '${res.device}'`);
-    if (!res.socket && !res.vxi11 && !res.serial) fail(rp, "needs one of socket, vxi11, serial");
-    for (const k of ["socket", "vxi11", "serial"]) {
+    if (!res.socket && !res.vxi11 && !res.hislip && !res.serial) fail(rp, "needs one of socket, vxi11, hislip, serial");
+    for (const k of ["socket", "vxi11", "hislip", "serial"]) {
       if (res[k] !== undefined && !isObject(res[k])) fail([...rp, k], "must be a map");
     }
     const socket = res.socket as Record<string, unknown> | undefined;
     if (socket?.port !== undefined && !(Number.isInteger(socket.port) && (socket.port as number) >= 0 && (socket.port as number) <= 65535))
       fail([...rp, "socket", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
     optionalString(socket?.host, [...rp, "socket", "host"]);
+    const hislip = res.hislip as Record<string, unknown> | undefined;
+    if (hislip?.port !== undefined && !(Number.isInteger(hislip.port) && (hislip.port as number) >= 0 && (hislip.port as number) <= 65535))
+      fail([...rp, "hislip", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
+    optionalString(hislip?.host, [...rp, "hislip", "host"]);
+    if (hislip?.name !== undefined && !(typeof hislip.name === "string" && /^hislip\d*$/i.test(hislip.name)))
+      fail([...rp, "hislip", "name"], "must be a HiSLIP sub-address such as hislip0");
     optionalString((res.vxi11 as Record<string, unknown> | undefined)?.name, [...rp, "vxi11", "name"]);
     const link = (res.serial as Record<string, unknown> | undefined)?.link;
     if (link !== undefined) {

@@ -27,6 +27,10 @@ export function timeoutError(what: string): NetIoError {
 
 export class TcpLink {
   readonly rx = new RxBuffer();
+  /** Called after input lands in rx (a channel whose messages arrive unasked, e.g. HiSLIP's async one). */
+  onInput: (() => void) | null = null;
+  /** Called once when the peer closes or the connection breaks. */
+  onBroken: ((e: NetIoError) => void) | null = null;
   /** Input beyond this many unread bytes pauses the socket (the kernel then holds the rest). */
   pauseAbove: number;
   #socket: Socket<undefined> | null = null;
@@ -111,7 +115,9 @@ export class TcpLink {
     const err = why ?? new NetIoError("connection", `connection to ${this.where} closed`, ENOTCONN, "ENOTCONN");
     this.#closedBy = err;
     this.#fail(err);
-    s?.terminate();
+    // A plain close says goodbye (FIN); an aborted or broken link is reset.
+    if (why) s?.terminate();
+    else s?.end();
   }
 
   /** Sends all of `data`: at once (undefined) when the kernel takes it, else a promise for the rest,
@@ -190,6 +196,7 @@ export class TcpLink {
         s.pause();
       }
     }
+    this.onInput?.();
     this.#wake("data");
   }
 
@@ -203,6 +210,7 @@ export class TcpLink {
       : new NetIoError("connection", `connection to ${this.where} closed by the peer`, ECONNRESET, "ECONNRESET");
     this.#closedBy = err;
     this.#fail(err);
+    this.onBroken?.(err);
   }
 
   #broken(what: string, code: number, name: string): NetIoError {
