@@ -62,7 +62,14 @@ export interface HandOverSession extends NativeSession {
   after(wait: () => Promise<unknown>): Promise<void>;
   /** The instrument's service requests to `onSrq`, from this request on. */
   enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
+  /** A HiSLIP shared lock named `key`. */
+  lockShared(timeoutMs: number, key: string): Promise<void>;
+  /** HiSLIP AsyncRemoteLocalControl with `code` (0–6, as VISA's viGpibControlREN). */
+  remoteLocal(code: number, timeoutMs: number): Promise<void>;
 }
+
+const REMOTE_LOCAL = ["local", "remote", "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl"] as const;
+export type RemoteLocal = (typeof REMOTE_LOCAL)[number];
 
 /** What a native acquisition borrows: the session it runs on, and how to give it back. */
 export interface NativeLease {
@@ -184,9 +191,30 @@ export class MessageInstrument {
     return this.#call((s) => s.clear(this.timeoutMs));
   }
 
-  /** Exclusive access among the instrument's clients (VXI-11 device_lock), waiting up to `timeoutMs`. */
-  lock(timeoutMs = this.timeoutMs): Promise<void> {
+  /** Exclusive access among the instrument's clients (VXI-11 device_lock, HiSLIP AsyncLock), waiting up to
+   * `timeoutMs`. HiSLIP also has shared locks: clients locking with the same `sharedKey` share it, and
+   * exclude clients without it. */
+  lock(timeoutMs = this.timeoutMs, sharedKey?: string): Promise<void> {
+    if (sharedKey !== undefined) {
+      return this.#call((s) => {
+        const lock = (s as Partial<HandOverSession>).lockShared;
+        if (!lock) return Promise.reject(new DeviceConfigurationError(`${this.resource}: shared locks are a HiSLIP feature`, { resource: this.resource }));
+        return lock.call(s, timeoutMs, sharedKey);
+      });
+    }
     return this.#call((s) => s.lock(timeoutMs));
+  }
+
+  /** Remote/local state (pyvisa's control_ren; HiSLIP AsyncRemoteLocalControl): "local" (REN off),
+   * "remote" (REN on), "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl". */
+  remoteLocal(mode: RemoteLocal): Promise<void> {
+    const code = REMOTE_LOCAL.indexOf(mode);
+    if (code < 0) return Promise.reject(new RangeError(`remoteLocal mode must be one of ${REMOTE_LOCAL.join(", ")}, got ${String(mode)}`));
+    return this.#call((s) => {
+      const rl = (s as Partial<HandOverSession>).remoteLocal;
+      if (!rl) return Promise.reject(new DeviceConfigurationError(`${this.resource}: remote/local control is a HiSLIP feature here`, { resource: this.resource }));
+      return rl.call(s, code, this.timeoutMs);
+    });
   }
 
   unlock(): Promise<void> {
@@ -194,10 +222,10 @@ export class MessageInstrument {
   }
 
   /**
-   * Calls `handler` whenever the instrument requests service (VXI-11: its interrupt channel). Resolves,
-   * once the instrument has been told to send them, with a function that removes the handler. Raw
-   * sockets and serial ports have no service requests (DeviceConfigurationError); GPIB and HiSLIP ones
-   * are not implemented yet.
+   * Calls `handler` whenever the instrument requests service (HiSLIP: its asynchronous channel; VXI-11:
+   * its interrupt channel). Resolves, once the instrument has been told to send them, with a function
+   * that removes the handler. Raw sockets and serial ports have no service requests
+   * (DeviceConfigurationError); GPIB ones are not implemented yet.
    */
   async onServiceRequest(handler: () => void): Promise<() => void> {
     this.#srqHandlers.add(handler);
@@ -242,7 +270,7 @@ export class MessageInstrument {
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     const enable = (s as Partial<HandOverSession>).enableServiceRequests;
     if (!enable) {
-      return Promise.reject(new DeviceConfigurationError(`${this.resource}: service requests are available on VXI-11 (TCPIP::host::name::INSTR) resources only`, { resource: this.resource }));
+      return Promise.reject(new DeviceConfigurationError(`${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`, { resource: this.resource }));
     }
     const enabled = enable.call(s, () => {
       for (const h of [...this.#srqHandlers]) h();

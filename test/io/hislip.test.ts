@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
 import { HislipSimServer } from "../../drivers/sim/scpi/hislipServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { DeviceConfigurationError, DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
 import { dmm } from "../support/simDevices.ts";
 
@@ -39,6 +40,12 @@ async function conversation(resource: string, points = 300_000, bigWrite = 1_500
   await a.unlock();
   await b.lock();
   await b.unlock();
+  await a.lock(1000, "shared-key"); // shared locks: the same key shares, no key is kept out
+  await b.lock(1000, "shared-key");
+  await a.unlock();
+  await a.lock(1000, "other-key").then(() => "granted", (e) => e).then((r) => expect(r).toBeInstanceOf(DeviceTimeoutError));
+  await b.unlock();
+  await a.remoteLocal("llo");
   const srq = a.waitForServiceRequest({ timeoutMs: 10_000 });
   await a.write("MEAS:START");
   await a.write("*OPC");
@@ -90,6 +97,36 @@ describe("HiSLIP", () => {
       await inst.close();
     } finally {
       await lab.close();
+    }
+  });
+
+  test("remote/local control reaches the instrument; locks and remote/local are refused where HiSLIP is not", async () => {
+    const inst = await rm.open(sim.resource);
+    await inst.remoteLocal("gtl");
+    expect(sim.remoteLocal).toBe(2);
+    await expect(inst.remoteLocal("sideways" as "gtl")).rejects.toBeInstanceOf(RangeError);
+    await inst.close();
+    const socket = new SocketSimServer(new SimulatedInstrument(dmm));
+    const raw = await rm.open(socket.resource);
+    await expect(raw.remoteLocal("gtl")).rejects.toBeInstanceOf(DeviceConfigurationError);
+    await expect(raw.lock(1000, "k")).rejects.toBeInstanceOf(DeviceConfigurationError);
+    await raw.close();
+    socket.close();
+  });
+
+  test("a server in overlapped mode: answers matched by message ID, device clear, SRQ", async () => {
+    const overlapped = new HislipSimServer(new SimulatedInstrument(dmm), "hislip0", { overlapped: true });
+    try {
+      const inst = await rm.open(overlapped.resource, { timeoutMs: 300 });
+      await expectOrderedQueries(inst, 2, 50);
+      await expect(inst.query("HANG?")).rejects.toBeInstanceOf(DeviceTimeoutError);
+      expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+      const srq = inst.waitForServiceRequest({ timeoutMs: 10_000 });
+      await inst.write("*OPC");
+      await srq;
+      await inst.close();
+    } finally {
+      overlapped.close();
     }
   });
 
@@ -151,8 +188,8 @@ describe.skipIf(!tshark || !mayCapture)("Wireshark's HiSLIP dissector decodes th
       const decode = (args: string[]) => Bun.spawnSync([tshark!, "-r", file, "-d", `tcp.port==${server.port},hislip`, ...args]).stdout.toString();
       const types = new Set(decode(["-Y", "hislip", "-T", "fields", "-e", "hislip.messagetype"]).split(/[\n,]/).filter(Boolean).map(Number));
       // Initialize/Response, AsyncLock/Response, Data, DataEnd, DeviceClearComplete/Acknowledge,
-      // AsyncMaximumMessageSize/Response, AsyncInitialize/Response, AsyncDeviceClear/Acknowledge, AsyncServiceRequest.
-      const missing = [0, 1, 4, 5, 6, 7, 8, 9, 15, 16, 17, 18, 19, 20, 23].filter((t) => !types.has(t));
+      // AsyncRemoteLocalControl/Response, AsyncMaximumMessageSize/Response, AsyncInitialize/Response, AsyncDeviceClear/Acknowledge, AsyncServiceRequest.
+      const missing = [0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 19, 20, 23].filter((t) => !types.has(t));
       expect({ missing, seen: [...types].sort((x, y) => x - y) }).toEqual({ missing: [], seen: expect.any(Array) });
       // The dissector shows a Data payload as a string: a binary block's NUL bytes are "trailing stray
       // characters" to it. That note aside, no warning of its own and nothing malformed.

@@ -1,5 +1,5 @@
 // A simulated instrument over HiSLIP (IVI-6.1): TCPIP::127.0.0.1::hislip0,<port>::INSTR. Synchronized
-// mode; sessions (a sync and an async connection each), Data/DataEnd answered with the message's ID,
+// mode (or overlapped, as an option: answers are the same, each with its message's ID); sessions (a sync and an async connection each), Data/DataEnd answered with the message's ID,
 // device clear, exclusive and shared locks with a timeout across sessions, status queries and service
 // requests (AsyncServiceRequest when the instrument raises one).
 import type { Socket, TCPSocketListener } from "bun";
@@ -38,10 +38,14 @@ export class HislipSimServer {
   readonly #lockWaiters: (() => void)[] = [];
   readonly #maxMessage: number;
   readonly #host: string;
+  readonly #overlap: number;
+  /** The last AsyncRemoteLocalControl code received (tests read it). */
+  remoteLocal = -1;
 
-  constructor(readonly instrument: SimulatedInstrument, readonly subAddress = "hislip0", options: { host?: string; port?: number; maxMessageSize?: number } = {}) {
+  constructor(readonly instrument: SimulatedInstrument, readonly subAddress = "hislip0", options: { host?: string; port?: number; maxMessageSize?: number; overlapped?: boolean } = {}) {
     this.#maxMessage = options.maxMessageSize ?? SERVER_MAX;
     this.#host = options.host ?? "127.0.0.1";
+    this.#overlap = options.overlapped ? 1 : 0;
     this.#listener = Bun.listen<Conn>({
       hostname: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
@@ -112,7 +116,7 @@ export class HislipSimServer {
         const created: Session = { id, sync: s, async: null, inbound: [], clientMax: MAX_PAYLOAD, lockTimers: new Set() };
         this.#sessions.set(id, created);
         s.data.session = created;
-        s.write(encode(Hs.InitializeResponse, 0, ((PROTOCOL_VERSION << 16) | id) >>> 0));
+        s.write(encode(Hs.InitializeResponse, this.#overlap, ((PROTOCOL_VERSION << 16) | id) >>> 0));
         return;
       }
       case Hs.AsyncInitialize: {
@@ -143,15 +147,16 @@ export class HislipSimServer {
         return;
       case Hs.AsyncDeviceClear:
         session.inbound = [];
-        s.write(encode(Hs.AsyncDeviceClearAcknowledge, 0, 0));
+        s.write(encode(Hs.AsyncDeviceClearAcknowledge, this.#overlap, 0));
         return;
       case Hs.DeviceClearComplete:
-        s.write(encode(Hs.DeviceClearAcknowledge, 0, 0)); // synchronized mode
+        s.write(encode(Hs.DeviceClearAcknowledge, this.#overlap & control, 0)); // the mode both sides want
         return;
       case Hs.AsyncStatusQuery:
         s.write(encode(Hs.AsyncStatusResponse, this.instrument.readStatusByte(), 0));
         return;
       case Hs.AsyncRemoteLocalControl:
+        this.remoteLocal = control;
         s.write(encode(Hs.AsyncRemoteLocalResponse, 0, 0));
         return;
       case Hs.AsyncLock:

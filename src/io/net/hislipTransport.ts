@@ -19,7 +19,7 @@ interface AsyncWait {
 }
 
 export class HislipTransport implements NetTransport {
-  readonly interfaceType = "INSTR";
+  readonly interfaceType = "HISLIP";
   readonly rx = new RxBuffer();
   readonly #sync: TcpLink;
   readonly #async: TcpLink;
@@ -180,6 +180,11 @@ export class HislipTransport implements NetTransport {
     const r = await this.#asyncRequest(encode(Hs.AsyncLock, 0, this.#lastSent), Hs.AsyncLockResponse, d);
     if (r.control === LOCK_OK || r.control === LOCK_SHARED_RELEASED) return;
     throw new NetIoError("device", `HiSLIP AsyncLock release on ${this.#sync.where}/${this.#subAddress}: no lock held`, r.control, "HISLIP_LOCK_ERROR");
+  }
+
+  async remoteLocal(d: number, code: number): Promise<void> {
+    const r = await this.#asyncRequest(encode(Hs.AsyncRemoteLocalControl, code, this.#lastSent), Hs.AsyncRemoteLocalResponse, d);
+    void r;
   }
 
   async enableSrq(_d: number, onSrq: () => void): Promise<void> {

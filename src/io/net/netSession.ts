@@ -30,7 +30,8 @@ export interface NetTransport {
   clear(deadline: number): Promise<void>;
   /** Drops input that already arrived and nobody asked for. */
   discardInput(): Promise<void> | void;
-  lock(deadline: number, timeoutMs: number): Promise<void>;
+  lock(deadline: number, timeoutMs: number, shared?: string): Promise<void>;
+  remoteLocal?(deadline: number, code: number): Promise<void>;
   unlock(deadline: number): Promise<void>;
   /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
   settled?(): void;
@@ -123,6 +124,22 @@ export class NetSession implements HandOverSession {
     return this.#submit(timeoutMs, async (d) => {
       await this.#ensureOpen(d);
       await this.#t.lock(d, timeoutMs);
+    });
+  }
+
+  lockShared(timeoutMs: number, key: string): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (this.interfaceType !== "HISLIP") throw new NetIoError("unsupported", "shared locks are a HiSLIP feature");
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.lock(d, timeoutMs, key);
+    });
+  }
+
+  remoteLocal(code: number, timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (!this.#t.remoteLocal) throw new NetIoError("unsupported", "remote/local control is a HiSLIP feature here");
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.remoteLocal(d, code);
     });
   }
 
