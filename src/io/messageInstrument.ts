@@ -96,8 +96,9 @@ export class MessageInstrument {
   readonly #settled = (): void => {
     this.#inFlight--;
   };
-  /** For an event-loop session: makes the native session a native acquisition runs on. */
-  #makeNative: (() => NativeSession) | undefined;
+  /** For an event-loop session: makes the native session a native acquisition runs on; null where the
+   * addon has no transport for the resource (HiSLIP). Undefined for native sessions. */
+  #makeNative: (() => NativeSession) | null | undefined;
   /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
   #native: NativeSession | null = null;
   #leases = 0;
@@ -105,7 +106,7 @@ export class MessageInstrument {
   #srqEnabled: Promise<void> | null = null;
 
   /** Use `ResourceManager.open()`. */
-  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: () => NativeSession) {
+  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: (() => NativeSession) | null) {
     this.resource = resource;
     this.#session = session;
     this.#makeNative = makeNative;
@@ -316,6 +317,9 @@ export class MessageInstrument {
    */
   leaseNativeSession(): NativeLease {
     const s = this.#live();
+    if (this.#makeNative === null) {
+      throw new DeviceConfigurationError(`${this.resource}: native acquisition has no HiSLIP transport; repeat queryBinaryBlock instead`, { resource: this.resource });
+    }
     if (!this.#makeNative) return { session: s, release: () => undefined };
     if (!this.#native) {
       this.#native = this.#makeNative();

@@ -44,11 +44,13 @@ export class ResourceManager {
     const makeNative = (): NativeSession => new native.NativeSession(resource, { ...options, termChar, visaLibrary }) as NativeSession;
     const name = this.netIo === "event-loop" && !visaLibrary ? netResource(resource) : null;
     let makeNet: (() => NativeSession) | undefined;
+    let hislipResource = false;
     if (name) {
       // Checked as the addon checks it: one byte on the wire (VXI-11 termChar).
       if (!Number.isInteger(termChar) || termChar < -1 || termChar > 255) throw new RangeError("termChar must be a byte (0–255) or -1 for none");
       const maxUnread = (options.maxReadBytes ?? 64 * 1024 * 1024) + 65536;
       const hislip = name.lanDeviceName ? HislipTransport.parse(name.lanDeviceName) : null;
+      hislipResource = hislip !== null;
       makeNet = () =>
         new NetSession(resource, name.canonical, name.port !== undefined
           ? new SocketTransport(name.host!, name.port, maxUnread)
@@ -66,7 +68,7 @@ export class ResourceManager {
       void session?.close().catch(() => undefined);
       throw toDeviceError(e, resource);
     }
-    const instrument: MessageInstrument = new MessageInstrument(resource, session, options, () => this.#open.delete(instrument), makeNet && makeNative);
+    const instrument: MessageInstrument = new MessageInstrument(resource, session, options, () => this.#open.delete(instrument), makeNet && (hislipResource ? null : makeNative));
     this.#open.add(instrument);
     return instrument;
   }

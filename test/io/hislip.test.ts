@@ -130,6 +130,15 @@ describe("HiSLIP", () => {
     }
   });
 
+  test("native acquisition is refused on HiSLIP (the addon has no HiSLIP transport); the instrument goes on", async () => {
+    const { SampleRing } = await import("../../src/io/index.ts");
+    const inst = await rm.open(sim.resource);
+    const ring = new SampleRing({ capacity: 64, dtype: "float64" });
+    expect(() => inst.startAcquisition({ command: "READ?", ring })).toThrow(DeviceConfigurationError);
+    expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    await inst.close();
+  });
+
   test("an unknown sub-address is refused when opening", async () => {
     const err = await rm.open(`TCPIP0::127.0.0.1::hislip7,${sim.port}::INSTR`, { timeoutMs: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
