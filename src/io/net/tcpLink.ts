@@ -2,6 +2,7 @@
 // destination of a large read), and a caller awaits "more bytes" with a deadline. No thread is involved:
 // the answer wakes the JS thread once, where a native session thread would be woken and then wake it.
 import type { Socket } from "bun";
+import { getSystemErrorMessage } from "node:util";
 import { NetIoError } from "../ioErrors.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 
@@ -19,6 +20,18 @@ interface Waiter {
 interface Direct {
   dest: Uint8Array;
   have: number;
+}
+
+// The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
+// message ("Failed to connect") does not say why.
+function osMessage(err: Error & { errno?: number }): string {
+  if (typeof err.errno !== "number") return err.message;
+  try {
+    const text = getSystemErrorMessage(-Math.abs(err.errno));
+    return text ? text[0]!.toUpperCase() + text.slice(1) : err.message;
+  } catch {
+    return err.message;
+  }
 }
 
 export function timeoutError(what: string): NetIoError {
@@ -88,7 +101,7 @@ export class TcpLink {
       if (e instanceof NetIoError) throw e;
       const err = e as Error & { code?: string; errno?: number };
       const kind = err.code === "ETIMEDOUT" ? "timeout" : "connection";
-      throw new NetIoError(kind, `connect to ${this.where}: ${err.message}`, Math.abs(err.errno ?? 111), err.code ?? "ECONNREFUSED");
+      throw new NetIoError(kind, `connect to ${this.where}: ${osMessage(err)}`, Math.abs(err.errno ?? 111), err.code ?? "ECONNREFUSED");
     } finally {
       clearTimeout(timer);
     }
