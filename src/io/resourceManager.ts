@@ -8,6 +8,7 @@ import { NetSession } from "./net/netSession.ts";
 import { SocketTransport } from "./net/socketTransport.ts";
 import { Vxi11Transport } from "./net/vxi11Transport.ts";
 import { HislipTransport } from "./net/hislipTransport.ts";
+import { findUsbtmcDevice, type UsbtmcRoots } from "./usbtmcDevices.ts";
 
 /** Where raw-socket and VXI-11 resources do their I/O. */
 export type NetIo = "event-loop" | "native";
@@ -20,17 +21,21 @@ export interface ResourceManagerOptions {
   /** SOCKET and VXI-11 resources run on bun's event loop (default), or on a native I/O thread each as
    * GPIB and serial do (`LABDAEMON_NET_IO=native`; for comparison, see bench/visa.ts). */
   netIo?: NetIo;
+  /** Where USBTMC devices are looked up (default /sys and /dev; tests use a fake tree). */
+  usbtmc?: UsbtmcRoots;
 }
 
 export class ResourceManager {
   readonly visaLibrary: string | undefined;
   readonly netIo: NetIo;
   readonly #lan: string[];
+  readonly #usbtmc: UsbtmcRoots;
   readonly #open = new Set<MessageInstrument>();
 
   constructor(options: ResourceManagerOptions = {}) {
     this.visaLibrary = options.visaLibrary ?? (process.env.LABDAEMON_VISA_LIBRARY || undefined);
     this.#lan = options.lanInstruments ?? [];
+    this.#usbtmc = options.usbtmc ?? {};
     this.netIo = options.netIo ?? (process.env.LABDAEMON_NET_IO === "native" ? "native" : "event-loop");
   }
 
@@ -41,7 +46,10 @@ export class ResourceManager {
     // The session matches readTermination as UTF-8 bytes, so the interface's term char is its last byte.
     const termChar = options.termChar === null ? -1 : options.termChar ?? (readTermination ? Buffer.from(readTermination).at(-1)! : -1);
     const visaLibrary = options.visaLibrary ?? this.visaLibrary;
-    const makeNative = (): NativeSession => new native.NativeSession(resource, { ...options, termChar, visaLibrary }) as NativeSession;
+    // A USB instrument the usbtmc kernel driver has bound is opened through its character device;
+    // without one, USB resources need a vendor VISA library, as before.
+    const usbtmcPath = visaLibrary ? undefined : usbtmcDevicePath(resource, this.#usbtmc);
+    const makeNative = (): NativeSession => new native.NativeSession(resource, { ...options, termChar, visaLibrary, usbtmcPath }) as NativeSession;
     const name = this.netIo === "event-loop" && !visaLibrary ? netResource(resource) : null;
     let makeNet: (() => NativeSession) | undefined;
     let hislipResource = false;
@@ -75,7 +83,7 @@ export class ResourceManager {
 
   /** Serial ports, configured LAN instruments, and GPIB/VISA resources where those libraries exist. */
   listResources(options: ListOptions = {}): Promise<string[]> {
-    return listResources({ lanInstruments: this.#lan, visaLibrary: this.visaLibrary, ...options });
+    return listResources({ lanInstruments: this.#lan, visaLibrary: this.visaLibrary, usbtmc: this.#usbtmc, ...options });
   }
 
   get openInstruments(): readonly MessageInstrument[] {
@@ -104,4 +112,15 @@ function netResource(resource: string): ResourceName | null {
     return name;
   }
   return null;
+}
+
+function usbtmcDevicePath(resource: string, roots: UsbtmcRoots): string | undefined {
+  let name: ResourceName;
+  try {
+    name = parseResourceName(resource);
+  } catch {
+    return undefined;
+  }
+  if (name.interfaceType !== "USB") return undefined;
+  return findUsbtmcDevice(name, roots)?.path;
 }
