@@ -293,7 +293,8 @@ export class MessageInstrument {
     if (!s) return;
     this.#session = null;
     this.#onClose?.();
-    const abort = opts.abort === true && this.#inFlight > 0;
+    // An event-loop session aborts only a request it has in progress (it tracks them itself).
+    const abort = opts.abort === true && (this.#inFlight > 0 || (this.#makeNative !== undefined && !this.#native));
     const n = this.#native;
     this.#native = null;
     await Promise.all([s.close(abort).catch(() => undefined), n?.close(abort).catch(() => undefined)]);
@@ -352,12 +353,15 @@ export class MessageInstrument {
     const s = this.#session;
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     try {
+      // An event-loop session knows what it has in progress itself (close({ abort }) asks it): only a
+      // native one is counted here, which spares every LAN request a promise reaction.
+      if (this.#makeNative !== undefined && !this.#native) return fn(s);
       this.#inFlight++;
       const p = fn(this.#native ?? s);
       p.then(this.#settled, this.#settled);
       return p;
     } catch (e) {
-      this.#inFlight--;
+      if (this.#makeNative === undefined || this.#native) this.#inFlight--;
       // The addon checks argument types synchronously; a promise-returning method still rejects.
       return Promise.reject(e);
     }

@@ -202,9 +202,15 @@ export class NetSession implements HandOverSession {
     if (this.#queue.length - this.#head >= MAX_QUEUED) {
       return Promise.reject(new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }));
     }
+    if (!this.#running) {
+      // Nothing queued: start now, without a trip through the queue.
+      this.#running = true;
+      const p = this.#run(job, timeoutMs);
+      p.then(this.#next, this.#next);
+      return p;
+    }
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ ms: Math.ceil(timeoutMs), job, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#running) void this.#pump();
+      this.#queue.push({ ms: timeoutMs, job, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -212,25 +218,37 @@ export class NetSession implements HandOverSession {
     return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
   }
 
-  async #pump(): Promise<void> {
-    this.#running = true;
-    while (this.#head < this.#queue.length) {
-      const r = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as Request;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
-      try {
-        r.resolve(await r.job(performance.now() + r.ms));
-      } catch (e) {
-        r.reject(e instanceof NetIoError ? netDeviceError(e, this.#given) : e);
-      }
+  // The deadline starts when the request's turn comes, so queued requests each get their full timeout.
+  #run<T>(job: (deadline: number) => Promise<T>, timeoutMs: number): Promise<T> {
+    try {
+      return job(performance.now() + Math.ceil(timeoutMs)).then(undefined, this.#toError);
+    } catch (e) {
+      return Promise.reject(this.#toError(e));
     }
-    this.#queue.length = 0;
-    this.#head = 0;
-    this.#running = false;
   }
+
+  readonly #toError = (e: unknown): never => {
+    throw e instanceof NetIoError ? netDeviceError(e, this.#given) : e;
+  };
+
+  // After each request: the next one in line, or idle.
+  readonly #next = (): void => {
+    if (this.#head >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+      this.#running = false;
+      return;
+    }
+    const r = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined as unknown as Request;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    const p = this.#run(r.job, r.ms);
+    p.then(r.resolve, r.reject);
+    p.then(this.#next, this.#next);
+  };
 
   #term(term: string): Uint8Array | number {
     let t = this.#termCache.get(term);
