@@ -202,6 +202,8 @@ export class TcpLink {
       d.dest.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n), d.have);
       d.have += n;
       if (n < chunk.byteLength) this.rx.append(chunk.subarray(n));
+      // The reader waits for the whole payload: waking it for every chunk would only cost a turn each.
+      if (d.have < d.dest.byteLength) return;
     } else {
       this.rx.append(chunk);
       if (this.rx.buffered > this.pauseAbove && !this.#waiter) {
