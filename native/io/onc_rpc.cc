@@ -38,21 +38,21 @@ void XdrWriter::opaque(const uint8_t* data, size_t n) {
 }
 
 uint32_t XdrReader::u32() {
-  if (off_ + 4 > buf_.size()) throw IoError(ErrorKind::Device, "truncated ONC RPC reply");
-  auto p = reinterpret_cast<const uint8_t*>(buf_.data()) + off_;
+  if (off_ + 4 > buf_->size()) throw IoError(ErrorKind::Device, "truncated ONC RPC reply");
+  auto p = reinterpret_cast<const uint8_t*>(buf_->data()) + off_;
   off_ += 4;
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
 void XdrReader::opaqueInto(std::string* out) {
   uint32_t n = u32();
-  if (off_ + n > buf_.size()) throw IoError(ErrorKind::Device, "truncated ONC RPC reply");
-  out->append(buf_, off_, n);
+  if (off_ + n > buf_->size()) throw IoError(ErrorKind::Device, "truncated ONC RPC reply");
+  out->append(*buf_, off_, n);
   off_ += n + (4 - n % 4) % 4;
 }
 
 void RpcClient::readRecord(Deadline d) {
-  reply_.clear();
+  reply_ = std::string();  // never a large buffer left from an earlier reply
   size_t consumed = 0;  // bytes of this record taken off the stream, marks included
   auto readAll = [&](uint8_t* buf, size_t n) {
     bool end;
@@ -114,7 +114,8 @@ XdrReader RpcClient::call(uint32_t proc, const std::string& args, Deadline d) {
     r.opaqueInto(&verifier);
     uint32_t stat = r.u32();
     if (stat != kSuccess) throw IoError(ErrorKind::Device, std::string("ONC RPC call failed: ") + acceptStatName(stat), stat, acceptStatName(stat));
-    return r;
+    size_t results = r.offset();
+    return XdrReader(std::move(reply_), results);
   }
 }
 

@@ -22,14 +22,24 @@ class XdrWriter {
 
 class XdrReader {
  public:
-  XdrReader(const std::string& buf, size_t off) : buf_(buf), off_(off) {}
+  XdrReader(const std::string& buf, size_t off) : buf_(&buf), off_(off) {}
+  // Owns the bytes: a reply handed out by RpcClient::call is freed with its reader, so a client does
+  // not keep the largest reply it ever had (up to 64 MiB) between calls.
+  XdrReader(std::string&& owned, size_t off) : owned_(std::move(owned)), buf_(&owned_), off_(off) {}
+  XdrReader(XdrReader&& o) noexcept
+      : owned_(std::move(o.owned_)), buf_(o.buf_ == &o.owned_ ? &owned_ : o.buf_), off_(o.off_) {}
+  XdrReader(const XdrReader&) = delete;
+  XdrReader& operator=(const XdrReader&) = delete;
+  XdrReader& operator=(XdrReader&&) = delete;
   uint32_t u32();
   int32_t i32() { return static_cast<int32_t>(u32()); }
   // Appends the opaque's bytes to `out` (avoids a copy of large reads).
   void opaqueInto(std::string* out);
+  size_t offset() const { return off_; }
 
  private:
-  const std::string& buf_;
+  std::string owned_;
+  const std::string* buf_;
   size_t off_;
 };
 
@@ -40,7 +50,7 @@ class RpcClient {
   void close() { sock_.close(); }
   bool isOpen() const { return sock_.isOpen(); }
   void interrupt() { sock_.interrupt(); }
-  // Sends the call and returns a reader positioned at the results (valid until the next call).
+  // Sends the call and returns a reader positioned at the results; the reader owns the reply.
   XdrReader call(uint32_t proc, const std::string& args, Deadline d);
 
  private:

@@ -81,12 +81,16 @@ void Session::writeQuery(const std::string& command, Deadline d) {
   write(command, d);
 }
 
+// A write cut short by its deadline leaves part of a command in the instrument's input (or, for VXI-11,
+// a device_write the device may still be busy with): the next request clears the interface first, as
+// after a timed-out read.
 void Session::write(const std::string& data, Deadline d) {
   ensureOpen(d);
   try {
     transport_->write(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
   } catch (const IoError& e) {
     if (e.kind == ErrorKind::Connection) fail();
+    else if (e.kind == ErrorKind::Timeout) clearPending_ = true;
     throw;
   }
 }

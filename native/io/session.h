@@ -60,7 +60,7 @@ class Session {
   size_t pos_ = 0;
   size_t endAt_ = std::string::npos;  // buffer index where the interface marked END
   bool lastTakeEnded_ = false;         // the last take() reached that END
-  bool clearPending_ = false;          // a read timed out: clear the interface before the next request
+  bool clearPending_ = false;          // a read or write timed out: clear the interface before the next request
   std::unique_ptr<IoThread> thread_;
 };
 

@@ -24,6 +24,7 @@ struct OpenOptions {
   SerialSettings serial;
   std::string visaLibrary;   // empty: built-in transports
   int termChar = -1;         // VXI-11/GPIB/VISA: end a read on this byte, -1 for none
+  std::string usbtmcPath;    // USB: the usbtmc character device TypeScript matched through sysfs
 };
 
 class Transport {

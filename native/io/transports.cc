@@ -2,6 +2,7 @@
 #include "io/serial_port.h"
 #include "io/tcp_socket.h"
 #include "io/transport.h"
+#include "io/usbtmc.h"
 #include "io/visa.h"
 #include "io/vxi11.h"
 
@@ -25,6 +26,7 @@ std::unique_ptr<Transport> makeTransport(const ResourceName& rn, const OpenOptio
         throw;
       }
     case InterfaceType::Usb:
+      if (!opts.usbtmcPath.empty()) return std::make_unique<Usbtmc>(opts.usbtmcPath);
       try {
         return std::make_unique<Visa>("", rn.canonical());
       } catch (const IoError& e) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "check.h"
+#include "heap.h"
 #include "loopback.h"
 #include "io/io_error.h"
 #include "io/onc_rpc.h"
@@ -190,4 +191,28 @@ TEST("rpc: a portmapper answering a port beyond 65535 is refused, not cut to 16 
   }
   CHECK(kind == ErrorKind::Connection);
   CHECK(message.find("70561") != std::string::npos);
+}
+
+TEST("rpc: a large reply is not kept by the client after its reader is gone") {
+  // One accepted reply holding an 8 MiB opaque (a device_read of a big block).
+  const uint32_t payload = 8u << 20;
+  FloodPeer peer(
+      [payload](uint32_t xid) {
+        std::string body = be32(xid) + be32(1) + be32(0) + be32(0) + be32(0) + be32(0) + be32(payload) + std::string(payload, 'b');
+        return be32(0x80000000u | uint32_t(body.size())) + body;
+      },
+      false);
+  rpc::RpcClient c("127.0.0.1", peer.port, 0x0607AF, 1);
+  c.connect(deadlineIn(5000));
+  size_t before = ldtest::heapInUse();
+  {
+    rpc::XdrReader r = c.call(12, be32(0), deadlineIn(5000));
+    std::string data;
+    r.opaqueInto(&data);
+    CHECK(data.size() == payload);
+  }
+  // The peer still holds the 8 MiB it sent (it waits for the client to close); the client's reply (and
+  // the copy above) are gone: nothing near another 8 MiB is held between calls.
+  CHECK(ldtest::heapInUse() < before + payload + (1u << 20));
+  c.close();
 }

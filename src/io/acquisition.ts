@@ -3,7 +3,7 @@
 // JS hears about it once per batch (coalesced) through `onSamples`, and once when the loop ends.
 import { native } from "./native.ts";
 import { toDeviceError } from "./ioErrors.ts";
-import type { MessageInstrument } from "./messageInstrument.ts";
+import type { MessageInstrument, NativeLease } from "./messageInstrument.ts";
 import type { SampleDType, SampleRing } from "./sampleRing.ts";
 
 export type WireFormat = "ascii" | "int16" | "float32" | "float64";
@@ -50,11 +50,37 @@ export class Acquisition {
   readonly ended: Promise<Error | null>;
   #native: NativeAcquisition;
   #stopping: Promise<void> | null = null;
+  #lease: NativeLease;
 
   /** Use `MessageInstrument.startAcquisition()`. */
   constructor(instrument: MessageInstrument, options: AcquisitionOptions) {
     this.resource = instrument.resource;
-    this.#native = new native.NativeAcquisition(instrument.nativeSession(), options.ring.handle, {
+    this.#lease = instrument.leaseNativeSession();
+    try {
+      this.#native = this.#begin(instrument, options);
+    } catch (e) {
+      this.#lease.release();
+      throw e;
+    }
+    let settle!: (e: Error | null) => void;
+    this.ended = new Promise((resolve) => (settle = resolve));
+    const onSamples = options.onSamples;
+    try {
+      this.#native.start(() => {
+        const s = this.#native.stats();
+        if (s.exchanges > 0 || s.samples > 0) onSamples?.();
+        if (!s.running) {
+          void this.stop().then(() => settle(s.error ? toDeviceError(s.error, this.resource) : null));
+        }
+      });
+    } catch (e) {
+      this.#lease.release();
+      throw e;
+    }
+  }
+
+  #begin(instrument: MessageInstrument, options: AcquisitionOptions): NativeAcquisition {
+    return new native.NativeAcquisition(this.#lease.session, options.ring.handle, {
       command: options.command + instrument.writeTermination,
       readTermination: instrument.readTermination,
       format: options.format ?? "ascii",
@@ -64,16 +90,6 @@ export class Acquisition {
       maxExchanges: options.maxExchanges ?? 0,
       maxReadBytes: instrument.maxReadBytes,
     }) as NativeAcquisition;
-    let settle!: (e: Error | null) => void;
-    this.ended = new Promise((resolve) => (settle = resolve));
-    const onSamples = options.onSamples;
-    this.#native.start(() => {
-      const s = this.#native.stats();
-      if (s.exchanges > 0 || s.samples > 0) onSamples?.();
-      if (!s.running) {
-        void this.stop().then(() => settle(s.error ? toDeviceError(s.error, this.resource) : null));
-      }
-    });
   }
 
   stats(): AcquisitionStats {
@@ -83,7 +99,8 @@ export class Acquisition {
 
   /** Ends the loop after the exchange in flight; resolves when no sample or wake-up can follow. */
   stop(): Promise<void> {
-    this.#stopping ??= this.#native.stop();
+    // The instrument gets its session back once no sample or wake-up can follow.
+    this.#stopping ??= this.#native.stop().finally(() => this.#lease.release());
     return this.#stopping;
   }
 }

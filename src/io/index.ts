@@ -1,6 +1,7 @@
-// The io room: VISA-style instrument I/O on native threads.
-export { ResourceManager, type ResourceManagerOptions } from "./resourceManager.ts";
-export { MessageInstrument, type InstrumentOptions, type SerialOptions, type Encoding } from "./messageInstrument.ts";
+// The io room: VISA-style instrument I/O — LAN transports on the event loop, the others on native threads.
+export { ResourceManager, type ResourceManagerOptions, type NetIo } from "./resourceManager.ts";
+export { MessageInstrument, type InstrumentOptions, type SerialOptions, type Encoding, type RemoteLocal } from "./messageInstrument.ts";
+export { listUsbtmcDevices, type UsbtmcDevice, type UsbtmcRoots } from "./usbtmcDevices.ts";
 export { parseResourceName, type ResourceName } from "./resourceName.ts";
 export { decodeBlock, encodeBlockHeader, type BlockDatatype, type BlockFormat, type BlockArray } from "./binaryBlock.ts";
 export { listResources, type ListOptions } from "./listResources.ts";

@@ -44,6 +44,27 @@ function fromFields(f: NativeIoFields, resource?: string): DeviceError {
 // native object was made with.
 onNativeLoad((native) => native.setIoErrorFactory((f: NativeIoFields) => fromFields(f)));
 
+/** What the event-loop transports (src/io/net) throw inside: the native IoError's fields, without the resource. */
+export class NetIoError extends Error {
+  constructor(
+    readonly kind: "timeout" | "connection" | "device" | "argument" | "unsupported",
+    message: string,
+    readonly code = 0,
+    readonly codeName = "",
+  ) {
+    super(message);
+  }
+}
+
+// As the addon writes a resource into a message: control characters as \xNN.
+const printable = (resource: string): string =>
+  resource.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+/** A NetIoError as the DeviceError the addon would have rejected with: message `<resource>: <what>`. */
+export function netDeviceError(e: NetIoError, resource: string): DeviceError {
+  return fromFields({ message: `${printable(resource)}: ${e.message}`, kind: e.kind, code: e.code, codeName: e.codeName }, resource);
+}
+
 /** An error from the addon's synchronous calls (or anything else) as a DeviceError where it is one. */
 export function toDeviceError(e: unknown, resource: string): Error {
   if (e instanceof DeviceError || !(e instanceof Error)) return e as Error;

@@ -1,7 +1,8 @@
 // A message-based instrument (pyvisa's MessageBasedResource): strings in, strings out, over whatever
-// transport the resource string names. Every call is a promise settled by the resource's own native
-// I/O thread, so calls run in the order they were made, even from concurrent callers.
-import { DeviceNotConnectedError } from "../core/errors.ts";
+// transport the resource string names. Every call is a promise settled in the order the calls were made,
+// even from concurrent callers: by the event loop's session for LAN instruments (src/io/net), by the
+// resource's own native I/O thread for the others.
+import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import "./ioErrors.ts";
@@ -52,6 +53,30 @@ export interface NativeSession {
   close(abort?: boolean): Promise<void>;
 }
 
+/** A session of the event-loop transports, which can give its connection up to a native one. */
+export interface HandOverSession extends NativeSession {
+  readonly busy: boolean;
+  /** Closes the connection after the requests already made; the next request reconnects. */
+  disconnect(): Promise<void>;
+  /** Runs `wait` in its turn: later requests start after it settles. */
+  after(wait: () => Promise<unknown>): Promise<void>;
+  /** The instrument's service requests to `onSrq`, from this request on. */
+  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
+  /** A HiSLIP shared lock named `key`. */
+  lockShared(timeoutMs: number, key: string): Promise<void>;
+  /** HiSLIP AsyncRemoteLocalControl with `code` (0–6, as VISA's viGpibControlREN). */
+  remoteLocal(code: number, timeoutMs: number): Promise<void>;
+}
+
+const REMOTE_LOCAL = ["local", "remote", "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl"] as const;
+export type RemoteLocal = (typeof REMOTE_LOCAL)[number];
+
+/** What a native acquisition borrows: the session it runs on, and how to give it back. */
+export interface NativeLease {
+  session: NativeSession;
+  release(): void;
+}
+
 const ENC_BYTES = 0;
 const nonAscii = /[^\x00-\x7f]/;
 
@@ -71,11 +96,20 @@ export class MessageInstrument {
   readonly #settled = (): void => {
     this.#inFlight--;
   };
+  /** For an event-loop session: makes the native session a native acquisition runs on; null where the
+   * addon has no transport for the resource (HiSLIP). Undefined for native sessions. */
+  #makeNative: (() => NativeSession) | null | undefined;
+  /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
+  #native: NativeSession | null = null;
+  #leases = 0;
+  readonly #srqHandlers = new Set<() => void>();
+  #srqEnabled: Promise<void> | null = null;
 
   /** Use `ResourceManager.open()`. */
-  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void) {
+  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: (() => NativeSession) | null) {
     this.resource = resource;
     this.#session = session;
+    this.#makeNative = makeNative;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
     this.writeTermination = options.writeTermination ?? (options.writeTermination === null ? "" : "\n");
@@ -158,13 +192,95 @@ export class MessageInstrument {
     return this.#call((s) => s.clear(this.timeoutMs));
   }
 
-  /** Exclusive access among the instrument's clients (VXI-11 device_lock), waiting up to `timeoutMs`. */
-  lock(timeoutMs = this.timeoutMs): Promise<void> {
+  /** Exclusive access among the instrument's clients (VXI-11 device_lock, HiSLIP AsyncLock), waiting up to
+   * `timeoutMs`. HiSLIP also has shared locks: clients locking with the same `sharedKey` share it, and
+   * exclude clients without it. */
+  lock(timeoutMs = this.timeoutMs, sharedKey?: string): Promise<void> {
+    if (sharedKey !== undefined) {
+      return this.#call((s) => {
+        const lock = (s as Partial<HandOverSession>).lockShared;
+        if (!lock) return Promise.reject(new DeviceConfigurationError(`${this.resource}: shared locks are a HiSLIP feature`, { resource: this.resource }));
+        return lock.call(s, timeoutMs, sharedKey);
+      });
+    }
     return this.#call((s) => s.lock(timeoutMs));
+  }
+
+  /** Remote/local state (pyvisa's control_ren; HiSLIP AsyncRemoteLocalControl): "local" (REN off),
+   * "remote" (REN on), "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl". */
+  remoteLocal(mode: RemoteLocal): Promise<void> {
+    const code = REMOTE_LOCAL.indexOf(mode);
+    if (code < 0) return Promise.reject(new RangeError(`remoteLocal mode must be one of ${REMOTE_LOCAL.join(", ")}, got ${String(mode)}`));
+    return this.#call((s) => {
+      const rl = (s as Partial<HandOverSession>).remoteLocal;
+      if (!rl) return Promise.reject(new DeviceConfigurationError(`${this.resource}: remote/local control is a HiSLIP feature here`, { resource: this.resource }));
+      return rl.call(s, code, this.timeoutMs);
+    });
   }
 
   unlock(): Promise<void> {
     return this.#call((s) => s.unlock(this.timeoutMs));
+  }
+
+  /**
+   * Calls `handler` whenever the instrument requests service (HiSLIP: its asynchronous channel; VXI-11:
+   * its interrupt channel). Resolves, once the instrument has been told to send them, with a function
+   * that removes the handler. Raw sockets and serial ports have no service requests
+   * (DeviceConfigurationError); GPIB ones are not implemented yet.
+   */
+  async onServiceRequest(handler: () => void): Promise<() => void> {
+    this.#srqHandlers.add(handler);
+    try {
+      await this.#enableServiceRequests();
+    } catch (e) {
+      this.#srqHandlers.delete(handler);
+      throw e;
+    }
+    return () => void this.#srqHandlers.delete(handler);
+  }
+
+  /** Resolves at the next service request (requests made after this call see it armed), or rejects
+   * with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
+  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
+    const ms = options.timeoutMs ?? this.timeoutMs;
+    if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
+      return Promise.reject(new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const handler = (): void => {
+      clearTimeout(timer);
+      this.#srqHandlers.delete(handler);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      this.#srqHandlers.delete(handler);
+      reject(new DeviceTimeoutError(`${this.resource}: no service request within ${ms} ms`, { resource: this.resource, code: 110, codeName: "ETIMEDOUT" }));
+    }, ms);
+    this.#srqHandlers.add(handler);
+    this.#enableServiceRequests().catch((e) => {
+      clearTimeout(timer);
+      this.#srqHandlers.delete(handler);
+      reject(e);
+    });
+    return promise;
+  }
+
+  #enableServiceRequests(): Promise<void> {
+    if (this.#srqEnabled) return this.#srqEnabled;
+    const s = this.#session;
+    if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    const enable = (s as Partial<HandOverSession>).enableServiceRequests;
+    if (!enable) {
+      return Promise.reject(new DeviceConfigurationError(`${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`, { resource: this.resource }));
+    }
+    const enabled = enable.call(s, () => {
+      for (const h of [...this.#srqHandlers]) h();
+    }, this.timeoutMs);
+    this.#srqEnabled = enabled;
+    enabled.catch(() => {
+      if (this.#srqEnabled === enabled) this.#srqEnabled = null;
+    });
+    return enabled;
   }
 
   /**
@@ -177,7 +293,11 @@ export class MessageInstrument {
     if (!s) return;
     this.#session = null;
     this.#onClose?.();
-    await s.close(opts.abort === true && this.#inFlight > 0).catch(() => undefined);
+    // An event-loop session aborts only a request it has in progress (it tracks them itself).
+    const abort = opts.abort === true && (this.#inFlight > 0 || (this.#makeNative !== undefined && !this.#native));
+    const n = this.#native;
+    this.#native = null;
+    await Promise.all([s.close(abort).catch(() => undefined), n?.close(abort).catch(() => undefined)]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -189,27 +309,59 @@ export class MessageInstrument {
     return new Acquisition(this, options);
   }
 
-  /** For the acquisition loop, which runs on this instrument's own I/O thread. */
-  nativeSession(): NativeSession {
-    return this.#live();
+  /**
+   * For the acquisition loop, which runs on a native I/O thread. An event-loop (LAN) instrument hands its
+   * connection over: its own closes after the requests already made, a native session connects in its
+   * place, and every call made while an acquisition runs goes through that session, between the
+   * exchanges, in order. When the last acquisition ends the native session closes and the next call
+   * reconnects on the event loop. `release()` once per lease.
+   */
+  leaseNativeSession(): NativeLease {
+    const s = this.#live();
+    if (this.#makeNative === null) {
+      throw new DeviceConfigurationError(`${this.resource}: native acquisition has no HiSLIP transport; repeat queryBinaryBlock instead`, { resource: this.resource });
+    }
+    if (!this.#makeNative) return { session: s, release: () => undefined };
+    if (!this.#native) {
+      this.#native = this.#makeNative();
+      void (s as HandOverSession).disconnect().catch(() => undefined);
+    }
+    this.#leases++;
+    let released = false;
+    return {
+      session: this.#native,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.#leases > 0 || !this.#native) return;
+        const n = this.#native;
+        this.#native = null;
+        // Calls made from now on go to the event-loop session, after the native one has finished.
+        if (this.#session) void (this.#session as HandOverSession).after(() => n.close());
+        else void n.close().catch(() => undefined);
+      },
+    };
   }
 
   #live(): NativeSession {
     if (!this.#session) throw new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource });
-    return this.#session;
+    return this.#native ?? this.#session;
   }
 
-  // The addon rejects with DeviceError subclasses already (ioErrors.ts registers the factory).
+  // The addon and the event-loop sessions reject with DeviceError subclasses already.
   #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
     const s = this.#session;
     if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     try {
+      // An event-loop session knows what it has in progress itself (close({ abort }) asks it): only a
+      // native one is counted here, which spares every LAN request a promise reaction.
+      if (this.#makeNative !== undefined && !this.#native) return fn(s);
       this.#inFlight++;
-      const p = fn(s);
+      const p = fn(this.#native ?? s);
       p.then(this.#settled, this.#settled);
       return p;
     } catch (e) {
-      this.#inFlight--;
+      if (this.#makeNative === undefined || this.#native) this.#inFlight--;
       // The addon checks argument types synchronously; a promise-returning method still rejects.
       return Promise.reject(e);
     }

@@ -195,6 +195,7 @@ describe("TCPIP SOCKET", () => {
     const err = await rm.open(resource, { timeoutMs: 500 }).catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(err.context).toMatchObject({ resource, codeName: "ECONNREFUSED" });
+    expect(err.message).toContain("Connection refused"); // the OS's reason, not only that it failed
     const inst = await rm.open(sim.resource);
     await inst.close();
     await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);

@@ -14,7 +14,8 @@ let server: RpcServer;
 
 /** The instrument behind the core channel; each test puts in its own. */
 interface FakeDevice {
-  write(command: string): void;
+  /** A number answers device_write with that VXI-11 error and no bytes taken. */
+  write(command: string): void | number;
   read(): XdrWriter;
   clear(): void;
 }
@@ -26,8 +27,9 @@ beforeAll(async () => {
     if (proc === 10) return new XdrWriter().u32(0).i32(1).u32(0).u32(1 << 20); // create_link
     if (proc === 11) { // device_write: link, io_timeout, lock_timeout, flags, data; all taken
       args.i32(); args.u32(); args.u32(); args.u32();
-      device.write(Buffer.from(args.opaque()).toString("latin1"));
-      return new XdrWriter().u32(0).u32(1 << 20);
+      const data = args.opaque();
+      const error = device.write(Buffer.from(data).toString("latin1"));
+      return typeof error === "number" ? new XdrWriter().u32(error).u32(0) : new XdrWriter().u32(0).u32(data.byteLength);
     }
     if (proc === 12) return device.read();
     if (proc === 15) return (device.clear(), new XdrWriter().u32(0)); // device_clear
@@ -93,6 +95,28 @@ test("an answer timed out halfway is given up: device_clear drops its late rest,
   expect(await inst.query("Q3")).toBe("R3");
   await inst.close();
 }, 10_000);
+
+for (const netIo of ["event-loop", "native"] as const) {
+  test(`${netIo}: a write that timed out (device_write error 15) is followed by device_clear before the next request`, async () => {
+    const seen: string[] = [];
+    device = {
+      write(command) {
+        seen.push(`write ${command.trim()}`);
+        return command.startsWith("SLOW") ? IO_TIMEOUT : undefined;
+      },
+      read: () => new XdrWriter().u32(0).u32(END).opaque(Buffer.from("R\n")),
+      clear: () => void seen.push("clear"),
+    };
+    const manager = new ResourceManager({ netIo });
+    const inst = await manager.open("TCPIP::127.0.0.1::inst0::INSTR", { timeoutMs: 300 });
+    const err = await inst.write("SLOW").catch((e) => e);
+    expect(err).toBeInstanceOf(DeviceTimeoutError);
+    expect(err.context).toMatchObject({ code: IO_TIMEOUT, codeName: "VXI11_IO_TIMEOUT" });
+    expect(await inst.query("Q2")).toBe("R");
+    expect(seen).toEqual(["write SLOW", "clear", "write Q2"]);
+    await manager.close();
+  }, 10_000);
+}
 
 test("the simulator's RPC server closes a connection announcing a record beyond its bound instead of buffering it", async () => {
   const closed = Promise.withResolvers<void>();

@@ -17,9 +17,12 @@
 //         - { q: "CURV?", datatype: float32, bigEndian: false, length: 1000, values: sine }
 //       silent: ["HANG?"]                      # read, never answered (client timeouts)
 //       drop: ["DROP?"]                        # half an answer, then the connection is closed
+//       operations: [{ q: "INIT", ms: 200 }]  # a command that keeps the instrument busy; *OPC then raises
+//                                             # a service request (SRQ) once every operation is complete
 //   resources:
 //     - { device: dmm, socket: { port: 5025 } }          # port 0: any free port
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
+//     - { device: dmm, hislip: { port: 4880 } }          # HiSLIP; port 0 (default): any free port
 //     - { device: dmm, serial: { link: /tmp/sim-dmm } }  # a pty made by socat
 //
 // Limits, each refused with file:line:column: a file of at most 16 MiB of UTF-8, 100,000 dialogues a
@@ -55,11 +58,14 @@ export interface DeviceDef {
   blocks?: BlockDef[];
   silent?: string[];
   drop?: string[];
+  /** Commands that start an operation taking `ms`; `*OPC` raises a service request when all are done. */
+  operations?: { q: string; ms: number }[];
 }
 export interface ResourceDef {
   device: string;
   socket?: { port?: number; host?: string };
   vxi11?: { name?: string };
+  hislip?: { port?: number; host?: string; name?: string };
   serial?: { link?: string };
 }
 export interface SimDefinition {
@@ -198,6 +204,11 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     }
     strings(dev.silent, [...p, "silent"]);
     strings(dev.drop, [...p, "drop"]);
+    for (const [k, op] of list(dev.operations, [...p, "operations"]).entries()) {
+      const o = op as Record<string, unknown>;
+      if (!isObject(op) || typeof o.q !== "string") fail([...p, "operations", k], "needs a `q`");
+      if (typeof o.ms !== "number" || !Number.isFinite(o.ms) || o.ms < 0 || o.ms > 3_600_000) fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
+    }
   }
   for (const [i, r] of list(def.resources, ["resources"]).entries()) {
     const rp = ["resources", i];
@@ -205,14 +216,20 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     const res = r as Record<string, unknown>;
     // Own keys only: "toString" is not a device because every object inherits one.
     if (!Object.hasOwn(def.devices as object, res.device as string)) fail([...rp, "device"], `no device '${res.device}'`);
-    if (!res.socket && !res.vxi11 && !res.serial) fail(rp, "needs one of socket, vxi11, serial");
-    for (const k of ["socket", "vxi11", "serial"]) {
+    if (!res.socket && !res.vxi11 && !res.hislip && !res.serial) fail(rp, "needs one of socket, vxi11, hislip, serial");
+    for (const k of ["socket", "vxi11", "hislip", "serial"]) {
       if (res[k] !== undefined && !isObject(res[k])) fail([...rp, k], "must be a map");
     }
     const socket = res.socket as Record<string, unknown> | undefined;
     if (socket?.port !== undefined && !(Number.isInteger(socket.port) && (socket.port as number) >= 0 && (socket.port as number) <= 65535))
       fail([...rp, "socket", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
     optionalString(socket?.host, [...rp, "socket", "host"]);
+    const hislip = res.hislip as Record<string, unknown> | undefined;
+    if (hislip?.port !== undefined && !(Number.isInteger(hislip.port) && (hislip.port as number) >= 0 && (hislip.port as number) <= 65535))
+      fail([...rp, "hislip", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
+    optionalString(hislip?.host, [...rp, "hislip", "host"]);
+    if (hislip?.name !== undefined && !(typeof hislip.name === "string" && /^hislip\d*$/i.test(hislip.name)))
+      fail([...rp, "hislip", "name"], "must be a HiSLIP sub-address such as hislip0");
     optionalString((res.vxi11 as Record<string, unknown> | undefined)?.name, [...rp, "vxi11", "name"]);
     const link = (res.serial as Record<string, unknown> | undefined)?.link;
     if (link !== undefined) {

@@ -35,6 +35,11 @@ export class SimulatedInstrument {
   readonly #errors: string[] = [];
   #counter = 0;
   #failureLogged = false;
+  readonly #operations = new Map<string, number>();
+  readonly #srqListeners = new Set<() => void>();
+  #busyUntil = 0;
+  #opcTimer: ReturnType<typeof setTimeout> | null = null;
+  #statusByte = 0;
 
   constructor(def: DeviceDef) {
     this.#def = def;
@@ -52,6 +57,30 @@ export class SimulatedInstrument {
     for (const b of def.blocks ?? []) this.#blocks.set(key(b.q), b);
     for (const s of def.silent ?? []) this.#silent.add(key(s));
     for (const s of def.drop ?? []) this.#drop.add(key(s));
+    for (const o of def.operations ?? []) this.#operations.set(key(o.q), o.ms);
+  }
+
+  /** Called when the instrument requests service (after `*OPC`, once its operations are complete). */
+  onServiceRequest(listener: () => void): () => void {
+    this.#srqListeners.add(listener);
+    return () => this.#srqListeners.delete(listener);
+  }
+
+  /** The IEEE 488.2 status byte; reading it clears RQS (bit 6), as a serial poll does. */
+  readStatusByte(): number {
+    const stb = this.#statusByte;
+    this.#statusByte &= ~0x40;
+    return stb;
+  }
+
+  // *OPC: operation complete is signalled as a service request when the last operation ends.
+  #armOpc(): void {
+    if (this.#opcTimer) clearTimeout(this.#opcTimer);
+    this.#opcTimer = setTimeout(() => {
+      this.#opcTimer = null;
+      this.#statusByte |= 0x40;
+      for (const l of [...this.#srqListeners]) l();
+    }, Math.max(0, this.#busyUntil - performance.now()));
   }
 
   /** Back to the defaults (what *RST would do). */
@@ -86,6 +115,13 @@ export class SimulatedInstrument {
     const fixed = this.#fixed.get(k);
     if (fixed) return fixed;
     if (this.#silent.has(k)) return SILENT;
+    const opMs = this.#operations.get(k);
+    if (opMs !== undefined) {
+      this.#busyUntil = Math.max(this.#busyUntil, performance.now() + opMs);
+      return NONE;
+    }
+    if (k === "*OPC") return (this.#armOpc(), NONE);
+    if (k === "*STB?") return this.#text(String(this.readStatusByte()));
     if (this.#drop.has(k)) return { kind: "drop", bytes: Buffer.from("PARTIAL,ANSW") };
     const block = this.#blocks.get(k);
     if (block) return { kind: "data", bytes: this.#block(block) };

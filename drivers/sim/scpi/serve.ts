@@ -7,7 +7,7 @@ export interface ServedResource {
   /** The VISA resource string a client opens. */
   resource: string;
   device: string;
-  kind: "socket" | "vxi11" | "serial";
+  kind: "socket" | "vxi11" | "hislip" | "serial";
 }
 
 export interface RunningSimulators {
@@ -39,6 +39,12 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
         const server = await serveVxi11(inst, r.vxi11.name ?? "inst0");
         closers.push(() => server.close());
         resources.push({ resource: server.resource, device: r.device, kind: "vxi11" });
+      }
+      if (r.hislip) {
+        const { HislipSimServer } = await import("./hislipServer.ts");
+        const server = new HislipSimServer(inst, r.hislip.name ?? "hislip0", { host: r.hislip.host, port: r.hislip.port });
+        closers.push(() => server.close());
+        resources.push({ resource: server.resource, device: r.device, kind: "hislip" });
       }
       if (r.serial) {
         const { servePty } = await import("./serialPty.ts");

@@ -1,5 +1,6 @@
 // Simulated instruments over VXI-11. The portmapper holds one port per RPC program, so one core
 // channel per process serves every simulated device, told apart by the LAN device name of create_link.
+import type { Socket } from "bun";
 import { RpcServer, XdrWriter, portmapCall, type RpcConnection, type XdrReader } from "./oncRpc.ts";
 import type { SimulatedInstrument, SimReply } from "./instrument.ts";
 import { splitMessages } from "./messages.ts";
@@ -9,6 +10,15 @@ const FLAG_END = 8, FLAG_TERMCHR = 128;
 const REASON_REQCNT = 1, REASON_CHR = 2, REASON_END = 4;
 const ERR = { none: 0, notAccessible: 3, invalidLink: 4, notSupported: 8, locked: 11, noLock: 12, ioTimeout: 15 } as const;
 const MAX_RECV = 1 << 20;
+const INTR = 0x0607b1, DEVICE_INTR_SRQ = 30;
+
+/** The interrupt channel a client asked for with create_intr_chan: the device calls device_intr_srq on it. */
+interface IntrChannel {
+  socket: Promise<Socket<undefined> | null>;
+  prog: number;
+  vers: number;
+  xid: number;
+}
 
 interface Link {
   lid: number;
@@ -18,12 +28,15 @@ interface Link {
   inbound: string;
   out: SimReply[];
   offset: number;
+  /** device_enable_srq's handle while service requests are enabled on this link. */
+  srq: { handle: Uint8Array; off: () => void } | null;
 }
 
 class Vxi11Host {
   readonly devices = new Map<string, SimulatedInstrument>();
   readonly links = new Map<number, Link>();
   readonly locks = new Map<string, number>();
+  readonly intr = new Map<RpcConnection, IntrChannel>();
   core!: RpcServer;
   abort!: RpcServer;
   #nextLid = 1;
@@ -33,6 +46,7 @@ class Vxi11Host {
     this.core = new RpcServer((prog, vers, proc, args, conn) => this.#call(prog, vers, proc, args, conn));
     this.core.onClose = (conn) => {
       for (const [lid, l] of this.links) if (l.conn === conn) this.#destroy(lid);
+      this.#closeIntr(conn);
     };
     // A stale registration from a killed run would point clients at a dead port.
     await portmapCall(2, CORE, VERS, 0).catch(() => false);
@@ -52,7 +66,30 @@ class Vxi11Host {
     const l = this.links.get(lid);
     if (!l) return;
     this.links.delete(lid);
+    l.srq?.off();
     if (this.locks.get(l.name) === lid) this.locks.delete(l.name);
+  }
+
+  #closeIntr(conn: RpcConnection): void {
+    const ch = this.intr.get(conn);
+    this.intr.delete(conn);
+    void ch?.socket.then((s) => s?.end());
+  }
+
+  // device_intr_srq(handle) on the client's interrupt channel; the client's reply is not waited for.
+  #sendSrq(link: Link): void {
+    const ch = this.intr.get(link.conn);
+    if (!ch || !link.srq) return;
+    const handle = link.srq.handle;
+    void ch.socket.then((s) => {
+      if (!s) return;
+      const body = new XdrWriter().u32(++ch.xid).u32(0).u32(2).u32(ch.prog).u32(ch.vers).u32(DEVICE_INTR_SRQ)
+        .u32(0).u32(0).u32(0).u32(0).opaque(handle);
+      const record = Buffer.concat(body.parts());
+      const mark = Buffer.alloc(4);
+      mark.writeUInt32BE((0x80000000 | record.byteLength) >>> 0);
+      s.write(Buffer.concat([mark, record]));
+    });
   }
 
   async #call(prog: number, vers: number, proc: number, a: XdrReader, conn: RpcConnection): Promise<XdrWriter | null | undefined> {
@@ -64,8 +101,26 @@ class Vxi11Host {
       const inst = this.devices.get(name);
       if (!inst) return new XdrWriter().u32(ERR.notAccessible).i32(0).u32(this.abort.port).u32(MAX_RECV);
       const lid = this.#nextLid++;
-      this.links.set(lid, { lid, name, conn, inst, inbound: "", out: [], offset: 0 });
+      this.links.set(lid, { lid, name, conn, inst, inbound: "", out: [], offset: 0, srq: null });
       return new XdrWriter().u32(ERR.none).i32(lid).u32(this.abort.port).u32(MAX_RECV);
+    }
+    // The interrupt channel belongs to the client's connection, not to a link.
+    if (proc === 25) { // create_intr_chan: hostAddr, hostPort, progNum, progVers, progFamily
+      const addr = a.u32();
+      const port = a.u32();
+      const prog = a.u32();
+      const vers = a.u32();
+      if (a.u32() !== 0) return new XdrWriter().u32(ERR.notSupported); // only TCP
+      if (this.intr.has(conn)) return new XdrWriter().u32(29); // channel already established
+      const ip = [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255].join(".");
+      const socket = Bun.connect({ hostname: ip, port, socket: { data() {} } }).catch(() => null);
+      this.intr.set(conn, { socket, prog, vers, xid: 0 });
+      return new XdrWriter().u32((await socket) ? ERR.none : 6); // 6: channel not established
+    }
+    if (proc === 26) { // destroy_intr_chan
+      if (!this.intr.has(conn)) return new XdrWriter().u32(6);
+      this.#closeIntr(conn);
+      return new XdrWriter().u32(ERR.none);
     }
     const link = this.links.get(a.i32());
     const err = (code: number) => new XdrWriter().u32(code);
@@ -90,8 +145,15 @@ class Vxi11Host {
         if (lockedOut) return err(ERR.locked).u32(0).opaque(new Uint8Array(0));
         return this.#read(link, size, ioTimeout, (flags & FLAG_TERMCHR) !== 0 ? termChar : -1);
       }
-      case 13: return err(ERR.none).u32(0); // device_readstb
-      case 14: case 16: case 17: case 20: case 25: case 26: return err(ERR.none);
+      case 13: return err(ERR.none).u32(link.inst.readStatusByte()); // device_readstb
+      case 20: { // device_enable_srq
+        const enable = a.u32() !== 0;
+        const handle = new Uint8Array(a.opaque());
+        link.srq?.off();
+        link.srq = enable ? { handle, off: link.inst.onServiceRequest(() => this.#sendSrq(link)) } : null;
+        return err(ERR.none);
+      }
+      case 14: case 16: case 17: return err(ERR.none);
       case 15: // device_clear
         link.inbound = "";
         link.out = [];
@@ -200,7 +262,11 @@ export async function serveVxi11(instrument: SimulatedInstrument, name = "inst0"
     resource: `TCPIP0::127.0.0.1::${name}::INSTR`,
     async close() {
       h.devices.delete(name);
-      for (const [lid, l] of h.links) if (l.name === name) h.links.delete(lid);
+      for (const [lid, l] of h.links) {
+        if (l.name !== name) continue;
+        l.srq?.off();
+        h.links.delete(lid);
+      }
       if (h.devices.size === 0 && host === h) {
         host = null;
         starting = null;

@@ -22,6 +22,8 @@ OpenOptions parseOptions(const Napi::Value& v) {
   Napi::Value lib = obj.Get("visaLibrary");
   if (lib.IsString()) o.visaLibrary = lib.As<Napi::String>().Utf8Value();
   o.termChar = intField(obj, "termChar", -1);
+  Napi::Value usbtmc = obj.Get("usbtmcPath");
+  if (usbtmc.IsString()) o.usbtmcPath = usbtmc.As<Napi::String>().Utf8Value();
   // One byte on the wire (VXI-11 termChar, GPIB EOS, VISA attribute): a larger value would spill
   // into the flag bits sent beside it.
   if (o.termChar < -1 || o.termChar > 255) throw Napi::RangeError::New(v.Env(), "termChar must be a byte (0–255) or -1 for none");

@@ -1,0 +1,241 @@
+// A simulated instrument over HiSLIP (IVI-6.1): TCPIP::127.0.0.1::hislip0,<port>::INSTR. Synchronized
+// mode (or overlapped, as an option: answers are the same, each with its message's ID); sessions (a sync and an async connection each), Data/DataEnd answered with the message's ID,
+// device clear, exclusive and shared locks with a timeout across sessions, status queries and service
+// requests (AsyncServiceRequest when the instrument raises one).
+import type { Socket, TCPSocketListener } from "bun";
+import type { SimulatedInstrument } from "./instrument.ts";
+import { splitMessages } from "./messages.ts";
+import { Hs, MAX_PAYLOAD, PROTOCOL_VERSION, encode, take, u64 } from "../../../src/io/net/hislipMessages.ts";
+import { RxBuffer } from "../../../src/io/net/rxBuffer.ts";
+
+const VENDOR = 0x5349; // "SI"
+const SERVER_MAX = 1 << 20; // the default maximum message size (payload bytes) this server accepts
+/** Unanswered input a connection may hold before it is dropped (a client not speaking HiSLIP). */
+const MAX_PENDING = MAX_PAYLOAD + 16;
+
+interface Session {
+  id: number;
+  sync: Socket<Conn>;
+  async: Socket<Conn> | null;
+  inbound: Buffer[];
+  clientMax: number;
+  lockTimers: Set<ReturnType<typeof setTimeout>>;
+}
+
+interface Conn {
+  rx: RxBuffer;
+  session: Session | null;
+}
+
+export class HislipSimServer {
+  readonly port: number;
+  readonly #listener: TCPSocketListener<Conn>;
+  readonly #sessions = new Map<number, Session>();
+  readonly #offSrq: () => void;
+  #nextId = 1;
+  #exclusive: Session | null = null;
+  readonly #shared = new Map<Session, string>();
+  readonly #lockWaiters: (() => void)[] = [];
+  readonly #maxMessage: number;
+  readonly #host: string;
+  readonly #overlap: number;
+  /** The last AsyncRemoteLocalControl code received (tests read it). */
+  remoteLocal = -1;
+
+  constructor(readonly instrument: SimulatedInstrument, readonly subAddress = "hislip0", options: { host?: string; port?: number; maxMessageSize?: number; overlapped?: boolean } = {}) {
+    this.#maxMessage = options.maxMessageSize ?? SERVER_MAX;
+    this.#host = options.host ?? "127.0.0.1";
+    this.#overlap = options.overlapped ? 1 : 0;
+    this.#listener = Bun.listen<Conn>({
+      hostname: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      socket: {
+        open: (s) => {
+          s.data = { rx: new RxBuffer(), session: null };
+          s.setNoDelay?.(true);
+        },
+        data: (s, chunk) => this.#onData(s, chunk),
+        close: (s) => this.#onClose(s),
+        error: (s) => this.#onClose(s),
+      },
+    });
+    this.port = this.#listener.port;
+    this.#offSrq = instrument.onServiceRequest(() => {
+      const stb = instrument.readStatusByte();
+      for (const session of this.#sessions.values()) session.async?.write(encode(Hs.AsyncServiceRequest, stb, 0));
+    });
+  }
+
+  get resource(): string {
+    return `TCPIP0::${this.#host}::${this.subAddress},${this.port}::INSTR`;
+  }
+
+  close(): void {
+    this.#offSrq();
+    for (const s of this.#sessions.values()) for (const t of s.lockTimers) clearTimeout(t);
+    this.#listener.stop(true);
+  }
+
+  #onData(s: Socket<Conn>, chunk: Buffer): void {
+    const c = s.data;
+    c.rx.append(Buffer.from(chunk));
+    if (c.rx.buffered > MAX_PENDING) return void s.end();
+    for (;;) {
+      let m;
+      try {
+        m = take(c.rx);
+      } catch (e) {
+        s.write(encode(Hs.FatalError, 1, 0, Buffer.from((e as Error).message))); // 1: poorly formed header
+        return void s.end();
+      }
+      if (!m) return;
+      this.#handle(s, m.type, m.control, m.param, m.payload);
+    }
+  }
+
+  #onClose(s: Socket<Conn>): void {
+    const session = s.data?.session;
+    if (!session) return;
+    s.data.session = null;
+    if (session.sync === s) session.async?.end();
+    else session.sync.end();
+    if (!this.#sessions.delete(session.id)) return;
+    for (const t of session.lockTimers) clearTimeout(t);
+    this.#release(session);
+  }
+
+  #handle(s: Socket<Conn>, type: number, control: number, param: number, payload: Buffer): void {
+    const session = s.data.session;
+    switch (type) {
+      case Hs.Initialize: {
+        if (payload.toString("latin1") !== this.subAddress) {
+          s.write(encode(Hs.FatalError, 3, 0, Buffer.from(`no sub-address '${payload.toString("latin1")}'`))); // 3: invalid init sequence
+          return void s.end();
+        }
+        const id = this.#nextId++ & 0xffff;
+        const created: Session = { id, sync: s, async: null, inbound: [], clientMax: MAX_PAYLOAD, lockTimers: new Set() };
+        this.#sessions.set(id, created);
+        s.data.session = created;
+        s.write(encode(Hs.InitializeResponse, this.#overlap, ((PROTOCOL_VERSION << 16) | id) >>> 0));
+        return;
+      }
+      case Hs.AsyncInitialize: {
+        const target = this.#sessions.get(param & 0xffff);
+        if (!target || target.async) {
+          s.write(encode(Hs.FatalError, 3, 0, Buffer.from("unknown session")));
+          return void s.end();
+        }
+        target.async = s;
+        s.data.session = target;
+        s.write(encode(Hs.AsyncInitializeResponse, 0, VENDOR));
+        return;
+      }
+    }
+    if (!session) {
+      s.write(encode(Hs.FatalError, 3, 0, Buffer.from("not initialized")));
+      return void s.end();
+    }
+    switch (type) {
+      case Hs.AsyncMaximumMessageSize:
+        if (payload.byteLength === 8) session.clientMax = Number(payload.readBigUInt64BE(0));
+        s.write(encode(Hs.AsyncMaximumMessageSizeResponse, 0, 0, u64(this.#maxMessage)));
+        return;
+      case Hs.Data:
+      case Hs.DataEnd:
+        session.inbound.push(payload);
+        if (type === Hs.DataEnd) this.#message(session, param);
+        return;
+      case Hs.AsyncDeviceClear:
+        session.inbound = [];
+        s.write(encode(Hs.AsyncDeviceClearAcknowledge, this.#overlap, 0));
+        return;
+      case Hs.DeviceClearComplete:
+        s.write(encode(Hs.DeviceClearAcknowledge, this.#overlap & control, 0)); // the mode both sides want
+        return;
+      case Hs.AsyncStatusQuery:
+        s.write(encode(Hs.AsyncStatusResponse, this.instrument.readStatusByte(), 0));
+        return;
+      case Hs.AsyncRemoteLocalControl:
+        this.remoteLocal = control;
+        s.write(encode(Hs.AsyncRemoteLocalResponse, 0, 0));
+        return;
+      case Hs.AsyncLock:
+        if (control === 1) this.#lock(session, param, payload.toString("latin1"));
+        else s.write(encode(Hs.AsyncLockResponse, this.#release(session), 0));
+        return;
+      case Hs.Trigger:
+        return;
+      default:
+        s.write(encode(Hs.Error, 0, 0, Buffer.from(`unrecognized message type ${type}`))); // 0: unidentified error
+    }
+  }
+
+  // A whole message (DataEnd seen): answered with its message ID, in payloads within the client's maximum.
+  #message(session: Session, messageId: number): void {
+    const text = Buffer.concat(session.inbound).toString("latin1");
+    session.inbound = [];
+    const { messages, rest } = splitMessages(text, this.instrument.queryTerm);
+    if (rest !== "") messages.push(rest); // DataEnd ends a message without its terminator too
+    for (const message of messages) {
+      const reply = this.instrument.handle(message);
+      if (reply.kind === "data") this.#send(session, messageId, reply.bytes, true);
+      else if (reply.kind === "drop") {
+        this.#send(session, messageId, reply.bytes, false);
+        session.sync.end();
+      }
+    }
+  }
+
+  #send(session: Session, messageId: number, bytes: Uint8Array, end: boolean): void {
+    const max = Math.max(1, Math.min(session.clientMax, MAX_PAYLOAD));
+    for (let off = 0; off < bytes.byteLength || off === 0; off += max) {
+      const last = off + max >= bytes.byteLength;
+      session.sync.write(encode(last && end ? Hs.DataEnd : Hs.Data, 0, messageId, bytes.subarray(off, off + max)));
+      if (last) break;
+    }
+  }
+
+  #grantable(session: Session, shared: string): boolean {
+    if (this.#exclusive && this.#exclusive !== session) return false;
+    if (shared === "") return [...this.#shared.keys()].every((holder) => holder === session);
+    return [...this.#shared.entries()].every(([holder, name]) => holder === session || name === shared);
+  }
+
+  #lock(session: Session, timeoutMs: number, shared: string): void {
+    const grant = (): boolean => {
+      if (!this.#grantable(session, shared)) return false;
+      if (shared === "") this.#exclusive = session;
+      else this.#shared.set(session, shared);
+      session.async?.write(encode(Hs.AsyncLockResponse, 1, 0)); // success
+      return true;
+    };
+    if (grant()) return;
+    let waiter: () => void = () => undefined;
+    const timer = setTimeout(() => {
+      session.lockTimers.delete(timer);
+      const i = this.#lockWaiters.indexOf(waiter);
+      if (i >= 0) this.#lockWaiters.splice(i, 1);
+      session.async?.write(encode(Hs.AsyncLockResponse, 0, 0)); // failure: timed out
+    }, Math.min(timeoutMs, 60_000));
+    session.lockTimers.add(timer);
+    waiter = () => {
+      if (!grant()) return;
+      clearTimeout(timer);
+      session.lockTimers.delete(timer);
+      const i = this.#lockWaiters.indexOf(waiter);
+      if (i >= 0) this.#lockWaiters.splice(i, 1);
+    };
+    this.#lockWaiters.push(waiter);
+  }
+
+  /** Releases what `session` holds: 1 exclusive released, 2 shared released, 3 nothing held (error). */
+  #release(session: Session): number {
+    let code = 3;
+    if (this.#exclusive === session) {
+      this.#exclusive = null;
+      code = 1;
+    } else if (this.#shared.delete(session)) code = 2;
+    if (code !== 3) for (const w of [...this.#lockWaiters]) w();
+    return code;
+  }
+}

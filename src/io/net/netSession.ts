@@ -1,0 +1,468 @@
+// An open network resource on the event loop: the same requests as the addon's NativeSession (so
+// MessageInstrument drives either), run one at a time in the order they were made, each with its own
+// deadline from the moment it starts. Framing (termination, exact counts, IEEE 488.2 blocks) and the
+// recovery rules follow native/io/session.cc: a timed-out read or write clears the interface before
+// the next request; an answer that cannot be framed is dropped with a device clear.
+import { DeviceNotConnectedError, DeviceOperationError } from "../../core/errors.ts";
+import { NetIoError, netDeviceError } from "../ioErrors.ts";
+import type { HandOverSession } from "../messageInstrument.ts";
+import type { RxBuffer } from "./rxBuffer.ts";
+import { MAX_WAIT_MS, checkWaitMs } from "./waitMs.ts";
+
+/** What a session needs from a network interface (raw socket, VXI-11). */
+export interface NetTransport {
+  readonly rx: RxBuffer;
+  readonly isOpen: boolean;
+  /** e.g. "SOCKET", "INSTR" */
+  readonly interfaceType: string;
+  open(deadline: number): Promise<void>;
+  /** Ends the connection politely where the protocol has a goodbye (VXI-11 destroy_link). */
+  close(): void;
+  /** Fails a wait in progress now (the instrument is being closed under it). */
+  abort(): void;
+  /** Synchronous (undefined) when the whole message went out at once. */
+  write(data: Uint8Array | string, deadline: number): Promise<void> | void;
+  /** Appends at least one byte (or an END mark) to rx. */
+  fill(deadline: number, want: number): Promise<void>;
+  /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
+  readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
+  /** Device clear where the interface has one; sockets drop pending input. */
+  clear(deadline: number): Promise<void>;
+  /** Drops input that already arrived and nobody asked for. */
+  discardInput(): Promise<void> | void;
+  lock(deadline: number, timeoutMs: number, shared?: string): Promise<void>;
+  remoteLocal?(deadline: number, code: number): Promise<void>;
+  unlock(deadline: number): Promise<void>;
+  /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
+  settled?(): void;
+  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
+  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
+  /** The session is closed for good: release what outlives a connection (the SRQ listener). */
+  dispose?(): void;
+}
+
+const ENC_UTF8 = 1, ENC_LATIN1 = 2;
+const DIRECT_ABOVE = 65536;
+/** Requests waiting behind the one in progress; beyond this a caller is refused rather than queued. */
+export const MAX_QUEUED = 100_000;
+const utf8 = new TextEncoder();
+
+interface Request {
+  ms: number;
+  job: (deadline: number) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class NetSession implements HandOverSession {
+  readonly resource: string;
+  readonly interfaceType: string;
+  #t: NetTransport;
+  #given: string;
+  #queue: Request[] = [];
+  #head = 0;
+  #running = false;
+  #closed = false;
+  #clearPending = false;
+  #lastTakeEnded = false;
+  #termCache = new Map<string, Uint8Array | number>();
+
+  /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
+  constructor(given: string, canonical: string, transport: NetTransport) {
+    this.#given = given;
+    this.resource = canonical;
+    this.interfaceType = transport.interfaceType;
+    this.#t = transport;
+  }
+
+  open(timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, (d) => this.#ensureOpen(d));
+  }
+
+  write(data: string | Uint8Array, timeoutMs: number): Promise<number> {
+    const bytes = bytesArg(data);
+    return this.#submit(timeoutMs, async (d) => {
+      await this.#write(bytes, d);
+      return typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength;
+    });
+  }
+
+  read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
+    return this.#submit(timeoutMs, (d) => this.#readUntil(this.#term(term), maxBytes, d, enc));
+  }
+
+  readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
+    return this.#submit(timeoutMs, async (d) => {
+      const bytes = await this.#readExact(n, d);
+      return enc === 0 ? bytes : decode(bytes, enc);
+    });
+  }
+
+  query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
+    const bytes = bytesArg(data);
+    const t = this.#term(term);
+    return this.#submit(timeoutMs, (d) => {
+      const sent = this.#writeQuery(bytes, d);
+      return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
+    });
+  }
+
+  queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+    const bytes = data === null ? null : bytesArg(data);
+    const t = this.#term(term);
+    return this.#submit(timeoutMs, async (d) => {
+      if (bytes) await this.#writeQuery(bytes, d);
+      return this.#readBlock(t, maxBytes, d);
+    });
+  }
+
+  clear(timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, (d) => this.#clear(d));
+  }
+
+  lock(timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      await this.#ensureOpen(d);
+      await this.#t.lock(d, timeoutMs);
+    });
+  }
+
+  lockShared(timeoutMs: number, key: string): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (this.interfaceType !== "HISLIP") throw new NetIoError("unsupported", "shared locks are a HiSLIP feature");
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.lock(d, timeoutMs, key);
+    });
+  }
+
+  remoteLocal(code: number, timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (!this.#t.remoteLocal) throw new NetIoError("unsupported", "remote/local control is a HiSLIP feature here");
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.remoteLocal(d, code);
+    });
+  }
+
+  unlock(timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      await this.#ensureOpen(d);
+      await this.#t.unlock(d);
+    });
+  }
+
+  /** After the requests already made (or, with `abort`, failing the one waiting for I/O now). */
+  close(abort = false): Promise<void> {
+    if (abort && this.#running) this.#t.abort();
+    const done = this.#submit(1000, async () => {
+      this.#t.rx.reset();
+      this.#clearPending = false;
+      this.#t.close();
+      this.#t.dispose?.();
+    });
+    this.#closed = true;
+    return done;
+  }
+
+  /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
+  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
+    return this.#submit(timeoutMs, async (d) => {
+      if (!this.#t.enableSrq) throw new NetIoError("unsupported", `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`);
+      if (!this.#ready()) await this.#ensureOpen(d);
+      await this.#t.enableSrq(d, onSrq);
+    });
+  }
+
+  disconnect(): Promise<void> {
+    return this.#submit(1000, async () => {
+      this.#t.rx.reset();
+      this.#t.close();
+    });
+  }
+
+  after(wait: () => Promise<unknown>): Promise<void> {
+    return this.#submit(1000, async () => {
+      await wait().catch(() => undefined);
+    });
+  }
+
+  /** A request that does no I/O: what a trip through the queue costs (bench). */
+  ping(): Promise<void> {
+    return this.#submit(1000, async () => undefined);
+  }
+
+  /** Whether requests are queued or running (an acquisition taking the instrument over waits for none). */
+  get busy(): boolean {
+    return this.#running;
+  }
+
+  #submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
+    // checkWaitMs, inlined for the common case.
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
+    if (this.#closed) return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
+    if (this.#queue.length - this.#head >= MAX_QUEUED) {
+      return Promise.reject(new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }));
+    }
+    if (!this.#running) {
+      // Nothing queued: start now, without a trip through the queue.
+      this.#running = true;
+      const p = this.#run(job, timeoutMs);
+      p.then(this.#next, this.#next);
+      return p;
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ ms: timeoutMs, job, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  #refuse<T>(timeoutMs: unknown): Promise<T> {
+    return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
+  }
+
+  // The deadline starts when the request's turn comes, so queued requests each get their full timeout.
+  #run<T>(job: (deadline: number) => Promise<T>, timeoutMs: number): Promise<T> {
+    try {
+      return job(performance.now() + Math.ceil(timeoutMs)).then(undefined, this.#toError);
+    } catch (e) {
+      return Promise.reject(this.#toError(e));
+    }
+  }
+
+  readonly #toError = (e: unknown): never => {
+    throw e instanceof NetIoError ? netDeviceError(e, this.#given) : e;
+  };
+
+  // After each request: the next one in line, or idle.
+  readonly #next = (): void => {
+    if (this.#head >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+      this.#running = false;
+      return;
+    }
+    const r = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined as unknown as Request;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    const p = this.#run(r.job, r.ms);
+    p.then(r.resolve, r.reject);
+    p.then(this.#next, this.#next);
+  };
+
+  #term(term: string): Uint8Array | number {
+    let t = this.#termCache.get(term);
+    if (t === undefined) {
+      const bytes = utf8.encode(term);
+      t = bytes.byteLength === 1 ? bytes[0]! : bytes;
+      this.#termCache.set(term, t);
+    }
+    return t;
+  }
+
+  // Connects when closed (a session whose peer went away reconnects); clears the interface first when
+  // a read or write timed out since. Done here, not at the timeout: a device clear sent to an instrument
+  // that just stopped answering could hold the timed-out caller another round; here it counts against
+  // this request's deadline.
+  #ready(): boolean {
+    return !this.#clearPending && this.#t.isOpen;
+  }
+
+  async #ensureOpen(d: number): Promise<void> {
+    if (!this.#t.isOpen) {
+      this.#t.rx.reset();
+      await this.#t.open(d);
+    }
+    if (!this.#clearPending) return;
+    this.#clearPending = false;
+    try {
+      await this.#t.clear(d);
+    } catch (e) {
+      if (e instanceof NetIoError && (e.kind === "connection" || e.kind === "timeout")) {
+        this.#clearPending = true;
+        if (e.kind === "connection") this.#fail();
+        throw e;
+      }
+      // An instrument that refuses device clear (VXI-11 error 8) has nothing more to give up.
+    }
+  }
+
+  #fail(): void {
+    this.#t.rx.reset();
+    this.#t.close();
+  }
+
+  // A broken connection closes (the next request reconnects); a timeout gives up the message: what came
+  // of it is dropped, and its late rest is cleared before the next request.
+  #failed(e: unknown): never {
+    if (e instanceof NetIoError) {
+      if (e.kind === "connection") this.#fail();
+      else if (e.kind === "timeout") {
+        this.#t.rx.reset();
+        this.#clearPending = true;
+      }
+    }
+    throw e;
+  }
+
+  // Synchronous (undefined) in the usual case: open, nothing stray to drop, the command sent at once.
+  #writeQuery(command: Uint8Array | string, d: number): Promise<void> | undefined {
+    if (!this.#ready()) return this.#ensureOpen(d).then(() => this.#writeQuery(command, d));
+    this.#t.rx.reset();
+    const dropped = this.#t.discardInput();
+    if (dropped) return dropped.then(() => this.#write(command, d));
+    return this.#write(command, d);
+  }
+
+  // A write cut short by its deadline leaves part of a command in the instrument's input: the next
+  // request clears the interface first, as after a timed-out read.
+  #write(data: Uint8Array | string, d: number): Promise<void> | undefined {
+    if (!this.#ready()) return this.#ensureOpen(d).then(() => this.#write(data, d));
+    try {
+      const rest = this.#t.write(data, d);
+      return rest ? rest.catch((e) => this.#failed(e)) : undefined;
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  async #fill(d: number, want: number): Promise<void> {
+    try {
+      await this.#t.fill(d, want);
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  #take(n: number, skip: number, enc: number): string | Uint8Array {
+    const rx = this.#t.rx;
+    const out = decode(rx.buf, enc, rx.pos, rx.pos + n);
+    rx.pos += n + skip;
+    this.#lastTakeEnded = rx.endAt >= 0 && rx.pos >= rx.endAt;
+    if (this.#lastTakeEnded) rx.endAt = -1;
+    if (rx.pos >= rx.len) {
+      rx.reset();
+      this.#t.settled?.();
+    }
+    return out;
+  }
+
+  async #readUntil(term: Uint8Array | number, maxBytes: number, d: number, enc: number): Promise<string | Uint8Array> {
+    if (!this.#ready()) await this.#ensureOpen(d);
+    const rx = this.#t.rx;
+    const termLen = typeof term === "number" ? 1 : term.byteLength;
+    let from = rx.pos;
+    for (;;) {
+      if (termLen > 0) {
+        const at = rx.find(term, from);
+        if (at >= 0 && (rx.endAt < 0 || at < rx.endAt)) return this.#take(at - rx.pos, termLen, enc);
+        from = Math.max(rx.pos, rx.len - (termLen - 1));
+      }
+      if (rx.endAt >= 0) return this.#take(rx.endAt - rx.pos, 0, enc);
+      if (termLen === 0 && rx.buffered > 0) return this.#take(rx.buffered, 0, enc);
+      if (rx.buffered >= maxBytes) await this.#abandon(d, `no read termination within ${maxBytes} bytes`);
+      const before = rx.pos;
+      try {
+        await this.#t.fill(d, 0);
+      } catch (e) {
+        this.#failed(e);
+      }
+      from -= before - rx.pos; // the buffer may have moved its live bytes to the front
+    }
+  }
+
+  async #readExact(n: number, d: number): Promise<Uint8Array> {
+    await this.#ensureOpen(d);
+    const rx = this.#t.rx;
+    if (n - Math.min(n, rx.buffered) < DIRECT_ABOVE) {
+      while (rx.buffered < n) await this.#fill(d, n - rx.buffered);
+      return this.#take(n, 0, 0) as Uint8Array;
+    }
+    // A large payload (a waveform block) is read straight into the buffer the caller receives.
+    const out = Buffer.allocUnsafe(n);
+    try {
+      this.#lastTakeEnded = await this.#t.readInto(out, 0, d);
+    } catch (e) {
+      this.#failed(e);
+    }
+    return out;
+  }
+
+  async #readBlock(term: Uint8Array | number, maxBytes: number, d: number): Promise<Uint8Array> {
+    await this.#ensureOpen(d);
+    const rx = this.#t.rx;
+    // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#', but no further
+    // than an unterminated answer may run.
+    let skipped = 0;
+    for (;;) {
+      const hash = rx.find(0x23, rx.pos);
+      if (hash >= 0) {
+        rx.pos = hash;
+        break;
+      }
+      if (rx.endAt >= 0) throw new NetIoError("device", "response holds no IEEE 488.2 block ('#' missing)");
+      skipped += rx.buffered;
+      if (skipped >= maxBytes) await this.#abandon(d, `no IEEE 488.2 block header within ${maxBytes} bytes`);
+      rx.pos = rx.len;
+      await this.#fill(d, 0);
+    }
+    while (rx.buffered < 2) await this.#fill(d, 0);
+    const digits = rx.buf[rx.pos + 1]! - 0x30;
+    if (digits < 0 || digits > 9) await this.#abandon(d, "malformed IEEE 488.2 block header: '#' not followed by a digit");
+    if (digits === 0) {
+      rx.pos += 2;
+      return (await this.#readUntil(term, maxBytes, d, 0)) as Uint8Array; // indefinite length: ends with the message
+    }
+    while (rx.buffered < 2 + digits) await this.#fill(d, 0);
+    let len = 0;
+    for (let i = 0; i < digits; i++) {
+      const c = rx.buf[rx.pos + 2 + i]! - 0x30;
+      if (c < 0 || c > 9) await this.#abandon(d, "malformed IEEE 488.2 block header: length is not decimal");
+      len = len * 10 + c;
+    }
+    if (len > maxBytes) await this.#abandon(d, `IEEE 488.2 block of ${len} bytes exceeds the limit`);
+    rx.pos += 2 + digits;
+    const data = await this.#readExact(len, d);
+    // The terminator after the block belongs to this message; leave nothing behind for the next read.
+    const termLen = typeof term === "number" ? 1 : term.byteLength;
+    if (termLen > 0 && !this.#lastTakeEnded) await this.#readUntil(term, maxBytes, d, 0);
+    return data;
+  }
+
+  async #clear(d: number): Promise<void> {
+    this.#t.rx.reset();
+    if (!this.#t.isOpen) return;
+    try {
+      await this.#t.clear(d);
+    } catch (e) {
+      if (e instanceof NetIoError && e.kind === "connection") this.#fail();
+      throw e;
+    }
+    this.#clearPending = false;
+  }
+
+  // After an answer that cannot be framed: drop what is buffered (device clear where there is one), so
+  // its bytes never become the next answer.
+  async #abandon(d: number, why: string): Promise<never> {
+    try {
+      await this.#clear(d);
+    } catch {
+      // The buffer is already gone (and a broken link closed); the framing error is the one to report.
+    }
+    throw new NetIoError("device", why);
+  }
+}
+
+// Strings go to the socket as they are (bun writes them as UTF-8, as the addon does).
+function bytesArg(data: string | Uint8Array): Uint8Array | string {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array) return data;
+  throw new TypeError("data must be a string or a Uint8Array");
+}
+
+function decode(buf: Buffer | Uint8Array, enc: number, start = 0, end = buf.byteLength): string | Uint8Array {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (enc === ENC_UTF8) return b.toString("utf8", start, end);
+  if (enc === ENC_LATIN1) return b.toString("latin1", start, end);
+  return Buffer.from(b.subarray(start, end)); // a copy: the receive buffer is reused
+}

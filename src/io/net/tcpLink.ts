@@ -1,0 +1,290 @@
+// One TCP connection on bun's event loop: received bytes go into an RxBuffer (or straight into the
+// destination of a large read), and a caller awaits "more bytes" with a deadline. No thread is involved:
+// the answer wakes the JS thread once, where a native session thread would be woken and then wake it.
+import type { Socket } from "bun";
+import { getSystemErrorMessage } from "node:util";
+import { NetIoError } from "../ioErrors.ts";
+import { RxBuffer } from "./rxBuffer.ts";
+
+const nonAscii = /[^\x00-\x7f]/;
+const ETIMEDOUT = 110, ECONNRESET = 104, ENOTCONN = 107, EPIPE = 32;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: NetIoError) => void;
+  deadline: number;
+  what: string;
+}
+
+/** A large read in progress: bytes go straight into `dest` until it holds `need`. */
+interface Direct {
+  dest: Uint8Array;
+  have: number;
+}
+
+// The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
+// message ("Failed to connect") does not say why.
+function osMessage(err: Error & { errno?: number }): string {
+  if (typeof err.errno !== "number") return err.message;
+  try {
+    const text = getSystemErrorMessage(-Math.abs(err.errno));
+    return text ? text[0]!.toUpperCase() + text.slice(1) : err.message;
+  } catch {
+    return err.message;
+  }
+}
+
+export function timeoutError(what: string): NetIoError {
+  return new NetIoError("timeout", `${what}: timed out`, ETIMEDOUT, "ETIMEDOUT");
+}
+
+export class TcpLink {
+  readonly rx = new RxBuffer();
+  /** Called after input lands in rx (a channel whose messages arrive unasked, e.g. HiSLIP's async one). */
+  onInput: (() => void) | null = null;
+  /** Called once when the peer closes or the connection breaks. */
+  onBroken: ((e: NetIoError) => void) | null = null;
+  /** Input beyond this many unread bytes pauses the socket (the kernel then holds the rest). */
+  pauseAbove: number;
+  #socket: Socket<undefined> | null = null;
+  #waiter: Waiter | null = null;
+  #drain: Waiter | null = null;
+  #direct: Direct | null = null;
+  #paused = false;
+  #closedBy: NetIoError | null = null;
+  #generation = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt = Infinity;
+
+  constructor(readonly host: string, readonly port: number, pauseAbove = 64 << 20) {
+    this.pauseAbove = pauseAbove;
+  }
+
+  get where(): string {
+    return this.host.includes(":") ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  get isOpen(): boolean {
+    return this.#socket !== null;
+  }
+
+  /** This end's address on the connection (where the peer can reach this host). */
+  get localAddress(): string | undefined {
+    return this.#socket?.localAddress;
+  }
+
+  async connect(deadline: number): Promise<void> {
+    this.close();
+    const generation = ++this.#generation;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const connecting = Bun.connect<undefined>({
+      hostname: this.host,
+      port: this.port,
+      socket: {
+        data: (s, chunk) => this.#onData(s, chunk),
+        drain: (s) => {
+          if (s === this.#socket) this.#wake("drain");
+        },
+        close: (s) => this.#onClosed(s, null),
+        error: (s, e) => this.#onClosed(s, e),
+      },
+    });
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError(`connect to ${this.where}`)), Math.max(0, deadline - performance.now()));
+    });
+    let socket: Socket<undefined>;
+    try {
+      socket = await Promise.race([connecting, timedOut]);
+    } catch (e) {
+      // A connection that completes after the deadline is closed at once.
+      void connecting.then((s) => s.terminate(), () => undefined);
+      if (e instanceof NetIoError) throw e;
+      const err = e as Error & { code?: string; errno?: number };
+      const kind = err.code === "ETIMEDOUT" ? "timeout" : "connection";
+      throw new NetIoError(kind, `connect to ${this.where}: ${osMessage(err)}`, Math.abs(err.errno ?? 111), err.code ?? "ECONNREFUSED");
+    } finally {
+      clearTimeout(timer);
+    }
+    if (generation !== this.#generation) {
+      socket.terminate();
+      throw this.#closedBy ?? new NetIoError("connection", `connect to ${this.where}: closed while connecting`, ENOTCONN, "ENOTCONN");
+    }
+    socket.setNoDelay(true); // SCPI exchanges are small request/response pairs: Nagle would add up to 40 ms
+    // An idle instrument must not keep the process alive; a pending wait's timer does while it waits.
+    socket.unref();
+    this.#socket = socket;
+    this.#closedBy = null;
+    this.#paused = false;
+    this.rx.reset();
+  }
+
+  /** Drops the connection; a pending wait rejects with `why` (default: "closed"). */
+  close(why?: NetIoError): void {
+    const s = this.#socket;
+    this.#generation++;
+    this.#socket = null;
+    this.#direct = null;
+    this.rx.reset();
+    const err = why ?? new NetIoError("connection", `connection to ${this.where} closed`, ENOTCONN, "ENOTCONN");
+    this.#closedBy = err;
+    this.#fail(err);
+    // A plain close says goodbye (FIN); an aborted or broken link is reset.
+    if (why) s?.terminate();
+    else s?.end();
+  }
+
+  /** Sends all of `data`: at once (undefined) when the kernel takes it, else a promise for the rest,
+   * waiting for the socket to drain. Strings are sent as UTF-8. */
+  write(data: Uint8Array | string, deadline: number): Promise<void> | undefined {
+    const n = this.#live().write(data);
+    if (n < 0) throw this.#broken(`write to ${this.where}`, EPIPE, "EPIPE");
+    const bytes = typeof data === "string" ? (n === data.length && !nonAscii.test(data) ? null : Buffer.from(data)) : data;
+    if (!bytes || n >= bytes.byteLength) return undefined;
+    return this.#writeRest(bytes, n, deadline);
+  }
+
+  async #writeRest(data: Uint8Array, off: number, deadline: number): Promise<void> {
+    while (off < data.byteLength) {
+      await this.#wait("drain", deadline, `write to ${this.where}`);
+      const n = this.#live().write(data.subarray(off));
+      if (n < 0) throw this.#broken(`write to ${this.where}`, EPIPE, "EPIPE");
+      off += n;
+    }
+  }
+
+  /** Resolves when the buffer holds more than `known` bytes (len), or the large read in progress moved. */
+  waitData(deadline: number): Promise<void> {
+    this.#live();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket!.resume();
+    }
+    return this.#wait("data", deadline, `read from ${this.where}`);
+  }
+
+  /** Reads exactly `dest.byteLength - have` more bytes into `dest`, first from the buffer, then the socket. */
+  async readInto(dest: Uint8Array, have: number, deadline: number): Promise<void> {
+    const rx = this.rx;
+    const take = Math.min(rx.buffered, dest.byteLength - have);
+    dest.set(rx.buf.subarray(rx.pos, rx.pos + take), have);
+    rx.pos += take;
+    have += take;
+    if (rx.pos >= rx.len) rx.reset();
+    if (have >= dest.byteLength) return;
+    const direct: Direct = { dest, have };
+    this.#direct = direct;
+    try {
+      while (direct.have < dest.byteLength) await this.waitData(deadline);
+    } finally {
+      if (this.#direct === direct) this.#direct = null;
+    }
+  }
+
+  /** Drops the input that reached this process unasked. */
+  discardInput(): void {
+    this.rx.reset();
+    if (this.#paused && this.#socket) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #live(): Socket<undefined> {
+    if (this.#socket) return this.#socket;
+    throw this.#closedBy ?? new NetIoError("connection", `socket ${this.where} is not connected`, ENOTCONN, "ENOTCONN");
+  }
+
+  #onData(s: Socket<undefined>, chunk: Buffer): void {
+    if (s !== this.#socket) return;
+    const d = this.#direct;
+    if (d) {
+      const n = Math.min(chunk.byteLength, d.dest.byteLength - d.have);
+      d.dest.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n), d.have);
+      d.have += n;
+      if (n < chunk.byteLength) this.rx.append(chunk.subarray(n));
+      // The reader waits for the whole payload: waking it for every chunk would only cost a turn each.
+      if (d.have < d.dest.byteLength) return;
+    } else {
+      this.rx.append(chunk);
+      if (this.rx.buffered > this.pauseAbove && !this.#waiter) {
+        this.#paused = true;
+        s.pause();
+      }
+    }
+    this.onInput?.();
+    this.#wake("data");
+  }
+
+  #onClosed(s: Socket<undefined>, e: Error | null): void {
+    if (s !== this.#socket) return;
+    this.#socket = null;
+    this.#direct = null;
+    this.rx.reset();
+    const err = e
+      ? new NetIoError("connection", `connection to ${this.where}: ${e.message}`, ECONNRESET, (e as { code?: string }).code ?? "ECONNRESET")
+      : new NetIoError("connection", `connection to ${this.where} closed by the peer`, ECONNRESET, "ECONNRESET");
+    this.#closedBy = err;
+    this.#fail(err);
+    this.onBroken?.(err);
+  }
+
+  #broken(what: string, code: number, name: string): NetIoError {
+    const err = new NetIoError("connection", `${what}: connection broken`, code, name);
+    this.close(err);
+    return err;
+  }
+
+  // One timer per link, re-armed only when it fires early or must fire sooner: creating and clearing a
+  // timer for every answer costs more than the rest of a query's JS work. It holds the process open only
+  // while someone waits.
+  #wait(kind: "data" | "drain", deadline: number, what: string): Promise<void> {
+    if (deadline <= performance.now()) return Promise.reject(timeoutError(what));
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, deadline, what };
+      if (kind === "data") this.#waiter = w;
+      else this.#drain = w;
+      this.#arm(deadline);
+    });
+  }
+
+  #arm(deadline: number): void {
+    if (this.#timer && this.#timerAt <= deadline) {
+      this.#timer.ref();
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    for (const kind of ["data", "drain"] as const) {
+      const w = kind === "data" ? this.#waiter : this.#drain;
+      if (!w) continue;
+      if (w.deadline <= now) {
+        if (kind === "data") this.#waiter = null;
+        else this.#drain = null;
+        w.reject(timeoutError(w.what));
+      } else this.#arm(w.deadline);
+    }
+  };
+
+  #wake(kind: "data" | "drain"): void {
+    const w = kind === "data" ? this.#waiter : this.#drain;
+    if (!w) return;
+    if (kind === "data") this.#waiter = null;
+    else this.#drain = null;
+    if (!this.#waiter && !this.#drain) this.#timer?.unref();
+    w.resolve();
+  }
+
+  #fail(err: NetIoError): void {
+      const waiting = [this.#waiter, this.#drain];
+    this.#waiter = this.#drain = null;
+    this.#timer?.unref();
+    for (const w of waiting) w?.reject(err);
+  }
+}
