@@ -39,19 +39,15 @@ speed_t speedFor(int baud) {
 
 SerialPort::SerialPort(std::string path, SerialSettings settings) : path_(std::move(path)), settings_(settings) {
   speedFor(settings_.baudRate);  // refuse a bad rate before any open
-  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 SerialPort::~SerialPort() {
   close();
-  if (wake_ >= 0) ::close(wake_);
 }
 
 void SerialPort::open(Deadline) {
   close();
-  interrupted_ = false;
-  uint64_t drop;
-  while (::read(wake_, &drop, sizeof drop) > 0) {}
+  waits_.reset();
   int fd = ::open(path_.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throwErrno("open " + path_, errno);
   // Exclusive like serialport's default lock: a second opener gets EBUSY instead of stealing bytes.
@@ -109,25 +105,11 @@ void SerialPort::close() {
 }
 
 void SerialPort::interrupt() {
-  interrupted_ = true;
-  uint64_t one = 1;
-  if (wake_ >= 0) (void)!::write(wake_, &one, sizeof one);
+  waits_.interrupt();
 }
 
 void SerialPort::waitReady(short events, Deadline d, const char* what) {
-  for (;;) {
-    if (interrupted_) throw IoError(ErrorKind::Connection, path_ + " is closing", ECANCELED, "ECANCELED");
-    pollfd p[2] = {{fd_, events, 0}, {wake_, POLLIN, 0}};
-    int r = ::poll(p, 2, msLeft(d));
-    if (r == 0) throw IoError(ErrorKind::Timeout, std::string(what) + " " + path_ + ": timed out", ETIMEDOUT, "ETIMEDOUT");
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throwErrno(std::string(what) + " " + path_, errno);
-    }
-    if (p[1].revents) continue;  // re-checked at the top
-    if (p[0].revents & POLLNVAL) throw IoError(ErrorKind::Connection, path_ + " is closed", EBADF, "EBADF");
-    return;
-  }
+  waits_.wait(fd_, events, d, what, path_);
 }
 
 void SerialPort::write(const uint8_t* data, size_t n, Deadline d) {

@@ -1,6 +1,7 @@
 // A serial port through termios: ASRL resources and the @serialport/stream binding. An eventfd
 // beside the port lets close() wake a read that waits for data that may never come.
 #pragma once
+#include "io/fd_wait.h"
 #include <atomic>
 #include <string>
 
@@ -38,8 +39,7 @@ class SerialPort : public Transport {
   std::string path_;
   SerialSettings settings_;
   int fd_ = -1;
-  int wake_ = -1;
-  std::atomic<bool> interrupted_{false};
+  InterruptibleWait waits_;
 };
 
 }  // namespace ld::io

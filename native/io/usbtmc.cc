@@ -18,19 +18,15 @@ constexpr unsigned long kIoctlSetTimeout = _IOW(kIocNr, 10, uint32_t);
 }  // namespace
 
 Usbtmc::Usbtmc(std::string path) : path_(std::move(path)) {
-  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 Usbtmc::~Usbtmc() {
   close();
-  if (wake_ >= 0) ::close(wake_);
 }
 
 void Usbtmc::open(Deadline) {
   close();
-  interrupted_ = false;
-  uint64_t drop;
-  while (::read(wake_, &drop, sizeof drop) > 0) {}
+  waits_.reset();
   int fd = ::open(path_.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) throwErrno("open " + path_, errno);
   fd_ = fd;
@@ -42,9 +38,7 @@ void Usbtmc::close() {
 }
 
 void Usbtmc::interrupt() {
-  interrupted_ = true;
-  uint64_t one = 1;
-  if (wake_ >= 0) (void)!::write(wake_, &one, sizeof one);
+  waits_.interrupt();
 }
 
 // The driver's own transfer timeout follows the request's deadline, so a blocking transfer inside the
@@ -55,18 +49,7 @@ void Usbtmc::setDriverTimeout(Deadline d) {
 }
 
 void Usbtmc::wait(short events, Deadline d, const char* what) {
-  for (;;) {
-    if (interrupted_) throw IoError(ErrorKind::Connection, path_ + " is closing", ECANCELED, "ECANCELED");
-    pollfd p[2] = {{fd_, events, 0}, {wake_, POLLIN, 0}};
-    int r = ::poll(p, 2, msLeft(d));
-    if (r == 0) throw IoError(ErrorKind::Timeout, std::string(what) + " " + path_ + ": timed out", ETIMEDOUT, "ETIMEDOUT");
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throwErrno(std::string(what) + " " + path_, errno);
-    }
-    if (p[1].revents) continue;  // re-checks interrupted_
-    return;
-  }
+  waits_.wait(fd_, events, d, what, path_);
 }
 
 void Usbtmc::write(const uint8_t* data, size_t n, Deadline d) {

@@ -2,6 +2,7 @@
 // (/dev/usbtmcN) that TypeScript matched through sysfs, read and written on the session's thread.
 // An eventfd beside the device lets close() wake a read that waits for an answer that may never come.
 #pragma once
+#include "io/fd_wait.h"
 #include <atomic>
 #include <string>
 
@@ -29,8 +30,7 @@ class Usbtmc : public Transport {
   void setDriverTimeout(Deadline d);
   std::string path_;
   int fd_ = -1;
-  int wake_ = -1;
-  std::atomic<bool> interrupted_{false};
+  InterruptibleWait waits_;
 };
 
 }  // namespace ld::io
