@@ -275,7 +275,8 @@ export class MqttBridge {
       status = 400;
       body = { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } };
     } else {
-      const res = await this.inProcess(req.method, req.path, req.body);
+      const lease = (parsed as Record<string, unknown>).lease_id;
+      const res = await this.inProcess(req.method, req.path, req.body, typeof lease === "string" ? lease : undefined);
       status = res.status;
       const text = await res.text();
       body = text === "" ? null : safeParse(text);
@@ -288,8 +289,10 @@ export class MqttBridge {
   }
 
   /** A request through the whole server (host check, token, validation, ownership) without a socket. */
-  private inProcess(method: string, path: string, body?: unknown): Promise<Response> {
+  private inProcess(method: string, path: string, body?: unknown, leaseId?: string): Promise<Response> {
     const headers: Record<string, string> = {};
+    // A command may carry a lease (its `lease_id`), as an HTTP request carries X-Lease-Id.
+    if (leaseId !== undefined) headers["X-Lease-Id"] = leaseId;
     const token = this.opts.serverToken;
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -89,7 +89,7 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     await w.close();
   });
 
-  test("commands run through the server's rules: a call answers, a hostile method is refused, an owned device is 409, junk is 400", async () => {
+  test("commands run through the server's rules: a call answers, a hostile method is refused, an owned or leased device is 409, junk is 400", async () => {
     const w = await watcher(broker.url, "labdaemon/bench1/tasks/#");
     const c = w.client;
     const ok = await request(c, "bench1", { action: "call", device_id: "dev1", method: "addNumbers", args: [2, 3] });
@@ -106,6 +106,13 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ type: "DeviceInUse", context: { device_id: "dev1", task_id: "hold" } });
     const cancelled = await request(c, "bench1", { action: "cancel_task", task_id: "hold", force: true });
+    // A leased device: refused without the lease, served with its lease_id.
+    const lease = await lab.daemon.leases.acquire("dev1", 30_000, "mqtt-user");
+    const leased = await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello" });
+    expect(leased.body.error).toMatchObject({ type: "DeviceLeased", context: { holder: "mqtt-user" } });
+    expect(await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello", lease_id: lease.leaseId }))
+      .toEqual({ status: 200, body: expect.objectContaining({ result: "Hello from dev1" }) });
+    lab.daemon.leases.release("dev1", lease.leaseId);
     expect(cancelled.status).toBe(200);
     expect(await w.until(/tasks\/hold\/event$/, (v) => v.event === "cancelled")).toMatchObject({ task_type: "StubbornTask" });
     await w.close();
