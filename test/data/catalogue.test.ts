@@ -118,3 +118,28 @@ const c = new Catalogue(process.argv[2], { version: "test", host: "h" }); c.clos
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("a device's stored error outlives a restart until it is cleared", async () => {
+  const dir = tempDataDir();
+  const first = await startDataServer(dir);
+  first.daemon.recordDeviceError("daq3", new RangeError("probe fault"), "device");
+  expect((await first.req("GET", "/devices/daq3/error")).status).toBe(200);
+  await first.close();
+
+  const second = await startDataServer(dir);
+  try {
+    const kept = await second.req("GET", "/devices/daq3/error");
+    expect(kept.status).toBe(200);
+    expect(kept.body.error).toMatchObject({ type: "RangeError", message: "probe fault", origin: "device" });
+    expect((await second.req("DELETE", "/devices/daq3/error")).status).toBe(204);
+    expect((await second.req("GET", "/devices/daq3/error")).status).toBe(404);
+  } finally {
+    await second.close();
+  }
+  const third = await startDataServer(dir);
+  try {
+    expect((await third.req("GET", "/devices/daq3/error")).status).toBe(404);
+  } finally {
+    await third.close();
+  }
+}, 60_000);

@@ -16,6 +16,7 @@ import {
   StoredErrorSchema, StreamStopResponseSchema, type DeviceDetail, type DeviceInfo,
 } from "../schemas.ts";
 import { doc, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { historicError } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for device", { device_id: id });
@@ -128,7 +129,8 @@ export function deviceRoutes(ctx: RouteContext) {
 
     .get("/devices/:device_id/error", ({ params }) => {
       daemon.deviceState(params.device_id);
-      const stored = errors.deviceError(params.device_id);
+      // An error recorded before a restart is still the device's last one until cleared.
+      const stored = errors.deviceError(params.device_id) ?? (ctx.data ? historicError(ctx.data, "device", params.device_id) : null);
       if (!stored) throw noError(params.device_id);
       return stored;
     }, {
@@ -138,7 +140,9 @@ export function deviceRoutes(ctx: RouteContext) {
 
     .delete("/devices/:device_id/error", async ({ params, request }) => {
       await noBody(request);
-      if (!errors.clearDeviceError(params.device_id)) throw noError(params.device_id);
+      const kept = ctx.data ? historicError(ctx.data, "device", params.device_id) !== null : false;
+      if (kept) ctx.data!.catalogue.dropError("device", params.device_id);
+      if (!errors.clearDeviceError(params.device_id) && !kept) throw noError(params.device_id);
       return new Response(null, { status: 204 });
     }, {
       parse: "none",

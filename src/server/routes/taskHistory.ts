@@ -38,6 +38,11 @@ export function historicTask(data: DataStore, taskId: string): TaskDetail | null
 }
 
 export function historicTaskError(data: DataStore, taskId: string): StoredError | null {
-  const row = data.catalogue.error("task", taskId);
+  return historicError(data, "task", taskId);
+}
+
+/** A stored error kept in the catalogue (it outlives the server process that recorded it). */
+export function historicError(data: DataStore, scope: "device" | "task", id: string): StoredError | null {
+  const row = data.catalogue.error(scope, id);
   return row ? (JSON.parse(row.stored) as StoredError) : null;
 }
