@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, currentToken, setToken, streamUrl, takeToken } from "../shared/api.ts";
 import { DevicesPanel, type DeviceInfo } from "./devices.ts";
 import { PlotsPanel, type PlotSpec } from "./plots.ts";
+import { RunsPanel } from "./runs.ts";
 import { TasksPanel, type TaskView, type TypeInfo } from "./tasks.ts";
 import { ErrorView, formatDuration, outcomeOf, type Outcome } from "./views.ts";
 
@@ -186,6 +187,7 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
         <${PlotsPanel} plots=${plots} deviceIds=${(devices ?? []).filter((d) => d.connected).map((d) => d.device_id)}
           onAdd=${addPlot} onClose=${(key: number) => setPlots((p) => p.filter((x) => x.key !== key))} />
         <${TasksPanel} tasks=${taskList} types=${types} now=${now} onChanged=${refreshDevices} />
+        <${RunsPanel} />
       </div>
     </div>`;
 }
