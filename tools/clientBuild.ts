@@ -1,9 +1,10 @@
 // The client half of the package for runtimes without TypeScript (Node, Deno, browsers): src/client bundled
 // by Bun.build into one ES module, dist/client/index.js, and its types emitted by tsc into dist/types/.
-// Run by `npm pack` (prepack); the package's "labdaemon/client" export points Node at these files, Bun at src/.
+// Run by `npm pack` (prepack), which also builds the pages the library embeds; the package's "labdaemon/client" export points Node at these files, Bun at src/.
 import { $ } from "bun";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildPages, WEB_OUT_DIR } from "./webBuild.ts";
 
 export const CLIENT_OUT = "dist/client/index.js";
 export const TYPES_OUT = "dist/types";
@@ -27,6 +28,9 @@ function walk(dir: string): string[] {
 }
 
 if (import.meta.main) {
-  await buildClient(join(import.meta.dir, ".."));
-  console.log(`${CLIENT_OUT} and ${TYPES_OUT}/ written`);
+  const root = join(import.meta.dir, "..");
+  await buildClient(root);
+  // The library imports the embedded pages (src/web/pages.ts): a packed tree needs them built too.
+  await buildPages(root);
+  console.log(`${CLIENT_OUT}, ${TYPES_OUT}/ and ${WEB_OUT_DIR}/ written`);
 }

@@ -42,9 +42,9 @@ async function buildPage(dir: string, outDir: string, page: string): Promise<Pag
   const html = readFileSync(join(dir, "index.html"), "utf8");
   if (!html.includes(SCRIPT_SLOT)) throw new Error(`web/${page}/index.html has no ${SCRIPT_SLOT} where its script goes`);
   // A "</script" inside the bundle (a string literal) would end the inline script early.
-  const script = scripts.join("\n").replaceAll("</script", "<\\/script");
+  const script = scripts.join("\n").replace(/<\/(script)/gi, "<\\/$1");
   const out = html
-    .replace(STYLE_SLOT, () => `<style>${css.replaceAll("</style", "<\\/style")}</style>`)
+    .replace(STYLE_SLOT, () => `<style>${css.replace(/<\/(style)/gi, "<\\/$1")}</style>`)
     .replace(SCRIPT_SLOT, () => `<script type="module">${script}</script>`);
   // Written beside and renamed, so a server reading it never sees half a page.
   const target = join(outDir, `${page}.html`);

@@ -94,6 +94,8 @@ export class MqttBridge {
   private client: MqttClient | null = null;
   /** Retained topics and their last payload: republished after every (re)connect. */
   private readonly retained = new Map<string, string>();
+  /** Retained topics whose latest value (or clearing) the broker may not have yet. */
+  private readonly dirty = new Set<string>();
   private readonly queue: Outgoing[] = [];
   private inFlight = 0;
   private readonly unsubscribe: (() => void)[] = [];
@@ -146,7 +148,8 @@ export class MqttBridge {
       this.stats.connected = true;
       this.log("info", `labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
       if (this.opts.commands) client.subscribe(`${this.prefix}/cmd`, { qos: 1 });
-      for (const [topic, payload] of this.retained) this.send({ topic, payload, opts: { qos: 1, retain: true } });
+      // A restarted broker has lost its retained copies: all of them go again, latest values only.
+      for (const topic of this.retained.keys()) this.dirty.add(topic);
       this.drain();
     });
     client.on("close", () => {
@@ -202,7 +205,11 @@ export class MqttBridge {
       if (!client.connected) return done();
       client.publish(`${this.prefix}/status`, offline, { qos: 1, retain: true }, () => done());
     });
-    await new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve()));
+    // Forced: a broker that never acknowledges must not hold the shutdown (the offline status went above).
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, opts.timeoutMs ?? 1000);
+      client.end(true, {}, () => (clearTimeout(t), resolve()));
+    });
   }
 
   private watchDaemon(): void {
@@ -244,8 +251,10 @@ export class MqttBridge {
       this.streamWatchers.set(deviceId, this.server.daemon.observeStream(deviceId, (payload, info) => this.onSample(payload, info)));
     }
     const res = await this.inProcess("GET", `/devices/${encodeURIComponent(deviceId)}`);
-    if (res.status !== 200 || this.closed) return;
-    this.setRetained(`${this.prefix}/devices/${deviceId}/state`, await res.json());
+    const state = res.status === 200 ? await res.json() : null;
+    // Removed while the answer was on its way: its topic was cleared and must stay cleared.
+    if (state === null || this.closed || !this.server.daemon.hasDevice(deviceId)) return;
+    this.setRetained(`${this.prefix}/devices/${deviceId}/state`, state);
   }
 
   private onSample(payload: unknown, info: StreamInfo): void {
@@ -303,40 +312,57 @@ export class MqttBridge {
 
   private setRetained(topic: string, value: unknown): void {
     const payload = value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
-    if (this.retained.get(topic) === payload) return;
+    if ((this.retained.get(topic) ?? "") === payload) return;
     if (payload === "") this.retained.delete(topic);
     else this.retained.set(topic, payload);
-    // An empty retained message clears the broker's copy.
-    this.send({ topic, payload, opts: { qos: 1, retain: true } });
+    this.dirty.add(topic);
+    this.drain();
   }
 
   private publish(topic: string, payload: string): void {
-    this.send({ topic, payload, opts: { qos: 0 } });
-  }
-
-  private send(m: Outgoing): void {
-    if (this.closed && !m.opts.retain) return;
-    const client = this.client;
-    if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) {
-      // Retained state is replayed from `retained` on reconnect; only events wait here.
-      if (m.opts.retain && !client?.connected) return;
-      if (this.queue.length >= this.maxQueue) {
-        this.queue.shift();
-        this.stats.dropped++;
-      }
-      this.queue.push(m);
-      return;
+    if (this.closed) return;
+    if (this.queue.length >= this.maxQueue) {
+      this.queue.shift();
+      this.stats.dropped++;
     }
-    this.inFlight++;
-    client.publish(m.topic, m.payload, m.opts, (err) => {
-      this.inFlight = Math.max(0, this.inFlight - 1);
-      if (!err) this.stats.published++;
-      this.drain();
-    });
+    this.queue.push({ topic, payload, opts: { qos: 0 } });
+    this.drain();
   }
 
+  /** A reply to a command: waits in the same bounded queue as events. */
+  private send(m: Outgoing): void {
+    if (this.queue.length >= this.maxQueue) {
+      this.queue.shift();
+      this.stats.dropped++;
+    }
+    this.queue.push(m);
+    this.drain();
+  }
+
+  /**
+   * Publishes what waits while the broker keeps up: retained topics first, each with its latest value
+   * (never an older one queued earlier; an empty payload clears the broker's copy), then events in order.
+   */
   private drain(): void {
-    while (this.queue.length > 0 && this.client?.connected && this.inFlight < MAX_IN_FLIGHT) this.send(this.queue.shift()!);
+    const client = this.client;
+    while (client?.connected && this.inFlight < MAX_IN_FLIGHT) {
+      let m: Outgoing | undefined;
+      const topic = this.dirty.values().next().value;
+      if (topic !== undefined) {
+        this.dirty.delete(topic);
+        m = { topic, payload: this.retained.get(topic) ?? "", opts: { qos: 1, retain: true } };
+      } else {
+        m = this.queue.shift();
+      }
+      if (!m) return;
+      this.inFlight++;
+      client.publish(m.topic, m.payload, m.opts, (err) => {
+        this.inFlight = Math.max(0, this.inFlight - 1);
+        if (err && m!.opts.retain && !this.dirty.has(m!.topic)) this.dirty.add(m!.topic);
+        if (!err) this.stats.published++;
+        this.drain();
+      });
+    }
   }
 }
 

@@ -85,6 +85,8 @@ export function renderTable(servers: Map<string, ServerView>): string {
     }
   }
   if (rows.length === 1) return "no labdaemon server has published to this broker";
+  // Anyone who may publish to the broker writes these cells: no terminal control sequences get through.
+  for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = r[i]!.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }

@@ -1,7 +1,7 @@
 // `labdaemon service install|uninstall`: the appliance as a systemd service. The unit is Type=notify
 // (serve says READY=1 once it listens, STOPPING=1 at a signal, WATCHDOG=1 while alive; src/cli/systemd.ts),
 // restarts on failure, and runs the same executable with the same configuration the user chose.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseFlags, UsageError, type Parsed } from "./args.ts";
@@ -46,16 +46,24 @@ export async function serviceCommand(argv: string[]): Promise<number> {
       console.error(`labdaemon: no unit ${file} to remove`);
       return 1;
     }
+    if (!ours(file)) {
+      console.error(`labdaemon: ${file} was not written by labdaemon service install; left alone`);
+      return 1;
+    }
     rmSync(file);
     console.log(`removed ${file}\nthen: ${systemctl} disable --now ${name}; ${systemctl} daemon-reload`);
     return 0;
   }
 
   const args = await serveArgs(values.sim === true, flag("config"), profile);
-  const unit = unitText({ exec: [...selfCommand(), "serve", ...args], profile, userUnit, workingDirectory: args[1] ? dirname(args[1]) : homedir() });
+  const unit = unitText({ exec: [...selfCommand(), "serve", ...args], profile, userUnit, workingDirectory: args[1] ? dirname(args[1]) : "~" });
   if (values.print) {
     process.stdout.write(unit);
     return 0;
+  }
+  if (existsSync(file) && !ours(file)) {
+    console.error(`labdaemon: ${file} exists and was not written by labdaemon service install; choose another --name`);
+    return 1;
   }
   try {
     mkdirSync(dir, { recursive: true });
@@ -91,6 +99,17 @@ function selfCommand(): string[] {
   return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "main.ts")];
 }
 
+const HEADER = "# Written by `labdaemon service install`";
+
+/** A unit file this command wrote (its first line says so): the only kind it replaces or removes. */
+function ours(file: string): boolean {
+  try {
+    return readFileSync(file, "utf8").startsWith(HEADER);
+  } catch {
+    return false;
+  }
+}
+
 function unitName(given: string | undefined, profile: string | undefined): string {
   const name = given ?? (profile !== undefined ? `labdaemon-${profile.replace(/[^A-Za-z0-9:_.-]/g, "_")}` : "labdaemon");
   if (!UNIT_NAME.test(name)) throw new UsageError(`service: --name '${given}' is not a systemd unit name (letters, digits, ':', '_', '.', '-', '\\')`);
@@ -106,7 +125,7 @@ export function unitText(o: { exec: string[]; profile?: string; userUnit: boolea
   // A system unit runs as whoever installed it (through sudo: the user who ran sudo), never as root by default.
   const owner = process.env.SUDO_USER || process.env.USER || safeUserName();
   const lines = [
-    "# Written by `labdaemon service install`; remove with `labdaemon service uninstall`.",
+    `${HEADER}; remove with \`labdaemon service uninstall\`.`,
     "[Unit]",
     `Description=labdaemon lab server${o.profile !== undefined ? ` (profile ${o.profile})` : ""}`,
     "After=network-online.target",
@@ -116,6 +135,7 @@ export function unitText(o: { exec: string[]; profile?: string; userUnit: boolea
     "Type=notify",
     "NotifyAccess=main",
     `ExecStart=${o.exec.map(quoteArg).join(" ")}`,
+    // "~" is the home of the unit's user (User=, or the user manager's own).
     `WorkingDirectory=${o.workingDirectory.replace(/%/g, "%%")}`,
     ...(!o.userUnit && owner && owner !== "root" ? [`User=${owner}`] : []),
     "Restart=on-failure",

@@ -307,10 +307,7 @@ export class DeviceLease implements AsyncDisposable {
     this.options = { leaseId: this.leaseId };
     this.timer = setInterval(() => void this.renew().catch((e: Error) => {
       // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
-      if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409)) {
-        this.stop();
-        this.onLost?.(e);
-      }
+      if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
     }), Math.max(50, (ttlS * 1000) / 3));
     // A renewal timer alone must not keep a script's process alive.
     (this.timer as { unref?: () => void }).unref?.();
@@ -328,7 +325,12 @@ export class DeviceLease implements AsyncDisposable {
   /** Ends the lease (idempotent); the device is free for others at once. */
   async release(): Promise<void> {
     if (!this.stop()) return;
-    await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
+    try {
+      await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
+    } catch (e) {
+      // Already gone (expired, or forced open and maybe taken by someone else): nothing left to release.
+      if (!(e instanceof ServerAPIError && (e.status === 404 || e.status === 409))) throw e;
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -15,6 +15,8 @@ export interface Lease {
   readonly holder: string;
   /** ms since the epoch. */
   expiresAt: number;
+  /** The lifetime it was last given, ms: a renewal without one keeps it. */
+  ttlMs: number;
 }
 
 /** What anyone may see of a lease: never its id, which is the holder's key. */
@@ -59,17 +61,18 @@ export class Leases {
     }
     const current = this.live(deviceId);
     if (current) throw leased(deviceId, current, "");
-    const lease: Held = { leaseId: randomUUID(), deviceId, holder, expiresAt: Date.now() + ttlMs, timer: undefined! };
+    const lease: Held = { leaseId: randomUUID(), deviceId, holder, expiresAt: Date.now() + ttlMs, ttlMs, timer: undefined! };
     this.arm(lease);
     this.held.set(deviceId, lease);
     this.onChange(deviceId, "acquired", lease);
     return lease;
   }
 
-  renew(deviceId: string, leaseId: string | undefined, ttlMs: number): Lease {
-    checkTtl(ttlMs);
+  renew(deviceId: string, leaseId: string | undefined, ttlMs?: number): Lease {
     const l = this.own(deviceId, leaseId);
-    l.expiresAt = Date.now() + ttlMs;
+    if (ttlMs !== undefined) checkTtl(ttlMs);
+    l.ttlMs = ttlMs ?? l.ttlMs;
+    l.expiresAt = Date.now() + l.ttlMs;
     this.arm(l);
     this.onChange(deviceId, "renewed", l);
     return l;

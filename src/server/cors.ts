@@ -2,7 +2,7 @@
 // refused outright, not just hidden from its page: a plain cross-site form POST could otherwise still
 // connect or drive an instrument.
 
-const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID, Cache-Control";
+const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID, Cache-Control, X-Lease-Id";
 const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
 
 export type CorsVerdict = "no-origin" | "same-origin" | "allowed" | "rejected";

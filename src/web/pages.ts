@@ -29,7 +29,7 @@ async function load(page: PageName): Promise<{ plain: Uint8Array<ArrayBuffer>; g
 /** The page as an HTTP response for this request (gzip when its Accept-Encoding allows). */
 export async function pageResponse(page: PageName, request: Request): Promise<Response> {
   const { plain, gzip } = await load(page);
-  const gzipOk = /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
+  const gzipOk = acceptsGzip(request.headers.get("accept-encoding") ?? "");
   const headers: Record<string, string> = {
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": PAGE_CSP,
@@ -40,4 +40,15 @@ export async function pageResponse(page: PageName, request: Request): Promise<Re
   };
   if (gzipOk) headers["Content-Encoding"] = "gzip";
   return new Response(gzipOk ? gzip : plain, { headers });
+}
+
+/** Accept-Encoding names gzip (or *) without refusing it by q=0. */
+function acceptsGzip(header: string): boolean {
+  for (const part of header.toLowerCase().split(",")) {
+    const [coding, ...params] = part.trim().split(";");
+    if (coding !== "gzip" && coding !== "*") continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
 }

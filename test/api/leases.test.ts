@@ -192,3 +192,31 @@ describe("many clients at once", () => {
     expect((await api.getDevice("race")).lease).toBeNull();
   }, 60_000);
 });
+
+describe("lease edge cases", () => {
+  test("a body-less renew keeps the lease's own ttl, whoever granted it (in-process too)", async () => {
+    const l = lab.daemon.leases.acquire("d4", 20_000, "script");
+    const r = await api.request<{ ttl_s: number; expires_at: string }>("POST", "/devices/d4/lease/renew", undefined, { leaseId: l.leaseId });
+    expect(r.ttl_s).toBe(20);
+    lab.daemon.leases.release("d4", l.leaseId);
+  });
+
+  test("releasing a lease that was forced open and taken by someone else is quiet, and no loss is reported for it", async () => {
+    const admin = await startServer({ token: "t0k" });
+    try {
+      const a = new ServerAPI(admin.url, { token: "t0k" });
+      await admin.daemon.connectDevice(admin.daemon.addDevice("y", "MockDevice", {}));
+      let lost = 0;
+      const mine = await a.lease("y", { ttl: 60, onLost: () => lost++ });
+      await a.request("DELETE", "/devices/y/lease?force=true");
+      const theirs = admin.daemon.leases.acquire("y", 60_000, "someone else");
+      await mine.release();                                    // 409 from the server, swallowed: it was not ours any more
+      expect(mine.active).toBe(false);
+      expect(lost).toBe(0);
+      expect((await a.getDevice("y")).lease?.holder).toBe("someone else");
+      admin.daemon.leases.release("y", theirs.leaseId);
+    } finally {
+      await admin.stop();
+    }
+  });
+});

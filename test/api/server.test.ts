@@ -262,6 +262,8 @@ describe("CORS", () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
     expect(pre.headers.get("access-control-allow-headers")).toContain("Authorization");
+    // A browser page on a listed origin can hold a lease: its commands carry X-Lease-Id.
+    expect(pre.headers.get("access-control-allow-headers")).toContain("X-Lease-Id");
     const r = await s.req("GET", "/devices", undefined, { origin: "http://dash.lab:8080", authorization: "Bearer t" });
     expect(r.status).toBe(200);
     expect(r.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");

@@ -180,3 +180,16 @@ describe("serve --mqtt flags", () => {
     }
   }, 120_000);
 });
+
+describe("labdaemon lab's table", () => {
+  test("text from the broker cannot put terminal control sequences on the screen", async () => {
+    const { renderTable } = await import("../../src/cli/labView.ts");
+    const servers = new Map([["evil\u001b[2J", {
+      status: { online: true, url: "http://x\u001b]0;pwned\u0007" },
+      devices: new Map([["d\u009b1", { device_type: "T\r\n", connected: true, streaming: false, owned_by: null }]]),
+    }]]);
+    const out = renderTable(servers as never);
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(out).toContain("evil?[2J");
+  });
+});

@@ -137,3 +137,16 @@ describe("service install", () => {
     }
   });
 });
+
+test("install and uninstall leave a unit they did not write alone", async () => {
+  const unitDir = join(dir, "foreign");
+  Bun.spawnSync(["mkdir", "-p", unitDir]);
+  const foreign = join(unitDir, "nginx.service");
+  writeFileSync(foreign, "[Service]\nExecStart=/usr/sbin/nginx\n");
+  for (const args of [["service", "install", "--sim", "--user", "--name", "nginx", "--unit-dir", unitDir], ["service", "uninstall", "--user", "--name", "nginx", "--unit-dir", unitDir]]) {
+    const r = await runCli(args);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("not written by labdaemon service install");
+  }
+  expect(readFileSync(foreign, "utf8")).toBe("[Service]\nExecStart=/usr/sbin/nginx\n");
+});

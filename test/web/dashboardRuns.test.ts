@@ -47,7 +47,7 @@ test("a server without a data directory shows no recordings panel", async () => 
   await page.goto(`${lab.url}/ui`);
   await page.locator("[data-device]").first().waitFor({ timeout: 15_000 });
   // The panel shows "Loading…" until GET /runs answers; a 404 there removes it.
-  await page.waitForFunction(() => document.querySelector("section.runs") === null, undefined, { timeout: 15_000 });
+  await page.waitForFunction("document.querySelector('section.runs') === null", undefined, { timeout: 15_000 });
   expect(await page.locator("section.runs").count()).toBe(0);
   await page.close();
 }, 60_000);

@@ -37,3 +37,10 @@ describe("embedded pages", () => {
     expect(PAGE_CSP).toContain("default-src 'none'");
   });
 });
+
+test("a browser that refuses gzip (q=0) gets the plain page", async () => {
+  const r = await pageResponse("dashboard", new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "gzip;q=0, identity" } }));
+  expect(r.headers.get("content-encoding")).toBeNull();
+  const star = await pageResponse("dashboard", new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "br, *;q=0.5" } }));
+  expect(star.headers.get("content-encoding")).toBe("gzip");
+});

@@ -34,14 +34,9 @@ export const LeaseReleaseResponseSchema = t.Object({
 
 export function leaseRoutes(ctx: RouteContext & { forceAllowed: boolean }) {
   const { daemon } = ctx;
-  /** The ttl each lease was last given, so a renew without ttl_s keeps it. */
-  const ttls = new Map<string, number>();
-  const answer = (l: Lease, ttlMs: number) => {
-    ttls.set(l.leaseId, ttlMs);
-    return { lease_id: l.leaseId, device_id: l.deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt), ttl_s: ttlMs / 1000 };
-  };
-  const ttlOf = (b: Record<string, unknown>, fallback?: number): number => {
-    if (b.ttl_s === undefined && fallback !== undefined) return fallback;
+  const answer = (l: Lease) => ({ lease_id: l.leaseId, device_id: l.deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt), ttl_s: l.ttlMs / 1000 });
+  const ttlOf = (b: Record<string, unknown>, optional = false): number | undefined => {
+    if (b.ttl_s === undefined && optional) return undefined;
     if (typeof b.ttl_s !== "number" || !(b.ttl_s > 0) || b.ttl_s > MAX_TTL_S) {
       throw new HttpError(422, "ValidationError", `ttl_s must be a number of seconds, more than 0 and at most ${MAX_TTL_S}`,
         { location: "body", errors: [{ path: "/ttl_s", message: "Expected 0 < ttl_s ≤ 86400" }] });
@@ -53,9 +48,9 @@ export function leaseRoutes(ctx: RouteContext & { forceAllowed: boolean }) {
     .post("/devices/:device_id/lease", ({ params, body }) => {
       const b = objectBody(body);
       const id = daemon.deviceState(params.device_id).deviceId;
-      const ttlMs = ttlOf(b);
+      const ttlMs = ttlOf(b)!;
       if (b.holder !== undefined && typeof b.holder !== "string") throw new HttpError(422, "ValidationError", "holder must be a string", { location: "body", errors: [{ path: "/holder", message: "Expected string" }] });
-      return answer(daemon.leases.acquire(id, ttlMs, (b.holder as string | undefined) ?? "anonymous"), ttlMs);
+      return answer(daemon.leases.acquire(id, ttlMs, (b.holder as string | undefined) ?? "anonymous"));
     }, {
       detail: doc({
         summary: "Lease a device: until it expires or is released, commands on it need X-Lease-Id (reads never do)",
@@ -66,9 +61,7 @@ export function leaseRoutes(ctx: RouteContext & { forceAllowed: boolean }) {
     .post("/devices/:device_id/lease/renew", ({ params, body, request }) => {
       const b = body === undefined || body === null ? {} : objectBody(body);
       const id = daemon.deviceState(params.device_id).deviceId;
-      const leaseId = leaseIdOf(request);
-      const ttlMs = ttlOf(b, leaseId !== undefined ? ttls.get(leaseId) : undefined);
-      return answer(daemon.leases.renew(id, leaseId, ttlMs), ttlMs);
+      return answer(daemon.leases.renew(id, leaseIdOf(request), ttlOf(b, true)));
     }, {
       detail: doc({
         summary: "Renew a lease (X-Lease-Id): it lasts ttl_s from now, or as long as it was last given",
