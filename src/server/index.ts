@@ -139,8 +139,8 @@ export class LabDaemonServer {
       .use(deviceRoutes(ctx))
       .use(taskRoutes(ctx))
       .use(leaseRoutes({ ...ctx, forceAllowed: this.auth !== null }))
-      .use(opts.data ? runRoutes(ctx, opts.data, (body) => this.app.handle(new Request(`${this.url}/tasks`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      .use(opts.data ? runRoutes(ctx, opts.data, (body, leaseId) => this.app.handle(new Request(`${this.url}/tasks`, {
+        method: "POST", headers: { "content-type": "application/json", ...(leaseId !== undefined ? { [LEASE_HEADER]: leaseId } : {}) }, body: JSON.stringify(body),
       }))) : new Elysia())
       .use(this.sse.routes())
       .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));

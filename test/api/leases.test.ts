@@ -220,3 +220,24 @@ describe("lease edge cases", () => {
     }
   });
 });
+
+test("starting a leased device's stream needs the lease (X-Lease-Id or ?lease_id= for EventSource); joining a running one is a read", async () => {
+  lab.daemon.addDevice("st", "StreamingDevice", { sampleInterval: 5 });
+  await lab.daemon.connectDevice("st");
+  const lease = await api.lease("st", { ttl: 30 });
+  const refused = await fetch(`${lab.url}/stream/devices/st`);
+  expect(refused.status).toBe(409);
+  expect(((await refused.json()) as { error: { type: string } }).error.type).toBe("DeviceLeased");
+  const ctl = new AbortController();
+  const opened = await fetch(`${lab.url}/stream/devices/st?lease_id=${lease.leaseId}`, { signal: ctl.signal });
+  expect(opened.status).toBe(200);
+  await opened.body!.getReader().read();                  // the first bytes: the device streams now
+  expect(lab.daemon.deviceState("st").streaming).toBe(true);
+  const ctl2 = new AbortController();
+  const joined = await fetch(`${lab.url}/stream/devices/st`, { signal: ctl2.signal });
+  expect(joined.status).toBe(200);
+  ctl.abort();
+  ctl2.abort();
+  await lab.daemon.stopStreaming("st");
+  await lease.release();
+});

@@ -15,7 +15,7 @@ import {
   type RunDetail, type RunSummary,
 } from "../runSchemas.ts";
 import { ErrorEnvelopeSchema, ExecuteTaskResponseSchema } from "../schemas.ts";
-import { doc, objectBody, type RouteContext } from "./context.ts";
+import { doc, leaseIdOf, objectBody, type RouteContext } from "./context.ts";
 
 const E = ErrorEnvelopeSchema;
 /** The most runs one listing returns. */
@@ -40,7 +40,7 @@ async function http<T>(f: () => T | Promise<T>): Promise<T> {
  * `submit` runs a POST /tasks body through the server's own route, so a resubmitted task is claimed, checked
  * and answered exactly as a new one.
  */
-export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Record<string, unknown>) => Promise<Response>) {
+export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Record<string, unknown>, leaseId?: string) => Promise<Response>) {
   const { catalogue, recordings } = data;
 
   const summary = (r: RunRow): RunSummary => ({
@@ -73,8 +73,12 @@ export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Rec
   };
 
   return new Elysia()
-    .post("/devices/:device_id/record", async ({ params, body }) => {
+    .post("/devices/:device_id/record", async ({ params, body, request }) => {
       const b = body === undefined || body === null ? {} : objectBody(body);
+      // Recording starts the device's stream when it is not running: a command, so a lease applies.
+      if (!ctx.daemon.deviceState(params.device_id).streaming) {
+        ctx.daemon.leases.assertMay(params.device_id, leaseIdOf(request), " and its stream cannot be started");
+      }
       for (const k of Object.keys(b)) if (!["name", "duration_s", "notes"].includes(k)) throw invalid(`unknown field '${k.slice(0, 40)}' (expected name, duration_s, notes)`);
       if (b.notes !== undefined && (typeof b.notes !== "string" || b.notes.length > 10_000)) throw invalid("notes must be a string of at most 10000 characters");
       if (b.duration_s !== undefined && typeof b.duration_s !== "number") throw invalid("duration_s must be a number of seconds");
@@ -149,14 +153,15 @@ export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Rec
       detail: doc({ summary: "Delete a recording and its file (refused while recording)", tags: ["runs"], responses: { 200: DeleteRunResponseSchema, 404: E, 409: E } }),
     })
 
-    .post("/runs/:run_id/resubmit", async ({ params, body }) => {
+    .post("/runs/:run_id/resubmit", async ({ params, body, request }) => {
       const row = find(params.run_id);
       if (row.kind !== "task" || !row.task_type) {
         throw new HttpError(409, "NotATaskRun", `Run '${row.run_id}' recorded a stream, not a task; there is nothing to resubmit`, { run_id: row.run_id });
       }
       const b = body === undefined || body === null ? {} : objectBody(body);
       const id = b.task_id === undefined ? nextTaskId(ctx, data, row.task_id!) : checkIdHttp(b.task_id);
-      return submit({ task_id: id, task_type: row.task_type, params: JSON.parse(row.params) });
+      // The caller's lease goes along: resubmitting on one's own leased device is the holder's right.
+      return submit({ task_id: id, task_type: row.task_type, params: JSON.parse(row.params) }, leaseIdOf(request));
     }, {
       detail: doc({ body: ResubmitRequestSchema, summary: "Start the run's task type again with the same parameters, as a new task",
         tags: ["runs"], responses: { 200: ExecuteTaskResponseSchema, 400: E, 404: E, 409: E } }),
