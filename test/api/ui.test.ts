@@ -75,3 +75,11 @@ describe("/ui", () => {
     expect(isEnvelope(r.body)).toBe(true);
   });
 });
+
+test("the browser's /favicon.ico is an icon, not a 404", async () => {
+  s = await startTestServer();
+  const r = await fetch(`${s.url}/favicon.ico`);
+  expect(r.status).toBe(200);
+  expect(r.headers.get("content-type")).toBe("image/png");
+  expect((await r.arrayBuffer()).byteLength).toBeGreaterThan(100);
+});
