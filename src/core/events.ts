@@ -64,7 +64,7 @@ export class Emitter<E extends object> {
   }
 }
 
-/** ISO-8601 UTC, seconds precision, `+00:00` suffix (the reference's wire format). */
+/** ISO-8601 UTC, seconds precision, `+00:00` suffix (the Python LabDaemon's wire format). */
 export function isoNow(ms: number = Date.now()): string {
   return new Date(ms).toISOString().slice(0, 19) + "+00:00";
 }

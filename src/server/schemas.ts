@@ -1,5 +1,5 @@
 // The wire shapes, written once: routes validate and document with them, the client imports the types.
-// Field names are the reference's (snake_case) so existing clients keep working.
+// Field names are the Python LabDaemon's (snake_case), so its existing clients keep working.
 import { t, type Static } from "elysia";
 
 const Timestamp = t.String({ description: "ISO-8601 UTC, seconds precision, e.g. 2024-01-15T10:30:00+00:00" });
@@ -72,7 +72,7 @@ export type DeviceDetail = Static<typeof DeviceDetailSchema>;
 export const DeviceListSchema = t.Object({ devices: t.Array(DeviceInfoSchema) });
 export type DeviceList = Static<typeof DeviceListSchema>;
 
-/** POST /devices. Fields are checked by the handler so the reference's 400 messages hold. */
+/** POST /devices. Fields are checked by the handler, so the Python LabDaemon's 400 messages hold. */
 export const AddDeviceRequestSchema = t.Object({
   device_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["laser1"] }),
   device_type: t.String({ description: "A registered device type", examples: ["SimLaser"] }),
@@ -178,7 +178,7 @@ export const TaskDetailSchema = t.Object({
 });
 export type TaskDetail = Static<typeof TaskDetailSchema>;
 
-/** POST /tasks. Fields are checked by the handler so the reference's 400 messages hold. */
+/** POST /tasks. Fields are checked by the handler, so the Python LabDaemon's 400 messages hold. */
 export const ExecuteTaskRequestSchema = t.Object({
   task_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["sweep1"] }),
   task_type: t.String({ description: "A registered task type", examples: ["SweepTask"] }),

@@ -1,4 +1,4 @@
-// Device routes over a real loopback socket, including the reference's test_server.py catalogue (16–22).
+// Device routes over a real loopback socket, with the cases the Python LabDaemon's own server tests cover.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { MockDevice, until } from "../support/fixtures.ts";
@@ -171,7 +171,7 @@ describe("connect and disconnect", () => {
   });
 });
 
-describe("remote calls (reference test 21)", () => {
+describe("remote calls", () => {
   beforeEach(async () => {
     await addDevice("test_device");
   });
@@ -209,7 +209,7 @@ describe("remote calls (reference test 21)", () => {
     expect(r.text.length).toBeLessThan(8_000);
   });
 
-  test("bad requests get the reference's messages", async () => {
+  test("bad requests get the Python LabDaemon's messages", async () => {
     const cases: [unknown, number, string][] = [
       [{}, 400, "Method name is required"],
       [{ method: "_secret" }, 400, "Private methods cannot be called"],
@@ -240,7 +240,7 @@ describe("remote calls (reference test 21)", () => {
     expect((s.daemon.getDeviceInstance("test_device") as MockDevice).connects).toBe(1);
   });
 
-  test("a device exception is stored, readable and clearable (21k–m)", async () => {
+  test("a device exception is stored, readable and clearable", async () => {
     const r = await s.req("POST", "/devices/test_device/call", { method: "fail", args: ["Test error"] });
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ type: "RangeError", message: "Test error", origin: "device", context: { device_id: "test_device", method: "fail" } });
@@ -413,7 +413,7 @@ describe("stream stop", () => {
     await s.daemon.stopStreaming("daq");
   });
 
-  test("POST /devices/{id}/stream/stop refuses a stream started in-process (409, W11), stops a subscriber-started one, is idempotent", async () => {
+  test("POST /devices/{id}/stream/stop refuses a stream started in-process (409), stops a subscriber-started one, is idempotent", async () => {
     await addDevice("daq", "StreamingDevice");
     let seen = 0;
     await s.daemon.startStreaming("daq", () => { seen++; });
@@ -439,7 +439,7 @@ describe("stream stop", () => {
 });
 
 describe("the daemon's lifetime", () => {
-  test("after daemon.shutdown() HTTP can still read the devices but no longer drives them (503 DaemonClosed, W24)", async () => {
+  test("after daemon.shutdown() HTTP can still read the devices but no longer drives them (503 DaemonClosed)", async () => {
     await addDevice("a");
     await s.daemon.shutdown({ timeoutMs: 500 });
     const dev = s.daemon.getDeviceInstance("a") as MockDevice;
@@ -454,7 +454,7 @@ describe("the daemon's lifetime", () => {
     expect([dev.value, dev.connects, dev.disconnects]).toEqual([0, 1, 1]);
   });
 
-  test("a call that fails after its device was removed does not land on a new device of that id (W29)", async () => {
+  test("a call that fails after its device was removed does not land on a new device of that id", async () => {
     let fail!: (e: Error) => void;
     class FailsLater {
       late() { return new Promise((_, reject) => (fail = reject)); }

@@ -18,7 +18,7 @@ class SlowStart {
   isStreaming() { return this.cb !== null; }
 }
 
-test("a stop during the start ends that subscription; a client joining after it gets the device started again (W7)", async () => {
+test("a stop during the start ends that subscription; a client joining after it gets the device started again", async () => {
   const daemon = new LabDaemon();
   daemon.registerPlugins({ devices: { SlowStart } });
   daemon.addDevice("m1", "SlowStart");

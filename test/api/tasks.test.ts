@@ -1,4 +1,4 @@
-// Task routes and device ownership over a real loopback socket (reference test_server.py 18, 22, 23).
+// Task routes and device ownership over a real loopback socket.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { StubbornTask, SteppedTask, until } from "../support/fixtures.ts";
@@ -19,7 +19,7 @@ afterEach(async () => {
 const settled = (id: string) => s.daemon.getTask(id).settled;
 
 describe("POST /tasks", () => {
-  test("starts a task, claims its devices while it runs and releases them when it ends (23a–c)", async () => {
+  test("starts a task, claims its devices while it runs and releases them when it ends", async () => {
     const r = await s.req("POST", "/tasks", { task_id: "task1", task_type: "ExclusiveTask", params: { device_ids: ["test_device"], ms: 300 } });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ task_id: "task1", task_type: "ExclusiveTask", device_ids: ["test_device"], status: "started" });
@@ -76,7 +76,7 @@ describe("POST /tasks", () => {
     expect((await s.req("POST", "/devices/dev2/call", { method: "getValue" })).status).toBe(200);
   });
 
-  test("the reference's validation messages (23d–k)", async () => {
+  test("the Python LabDaemon's validation messages", async () => {
     const bad = async (body: unknown) => (await s.req("POST", "/tasks", body));
     expect((await bad({ task_type: "MockTask" })).body.error.message).toContain("task_id is required");
     expect((await bad({ task_id: "t" })).body.error.message).toContain("task_type is required");

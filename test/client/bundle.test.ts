@@ -1,5 +1,5 @@
-// The client as something a browser or script can ship on its own (W42), ensureServer's health check
-// (W40), and the helpers the package root exposes (reference test_patterns.py 3).
+// The client as something a browser or script can ship on its own, ensureServer's health check, and the
+// helpers the package root exposes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as root from "../../src/index.ts";
@@ -8,7 +8,7 @@ import { startServer, type Running } from "./support.ts";
 
 const ROOT_DIR = join(import.meta.dir, "../..");
 
-describe("W42: the client bundles without the server", () => {
+describe("the client bundles without the server", () => {
   for (const target of ["browser", "bun"] as const) {
     test(`Bun.build of src/client/index.ts for ${target} succeeds, has no server code and stays under 100 kB`, async () => {
       const out = await Bun.build({ entrypoints: [join(ROOT_DIR, "src/client/index.ts")], target });
@@ -25,7 +25,7 @@ describe("W42: the client bundles without the server", () => {
   }
 });
 
-describe("W40: ensureServer", () => {
+describe("ensureServer", () => {
   let bare: ReturnType<typeof Bun.serve>;
   let answer: { status: number; body: string } = { status: 200, body: "" };
   const paths: string[] = [];

@@ -336,7 +336,7 @@ describe("shutdown", () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
   });
 
-  test("a cancelled task's cleanup still reaches its devices; afterwards nothing does (W24)", async () => {
+  test("a cancelled task's cleanup still reaches its devices; afterwards nothing does", async () => {
     const dev = daemon.addDevice<MockDevice>("dev1", "MockDevice");
     await daemon.connectDevice("dev1");
     const never = daemon.addDevice<MockDevice>("idle", "MockDevice"); // never connected: not disconnected

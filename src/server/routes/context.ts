@@ -48,7 +48,7 @@ export interface RouteDoc {
 export const doc = (d: RouteDoc) => d as never;
 
 /**
- * The body as an object, or 422. Route schemas leave field types to the handlers (so the reference's 400
+ * The body as an object, or 422. Route schemas leave field types to the handlers (so the Python LabDaemon's 400
  * messages hold) and typebox lets an array through such a schema; this closes that gap.
  */
 export function objectBody(body: unknown): Record<string, unknown> {
@@ -60,7 +60,7 @@ export function objectBody(body: unknown): Record<string, unknown> {
 }
 
 /**
- * `{<kind>_id, <kind>_type, params?}` of POST /devices and POST /tasks, checked in the reference's order
+ * `{<kind>_id, <kind>_type, params?}` of POST /devices and POST /tasks, checked in the Python LabDaemon's order
  * with its messages ("device_id is required", "params must be a dict" …).
  */
 export function creationRequest(body: unknown, kind: "device" | "task"): { id: string; type: string; params: Record<string, unknown> } {

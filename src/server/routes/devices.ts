@@ -195,7 +195,7 @@ export function deviceRoutes(ctx: RouteContext) {
       const state = daemon.deviceState(params.device_id);
       const id = state.deviceId;
       ownership.assertFree(id, " and its stream cannot be stopped");
-      // A stream started in-process (a script, a task) belongs to that code: a client must not cut it (W11).
+      // A stream started in-process (a script, a task) belongs to that code: a client must not cut it.
       if (state.streaming && state.streamStartedBy === "local") {
         throw new DeviceInUseError(`The stream of device '${id}' was started in-process (by a script or a task) and can only be stopped there`,
           { device_id: id, stream_started_by: "local" });

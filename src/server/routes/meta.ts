@@ -5,7 +5,7 @@ import { isoNow } from "../../core/events.ts";
 import { HealthSchema, ServerInfoSchema } from "../schemas.ts";
 import { doc } from "./context.ts";
 
-/** The reference's 21 endpoint keys, plus what the contract adds. */
+/** The Python LabDaemon's 21 endpoint keys, plus the routes added since. */
 export const ENDPOINTS: Readonly<Record<string, string>> = {
   devices: "/devices",
   device_detail: "/devices/{device_id}",

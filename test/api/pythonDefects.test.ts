@@ -1,5 +1,5 @@
-// Regression tests for reference defects (spec §11, W10–W43) and §10 catalogue entries that this port
-// gets right: each test fails if the reference's behaviour comes back.
+// Regression tests for defects of the original Python LabDaemon that this port gets right (devices without
+// isConnected, results plain JSON cannot hold, tasks constructed twice …): each fails if the defect comes back.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import pkg from "../../package.json";
 import type { TaskContext, TaskEventKind } from "../../src/index.ts";
@@ -53,7 +53,7 @@ class NoIsStreamingDevice {
   stopStreaming() { this.stops++; this.cb = null; }
 }
 
-describe("W10: SSE cleanup without isStreaming", () => {
+describe("SSE cleanup of a device without isStreaming", () => {
   test("a device without isStreaming is stopped when its last SSE client leaves", async () => {
     s.daemon.registerPlugins({ devices: { NoIsStreamingDevice } });
     await addDevice("ns", "NoIsStreamingDevice", true);
@@ -80,7 +80,7 @@ describe("W10: SSE cleanup without isStreaming", () => {
   });
 });
 
-describe("W12: task results the plain encoder cannot write", () => {
+describe("task results plain JSON cannot hold", () => {
   const odd = () => ({
     nan: NaN, inf: Infinity, ninf: -Infinity,
     floats: new Float64Array([1.5, NaN, -Infinity]),
@@ -114,7 +114,7 @@ describe("W12: task results the plain encoder cannot write", () => {
   });
 });
 
-describe("W13: POST /tasks constructs the task once", () => {
+describe("POST /tasks constructs the task once", () => {
   class CountedTask {
     static constructed = 0;
     static ids: string[] = [];
@@ -151,7 +151,7 @@ describe("W13: POST /tasks constructs the task once", () => {
   });
 });
 
-describe("W21: devices without isConnected", () => {
+describe("devices without isConnected", () => {
   class NoIsConnected {
     connects = 0;
     constructor(readonly deviceId: string) {}
@@ -181,7 +181,7 @@ describe("W21: devices without isConnected", () => {
   });
 });
 
-describe("W32: isConnected as a data property", () => {
+describe("isConnected as a data property", () => {
   test("list, detail, methods, connect and call all answer 200", async () => {
     class DataPropDevice {
       isConnected = true;
@@ -209,7 +209,7 @@ describe("W32: isConnected as a data property", () => {
   });
 });
 
-describe("W29: stored task errors", () => {
+describe("stored task errors", () => {
   const errorStatus = async (id: string) => (await s.req("GET", `/tasks/${id}/error`)).status;
 
   test("with completedTaskBuffer 0 the last task error is still kept", async () => {
@@ -232,7 +232,7 @@ describe("W29: stored task errors", () => {
   });
 });
 
-describe("W38: the version", () => {
+describe("the version the server reports", () => {
   test("GET / and /openapi.json report package.json's version", async () => {
     const root = await s.req("GET", "/");
     expect(root.status).toBe(200);
@@ -243,7 +243,7 @@ describe("W38: the version", () => {
   });
 });
 
-describe("W43: params named like reserved arguments", () => {
+describe("params named like reserved arguments", () => {
   test("task_id, task_type, taskId and _server_cleanup_func in params are plain params", async () => {
     const seen: { taskId: string; params: unknown; ctxId: string }[] = [];
     class EchoTask {
@@ -263,7 +263,7 @@ describe("W43: params named like reserved arguments", () => {
   });
 });
 
-describe("reference catalogue §10", () => {
+describe("behaviours the Python LabDaemon documents", () => {
   test("daemon 41: a coordinator whose middle child fails still completes with that child's error entry", async () => {
     class FailsIfMiddle {
       constructor(readonly taskId: string) {}
