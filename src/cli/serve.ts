@@ -129,7 +129,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (!token && !isLoopbackAddress(host)) {
     console.error(`labdaemon: WARNING: --insecure: listening on ${shownHost}:${server.port} WITHOUT A TOKEN: anyone who can reach this port can drive the instruments`);
   }
-  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (dashboard: /ui, Swagger UI: /swagger)${token ? ", token required" : ""}`);
   // A broker that is away does not stop the lab: the bridge keeps retrying in the background.
   const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token, log: (level, m) => logger[level](m) }) : null;
   await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
