@@ -103,9 +103,10 @@ test("several servers opening one data directory at the same moment all get the 
   const dir = mkdtempSync(join(tmpdir(), "ld-cat-race-"));
   const file = join(dir, "catalogue.sqlite");
   const script = `import { Catalogue } from ${JSON.stringify(join(import.meta.dir, "../../src/data/catalogue.ts"))};
-// All open at one agreed moment, so their switches to WAL really collide.
-await Bun.sleep(Number(process.argv[3]) - Date.now());
-const c = new Catalogue(process.argv[2], { version: "test", host: "h" }); c.close(); console.log("opened");`;
+// All open at one agreed moment, so their switches to WAL really collide (bun -e: the arguments start at argv[1]).
+const [file, at] = process.argv.slice(1);
+await Bun.sleep(Math.max(0, Number(at) - Date.now()));
+const c = new Catalogue(file, { version: "test", host: "h" }); c.close(); console.log("opened");`;
   try {
     for (let round = 0; round < 3; round++) {
       rmSync(file, { force: true });
