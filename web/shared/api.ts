@@ -25,7 +25,7 @@ export function takeToken(): string | null {
     url.searchParams.delete("token");
     history.replaceState(null, "", url.pathname + url.search + url.hash);
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return currentToken();
 }
 
 /** The token this tab holds, if any (without looking at the address bar). */
@@ -41,7 +41,7 @@ export function setToken(token: string | null): void {
 /** JSON request to the page's own server; resolves with the parsed body, rejects with ApiError. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
-  const token = sessionStorage.getItem(TOKEN_KEY);
+  const token = currentToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
   if (body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   const res = await fetch(path, { ...init, method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
@@ -64,7 +64,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 export function streamUrl(path: string, query: Record<string, string> = {}): string {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const token = sessionStorage.getItem(TOKEN_KEY);
+  const token = currentToken();
   if (token) url.searchParams.set("token", token);
   return url.pathname + url.search;
 }

@@ -1,6 +1,6 @@
 // Server-Sent Events read with fetch, so the token travels in the Authorization header (EventSource
 // cannot set headers): reconnects with Last-Event-ID after a drop, until the signal aborts.
-import { getToken } from "./token.ts";
+import { currentToken } from "./api.ts";
 
 export interface SseEvent {
   event: string;
@@ -15,7 +15,7 @@ export async function followEvents(path: string, onEvent: (e: SseEvent) => void,
   while (!signal.aborted) {
     try {
       const headers = new Headers({ Accept: "text/event-stream" });
-      const token = getToken();
+      const token = currentToken();
       if (token) headers.set("Authorization", `Bearer ${token}`);
       if (lastId !== null) headers.set("Last-Event-ID", lastId);
       const res = await fetch(path, { headers, signal });
