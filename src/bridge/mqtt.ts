@@ -320,16 +320,10 @@ export class MqttBridge {
   }
 
   private publish(topic: string, payload: string): void {
-    if (this.closed) return;
-    if (this.queue.length >= this.maxQueue) {
-      this.queue.shift();
-      this.stats.dropped++;
-    }
-    this.queue.push({ topic, payload, opts: { qos: 0 } });
-    this.drain();
+    if (!this.closed) this.send({ topic, payload, opts: { qos: 0 } });
   }
 
-  /** A reply to a command: waits in the same bounded queue as events. */
+  /** An event or a command's reply: waits in one bounded queue, oldest dropped (and counted) when full. */
   private send(m: Outgoing): void {
     if (this.queue.length >= this.maxQueue) {
       this.queue.shift();

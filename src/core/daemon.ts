@@ -418,6 +418,15 @@ export class LabDaemon {
     return this.entry(device).hub.observe(cb);
   }
 
+  /**
+   * For a client whose subscription or recording would start the device's stream: starting it is a command,
+   * so a lease on the device needs its id; joining a stream that already runs is a read.
+   */
+  assertClientMayStartStream(device: DeviceRef, leaseId: string | undefined): void {
+    const e = this.entry(device);
+    if (!e.hub.streaming) this.leases.assertMay(e.id, leaseId, " and its stream cannot be started");
+  }
+
   /** Stops the device stream for everyone; harmless when not streaming. */
   async stopStreaming(device: DeviceRef, timeoutMs = DEFAULT_STOP_TIMEOUT_MS, opts: ClientOptions = {}): Promise<void> {
     const e = this.entry(device);

@@ -76,9 +76,7 @@ export function runRoutes(ctx: RouteContext, data: DataStore, submit: (body: Rec
     .post("/devices/:device_id/record", async ({ params, body, request }) => {
       const b = body === undefined || body === null ? {} : objectBody(body);
       // Recording starts the device's stream when it is not running: a command, so a lease applies.
-      if (!ctx.daemon.deviceState(params.device_id).streaming) {
-        ctx.daemon.leases.assertMay(params.device_id, leaseIdOf(request), " and its stream cannot be started");
-      }
+      ctx.daemon.assertClientMayStartStream(params.device_id, leaseIdOf(request));
       for (const k of Object.keys(b)) if (!["name", "duration_s", "notes"].includes(k)) throw invalid(`unknown field '${k.slice(0, 40)}' (expected name, duration_s, notes)`);
       if (b.notes !== undefined && (typeof b.notes !== "string" || b.notes.length > 10_000)) throw invalid("notes must be a string of at most 10000 characters");
       if (b.duration_s !== undefined && typeof b.duration_s !== "number") throw invalid("duration_s must be a number of seconds");

@@ -184,10 +184,8 @@ export class SseService {
     const state = this.daemon.deviceState(deviceId);
     // Opening the first stream starts the device: a command, refused on a leased device without its lease
     // (X-Lease-Id, or ?lease_id= for a browser's EventSource). Joining a running stream is a read.
-    if (!state.streaming) {
-      const leaseId = request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined;
-      this.daemon.leases.assertMay(deviceId, leaseId, " and its stream cannot be started");
-    }
+    this.daemon.assertClientMayStartStream(deviceId,
+      request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined);
     let last = parseLastEventId(request.headers.get("last-event-id"));
     // Beyond what this device ever sent: the id is from an earlier device of that name or server run.
     if (last !== undefined && last > state.lastSequence) last = undefined;
