@@ -90,11 +90,12 @@ export class Catalogue {
 
   constructor(file: string, opts: { retention?: Retention; version: string; host: string }) {
     this.db = new Database(file, { create: true, strict: true });
-    // The wait for a lock comes first: two servers of one lab opening the same directory at once (the
-    // launcher starts its profiles together) would otherwise meet "database is locked" switching to WAL.
-    this.db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-    this.db.exec(SCHEMA);
+    // Two servers of one lab opening the same directory at once (the launcher starts its profiles
+    // together) meet "database is locked" switching to WAL or creating the tables: SQLite does not always
+    // wait on its busy handler there (a lock upgrade it would deadlock on), so opening retries for a while.
     this.db.exec("PRAGMA busy_timeout = 2000;");
+    openRetrying(() => this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"));
+    openRetrying(() => this.db.exec(SCHEMA));
     this.retention = { tasks: 1000, ...opts.retention };
     this.stmts = {
       task: this.db.prepare(`INSERT OR REPLACE INTO tasks VALUES ($task_id, $session_id, $task_type, $params, $status, $progress, $device_ids,
@@ -245,5 +246,21 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** How long opening keeps retrying a database another process is setting up at the same moment. */
+const OPEN_RETRY_MS = 5000;
+
+/** Runs `step`, again while SQLite answers SQLITE_BUSY, for at most OPEN_RETRY_MS (start-up only). */
+function openRetrying(step: () => void): void {
+  const deadline = Date.now() + OPEN_RETRY_MS;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return step();
+    } catch (e) {
+      if ((e as { code?: string }).code !== "SQLITE_BUSY" || Date.now() + wait > deadline) throw e;
+      Bun.sleepSync(wait);
+    }
   }
 }
