@@ -25,7 +25,8 @@ function options(): { native: boolean; force: boolean; buildDir: string | undefi
   } catch (e) {
     usageError((e as Error).message);
   }
-  if (values["build-dir"] !== undefined && !values.native) usageError("--build-dir needs --native (the executable embeds the addon in build/Release)");
+  if (values["build-dir"] !== undefined && !values.native)
+    usageError("--build-dir needs --native (the executable embeds the addon in build/Release)");
   return { native: values.native === true, force: values.force === true, buildDir: values["build-dir"] };
 }
 
@@ -41,7 +42,9 @@ try {
   const pages = await buildPages(root);
   if (pages.length > 0) {
     const ms = pages.reduce((t, p) => t + p.ms, 0);
-    console.log(`pages: ${pages.map((p) => `${p.page} (${Math.round(p.bytes / 1024)} kB)`).join(", ")} bundled in ${(ms / 1000).toFixed(1)} s`);
+    console.log(
+      `pages: ${pages.map((p) => `${p.page} (${Math.round(p.bytes / 1024)} kB)`).join(", ")} bundled in ${(ms / 1000).toFixed(1)} s`,
+    );
   }
   if (!opts.native) await compileExecutable(root, { force: opts.force });
 } catch (e) {

@@ -5,8 +5,12 @@ import { LabDaemon } from "../src/index.ts";
 class Trivial {
   n = 0;
   constructor(readonly deviceId: string) {}
-  bump() { return ++this.n; }
-  async bumpAsync() { return ++this.n; }
+  bump() {
+    return ++this.n;
+  }
+  async bumpAsync() {
+    return ++this.n;
+  }
 }
 
 const daemon = new LabDaemon();
@@ -20,15 +24,23 @@ async function rate(label: string, n: number, fn: () => unknown): Promise<number
   for (let i = 0; i < n; i++) await fn();
   const ns = Bun.nanoseconds() - t0;
   const perSec = n / (ns / 1e9);
-  console.log(`${label.padEnd(44)} ${(perSec / 1e6).toFixed(2).padStart(6)} M calls/s  ${(ns / n).toFixed(0).padStart(5)} ns/call`);
+  console.log(
+    `${label.padEnd(44)} ${(perSec / 1e6).toFixed(2).padStart(6)} M calls/s  ${(ns / n).toFixed(0).padStart(5)} ns/call`,
+  );
   return ns / n;
 }
 
 async function concurrent(label: string, callers: number, per: number, fn: () => Promise<unknown>): Promise<void> {
   const t0 = Bun.nanoseconds();
-  await Promise.all(Array.from({ length: callers }, async () => { for (let i = 0; i < per; i++) await fn(); }));
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      for (let i = 0; i < per; i++) await fn();
+    }),
+  );
   const ns = Bun.nanoseconds() - t0;
-  console.log(`${label.padEnd(44)} ${((callers * per) / (ns / 1e9) / 1e6).toFixed(2).padStart(6)} M calls/s  (${callers} callers, queued)`);
+  console.log(
+    `${label.padEnd(44)} ${((callers * per) / (ns / 1e9) / 1e6).toFixed(2).padStart(6)} M calls/s  (${callers} callers, queued)`,
+  );
 }
 
 const N = 2_000_000;
@@ -37,7 +49,9 @@ const proxied = await rate("proxy:  await proxy.bump()", N, () => proxy.bump());
 const directAsync = await rate("direct: await raw.bumpAsync()", N, () => raw.bumpAsync());
 const proxiedAsync = await rate("proxy:  await proxy.bumpAsync()", N, () => proxy.bumpAsync());
 await concurrent("proxy:  bumpAsync from 10 concurrent callers", 10, 100_000, () => proxy.bumpAsync());
-console.log(`\nproxy overhead: sync method ${(proxied - direct).toFixed(0)} ns/call (ratio ${(direct / proxied).toFixed(2)}x of direct),` +
-  ` async method ${(proxiedAsync - directAsync).toFixed(0)} ns/call (ratio ${(directAsync / proxiedAsync).toFixed(2)}x of direct)`);
+console.log(
+  `\nproxy overhead: sync method ${(proxied - direct).toFixed(0)} ns/call (ratio ${(direct / proxied).toFixed(2)}x of direct),` +
+    ` async method ${(proxiedAsync - directAsync).toFixed(0)} ns/call (ratio ${(directAsync / proxiedAsync).toFixed(2)}x of direct)`,
+);
 console.log(`goal >= 1,000,000 proxied calls/s: ${1e9 / proxied >= 1e6 ? "met" : "NOT met"}`);
 await daemon.shutdown();

@@ -13,7 +13,11 @@ import { openBrowser } from "../test/support/browser.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const SECONDS = Number(process.argv[2] ?? 10);
 const RENDER_RUNS = 7;
-const FAST_DAQ = { device_id: "daqfast", device_type: "SimDaq", params: { sampleRate: 1_000_000, batchSize: 10_000, frequency: 1000, noise: 0.05 } };
+const FAST_DAQ = {
+  device_id: "daqfast",
+  device_type: "SimDaq",
+  params: { sampleRate: 1_000_000, batchSize: 10_000, frequency: 1000, noise: 0.05 },
+};
 const TICKS = 100; // CLK_TCK on Linux
 
 // ---------------------------------------------------------------- processes and their CPU
@@ -43,7 +47,8 @@ function processTree(root: number): { all: number[] } {
     }
   }
   const all = [root];
-  for (let i = 0; i < all.length; i++) for (const [pid, ppid] of parent) if (ppid === all[i] && !all.includes(pid)) all.push(pid);
+  for (let i = 0; i < all.length; i++)
+    for (const [pid, ppid] of parent) if (ppid === all[i] && !all.includes(pid)) all.push(pid);
   return { all };
 }
 
@@ -64,7 +69,11 @@ async function cpuOver(ms: number, groups: Record<string, () => number[]>): Prom
 async function startServer(exe: string) {
   const cwd = mkdtempSync(join(tmpdir(), "ld-bench-dash-"));
   const proc = Bun.spawn([exe, "serve", "--sim", "--port", "0", "--log-level", "warn"], {
-    cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd }, stdout: "pipe", stderr: "inherit", stdin: "ignore",
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd },
+    stdout: "pipe",
+    stderr: "inherit",
+    stdin: "ignore",
   });
   let out = "";
   const decoder = new TextDecoder();
@@ -78,9 +87,12 @@ async function startServer(exe: string) {
     out += decoder.decode(chunk.value, { stream: true });
     port = Number(/on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0);
   }
-  void (async () => { while (!(await reader.read()).done); })();
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
   return {
-    url: `http://127.0.0.1:${port}`, pid: proc.pid,
+    url: `http://127.0.0.1:${port}`,
+    pid: proc.pid,
     async stop() {
       proc.kill("SIGTERM");
       await Promise.race([proc.exited, Bun.sleep(5000).then(() => proc.kill("SIGKILL"))]);
@@ -90,7 +102,12 @@ async function startServer(exe: string) {
 }
 
 async function api(url: string, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(url + path, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(10_000) });
+  const r = await fetch(url + path, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
   return r.json();
 }
@@ -106,8 +123,13 @@ async function streamStopped(url: string, id: string): Promise<void> {
 
 // ---------------------------------------------------------------- the page
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const median = (xs: number[]) =>
+  quantile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 /** From navigation start to every device card shown, in a fresh context (no cache) each run. */
 async function firstRender(browser: Browser, url: string, devices: number) {
@@ -121,17 +143,17 @@ async function firstRender(browser: Browser, url: string, devices: number) {
     }).observe(document, { childList: true, subtree: true });`);
     await page.goto(`${url}/ui`);
     await page.waitForFunction(() => (globalThis as any).__rendered !== undefined, null, { timeout: 20_000 });
-    const r = await page.evaluate(`({
+    const r = (await page.evaluate(`({
       render: window.__rendered,
       dcl: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
       bytes: performance.getEntriesByType("navigation")[0].transferSize +
         performance.getEntriesByType("resource").filter((e) => !e.name.includes("/stream/")).reduce((s, e) => s + e.transferSize, 0),
-    })`) as { render: number; dcl: number; bytes: number };
+    })`)) as { render: number; dcl: number; bytes: number };
     // Baseline: the same server's smallest answer opened as a page, in a fresh context too.
     const ctx2 = await browser.newContext();
     const p2 = await ctx2.newPage();
     await p2.goto(`${url}/health`);
-    const baseline = await p2.evaluate(`performance.getEntriesByType("navigation")[0].loadEventEnd`) as number;
+    const baseline = (await p2.evaluate(`performance.getEntriesByType("navigation")[0].loadEventEnd`)) as number;
     await ctx.close();
     await ctx2.close();
     if (i > 0) runs.push({ render: r.render, dcl: r.dcl, bytes: r.bytes, baseline }); // the first run warms Chromium itself
@@ -149,9 +171,16 @@ async function frames(page: Page, ms: number, groups: Record<string, () => numbe
     requestAnimationFrame(f);
   }`);
   const cpu = await cpuOver(ms, groups);
-  const intervals = await page.evaluate(`(window.__rec = false, window.__frames.slice(1))`) as number[];
+  const intervals = (await page.evaluate(`(window.__rec = false, window.__frames.slice(1))`)) as number[];
   const s = [...intervals].sort((a, b) => a - b);
-  return { cpu, count: s.length, p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), max: s.at(-1) ?? NaN };
+  return {
+    cpu,
+    count: s.length,
+    p50: quantile(s, 0.5),
+    p95: quantile(s, 0.95),
+    p99: quantile(s, 0.99),
+    max: s.at(-1) ?? NaN,
+  };
 }
 
 // ---------------------------------------------------------------- runs
@@ -167,7 +196,8 @@ const cmdline = (pid: number) => {
     return "";
   }
 };
-const chromiumPids = () => processTree(process.pid).all.filter((pid) => pid !== process.pid && cmdline(pid).includes("chromium"));
+const chromiumPids = () =>
+  processTree(process.pid).all.filter((pid) => pid !== process.pid && cmdline(pid).includes("chromium"));
 if (chromiumPids().length === 0) throw new Error("no Chromium process to measure");
 try {
   await api(server.url, "POST", "/devices", FAST_DAQ);
@@ -177,9 +207,11 @@ try {
   const renders = await firstRender(b.browser, server.url, deviceCount);
   const render = median(renders.map((r) => r.render));
   const base = median(renders.map((r) => r.baseline));
-  console.log(`first render (all ${deviceCount} device cards, fresh context, median of ${renders.length}): ${render.toFixed(0)} ms ` +
-    `(max ${Math.max(...renders.map((r) => r.render)).toFixed(0)} ms; page loaded and its script run: ${median(renders.map((r) => r.dcl)).toFixed(0)} ms; /health as a page: ${base.toFixed(0)} ms, ${(render / base).toFixed(1)}×); ` +
-    `transferred ${(median(renders.map((r) => r.bytes)) / 1024).toFixed(1)} kB (page + API answers) ${render < 500 ? "— goal < 500 ms met" : "← over the 500 ms goal"}`);
+  console.log(
+    `first render (all ${deviceCount} device cards, fresh context, median of ${renders.length}): ${render.toFixed(0)} ms ` +
+      `(max ${Math.max(...renders.map((r) => r.render)).toFixed(0)} ms; page loaded and its script run: ${median(renders.map((r) => r.dcl)).toFixed(0)} ms; /health as a page: ${base.toFixed(0)} ms, ${(render / base).toFixed(1)}×); ` +
+      `transferred ${(median(renders.map((r) => r.bytes)) / 1024).toFixed(1)} kB (page + API answers) ${render < 500 ? "— goal < 500 ms met" : "← over the 500 ms goal"}`,
+  );
 
   const groups = {
     tab: () => chromiumPids().filter((pid) => cmdline(pid).includes("--type=renderer")),
@@ -193,13 +225,18 @@ try {
   console.log(`server, no client: ${pct(idle.server!)} of one core`);
 
   // A plain SSE client: curl reading the base64 stream the page reads, discarding it.
-  const curl = Bun.spawn(["curl", "-sN", "-o", "/dev/null", `${server.url}/stream/devices/${FAST_DAQ.device_id}?encoding=base64`], { stdout: "ignore", stderr: "inherit" });
+  const curl = Bun.spawn(
+    ["curl", "-sN", "-o", "/dev/null", `${server.url}/stream/devices/${FAST_DAQ.device_id}?encoding=base64`],
+    { stdout: "ignore", stderr: "inherit" },
+  );
   await Bun.sleep(2000);
   const plain = await cpuOver(SECONDS * 1000, { server: () => [server.pid], curl: () => [curl.pid] });
   const curlDropped = (await api(server.url, "GET", `/devices/${FAST_DAQ.device_id}`)).stream?.dropped ?? 0;
   curl.kill();
   await curl.exited;
-  console.log(`server, plain SSE client (curl, base64, 1 MS/s): ${pct(plain.server!)} of one core (curl ${pct(plain.curl!)}), server dropped ${curlDropped}`);
+  console.log(
+    `server, plain SSE client (curl, base64, 1 MS/s): ${pct(plain.server!)} of one core (curl ${pct(plain.curl!)}), server dropped ${curlDropped}`,
+  );
   await streamStopped(server.url, FAST_DAQ.device_id);
 
   const page = b.page;
@@ -208,8 +245,10 @@ try {
   await page.locator(`[data-device="${FAST_DAQ.device_id}"]`).waitFor();
   await Bun.sleep(1000);
   const still = await frames(page, SECONDS * 1000, groups);
-  console.log(`dashboard, no plot: frame interval p50 ${still.p50.toFixed(1)} ms, p95 ${still.p95.toFixed(1)} ms (${still.count} frames); ` +
-    `tab ${pct(still.cpu.tab!)}, all Chromium ${pct(still.cpu.chromium!)}, server ${pct(still.cpu.server!)}`);
+  console.log(
+    `dashboard, no plot: frame interval p50 ${still.p50.toFixed(1)} ms, p95 ${still.p95.toFixed(1)} ms (${still.count} frames); ` +
+      `tab ${pct(still.cpu.tab!)}, all Chromium ${pct(still.cpu.chromium!)}, server ${pct(still.cpu.server!)}`,
+  );
 
   await page.locator(`[data-device="${FAST_DAQ.device_id}"] button.plot`).click();
   const plot = page.locator(`.live-plot[data-plot="${FAST_DAQ.device_id}"]`);
@@ -220,11 +259,17 @@ try {
   const stats = await plot.locator(".stream-stats").textContent();
   const eventsAfter = Number(await plot.locator(".stream-stats").getAttribute("data-events"));
   const dropped = (await api(server.url, "GET", `/devices/${FAST_DAQ.device_id}`)).stream?.dropped ?? 0;
-  console.log(`dashboard, 1 MS/s DAQ plot: frame interval p50 ${live.p50.toFixed(1)} ms, p95 ${live.p95.toFixed(1)} ms, p99 ${live.p99.toFixed(1)} ms, ` +
-    `max ${live.max.toFixed(1)} ms (${live.count} frames in ${SECONDS} s; no plot: p95 ${still.p95.toFixed(1)} ms) ${live.p95 < 50 ? "— goal p95 < 50 ms met" : "← over the 50 ms goal"}`);
-  console.log(`  events received ${eventsAfter - eventsBefore} in ${SECONDS} s (${((eventsAfter - eventsBefore) / SECONDS).toFixed(0)}/s of 10,000 samples); page's stats: ${stats}; server dropped ${dropped}`);
-  console.log(`  CPU: tab ${pct(live.cpu.tab!)} (no plot ${pct(still.cpu.tab!)}), all Chromium ${pct(live.cpu.chromium!)}, ` +
-    `server ${pct(live.cpu.server!)} vs ${pct(plain.server!)} for curl (${(live.cpu.server! / plain.server!).toFixed(2)}×; no client ${pct(idle.server!)})`);
+  console.log(
+    `dashboard, 1 MS/s DAQ plot: frame interval p50 ${live.p50.toFixed(1)} ms, p95 ${live.p95.toFixed(1)} ms, p99 ${live.p99.toFixed(1)} ms, ` +
+      `max ${live.max.toFixed(1)} ms (${live.count} frames in ${SECONDS} s; no plot: p95 ${still.p95.toFixed(1)} ms) ${live.p95 < 50 ? "— goal p95 < 50 ms met" : "← over the 50 ms goal"}`,
+  );
+  console.log(
+    `  events received ${eventsAfter - eventsBefore} in ${SECONDS} s (${((eventsAfter - eventsBefore) / SECONDS).toFixed(0)}/s of 10,000 samples); page's stats: ${stats}; server dropped ${dropped}`,
+  );
+  console.log(
+    `  CPU: tab ${pct(live.cpu.tab!)} (no plot ${pct(still.cpu.tab!)}), all Chromium ${pct(live.cpu.chromium!)}, ` +
+      `server ${pct(live.cpu.server!)} vs ${pct(plain.server!)} for curl (${(live.cpu.server! / plain.server!).toFixed(2)}×; no client ${pct(idle.server!)})`,
+  );
 } finally {
   await server.stop();
 }

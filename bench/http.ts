@@ -27,10 +27,16 @@ const tmp = mkdtempSync(join(tmpdir(), "labdaemon-bench-"));
 async function load(url: string, method: "GET" | "POST", body?: string): Promise<Figures> {
   if (wrk) {
     const script = join(tmp, `${method}.lua`);
-    writeFileSync(script, method === "POST"
-      ? `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"\n`
-      : `wrk.method = "GET"\n`);
-    const p = Bun.spawn([wrk, "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdout: "pipe", stderr: "pipe" });
+    writeFileSync(
+      script,
+      method === "POST"
+        ? `wrk.method = "POST"\nwrk.body = '${body}'\nwrk.headers["Content-Type"] = "application/json"\n`
+        : `wrk.method = "GET"\n`,
+    );
+    const p = Bun.spawn([wrk, "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = await new Response(p.stdout).text();
     await p.exited;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
@@ -42,16 +48,18 @@ async function load(url: string, method: "GET" | "POST", body?: string): Promise
   let done = 0;
   const end = performance.now() + seconds * 1000;
   const lat: number[] = [];
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      const r = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {} });
-      await r.arrayBuffer();
-      if (!r.ok) throw new Error(`${r.status} from ${url}`);
-      lat.push(performance.now() - t0);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const r = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {} });
+        await r.arrayBuffer();
+        if (!r.ok) throw new Error(`${r.status} from ${url}`);
+        lat.push(performance.now() - t0);
+        done++;
+      }
+    }),
+  );
   lat.sort((a, b) => a - b);
   const q = (p: number) => `${lat[Math.floor(lat.length * p)]!.toFixed(2)}ms`;
   return { rps: done / seconds, latency: `p50 ${q(0.5)}, p99 ${q(0.99)}` };
@@ -74,8 +82,12 @@ async function labServer(opts: LabDaemonServerOptions): Promise<{ daemon: LabDae
   for (let i = 0; i < 50; i++) daemon.addDevice(`dev${i}`, "MockDevice");
   const server = new LabDaemonServer(daemon, { port: 0, ...opts });
   await server.start();
-  const check = await fetch(`${server.url}/devices/dev0/call`, { method: "POST", body: CALL_BODY, headers: { "content-type": "application/json" } });
-  if ((await check.json() as { result: number }).result !== 3) throw new Error("call route does not answer 3");
+  const check = await fetch(`${server.url}/devices/dev0/call`, {
+    method: "POST",
+    body: CALL_BODY,
+    headers: { "content-type": "application/json" },
+  });
+  if (((await check.json()) as { result: number }).result !== 3) throw new Error("call route does not answer 3");
   return { daemon, server };
 }
 
@@ -95,8 +107,10 @@ const unbatched = await labServer({ logLevel: "info", logger: perLine });
 
 // Rounds alternate baseline and subject so a neighbour's load spike hits both alike; the best round counts.
 const ROUNDS = 4;
-console.log(`load: ${wrk ? "wrk -t2" : "in-process fetch loop"}, ${connections} connections, ${ROUNDS} alternating rounds of ${seconds} s; ` +
-  `machine load average ${loadavg()[0]!.toFixed(1)} at the start`);
+console.log(
+  `load: ${wrk ? "wrk -t2" : "in-process fetch loop"}, ${connections} connections, ${ROUNDS} alternating rounds of ${seconds} s; ` +
+    `machine load average ${loadavg()[0]!.toFixed(1)} at the start`,
+);
 const best = (xs: Figures[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
 const bases: Figures[] = [];
 const calls: Figures[] = [];
@@ -108,7 +122,8 @@ for (let i = 0; i < ROUNDS; i++) {
   bases.push(await load(`http://127.0.0.1:${bare.port}/`, "POST", CALL_BODY));
   // Off before on in even rounds, after it in odd ones: neither gets the quieter slot every time.
   const off = () => load(`${server.url}/devices/dev0/call`, "POST", CALL_BODY).then((f) => void calls.push(f));
-  const on = () => load(`${logged.server.url}/devices/dev0/call`, "POST", CALL_BODY).then((f) => void loggedCalls.push(f));
+  const on = () =>
+    load(`${logged.server.url}/devices/dev0/call`, "POST", CALL_BODY).then((f) => void loggedCalls.push(f));
   if (i % 2 === 0) await off().then(on);
   else await on().then(off);
   perLineCalls.push(await load(`${unbatched.server.url}/devices/dev0/call`, "POST", CALL_BODY));
@@ -124,11 +139,17 @@ console.log(`per-round call/bare ratios: ${ratios.map((r) => r.toFixed(2)).join(
 console.log(`per-round access log on/off ratios: ${logRatios.map((r) => r.toFixed(2)).join(", ")}`);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 console.log(`bare Bun.serve POST JSON        ${fmt(base.rps).padStart(9)} req/s  (${base.latency})`);
-console.log(`POST /devices/dev0/call         ${fmt(call.rps).padStart(9)} req/s  (${call.latency})  ${(call.rps / base.rps).toFixed(2)}× bare (goal ≥ 0.60×)`);
+console.log(
+  `POST /devices/dev0/call         ${fmt(call.rps).padStart(9)} req/s  (${call.latency})  ${(call.rps / base.rps).toFixed(2)}× bare (goal ≥ 0.60×)`,
+);
 // Neighbours' load swings between rounds: the median of the per-round ratios is the figure that counts.
 const logRatio = [...logRatios].sort((a, b) => a - b)[Math.floor(logRatios.length / 2)]!;
-console.log(`  access log on (batched file)  ${fmt(loggedCall.rps).padStart(9)} req/s  (${loggedCall.latency})  ${logRatio.toFixed(2)}× log off, median of rounds (goal ≥ 0.90×)`);
-console.log(`  access log on, a write a line ${fmt(perLineCall.rps).padStart(9)} req/s  (${perLineCall.latency})  ${(perLineCall.rps / call.rps).toFixed(2)}× log off (unbatched, for comparison)`);
+console.log(
+  `  access log on (batched file)  ${fmt(loggedCall.rps).padStart(9)} req/s  (${loggedCall.latency})  ${logRatio.toFixed(2)}× log off, median of rounds (goal ≥ 0.90×)`,
+);
+console.log(
+  `  access log on, a write a line ${fmt(perLineCall.rps).padStart(9)} req/s  (${perLineCall.latency})  ${(perLineCall.rps / call.rps).toFixed(2)}× log off (unbatched, for comparison)`,
+);
 console.log(`GET /devices (50 devices)       ${fmt(list.rps).padStart(9)} req/s  (${list.latency})`);
 
 // The access line's own cost, without sockets or a load generator to share the CPU with: the same call
@@ -136,9 +157,13 @@ console.log(`GET /devices (50 devices)       ${fmt(list.rps).padStart(9)} req/s 
 async function inProcess(s: LabDaemonServer, n: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const r = await s.fetch(new Request(`${s.url}/devices/dev0/call`, {
-      method: "POST", body: CALL_BODY, headers: { "content-type": "application/json", "content-length": String(CALL_BODY.length) },
-    }));
+    const r = await s.fetch(
+      new Request(`${s.url}/devices/dev0/call`, {
+        method: "POST",
+        body: CALL_BODY,
+        headers: { "content-type": "application/json", "content-length": String(CALL_BODY.length) },
+      }),
+    );
     await r.arrayBuffer();
   }
   return ((performance.now() - t0) * 1000) / n;
@@ -149,8 +174,10 @@ for (let i = 0; i < 20; i++) {
   offUs = Math.min(offUs, await inProcess(server, 5000));
   onUs = Math.min(onUs, await inProcess(logged.server, 5000));
 }
-console.log(`in-process /call: ${offUs.toFixed(2)} µs log off, ${onUs.toFixed(2)} µs log on: the line costs ${(onUs - offUs).toFixed(2)} µs, ` +
-  `${(((onUs - offUs) * call.rps) / 1e4).toFixed(1)} % of a second's CPU at the measured ${fmt(call.rps)} req/s`);
+console.log(
+  `in-process /call: ${offUs.toFixed(2)} µs log off, ${onUs.toFixed(2)} µs log on: the line costs ${(onUs - offUs).toFixed(2)} µs, ` +
+    `${(((onUs - offUs) * call.rps) / 1e4).toFixed(1)} % of a second's CPU at the measured ${fmt(call.rps)} req/s`,
+);
 
 for (const s of [{ daemon, server }, logged, unbatched]) {
   await s.server.stop({ timeoutMs: 2000 });

@@ -27,12 +27,18 @@ await compileExecutable(ROOT, { quiet: true });
 const exe = join(dir, "labdaemon");
 copyFileSync(join(ROOT, "dist/labdaemon"), exe);
 mkdirSync(join(dir, "home"));
-const profiles = Array.from({ length: PROFILES }, (_, i) => `  p${i + 1}:\n    port: 0\n    devices:\n      laser1: { type: SimLaser, connect: true }\n`).join("");
+const profiles = Array.from(
+  { length: PROFILES },
+  (_, i) => `  p${i + 1}:\n    port: 0\n    devices:\n      laser1: { type: SimLaser, connect: true }\n`,
+).join("");
 writeFileSync(join(dir, "lab_servers.yaml"), `configs:\n${profiles}`);
 
 const launcher = Bun.spawn([exe, "launcher", "--no-open", "--port", "0"], {
-  cwd: dir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(dir, "home"), LABDAEMON_RUN_DIR: join(dir, "run") },
-  stdout: "pipe", stderr: "ignore", stdin: "ignore",
+  cwd: dir,
+  env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(dir, "home"), LABDAEMON_RUN_DIR: join(dir, "run") },
+  stdout: "pipe",
+  stderr: "ignore",
+  stdin: "ignore",
 });
 process.on("exit", () => launcher.kill("SIGKILL"));
 let out = "";
@@ -43,7 +49,8 @@ while (!/token=\S+\n/.test(out)) {
   out += new TextDecoder().decode(value);
 }
 const [, base, token] = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=(\S+)/.exec(out)!;
-const api = async (method: string, path: string) => (await fetch(new URL(path, base), { method, headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
+const api = async (method: string, path: string) =>
+  (await fetch(new URL(path, base), { method, headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
 
 function ticks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -63,7 +70,9 @@ async function cpu(pids: number[], seconds: number): Promise<number[]> {
 const SKIP_CPU = process.argv.includes("--page-only");
 // Other work on the machine moves every figure here: say how busy it was.
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-console.log(`launcher: ${PROFILES} profiles, ${SECONDS} s per CPU window, clock ${CLK_TCK} ticks/s; load average ${loadavg()} on ${navigator.hardwareConcurrency} CPUs`);
+console.log(
+  `launcher: ${PROFILES} profiles, ${SECONDS} s per CPU window, clock ${CLK_TCK} ticks/s; load average ${loadavg()} on ${navigator.hardwareConcurrency} CPUs`,
+);
 const [idle0] = SKIP_CPU ? [0] : await cpu([launcher.pid], SECONDS);
 for (let i = 1; i <= PROFILES; i++) await api("POST", `/api/profiles/p${i}/start`);
 for (;;) {
@@ -89,40 +98,58 @@ const readyMs: number[] = [];
 const floorMs: number[] = [];
 const dclMs: number[] = [];
 const respMs: number[] = [];
-const nav = () => b.page.evaluate(() => {
-  const n = (globalThis as any).performance.getEntriesByType("navigation")[0];
-  return n.loadEventEnd - n.startTime;
-});
-const parts = () => b.page.evaluate(() => {
-  const n = (globalThis as any).performance.getEntriesByType("navigation")[0];
-  return [n.responseEnd - n.startTime, n.domContentLoadedEventEnd - n.startTime] as [number, number];
-});
+const nav = () =>
+  b.page.evaluate(() => {
+    const n = (globalThis as any).performance.getEntriesByType("navigation")[0];
+    return n.loadEventEnd - n.startTime;
+  });
+const parts = () =>
+  b.page.evaluate(() => {
+    const n = (globalThis as any).performance.getEntriesByType("navigation")[0];
+    return [n.responseEnd - n.startTime, n.domContentLoadedEventEnd - n.startTime] as [number, number];
+  });
 await b.page.goto(`${base}?token=${token}`); // the token into sessionStorage, warm-up
 for (let i = 0; i < LOADS; i++) {
   await b.page.goto(`${base}api/nothing`);
   floorMs.push(await nav());
   await b.page.goto(base);
-  await b.page.waitForFunction(() => (globalThis as any).performance.getEntriesByType("navigation")[0].loadEventEnd > 0);
+  await b.page.waitForFunction(
+    () => (globalThis as any).performance.getEntriesByType("navigation")[0].loadEventEnd > 0,
+  );
   pageMs.push(await nav());
   const [resp, dcl] = await parts();
   respMs.push(resp);
   dclMs.push(dcl);
   await b.page.locator("tr[data-profile]").first().waitFor();
-  readyMs.push(await b.page.evaluate(() => (globalThis as any).performance.getEntriesByName("launcher:listed")[0].startTime));
+  readyMs.push(
+    await b.page.evaluate(() => (globalThis as any).performance.getEntriesByName("launcher:listed")[0].startTime),
+  );
 }
 await b[Symbol.asyncDispose]();
 const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
 const max = (xs: number[]) => Math.max(...xs);
 const size = (await fetch(base, { headers: { "accept-encoding": "gzip" } })).headers.get("content-length");
-console.log(`\npage: ${LOADS} loads from the binary, Chromium headless (page ${size ?? "?"} bytes gzipped); load average ${loadavg()}`);
+console.log(
+  `\npage: ${LOADS} loads from the binary, Chromium headless (page ${size ?? "?"} bytes gzipped); load average ${loadavg()}`,
+);
 console.log(`| load | median ms | max ms | vs floor |`);
 console.log(`|---|---|---|---|`);
-console.log(`| tiny JSON 404 of the same server (floor) | ${median(floorMs).toFixed(1)} | ${max(floorMs).toFixed(1)} | 1 |`);
+console.log(
+  `| tiny JSON 404 of the same server (floor) | ${median(floorMs).toFixed(1)} | ${max(floorMs).toFixed(1)} | 1 |`,
+);
 console.log(`| launcher page, response received | ${median(respMs).toFixed(1)} | ${max(respMs).toFixed(1)} | — |`);
-console.log(`| launcher page, DOMContentLoaded (script run) | ${median(dclMs).toFixed(1)} | ${max(dclMs).toFixed(1)} | — |`);
-console.log(`| launcher page, load event | ${median(pageMs).toFixed(1)} | ${max(pageMs).toFixed(1)} | ${(median(pageMs) / median(floorMs)).toFixed(1)}× |`);
-console.log(`| launcher page, servers listed (its first /api/profiles answered) | ${median(readyMs).toFixed(1)} | ${max(readyMs).toFixed(1)} | — |`);
-console.log(`goal page load < 300 ms: ${median(pageMs) < 300 ? "met" : "NOT met"} (median), ${max(pageMs) < 300 ? "met" : "not met"} (every load)`);
+console.log(
+  `| launcher page, DOMContentLoaded (script run) | ${median(dclMs).toFixed(1)} | ${max(dclMs).toFixed(1)} | — |`,
+);
+console.log(
+  `| launcher page, load event | ${median(pageMs).toFixed(1)} | ${max(pageMs).toFixed(1)} | ${(median(pageMs) / median(floorMs)).toFixed(1)}× |`,
+);
+console.log(
+  `| launcher page, servers listed (its first /api/profiles answered) | ${median(readyMs).toFixed(1)} | ${max(readyMs).toFixed(1)} | — |`,
+);
+console.log(
+  `goal page load < 300 ms: ${median(pageMs) < 300 ? "met" : "NOT met"} (median), ${max(pageMs) < 300 ? "met" : "not met"} (every load)`,
+);
 
 await api("POST", "/api/quit");
 await launcher.exited;

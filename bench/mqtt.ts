@@ -17,7 +17,10 @@ const BACKGROUND_RATE = 1000;
 
 /** Emits `count` progress events, letting I/O run every 200. */
 class ProgressTask {
-  constructor(readonly taskId: string, readonly p: { count: number }) {}
+  constructor(
+    readonly taskId: string,
+    readonly p: { count: number },
+  ) {}
   async run(ctx: TaskContext) {
     for (let i = 1; i <= this.p.count; i++) {
       ctx.progress(i / this.p.count);
@@ -29,7 +32,10 @@ class ProgressTask {
 
 /** Emits progress at `rate` per second until cancelled (the background load). */
 class SteadyTask {
-  constructor(readonly taskId: string, readonly p: { rate: number }) {}
+  constructor(
+    readonly taskId: string,
+    readonly p: { rate: number },
+  ) {}
   async run(ctx: TaskContext) {
     let n = 0;
     const perTick = this.p.rate / 100;
@@ -74,7 +80,9 @@ await daemon.executeTask("p1", "ProgressTask", { count: COUNT }).wait({ timeoutM
 await untilReceived(COUNT + 2);
 let ms = performance.now() - t0;
 const progressRate = (received / ms) * 1000;
-console.log(`progress: ${received} of ${COUNT + 2} messages in ${ms.toFixed(0)} ms = ${Math.round(progressRate)} msg/s (dropped ${bridge.stats.dropped})`);
+console.log(
+  `progress: ${received} of ${COUNT + 2} messages in ${ms.toFixed(0)} ms = ${Math.round(progressRate)} msg/s (dropped ${bridge.stats.dropped})`,
+);
 
 // 2. Device state messages (each one the server's own GET /devices/{id}, retained).
 const TOGGLES = 2000;
@@ -95,8 +103,14 @@ const wrk = Bun.which("wrk");
 async function callLatency(): Promise<{ rps: number; p99: string; p99ms: number }> {
   if (!wrk) throw new Error("wrk is needed (apt install wrk)");
   const script = join(mkdtempSync(join(tmpdir(), "ld-mqtt-bench-")), "call.lua");
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = '{"method":"addNumbers","args":[1,2]}'\nwrk.headers["Content-Type"] = "application/json"\n`);
-  const p = Bun.spawn([wrk, "-t1", "-c10", `-d${seconds}s`, "--latency", "-s", script, `${server.url}/devices/dev1/call`], { stdout: "pipe" });
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = '{"method":"addNumbers","args":[1,2]}'\nwrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  const p = Bun.spawn(
+    [wrk, "-t1", "-c10", `-d${seconds}s`, "--latency", "-s", script, `${server.url}/devices/dev1/call`],
+    { stdout: "pipe" },
+  );
   const out = await new Response(p.stdout).text();
   await p.exited;
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "?";
@@ -114,7 +128,9 @@ steady.cancel();
 await steady.wait({ timeoutMs: 5000 }).catch(() => {});
 console.log(`/call idle bridge: ${Math.round(idle.rps)} req/s, p99 ${idle.p99}`);
 console.log(`/call bridge publishing ${Math.round(bgRate)} msg/s: ${Math.round(busy.rps)} req/s, p99 ${busy.p99}`);
-console.log(`summary: progress ${Math.round(progressRate)} msg/s, state ${Math.round(stateRate)} msg/s, call-p99 busy/idle ${(busy.p99ms / idle.p99ms).toFixed(2)} (goal <= 1.2)`);
+console.log(
+  `summary: progress ${Math.round(progressRate)} msg/s, state ${Math.round(stateRate)} msg/s, call-p99 busy/idle ${(busy.p99ms / idle.p99ms).toFixed(2)} (goal <= 1.2)`,
+);
 
 await sub.endAsync();
 await bridge.stop();

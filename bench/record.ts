@@ -20,7 +20,11 @@ if (process.argv[2] === "--client") {
   const body = JSON.stringify({ method: "ping", args: [] });
   while (performance.now() < end) {
     const t = performance.now();
-    const r = await fetch(`${url}/devices/echo/call`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const r = await fetch(`${url}/devices/echo/call`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`call answered ${r.status}`);
     lat.push(performance.now() - t);
@@ -62,7 +66,10 @@ const percentile = (xs: number[], p: number) => {
 };
 
 async function callLatencies(ms: number): Promise<number[]> {
-  const p = Bun.spawn([process.execPath, import.meta.path, "--client", server.url, String(ms)], { stdout: "pipe", stderr: "inherit" });
+  const p = Bun.spawn([process.execPath, import.meta.path, "--client", server.url, String(ms)], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const out = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error("the call client failed");
   return JSON.parse(out);
@@ -97,7 +104,9 @@ function threadCpu(): Map<string, { name: string; s: number }> {
   return out;
 }
 
-console.log(`recording SimDaq at ${(rate / 1e6).toFixed(1)} MS/s float32 (batches of ${batch}) for ${seconds} s into ${dir}`);
+console.log(
+  `recording SimDaq at ${(rate / 1e6).toFixed(1)} MS/s float32 (batches of ${batch}) for ${seconds} s into ${dir}`,
+);
 
 // Baseline: /call latency with the server idle (the DAQ not streaming).
 const idle = await callLatencies(Math.min(5000, seconds * 1000));
@@ -107,10 +116,16 @@ const cpu0 = threadCpu();
 const proc0 = process.cpuUsage();
 const mon = stallMonitor();
 const t0 = performance.now();
-const rec = await (await fetch(`${server.url}/devices/daq1/record`, {
-  method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ duration_s: seconds, name: "bench" }),
-})).json() as { run_id: string };
-const busy = args.includes("--no-calls") ? (await Bun.sleep(seconds * 1000), [NaN]) : await callLatencies(Math.max(1000, seconds * 1000 - 1500));
+const rec = (await (
+  await fetch(`${server.url}/devices/daq1/record`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ duration_s: seconds, name: "bench" }),
+  })
+).json()) as { run_id: string };
+const busy = args.includes("--no-calls")
+  ? (await Bun.sleep(seconds * 1000), [NaN])
+  : await callLatencies(Math.max(1000, seconds * 1000 - 1500));
 let run: any;
 for (;;) {
   run = await (await fetch(`${server.url}/runs/${rec.run_id}`)).json();
@@ -121,37 +136,69 @@ const wall = (performance.now() - t0) / 1000;
 const worstStall = mon.stop();
 const proc1 = process.cpuUsage(proc0);
 const cpu1 = threadCpu();
-const perThread = [...cpu1].map(([tid, v]) => ({ tid, name: v.name, s: v.s - (cpu0.get(tid)?.s ?? 0) }))
-  .filter((t) => t.s > 0.05).sort((a, b) => b.s - a.s);
+const perThread = [...cpu1]
+  .map(([tid, v]) => ({ tid, name: v.name, s: v.s - (cpu0.get(tid)?.s ?? 0) }))
+  .filter((t) => t.s > 0.05)
+  .sort((a, b) => b.s - a.s);
 
 // Read back with Debian's h5py.
 const file = data.catalogue.run(rec.run_id)!.file;
-const py = Bun.spawnSync(["/usr/bin/python3", "-c", `
+const py = Bun.spawnSync(
+  [
+    "/usr/bin/python3",
+    "-c",
+    `
 import h5py, json, sys
 f = h5py.File(sys.argv[1], "r")
 seq = f["batch_sequence"][()]
 print(json.dumps({"samples": int(f["samples"].shape[0]), "dtype": str(f["samples"].dtype), "batches": int(seq.shape[0]),
   "continuous": bool(((seq[1:] - seq[:-1]) == 1).all()), "attrs": {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}}))
-`, file], { stdout: "pipe", stderr: "pipe" });
+`,
+    file,
+  ],
+  { stdout: "pipe", stderr: "pipe" },
+);
 if (py.exitCode !== 0) throw new Error(py.stderr.toString());
 const h = JSON.parse(py.stdout.toString());
 const a = h.attrs;
 
 const expected = a.sample_count;
-const idleP50 = percentile(idle, 50), idleP99 = percentile(idle, 99);
-const busyP50 = percentile(busy, 50), busyP99 = percentile(busy, 99);
+const idleP50 = percentile(idle, 50),
+  idleP99 = percentile(idle, 99);
+const busyP50 = percentile(busy, 50),
+  busyP99 = percentile(busy, 99);
 const recorded = h.samples;
 console.log(`run ${rec.run_id}: ${run.status}${run.error ? ` (${run.error})` : ""}`);
-console.log(`samples: h5py read ${recorded.toLocaleString()} ${h.dtype} in ${h.batches} batches; the recorder counted ${expected.toLocaleString()}: ${recorded === expected ? "exact" : "MISMATCH"}; the DAQ generated ${Number(a.device_generated).toLocaleString()} meanwhile`);
-console.log(`  ${(recorded / wall / 1e6).toFixed(2)} MS/s over ${wall.toFixed(1)} s (${(recorded * 4 / 2 ** 20).toFixed(0)} MiB); sequence continuous: ${h.continuous}; sequence_gaps ${a.sequence_gaps}, missing_batches ${a.missing_batches}, device_dropped (the DAQ's ring, during the recording) ${a.device_dropped}, complete ${a.complete}`);
-console.log(`process CPU while recording: ${((proc1.user + proc1.system) / 1e6).toFixed(1)} s over ${wall.toFixed(1)} s wall (${(((proc1.user + proc1.system) / 1e6 / wall) * 100).toFixed(0)} % of one core)`);
-console.log(`  by thread: ${perThread.slice(0, 6).map((t) => `${t.name}[${t.tid}] ${(t.s / wall * 100).toFixed(0)} %`).join(", ")}`);
-console.log(`event loop worst stall while recording: ${worstStall.toFixed(1)} ms; machine load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${navigator.hardwareConcurrency} cores`);
-console.log(`POST /call latency (another process, sequential): idle p50 ${idleP50.toFixed(3)} ms p99 ${idleP99.toFixed(3)} ms (${idle.length} calls); recording p50 ${busyP50.toFixed(3)} ms p99 ${busyP99.toFixed(3)} ms (${busy.length} calls): p99 ratio ${(busyP99 / idleP99).toFixed(2)}× (goal ≤ 2×)`);
+console.log(
+  `samples: h5py read ${recorded.toLocaleString()} ${h.dtype} in ${h.batches} batches; the recorder counted ${expected.toLocaleString()}: ${recorded === expected ? "exact" : "MISMATCH"}; the DAQ generated ${Number(a.device_generated).toLocaleString()} meanwhile`,
+);
+console.log(
+  `  ${(recorded / wall / 1e6).toFixed(2)} MS/s over ${wall.toFixed(1)} s (${((recorded * 4) / 2 ** 20).toFixed(0)} MiB); sequence continuous: ${h.continuous}; sequence_gaps ${a.sequence_gaps}, missing_batches ${a.missing_batches}, device_dropped (the DAQ's ring, during the recording) ${a.device_dropped}, complete ${a.complete}`,
+);
+console.log(
+  `process CPU while recording: ${((proc1.user + proc1.system) / 1e6).toFixed(1)} s over ${wall.toFixed(1)} s wall (${(((proc1.user + proc1.system) / 1e6 / wall) * 100).toFixed(0)} % of one core)`,
+);
+console.log(
+  `  by thread: ${perThread
+    .slice(0, 6)
+    .map((t) => `${t.name}[${t.tid}] ${((t.s / wall) * 100).toFixed(0)} %`)
+    .join(", ")}`,
+);
+console.log(
+  `event loop worst stall while recording: ${worstStall.toFixed(1)} ms; machine load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${navigator.hardwareConcurrency} cores`,
+);
+console.log(
+  `POST /call latency (another process, sequential): idle p50 ${idleP50.toFixed(3)} ms p99 ${idleP99.toFixed(3)} ms (${idle.length} calls); recording p50 ${busyP50.toFixed(3)} ms p99 ${busyP99.toFixed(3)} ms (${busy.length} calls): p99 ratio ${(busyP99 / idleP99).toFixed(2)}× (goal ≤ 2×)`,
+);
 
 await server.stop();
 await daemon.shutdown();
 await data.close();
 rmSync(dir, { recursive: true, force: true });
-const ok = recorded === expected && h.continuous && a.sequence_gaps === 0 && a.device_dropped === 0 && run.status === "completed";
+const ok =
+  recorded === expected &&
+  h.continuous &&
+  a.sequence_gaps === 0 &&
+  a.device_dropped === 0 &&
+  run.status === "completed";
 process.exit(ok ? 0 : 1);

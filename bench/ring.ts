@@ -12,7 +12,8 @@ import { SyntheticSource } from "../src/io/syntheticSource.ts";
 
 const quick = process.argv.includes("--quick");
 const M = 1e6;
-const fmt = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (x: number, digits = 0) =>
+  x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 interface Transfer {
   samples: number;
@@ -22,7 +23,11 @@ interface Transfer {
 const rate = (t: Transfer) => t.samples / t.seconds;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function transfer(batch: number, pin: boolean, reps: number): Promise<{ ring: number; mutex: number; perSample: number }> {
+async function transfer(
+  batch: number,
+  pin: boolean,
+  reps: number,
+): Promise<{ ring: number; mutex: number; perSample: number }> {
   const capacity = 16384;
   // Fewer samples for small batches and for the mutex queues, so every run lasts a fraction of a second.
   const ringSamples = (quick ? 0.1 : 1) * (batch < 256 ? 3e7 : 1e8);
@@ -30,8 +35,18 @@ async function transfer(batch: number, pin: boolean, reps: number): Promise<{ ri
   for (let i = 0; i < reps; i++) {
     // Interleave the three so a burst of load from elsewhere on the machine hits all alike.
     const a: Transfer = await native.benchRingTransfer("ring", { samples: ringSamples, batch, capacity, pin });
-    const b: Transfer = await native.benchRingTransfer("mutex", { samples: Math.round(ringSamples / 3), batch, capacity, pin });
-    const c: Transfer = await native.benchRingTransfer("mutexPerSample", { samples: Math.round(ringSamples / 30), batch, capacity, pin });
+    const b: Transfer = await native.benchRingTransfer("mutex", {
+      samples: Math.round(ringSamples / 3),
+      batch,
+      capacity,
+      pin,
+    });
+    const c: Transfer = await native.benchRingTransfer("mutexPerSample", {
+      samples: Math.round(ringSamples / 30),
+      batch,
+      capacity,
+      pin,
+    });
     if (!a.inOrder || !b.inOrder || !c.inOrder) throw new Error("a transfer lost or reordered samples");
     runs.ring.push(rate(a));
     runs.mutex.push(rate(b));
@@ -46,7 +61,9 @@ await native.benchRingTransfer("mutex", { samples: 5e6, batch: 1024, capacity: 1
 await native.benchRingTransfer("mutexPerSample", { samples: 1e6, batch: 1024, capacity: 16384 });
 
 const reps = quick ? 1 : 5;
-console.log(`1. native producer → consumer, float32, capacity 16384, two threads (median of ${reps} runs each), M samples/s`);
+console.log(
+  `1. native producer → consumer, float32, capacity 16384, two threads (median of ${reps} runs each), M samples/s`,
+);
 console.log("   threads     batch     ring   mutex+deque, same batches   ratio   mutex+queue, 1 sample/lock   ratio");
 for (const pin of [true, false]) {
   for (const batch of [16, 1024]) {

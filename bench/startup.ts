@@ -48,7 +48,12 @@ function rssMiB(pid: number): number {
 async function once(cmd: string[], measureRss: boolean): Promise<{ ms: number; rss: number }> {
   const port = freePort();
   const t0 = performance.now();
-  const proc = Bun.spawn([...cmd, "--port", String(port)], { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: tmpdir() }, stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn([...cmd, "--port", String(port)], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: tmpdir() },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   let ms = Number.NaN;
   while (performance.now() - t0 < HEALTH_DEADLINE_MS) {
     if (await healthy(port)) {
@@ -92,7 +97,13 @@ async function versionMs(): Promise<number> {
 }
 
 const base = await measure("bun executable answering /health only", [floor]);
-const ours = await measure("labdaemon serve --sim --log-level warn", [labdaemon, "serve", "--sim", "--log-level", "warn"]);
+const ours = await measure("labdaemon serve --sim --log-level warn", [
+  labdaemon,
+  "serve",
+  "--sim",
+  "--log-level",
+  "warn",
+]);
 const version = await versionMs();
 
 const mb = (f: string) => (statSync(f).size / 1e6).toFixed(1);
@@ -100,8 +111,12 @@ console.log(`executable: labdaemon ${mb(labdaemon)} MB, health-only bun executab
 console.log(`runs: ${RUNS} each (after one warm-up), exec → first 200 from /health, polled every ~1 ms\n`);
 console.log(`${"".padEnd(42)} median ms   min   max   idle RSS MiB`);
 for (const r of [base, ours]) {
-  console.log(`${r.label.padEnd(42)} ${r.median.toFixed(1).padStart(9)} ${r.min.toFixed(1).padStart(5)} ${r.max.toFixed(1).padStart(5)} ${r.rss.toFixed(1).padStart(14)}`);
+  console.log(
+    `${r.label.padEnd(42)} ${r.median.toFixed(1).padStart(9)} ${r.min.toFixed(1).padStart(5)} ${r.max.toFixed(1).padStart(5)} ${r.rss.toFixed(1).padStart(14)}`,
+  );
 }
 console.log(`\nlabdaemon --version: ${version.toFixed(1)} ms median`);
-console.log(`start-up ratio vs the floor: ${(ours.median / base.median).toFixed(2)}× (+${(ours.median - base.median).toFixed(1)} ms); ` +
-  `RSS +${(ours.rss - base.rss).toFixed(1)} MiB. Goal < 300 ms: ${ours.median < 300 ? "met" : "NOT met"}.`);
+console.log(
+  `start-up ratio vs the floor: ${(ours.median / base.median).toFixed(2)}× (+${(ours.median - base.median).toFixed(1)} ms); ` +
+    `RSS +${(ours.rss - base.rss).toFixed(1)} MiB. Goal < 300 ms: ${ours.median < 300 ? "met" : "NOT met"}.`,
+);

@@ -37,8 +37,14 @@ try {
   const nat = await nativeRm.open(resources[2]!);
   const hopSession = nat.leaseNativeSession();
   const session = hopSession.session as unknown as { ping(): Promise<void> };
-  const ours: number[] = [], natives: number[] = [], cBlock: number[] = [], cSpin: number[] = [], pyvisa: number[] = [], hop: number[] = [];
-  const cpuOurs: Cpu[] = [], cpuNative: Cpu[] = [];
+  const ours: number[] = [],
+    natives: number[] = [],
+    cBlock: number[] = [],
+    cSpin: number[] = [],
+    pyvisa: number[] = [],
+    hop: number[] = [];
+  const cpuOurs: Cpu[] = [],
+    cpuNative: Cpu[] = [];
   const py = pythonWithPyvisa();
   for (let r = 0; r < ROUNDS; r++) {
     cBlock.push((await cClient("*IDN?", "text", N, [ports[0]!])).perOpUs);
@@ -58,57 +64,84 @@ try {
   hopSession.release();
   await nat.close();
   await nativeRm.close();
-  const usOurs = median(ours), usBlock = median(cBlock), usSpin = median(cSpin), usNative = median(natives);
+  const usOurs = median(ours),
+    usBlock = median(cBlock),
+    usSpin = median(cSpin),
+    usNative = median(natives);
   console.log(`query round trip (loopback, *IDN?, median of ${ROUNDS} rounds × ${N}):`);
   console.log(`  C client: ${usBlock.toFixed(1)} µs blocking in recv, ${usSpin.toFixed(1)} µs busy-polling`);
-  console.log(`  ours (event loop): ${usOurs.toFixed(1)} µs/query = ${(usOurs / usBlock).toFixed(2)}× the blocking C client (goal ≤ 1.15), ` +
-    `${(usOurs / usSpin).toFixed(2)}× the busy-polling one; per round: ${ours.map((u, i) => (u / cBlock[i]!).toFixed(2)).join(", ")}`);
-  console.log(`  native session thread (before): ${usNative.toFixed(1)} µs/query = ${(usNative / usBlock).toFixed(2)}× the blocking C client; ` +
-    `JS→session thread→JS with no I/O: ${median(hop).toFixed(1)} µs`);
+  console.log(
+    `  ours (event loop): ${usOurs.toFixed(1)} µs/query = ${(usOurs / usBlock).toFixed(2)}× the blocking C client (goal ≤ 1.15), ` +
+      `${(usOurs / usSpin).toFixed(2)}× the busy-polling one; per round: ${ours.map((u, i) => (u / cBlock[i]!).toFixed(2)).join(", ")}`,
+  );
+  console.log(
+    `  native session thread (before): ${usNative.toFixed(1)} µs/query = ${(usNative / usBlock).toFixed(2)}× the blocking C client; ` +
+      `JS→session thread→JS with no I/O: ${median(hop).toFixed(1)} µs`,
+  );
   console.log(`  CPU per query, JS thread / whole process: ours ${cpuText(cpuOurs)}; native ${cpuText(cpuNative)}`);
-  console.log(py ? `  pyvisa-py: ${median(pyvisa).toFixed(1)} µs/query; ours / pyvisa-py per round: ${ours.map((u, i) => (u / pyvisa[i]!).toFixed(2)).join(", ")} (goal < 1 in every round)`
-    : "  pyvisa-py: skipped (no python3 with pyvisa + pyvisa_py)");
+  console.log(
+    py
+      ? `  pyvisa-py: ${median(pyvisa).toFixed(1)} µs/query; ours / pyvisa-py per round: ${ours.map((u, i) => (u / pyvisa[i]!).toFixed(2)).join(", ")} (goal < 1 in every round)`
+      : "  pyvisa-py: skipped (no python3 with pyvisa + pyvisa_py)",
+  );
 
   // --- 2. 8 instruments in parallel from one process (one bun thread) against the C client's 8 threads
   const insts = await Promise.all(resources.map((r) => rm.open(r)));
   const perInst = Math.floor(N / 2);
-  const rates: number[] = [], c8s: number[] = [];
-  let jsNsPerQuery = 0, procNsPerQuery = 0;
+  const rates: number[] = [],
+    c8s: number[] = [];
+  let jsNsPerQuery = 0,
+    procNsPerQuery = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const js0 = jsThreadNs(), proc0 = processNs();
+    const js0 = jsThreadNs(),
+      proc0 = processNs();
     const t0 = performance.now();
-    await Promise.all(insts.map(async (i) => {
-      for (let k = 0; k < perInst; k++) await i.query("*IDN?");
-    }));
+    await Promise.all(
+      insts.map(async (i) => {
+        for (let k = 0; k < perInst; k++) await i.query("*IDN?");
+      }),
+    );
     const secs = (performance.now() - t0) / 1000;
     jsNsPerQuery = (jsThreadNs() - js0) / (perInst * 8);
     procNsPerQuery = (processNs() - proc0) / (perInst * 8);
     rates.push((perInst * 8) / secs);
     c8s.push((await cClient("*IDN?", "text", perInst, ports)).opsPerSec);
   }
-  const rate = median(rates), c8 = median(c8s);
+  const rate = median(rates),
+    c8 = median(c8s);
   const parallel = median(rates.map((x, i) => x / c8s[i]!));
   console.log(`8 instruments in parallel (${perInst} queries each, ${ROUNDS} rounds):`);
-  console.log(`  ours: ${fmt(rate)} queries/s; C client's 8 threads ${fmt(c8)}/s; ours / C per round: ` +
-    `${rates.map((x, i) => (x / c8s[i]!).toFixed(2)).join(", ")} (goal ≥ 0.8)`);
-  console.log(`  CPU per query (last round): JS thread ${(jsNsPerQuery / 1000).toFixed(1)} µs, whole process ${(procNsPerQuery / 1000).toFixed(1)} µs (${os()} cores)`);
+  console.log(
+    `  ours: ${fmt(rate)} queries/s; C client's 8 threads ${fmt(c8)}/s; ours / C per round: ` +
+      `${rates.map((x, i) => (x / c8s[i]!).toFixed(2)).join(", ")} (goal ≥ 0.8)`,
+  );
+  console.log(
+    `  CPU per query (last round): JS thread ${(jsNsPerQuery / 1000).toFixed(1)} µs, whole process ${(procNsPerQuery / 1000).toFixed(1)} µs (${os()} cores)`,
+  );
   await Promise.all(insts.map((i) => i.close()));
   summary.push(`query/c-blocking ${(usOurs / usBlock).toFixed(2)}`);
   summary.push(`query/pyvisa-py ${py ? (usOurs / median(pyvisa)).toFixed(2) : "n/a"}`);
   summary.push(`parallel8/c8 ${parallel.toFixed(2)}`);
 
   // --- 3. binary blocks
-  for (const [q, bytes, n] of [["CURV:4K?", 4096, quick ? 1000 : 5000], ["CURV:1M?", 1 << 20, quick ? 30 : 150]] as const) {
-    const oursUs: number[] = [], cUs: number[] = [];
+  for (const [q, bytes, n] of [
+    ["CURV:4K?", 4096, quick ? 1000 : 5000],
+    ["CURV:1M?", 1 << 20, quick ? 30 : 150],
+  ] as const) {
+    const oursUs: number[] = [],
+      cUs: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       cUs.push((await cClient(q, "block", n, [ports[0]!])).perOpUs);
       oursUs.push((await measured(() => inst.queryBinaryBlock(q), n)).us);
     }
-    const o = median(oursUs), c = median(cUs);
+    const o = median(oursUs),
+      c = median(cUs);
     const label = bytes >= 1 << 20 ? "1 MB" : "4 kB";
-    console.log(`float32 block ${label} (queryBinaryBlock → Float32Array): ours ${fmt(1e6 / o)} blocks/s, ${(bytes / o).toFixed(0)} MB/s; ` +
-      `C client ${fmt(1e6 / c)} blocks/s, ${(bytes / c).toFixed(0)} MB/s; ours = ${(o / c).toFixed(2)}× the C time ` +
-      `(goal ≤ ${bytes >= 1 << 20 ? "1.3" : "1.5"}; per round ${oursUs.map((u, i) => (u / cUs[i]!).toFixed(2)).join(", ")})`);
+    console.log(
+      `float32 block ${label} (queryBinaryBlock → Float32Array): ours ${fmt(1e6 / o)} blocks/s, ${(bytes / o).toFixed(0)} MB/s; ` +
+        `C client ${fmt(1e6 / c)} blocks/s, ${(bytes / c).toFixed(0)} MB/s; ours = ${(o / c).toFixed(2)}× the C time ` +
+        `(goal ≤ ${bytes >= 1 << 20 ? "1.3" : "1.5"}; per round ${oursUs.map((u, i) => (u / cUs[i]!).toFixed(2)).join(", ")})`,
+    );
   }
 
   // --- 4. native acquisition: FETC? (4096 float32 per block) back to back into a ring
@@ -118,7 +151,10 @@ try {
   const acqJs0 = jsThreadNs();
   const a0 = performance.now();
   const acq = inst.startAcquisition({
-    command: "FETC?", format: "float32", ring, maxExchanges: quick ? 2000 : 10000,
+    command: "FETC?",
+    format: "float32",
+    ring,
+    maxExchanges: quick ? 2000 : 10000,
     onSamples: () => {
       drained += ring.drainInto(scratch);
     },
@@ -128,9 +164,11 @@ try {
   const aSecs = (performance.now() - a0) / 1000;
   const acqJs = jsThreadNs() - acqJs0;
   const st = acq.stats();
-  console.log(`native acquisition (FETC?, 4096 float32 per block): ${fmt(st.exchanges / aSecs)} blocks/s, ${fmt(st.samples / aSecs)} samples/s, ` +
-    `${drained === st.samples ? "all" : `${drained} of ${st.samples}`} samples drained; JS-thread CPU ${(acqJs / st.samples).toFixed(2)} ns/sample ` +
-    `(${(acqJs / st.exchanges / 1000).toFixed(1)} µs/block, mostly the drain copy)`);
+  console.log(
+    `native acquisition (FETC?, 4096 float32 per block): ${fmt(st.exchanges / aSecs)} blocks/s, ${fmt(st.samples / aSecs)} samples/s, ` +
+      `${drained === st.samples ? "all" : `${drained} of ${st.samples}`} samples drained; JS-thread CPU ${(acqJs / st.samples).toFixed(2)} ns/sample ` +
+      `(${(acqJs / st.exchanges / 1000).toFixed(1)} µs/block, mostly the drain copy)`,
+  );
   await inst.close();
 } finally {
   await rm.close();
@@ -148,7 +186,8 @@ interface Cpu {
 /** µs per call, and CPU ns per call of the JS thread and of the whole process. */
 async function measured(op: () => Promise<unknown>, n: number): Promise<{ us: number; cpu: Cpu }> {
   for (let i = 0; i < Math.min(500, n); i++) await op();
-  const js0 = jsThreadNs(), proc0 = processNs();
+  const js0 = jsThreadNs(),
+    proc0 = processNs();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await op();
   const us = ((performance.now() - t0) * 1000) / n;
@@ -165,7 +204,12 @@ function processNs(): number {
   return (u.user + u.system) * 1000;
 }
 
-async function cClient(query: string, kind: string, n: number, ps: number[]): Promise<{ perOpUs: number; opsPerSec: number }> {
+async function cClient(
+  query: string,
+  kind: string,
+  n: number,
+  ps: number[],
+): Promise<{ perOpUs: number; opsPerSec: number }> {
   const p = Bun.spawn([`${dir}/_visa_client`, query, kind, String(n), ...ps.map(String)], { stdout: "pipe" });
   const [ops, secs] = (await new Response(p.stdout).text()).trim().split(" ").map(Number);
   return { perOpUs: (secs! * 1e6) / (ops! / ps.length), opsPerSec: ops! / secs! };
@@ -180,7 +224,10 @@ async function readPorts(stream: ReadableStream<Uint8Array>): Promise<number[]> 
     text += new TextDecoder().decode(value);
   }
   reader.releaseLock();
-  return text.split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
+  return text
+    .split("\n")
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
 }
 
 // CPU time of the JS thread alone (the main thread's task), from the scheduler's own accounting.

@@ -8,14 +8,24 @@ import { parseResourceName, ResourceManager, type BlockDatatype, type MessageIns
 const termination = (description: string) => t.Optional(t.Union([t.String(), t.Null()], { description }));
 
 /** What the constructor reads; the daemon refuses anything else before constructing. */
-const ScpiInstrumentParamsSchema = t.Object({
-  resource: t.String({ minLength: 1, description: "VISA resource string, e.g. \"TCPIP0::192.168.1.20::5025::SOCKET\" or \"ASRL/dev/ttyUSB0::INSTR\"" }),
-  timeoutMs: t.Optional(t.Number({ exclusiveMinimum: 0, description: "per request, ms; default 2000" })),
-  readTermination: termination("default \"\\n\"; null: none"),
-  writeTermination: termination("default \"\\n\"; null: none"),
-  baudRate: t.Optional(t.Integer({ minimum: 1, description: "serial line speed, when the resource is a serial port" })),
-  visaLibrary: t.Optional(t.String({ minLength: 1, description: "a vendor VISA library to route this resource through" })),
-}, { additionalProperties: false });
+const ScpiInstrumentParamsSchema = t.Object(
+  {
+    resource: t.String({
+      minLength: 1,
+      description: 'VISA resource string, e.g. "TCPIP0::192.168.1.20::5025::SOCKET" or "ASRL/dev/ttyUSB0::INSTR"',
+    }),
+    timeoutMs: t.Optional(t.Number({ exclusiveMinimum: 0, description: "per request, ms; default 2000" })),
+    readTermination: termination('default "\\n"; null: none'),
+    writeTermination: termination('default "\\n"; null: none'),
+    baudRate: t.Optional(
+      t.Integer({ minimum: 1, description: "serial line speed, when the resource is a serial port" }),
+    ),
+    visaLibrary: t.Optional(
+      t.String({ minLength: 1, description: "a vendor VISA library to route this resource through" }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type ScpiInstrumentParams = StaticDecode<typeof ScpiInstrumentParamsSchema>;
 
@@ -34,18 +44,36 @@ export class ScpiInstrument {
   static methods = {
     idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
     reset: { params: {}, doc: "*RST: the instrument's default state." },
-    clear: { params: {}, doc: "Device clear, then *CLS: aborts what the instrument was doing and empties its error queue and output buffer." },
-    write: { params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI command" }) }, doc: "Sends a command; nothing is read." },
-    query: { params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI query" }) }, doc: "Sends a query and returns its answer (without the termination)." },
+    clear: {
+      params: {},
+      doc: "Device clear, then *CLS: aborts what the instrument was doing and empties its error queue and output buffer.",
+    },
+    write: {
+      params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI command" }) },
+      doc: "Sends a command; nothing is read.",
+    },
+    query: {
+      params: { command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI query" }) },
+      doc: "Sends a query and returns its answer (without the termination).",
+    },
     queryBinary: {
       params: {
-        command: t.String({ minLength: 1, maxLength: 65536, description: "SCPI query answered with an IEEE 488.2 block" }),
-        datatype: t.Optional(t.Union(DATATYPES.map((d) => t.Literal(d)), { default: "float32" })),
+        command: t.String({
+          minLength: 1,
+          maxLength: 65536,
+          description: "SCPI query answered with an IEEE 488.2 block",
+        }),
+        datatype: t.Optional(
+          t.Union(
+            DATATYPES.map((d) => t.Literal(d)),
+            { default: "float32" },
+          ),
+        ),
         bigEndian: t.Optional(t.Boolean({ description: "the block's byte order is big endian", default: false })),
       },
       doc: "Sends a query answered by an IEEE 488.2 binary block and returns its values.",
     },
-    errors: { params: {}, doc: "Reads SYST:ERR? until the queue is empty (\"0,…\"); returns the errors read." },
+    errors: { params: {}, doc: 'Reads SYST:ERR? until the queue is empty ("0,…"); returns the errors read.' },
   };
 
   readonly deviceId: string;
@@ -56,7 +84,10 @@ export class ScpiInstrument {
   constructor(deviceId: string, params: ScpiInstrumentParams) {
     this.deviceId = deviceId;
     if (!params || typeof params.resource !== "string" || params.resource.trim() === "") {
-      throw new DeviceConfigurationError(`ScpiInstrument '${deviceId}' needs a 'resource' parameter (a VISA resource string)`, { device_id: deviceId });
+      throw new DeviceConfigurationError(
+        `ScpiInstrument '${deviceId}' needs a 'resource' parameter (a VISA resource string)`,
+        { device_id: deviceId },
+      );
     }
     // Refused when added (the server's 400 names the wrong part), not first at connect.
     parseResourceName(params.resource);
@@ -112,9 +143,15 @@ export class ScpiInstrument {
     return (await this.#live().query(command)).trim();
   }
 
-  async queryBinary(command: string, datatype: BlockDatatype = "float32", bigEndian = false): Promise<ArrayLike<number>> {
+  async queryBinary(
+    command: string,
+    datatype: BlockDatatype = "float32",
+    bigEndian = false,
+  ): Promise<ArrayLike<number>> {
     if (!DATATYPES.includes(datatype)) {
-      throw new DeviceOperationError(`unknown datatype '${datatype}' (one of ${DATATYPES.join(", ")})`, { device_id: this.deviceId });
+      throw new DeviceOperationError(`unknown datatype '${datatype}' (one of ${DATATYPES.join(", ")})`, {
+        device_id: this.deviceId,
+      });
     }
     return await this.#live().queryBinaryBlock(command, { datatype, bigEndian });
   }
@@ -128,13 +165,18 @@ export class ScpiInstrument {
       out.push(answer);
     }
     throw new DeviceOperationError(`${this.resource}: SYST:ERR? still reported errors after ${MAX_ERRORS} reads`, {
-      device_id: this.deviceId, resource: this.resource, errors: out,
+      device_id: this.deviceId,
+      resource: this.resource,
+      errors: out,
     });
   }
 
   #live(): MessageInstrument {
     if (!this.#instrument) {
-      throw new DeviceNotConnectedError(`ScpiInstrument '${this.deviceId}' (${this.resource}) is not connected`, { device_id: this.deviceId, resource: this.resource });
+      throw new DeviceNotConnectedError(`ScpiInstrument '${this.deviceId}' (${this.resource}) is not connected`, {
+        device_id: this.deviceId,
+        resource: this.resource,
+      });
     }
     return this.#instrument;
   }

@@ -10,15 +10,26 @@ const MAX_STEPS = 100_000;
 const MAX_DWELL_MS = 60_000;
 
 /** What the constructor reads; the daemon refuses anything else before constructing. */
-const SweepParamsSchema = t.Object({
-  laser_id: t.Optional(t.String({ minLength: 1, description: "device id of the tunable laser; default \"laser1\"" })),
-  meter_id: t.Optional(t.String({ minLength: 1, description: "device id of the power meter; default \"pm1\"" })),
-  start_wl: t.Optional(t.Number({ description: "first wavelength, nm; default 1549" })),
-  stop_wl: t.Optional(t.Number({ description: "last wavelength, nm; default 1552" })),
-  steps: t.Optional(t.Integer({ minimum: 1, maximum: MAX_STEPS, description: "points including both ends; default 31" })),
-  dwell_ms: t.Optional(t.Number({ minimum: 0, maximum: MAX_DWELL_MS, description: "wait after each tuning before reading, ms; settable while running; default 0" })),
-  power_mw: t.Optional(t.Number({ minimum: 0, description: "laser power for the sweep, mW; default: leave as set" })),
-}, { additionalProperties: false });
+const SweepParamsSchema = t.Object(
+  {
+    laser_id: t.Optional(t.String({ minLength: 1, description: 'device id of the tunable laser; default "laser1"' })),
+    meter_id: t.Optional(t.String({ minLength: 1, description: 'device id of the power meter; default "pm1"' })),
+    start_wl: t.Optional(t.Number({ description: "first wavelength, nm; default 1549" })),
+    stop_wl: t.Optional(t.Number({ description: "last wavelength, nm; default 1552" })),
+    steps: t.Optional(
+      t.Integer({ minimum: 1, maximum: MAX_STEPS, description: "points including both ends; default 31" }),
+    ),
+    dwell_ms: t.Optional(
+      t.Number({
+        minimum: 0,
+        maximum: MAX_DWELL_MS,
+        description: "wait after each tuning before reading, ms; settable while running; default 0",
+      }),
+    ),
+    power_mw: t.Optional(t.Number({ minimum: 0, description: "laser power for the sweep, mW; default: leave as set" })),
+  },
+  { additionalProperties: false },
+);
 
 export type SweepParams = StaticDecode<typeof SweepParamsSchema>;
 
@@ -80,10 +91,14 @@ export class SweepTask {
     this.steps = params.steps ?? 31;
     this.powerMw = params.power_mw;
     this.#dwellMs = checkDwell(params.dwell_ms ?? 0);
-    if (typeof this.laserId !== "string" || typeof this.meterId !== "string") throw new TypeError("laser_id and meter_id must be device ids");
-    if (!Number.isFinite(this.start) || !Number.isFinite(this.stop)) throw new TypeError("start_wl and stop_wl must be numbers (nm)");
-    if (!Number.isInteger(this.steps) || this.steps < 1 || this.steps > MAX_STEPS) throw new RangeError(`steps must be an integer within 1–${MAX_STEPS}`);
-    if (this.powerMw !== undefined && !(typeof this.powerMw === "number" && this.powerMw >= 0)) throw new RangeError("power_mw must be a non-negative number");
+    if (typeof this.laserId !== "string" || typeof this.meterId !== "string")
+      throw new TypeError("laser_id and meter_id must be device ids");
+    if (!Number.isFinite(this.start) || !Number.isFinite(this.stop))
+      throw new TypeError("start_wl and stop_wl must be numbers (nm)");
+    if (!Number.isInteger(this.steps) || this.steps < 1 || this.steps > MAX_STEPS)
+      throw new RangeError(`steps must be an integer within 1–${MAX_STEPS}`);
+    if (this.powerMw !== undefined && !(typeof this.powerMw === "number" && this.powerMw >= 0))
+      throw new RangeError("power_mw must be a non-negative number");
     this.deviceIds = [this.laserId, this.meterId];
     const laserMethods = ["setWavelength", "enableOutput", ...(this.powerMw !== undefined ? ["setPower"] : [])];
     this.requiredMethods = { [this.laserId]: laserMethods };
@@ -110,7 +125,12 @@ export class SweepTask {
     return result;
   }
 
-  async #sweep(ctx: TaskContext, laser: DeviceProxy<Laser>, meter: DeviceProxy<Meter>, result: SweepResult): Promise<void> {
+  async #sweep(
+    ctx: TaskContext,
+    laser: DeviceProxy<Laser>,
+    meter: DeviceProxy<Meter>,
+    result: SweepResult,
+  ): Promise<void> {
     if (this.powerMw !== undefined) await laser.setPower(this.powerMw);
     await laser.enableOutput(true);
     for (let i = 0; i < this.steps; i++) {
@@ -136,8 +156,11 @@ export class SweepTask {
 
   setParameter(key: string, value: unknown): number {
     if (key !== "dwell_ms") {
-      throw new TaskParameterError(`SweepTask '${this.taskId}': only dwell_ms can change while running, not '${key}'`,
-        { task_id: this.taskId, key, known: [...SETTABLE] });
+      throw new TaskParameterError(`SweepTask '${this.taskId}': only dwell_ms can change while running, not '${key}'`, {
+        task_id: this.taskId,
+        key,
+        known: [...SETTABLE],
+      });
     }
     this.#dwellMs = checkDwell(value);
     return this.#dwellMs;
@@ -145,14 +168,21 @@ export class SweepTask {
 
   getParameter(key: string): unknown {
     switch (key) {
-      case "dwell_ms": return this.#dwellMs;
-      case "points_done": return this.#done;
-      case "steps": return this.steps;
-      case "start_wl": return this.start;
-      case "stop_wl": return this.stop;
+      case "dwell_ms":
+        return this.#dwellMs;
+      case "points_done":
+        return this.#done;
+      case "steps":
+        return this.steps;
+      case "start_wl":
+        return this.start;
+      case "stop_wl":
+        return this.stop;
       default:
-        throw new TaskParameterError(`SweepTask '${this.taskId}' has no parameter '${key}' (known: ${READABLE.join(", ")})`,
-          { task_id: this.taskId, key, known: [...READABLE] });
+        throw new TaskParameterError(
+          `SweepTask '${this.taskId}' has no parameter '${key}' (known: ${READABLE.join(", ")})`,
+          { task_id: this.taskId, key, known: [...READABLE] },
+        );
     }
   }
 }

@@ -4,10 +4,23 @@ import pkg from "../package.json" with { type: "json" };
 export * from "./core/index.ts";
 export const version: string = pkg.version;
 export {
-  ServerAPI, SSEClient, SseParser, ensureServer, ensureDevice, ServerAPIError, ServerConnectionError, StreamEndedError,
+  ServerAPI,
+  SSEClient,
+  SseParser,
+  ensureServer,
+  ensureDevice,
+  ServerAPIError,
+  ServerConnectionError,
+  StreamEndedError,
 } from "./client/index.ts";
 export type {
-  ServerAPIOptions, RequestOptions, SSEClientOptions, SSEClientStats, StreamEventMeta, StreamGap, SseMessage,
+  ServerAPIOptions,
+  RequestOptions,
+  SSEClientOptions,
+  SSEClientStats,
+  StreamEventMeta,
+  StreamGap,
+  SseMessage,
 } from "./client/index.ts";
 export { LabDaemonServer } from "./server/index.ts";
 export type { LabDaemonServerOptions, ServerLogger, LogLevel } from "./server/index.ts";

@@ -12,10 +12,20 @@ export const TYPES_OUT = "dist/types";
 export async function buildClient(root: string): Promise<void> {
   rmSync(join(root, "dist/client"), { recursive: true, force: true });
   rmSync(join(root, TYPES_OUT), { recursive: true, force: true });
-  const out = await Bun.build({ entrypoints: [join(root, "src/client/index.ts")], target: "node", format: "esm", outdir: join(root, "dist/client"), naming: "index.js" });
+  const out = await Bun.build({
+    entrypoints: [join(root, "src/client/index.ts")],
+    target: "node",
+    format: "esm",
+    outdir: join(root, "dist/client"),
+    naming: "index.js",
+  });
   if (!out.success) throw new Error(`client bundle failed:\n${out.logs.map(String).join("\n")}`);
-  const tsc = await $`${join(root, "node_modules/.bin/tsc")} -p ${join(root, "tsconfig.client.json")}`.cwd(root).quiet().nothrow();
-  if (tsc.exitCode !== 0) throw new Error(`client types failed (tsc exit ${tsc.exitCode}):\n${tsc.stdout}${tsc.stderr}`);
+  const tsc = await $`${join(root, "node_modules/.bin/tsc")} -p ${join(root, "tsconfig.client.json")}`
+    .cwd(root)
+    .quiet()
+    .nothrow();
+  if (tsc.exitCode !== 0)
+    throw new Error(`client types failed (tsc exit ${tsc.exitCode}):\n${tsc.stdout}${tsc.stderr}`);
   // Declarations keep the sources' "./x.ts" specifiers; a Node consumer resolves "./x.js" to x.d.ts.
   for (const file of walk(join(root, TYPES_OUT))) {
     const text = readFileSync(file, "utf8");
@@ -24,7 +34,9 @@ export async function buildClient(root: string): Promise<void> {
 }
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".d.ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".d.ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 if (import.meta.main) {

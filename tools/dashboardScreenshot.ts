@@ -17,8 +17,11 @@ try {
   const page = b.page;
   page.setDefaultTimeout(20_000);
   // One finished sweep (its plotted result), then a slow one still running.
-  await fetch(`${server.url}/tasks`, { method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ task_id: "sweep-1", task_type: "SweepTask", params: { steps: 61 } }) });
+  await fetch(`${server.url}/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ task_id: "sweep-1", task_type: "SweepTask", params: { steps: 61 } }),
+  });
   await page.goto(`${server.url}/ui`);
   await page.locator('[data-task="sweep-1"] .series-plot canvas').first().waitFor();
   await page.locator('[data-device="daq1"] button.plot').click();

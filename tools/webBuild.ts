@@ -32,7 +32,12 @@ export async function buildPages(root: string): Promise<PageBuild[]> {
 
 async function buildPage(dir: string, outDir: string, page: string): Promise<PageBuild> {
   const started = performance.now();
-  const result = await Bun.build({ entrypoints: [join(dir, "main.ts")], target: "browser", minify: true, format: "esm" });
+  const result = await Bun.build({
+    entrypoints: [join(dir, "main.ts")],
+    target: "browser",
+    minify: true,
+    format: "esm",
+  });
   if (!result.success) throw new Error(`web/${page}: ${result.logs.map((l) => String(l)).join("\n")}`);
   const scripts = await Promise.all(result.outputs.filter((o) => o.kind === "entry-point").map((o) => o.text()));
   const css = [
@@ -40,7 +45,8 @@ async function buildPage(dir: string, outDir: string, page: string): Promise<Pag
     ...(existsSync(join(dir, "style.css")) ? [readFileSync(join(dir, "style.css"), "utf8")] : []),
   ].join("\n");
   const html = readFileSync(join(dir, "index.html"), "utf8");
-  if (!html.includes(SCRIPT_SLOT)) throw new Error(`web/${page}/index.html has no ${SCRIPT_SLOT} where its script goes`);
+  if (!html.includes(SCRIPT_SLOT))
+    throw new Error(`web/${page}/index.html has no ${SCRIPT_SLOT} where its script goes`);
   // A "</script" inside the bundle (a string literal) would end the inline script early.
   const script = scripts.join("\n").replace(/<\/(script)/gi, "<\\/$1");
   const out = html

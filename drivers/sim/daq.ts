@@ -35,19 +35,44 @@ const WAKE_SLICE_CALLBACKS = 64;
  * paced) plus the ring's. Ranges the native constructors check (powers of two, batch limits) are left
  * to them; their messages name the field.
  */
-const SimDaqParamsSchema = t.Object({
-  sampleRate: t.Optional(t.Number({ minimum: 1, maximum: MAX_SAMPLE_RATE, description: `samples per second, 1–${MAX_SAMPLE_RATE}; default 100000; sampleRate / batchSize at most ${MAX_BATCH_RATE}` })),
-  batchSize: t.Optional(t.Integer({ minimum: 1, maximum: MAX_BATCH_SIZE, description: "samples per batch (per callback); default 1000" })),
-  frequency: t.Optional(t.Number({ description: "Hz of the sine; default 1000" })),
-  amplitude: t.Optional(t.Number({ description: "default 1" })),
-  offset: t.Optional(t.Number({ description: "default 0" })),
-  noise: t.Optional(t.Number({ minimum: 0, description: "standard deviation of the added noise; default 0.01" })),
-  seed: t.Optional(t.Integer({ minimum: 0, description: "noise generator seed; default 1" })),
-  dtype: t.Optional(t.Union([t.Literal("float32"), t.Literal("float64"), t.Literal("int16"), t.Literal("int32")], { description: "sample type of the batches; default \"float64\"" })),
-  overflow: t.Optional(t.Union([t.Literal("drop-newest"), t.Literal("overwrite-oldest")],
-    { description: "what happens when JS falls behind by a whole ring; default \"drop-newest\"" })),
-  ringCapacity: t.Optional(t.Integer({ minimum: 2, maximum: MAX_RING_CAPACITY, description: "ring size in samples, a power of two; default: 64 batches or 50 ms of samples, whichever is larger" })),
-}, { additionalProperties: false });
+const SimDaqParamsSchema = t.Object(
+  {
+    sampleRate: t.Optional(
+      t.Number({
+        minimum: 1,
+        maximum: MAX_SAMPLE_RATE,
+        description: `samples per second, 1–${MAX_SAMPLE_RATE}; default 100000; sampleRate / batchSize at most ${MAX_BATCH_RATE}`,
+      }),
+    ),
+    batchSize: t.Optional(
+      t.Integer({ minimum: 1, maximum: MAX_BATCH_SIZE, description: "samples per batch (per callback); default 1000" }),
+    ),
+    frequency: t.Optional(t.Number({ description: "Hz of the sine; default 1000" })),
+    amplitude: t.Optional(t.Number({ description: "default 1" })),
+    offset: t.Optional(t.Number({ description: "default 0" })),
+    noise: t.Optional(t.Number({ minimum: 0, description: "standard deviation of the added noise; default 0.01" })),
+    seed: t.Optional(t.Integer({ minimum: 0, description: "noise generator seed; default 1" })),
+    dtype: t.Optional(
+      t.Union([t.Literal("float32"), t.Literal("float64"), t.Literal("int16"), t.Literal("int32")], {
+        description: 'sample type of the batches; default "float64"',
+      }),
+    ),
+    overflow: t.Optional(
+      t.Union([t.Literal("drop-newest"), t.Literal("overwrite-oldest")], {
+        description: 'what happens when JS falls behind by a whole ring; default "drop-newest"',
+      }),
+    ),
+    ringCapacity: t.Optional(
+      t.Integer({
+        minimum: 2,
+        maximum: MAX_RING_CAPACITY,
+        description:
+          "ring size in samples, a power of two; default: 64 batches or 50 ms of samples, whichever is larger",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type SimDaqParams = StaticDecode<typeof SimDaqParamsSchema>;
 
@@ -76,7 +101,8 @@ export class SimDaq {
 
   constructor(deviceId: string, params: SimDaqParams = {}) {
     this.deviceId = deviceId;
-    const fail = (message: string) => new DeviceConfigurationError(`SimDaq '${deviceId}': ${message}`, { device_id: deviceId });
+    const fail = (message: string) =>
+      new DeviceConfigurationError(`SimDaq '${deviceId}': ${message}`, { device_id: deviceId });
     // Checked here as well as by the daemon: the ring is allocated below, and a constructor called
     // directly must not allocate 2^40 samples before the source refuses its parameters.
     const problems = paramsProblems(SimDaq, params);
@@ -85,7 +111,9 @@ export class SimDaq {
     this.batchSize = params.batchSize ?? 1000;
     this.dtype = params.dtype ?? "float64";
     if (this.sampleRate / this.batchSize > MAX_BATCH_RATE) {
-      throw fail(`sampleRate / batchSize must be at most ${MAX_BATCH_RATE} batches per second, got ${this.sampleRate} / ${this.batchSize}; raise batchSize to at least ${Math.ceil(this.sampleRate / MAX_BATCH_RATE)}`);
+      throw fail(
+        `sampleRate / batchSize must be at most ${MAX_BATCH_RATE} batches per second, got ${this.sampleRate} / ${this.batchSize}; raise batchSize to at least ${Math.ceil(this.sampleRate / MAX_BATCH_RATE)}`,
+      );
     }
     const capacity =
       params.ringCapacity ??
@@ -104,9 +132,13 @@ export class SimDaq {
         seed: params.seed ?? 1,
       });
     } catch (e) {
-      throw new DeviceConfigurationError(`SimDaq '${deviceId}': ${(e as Error).message}`, { device_id: deviceId }, {
-        cause: e,
-      });
+      throw new DeviceConfigurationError(
+        `SimDaq '${deviceId}': ${(e as Error).message}`,
+        { device_id: deviceId },
+        {
+          cause: e,
+        },
+      );
     }
   }
 
@@ -126,14 +158,20 @@ export class SimDaq {
   /** `cb` gets batches of up to `batchSize` samples (exactly `batchSize` unless samples were dropped). */
   startStreaming(cb: (batch: SimDaqBatch) => void): void {
     if (typeof cb !== "function") throw new TypeError("startStreaming(cb): cb must be a function");
-    if (!this.#connected) throw new DeviceNotConnectedError(`SimDaq '${this.deviceId}' is not connected`, { device_id: this.deviceId });
-    if (this.#callback) throw new DeviceError(`SimDaq '${this.deviceId}' is already streaming`, { device_id: this.deviceId });
+    if (!this.#connected)
+      throw new DeviceNotConnectedError(`SimDaq '${this.deviceId}' is not connected`, { device_id: this.deviceId });
+    if (this.#callback)
+      throw new DeviceError(`SimDaq '${this.deviceId}' is already streaming`, { device_id: this.deviceId });
     this.#callback = cb;
     try {
       this.#source.start(this.#onWake);
     } catch (e) {
       this.#callback = null;
-      throw new DeviceError(`SimDaq '${this.deviceId}': ${(e as Error).message}`, { device_id: this.deviceId }, { cause: e });
+      throw new DeviceError(
+        `SimDaq '${this.deviceId}': ${(e as Error).message}`,
+        { device_id: this.deviceId },
+        { cause: e },
+      );
     }
   }
 

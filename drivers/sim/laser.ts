@@ -8,26 +8,43 @@ import { EMISSION, fibre, type LightSource } from "./fibre.ts";
 const nonNegative = (description: string) => t.Optional(t.Number({ minimum: 0, description }));
 
 /** What the constructor reads; the daemon refuses anything else before constructing. */
-const SimLaserParamsSchema = t.Object({
-  wavelength: nonNegative("nm; default 1550"),
-  power: nonNegative("mW; default 1"),
-  settleMs: nonNegative("ms a wavelength or power change takes to settle; default 20"),
-  minWavelength: nonNegative("lower end of the tuning range, nm; default 1480"),
-  maxWavelength: nonNegative("upper end of the tuning range, nm; default 1640"),
-  maxPower: nonNegative("highest settable power, mW; default 20"),
-}, { additionalProperties: false });
+const SimLaserParamsSchema = t.Object(
+  {
+    wavelength: nonNegative("nm; default 1550"),
+    power: nonNegative("mW; default 1"),
+    settleMs: nonNegative("ms a wavelength or power change takes to settle; default 20"),
+    minWavelength: nonNegative("lower end of the tuning range, nm; default 1480"),
+    maxWavelength: nonNegative("upper end of the tuning range, nm; default 1640"),
+    maxPower: nonNegative("highest settable power, mW; default 20"),
+  },
+  { additionalProperties: false },
+);
 
 export type SimLaserParams = Static<typeof SimLaserParamsSchema>;
 
 export class SimLaser implements LightSource {
   static params = SimLaserParamsSchema;
   /** What a client may call over HTTP; everything else stays in-process. */
-  static remote = ["setWavelength", "getWavelength", "setPower", "getPower", "enableOutput", "isOutputEnabled", "getStatus"];
+  static remote = [
+    "setWavelength",
+    "getWavelength",
+    "setPower",
+    "getPower",
+    "enableOutput",
+    "isOutputEnabled",
+    "getStatus",
+  ];
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
-    setWavelength: { params: { nm: t.Number({ minimum: 1480, maximum: 1640, description: "nm" }) }, doc: "Tunes to a wavelength (nm) and waits until it has settled." },
+    setWavelength: {
+      params: { nm: t.Number({ minimum: 1480, maximum: 1640, description: "nm" }) },
+      doc: "Tunes to a wavelength (nm) and waits until it has settled.",
+    },
     getWavelength: { params: {}, doc: "The wavelength (nm)." },
-    setPower: { params: { mw: t.Number({ minimum: 0, maximum: 20, description: "mW" }) }, doc: "Sets the output power (mW) and waits until it has settled." },
+    setPower: {
+      params: { mw: t.Number({ minimum: 0, maximum: 20, description: "mW" }) },
+      doc: "Sets the output power (mW) and waits until it has settled.",
+    },
     getPower: { params: {}, doc: "The output power setting (mW)." },
     enableOutput: { params: { on: t.Boolean() }, doc: "Opens (true) or closes (false) the shutter." },
     isOutputEnabled: { params: {}, doc: "Whether light is emitted." },
@@ -53,7 +70,9 @@ export class SimLaser implements LightSource {
     this.#wavelength = num(deviceId, "wavelength", params.wavelength ?? 1550);
     this.#power = num(deviceId, "power", params.power ?? 1);
     if (this.minWavelength >= this.maxWavelength) {
-      throw new DeviceConfigurationError(`SimLaser '${deviceId}': minWavelength must be below maxWavelength`, { device_id: deviceId });
+      throw new DeviceConfigurationError(`SimLaser '${deviceId}': minWavelength must be below maxWavelength`, {
+        device_id: deviceId,
+      });
     }
     this.#checkWavelength(this.#wavelength);
     this.#checkPower(this.#power);
@@ -110,7 +129,12 @@ export class SimLaser implements LightSource {
   }
 
   getStatus(): { wavelength: number; power: number; output: boolean; range: [number, number] } {
-    return { wavelength: this.#wavelength, power: this.#power, output: this.#output, range: [this.minWavelength, this.maxWavelength] };
+    return {
+      wavelength: this.#wavelength,
+      power: this.#power,
+      output: this.#output,
+      range: [this.minWavelength, this.maxWavelength],
+    };
   }
 
   /** What reaches the fibre: nothing while the shutter is closed or the laser is off. */
@@ -119,19 +143,25 @@ export class SimLaser implements LightSource {
   }
 
   #live(): void {
-    if (!this.#connected) throw new DeviceNotConnectedError(`SimLaser '${this.deviceId}' is not connected`, { device_id: this.deviceId });
+    if (!this.#connected)
+      throw new DeviceNotConnectedError(`SimLaser '${this.deviceId}' is not connected`, { device_id: this.deviceId });
   }
 
   #checkWavelength(nm: number): void {
     if (typeof nm !== "number" || !(nm >= this.minWavelength && nm <= this.maxWavelength)) {
-      throw new DeviceOperationError(`wavelength ${nm} nm is outside ${this.minWavelength}–${this.maxWavelength} nm`,
-        { device_id: this.deviceId, wavelength: nm });
+      throw new DeviceOperationError(`wavelength ${nm} nm is outside ${this.minWavelength}–${this.maxWavelength} nm`, {
+        device_id: this.deviceId,
+        wavelength: nm,
+      });
     }
   }
 
   #checkPower(mw: number): void {
     if (typeof mw !== "number" || !(mw >= 0 && mw <= this.maxPower)) {
-      throw new DeviceOperationError(`power ${mw} mW is outside 0–${this.maxPower} mW`, { device_id: this.deviceId, power: mw });
+      throw new DeviceOperationError(`power ${mw} mW is outside 0–${this.maxPower} mW`, {
+        device_id: this.deviceId,
+        power: mw,
+      });
     }
   }
 }
@@ -142,8 +172,10 @@ function settle(ms: number): Promise<void> {
 
 function num(deviceId: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new DeviceConfigurationError(`SimLaser '${deviceId}': ${name} must be a non-negative number, got ${JSON.stringify(v)}`,
-      { device_id: deviceId, param: name });
+    throw new DeviceConfigurationError(
+      `SimLaser '${deviceId}': ${name} must be a non-negative number, got ${JSON.stringify(v)}`,
+      { device_id: deviceId, param: name },
+    );
   }
   return v;
 }

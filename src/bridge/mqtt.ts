@@ -68,10 +68,18 @@ function commandRequest(cmd: Record<string, unknown>): { method: string; path: s
     case "call": {
       const dev = id("device_id");
       if (!dev) return "'device_id' (a string) is required";
-      return { method: "POST", path: `/devices/${dev}/call`, body: { method: cmd.method, args: cmd.args ?? [], kwargs: cmd.kwargs ?? {} } };
+      return {
+        method: "POST",
+        path: `/devices/${dev}/call`,
+        body: { method: cmd.method, args: cmd.args ?? [], kwargs: cmd.kwargs ?? {} },
+      };
     }
     case "start_task":
-      return { method: "POST", path: "/tasks", body: { task_id: cmd.task_id, task_type: cmd.task_type, params: cmd.params ?? {} } };
+      return {
+        method: "POST",
+        path: "/tasks",
+        body: { task_id: cmd.task_id, task_type: cmd.task_type, params: cmd.params ?? {} },
+      };
     case "cancel_task": {
       const task = id("task_id");
       if (!task) return "'task_id' (a string) is required";
@@ -90,7 +98,14 @@ function commandRequest(cmd: Record<string, unknown>): { method: string; path: s
 export class MqttBridge {
   readonly name: string;
   readonly prefix: string;
-  readonly stats: MqttBridgeStats = { connected: false, published: 0, dropped: 0, reconnects: 0, commands: 0, skippedStreamPayloads: 0 };
+  readonly stats: MqttBridgeStats = {
+    connected: false,
+    published: 0,
+    dropped: 0,
+    reconnects: 0,
+    commands: 0,
+    skippedStreamPayloads: 0,
+  };
   private client: MqttClient | null = null;
   /** Retained topics and their last payload: republished after every (re)connect. */
   private readonly retained = new Map<string, string>();
@@ -109,9 +124,13 @@ export class MqttBridge {
   private readonly startedAt = isoNow();
   private closed = false;
 
-  constructor(private readonly server: LabDaemonServer, private readonly opts: MqttBridgeOptions) {
+  constructor(
+    private readonly server: LabDaemonServer,
+    private readonly opts: MqttBridgeOptions,
+  ) {
     const name = opts.name ?? `${hostname()}-${server.port}`.replace(/[^A-Za-z0-9_.-]/g, "_");
-    if (!TOPIC_NAME.test(name)) throw new RangeError(`MQTT server name '${name}' must be 1–100 letters, digits, '_', '-' or '.'`);
+    if (!TOPIC_NAME.test(name))
+      throw new RangeError(`MQTT server name '${name}' must be 1–100 letters, digits, '_', '-' or '.'`);
     this.name = name;
     this.prefix = `labdaemon/${name}`;
     this.log = opts.log ?? ((_level, m) => console.error(m));
@@ -166,7 +185,13 @@ export class MqttBridge {
 
     this.watchDaemon();
     this.setRetained(`${this.prefix}/status`, {
-      online: true, server: this.name, version: pkg.version, url: this.server.url, pid: process.pid, started_at: this.startedAt, timestamp: isoNow(),
+      online: true,
+      server: this.name,
+      version: pkg.version,
+      url: this.server.url,
+      pid: process.pid,
+      started_at: this.startedAt,
+      timestamp: isoNow(),
     });
     for (const d of this.server.daemon.listDevices()) await this.publishDevice(d.deviceId);
 
@@ -175,7 +200,9 @@ export class MqttBridge {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         cleanup();
-        reject(new Error(`no MQTT connection to ${this.opts.url} within ${timeoutMs} ms (still retrying in the background)`));
+        reject(
+          new Error(`no MQTT connection to ${this.opts.url} within ${timeoutMs} ms (still retrying in the background)`),
+        );
       }, timeoutMs);
       const ok = () => (cleanup(), resolve());
       const cleanup = () => {
@@ -195,7 +222,12 @@ export class MqttBridge {
     this.streamWatchers.clear();
     const client = this.client;
     if (!client) return;
-    const offline = JSON.stringify({ online: false, server: this.name, started_at: this.startedAt, timestamp: isoNow() });
+    const offline = JSON.stringify({
+      online: false,
+      server: this.name,
+      started_at: this.startedAt,
+      timestamp: isoNow(),
+    });
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, opts.timeoutMs ?? 1000);
       const done = () => {
@@ -214,41 +246,68 @@ export class MqttBridge {
 
   private watchDaemon(): void {
     const daemon = this.server.daemon;
-    this.unsubscribe.push(daemon.on("device", (e) => {
-      if (e.kind === "removed") {
-        this.streamWatchers.get(e.deviceId)?.();
-        this.streamWatchers.delete(e.deviceId);
-        this.setRetained(`${this.prefix}/devices/${e.deviceId}/state`, null);
-        return;
-      }
-      void this.publishDevice(e.deviceId);
-    }));
-    this.unsubscribe.push(daemon.on("task", (e) => {
-      if (e.kind === "progress") {
-        const now = performance.now();
-        if (now - (this.lastProgress.get(e.taskId) ?? -Infinity) < this.progressIntervalMs) return;
-        this.lastProgress.set(e.taskId, now);
-      } else if (e.kind !== "started" && e.kind !== "paused" && e.kind !== "resumed") {
-        this.lastProgress.delete(e.taskId);
-      }
-      this.publish(`${this.prefix}/tasks/${e.taskId}/event`, toJson({
-        event: e.kind, task_id: e.taskId, task_type: e.taskType, timestamp: e.timestamp, progress: e.progress ?? null, error: e.error ?? null,
-      }));
-      // A task's start and end change who owns its devices.
-      if (e.kind !== "progress" && daemon.hasTask(e.taskId)) for (const id of daemon.getTask(e.taskId).deviceIds) void this.publishDevice(id);
-    }));
-    this.unsubscribe.push(daemon.on("error", (e) => {
-      this.publish(`${this.prefix}/errors`, toJson({
-        scope: e.scope, id: e.id, origin: e.origin, type: e.error.name, message: e.error.message, context: e.context, timestamp: e.timestamp,
-      }));
-    }));
+    this.unsubscribe.push(
+      daemon.on("device", (e) => {
+        if (e.kind === "removed") {
+          this.streamWatchers.get(e.deviceId)?.();
+          this.streamWatchers.delete(e.deviceId);
+          this.setRetained(`${this.prefix}/devices/${e.deviceId}/state`, null);
+          return;
+        }
+        void this.publishDevice(e.deviceId);
+      }),
+    );
+    this.unsubscribe.push(
+      daemon.on("task", (e) => {
+        if (e.kind === "progress") {
+          const now = performance.now();
+          if (now - (this.lastProgress.get(e.taskId) ?? -Infinity) < this.progressIntervalMs) return;
+          this.lastProgress.set(e.taskId, now);
+        } else if (e.kind !== "started" && e.kind !== "paused" && e.kind !== "resumed") {
+          this.lastProgress.delete(e.taskId);
+        }
+        this.publish(
+          `${this.prefix}/tasks/${e.taskId}/event`,
+          toJson({
+            event: e.kind,
+            task_id: e.taskId,
+            task_type: e.taskType,
+            timestamp: e.timestamp,
+            progress: e.progress ?? null,
+            error: e.error ?? null,
+          }),
+        );
+        // A task's start and end change who owns its devices.
+        if (e.kind !== "progress" && daemon.hasTask(e.taskId))
+          for (const id of daemon.getTask(e.taskId).deviceIds) void this.publishDevice(id);
+      }),
+    );
+    this.unsubscribe.push(
+      daemon.on("error", (e) => {
+        this.publish(
+          `${this.prefix}/errors`,
+          toJson({
+            scope: e.scope,
+            id: e.id,
+            origin: e.origin,
+            type: e.error.name,
+            message: e.error.message,
+            context: e.context,
+            timestamp: e.timestamp,
+          }),
+        );
+      }),
+    );
   }
 
   /** The device's wire state (GET /devices/{id}, the server's own answer) as a retained message. */
   private async publishDevice(deviceId: string): Promise<void> {
     if (this.closed || !this.server.daemon.hasDevice(deviceId)) return;
     if (!this.streamWatchers.has(deviceId) && this.streamIntervalMs !== Infinity) {
-      this.streamWatchers.set(deviceId, this.server.daemon.observeStream(deviceId, (payload, info) => this.onSample(payload, info)));
+      this.streamWatchers.set(
+        deviceId,
+        this.server.daemon.observeStream(deviceId, (payload, info) => this.onSample(payload, info)),
+      );
     }
     const res = await this.inProcess("GET", `/devices/${encodeURIComponent(deviceId)}`);
     const state = res.status === 200 ? await res.json() : null;
@@ -265,12 +324,22 @@ export class MqttBridge {
       return;
     }
     this.lastStreamPublish.set(info.deviceId, now);
-    this.publish(`${this.prefix}/devices/${info.deviceId}/data`, toJson({
-      device_id: info.deviceId, sequence: info.sequence, timestamp: isoMillis(info.time), payload,
-    }));
+    this.publish(
+      `${this.prefix}/devices/${info.deviceId}/data`,
+      toJson({
+        device_id: info.deviceId,
+        sequence: info.sequence,
+        timestamp: isoMillis(info.time),
+        payload,
+      }),
+    );
   }
 
-  private async onCommand(topic: string, payload: Buffer, props: { responseTopic?: string; correlationData?: Buffer } | undefined): Promise<void> {
+  private async onCommand(
+    topic: string,
+    payload: Buffer,
+    props: { responseTopic?: string; correlationData?: Buffer } | undefined,
+  ): Promise<void> {
     if (topic !== `${this.prefix}/cmd` || !this.opts.commands) return;
     this.stats.commands++;
     const reply = props?.responseTopic;
@@ -279,7 +348,10 @@ export class MqttBridge {
     let status: number;
     let body: unknown;
     const parsed = payload.length > MAX_COMMAND_BYTES ? null : safeParse(payload.toString("utf8"));
-    const req = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? commandRequest(parsed as Record<string, unknown>) : "the payload must be a JSON object of at most 1 MiB";
+    const req =
+      parsed && typeof parsed === "object" && !Array.isArray(parsed)
+        ? commandRequest(parsed as Record<string, unknown>)
+        : "the payload must be a JSON object of at most 1 MiB";
     if (typeof req === "string") {
       status = 400;
       body = { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } };
@@ -305,9 +377,13 @@ export class MqttBridge {
     const token = this.opts.serverToken;
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    return this.server.fetch(new Request(`http://127.0.0.1:${this.server.port}${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    }));
+    return this.server.fetch(
+      new Request(`http://127.0.0.1:${this.server.port}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
   }
 
   private setRetained(topic: string, value: unknown): void {

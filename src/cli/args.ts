@@ -3,7 +3,10 @@
 import { parseArgs } from "node:util";
 
 /** `emptyOk`: an empty value means something (`--read-termination ""`: none); otherwise "" is refused. */
-export type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; emptyOk?: boolean }>;
+export type FlagSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean; emptyOk?: boolean }
+>;
 
 /** Wrong usage: exit status 2, message on stderr. */
 export class UsageError extends Error {
@@ -15,23 +18,42 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parseFlags(command: string, argv: string[], flags: FlagSpec, positionals: { min: number; max: number; names: string }): Parsed {
+export function parseFlags(
+  command: string,
+  argv: string[],
+  flags: FlagSpec,
+  positionals: { min: number; max: number; names: string },
+): Parsed {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     const options = Object.fromEntries(Object.entries(flags).map(([k, { emptyOk: _, ...o }]) => [k, o]));
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (e) {
     const err = e as { code?: string; message: string };
     const m = /'([^']+)'/.exec(err.message);
     const flag = m?.[1]?.split(" ")[0] ?? "";
     switch (err.code) {
       case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-        throw new UsageError(`${command}: unknown flag ${flag}${suggest(flag, flags)} (see labdaemon ${command} --help)`);
+        throw new UsageError(
+          `${command}: unknown flag ${flag}${suggest(flag, flags)} (see labdaemon ${command} --help)`,
+        );
       case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-        throw new UsageError(`${command}: ${err.message.includes("missing") ? `${flag} needs a value`
-          : err.message.includes("does not take") ? `${flag} takes no value`
-          : err.message.includes("ambiguous") ? `${flag} needs a value (one starting with '-' is written ${flag}=VALUE)`
-          : firstLine(err.message)}`);
+        throw new UsageError(
+          `${command}: ${
+            err.message.includes("missing")
+              ? `${flag} needs a value`
+              : err.message.includes("does not take")
+                ? `${flag} takes no value`
+                : err.message.includes("ambiguous")
+                  ? `${flag} needs a value (one starting with '-' is written ${flag}=VALUE)`
+                  : firstLine(err.message)
+          }`,
+        );
       default:
         throw new UsageError(`${command}: ${firstLine(err.message)}`);
     }
@@ -41,11 +63,16 @@ export function parseFlags(command: string, argv: string[], flags: FlagSpec, pos
   for (const [k, v] of Object.entries(values)) {
     // `--token ""` would otherwise reach code that takes "" for "not given", or fails deep inside.
     const empty = Array.isArray(v) ? v.includes("") : v === "";
-    if (empty && !flags[k]?.emptyOk) throw new UsageError(`${command}: --${k} needs a value, got an empty one (see labdaemon ${command} --help)`);
+    if (empty && !flags[k]?.emptyOk)
+      throw new UsageError(`${command}: --${k} needs a value, got an empty one (see labdaemon ${command} --help)`);
   }
   const n = parsed.positionals.length;
-  if (n < positionals.min) throw new UsageError(`${command}: missing ${positionals.names} (see labdaemon ${command} --help)`);
-  if (n > positionals.max) throw new UsageError(`${command}: unexpected argument '${parsed.positionals[positionals.max]}' (see labdaemon ${command} --help)`);
+  if (n < positionals.min)
+    throw new UsageError(`${command}: missing ${positionals.names} (see labdaemon ${command} --help)`);
+  if (n > positionals.max)
+    throw new UsageError(
+      `${command}: unexpected argument '${parsed.positionals[positionals.max]}' (see labdaemon ${command} --help)`,
+    );
   return { values, positionals: parsed.positionals };
 }
 
@@ -73,7 +100,8 @@ function distance(a: string, b: string): number {
 
 export function portFlag(v: string | undefined, name = "--port"): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`${name} must be a port number within 0–65535, got '${v}'`);
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
+    throw new UsageError(`${name} must be a port number within 0–65535, got '${v}'`);
   return Number(v);
 }
 
@@ -97,7 +125,13 @@ export function msFlag(v: string | undefined, name: string): number | undefined 
 }
 
 /** A whole-number flag within min–max; `what` completes "must be … within min–max" in its usage error. */
-export function wholeFlag(v: string | undefined, name: string, what: string, min: number, max: number): number | undefined {
+export function wholeFlag(
+  v: string | undefined,
+  name: string,
+  what: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (v === undefined) return undefined;
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
   if (!(n >= min && n <= max)) throw new UsageError(`${name} must be ${what} within ${min}–${max}, got '${v}'`);
@@ -114,7 +148,9 @@ export function terminationFlag(v: string | undefined, name: string): string | u
   if (v === undefined) return undefined;
   if (v === "none" || v === "") return "";
   const bad = (why: string): never => {
-    throw new UsageError(`${name} takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '${v}' (${why})`);
+    throw new UsageError(
+      `${name} takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '${v}' (${why})`,
+    );
   };
   const text = v.replace(/\\(x[0-9a-fA-F]{2}|[\s\S]|$)/g, (_m, e: string) => {
     if (e.length === 3) {

@@ -12,7 +12,13 @@ export const WORKER_ENTRIES = ["src/data/writerWorker.ts"];
 /** Everything whose change must rebuild the executable (node_modules changes show in package-lock.json). */
 // build/web: the pages are embedded as built; a page rebuilt after the executable must rebuild it too.
 const INPUT_DIRS = ["src", "drivers", "web", "build/web"];
-const INPUT_FILES = ["package.json", "package-lock.json", "bunfig.toml", "tsconfig.json", "build/Release/labdaemon_native.node"];
+const INPUT_FILES = [
+  "package.json",
+  "package-lock.json",
+  "bunfig.toml",
+  "tsconfig.json",
+  "build/Release/labdaemon_native.node",
+];
 
 /**
  * Minified, identifiers included: the built-in drivers name their parameters in their `methods`
@@ -30,7 +36,10 @@ export interface CompileResult {
   ms: number;
 }
 
-export async function compileExecutable(root: string, opts: { force?: boolean; quiet?: boolean } = {}): Promise<CompileResult> {
+export async function compileExecutable(
+  root: string,
+  opts: { force?: boolean; quiet?: boolean } = {},
+): Promise<CompileResult> {
   const started = performance.now();
   const outfile = join(root, OUTFILE);
   const addon = join(root, "build/Release/labdaemon_native.node");
@@ -46,7 +55,11 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   const entry = join(root, "src/cli/main.ts");
   // Worker scripts are entry points of their own: the executable carries them beside main.
   const workers = WORKER_ENTRIES.map((w) => join(root, w));
-  const build = (extra: string[]) => $`${process.execPath} build --compile ${FLAGS} ${extra} ${entry} ${workers} --outfile ${tmp}`.cwd(root).quiet().nothrow();
+  const build = (extra: string[]) =>
+    $`${process.execPath} build --compile ${FLAGS} ${extra} ${entry} ${workers} --outfile ${tmp}`
+      .cwd(root)
+      .quiet()
+      .nothrow();
   let result = await build(["--bytecode"]);
   if (result.exitCode !== 0 && /"await" can only be used/.test(result.stderr.toString())) {
     // Bytecode needs CommonJS, which has no top-level await; one module using it costs start-up time, not function.
@@ -57,13 +70,16 @@ export async function compileExecutable(root: string, opts: { force?: boolean; q
   if (result.exitCode !== 0) {
     rmSync(tmp, { force: true });
     rmSync(`${tmp}.map`, { force: true });
-    throw new Error(`bun build --compile failed (exit ${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`);
+    throw new Error(
+      `bun build --compile failed (exit ${result.exitCode}):\n${result.stderr.toString()}${result.stdout.toString()}`,
+    );
   }
   await $`mv -f ${tmp} ${outfile}`.quiet();
   // The map is embedded in the executable too; the file beside it is for reading stack traces by hand.
   if (existsSync(`${tmp}.map`)) await $`mv -f ${tmp}.map ${outfile}.map`.quiet();
   const ms = performance.now() - started;
-  if (!opts.quiet) console.log(`${OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`);
+  if (!opts.quiet)
+    console.log(`${OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`);
   return { outfile, built: true, ms };
 }
 

@@ -39,7 +39,11 @@ function firstInvalidUtf8(b: Uint8Array): number {
       const d = b[i + k];
       if (d === undefined || (d & 0xc0) !== 0x80) return i;
       // Overlong forms, surrogates and code points past U+10FFFF.
-      if (k === 1 && ((c === 0xe0 && d < 0xa0) || (c === 0xed && d > 0x9f) || (c === 0xf0 && d < 0x90) || (c === 0xf4 && d > 0x8f))) return i;
+      if (
+        k === 1 &&
+        ((c === 0xe0 && d < 0xa0) || (c === 0xed && d > 0x9f) || (c === 0xf0 && d < 0x90) || (c === 0xf4 && d > 0x8f))
+      )
+        return i;
     }
     i += n;
   }
@@ -68,7 +72,9 @@ export function parseDataFile(file: string, text: string, fail: (message: string
     raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
     // The yaml library throws a bare ReferenceError when aliases expand too far.
-    throw fail(`${file}${firstAliasPosition(doc, lines)}: invalid YAML: aliases expand too far (${(e as Error).message})`);
+    throw fail(
+      `${file}${firstAliasPosition(doc, lines)}: invalid YAML: aliases expand too far (${(e as Error).message})`,
+    );
   }
   return { raw, position: (path) => positionIn(doc, lines, path) };
 }
@@ -94,9 +100,12 @@ function positionIn(doc: Document, lines: LineCounter, path: DataPath): string {
     if (isNode(node) && node.range) {
       // A map's key line reads better than where its value starts (often the next line).
       const parent = n > 0 ? (n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true)) : null;
-      const key = parent && isNode(parent) && "items" in parent
-        ? (parent.items as Array<{ key?: unknown }>).find((p) => isNode(p?.key) && (p.key as { value?: unknown }).value === path[n - 1])?.key
-        : null;
+      const key =
+        parent && isNode(parent) && "items" in parent
+          ? (parent.items as Array<{ key?: unknown }>).find(
+              (p) => isNode(p?.key) && (p.key as { value?: unknown }).value === path[n - 1],
+            )?.key
+          : null;
       const at = key && isNode(key) && key.range ? key.range[0] : node.range[0];
       const { line, col } = lines.linePos(at);
       return `:${line}:${col}`;

@@ -28,7 +28,10 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
     i++; // opening quote
     while (i < text.length) {
       const c = text[i]!;
-      if (c === '"') { i++; return; }
+      if (c === '"') {
+        i++;
+        return;
+      }
       if (c === "\\") {
         const e = text[i + 1];
         if (e === "u") {
@@ -36,7 +39,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
           i += 6;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
         else fail("bad escape in a string");
-      } else if (c < " ") fail(c === "\n" ? "unterminated string (line break inside quotes)" : "control character in a string");
+      } else if (c < " ")
+        fail(c === "\n" ? "unterminated string (line break inside quotes)" : "control character in a string");
       else i++;
     }
     fail("unterminated string");
@@ -66,32 +70,51 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
   const object = () => {
     i++;
     ws();
-    if (text[i] === "}") { i++; return; }
+    if (text[i] === "}") {
+      i++;
+      return;
+    }
     for (;;) {
       ws();
-      if (text[i] !== '"') fail(text[i] === "}" ? "trailing comma before '}'" : `expected a quoted property name, found ${describe()}`);
+      if (text[i] !== '"')
+        fail(text[i] === "}" ? "trailing comma before '}'" : `expected a quoted property name, found ${describe()}`);
       string();
       ws();
       if (text[i] !== ":") fail(`expected ':' after the property name, found ${describe()}`);
       i++;
       value();
       ws();
-      if (text[i] === ",") { i++; continue; }
-      if (text[i] === "}") { i++; return; }
+      if (text[i] === ",") {
+        i++;
+        continue;
+      }
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
       fail(`expected ',' or '}', found ${describe()}`);
     }
   };
   const array = () => {
     i++;
     ws();
-    if (text[i] === "]") { i++; return; }
+    if (text[i] === "]") {
+      i++;
+      return;
+    }
     for (;;) {
       ws();
       if (text[i] === "]") fail("trailing comma before ']'");
       value();
       ws();
-      if (text[i] === ",") { i++; continue; }
-      if (text[i] === "]") { i++; return; }
+      if (text[i] === ",") {
+        i++;
+        continue;
+      }
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
       fail(`expected ',' or ']', found ${describe()}`);
     }
   };
@@ -112,7 +135,10 @@ export function lineColumn(text: string, offset: number): { line: number; column
   let line = 1;
   let start = 0;
   for (let k = 0; k < offset && k < text.length; k++) {
-    if (text.charCodeAt(k) === 10) { line++; start = k + 1; }
+    if (text.charCodeAt(k) === 10) {
+      line++;
+      start = k + 1;
+    }
   }
   return { line, column: offset - start + 1 };
 }

@@ -17,21 +17,29 @@ export interface Lab {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: number; setupTimeoutMs?: number } = {}): Promise<Lab> {
+export async function buildLab(
+  loaded: LoadedConfig,
+  opts: { connectTimeoutMs?: number; setupTimeoutMs?: number } = {},
+): Promise<Lab> {
   const { config, where } = loaded;
   const at = loaded.profile ? ["configs", loaded.profile] : [];
   const devices: Record<string, DeviceClass> = { ...builtinDevices };
   const tasks: Record<string, TaskClass> = {};
   for (const [i, name] of (config.tasks ?? Object.keys(builtinTasks)).entries()) {
     const cls = Object.hasOwn(builtinTasks, name) ? builtinTasks[name] : undefined; // never Object.prototype's "toString"
-    if (!cls) throw new ConfigError(`${where([...at, "tasks", i])}: unknown task type '${name}' (built-in: ${Object.keys(builtinTasks).join(", ")})`);
+    if (!cls)
+      throw new ConfigError(
+        `${where([...at, "tasks", i])}: unknown task type '${name}' (built-in: ${Object.keys(builtinTasks).join(", ")})`,
+      );
     tasks[name] = cls;
   }
   for (const kind of ["devices", "tasks"] as const) {
     const target: Record<string, unknown> = kind === "devices" ? devices : tasks;
     for (const [name, cls] of Object.entries(config.plugins?.[kind] ?? {})) {
       if (Object.hasOwn(target, name)) {
-        throw new ConfigError(`${where([...at, "plugins", kind, name])}: plugin type '${name}' clashes with a built-in type of that name`);
+        throw new ConfigError(
+          `${where([...at, "plugins", kind, name])}: plugin type '${name}' clashes with a built-in type of that name`,
+        );
       }
       target[name] = cls;
     }
@@ -49,7 +57,9 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
     for (const [id, d] of Object.entries(config.devices)) {
       const path = [...at, "devices", id];
       if (!Object.hasOwn(devices, d.type)) {
-        throw new ConfigError(`${where([...path, "type"])}: device '${id}': unknown device type '${d.type}' (known: ${Object.keys(devices).join(", ")})`);
+        throw new ConfigError(
+          `${where([...path, "type"])}: device '${id}': unknown device type '${d.type}' (known: ${Object.keys(devices).join(", ")})`,
+        );
       }
       try {
         daemon.addDevice(id, d.type, d.params, { callTimeoutMs: d.callTimeoutMs });
@@ -62,16 +72,23 @@ export async function buildLab(loaded: LoadedConfig, opts: { connectTimeoutMs?: 
       try {
         await daemon.connectDevice(id, { timeoutMs: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
       } catch (e) {
-        throw new LabStartError(`${where([...at, "devices", id])}: device '${id}' (${d.type}) failed to connect: ${(e as Error).message}`);
+        throw new LabStartError(
+          `${where([...at, "devices", id])}: device '${id}' (${d.type}) failed to connect: ${(e as Error).message}`,
+        );
       }
     }
     if (config.setup) {
       try {
         const ms = opts.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
-        const after = await settleWithin(Promise.resolve().then(() => config.setup!(daemon)), ms, () => new SetupTimeout(ms));
+        const after = await settleWithin(
+          Promise.resolve().then(() => config.setup!(daemon)),
+          ms,
+          () => new SetupTimeout(ms),
+        );
         if (typeof after === "function") cleanup = after as () => unknown;
       } catch (e) {
-        if (e instanceof SetupTimeout) throw new LabStartError(`${loaded.file}: setup() did not finish within ${e.ms} ms`);
+        if (e instanceof SetupTimeout)
+          throw new LabStartError(`${loaded.file}: setup() did not finish within ${e.ms} ms`);
         throw new LabStartError(`${loaded.file}: setup() failed: ${(e as Error).stack ?? e}`);
       }
     }

@@ -4,7 +4,12 @@ import mqtt from "mqtt";
 import { parseFlags, UsageError, wholeFlag, type Parsed } from "./args.ts";
 import { LAB_HELP } from "./help.ts";
 
-const FLAGS = { mqtt: { type: "string" }, once: { type: "boolean" }, wait: { type: "string" }, username: { type: "string" } } as const;
+const FLAGS = {
+  mqtt: { type: "string" },
+  once: { type: "boolean" },
+  wait: { type: "string" },
+  username: { type: "string" },
+} as const;
 const REDRAW_MS = 250;
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -21,12 +26,16 @@ export async function labCommand(argv: string[]): Promise<number> {
   }
   const url = values.mqtt as string | undefined;
   if (url === undefined) throw new UsageError("lab: --mqtt URL is required (see labdaemon lab --help)");
-  if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(url)) throw new UsageError(`lab: --mqtt takes a broker URL such as mqtt://broker:1883, got '${url}'`);
+  if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^/\s]+/.test(url))
+    throw new UsageError(`lab: --mqtt takes a broker URL such as mqtt://broker:1883, got '${url}'`);
   const waitMs = wholeFlag(values.wait as string | undefined, "lab: --wait", "milliseconds", 0, 600_000) ?? 1000;
   const servers = new Map<string, ServerView>();
   const client = mqtt.connect(url, {
-    protocolVersion: 5, connectTimeout: CONNECT_TIMEOUT_MS, reconnectPeriod: values.once ? 0 : 2000,
-    username: values.username as string | undefined, password: process.env.LABDAEMON_MQTT_PASSWORD || undefined,
+    protocolVersion: 5,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    reconnectPeriod: values.once ? 0 : 2000,
+    username: values.username as string | undefined,
+    password: process.env.LABDAEMON_MQTT_PASSWORD || undefined,
   });
   client.on("message", (topic, payload) => {
     const m = /^labdaemon\/([^/]+)\/(?:(status)|devices\/([^/]+)\/state)$/.exec(topic);
@@ -40,7 +49,10 @@ export async function labCommand(argv: string[]): Promise<number> {
     scheduleRedraw();
   });
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`lab: no connection to ${url} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS + 500);
+    const t = setTimeout(
+      () => reject(new Error(`lab: no connection to ${url} within ${CONNECT_TIMEOUT_MS} ms`)),
+      CONNECT_TIMEOUT_MS + 500,
+    );
     client.once("connect", () => (clearTimeout(t), resolve()));
     client.once("error", (e) => (clearTimeout(t), reject(new Error(`lab: ${url}: ${e.message}`))));
   }).catch((e) => {
@@ -81,14 +93,30 @@ export function renderTable(servers: Map<string, ServerView>): string {
     const devices = [...view.devices].sort(([a], [b]) => a.localeCompare(b));
     if (devices.length === 0) rows.push([name, state, url, "-", "", "", "", ""]);
     for (const [id, d] of devices) {
-      rows.push([name, state, url, id, String(d.device_type ?? ""), yesNo(d.connected), yesNo(d.streaming), String(d.owned_by ?? "-")]);
+      rows.push([
+        name,
+        state,
+        url,
+        id,
+        String(d.device_type ?? ""),
+        yesNo(d.connected),
+        yesNo(d.streaming),
+        String(d.owned_by ?? "-"),
+      ]);
     }
   }
   if (rows.length === 1) return "no labdaemon server has published to this broker";
   // Anyone who may publish to the broker writes these cells: no terminal control sequences get through.
   for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = r[i]!.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 const yesNo = (v: unknown) => (v === true ? "yes" : v === false ? "no" : "?");

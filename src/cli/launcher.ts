@@ -20,7 +20,10 @@ export async function launcherCommand(argv: string[]): Promise<number> {
   try {
     launcher = await startLauncher({ configFlag: values.config as string | undefined, port });
   } catch (e) {
-    if (isAddressInUse(e)) throw new PortInUseError(`port ${port} on 127.0.0.1 is already in use (another launcher? choose another with --port)`);
+    if (isAddressInUse(e))
+      throw new PortInUseError(
+        `port ${port} on 127.0.0.1 is already in use (another launcher? choose another with --port)`,
+      );
     throw e;
   }
   const { supervisor: sup, http } = launcher;
@@ -36,26 +39,41 @@ export async function launcherCommand(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  console.error(sup.configFile
-    ? `labdaemon launcher: ${sup.configFile} (${sup.via}), ${plural(sup.profiles.length, "profile")}${sup.configError ? `; it does not load: ${sup.configError.message}` : ""}`
-    : "labdaemon launcher: no lab configuration found; the page offers to create one");
+  console.error(
+    sup.configFile
+      ? `labdaemon launcher: ${sup.configFile} (${sup.via}), ${plural(sup.profiles.length, "profile")}${sup.configError ? `; it does not load: ${sup.configError.message}` : ""}`
+      : "labdaemon launcher: no lab configuration found; the page offers to create one",
+  );
   const orphans = sup.orphanList();
-  if (orphans.length > 0) console.error(`labdaemon launcher: ${plural(orphans.length, "server")} left by an earlier launcher (${sup.runDir.dir}): see the page`);
+  if (orphans.length > 0)
+    console.error(
+      `labdaemon launcher: ${plural(orphans.length, "server")} left by an earlier launcher (${sup.runDir.dir}): see the page`,
+    );
   console.log(`labdaemon launcher on ${http.urlWithToken}`);
   if (values["no-open"] !== true) openBrowser(http.urlWithToken);
 
   const { stopped, kept } = await launcher.done;
-  console.error(`labdaemon launcher: quit${stopped.length ? `; stopped ${stopped.join(", ")}` : ""}${kept.length ? `; left running: ${kept.join(", ")}` : ""}`);
+  console.error(
+    `labdaemon launcher: quit${stopped.length ? `; stopped ${stopped.join(", ")}` : ""}${kept.length ? `; left running: ${kept.join(", ")}` : ""}`,
+  );
   return 0;
 }
 
 /** The desktop's way to open a URL; a failure only costs the user a copy-paste of the printed URL. */
 function openBrowser(url: string): void {
-  const cmd = process.platform === "darwin" ? ["open", url] : process.platform === "win32" ? ["cmd", "/c", "start", "", url] : ["xdg-open", url];
+  const cmd =
+    process.platform === "darwin"
+      ? ["open", url]
+      : process.platform === "win32"
+        ? ["cmd", "/c", "start", "", url]
+        : ["xdg-open", url];
   try {
     const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     void p.exited.then((code) => {
-      if (code !== 0) console.error(`labdaemon launcher: could not open a browser (${cmd[0]} exited with ${code}); open the URL above`);
+      if (code !== 0)
+        console.error(
+          `labdaemon launcher: could not open a browser (${cmd[0]} exited with ${code}); open the URL above`,
+        );
     });
   } catch {
     console.error(`labdaemon launcher: could not open a browser (no ${cmd[0]}); open the URL above`);

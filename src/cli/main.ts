@@ -4,14 +4,31 @@
 // The version straight from package.json: importing the library for it would load the whole server.
 import pkg from "../../package.json" with { type: "json" };
 import { UsageError } from "./args.ts";
-import { LAB_HELP, LAUNCHER_HELP, MAIN_HELP, PROFILES_HELP, QUERY_HELP, RESOURCES_HELP, SERVE_HELP, SERVICE_HELP, SIM_HELP } from "./help.ts";
+import {
+  LAB_HELP,
+  LAUNCHER_HELP,
+  MAIN_HELP,
+  PROFILES_HELP,
+  QUERY_HELP,
+  RESOURCES_HELP,
+  SERVE_HELP,
+  SERVICE_HELP,
+  SIM_HELP,
+} from "./help.ts";
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
 const EXIT_CONFIG = 3;
 
 const HELP: Record<string, string> = {
-  serve: SERVE_HELP, resources: RESOURCES_HELP, query: QUERY_HELP, sim: SIM_HELP, profiles: PROFILES_HELP, service: SERVICE_HELP, lab: LAB_HELP, launcher: LAUNCHER_HELP,
+  serve: SERVE_HELP,
+  resources: RESOURCES_HELP,
+  query: QUERY_HELP,
+  sim: SIM_HELP,
+  profiles: PROFILES_HELP,
+  service: SERVICE_HELP,
+  lab: LAB_HELP,
+  launcher: LAUNCHER_HELP,
 };
 
 // Commands load on demand: `--version` and `--help` must not pay for the server.
@@ -38,15 +55,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (first === "--help" || first === "-h" || first === "help") {
     const topic = rest[0];
-    if (topic !== undefined && !HELP[topic]) throw new UsageError(`help: unknown command '${topic}' (commands: ${Object.keys(HELP).join(", ")})`);
+    if (topic !== undefined && !HELP[topic])
+      throw new UsageError(`help: unknown command '${topic}' (commands: ${Object.keys(HELP).join(", ")})`);
     process.stdout.write(topic ? HELP[topic]! : MAIN_HELP);
     return 0;
   }
   const load = COMMANDS[first];
   if (!load) {
-    throw new UsageError(first.startsWith("-")
-      ? `unknown flag ${first} before a command (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`
-      : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`);
+    throw new UsageError(
+      first.startsWith("-")
+        ? `unknown flag ${first} before a command (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`
+        : `unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(", ")}; see labdaemon --help)`,
+    );
   }
   return (await load())(rest);
 }
@@ -59,9 +79,11 @@ function addonHint(err: Error | undefined): string | null {
   // The loader's own words, wherever the failure surfaced (often inside a device's creation error).
   const cause = /(\S*labdaemon_native[^\s:]*\.node: [^\n]*)/.exec(String(err?.message ?? ""))?.[1];
   if (!cause) return null;
-  return `cannot load the native addon (${cause}). The executable unpacks it into $TMPDIR ` +
+  return (
+    `cannot load the native addon (${cause}). The executable unpacks it into $TMPDIR ` +
     `(${process.env.TMPDIR || "/tmp"}) at start: that folder must exist, be writable and allow executing files ` +
-    `(not mounted noexec). Point TMPDIR at such a folder.`;
+    `(not mounted noexec). Point TMPDIR at such a folder.`
+  );
 }
 
 /** Which exit status a failure gets. */
@@ -79,8 +101,10 @@ if (import.meta.main) {
     (status) => process.exit(status),
     (e) => {
       const err = e as Error;
-      const known = err instanceof UsageError || ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name)
-        || typeof (err as { context?: unknown })?.context === "object";
+      const known =
+        err instanceof UsageError ||
+        ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name) ||
+        typeof (err as { context?: unknown })?.context === "object";
       // Expected failures get one line; anything else keeps its stack for the bug report.
       console.error(`labdaemon: ${addonHint(err) ?? (known ? err.message : (err?.stack ?? String(e)))}`);
       process.exit(exitStatusOf(e));

@@ -17,7 +17,10 @@ export const MQTT_FLAGS = {
 const URL_SCHEMES = ["mqtt:", "mqtts:", "ws:", "wss:", "tcp:", "ssl:"];
 
 /** The bridge's options from the flags, or null without --mqtt; every mistake is a UsageError. */
-export function mqttOptions(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Omit<MqttBridgeOptions, "serverToken"> | null {
+export function mqttOptions(
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<MqttBridgeOptions, "serverToken"> | null {
   const get = (k: string) => values[k] as string | undefined;
   const url = get("mqtt");
   if (url === undefined) {
@@ -31,9 +34,11 @@ export function mqttOptions(values: Record<string, unknown>, env: NodeJS.Process
   } catch {
     throw new UsageError(`serve: --mqtt takes a broker URL such as mqtt://broker:1883, got '${url}'`);
   }
-  if (!URL_SCHEMES.includes(parsed.protocol)) throw new UsageError(`serve: --mqtt URL must start with mqtt://, mqtts://, ws:// or wss://, got '${url}'`);
+  if (!URL_SCHEMES.includes(parsed.protocol))
+    throw new UsageError(`serve: --mqtt URL must start with mqtt://, mqtts://, ws:// or wss://, got '${url}'`);
   const name = get("mqtt-name");
-  if (name !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(name)) throw new UsageError(`serve: --mqtt-name must be 1–100 letters, digits, '_', '-' or '.', got '${name}'`);
+  if (name !== undefined && !/^[A-Za-z0-9_.-]{1,100}$/.test(name))
+    throw new UsageError(`serve: --mqtt-name must be 1–100 letters, digits, '_', '-' or '.', got '${name}'`);
   for (const k of ["mqtt-ca", "mqtt-cert", "mqtt-key"]) {
     const f = get(k);
     if (f !== undefined && !existsSync(f)) throw new UsageError(`serve: --${k} ${f}: no such file`);
@@ -45,10 +50,16 @@ export function mqttOptions(values: Record<string, unknown>, env: NodeJS.Process
   }
   const username = get("mqtt-username");
   const password = env.LABDAEMON_MQTT_PASSWORD || undefined;
-  if (password !== undefined && username === undefined) throw new UsageError("serve: $LABDAEMON_MQTT_PASSWORD needs --mqtt-username");
+  if (password !== undefined && username === undefined)
+    throw new UsageError("serve: $LABDAEMON_MQTT_PASSWORD needs --mqtt-username");
   return {
-    url, name, username, password,
-    caFile: get("mqtt-ca"), certFile: get("mqtt-cert"), keyFile: get("mqtt-key"),
+    url,
+    name,
+    username,
+    password,
+    caFile: get("mqtt-ca"),
+    certFile: get("mqtt-cert"),
+    keyFile: get("mqtt-key"),
     commands: values["mqtt-commands"] === true,
     streamRateHz: rate,
   };

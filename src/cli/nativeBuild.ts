@@ -41,8 +41,10 @@ export async function buildNative(root: string, opts: NativeBuildOptions = {}): 
   }
   // cmake-js + ninja rebuild only what changed; a no-op build takes well under a second.
   const progress = new BuildProgress(relative(root, sourceDir) || ".", print);
-  const proc = Bun.spawn([join(root, "node_modules/.bin/cmake-js"), "build", "--directory", sourceDir, "--out", buildDir],
-    { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn(
+    [join(root, "node_modules/.bin/cmake-js"), "build", "--directory", sourceDir, "--out", buildDir],
+    { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+  );
   const lines: string[] = [];
   const take = (line: string) => {
     lines.push(line);
@@ -56,7 +58,9 @@ export async function buildNative(root: string, opts: NativeBuildOptions = {}): 
   mkdirSync(buildDir, { recursive: true });
   const log = join(buildDir, LOG_FILE);
   writeFileSync(log, output);
-  throw new NativeBuildError(`native build failed (cmake-js exit ${exitCode}; full output in ${log}):\n${tellingLines(output)}`);
+  throw new NativeBuildError(
+    `native build failed (cmake-js exit ${exitCode}; full output in ${log}):\n${tellingLines(output)}`,
+  );
 }
 
 async function eachLine(stream: ReadableStream<Uint8Array>, fn: (line: string) => void): Promise<void> {
@@ -83,7 +87,10 @@ export class BuildProgress {
   private stage: "checking" | "configuring" | "compiling" = "checking";
   private steps = 0;
 
-  constructor(private readonly sourceDir: string, private readonly print: (line: string) => void) {}
+  constructor(
+    private readonly sourceDir: string,
+    private readonly print: (line: string) => void,
+  ) {}
 
   line(text: string): void {
     if (text.startsWith("-- ") && this.stage === "checking") {
@@ -107,7 +114,10 @@ export class BuildProgress {
 
   end(ok: boolean): void {
     if (!ok) return; // the error says what failed
-    if (this.stage === "compiling") this.print(`native addon: compiled ${this.steps} step${this.steps === 1 ? "" : "s"} in ${this.since(this.stageStarted)} (total ${this.since(this.started)})`);
+    if (this.stage === "compiling")
+      this.print(
+        `native addon: compiled ${this.steps} step${this.steps === 1 ? "" : "s"} in ${this.since(this.stageStarted)} (total ${this.since(this.started)})`,
+      );
     else this.print(`native addon: up to date (${this.since(this.started)})`);
   }
 
@@ -160,5 +170,9 @@ export function tellingLines(output: string): string {
   const from = first >= 0 ? first : Math.max(0, lines.length - SHOWN_LINES);
   if (lines.length - from <= SHOWN_LINES + LAST_LINES + 1) return lines.slice(from).join("\n");
   const cut = lines.length - from - SHOWN_LINES - LAST_LINES;
-  return [...lines.slice(from, from + SHOWN_LINES), `… ${plural(cut, "line")} left out …`, ...lines.slice(-LAST_LINES)].join("\n");
+  return [
+    ...lines.slice(from, from + SHOWN_LINES),
+    `… ${plural(cut, "line")} left out …`,
+    ...lines.slice(-LAST_LINES),
+  ].join("\n");
 }

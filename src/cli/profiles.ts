@@ -13,9 +13,14 @@ export async function profilesCommand(argv: string[]): Promise<number> {
     process.stdout.write(PROFILES_HELP);
     return 0;
   }
-  const found = discoverConfig({ flag: values.config as string | undefined, env: process.env.LABDAEMON_CONFIG || undefined });
+  const found = discoverConfig({
+    flag: values.config as string | undefined,
+    env: process.env.LABDAEMON_CONFIG || undefined,
+  });
   if (!found) {
-    console.log(`${SIM_LAB_LABEL}: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*)`);
+    console.log(
+      `${SIM_LAB_LABEL}: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*)`,
+    );
     process.stdout.write(table([{ profile: null, isDefault: true, config: fromObject(simLab, SIM_LAB_LABEL).config }]));
     return 0;
   }
@@ -23,24 +28,37 @@ export async function profilesCommand(argv: string[]): Promise<number> {
   console.log(`${found.file} (via ${found.via})`);
   process.stdout.write(table(profiles));
   if (profiles.length > 1) {
-    console.log(profiles.some((p) => p.isDefault)
-      ? "* the default; choose another with: labdaemon serve --profile NAME"
-      : "no default: choose one with: labdaemon serve --profile NAME");
+    console.log(
+      profiles.some((p) => p.isDefault)
+        ? "* the default; choose another with: labdaemon serve --profile NAME"
+        : "no default: choose one with: labdaemon serve --profile NAME",
+    );
   }
   return 0;
 }
 
 /** Aligned columns: PROFILE NAME PORT DEVICES DESCRIPTION. */
 export function table(profiles: ProfileSummary[]): string {
-  const rows = [["PROFILE", "NAME", "PORT", "DEVICES", "DESCRIPTION"], ...profiles.map((p) => [
-    p.profile === null ? "(single)" : `${p.profile}${p.isDefault && profiles.length > 1 ? " *" : ""}`,
-    p.config.name ?? "-",
-    String(p.config.port ?? DEFAULT_PORT),
-    devices(p.config),
-    p.config.description ?? "",
-  ])];
+  const rows = [
+    ["PROFILE", "NAME", "PORT", "DEVICES", "DESCRIPTION"],
+    ...profiles.map((p) => [
+      p.profile === null ? "(single)" : `${p.profile}${p.isDefault && profiles.length > 1 ? " *" : ""}`,
+      p.config.name ?? "-",
+      String(p.config.port ?? DEFAULT_PORT),
+      devices(p.config),
+      p.config.description ?? "",
+    ]),
+  ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ").trimEnd() + "\n").join("");
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+          .join("  ")
+          .trimEnd() + "\n",
+    )
+    .join("");
 }
 
 function devices(cfg: LabConfig): string {

@@ -26,10 +26,19 @@ export async function queryCommand(argv: string[]): Promise<number> {
   }
   const [resource, message] = positionals as [string, string];
   const timeoutMs = msFlag(values.timeout as string | undefined, "--timeout") ?? 2000;
-  const readTermination = terminationFlag(values["read-termination"] as string | undefined, "--read-termination") ?? "\n";
-  const writeTermination = terminationFlag(values["write-termination"] as string | undefined, "--write-termination") ?? "\n";
-  const baudRate = wholeFlag(values["baud-rate"] as string | undefined, "--baud-rate", "a whole number of bits per second", 1, MAX_BAUD_RATE);
-  if (message === "") throw new UsageError("query: MESSAGE is empty (an instrument needs a command or a query such as '*IDN?')");
+  const readTermination =
+    terminationFlag(values["read-termination"] as string | undefined, "--read-termination") ?? "\n";
+  const writeTermination =
+    terminationFlag(values["write-termination"] as string | undefined, "--write-termination") ?? "\n";
+  const baudRate = wholeFlag(
+    values["baud-rate"] as string | undefined,
+    "--baud-rate",
+    "a whole number of bits per second",
+    1,
+    MAX_BAUD_RATE,
+  );
+  if (message === "")
+    throw new UsageError("query: MESSAGE is empty (an instrument needs a command or a query such as '*IDN?')");
   try {
     parseResourceName(resource);
   } catch (e) {
@@ -91,7 +100,8 @@ function trailingLineEnds(bytes: Buffer): number {
 function withTerminationHint(e: DeviceTimeoutError, message: string, inst: MessageInstrument): DeviceTimeoutError {
   const show = (t: string) => (t === "" ? "no termination" : `'${JSON.stringify(t).slice(1, -1)}'`);
   const other = inst.writeTermination === "\r\n" ? "\\n" : "\\r\\n";
-  const hint = `no answer ending in ${show(inst.readTermination)} within ${inst.timeoutMs} ms to ${show(message)} + ${show(inst.writeTermination)}: ` +
+  const hint =
+    `no answer ending in ${show(inst.readTermination)} within ${inst.timeoutMs} ms to ${show(message)} + ${show(inst.writeTermination)}: ` +
     `if the instrument uses other terminations, name them, e.g. --write-termination '${other}' --read-termination '${other}'`;
   return new DeviceTimeoutError(`${e.message}; ${hint}`, e.context, { cause: e });
 }

@@ -5,7 +5,12 @@ import { RESOURCES_HELP } from "./help.ts";
 import { namedVisaLibrary, requireVisaLibrary } from "./visaLibrary.ts";
 
 export async function resourcesCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("resources", argv, { "visa-library": { type: "string" } }, { min: 0, max: 0, names: "" });
+  const { values } = parseFlags(
+    "resources",
+    argv,
+    { "visa-library": { type: "string" } },
+    { min: 0, max: 0, names: "" },
+  );
   if (values.help) {
     process.stdout.write(RESOURCES_HELP);
     return 0;
@@ -14,6 +19,7 @@ export async function resourcesCommand(argv: string[]): Promise<number> {
   if (visa) await requireVisaLibrary("resources", visa);
   const found = await listResources({ visaLibrary: visa?.library });
   for (const r of found) console.log(r);
-  if (found.length === 0) console.error("no instruments found (LAN instruments are not discoverable: query them by address)");
+  if (found.length === 0)
+    console.error("no instruments found (LAN instruments are not discoverable: query them by address)");
   return 0;
 }

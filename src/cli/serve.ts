@@ -7,7 +7,16 @@ import { LabDaemonServer } from "../server/index.ts";
 import { isLoopbackAddress } from "../server/hosts.ts";
 import { Logger, LOG_FORMATS, logDaemonEvents, RotatingFileSink, type LogFormat, type LogSink } from "../log/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, wholeFlag, type Parsed } from "./args.ts";
-import { ConfigError, discoverConfig, fromObject, loadConfigFile, LOG_LEVELS, ORIGIN, type LoadedConfig, type LogLevel } from "./config.ts";
+import {
+  ConfigError,
+  discoverConfig,
+  fromObject,
+  loadConfigFile,
+  LOG_LEVELS,
+  ORIGIN,
+  type LoadedConfig,
+  type LogLevel,
+} from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
@@ -55,20 +64,26 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const flag = (k: string) => values[k] as string | undefined;
   if (values.sim && flag("config") !== undefined) throw new UsageError("serve: --sim and --config exclude each other");
-  if (values.sim && flag("profile") !== undefined) throw new UsageError("serve: --profile needs a configuration file, not --sim");
+  if (values.sim && flag("profile") !== undefined)
+    throw new UsageError("serve: --profile needs a configuration file, not --sim");
   const logLevel = flag("log-level");
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new UsageError(`serve: --log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
   }
   const cors = values.cors as string[] | undefined;
   const badOrigin = cors?.find((o) => !ORIGIN.test(o));
-  if (badOrigin !== undefined) throw new UsageError(`serve: --cors takes an origin such as http://dashboard.lab:8080 (never '*'), got '${badOrigin}'`);
+  if (badOrigin !== undefined)
+    throw new UsageError(
+      `serve: --cors takes an origin such as http://dashboard.lab:8080 (never '*'), got '${badOrigin}'`,
+    );
   const hostFlag = flag("host");
-  if (hostFlag !== undefined && !HOST.test(hostFlag)) throw new UsageError(`serve: --host takes an IP address or a host name, got '${hostFlag}'`);
+  if (hostFlag !== undefined && !HOST.test(hostFlag))
+    throw new UsageError(`serve: --host takes an IP address or a host name, got '${hostFlag}'`);
   const port = portFlag(flag("port"));
   const mqtt = mqttOptions(values);
   const logFormat = flag("log-format");
-  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat)) throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
+  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat))
+    throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
   const logSink = openLogFile(flag("log-file"), flag("log-max-bytes"), flag("log-keep"));
   const signals = shutdownOnSignal();
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
@@ -80,8 +95,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
   try {
     const found = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
     loaded = found.loaded;
-    refuseOpenServer(hostFlag ?? loaded.config.host ?? "127.0.0.1", tokenOf(flag("token"), loaded.config), values.insecure === true, hostFlag !== undefined);
-    if (found.fellBack) console.error("labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab");
+    refuseOpenServer(
+      hostFlag ?? loaded.config.host ?? "127.0.0.1",
+      tokenOf(flag("token"), loaded.config),
+      values.insecure === true,
+      hostFlag !== undefined,
+    );
+    if (found.fellBack)
+      console.error(
+        "labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab",
+      );
     lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
   } catch (e) {
     if (!(e instanceof StartUpInterrupted)) throw e;
@@ -95,7 +118,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     data = await openData(loaded, flag("data-dir"), daemon);
   } catch (e) {
     await lab.shutdown(DAEMON_STOP_MS);
-    if (e instanceof DataDirError) throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
+    if (e instanceof DataDirError)
+      throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
     throw e;
   }
 
@@ -120,18 +144,31 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await lab.shutdown(DAEMON_STOP_MS);
     await data.close(DATA_STOP_MS);
     if (isAddressInUse(e)) {
-      throw new PortInUseError(`port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`);
+      throw new PortInUseError(
+        `port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`,
+      );
     }
-    throw new LabStartError(`cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${(e as Error)?.message ?? String(e)}`);
+    throw new LabStartError(
+      `cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${(e as Error)?.message ?? String(e)}`,
+    );
   }
 
-  const what = loaded.file === SIM_LAB_LABEL ? SIM_LAB_LABEL : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
+  const what =
+    loaded.file === SIM_LAB_LABEL
+      ? SIM_LAB_LABEL
+      : `${loaded.file}${loaded.profile ? ` [profile ${loaded.profile}]` : ""}`;
   if (!token && !isLoopbackAddress(host)) {
-    console.error(`labdaemon: WARNING: --insecure: listening on ${shownHost}:${server.port} WITHOUT A TOKEN: anyone who can reach this port can drive the instruments`);
+    console.error(
+      `labdaemon: WARNING: --insecure: listening on ${shownHost}:${server.port} WITHOUT A TOKEN: anyone who can reach this port can drive the instruments`,
+    );
   }
-  console.log(`labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (dashboard: /ui, Swagger UI: /swagger)${token ? ", token required" : ""}`);
+  console.log(
+    `labdaemon serving ${cfg.name ? `'${cfg.name}' ` : ""}from ${what}: ${plural(daemon.listDevices().length, "device")} on http://${shownHost}:${server.port} (dashboard: /ui, Swagger UI: /swagger)${token ? ", token required" : ""}`,
+  );
   // A broker that is away does not stop the lab: the bridge keeps retrying in the background.
-  const bridge = mqtt ? new MqttBridge(server, { ...mqtt, serverToken: token, log: (level, m) => logger[level](m) }) : null;
+  const bridge = mqtt
+    ? new MqttBridge(server, { ...mqtt, serverToken: token, log: (level, m) => logger[level](m) })
+    : null;
   await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
   await signals.stopped(server, lab, data);
@@ -142,7 +179,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
 }
 
 /** The rotated log file, opened now so a path that cannot be written is a usage error before anything starts. */
-function openLogFile(path: string | undefined, maxBytesFlag: string | undefined, keepFlag: string | undefined): LogSink | undefined {
+function openLogFile(
+  path: string | undefined,
+  maxBytesFlag: string | undefined,
+  keepFlag: string | undefined,
+): LogSink | undefined {
   const maxBytes = wholeFlag(maxBytesFlag, "--log-max-bytes", "a size in bytes", 4096, 2 ** 40) ?? LOG_MAX_BYTES;
   const keep = wholeFlag(keepFlag, "--log-keep", "a number of rotated files", 0, 100) ?? LOG_KEEP;
   if (path === undefined) {
@@ -168,8 +209,10 @@ function tokenOf(flag: string | undefined, cfg: { token?: string }): string | un
  */
 function refuseOpenServer(host: string, token: string | undefined, insecure: boolean, fromFlag: boolean): void {
   if (token || insecure || isLoopbackAddress(host)) return;
-  throw new UsageError(`serve: refusing to listen on ${host} (${fromFlag ? "--host" : "the configuration's host"}) without a token: ` +
-    "anyone on the network could drive the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one");
+  throw new UsageError(
+    `serve: refusing to listen on ${host} (${fromFlag ? "--host" : "the configuration's host"}) without a token: ` +
+      "anyone on the network could drive the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one",
+  );
 }
 
 /**
@@ -179,20 +222,31 @@ function refuseOpenServer(host: string, token: string | undefined, insecure: boo
 function openData(loaded: LoadedConfig, dirFlag: string | undefined, daemon: Lab["daemon"]): Promise<DataStore> {
   const cfg = loaded.config;
   const configFile = loaded.file === SIM_LAB_LABEL ? null : loaded.file;
-  const dir = dirFlag !== undefined ? resolve(dirFlag)
-    : configFile && cfg.dataDir !== undefined ? resolve(dirname(configFile), cfg.dataDir)
-    : configFile ? resolve(dirname(configFile), "labdaemon-data")
-    : resolve(homedir(), ".labdaemon", "data");
-  const devices = Object.fromEntries(Object.entries(cfg.devices).map(([id, d]) => [id, { type: d.type, params: d.params }]));
+  const dir =
+    dirFlag !== undefined
+      ? resolve(dirFlag)
+      : configFile && cfg.dataDir !== undefined
+        ? resolve(dirname(configFile), cfg.dataDir)
+        : configFile
+          ? resolve(dirname(configFile), "labdaemon-data")
+          : resolve(homedir(), ".labdaemon", "data");
+  const devices = Object.fromEntries(
+    Object.entries(cfg.devices).map(([id, d]) => [id, { type: d.type, params: d.params }]),
+  );
   return DataStore.open(daemon, { dir, retention: cfg.retention, configFile, profile: loaded.profile, devices });
 }
 
 /** `fellBack`: nothing was configured, so the built-in simulated lab stands in (said once start-up is sure). */
-async function loadLab(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<{ loaded: LoadedConfig; fellBack: boolean }> {
+async function loadLab(
+  sim: boolean,
+  configFlag: string | undefined,
+  profile: string | undefined,
+): Promise<{ loaded: LoadedConfig; fellBack: boolean }> {
   if (sim) return { loaded: fromObject(simLab, SIM_LAB_LABEL), fellBack: false };
   const found = discoverConfig({ flag: configFlag, env: process.env.LABDAEMON_CONFIG || undefined });
   if (!found) {
-    if (profile !== undefined) throw new ConfigError(`--profile '${profile}' given, but no configuration file was found`);
+    if (profile !== undefined)
+      throw new ConfigError(`--profile '${profile}' given, but no configuration file was found`);
     return { loaded: fromObject(simLab, SIM_LAB_LABEL), fellBack: true };
   }
   return { loaded: await loadConfigFile(found.file, profile), fellBack: false };
@@ -230,7 +284,9 @@ function shutdownOnSignal(): {
       }, SHUTDOWN_BUDGET_MS - 100);
       console.error(`labdaemon: ${s}, shutting down`);
       try {
-        await server.stop({ timeoutMs: SERVER_STOP_MS }).catch((e: unknown) => console.error("labdaemon: server stop:", e));
+        await server
+          .stop({ timeoutMs: SERVER_STOP_MS })
+          .catch((e: unknown) => console.error("labdaemon: server stop:", e));
         await lab.shutdown(DAEMON_STOP_MS);
         // After the daemon: tasks cancelled by its shutdown are recorded before the catalogue closes.
         await data.close(DATA_STOP_MS).catch((e: unknown) => console.error("labdaemon: data directory close:", e));

@@ -24,24 +24,36 @@ const UNIT_NAME = /^[A-Za-z0-9:_.\\-]{1,200}$/;
 const WATCHDOG_SEC = 30;
 
 export async function serviceCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags("service", argv, FLAGS, { min: 1, max: 1, names: "an action (install or uninstall)" }) as Parsed;
+  const { values, positionals } = parseFlags("service", argv, FLAGS, {
+    min: 1,
+    max: 1,
+    names: "an action (install or uninstall)",
+  }) as Parsed;
   if (values.help) {
     process.stdout.write(SERVICE_HELP);
     return 0;
   }
   const action = positionals[0];
-  if (action !== "install" && action !== "uninstall") throw new UsageError(`service: unknown action '${action}' (install or uninstall; see labdaemon service --help)`);
-  if (process.platform === "win32") throw new UsageError("service: systemd units are for Linux; on Windows see the README's 'Running as a service'");
+  if (action !== "install" && action !== "uninstall")
+    throw new UsageError(`service: unknown action '${action}' (install or uninstall; see labdaemon service --help)`);
+  if (process.platform === "win32")
+    throw new UsageError("service: systemd units are for Linux; on Windows see the README's 'Running as a service'");
   const flag = (k: string) => values[k] as string | undefined;
   const profile = flag("profile");
   const name = unitName(flag("name"), profile);
   const userUnit = values.user === true;
-  const dir = resolve(flag("unit-dir") ?? (userUnit ? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "systemd/user") : "/etc/systemd/system"));
+  const dir = resolve(
+    flag("unit-dir") ??
+      (userUnit
+        ? join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "systemd/user")
+        : "/etc/systemd/system"),
+  );
   const file = join(dir, `${name}.service`);
   const systemctl = `systemctl${userUnit ? " --user" : ""}`;
 
   if (action === "uninstall") {
-    if (values.print || values.sim || flag("config") !== undefined || profile !== undefined) throw new UsageError("service uninstall takes only --name, --user and --unit-dir");
+    if (values.print || values.sim || flag("config") !== undefined || profile !== undefined)
+      throw new UsageError("service uninstall takes only --name, --user and --unit-dir");
     if (!existsSync(file)) {
       console.error(`labdaemon: no unit ${file} to remove`);
       return 1;
@@ -56,7 +68,12 @@ export async function serviceCommand(argv: string[]): Promise<number> {
   }
 
   const args = await serveArgs(values.sim === true, flag("config"), profile);
-  const unit = unitText({ exec: [...selfCommand(), "serve", ...args], profile, userUnit, workingDirectory: args[1] ? dirname(args[1]) : "~" });
+  const unit = unitText({
+    exec: [...selfCommand(), "serve", ...args],
+    profile,
+    userUnit,
+    workingDirectory: args[1] ? dirname(args[1]) : "~",
+  });
   if (values.print) {
     process.stdout.write(unit);
     return 0;
@@ -71,7 +88,8 @@ export async function serviceCommand(argv: string[]): Promise<number> {
     renameSync(`${file}.tmp`, file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === "EACCES" || code === "EPERM" ? ` (run it with sudo, or use --user for a unit of your own)` : "";
+    const hint =
+      code === "EACCES" || code === "EPERM" ? ` (run it with sudo, or use --user for a unit of your own)` : "";
     console.error(`labdaemon: cannot write ${file}: ${code ?? (e as Error).message}${hint}`);
     return 1;
   }
@@ -82,11 +100,13 @@ export async function serviceCommand(argv: string[]): Promise<number> {
 /** The serve flags the unit passes: the configuration found now, as an absolute path, checked to load. */
 async function serveArgs(sim: boolean, configFlag: string | undefined, profile: string | undefined): Promise<string[]> {
   if (sim) {
-    if (configFlag !== undefined || profile !== undefined) throw new UsageError("service: --sim excludes --config and --profile");
+    if (configFlag !== undefined || profile !== undefined)
+      throw new UsageError("service: --sim excludes --config and --profile");
     return ["--sim"];
   }
   const found = discoverConfig({ flag: configFlag, env: process.env.LABDAEMON_CONFIG || undefined });
-  if (!found) throw new UsageError("service: no lab configuration found (give --config FILE, or --sim for the simulated lab)");
+  if (!found)
+    throw new UsageError("service: no lab configuration found (give --config FILE, or --sim for the simulated lab)");
   const file = resolve(found.file);
   // Loading it now turns a typo into an error at install time instead of a service that restarts forever.
   await loadConfigFile(file, profile);
@@ -111,8 +131,12 @@ function ours(file: string): boolean {
 }
 
 function unitName(given: string | undefined, profile: string | undefined): string {
-  const name = given ?? (profile !== undefined ? `labdaemon-${profile.replace(/[^A-Za-z0-9:_.-]/g, "_")}` : "labdaemon");
-  if (!UNIT_NAME.test(name)) throw new UsageError(`service: --name '${given}' is not a systemd unit name (letters, digits, ':', '_', '.', '-', '\\')`);
+  const name =
+    given ?? (profile !== undefined ? `labdaemon-${profile.replace(/[^A-Za-z0-9:_.-]/g, "_")}` : "labdaemon");
+  if (!UNIT_NAME.test(name))
+    throw new UsageError(
+      `service: --name '${given}' is not a systemd unit name (letters, digits, ':', '_', '.', '-', '\\')`,
+    );
   return name;
 }
 

@@ -8,22 +8,35 @@ import { SIM_HELP } from "./help.ts";
 import { isAddressInUse, PortInUseError } from "./portInUse.ts";
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags("sim", argv, { example: { type: "boolean" } }, { min: 0, max: 1, names: "FILE" });
+  const { values, positionals } = parseFlags(
+    "sim",
+    argv,
+    { example: { type: "boolean" } },
+    { min: 0, max: 1, names: "FILE" },
+  );
   if (values.help) {
     process.stdout.write(SIM_HELP);
     return 0;
   }
   if (values.example) {
-    if (positionals.length > 0) throw new UsageError("sim: --example takes no FILE: it prints an example definition (labdaemon sim --example > lab.yaml)");
+    if (positionals.length > 0)
+      throw new UsageError(
+        "sim: --example takes no FILE: it prints an example definition (labdaemon sim --example > lab.yaml)",
+      );
     process.stdout.write(EXAMPLE_DEFINITION);
     return 0;
   }
   const file = positionals[0];
-  if (file === undefined) throw new UsageError("sim: missing FILE (a simulator definition, .yaml or .json; labdaemon sim --example prints one)");
+  if (file === undefined)
+    throw new UsageError(
+      "sim: missing FILE (a simulator definition, .yaml or .json; labdaemon sim --example prints one)",
+    );
   const sims = await serveSimulators(file).catch((e: unknown) => {
     if (!isAddressInUse(e)) throw e;
     const where = e.port !== undefined ? `port ${e.port} on ${e.address ?? "127.0.0.1"}` : "an address it asks for";
-    throw new PortInUseError(`sim: ${where} is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)`);
+    throw new PortInUseError(
+      `sim: ${where} is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)`,
+    );
   });
   for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
   console.log("ready");

@@ -13,7 +13,10 @@ export interface SystemdNotifier {
 /** The longest ping interval honoured; WATCHDOG_USEC beyond it (or malformed) turns the watchdog off. */
 const MAX_WATCHDOG_MS = 24 * 3600 * 1000;
 
-export function systemdNotifier(env: NodeJS.ProcessEnv = process.env, send: (socket: string, message: string) => void = defaultSend): SystemdNotifier | null {
+export function systemdNotifier(
+  env: NodeJS.ProcessEnv = process.env,
+  send: (socket: string, message: string) => void = defaultSend,
+): SystemdNotifier | null {
   const socket = env.NOTIFY_SOCKET;
   if (!socket) return null;
   let failed = false;

@@ -37,8 +37,13 @@ export async function requireVisaLibrary(command: string, named: NamedVisaLibrar
     const err = e as Error & { detail?: string };
     // Not the probe's resource, which is no part of the problem, nor the addon's advice on installing a
     // vendor VISA, which is for when no library was named.
-    const why = (err.detail ?? err.message).replace(`${PROBE_RESOURCE}: `, "").replace(/^no VISA library could be loaded \([^)]*\); /, "");
-    throw new VisaLibraryError(`${command}: cannot load the VISA library '${named.library}' (given by ${named.source}): ${why}`, named);
+    const why = (err.detail ?? err.message)
+      .replace(`${PROBE_RESOURCE}: `, "")
+      .replace(/^no VISA library could be loaded \([^)]*\); /, "");
+    throw new VisaLibraryError(
+      `${command}: cannot load the VISA library '${named.library}' (given by ${named.source}): ${why}`,
+      named,
+    );
   }
   await session.close();
 }

@@ -4,7 +4,10 @@ import { ServerAPIError } from "./errors.ts";
 import type { ServerAPI } from "./serverApi.ts";
 
 /** True when `GET {url}/health` answers 200 with status "healthy" within `timeoutMs`; never throws. */
-export async function ensureServer(url: string | null | undefined, opts: { timeoutMs?: number; token?: string } = {}): Promise<boolean> {
+export async function ensureServer(
+  url: string | null | undefined,
+  opts: { timeoutMs?: number; token?: string } = {},
+): Promise<boolean> {
   if (!url) return false;
   try {
     const res = await fetch(`${url.replace(/\/+$/, "")}/health`, {
@@ -26,8 +29,12 @@ export async function ensureServer(url: string | null | undefined, opts: { timeo
  * The device's detail, after adding it (with `params`) if the server does not have it, and connecting it
  * unless `connect: false`. A device added meanwhile by another client counts as found.
  */
-export async function ensureDevice(api: ServerAPI, deviceId: string, deviceType: string,
-  opts: { connect?: boolean; params?: Record<string, unknown> } = {}): Promise<DeviceDetail> {
+export async function ensureDevice(
+  api: ServerAPI,
+  deviceId: string,
+  deviceType: string,
+  opts: { connect?: boolean; params?: Record<string, unknown> } = {},
+): Promise<DeviceDetail> {
   let device: DeviceDetail | null = null;
   try {
     device = await api.getDevice(deviceId);

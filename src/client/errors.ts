@@ -81,13 +81,21 @@ export async function errorFromResponse(res: Response, method: string, path: str
   const env = (body as { error?: Record<string, unknown> } | undefined)?.error;
   if (env && typeof env === "object" && typeof env.type === "string") {
     const ctx = env.context && typeof env.context === "object" ? (env.context as ErrorContext) : {};
-    return new ServerAPIError(`${env.type}: ${String(env.message ?? "")}`, {
-      status: res.status, type: env.type,
-      origin: typeof env.origin === "string" ? env.origin : undefined,
-      timestamp: typeof env.timestamp === "string" ? env.timestamp : undefined,
-    }, ctx);
+    return new ServerAPIError(
+      `${env.type}: ${String(env.message ?? "")}`,
+      {
+        status: res.status,
+        type: env.type,
+        origin: typeof env.origin === "string" ? env.origin : undefined,
+        timestamp: typeof env.timestamp === "string" ? env.timestamp : undefined,
+      },
+      ctx,
+    );
   }
   const snippet = text.slice(0, 200);
-  return new ServerAPIError(`HTTP ${res.status} on ${method} ${path}${snippet ? `: ${snippet}` : ""}`,
-    { status: res.status, type: "HttpError" }, { method, path });
+  return new ServerAPIError(
+    `HTTP ${res.status} on ${method} ${path}${snippet ? `: ${snippet}` : ""}`,
+    { status: res.status, type: "HttpError" },
+    { method, path },
+  );
 }

@@ -1,6 +1,12 @@
 // The TypeScript client of a labdaemon server: `import { ServerAPI, SSEClient } from "labdaemon/client"`.
 export { ServerAPI, DeviceLease, type ServerAPIOptions, type RequestOptions, type LeaseResponse } from "./serverApi.ts";
-export { SSEClient, type SSEClientOptions, type SSEClientStats, type StreamEventMeta, type StreamGap } from "./sseClient.ts";
+export {
+  SSEClient,
+  type SSEClientOptions,
+  type SSEClientStats,
+  type StreamEventMeta,
+  type StreamGap,
+} from "./sseClient.ts";
 export { SseParser, type SseMessage } from "./sseParser.ts";
 export { ensureServer, ensureDevice } from "./ensure.ts";
 export { ServerAPIError, ServerConnectionError, StreamEndedError, type ServerErrorInfo } from "./errors.ts";

@@ -1,13 +1,26 @@
 // ServerAPI: every HTTP route of a labdaemon server as a typed method. The types are the server's own
 // wire schemas (imported as types only: the client carries no server code).
 import type {
-  AddDeviceResponse, CallResponse, ConnectResponse, DeviceDetail, DeviceList, ExecuteTaskResponse,
-  GetParameterResponse, Health, MethodList, RemoveDeviceResponse, ServerInfo, SetParameterResponse, Types,
-  StoredError, StreamStopResponse, TaskControlResponse, TaskDetail, TaskList,
+  AddDeviceResponse,
+  CallResponse,
+  ConnectResponse,
+  DeviceDetail,
+  DeviceList,
+  ExecuteTaskResponse,
+  GetParameterResponse,
+  Health,
+  MethodList,
+  RemoveDeviceResponse,
+  ServerInfo,
+  SetParameterResponse,
+  Types,
+  StoredError,
+  StreamStopResponse,
+  TaskControlResponse,
+  TaskDetail,
+  TaskList,
 } from "../server/schemas.ts";
-import type {
-  DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList,
-} from "../server/runSchemas.ts";
+import type { DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList } from "../server/runSchemas.ts";
 import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
 
 export interface ServerAPIOptions {
@@ -71,7 +84,12 @@ export class ServerAPI {
   getDeviceMethods(deviceId: string, o?: RequestOptions): Promise<MethodList> {
     return this.request("GET", `/devices/${seg(deviceId)}/methods`, undefined, o);
   }
-  addDevice(deviceId: string, deviceType: string, params: Record<string, unknown> = {}, o?: RequestOptions): Promise<AddDeviceResponse> {
+  addDevice(
+    deviceId: string,
+    deviceType: string,
+    params: Record<string, unknown> = {},
+    o?: RequestOptions,
+  ): Promise<AddDeviceResponse> {
     return this.request("POST", "/devices", { device_id: deviceId, device_type: deviceType, params }, o);
   }
   removeDevice(deviceId: string, o?: RequestOptions): Promise<RemoveDeviceResponse> {
@@ -84,8 +102,13 @@ export class ServerAPI {
     return this.request("POST", `/devices/${seg(deviceId)}/disconnect`, undefined, o);
   }
   /** Calls a device method; resolves to its return value (the response's `result`). */
-  async callDeviceMethod<T = unknown>(deviceId: string, method: string, args: unknown[] = [],
-    kwargs?: Record<string, unknown>, o?: RequestOptions): Promise<T> {
+  async callDeviceMethod<T = unknown>(
+    deviceId: string,
+    method: string,
+    args: unknown[] = [],
+    kwargs?: Record<string, unknown>,
+    o?: RequestOptions,
+  ): Promise<T> {
     const body: Record<string, unknown> = { method, args };
     if (kwargs) body.kwargs = kwargs;
     const r = await this.request<CallResponse>("POST", `/devices/${seg(deviceId)}/call`, body, o);
@@ -110,7 +133,12 @@ export class ServerAPI {
   getTask(taskId: string, o?: RequestOptions): Promise<TaskDetail> {
     return this.request("GET", `/tasks/${seg(taskId)}`, undefined, o);
   }
-  executeTask(taskId: string, taskType: string, params: Record<string, unknown> = {}, o?: RequestOptions): Promise<ExecuteTaskResponse> {
+  executeTask(
+    taskId: string,
+    taskType: string,
+    params: Record<string, unknown> = {},
+    o?: RequestOptions,
+  ): Promise<ExecuteTaskResponse> {
     return this.request("POST", "/tasks", { task_id: taskId, task_type: taskType, params }, o);
   }
   /** `force`: record it cancelled and free its devices even if its run() ignores cancellation. */
@@ -128,7 +156,12 @@ export class ServerAPI {
   }
   /** Resolves to the parameter's value. */
   async getTaskParameter<T = unknown>(taskId: string, key: string, o?: RequestOptions): Promise<T> {
-    const r = await this.request<GetParameterResponse>("GET", `/tasks/${seg(taskId)}/parameters/${seg(key)}`, undefined, o);
+    const r = await this.request<GetParameterResponse>(
+      "GET",
+      `/tasks/${seg(taskId)}/parameters/${seg(key)}`,
+      undefined,
+      o,
+    );
     return r.value as T;
   }
   /** The task's recorded error, or null when there is none. */
@@ -146,7 +179,10 @@ export class ServerAPI {
     return this.request("POST", `/devices/${seg(deviceId)}/record`, opts, o);
   }
   /** Newest first; `since`/`until` as ISO-8601 or epoch seconds. */
-  listRuns(filter: { task_id?: string; device_id?: string; since?: string; until?: string; limit?: number } = {}, o?: RequestOptions): Promise<RunList> {
+  listRuns(
+    filter: { task_id?: string; device_id?: string; since?: string; until?: string; limit?: number } = {},
+    o?: RequestOptions,
+  ): Promise<RunList> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
     const qs = q.toString();
@@ -168,7 +204,10 @@ export class ServerAPI {
   /** The run's HDF5 file (bytes), or with `format: "csv"` the CSV text of its one dataset (or `dataset`). */
   async downloadRun(runId: string, opts: { format?: "hdf5"; dataset?: never } & RequestOptions): Promise<Uint8Array>;
   async downloadRun(runId: string, opts: { format: "csv"; dataset?: string } & RequestOptions): Promise<string>;
-  async downloadRun(runId: string, opts: { format?: "hdf5" | "csv"; dataset?: string } & RequestOptions = {}): Promise<Uint8Array | string> {
+  async downloadRun(
+    runId: string,
+    opts: { format?: "hdf5" | "csv"; dataset?: string } & RequestOptions = {},
+  ): Promise<Uint8Array | string> {
     const q = new URLSearchParams();
     if (opts.format) q.set("format", opts.format);
     if (opts.dataset !== undefined) q.set("dataset", opts.dataset);
@@ -178,10 +217,17 @@ export class ServerAPI {
     const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     let res: Response;
     try {
-      res = await this.fetchFn(this.baseUrl + path, { headers, signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout });
+      res = await this.fetchFn(this.baseUrl + path, {
+        headers,
+        signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
+      });
     } catch (e) {
-      throw new ServerConnectionError(`Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
-        { status: 0, type: "ConnectionError" }, { method: "GET", path }, { cause: e });
+      throw new ServerConnectionError(
+        `Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
+        { status: 0, type: "ConnectionError" },
+        { method: "GET", path },
+        { cause: e },
+      );
     }
     if (!res.ok) throw await errorFromResponse(res, "GET", path);
     return opts.format === "csv" ? res.text() : new Uint8Array(await res.arrayBuffer());
@@ -194,10 +240,18 @@ export class ServerAPI {
    * lease, which `lease.options` carries (`api.callDeviceMethod(id, m, args, {}, lease.options)`). The lease
    * renews itself every third of its ttl; `onLost` hears when a renewal fails (expired, forced open).
    */
-  async lease(deviceId: string, opts: { ttl?: number; holder?: string; onLost?: (e: Error) => void } = {}, o?: RequestOptions): Promise<DeviceLease> {
+  async lease(
+    deviceId: string,
+    opts: { ttl?: number; holder?: string; onLost?: (e: Error) => void } = {},
+    o?: RequestOptions,
+  ): Promise<DeviceLease> {
     const ttl = opts.ttl ?? 60;
-    const granted = await this.request<LeaseResponse>("POST", `/devices/${seg(deviceId)}/lease`,
-      { ttl_s: ttl, ...(opts.holder !== undefined ? { holder: opts.holder } : {}) }, o);
+    const granted = await this.request<LeaseResponse>(
+      "POST",
+      `/devices/${seg(deviceId)}/lease`,
+      { ttl_s: ttl, ...(opts.holder !== undefined ? { holder: opts.holder } : {}) },
+      o,
+    );
     return new DeviceLease(this, granted, ttl, opts.onLost);
   }
 
@@ -219,8 +273,12 @@ export class ServerAPI {
     try {
       payload = body === undefined ? undefined : JSON.stringify(body);
     } catch (e) {
-      throw new ServerAPIError(`${method} ${path}: the request body cannot be sent as JSON: ${(e as Error)?.message ?? e}`,
-        { status: 0, type: "InvalidRequest" }, { method, path }, { cause: e });
+      throw new ServerAPIError(
+        `${method} ${path}: the request body cannot be sent as JSON: ${(e as Error)?.message ?? e}`,
+        { status: 0, type: "InvalidRequest" },
+        { method, path },
+        { cause: e },
+      );
     }
     try {
       const res = await this.fetchFn(url, { method, headers, signal, body: payload });
@@ -231,25 +289,40 @@ export class ServerAPI {
       }
       const text = await readBounded(res, this.maxResponseBytes);
       if (text === null) {
-        throw new ServerAPIError(`${method} ${path}: the answer is larger than ${this.maxResponseBytes} bytes (maxResponseBytes)`,
-          { status: res.status, type: "InvalidResponse" }, { method, path });
+        throw new ServerAPIError(
+          `${method} ${path}: the answer is larger than ${this.maxResponseBytes} bytes (maxResponseBytes)`,
+          { status: res.status, type: "InvalidResponse" },
+          { method, path },
+        );
       }
       if (!text) return undefined as T;
       try {
         return JSON.parse(text) as T;
       } catch (e) {
-        throw new ServerAPIError(`Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
-          { status: res.status, type: "InvalidResponse" }, { method, path }, { cause: e });
+        throw new ServerAPIError(
+          `Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
+          { status: res.status, type: "InvalidResponse" },
+          { method, path },
+          { cause: e },
+        );
       }
     } catch (e) {
       if (e instanceof ServerAPIError) throw e;
       if (timeout.aborted) {
-        throw new ServerConnectionError(`Request timeout after ${timeoutMs} ms: ${method} ${url}`,
-          { status: 0, type: "Timeout" }, { method, path, timeout_ms: timeoutMs }, { cause: e });
+        throw new ServerConnectionError(
+          `Request timeout after ${timeoutMs} ms: ${method} ${url}`,
+          { status: 0, type: "Timeout" },
+          { method, path, timeout_ms: timeoutMs },
+          { cause: e },
+        );
       }
       if (o.signal?.aborted) throw e;
-      throw new ServerConnectionError(`Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
-        { status: 0, type: "ConnectionError" }, { method, path }, { cause: e });
+      throw new ServerConnectionError(
+        `Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
+        { status: 0, type: "ConnectionError" },
+        { method, path },
+        { cause: e },
+      );
     }
   }
 
@@ -277,8 +350,11 @@ function assertSegments(method: string, path: string): void {
   const q = path.indexOf("?");
   for (const s of (q < 0 ? path : path.slice(0, q)).split("/").slice(1)) {
     if (s === "" || s === "." || s === "..") {
-      throw new ServerAPIError(`${method} ${path}: an id or key cannot be ${s === "" ? "empty" : `'${s}'`}`,
-        { status: 0, type: "InvalidRequest" }, { method, path });
+      throw new ServerAPIError(
+        `${method} ${path}: an id or key cannot be ${s === "" ? "empty" : `'${s}'`}`,
+        { status: 0, type: "InvalidRequest" },
+        { method, path },
+      );
     }
   }
 }
@@ -300,15 +376,24 @@ export class DeviceLease implements AsyncDisposable {
   readonly options: RequestOptions;
   private timer: ReturnType<typeof setInterval> | null;
 
-  constructor(private readonly api: ServerAPI, granted: LeaseResponse, ttlS: number, private readonly onLost?: (e: Error) => void) {
+  constructor(
+    private readonly api: ServerAPI,
+    granted: LeaseResponse,
+    ttlS: number,
+    private readonly onLost?: (e: Error) => void,
+  ) {
     this.leaseId = granted.lease_id;
     this.deviceId = granted.device_id;
     this.expiresAt = granted.expires_at;
     this.options = { leaseId: this.leaseId };
-    this.timer = setInterval(() => void this.renew().catch((e: Error) => {
-      // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
-      if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
-    }), Math.max(50, (ttlS * 1000) / 3));
+    this.timer = setInterval(
+      () =>
+        void this.renew().catch((e: Error) => {
+          // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
+          if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
+        }),
+      Math.max(50, (ttlS * 1000) / 3),
+    );
     // A renewal timer alone must not keep a script's process alive.
     (this.timer as { unref?: () => void }).unref?.();
   }
@@ -318,7 +403,12 @@ export class DeviceLease implements AsyncDisposable {
   }
 
   async renew(): Promise<void> {
-    const r = await this.api.request<LeaseResponse>("POST", `/devices/${seg(this.deviceId)}/lease/renew`, undefined, this.options);
+    const r = await this.api.request<LeaseResponse>(
+      "POST",
+      `/devices/${seg(this.deviceId)}/lease/renew`,
+      undefined,
+      this.options,
+    );
     this.expiresAt = r.expires_at;
   }
 

@@ -64,7 +64,10 @@ export class SSEClient {
   /** A task stream for one task: its ids count all tasks' events, so jumps are not losses. */
   private filtered = false;
 
-  constructor(baseUrl = "http://127.0.0.1:5000", private readonly opts: SSEClientOptions = {}) {
+  constructor(
+    baseUrl = "http://127.0.0.1:5000",
+    private readonly opts: SSEClientOptions = {},
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
   }
 
@@ -84,7 +87,10 @@ export class SSEClient {
 
   /** With `taskId`, only that task's events; `onGap` is then not called (the ids count every task's events). */
   startTaskStream(opts: { taskId?: string } = {}): void {
-    this.start(`/stream/tasks${opts.taskId ? `?task_id=${encodeURIComponent(opts.taskId)}` : ""}`, Boolean(opts.taskId));
+    this.start(
+      `/stream/tasks${opts.taskId ? `?task_id=${encodeURIComponent(opts.taskId)}` : ""}`,
+      Boolean(opts.taskId),
+    );
   }
 
   /** Ends the stream and resolves once it is closed. */
@@ -161,8 +167,12 @@ export class SSEClient {
         res = await (this.opts.fetch ?? fetch)(this.baseUrl + path, { headers, signal: conn.signal });
       } catch (e) {
         if (signal.aborted) return false;
-        throw new ServerConnectionError(`Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? e}`,
-          { status: 0, type: "ConnectionError" }, { path }, { cause: e });
+        throw new ServerConnectionError(
+          `Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? e}`,
+          { status: 0, type: "ConnectionError" },
+          { path },
+          { cause: e },
+        );
       }
       // 204: the stream was stopped on request; the server asks us not to come back.
       if (res.status === 204) return false;
@@ -171,8 +181,11 @@ export class SSEClient {
       if (!type.toLowerCase().startsWith("text/event-stream")) {
         // Not a stream (a proxy's login page, a wrong URL): retrying would only fetch it again, forever.
         await res.body?.cancel().catch(() => {});
-        throw new ServerAPIError(`GET ${path} answered ${res.status} with '${type.slice(0, 60) || "no content type"}', not an event stream`,
-          { status: res.status, type: "InvalidResponse" }, { path });
+        throw new ServerAPIError(
+          `GET ${path} answered ${res.status} with '${type.slice(0, 60) || "no content type"}', not an event stream`,
+          { status: res.status, type: "InvalidResponse" },
+          { path },
+        );
       }
       if (!res.body) return true;
       this.opts.onOpen?.();
@@ -190,13 +203,21 @@ export class SSEClient {
           parser.feed(decoder.decode(value, { stream: true }));
           // The server's advice, within reason: an absurd value must neither stall nor (past 2^31 ms,
           // which timers turn into 1 ms) disable the backoff.
-          if (parser.retryMs !== undefined) this.serverRetryMs = Math.min(parser.retryMs, Math.max(this.opts.maxRetryMs ?? 0, MAX_SERVER_RETRY_MS));
+          if (parser.retryMs !== undefined)
+            this.serverRetryMs = Math.min(parser.retryMs, Math.max(this.opts.maxRetryMs ?? 0, MAX_SERVER_RETRY_MS));
           if (final !== null) break;
         }
       } catch (e) {
         if (signal.aborted) return false;
         const why = idleFired ? `no data for ${idleMs} ms` : ((e as Error)?.message ?? String(e));
-        this.report(new ServerConnectionError(`Stream ${path} broke: ${why}`, { status: 0, type: "ConnectionError" }, { path }, { cause: e }));
+        this.report(
+          new ServerConnectionError(
+            `Stream ${path} broke: ${why}`,
+            { status: 0, type: "ConnectionError" },
+            { path },
+            { cause: e },
+          ),
+        );
         return true;
       } finally {
         reader.cancel().catch(() => {});
@@ -204,7 +225,13 @@ export class SSEClient {
       // The server ended with stream_error: final says whether that end is worth a reconnect.
       if (final !== null) return final;
       if (!signal.aborted) {
-        this.report(new ServerConnectionError(`Stream ${path} ended without a reason`, { status: 0, type: "ConnectionError" }, { path }));
+        this.report(
+          new ServerConnectionError(
+            `Stream ${path} ended without a reason`,
+            { status: 0, type: "ConnectionError" },
+            { path },
+          ),
+        );
       }
       return true;
     } finally {
@@ -224,8 +251,13 @@ export class SSEClient {
     if (m.event === "stream_error") {
       const err = data?.error ?? {};
       const type = typeof err.type === "string" ? err.type : "StreamError";
-      this.report(new StreamEndedError(`${type}: ${err.message ?? ""}`, { status: 200, type, timestamp: data?.timestamp },
-        data?.device_id ? { device_id: data.device_id } : {}));
+      this.report(
+        new StreamEndedError(
+          `${type}: ${err.message ?? ""}`,
+          { status: 200, type, timestamp: data?.timestamp },
+          data?.device_id ? { device_id: data.device_id } : {},
+        ),
+      );
       return TRANSIENT_ENDS.has(type);
     }
     if (m.id !== undefined) {
@@ -274,20 +306,30 @@ const MAX_SERVER_RETRY_MS = 60_000;
 
 // A Map: a payload object {dtype: "toString", data: "…"} must stay data, not find Object.prototype's members.
 const DTYPES = new Map<string, new (b: ArrayBuffer) => ArrayBufferView>([
-  ["float64", Float64Array], ["float32", Float32Array], ["int8", Int8Array], ["uint8", Uint8Array], ["int16", Int16Array],
-  ["uint16", Uint16Array], ["int32", Int32Array], ["uint32", Uint32Array], ["int64", BigInt64Array], ["uint64", BigUint64Array],
+  ["float64", Float64Array],
+  ["float32", Float32Array],
+  ["int8", Int8Array],
+  ["uint8", Uint8Array],
+  ["int16", Int16Array],
+  ["uint16", Uint16Array],
+  ["int32", Int32Array],
+  ["uint32", Uint32Array],
+  ["int64", BigInt64Array],
+  ["uint64", BigUint64Array],
 ]);
 
 /** `{dtype, data}` objects (what encoding=base64 made of typed arrays) back into typed arrays. */
 function decodeBinary(v: unknown, depth: number): unknown {
   if (v === null || typeof v !== "object" || depth > 32) return v;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (v[i] !== null && typeof v[i] === "object") v[i] = decodeBinary(v[i], depth + 1);
+    for (let i = 0; i < v.length; i++)
+      if (v[i] !== null && typeof v[i] === "object") v[i] = decodeBinary(v[i], depth + 1);
     return v;
   }
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
-  const Typed = keys.length === 2 && typeof o.dtype === "string" && typeof o.data === "string" ? DTYPES.get(o.dtype) : undefined;
+  const Typed =
+    keys.length === 2 && typeof o.dtype === "string" && typeof o.data === "string" ? DTYPES.get(o.dtype) : undefined;
   if (Typed) {
     const bytes = base64ToBytes(o.data as string);
     // A copy into a fresh buffer: typed arrays need their element alignment.

@@ -28,8 +28,10 @@ export class SseParser {
   retryMs: number | undefined;
 
   /** `feed` throws once one event grows beyond `maxEventChars`: a stream that never ends its event is broken. */
-  constructor(private readonly onMessage: (m: SseMessage) => void,
-    private readonly maxEventChars = DEFAULT_MAX_EVENT_CHARS) {}
+  constructor(
+    private readonly onMessage: (m: SseMessage) => void,
+    private readonly maxEventChars = DEFAULT_MAX_EVENT_CHARS,
+  ) {}
 
   feed(chunk: string): void {
     let start = 0;

@@ -3,14 +3,27 @@
 import { withDeadline } from "./deadline.ts";
 import { DeviceQueue, DEFAULT_QUEUE_LIMIT, type WhenStuck } from "./deviceQueue.ts";
 import {
-  BusyError, DaemonClosedError, TaskAbandonedError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
-  DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError,
-  InvalidTaskDefinitionError, LabDaemonError, MethodNotFoundError, TaskExistsError,
-  TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError, asError,
+  BusyError,
+  DaemonClosedError,
+  TaskAbandonedError,
+  DeviceCreationError,
+  DeviceError,
+  DeviceExistsError,
+  DeviceInUseError,
+  DeviceNotFoundError,
+  DeviceTimeoutError,
+  DeviceTypeNotFoundError,
+  InvalidRequestError,
+  InvalidTaskDefinitionError,
+  LabDaemonError,
+  MethodNotFoundError,
+  TaskExistsError,
+  TaskInstantiationError,
+  TaskNotFoundError,
+  TaskTypeNotFoundError,
+  asError,
 } from "./errors.ts";
-import {
-  Emitter, isoNow, type DaemonEvents, type DeviceEventKind, type ErrorOrigin,
-} from "./events.ts";
+import { Emitter, isoNow, type DaemonEvents, type DeviceEventKind, type ErrorOrigin } from "./events.ts";
 import { checkId, isPlainObject } from "./ids.ts";
 import { validateArguments } from "./methodPlan.ts";
 import { LIFECYCLE_METHODS, lookupMethod, remoteDeclarationProblem } from "./methods.ts";
@@ -24,15 +37,21 @@ import { TaskHandle, type Task } from "./tasks.ts";
  * A device is a plain class: `new (deviceId, params)`; every member optional. A static `params` typebox
  * schema is checked before construction; static `methods` describes and validates remote calls.
  */
-export type DeviceClass = (new (deviceId: string, params: any) => object) & { methods?: Record<string, unknown>; params?: unknown };
+export type DeviceClass = (new (
+  deviceId: string,
+  params: any,
+) => object) & { methods?: Record<string, unknown>; params?: unknown };
 /** A task is a plain class: `new (taskId, params)` with `run(ctx)`; validated when executed. */
 export type TaskClass = (new (taskId: string, params: any) => any) & { params?: unknown };
 export type DeviceRef = string | object;
 
 /** What the daemon hands out for a device: every method returns a promise, serialised per device. */
 export type DeviceProxy<T> = {
-  [K in keyof T]: K extends "isConnected" | "isStreaming" ? () => boolean
-    : T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K];
+  [K in keyof T]: K extends "isConnected" | "isStreaming"
+    ? () => boolean
+    : T[K] extends (...args: infer A) => infer R
+      ? (...args: A) => Promise<Awaited<R>>
+      : T[K];
 };
 
 export interface LabDaemonOptions {
@@ -105,7 +124,8 @@ interface ClientGuard {
   leaseId?: string;
 }
 
-const clientGuard = (opts: ClientOptions, suffix: string): ClientGuard | null => (opts.asClient ? { suffix, leaseId: opts.leaseId } : null);
+const clientGuard = (opts: ClientOptions, suffix: string): ClientGuard | null =>
+  opts.asClient ? { suffix, leaseId: opts.leaseId } : null;
 
 interface DeviceEntry {
   id: string;
@@ -132,7 +152,17 @@ export class LabDaemon {
   readonly ownership = new Ownership();
   /** Client leases on devices (POST /devices/{id}/lease); a change is a device event, so state follows. */
   readonly leases = new Leases((id, change) =>
-    this.emitDevice(change === "acquired" ? "leased" : change === "renewed" ? "lease_renewed" : change === "forced" ? "lease_forced" : "lease_ended", id));
+    this.emitDevice(
+      change === "acquired"
+        ? "leased"
+        : change === "renewed"
+          ? "lease_renewed"
+          : change === "forced"
+            ? "lease_forced"
+            : "lease_ended",
+      id,
+    ),
+  );
   readonly completedTaskBuffer: number;
   private readonly callTimeoutMs: number;
   private readonly queueLimit: number;
@@ -171,16 +201,20 @@ export class LabDaemon {
     const tasks = Object.entries(plugins.tasks ?? {});
     for (const [name, cls] of devices) {
       checkId("device type", name);
-      if (typeof cls !== "function") throw new InvalidRequestError(`Device type '${name}' is not a class.`, { device_type: name });
-      if (this.deviceTypes.has(name)) throw new DeviceExistsError(`Device type '${name}' is already registered.`, { device_type: name });
+      if (typeof cls !== "function")
+        throw new InvalidRequestError(`Device type '${name}' is not a class.`, { device_type: name });
+      if (this.deviceTypes.has(name))
+        throw new DeviceExistsError(`Device type '${name}' is already registered.`, { device_type: name });
       checkParamsSchema(cls, `Device type '${name}'`, { device_type: name });
       const remote = remoteDeclarationProblem(cls);
       if (remote) throw new InvalidRequestError(`Device type '${name}': ${remote}`, { device_type: name });
     }
     for (const [name, cls] of tasks) {
       checkId("task type", name);
-      if (typeof cls !== "function") throw new InvalidRequestError(`Task type '${name}' is not a class.`, { task_type: name });
-      if (this.taskTypes.has(name)) throw new TaskExistsError(`Task type '${name}' is already registered.`, { task_type: name });
+      if (typeof cls !== "function")
+        throw new InvalidRequestError(`Task type '${name}' is not a class.`, { task_type: name });
+      if (this.taskTypes.has(name))
+        throw new TaskExistsError(`Task type '${name}' is already registered.`, { task_type: name });
       checkParamsSchema(cls, `Task type '${name}'`, { task_type: name });
     }
     for (const [name, cls] of devices) this.deviceTypes.set(name, cls);
@@ -203,32 +237,48 @@ export class LabDaemon {
   // ---------------------------------------------------------------- devices
 
   /** Constructs a device (not connected) and returns its serialising proxy. */
-  addDevice<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
-    opts: AddDeviceOptions = {}): DeviceProxy<T> {
+  addDevice<T extends object = any>(
+    deviceId: string,
+    deviceType: string,
+    params: Record<string, unknown> = {},
+    opts: AddDeviceOptions = {},
+  ): DeviceProxy<T> {
     this.assertOpen();
     checkId("device", deviceId);
-    if (!isPlainObject(params)) throw new InvalidRequestError(`params for device '${deviceId}' must be an object`, { device_id: deviceId });
-    if (this.devices.has(deviceId)) throw new DeviceExistsError(`Device with ID '${deviceId}' already exists.`, { device_id: deviceId });
+    if (!isPlainObject(params))
+      throw new InvalidRequestError(`params for device '${deviceId}' must be an object`, { device_id: deviceId });
+    if (this.devices.has(deviceId))
+      throw new DeviceExistsError(`Device with ID '${deviceId}' already exists.`, { device_id: deviceId });
     const Cls = this.deviceTypes.get(deviceType);
     if (!Cls) {
-      throw new DeviceTypeNotFoundError(`Unknown device type: '${String(deviceType).slice(0, 140)}'. Is the plugin registered?`,
-        { device_type: String(deviceType).slice(0, 140) });
+      throw new DeviceTypeNotFoundError(
+        `Unknown device type: '${String(deviceType).slice(0, 140)}'. Is the plugin registered?`,
+        { device_type: String(deviceType).slice(0, 140) },
+      );
     }
     const problems = paramsProblems(Cls, params);
     if (problems.length > 0) {
-      throw new DeviceCreationError(`Failed to create device '${deviceId}' of type '${deviceType}': ${describeProblems(problems)}`,
-        { device_id: deviceId, device_type: deviceType, errors: problems });
+      throw new DeviceCreationError(
+        `Failed to create device '${deviceId}' of type '${deviceType}': ${describeProblems(problems)}`,
+        { device_id: deviceId, device_type: deviceType, errors: problems },
+      );
     }
     let instance: Record<string, any>;
     try {
       instance = new Cls(deviceId, params) as Record<string, any>;
     } catch (e) {
       const err = asError(e);
-      throw new DeviceCreationError(`Failed to create device '${deviceId}' of type '${deviceType}': ${err.message}`,
-        { device_id: deviceId, device_type: deviceType }, { cause: err });
+      throw new DeviceCreationError(
+        `Failed to create device '${deviceId}' of type '${deviceType}': ${err.message}`,
+        { device_id: deviceId, device_type: deviceType },
+        { cause: err },
+      );
     }
     const entry: DeviceEntry = {
-      id: deviceId, type: deviceType, instance, proxy: null,
+      id: deviceId,
+      type: deviceType,
+      instance,
+      proxy: null,
       queue: new DeviceQueue(deviceId, this.queueLimit),
       hub: null as unknown as StreamHub,
       connected: false,
@@ -289,7 +339,10 @@ export class LabDaemon {
     if (opts.asClient) this.leases.assertMay(e.id, opts.leaseId, " and cannot be removed without its lease");
     const user = this.runningTaskUsing(e.id);
     if (user) {
-      throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, { device_id: e.id, task_id: user });
+      throw new DeviceInUseError(`Device '${e.id}' is used by running task '${user}'.`, {
+        device_id: e.id,
+        task_id: user,
+      });
     }
     // Marked before the first await: a task starting during the stop and disconnect below must not
     // claim a device that is about to vanish from under it.
@@ -314,17 +367,26 @@ export class LabDaemon {
     const connect = e.instance.connect;
     if (typeof connect === "function") {
       try {
-        await e.queue.run(this.admitted(e, guard, () => connect.call(e.instance)), "connect", opts.timeoutMs ?? 0);
+        await e.queue.run(
+          this.admitted(e, guard, () => connect.call(e.instance)),
+          "connect",
+          opts.timeoutMs ?? 0,
+        );
       } catch (err) {
         if (err instanceof DeviceInUseError) throw err;
         if (err instanceof DeviceTimeoutError && err.context.method === "connect") {
           const disconnect = e.instance.disconnect;
           if (typeof disconnect === "function") {
             // The connect still holds the device: this runs beside it, so the device can abort it.
-            await e.queue.run(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS, "beside").catch(() => {});
+            await e.queue
+              .run(() => disconnect.call(e.instance), "disconnect", CLEANUP_TIMEOUT_MS, "beside")
+              .catch(() => {});
           }
-          const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`,
-            { device_id: e.id, operation: "connect", timeout_ms: opts.timeoutMs });
+          const timeout = new DeviceTimeoutError(`Device '${e.id}' connection timed out after ${opts.timeoutMs} ms`, {
+            device_id: e.id,
+            operation: "connect",
+            timeout_ms: opts.timeoutMs,
+          });
           this.recordEntryError(e, timeout, "device", { operation: "connect" });
           throw timeout;
         }
@@ -342,7 +404,9 @@ export class LabDaemon {
     const guard = clientGuard(opts, " and cannot be disconnected");
     if (guard !== null) this.assertClient(e.id, guard);
     if (e.hub.streaming) {
-      await e.hub.stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs).catch(() => {});
+      await e.hub
+        .stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs)
+        .catch(() => {});
     }
     try {
       // A device stuck in a call that timed out is disconnected beside that call: closing the instrument
@@ -361,30 +425,48 @@ export class LabDaemon {
    * Calls a public method by name (the server's entry point): private names, getters, lifecycle methods
    * and anything inherited from Object are refused.
    */
-  async call(device: DeviceRef, method: string, args: unknown[] = [],
-    opts: { timeoutMs?: number; /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */ defaultTimeoutMs?: number } & ClientOptions = {}): Promise<unknown> {
+  async call(
+    device: DeviceRef,
+    method: string,
+    args: unknown[] = [],
+    opts: {
+      timeoutMs?: number /** Used when neither timeoutMs nor the device's callTimeoutMs is set. */;
+      defaultTimeoutMs?: number;
+    } & ClientOptions = {},
+  ): Promise<unknown> {
     const e = this.entry(device);
     this.assertDevicesOpen();
     const guard = clientGuard(opts, "");
     if (guard !== null) this.assertClient(e.id, guard);
-    if (typeof method !== "string" || method.length === 0) throw new InvalidRequestError("Method name is required", { device_id: e.id });
+    if (typeof method !== "string" || method.length === 0)
+      throw new InvalidRequestError("Method name is required", { device_id: e.id });
     const found = lookupMethod(e.instance, method);
     if (!found.ok) {
       const ctx = { device_id: e.id, method };
       switch (found.reason) {
-        case "private": throw new InvalidRequestError(`Private methods cannot be called: '${method}'`, ctx);
-        case "lifecycle": throw new InvalidRequestError(`'${method}' is a lifecycle method; use its own route`, ctx);
-        case "not_method": throw new InvalidRequestError(`'${method}' is not a method of device '${e.id}'`, ctx);
-        case "not_remote": throw new MethodNotFoundError(
-          `Method '${method.slice(0, 140)}' of device '${e.id}' is not remote (its class lists the remote ones in static remote)`, ctx);
-        default: throw new MethodNotFoundError(`Method '${method.slice(0, 140)}' not found on device '${e.id}'`, ctx);
+        case "private":
+          throw new InvalidRequestError(`Private methods cannot be called: '${method}'`, ctx);
+        case "lifecycle":
+          throw new InvalidRequestError(`'${method}' is a lifecycle method; use its own route`, ctx);
+        case "not_method":
+          throw new InvalidRequestError(`'${method}' is not a method of device '${e.id}'`, ctx);
+        case "not_remote":
+          throw new MethodNotFoundError(
+            `Method '${method.slice(0, 140)}' of device '${e.id}' is not remote (its class lists the remote ones in static remote)`,
+            ctx,
+          );
+        default:
+          throw new MethodNotFoundError(`Method '${method.slice(0, 140)}' not found on device '${e.id}'`, ctx);
       }
     }
     const fn = found.fn;
     validateArguments(e.instance, method, fn, args, e.id);
     try {
-      return await e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), method,
-        opts.timeoutMs ?? (e.callTimeoutMs || opts.defaultTimeoutMs || 0));
+      return await e.queue.run(
+        this.admitted(e, guard, () => fn.apply(e.instance, args)),
+        method,
+        opts.timeoutMs ?? (e.callTimeoutMs || opts.defaultTimeoutMs || 0),
+      );
     } catch (err) {
       this.recordEntryError(e, err, "device", { method });
       throw err;
@@ -440,47 +522,81 @@ export class LabDaemon {
   // ---------------------------------------------------------------- tasks
 
   /** Constructs the task once, validates it, and starts `run(ctx)`. Nothing is stored if any step fails. */
-  executeTask(taskId: string, taskType: string, params: Record<string, unknown> = {},
-    opts: ExecuteTaskOptions = {}): TaskHandle {
+  executeTask(
+    taskId: string,
+    taskType: string,
+    params: Record<string, unknown> = {},
+    opts: ExecuteTaskOptions = {},
+  ): TaskHandle {
     this.assertOpen();
     checkId("task", taskId);
-    if (!isPlainObject(params)) throw new InvalidRequestError(`params for task '${taskId}' must be an object`, { task_id: taskId });
+    if (!isPlainObject(params))
+      throw new InvalidRequestError(`params for task '${taskId}' must be an object`, { task_id: taskId });
     const Cls = this.taskTypes.get(taskType);
     if (!Cls) {
-      throw new TaskTypeNotFoundError(`Unknown task type: '${String(taskType).slice(0, 140)}'. Is the plugin registered?`,
-        { task_id: taskId, task_type: String(taskType).slice(0, 140) });
+      throw new TaskTypeNotFoundError(
+        `Unknown task type: '${String(taskType).slice(0, 140)}'. Is the plugin registered?`,
+        { task_id: taskId, task_type: String(taskType).slice(0, 140) },
+      );
     }
     const old = this.tasks.get(taskId);
-    if (old?.isRunning()) throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });
+    if (old?.isRunning())
+      throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });
     if (this.running >= this.maxRunningTasks) {
-      throw new BusyError(`${this.running} tasks are running (limit ${this.maxRunningTasks}); try again when some have ended`, { task_id: taskId });
+      throw new BusyError(
+        `${this.running} tasks are running (limit ${this.maxRunningTasks}); try again when some have ended`,
+        { task_id: taskId },
+      );
     }
     const problems = paramsProblems(Cls, params);
     if (problems.length > 0) {
-      throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(
-        `Failed to instantiate task '${taskId}': ${describeProblems(problems)}`,
-        { task_id: taskId, task_type: taskType, errors: problems }), "params");
+      throw this.instantiationFailure(
+        taskId,
+        taskType,
+        new TaskInstantiationError(`Failed to instantiate task '${taskId}': ${describeProblems(problems)}`, {
+          task_id: taskId,
+          task_type: taskType,
+          errors: problems,
+        }),
+        "params",
+      );
     }
     let task: Task;
     try {
       task = new Cls(taskId, params);
     } catch (e) {
       const err = asError(e);
-      throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(`Failed to instantiate task '${taskId}': ${err.message}`,
-        { task_id: taskId, task_type: taskType }, { cause: err }), "instantiation", err);
+      throw this.instantiationFailure(
+        taskId,
+        taskType,
+        new TaskInstantiationError(
+          `Failed to instantiate task '${taskId}': ${err.message}`,
+          { task_id: taskId, task_type: taskType },
+          { cause: err },
+        ),
+        "instantiation",
+        err,
+      );
     }
     const deviceIds = this.validateDeviceIds(taskId, task);
     this.checkRequiredMethods(taskId, taskType, task);
     // A task a client starts may use a leased device only with that device's lease.
-    if (opts.asClient) for (const id of deviceIds) this.leases.assertMay(id, opts.leaseId, `: task '${taskId}' can claim it only when started with its lease`);
+    if (opts.asClient)
+      for (const id of deviceIds)
+        this.leases.assertMay(id, opts.leaseId, `: task '${taskId}' can claim it only when started with its lease`);
     opts.beforeStart?.({ taskId, taskType, deviceIds });
     const claim = opts.exclusive
       ? this.ownership.claim(taskId, taskType, deviceIds)
       : this.ownership.claimFree(taskId, taskType, deviceIds);
     const handle = new TaskHandle(taskId, taskType, task, deviceIds, this, {
-      emit: (kind, h, extra) => this.events.emit("task", {
-        kind, taskId: h.taskId, taskType: h.taskType, timestamp: isoNow(), ...extra,
-      }),
+      emit: (kind, h, extra) =>
+        this.events.emit("task", {
+          kind,
+          taskId: h.taskId,
+          taskType: h.taskType,
+          timestamp: isoNow(),
+          ...extra,
+        }),
       failed: (h, error) => this.recordTaskError(h, error),
       beforeRun: (signal) => this.settleClaimed(claim?.deviceIds ?? [], signal),
       settled: (h) => {
@@ -498,7 +614,10 @@ export class LabDaemon {
 
   getTask(taskId: string): TaskHandle {
     const h = typeof taskId === "string" ? this.tasks.get(taskId) : undefined;
-    if (!h) throw new TaskNotFoundError(`No task found with ID: '${String(taskId).slice(0, 140)}'`, { task_id: String(taskId).slice(0, 140) });
+    if (!h)
+      throw new TaskNotFoundError(`No task found with ID: '${String(taskId).slice(0, 140)}'`, {
+        task_id: String(taskId).slice(0, 140),
+      });
     return h;
   }
 
@@ -513,8 +632,12 @@ export class LabDaemon {
   // ---------------------------------------------------------------- scoped helpers
 
   /** `await using dev = await daemon.deviceContext(...)`: added and connected; disconnected and removed on exit. */
-  async deviceContext<T extends object = any>(deviceId: string, deviceType: string, params: Record<string, unknown> = {},
-    opts: { connectTimeoutMs?: number; callTimeoutMs?: number } = {}): Promise<DeviceProxy<T> & AsyncDisposable> {
+  async deviceContext<T extends object = any>(
+    deviceId: string,
+    deviceType: string,
+    params: Record<string, unknown> = {},
+    opts: { connectTimeoutMs?: number; callTimeoutMs?: number } = {},
+  ): Promise<DeviceProxy<T> & AsyncDisposable> {
     const proxy = this.addDevice<T>(deviceId, deviceType, params, { callTimeoutMs: opts.callTimeoutMs });
     const e = this.entry(deviceId);
     e.disposable = true;
@@ -553,23 +676,44 @@ export class LabDaemon {
     const deadline = Date.now() + Math.max(0, timeoutMs);
     const left = () => Math.max(1, deadline - Date.now());
     const entries = [...this.devices.values()];
-    await withDeadline(Promise.all(entries.map((e) =>
-      e.hub.stop({ type: "DaemonShutdown", message: "the daemon is shutting down" }, left()).catch(() => {}))), left());
+    await withDeadline(
+      Promise.all(
+        entries.map((e) =>
+          e.hub.stop({ type: "DaemonShutdown", message: "the daemon is shutting down" }, left()).catch(() => {}),
+        ),
+      ),
+      left(),
+    );
     const running = [...this.tasks.values()].filter((h) => h.isRunning());
     for (const h of running) h.cancel();
     await withDeadline(Promise.all(running.map((h) => h.settled)), left());
     // A task that ignored its cancel is left behind: say which, since its cleanup never ran in time.
     for (const h of running.filter((r) => r.isRunning())) {
-      const error = new TaskAbandonedError(`Task '${h.taskId}' (${h.taskType}) did not end within the shutdown bound of ${timeoutMs} ms `
-        + "after it was cancelled: it was abandoned, and its cleanup (finally blocks) had not run", { task_id: h.taskId, timeout_ms: timeoutMs });
-      this.events.emit("error", { scope: "task", id: h.taskId, origin: "framework", error,
-        context: { task_type: h.taskType, phase: "shutdown", timeout_ms: timeoutMs }, timestamp: isoNow() });
+      const error = new TaskAbandonedError(
+        `Task '${h.taskId}' (${h.taskType}) did not end within the shutdown bound of ${timeoutMs} ms ` +
+          "after it was cancelled: it was abandoned, and its cleanup (finally blocks) had not run",
+        { task_id: h.taskId, timeout_ms: timeoutMs },
+      );
+      this.events.emit("error", {
+        scope: "task",
+        id: h.taskId,
+        origin: "framework",
+        error,
+        context: { task_type: h.taskType, phase: "shutdown", timeout_ms: timeoutMs },
+        timestamp: isoNow(),
+      });
     }
     // From here on nothing may drive the instruments again: only the disconnects below.
     this.devicesClosed = true;
     this.leases.clear();
-    await withDeadline(Promise.all(entries.filter((e) => e.connected).map((e) =>
-      this.disconnectDevice(e.id, { timeoutMs: left() }).catch(() => {}))), left());
+    await withDeadline(
+      Promise.all(
+        entries
+          .filter((e) => e.connected)
+          .map((e) => this.disconnectDevice(e.id, { timeoutMs: left() }).catch(() => {})),
+      ),
+      left(),
+    );
   }
 
   // ---------------------------------------------------------------- internals
@@ -596,14 +740,26 @@ export class LabDaemon {
 
   /** Calls, connects and streams are refused once shutdown has ended the tasks (disconnect stays allowed). */
   private assertDevicesOpen(): void {
-    if (this.devicesClosed) throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
+    if (this.devicesClosed)
+      throw new DaemonClosedError("The daemon has been shut down: its devices take no more commands.");
   }
 
-  private callLifecycle(e: DeviceEntry, name: string, args: unknown[], timeoutMs: number, guard: ClientGuard | null = null,
-    whenStuck: WhenStuck = "fail"): Promise<unknown> {
+  private callLifecycle(
+    e: DeviceEntry,
+    name: string,
+    args: unknown[],
+    timeoutMs: number,
+    guard: ClientGuard | null = null,
+    whenStuck: WhenStuck = "fail",
+  ): Promise<unknown> {
     const fn = e.instance[name];
     if (typeof fn !== "function") return Promise.resolve();
-    return e.queue.run(this.admitted(e, guard, () => fn.apply(e.instance, args)), name, timeoutMs, whenStuck);
+    return e.queue.run(
+      this.admitted(e, guard, () => fn.apply(e.instance, args)),
+      name,
+      timeoutMs,
+      whenStuck,
+    );
   }
 
   /**
@@ -631,7 +787,9 @@ export class LabDaemon {
    * wait (removed, stuck) lets run() start and meet that failure on its own first call.
    */
   private settleClaimed(ids: readonly string[], signal: AbortSignal): Promise<void> | undefined {
-    const busy = ids.map((id) => this.devices.get(id)).filter((e): e is DeviceEntry => e !== undefined && e.queue.isBusy);
+    const busy = ids
+      .map((id) => this.devices.get(id))
+      .filter((e): e is DeviceEntry => e !== undefined && e.queue.isBusy);
     if (busy.length === 0) return undefined;
     return this.waitForBarrier(busy, signal);
   }
@@ -667,7 +825,8 @@ export class LabDaemon {
         } catch (err) {
           this.recordEntryError(e, err, "device", { operation: "startStreaming" });
           // A start that timed out may still come up later, for nobody: queued behind it, a stop follows.
-          if (err instanceof DeviceTimeoutError) void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait").catch(() => {});
+          if (err instanceof DeviceTimeoutError)
+            void this.callLifecycle(e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait").catch(() => {});
           throw err;
         }
         this.emitDevice("streaming_started", e.id);
@@ -681,8 +840,7 @@ export class LabDaemon {
         }
         this.emitDevice("streaming_stopped", e.id);
       },
-      onCallbackError: (err, subscriberId) =>
-        this.recordEntryError(e, err, "callback", { subscriber: subscriberId }),
+      onCallbackError: (err, subscriberId) => this.recordEntryError(e, err, "callback", { subscriber: subscriberId }),
     });
   }
 
@@ -710,10 +868,14 @@ export class LabDaemon {
         if (cached && cached.fn === value) return cached.wrapper;
         const wrapper = (...args: unknown[]) => {
           if (daemon.devices.get(e.id) !== e) {
-            return Promise.reject(new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }));
+            return Promise.reject(
+              new DeviceNotFoundError(`No device found with ID: '${e.id}' (it was removed)`, { device_id: e.id }),
+            );
           }
           if (daemon.devicesClosed) {
-            return Promise.reject(new DaemonClosedError("The daemon has been shut down: its devices take no more commands."));
+            return Promise.reject(
+              new DaemonClosedError("The daemon has been shut down: its devices take no more commands."),
+            );
           }
           try {
             validateArguments(target, prop, value, args, e.id);
@@ -723,7 +885,8 @@ export class LabDaemon {
           // Inside a task (the device is claimed), where the call came from is kept, so a failure's
           // traceback shows the task's own frame; elsewhere the hot path does not pay for a stack.
           const site = daemon.ownership.ownerOf(e.id) !== null ? callSite(wrapper) : null;
-          return e.queue.run(() => value.apply(target, args), prop, e.callTimeoutMs)
+          return e.queue
+            .run(() => value.apply(target, args), prop, e.callTimeoutMs)
             .catch((err) => {
               if (site) appendCallSite(err, site);
               daemon.recordEntryError(e, err, "device", { method: prop });
@@ -738,21 +901,29 @@ export class LabDaemon {
 
   private validateDeviceIds(taskId: string, task: Task): string[] {
     if (task === null || typeof task !== "object" || typeof task.run !== "function") {
-      throw new InvalidTaskDefinitionError(`Task '${taskId}': the task class must define run(ctx).`, { task_id: taskId });
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': the task class must define run(ctx).`, {
+        task_id: taskId,
+      });
     }
     const ids = task.deviceIds ?? [];
     if (!Array.isArray(ids)) {
       const got = ids === null ? "null" : typeof ids;
-      throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must be a list of strings, got ${got}`, { task_id: taskId });
+      throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must be a list of strings, got ${got}`, {
+        task_id: taskId,
+      });
     }
     for (const id of ids) {
       if (typeof id !== "string") {
-        throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must contain only strings`, { task_id: taskId });
+        throw new InvalidTaskDefinitionError(`Task '${taskId}': device_ids must contain only strings`, {
+          task_id: taskId,
+        });
       }
       const entry = this.devices.get(id);
       if (!entry || entry.removing) {
-        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is ${entry ? "being removed" : "not registered"}`,
-          { task_id: taskId, device_id: id.slice(0, 140) });
+        throw new DeviceNotFoundError(
+          `Task '${taskId}' needs device '${id.slice(0, 140)}', which is ${entry ? "being removed" : "not registered"}`,
+          { task_id: taskId, device_id: id.slice(0, 140) },
+        );
       }
     }
     return [...new Set(ids)];
@@ -765,28 +936,55 @@ export class LabDaemon {
   private checkRequiredMethods(taskId: string, taskType: string, task: Task): void {
     const required = task.requiredMethods;
     if (required === undefined) return;
-    if (!isPlainObject(required) || !Object.values(required).every((m) => Array.isArray(m) && m.every((n) => typeof n === "string"))) {
-      throw new InvalidTaskDefinitionError(`Task '${taskId}': requiredMethods must map device ids to lists of method names`, { task_id: taskId });
+    if (
+      !isPlainObject(required) ||
+      !Object.values(required).every((m) => Array.isArray(m) && m.every((n) => typeof n === "string"))
+    ) {
+      throw new InvalidTaskDefinitionError(
+        `Task '${taskId}': requiredMethods must map device ids to lists of method names`,
+        { task_id: taskId },
+      );
     }
     const missing: { device_id: string; device_type: string; methods: string[] }[] = [];
     for (const [id, names] of Object.entries(required)) {
       const e = this.devices.get(id);
       if (!e || e.removing) {
-        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`,
-          { task_id: taskId, device_id: id.slice(0, 140) });
+        throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`, {
+          task_id: taskId,
+          device_id: id.slice(0, 140),
+        });
       }
-      const absent = names.filter((n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n, { remoteOnly: false }).ok);
+      const absent = names.filter(
+        (n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n, { remoteOnly: false }).ok,
+      );
       if (absent.length > 0) missing.push({ device_id: id, device_type: e.type, methods: absent });
     }
     if (missing.length === 0) return;
-    const what = missing.map((m) => `device '${m.device_id}' (${m.device_type}) has no method${m.methods.length > 1 ? "s" : ""} ${m.methods.join(", ")}`).join("; ");
-    throw this.instantiationFailure(taskId, taskType, new TaskInstantiationError(
-      `Task '${taskId}' (${taskType}) cannot run: ${what}. Check which device each parameter names.`,
-      { task_id: taskId, task_type: taskType, missing_methods: missing }), "devices");
+    const what = missing
+      .map(
+        (m) =>
+          `device '${m.device_id}' (${m.device_type}) has no method${m.methods.length > 1 ? "s" : ""} ${m.methods.join(", ")}`,
+      )
+      .join("; ");
+    throw this.instantiationFailure(
+      taskId,
+      taskType,
+      new TaskInstantiationError(
+        `Task '${taskId}' (${taskType}) cannot run: ${what}. Check which device each parameter names.`,
+        { task_id: taskId, task_type: taskType, missing_methods: missing },
+      ),
+      "devices",
+    );
   }
 
   /** Recorded as the task's error (as a constructor failure always was), then thrown by the caller. */
-  private instantiationFailure(taskId: string, taskType: string, err: TaskInstantiationError, phase: string, cause: Error = err): TaskInstantiationError {
+  private instantiationFailure(
+    taskId: string,
+    taskType: string,
+    err: TaskInstantiationError,
+    phase: string,
+    cause: Error = err,
+  ): TaskInstantiationError {
     this.recordStartError(taskId, cause, { task_type: taskType, phase });
     return err;
   }
@@ -810,7 +1008,12 @@ export class LabDaemon {
   }
 
   /** As recordDeviceError, unless the entry was removed meanwhile: a late failure must not land on a new device of that id. */
-  private recordEntryError(e: DeviceEntry, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
+  private recordEntryError(
+    e: DeviceEntry,
+    error: unknown,
+    origin: ErrorOrigin,
+    context: Record<string, unknown> = {},
+  ): void {
     // A refused call (queue full, owned by a task) says nothing about the instrument: it must not replace
     // its real last error.
     if (error instanceof BusyError || error instanceof DeviceInUseError) return;
@@ -821,8 +1024,20 @@ export class LabDaemon {
   }
 
   /** Reported as an `error` event; the server's error store keeps the last one per device. */
-  recordDeviceError(deviceId: string, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
-    this.events.emit("error", { scope: "device", id: deviceId, origin, error: asError(error), context, timestamp: isoNow() });
+  recordDeviceError(
+    deviceId: string,
+    error: unknown,
+    origin: ErrorOrigin,
+    context: Record<string, unknown> = {},
+  ): void {
+    this.events.emit("error", {
+      scope: "device",
+      id: deviceId,
+      origin,
+      error: asError(error),
+      context,
+      timestamp: isoNow(),
+    });
   }
 
   /**
@@ -832,11 +1047,25 @@ export class LabDaemon {
   private recordTaskError(h: TaskHandle, error: Error): void {
     const device = deviceFailures.get(error);
     h.failure = { origin: device ? "device" : "framework", context: { task_type: h.taskType, ...device } };
-    this.events.emit("error", { scope: "task", id: h.taskId, origin: h.failure.origin, error, context: h.failure.context, timestamp: isoNow() });
+    this.events.emit("error", {
+      scope: "task",
+      id: h.taskId,
+      origin: h.failure.origin,
+      error,
+      context: h.failure.context,
+      timestamp: isoNow(),
+    });
   }
 
   private recordStartError(taskId: string, error: unknown, context: Record<string, unknown>): void {
-    this.events.emit("error", { scope: "task", id: taskId, origin: "framework", error: asError(error), context, timestamp: isoNow() });
+    this.events.emit("error", {
+      scope: "task",
+      id: taskId,
+      origin: "framework",
+      error: asError(error),
+      context,
+      timestamp: isoNow(),
+    });
   }
 }
 
@@ -873,7 +1102,8 @@ function checkParamsSchema(cls: Function, what: string, context: Record<string, 
 }
 
 function nonNegativeInt(v: unknown, name: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new InvalidRequestError(`${name} must be a non-negative integer`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+    throw new InvalidRequestError(`${name} must be a non-negative integer`);
   return v;
 }
 

@@ -5,7 +5,10 @@ export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boo
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
-      p.then(() => true, () => true),
+      p.then(
+        () => true,
+        () => true,
+      ),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
     ]);
   } finally {
@@ -17,7 +20,10 @@ export async function withDeadline(p: Promise<unknown>, ms: number): Promise<boo
 export async function settleWithin<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -78,20 +78,39 @@ export class DeviceQueue {
       }
       if (!isThenable(value)) return Promise.resolve(value as Awaited<T>);
       return new Promise<Awaited<T>>((resolve, reject) => {
-        const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, whenStuck };
+        const job: Job = {
+          fn,
+          resolve: resolve as (v: unknown) => void,
+          reject,
+          label,
+          timeoutMs,
+          done: false,
+          whenStuck,
+        };
         this.busy = true;
         this.armTimer(job);
         this.settleWith(job, value as PromiseLike<unknown>);
       });
     }
     if (this.pending >= this.limit) {
-      return Promise.reject(new BusyError(
-        `device '${this.deviceId}' has ${this.pending} calls waiting (limit ${this.limit}); refusing '${label}'`,
-        { device_id: this.deviceId, method: label },
-      ));
+      return Promise.reject(
+        new BusyError(
+          `device '${this.deviceId}' has ${this.pending} calls waiting (limit ${this.limit}); refusing '${label}'`,
+          { device_id: this.deviceId, method: label },
+        ),
+      );
     }
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, queued: true, whenStuck };
+      const job: Job = {
+        fn,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        label,
+        timeoutMs,
+        done: false,
+        queued: true,
+        whenStuck,
+      };
       this.armTimer(job);
       this.jobs.push(job);
       this.waiting++;
@@ -104,7 +123,15 @@ export class DeviceQueue {
    */
   private interject<T>(fn: () => T | Promise<T>, label: string, timeoutMs: number): Promise<Awaited<T>> {
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const job: Job = { fn, resolve: resolve as (v: unknown) => void, reject, label, timeoutMs, done: false, whenStuck: "beside" };
+      const job: Job = {
+        fn,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        label,
+        timeoutMs,
+        done: false,
+        whenStuck: "beside",
+      };
       this.startBeside(job);
     });
   }
@@ -118,7 +145,10 @@ export class DeviceQueue {
       if (this.running === null && this.beside === 0) this.next();
     };
     try {
-      Promise.resolve(job.fn()).then((v) => settled(true, v), (e) => settled(false, e));
+      Promise.resolve(job.fn()).then(
+        (v) => settled(true, v),
+        (e) => settled(false, e),
+      );
     } catch (e) {
       settled(false, e);
     }
@@ -180,10 +210,14 @@ export class DeviceQueue {
             this.head = 0;
           }
         }
-        this.finish(job, false, new DeviceTimeoutError(
-          `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
-          { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
-        ));
+        this.finish(
+          job,
+          false,
+          new DeviceTimeoutError(
+            `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
+            { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
+          ),
+        );
         // The caller is answered now, but a running method keeps the device until it settles: the next
         // call must not talk to an instrument that is still in the middle of the last exchange. Callers
         // behind it fail fast rather than each wait out a hung instrument in turn.
@@ -252,5 +286,9 @@ export class DeviceQueue {
 }
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+  return (
+    v !== null &&
+    (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function"
+  );
 }

@@ -2,8 +2,7 @@
 
 export type ErrorOrigin = "framework" | "device" | "callback";
 
-export type TaskEventKind =
-  | "started" | "progress" | "paused" | "resumed" | "completed" | "failed" | "cancelled";
+export type TaskEventKind = "started" | "progress" | "paused" | "resumed" | "completed" | "failed" | "cancelled";
 
 export interface TaskEvent {
   kind: TaskEventKind;
@@ -15,8 +14,16 @@ export interface TaskEvent {
 }
 
 export type DeviceEventKind =
-  | "added" | "removed" | "connected" | "disconnected" | "streaming_started" | "streaming_stopped"
-  | "leased" | "lease_renewed" | "lease_ended" | "lease_forced";
+  | "added"
+  | "removed"
+  | "connected"
+  | "disconnected"
+  | "streaming_started"
+  | "streaming_stopped"
+  | "leased"
+  | "lease_renewed"
+  | "lease_ended"
+  | "lease_forced";
 
 export interface DeviceEvent {
   kind: DeviceEventKind;

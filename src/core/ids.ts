@@ -5,7 +5,9 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 export function checkId(kind: "device" | "task" | "device type" | "task type", id: unknown): string {
   if (typeof id !== "string") {
-    throw new InvalidRequestError(`${kind} id must be a string, got ${id === null ? "null" : typeof id}`, { [kind]: String(id) });
+    throw new InvalidRequestError(`${kind} id must be a string, got ${id === null ? "null" : typeof id}`, {
+      [kind]: String(id),
+    });
   }
   if (!ID_PATTERN.test(id)) {
     throw new InvalidRequestError(

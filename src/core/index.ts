@@ -3,7 +3,17 @@ export * from "./events.ts";
 export { ID_PATTERN } from "./ids.ts";
 export { LabDaemon } from "./daemon.ts";
 export { withDeadline } from "./deadline.ts";
-export type { DeviceProxy, DeviceClass, TaskClass, DeviceRef, DeviceState, LabDaemonOptions, AddDeviceOptions, ExecuteTaskOptions, ClientOptions } from "./daemon.ts";
+export type {
+  DeviceProxy,
+  DeviceClass,
+  TaskClass,
+  DeviceRef,
+  DeviceState,
+  LabDaemonOptions,
+  AddDeviceOptions,
+  ExecuteTaskOptions,
+  ClientOptions,
+} from "./daemon.ts";
 export { Ownership } from "./ownership.ts";
 export type { Claim } from "./ownership.ts";
 export { TaskHandle } from "./tasks.ts";

@@ -56,12 +56,26 @@ export class Leases {
 
   acquire(deviceId: string, ttlMs: number, holder = "anonymous"): Lease {
     checkTtl(ttlMs);
-    if (typeof holder !== "string" || holder.length === 0 || holder.length > MAX_HOLDER_LENGTH || /[\u0000-\u001f]/.test(holder)) {
-      throw new InvalidRequestError(`holder must be 1–${MAX_HOLDER_LENGTH} printable characters`, { device_id: deviceId });
+    if (
+      typeof holder !== "string" ||
+      holder.length === 0 ||
+      holder.length > MAX_HOLDER_LENGTH ||
+      /[\u0000-\u001f]/.test(holder)
+    ) {
+      throw new InvalidRequestError(`holder must be 1–${MAX_HOLDER_LENGTH} printable characters`, {
+        device_id: deviceId,
+      });
     }
     const current = this.live(deviceId);
     if (current) throw leased(deviceId, current, "");
-    const lease: Held = { leaseId: randomUUID(), deviceId, holder, expiresAt: Date.now() + ttlMs, ttlMs, timer: undefined! };
+    const lease: Held = {
+      leaseId: randomUUID(),
+      deviceId,
+      holder,
+      expiresAt: Date.now() + ttlMs,
+      ttlMs,
+      timer: undefined!,
+    };
     this.arm(lease);
     this.held.set(deviceId, lease);
     this.onChange(deviceId, "acquired", lease);
@@ -94,7 +108,12 @@ export class Leases {
   /** Throws DeviceLeased unless the device is free of leases or `leaseId` is its live lease; `suffix` ends the message. */
   assertMay(deviceId: string, leaseId: string | undefined, suffix = ""): void {
     const l = this.live(deviceId);
-    if (l && l.leaseId !== leaseId) throw leased(deviceId, l, suffix || (leaseId === undefined ? " (send its lease id as X-Lease-Id)" : " (the lease id sent is not its)"));
+    if (l && l.leaseId !== leaseId)
+      throw leased(
+        deviceId,
+        l,
+        suffix || (leaseId === undefined ? " (send its lease id as X-Lease-Id)" : " (the lease id sent is not its)"),
+      );
   }
 
   /** The device is gone: its lease (and what is remembered of it) with it. */
@@ -113,7 +132,11 @@ export class Leases {
 
   private own(deviceId: string, leaseId: string | undefined): Held {
     const l = this.live(deviceId);
-    if (!l) throw new LeaseNotFoundError(`Device '${deviceId}' has no lease (it expired, was released, or was never granted)`, { device_id: deviceId });
+    if (!l)
+      throw new LeaseNotFoundError(
+        `Device '${deviceId}' has no lease (it expired, was released, or was never granted)`,
+        { device_id: deviceId },
+      );
     if (l.leaseId !== leaseId) throw leased(deviceId, l, " (the lease id sent is not its)");
     return l;
   }
@@ -144,12 +167,16 @@ export class Leases {
 }
 
 function leased(deviceId: string, l: Lease, suffix: string): DeviceLeasedError {
-  return new DeviceLeasedError(`Device '${deviceId}' is leased by '${l.holder}' until ${isoMillis(l.expiresAt)}${suffix}`,
-    { device_id: deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt) });
+  return new DeviceLeasedError(
+    `Device '${deviceId}' is leased by '${l.holder}' until ${isoMillis(l.expiresAt)}${suffix}`,
+    { device_id: deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt) },
+  );
 }
 
 function checkTtl(ttlMs: number): void {
   if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_LEASE_MS) {
-    throw new InvalidRequestError(`ttl must be more than 0 and at most ${MAX_LEASE_MS / 1000} s`, { ttl_ms: Number.isFinite(ttlMs) ? ttlMs : String(ttlMs) });
+    throw new InvalidRequestError(`ttl must be more than 0 and at most ${MAX_LEASE_MS / 1000} s`, {
+      ttl_ms: Number.isFinite(ttlMs) ? ttlMs : String(ttlMs),
+    });
   }
 }

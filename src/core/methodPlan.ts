@@ -87,7 +87,13 @@ export function paramRequired(plan: MethodPlan, i: number): boolean {
  * Checks `args` against the method's schemas when its class declares them (decoding a Type.Transform in
  * place); throws ValidationError listing what is wrong. A method without schemas costs one map lookup.
  */
-export function validateArguments(instance: object, method: string, fn: Function, args: unknown[], deviceId?: string): void {
+export function validateArguments(
+  instance: object,
+  method: string,
+  fn: Function,
+  args: unknown[],
+  deviceId?: string,
+): void {
   if (!(instance.constructor as { methods?: unknown } | undefined)?.methods) return;
   const plan = planFor(instance, method, fn);
   if (plan.schemas) validate(plan, method, args, deviceId);
@@ -98,14 +104,18 @@ function validate(plan: MethodPlan, method: string, args: unknown[], deviceId?: 
   const errors: { path: string; message: string }[] = [];
   const restAt = plan.params.findIndex((p) => p.rest);
   if (restAt < 0 && args.length > Math.max(schemas.length, plan.params.length)) {
-    errors.push({ path: `/${schemas.length}`, message: `expects at most ${schemas.length} arguments, got ${args.length}` });
+    errors.push({
+      path: `/${schemas.length}`,
+      message: `expects at most ${schemas.length} arguments, got ${args.length}`,
+    });
   }
   for (let i = 0; i < schemas.length; i++) {
     const v = plan.validators[i];
     if (!v) continue;
     const value = args[i];
     if (value === undefined) {
-      if (paramRequired(plan, i)) errors.push({ path: `/${i}`, message: `argument '${paramName(plan, i)}' is required` });
+      if (paramRequired(plan, i))
+        errors.push({ path: `/${i}`, message: `argument '${paramName(plan, i)}' is required` });
       continue;
     }
     if (v.check(value)) {
@@ -120,8 +130,11 @@ function validate(plan: MethodPlan, method: string, args: unknown[], deviceId?: 
     if (errors.length >= MAX_REPORTED_ERRORS) break;
   }
   if (errors.length > 0) {
-    throw new ValidationError(`Invalid arguments for method '${method}': ${errors[0]!.message}`,
-      { ...(deviceId ? { device_id: deviceId } : {}), method, errors });
+    throw new ValidationError(`Invalid arguments for method '${method}': ${errors[0]!.message}`, {
+      ...(deviceId ? { device_id: deviceId } : {}),
+      method,
+      errors,
+    });
   }
 }
 
@@ -137,7 +150,9 @@ export function parseParameters(fn: Function): ParsedParam[] {
   }
   const list = parameterListText(stripComments(src));
   if (list === null) return [];
-  return splitTopLevel(list).map((raw, i) => parseOne(raw.trim(), i)).filter((p): p is ParsedParam => p !== null);
+  return splitTopLevel(list)
+    .map((raw, i) => parseOne(raw.trim(), i))
+    .filter((p): p is ParsedParam => p !== null);
 }
 
 function stripComments(s: string): string {
@@ -171,7 +186,10 @@ function parameterListText(src: string): string | null {
   const open = src.indexOf("(");
   const arrow = src.indexOf("=>");
   if (arrow >= 0 && (open < 0 || arrow < open)) {
-    return src.slice(0, arrow).replace(/^async\s+/, "").trim();
+    return src
+      .slice(0, arrow)
+      .replace(/^async\s+/, "")
+      .trim();
   }
   if (open < 0) return null;
   const close = scan(src, open, (c, _i, depth) => depth === 0 && c === ")");

@@ -3,7 +3,12 @@
 
 /** Lifecycle and streaming members have their own daemon calls and routes. */
 export const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
-  "connect", "disconnect", "isConnected", "startStreaming", "stopStreaming", "isStreaming",
+  "connect",
+  "disconnect",
+  "isConnected",
+  "startStreaming",
+  "stopStreaming",
+  "isStreaming",
 ]);
 
 /**
@@ -30,7 +35,8 @@ export function remoteList(instance: object): readonly string[] | null {
 export function remoteDeclarationProblem(cls: Function): string | null {
   const remote = (cls as { remote?: unknown }).remote;
   if (remote === undefined) return null;
-  if (!Array.isArray(remote) || !remote.every((n) => typeof n === "string")) return "static remote must be a list of method names";
+  if (!Array.isArray(remote) || !remote.every((n) => typeof n === "string"))
+    return "static remote must be a list of method names";
   for (const name of remote as string[]) {
     if (name.startsWith("_") || name.startsWith("#") || FORBIDDEN.has(name) || LIFECYCLE_METHODS.has(name)) {
       return `static remote names '${name}', which can never be called remotely`;
@@ -58,13 +64,18 @@ export function lookupMethod(instance: object, name: string, opts: { remoteOnly?
   if (name.startsWith("_") || name.startsWith("#")) return { ok: false, reason: "private" };
   if (FORBIDDEN.has(name)) return { ok: false, reason: "not_found" };
   if (LIFECYCLE_METHODS.has(name)) return { ok: false, reason: "lifecycle" };
-  for (let o: object | null = instance; o && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o)) {
+  for (
+    let o: object | null = instance;
+    o && o !== Object.prototype && o !== Function.prototype;
+    o = Object.getPrototypeOf(o)
+  ) {
     const d = Object.getOwnPropertyDescriptor(o, name);
     if (!d) continue;
     if (d.get || d.set) return { ok: false, reason: "not_method" };
     if (typeof d.value !== "function") return { ok: false, reason: "not_method" };
     if (o === instance) return { ok: false, reason: "not_method" }; // a callable stored as data, not a method
-    if (opts.remoteOnly !== false && !(remoteList(instance)?.includes(name) ?? true)) return { ok: false, reason: "not_remote" };
+    if (opts.remoteOnly !== false && !(remoteList(instance)?.includes(name) ?? true))
+      return { ok: false, reason: "not_remote" };
     return { ok: true, fn: d.value };
   }
   return { ok: false, reason: "not_found" };

@@ -27,9 +27,12 @@ export class Ownership {
     if (conflicts.length > 0) {
       const list = conflicts.map((c) => `'${c.device_id}' (owned by '${c.task_id}')`).join(", ");
       throw new DeviceInUseError(`Cannot start task '${taskId}': devices already owned: ${list}`, {
-        task_id: taskId, task_type: taskType, conflicts,
+        task_id: taskId,
+        task_type: taskType,
+        conflicts,
         // The first conflict in the shape every other DeviceInUse has.
-        device_id: conflicts[0]!.device_id, owner_task_id: conflicts[0]!.task_id,
+        device_id: conflicts[0]!.device_id,
+        owner_task_id: conflicts[0]!.task_id,
       });
     }
     const claim: Claim = { taskId, deviceIds: [...deviceIds] };
@@ -55,8 +58,10 @@ export class Ownership {
   assertFree(deviceId: string, suffix = ""): void {
     const owner = this.owners.get(deviceId);
     if (!owner) return;
-    throw new DeviceInUseError(`Device '${deviceId}' is owned by task '${owner.taskId}'${suffix}`,
-      { device_id: deviceId, task_id: owner.taskId });
+    throw new DeviceInUseError(`Device '${deviceId}' is owned by task '${owner.taskId}'${suffix}`, {
+      device_id: deviceId,
+      task_id: owner.taskId,
+    });
   }
 
   get size(): number {

@@ -22,7 +22,10 @@ export function paramsSchemaOf(cls: Function): CompiledSchema | null {
   let out: CompiledSchema | null = null;
   if (declared !== undefined) {
     out = isSchema(declared) ? compileSchema(declared) : null;
-    if (!out) throw new TypeError("static params must be a typebox schema, e.g. t.Object({ … }, { additionalProperties: false })");
+    if (!out)
+      throw new TypeError(
+        "static params must be a typebox schema, e.g. t.Object({ … }, { additionalProperties: false })",
+      );
   }
   compiled.set(cls, out);
   return out;
@@ -34,7 +37,9 @@ export function paramsProblems(cls: Function, params: unknown, max = 20): Params
   if (!schema || schema.check(params)) return [];
   return schema.errors(params, max).map((e) => {
     const { message, known } = explainError(e, "parameter");
-    return known ? { path: readablePath("params", e.path), message, known } : { path: readablePath("params", e.path), message };
+    return known
+      ? { path: readablePath("params", e.path), message, known }
+      : { path: readablePath("params", e.path), message };
   });
 }
 

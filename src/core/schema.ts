@@ -36,7 +36,10 @@ export function plainSchema<T>(schema: T): T {
     else if (Array.isArray(v)) next = mapIfChanged(v, plainSchema);
     else if (SCHEMA_MAPS.has(key) && v !== null && typeof v === "object") {
       const entries = Object.entries(v);
-      const mapped = mapIfChanged(entries.map(([, x]) => x), plainSchema);
+      const mapped = mapIfChanged(
+        entries.map(([, x]) => x),
+        plainSchema,
+      );
       if (mapped !== null) next = Object.fromEntries(entries.map(([k], i) => [k, mapped[i]]));
     }
     if (next !== v && next !== null) {
@@ -109,16 +112,20 @@ export function explainError(e: ValueError, noun = "property"): { message: strin
       const known = Object.keys((e.schema as { properties?: object }).properties ?? {});
       const key = lastKey(e.path);
       const guess = closest(key, known);
-      const hint = known.length === 0 ? `no ${noun}s are accepted here`
-        : `${guess ? `did you mean '${guess}'? ` : ""}known: ${known.join(", ")}`;
+      const hint =
+        known.length === 0
+          ? `no ${noun}s are accepted here`
+          : `${guess ? `did you mean '${guess}'? ` : ""}known: ${known.join(", ")}`;
       return { message: `unknown ${noun} (${hint})`, known };
     }
     case ValueErrorType.ObjectRequiredProperty:
       return { message: `required ${noun} is missing` };
     case ValueErrorType.Union: {
-      const options = ((e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? []);
+      const options = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? [];
       if (options.length > 0 && options.every((o) => Object.hasOwn(o, "const"))) {
-        return { message: `Expected one of ${options.map((o) => JSON.stringify(o.const)).join(", ")}, got ${preview(e.value)}` };
+        return {
+          message: `Expected one of ${options.map((o) => JSON.stringify(o.const)).join(", ")}, got ${preview(e.value)}`,
+        };
       }
       return { message: e.message };
     }
@@ -130,10 +137,13 @@ export function explainError(e: ValueError, noun = "property"): { message: strin
 /** A JSON pointer (`/resonance/center`, `/2`) as a reader's path after `root`: `params.resonance.center`, `args[2]`. */
 export function readablePath(root: string, pointer: string): string {
   if (pointer === "") return root;
-  return pointer.split("/").slice(1).reduce((acc, raw) => {
-    const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-    return /^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}.${part}`;
-  }, root);
+  return pointer
+    .split("/")
+    .slice(1)
+    .reduce((acc, raw) => {
+      const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+      return /^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}.${part}`;
+    }, root);
 }
 
 function lastKey(pointer: string): string {

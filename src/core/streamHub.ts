@@ -116,10 +116,18 @@ export class StreamHub {
    * Stops the device stream and ends every subscriber with `reason`. Idempotent. `admit`, when given, is
    * asked again right before anything changes and may refuse by throwing.
    */
-  async stop(reason: StreamEnd = { type: "StreamStopped", message: "stream stopped" }, timeoutMs?: number, admit?: () => void): Promise<void> {
+  async stop(
+    reason: StreamEnd = { type: "StreamStopped", message: "stream stopped" },
+    timeoutMs?: number,
+    admit?: () => void,
+  ): Promise<void> {
     // A start still under way is waited for within the stop's own bound; one that is later than that is
     // abandoned (ensureStarted stops the device if it ever comes up), so a stop never hangs on it.
-    if (this.starting) await withDeadline(this.starting.catch(() => {}), timeoutMs ?? STOP_WAIT_MS);
+    if (this.starting)
+      await withDeadline(
+        this.starting.catch(() => {}),
+        timeoutMs ?? STOP_WAIT_MS,
+      );
     admit?.();
     const wasStreaming = this.owner !== null;
     this.owner = null;
@@ -162,7 +170,9 @@ export class StreamHub {
       if (gen !== this.generation) {
         // A stop gave up waiting for this start: the device came up for nobody.
         void this.driver.stop().catch(() => {});
-        throw new DeviceError(`stream of device '${this.deviceId}' was stopped while it was starting`, { device_id: this.deviceId });
+        throw new DeviceError(`stream of device '${this.deviceId}' was stopped while it was starting`, {
+          device_id: this.deviceId,
+        });
       }
       this.owner = owner;
     } finally {

@@ -1,7 +1,5 @@
 // Task handles: the life of one task run, from start to a final status, with pause, cancel and progress.
-import {
-  TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError,
-} from "./errors.ts";
+import { TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
 import type { LabDaemon } from "./daemon.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
@@ -111,15 +109,20 @@ export class TaskHandle {
       const timeoutMs = opts.timeoutMs;
       if (timeoutMs !== undefined && timeoutMs >= 0) {
         if (!(await withDeadline(this.settledPromise, timeoutMs))) {
-          throw new TimeoutError(`Wait timed out for task '${this.taskId}' after ${timeoutMs} ms.`, { task_id: this.taskId });
+          throw new TimeoutError(`Wait timed out for task '${this.taskId}' after ${timeoutMs} ms.`, {
+            task_id: this.taskId,
+          });
         }
       } else {
         await this.settledPromise;
       }
     }
     if (this._status === "failed") {
-      throw new TaskFailedError(`Task '${this.taskId}' failed during execution: ${this._error?.message}`,
-        { task_id: this.taskId }, { cause: this._error });
+      throw new TaskFailedError(
+        `Task '${this.taskId}' failed during execution: ${this._error?.message}`,
+        { task_id: this.taskId },
+        { cause: this._error },
+      );
     }
     if (this._status === "cancelled") {
       throw new TaskCancelledError(`Task '${this.taskId}' was cancelled.`, { task_id: this.taskId }, this._result);
@@ -163,16 +166,20 @@ export class TaskHandle {
 
   async setParameter(key: string, value: unknown): Promise<unknown> {
     if (typeof this.task.setParameter !== "function") {
-      throw new TaskError(`Task '${this.taskId}' does not support parameter updates. The task must implement a setParameter(key, value) method.`,
-        { task_id: this.taskId });
+      throw new TaskError(
+        `Task '${this.taskId}' does not support parameter updates. The task must implement a setParameter(key, value) method.`,
+        { task_id: this.taskId },
+      );
     }
     return await this.task.setParameter(key, value);
   }
 
   async getParameter(key: string): Promise<unknown> {
     if (typeof this.task.getParameter !== "function") {
-      throw new TaskError(`Task '${this.taskId}' does not support parameter queries. The task must implement a getParameter(key) method.`,
-        { task_id: this.taskId });
+      throw new TaskError(
+        `Task '${this.taskId}' does not support parameter queries. The task must implement a getParameter(key) method.`,
+        { task_id: this.taskId },
+      );
     }
     return await this.task.getParameter(key);
   }
@@ -238,8 +245,10 @@ export class TaskHandle {
       record: (name, data, attrs) => {
         const recorder = taskRecorder(this.daemon);
         if (!recorder) {
-          throw new TaskError(`Task '${this.taskId}' cannot record '${String(name).slice(0, 80)}': no data directory is configured (serve --data-dir)`,
-            { task_id: this.taskId });
+          throw new TaskError(
+            `Task '${this.taskId}' cannot record '${String(name).slice(0, 80)}': no data directory is configured (serve --data-dir)`,
+            { task_id: this.taskId },
+          );
         }
         recorder.record(this.taskId, name, data, attrs);
       },
@@ -264,7 +273,10 @@ export class TaskHandle {
     if (typeof fraction !== "number" || !Number.isFinite(fraction)) {
       throw new TypeError(`progress fraction must be a finite number, got ${String(fraction)}`);
     }
-    this._progress = { fraction: Math.min(1, Math.max(0, fraction)), ...(message !== undefined ? { message: String(message) } : {}) };
+    this._progress = {
+      fraction: Math.min(1, Math.max(0, fraction)),
+      ...(message !== undefined ? { message: String(message) } : {}),
+    };
     if (this.isRunning()) this.hooks.emit("progress", this, { progress: this._progress });
   }
 }

@@ -108,14 +108,20 @@ export class Catalogue {
     };
     // Whatever was running when its server died did not finish: say so rather than "running". A server
     // still alive (another one sharing this directory) keeps its own.
-    const sessions = this.db.query(`SELECT DISTINCT s.session_id, s.pid FROM sessions s WHERE s.session_id IN
+    const sessions = this.db
+      .query(`SELECT DISTINCT s.session_id, s.pid FROM sessions s WHERE s.session_id IN
       (SELECT session_id FROM tasks WHERE status IN ('running', 'paused') UNION SELECT session_id FROM runs WHERE status = 'recording')`)
       .all() as { session_id: number; pid: number }[];
     for (const s of sessions.filter((s) => !processAlive(s.pid))) {
-      this.db.query("UPDATE tasks SET status = 'interrupted' WHERE status IN ('running', 'paused') AND session_id = ?").run(s.session_id);
-      this.db.query("UPDATE runs SET status = 'interrupted' WHERE status = 'recording' AND session_id = ?").run(s.session_id);
+      this.db
+        .query("UPDATE tasks SET status = 'interrupted' WHERE status IN ('running', 'paused') AND session_id = ?")
+        .run(s.session_id);
+      this.db
+        .query("UPDATE runs SET status = 'interrupted' WHERE status = 'recording' AND session_id = ?")
+        .run(s.session_id);
     }
-    const row = this.db.query("INSERT INTO sessions(started_ms, pid, version, host) VALUES (?, ?, ?, ?) RETURNING session_id")
+    const row = this.db
+      .query("INSERT INTO sessions(started_ms, pid, version, host) VALUES (?, ?, ?, ?) RETURNING session_id")
       .get(Date.now(), process.pid, opts.version, opts.host) as { session_id: number };
     this.sessionId = row.session_id;
     this.applyRetention();
@@ -163,7 +169,11 @@ export class Catalogue {
       // Kept for the next try (a full disk may be freed); newer states queued meanwhile win.
       for (const [k, w] of pending) if (!this.queue.has(k)) this.queue.set(k, w);
       while (this.queue.size > MAX_KEPT) this.queue.delete(this.queue.keys().next().value!);
-      if (!this.failing) console.error(`labdaemon: could not write ${pending.size} change(s) to the run catalogue (retrying):`, (e as Error).message);
+      if (!this.failing)
+        console.error(
+          `labdaemon: could not write ${pending.size} change(s) to the run catalogue (retrying):`,
+          (e as Error).message,
+        );
       this.failing = true;
       this.timer ??= setTimeout(() => this.flush(), RETRY_MS);
     }
@@ -200,14 +210,20 @@ export class Catalogue {
     return (this.db.query("SELECT * FROM runs WHERE run_id = ?").get(runId) as RunRow | null) ?? null;
   }
 
-  runs(filter: { task_id?: string; device_id?: string; since_ms?: number; until_ms?: number; limit: number }): RunRow[] {
+  runs(filter: {
+    task_id?: string;
+    device_id?: string;
+    since_ms?: number;
+    until_ms?: number;
+    limit: number;
+  }): RunRow[] {
     this.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (filter.task_id !== undefined) (where.push("task_id = ?"), args.push(filter.task_id));
-    if (filter.device_id !== undefined) (where.push("device_id = ?"), args.push(filter.device_id));
-    if (filter.since_ms !== undefined) (where.push("started_ms >= ?"), args.push(filter.since_ms));
-    if (filter.until_ms !== undefined) (where.push("started_ms <= ?"), args.push(filter.until_ms));
+    if (filter.task_id !== undefined) where.push("task_id = ?"), args.push(filter.task_id);
+    if (filter.device_id !== undefined) where.push("device_id = ?"), args.push(filter.device_id);
+    if (filter.since_ms !== undefined) where.push("started_ms >= ?"), args.push(filter.since_ms);
+    if (filter.until_ms !== undefined) where.push("started_ms <= ?"), args.push(filter.until_ms);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_ms DESC LIMIT ?`;
     return this.db.query(sql).all(...args, filter.limit) as RunRow[];
   }
@@ -223,11 +239,17 @@ export class Catalogue {
     const { tasks, days } = this.retention;
     const finished = "status NOT IN ('running', 'paused')";
     this.db.transaction(() => {
-      const doomed = this.db.query(`SELECT task_id FROM tasks WHERE ${finished} ORDER BY COALESCE(finished_ms, started_ms) DESC LIMIT -1 OFFSET ?`)
+      const doomed = this.db
+        .query(
+          `SELECT task_id FROM tasks WHERE ${finished} ORDER BY COALESCE(finished_ms, started_ms) DESC LIMIT -1 OFFSET ?`,
+        )
         .all(tasks) as { task_id: string }[];
       if (days !== undefined) {
-        doomed.push(...(this.db.query(`SELECT task_id FROM tasks WHERE ${finished} AND COALESCE(finished_ms, started_ms) < ?`)
-          .all(Date.now() - days * 86_400_000) as { task_id: string }[]));
+        doomed.push(
+          ...(this.db
+            .query(`SELECT task_id FROM tasks WHERE ${finished} AND COALESCE(finished_ms, started_ms) < ?`)
+            .all(Date.now() - days * 86_400_000) as { task_id: string }[]),
+        );
       }
       const delTask = this.db.prepare("DELETE FROM tasks WHERE task_id = ?");
       const delErr = this.db.prepare("DELETE FROM errors WHERE scope = 'task' AND id = ?");

@@ -27,7 +27,8 @@ export function csvColumns(row: RunRow, dataset?: string): string[] {
       dataset === undefined
         ? `run '${row.run_id}' holds ${choices.length} datasets; choose one with dataset= (${choices.slice(0, 20).join(", ")})`
         : `run '${row.run_id}' has no 1-D dataset '${dataset.slice(0, 80)}' (${choices.slice(0, 20).join(", ")})`,
-      { run_id: row.run_id, datasets: choices.slice(0, 50) });
+      { run_id: row.run_id, datasets: choices.slice(0, 50) },
+    );
   }
   return cols;
 }
@@ -37,6 +38,8 @@ export async function csvOf(writer: H5Writer, row: RunRow, dataset?: string): Pr
   try {
     return await writer.csv(row.file, cols, MAX_CSV_ROWS);
   } catch (e) {
-    throw new InvalidRequestError(`cannot make CSV of run '${row.run_id}': ${(e as Error).message}`, { run_id: row.run_id });
+    throw new InvalidRequestError(`cannot make CSV of run '${row.run_id}': ${(e as Error).message}`, {
+      run_id: row.run_id,
+    });
   }
 }

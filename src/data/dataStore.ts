@@ -37,23 +37,37 @@ export class DataStore {
   private readonly writer: H5Writer;
   private closed = false;
 
-  private constructor(readonly daemon: LabDaemon, opts: DataStoreOptions) {
+  private constructor(
+    readonly daemon: LabDaemon,
+    opts: DataStoreOptions,
+  ) {
     this.dir = resolve(opts.dir);
     prepareDir(this.dir);
     this.provenance = provenanceOf(opts.configFile ?? null, opts.profile ?? null);
     try {
       this.catalogue = new Catalogue(join(this.dir, CATALOGUE_FILE), {
-        retention: opts.retention, version: this.provenance.labdaemon_version, host: this.provenance.host,
+        retention: opts.retention,
+        version: this.provenance.labdaemon_version,
+        host: this.provenance.host,
       });
     } catch (e) {
-      throw new DataDirError(`${join(this.dir, CATALOGUE_FILE)}: cannot open the run catalogue: ${(e as Error).message}`);
+      throw new DataDirError(
+        `${join(this.dir, CATALOGUE_FILE)}: cannot open the run catalogue: ${(e as Error).message}`,
+      );
     }
     this.history = new TaskHistory(daemon, this.catalogue);
     this.writer = new H5Writer();
     const runsDir = join(this.dir, "runs");
     prepareDir(runsDir);
-    this.recordings = new Recordings(daemon, this.catalogue, this.history, this.writer, runsDir, this.provenance,
-      (id) => opts.devices?.[id]);
+    this.recordings = new Recordings(
+      daemon,
+      this.catalogue,
+      this.history,
+      this.writer,
+      runsDir,
+      this.provenance,
+      (id) => opts.devices?.[id],
+    );
     setTaskRecorder(daemon, this.recordings);
   }
 
@@ -89,6 +103,11 @@ function prepareDir(dir: string): void {
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (e) {
-    throw new DataDirError(`data directory ${dir} cannot be used: ${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.replace(/\s+/g, " "));
+    throw new DataDirError(
+      `data directory ${dir} cannot be used: ${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.replace(
+        /\s+/g,
+        " ",
+      ),
+    );
   }
 }

@@ -12,17 +12,23 @@ export function checkRunName(name: unknown): string {
   if (typeof name !== "string" || !RUN_NAME.test(name) || name.includes("..")) {
     throw new InvalidRequestError(
       `invalid recording name ${JSON.stringify(String(name).slice(0, 80))}: use letters, digits, '_', '.', '-' (up to 64, no '..', no '/')`,
-      { name: String(name).slice(0, 80) });
+      { name: String(name).slice(0, 80) },
+    );
   }
   return name;
 }
 
 export function checkDatasetName(name: unknown, reserved: readonly string[] = []): string {
   const segments = typeof name === "string" ? name.split("/") : [];
-  if (typeof name !== "string" || name.length > 200 || !segments.every((s) => DATASET_SEGMENT.test(s) && s !== "." && s !== "..")) {
+  if (
+    typeof name !== "string" ||
+    name.length > 200 ||
+    !segments.every((s) => DATASET_SEGMENT.test(s) && s !== "." && s !== "..")
+  ) {
     throw new InvalidRequestError(
       `invalid dataset name ${JSON.stringify(String(name).slice(0, 80))}: segments of letters, digits, '_', '.', '-' joined by '/', no '..'`,
-      { name: String(name).slice(0, 80) });
+      { name: String(name).slice(0, 80) },
+    );
   }
   if (reserved.includes(segments[0]!)) {
     throw new InvalidRequestError(`dataset name '${name}' is reserved (${reserved.join(", ")})`, { name });
@@ -33,7 +39,11 @@ export function checkDatasetName(name: unknown, reserved: readonly string[] = []
 /** `20261204T163012-<label>-<6 hex>`: sortable, unique, safe as a file name. */
 export function newRunId(label: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 15);
-  const safe = label.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_").slice(0, 64) || "run";
+  const safe =
+    label
+      .replace(/[^A-Za-z0-9_.-]/g, "_")
+      .replace(/^\.+/, "_")
+      .slice(0, 64) || "run";
   const rand = crypto.getRandomValues(new Uint8Array(3));
   return `${stamp}-${safe}-${[...rand].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

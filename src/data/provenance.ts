@@ -48,9 +48,17 @@ export function provenanceOf(configFile: string | null, profile: string | null):
 /** `git` is optional on a lab PC: without it (or outside a repository) the commit is "". */
 function gitState(dir: string): { commit: string; dirty: boolean } {
   try {
-    const head = Bun.spawnSync(["git", "-C", dir, "rev-parse", "HEAD"], { stdout: "pipe", stderr: "ignore", timeout: 5000 });
+    const head = Bun.spawnSync(["git", "-C", dir, "rev-parse", "HEAD"], {
+      stdout: "pipe",
+      stderr: "ignore",
+      timeout: 5000,
+    });
     if (head.exitCode !== 0) return { commit: "", dirty: false };
-    const status = Bun.spawnSync(["git", "-C", dir, "status", "--porcelain", "--untracked-files=no"], { stdout: "pipe", stderr: "ignore", timeout: 5000 });
+    const status = Bun.spawnSync(["git", "-C", dir, "status", "--porcelain", "--untracked-files=no"], {
+      stdout: "pipe",
+      stderr: "ignore",
+      timeout: 5000,
+    });
     return { commit: head.stdout.toString().trim(), dirty: status.stdout.toString().trim() !== "" };
   } catch {
     return { commit: "", dirty: false };

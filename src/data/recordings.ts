@@ -14,8 +14,12 @@ import { json } from "./taskHistory.ts";
 import type { H5Writer } from "./writer.ts";
 import type { AttrValue, DatasetInfo, NumericArray } from "./writerProtocol.ts";
 
-export class RunNotFoundError extends LabDaemonError { override name = "RunNotFound"; }
-export class RunStateError extends LabDaemonError { override name = "RunState"; }
+export class RunNotFoundError extends LabDaemonError {
+  override name = "RunNotFound";
+}
+export class RunStateError extends LabDaemonError {
+  override name = "RunState";
+}
 
 /** A stream recording stops with an error when this much data waits for the disk. */
 const MAX_BACKLOG_BYTES = 256 << 20;
@@ -40,7 +44,7 @@ interface Active {
   gaps?: number;
   missing?: number;
   samples?: number;
-  sampleType?: { new(n: number): NumericArray } | null;
+  sampleType?: { new (n: number): NumericArray } | null;
   endedBy?: string;
   /** The device's own counters when the recording started: the file reports what changed during it. */
   countersAtStart?: Record<string, number>;
@@ -93,18 +97,35 @@ export class Recordings {
   /** Subscribes to the device's stream (starting it if needed) and records every payload until stopped. */
   async recordStream(deviceId: string, opts: { name?: string; durationS?: number; notes?: string }): Promise<RunRow> {
     const name = opts.name === undefined ? deviceId : checkRunName(opts.name);
-    if (opts.durationS !== undefined && !(typeof opts.durationS === "number" && opts.durationS > 0 && opts.durationS <= MAX_DURATION_S)) {
-      throw new InvalidRequestError(`duration_s must be a number of seconds within (0, ${MAX_DURATION_S}]`, { duration_s: opts.durationS });
+    if (
+      opts.durationS !== undefined &&
+      !(typeof opts.durationS === "number" && opts.durationS > 0 && opts.durationS <= MAX_DURATION_S)
+    ) {
+      throw new InvalidRequestError(`duration_s must be a number of seconds within (0, ${MAX_DURATION_S}]`, {
+        duration_s: opts.durationS,
+      });
     }
     if (!this.daemon.hasDevice(deviceId)) this.daemon.getDeviceInstance(deviceId); // throws DeviceNotFound
     const devType = this.daemon.deviceState(deviceId).deviceType;
-    const a = this.begin("stream", name, {
-      device_id: deviceId,
-      device_type: devType,
-      device_params: json(this.deviceConfig(deviceId)?.params ?? null),
-    }, { device_id: deviceId, notes: opts.notes ?? null });
-    Object.assign(a, { firstSeq: undefined, lastSeq: undefined, gaps: 0, missing: 0, samples: 0, sampleType: null,
-      countersAtStart: this.deviceCounters(deviceId) });
+    const a = this.begin(
+      "stream",
+      name,
+      {
+        device_id: deviceId,
+        device_type: devType,
+        device_params: json(this.deviceConfig(deviceId)?.params ?? null),
+      },
+      { device_id: deviceId, notes: opts.notes ?? null },
+    );
+    Object.assign(a, {
+      firstSeq: undefined,
+      lastSeq: undefined,
+      gaps: 0,
+      missing: 0,
+      samples: 0,
+      sampleType: null,
+      countersAtStart: this.deviceCounters(deviceId),
+    });
     try {
       a.sub = await this.daemon.subscribe(deviceId, (payload, info) => this.onSample(a, payload, info), {
         onEnd: (reason) => {
@@ -141,7 +162,7 @@ export class Recordings {
     a.firstSeq ??= info.sequence;
     a.lastSeq = info.sequence;
     // The first batch fixes the sample type; later ones are converted to it.
-    a.sampleType ??= data.constructor as { new(n: number): NumericArray };
+    a.sampleType ??= data.constructor as { new (n: number): NumericArray };
     this.append(a, "batch_offset", new Float64Array([a.samples!]));
     this.append(a, "batch_sequence", new Float64Array([info.sequence]));
     this.append(a, "batch_time", new Float64Array([info.time / 1000]));
@@ -159,10 +180,16 @@ export class Recordings {
     if (!a) {
       const row = this.row(runId) ?? this.catalogue.run(runId);
       if (!row) throw notFound(runId);
-      throw new RunStateError(`Run '${runId}' is not recording (status: ${row.status})`, { run_id: runId, status: row.status });
+      throw new RunStateError(`Run '${runId}' is not recording (status: ${row.status})`, {
+        run_id: runId,
+        status: row.status,
+      });
     }
     if (a.row.kind === "task") {
-      throw new RunStateError(`Run '${runId}' belongs to task '${a.row.task_id}'; cancel the task to end it`, { run_id: runId, task_id: a.row.task_id });
+      throw new RunStateError(`Run '${runId}' belongs to task '${a.row.task_id}'; cancel the task to end it`, {
+        run_id: runId,
+        task_id: a.row.task_id,
+      });
     }
     return this.finish(a, "completed");
   }
@@ -183,14 +210,20 @@ export class Recordings {
     if (a) return a;
     const h = this.daemon.getTask(taskId);
     const devices: Record<string, DeviceDescription> = {};
-    for (const id of h.deviceIds) devices[id] = { type: this.daemon.deviceState(id).deviceType, params: this.deviceConfig(id)?.params };
-    a = this.begin("task", taskId, {
-      task_id: taskId,
-      task_type: h.taskType,
-      task_params: json(h.params),
-      task_source_sha256: sourceHash(this.daemon.getTaskClass(h.taskType)),
-      devices: json(devices),
-    }, { task_id: taskId, task_type: h.taskType, params: json(h.params) });
+    for (const id of h.deviceIds)
+      devices[id] = { type: this.daemon.deviceState(id).deviceType, params: this.deviceConfig(id)?.params };
+    a = this.begin(
+      "task",
+      taskId,
+      {
+        task_id: taskId,
+        task_type: h.taskType,
+        task_params: json(h.params),
+        task_source_sha256: sourceHash(this.daemon.getTaskClass(h.taskType)),
+        devices: json(devices),
+      },
+      { task_id: taskId, task_type: h.taskType, params: json(h.params) },
+    );
     this.taskRuns.set(taskId, a);
     this.history.linkRun(taskId, a.row.run_id);
     return a;
@@ -232,12 +265,32 @@ export class Recordings {
     const file = join(this.dir, `${runId}.h5`);
     const started = Date.now();
     const meta: Record<string, AttrValue> = {
-      ...this.provenance, run_id: runId, kind, started_at: isoMillis(started), notes: extra.notes ?? "", ...attrs,
+      ...this.provenance,
+      run_id: runId,
+      kind,
+      started_at: isoMillis(started),
+      notes: extra.notes ?? "",
+      ...attrs,
     };
     const row: RunRow = {
-      run_id: runId, kind, session_id: this.catalogue.sessionId, name: label, task_id: null, task_type: null, device_id: null,
-      status: "recording", file, started_ms: started, finished_ms: null, notes: null, params: "{}", metadata: json(meta),
-      datasets: "[]", error: null, bytes: 0, ...extra,
+      run_id: runId,
+      kind,
+      session_id: this.catalogue.sessionId,
+      name: label,
+      task_id: null,
+      task_type: null,
+      device_id: null,
+      status: "recording",
+      file,
+      started_ms: started,
+      finished_ms: null,
+      notes: null,
+      params: "{}",
+      metadata: json(meta),
+      datasets: "[]",
+      error: null,
+      bytes: 0,
+      ...extra,
     };
     const a: Active = { row, file: 0, datasets: new Map(), error: null, stopping: null };
     a.file = this.writer.open(file, meta, (message) => {
@@ -264,21 +317,37 @@ export class Recordings {
       a.sub = undefined;
       if (sub) await sub.unsubscribe().catch(() => {});
       const finished = Date.now();
-      const final: Record<string, AttrValue> = { finished_at: isoMillis(finished), status: a.error ? "failed" : status };
+      const final: Record<string, AttrValue> = {
+        finished_at: isoMillis(finished),
+        status: a.error ? "failed" : status,
+      };
       if (a.error) final.error = a.error;
       if (a.row.kind === "stream") {
         const deltas = this.counterDeltas(a);
-        Object.assign(final, {
-          sample_count: a.samples ?? 0, batch_count: a.datasets.get("batch_sequence")?.rows ?? 0,
-          sequence_first: a.firstSeq ?? 0, sequence_last: a.lastSeq ?? 0, sequence_gaps: a.gaps ?? 0,
-          missing_batches: a.missing ?? 0, dropped: 0, complete: !a.error && (a.gaps ?? 0) === 0 && !(deltas.device_dropped > 0),
-          ended_by: a.endedBy ?? (a.error ? "error" : "stop"),
-        }, deltas);
+        Object.assign(
+          final,
+          {
+            sample_count: a.samples ?? 0,
+            batch_count: a.datasets.get("batch_sequence")?.rows ?? 0,
+            sequence_first: a.firstSeq ?? 0,
+            sequence_last: a.lastSeq ?? 0,
+            sequence_gaps: a.gaps ?? 0,
+            missing_batches: a.missing ?? 0,
+            dropped: 0,
+            complete: !a.error && (a.gaps ?? 0) === 0 && !(deltas.device_dropped > 0),
+            ended_by: a.endedBy ?? (a.error ? "error" : "stop"),
+          },
+          deltas,
+        );
       }
       const { datasets, bytes } = await this.writer.close(a.file, final);
       this.active.delete(a.row.run_id);
       const row: RunRow = {
-        ...a.row, status: a.error ? "failed" : status, finished_ms: finished, error: a.error, bytes,
+        ...a.row,
+        status: a.error ? "failed" : status,
+        finished_ms: finished,
+        error: a.error,
+        bytes,
         datasets: json(datasets.map((d) => ({ ...d, dtype: h5TypeName(d.dtype) }))),
         metadata: json({ ...JSON.parse(a.row.metadata), ...final }),
       };
@@ -325,7 +394,9 @@ export class Recordings {
 
   /** Ends every recording (server stopping): files are closed and complete up to now. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.active.values()].map((a) => this.finish(a, a.row.kind === "task" ? "interrupted" : "completed")));
+    await Promise.all(
+      [...this.active.values()].map((a) => this.finish(a, a.row.kind === "task" ? "interrupted" : "completed")),
+    );
   }
 }
 
@@ -347,18 +418,26 @@ function splitData(name: string, data: unknown): [string, NumericArray][] {
   if (data !== null && typeof data === "object" && "x" in data && "y" in data) {
     const x = numericPayload((data as { x: unknown }).x);
     const y = numericPayload((data as { y: unknown }).y);
-    if (x && y && x.length === y.length) return [[`${name}/x`, x], [`${name}/y`, y]];
+    if (x && y && x.length === y.length)
+      return [
+        [`${name}/x`, x],
+        [`${name}/y`, y],
+      ];
     throw new InvalidRequestError(`record('${name}'): x and y must be numeric arrays of one length`, { name });
   }
   throw new InvalidRequestError(
-    `record('${name}'): data must be a number, a numeric array, a typed array or {x, y} (got ${describeType(data)})`, { name });
+    `record('${name}'): data must be a number, a numeric array, a typed array or {x, y} (got ${describeType(data)})`,
+    { name },
+  );
 }
 
 function attrValues(attrs: Record<string, unknown>): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(attrs)) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k)) throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
-    out[k] = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k))
+      throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
+    out[k] =
+      typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
   }
   return out;
 }
@@ -370,12 +449,29 @@ function describeType(v: unknown): string {
 }
 
 const DTYPES: Record<string, string> = {
-  Float64Array: "float64", Float32Array: "float32", Int8Array: "int8", Int16Array: "int16", Int32Array: "int32",
-  Uint8Array: "uint8", Uint16Array: "uint16", Uint32Array: "uint32", BigInt64Array: "int64", BigUint64Array: "uint64",
+  Float64Array: "float64",
+  Float32Array: "float32",
+  Int8Array: "int8",
+  Int16Array: "int16",
+  Int32Array: "int32",
+  Uint8Array: "uint8",
+  Uint16Array: "uint16",
+  Uint32Array: "uint32",
+  BigInt64Array: "int64",
+  BigUint64Array: "uint64",
 };
 const H5_DTYPES: Record<string, string> = {
-  "<d": "float64", "<f": "float32", "<b": "int8", "<h": "int16", "<i": "int32", "<q": "int64",
-  "<B": "uint8", "<H": "uint16", "<I": "uint32", "<Q": "uint64", S: "string",
+  "<d": "float64",
+  "<f": "float32",
+  "<b": "int8",
+  "<h": "int16",
+  "<i": "int32",
+  "<q": "int64",
+  "<B": "uint8",
+  "<H": "uint16",
+  "<I": "uint32",
+  "<Q": "uint64",
+  S: "string",
 };
 const dtypeName = (a: NumericArray) => DTYPES[a.constructor.name] ?? a.constructor.name;
 const h5TypeName = (t: string) => H5_DTYPES[t] ?? t;

@@ -23,7 +23,10 @@ export class TaskHistory {
   /** run_id of each task's data file, set by the recordings when a task has one. */
   readonly runIds = new Map<string, string>();
 
-  constructor(private readonly daemon: LabDaemon, private readonly catalogue: Catalogue) {
+  constructor(
+    private readonly daemon: LabDaemon,
+    private readonly catalogue: Catalogue,
+  ) {
     daemon.on("task", (e) => this.onTask(e));
     daemon.on("error", (e) => this.onError(e));
     daemon.on("device", (e) => {
@@ -35,9 +38,18 @@ export class TaskHistory {
     if (e.kind === "started") {
       const h = this.daemon.getTask(e.taskId);
       const row: TaskRow = {
-        task_id: h.taskId, session_id: this.catalogue.sessionId, task_type: h.taskType, params: json(h.params),
-        status: h.status, progress: json(h.progress), device_ids: json(h.deviceIds), started_ms: h.startedAt,
-        finished_ms: null, result: null, run_id: null, error: null,
+        task_id: h.taskId,
+        session_id: this.catalogue.sessionId,
+        task_type: h.taskType,
+        params: json(h.params),
+        status: h.status,
+        progress: json(h.progress),
+        device_ids: json(h.deviceIds),
+        started_ms: h.startedAt,
+        finished_ms: null,
+        result: null,
+        run_id: null,
+        error: null,
       };
       this.rows.set(h.taskId, row);
       this.catalogue.putTask(row);
@@ -96,7 +108,12 @@ export class TaskHistory {
 
   private onError(e: ErrorEvent): void {
     const stored = storedError(e);
-    this.catalogue.putError({ scope: e.scope, id: e.id, stored: JSON.stringify(stored), session_id: this.catalogue.sessionId });
+    this.catalogue.putError({
+      scope: e.scope,
+      id: e.id,
+      stored: JSON.stringify(stored),
+      session_id: this.catalogue.sessionId,
+    });
     if (e.scope === "task") {
       const row = this.rows.get(e.id);
       if (row) {

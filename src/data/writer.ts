@@ -9,7 +9,7 @@ const STAGE_BYTES = 4 << 20;
 /** Written buffers kept for reuse, per sample type. */
 const MAX_SPARES = 8;
 
-type ArrayCtor = { new(n: number): NumericArray; BYTES_PER_ELEMENT: number };
+type ArrayCtor = { new (n: number): NumericArray; BYTES_PER_ELEMENT: number };
 
 interface Stage {
   ctor: ArrayCtor;
@@ -51,8 +51,7 @@ export class H5Writer {
       if (m.type === "written") {
         this.backlogBytes -= m.bytes;
         this.recycle(m.data);
-      }
-      else if (m.type === "error" && f && !f.failed) {
+      } else if (m.type === "error" && f && !f.failed) {
         f.failed = true;
         f.onError(m.message);
       } else if (m.type === "closed" && f) {
@@ -154,7 +153,9 @@ export class H5Writer {
     // partial one was copied above and is reused.
     if (data === s.buf) s.buf = this.spare(s.ctor, s.buf.length);
     s.used = 0;
-    this.worker.postMessage({ op: "append", file, dataset, data, bytes } satisfies ToWriter, [data.buffer as ArrayBuffer]);
+    this.worker.postMessage({ op: "append", file, dataset, data, bytes } satisfies ToWriter, [
+      data.buffer as ArrayBuffer,
+    ]);
   }
 
   /** Full staging buffers the worker has written, by type: reused instead of allocating 4 MiB each time. */

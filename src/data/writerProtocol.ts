@@ -1,8 +1,16 @@
 // Messages between the HDF5 writer Worker and the main thread: plain data and typed arrays only.
 
 export type NumericArray =
-  | Float64Array | Float32Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array
-  | BigInt64Array | BigUint64Array;
+  | Float64Array
+  | Float32Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** Attribute values: strings, finite numbers, booleans (stored as 0/1), or numeric arrays. */
 export type AttrValue = string | number | boolean | number[] | NumericArray;

@@ -4,7 +4,14 @@ import { checked } from "./hdf5Errors.ts";
 import h5wasm from "h5wasm/node";
 import { accessSync, constants, statSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import { FLUSH_INTERVAL_MS, type AttrValue, type DatasetInfo, type FromWriter, type NumericArray, type ToWriter } from "./writerProtocol.ts";
+import {
+  FLUSH_INTERVAL_MS,
+  type AttrValue,
+  type DatasetInfo,
+  type FromWriter,
+  type NumericArray,
+  type ToWriter,
+} from "./writerProtocol.ts";
 
 declare const self: Worker;
 
@@ -27,11 +34,15 @@ const post = (m: FromWriter) => self.postMessage(m);
 const backlog: ToWriter[] = [];
 let ready = false;
 
-function setAttrs(target: { create_attribute: Function; attrs: Record<string, unknown>; delete_attribute: Function }, attrs: Record<string, AttrValue>): void {
+function setAttrs(
+  target: { create_attribute: Function; attrs: Record<string, unknown>; delete_attribute: Function },
+  attrs: Record<string, AttrValue>,
+): void {
   for (const [k, v] of Object.entries(attrs)) {
     if (k in target.attrs) target.delete_attribute(k);
     if (typeof v === "boolean") target.create_attribute(k, v ? 1 : 0, null, "<b");
-    else if (typeof v === "number") target.create_attribute(k, v, null, Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? "<q" : "<d");
+    else if (typeof v === "number")
+      target.create_attribute(k, v, null, Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? "<q" : "<d");
     else target.create_attribute(k, v as never);
   }
 }
@@ -49,7 +60,13 @@ function handle(m: ToWriter): void {
   if (m.op === "csv") return csv(m);
   if (m.op === "open") {
     try {
-      files.set(m.file, { path: m.path, h5: checked(() => openNew(m.path, m.attrs)), rows: new Map(), dirty: true, failed: false });
+      files.set(m.file, {
+        path: m.path,
+        h5: checked(() => openNew(m.path, m.attrs)),
+        rows: new Map(),
+        dirty: true,
+        failed: false,
+      });
     } catch (e) {
       post({ type: "error", file: m.file, message: describe(e, m.path) });
     }
@@ -60,7 +77,8 @@ function handle(m: ToWriter): void {
   if (f.failed && m.op !== "close") return;
   try {
     if (m.op === "append") checked(() => append(f, m.dataset, m.data));
-    else if (m.op === "attrs") checked(() => setAttrs(m.target === "/" ? f.h5 : (f.h5.get(m.target) as never), m.attrs));
+    else if (m.op === "attrs")
+      checked(() => setAttrs(m.target === "/" ? f.h5 : (f.h5.get(m.target) as never), m.attrs));
     else if (m.op === "text") {
       checked(() => {
         ensureParents(f.h5, m.dataset);
@@ -72,7 +90,10 @@ function handle(m: ToWriter): void {
       return;
     }
     f.dirty = true;
-    if (m.op === "append") self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [m.data.buffer as ArrayBuffer]);
+    if (m.op === "append")
+      self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [
+        m.data.buffer as ArrayBuffer,
+      ]);
   } catch (e) {
     f.failed = true;
     post({ type: "error", file: m.file, message: describe(e, f.path) });
@@ -92,7 +113,13 @@ function append(f: OpenFile, name: string, data: NumericArray): void {
   if (have === undefined) {
     ensureParents(f.h5, name);
     if (f.h5.get(name)) throw new Error(`dataset '${name}' already exists`);
-    f.h5.create_dataset({ name, data, shape: [n], maxshape: [null], chunks: [Math.min(CHUNK_ROWS, Math.max(1024, n))] });
+    f.h5.create_dataset({
+      name,
+      data,
+      shape: [n],
+      maxshape: [null],
+      chunks: [Math.min(CHUNK_ROWS, Math.max(1024, n))],
+    });
     f.rows.set(name, n);
     return;
   }
@@ -108,7 +135,8 @@ function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void 
     if (!f.failed) checked(() => setAttrs(f.h5 as never, attrs));
     for (const path of f.h5.paths()) {
       const e = f.h5.get(path) as { type?: string; shape?: number[] | null; dtype?: unknown } | null;
-      if (e && e.type === "Dataset") datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
+      if (e && e.type === "Dataset")
+        datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
     }
   } catch (e) {
     post({ type: "error", file: id, message: describe(e, f.path) });
@@ -134,8 +162,12 @@ function csv(m: Extract<ToWriter, { op: "csv" }>): void {
     h5 = new h5wasm.File(m.path, "r");
     const cols = m.datasets.map((name) => {
       const ds = h5!.get(name) as { type?: string; shape?: number[] | null; value?: unknown } | null;
-      if (!ds || ds.type !== "Dataset" || !ds.shape || ds.shape.length !== 1) throw new Error(`'${name}' is not a 1-D dataset`);
-      if (ds.shape[0]! > m.maxRows) throw new Error(`'${name}' has ${ds.shape[0]} rows; CSV is offered up to ${m.maxRows} (download the HDF5 file)`);
+      if (!ds || ds.type !== "Dataset" || !ds.shape || ds.shape.length !== 1)
+        throw new Error(`'${name}' is not a 1-D dataset`);
+      if (ds.shape[0]! > m.maxRows)
+        throw new Error(
+          `'${name}' has ${ds.shape[0]} rows; CSV is offered up to ${m.maxRows} (download the HDF5 file)`,
+        );
       return ds.value as ArrayLike<number | bigint>;
     });
     const rows = cols[0]?.length ?? 0;

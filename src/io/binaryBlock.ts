@@ -11,8 +11,14 @@ export interface BlockFormat {
 type Typed = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 const ctors = {
-  int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
 } as const;
 
 export type BlockArray<T extends BlockDatatype> = InstanceType<(typeof ctors)[T]>;
@@ -23,7 +29,11 @@ const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * `owned`: the caller gives `bytes` away (as the addon's fresh answers are), so the values may be
  * viewed and byte-swapped in place instead of copied.
  */
-export function decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T } = {}, owned = false): BlockArray<T> {
+export function decodeBlock<T extends BlockDatatype>(
+  bytes: Uint8Array,
+  format: BlockFormat & { datatype?: T } = {},
+  owned = false,
+): BlockArray<T> {
   const datatype = (format.datatype ?? "float32") as BlockDatatype;
   const Ctor = Object.hasOwn(ctors, datatype) ? ctors[datatype] : undefined; // not Object.prototype's members
   if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);

@@ -26,7 +26,11 @@ interface NativeIoFields {
 
 // `resource`, where the caller knows it, is the string as given: the addon's copy has been through UTF-8.
 function fromFields(f: NativeIoFields, resource?: string): DeviceError {
-  const context: IoErrorContext = { resource: resource ?? f.resource ?? "", code: f.code ?? 0, codeName: f.codeName ?? "" };
+  const context: IoErrorContext = {
+    resource: resource ?? f.resource ?? "",
+    code: f.code ?? 0,
+    codeName: f.codeName ?? "",
+  };
   switch (f.kind) {
     case "timeout":
       return new DeviceTimeoutError(f.message, context);
@@ -62,7 +66,10 @@ const printable = (resource: string): string =>
 
 /** A NetIoError as the DeviceError the addon would have rejected with: message `<resource>: <what>`. */
 export function netDeviceError(e: NetIoError, resource: string): DeviceError {
-  return fromFields({ message: `${printable(resource)}: ${e.message}`, kind: e.kind, code: e.code, codeName: e.codeName }, resource);
+  return fromFields(
+    { message: `${printable(resource)}: ${e.message}`, kind: e.kind, code: e.code, codeName: e.codeName },
+    resource,
+  );
 }
 
 /** An error from the addon's synchronous calls (or anything else) as a DeviceError where it is one. */

@@ -44,7 +44,13 @@ export interface NativeSession {
   write(data: string | Uint8Array, timeoutMs: number): Promise<number>;
   read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
   readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
-  query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
+  query(
+    data: string | Uint8Array,
+    term: string,
+    maxBytes: number,
+    timeoutMs: number,
+    enc: number,
+  ): Promise<string | Uint8Array>;
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
   clear(timeoutMs: number): Promise<void>;
   lock(timeoutMs: number): Promise<void>;
@@ -106,7 +112,13 @@ export class MessageInstrument {
   #srqEnabled: Promise<void> | null = null;
 
   /** Use `ResourceManager.open()`. */
-  constructor(resource: string, session: NativeSession, options: InstrumentOptions, onClose?: () => void, makeNative?: (() => NativeSession) | null) {
+  constructor(
+    resource: string,
+    session: NativeSession,
+    options: InstrumentOptions,
+    onClose?: () => void,
+    makeNative?: (() => NativeSession) | null,
+  ) {
     this.resource = resource;
     this.#session = session;
     this.#makeNative = makeNative;
@@ -139,14 +151,20 @@ export class MessageInstrument {
 
   /** One message, without its readTermination. */
   read(): Promise<string> {
-    return this.#call((s) => s.read(this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc)) as Promise<string>;
+    return this.#call((s) =>
+      s.read(this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc),
+    ) as Promise<string>;
   }
 
   /** Exactly `count` bytes, whatever they contain. */
   readBytes(count: number): Promise<Uint8Array> {
     // The native side sizes its buffer from `count` before any byte arrives.
     if (!Number.isInteger(count) || count < 0 || count > this.maxReadBytes) {
-      return Promise.reject(new RangeError(`${this.resource}: readBytes count must be a whole number within 0–${this.maxReadBytes} (maxReadBytes), got ${count}`));
+      return Promise.reject(
+        new RangeError(
+          `${this.resource}: readBytes count must be a whole number within 0–${this.maxReadBytes} (maxReadBytes), got ${count}`,
+        ),
+      );
     }
     return this.#call((s) => s.readBytes(count, this.timeoutMs, ENC_BYTES)) as Promise<Uint8Array>;
   }
@@ -160,7 +178,13 @@ export class MessageInstrument {
    * before the command (an answer nobody read) is dropped first, so the answer is this command's. */
   query(message: string): Promise<string> {
     return this.#call((s) =>
-      s.query(this.#encode(message + this.writeTermination), this.readTermination, this.maxReadBytes, this.timeoutMs, this.#enc),
+      s.query(
+        this.#encode(message + this.writeTermination),
+        this.readTermination,
+        this.maxReadBytes,
+        this.timeoutMs,
+        this.#enc,
+      ),
     ) as Promise<string>;
   }
 
@@ -171,18 +195,28 @@ export class MessageInstrument {
   }
 
   /** Sends `message`, reads an IEEE 488.2 block (`#<n><len><data>` or `#0<data>`) and decodes its data. */
-  async queryBinaryBlock<T extends BlockDatatype = "float32">(message: string, format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
+  async queryBinaryBlock<T extends BlockDatatype = "float32">(
+    message: string,
+    format: BlockFormat & { datatype?: T } = {},
+  ): Promise<BlockArray<T>> {
     return decodeBlock(await this.queryBlockBytes(message), format, true);
   }
 
   /** The raw data bytes of a block answer. */
   queryBlockBytes(message: string): Promise<Uint8Array> {
     return this.#call((s) =>
-      s.queryBlock(this.#encode(message + this.writeTermination), this.readTermination, this.maxReadBytes, this.timeoutMs),
+      s.queryBlock(
+        this.#encode(message + this.writeTermination),
+        this.readTermination,
+        this.maxReadBytes,
+        this.timeoutMs,
+      ),
     );
   }
 
-  async readBinaryBlock<T extends BlockDatatype = "float32">(format: BlockFormat & { datatype?: T } = {}): Promise<BlockArray<T>> {
+  async readBinaryBlock<T extends BlockDatatype = "float32">(
+    format: BlockFormat & { datatype?: T } = {},
+  ): Promise<BlockArray<T>> {
     const bytes = await this.#call((s) => s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs));
     return decodeBlock(bytes, format, true);
   }
@@ -199,7 +233,12 @@ export class MessageInstrument {
     if (sharedKey !== undefined) {
       return this.#call((s) => {
         const lock = (s as Partial<HandOverSession>).lockShared;
-        if (!lock) return Promise.reject(new DeviceConfigurationError(`${this.resource}: shared locks are a HiSLIP feature`, { resource: this.resource }));
+        if (!lock)
+          return Promise.reject(
+            new DeviceConfigurationError(`${this.resource}: shared locks are a HiSLIP feature`, {
+              resource: this.resource,
+            }),
+          );
         return lock.call(s, timeoutMs, sharedKey);
       });
     }
@@ -210,10 +249,18 @@ export class MessageInstrument {
    * "remote" (REN on), "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl". */
   remoteLocal(mode: RemoteLocal): Promise<void> {
     const code = REMOTE_LOCAL.indexOf(mode);
-    if (code < 0) return Promise.reject(new RangeError(`remoteLocal mode must be one of ${REMOTE_LOCAL.join(", ")}, got ${String(mode)}`));
+    if (code < 0)
+      return Promise.reject(
+        new RangeError(`remoteLocal mode must be one of ${REMOTE_LOCAL.join(", ")}, got ${String(mode)}`),
+      );
     return this.#call((s) => {
       const rl = (s as Partial<HandOverSession>).remoteLocal;
-      if (!rl) return Promise.reject(new DeviceConfigurationError(`${this.resource}: remote/local control is a HiSLIP feature here`, { resource: this.resource }));
+      if (!rl)
+        return Promise.reject(
+          new DeviceConfigurationError(`${this.resource}: remote/local control is a HiSLIP feature here`, {
+            resource: this.resource,
+          }),
+        );
       return rl.call(s, code, this.timeoutMs);
     });
   }
@@ -244,7 +291,9 @@ export class MessageInstrument {
   waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
     const ms = options.timeoutMs ?? this.timeoutMs;
     if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
-      return Promise.reject(new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`));
+      return Promise.reject(
+        new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`),
+      );
     }
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const handler = (): void => {
@@ -254,7 +303,13 @@ export class MessageInstrument {
     };
     const timer = setTimeout(() => {
       this.#srqHandlers.delete(handler);
-      reject(new DeviceTimeoutError(`${this.resource}: no service request within ${ms} ms`, { resource: this.resource, code: 110, codeName: "ETIMEDOUT" }));
+      reject(
+        new DeviceTimeoutError(`${this.resource}: no service request within ${ms} ms`, {
+          resource: this.resource,
+          code: 110,
+          codeName: "ETIMEDOUT",
+        }),
+      );
     }, ms);
     this.#srqHandlers.add(handler);
     this.#enableServiceRequests().catch((e) => {
@@ -268,14 +323,24 @@ export class MessageInstrument {
   #enableServiceRequests(): Promise<void> {
     if (this.#srqEnabled) return this.#srqEnabled;
     const s = this.#session;
-    if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    if (!s)
+      return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     const enable = (s as Partial<HandOverSession>).enableServiceRequests;
     if (!enable) {
-      return Promise.reject(new DeviceConfigurationError(`${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`, { resource: this.resource }));
+      return Promise.reject(
+        new DeviceConfigurationError(
+          `${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`,
+          { resource: this.resource },
+        ),
+      );
     }
-    const enabled = enable.call(s, () => {
-      for (const h of [...this.#srqHandlers]) h();
-    }, this.timeoutMs);
+    const enabled = enable.call(
+      s,
+      () => {
+        for (const h of [...this.#srqHandlers]) h();
+      },
+      this.timeoutMs,
+    );
     this.#srqEnabled = enabled;
     enabled.catch(() => {
       if (this.#srqEnabled === enabled) this.#srqEnabled = null;
@@ -319,7 +384,10 @@ export class MessageInstrument {
   leaseNativeSession(): NativeLease {
     const s = this.#live();
     if (this.#makeNative === null) {
-      throw new DeviceConfigurationError(`${this.resource}: native acquisition has no HiSLIP transport; repeat queryBinaryBlock instead`, { resource: this.resource });
+      throw new DeviceConfigurationError(
+        `${this.resource}: native acquisition has no HiSLIP transport; repeat queryBinaryBlock instead`,
+        { resource: this.resource },
+      );
     }
     if (!this.#makeNative) return { session: s, release: () => undefined };
     if (!this.#native) {
@@ -351,7 +419,8 @@ export class MessageInstrument {
   // The addon and the event-loop sessions reject with DeviceError subclasses already.
   #call<T>(fn: (s: NativeSession) => Promise<T>): Promise<T> {
     const s = this.#session;
-    if (!s) return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    if (!s)
+      return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     try {
       // An event-loop session knows what it has in progress itself (close({ abort }) asks it): only a
       // native one is counted here, which spares every LAN request a promise reaction.

@@ -11,7 +11,9 @@ function load(): NativeModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require("../../build/Release/labdaemon_native.node") as NativeModule;
   } catch (e) {
-    throw new Error(`labdaemon's native addon could not be loaded (run \`npm run build:native\`): ${(e as Error).message}`);
+    throw new Error(
+      `labdaemon's native addon could not be loaded (run \`npm run build:native\`): ${(e as Error).message}`,
+    );
   }
   for (const fn of onLoad.splice(0)) fn(loaded);
   return loaded;

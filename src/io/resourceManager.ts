@@ -44,27 +44,36 @@ export class ResourceManager {
     const timeoutMs = options.timeoutMs ?? 2000;
     const readTermination = options.readTermination ?? (options.readTermination === null ? "" : "\n");
     // The session matches readTermination as UTF-8 bytes, so the interface's term char is its last byte.
-    const termChar = options.termChar === null ? -1 : options.termChar ?? (readTermination ? Buffer.from(readTermination).at(-1)! : -1);
+    const termChar =
+      options.termChar === null
+        ? -1
+        : (options.termChar ?? (readTermination ? Buffer.from(readTermination).at(-1)! : -1));
     const visaLibrary = options.visaLibrary ?? this.visaLibrary;
     // A USB instrument the usbtmc kernel driver has bound is opened through its character device;
     // without one, USB resources need a vendor VISA library, as before.
     const usbtmcPath = visaLibrary ? undefined : usbtmcDevicePath(resource, this.#usbtmc);
-    const makeNative = (): NativeSession => new native.NativeSession(resource, { ...options, termChar, visaLibrary, usbtmcPath }) as NativeSession;
+    const makeNative = (): NativeSession =>
+      new native.NativeSession(resource, { ...options, termChar, visaLibrary, usbtmcPath }) as NativeSession;
     const name = this.netIo === "event-loop" && !visaLibrary ? netResource(resource) : null;
     let makeNet: (() => NativeSession) | undefined;
     let hislipResource = false;
     if (name) {
       // Checked as the addon checks it: one byte on the wire (VXI-11 termChar).
-      if (!Number.isInteger(termChar) || termChar < -1 || termChar > 255) throw new RangeError("termChar must be a byte (0–255) or -1 for none");
+      if (!Number.isInteger(termChar) || termChar < -1 || termChar > 255)
+        throw new RangeError("termChar must be a byte (0–255) or -1 for none");
       const maxUnread = (options.maxReadBytes ?? 64 * 1024 * 1024) + 65536;
       const hislip = name.lanDeviceName ? HislipTransport.parse(name.lanDeviceName) : null;
       hislipResource = hislip !== null;
       makeNet = () =>
-        new NetSession(resource, name.canonical, name.port !== undefined
-          ? new SocketTransport(name.host!, name.port, maxUnread)
-          : hislip
-            ? new HislipTransport(name.host!, hislip.subAddress, hislip.port)
-            : new Vxi11Transport(name.host!, name.lanDeviceName!, termChar));
+        new NetSession(
+          resource,
+          name.canonical,
+          name.port !== undefined
+            ? new SocketTransport(name.host!, name.port, maxUnread)
+            : hislip
+              ? new HislipTransport(name.host!, hislip.subAddress, hislip.port)
+              : new Vxi11Transport(name.host!, name.lanDeviceName!, termChar),
+        );
     }
     let session: NativeSession | undefined;
     try {
@@ -76,14 +85,25 @@ export class ResourceManager {
       void session?.close().catch(() => undefined);
       throw toDeviceError(e, resource);
     }
-    const instrument: MessageInstrument = new MessageInstrument(resource, session, options, () => this.#open.delete(instrument), makeNet && (hislipResource ? null : makeNative));
+    const instrument: MessageInstrument = new MessageInstrument(
+      resource,
+      session,
+      options,
+      () => this.#open.delete(instrument),
+      makeNet && (hislipResource ? null : makeNative),
+    );
     this.#open.add(instrument);
     return instrument;
   }
 
   /** Serial ports, configured LAN instruments, and GPIB/VISA resources where those libraries exist. */
   listResources(options: ListOptions = {}): Promise<string[]> {
-    return listResources({ lanInstruments: this.#lan, visaLibrary: this.visaLibrary, usbtmc: this.#usbtmc, ...options });
+    return listResources({
+      lanInstruments: this.#lan,
+      visaLibrary: this.visaLibrary,
+      usbtmc: this.#usbtmc,
+      ...options,
+    });
   }
 
   get openInstruments(): readonly MessageInstrument[] {

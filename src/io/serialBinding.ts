@@ -25,9 +25,21 @@ export interface PortInfo {
   productId: string | undefined;
   vendorId: string | undefined;
 }
-export interface PortStatus { cts: boolean; dsr: boolean; dcd: boolean }
-export interface SetOptions { brk?: boolean; cts?: boolean; dsr?: boolean; dtr?: boolean; rts?: boolean }
-export interface UpdateOptions { baudRate: number }
+export interface PortStatus {
+  cts: boolean;
+  dsr: boolean;
+  dcd: boolean;
+}
+export interface SetOptions {
+  brk?: boolean;
+  cts?: boolean;
+  dsr?: boolean;
+  dtr?: boolean;
+  rts?: boolean;
+}
+export interface UpdateOptions {
+  baudRate: number;
+}
 type OpenOptions = SerialOpenOptions;
 
 import { readdirSync, existsSync, readFileSync, realpathSync } from "node:fs";
@@ -140,7 +152,15 @@ export const LabDaemonSerialBinding: {
     if (!options?.path) throw new TypeError('"path" is not a valid port');
     if (!Number.isInteger(options.baudRate)) throw new TypeError('"baudRate" must be an integer');
     const full: Required<OpenOptions> = {
-      dataBits: 8, lock: true, stopBits: 1, parity: "none", rtscts: false, xon: false, xoff: false, xany: false, hupcl: true,
+      dataBits: 8,
+      lock: true,
+      stopBits: 1,
+      parity: "none",
+      rtscts: false,
+      xon: false,
+      xoff: false,
+      xany: false,
+      hupcl: true,
       ...options,
     };
     const port = new native.NativeSerialPort(full.path, full) as NativeSerialPort;
@@ -174,8 +194,15 @@ export function listSerialPorts(sysClassTty = "/sys/class/tty"): PortInfo[] {
     }
     if (driver.endsWith("/serial8250")) continue; // legacy ports registered whether or not a UART exists
     const usb = usbAttributes(dev);
-    out.push({ path: `/dev/${name}`, manufacturer: usb.manufacturer, serialNumber: usb.serial, pnpId: undefined,
-      locationId: undefined, productId: usb.idProduct, vendorId: usb.idVendor });
+    out.push({
+      path: `/dev/${name}`,
+      manufacturer: usb.manufacturer,
+      serialNumber: usb.serial,
+      pnpId: undefined,
+      locationId: undefined,
+      productId: usb.idProduct,
+      vendorId: usb.idVendor,
+    });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -197,7 +224,12 @@ function usbAttributes(dev: string): Record<string, string | undefined> {
           return undefined;
         }
       };
-      return { idVendor: read("idVendor"), idProduct: read("idProduct"), manufacturer: read("manufacturer"), serial: read("serial") };
+      return {
+        idVendor: read("idVendor"),
+        idProduct: read("idProduct"),
+        manufacturer: read("manufacturer"),
+        serial: read("serial"),
+      };
     }
     dir = dir.slice(0, dir.lastIndexOf("/"));
   }

@@ -39,7 +39,9 @@ export function listUsbtmcDevices(roots: UsbtmcRoots = {}): UsbtmcDevice[] {
   const classDir = join(sys, "class", "usbmisc");
   let names: string[];
   try {
-    names = readdirSync(classDir).filter((n) => /^usbtmc\d+$/.test(n)).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+    names = readdirSync(classDir)
+      .filter((n) => /^usbtmc\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
   } catch {
     return []; // no usbtmc driver loaded, or no sysfs
   }
@@ -57,9 +59,13 @@ export function listUsbtmcDevices(roots: UsbtmcRoots = {}): UsbtmcDevice[] {
     if (!vendor || !product || !/^[0-9a-f]{4}$/i.test(vendor) || !/^[0-9a-f]{4}$/i.test(product)) continue;
     const serial = read(join(usb, "serial")) ?? "";
     const ifNum = Number.parseInt(read(join(iface, "bInterfaceNumber")) ?? "0", 16);
-    const vendorId = Number.parseInt(vendor, 16), productId = Number.parseInt(product, 16);
+    const vendorId = Number.parseInt(vendor, 16),
+      productId = Number.parseInt(product, 16);
     out.push({
-      vendorId, productId, serial, interfaceNumber: Number.isFinite(ifNum) ? ifNum : 0,
+      vendorId,
+      productId,
+      serial,
+      interfaceNumber: Number.isFinite(ifNum) ? ifNum : 0,
       path: join(dev, name),
       resource: `USB0::${hex4(vendorId)}::${hex4(productId)}::${serial}::INSTR`,
     });
@@ -72,8 +78,15 @@ export function findUsbtmcDevice(
   want: { manufacturerId?: string; modelCode?: string; serialNumber?: string; usbInterfaceNumber?: number },
   roots: UsbtmcRoots = {},
 ): UsbtmcDevice | null {
-  const vendor = Number(want.manufacturerId), product = Number(want.modelCode);
-  return listUsbtmcDevices(roots).find((d) =>
-    d.vendorId === vendor && d.productId === product && d.serial === (want.serialNumber ?? "") &&
-    (want.usbInterfaceNumber === undefined || d.interfaceNumber === want.usbInterfaceNumber)) ?? null;
+  const vendor = Number(want.manufacturerId),
+    product = Number(want.modelCode);
+  return (
+    listUsbtmcDevices(roots).find(
+      (d) =>
+        d.vendorId === vendor &&
+        d.productId === product &&
+        d.serial === (want.serialNumber ?? "") &&
+        (want.usbInterfaceNumber === undefined || d.interfaceNumber === want.usbInterfaceNumber),
+    ) ?? null
+  );
 }

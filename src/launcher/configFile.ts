@@ -12,7 +12,9 @@ import { readProfiles, type ProfileInfo } from "./profiles.ts";
 export function configProblem(message: string, file: string, temp?: string): HttpError {
   const text = temp ? message.split(temp).join(file) : message;
   const m = /^(.*?):(\d+):(\d+): ([\s\S]*)$/.exec(text);
-  const context = m ? { file: m[1], line: Number(m[2]), column: Number(m[3]), problem: m[4] } : { file, problem: text.startsWith(`${file}: `) ? text.slice(file.length + 2) : text };
+  const context = m
+    ? { file: m[1], line: Number(m[2]), column: Number(m[3]), problem: m[4] }
+    : { file, problem: text.startsWith(`${file}: `) ? text.slice(file.length + 2) : text };
   return new HttpError(422, "ConfigError", text, context);
 }
 
@@ -27,9 +29,13 @@ export function saveConfig(file: string, text: string): Promise<ProfileInfo[]> {
 
 async function save(file: string, text: string): Promise<ProfileInfo[]> {
   const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_CONFIG_BYTES) throw new HttpError(413, "PayloadTooLarge", `the configuration is ${bytes} bytes; at most ${MAX_CONFIG_BYTES}`);
+  if (bytes > MAX_CONFIG_BYTES)
+    throw new HttpError(413, "PayloadTooLarge", `the configuration is ${bytes} bytes; at most ${MAX_CONFIG_BYTES}`);
   // Beside the file, with its extension: relative imports of a .ts config resolve as they will for it.
-  const temp = join(dirname(file), `.${basename(file, extname(file))}.${randomBytes(4).toString("hex")}.saving${extname(file)}`);
+  const temp = join(
+    dirname(file),
+    `.${basename(file, extname(file))}.${randomBytes(4).toString("hex")}.saving${extname(file)}`,
+  );
   const mode = existsSync(file) ? statSync(file).mode & 0o777 : 0o644;
   writeFileSync(temp, text, { mode });
   try {

@@ -9,7 +9,10 @@ export class LauncherGuard {
   private readonly secret: Buffer;
   private readonly hosts: Set<string>;
 
-  constructor(secret: string, readonly port: number) {
+  constructor(
+    secret: string,
+    readonly port: number,
+  ) {
     this.secret = digest(secret);
     this.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
   }
@@ -18,7 +21,12 @@ export class LauncherGuard {
   check(request: Request, needsSecret: boolean): void {
     const host = (request.headers.get("host") ?? "").toLowerCase();
     if (!this.hosts.has(host)) {
-      throw new HttpError(403, "ForbiddenHost", `Host '${host}' is not this launcher's address (127.0.0.1:${this.port})`, { host });
+      throw new HttpError(
+        403,
+        "ForbiddenHost",
+        `Host '${host}' is not this launcher's address (127.0.0.1:${this.port})`,
+        { host },
+      );
     }
     const origin = request.headers.get("origin");
     if (origin !== null && !(origin.startsWith("http://") && this.hosts.has(origin.slice(7).toLowerCase()))) {
@@ -30,7 +38,11 @@ export class LauncherGuard {
     if (!needsSecret) return;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
     if (!m || !timingSafeEqual(digest(m[1]!), this.secret)) {
-      throw new HttpError(401, "Unauthorized", "this launcher's API needs 'Authorization: Bearer SECRET' (the token= of the URL it printed)");
+      throw new HttpError(
+        401,
+        "Unauthorized",
+        "this launcher's API needs 'Authorization: Bearer SECRET' (the token= of the URL it printed)",
+      );
     }
   }
 }

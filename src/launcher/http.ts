@@ -29,7 +29,10 @@ export interface LauncherHttpOptions {
 }
 
 const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
 
 type Handler = (req: Request, params: string[], url: URL) => Promise<Response> | Response;
 
@@ -38,50 +41,107 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
   let guard: LauncherGuard;
 
   const routes: Array<[string, RegExp, Handler]> = [
-    ["GET", /^\/api\/profiles$/, async () => {
-      await sup.refreshIfChanged();
-      return json({ profiles: sup.list(), config: { file: sup.configFile, error: sup.configError?.context ?? null } });
-    }],
-    ["GET", /^\/api\/profiles\/([^/]+)$/, (_r, [name]) => {
-      sup.logsOf(name!); // 404 for an unknown name
-      return json(sup.view(name!));
-    }],
-    ["POST", /^\/api\/profiles\/([^/]+)\/start$/, async (req, [name]) => {
-      const body = await jsonBody(req);
-      const keep = body.keep_running;
-      if (keep !== undefined && typeof keep !== "boolean") throw new HttpError(400, "InvalidRequest", "keep_running must be true or false", { keep_running: keep });
-      return json(await sup.start(name!, { keepRunning: keep === true }), 202);
-    }],
+    [
+      "GET",
+      /^\/api\/profiles$/,
+      async () => {
+        await sup.refreshIfChanged();
+        return json({
+          profiles: sup.list(),
+          config: { file: sup.configFile, error: sup.configError?.context ?? null },
+        });
+      },
+    ],
+    [
+      "GET",
+      /^\/api\/profiles\/([^/]+)$/,
+      (_r, [name]) => {
+        sup.logsOf(name!); // 404 for an unknown name
+        return json(sup.view(name!));
+      },
+    ],
+    [
+      "POST",
+      /^\/api\/profiles\/([^/]+)\/start$/,
+      async (req, [name]) => {
+        const body = await jsonBody(req);
+        const keep = body.keep_running;
+        if (keep !== undefined && typeof keep !== "boolean")
+          throw new HttpError(400, "InvalidRequest", "keep_running must be true or false", { keep_running: keep });
+        return json(await sup.start(name!, { keepRunning: keep === true }), 202);
+      },
+    ],
     ["POST", /^\/api\/profiles\/([^/]+)\/stop$/, async (_r, [name]) => json(await sup.stop(name!))],
-    ["GET", /^\/api\/profiles\/([^/]+)\/logs$/, (req, [name], url) => {
-      const since = Number(url.searchParams.get("since") ?? req.headers.get("last-event-id") ?? 0);
-      if (!Number.isInteger(since) || since < 0) throw new HttpError(400, "InvalidRequest", "since must be a whole number (a line's seq)", { since: url.searchParams.get("since") });
-      return logStream(sup.logsOf(name!), since, req.signal);
-    }],
-    ["GET", /^\/api\/config$/, async () => {
-      await sup.refreshIfChanged();
-      return json(sup.configText());
-    }],
-    ["PUT", /^\/api\/config$/, async (req) => json({ profiles: await sup.saveConfig(await textBody(req)), config: sup.configText() })],
-    ["POST", /^\/api\/config$/, async (req) => {
-      const { path } = await jsonBody(req);
-      if (typeof path !== "string" || path.trim() === "") throw new HttpError(400, "InvalidRequest", "path must name the file to create", { path });
-      return json(await sup.createConfig(path.trim()), 201);
-    }],
+    [
+      "GET",
+      /^\/api\/profiles\/([^/]+)\/logs$/,
+      (req, [name], url) => {
+        const since = Number(url.searchParams.get("since") ?? req.headers.get("last-event-id") ?? 0);
+        if (!Number.isInteger(since) || since < 0)
+          throw new HttpError(400, "InvalidRequest", "since must be a whole number (a line's seq)", {
+            since: url.searchParams.get("since"),
+          });
+        return logStream(sup.logsOf(name!), since, req.signal);
+      },
+    ],
+    [
+      "GET",
+      /^\/api\/config$/,
+      async () => {
+        await sup.refreshIfChanged();
+        return json(sup.configText());
+      },
+    ],
+    [
+      "PUT",
+      /^\/api\/config$/,
+      async (req) => json({ profiles: await sup.saveConfig(await textBody(req)), config: sup.configText() }),
+    ],
+    [
+      "POST",
+      /^\/api\/config$/,
+      async (req) => {
+        const { path } = await jsonBody(req);
+        if (typeof path !== "string" || path.trim() === "")
+          throw new HttpError(400, "InvalidRequest", "path must name the file to create", { path });
+        return json(await sup.createConfig(path.trim()), 201);
+      },
+    ],
     ["GET", /^\/api\/orphans$/, () => json({ run_dir: sup.runDir.dir, orphans: sup.orphanList() })],
     ["POST", /^\/api\/orphans\/([^/]+)\/adopt$/, (_r, [id]) => json(sup.adopt(id!))],
-    ["POST", /^\/api\/orphans\/([^/]+)\/stop$/, async (_r, [id]) => {
-      await sup.stopOrphan(id!);
-      return json({ orphans: sup.orphanList() });
-    }],
-    ["DELETE", /^\/api\/orphans\/([^/]+)$/, (_r, [id]) => {
-      sup.forget(id!);
-      return json({ orphans: sup.orphanList() });
-    }],
-    ["POST", /^\/api\/quit$/, () => {
-      setTimeout(opts.onQuit, 0);
-      return json({ quitting: true, keep_running: sup.list().filter((p) => p.keep_running).map((p) => p.name) }, 202);
-    }],
+    [
+      "POST",
+      /^\/api\/orphans\/([^/]+)\/stop$/,
+      async (_r, [id]) => {
+        await sup.stopOrphan(id!);
+        return json({ orphans: sup.orphanList() });
+      },
+    ],
+    [
+      "DELETE",
+      /^\/api\/orphans\/([^/]+)$/,
+      (_r, [id]) => {
+        sup.forget(id!);
+        return json({ orphans: sup.orphanList() });
+      },
+    ],
+    [
+      "POST",
+      /^\/api\/quit$/,
+      () => {
+        setTimeout(opts.onQuit, 0);
+        return json(
+          {
+            quitting: true,
+            keep_running: sup
+              .list()
+              .filter((p) => p.keep_running)
+              .map((p) => p.name),
+          },
+          202,
+        );
+      },
+    ],
   ];
 
   async function handle(req: Request): Promise<Response> {
@@ -101,7 +161,11 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
       if (method !== req.method) continue;
       return handler(req, m.slice(1).map(decodeSegment), url);
     }
-    if (pathMatched) throw new HttpError(405, "MethodNotAllowed", `${req.method} is not allowed on ${path}`, { method: req.method, path });
+    if (pathMatched)
+      throw new HttpError(405, "MethodNotAllowed", `${req.method} is not allowed on ${path}`, {
+        method: req.method,
+        path,
+      });
     throw new HttpError(404, "NotFound", `no API route ${req.method} ${path}`, { path });
   }
 
@@ -116,13 +180,21 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
         return await handle(req);
       } catch (e) {
         const mapped = mapError(e);
-        if (mapped.unexpected) console.error(`labdaemon launcher: ${req.method} ${new URL(req.url).pathname} failed:`, e);
-        return errorResponse(mapped.status, mapped.body, mapped.status === 401 ? { "WWW-Authenticate": 'Bearer realm="labdaemon launcher"' } : {});
+        if (mapped.unexpected)
+          console.error(`labdaemon launcher: ${req.method} ${new URL(req.url).pathname} failed:`, e);
+        return errorResponse(
+          mapped.status,
+          mapped.body,
+          mapped.status === 401 ? { "WWW-Authenticate": 'Bearer realm="labdaemon launcher"' } : {},
+        );
       }
     },
     error(e) {
       console.error("labdaemon launcher: unhandled error:", e);
-      return errorResponse(500, envelope("InternalError", "The launcher failed to handle the request; see its output."));
+      return errorResponse(
+        500,
+        envelope("InternalError", "The launcher failed to handle the request; see its output."),
+      );
     },
   });
   guard = new LauncherGuard(secret, server.port!);
@@ -155,6 +227,7 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   } catch (e) {
     throw new HttpError(400, "InvalidRequest", `the body is not JSON: ${(e as Error).message}`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new HttpError(400, "InvalidRequest", "the body must be a JSON object");
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new HttpError(400, "InvalidRequest", "the body must be a JSON object");
   return v as Record<string, unknown>;
 }

@@ -15,8 +15,20 @@ export interface Launcher {
   quit(): Promise<{ stopped: string[]; kept: string[] }>;
 }
 
-export async function startLauncher(opts: { configFlag?: string; port: number; cwd?: string; home?: string; secret?: string; runDir?: string }): Promise<Launcher> {
-  const supervisor = await Supervisor.open({ configFlag: opts.configFlag, cwd: opts.cwd, home: opts.home, runDir: opts.runDir ?? runDirectory() });
+export async function startLauncher(opts: {
+  configFlag?: string;
+  port: number;
+  cwd?: string;
+  home?: string;
+  secret?: string;
+  runDir?: string;
+}): Promise<Launcher> {
+  const supervisor = await Supervisor.open({
+    configFlag: opts.configFlag,
+    cwd: opts.cwd,
+    home: opts.home,
+    runDir: opts.runDir ?? runDirectory(),
+  });
   let quitting: Promise<{ stopped: string[]; kept: string[] }> | null = null;
   let finished!: (r: { stopped: string[]; kept: string[] }) => void;
   const done = new Promise<{ stopped: string[]; kept: string[] }>((r) => (finished = r));

@@ -15,7 +15,11 @@ export class LogTail {
   private readonly chunk = Buffer.alloc(64 << 10);
   private readonly decoder = new TextDecoder();
 
-  constructor(readonly file: string, private readonly buffer: LogBuffer, opts: { fromEnd?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    private readonly buffer: LogBuffer,
+    opts: { fromEnd?: boolean } = {},
+  ) {
     this.fd = openSync(file, "r+");
     if (opts.fromEnd) this.offset = Math.max(0, fstatSync(this.fd).size - START_TAIL_BYTES);
     try {

@@ -41,7 +41,9 @@ export function cpuTicks(pid: number | "self" = "self"): number | null {
 
 export function commandLine(pid: number): string[] | null {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((s) => s !== "");
   } catch {
     return null;
   }
@@ -51,7 +53,9 @@ export function commandLine(pid: number): string[] | null {
 export function environValue(pid: number, name: string): string | null {
   try {
     const prefix = `${name}=`;
-    const entry = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((e) => e.startsWith(prefix));
+    const entry = readFileSync(`/proc/${pid}/environ`, "utf8")
+      .split("\0")
+      .find((e) => e.startsWith(prefix));
     return entry === undefined ? null : entry.slice(prefix.length);
   } catch {
     return null;
@@ -105,7 +109,8 @@ export function portHolder(port: number): PortHolder | null {
         continue;
       }
       const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && inodes.has(m[1]!)) return { pid: Number(pid), command: (commandLine(Number(pid)) ?? []).join(" ") || "?" };
+      if (m && inodes.has(m[1]!))
+        return { pid: Number(pid), command: (commandLine(Number(pid)) ?? []).join(" ") || "?" };
     }
   }
   return null;

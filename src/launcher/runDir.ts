@@ -82,10 +82,13 @@ export function provenServer(r: RunRecord): { ok: true } | { ok: false; reason: 
   if (!isAlive(r.pid)) return { ok: false, reason: `process ${r.pid} has ended` };
   const ticks = startTicks(r.pid);
   if (ticks === null) return { ok: false, reason: `process ${r.pid} cannot be inspected (/proc)` };
-  if (ticks !== r.start_ticks) return { ok: false, reason: `PID ${r.pid} now belongs to another process (started at another time)` };
+  if (ticks !== r.start_ticks)
+    return { ok: false, reason: `PID ${r.pid} now belongs to another process (started at another time)` };
   const argv = commandLine(r.pid) ?? [];
-  if (!argv.includes("serve")) return { ok: false, reason: `process ${r.pid} is not a labdaemon server (${argv.join(" ") || "?"})` };
-  if (environValue(r.pid, LAUNCH_ID_VAR) !== r.id) return { ok: false, reason: `process ${r.pid} does not carry this record's launch id` };
+  if (!argv.includes("serve"))
+    return { ok: false, reason: `process ${r.pid} is not a labdaemon server (${argv.join(" ") || "?"})` };
+  if (environValue(r.pid, LAUNCH_ID_VAR) !== r.id)
+    return { ok: false, reason: `process ${r.pid} does not carry this record's launch id` };
   return { ok: true };
 }
 

@@ -9,5 +9,7 @@ export const isCompiled = Bun.main.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BU
 
 /** argv for `labdaemon ARGS…` of the same version as the running launcher. */
 export function selfCommand(args: string[]): string[] {
-  return isCompiled ? [process.execPath, ...args] : [process.execPath, resolve(import.meta.dir, "../cli/main.ts"), ...args];
+  return isCompiled
+    ? [process.execPath, ...args]
+    : [process.execPath, resolve(import.meta.dir, "../cli/main.ts"), ...args];
 }

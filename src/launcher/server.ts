@@ -67,7 +67,9 @@ export class ManagedServer {
   }
 
   get active(): boolean {
-    return this.state === "starting" || this.state === "healthy" || this.state === "unhealthy" || this.state === "stopping";
+    return (
+      this.state === "starting" || this.state === "healthy" || this.state === "unhealthy" || this.state === "stopping"
+    );
   }
 
   uptimeSeconds(): number | null {
@@ -75,7 +77,12 @@ export class ManagedServer {
   }
 
   /** Starts `labdaemon serve` for the profile; its output goes to a file in the run directory. */
-  static start(p: ProfileInfo, configFile: string, runDir: RunDir, opts: { keepRunning: boolean; cwd: string; launcherTicks: string | null; logs: LogBuffer }): ManagedServer {
+  static start(
+    p: ProfileInfo,
+    configFile: string,
+    runDir: RunDir,
+    opts: { keepRunning: boolean; cwd: string; launcherTicks: string | null; logs: LogBuffer },
+  ): ManagedServer {
     const id = `${p.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
     const logFile = runDir.logPath(id);
     const fd = openSync(logFile, "a", 0o600);
@@ -90,14 +97,30 @@ export class ManagedServer {
     let proc: ReturnType<typeof Bun.spawn>;
     try {
       // Its own process group: a Ctrl-C meant for the launcher must not reach a server kept running.
-      proc = Bun.spawn(selfCommand(args), { cwd: opts.cwd, env, stdin: "ignore", stdout: fd, stderr: fd, detached: true });
+      proc = Bun.spawn(selfCommand(args), {
+        cwd: opts.cwd,
+        env,
+        stdin: "ignore",
+        stdout: fd,
+        stderr: fd,
+        detached: true,
+      });
     } finally {
       closeSync(fd);
     }
     const record: RunRecord = {
-      id, pid: proc.pid, start_ticks: startTicks(proc.pid) ?? "", profile: p.name, config: configFile, host: p.host,
-      port: p.port === 0 ? null : p.port, started_at: new Date().toISOString(), keep_running: opts.keepRunning,
-      log_file: logFile, launcher_pid: process.pid, launcher_start_ticks: opts.launcherTicks,
+      id,
+      pid: proc.pid,
+      start_ticks: startTicks(proc.pid) ?? "",
+      profile: p.name,
+      config: configFile,
+      host: p.host,
+      port: p.port === 0 ? null : p.port,
+      started_at: new Date().toISOString(),
+      keep_running: opts.keepRunning,
+      log_file: logFile,
+      launcher_pid: process.pid,
+      launcher_start_ticks: opts.launcherTicks,
     };
     runDir.write(record);
     const s = new ManagedServer(p.name, record, runDir, false, p.fingerprint, opts.logs);
@@ -113,7 +136,13 @@ export class ManagedServer {
   }
 
   /** Takes over a server an earlier launcher started (its record proven); it is watched by PID from now on. */
-  static adopt(record: RunRecord, runDir: RunDir, fingerprint: string, launcherTicks: string | null, logs: LogBuffer): ManagedServer {
+  static adopt(
+    record: RunRecord,
+    runDir: RunDir,
+    fingerprint: string,
+    launcherTicks: string | null,
+    logs: LogBuffer,
+  ): ManagedServer {
     record.launcher_pid = process.pid;
     record.launcher_start_ticks = launcherTicks;
     runDir.write(record);
@@ -139,8 +168,10 @@ export class ManagedServer {
     if (!this.port) return; // port 0: not announced yet
     let ok = false;
     try {
-      const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${this.port}/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      ok = res.status === 200 && (await res.json() as { status?: string })?.status === "healthy";
+      const res = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${this.port}/health`, {
+        signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+      });
+      ok = res.status === 200 && ((await res.json()) as { status?: string })?.status === "healthy";
     } catch {
       ok = false;
     }
@@ -162,7 +193,11 @@ export class ManagedServer {
     this.exitCode = code;
     const wanted = this.state === "stopping";
     this.state = wanted || code === 0 ? "stopped" : "crashed";
-    this.logs.note(this.state === "crashed" ? `exited with ${code === null ? "an unknown status" : `status ${code}`}` : `stopped${code !== null ? ` (status ${code})` : ""}`);
+    this.logs.note(
+      this.state === "crashed"
+        ? `exited with ${code === null ? "an unknown status" : `status ${code}`}`
+        : `stopped${code !== null ? ` (status ${code})` : ""}`,
+    );
     // The record and its log file go with the process: the last lines live on in the profile's buffer.
     this.runDir.remove(this.record.id);
     for (const w of this.exitWaiters) w();
@@ -197,7 +232,8 @@ export class ManagedServer {
       if (!provenServer(this.record).ok) break;
       process.kill(this.pid, signal);
       const end = Date.now() + STOP_GRACE_MS;
-      while (Date.now() < end && isAlive(this.pid) && startTicks(this.pid) === this.record.start_ticks) await Bun.sleep(50);
+      while (Date.now() < end && isAlive(this.pid) && startTicks(this.pid) === this.record.start_ticks)
+        await Bun.sleep(50);
       if (startTicks(this.pid) !== this.record.start_ticks) break;
     }
     this.exited(null);

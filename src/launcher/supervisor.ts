@@ -56,7 +56,12 @@ export class Supervisor {
   /** Finds the configuration as `serve` does (a --config that does not exist is the caller's error). */
   static async open(opts: SupervisorOptions): Promise<Supervisor> {
     const s = new Supervisor(opts);
-    const found = discoverConfig({ flag: opts.configFlag, env: process.env.LABDAEMON_CONFIG || undefined, cwd: s.cwd, home: s.home });
+    const found = discoverConfig({
+      flag: opts.configFlag,
+      env: process.env.LABDAEMON_CONFIG || undefined,
+      cwd: s.cwd,
+      home: s.home,
+    });
     if (found) {
       s.configFile = found.file;
       s.via = found.via;
@@ -70,7 +75,8 @@ export class Supervisor {
   searched(): string[] {
     const out: string[] = [];
     if (process.env.LABDAEMON_CONFIG) out.push(`$LABDAEMON_CONFIG (${process.env.LABDAEMON_CONFIG})`);
-    for (const dir of [this.cwd, join(this.home, ".labdaemon")]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
+    for (const dir of [this.cwd, join(this.home, ".labdaemon")])
+      for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
     return out;
   }
 
@@ -105,13 +111,21 @@ export class Supervisor {
   private profileOrServer(name: string): ProfileInfo | null {
     const p = this.profiles.find((x) => x.name === name) ?? null;
     if (!p && !this.servers.has(name)) {
-      throw new HttpError(404, "ProfileNotFound", `no profile '${name}' in ${this.configFile ?? "(no configuration)"}`, { profile: name, profiles: this.profiles.map((x) => x.name) });
+      throw new HttpError(
+        404,
+        "ProfileNotFound",
+        `no profile '${name}' in ${this.configFile ?? "(no configuration)"}`,
+        { profile: name, profiles: this.profiles.map((x) => x.name) },
+      );
     }
     return p;
   }
 
   list(): ProfileView[] {
-    const names = [...this.profiles.map((p) => p.name), ...[...this.servers.keys()].filter((n) => !this.profiles.some((p) => p.name === n))];
+    const names = [
+      ...this.profiles.map((p) => p.name),
+      ...[...this.servers.keys()].filter((n) => !this.profiles.some((p) => p.name === n)),
+    ];
     return names.map((name) => this.view(name));
   }
 
@@ -123,7 +137,7 @@ export class Supervisor {
       name,
       description: p?.description ?? "(no longer in the configuration)",
       host: s?.record.host ?? p?.host ?? "127.0.0.1",
-      port: running ? s!.port : p?.port ?? s?.port ?? 0,
+      port: running ? s!.port : (p?.port ?? s?.port ?? 0),
       devices: p?.devices ?? [],
       state: s?.state ?? "stopped",
       pid: running ? s!.pid : null,
@@ -141,18 +155,41 @@ export class Supervisor {
 
   async start(name: string, opts: { keepRunning?: boolean } = {}): Promise<ProfileView> {
     const p = this.profileOrServer(name);
-    if (!p) throw new HttpError(409, "ProfileRemoved", `profile '${name}' is no longer in the configuration; it can only be stopped`, { profile: name });
-    if (this.configError) throw new HttpError(409, "ConfigInvalid", `the configuration does not load, fix it first: ${this.configError.message}`, { profile: name });
+    if (!p)
+      throw new HttpError(
+        409,
+        "ProfileRemoved",
+        `profile '${name}' is no longer in the configuration; it can only be stopped`,
+        { profile: name },
+      );
+    if (this.configError)
+      throw new HttpError(
+        409,
+        "ConfigInvalid",
+        `the configuration does not load, fix it first: ${this.configError.message}`,
+        { profile: name },
+      );
     const current = this.servers.get(name);
-    if (current?.active) throw new HttpError(409, "AlreadyRunning", `profile '${name}' is already running (PID ${current.pid}, ${current.state})`, { profile: name, pid: current.pid });
+    if (current?.active)
+      throw new HttpError(
+        409,
+        "AlreadyRunning",
+        `profile '${name}' is already running (PID ${current.pid}, ${current.state})`,
+        { profile: name, pid: current.pid },
+      );
     await this.checkPortFree(p);
     let s: ManagedServer;
     try {
       s = ManagedServer.start(p, this.configFile!, this.runDir, {
-        keepRunning: opts.keepRunning === true, cwd: dirname(this.configFile!), launcherTicks: this.launcherTicks, logs: this.logsOf(name),
+        keepRunning: opts.keepRunning === true,
+        cwd: dirname(this.configFile!),
+        launcherTicks: this.launcherTicks,
+        logs: this.logsOf(name),
       });
     } catch (e) {
-      throw new HttpError(500, "SpawnFailed", `cannot start a server for '${name}': ${(e as Error).message}`, { profile: name });
+      throw new HttpError(500, "SpawnFailed", `cannot start a server for '${name}': ${(e as Error).message}`, {
+        profile: name,
+      });
     }
     this.servers.set(name, s);
     this.schedule(0);
@@ -164,16 +201,31 @@ export class Supervisor {
     if (p.port === 0) return;
     const other = [...this.servers.values()].find((s) => s.active && s.port === p.port);
     if (other) {
-      throw new HttpError(409, "PortInUse", `port ${p.port} is already used by profile '${other.profile}' (PID ${other.pid})`, { port: p.port, profile: p.name, holder: { pid: other.pid, profile: other.profile } });
+      throw new HttpError(
+        409,
+        "PortInUse",
+        `port ${p.port} is already used by profile '${other.profile}' (PID ${other.pid})`,
+        { port: p.port, profile: p.name, holder: { pid: other.pid, profile: other.profile } },
+      );
     }
     try {
       const probe = Bun.listen({ hostname: p.host, port: p.port, socket: { data() {} } });
       probe.stop(true);
     } catch (e) {
-      if (!isAddressInUse(e)) throw new HttpError(409, "PortUnavailable", `cannot listen on ${p.host}:${p.port}: ${(e as Error).message}`, { port: p.port, host: p.host, profile: p.name });
+      if (!isAddressInUse(e))
+        throw new HttpError(409, "PortUnavailable", `cannot listen on ${p.host}:${p.port}: ${(e as Error).message}`, {
+          port: p.port,
+          host: p.host,
+          profile: p.name,
+        });
       const holder = portHolder(p.port);
       const who = holder ? ` by PID ${holder.pid} (${holder.command})` : " (by a process this user cannot see)";
-      throw new HttpError(409, "PortInUse", `port ${p.port} on ${p.host} is already in use${who}`, { port: p.port, host: p.host, profile: p.name, holder });
+      throw new HttpError(409, "PortInUse", `port ${p.port} on ${p.host} is already in use${who}`, {
+        port: p.port,
+        host: p.host,
+        profile: p.name,
+        holder,
+      });
     }
   }
 
@@ -199,7 +251,8 @@ export class Supervisor {
     const active = [...this.servers.values()].filter((s) => s.active);
     await Promise.all(active.map((s) => s.poll()));
     const still = [...this.servers.values()].filter((s) => s.active);
-    if (still.length > 0) this.schedule(still.some((s) => s.state === "starting") ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
+    if (still.length > 0)
+      this.schedule(still.some((s) => s.state === "starting") ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
   }
 
   // ------------------------------------------------------------ orphans
@@ -208,10 +261,19 @@ export class Supervisor {
     return this.orphans.map((r) => {
       const proof = provenServer(r);
       return {
-        id: r.id, profile: r.profile, config: r.config, pid: r.pid, port: r.port, started_at: r.started_at,
+        id: r.id,
+        profile: r.profile,
+        config: r.config,
+        pid: r.pid,
+        port: r.port,
+        started_at: r.started_at,
         status: proof.ok ? "running" : "stale",
         ...(proof.ok ? {} : { reason: proof.reason }),
-        adoptable: proof.ok && r.config === this.configFile && this.profiles.some((p) => p.name === r.profile) && !this.servers.get(r.profile)?.active,
+        adoptable:
+          proof.ok &&
+          r.config === this.configFile &&
+          this.profiles.some((p) => p.name === r.profile) &&
+          !this.servers.get(r.profile)?.active,
       };
     });
   }
@@ -227,13 +289,31 @@ export class Supervisor {
     const proof = provenServer(r);
     if (!proof.ok) throw new HttpError(409, "NotProven", `cannot adopt '${id}': ${proof.reason}`, { id, pid: r.pid });
     if (r.config !== this.configFile) {
-      throw new HttpError(409, "OtherConfig", `'${id}' was started from ${r.config}, not this launcher's ${this.configFile ?? "(none)"}; stop it instead, or run a launcher with --config ${r.config}`, { id, config: r.config });
+      throw new HttpError(
+        409,
+        "OtherConfig",
+        `'${id}' was started from ${r.config}, not this launcher's ${this.configFile ?? "(none)"}; stop it instead, or run a launcher with --config ${r.config}`,
+        { id, config: r.config },
+      );
     }
     const p = this.profiles.find((x) => x.name === r.profile);
-    if (!p) throw new HttpError(409, "ProfileRemoved", `profile '${r.profile}' is no longer in the configuration; stop it instead`, { id, profile: r.profile });
-    if (this.servers.get(r.profile)?.active) throw new HttpError(409, "AlreadyRunning", `profile '${r.profile}' already runs here`, { id, profile: r.profile });
+    if (!p)
+      throw new HttpError(
+        409,
+        "ProfileRemoved",
+        `profile '${r.profile}' is no longer in the configuration; stop it instead`,
+        { id, profile: r.profile },
+      );
+    if (this.servers.get(r.profile)?.active)
+      throw new HttpError(409, "AlreadyRunning", `profile '${r.profile}' already runs here`, {
+        id,
+        profile: r.profile,
+      });
     // Its configuration at start is unknown: if the file changed since, the page says so.
-    const fingerprint = statSync(r.config).mtimeMs <= Date.parse(r.started_at) ? p.fingerprint : "(unknown: the file changed since it started)";
+    const fingerprint =
+      statSync(r.config).mtimeMs <= Date.parse(r.started_at)
+        ? p.fingerprint
+        : "(unknown: the file changed since it started)";
     const s = ManagedServer.adopt(r, this.runDir, fingerprint, this.launcherTicks, this.logsOf(r.profile));
     this.servers.set(r.profile, s);
     this.orphans = this.orphans.filter((o) => o !== r);
@@ -245,7 +325,13 @@ export class Supervisor {
   async stopOrphan(id: string): Promise<void> {
     const r = this.orphan(id);
     const proof = provenServer(r);
-    if (!proof.ok) throw new HttpError(409, "NotProven", `refusing to signal PID ${r.pid}: ${proof.reason}; clean up the record instead`, { id, pid: r.pid });
+    if (!proof.ok)
+      throw new HttpError(
+        409,
+        "NotProven",
+        `refusing to signal PID ${r.pid}: ${proof.reason}; clean up the record instead`,
+        { id, pid: r.pid },
+      );
     const s = ManagedServer.adopt(r, this.runDir, "", this.launcherTicks, new LogBuffer());
     await s.stop();
     this.runDir.remove(r.id);
@@ -255,7 +341,11 @@ export class Supervisor {
   /** Removes the record of an orphan that no longer runs. */
   forget(id: string): void {
     const r = this.orphan(id);
-    if (provenServer(r).ok) throw new HttpError(409, "StillRunning", `PID ${r.pid} is still that server: adopt or stop it`, { id, pid: r.pid });
+    if (provenServer(r).ok)
+      throw new HttpError(409, "StillRunning", `PID ${r.pid} is still that server: adopt or stop it`, {
+        id,
+        pid: r.pid,
+      });
     this.runDir.remove(r.id);
     this.orphans = this.orphans.filter((o) => o !== r);
   }
@@ -264,10 +354,17 @@ export class Supervisor {
 
   configText(): Record<string, unknown> {
     if (!this.configFile) {
-      return { file: null, exists: false, searched: this.searched(), suggested: join(this.cwd, `${CONFIG_BASENAME}.yaml`) };
+      return {
+        file: null,
+        exists: false,
+        searched: this.searched(),
+        suggested: join(this.cwd, `${CONFIG_BASENAME}.yaml`),
+      };
     }
     return {
-      file: this.configFile, via: this.via, exists: true,
+      file: this.configFile,
+      via: this.via,
+      exists: true,
       format: extname(this.configFile).slice(1).toLowerCase(),
       text: readFileSync(this.configFile, "utf8"),
       error: this.configError ? this.configError.context : null,
@@ -275,7 +372,12 @@ export class Supervisor {
   }
 
   async saveConfig(text: string): Promise<ProfileView[]> {
-    if (!this.configFile) throw new HttpError(409, "NoConfig", "no configuration file yet: create one first (POST /api/config with {\"path\": …})");
+    if (!this.configFile)
+      throw new HttpError(
+        409,
+        "NoConfig",
+        'no configuration file yet: create one first (POST /api/config with {"path": …})',
+      );
     this.profiles = await saveConfig(this.configFile, text);
     this.configError = null;
     this.loadedMtime = mtimeOf(this.configFile);
@@ -284,12 +386,28 @@ export class Supervisor {
 
   /** Writes the template at `path` (relative to the launcher's folder) and makes it this launcher's configuration. */
   async createConfig(path: string): Promise<Record<string, unknown>> {
-    if (this.configFile) throw new HttpError(409, "ConfigExists", `this launcher already uses ${this.configFile}`, { file: this.configFile });
+    if (this.configFile)
+      throw new HttpError(409, "ConfigExists", `this launcher already uses ${this.configFile}`, {
+        file: this.configFile,
+      });
     const file = isAbsolute(path) ? path : resolve(this.cwd, path);
     const ext = extname(file).toLowerCase();
-    if (![".yaml", ".yml", ".json"].includes(ext)) throw new HttpError(400, "InvalidRequest", `a new configuration must end in .yaml, .yml or .json, got '${path}'`, { path });
-    if (existsSync(file)) throw new HttpError(409, "FileExists", `${file} already exists; start the launcher with --config ${file} to use it`, { path: file });
-    if (!existsSync(dirname(file)) || !statSync(dirname(file)).isDirectory()) throw new HttpError(400, "InvalidRequest", `folder ${dirname(file)} does not exist`, { path: file });
+    if (![".yaml", ".yml", ".json"].includes(ext))
+      throw new HttpError(
+        400,
+        "InvalidRequest",
+        `a new configuration must end in .yaml, .yml or .json, got '${path}'`,
+        { path },
+      );
+    if (existsSync(file))
+      throw new HttpError(
+        409,
+        "FileExists",
+        `${file} already exists; start the launcher with --config ${file} to use it`,
+        { path: file },
+      );
+    if (!existsSync(dirname(file)) || !statSync(dirname(file)).isDirectory())
+      throw new HttpError(400, "InvalidRequest", `folder ${dirname(file)} does not exist`, { path: file });
     try {
       writeFileSync(file, ext === ".json" ? TEMPLATE_JSON : TEMPLATE_YAML, { flag: "wx" });
     } catch (e) {
@@ -309,15 +427,19 @@ export class Supervisor {
     if (this.timer) clearTimeout(this.timer);
     const stopped: string[] = [];
     const kept: string[] = [];
-    await Promise.all([...this.servers.values()].filter((s) => s.active).map(async (s) => {
-      if (s.keepRunning) {
-        kept.push(s.profile);
-        s.release();
-      } else {
-        stopped.push(s.profile);
-        await s.stop();
-      }
-    }));
+    await Promise.all(
+      [...this.servers.values()]
+        .filter((s) => s.active)
+        .map(async (s) => {
+          if (s.keepRunning) {
+            kept.push(s.profile);
+            s.release();
+          } else {
+            stopped.push(s.profile);
+            await s.stop();
+          }
+        }),
+    );
     return { stopped, kept };
   }
 }

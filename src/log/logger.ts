@@ -50,7 +50,12 @@ export class Logger implements ServerLogger {
     if (error === undefined) return this.write("error", message, fields);
     const e = error as { name?: string; message?: string; stack?: string };
     if (this.format === "json") {
-      return this.write("error", message, { ...fields, error_type: e?.name ?? typeof error, error_message: e?.message ?? String(error), stack: e?.stack });
+      return this.write("error", message, {
+        ...fields,
+        error_type: e?.name ?? typeof error,
+        error_message: e?.message ?? String(error),
+        stack: e?.stack,
+      });
     }
     // The stack on the lines after, indented as a runtime prints it.
     this.write("error", `${message}: ${e?.stack ?? String(error)}`, fields);
@@ -65,9 +70,10 @@ export class Logger implements ServerLogger {
   private write(level: Written, message: string, fields?: LogFields): void {
     if (LEVEL_RANK[level] < this.rank) return;
     const time = isoTime();
-    const line = this.format === "json"
-      ? `${JSON.stringify({ time, level, msg: message, ...fields })}\n`
-      : `${time} ${LABEL[level]} ${message}\n`;
+    const line =
+      this.format === "json"
+        ? `${JSON.stringify({ time, level, msg: message, ...fields })}\n`
+        : `${time} ${LABEL[level]} ${message}\n`;
     (level === "warn" || level === "error" ? this.err : this.out).write(line);
   }
 }

@@ -110,7 +110,11 @@ export class RotatingFileSink extends BatchingSink {
   private size: number;
 
   /** Throws (with the OS's reason) when the file cannot be opened for appending. */
-  constructor(readonly path: string, readonly maxBytes: number, readonly keep: number) {
+  constructor(
+    readonly path: string,
+    readonly maxBytes: number,
+    readonly keep: number,
+  ) {
     super();
     this.fd = openSync(path, "a");
     this.size = fstatSync(this.fd).size;

@@ -3,4 +3,3 @@ declare module "swagger-ui-dist/*" {
   const path: string;
   export default path;
 }
-

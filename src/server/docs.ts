@@ -16,16 +16,26 @@ const ASSETS = new Map<string, { path: string; type: string }>([
 ]);
 
 const STATUS_TEXT: Record<string, string> = {
-  200: "OK", 204: "No content", 400: "Invalid request", 401: "Missing or wrong token", 404: "Not found",
-  409: "Conflict (exists, or owned by a running task)", 413: "Body over 1 MiB", 422: "Validation failed",
-  500: "Failure inside the device or task", 504: "Timeout (device call, or a task's parameter code)",
+  200: "OK",
+  204: "No content",
+  400: "Invalid request",
+  401: "Missing or wrong token",
+  404: "Not found",
+  409: "Conflict (exists, or owned by a running task)",
+  413: "Body over 1 MiB",
+  422: "Validation failed",
+  500: "Failure inside the device or task",
+  504: "Timeout (device call, or a task's parameter code)",
 };
 
 /** Every tag a route may carry, in the order the Swagger page lists them. */
 const TAGS = [
   { name: "meta", description: "Server information, health, registered types" },
   { name: "devices", description: "Add, connect and call instruments" },
-  { name: "stream", description: "Server-sent event streams of device data and task lifecycle, and stopping a device's stream" },
+  {
+    name: "stream",
+    description: "Server-sent event streams of device data and task lifecycle, and stopping a device's stream",
+  },
   { name: "tasks", description: "Start, watch and control tasks" },
   { name: "errors", description: "The last error recorded per device and per task" },
   { name: "runs", description: "Recordings to HDF5 files and the run catalogue (servers with a data directory)" },
@@ -38,7 +48,14 @@ interface RouteLike {
   hooks?: {
     body?: unknown;
     query?: unknown;
-    detail?: { summary?: string; description?: string; tags?: string[]; responses?: Record<string, unknown>; body?: unknown; hide?: boolean };
+    detail?: {
+      summary?: string;
+      description?: string;
+      tags?: string[];
+      responses?: Record<string, unknown>;
+      body?: unknown;
+      hide?: boolean;
+    };
   };
 }
 
@@ -52,7 +69,10 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
     if (!detail || detail.hide || !["GET", "POST", "DELETE"].includes(r.method)) continue;
     const path = r.path.replace(/:(\w+)/g, "{$1}");
     const parameters: Record<string, unknown>[] = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({
-      name: m[1], in: "path", required: true, schema: { type: "string" },
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
     }));
     const query = plain(r.hooks?.query) as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, schema] of Object.entries(query.properties ?? {})) {
@@ -65,11 +85,23 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
       responses[status] = { description: STATUS_TEXT[status] ?? "", ...body };
     }
     if (Object.keys(responses).length === 0) responses["200"] = { description: STATUS_TEXT[200] };
-    responses.default = { description: "Any error: the envelope", content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
+    responses.default = {
+      description: "Any error: the envelope",
+      content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } },
+    };
     if (opts.token && path !== "/health") {
-      responses["401"] = { description: STATUS_TEXT[401], content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } } };
+      responses["401"] = {
+        description: STATUS_TEXT[401],
+        content: { "application/json": { schema: plain(ErrorEnvelopeSchema) } },
+      };
     }
-    const op: Record<string, unknown> = { summary: detail.summary, description: detail.description, tags: detail.tags, parameters, responses };
+    const op: Record<string, unknown> = {
+      summary: detail.summary,
+      description: detail.description,
+      tags: detail.tags,
+      parameters,
+      responses,
+    };
     const body = detail.body ?? r.hooks?.body;
     if (body) op.requestBody = { required: true, content: { "application/json": { schema: plain(body) } } };
     if (opts.token && path !== "/health") op.security = [{ bearer: [] }];
@@ -120,19 +152,28 @@ export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: bo
   let cached: { count: number; text: string } | null = null;
   const spec = () => {
     const list = routes();
-    if (!cached || cached.count !== list.length) cached = { count: list.length, text: JSON.stringify(buildOpenApi(list, opts)) };
+    if (!cached || cached.count !== list.length)
+      cached = { count: list.length, text: JSON.stringify(buildOpenApi(list, opts)) };
     return new Response(cached.text, { headers: { "content-type": "application/json" } });
   };
   const html = { headers: { "content-type": "text/html; charset=utf-8" } };
   return new Elysia()
     .get("/openapi.json", spec, { detail: { hide: true } })
     .get("/swagger/json", spec, { detail: { hide: true } })
-    .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), { detail: { hide: true } })
-    .get("/swagger/assets/:file", ({ params }) => {
-      // Elysia gives a segment it cannot percent-decode as null.
-      const file = typeof params.file === "string" ? params.file : "";
-      const asset = ASSETS.get(file);
-      if (!asset) throw notFound("No such documentation asset", { file: file.slice(0, 80) });
-      return new Response(Bun.file(asset.path), { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } });
-    }, { detail: { hide: true } });
+    .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), {
+      detail: { hide: true },
+    })
+    .get(
+      "/swagger/assets/:file",
+      ({ params }) => {
+        // Elysia gives a segment it cannot percent-decode as null.
+        const file = typeof params.file === "string" ? params.file : "";
+        const asset = ASSETS.get(file);
+        if (!asset) throw notFound("No such documentation asset", { file: file.slice(0, 80) });
+        return new Response(Bun.file(asset.path), {
+          headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
+        });
+      },
+      { detail: { hide: true } },
+    );
 }

@@ -24,8 +24,12 @@ export class RequestDrain {
       const settle: Settle = resolve;
       this.#inFlight.add(settle);
       answer.then(
-        (res) => { if (this.#inFlight.delete(settle)) resolve(res); },
-        (err: unknown) => { if (this.#inFlight.delete(settle)) reject(err); },
+        (res) => {
+          if (this.#inFlight.delete(settle)) resolve(res);
+        },
+        (err: unknown) => {
+          if (this.#inFlight.delete(settle)) reject(err);
+        },
       );
     });
   }
@@ -48,7 +52,8 @@ export class RequestDrain {
   cut(): void {
     const settles = [...this.#inFlight];
     this.#inFlight.clear();
-    for (const settle of settles) settle(shuttingDown("did not finish before the server's stop deadline; it may still have taken effect"));
+    for (const settle of settles)
+      settle(shuttingDown("did not finish before the server's stop deadline; it may still have taken effect"));
   }
 
   /** Serving again (a server can be started after it stopped). */
@@ -59,5 +64,7 @@ export class RequestDrain {
 
 function shuttingDown(what: string): Response {
   // `Connection: close`: the client must not reuse a connection the server is about to close.
-  return errorResponse(503, envelope("ServerShuttingDown", `The server is shutting down: the request ${what}`), { connection: "close" });
+  return errorResponse(503, envelope("ServerShuttingDown", `The server is shutting down: the request ${what}`), {
+    connection: "close",
+  });
 }

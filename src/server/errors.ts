@@ -46,8 +46,12 @@ const ORIGIN_BY_TYPE: Record<string, ErrorOrigin> = {
   DeviceCreationError: "device",
 };
 
-export function envelope(type: string, message: string, context: Record<string, unknown> = {},
-  origin: ErrorOrigin = "framework"): ErrorEnvelope {
+export function envelope(
+  type: string,
+  message: string,
+  context: Record<string, unknown> = {},
+  origin: ErrorOrigin = "framework",
+): ErrorEnvelope {
   return { error: { type, message, origin, timestamp: isoNow(), context } };
 }
 
@@ -72,7 +76,11 @@ export interface MappedError {
 /** Core and server errors → status and envelope. Unknown errors become a 500 that reveals nothing. */
 export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
-    return { status: err.status, body: envelope(err.type, err.message, err.context, err.origin), unexpected: err.status >= 500 };
+    return {
+      status: err.status,
+      body: envelope(err.type, err.message, err.context, err.origin),
+      unexpected: err.status >= 500,
+    };
   }
   if (err instanceof LabDaemonError) {
     const status = STATUS_BY_TYPE[err.name] ?? (err instanceof DeviceError ? 400 : 500);

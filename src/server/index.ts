@@ -69,7 +69,6 @@ const PARAMETER_READ = /^\/tasks\/[^/]+\/parameters\/[^/]+$/;
 /** One server per daemon at a time (a second would fight over ownership and SSE). */
 const served = new WeakSet<LabDaemon>();
 
-
 export class LabDaemonServer {
   /** Which task owns which device: the daemon's own record (tasks started anywhere claim there). */
   get ownership(): Ownership {
@@ -103,7 +102,10 @@ export class LabDaemonServer {
   private allowMatchers: { method: string; re: RegExp }[] | null = null;
   private readonly callDevice: (deviceId: string, body: unknown, leaseId?: string) => Promise<Response>;
 
-  constructor(readonly daemon: LabDaemon, opts: LabDaemonServerOptions = {}) {
+  constructor(
+    readonly daemon: LabDaemon,
+    opts: LabDaemonServerOptions = {},
+  ) {
     this.host = opts.host ?? "127.0.0.1";
     this.requestedPort = opts.port ?? 5000;
     if (!Number.isInteger(this.requestedPort) || this.requestedPort < 0 || this.requestedPort > 65535) {
@@ -124,7 +126,10 @@ export class LabDaemonServer {
     });
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
-      daemon, ownership: this.ownership, errors: this.errors, sse: this.sse,
+      daemon,
+      ownership: this.ownership,
+      errors: this.errors,
+      sse: this.sse,
       connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,
       callTimeoutMs: opts.callTimeoutMs ?? 60_000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 2000,
@@ -139,9 +144,22 @@ export class LabDaemonServer {
       .use(deviceRoutes(ctx))
       .use(taskRoutes(ctx))
       .use(leaseRoutes({ ...ctx, forceAllowed: this.auth !== null }))
-      .use(opts.data ? runRoutes(ctx, opts.data, (body, leaseId) => this.app.handle(new Request(`${this.url}/tasks`, {
-        method: "POST", headers: { "content-type": "application/json", ...(leaseId !== undefined ? { [LEASE_HEADER]: leaseId } : {}) }, body: JSON.stringify(body),
-      }))) : new Elysia())
+      .use(
+        opts.data
+          ? runRoutes(ctx, opts.data, (body, leaseId) =>
+              this.app.handle(
+                new Request(`${this.url}/tasks`, {
+                  method: "POST",
+                  headers: {
+                    "content-type": "application/json",
+                    ...(leaseId !== undefined ? { [LEASE_HEADER]: leaseId } : {}),
+                  },
+                  body: JSON.stringify(body),
+                }),
+              ),
+            )
+          : new Elysia(),
+      )
       .use(this.sse.routes())
       .use(docsRoutes(() => app.routes as never, { token: this.auth !== null }));
     this.app = app;
@@ -177,7 +195,10 @@ export class LabDaemonServer {
       fetch: (req, srv) => this.fetch(req, srv),
       error: (e) => {
         this.log("error", "labdaemon: unhandled server error", e);
-        return errorResponse(500, envelope("InternalError", "The server failed to handle the request; see the server log."));
+        return errorResponse(
+          500,
+          envelope("InternalError", "The server failed to handle the request; see the server log."),
+        );
       },
     });
     served.add(this.daemon);
@@ -187,7 +208,10 @@ export class LabDaemonServer {
     // Elysia hands this to handlers as `server` (the SSE routes use it for per-request idle timeouts).
     (this.app as { server: unknown }).server = this.server;
     if (!this.auth && !isLoopbackAddress(this.host)) {
-      this.log("warn", `labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`);
+      this.log(
+        "warn",
+        `labdaemon: listening on ${this.host} without a token: anyone who can reach this port can drive the instruments (set a token)`,
+      );
     }
   }
 
@@ -211,7 +235,8 @@ export class LabDaemonServer {
     let graceful = await withDeadline(closed, answerBy);
     if (!graceful) {
       const late = this.drain.inFlight;
-      if (late > 0) this.log("warn", `labdaemon: stopping: ${late} request(s) still running at the deadline answered 503`);
+      if (late > 0)
+        this.log("warn", `labdaemon: stopping: ${late} request(s) still running at the deadline answered 503`);
       this.drain.cut();
       graceful = await withDeadline(closed, left());
     }
@@ -254,21 +279,30 @@ export class LabDaemonServer {
   private async dispatch(request: Request, path: string, selfOrigin: string): Promise<Response> {
     if (this.hostCheck && !hostAllowed(hostName(selfOrigin), this.hostCheck)) {
       const host = hostName(selfOrigin).slice(0, 200);
-      throw new HttpError(403, "HostNotAllowed", this.hostCheck === "loopback"
-        ? `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`
-        : `Host '${host}' is not an IP address or loopback name; this server has no token, so a DNS name could be a rebinding attack (set a token to serve names)`,
-      { host });
+      throw new HttpError(
+        403,
+        "HostNotAllowed",
+        this.hostCheck === "loopback"
+          ? `Host '${host}' is not a loopback name; this server listens on loopback without a token (set a token to serve other names)`
+          : `Host '${host}' is not an IP address or loopback name; this server has no token, so a DNS name could be a rebinding attack (set a token to serve names)`,
+        { host },
+      );
     }
     let corsHeaders: Record<string, string> | null = null;
     const origin = request.headers.get("origin");
     if (origin !== null) {
       const verdict = this.cors.verdict(origin, selfOrigin);
       if (verdict === "rejected") {
-        throw new HttpError(403, "CorsOriginNotAllowed", `Origin '${origin.slice(0, 200)}' is not allowed; list it in the server's cors option`,
-          { origin: origin.slice(0, 200) });
+        throw new HttpError(
+          403,
+          "CorsOriginNotAllowed",
+          `Origin '${origin.slice(0, 200)}' is not allowed; list it in the server's cors option`,
+          { origin: origin.slice(0, 200) },
+        );
       }
       if (verdict === "allowed") {
-        if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: this.cors.preflightHeaders(origin) });
+        if (request.method === "OPTIONS")
+          return new Response(null, { status: 204, headers: this.cors.preflightHeaders(origin) });
         corsHeaders = this.cors.headers(origin);
       }
     }
@@ -289,8 +323,12 @@ export class LabDaemonServer {
     const page = uiResponse(request, path);
     if (page) return page;
     if (this.auth && TokenAuth.needsAuth(path) && !this.auth.allows(request, new URL(request.url))) {
-      throw new HttpError(401, "Unauthorized",
-        "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)", {});
+      throw new HttpError(
+        401,
+        "Unauthorized",
+        "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)",
+        {},
+      );
     }
     // Long device operations, streams and a task's parameter reads must not be cut by the idle timeout;
     // they carry their own bounds. Lifted only once the body is in, so a stalled upload is still cut.
@@ -300,7 +338,10 @@ export class LabDaemonServer {
       if (target !== null) {
         // The fast path reads and parses the body in one native step, still under the idle timeout.
         const body = await request.json().catch(() => {
-          throw new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
+          throw new HttpError(422, "ValidationError", "Request body is not valid JSON", {
+            location: "body",
+            errors: [],
+          });
         });
         this.setIdleTimeout(routed, 0);
         return this.callDevice(target, body, request.headers.get(LEASE_HEADER) ?? undefined);
@@ -309,7 +350,8 @@ export class LabDaemonServer {
     } else if (Number(request.headers.get("content-length")) > this.maxBodyBytes) {
       throw this.tooLarge(); // a body no GET reads, announced over the bound
     }
-    if (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path)) this.setIdleTimeout(routed, 0);
+    if (request.method !== "GET" || path.startsWith("/stream/") || PARAMETER_READ.test(path))
+      this.setIdleTimeout(routed, 0);
     return this.app.handle(request);
   }
 
@@ -337,7 +379,11 @@ export class LabDaemonServer {
     if (length !== null) {
       // One native read of the announced length (a stalled sender is cut by the idle timeout meanwhile).
       const bytes = await request.arrayBuffer().catch(() => {
-        throw new HttpError(400, "InvalidRequest", "The request body could not be read (connection closed or timed out)");
+        throw new HttpError(
+          400,
+          "InvalidRequest",
+          "The request body could not be read (connection closed or timed out)",
+        );
       });
       return new Request(request.url, { method: request.method, headers: request.headers, body: bytes });
     }
@@ -349,7 +395,11 @@ export class LabDaemonServer {
     for (;;) {
       // A client that stalls mid-body is cut by the idle timeout; that is its failure, not the server's.
       const { done, value } = await reader.read().catch(() => {
-        throw new HttpError(400, "InvalidRequest", "The request body could not be read (connection closed or timed out)");
+        throw new HttpError(
+          400,
+          "InvalidRequest",
+          "The request body could not be read (connection closed or timed out)",
+        );
       });
       if (done) break;
       total += value.byteLength;
@@ -363,7 +413,9 @@ export class LabDaemonServer {
   }
 
   private tooLarge(): HttpError {
-    return new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`, { limit_bytes: this.maxBodyBytes });
+    return new HttpError(413, "PayloadTooLarge", `Request body exceeds ${this.maxBodyBytes} bytes`, {
+      limit_bytes: this.maxBodyBytes,
+    });
   }
 
   private errorToResponse(code: unknown, error: unknown, request: Request): Response {
@@ -371,22 +423,38 @@ export class LabDaemonServer {
       const { path } = splitUrl(request.url);
       const allowed = this.allowedMethods(path);
       if (allowed.length > 0 && !allowed.includes(request.method)) {
-        return errorResponse(405, envelope("MethodNotAllowed", `Method ${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}`,
-          { allowed }), { allow: allowed.join(", ") });
+        return errorResponse(
+          405,
+          envelope(
+            "MethodNotAllowed",
+            `Method ${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}`,
+            { allowed },
+          ),
+          { allow: allowed.join(", ") },
+        );
       }
-      return errorResponse(404, envelope("NotFound", `No route for ${request.method.slice(0, 20)} ${path.slice(0, 200)}`, {}));
+      return errorResponse(
+        404,
+        envelope("NotFound", `No route for ${request.method.slice(0, 20)} ${path.slice(0, 200)}`, {}),
+      );
     }
     if (code === "VALIDATION") {
       const v = error as { type?: string; all?: { path?: string; message?: string; summary?: string }[] };
-      const errors = (v.all ?? []).slice(0, MAX_REPORTED_ERRORS).map((e) => ({ path: e.path ?? "", message: e.summary ?? e.message ?? "" }));
+      const errors = (v.all ?? [])
+        .slice(0, MAX_REPORTED_ERRORS)
+        .map((e) => ({ path: e.path ?? "", message: e.summary ?? e.message ?? "" }));
       const where = v.type ?? "request";
-      const message = where === "body" && errors.length > 0 && errors[0]!.path === ""
-        ? "Request body must be a JSON object"
-        : `Invalid ${where}: ${errors[0]?.message ?? "validation failed"}`;
+      const message =
+        where === "body" && errors.length > 0 && errors[0]!.path === ""
+          ? "Request body must be a JSON object"
+          : `Invalid ${where}: ${errors[0]?.message ?? "validation failed"}`;
       return errorResponse(422, envelope("ValidationError", message, { location: where, errors }));
     }
     if (code === "PARSE") {
-      return errorResponse(422, envelope("ValidationError", "Request body is not valid JSON", { location: "body", errors: [] }));
+      return errorResponse(
+        422,
+        envelope("ValidationError", "Request body is not valid JSON", { location: "body", errors: [] }),
+      );
     }
     return this.toResponse(error, request);
   }
@@ -401,8 +469,14 @@ export class LabDaemonServer {
   private allowedMethods(path: string): string[] {
     this.allowMatchers ??= (this.app.routes as { method: string; path: string }[]).map((r) => ({
       method: r.method,
-      re: new RegExp(`^${r.path.split("/").map((seg) =>
-        seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("/")}/?$`),
+      re: new RegExp(
+        `^${r.path
+          .split("/")
+          .map((seg) =>
+            seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+          )
+          .join("/")}/?$`,
+      ),
     }));
     const methods = new Set<string>();
     for (const m of this.allowMatchers) if (m.re.test(path)) methods.add(m.method);
@@ -471,6 +545,10 @@ function assertJsonBody(request: Request): void {
   if (type === null || request.headers.get("content-length") === "0") return;
   const mime = type.split(";", 1)[0]!.trim().toLowerCase();
   if (mime === "application/json") return;
-  throw new HttpError(422, "ValidationError", `Request bodies are JSON: send Content-Type: application/json (got '${mime.slice(0, 100)}')`,
-    { location: "body", errors: [{ path: "", message: "Expected application/json" }] });
+  throw new HttpError(
+    422,
+    "ValidationError",
+    `Request bodies are JSON: send Content-Type: application/json (got '${mime.slice(0, 100)}')`,
+    { location: "body", errors: [{ path: "", message: "Expected application/json" }] },
+  );
 }

@@ -12,16 +12,18 @@ const JSON_TYPES = new Set(["integer", "number", "string", "boolean", "array", "
  * and are not listed; a class with `static remote` lists those names only.
  */
 export function describeMethods(instance: object): MethodInfo[] {
-  return publicMethodNames(instance).sort().map((name) => {
-    const found = lookupMethod(instance, name);
-    const plan = planFor(instance, name, (found as { fn: Function }).fn);
-    const count = Math.max(plan.params.length, plan.schemas?.length ?? 0);
-    const parameters: ParamInfo[] = [];
-    for (let i = 0; i < count; i++) parameters.push(paramInfo(plan, i));
-    const info: MethodInfo = { name, parameters };
-    if (plan.doc) info.doc = plan.doc;
-    return info;
-  });
+  return publicMethodNames(instance)
+    .sort()
+    .map((name) => {
+      const found = lookupMethod(instance, name);
+      const plan = planFor(instance, name, (found as { fn: Function }).fn);
+      const count = Math.max(plan.params.length, plan.schemas?.length ?? 0);
+      const parameters: ParamInfo[] = [];
+      for (let i = 0; i < count; i++) parameters.push(paramInfo(plan, i));
+      const info: MethodInfo = { name, parameters };
+      if (plan.doc) info.doc = plan.doc;
+      return info;
+    });
 }
 
 function paramInfo(plan: MethodPlan, i: number): ParamInfo {
@@ -50,7 +52,12 @@ function jsonType(schema: Record<string, unknown> | undefined): string {
  * The positional arguments for a /call: `args` first, then `kwargs` by parameter name. Unknown names
  * and a name given twice are 400; the schemas are checked by the daemon's call (422 ValidationError).
  */
-export function resolveArguments(instance: object, method: string, args: unknown[], kwargs: Record<string, unknown>): unknown[] {
+export function resolveArguments(
+  instance: object,
+  method: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): unknown[] {
   const keys = Object.keys(kwargs);
   // The common case, positional arguments only, costs nothing more.
   if (keys.length === 0) return args;
@@ -74,10 +81,11 @@ export function resolveArguments(instance: object, method: string, args: unknown
     }
     if (unknown.length > 0) {
       const known = plan.params.filter((p) => !p.rest).map((p) => p.name);
-      throw invalid(`Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${k.slice(0, 80)}'`).join(", ")}`,
-        { method, unknown: unknown.slice(0, 20).map((k) => k.slice(0, 80)), parameters: known });
+      throw invalid(
+        `Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${k.slice(0, 80)}'`).join(", ")}`,
+        { method, unknown: unknown.slice(0, 20).map((k) => k.slice(0, 80)), parameters: known },
+      );
     }
   }
   return out;
 }
-

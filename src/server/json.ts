@@ -29,7 +29,8 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 function replacer(_key: string, v: unknown): unknown {
   if (typeof v === "bigint") return bigintJson(v);
   if (v !== null && typeof v === "object") {
-    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Map || v instanceof Set || v instanceof Error) return jsonSafe(v);
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Map || v instanceof Set || v instanceof Error)
+      return jsonSafe(v);
   }
   return v;
 }
@@ -38,12 +39,16 @@ function replacer(_key: string, v: unknown): unknown {
 export function jsonSafe(value: unknown, depth = 0, seen: Set<object> = new Set()): unknown {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
-    case "number": return Number.isFinite(value) ? value : null;
-    case "bigint": return bigintJson(value);
+    case "number":
+      return Number.isFinite(value) ? value : null;
+    case "bigint":
+      return bigintJson(value);
     case "string":
-    case "boolean": return value;
+    case "boolean":
+      return value;
     case "function":
-    case "symbol": return null;
+    case "symbol":
+      return null;
   }
   const obj = value as object;
   if (depth >= MAX_DEPTH) return "[Too deep]";

@@ -11,16 +11,23 @@ export const MAX_TARGET_BYTES = 8192;
 /** 414 for a target over MAX_TARGET_BYTES; 400 for a path whose %-escapes are not UTF-8. */
 export function assertRequestTarget(targetLength: number, path: string): void {
   if (targetLength > MAX_TARGET_BYTES) {
-    throw new HttpError(414, "URITooLong", `The request URL is ${targetLength} bytes long; the limit is ${MAX_TARGET_BYTES}`,
-      { limit_bytes: MAX_TARGET_BYTES });
+    throw new HttpError(
+      414,
+      "URITooLong",
+      `The request URL is ${targetLength} bytes long; the limit is ${MAX_TARGET_BYTES}`,
+      { limit_bytes: MAX_TARGET_BYTES },
+    );
   }
   if (!path.includes("%")) return;
   try {
     decodeURIComponent(path);
   } catch {
     // Elysia's router would hand such a segment to the handlers as null (a misleading "not found") or throw.
-    throw new HttpError(400, "InvalidRequest",
+    throw new HttpError(
+      400,
+      "InvalidRequest",
       "The request path has a malformed percent-encoding: each '%' must start an escape (%XX) of valid UTF-8",
-      { path: path.slice(0, 200) });
+      { path: path.slice(0, 200) },
+    );
   }
 }

@@ -17,16 +17,19 @@ export const ErrorBodySchema = t.Object({
 export const ErrorEnvelopeSchema = t.Object({ error: ErrorBodySchema }, { description: "Every error response" });
 export type ErrorEnvelope = Static<typeof ErrorEnvelopeSchema>;
 
-export const StoredErrorSchema = t.Object({
-  error: t.Object({
-    type: t.String(),
-    message: t.String(),
-    origin: Origin,
-    timestamp: Timestamp,
-    traceback: t.String({ description: "The JavaScript stack of the failure" }),
-    context: t.Record(t.String(), t.Unknown()),
-  }),
-}, { description: "The last error recorded for a device or a task" });
+export const StoredErrorSchema = t.Object(
+  {
+    error: t.Object({
+      type: t.String(),
+      message: t.String(),
+      origin: Origin,
+      timestamp: Timestamp,
+      traceback: t.String({ description: "The JavaScript stack of the failure" }),
+      context: t.Record(t.String(), t.Unknown()),
+    }),
+  },
+  { description: "The last error recorded for a device or a task" },
+);
 export type StoredError = Static<typeof StoredErrorSchema>;
 
 // ---------------------------------------------------------------- devices
@@ -36,14 +39,34 @@ export const StreamStatsSchema = t.Object({
   dropped: t.Number(),
   sequence: t.Number(),
   started_by: t.Union([t.Literal("local"), t.Literal("subscribers"), t.Null()]),
-  encode_failures: t.Optional(t.Number({ description: "Payloads that could not be written as JSON (a gap in the sequence)" })),
-  replay: t.Optional(t.Object({
-    events: t.Number(), bytes: t.Number(), oldest: t.Union([t.Number(), t.Null()]), newest: t.Union([t.Number(), t.Null()]),
-  }, { description: "What the Last-Event-ID replay buffer holds" })),
-  clients: t.Optional(t.Array(t.Object({
-    id: t.Number(), queued: t.Number(), queued_bytes: t.Number(), dropped: t.Number(), delivered: t.Number(),
-    connected_at: t.String(), encoding: t.Union([t.Literal("json"), t.Literal("base64")]),
-  }), { description: "One entry per open SSE connection: its queue, drops and encoding" })),
+  encode_failures: t.Optional(
+    t.Number({ description: "Payloads that could not be written as JSON (a gap in the sequence)" }),
+  ),
+  replay: t.Optional(
+    t.Object(
+      {
+        events: t.Number(),
+        bytes: t.Number(),
+        oldest: t.Union([t.Number(), t.Null()]),
+        newest: t.Union([t.Number(), t.Null()]),
+      },
+      { description: "What the Last-Event-ID replay buffer holds" },
+    ),
+  ),
+  clients: t.Optional(
+    t.Array(
+      t.Object({
+        id: t.Number(),
+        queued: t.Number(),
+        queued_bytes: t.Number(),
+        dropped: t.Number(),
+        delivered: t.Number(),
+        connected_at: t.String(),
+        encoding: t.Union([t.Literal("json"), t.Literal("base64")]),
+      }),
+      { description: "One entry per open SSE connection: its queue, drops and encoding" },
+    ),
+  ),
 });
 export type StreamStats = Static<typeof StreamStatsSchema>;
 
@@ -56,16 +79,20 @@ export const DeviceInfoSchema = t.Object({
   last_error: t.Union([StoredErrorSchema, t.Null()]),
   busy: t.Boolean({ description: "A call is running on the device now" }),
   pending: t.Number({ description: "Calls waiting behind it" }),
-  lease: t.Union([t.Object({ holder: t.String(), expires_at: t.String() }), t.Null()],
-    { description: "Who holds a lease on the device and until when (commands then need X-Lease-Id)" }),
-  last_forced_release: t.Union([t.Object({ holder: t.String(), released_at: t.String(), by: t.String() }), t.Null()],
-    { description: "The last lease ended by force: whose, when, by whom" }),
+  lease: t.Union([t.Object({ holder: t.String(), expires_at: t.String() }), t.Null()], {
+    description: "Who holds a lease on the device and until when (commands then need X-Lease-Id)",
+  }),
+  last_forced_release: t.Union([t.Object({ holder: t.String(), released_at: t.String(), by: t.String() }), t.Null()], {
+    description: "The last lease ended by force: whose, when, by whom",
+  }),
 });
 export type DeviceInfo = Static<typeof DeviceInfoSchema>;
 
 export const DeviceDetailSchema = t.Composite([
   DeviceInfoSchema,
-  t.Object({ stream: t.Union([StreamStatsSchema, t.Null()], { description: "SSE figures; null when never streamed" }) }),
+  t.Object({
+    stream: t.Union([StreamStatsSchema, t.Null()], { description: "SSE figures; null when never streamed" }),
+  }),
 ]);
 export type DeviceDetail = Static<typeof DeviceDetailSchema>;
 
@@ -74,7 +101,10 @@ export type DeviceList = Static<typeof DeviceListSchema>;
 
 /** POST /devices. Fields are checked by the handler, so the Python LabDaemon's 400 messages hold. */
 export const AddDeviceRequestSchema = t.Object({
-  device_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["laser1"] }),
+  device_id: t.String({
+    description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)",
+    examples: ["laser1"],
+  }),
   device_type: t.String({ description: "A registered device type", examples: ["SimLaser"] }),
   params: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Constructor parameters" })),
 });
@@ -103,14 +133,20 @@ export type ConnectResponse = Static<typeof ConnectResponseSchema>;
 
 /** POST /devices/{id}/call. `args` and `kwargs` are checked by the handler (400 'args' must be a list …). */
 export const CallRequestSchema = t.Object({
-  method: t.String({ description: "A public method of the device class (GET /devices/{id}/methods lists them)", examples: ["getWavelength"] }),
+  method: t.String({
+    description: "A public method of the device class (GET /devices/{id}/methods lists them)",
+    examples: ["getWavelength"],
+  }),
   args: t.Optional(t.Array(t.Unknown(), { description: "Positional arguments" })),
   kwargs: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Arguments by parameter name" })),
 });
 export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<string, unknown> };
 
 export const CallResponseSchema = t.Object({
-  result: t.Unknown({ description: "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → number while exact, else its decimal string)" }),
+  result: t.Unknown({
+    description:
+      "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → number while exact, else its decimal string)",
+  }),
   success: t.Literal(true),
 });
 export type CallResponse = Static<typeof CallResponseSchema>;
@@ -143,10 +179,20 @@ export type MethodList = Static<typeof MethodListSchema>;
 
 // ---------------------------------------------------------------- tasks
 
-export const TaskStatusSchema = t.Union([
-  t.Literal("running"), t.Literal("paused"), t.Literal("completed"), t.Literal("failed"), t.Literal("cancelled"),
-  t.Literal("interrupted"),
-], { description: "interrupted: the task was running when an earlier run of the server stopped (its last progress is kept)" });
+export const TaskStatusSchema = t.Union(
+  [
+    t.Literal("running"),
+    t.Literal("paused"),
+    t.Literal("completed"),
+    t.Literal("failed"),
+    t.Literal("cancelled"),
+    t.Literal("interrupted"),
+  ],
+  {
+    description:
+      "interrupted: the task was running when an earlier run of the server stopped (its last progress is kept)",
+  },
+);
 export type TaskStatusName = Static<typeof TaskStatusSchema>;
 
 export const TaskSummarySchema = t.Object({
@@ -154,7 +200,9 @@ export const TaskSummarySchema = t.Object({
   task_type: t.String(),
   running: t.Boolean(),
   status: TaskStatusSchema,
-  earlier_run: t.Optional(t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" })),
+  earlier_run: t.Optional(
+    t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" }),
+  ),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
@@ -172,15 +220,22 @@ export const TaskDetailSchema = t.Object({
   device_ids: t.Array(t.String()),
   started_at: Timestamp,
   finished_at: t.Union([Timestamp, t.Null()]),
-  earlier_run: t.Optional(t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" })),
+  earlier_run: t.Optional(
+    t.Boolean({ description: "From the data directory's history: run by an earlier run of the server" }),
+  ),
   params: t.Optional(t.Unknown({ description: "The parameters the task was started with (with a data directory)" })),
-  run_id: t.Optional(t.Union([t.String(), t.Null()], { description: "The task's data file (GET /runs/{run_id}), when it has one" })),
+  run_id: t.Optional(
+    t.Union([t.String(), t.Null()], { description: "The task's data file (GET /runs/{run_id}), when it has one" }),
+  ),
 });
 export type TaskDetail = Static<typeof TaskDetailSchema>;
 
 /** POST /tasks. Fields are checked by the handler, so the Python LabDaemon's 400 messages hold. */
 export const ExecuteTaskRequestSchema = t.Object({
-  task_id: t.String({ description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)", examples: ["sweep1"] }),
+  task_id: t.String({
+    description: "Starts with a letter or digit; then letters, digits, '_', '.', ':', '-' (up to 128 in all)",
+    examples: ["sweep1"],
+  }),
   task_type: t.String({ description: "A registered task type", examples: ["SweepTask"] }),
   params: t.Optional(t.Record(t.String(), t.Unknown(), { description: "Constructor parameters" })),
 });
@@ -224,7 +279,9 @@ export type Health = Static<typeof HealthSchema>;
 
 const TypeEntrySchema = t.Object({
   type: t.String({ description: "The name POST /devices or POST /tasks takes" }),
-  params: t.Union([t.Record(t.String(), t.Unknown()), t.Null()], { description: "JSON schema of the constructor params, or null" }),
+  params: t.Union([t.Record(t.String(), t.Unknown()), t.Null()], {
+    description: "JSON schema of the constructor params, or null",
+  }),
 });
 export const TypesSchema = t.Object({ devices: t.Array(TypeEntrySchema), tasks: t.Array(TypeEntrySchema) });
 export type Types = Static<typeof TypesSchema>;

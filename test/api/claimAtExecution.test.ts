@@ -10,10 +10,21 @@ import { delay, until } from "../support/fixtures.ts";
 class Guarded {
   connected = false;
   writer = "";
-  constructor(readonly deviceId: string, readonly params: { settleMs?: number } = {}) {}
-  async connect() { await delay(this.params.settleMs ?? 0); this.connected = true; }
-  async disconnect() { await delay(this.params.settleMs ?? 0); this.connected = false; }
-  isConnected() { return this.connected; }
+  constructor(
+    readonly deviceId: string,
+    readonly params: { settleMs?: number } = {},
+  ) {}
+  async connect() {
+    await delay(this.params.settleMs ?? 0);
+    this.connected = true;
+  }
+  async disconnect() {
+    await delay(this.params.settleMs ?? 0);
+    this.connected = false;
+  }
+  isConnected() {
+    return this.connected;
+  }
   async mark(who: string) {
     await delay(this.params.settleMs ?? 0);
     if (!this.connected) throw new DeviceNotConnectedError(`${this.deviceId} is not connected`);
@@ -30,10 +41,16 @@ class Guarded {
 /** Marks each of its devices and checks the mark held: fails only if someone reached them meanwhile. */
 class GuardTask {
   deviceIds: string[];
-  constructor(readonly taskId: string, params: { device_ids: string[] }) { this.deviceIds = params.device_ids; }
+  constructor(
+    readonly taskId: string,
+    params: { device_ids: string[] },
+  ) {
+    this.deviceIds = params.device_ids;
+  }
   async run(ctx: TaskContext) {
     // A device a client disconnected (or removed) before the claim is simply not ready: not a disturbance.
-    if (!this.deviceIds.every((id) => ctx.daemon.hasDevice(id) && ctx.daemon.deviceState(id).connected)) return "not_ready";
+    if (!this.deviceIds.every((id) => ctx.daemon.hasDevice(id) && ctx.daemon.deviceState(id).connected))
+      return "not_ready";
     const devs = this.deviceIds.map((id) => ctx.daemon.getDevice<Guarded>(id));
     for (let round = 0; round < 3; round++) {
       for (const d of devs) {
@@ -59,15 +76,25 @@ afterAll(async () => {
 });
 
 test("a disconnect queued before a SweepTask claimed the laser is refused with 409 and the sweep completes", async () => {
-  expect((await s.req("POST", "/devices", { device_id: "laser3", device_type: "SimLaser", params: { settleMs: 300 } })).status).toBe(200);
-  expect((await s.req("POST", "/devices", { device_id: "pm3", device_type: "SimPowerMeter", params: { source: "laser3" } })).status).toBe(200);
+  expect(
+    (await s.req("POST", "/devices", { device_id: "laser3", device_type: "SimLaser", params: { settleMs: 300 } }))
+      .status,
+  ).toBe(200);
+  expect(
+    (await s.req("POST", "/devices", { device_id: "pm3", device_type: "SimPowerMeter", params: { source: "laser3" } }))
+      .status,
+  ).toBe(200);
   for (const id of ["laser3", "pm3"]) expect((await s.req("POST", `/devices/${id}/connect`)).status).toBe(200);
 
   const call = s.req("POST", "/devices/laser3/call", { method: "setWavelength", args: [1551] });
   await until(() => s.daemon.deviceState("laser3").busy, 5000, "the call to hold the laser");
   const disconnect = s.req("POST", "/devices/laser3/disconnect");
   await until(() => s.daemon.deviceState("laser3").pending === 1, 5000, "the disconnect to queue");
-  const task = await s.req("POST", "/tasks", { task_id: "t1", task_type: "SweepTask", params: { laser_id: "laser3", meter_id: "pm3", steps: 3 } });
+  const task = await s.req("POST", "/tasks", {
+    task_id: "t1",
+    task_type: "SweepTask",
+    params: { laser_id: "laser3", meter_id: "pm3", steps: 3 },
+  });
   expect(task.status).toBe(200);
 
   expect((await call).status).toBe(200);
@@ -87,7 +114,10 @@ test("a connect and a call queued before the claim are refused too; GETs still a
   await until(() => s.daemon.deviceState("g1").busy, 5000, "the connect to hold the device");
   const call = s.req("POST", "/devices/g1/call", { method: "mark", args: ["client"] });
   await until(() => s.daemon.deviceState("g1").pending === 1, 5000, "the call to queue");
-  expect((await s.req("POST", "/tasks", { task_id: "g1-task", task_type: "GuardTask", params: { device_ids: ["g1"] } })).status).toBe(200);
+  expect(
+    (await s.req("POST", "/tasks", { task_id: "g1-task", task_type: "GuardTask", params: { device_ids: ["g1"] } }))
+      .status,
+  ).toBe(200);
   expect((await connect).status).toBe(200); // already running when the task claimed the device: it finishes first
   const refused = await call;
   expect(refused.status).toBe(409);
@@ -106,7 +136,8 @@ test("random interleavings of call, connect, disconnect, DELETE and task starts 
   let taskNo = 0;
   for (let round = 0; round < 40; round++) {
     for (const id of ids) {
-      if (!s.daemon.hasDevice(id)) await s.req("POST", "/devices", { device_id: id, device_type: "Guarded", params: { settleMs: 2 } });
+      if (!s.daemon.hasDevice(id))
+        await s.req("POST", "/devices", { device_id: id, device_type: "Guarded", params: { settleMs: 2 } });
       if (rand() < 0.8) await s.req("POST", `/devices/${id}/connect`);
     }
     const ops: Promise<void>[] = [];
@@ -118,9 +149,14 @@ test("random interleavings of call, connect, disconnect, DELETE and task starts 
         if (kind === "task") {
           const taskId = `r${taskNo++}`;
           const devs = ids.filter(() => rand() < 0.5);
-          r = await s.req("POST", "/tasks", { task_id: taskId, task_type: "GuardTask", params: { device_ids: devs.length ? devs : [id] } });
+          r = await s.req("POST", "/tasks", {
+            task_id: taskId,
+            task_type: "GuardTask",
+            params: { device_ids: devs.length ? devs : [id] },
+          });
           if (r.status === 200) started.push(taskId);
-        } else if (kind === "call") r = await s.req("POST", `/devices/${id}/call`, { method: "mark", args: ["client"] });
+        } else if (kind === "call")
+          r = await s.req("POST", `/devices/${id}/call`, { method: "mark", args: ["client"] });
         else if (kind === "delete") r = await s.req("DELETE", `/devices/${id}`);
         else r = await s.req("POST", `/devices/${id}/${kind}`);
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -145,7 +181,10 @@ test("random interleavings of call, connect, disconnect, DELETE and task starts 
 test("DELETE of a device a task owns is 409, and the task keeps it", async () => {
   await s.req("POST", "/devices", { device_id: "d1", device_type: "Guarded", params: { settleMs: 20 } });
   await s.req("POST", "/devices/d1/connect");
-  expect((await s.req("POST", "/tasks", { task_id: "d1-task", task_type: "GuardTask", params: { device_ids: ["d1"] } })).status).toBe(200);
+  expect(
+    (await s.req("POST", "/tasks", { task_id: "d1-task", task_type: "GuardTask", params: { device_ids: ["d1"] } }))
+      .status,
+  ).toBe(200);
   const r = await s.req("DELETE", "/devices/d1");
   expect(r.status).toBe(409);
   expect(r.body.error.context).toMatchObject({ device_id: "d1", task_id: "d1-task" });

@@ -19,23 +19,44 @@ async function addDevice(id: string, type = "MockDevice", params: object = {}, c
 
 describe("device registry", () => {
   test("POST /devices adds an unconnected device and GET /devices lists it", async () => {
-    const r = await s.req("POST", "/devices", { device_id: "test_device", device_type: "MockDevice", params: { address: "GPIB0::1" } });
+    const r = await s.req("POST", "/devices", {
+      device_id: "test_device",
+      device_type: "MockDevice",
+      params: { address: "GPIB0::1" },
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ device_id: "test_device", device_type: "MockDevice", connected: false, streaming: false, owned_by: null });
+    expect(r.body).toEqual({
+      device_id: "test_device",
+      device_type: "MockDevice",
+      connected: false,
+      streaming: false,
+      owned_by: null,
+    });
     const list = await s.req("GET", "/devices");
     expect(list.status).toBe(200);
     expect(list.body.devices).toHaveLength(1);
-    expect(list.body.devices[0]).toMatchObject({ device_id: "test_device", device_type: "MockDevice", connected: false, streaming: false, owned_by: null, last_error: null });
+    expect(list.body.devices[0]).toMatchObject({
+      device_id: "test_device",
+      device_type: "MockDevice",
+      connected: false,
+      streaming: false,
+      owned_by: null,
+      last_error: null,
+    });
     expect((s.daemon.getDeviceInstance("test_device") as MockDevice).address).toBe("GPIB0::1");
   });
 
   test("POST /devices refuses missing fields, bad params, duplicates and unknown types", async () => {
-    expect((await s.req("POST", "/devices", { device_type: "MockDevice" })).body.error.message).toBe("device_id is required");
+    expect((await s.req("POST", "/devices", { device_type: "MockDevice" })).body.error.message).toBe(
+      "device_id is required",
+    );
     expect((await s.req("POST", "/devices", { device_id: "a" })).body.error.message).toBe("device_type is required");
     const badParams = await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice", params: [1] });
     expect(badParams.status).toBe(400);
     expect(badParams.body.error).toMatchObject({ type: "InvalidRequest", message: "params must be a dict" });
-    expect((await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice", params: null })).status).toBe(400);
+    expect((await s.req("POST", "/devices", { device_id: "a", device_type: "MockDevice", params: null })).status).toBe(
+      400,
+    );
     const badId = await s.req("POST", "/devices", { device_id: "has space", device_type: "MockDevice" });
     expect(badId.status).toBe(400);
     await addDevice("a", "MockDevice", {}, false);
@@ -52,7 +73,7 @@ describe("device registry", () => {
 
   test("a body that is not a JSON object is 422 ValidationError on every route that takes one", async () => {
     for (const path of ["/devices", "/tasks", "/devices/x/call", "/tasks/x/parameters"]) {
-      for (const body of ["[1,2]", "\"text\"", "null", "42", "{oops"]) {
+      for (const body of ["[1,2]", '"text"', "null", "42", "{oops"]) {
         const r = await s.req("POST", path, body);
         expect({ path, body, status: r.status }).toEqual({ path, body, status: 422 });
         expect(r.body.error.type).toBe("ValidationError");
@@ -68,7 +89,15 @@ describe("device registry", () => {
   });
 
   test("a constructor failure is 400 DeviceCreationError with origin device", async () => {
-    s.daemon.registerPlugins({ devices: { Exploding: class { constructor() { throw new RangeError("no such port"); } } } });
+    s.daemon.registerPlugins({
+      devices: {
+        Exploding: class {
+          constructor() {
+            throw new RangeError("no such port");
+          }
+        },
+      },
+    });
     const r = await s.req("POST", "/devices", { device_id: "x", device_type: "Exploding" });
     expect(r.status).toBe(400);
     expect(r.body.error.type).toBe("DeviceCreationError");
@@ -81,7 +110,14 @@ describe("device registry", () => {
     await addDevice("test_device");
     const r = await s.req("GET", "/devices/test_device");
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ device_id: "test_device", connected: true, last_error: null, owned_by: null, busy: false, pending: 0 });
+    expect(r.body).toMatchObject({
+      device_id: "test_device",
+      connected: true,
+      last_error: null,
+      owned_by: null,
+      busy: false,
+      pending: 0,
+    });
     expect("stream" in r.body).toBe(true);
     const missing = await s.req("GET", "/devices/nonexistent");
     expect(missing.status).toBe(404);
@@ -125,20 +161,41 @@ describe("connect and disconnect", () => {
     await addDevice("bad", "FailingConnectingDevice", {}, false);
     const r = await s.req("POST", "/devices/bad/connect");
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatchObject({ type: "DeviceConnectionError", origin: "device", context: { device_id: "bad" } });
+    expect(r.body.error).toMatchObject({
+      type: "DeviceConnectionError",
+      origin: "device",
+      context: { device_id: "bad" },
+    });
     expect(r.body.error.message).toBe("Failed to connect device 'bad': Failed to connect to mock hardware");
     const stored = await s.req("GET", "/devices/bad/error");
     expect(stored.status).toBe(200);
-    expect(stored.body.error).toMatchObject({ type: "DeviceConnectionError", origin: "device", context: { device_id: "bad", operation: "connect" } });
+    expect(stored.body.error).toMatchObject({
+      type: "DeviceConnectionError",
+      origin: "device",
+      context: { device_id: "bad", operation: "connect" },
+    });
     expect(stored.body.error.traceback).toContain("fixtures.ts");
   });
 
   test("a failing disconnect is 400 DeviceDisconnectionError; a hung one is 504 and leaves it disconnected", async () => {
-    s.daemon.registerPlugins({ devices: { Sticky: class { connect() {} disconnect() { throw new Error("relay stuck"); } } } });
+    s.daemon.registerPlugins({
+      devices: {
+        Sticky: class {
+          connect() {}
+          disconnect() {
+            throw new Error("relay stuck");
+          }
+        },
+      },
+    });
     await addDevice("sticky", "Sticky");
     const r = await s.req("POST", "/devices/sticky/disconnect");
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatchObject({ type: "DeviceDisconnectionError", origin: "device", message: "Failed to disconnect device 'sticky': relay stuck" });
+    expect(r.body.error).toMatchObject({
+      type: "DeviceDisconnectionError",
+      origin: "device",
+      message: "Failed to disconnect device 'sticky': relay stuck",
+    });
     expect((await s.req("GET", "/devices/sticky/error")).body.error.context.operation).toBe("disconnect");
     await s.close();
     s = await startTestServer({ connectTimeoutMs: 50 });
@@ -183,7 +240,9 @@ describe("remote calls", () => {
     const set = await s.req("POST", "/devices/test_device/call", { method: "setValue", args: [42] });
     expect(set.body.result).toBe(0);
     expect((s.daemon.getDeviceInstance("test_device") as MockDevice).value).toBe(42);
-    expect((await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [2, 3] })).body.result).toBe(5);
+    expect((await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [2, 3] })).body.result).toBe(
+      5,
+    );
     const d = await s.req("POST", "/devices/test_device/call", { method: "getValue", args: [], kwargs: {} });
     expect(d.body).toEqual({ result: 42, success: true });
   });
@@ -195,7 +254,11 @@ describe("remote calls", () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toContain("'c'");
     expect(unknown.body.error.context.parameters).toEqual(["a", "b"]);
-    const twice = await s.req("POST", "/devices/test_device/call", { method: "addNumbers", args: [1], kwargs: { a: 2 } });
+    const twice = await s.req("POST", "/devices/test_device/call", {
+      method: "addNumbers",
+      args: [1],
+      kwargs: { a: 2 },
+    });
     expect(twice.status).toBe(400);
     expect(twice.body.error.message).toContain("multiple values");
   });
@@ -232,7 +295,18 @@ describe("remote calls", () => {
   });
 
   test("constructor, __proto__, toString, lifecycle methods and Object.prototype members are refused", async () => {
-    for (const method of ["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty", "connect", "disconnect", "isConnected", "__defineGetter__", "#x"]) {
+    for (const method of [
+      "constructor",
+      "__proto__",
+      "toString",
+      "valueOf",
+      "hasOwnProperty",
+      "connect",
+      "disconnect",
+      "isConnected",
+      "__defineGetter__",
+      "#x",
+    ]) {
       const r = await s.req("POST", "/devices/test_device/call", { method });
       expect([400, 404]).toContain(r.status);
       expect(isEnvelope(r.body)).toBe(true);
@@ -243,7 +317,12 @@ describe("remote calls", () => {
   test("a device exception is stored, readable and clearable", async () => {
     const r = await s.req("POST", "/devices/test_device/call", { method: "fail", args: ["Test error"] });
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatchObject({ type: "RangeError", message: "Test error", origin: "device", context: { device_id: "test_device", method: "fail" } });
+    expect(r.body.error).toMatchObject({
+      type: "RangeError",
+      message: "Test error",
+      origin: "device",
+      context: { device_id: "test_device", method: "fail" },
+    });
     const e = await s.req("GET", "/devices/test_device/error");
     expect(e.status).toBe(200);
     expect(e.body.error).toMatchObject({ type: "RangeError", message: "Test error", origin: "device" });
@@ -292,7 +371,11 @@ describe("remote calls", () => {
     expect(await call("big")).toBe((2n ** 70n).toString());
     // A bigint is a number while it is exact, its decimal string beyond (never a rounded number).
     expect(await call("bigs")).toEqual({
-      small: 42, edge: 2 ** 53 - 1, beyond: "9007199254740992", negative: (-(2n ** 60n)).toString(), list: [1, (-(2n ** 62n)).toString()],
+      small: 42,
+      edge: 2 ** 53 - 1,
+      beyond: "9007199254740992",
+      negative: (-(2n ** 60n)).toString(),
+      list: [1, (-(2n ** 62n)).toString()],
     });
     expect(await call("cycle")).toEqual({ a: 1, self: "[Circular]" });
     expect(await call("nothing")).toBeNull();
@@ -303,7 +386,9 @@ describe("remote calls", () => {
     await addDevice("other");
     const t0 = performance.now();
     let slowDone = false;
-    const slow = s.req("POST", "/devices/test_device/call", { method: "slow", args: [3000] }).then((r) => ((slowDone = true), r));
+    const slow = s
+      .req("POST", "/devices/test_device/call", { method: "slow", args: [3000] })
+      .then((r) => ((slowDone = true), r));
     const health = await s.req("GET", "/health");
     const other = await s.req("POST", "/devices/other/call", { method: "hello" });
     const list = await s.req("GET", "/devices");
@@ -317,7 +402,9 @@ describe("remote calls", () => {
   });
 
   test("calls on one device are serialised in arrival order", async () => {
-    const rs = await Promise.all(Array.from({ length: 20 }, () => s.req("POST", "/devices/test_device/call", { method: "increment" })));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, () => s.req("POST", "/devices/test_device/call", { method: "increment" })),
+    );
     expect(rs.map((r) => r.body.result).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect((s.daemon.getDeviceInstance("test_device") as MockDevice).counter).toBe(20);
   });
@@ -356,7 +443,10 @@ describe("typed methods (static methods metadata)", () => {
     ]);
     const sweep = r.body.methods.find((m: any) => m.name === "sweep");
     expect(sweep.parameters.map((p: any) => [p.name, p.type, p.required])).toEqual([
-      ["start_nm", "number", true], ["stop_nm", "number", true], ["points", "integer", false]]);
+      ["start_nm", "number", true],
+      ["stop_nm", "number", true],
+      ["points", "integer", false],
+    ]);
     const power = r.body.methods.find((m: any) => m.name === "setPower");
     expect(power.parameters[0]).toMatchObject({ name: "mw", type: "number", required: false, default: 1 });
     expect((await s.req("GET", "/devices/nope/methods")).status).toBe(404);
@@ -364,7 +454,23 @@ describe("typed methods (static methods metadata)", () => {
 
   test("listing methods never runs a getter", async () => {
     let reads = 0;
-    s.daemon.registerPlugins({ devices: { Gettery: class { get connect(): never { reads++; throw new Error("boom"); } get value() { reads++; return 1; } ping() { return 1; } } } });
+    s.daemon.registerPlugins({
+      devices: {
+        Gettery: class {
+          get connect(): never {
+            reads++;
+            throw new Error("boom");
+          }
+          get value() {
+            reads++;
+            return 1;
+          }
+          ping() {
+            return 1;
+          }
+        },
+      },
+    });
     await s.req("POST", "/devices", { device_id: "g", device_type: "Gettery" });
     const r = await s.req("GET", "/devices/g/methods");
     expect(r.status).toBe(200);
@@ -378,25 +484,44 @@ describe("typed methods (static methods metadata)", () => {
     expect(out.status).toBe(422);
     expect(out.body.error.type).toBe("ValidationError");
     expect(out.body.error.context.errors[0].path).toBe("/0");
-    const wrongType = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", kwargs: { wavelength_nm: "1550" } });
+    const wrongType = await s.req("POST", "/devices/laser1/call", {
+      method: "setWavelength",
+      kwargs: { wavelength_nm: "1550" },
+    });
     expect(wrongType.status).toBe(422);
     const missing = await s.req("POST", "/devices/laser1/call", { method: "setWavelength" });
     expect(missing.status).toBe(422);
     const tooMany = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", args: [1550, "nm", 3] });
     expect(tooMany.status).toBe(422);
-    const nested = await s.req("POST", "/devices/laser1/call", { method: "configure", args: [{ mode: "burst", rate: 1.5 }] });
+    const nested = await s.req("POST", "/devices/laser1/call", {
+      method: "configure",
+      args: [{ mode: "burst", rate: 1.5 }],
+    });
     expect(nested.status).toBe(422);
     expect(nested.body.error.context.errors.length).toBeGreaterThan(0);
     expect((s.daemon.getDeviceInstance("laser1") as any).wavelength).toBe(1550);
-    const ok = await s.req("POST", "/devices/laser1/call", { method: "setWavelength", kwargs: { wavelength_nm: 1560 } });
+    const ok = await s.req("POST", "/devices/laser1/call", {
+      method: "setWavelength",
+      kwargs: { wavelength_nm: 1560 },
+    });
     expect(ok.body).toEqual({ result: "1560 nm", success: true });
-    const named = await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { stop_nm: 1560, start_nm: 1550 } });
+    const named = await s.req("POST", "/devices/laser1/call", {
+      method: "sweep",
+      kwargs: { stop_nm: 1560, start_nm: 1550 },
+    });
     expect(named.body.result).toEqual([1550, 1560, 11]);
     // t.Integer is Elysia's query-string union (integer | numeric string): over JSON a string is refused.
     const numericString = await s.req("POST", "/devices/laser1/call", { method: "sweep", args: [1550, 1560, "5"] });
     expect(numericString.status).toBe(422);
     expect(numericString.body.error.message).toBe("Invalid arguments for method 'sweep': points: Expected integer");
-    expect((await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { start_nm: 1550, stop_nm: 1560, points: 1 } })).status).toBe(422);
+    expect(
+      (
+        await s.req("POST", "/devices/laser1/call", {
+          method: "sweep",
+          kwargs: { start_nm: 1550, stop_nm: 1560, points: 1 },
+        })
+      ).status,
+    ).toBe(422);
     expect((await s.req("POST", "/devices/laser1/call", { method: "sweep", kwargs: { a: 1 } })).status).toBe(400);
     const optional = await s.req("POST", "/devices/laser1/call", { method: "setPower" });
     expect(optional.body.result).toBe(1);
@@ -406,7 +531,9 @@ describe("typed methods (static methods metadata)", () => {
 describe("stream stop", () => {
   test("a stream callback that throws is stored with origin callback", async () => {
     await addDevice("daq", "StreamingDevice");
-    await s.daemon.startStreaming("daq", () => { throw new TypeError("bad sample"); });
+    await s.daemon.startStreaming("daq", () => {
+      throw new TypeError("bad sample");
+    });
     await until(() => s.server.errors.deviceError("daq") !== null, 2000, "callback error");
     const e = await s.req("GET", "/devices/daq/error");
     expect(e.body.error).toMatchObject({ type: "TypeError", message: "bad sample", origin: "callback" });
@@ -416,12 +543,17 @@ describe("stream stop", () => {
   test("POST /devices/{id}/stream/stop refuses a stream started in-process (409), stops a subscriber-started one, is idempotent", async () => {
     await addDevice("daq", "StreamingDevice");
     let seen = 0;
-    await s.daemon.startStreaming("daq", () => { seen++; });
+    await s.daemon.startStreaming("daq", () => {
+      seen++;
+    });
     await until(() => seen > 0, 2000, "samples");
     const refused = await s.req("POST", "/devices/daq/stream/stop");
     expect(refused.status).toBe(409);
     expect(isEnvelope(refused.body)).toBe(true);
-    expect(refused.body.error).toMatchObject({ type: "DeviceInUse", context: { device_id: "daq", stream_started_by: "local" } });
+    expect(refused.body.error).toMatchObject({
+      type: "DeviceInUse",
+      context: { device_id: "daq", stream_started_by: "local" },
+    });
     const before = seen;
     await until(() => seen > before, 2000, "the local stream to go on");
     await s.daemon.stopStreaming("daq");
@@ -457,7 +589,9 @@ describe("the daemon's lifetime", () => {
   test("a call that fails after its device was removed does not land on a new device of that id", async () => {
     let fail!: (e: Error) => void;
     class FailsLater {
-      late() { return new Promise((_, reject) => (fail = reject)); }
+      late() {
+        return new Promise((_, reject) => (fail = reject));
+      }
     }
     s.daemon.registerPlugins({ devices: { FailsLater } });
     s.daemon.addDevice("q", "FailsLater");
@@ -475,11 +609,17 @@ describe("requests and methods at the edges", () => {
   test("a form or text body is refused with 422 before any route sees it: nothing is called", async () => {
     await addDevice("f");
     const dev = s.daemon.getDeviceInstance("f") as MockDevice;
-    const form = await fetch(`${s.url}/devices/f/call`, { method: "POST", body: new URLSearchParams({ method: "setValue" }) });
+    const form = await fetch(`${s.url}/devices/f/call`, {
+      method: "POST",
+      body: new URLSearchParams({ method: "setValue" }),
+    });
     const multipart = new FormData();
     multipart.set("method", "setValue");
     const parts = await fetch(`${s.url}/devices/f/call`, { method: "POST", body: multipart });
-    const text = await fetch(`${s.url}/devices`, { method: "POST", body: JSON.stringify({ device_id: "g", device_type: "MockDevice" }) }); // text/plain
+    const text = await fetch(`${s.url}/devices`, {
+      method: "POST",
+      body: JSON.stringify({ device_id: "g", device_type: "MockDevice" }),
+    }); // text/plain
     for (const r of [form, parts, text]) {
       expect(r.status).toBe(422);
       const body = (await r.json()) as { error: { message: string } };
@@ -489,27 +629,39 @@ describe("requests and methods at the edges", () => {
     expect(dev.value).toBe(0);
     expect(s.daemon.hasDevice("g")).toBe(false);
     // The same JSON with its type declared works, parameters and case as clients send them.
-    const ok = await s.req("POST", "/devices/f/call", JSON.stringify({ method: "addNumbers", args: [1, 2] }), { "content-type": "Application/JSON; charset=utf-8" });
+    const ok = await s.req("POST", "/devices/f/call", JSON.stringify({ method: "addNumbers", args: [1, 2] }), {
+      "content-type": "Application/JSON; charset=utf-8",
+    });
     expect([ok.status, ok.body.result]).toEqual([200, 3]);
   });
 
   test("a device method that fails to find another device is that method's failure, not a 404 for this device", async () => {
     const daemon = s.daemon;
     class Relay {
-      readOther() { return daemon.getDevice("other"); }
+      readOther() {
+        return daemon.getDevice("other");
+      }
     }
     daemon.registerPlugins({ devices: { Relay } });
     daemon.addDevice("c", "Relay");
     const r = await s.req("POST", "/devices/c/call", { method: "readOther" });
     expect(r.status).toBe(500);
-    expect(r.body.error).toMatchObject({ type: "DeviceNotFound", origin: "device", context: { device_id: "c", method: "readOther" } });
+    expect(r.body.error).toMatchObject({
+      type: "DeviceNotFound",
+      origin: "device",
+      context: { device_id: "c", method: "readOther" },
+    });
     expect((await s.req("GET", "/devices/c")).status).toBe(200);
   });
 
   test("methods a class defines itself are callable even when Object has one of that name; then and constructor never are", async () => {
     class Named {
-      toString() { return "named device"; }
-      valueOf() { return 42; }
+      toString() {
+        return "named device";
+      }
+      valueOf() {
+        return 42;
+      }
     }
     s.daemon.registerPlugins({ devices: { Named } });
     s.daemon.addDevice("n", "Named");
@@ -527,8 +679,12 @@ test("a hung method answers /call with 504 at the server's bound when the device
   const t = await startTestServer({ callTimeoutMs: 100 });
   try {
     class Hangs {
-      hang() { return new Promise(() => {}); }
-      quick() { return 1; }
+      hang() {
+        return new Promise(() => {});
+      }
+      quick() {
+        return 1;
+      }
     }
     t.daemon.registerPlugins({ devices: { Hangs } });
     t.daemon.addDevice("h", "Hangs");
@@ -536,7 +692,10 @@ test("a hung method answers /call with 504 at the server's bound when the device
     const t0 = performance.now();
     const r = await t.req("POST", "/devices/h/call", { method: "hang" });
     expect(r.status).toBe(504);
-    expect(r.body.error).toMatchObject({ type: "DeviceTimeoutError", message: "call 'hang' on device 'h' timed out after 100 ms" });
+    expect(r.body.error).toMatchObject({
+      type: "DeviceTimeoutError",
+      message: "call 'hang' on device 'h' timed out after 100 ms",
+    });
     // The call never settles: only the 100 ms default ended it.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
     const own = await t.req("POST", "/devices/own/call", { method: "hang" });
@@ -552,16 +711,30 @@ test("a full call queue and the running-task limit are 503 Busy from the framewo
   const daemon = new LabDaemon({ queueLimit: 2, maxRunningTasks: 1 });
   let release!: () => void;
   class Held {
-    hold() { return new Promise<void>((r) => (release = r)); }
-    quick() { return 1; }
-    fail() { throw new RangeError("real instrument fault"); }
+    hold() {
+      return new Promise<void>((r) => (release = r));
+    }
+    quick() {
+      return 1;
+    }
+    fail() {
+      throw new RangeError("real instrument fault");
+    }
   }
-  class Waits { run(ctx: { signal: AbortSignal }) { return new Promise((r) => ctx.signal.addEventListener("abort", r)); } }
+  class Waits {
+    run(ctx: { signal: AbortSignal }) {
+      return new Promise((r) => ctx.signal.addEventListener("abort", r));
+    }
+  }
   daemon.registerPlugins({ devices: { Held }, tasks: { Waits } });
   const server = new LabDaemonServer(daemon, { port: 0, logLevel: "silent" });
   await server.start();
   const post = (path: string, body: unknown) =>
-    fetch(server.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(server.url + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   try {
     daemon.addDevice("h", "Held");
     expect((await post("/devices/h/call", { method: "fail" })).status).toBe(400);
@@ -571,7 +744,10 @@ test("a full call queue and the running-task limit are 503 Busy from the framewo
     await until(() => daemon.deviceState("h").pending === 2, 2000, "two queued calls");
     const refused = await post("/devices/h/call", { method: "quick" });
     expect(refused.status).toBe(503);
-    expect(((await refused.json()) as { error: { type: string; origin: string } }).error).toMatchObject({ type: "Busy", origin: "framework" });
+    expect(((await refused.json()) as { error: { type: string; origin: string } }).error).toMatchObject({
+      type: "Busy",
+      origin: "framework",
+    });
     const stored = (await (await fetch(`${server.url}/devices/h/error`)).json()) as { error: { type: string } };
     expect(stored.error.type).toBe("RangeError");
     release();

@@ -17,9 +17,17 @@ describe("request targets", () => {
     s = await startTestServer({ token: "tok" });
     const auth = { authorization: "Bearer tok" };
     const targets = [
-      "/swagger/assets/%ff", "/swagger/assets/%c0%ae", "/swagger/assets/%ed%a0%80", "/swagger/assets/%%",
-      "/devices/%ff", "/devices/%ff/methods", "/devices/%%/error", "/tasks/%c0%ae", "/tasks/t/parameters/%ed%a0%80",
-      "/stream/devices/%ff", "/nowhere/%ff",
+      "/swagger/assets/%ff",
+      "/swagger/assets/%c0%ae",
+      "/swagger/assets/%ed%a0%80",
+      "/swagger/assets/%%",
+      "/devices/%ff",
+      "/devices/%ff/methods",
+      "/devices/%%/error",
+      "/tasks/%c0%ae",
+      "/tasks/t/parameters/%ed%a0%80",
+      "/stream/devices/%ff",
+      "/nowhere/%ff",
     ];
     for (const target of targets) {
       const r = await rawRequest(s.server.port, "GET", target, { headers: auth });
@@ -27,7 +35,11 @@ describe("request targets", () => {
       expect(isEnvelope(json(r.body))).toBe(true);
       expect(json(r.body).error.type).toBe("InvalidRequest");
     }
-    for (const [method, target] of [["POST", "/devices/%ff/connect"], ["DELETE", "/devices/%ff"], ["POST", "/tasks/%ff/cancel"]] as const) {
+    for (const [method, target] of [
+      ["POST", "/devices/%ff/connect"],
+      ["DELETE", "/devices/%ff"],
+      ["POST", "/tasks/%ff/cancel"],
+    ] as const) {
       expect((await rawRequest(s.server.port, method, target, { headers: auth })).status).toBe(400);
     }
     // The asset route needs no token and was the one that failed with a 500.
@@ -55,10 +67,16 @@ describe("request targets", () => {
 describe("request bodies over the bound", () => {
   test("a body announced over 4 MiB gets the 413 envelope at once, before it is sent", async () => {
     s = await startTestServer();
-    for (const [method, target] of [["POST", "/devices"], ["POST", "/devices/d/call"], ["GET", "/devices"]] as const) {
+    for (const [method, target] of [
+      ["POST", "/devices"],
+      ["POST", "/devices/d/call"],
+      ["GET", "/devices"],
+    ] as const) {
       // Headers only: the answer must come without the client sending the body.
-      const r = await rawExchange(s.server.port,
-        `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n`);
+      const r = await rawExchange(
+        s.server.port,
+        `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n`,
+      );
       expect({ method, status: r.status }).toEqual({ method, status: 413 });
       expect(json(r.body).error).toMatchObject({ type: "PayloadTooLarge", context: { limit_bytes: 1 << 20 } });
       expect(isEnvelope(json(r.body))).toBe(true);
@@ -113,7 +131,10 @@ describe("routes that take no body", () => {
     const ac = new AbortController();
     const res = await fetch(`${s.url}/stream/devices/sd`, { signal: ac.signal });
     expect(res.status).toBe(200);
-    const r = await rawRequest(s.server.port, "POST", "/devices/sd/stream/stop", { body: "{", headers: { "content-type": "application/json" } });
+    const r = await rawRequest(s.server.port, "POST", "/devices/sd/stream/stop", {
+      body: "{",
+      headers: { "content-type": "application/json" },
+    });
     expect(r.status).toBe(400);
     expect(s.daemon.deviceState("sd").streaming).toBe(true);
     ac.abort();
@@ -125,8 +146,22 @@ describe("routes that take no body", () => {
     s.daemon.addDevice("b", "MockDevice");
     const port = s.server.port;
     expect((await rawRequest(port, "POST", "/devices/a/connect")).status).toBe(200);
-    expect((await rawRequest(port, "POST", "/devices/b/connect", { body: "{}", headers: { "content-type": "application/json" } })).status).toBe(200);
-    expect((await rawRequest(port, "POST", "/devices/b/disconnect", { body: " null ", headers: { "content-type": "application/json" } })).status).toBe(200);
+    expect(
+      (
+        await rawRequest(port, "POST", "/devices/b/connect", {
+          body: "{}",
+          headers: { "content-type": "application/json" },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await rawRequest(port, "POST", "/devices/b/disconnect", {
+          body: " null ",
+          headers: { "content-type": "application/json" },
+        })
+      ).status,
+    ).toBe(200);
     expect(s.daemon.deviceState("a").connected).toBe(true);
     expect(s.daemon.deviceState("b").connected).toBe(false);
   });
@@ -135,19 +170,43 @@ describe("routes that take no body", () => {
 describe("what Bun answers before any server code runs (documented in the README)", () => {
   // If a Bun upgrade changes any of these, the README's list of bodiless answers must change with it.
   const cases: [string, string, number | null][] = [
-    ["header section over 16 KiB", `GET /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(17_000)}\r\nConnection: close\r\n\r\n`, 431],
+    [
+      "header section over 16 KiB",
+      `GET /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(17_000)}\r\nConnection: close\r\n\r\n`,
+      431,
+    ],
     ["URL over 16 KiB", `GET /${"a".repeat(17_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, 431],
     ["space in the path", "GET /devices/a b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
     ["NUL in the query", "GET /devices?a=\0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
     ["HTTP/1.1 without Host", "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 400],
-    ["Content-Length and chunked together", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n", 400],
-    ["a control character in a header", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\u0001b\r\nConnection: close\r\n\r\n", 400],
-    ["250 header lines", `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({ length: 250 }, (_, i) => `X-H${i}: v\r\n`).join("")}Connection: close\r\n\r\n`, 431],
+    [
+      "Content-Length and chunked together",
+      "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+      400,
+    ],
+    [
+      "a control character in a header",
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\u0001b\r\nConnection: close\r\n\r\n",
+      400,
+    ],
+    [
+      "250 header lines",
+      `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({ length: 250 }, (_, i) => `X-H${i}: v\r\n`).join("")}Connection: close\r\n\r\n`,
+      431,
+    ],
     ["tab in the path", "GET /devices/a\tb HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
     ["HTTP/1.2", "GET /health HTTP/1.2\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 505],
     ["bare LF line ends", "GET /health HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n", 505],
-    ["two Content-Lengths that disagree", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab", 400],
-    ["a malformed Content-Length", "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\nConnection: close\r\n\r\n", 400],
+    [
+      "two Content-Lengths that disagree",
+      "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab",
+      400,
+    ],
+    [
+      "a malformed Content-Length",
+      "POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\nConnection: close\r\n\r\n",
+      400,
+    ],
     ["a space before a header's colon", "GET /health HTTP/1.1\r\nHost : 127.0.0.1\r\nConnection: close\r\n\r\n", 400],
     ["a folded header", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\r\n b\r\nConnection: close\r\n\r\n", 400],
     ["OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 400],
@@ -169,9 +228,17 @@ describe("what Bun answers before any server code runs (documented in the README
   test("Bun.serve calls neither its fetch nor its error handler for them: no server code can answer instead", async () => {
     const reached: string[] = [];
     const bare = Bun.serve({
-      hostname: "127.0.0.1", port: 0, maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: (req) => { reached.push(`fetch ${req.method} ${req.url}`); return new Response("{}"); },
-      error: (e) => { reached.push(`error ${String(e)}`); return new Response("{}", { status: 400 }); },
+      hostname: "127.0.0.1",
+      port: 0,
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: (req) => {
+        reached.push(`fetch ${req.method} ${req.url}`);
+        return new Response("{}");
+      },
+      error: (e) => {
+        reached.push(`error ${String(e)}`);
+        return new Response("{}", { status: 400 });
+      },
     });
     try {
       for (const [what, bytes, status] of cases) {

@@ -11,7 +11,8 @@ let api: ServerAPI;
 beforeAll(async () => {
   lab = await startServer();
   api = new ServerAPI(lab.url);
-  for (const id of ["d1", "d2", "d3", "d4", "race"]) await lab.daemon.connectDevice(lab.daemon.addDevice(id, "MockDevice", {}));
+  for (const id of ["d1", "d2", "d3", "d4", "race"])
+    await lab.daemon.connectDevice(lab.daemon.addDevice(id, "MockDevice", {}));
 });
 afterAll(async () => {
   StubbornTask.release?.();
@@ -29,11 +30,12 @@ async function refusal(p: Promise<unknown>): Promise<ServerAPIError> {
 }
 
 /** Resolves when the daemon says the device's lease ended (expiry fires a device event). */
-const leaseEnded = (id: string) => new Promise<void>((r) => {
-  const off = lab.daemon.on("device", (e) => {
-    if (e.deviceId === id && e.kind === "lease_ended") (off(), r());
+const leaseEnded = (id: string) =>
+  new Promise<void>((r) => {
+    const off = lab.daemon.on("device", (e) => {
+      if (e.deviceId === id && e.kind === "lease_ended") off(), r();
+    });
   });
-});
 
 describe("leases", () => {
   test("a leased device refuses commands without the lease (409 DeviceLeased with holder and expiry); with it they pass; reads stay free", async () => {
@@ -46,10 +48,12 @@ describe("leases", () => {
     await api.disconnectDevice("d1", lease.options);
     const commands: [string, () => Promise<unknown>][] = [
       ["connect", () => api.connectDevice("d1")],
-      ["stream stop", () => api.stopDeviceStream("d1")], ["DELETE", () => api.removeDevice("d1")],
+      ["stream stop", () => api.stopDeviceStream("d1")],
+      ["DELETE", () => api.removeDevice("d1")],
       ["task", () => api.executeTask("t-nolease", "ExclusiveTask", { device_ids: ["d1"] })],
     ];
-    for (const [what, command] of commands) expect({ what, type: (await refusal(command())).type }).toEqual({ what, type: "DeviceLeased" });
+    for (const [what, command] of commands)
+      expect({ what, type: (await refusal(command())).type }).toEqual({ what, type: "DeviceLeased" });
     expect(lab.daemon.hasTask("t-nolease")).toBe(false);
     await api.connectDevice("d1", lease.options);
     expect(await api.callDeviceMethod("d1", "addNumbers", [1, 2], undefined, lease.options)).toBe(3);
@@ -82,14 +86,16 @@ describe("leases", () => {
     await ended;
     expect((await api.getDevice("d3")).lease).toBeNull();
     expect(await api.callDeviceMethod("d3", "hello")).toBe("Hello from d3");
-    expect((await refusal(api.request("POST", "/devices/d3/lease/renew", {}, { leaseId: short.lease_id }))).type).toBe("LeaseNotFound");
+    expect((await refusal(api.request("POST", "/devices/d3/lease/renew", {}, { leaseId: short.lease_id }))).type).toBe(
+      "LeaseNotFound",
+    );
 
     // Renewed by the client every 100 ms: alive well past 0.3 s, until released.
     const renewing = await api.lease("d3", { ttl: 0.3 });
     const firstExpiry = renewing.expiresAt;
     await new Promise<void>((r) => {
       const off = lab.daemon.on("device", (e) => {
-        if (e.deviceId === "d3" && e.kind === "lease_renewed" && renewing.expiresAt > firstExpiry) (off(), r());
+        if (e.deviceId === "d3" && e.kind === "lease_renewed" && renewing.expiresAt > firstExpiry) off(), r();
       });
     });
     // Past the first expiry by the clock, and still held.
@@ -110,7 +116,15 @@ describe("leases", () => {
   });
 
   test("bad input: ttl out of range, wrong types, unknown device, hostile names; nothing changes", async () => {
-    for (const body of [{ ttl_s: 0 }, { ttl_s: -1 }, { ttl_s: 86401 }, { ttl_s: "60" }, {}, { ttl_s: 10, holder: 5 }, [1]]) {
+    for (const body of [
+      { ttl_s: 0 },
+      { ttl_s: -1 },
+      { ttl_s: 86401 },
+      { ttl_s: "60" },
+      {},
+      { ttl_s: 10, holder: 5 },
+      [1],
+    ]) {
       const e = await refusal(api.request("POST", "/devices/d4/lease", body));
       expect({ body, status: e.status }).toEqual({ body, status: 422 });
     }
@@ -157,34 +171,39 @@ describe("many clients at once", () => {
     const holds: { client: number; from: number; to: number }[] = [];
     const slipped: string[] = [];
     const clients = Array.from({ length: 8 }, (_, i) => new ServerAPI(lab.url));
-    await Promise.all(clients.map(async (c, i) => {
-      for (let round = 0; round < 40; round++) {
-        if ((i + round) % 3 === 0) {
-          // A command without a lease: fine only if no lease was held the whole time it was in flight.
-          const sent = ++clock;
-          const ok = await c.callDeviceMethod("race", "increment").then(() => true, (e: ServerAPIError) => {
-            if (e.type !== "DeviceLeased") throw e;
-            return false;
-          });
-          const answered = ++clock;
-          if (ok && holds.some((h) => h.from < sent && h.to > answered)) slipped.push(`client ${i} round ${round}`);
-          continue;
+    await Promise.all(
+      clients.map(async (c, i) => {
+        for (let round = 0; round < 40; round++) {
+          if ((i + round) % 3 === 0) {
+            // A command without a lease: fine only if no lease was held the whole time it was in flight.
+            const sent = ++clock;
+            const ok = await c.callDeviceMethod("race", "increment").then(
+              () => true,
+              (e: ServerAPIError) => {
+                if (e.type !== "DeviceLeased") throw e;
+                return false;
+              },
+            );
+            const answered = ++clock;
+            if (ok && holds.some((h) => h.from < sent && h.to > answered)) slipped.push(`client ${i} round ${round}`);
+            continue;
+          }
+          let lease;
+          try {
+            lease = await c.lease("race", { ttl: 5, holder: `c${i}` });
+          } catch (e) {
+            if ((e as ServerAPIError).type !== "DeviceLeased") throw e;
+            continue;
+          }
+          const from = ++clock;
+          await c.callDeviceMethod("race", "increment", [], undefined, lease.options);
+          if (round % 2 === 0) await lease.renew();
+          const to = ++clock;
+          holds.push({ client: i, from, to });
+          await lease.release();
         }
-        let lease;
-        try {
-          lease = await c.lease("race", { ttl: 5, holder: `c${i}` });
-        } catch (e) {
-          if ((e as ServerAPIError).type !== "DeviceLeased") throw e;
-          continue;
-        }
-        const from = ++clock;
-        await c.callDeviceMethod("race", "increment", [], undefined, lease.options);
-        if (round % 2 === 0) await lease.renew();
-        const to = ++clock;
-        holds.push({ client: i, from, to });
-        await lease.release();
-      }
-    }));
+      }),
+    );
     expect(holds.length).toBeGreaterThan(3);
     const sorted = [...holds].sort((a, b) => a.from - b.from);
     for (let k = 1; k < sorted.length; k++) expect(sorted[k]!.from).toBeGreaterThan(sorted[k - 1]!.to);
@@ -196,7 +215,9 @@ describe("many clients at once", () => {
 describe("lease edge cases", () => {
   test("a body-less renew keeps the lease's own ttl, whoever granted it (in-process too)", async () => {
     const l = lab.daemon.leases.acquire("d4", 20_000, "script");
-    const r = await api.request<{ ttl_s: number; expires_at: string }>("POST", "/devices/d4/lease/renew", undefined, { leaseId: l.leaseId });
+    const r = await api.request<{ ttl_s: number; expires_at: string }>("POST", "/devices/d4/lease/renew", undefined, {
+      leaseId: l.leaseId,
+    });
     expect(r.ttl_s).toBe(20);
     lab.daemon.leases.release("d4", l.leaseId);
   });
@@ -210,7 +231,7 @@ describe("lease edge cases", () => {
       const mine = await a.lease("y", { ttl: 60, onLost: () => lost++ });
       await a.request("DELETE", "/devices/y/lease?force=true");
       const theirs = admin.daemon.leases.acquire("y", 60_000, "someone else");
-      await mine.release();                                    // 409 from the server, swallowed: it was not ours any more
+      await mine.release(); // 409 from the server, swallowed: it was not ours any more
       expect(mine.active).toBe(false);
       expect(lost).toBe(0);
       expect((await a.getDevice("y")).lease?.holder).toBe("someone else");
@@ -231,7 +252,7 @@ test("starting a leased device's stream needs the lease (X-Lease-Id or ?lease_id
   const ctl = new AbortController();
   const opened = await fetch(`${lab.url}/stream/devices/st?lease_id=${lease.leaseId}`, { signal: ctl.signal });
   expect(opened.status).toBe(200);
-  await opened.body!.getReader().read();                  // the first bytes: the device streams now
+  await opened.body!.getReader().read(); // the first bytes: the device streams now
   expect(lab.daemon.deviceState("st").streaming).toBe(true);
   const ctl2 = new AbortController();
   const joined = await fetch(`${lab.url}/stream/devices/st`, { signal: ctl2.signal });

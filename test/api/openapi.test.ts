@@ -22,7 +22,9 @@ async function problems(doc: unknown): Promise<string[]> {
     await SwaggerParser.validate(structuredClone(doc) as never);
     return [];
   } catch (e) {
-    return String((e as Error).message).split("\n").filter((l) => l.trim() !== "");
+    return String((e as Error).message)
+      .split("\n")
+      .filter((l) => l.trim() !== "");
   }
 }
 

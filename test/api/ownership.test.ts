@@ -27,10 +27,16 @@ test("hundreds of concurrent POST /tasks never give a device two owners and all 
     const ms = Math.floor(rand() * 15);
     return { id: `t${i}`, ids, ms };
   });
-  const results = await Promise.all(requests.map(async (r) => {
-    const res = await s.req("POST", "/tasks", { task_id: r.id, task_type: "ExclusiveTask", params: { device_ids: r.ids, ms: r.ms } });
-    return { ...r, res };
-  }));
+  const results = await Promise.all(
+    requests.map(async (r) => {
+      const res = await s.req("POST", "/tasks", {
+        task_id: r.id,
+        task_type: "ExclusiveTask",
+        params: { device_ids: r.ids, ms: r.ms },
+      });
+      return { ...r, res };
+    }),
+  );
   const started = results.filter((r) => r.res.status === 200);
   const refused = results.filter((r) => r.res.status === 409);
   expect(started.length + refused.length).toBe(N);

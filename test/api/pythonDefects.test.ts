@@ -21,13 +21,20 @@ afterEach(async () => {
 function taskEvent(taskId: string, ...kinds: TaskEventKind[]): Promise<TaskEventKind> {
   return new Promise((resolve) => {
     const off = s.daemon.on("task", (e) => {
-      if (e.taskId === taskId && kinds.includes(e.kind)) { off(); resolve(e.kind); }
+      if (e.taskId === taskId && kinds.includes(e.kind)) {
+        off();
+        resolve(e.kind);
+      }
     });
   });
 }
 
 /** POST /tasks and wait until the task has ended (the event fires before any eviction). */
-async function runToEnd(taskId: string, taskType: string, params: Record<string, unknown> = {}): Promise<TaskEventKind> {
+async function runToEnd(
+  taskId: string,
+  taskType: string,
+  params: Record<string, unknown> = {},
+): Promise<TaskEventKind> {
   const ended = taskEvent(taskId, "completed", "failed", "cancelled");
   const r = await s.req("POST", "/tasks", { task_id: taskId, task_type: taskType, params });
   expect(r.status).toBe(200);
@@ -45,12 +52,22 @@ class NoIsStreamingDevice {
   cb: ((d: unknown) => void) | null = null;
   starts = 0;
   stops = 0;
-  constructor(readonly deviceId: string) { NoIsStreamingDevice.instances.push(this); }
+  constructor(readonly deviceId: string) {
+    NoIsStreamingDevice.instances.push(this);
+  }
   connect() {}
   disconnect() {}
-  isConnected() { return true; }
-  startStreaming(cb: (d: unknown) => void) { this.starts++; this.cb = cb; }
-  stopStreaming() { this.stops++; this.cb = null; }
+  isConnected() {
+    return true;
+  }
+  startStreaming(cb: (d: unknown) => void) {
+    this.starts++;
+    this.cb = cb;
+  }
+  stopStreaming() {
+    this.stops++;
+    this.cb = null;
+  }
 }
 
 describe("SSE cleanup of a device without isStreaming", () => {
@@ -82,20 +99,43 @@ describe("SSE cleanup of a device without isStreaming", () => {
 
 describe("task results plain JSON cannot hold", () => {
   const odd = () => ({
-    nan: NaN, inf: Infinity, ninf: -Infinity,
+    nan: NaN,
+    inf: Infinity,
+    ninf: -Infinity,
     floats: new Float64Array([1.5, NaN, -Infinity]),
-    small: 42n, edge: 2n ** 53n - 1n, negEdge: -(2n ** 53n - 1n), beyond: 2n ** 53n, negBeyond: -(2n ** 60n),
-    map: new Map<string, unknown>([["x", 1], ["y", NaN]]),
+    small: 42n,
+    edge: 2n ** 53n - 1n,
+    negEdge: -(2n ** 53n - 1n),
+    beyond: 2n ** 53n,
+    negBeyond: -(2n ** 60n),
+    map: new Map<string, unknown>([
+      ["x", 1],
+      ["y", NaN],
+    ]),
   });
   const expected = {
-    nan: null, inf: null, ninf: null,
+    nan: null,
+    inf: null,
+    ninf: null,
     floats: [1.5, null, null],
-    small: 42, edge: 9007199254740991, negEdge: -9007199254740991, beyond: "9007199254740992", negBeyond: "-1152921504606846976",
+    small: 42,
+    edge: 9007199254740991,
+    negEdge: -9007199254740991,
+    beyond: "9007199254740992",
+    negBeyond: "-1152921504606846976",
     map: { x: 1, y: null },
   };
 
   test("GET /tasks/{id} answers 200 JSON for NaN, ±Infinity, typed arrays, bigints and Maps", async () => {
-    s.daemon.registerPlugins({ tasks: { OddTask: class { run() { return odd(); } } } });
+    s.daemon.registerPlugins({
+      tasks: {
+        OddTask: class {
+          run() {
+            return odd();
+          }
+        },
+      },
+    });
     expect(await runToEnd("odd", "OddTask")).toBe("completed");
     const r = await s.req("GET", "/tasks/odd");
     expect(r.status).toBe(200);
@@ -103,9 +143,17 @@ describe("task results plain JSON cannot hold", () => {
     expect(r.body.result).toEqual(expected);
   });
 
-  test("a cycle in the result becomes \"[Circular]\" and the rest is still written", async () => {
+  test('a cycle in the result becomes "[Circular]" and the rest is still written', async () => {
     s.daemon.registerPlugins({
-      tasks: { CyclicTask: class { run() { const o: Record<string, unknown> = { a: 1, ...odd() }; o.self = o; return o; } } },
+      tasks: {
+        CyclicTask: class {
+          run() {
+            const o: Record<string, unknown> = { a: 1, ...odd() };
+            o.self = o;
+            return o;
+          }
+        },
+      },
     });
     expect(await runToEnd("cyc", "CyclicTask")).toBe("completed");
     const r = await s.req("GET", "/tasks/cyc");
@@ -119,12 +167,17 @@ describe("POST /tasks constructs the task once", () => {
     static constructed = 0;
     static ids: string[] = [];
     deviceIds: string[];
-    constructor(readonly taskId: string, params: { device_ids?: string[] } = {}) {
+    constructor(
+      readonly taskId: string,
+      params: { device_ids?: string[] } = {},
+    ) {
       CountedTask.constructed++;
       CountedTask.ids.push(taskId);
       this.deviceIds = params.device_ids ?? [];
     }
-    async run() { return CountedTask.constructed; }
+    async run() {
+      return CountedTask.constructed;
+    }
   }
   beforeEach(() => {
     CountedTask.constructed = 0;
@@ -141,7 +194,11 @@ describe("POST /tasks constructs the task once", () => {
   test("a task with deviceIds is constructed exactly once, and the claimed ids are the reported ones", async () => {
     await addDevice("dev1", "MockDevice", true);
     const ended = taskEvent("c2", "completed", "failed");
-    const r = await s.req("POST", "/tasks", { task_id: "c2", task_type: "CountedTask", params: { device_ids: ["dev1"] } });
+    const r = await s.req("POST", "/tasks", {
+      task_id: "c2",
+      task_type: "CountedTask",
+      params: { device_ids: ["dev1"] },
+    });
     expect(r.status).toBe(200);
     expect(r.body.device_ids).toEqual(["dev1"]);
     expect(await ended).toBe("completed");
@@ -155,9 +212,13 @@ describe("devices without isConnected", () => {
   class NoIsConnected {
     connects = 0;
     constructor(readonly deviceId: string) {}
-    connect() { this.connects++; }
+    connect() {
+      this.connects++;
+    }
     disconnect() {}
-    hello() { return "hi"; }
+    hello() {
+      return "hi";
+    }
   }
 
   test("report connected:false everywhere until POST /connect calls connect() once", async () => {
@@ -187,9 +248,13 @@ describe("isConnected as a data property", () => {
       isConnected = true;
       connects = 0;
       constructor(readonly deviceId: string) {}
-      connect() { this.connects++; }
+      connect() {
+        this.connects++;
+      }
       disconnect() {}
-      getValue() { return 7; }
+      getValue() {
+        return 7;
+      }
     }
     s.daemon.registerPlugins({ devices: { DataPropDevice } });
     expect((await s.req("POST", "/devices", { device_id: "dp", device_type: "DataPropDevice" })).status).toBe(200);
@@ -228,7 +293,11 @@ describe("stored task errors", () => {
     await s.close();
     s = await startTestServer({ completedTaskBuffer: 2 });
     for (const id of ["A", "B", "A", "C"]) expect(await runToEnd(id, "FailingTask", { message: id })).toBe("failed");
-    expect({ A: await errorStatus("A"), B: await errorStatus("B"), C: await errorStatus("C") }).toEqual({ A: 200, B: 404, C: 200 });
+    expect({ A: await errorStatus("A"), B: await errorStatus("B"), C: await errorStatus("C") }).toEqual({
+      A: 200,
+      B: 404,
+      C: 200,
+    });
   });
 });
 
@@ -247,8 +316,14 @@ describe("params named like reserved arguments", () => {
   test("task_id, task_type, taskId and _server_cleanup_func in params are plain params", async () => {
     const seen: { taskId: string; params: unknown; ctxId: string }[] = [];
     class EchoTask {
-      constructor(readonly taskId: string, readonly params: Record<string, unknown>) {}
-      run(ctx: TaskContext) { seen.push({ taskId: this.taskId, params: this.params, ctxId: ctx.taskId }); return this.taskId; }
+      constructor(
+        readonly taskId: string,
+        readonly params: Record<string, unknown>,
+      ) {}
+      run(ctx: TaskContext) {
+        seen.push({ taskId: this.taskId, params: this.params, ctxId: ctx.taskId });
+        return this.taskId;
+      }
     }
     s.daemon.registerPlugins({ tasks: { EchoTask } });
     const params = { task_id: "fake", task_type: "X", taskId: "y", _server_cleanup_func: 1 };
@@ -258,7 +333,11 @@ describe("params named like reserved arguments", () => {
     expect(r.body).toMatchObject({ task_id: "real", task_type: "EchoTask", status: "started" });
     expect(await ended).toBe("completed");
     expect(seen).toEqual([{ taskId: "real", params, ctxId: "real" }]);
-    expect((await s.req("GET", "/tasks/real")).body).toMatchObject({ task_id: "real", task_type: "EchoTask", result: "real" });
+    expect((await s.req("GET", "/tasks/real")).body).toMatchObject({
+      task_id: "real",
+      task_type: "EchoTask",
+      result: "real",
+    });
     for (const id of ["fake", "y"]) expect((await s.req("GET", `/tasks/${id}`)).status).toBe(404);
   });
 });
@@ -283,7 +362,10 @@ describe("behaviours the Python LabDaemon documents", () => {
       { status: "complete", task_id: "co_child_2" },
     ]);
     expect((await s.req("GET", "/tasks/co_child_1")).body.status).toBe("failed");
-    expect((await s.req("GET", "/tasks/co_child_1/error")).body.error).toMatchObject({ type: "RangeError", message: "middle child broke" });
+    expect((await s.req("GET", "/tasks/co_child_1/error")).body.error).toMatchObject({
+      type: "RangeError",
+      message: "middle child broke",
+    });
     expect((await s.req("GET", "/tasks/co_child_0/error")).status).toBe(404);
   });
 
@@ -293,7 +375,10 @@ describe("behaviours the Python LabDaemon documents", () => {
     static spawned: string[] = [];
     children: number;
     cooperative: boolean;
-    constructor(readonly taskId: string, p: { children?: number; cooperative?: boolean } = {}) {
+    constructor(
+      readonly taskId: string,
+      p: { children?: number; cooperative?: boolean } = {},
+    ) {
       this.children = p.children ?? 5;
       this.cooperative = p.cooperative ?? true;
     }
@@ -316,7 +401,9 @@ describe("behaviours the Python LabDaemon documents", () => {
     Spawner.spawned = [];
     s.daemon.registerPlugins({ tasks: { Spawner } });
     const ended = taskEvent("sp", "completed", "failed", "cancelled");
-    expect((await s.req("POST", "/tasks", { task_id: "sp", task_type: "Spawner", params: { children: 5 } })).status).toBe(200);
+    expect(
+      (await s.req("POST", "/tasks", { task_id: "sp", task_type: "Spawner", params: { children: 5 } })).status,
+    ).toBe(200);
     await until(() => Spawner.spawned.length === 1, 2000, "first child");
     Spawner.open!();
     await until(() => Spawner.spawned.length === 2, 2000, "second child");
@@ -336,7 +423,11 @@ describe("behaviours the Python LabDaemon documents", () => {
     Spawner.spawned = [];
     s.daemon.registerPlugins({ tasks: { Spawner } });
     const ended = taskEvent("deaf", "completed", "failed", "cancelled");
-    await s.req("POST", "/tasks", { task_id: "deaf", task_type: "Spawner", params: { children: 4, cooperative: false } });
+    await s.req("POST", "/tasks", {
+      task_id: "deaf",
+      task_type: "Spawner",
+      params: { children: 4, cooperative: false },
+    });
     await until(() => Spawner.spawned.length === 1, 2000, "first child");
     await s.req("POST", "/tasks/deaf/cancel");
     expect(await ended).toBe("cancelled");
@@ -350,12 +441,16 @@ describe("behaviours the Python LabDaemon documents", () => {
   test("daemon 50: with completedTaskBuffer 2 the oldest finished task is evicted (GET /tasks/{id} 404)", async () => {
     await s.close();
     s = await startTestServer({ completedTaskBuffer: 2 });
-    for (const id of ["task1", "task2", "task3"]) expect(await runToEnd(id, "MockTask", { delay: 1 })).toBe("completed");
+    for (const id of ["task1", "task2", "task3"])
+      expect(await runToEnd(id, "MockTask", { delay: 1 })).toBe("completed");
     const t1 = await s.req("GET", "/tasks/task1");
     expect(t1.status).toBe(404);
     expect(t1.body.error.type).toBe("TaskNotFound");
     for (const id of ["task2", "task3"]) expect((await s.req("GET", `/tasks/${id}`)).body.status).toBe("completed");
-    expect((await s.req("GET", "/tasks")).body.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(["task2", "task3"]);
+    expect((await s.req("GET", "/tasks")).body.tasks.map((t: { task_id: string }) => t.task_id)).toEqual([
+      "task2",
+      "task3",
+    ]);
   });
 
   test("server 14: a second device error overwrites the first in GET /devices/{id}/error", async () => {

@@ -10,38 +10,65 @@ import { startTestServer, type TestServer } from "../support/apiServer.ts";
 class OpenSupply {
   volts = 0;
   constructor(readonly deviceId: string) {}
-  setVoltage(v: number) { this.volts = v; return v; }
-  private io() { return { session: "secret settings" }; }
-  _raw() { return "raw"; }
-  #hidden() { return "hidden"; }
-  peek() { return this.#hidden(); }
+  setVoltage(v: number) {
+    this.volts = v;
+    return v;
+  }
+  private io() {
+    return { session: "secret settings" };
+  }
+  _raw() {
+    return "raw";
+  }
+  #hidden() {
+    return "hidden";
+  }
+  peek() {
+    return this.#hidden();
+  }
   connect() {}
   disconnect() {}
-  isConnected() { return true; }
+  isConnected() {
+    return true;
+  }
 }
 
 class Supply extends OpenSupply {
   static remote = ["setVoltage", "getVoltage"];
   static methods = { setVoltage: { params: { volts: t.Number({ minimum: 0, maximum: 30 }) }, doc: "V" } };
-  getVoltage() { return this.volts; }
-  calibrate() { return "calibrated"; }
+  getVoltage() {
+    return this.volts;
+  }
+  calibrate() {
+    return "calibrated";
+  }
 }
 
 class CalibrateTask {
   deviceIds = ["psu"];
   requiredMethods = { psu: ["calibrate"] };
   constructor(readonly taskId: string) {}
-  async run(ctx: TaskContext) { return await ctx.daemon.getDevice<Supply>("psu").calibrate(); }
+  async run(ctx: TaskContext) {
+    return await ctx.daemon.getDevice<Supply>("psu").calibrate();
+  }
 }
 
 let s: TestServer;
-const call = (id: string, method: string, args: unknown[] = []) => s.req("POST", `/devices/${id}/call`, { method, args });
-const listed = async (id: string) => ((await s.req("GET", `/devices/${id}/methods`)).body.methods as { name: string }[]).map((m) => m.name);
+const call = (id: string, method: string, args: unknown[] = []) =>
+  s.req("POST", `/devices/${id}/call`, { method, args });
+const listed = async (id: string) =>
+  ((await s.req("GET", `/devices/${id}/methods`)).body.methods as { name: string }[]).map((m) => m.name);
 
 beforeAll(async () => {
   s = await startTestServer({ logLevel: "silent" });
-  s.daemon.registerPlugins({ devices: { OpenSupply, Supply, SimLaser, SimPowerMeter, SimDaq, ScpiInstrument }, tasks: { CalibrateTask } });
-  for (const [id, type] of [["open", "OpenSupply"], ["psu", "Supply"]]) {
+  s.daemon.registerPlugins({
+    devices: { OpenSupply, Supply, SimLaser, SimPowerMeter, SimDaq, ScpiInstrument },
+    tasks: { CalibrateTask },
+  });
+  for (const [id, type] of [
+    ["open", "OpenSupply"],
+    ["psu", "Supply"],
+  ]) {
     await s.req("POST", "/devices", { device_id: id, device_type: type });
     await s.req("POST", `/devices/${id}/connect`);
   }
@@ -74,7 +101,8 @@ test("GET /methods lists exactly what /call accepts: no lifecycle methods", asyn
       expect(names).not.toContain(lifecycle);
       expect((await call(id, lifecycle)).status).toBe(400);
     }
-    for (const name of names) expect({ name, status: (await call(id, name, [1])).status }).toEqual({ name, status: 200 });
+    for (const name of names)
+      expect({ name, status: (await call(id, name, [1])).status }).toEqual({ name, status: 200 });
   }
 });
 
@@ -82,8 +110,17 @@ test("the built-in drivers declare what is remote, and list exactly that", async
   await s.req("POST", "/devices", { device_id: "l1", device_type: "SimLaser" });
   await s.req("POST", "/devices", { device_id: "m1", device_type: "SimPowerMeter", params: { source: "l1" } });
   await s.req("POST", "/devices", { device_id: "q1", device_type: "SimDaq" });
-  await s.req("POST", "/devices", { device_id: "i1", device_type: "ScpiInstrument", params: { resource: "TCPIP0::127.0.0.1::9::SOCKET" } });
-  for (const [id, cls] of [["l1", SimLaser], ["m1", SimPowerMeter], ["q1", SimDaq], ["i1", ScpiInstrument]] as const) {
+  await s.req("POST", "/devices", {
+    device_id: "i1",
+    device_type: "ScpiInstrument",
+    params: { resource: "TCPIP0::127.0.0.1::9::SOCKET" },
+  });
+  for (const [id, cls] of [
+    ["l1", SimLaser],
+    ["m1", SimPowerMeter],
+    ["q1", SimDaq],
+    ["i1", ScpiInstrument],
+  ] as const) {
     expect(Array.isArray(cls.remote)).toBe(true);
     expect(await listed(id)).toEqual([...cls.remote].sort());
   }
@@ -98,7 +135,9 @@ test("in-process code and tasks may still use methods that are not remote", asyn
 test("a static remote naming something that is not a remote-callable method is refused at registration", () => {
   const d = new LabDaemon();
   for (const remote of [["nope"], ["_raw"], ["connect"], "setVoltage", [1]]) {
-    class Bad extends OpenSupply { static remote = remote; }
+    class Bad extends OpenSupply {
+      static remote = remote;
+    }
     expect(() => d.registerPlugins({ devices: { Bad } })).toThrow(/static remote/);
   }
 });

@@ -34,7 +34,12 @@ test("an unparsable resource string is a 400 naming the problem, and no device i
 test("valid resource strings of each interface are still added, unconnected", async () => {
   s = await startTestServer();
   s.daemon.registerPlugins({ devices: { ScpiInstrument } });
-  const resources = ["TCPIP0::127.0.0.1::5025::SOCKET", "TCPIP::127.0.0.1::INSTR", "ASRL/dev/ttyS0::INSTR", "GPIB0::5::INSTR"];
+  const resources = [
+    "TCPIP0::127.0.0.1::5025::SOCKET",
+    "TCPIP::127.0.0.1::INSTR",
+    "ASRL/dev/ttyS0::INSTR",
+    "GPIB0::5::INSTR",
+  ];
   for (const [i, resource] of resources.entries()) {
     const r = await add(`dev${i}`, resource);
     expect({ resource, status: r.status }).toEqual({ resource, status: 200 });

@@ -46,7 +46,9 @@ describe("lifecycle", () => {
     s = await startTestServer();
     await s.req("POST", "/devices", { device_id: "d", device_type: "MockDevice" });
     const pending = fetch(`${s.url}/devices/d/call`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "slow", args: [30_000] }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "slow", args: [30_000] }),
     }).catch(() => null);
     await until(() => s!.daemon.deviceState("d").busy, 2000, "the call to reach the device");
     const t0 = performance.now();
@@ -104,7 +106,18 @@ describe("meta routes and unknown routes", () => {
 
   test("an unexpected failure in the server is a 500 InternalError envelope without details, logged with its stack", async () => {
     s = await startTestServer();
-    s.daemon.registerPlugins({ devices: { Cursed: class { static get methods(): never { throw new Error("secret internals"); } ping() { return 1; } } } });
+    s.daemon.registerPlugins({
+      devices: {
+        Cursed: class {
+          static get methods(): never {
+            throw new Error("secret internals");
+          }
+          ping() {
+            return 1;
+          }
+        },
+      },
+    });
     await s.req("POST", "/devices", { device_id: "c", device_type: "Cursed" });
     s.lines.length = 0;
     const r = await s.req("GET", "/devices/c/methods");
@@ -142,12 +155,19 @@ describe("meta routes and unknown routes", () => {
     const lines: string[] = [];
     const daemon = new LabDaemon();
     daemon.registerPlugins({ devices: deviceClasses });
-    const quiet = new LabDaemonServer(daemon, { host: "0.0.0.0", port: 0, logLevel: "silent", logger: captureLogger(lines) });
+    const quiet = new LabDaemonServer(daemon, {
+      host: "0.0.0.0",
+      port: 0,
+      logLevel: "silent",
+      logger: captureLogger(lines),
+    });
     await quiet.start();
     try {
       daemon.addDevice("odd", "OddResultsDevice");
       const r = await fetch(`http://127.0.0.1:${quiet.port}/devices/odd/call`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method: "internal" }),
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ method: "internal" }),
       });
       expect(r.status).toBe(500);
       expect((await fetch(`http://127.0.0.1:${quiet.port}/devices/none`)).status).toBe(404);
@@ -162,7 +182,13 @@ describe("token auth", () => {
   test("every route but /health needs the Bearer token; 401 envelope otherwise", async () => {
     s = await startTestServer({ token: "s3cret" });
     expect((await s.req("GET", "/health")).status).toBe(200);
-    for (const [m, p] of [["GET", "/"], ["GET", "/devices"], ["POST", "/devices"], ["GET", "/openapi.json"], ["GET", "/nothing"]] as const) {
+    for (const [m, p] of [
+      ["GET", "/"],
+      ["GET", "/devices"],
+      ["POST", "/devices"],
+      ["GET", "/openapi.json"],
+      ["GET", "/nothing"],
+    ] as const) {
       const r = await s.req(m, p, m === "POST" ? { device_id: "x", device_type: "MockDevice" } : undefined);
       expect({ p, status: r.status }).toEqual({ p, status: 401 });
       expect(r.body.error.type).toBe("Unauthorized");
@@ -174,7 +200,16 @@ describe("token auth", () => {
     expect((await s.req("GET", "/devices", undefined, { authorization: "Basic s3cret" })).status).toBe(401);
     expect((await s.req("GET", "/devices?token=s3cret")).status).toBe(401);
     expect((await s.req("GET", "/devices", undefined, { authorization: "Bearer s3cret" })).status).toBe(200);
-    expect((await s.req("POST", "/devices", { device_id: "x", device_type: "MockDevice" }, { authorization: "bearer s3cret" })).status).toBe(200);
+    expect(
+      (
+        await s.req(
+          "POST",
+          "/devices",
+          { device_id: "x", device_type: "MockDevice" },
+          { authorization: "bearer s3cret" },
+        )
+      ).status,
+    ).toBe(200);
   });
 
   test("paths under /stream/ also accept ?token=", async () => {
@@ -187,8 +222,13 @@ describe("token auth", () => {
 });
 
 /** One raw HTTP/1.1 request with the given Host header (fetch would set its own); status and body. */
-async function rawRequest(port: number, method: string, target: string, host: string,
-  headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function rawRequest(
+  port: number,
+  method: string,
+  target: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const r = await raw(port, method, target, { host, headers });
   return { status: r.status ?? 0, body: r.body };
 }
@@ -196,7 +236,12 @@ async function rawRequest(port: number, method: string, target: string, host: st
 describe("CORS", () => {
   test("off by default: a foreign Origin is refused with 403, same-origin and no-Origin requests pass", async () => {
     s = await startTestServer();
-    const foreign = await s.req("POST", "/devices", { device_id: "x", device_type: "MockDevice" }, { origin: "http://evil.example" });
+    const foreign = await s.req(
+      "POST",
+      "/devices",
+      { device_id: "x", device_type: "MockDevice" },
+      { origin: "http://evil.example" },
+    );
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
     expect(isEnvelope(foreign.body)).toBe(true);
@@ -210,7 +255,12 @@ describe("CORS", () => {
     s = await startTestServer();
     s.daemon.addDevice("m1", "MockDevice");
     const port = s.server.port;
-    for (const host of [`evil.example:${port}`, "evil.example", `192.168.1.5:${port}`, `127.0.0.1.evil.example:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      "evil.example",
+      `192.168.1.5:${port}`,
+      `127.0.0.1.evil.example:${port}`,
+    ]) {
       const r = await rawRequest(port, "POST", "/devices/m1/connect", host, { origin: `http://${host}` });
       expect({ host, status: r.status }).toEqual({ host, status: 403 });
       expect(isEnvelope(JSON.parse(r.body))).toBe(true);
@@ -218,7 +268,14 @@ describe("CORS", () => {
       expect((await rawRequest(port, "GET", "/devices", host)).status).toBe(403);
     }
     expect(s.daemon.deviceState("m1").connected).toBe(false);
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, `app.localhost:${port}`, ""]) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      "localhost",
+      `[::1]:${port}`,
+      `app.localhost:${port}`,
+      "",
+    ]) {
       expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({ host, status: 200 });
     }
   });
@@ -237,7 +294,10 @@ describe("CORS", () => {
         expect(JSON.parse(refused.body).error.type).toBe("HostNotAllowed");
       }
       for (const host of [`192.168.1.5:${port}`, `[fe80::1]:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, ""]) {
-        expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({ host, status: 200 });
+        expect({ host, status: (await rawRequest(port, "GET", "/devices", host)).status }).toEqual({
+          host,
+          status: 200,
+        });
       }
     } finally {
       await wide.stop();
@@ -257,7 +317,9 @@ describe("CORS", () => {
   test("listed origins get credentials-safe headers (never *) and preflight answers", async () => {
     s = await startTestServer({ cors: ["http://dash.lab:8080"], token: "t" });
     const pre = await s.req("OPTIONS", "/devices/x/call", undefined, {
-      origin: "http://dash.lab:8080", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type",
+      origin: "http://dash.lab:8080",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization, content-type",
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
@@ -269,7 +331,10 @@ describe("CORS", () => {
     expect(r.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
     expect(r.headers.get("access-control-allow-credentials")).toBe("true");
     expect(r.headers.get("vary")).toContain("Origin");
-    const err = await s.req("GET", "/devices/none", undefined, { origin: "http://dash.lab:8080", authorization: "Bearer t" });
+    const err = await s.req("GET", "/devices/none", undefined, {
+      origin: "http://dash.lab:8080",
+      authorization: "Bearer t",
+    });
     expect(err.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");
     const unauthorised = await s.req("GET", "/devices", undefined, { origin: "http://dash.lab:8080" });
     expect(unauthorised.status).toBe(401);
@@ -296,9 +361,14 @@ describe("request bodies", () => {
         else c.close();
       },
     });
-    const chunked = await fetch(`${s.url}/devices/d/call`, { method: "POST", body: stream, headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+    const chunked = await fetch(`${s.url}/devices/d/call`, {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": "application/json" },
+      duplex: "half",
+    } as RequestInit);
     expect(chunked.status).toBe(413);
-    expect(((await s.req("POST", "/devices/d/call", { method: "getValue" })).body.result)).toBe(0);
+    expect((await s.req("POST", "/devices/d/call", { method: "getValue" })).body.result).toBe(0);
     const justUnder = await s.req("POST", "/devices/d/call", { method: "setValue", args: ["y".repeat(1_000_000)] });
     expect(justUnder.status).toBe(200);
   });
@@ -309,11 +379,22 @@ describe("idle timeout", () => {
     s = await startTestServer();
     s.daemon.addDevice("m1", "MockDevice");
     const lifted: Request[] = [];
-    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(req); } };
+    const fakeSocket = {
+      timeout: (req: Request, seconds: number) => {
+        if (seconds === 0) lifted.push(req);
+      },
+    };
     let feed!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => { feed = c; } });
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        feed = c;
+      },
+    });
     const request = new Request(`${s.url}/devices/m1/call`, {
-      method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half",
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      duplex: "half",
     } as RequestInit);
     const pending = s.server.fetch(request, fakeSocket as never);
     feed.enqueue(new TextEncoder().encode('{"method":'));
@@ -330,7 +411,11 @@ describe("idle timeout", () => {
   test("a task parameter read (task code, bounded by parameterTimeoutMs) is not cut by the idle timeout; other GETs keep it", async () => {
     s = await startTestServer();
     const lifted: string[] = [];
-    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(new URL(req.url).pathname); } };
+    const fakeSocket = {
+      timeout: (req: Request, seconds: number) => {
+        if (seconds === 0) lifted.push(new URL(req.url).pathname);
+      },
+    };
     for (const path of ["/tasks/t1/parameters/gain", "/tasks/t1", "/devices", "/tasks/t1/parameters"]) {
       await (await s.server.fetch(new Request(s.url + path), fakeSocket as never)).arrayBuffer();
     }
@@ -340,7 +425,11 @@ describe("idle timeout", () => {
   test("a request re-anchored for its short Host still has the idle timeout lifted on its own socket", async () => {
     s = await startTestServer({ token: "t" });
     const lifted: Request[] = [];
-    const fakeSocket = { timeout: (req: Request, seconds: number) => { if (seconds === 0) lifted.push(req); } };
+    const fakeSocket = {
+      timeout: (req: Request, seconds: number) => {
+        if (seconds === 0) lifted.push(req);
+      },
+    };
     const request = new Request("http://pc1/stream/tasks?token=t");
     const res = await s.server.fetch(request, fakeSocket as never);
     expect(res.status).toBe(200);
@@ -356,18 +445,41 @@ describe("API docs", () => {
     const r = await s.req("GET", "/openapi.json");
     expect(r.status).toBe(200);
     const paths = r.body.paths;
-    const routes = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`));
+    const routes = Object.entries(paths).flatMap(([p, ops]) =>
+      Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     for (const route of [
-      "GET /", "GET /health", "GET /types", "GET /devices", "POST /devices", "GET /devices/{device_id}", "DELETE /devices/{device_id}",
-      "GET /devices/{device_id}/methods", "GET /devices/{device_id}/error", "DELETE /devices/{device_id}/error",
-      "POST /devices/{device_id}/connect", "POST /devices/{device_id}/disconnect", "POST /devices/{device_id}/call",
-      "POST /devices/{device_id}/stream/stop", "GET /tasks", "POST /tasks", "GET /tasks/{task_id}", "GET /tasks/{task_id}/error",
-      "DELETE /tasks/{task_id}/error", "POST /tasks/{task_id}/cancel", "POST /tasks/{task_id}/pause", "POST /tasks/{task_id}/resume",
-      "POST /tasks/{task_id}/parameters", "GET /tasks/{task_id}/parameters/{key}",
-      "GET /stream/devices/{device_id}", "GET /stream/tasks",
-    ]) expect(routes).toContain(route);
+      "GET /",
+      "GET /health",
+      "GET /types",
+      "GET /devices",
+      "POST /devices",
+      "GET /devices/{device_id}",
+      "DELETE /devices/{device_id}",
+      "GET /devices/{device_id}/methods",
+      "GET /devices/{device_id}/error",
+      "DELETE /devices/{device_id}/error",
+      "POST /devices/{device_id}/connect",
+      "POST /devices/{device_id}/disconnect",
+      "POST /devices/{device_id}/call",
+      "POST /devices/{device_id}/stream/stop",
+      "GET /tasks",
+      "POST /tasks",
+      "GET /tasks/{task_id}",
+      "GET /tasks/{task_id}/error",
+      "DELETE /tasks/{task_id}/error",
+      "POST /tasks/{task_id}/cancel",
+      "POST /tasks/{task_id}/pause",
+      "POST /tasks/{task_id}/resume",
+      "POST /tasks/{task_id}/parameters",
+      "GET /tasks/{task_id}/parameters/{key}",
+      "GET /stream/devices/{device_id}",
+      "GET /stream/tasks",
+    ])
+      expect(routes).toContain(route);
     for (const ops of Object.values(paths) as Record<string, any>[]) {
-      for (const op of Object.values(ops)) expect(op.responses.default.content["application/json"].schema.properties.error).toBeDefined();
+      for (const op of Object.values(ops))
+        expect(op.responses.default.content["application/json"].schema.properties.error).toBeDefined();
     }
     const call = paths["/devices/{device_id}/call"].post;
     expect(call.requestBody.content["application/json"].schema.properties.method).toBeDefined();
@@ -396,8 +508,13 @@ describe("API docs", () => {
     const stream = doc.paths["/stream/devices/{device_id}"].get.responses;
     expect(Object.keys(stream["200"].content)).toEqual(["text/event-stream"]);
     expect(Object.keys(stream).sort()).toEqual(["200", "204", "400", "404", "default"]);
-    expect(doc.paths["/tasks"].post.requestBody.content["application/json"].schema.required).toEqual(["task_id", "task_type"]);
-    expect(doc.paths["/tasks/{task_id}/cancel"].post.parameters).toContainEqual(expect.objectContaining({ name: "force", in: "query", required: false }));
+    expect(doc.paths["/tasks"].post.requestBody.content["application/json"].schema.required).toEqual([
+      "task_id",
+      "task_type",
+    ]);
+    expect(doc.paths["/tasks/{task_id}/cancel"].post.parameters).toContainEqual(
+      expect.objectContaining({ name: "force", in: "query", required: false }),
+    );
   });
 
   test("the Swagger page references no external URL and its assets are served locally", async () => {
@@ -462,13 +579,18 @@ describe("slow clients", () => {
     const t0 = performance.now();
     const closed = new Promise<number>((resolve) => {
       void Bun.connect({
-        hostname: "127.0.0.1", port: s!.server.port,
+        hostname: "127.0.0.1",
+        port: s!.server.port,
         socket: {
           open(sock) {
-            sock.write("POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"dev");
+            sock.write(
+              'POST /devices HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"dev',
+            );
           },
           data() {},
-          close() { resolve(performance.now() - t0); },
+          close() {
+            resolve(performance.now() - t0);
+          },
         },
       });
     });

@@ -23,7 +23,9 @@ class GatedDevice {
 
 const call = (method: string, args: unknown[] = []) =>
   fetch(`${s!.url}/devices/d/call`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ method, args }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ method, args }),
     signal: AbortSignal.timeout(15_000),
   });
 
@@ -43,7 +45,9 @@ test("a call still running at the stop's deadline is answered 503 ServerShutting
   expect(body.error.message).toContain("may still have taken effect");
   expect(performance.now() - t0).toBeLessThan(10_000);
   expect(s.lines.some((l) => l.includes("/devices/d/call 503"))).toBe(true);
-  expect(s.lines.some((l) => l.startsWith("warn") && l.includes("1 request(s) still running at the deadline"))).toBe(true);
+  expect(s.lines.some((l) => l.startsWith("warn") && l.includes("1 request(s) still running at the deadline"))).toBe(
+    true,
+  );
 });
 
 test("a call that finishes before the stop's deadline gets its own answer", async () => {
@@ -77,8 +81,11 @@ test("a request that arrives while the server stops is answered 503 at once", as
 
 test("the drain keeps nothing of requests that ended, and answers the ones still running when cut", async () => {
   const drain = new RequestDrain();
-  const answers = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) =>
-    drain.track(i % 2 ? Promise.resolve(new Response("ok")) : Promise.reject(new Error("failed")))));
+  const answers = await Promise.allSettled(
+    Array.from({ length: 1000 }, (_, i) =>
+      drain.track(i % 2 ? Promise.resolve(new Response("ok")) : Promise.reject(new Error("failed"))),
+    ),
+  );
   expect(answers.filter((a) => a.status === "fulfilled")).toHaveLength(500);
   expect(drain.inFlight).toBe(0);
   const stuck = drain.track(new Promise<Response>(() => {}));

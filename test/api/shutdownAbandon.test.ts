@@ -4,7 +4,9 @@ import { startTestServer } from "../support/apiServer.ts";
 
 class Deaf {
   constructor(readonly taskId: string) {}
-  run() { return new Promise(() => {}); }
+  run() {
+    return new Promise(() => {});
+  }
 }
 
 test("a task abandoned at shutdown is logged with its id", async () => {

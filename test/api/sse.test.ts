@@ -20,7 +20,9 @@ function subscribers(id: string, n: number, timeoutMs = 2000) {
   return until(() => s().subscribers === n && (n === 0 || s().streaming), timeoutMs, `${n} subscribers on ${id}`);
 }
 
-beforeEach(async () => { srv = await startSseServer({ keepAliveMs: 60_000, resumeGraceMs: 0 }); });
+beforeEach(async () => {
+  srv = await startSseServer({ keepAliveMs: 60_000, resumeGraceMs: 0 });
+});
 afterEach(async () => {
   for (const s of open.splice(0)) s.close();
   await srv.stop();
@@ -164,7 +166,9 @@ describe("GET /stream/devices/:id", () => {
     class HoldingTask {
       deviceIds = ["m1"];
       constructor(readonly taskId: string) {}
-      run(ctx: { signal: AbortSignal }) { return new Promise((r) => ctx.signal.addEventListener("abort", r)); }
+      run(ctx: { signal: AbortSignal }) {
+        return new Promise((r) => ctx.signal.addEventListener("abort", r));
+      }
     }
     srv.daemon.registerPlugins({ tasks: { HoldingTask } });
     const h = srv.daemon.executeTask("t1", "HoldingTask");

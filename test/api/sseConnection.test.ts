@@ -6,8 +6,11 @@ import { bytes } from "../../src/server/sse/format.ts";
 test("a stream the server ended is cut off after drainTimeoutMs when its client never reads", async () => {
   let closes = 0;
   const conn = new SseConnection({
-    limits: { maxEvents: 16, maxBytes: 1 << 20 }, keepAliveMs: 10, drainTimeoutMs: 50,
-    signal: new AbortController().signal, onClose: () => closes++,
+    limits: { maxEvents: 16, maxBytes: 1 << 20 },
+    keepAliveMs: 10,
+    drainTimeoutMs: 50,
+    signal: new AbortController().signal,
+    onClose: () => closes++,
   });
   conn.push(bytes("data: 1\n\n"));
   conn.end(bytes("event: stream_error\ndata: {}\n\n"));
@@ -23,8 +26,11 @@ test("a stream the server ended is cut off after drainTimeoutMs when its client 
 
 test("a stream the server ended closes as soon as its client has read everything", async () => {
   const conn = new SseConnection({
-    limits: { maxEvents: 16, maxBytes: 1 << 20 }, keepAliveMs: 0, drainTimeoutMs: 60_000,
-    signal: new AbortController().signal, onClose: () => {},
+    limits: { maxEvents: 16, maxBytes: 1 << 20 },
+    keepAliveMs: 0,
+    drainTimeoutMs: 60_000,
+    signal: new AbortController().signal,
+    onClose: () => {},
   });
   conn.push(bytes("data: 1\n\n"));
   conn.end(bytes("event: stream_error\ndata: {}\n\n"));

@@ -8,13 +8,18 @@ describe("encodePayload", () => {
   test("typed arrays become arrays; NaN and ±Infinity become null", () => {
     expect(encodePayload(new Float64Array([1.5, NaN, Infinity, -Infinity]), "json")).toBe("[1.5,null,null,null]");
     expect(encodePayload([1, NaN], "json")).toBe("[1,null]");
-    expect(encodePayload({ a: new Int16Array([-2, 3]), b: { c: new Float32Array([0.5]) }, d: NaN }, "json"))
-      .toBe('{"a":[-2,3],"b":{"c":[0.5]},"d":null}');
+    expect(encodePayload({ a: new Int16Array([-2, 3]), b: { c: new Float32Array([0.5]) }, d: NaN }, "json")).toBe(
+      '{"a":[-2,3],"b":{"c":[0.5]},"d":null}',
+    );
     expect(encodePayload(new BigInt64Array([5n]), "json")).toBe("[5]");
     // bigints as in call results: exact numbers, strings beyond 2^53
     expect(encodePayload(new BigUint64Array([2n ** 64n - 1n, 3n]), "json")).toBe('["18446744073709551615",3]');
-    expect(encodePayload({ big: 2n ** 53n, ok: -(2n ** 53n - 1n) }, "json")).toBe('{"big":"9007199254740992","ok":-9007199254740991}');
-    expect(encodePayload({ n: 7n, s: new Set([1]), m: new Map([["k", 1]]) }, "json")).toBe('{"n":7,"s":[1],"m":{"k":1}}');
+    expect(encodePayload({ big: 2n ** 53n, ok: -(2n ** 53n - 1n) }, "json")).toBe(
+      '{"big":"9007199254740992","ok":-9007199254740991}',
+    );
+    expect(encodePayload({ n: 7n, s: new Set([1]), m: new Map([["k", 1]]) }, "json")).toBe(
+      '{"n":7,"s":[1],"m":{"k":1}}',
+    );
     expect(encodePayload(undefined, "json")).toBe("null");
   });
 
@@ -32,8 +37,15 @@ describe("encodePayload", () => {
     const back = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
     expect(Array.from(back.slice(0, 2))).toEqual([1, -2.5]);
     expect(Number.isNaN(back[2])).toBe(true);
-    const dtypes = [new Float64Array(1), new Int8Array(1), new Uint8Array(1), new Uint16Array(1), new Int32Array(1),
-      new Uint32Array(1), new BigUint64Array(1)].map((a) => JSON.parse(encodePayload(a, "base64")).dtype);
+    const dtypes = [
+      new Float64Array(1),
+      new Int8Array(1),
+      new Uint8Array(1),
+      new Uint16Array(1),
+      new Int32Array(1),
+      new Uint32Array(1),
+      new BigUint64Array(1),
+    ].map((a) => JSON.parse(encodePayload(a, "base64")).dtype);
     expect(dtypes).toEqual(["float64", "int8", "uint8", "uint16", "int32", "uint32", "uint64"]);
     // A view on part of a buffer sends only its own bytes.
     const big = new Float64Array([1, 2, 3, 4]);
@@ -50,7 +62,9 @@ describe("encodePayload", () => {
 
 describe("payloads over SSE", () => {
   let srv: TestServer;
-  afterEach(async () => { await srv.stop(); });
+  afterEach(async () => {
+    await srv.stop();
+  });
 
   test("json and base64 subscribers of one device each get their encoding", async () => {
     srv = await startSseServer();
@@ -58,13 +72,19 @@ describe("payloads over SSE", () => {
     const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
     const j = await RawStream.open(`${srv.base}/stream/devices/m1`);
     const b = await RawStream.open(`${srv.base}/stream/devices/m1?encoding=base64`);
-    await until(() => srv.sse.stats("m1")?.subscribers === 2 && srv.daemon.deviceState("m1").streaming, 2000, "both subscribed");
+    await until(
+      () => srv.sse.stats("m1")?.subscribers === 2 && srv.daemon.deviceState("m1").streaming,
+      2000,
+      "both subscribed",
+    );
     dev.emit(new Float64Array([1, NaN, 3]), { v: 2 });
     await j.until(() => j.data.length === 2);
     await b.until(() => b.data.length === 2);
     expect(j.data[0].payload).toEqual([1, null, 3]);
     expect(b.data[0].payload.dtype).toBe("float64");
-    expect(Array.from(new Float64Array(Uint8Array.from(Buffer.from(b.data[0].payload.data, "base64")).buffer))).toEqual([1, NaN, 3]);
+    expect(Array.from(new Float64Array(Uint8Array.from(Buffer.from(b.data[0].payload.data, "base64")).buffer))).toEqual(
+      [1, NaN, 3],
+    );
     expect(b.data[1].payload).toEqual({ v: 2 });
     expect(j.data.map((d) => d.sequence)).toEqual(b.data.map((d) => d.sequence));
     j.close();
@@ -83,7 +103,10 @@ describe("payloads over SSE", () => {
     bad.self = bad;
     dev.emit(1, bad, 3);
     await s.until(() => s.data.length === 2);
-    expect(s.data.map((d) => [d.sequence, d.payload])).toEqual([[1, 1], [3, 3]]);
+    expect(s.data.map((d) => [d.sequence, d.payload])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
     expect(errors).toEqual(["callback:m1"]);
     expect(srv.sse.stats("m1")!.encode_failures).toBe(1);
     s.close();

@@ -14,8 +14,12 @@ class SlowStart {
     if (this.starts === 1) await new Promise<void>((r) => (this.gate = r)); // the first start hangs until released
     this.cb = cb;
   }
-  stopStreaming() { this.cb = null; }
-  isStreaming() { return this.cb !== null; }
+  stopStreaming() {
+    this.cb = null;
+  }
+  isStreaming() {
+    return this.cb !== null;
+  }
 }
 
 test("a stop during the start ends that subscription; a client joining after it gets the device started again", async () => {

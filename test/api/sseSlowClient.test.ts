@@ -103,7 +103,9 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   const jumps = got.filter((s, i) => i > 0 && s !== got[i - 1]! + 1).length;
   expect(jumps).toBeGreaterThan(0);
   expect(got.at(-1)).toBe(seqs.at(-1));
-  console.log(`fast client: ${total} events (10 MB) in ${elapsed.toFixed(0)} ms; stalled client: ` +
-    `${slow.delivered} handed to its socket, ${slow.queued} queued, ${slow.dropped} dropped`);
+  console.log(
+    `fast client: ${total} events (10 MB) in ${elapsed.toFixed(0)} ms; stalled client: ` +
+      `${slow.delivered} handed to its socket, ${slow.queued} queued, ${slow.dropped} dropped`,
+  );
   fast.close();
 }, 120_000); // a hang guard: it takes a few seconds, 20-45 s with both cores busy

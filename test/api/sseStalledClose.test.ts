@@ -15,18 +15,33 @@ afterEach(async () => {
 
 /** Whether the server still holds its end of the connection (a paused client never sees a close itself). */
 function serverHolds(serverPort: number, clientPort: number): boolean {
-  const out = Bun.spawnSync(["ss", "-Htn", "state", "established", `( sport = :${serverPort} and dport = :${clientPort} )`]);
+  const out = Bun.spawnSync([
+    "ss",
+    "-Htn",
+    "state",
+    "established",
+    `( sport = :${serverPort} and dport = :${clientPort} )`,
+  ]);
   return out.stdout.toString().trim().length > 0;
 }
 
 async function stalledSubscriber(opts: { drainTimeoutMs: number }) {
-  run = await startServer({ idleTimeoutSeconds: 1, sse: { drainTimeoutMs: opts.drainTimeoutMs, keepAliveMs: 60_000, resumeGraceMs: 0 } });
+  run = await startServer({
+    idleTimeoutSeconds: 1,
+    sse: { drainTimeoutMs: opts.drainTimeoutMs, keepAliveMs: 60_000, resumeGraceMs: 0 },
+  });
   run.daemon.addDevice("m1", "ManualStreamDevice");
   const dev = run.daemon.getDeviceInstance("m1") as ManualStreamDevice;
   const port = Number(new URL(run.url).port);
   sock = await Bun.connect({
-    hostname: "127.0.0.1", port,
-    socket: { data(s) { s.pause(); }, error() {} }, // stops reading after the first data
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(s) {
+        s.pause();
+      },
+      error() {},
+    }, // stops reading after the first data
   });
   sock.write("GET /stream/devices/m1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
   await until(() => run!.server.sse.stats("m1")?.subscribers === 1, 3000, "the client to subscribe");

@@ -52,7 +52,10 @@ export class RawStream {
   }
 
   private async pump(): Promise<void> {
-    if (!this.res.body) { this.finish(); return; }
+    if (!this.res.body) {
+      this.finish();
+      return;
+    }
     const reader = this.res.body.getReader();
     const dec = new TextDecoder();
     let buf = "";
@@ -72,12 +75,18 @@ export class RawStream {
             if (line.startsWith(":")) continue;
             isComment = false;
             const i = line.indexOf(":");
-            const k = line.slice(0, i), v = line.slice(i + 2);
-            if (k === "id") ev.id = v; else if (k === "event") ev.event = v; else if (k === "data") data.push(v);
+            const k = line.slice(0, i),
+              v = line.slice(i + 2);
+            if (k === "id") ev.id = v;
+            else if (k === "event") ev.event = v;
+            else if (k === "data") data.push(v);
           }
           if (isComment) this.comments++;
           // As in the spec, a block without data (e.g. only `retry:`) dispatches nothing.
-          else if (data.length) { ev.data = data.join("\n"); this.events.push(ev); }
+          else if (data.length) {
+            ev.data = data.join("\n");
+            this.events.push(ev);
+          }
         }
         this.notify();
       }
@@ -102,11 +111,18 @@ export class RawStream {
   until(cond: () => boolean, timeoutMs = 3000, what = "stream condition"): Promise<void> {
     const guardMs = Math.max(timeoutMs, MIN_WAIT_MS);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${guardMs} ms waiting for ${what}; have ${this.events.length} events`)), guardMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out after ${guardMs} ms waiting for ${what}; have ${this.events.length} events`)),
+        guardMs,
+      );
       const check = () => {
-        if (cond()) { clearTimeout(timer); resolve(); }
-        else if (this.ended && !cond()) { clearTimeout(timer); reject(new Error(`stream ended before ${what}; have ${this.events.length} events`)); }
-        else this.waiters.push(check);
+        if (cond()) {
+          clearTimeout(timer);
+          resolve();
+        } else if (this.ended && !cond()) {
+          clearTimeout(timer);
+          reject(new Error(`stream ended before ${what}; have ${this.events.length} events`));
+        } else this.waiters.push(check);
       };
       check();
     });

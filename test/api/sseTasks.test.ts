@@ -4,7 +4,9 @@ import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 let srv: TestServer;
 const open: RawStream[] = [];
-beforeEach(async () => { srv = await startSseServer(); });
+beforeEach(async () => {
+  srv = await startSseServer();
+});
 afterEach(async () => {
   for (const s of open.splice(0)) s.close();
   await srv.stop();
@@ -22,7 +24,13 @@ test("a task's life arrives as task_started, task_progress…, task_completed", 
   await h.wait({ timeoutMs: 20_000 }); // a hang guard
   await s.until(() => s.events.some((e) => e.event === "task_completed"));
   const ev = parsed(s);
-  expect(ev.map((e) => e.name)).toEqual(["task_started", "task_progress", "task_progress", "task_progress", "task_completed"]);
+  expect(ev.map((e) => e.name)).toEqual([
+    "task_started",
+    "task_progress",
+    "task_progress",
+    "task_progress",
+    "task_completed",
+  ]);
   expect(ev.every((e) => e.name === e.event && e.task_id === "t1" && e.task_type === "SteppedTask")).toBe(true);
   expect(ev.map((e) => e.status)).toEqual(["running", "running", "running", "running", "completed"]);
   expect(ev[3].progress).toEqual({ fraction: 1, message: "step 3" });
@@ -41,7 +49,9 @@ test("pause, resume, cancel and failure are streamed; ?task_id= filters", async 
   srv.daemon.executeTask("t2", "FailingTask", {});
   await all.until(() => all.events.some((e) => e.event === "task_failed"));
   await only.until(() => only.events.some((e) => e.event === "task_failed"));
-  const names = parsed(all).filter((e) => e.task_id === "t1" && e.name !== "task_progress").map((e) => e.name);
+  const names = parsed(all)
+    .filter((e) => e.task_id === "t1" && e.name !== "task_progress")
+    .map((e) => e.name);
   expect(names).toEqual(["task_started", "task_paused", "task_resumed", "task_cancelled"]);
   const failed = parsed(all).find((e) => e.name === "task_failed")!;
   expect(failed.status).toBe("failed");
@@ -77,5 +87,8 @@ test("a dashboard reconnecting with Last-Event-ID gets what it missed", async ()
   await srv.daemon.executeTask("t2", "MockTask", { delay: 1 }).wait();
   const b = await tasks("", { "last-event-id": last });
   await b.until(() => b.events.length === 2);
-  expect(parsed(b).map((e) => [e.name, e.task_id, e.sequence])).toEqual([["task_started", "t2", 3], ["task_completed", "t2", 4]]);
+  expect(parsed(b).map((e) => [e.name, e.task_id, e.sequence])).toEqual([
+    ["task_started", "t2", 3],
+    ["task_completed", "t2", 4],
+  ]);
 });

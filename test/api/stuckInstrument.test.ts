@@ -15,7 +15,11 @@ let s: TestServer;
 beforeAll(async () => {
   sims = await serveSimulators({
     devices: { dmm },
-    resources: [{ device: "dmm", socket: { port: 0 } }, { device: "dmm", vxi11: {} }, { device: "dmm", serial: {} }],
+    resources: [
+      { device: "dmm", socket: { port: 0 } },
+      { device: "dmm", vxi11: {} },
+      { device: "dmm", serial: {} },
+    ],
   });
   s = await startTestServer({ logLevel: "silent", callTimeoutMs: 300 });
   s.daemon.registerPlugins({ devices: { ScpiInstrument } });
@@ -30,7 +34,15 @@ for (const kind of ["socket", "vxi11", "serial"] as const) {
     const resource = sims.resources.find((r) => r.kind === kind)!.resource;
     const id = `dmm-${kind}`;
     const path = (p: string) => `/devices/${id}/${p}`;
-    expect((await s.req("POST", "/devices", { device_id: id, device_type: "ScpiInstrument", params: { resource, timeoutMs: IO_TIMEOUT_MS } })).status).toBe(200);
+    expect(
+      (
+        await s.req("POST", "/devices", {
+          device_id: id,
+          device_type: "ScpiInstrument",
+          params: { resource, timeoutMs: IO_TIMEOUT_MS },
+        })
+      ).status,
+    ).toBe(200);
     expect((await s.req("POST", path("connect"))).status).toBe(200);
 
     const hung = await s.req("POST", path("call"), { method: "query", args: ["HANG?"] });
@@ -38,7 +50,9 @@ for (const kind of ["socket", "vxi11", "serial"] as const) {
     expect(s.daemon.deviceState(id).busy).toBe(true); // the read is still waiting on the instrument
 
     // Each of these would otherwise wait its own full 300 ms bound behind the hung read, and time out.
-    const later = await Promise.all([1, 2, 3].map(() => s.req("POST", path("call"), { method: "query", args: ["*IDN?"] })));
+    const later = await Promise.all(
+      [1, 2, 3].map(() => s.req("POST", path("call"), { method: "query", args: ["*IDN?"] })),
+    );
     for (const r of later) {
       expect(r.status).toBe(504);
       expect(r.body.error.type).toBe("DeviceTimeoutError");

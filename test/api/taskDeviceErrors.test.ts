@@ -57,22 +57,43 @@ describe("a device's error inside a task", () => {
     const detail = await s.req("GET", "/tasks/trip1");
     expect(detail.body.status).toBe("failed");
     expect(detail.body.exception.error).toMatchObject({
-      type: "DeviceOperationError", origin: "device", message: "over-current protection tripped",
+      type: "DeviceOperationError",
+      origin: "device",
+      message: "over-current protection tripped",
       context: { task_id: "trip1", device_id: "psu", method: "trip" },
     });
     const stored = (await s.req("GET", "/tasks/trip1/error")).body.error;
-    expect(stored).toMatchObject({ type: "DeviceOperationError", origin: "device", context: { task_id: "trip1", device_id: "psu", method: "trip" } });
+    expect(stored).toMatchObject({
+      type: "DeviceOperationError",
+      origin: "device",
+      context: { task_id: "trip1", device_id: "psu", method: "trip" },
+    });
     // The traceback shows where the device failed and the task's own frame that made the call.
     expect(stored.traceback).toContain("trip");
     expect(stored.traceback).toMatch(/run \(.*taskDeviceErrors\.test\.ts:\d+/);
-    expect((await s.req("GET", "/devices/psu/error")).body.error).toMatchObject({ type: "DeviceOperationError", origin: "device" });
+    expect((await s.req("GET", "/devices/psu/error")).body.error).toMatchObject({
+      type: "DeviceOperationError",
+      origin: "device",
+    });
   });
 
   test("a task's own failure stays the framework's", async () => {
-    s.daemon.registerPlugins({ tasks: { OwnFailure: class { async run() { throw new TypeError("bad plan"); } } } });
+    s.daemon.registerPlugins({
+      tasks: {
+        OwnFailure: class {
+          async run() {
+            throw new TypeError("bad plan");
+          }
+        },
+      },
+    });
     await s.req("POST", "/tasks", { task_id: "own1", task_type: "OwnFailure" });
     await s.daemon.getTask("own1").settled;
-    expect((await s.req("GET", "/tasks/own1")).body.exception.error).toMatchObject({ type: "TypeError", origin: "framework", context: { task_id: "own1" } });
+    expect((await s.req("GET", "/tasks/own1")).body.exception.error).toMatchObject({
+      type: "TypeError",
+      origin: "framework",
+      context: { task_id: "own1" },
+    });
   });
 });
 

@@ -20,12 +20,25 @@ const settled = (id: string) => s.daemon.getTask(id).settled;
 
 describe("POST /tasks", () => {
   test("starts a task, claims its devices while it runs and releases them when it ends", async () => {
-    const r = await s.req("POST", "/tasks", { task_id: "task1", task_type: "ExclusiveTask", params: { device_ids: ["test_device"], ms: 300 } });
+    const r = await s.req("POST", "/tasks", {
+      task_id: "task1",
+      task_type: "ExclusiveTask",
+      params: { device_ids: ["test_device"], ms: 300 },
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ task_id: "task1", task_type: "ExclusiveTask", device_ids: ["test_device"], status: "started" });
+    expect(r.body).toEqual({
+      task_id: "task1",
+      task_type: "ExclusiveTask",
+      device_ids: ["test_device"],
+      status: "started",
+    });
     expect((await s.req("GET", "/devices/test_device")).body.owned_by).toBe("task1");
     expect((await s.req("GET", "/devices/dev2")).body.owned_by).toBeNull();
-    const second = await s.req("POST", "/tasks", { task_id: "task2", task_type: "ExclusiveTask", params: { device_ids: ["dev2", "test_device"] } });
+    const second = await s.req("POST", "/tasks", {
+      task_id: "task2",
+      task_type: "ExclusiveTask",
+      params: { device_ids: ["dev2", "test_device"] },
+    });
     expect(second.status).toBe(409);
     expect(second.body.error.type).toBe("DeviceInUse");
     expect(second.body.error.message).toContain("already owned");
@@ -35,21 +48,43 @@ describe("POST /tasks", () => {
     await settled("task1");
     await until(() => s.server.ownership.size === 0, 1000, "release");
     expect((await s.req("GET", "/devices/test_device")).body.owned_by).toBeNull();
-    expect((await s.req("POST", "/tasks", { task_id: "task2", task_type: "ExclusiveTask", params: { device_ids: ["test_device"] } })).status).toBe(200);
+    expect(
+      (
+        await s.req("POST", "/tasks", {
+          task_id: "task2",
+          task_type: "ExclusiveTask",
+          params: { device_ids: ["test_device"] },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test("commands on an owned device are 409 DeviceInUse naming the owner; reads are allowed (22)", async () => {
-    await s.req("POST", "/tasks", { task_id: "owner_task", task_type: "StubbornTask", params: { device_ids: ["test_device"] } });
+    await s.req("POST", "/tasks", {
+      task_id: "owner_task",
+      task_type: "StubbornTask",
+      params: { device_ids: ["test_device"] },
+    });
     const call = await s.req("POST", "/devices/test_device/call", { method: "setValue", args: [42] });
     expect(call.status).toBe(409);
-    expect(call.body.error).toMatchObject({ type: "DeviceInUse", context: { device_id: "test_device", task_id: "owner_task" } });
+    expect(call.body.error).toMatchObject({
+      type: "DeviceInUse",
+      context: { device_id: "test_device", task_id: "owner_task" },
+    });
     expect(call.body.error.message).toContain("is owned by task");
-    for (const [method, path] of [["POST", "/connect"], ["POST", "/disconnect"], ["POST", "/stream/stop"], ["DELETE", ""]] as const) {
+    for (const [method, path] of [
+      ["POST", "/connect"],
+      ["POST", "/disconnect"],
+      ["POST", "/stream/stop"],
+      ["DELETE", ""],
+    ] as const) {
       const r = await s.req(method, `/devices/test_device${path}`);
       expect({ path, status: r.status }).toEqual({ path, status: 409 });
       expect(r.body.error.context.task_id).toBe("owner_task");
     }
-    expect((await s.req("POST", "/devices/test_device/disconnect")).body.error.message).toContain("cannot be disconnected");
+    expect((await s.req("POST", "/devices/test_device/disconnect")).body.error.message).toContain(
+      "cannot be disconnected",
+    );
     for (const path of ["/devices", "/devices/test_device", "/devices/test_device/methods"]) {
       expect((await s.req("GET", path)).status).toBe(200);
     }
@@ -68,7 +103,11 @@ describe("POST /tasks", () => {
     expect(r.status).toBe(409);
     expect(r.body.error.context).toEqual({ device_id: "dev2", task_id: "local" });
     expect((await s.req("GET", "/devices/dev2")).body.owned_by).toBe("local");
-    const clash = await s.req("POST", "/tasks", { task_id: "remote", task_type: "ExclusiveTask", params: { device_ids: ["dev2"] } });
+    const clash = await s.req("POST", "/tasks", {
+      task_id: "remote",
+      task_type: "ExclusiveTask",
+      params: { device_ids: ["dev2"] },
+    });
     expect(clash.status).toBe(409);
     h.cancel();
     await h.settled;
@@ -77,7 +116,7 @@ describe("POST /tasks", () => {
   });
 
   test("the Python LabDaemon's validation messages", async () => {
-    const bad = async (body: unknown) => (await s.req("POST", "/tasks", body));
+    const bad = async (body: unknown) => await s.req("POST", "/tasks", body);
     expect((await bad({ task_type: "MockTask" })).body.error.message).toContain("task_id is required");
     expect((await bad({ task_id: "t" })).body.error.message).toContain("task_type is required");
     const params = await bad({ task_id: "t", task_type: "MockTask", params: "not a dict" });
@@ -122,15 +161,41 @@ describe("POST /tasks", () => {
   });
 
   test("a failing task releases its devices and stores its error with the real stack", async () => {
-    s.daemon.registerPlugins({ tasks: { Doomed: class { deviceIds = ["dev2"]; async run() { await Promise.resolve(); throw new TypeError("bad step"); } } } });
+    s.daemon.registerPlugins({
+      tasks: {
+        Doomed: class {
+          deviceIds = ["dev2"];
+          async run() {
+            await Promise.resolve();
+            throw new TypeError("bad step");
+          }
+        },
+      },
+    });
     expect((await s.req("POST", "/tasks", { task_id: "d1", task_type: "Doomed" })).status).toBe(200);
     await settled("d1");
     await until(() => s.server.ownership.size === 0, 1000, "release");
     const detail = await s.req("GET", "/tasks/d1");
-    expect(detail.body).toMatchObject({ task_id: "d1", running: false, status: "failed", result: null, device_ids: ["dev2"] });
-    expect(detail.body.exception.error).toMatchObject({ type: "TypeError", message: "bad step", origin: "framework", context: { task_id: "d1" } });
+    expect(detail.body).toMatchObject({
+      task_id: "d1",
+      running: false,
+      status: "failed",
+      result: null,
+      device_ids: ["dev2"],
+    });
+    expect(detail.body.exception.error).toMatchObject({
+      type: "TypeError",
+      message: "bad step",
+      origin: "framework",
+      context: { task_id: "d1" },
+    });
     const e = await s.req("GET", "/tasks/d1/error");
-    expect(e.body.error).toMatchObject({ type: "TypeError", message: "bad step", origin: "framework", context: { task_id: "d1" } });
+    expect(e.body.error).toMatchObject({
+      type: "TypeError",
+      message: "bad step",
+      origin: "framework",
+      context: { task_id: "d1" },
+    });
     expect(e.body.error.traceback).toContain("TypeError: bad step");
   });
 });
@@ -143,8 +208,14 @@ describe("task inspection and control", () => {
     expect(list.body.tasks).toEqual([{ task_id: "quick", task_type: "MockTask", running: false, status: "completed" }]);
     const d = await s.req("GET", "/tasks/quick");
     expect(d.body).toMatchObject({
-      task_id: "quick", task_type: "MockTask", running: false, status: "completed",
-      result: { status: "complete", task_id: "quick" }, exception: null, progress: { fraction: 1 }, device_ids: [],
+      task_id: "quick",
+      task_type: "MockTask",
+      running: false,
+      status: "completed",
+      result: { status: "complete", task_id: "quick" },
+      exception: null,
+      progress: { fraction: 1 },
+      device_ids: [],
     });
     expect(d.body.started_at).toMatch(/\+00:00$/);
     expect(d.body.finished_at).toMatch(/\+00:00$/);
@@ -166,8 +237,12 @@ describe("task inspection and control", () => {
     expect(badKey.status).toBe(400);
     expect(badKey.body.error.type).toBe("TaskParameterError");
     expect((await s.req("GET", "/tasks/st/parameters/nope")).status).toBe(400);
-    expect((await s.req("POST", "/tasks/st/parameters", { key: "value" })).body.error.message).toBe("'value' is required in request body");
-    expect((await s.req("POST", "/tasks/st/parameters", { value: 1 })).body.error.message).toBe("'key' is required in request body");
+    expect((await s.req("POST", "/tasks/st/parameters", { key: "value" })).body.error.message).toBe(
+      "'value' is required in request body",
+    );
+    expect((await s.req("POST", "/tasks/st/parameters", { value: 1 })).body.error.message).toBe(
+      "'key' is required in request body",
+    );
     const r = await s.req("POST", "/tasks/st/resume");
     expect(r.body).toEqual({ status: "resumed", task_id: "st", task_status: "running" });
     const c = await s.req("POST", "/tasks/st/cancel");
@@ -176,14 +251,19 @@ describe("task inspection and control", () => {
     const d = await s.req("GET", "/tasks/st");
     expect(d.body.status).toBe("cancelled");
     expect(d.body.result.final_value).toBe(7);
-    expect((await s.req("POST", "/tasks/st/cancel")).body).toEqual({ status: "not_running", task_id: "st", task_status: "cancelled" });
+    expect((await s.req("POST", "/tasks/st/cancel")).body).toEqual({
+      status: "not_running",
+      task_id: "st",
+      task_status: "cancelled",
+    });
     for (const path of ["/pause", "/resume"]) {
       const late = await s.req("POST", `/tasks/st${path}`);
       expect(late.status).toBe(409);
       expect(late.body.error.type).toBe("TaskNotRunning");
     }
     expect((await s.req("POST", "/tasks/st/parameters", { key: "value", value: 1 })).status).toBe(409);
-    for (const path of ["/cancel", "/pause", "/resume"]) expect((await s.req("POST", `/tasks/nope${path}`)).status).toBe(404);
+    for (const path of ["/cancel", "/pause", "/resume"])
+      expect((await s.req("POST", `/tasks/nope${path}`)).status).toBe(404);
     expect((await s.req("POST", "/tasks/nope/parameters", { key: "a", value: 1 })).status).toBe(404);
     expect((await s.req("GET", "/tasks/nope/parameters/a")).status).toBe(404);
   });
@@ -195,9 +275,15 @@ describe("task inspection and control", () => {
     const never = new Promise<void>((r) => (release = r));
     class HangingParameters {
       constructor(readonly taskId: string) {}
-      async run() { await never; }
-      setParameter() { return never; }
-      getParameter() { return never; }
+      async run() {
+        await never;
+      }
+      setParameter() {
+        return never;
+      }
+      getParameter() {
+        return never;
+      }
     }
     s.daemon.registerPlugins({ tasks: { HangingParameters } });
     await s.req("POST", "/tasks", { task_id: "hang", task_type: "HangingParameters" });
@@ -218,12 +304,18 @@ describe("task inspection and control", () => {
 
   test("a task without setParameter/getParameter answers 400 NotSupported", async () => {
     await s.req("POST", "/tasks", { task_id: "stub", task_type: "StubbornTask" });
-    expect((await s.req("POST", "/tasks/stub/parameters", { key: "a", value: 1 })).body.error.type).toBe("NotSupported");
+    expect((await s.req("POST", "/tasks/stub/parameters", { key: "a", value: 1 })).body.error.type).toBe(
+      "NotSupported",
+    );
     expect((await s.req("GET", "/tasks/stub/parameters/a")).body.error.type).toBe("NotSupported");
   });
 
   test("cancel?force=true frees the devices of a task that ignores cancellation", async () => {
-    await s.req("POST", "/tasks", { task_id: "stubborn", task_type: "StubbornTask", params: { device_ids: ["test_device"] } });
+    await s.req("POST", "/tasks", {
+      task_id: "stubborn",
+      task_type: "StubbornTask",
+      params: { device_ids: ["test_device"] },
+    });
     const polite = await s.req("POST", "/tasks/stubborn/cancel");
     expect(polite.body.status).toBe("cancellation_requested");
     expect((await s.req("GET", "/devices/test_device")).body.owned_by).toBe("stubborn");

@@ -11,7 +11,10 @@ afterEach(() => s.close());
 test("lists every registered type; a declared params schema comes as JSON schema, an undeclared one as null", async () => {
   s = await startTestServer();
   class Declared {
-    static params = t.Object({ address: t.String(), gain: t.Optional(t.Integer({ minimum: 1 })) }, { additionalProperties: false });
+    static params = t.Object(
+      { address: t.String(), gain: t.Optional(t.Integer({ minimum: 1 })) },
+      { additionalProperties: false },
+    );
   }
   s.daemon.registerPlugins({ devices: { Declared }, tasks: builtinTasks });
   const r = await s.req("GET", "/types");
@@ -19,7 +22,9 @@ test("lists every registered type; a declared params schema comes as JSON schema
   const devices = Object.fromEntries(r.body.devices.map((d: { type: string; params: unknown }) => [d.type, d.params]));
   expect(devices.MockDevice).toBeNull();
   expect(devices.Declared).toMatchObject({
-    type: "object", additionalProperties: false, required: ["address"],
+    type: "object",
+    additionalProperties: false,
+    required: ["address"],
     properties: { address: { type: "string" }, gain: { type: "integer", minimum: 1 } },
   });
   const sweep = r.body.tasks.find((x: { type: string }) => x.type === "SweepTask");

@@ -59,7 +59,9 @@ describe("/ui", () => {
     s = await startTestServer();
     const port = s.server.port;
     for (const path of ["/ui", "/"]) {
-      const r = await s.server.fetch(new Request(`http://evil.example:${port}${path}`, { headers: { Accept: BROWSER_ACCEPT } }));
+      const r = await s.server.fetch(
+        new Request(`http://evil.example:${port}${path}`, { headers: { Accept: BROWSER_ACCEPT } }),
+      );
       expect({ path, status: r.status }).toEqual({ path, status: 403 });
       expect(((await r.json()) as { error: { type: string } }).error.type).toBe("HostNotAllowed");
     }

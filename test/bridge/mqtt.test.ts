@@ -24,14 +24,26 @@ async function watcher(url: string, topic: string) {
   await client.subscribeAsync(topic, { qos: 1 });
   const json = (m: { text: string }) => (m.text === "" ? null : JSON.parse(m.text));
   return {
-    client, seen,
+    client,
+    seen,
     /** The first message (from now on, or already seen) whose topic matches and whose JSON passes `pred`. */
     until(topicRe: RegExp, pred: (v: any) => boolean = () => true, ms = 20_000): Promise<any> {
       return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`no ${topicRe} within ${ms} ms; saw ${seen.map((m) => `${m.topic} ${m.text.slice(0, 80)}`).join("\n")}`)), ms);
+        const t = setTimeout(
+          () =>
+            rej(
+              new Error(
+                `no ${topicRe} within ${ms} ms; saw ${seen.map((m) => `${m.topic} ${m.text.slice(0, 80)}`).join("\n")}`,
+              ),
+            ),
+          ms,
+        );
         const check = () => {
           const hit = seen.find((m) => topicRe.test(m.topic) && pred(json(m)));
-          if (hit) { clearTimeout(t); res(json(hit)); } else waiters.push(check);
+          if (hit) {
+            clearTimeout(t);
+            res(json(hit));
+          } else waiters.push(check);
         };
         check();
       });
@@ -54,7 +66,8 @@ async function request(client: MqttClient, server: string, cmd: unknown): Promis
       res(JSON.parse(payload.toString()));
     });
     client.publish(`labdaemon/${server}/cmd`, typeof cmd === "string" ? cmd : JSON.stringify(cmd), {
-      qos: 1, properties: { responseTopic: replyTopic, correlationData: correlation },
+      qos: 1,
+      properties: { responseTopic: replyTopic, correlationData: correlation },
     });
   });
 }
@@ -68,7 +81,13 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     lab = await startServer();
     lab.daemon.addDevice("dev1", "MockDevice", {});
     lab.daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 2 });
-    bridge = new MqttBridge(lab.server, { url: broker.url, name: "bench1", commands: true, streamRateHz: 5, log: () => {} });
+    bridge = new MqttBridge(lab.server, {
+      url: broker.url,
+      name: "bench1",
+      commands: true,
+      streamRateHz: 5,
+      log: () => {},
+    });
     await bridge.start();
   });
   afterAll(async () => {
@@ -82,7 +101,12 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     const w = await watcher(broker.url, "labdaemon/bench1/#");
     const status = await w.until(/\/status$/, (v) => v?.online === true);
     expect(status).toMatchObject({ online: true, server: "bench1", url: lab.server.url, pid: process.pid });
-    expect(await w.until(/devices\/dev1\/state$/)).toMatchObject({ device_id: "dev1", device_type: "MockDevice", connected: false, owned_by: null });
+    expect(await w.until(/devices\/dev1\/state$/)).toMatchObject({
+      device_id: "dev1",
+      device_type: "MockDevice",
+      connected: false,
+      owned_by: null,
+    });
     expect(w.seen.find((m) => m.topic.endsWith("/status"))!.retain).toBe(true);
     await lab.daemon.connectDevice("dev1");
     expect(await w.until(/devices\/dev1\/state$/, (v) => v.connected === true)).toMatchObject({ connected: true });
@@ -95,11 +119,18 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     const ok = await request(c, "bench1", { action: "call", device_id: "dev1", method: "addNumbers", args: [2, 3] });
     expect(ok).toEqual({ status: 200, body: expect.objectContaining({ result: 5 }) });
     expect((await request(c, "bench1", { action: "call", device_id: "dev1", method: "constructor" })).status).toBe(404);
-    expect((await request(c, "bench1", { action: "call", device_id: "nope", method: "hello" })).body.error.type).toBe("DeviceNotFound");
+    expect((await request(c, "bench1", { action: "call", device_id: "nope", method: "hello" })).body.error.type).toBe(
+      "DeviceNotFound",
+    );
     expect((await request(c, "bench1", "{not json")).status).toBe(400);
     expect((await request(c, "bench1", { action: "format_disk" })).body.error.message).toContain("unknown action");
 
-    const started = await request(c, "bench1", { action: "start_task", task_id: "hold", task_type: "StubbornTask", params: { device_ids: ["dev1"] } });
+    const started = await request(c, "bench1", {
+      action: "start_task",
+      task_id: "hold",
+      task_type: "StubbornTask",
+      params: { device_ids: ["dev1"] },
+    });
     expect(started.status).toBe(200);
     await w.until(/tasks\/hold\/event$/, (v) => v.event === "started");
     const refused = await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello" });
@@ -110,11 +141,14 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     const lease = await lab.daemon.leases.acquire("dev1", 30_000, "mqtt-user");
     const leased = await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello" });
     expect(leased.body.error).toMatchObject({ type: "DeviceLeased", context: { holder: "mqtt-user" } });
-    expect(await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello", lease_id: lease.leaseId }))
-      .toEqual({ status: 200, body: expect.objectContaining({ result: "Hello from dev1" }) });
+    expect(
+      await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello", lease_id: lease.leaseId }),
+    ).toEqual({ status: 200, body: expect.objectContaining({ result: "Hello from dev1" }) });
     lab.daemon.leases.release("dev1", lease.leaseId);
     expect(cancelled.status).toBe(200);
-    expect(await w.until(/tasks\/hold\/event$/, (v) => v.event === "cancelled")).toMatchObject({ task_type: "StubbornTask" });
+    expect(await w.until(/tasks\/hold\/event$/, (v) => v.event === "cancelled")).toMatchObject({
+      task_type: "StubbornTask",
+    });
     await w.close();
   });
 
@@ -146,9 +180,14 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
 
   test("a server killed with SIGKILL is marked offline by its last will; `labdaemon lab` shows both servers", async () => {
     const w = await watcher(broker.url, "labdaemon/+/status");
-    const child = Bun.spawn([process.execPath, MAIN, "serve", "--sim", "--port", "0", "--mqtt", broker.url, "--mqtt-name", "bench2"], {
-      env: { ...process.env, LABDAEMON_CONFIG: "" }, stdout: "ignore", stderr: "ignore",
-    });
+    const child = Bun.spawn(
+      [process.execPath, MAIN, "serve", "--sim", "--port", "0", "--mqtt", broker.url, "--mqtt-name", "bench2"],
+      {
+        env: { ...process.env, LABDAEMON_CONFIG: "" },
+        stdout: "ignore",
+        stderr: "ignore",
+      },
+    );
     await w.until(/bench2\/status$/, (v) => v?.online === true);
     const table = await runCli(["lab", "--mqtt", broker.url, "--once", "--wait", "1500"], { timeoutMs: 30_000 });
     expect(table.exitCode).toBe(0);
@@ -184,10 +223,15 @@ describe("serve --mqtt flags", () => {
 describe("labdaemon lab's table", () => {
   test("text from the broker cannot put terminal control sequences on the screen", async () => {
     const { renderTable } = await import("../../src/cli/labView.ts");
-    const servers = new Map([["evil\u001b[2J", {
-      status: { online: true, url: "http://x\u001b]0;pwned\u0007" },
-      devices: new Map([["d\u009b1", { device_type: "T\r\n", connected: true, streaming: false, owned_by: null }]]),
-    }]]);
+    const servers = new Map([
+      [
+        "evil\u001b[2J",
+        {
+          status: { online: true, url: "http://x\u001b]0;pwned\u0007" },
+          devices: new Map([["d\u009b1", { device_type: "T\r\n", connected: true, streaming: false, owned_by: null }]]),
+        },
+      ],
+    ]);
     const out = renderTable(servers as never);
     expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(out).toContain("evil?[2J");

@@ -16,12 +16,24 @@ function file(rel: string, secondsAgo: number) {
 }
 
 test("the executable is rebuilt when any source, driver, the addon or the lock file is newer", () => {
-  for (const f of ["src/cli/main.ts", "src/core/daemon.ts", "drivers/sim/laser.ts", "package-lock.json", "build/Release/labdaemon_native.node"]) file(f, 100);
+  for (const f of [
+    "src/cli/main.ts",
+    "src/core/daemon.ts",
+    "drivers/sim/laser.ts",
+    "package-lock.json",
+    "build/Release/labdaemon_native.node",
+  ])
+    file(f, 100);
   expect(isUpToDate(root)).toBe(false); // no executable yet
   file("dist/labdaemon", 50);
   expect(isUpToDate(root)).toBe(true);
   let ago = 40;
-  for (const [f, label] of [["drivers/sim/laser.ts", "a driver"], ["src/core/daemon.ts", "a deep source"], ["build/Release/labdaemon_native.node", "the addon"], ["package-lock.json", "the lock file"]] as const) {
+  for (const [f, label] of [
+    ["drivers/sim/laser.ts", "a driver"],
+    ["src/core/daemon.ts", "a deep source"],
+    ["build/Release/labdaemon_native.node", "the addon"],
+    ["package-lock.json", "the lock file"],
+  ] as const) {
     file(f, ago);
     expect(`${label}: ${isUpToDate(root)}`).toBe(`${label}: false`);
     file("dist/labdaemon", ago - 5);

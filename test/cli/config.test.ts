@@ -17,7 +17,10 @@ function file(name: string, text: string): string {
   return join(d, name);
 }
 async function loadError(path: string, profile?: string): Promise<string> {
-  const e = await loadConfigFile(path, profile).then(() => null, (err) => err);
+  const e = await loadConfigFile(path, profile).then(
+    () => null,
+    (err) => err,
+  );
   expect(e).toBeInstanceOf(ConfigError);
   return (e as Error).message;
 }
@@ -30,56 +33,92 @@ describe("discovery", () => {
     mkdirSync(cwd, { recursive: true });
     expect(discoverConfig({ cwd, home })).toBeNull();
     writeFileSync(join(home, ".labdaemon", "lab_servers.yaml"), "devices: {}\n");
-    expect(discoverConfig({ cwd, home })).toEqual({ file: join(home, ".labdaemon", "lab_servers.yaml"), via: "~/.labdaemon" });
+    expect(discoverConfig({ cwd, home })).toEqual({
+      file: join(home, ".labdaemon", "lab_servers.yaml"),
+      via: "~/.labdaemon",
+    });
     writeFileSync(join(cwd, "lab_servers.json"), "{}");
     expect(discoverConfig({ cwd, home })!.file).toBe(join(cwd, "lab_servers.json"));
     writeFileSync(join(cwd, "lab_servers.ts"), "export default {}");
     expect(discoverConfig({ cwd, home })!.file).toBe(join(cwd, "lab_servers.ts"));
     writeFileSync(join(cwd, "env.yaml"), "{}");
-    expect(discoverConfig({ cwd, home, env: "env.yaml" })).toEqual({ file: join(cwd, "env.yaml"), via: "LABDAEMON_CONFIG" });
+    expect(discoverConfig({ cwd, home, env: "env.yaml" })).toEqual({
+      file: join(cwd, "env.yaml"),
+      via: "LABDAEMON_CONFIG",
+    });
     expect(discoverConfig({ cwd, home, env: "env.yaml", flag: "lab_servers.json" })!.via).toBe("--config");
   });
 
   test("an explicit file that does not exist is an error, not a fallback", () => {
-    expect(() => discoverConfig({ flag: "/nonexistent/lab.yaml" })).toThrow(/config file not found \(given by --config\)/);
+    expect(() => discoverConfig({ flag: "/nonexistent/lab.yaml" })).toThrow(
+      /config file not found \(given by --config\)/,
+    );
     expect(() => discoverConfig({ env: "/nonexistent/lab.yaml" })).toThrow(/LABDAEMON_CONFIG/);
   });
 });
 
 describe("JSON and YAML", () => {
   test("a YAML config with devices and a task list", async () => {
-    const f = file("lab.yaml", "name: Bench\nport: 5100\ndevices:\n  laser1:\n    type: SimLaser\n    params: { wavelength: 1551 }\n    connect: true\ntasks: [SweepTask]\n");
+    const f = file(
+      "lab.yaml",
+      "name: Bench\nport: 5100\ndevices:\n  laser1:\n    type: SimLaser\n    params: { wavelength: 1551 }\n    connect: true\ntasks: [SweepTask]\n",
+    );
     const c = await loadConfigFile(f);
-    expect(c.config).toMatchObject({ name: "Bench", port: 5100, tasks: ["SweepTask"], devices: { laser1: { type: "SimLaser", params: { wavelength: 1551 }, connect: true } } });
+    expect(c.config).toMatchObject({
+      name: "Bench",
+      port: 5100,
+      tasks: ["SweepTask"],
+      devices: { laser1: { type: "SimLaser", params: { wavelength: 1551 }, connect: true } },
+    });
   });
 
   test("JSON syntax errors point at line and column", async () => {
-    expect(await loadError(file("a.json", '{\n  "port": 5000\n  "devices": {}\n}\n'))).toMatch(/a\.json:3:3: invalid JSON: expected ',' or '}'/);
-    expect(await loadError(file("b.json", '{\n  "devices": {\n    "a": { "type": "SimLaser", },\n  }\n}\n'))).toMatch(/b\.json:3:32: invalid JSON: trailing comma/);
-    expect(await loadError(file("c.json", '{\n  "port": 5000,\n'))).toMatch(/c\.json:3:1: invalid JSON: expected a quoted property name, found the end of the file/);
+    expect(await loadError(file("a.json", '{\n  "port": 5000\n  "devices": {}\n}\n'))).toMatch(
+      /a\.json:3:3: invalid JSON: expected ',' or '}'/,
+    );
+    expect(await loadError(file("b.json", '{\n  "devices": {\n    "a": { "type": "SimLaser", },\n  }\n}\n'))).toMatch(
+      /b\.json:3:32: invalid JSON: trailing comma/,
+    );
+    expect(await loadError(file("c.json", '{\n  "port": 5000,\n'))).toMatch(
+      /c\.json:3:1: invalid JSON: expected a quoted property name, found the end of the file/,
+    );
   });
 
   test("YAML syntax errors point at the line", async () => {
-    expect(await loadError(file("a.yaml", "port: 5000\ndevices:\n  laser1: { type: SimLaser\n"))).toMatch(/a\.yaml:\d+:\d+: invalid YAML/);
+    expect(await loadError(file("a.yaml", "port: 5000\ndevices:\n  laser1: { type: SimLaser\n"))).toMatch(
+      /a\.yaml:\d+:\d+: invalid YAML/,
+    );
   });
 
   test("schema errors name the key and its line", async () => {
     expect(await loadError(file("a.yaml", "port: 5000\ndevcies: {}\n"))).toMatch(/a\.yaml:2:1: devcies unknown key/);
     expect(await loadError(file("b.yaml", "port: high\n"))).toMatch(/b\.yaml:1:1: port must be an integer/);
-    expect(await loadError(file("c.json", '{\n  "devices": {\n    "l1": { "type": "SimLaser", "conect": true }\n  }\n}'))).toMatch(/c\.json:3:33: devices\.l1\.conect unknown key/);
+    expect(
+      await loadError(file("c.json", '{\n  "devices": {\n    "l1": { "type": "SimLaser", "conect": true }\n  }\n}')),
+    ).toMatch(/c\.json:3:33: devices\.l1\.conect unknown key/);
     expect(await loadError(file("d.yaml", "setup: 3\n"))).toMatch(/only possible in a TypeScript config/);
   });
 
   test("a '__proto__' key anywhere is refused at its line, so no config can swap a prototype", async () => {
-    expect(await loadError(file("a.yaml", "devices:\n  laser1:\n    type: SimLaser\n  __proto__:\n    type: SimLaser\n"))).toMatch(
-      /a\.yaml:4:3: devices\.__proto__: '__proto__' is not allowed as a key/,
-    );
-    expect(await loadError(file("b.json", '{\n  "devices": {\n    "l1": { "type": "SimLaser",\n      "params": { "__proto__": { "polluted": 1 } } }\n  }\n}'))).toMatch(
-      /b\.json:4:19: devices\.l1\.params\.__proto__: '__proto__' is not allowed/,
-    );
-    expect(await loadError(file("c.yaml", "configs:\n  a:\n    tasks: [x]\n    devices:\n      d: { type: SimLaser, params: { list: [{ __proto__: 1 }] } }\n"))).toMatch(
-      /c\.yaml:5:\d+: configs\.a\.devices\.d\.params\.list\.0\.__proto__/,
-    );
+    expect(
+      await loadError(file("a.yaml", "devices:\n  laser1:\n    type: SimLaser\n  __proto__:\n    type: SimLaser\n")),
+    ).toMatch(/a\.yaml:4:3: devices\.__proto__: '__proto__' is not allowed as a key/);
+    expect(
+      await loadError(
+        file(
+          "b.json",
+          '{\n  "devices": {\n    "l1": { "type": "SimLaser",\n      "params": { "__proto__": { "polluted": 1 } } }\n  }\n}',
+        ),
+      ),
+    ).toMatch(/b\.json:4:19: devices\.l1\.params\.__proto__: '__proto__' is not allowed/);
+    expect(
+      await loadError(
+        file(
+          "c.yaml",
+          "configs:\n  a:\n    tasks: [x]\n    devices:\n      d: { type: SimLaser, params: { list: [{ __proto__: 1 }] } }\n",
+        ),
+      ),
+    ).toMatch(/c\.yaml:5:\d+: configs\.a\.devices\.d\.params\.list\.0\.__proto__/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -87,11 +126,16 @@ describe("JSON and YAML", () => {
     const f = file("lab.yaml", "devices:\n  laser1:\n    type: SimLaser\n  mystery:\n    type: FluxCapacitor\n");
     const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
     expect(e).toBeInstanceOf(ConfigError);
-    expect(e.message).toMatch(/lab\.yaml:5:5: device 'mystery': unknown device type 'FluxCapacitor' \(known: ScpiInstrument, SimLaser/);
+    expect(e.message).toMatch(
+      /lab\.yaml:5:5: device 'mystery': unknown device type 'FluxCapacitor' \(known: ScpiInstrument, SimLaser/,
+    );
   });
 
   test("a device whose parameters its driver refuses is reported at its entry", async () => {
-    const f = file("lab.json", '{\n  "devices": {\n    "laser1": { "type": "SimLaser", "params": { "wavelength": 99 } }\n  }\n}');
+    const f = file(
+      "lab.json",
+      '{\n  "devices": {\n    "laser1": { "type": "SimLaser", "params": { "wavelength": 99 } }\n  }\n}',
+    );
     const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
     expect(e.message).toMatch(/lab\.json:3:5: device 'laser1': .*wavelength 99 nm is outside/);
   });
@@ -126,7 +170,9 @@ describe("profiles", () => {
   test("'default' chooses when --profile is absent; errors inside a profile point into it", async () => {
     const c = await loadConfigFile(file("p.yaml", `default: mock\n${text}`));
     expect(c.config.name).toBe("Mock");
-    expect(await loadError(file("q.yaml", "configs:\n  mock:\n    port: -1\n"))).toMatch(/q\.yaml:3:5: configs\.mock\.port must be an integer/);
+    expect(await loadError(file("q.yaml", "configs:\n  mock:\n    port: -1\n"))).toMatch(
+      /q\.yaml:3:5: configs\.mock\.port must be an integer/,
+    );
   });
 
   test("--profile on a single-configuration file is an error", async () => {
@@ -135,8 +181,10 @@ describe("profiles", () => {
 });
 
 describe("TypeScript configs", () => {
-  test("register device and task classes from files beside the config that import \"labdaemon\"", async () => {
-    const f = file("lab_servers.ts", `
+  test('register device and task classes from files beside the config that import "labdaemon"', async () => {
+    const f = file(
+      "lab_servers.ts",
+      `
 import { Thermometer } from "./thermometer.ts";
 export default {
   name: "Plugin lab",
@@ -144,8 +192,11 @@ export default {
   devices: { t1: { type: "Thermometer", params: { celsius: 21.5 }, connect: true } },
   setup(daemon) { daemon.getDeviceInstance("t1").setupRan = true; },
 };
-`);
-    writeFileSync(join(f, "..", "thermometer.ts"), `
+`,
+    );
+    writeFileSync(
+      join(f, "..", "thermometer.ts"),
+      `
 import { DeviceError, t } from "labdaemon";
 export class Thermometer {
   static methods = { read: { params: [], doc: "°C" } };
@@ -154,7 +205,8 @@ export class Thermometer {
   read() { if (this.params.celsius < -273.15) throw new DeviceError("below absolute zero"); return this.params.celsius; }
   schema() { return t.Number().type; }
 }
-`);
+`,
+    );
     const { daemon, shutdown } = await buildLab(await loadConfigFile(f));
     expect(daemon.deviceState("t1").connected).toBe(true);
     expect(await daemon.call("t1", "read")).toBe(21.5);
@@ -171,7 +223,10 @@ export class Thermometer {
   });
 
   test("a plugin that clashes with a built-in type, and an unknown type, are located by key", async () => {
-    const f = file("lab_servers.ts", "class SimLaser {}\nexport default {\n  plugins: { devices: { SimLaser } },\n};\n");
+    const f = file(
+      "lab_servers.ts",
+      "class SimLaser {}\nexport default {\n  plugins: { devices: { SimLaser } },\n};\n",
+    );
     const e = await buildLab(await loadConfigFile(f)).catch((err) => err);
     expect(e.message).toMatch(/lab_servers\.ts:3:\d+: plugin type 'SimLaser' clashes with a built-in/);
     const g = file("lab_servers.ts", "export default {\n  devices: {\n    x1: { type: 'Nope' },\n  },\n};\n");
@@ -183,7 +238,12 @@ export class Thermometer {
 describe("the built-in simulated lab", () => {
   test("builds, connects and answers, its DMM through a simulator it closes at shutdown", async () => {
     const { daemon, shutdown } = await buildLab(fromObject(simLab, "sim"));
-    expect(daemon.listDevices().map((d) => [d.deviceId, d.connected])).toEqual([["laser1", true], ["pm1", true], ["daq1", true], ["dmm1", true]]);
+    expect(daemon.listDevices().map((d) => [d.deviceId, d.connected])).toEqual([
+      ["laser1", true],
+      ["pm1", true],
+      ["daq1", true],
+      ["dmm1", true],
+    ]);
     expect(daemon.taskTypeNames()).toEqual(["SweepTask"]);
     expect(await daemon.call("laser1", "getWavelength")).toBe(1550);
     expect(await daemon.call("dmm1", "idn")).toBe("LabDaemon,SimDMM,0001,1.0");
@@ -196,11 +256,27 @@ describe("the built-in simulated lab", () => {
 
   test("a setup step's cleanup runs after the daemon has shut down", async () => {
     const order: string[] = [];
-    const lab = await buildLab(fromObject({
-      devices: {},
-      setup: () => () => { order.push("cleanup"); },
-    }, "cfg"));
-    lab.daemon.registerPlugins({ devices: { Probe: class { constructor(readonly deviceId: string) {} disconnect() { order.push("disconnect"); } } } });
+    const lab = await buildLab(
+      fromObject(
+        {
+          devices: {},
+          setup: () => () => {
+            order.push("cleanup");
+          },
+        },
+        "cfg",
+      ),
+    );
+    lab.daemon.registerPlugins({
+      devices: {
+        Probe: class {
+          constructor(readonly deviceId: string) {}
+          disconnect() {
+            order.push("disconnect");
+          }
+        },
+      },
+    });
     lab.daemon.addDevice("p1", "Probe");
     await lab.daemon.connectDevice("p1");
     await lab.shutdown(2000);

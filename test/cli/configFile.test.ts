@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), "ld-cfgfile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function loadError(path: string): Promise<string> {
-  const e = await loadConfigFile(path).then(() => null, (err) => err);
+  const e = await loadConfigFile(path).then(
+    () => null,
+    (err) => err,
+  );
   expect(e).toBeInstanceOf(ConfigError);
   return (e as Error).message;
 }
@@ -19,17 +22,24 @@ test("a config file over 16 MiB is refused before it is parsed", async () => {
   const f = join(dir, "big.json");
   writeFileSync(f, `{"name": "${"x".repeat(MAX_CONFIG_BYTES)}"}`);
   const started = performance.now();
-  expect(await loadError(f)).toBe(`${f}: config file too large (${MAX_CONFIG_BYTES + 12} bytes; at most ${MAX_CONFIG_BYTES})`);
+  expect(await loadError(f)).toBe(
+    `${f}: config file too large (${MAX_CONFIG_BYTES + 12} bytes; at most ${MAX_CONFIG_BYTES})`,
+  );
   expect(performance.now() - started).toBeLessThan(500);
 });
 
 test("a config that is not UTF-8 is a config error naming the line, column and byte (exit 3)", async () => {
   const f = join(dir, "latin1.yaml");
-  writeFileSync(f, Buffer.concat([Buffer.from("name: lab\ndescription: 20 "), Buffer.from([0xb5]), Buffer.from("m\n")]));
+  writeFileSync(
+    f,
+    Buffer.concat([Buffer.from("name: lab\ndescription: 20 "), Buffer.from([0xb5]), Buffer.from("m\n")]),
+  );
   expect(await loadError(f)).toBe(`${f}:2:17: not UTF-8 (byte 0xb5 at offset 26); save the file as UTF-8`);
   const overlong = join(dir, "overlong.json");
   writeFileSync(overlong, Buffer.concat([Buffer.from('{"name": "µ'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]));
-  expect(await loadError(overlong)).toBe(`${overlong}:1:12: not UTF-8 (byte 0xc0 at offset 12); save the file as UTF-8`);
+  expect(await loadError(overlong)).toBe(
+    `${overlong}:1:12: not UTF-8 (byte 0xc0 at offset 12); save the file as UTF-8`,
+  );
   const r = await runCli(["serve", "--config", f, "--port", "0"]);
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toContain(`${f}:2:17: not UTF-8`);

@@ -24,7 +24,9 @@ test("msFlag accepts 1 and 86400000 and refuses 0, 86400001, 3000000000 and non-
       }
     })();
     expect(e).toBeInstanceOf(UsageError);
-    expect(e!.message).toBe(`--connect-timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${bad}'`);
+    expect(e!.message).toBe(
+      `--connect-timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${bad}'`,
+    );
   }
 });
 
@@ -32,7 +34,9 @@ test("query --timeout 0 and 3000000000 are usage errors (exit 2), not a RangeErr
   for (const v of ["0", "3000000000"]) {
     const r = await runCli(["query", "ASRL/dev/null::INSTR", "*IDN?", "--timeout", v]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe(`labdaemon: --timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${v}'\n`);
+    expect(r.stderr).toBe(
+      `labdaemon: --timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${v}'\n`,
+    );
   }
 });
 
@@ -40,7 +44,9 @@ test("serve --connect-timeout 0 and 3000000000 are usage errors (exit 2)", async
   for (const v of ["0", "3000000000"]) {
     const r = await runCli(["serve", "--sim", "--port", "0", "--connect-timeout", v]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`--connect-timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${v}'`);
+    expect(r.stderr).toContain(
+      `--connect-timeout must be a whole number of milliseconds within 1–86400000 (24 h), got '${v}'`,
+    );
   }
 });
 
@@ -48,9 +54,14 @@ test("a device's callTimeoutMs of 0 or 3000000000 in a config is a config error 
   for (const v of [0, 3_000_000_000, 1.5]) {
     const f = join(dir, `ct${v}.yaml`);
     writeFileSync(f, `devices:\n  laser:\n    type: SimLaser\n    callTimeoutMs: ${v}\n`);
-    const e = await loadConfigFile(f).then(() => null, (err) => err);
+    const e = await loadConfigFile(f).then(
+      () => null,
+      (err) => err,
+    );
     expect(e).toBeInstanceOf(ConfigError);
-    expect(e.message).toBe(`${f}:4:5: devices.laser.callTimeoutMs must be a whole number of milliseconds within 1–86400000 (24 h)`);
+    expect(e.message).toBe(
+      `${f}:4:5: devices.laser.callTimeoutMs must be a whole number of milliseconds within 1–86400000 (24 h)`,
+    );
   }
   const ok = join(dir, "ok.yaml");
   writeFileSync(ok, "devices:\n  laser:\n    type: SimLaser\n    callTimeoutMs: 86400000\n");

@@ -3,7 +3,19 @@
 // takes a second, and they reproduce the loop ("manifest 'build.ninja' still dirty after 100 tries")
 // that rewrote the original's build directory.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { foreignCache, tellingLines } from "../../src/cli/nativeBuild.ts";
@@ -29,20 +41,35 @@ function tree(name: string): string {
   cpSync(join(ROOT, "src/cli"), join(root, "src/cli"), { recursive: true });
   cpSync(join(ROOT, "tools"), join(root, "tools"), { recursive: true });
   writeFileSync(join(root, "native/package.json"), readFileSync(join(ROOT, "native/package.json")));
-  writeFileSync(join(root, "native/CMakeLists.txt"), [
-    "cmake_minimum_required(VERSION 3.15)",
-    "project(tiny CXX)",
-    "file(GLOB SOURCES CONFIGURE_DEPENDS *.cc)",
-    "add_library(tiny SHARED ${SOURCES})",
-  ].join("\n"));
+  writeFileSync(
+    join(root, "native/CMakeLists.txt"),
+    [
+      "cmake_minimum_required(VERSION 3.15)",
+      "project(tiny CXX)",
+      "file(GLOB SOURCES CONFIGURE_DEPENDS *.cc)",
+      "add_library(tiny SHARED ${SOURCES})",
+    ].join("\n"),
+  );
   writeFileSync(join(root, "native/tiny.cc"), "int tiny() { return 1; }\n");
   symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
   return root;
 }
 
-async function build(root: string, args: string[] = ["--native"]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "build.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+async function build(
+  root: string,
+  args: string[] = ["--native"],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, "build.ts", ...args], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { exitCode, stdout, stderr };
 }
 
@@ -83,67 +110,97 @@ describe.skipIf(!canBuild)("bun build.ts in a copy of the repository", () => {
     setTimes(join(copy, "build"), Date.now() / 1000 - 3600);
   }, BUILD_MS);
 
-  test("starts a copied build directory afresh, says so in one line and leaves the original's alone", async () => {
-    const before = snapshot(join(original, "build"));
-    const r = await build(copy);
-    expect(r.stderr).toBe("");
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout).toStartWith(`build/CMakeCache.txt was made for ${original}/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`);
-    expect(readFileSync(join(copy, "build/CMakeCache.txt"), "utf8")).toContain(`CMAKE_CACHEFILE_DIR:INTERNAL=${copy}/build\n`);
-    expect(existsSync(join(copy, "build/Release/libtiny.so"))).toBe(true);
-    expect(snapshot(join(original, "build"))).toEqual(before);
-    expect(await build(copy)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" }); // its own now: nothing to do
-  }, BUILD_MS);
+  test(
+    "starts a copied build directory afresh, says so in one line and leaves the original's alone",
+    async () => {
+      const before = snapshot(join(original, "build"));
+      const r = await build(copy);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toStartWith(
+        `build/CMakeCache.txt was made for ${original}/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`,
+      );
+      expect(readFileSync(join(copy, "build/CMakeCache.txt"), "utf8")).toContain(
+        `CMAKE_CACHEFILE_DIR:INTERNAL=${copy}/build\n`,
+      );
+      expect(existsSync(join(copy, "build/Release/libtiny.so"))).toBe(true);
+      expect(snapshot(join(original, "build"))).toEqual(before);
+      expect(await build(copy)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" }); // its own now: nothing to do
+    },
+    BUILD_MS,
+  );
 
-  test("--build-dir with a CMakeCache.txt written for another directory builds there afresh; it needs --native", async () => {
-    const other = join(dir, "elsewhere-build");
-    mkdirSync(other, { recursive: true });
-    writeFileSync(join(other, "CMakeCache.txt"), "CMAKE_CACHEFILE_DIR:INTERNAL=/nowhere/build\nCMAKE_HOME_DIRECTORY:INTERNAL=/nowhere/native\n");
-    const r = await build(copy, ["--native", "--build-dir", other]);
-    expect(r).toMatchObject({ exitCode: 0, stderr: "" });
-    expect(r.stdout).toStartWith(`${other}/CMakeCache.txt was made for /nowhere/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`);
-    expect(readFileSync(join(other, "CMakeCache.txt"), "utf8")).toContain(`CMAKE_CACHEFILE_DIR:INTERNAL=${other}\n`);
-    const usage = await build(copy, ["--build-dir", other]);
-    expect(usage.exitCode).toBe(2);
-    expect(usage.stderr).toStartWith("build: --build-dir needs --native");
-  }, BUILD_MS);
+  test(
+    "--build-dir with a CMakeCache.txt written for another directory builds there afresh; it needs --native",
+    async () => {
+      const other = join(dir, "elsewhere-build");
+      mkdirSync(other, { recursive: true });
+      writeFileSync(
+        join(other, "CMakeCache.txt"),
+        "CMAKE_CACHEFILE_DIR:INTERNAL=/nowhere/build\nCMAKE_HOME_DIRECTORY:INTERNAL=/nowhere/native\n",
+      );
+      const r = await build(copy, ["--native", "--build-dir", other]);
+      expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(r.stdout).toStartWith(
+        `${other}/CMakeCache.txt was made for /nowhere/build: starting from a clean build directory\nnative addon: configuring (cmake)\n`,
+      );
+      expect(readFileSync(join(other, "CMakeCache.txt"), "utf8")).toContain(`CMAKE_CACHEFILE_DIR:INTERNAL=${other}\n`);
+      const usage = await build(copy, ["--build-dir", other]);
+      expect(usage.exitCode).toBe(2);
+      expect(usage.stderr).toStartWith("build: --build-dir needs --native");
+    },
+    BUILD_MS,
+  );
 
-  test("a failed build shows the first error and where the whole output is, and removes the old executable", async () => {
-    mkdirSync(join(copy, "dist"), { recursive: true });
-    writeFileSync(join(copy, "dist/labdaemon"), "an executable from an earlier build");
-    writeFileSync(join(copy, "native/tiny.cc"), "int tiny() { return undeclared_thing; }\n");
-    const r = await build(copy, []);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toStartWith(`build: native build failed (cmake-js exit 1; full output in ${copy}/build/cmake-js.log):\nFAILED: `);
-    expect(r.stderr).toContain("undeclared_thing");
-    expect(r.stderr).toEndWith("build: removed dist/labdaemon, which was not built from these sources\n");
-    expect(r.stderr.split("\n").length).toBeLessThan(30);
-    expect(existsSync(join(copy, "dist/labdaemon"))).toBe(false);
-    expect(readFileSync(join(copy, "build/cmake-js.log"), "utf8")).toContain("undeclared_thing");
-  }, BUILD_MS);
+  test(
+    "a failed build shows the first error and where the whole output is, and removes the old executable",
+    async () => {
+      mkdirSync(join(copy, "dist"), { recursive: true });
+      writeFileSync(join(copy, "dist/labdaemon"), "an executable from an earlier build");
+      writeFileSync(join(copy, "native/tiny.cc"), "int tiny() { return undeclared_thing; }\n");
+      const r = await build(copy, []);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toStartWith(
+        `build: native build failed (cmake-js exit 1; full output in ${copy}/build/cmake-js.log):\nFAILED: `,
+      );
+      expect(r.stderr).toContain("undeclared_thing");
+      expect(r.stderr).toEndWith("build: removed dist/labdaemon, which was not built from these sources\n");
+      expect(r.stderr.split("\n").length).toBeLessThan(30);
+      expect(existsSync(join(copy, "dist/labdaemon"))).toBe(false);
+      expect(readFileSync(join(copy, "build/cmake-js.log"), "utf8")).toContain("undeclared_thing");
+    },
+    BUILD_MS,
+  );
 });
 
 describe.skipIf(!canBuild)("bun build.ts says what it is doing", () => {
-  test("a first build: a line per stage, one line a compile step, and how long each took", async () => {
-    const root = tree("progress");
-    const r = await build(root);
-    expect(r.stderr).toBe("");
-    expect(r.exitCode).toBe(0);
-    const lines = r.stdout.trimEnd().split("\n");
-    expect(lines[0]).toBe("native addon: configuring (cmake)");
-    expect(lines[1]).toMatch(/^native addon: configured in \d+\.\d s$/);
-    expect(lines[2]).toBe("native addon: compiling (a first build takes a few minutes)");
-    expect(lines.slice(3, -1)).toEqual(["[1/2] compiling native/tiny.cc", "[2/2] linking Release/libtiny.so"]);
-    expect(lines.at(-1)).toMatch(/^native addon: compiled 2 steps in \d+\.\d s \(total \d+\.\d s\)$/);
-    expect(await build(root)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" });
-    writeFileSync(join(root, "native/tiny.cc"), "int tiny() { return 2; }\n");
-    const again = await build(root);
-    expect(again.stdout).toMatch(/^native addon: compiling \(a first build takes a few minutes\)\n\[1\/2\] compiling native\/tiny\.cc\n\[2\/2\] linking Release\/libtiny\.so\nnative addon: compiled 2 steps in /);
-  }, BUILD_MS * 2);
+  test(
+    "a first build: a line per stage, one line a compile step, and how long each took",
+    async () => {
+      const root = tree("progress");
+      const r = await build(root);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines[0]).toBe("native addon: configuring (cmake)");
+      expect(lines[1]).toMatch(/^native addon: configured in \d+\.\d s$/);
+      expect(lines[2]).toBe("native addon: compiling (a first build takes a few minutes)");
+      expect(lines.slice(3, -1)).toEqual(["[1/2] compiling native/tiny.cc", "[2/2] linking Release/libtiny.so"]);
+      expect(lines.at(-1)).toMatch(/^native addon: compiled 2 steps in \d+\.\d s \(total \d+\.\d s\)$/);
+      expect(await build(root)).toEqual({ exitCode: 0, stdout: expect.stringMatching(UP_TO_DATE), stderr: "" });
+      writeFileSync(join(root, "native/tiny.cc"), "int tiny() { return 2; }\n");
+      const again = await build(root);
+      expect(again.stdout).toMatch(
+        /^native addon: compiling \(a first build takes a few minutes\)\n\[1\/2\] compiling native\/tiny\.cc\n\[2\/2\] linking Release\/libtiny\.so\nnative addon: compiled 2 steps in /,
+      );
+    },
+    BUILD_MS * 2,
+  );
 });
 
 describe("foreignCache", () => {
-  const cache = (build: string, home: string) => `# This is the CMakeCache file.\nCMAKE_CACHEFILE_DIR:INTERNAL=${build}\nCMAKE_HOME_DIRECTORY:INTERNAL=${home}\n`;
+  const cache = (build: string, home: string) =>
+    `# This is the CMakeCache file.\nCMAKE_CACHEFILE_DIR:INTERNAL=${build}\nCMAKE_HOME_DIRECTORY:INTERNAL=${home}\n`;
 
   test("names the build or source directory a CMakeCache.txt was made for, when it is not this one", () => {
     const build = join(dir, "fc/build");
@@ -166,13 +223,25 @@ describe("foreignCache", () => {
 
 describe("tellingLines", () => {
   test("a log repeated a hundred times shrinks to its first error and its last lines", () => {
-    const once = ["-- Configuring done", "CMake Error: The current CMakeCache.txt directory /b/build is different than /a/build", "-- Generating done"];
-    const log = ["INFO CMD BUILD", ...Array.from({ length: 100 }, () => once).flat(), "ninja: error: manifest 'build.ninja' still dirty after 100 tries", "ERROR OMG Process terminated: 1"];
+    const once = [
+      "-- Configuring done",
+      "CMake Error: The current CMakeCache.txt directory /b/build is different than /a/build",
+      "-- Generating done",
+    ];
+    const log = [
+      "INFO CMD BUILD",
+      ...Array.from({ length: 100 }, () => once).flat(),
+      "ninja: error: manifest 'build.ninja' still dirty after 100 tries",
+      "ERROR OMG Process terminated: 1",
+    ];
     const lines = tellingLines(log.join("\n")).split("\n");
     expect(lines.length).toBe(23);
     expect(lines[0]).toStartWith("CMake Error: The current CMakeCache.txt directory");
     expect(lines[20]).toBe("… 279 lines left out …");
-    expect(lines.slice(-2)).toEqual(["ninja: error: manifest 'build.ninja' still dirty after 100 tries", "ERROR OMG Process terminated: 1"]);
+    expect(lines.slice(-2)).toEqual([
+      "ninja: error: manifest 'build.ninja' still dirty after 100 tries",
+      "ERROR OMG Process terminated: 1",
+    ]);
   });
 
   test("a short log without an error is shown whole", () => {

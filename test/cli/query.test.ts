@@ -9,7 +9,10 @@ import { runCli } from "./runCli.ts";
 const RAW = [0x0a, 0xbf, 0x00, 0xff, 0x0d, 0x0a, 0x41, 0x0a];
 
 const scope: DeviceDef = {
-  dialogues: [{ q: "*IDN?", r: "LabDaemon,SimScope,3,1.0" }, { q: "LATIN?", r: "25\u00b0C" }],
+  dialogues: [
+    { q: "*IDN?", r: "LabDaemon,SimScope,3,1.0" },
+    { q: "LATIN?", r: "25\u00b0C" },
+  ],
   blocks: [
     { q: "RAW?", datatype: "uint8", length: RAW.length, values: RAW },
     { q: "BIG?", datatype: "uint8", length: 300_000, values: RAW },
@@ -23,7 +26,10 @@ let scopeResource: string;
 beforeAll(async () => {
   sims = await serveSimulators({
     devices: { laser: crlfDmm, scope },
-    resources: [{ device: "laser", socket: { port: 0 } }, { device: "scope", socket: { port: 0 } }],
+    resources: [
+      { device: "laser", socket: { port: 0 } },
+      { device: "scope", socket: { port: 0 } },
+    ],
   });
   [laser, scopeResource] = sims.resources.map((r) => r.resource) as [string, string];
 });
@@ -49,10 +55,24 @@ test("a query that times out says which terminations it used and how to name oth
   expect(r.exitCode).toBe(1);
   expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
   expect(r.stderr).toMatch(/^labdaemon: TCPIP0::127\.0\.0\.1::\d+::SOCKET: .*timed out/);
-  expect(r.stderr).toContain("no answer ending in '\\n' within 300 ms to '*IDN?' + '\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\r\\n' --read-termination '\\r\\n'\n");
-  const none = await runCli(["query", scopeResource, "HANG?", "--timeout", "200", "--write-termination", "\\r\\n", "--read-termination", "none"]);
+  expect(r.stderr).toContain(
+    "no answer ending in '\\n' within 300 ms to '*IDN?' + '\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\r\\n' --read-termination '\\r\\n'\n",
+  );
+  const none = await runCli([
+    "query",
+    scopeResource,
+    "HANG?",
+    "--timeout",
+    "200",
+    "--write-termination",
+    "\\r\\n",
+    "--read-termination",
+    "none",
+  ]);
   expect(none.exitCode).toBe(1);
-  expect(none.stderr).toContain("no answer ending in no termination within 200 ms to 'HANG?' + '\\r\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\n' --read-termination '\\n'\n");
+  expect(none.stderr).toContain(
+    "no answer ending in no termination within 200 ms to 'HANG?' + '\\r\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\n' --read-termination '\\n'\n",
+  );
 });
 
 test("a binary block is printed byte for byte, whole though its data holds the read termination", async () => {
@@ -74,7 +94,12 @@ test("a UTF-8 text answer passes through unchanged, not decoded and encoded agai
 test("a termination with an unknown escape or a byte beyond ASCII is a usage error", async () => {
   const r = await runCli(["query", laser, "*IDN?", "--read-termination", "\\q"]);
   expect(r.exitCode).toBe(2);
-  expect(r.stderr).toBe("labdaemon: --read-termination takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '\\q' (unknown escape \\q)\n");
+  expect(r.stderr).toBe(
+    "labdaemon: --read-termination takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '\\q' (unknown escape \\q)\n",
+  );
   const high = await runCli(["query", laser, "*IDN?", "--write-termination", "\\xbf"]);
-  expect([high.exitCode, high.stderr]).toEqual([2, "labdaemon: --write-termination takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '\\xbf' (\\xbf is not ASCII)\n"]);
+  expect([high.exitCode, high.stderr]).toEqual([
+    2,
+    "labdaemon: --write-termination takes ASCII text with the escapes \\r \\n \\t \\\\ \\xHH (up to \\x7f), or none; got '\\xbf' (\\xbf is not ASCII)\n",
+  ]);
 });

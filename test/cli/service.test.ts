@@ -52,7 +52,8 @@ describe("sd_notify", () => {
       await sd.until((l) => l === "bound");
       const server = Bun.spawn([process.execPath, MAIN, "serve", "--sim", "--port", "0"], {
         env: { ...process.env, NOTIFY_SOCKET: socket, WATCHDOG_USEC: "200000", LABDAEMON_CONFIG: "" },
-        stdout: "pipe", stderr: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
       });
       await sd.until((l) => l.includes("READY=1"));
       const ready = sd.messages().find((m) => m.includes("READY=1"))!;
@@ -74,7 +75,9 @@ describe("sd_notify", () => {
 
   test("a NOTIFY_SOCKET nobody listens on costs one warning, never the server", async () => {
     const server = Bun.spawn([process.execPath, MAIN, "serve", "--sim", "--port", "0"], {
-      env: { ...process.env, NOTIFY_SOCKET: join(dir, "nobody.sock"), LABDAEMON_CONFIG: "" }, stdout: "pipe", stderr: "pipe",
+      env: { ...process.env, NOTIFY_SOCKET: join(dir, "nobody.sock"), LABDAEMON_CONFIG: "" },
+      stdout: "pipe",
+      stderr: "pipe",
     });
     const out = server.stdout.getReader();
     let text = "";
@@ -99,20 +102,38 @@ describe("service install", () => {
     const unit = r.stdout.toString();
     expect(unit).toContain("Type=notify");
     expect(unit).toContain("WatchdogSec=30");
-    expect(unit).toMatch(new RegExp(`^ExecStart=.*"serve" "--config" "${config.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" "--profile" "bench"$`, "m"));
+    expect(unit).toMatch(
+      new RegExp(
+        `^ExecStart=.*"serve" "--config" "${config.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" "--profile" "bench"$`,
+        "m",
+      ),
+    );
     expect(unit).toContain("Description=labdaemon lab server (profile bench)");
   });
 
   test("install writes labdaemon-PROFILE.service that systemd-analyze verify accepts; uninstall removes it", async () => {
     const unitDir = join(dir, "units");
-    const r = await runCli(["service", "install", "--config", config, "--profile", "bench", "--user", "--unit-dir", unitDir]);
+    const r = await runCli([
+      "service",
+      "install",
+      "--config",
+      config,
+      "--profile",
+      "bench",
+      "--user",
+      "--unit-dir",
+      unitDir,
+    ]);
     expect(r.exitCode).toBe(0);
     const file = join(unitDir, "labdaemon-bench.service");
     expect(existsSync(file)).toBe(true);
     expect(readFileSync(file, "utf8")).toContain("WantedBy=default.target");
     if (Bun.which("systemd-analyze")) {
       const v = Bun.spawnSync(["systemd-analyze", "verify", file], { stderr: "pipe" });
-      const complaints = v.stderr.toString().split("\n").filter((l) => l.includes(file));
+      const complaints = v.stderr
+        .toString()
+        .split("\n")
+        .filter((l) => l.includes(file));
       expect(complaints).toEqual([]);
     }
     const u = await runCli(["service", "uninstall", "--name", "labdaemon-bench", "--user", "--unit-dir", unitDir]);
@@ -143,7 +164,10 @@ test("install and uninstall leave a unit they did not write alone", async () => 
   Bun.spawnSync(["mkdir", "-p", unitDir]);
   const foreign = join(unitDir, "nginx.service");
   writeFileSync(foreign, "[Service]\nExecStart=/usr/sbin/nginx\n");
-  for (const args of [["service", "install", "--sim", "--user", "--name", "nginx", "--unit-dir", unitDir], ["service", "uninstall", "--user", "--name", "nginx", "--unit-dir", unitDir]]) {
+  for (const args of [
+    ["service", "install", "--sim", "--user", "--name", "nginx", "--unit-dir", unitDir],
+    ["service", "uninstall", "--user", "--name", "nginx", "--unit-dir", unitDir],
+  ]) {
     const r = await runCli(args);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("not written by labdaemon service install");

@@ -11,9 +11,14 @@ test("sim on a port already in use names the port and address in one line and ex
   const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   try {
     const file = join(dir, "taken.yaml");
-    writeFileSync(file, `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU" }\nresources:\n  - { device: psu, socket: { port: ${holder.port} } }\n`);
+    writeFileSync(
+      file,
+      `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU" }\nresources:\n  - { device: psu, socket: { port: ${holder.port} } }\n`,
+    );
     const r = await runCli(["sim", file]);
-    expect(r.stderr).toBe(`labdaemon: sim: port ${holder.port} on 127.0.0.1 is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)\n`);
+    expect(r.stderr).toBe(
+      `labdaemon: sim: port ${holder.port} on 127.0.0.1 is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)\n`,
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stdout.toString()).toBe(""); // no resource announced, no "ready"
   } finally {

@@ -14,24 +14,44 @@ const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 test("a TS config whose top-level await never settles is a config error after the deadline", async () => {
   const f = join(dir, "never.ts");
   writeFileSync(f, "await new Promise(() => {});\nexport default { devices: {} };\n");
-  const e = await loadConfigFile(f, undefined, { timeoutMs: 200 }).then(() => null, (err) => err);
+  const e = await loadConfigFile(f, undefined, { timeoutMs: 200 }).then(
+    () => null,
+    (err) => err,
+  );
   expect(e).toBeInstanceOf(ConfigError);
-  expect(e.message).toBe(`${f}: the module did not finish loading within 200 ms (a top-level await that never settles?)`);
+  expect(e.message).toBe(
+    `${f}: the module did not finish loading within 200 ms (a top-level await that never settles?)`,
+  );
 });
 
 test("a setup() that never settles is a start error after the deadline", async () => {
-  const loaded = fromObject({ devices: { laser: { type: "SimLaser", connect: true } }, setup: () => new Promise(() => {}) }, "hang.ts");
-  const e = await buildLab(loaded, { setupTimeoutMs: 200 }).then(() => null, (err) => err);
+  const loaded = fromObject(
+    { devices: { laser: { type: "SimLaser", connect: true } }, setup: () => new Promise(() => {}) },
+    "hang.ts",
+  );
+  const e = await buildLab(loaded, { setupTimeoutMs: 200 }).then(
+    () => null,
+    (err) => err,
+  );
   expect(e).toBeInstanceOf(LabStartError);
   expect(e.message).toBe("hang.ts: setup() did not finish within 200 ms");
 });
 
 test("SIGINT while setup() is pending ends serve at once with status 130", async () => {
   const f = join(dir, "setuphang.ts");
-  writeFileSync(f, "export default { devices: {}, setup: () => { console.error('setup started'); return new Promise(() => {}); } };\n");
+  writeFileSync(
+    f,
+    "export default { devices: {}, setup: () => { console.error('setup started'); return new Promise(() => {}); } };\n",
+  );
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--config", f, "--port", "0"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore", timeout: 60_000 });
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--config", f, "--port", "0"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    timeout: 60_000,
+  });
   let stderr = "";
   const decoder = new TextDecoder();
   const reader = proc.stderr.getReader();

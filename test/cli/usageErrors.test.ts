@@ -110,12 +110,14 @@ const MISTAKES: Array<[string[], string]> = [
 async function runAll(cases: string[][]): Promise<CliResult[]> {
   const results: CliResult[] = new Array(cases.length);
   let next = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < cases.length) {
-      const i = next++;
-      results[i] = await runCli(cases[i]!, { cwd: dir, env: { HOME: dir }, timeoutMs: 20_000 });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < cases.length) {
+        const i = next++;
+        results[i] = await runCli(cases[i]!, { cwd: dir, env: { HOME: dir }, timeoutMs: 20_000 });
+      }
+    }),
+  );
   return results;
 }
 
@@ -124,22 +126,30 @@ describe("every command's flags", () => {
     const results = await runAll(MISTAKES.map(([args]) => args));
     const wrong = MISTAKES.flatMap(([args, expected], i) => {
       const r = results[i]!;
-      const ok = r.exitCode === 2 && r.stdout.length === 0 && /^labdaemon: [^\n]+\n$/.test(r.stderr)
-        && !/\n\s+at /.test(r.stderr) && r.stderr.includes(expected);
+      const ok =
+        r.exitCode === 2 &&
+        r.stdout.length === 0 &&
+        /^labdaemon: [^\n]+\n$/.test(r.stderr) &&
+        !/\n\s+at /.test(r.stderr) &&
+        r.stderr.includes(expected);
       return ok ? [] : [{ args, exitCode: r.exitCode, stderr: r.stderr, expected }];
     });
     expect(wrong).toEqual([]);
   }, 240_000);
 
   test("every flag any command's --help lists: without its value, empty, or a value given to a switch", async () => {
-    const commands = [...new Set([...MAIN_HELP.matchAll(/^ {2}labdaemon ([a-z]+)/gm)].map((m) => m[1]!))].filter((c) => c !== "help");
+    const commands = [...new Set([...MAIN_HELP.matchAll(/^ {2}labdaemon ([a-z]+)/gm)].map((m) => m[1]!))].filter(
+      (c) => c !== "help",
+    );
     expect(commands).toEqual(expect.arrayContaining(["serve", "resources", "query", "sim", "profiles"]));
     const helps = await runAll(commands.map((c) => [c, "--help"]));
     const cases: string[][] = [];
     for (const [i, command] of commands.entries()) {
       expect({ command, exitCode: helps[i]!.exitCode }).toEqual({ command, exitCode: 0 });
       // Flag lines: "  --port PORT   …", "  --sim   …", "  --a FILE, --b FILE   …" (the part before the description).
-      for (const line of helps[i]!.stdout.toString().split("\n").filter((l) => /^ {2}--[a-z]/.test(l))) {
+      for (const line of helps[i]!.stdout.toString()
+        .split("\n")
+        .filter((l) => /^ {2}--[a-z]/.test(l))) {
         const spec = line.trim().split(/ {2,}/)[0]!;
         for (const [, flag, value] of spec.matchAll(/--([a-z][a-z-]*)( [A-Z][A-Za-z]*)?/g)) {
           if (value === undefined) cases.push([command, `--${flag}=yes`]);
@@ -155,19 +165,30 @@ describe("every command's flags", () => {
     const results = await runAll(cases);
     const wrong = cases.flatMap((args, i) => {
       const r = results[i]!;
-      const ok = r.exitCode === 2 && r.stdout.length === 0 && /^labdaemon: [^\n]+\n$/.test(r.stderr) && !/\n\s+at /.test(r.stderr);
+      const ok =
+        r.exitCode === 2 &&
+        r.stdout.length === 0 &&
+        /^labdaemon: [^\n]+\n$/.test(r.stderr) &&
+        !/\n\s+at /.test(r.stderr);
       return ok ? [] : [{ args, exitCode: r.exitCode, stderr: r.stderr }];
     });
     expect(wrong).toEqual([]);
   }, 240_000);
 
   test("files that are not there or not readable are one line too (status 3: configuration)", async () => {
-    const cases = [["serve", "--config", join(dir, "none.yaml")], ["serve", "--config", dir], ["sim", join(dir, "none.yaml")], ["sim", dir],
-      ["profiles", "--config", join(dir, "none.yaml")]];
+    const cases = [
+      ["serve", "--config", join(dir, "none.yaml")],
+      ["serve", "--config", dir],
+      ["sim", join(dir, "none.yaml")],
+      ["sim", dir],
+      ["profiles", "--config", join(dir, "none.yaml")],
+    ];
     const results = await runAll(cases);
     const wrong = cases.flatMap((args, i) => {
       const r = results[i]!;
-      return r.exitCode === 3 && /^labdaemon: [^\n]+\n$/.test(r.stderr) ? [] : [{ args, exitCode: r.exitCode, stderr: r.stderr }];
+      return r.exitCode === 3 && /^labdaemon: [^\n]+\n$/.test(r.stderr)
+        ? []
+        : [{ args, exitCode: r.exitCode, stderr: r.stderr }];
     });
     expect(wrong).toEqual([]);
   }, 120_000);

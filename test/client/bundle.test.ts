@@ -19,7 +19,8 @@ describe("the client bundles without the server", () => {
       // The client's own code is in it …
       for (const name of ["ServerAPI", "SSEClient", "ensureServer", "ensureDevice"]) expect(code).toContain(name);
       // … and nothing of the server or its framework.
-      for (const name of ["elysia", "LabDaemonServer", "SseService", "node_modules/"]) expect(code.toLowerCase()).not.toContain(name.toLowerCase());
+      for (const name of ["elysia", "LabDaemonServer", "SseService", "node_modules/"])
+        expect(code.toLowerCase()).not.toContain(name.toLowerCase());
       expect(code.length).toBeLessThan(100_000);
     });
   }
@@ -47,19 +48,28 @@ describe("ensureServer", () => {
   });
   const bareUrl = () => `http://127.0.0.1:${bare.port}`;
 
-  test("a 200 whose body is not {status: \"healthy\"} is not a healthy server", async () => {
-    for (const body of ["{\"status\":\"unhealthy\"}", "{}", "[]", "null", "OK", "", "{\"healthy\":true}", "{\"status\":\"HEALTHY\"}"]) {
+  test('a 200 whose body is not {status: "healthy"} is not a healthy server', async () => {
+    for (const body of [
+      '{"status":"unhealthy"}',
+      "{}",
+      "[]",
+      "null",
+      "OK",
+      "",
+      '{"healthy":true}',
+      '{"status":"HEALTHY"}',
+    ]) {
       answer = { status: 200, body };
       expect({ body, ok: await client.ensureServer(bareUrl(), { timeoutMs: 2000 }) }).toEqual({ body, ok: false });
     }
-    answer = { status: 200, body: "{\"status\":\"healthy\"}" };
+    answer = { status: 200, body: '{"status":"healthy"}' };
     expect(await client.ensureServer(bareUrl(), { timeoutMs: 2000 })).toBe(true);
-    answer = { status: 503, body: "{\"status\":\"healthy\"}" };
+    answer = { status: 503, body: '{"status":"healthy"}' };
     expect(await client.ensureServer(bareUrl(), { timeoutMs: 2000 })).toBe(false);
   });
 
   test("a trailing slash is normalised: the request goes to /health, not //health", async () => {
-    answer = { status: 200, body: "{\"status\":\"healthy\"}" };
+    answer = { status: 200, body: '{"status":"healthy"}' };
     paths.length = 0;
     // Bun's fetch collapses "//" in a path on its own, so what ensureServer asks for is read before it does.
     const asked: string[] = [];

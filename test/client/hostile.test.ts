@@ -28,7 +28,17 @@ function sse(opts: ConstructorParameters<typeof SSEClient>[1]) {
   const errors: Error[] = [];
   const gaps: unknown[] = [];
   const events: any[] = [];
-  return { errors, gaps, events, opts: { onError: (e: Error) => errors.push(e), onGap: (g: unknown) => gaps.push(g), onEvent: (e: any) => events.push(e), ...opts } };
+  return {
+    errors,
+    gaps,
+    events,
+    opts: {
+      onError: (e: Error) => errors.push(e),
+      onGap: (g: unknown) => gaps.push(g),
+      onEvent: (e: any) => events.push(e),
+      ...opts,
+    },
+  };
 }
 
 test("a task stream filtered to one task reports no gaps while other tasks run beside it", async () => {
@@ -69,7 +79,9 @@ test("a server retry: beyond any timer is clamped: no reconnect storm", async ()
 });
 
 test("a 200 that is not an event stream is an InvalidResponse error and is not retried", async () => {
-  const f = fake(() => new Response('id: 1\ndata: {"sequence":1}\n\n', { headers: { "content-type": "application/json" } }));
+  const f = fake(
+    () => new Response('id: 1\ndata: {"sequence":1}\n\n', { headers: { "content-type": "application/json" } }),
+  );
   const s = sse({ initialRetryMs: 1 });
   const c = new SSEClient(f.url, s.opts);
   c.startDeviceStream("x");
@@ -81,7 +93,12 @@ test("a 200 that is not an event stream is an InvalidResponse error and is not r
 });
 
 test("ids that are not numbers are no sequence: an empty id makes no false gap", async () => {
-  const f = fake(() => new Response('id: 5\ndata: {}\n\nid:\ndata: {}\n\nid: 6\ndata: {}\n\n', { headers: { "content-type": "text/event-stream" } }));
+  const f = fake(
+    () =>
+      new Response("id: 5\ndata: {}\n\nid:\ndata: {}\n\nid: 6\ndata: {}\n\n", {
+        headers: { "content-type": "text/event-stream" },
+      }),
+  );
   const s = sse({ maxRetries: 1, initialRetryMs: 1 });
   const c = new SSEClient(f.url, s.opts);
   cleanups.push(() => c.stopStream());
@@ -91,7 +108,9 @@ test("ids that are not numbers are no sequence: an empty id makes no false gap",
 });
 
 test("an error answer with an endless body is read only as far as an envelope can go", async () => {
-  const f = fake(() => new Response(endless("<html>oops</html>"), { status: 500, headers: { "content-type": "text/html" } }));
+  const f = fake(
+    () => new Response(endless("<html>oops</html>"), { status: 500, headers: { "content-type": "text/html" } }),
+  );
   const api = new ServerAPI(f.url, { timeoutMs: 30_000 });
   const t0 = performance.now();
   const err = await api.listDevices().catch((e) => e);

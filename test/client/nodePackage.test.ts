@@ -60,45 +60,76 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test.skipIf(!NODE)("npm pack gives a client that Node 20 runs against a live server: devices, call, task, three SSE events, a 409", async () => {
-  const pack = Bun.spawnSync(["npm", "pack", "--silent", "--pack-destination", dir], { cwd: ROOT, stderr: "pipe" });
-  expect(pack.stderr.toString()).not.toContain("ERR");
-  expect(pack.exitCode).toBe(0);
-  const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
-  expect(tarball).toBeDefined();
-  const app = join(dir, "app");
-  Bun.spawnSync(["mkdir", "-p", app]);
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "lab-script", private: true, type: "module" }));
-  // The machine's npm cache already holds the package's dependencies (npm ci ran): no network needed.
-  const install = Bun.spawnSync(["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", join(dir, tarball!)], { cwd: app, stdout: "pipe", stderr: "pipe" });
-  expect(install.exitCode).toBe(0);
-  writeFileSync(join(app, "client.mjs"), SCRIPT);
-  const run = Bun.spawn([NODE!, "client.mjs", server.url], { cwd: app, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
-  const [stdout, stderr, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
-  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  const out = JSON.parse(stdout);
-  expect(out.runtime).toMatch(/^node v\d+/);
-  expect(out.devices).toEqual(["dev1", "s1"]);
-  expect(out.sum).toBe(5);
-  expect(out.task).toEqual({ status: "completed", result: { status: "complete", task_id: "t1" } });
-  expect(out.sequences).toHaveLength(3);
-  expect(out.sequences[1]).toBeGreaterThan(out.sequences[0]);
-  expect(out.sequences[2]).toBeGreaterThan(out.sequences[1]);
-  expect(out.conflict).toEqual({ isServerAPIError: true, status: 409, type: "DeviceInUse", task: "t2" });
+test.skipIf(!NODE)(
+  "npm pack gives a client that Node 20 runs against a live server: devices, call, task, three SSE events, a 409",
+  async () => {
+    const pack = Bun.spawnSync(["npm", "pack", "--silent", "--pack-destination", dir], { cwd: ROOT, stderr: "pipe" });
+    expect(pack.stderr.toString()).not.toContain("ERR");
+    expect(pack.exitCode).toBe(0);
+    const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
+    expect(tarball).toBeDefined();
+    const app = join(dir, "app");
+    Bun.spawnSync(["mkdir", "-p", app]);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "lab-script", private: true, type: "module" }));
+    // The machine's npm cache already holds the package's dependencies (npm ci ran): no network needed.
+    const install = Bun.spawnSync(
+      ["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", join(dir, tarball!)],
+      { cwd: app, stdout: "pipe", stderr: "pipe" },
+    );
+    expect(install.exitCode).toBe(0);
+    writeFileSync(join(app, "client.mjs"), SCRIPT);
+    const run = Bun.spawn([NODE!, "client.mjs", server.url], {
+      cwd: app,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 60_000,
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(run.stdout).text(),
+      new Response(run.stderr).text(),
+      run.exited,
+    ]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const out = JSON.parse(stdout);
+    expect(out.runtime).toMatch(/^node v\d+/);
+    expect(out.devices).toEqual(["dev1", "s1"]);
+    expect(out.sum).toBe(5);
+    expect(out.task).toEqual({ status: "completed", result: { status: "complete", task_id: "t1" } });
+    expect(out.sequences).toHaveLength(3);
+    expect(out.sequences[1]).toBeGreaterThan(out.sequences[0]);
+    expect(out.sequences[2]).toBeGreaterThan(out.sequences[1]);
+    expect(out.conflict).toEqual({ isServerAPIError: true, status: 409, type: "DeviceInUse", task: "t2" });
 
-  // The types come with it: a TypeScript consumer on Node's own module resolution type-checks against
-  // them, and a wrong use of a wire type is caught.
-  writeFileSync(join(app, "tsconfig.json"), JSON.stringify({
-    compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], skipLibCheck: true, types: [], noEmit: true },
-    files: ["check.ts"],
-  }));
-  const tsc = (body: string) => {
-    writeFileSync(join(app, "check.ts"), `import { ServerAPI, ServerAPIError, type DeviceDetail } from "labdaemon/client";\nconst api = new ServerAPI("http://127.0.0.1:1");\nconst d: DeviceDetail = await api.getDevice("x");\n${body}\nexport { ServerAPIError };\n`);
-    const r = Bun.spawnSync([join(ROOT, "node_modules/.bin/tsc"), "-p", app], { stdout: "pipe" });
-    return { code: r.exitCode, out: r.stdout.toString() };
-  };
-  expect(tsc("export const n: number = d.connected ? 1 : 0;")).toEqual({ code: 0, out: "" });
-  const wrong = tsc("export const n: number = d.connected;");
-  expect(wrong.code).not.toBe(0);
-  expect(wrong.out).toContain("Type 'boolean' is not assignable to type 'number'");
-}, 180_000);
+    // The types come with it: a TypeScript consumer on Node's own module resolution type-checks against
+    // them, and a wrong use of a wire type is caught.
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          lib: ["es2022", "dom"],
+          skipLibCheck: true,
+          types: [],
+          noEmit: true,
+        },
+        files: ["check.ts"],
+      }),
+    );
+    const tsc = (body: string) => {
+      writeFileSync(
+        join(app, "check.ts"),
+        `import { ServerAPI, ServerAPIError, type DeviceDetail } from "labdaemon/client";\nconst api = new ServerAPI("http://127.0.0.1:1");\nconst d: DeviceDetail = await api.getDevice("x");\n${body}\nexport { ServerAPIError };\n`,
+      );
+      const r = Bun.spawnSync([join(ROOT, "node_modules/.bin/tsc"), "-p", app], { stdout: "pipe" });
+      return { code: r.exitCode, out: r.stdout.toString() };
+    };
+    expect(tsc("export const n: number = d.connected ? 1 : 0;")).toEqual({ code: 0, out: "" });
+    const wrong = tsc("export const n: number = d.connected;");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toContain("Type 'boolean' is not assignable to type 'number'");
+  },
+  180_000,
+);

@@ -27,9 +27,16 @@ test("the README's Live data example streams the simulated DAQ", async () => {
   const code = section.slice(start, section.indexOf("```", start));
   const dir = mkdtempSync(join(tmpdir(), "ld-live-"));
   const file = join(dir, "live.ts");
-  writeFileSync(file, code.replace(`from "labdaemon/client"`, `from ${JSON.stringify(join(import.meta.dir, "../../src/client/index.ts"))}`));
+  writeFileSync(
+    file,
+    code.replace(
+      `from "labdaemon/client"`,
+      `from ${JSON.stringify(join(import.meta.dir, "../../src/client/index.ts"))}`,
+    ),
+  );
   const p = Bun.spawn([process.execPath, file], {
-    stdout: "pipe", stderr: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
     env: { ...process.env, LABDAEMON_URL: server.url, LABDAEMON_TOKEN: "readme" },
   });
   const [out, err, exit] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);

@@ -1,6 +1,12 @@
 // ServerAPI against a real server: every route, typed results, and errors with status/type/context.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ServerAPI, ServerAPIError, ServerConnectionError, ensureDevice, ensureServer } from "../../src/client/index.ts";
+import {
+  ServerAPI,
+  ServerAPIError,
+  ServerConnectionError,
+  ensureDevice,
+  ensureServer,
+} from "../../src/client/index.ts";
 import { startServer, type Running } from "./support.ts";
 
 let srv: Running;
@@ -9,7 +15,9 @@ beforeAll(async () => {
   srv = await startServer({ token: "s3cret" });
   api = new ServerAPI(srv.url + "/", { token: "s3cret", timeoutMs: 5000 });
 });
-afterAll(async () => { await srv.stop(); });
+afterAll(async () => {
+  await srv.stop();
+});
 
 async function apiError(p: Promise<unknown>): Promise<ServerAPIError> {
   try {
@@ -32,8 +40,13 @@ describe("ServerAPI", () => {
   test("an id or key of '', '.' or '..' is refused before it can reach another route", async () => {
     const h = srv.daemon.executeTask("seg-task", "MockTask", { delay: 200 });
     for (const bad of ["", ".", ".."]) {
-      for (const p of [api.getDevice(bad), api.removeDevice(bad), api.getDeviceMethods(bad), api.getTask(bad),
-        api.getTaskParameter("seg-task", bad)]) {
+      for (const p of [
+        api.getDevice(bad),
+        api.removeDevice(bad),
+        api.getDeviceMethods(bad),
+        api.getTask(bad),
+        api.getTaskParameter("seg-task", bad),
+      ]) {
         const e = await apiError(p);
         expect(e.type).toBe("InvalidRequest");
         expect(e.status).toBe(0);

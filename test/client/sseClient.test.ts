@@ -19,8 +19,12 @@ function client(url: string, opts: ConstructorParameters<typeof SSEClient>[1] = 
   const errors: Error[] = [];
   const gaps: any[] = [];
   const c = new SSEClient(url, {
-    onEvent: (e) => events.push(e), onError: (e) => errors.push(e), onGap: (g) => gaps.push(g),
-    initialRetryMs: 20, maxRetryMs: 100, ...opts,
+    onEvent: (e) => events.push(e),
+    onError: (e) => errors.push(e),
+    onGap: (g) => gaps.push(g),
+    initialRetryMs: 20,
+    maxRetryMs: 100,
+    ...opts,
   });
   cleanups.push(() => c.stopStream());
   return { c, events, errors, gaps };
@@ -31,7 +35,11 @@ async function withManual(opts: Parameters<typeof startServer>[0] = {}) {
   srv.daemon.addDevice("m1", "ManualStreamDevice");
   return srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
 }
-const streaming = () => until(() => srv!.daemon.deviceState("m1").streaming && (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0, "device streaming");
+const streaming = () =>
+  until(
+    () => srv!.daemon.deviceState("m1").streaming && (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0,
+    "device streaming",
+  );
 
 test("onEvent gets the parsed data object; a token goes in the Authorization header", async () => {
   const dev = await withManual({ token: "tk" });
@@ -59,9 +67,11 @@ test("encoding base64 delivers typed arrays back as typed arrays", async () => {
 });
 
 test("with base64, a payload object that merely looks like {dtype, data} with an unknown dtype stays data", async () => {
-  const body = 'id: 1\nevent: device_data\ndata: {"sequence":1,"payload":[{"dtype":"toString","data":"AAAA"},{"dtype":"constructor","data":"AAAA"},{"dtype":"int16","data":"AQA="}]}\n\n';
+  const body =
+    'id: 1\nevent: device_data\ndata: {"sequence":1,"payload":[{"dtype":"toString","data":"AAAA"},{"dtype":"constructor","data":"AAAA"},{"dtype":"int16","data":"AQA="}]}\n\n';
   const fake = Bun.serve({
-    port: 0, hostname: "127.0.0.1",
+    port: 0,
+    hostname: "127.0.0.1",
     fetch: () => new Response(body, { headers: { "content-type": "text/event-stream" } }),
   });
   cleanups.push(() => fake.stop(true));
@@ -160,7 +170,10 @@ test("a server that stops and comes back: the client retries until it is there a
   c.startTaskStream();
   await until(() => opened === 1, "connected");
   await srv!.stop();
-  await until(() => errors.some((e) => e instanceof StreamEndedError && e.type === "ServerStopping"), `ServerStopping, have ${errors.map(String)}`);
+  await until(
+    () => errors.some((e) => e instanceof StreamEndedError && e.type === "ServerStopping"),
+    `ServerStopping, have ${errors.map(String)}`,
+  );
   srv = await startServer({ port });
   await until(() => opened === 2, "reconnected to the new server");
   expect(c.stats.reconnects).toBeGreaterThanOrEqual(1);
@@ -172,12 +185,20 @@ test("a server that stops and comes back: the client retries until it is there a
 test("a connection that goes silent is dropped after idleTimeoutMs and retried; the server's retry hint is honoured", async () => {
   let requests = 0;
   const silent = Bun.serve({
-    port: 0, hostname: "127.0.0.1", idleTimeout: 0,
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
     fetch() {
       requests++;
       // Headers and a retry hint, then nothing: no events, no keep-alives.
-      return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("retry: 150\n\n")); } }),
-        { headers: { "content-type": "text/event-stream" } });
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode("retry: 150\n\n"));
+          },
+        }),
+        { headers: { "content-type": "text/event-stream" } },
+      );
     },
   });
   cleanups.push(() => silent.stop(true));

@@ -11,7 +11,7 @@ function parseAll(chunks: string[]): SseMessage[] {
 
 const text =
   ": comment\r\n" +
-  "id: 7\r\nevent: device_data\r\ndata: {\"a\":1}\r\n\r\n" +
+  'id: 7\r\nevent: device_data\r\ndata: {"a":1}\r\n\r\n' +
   "data: line one\ndata: line two\n\n" +
   "data:no-space\rid: 8\r\r" +
   "event: only-event\n\n" +
@@ -46,9 +46,13 @@ test("retry advice is kept", () => {
 test("an event that never ends is refused beyond maxEventChars, whether one endless line or endless data lines", () => {
   const line = new SseParser(() => {}, 1000);
   line.feed("data: ");
-  expect(() => { for (let i = 0; i < 20; i++) line.feed("x".repeat(100)); }).toThrow(RangeError);
+  expect(() => {
+    for (let i = 0; i < 20; i++) line.feed("x".repeat(100));
+  }).toThrow(RangeError);
   const lines = new SseParser(() => {}, 1000);
-  expect(() => { for (let i = 0; i < 20; i++) lines.feed(`data: ${"y".repeat(100)}\n`); }).toThrow(RangeError);
+  expect(() => {
+    for (let i = 0; i < 20; i++) lines.feed(`data: ${"y".repeat(100)}\n`);
+  }).toThrow(RangeError);
   // Events under the bound, however many, pass: the count is per event.
   const out: SseMessage[] = [];
   const many = new SseParser((m) => out.push(m), 1000);

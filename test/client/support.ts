@@ -16,7 +16,9 @@ export async function startServer(opts: LabDaemonServerOptions = {}): Promise<Ru
   const server = new LabDaemonServer(daemon, { port: 0, logLevel: "silent", ...opts });
   await server.start();
   return {
-    daemon, server, url: server.url,
+    daemon,
+    server,
+    url: server.url,
     async stop() {
       await server.stop({ timeoutMs: 1000 });
       await daemon.shutdown({ timeoutMs: 500 });
@@ -27,7 +29,9 @@ export async function startServer(opts: LabDaemonServerOptions = {}): Promise<Ru
 /** A TCP relay in front of a server whose live connections the test can cut, like a dropped network. */
 export async function startRelay(targetPort: number) {
   const pairs = new Set<{ client: import("bun").Socket<any>; upstream: import("bun").Socket<any> | null }>();
-  const listener = Bun.listen<{ pair: { client: import("bun").Socket<any>; upstream: import("bun").Socket<any> | null; pending: Uint8Array[] } }>({
+  const listener = Bun.listen<{
+    pair: { client: import("bun").Socket<any>; upstream: import("bun").Socket<any> | null; pending: Uint8Array[] };
+  }>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
@@ -36,11 +40,18 @@ export async function startRelay(targetPort: number) {
         client.data = { pair };
         pairs.add(pair);
         pair.upstream = await Bun.connect({
-          hostname: "127.0.0.1", port: targetPort,
+          hostname: "127.0.0.1",
+          port: targetPort,
           socket: {
-            data(_s, chunk) { client.write(chunk); },
-            close() { client.end(); },
-            error() { client.end(); },
+            data(_s, chunk) {
+              client.write(chunk);
+            },
+            close() {
+              client.end();
+            },
+            error() {
+              client.end();
+            },
           },
         });
         for (const c of pair.pending) pair.upstream.write(c);

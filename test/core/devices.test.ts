@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
-  DeviceConnectionError, DeviceCreationError, DeviceError, DeviceExistsError, DeviceInUseError,
-  DeviceNotFoundError, DeviceTimeoutError, DeviceTypeNotFoundError, InvalidRequestError, LabDaemon,
+  DeviceConnectionError,
+  DeviceCreationError,
+  DeviceError,
+  DeviceExistsError,
+  DeviceInUseError,
+  DeviceNotFoundError,
+  DeviceTimeoutError,
+  DeviceTypeNotFoundError,
+  InvalidRequestError,
+  LabDaemon,
   MethodNotFoundError,
 } from "../../src/index.ts";
 import { MockDevice, StubbornTask, deviceClasses, taskClasses, until } from "../support/fixtures.ts";
@@ -33,8 +41,9 @@ describe("registry", () => {
   test("registering a duplicate type throws and registers nothing of that call", () => {
     const d = new LabDaemon();
     d.registerPlugins({ devices: { MyDevice: MockDevice } });
-    expect(() => d.registerPlugins({ devices: { Other: MockDevice, MyDevice: MockDevice } }))
-      .toThrow("Device type 'MyDevice' is already registered.");
+    expect(() => d.registerPlugins({ devices: { Other: MockDevice, MyDevice: MockDevice } })).toThrow(
+      "Device type 'MyDevice' is already registered.",
+    );
     expect(d.deviceTypeNames()).toEqual(["MyDevice"]);
   });
 
@@ -44,20 +53,33 @@ describe("registry", () => {
     expect(dev.deviceId).toBe("dev1");
     expect(daemon.getDevice("dev1")).toBe(dev);
     expect(dev.connects).toBe(0);
-    expect(daemon.deviceState("dev1")).toMatchObject({ deviceId: "dev1", deviceType: "MockDevice", connected: false, streaming: false });
+    expect(daemon.deviceState("dev1")).toMatchObject({
+      deviceId: "dev1",
+      deviceType: "MockDevice",
+      connected: false,
+      streaming: false,
+    });
   });
 
   test("unknown type, duplicate id and unknown id throw the contract's errors naming the id", () => {
     expect(() => daemon.addDevice("d", "UnknownDevice")).toThrow(DeviceTypeNotFoundError);
     expect(() => daemon.addDevice("d", "UnknownDevice")).toThrow("Unknown device type: 'UnknownDevice'");
     daemon.addDevice("dev1", "MockDevice");
-    expect(() => daemon.addDevice("dev1", "MockDevice")).toThrow(new DeviceExistsError("Device with ID 'dev1' already exists."));
+    expect(() => daemon.addDevice("dev1", "MockDevice")).toThrow(
+      new DeviceExistsError("Device with ID 'dev1' already exists."),
+    );
     expect(() => daemon.getDevice("unknown")).toThrow(DeviceNotFoundError);
     expect(() => daemon.getDevice("unknown")).toThrow("No device found with ID: 'unknown'");
   });
 
   test.each([
-    ["with space"], ["ctl\u0001"], [""], ["-leading"], ["x".repeat(129)], ["../etc"], ["a/b"],
+    ["with space"],
+    ["ctl\u0001"],
+    [""],
+    ["-leading"],
+    ["x".repeat(129)],
+    ["../etc"],
+    ["a/b"],
   ])("invalid device id %p is refused and nothing is registered", (id) => {
     expect(() => daemon.addDevice(id, "MockDevice")).toThrow(InvalidRequestError);
     expect(daemon.listDevices()).toEqual([]);
@@ -65,12 +87,18 @@ describe("registry", () => {
 
   test("non-string ids and non-object params are refused", () => {
     expect(() => daemon.addDevice(42 as unknown as string, "MockDevice")).toThrow(InvalidRequestError);
-    expect(() => daemon.addDevice("d1", "MockDevice", [] as unknown as Record<string, unknown>)).toThrow(InvalidRequestError);
+    expect(() => daemon.addDevice("d1", "MockDevice", [] as unknown as Record<string, unknown>)).toThrow(
+      InvalidRequestError,
+    );
     expect(daemon.listDevices()).toEqual([]);
   });
 
   test("a throwing constructor leaves no half-registered device", () => {
-    class Broken { constructor() { throw new Error("no such port"); } }
+    class Broken {
+      constructor() {
+        throw new Error("no such port");
+      }
+    }
     daemon.registerPlugins({ devices: { Broken } });
     expect(() => daemon.addDevice("b1", "Broken")).toThrow(DeviceCreationError);
     expect(() => daemon.addDevice("b1", "Broken")).toThrow("no such port");
@@ -104,7 +132,9 @@ describe("lifecycle", () => {
     const errors: string[] = [];
     daemon.on("error", (e) => errors.push(`${e.scope}:${e.id}:${e.origin}:${e.error.message}`));
     daemon.addDevice("bad", "FailingConnectingDevice");
-    await expect(daemon.connectDevice("bad")).rejects.toThrow(new DeviceConnectionError("Failed to connect to mock hardware"));
+    await expect(daemon.connectDevice("bad")).rejects.toThrow(
+      new DeviceConnectionError("Failed to connect to mock hardware"),
+    );
     expect(errors).toEqual(["device:bad:device:Failed to connect to mock hardware"]);
     expect(daemon.deviceState("bad").connected).toBe(false);
   });
@@ -160,18 +190,22 @@ describe("lifecycle", () => {
 describe("per-device serialisation", () => {
   test("10 concurrent callers x 20 calls of a non-atomic async read-modify-write end at exactly 200", async () => {
     const dev = daemon.addDevice<MockDevice>("dev1", "MockDevice");
-    await Promise.all(Array.from({ length: 10 }, async () => {
-      for (let i = 0; i < 20; i++) await dev.increment();
-    }));
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 20; i++) await dev.increment();
+      }),
+    );
     expect(dev.counter).toBe(200);
   });
 
   test("the same calls on the raw instance interleave, so the count above is the queue's doing", async () => {
     daemon.addDevice("dev1", "MockDevice");
     const raw = daemon.getDeviceInstance("dev1") as MockDevice;
-    await Promise.all(Array.from({ length: 10 }, async () => {
-      for (let i = 0; i < 5; i++) await raw.increment();
-    }));
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let i = 0; i < 5; i++) await raw.increment();
+      }),
+    );
     expect(raw.counter).toBeLessThan(50);
   });
 
@@ -182,7 +216,10 @@ describe("per-device serialisation", () => {
       dev.slow(20).then(() => order.push(1)),
       dev.setValue(5).then(() => order.push(2)),
       dev.increment().then(() => order.push(3)),
-      dev.getValue().then((v: number) => { order.push(4); expect(v).toBe(5); }),
+      dev.getValue().then((v: number) => {
+        order.push(4);
+        expect(v).toBe(5);
+      }),
     ]);
     expect(order).toEqual([1, 2, 3, 4]);
   });
@@ -223,10 +260,17 @@ describe("per-device serialisation", () => {
     daemon.addDevice("dev1", "MockDevice");
     expect(await daemon.call("dev1", "addNumbers", [2, 3])).toBe(5);
     for (const [name, err] of [
-      ["constructor", MethodNotFoundError], ["__proto__", InvalidRequestError], ["toString", MethodNotFoundError],
-      ["hasOwnProperty", MethodNotFoundError], ["_secret", InvalidRequestError], ["computed", InvalidRequestError],
-      ["connect", InvalidRequestError], ["startStreaming", InvalidRequestError], ["deviceId", InvalidRequestError],
-      ["nope", MethodNotFoundError], ["", InvalidRequestError],
+      ["constructor", MethodNotFoundError],
+      ["__proto__", InvalidRequestError],
+      ["toString", MethodNotFoundError],
+      ["hasOwnProperty", MethodNotFoundError],
+      ["_secret", InvalidRequestError],
+      ["computed", InvalidRequestError],
+      ["connect", InvalidRequestError],
+      ["startStreaming", InvalidRequestError],
+      ["deviceId", InvalidRequestError],
+      ["nope", MethodNotFoundError],
+      ["", InvalidRequestError],
     ] as const) {
       await expect(daemon.call("dev1", name, [])).rejects.toBeInstanceOf(err);
     }
@@ -255,7 +299,9 @@ describe("streaming", () => {
   test("startStreaming delivers data with sequence numbers; stopStreaming stops the device", async () => {
     const dev = daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 2 });
     const got: { n: number; seq: number }[] = [];
-    await daemon.startStreaming("s1", (d, info) => got.push({ n: (d as { sample_number: number }).sample_number, seq: info.sequence }));
+    await daemon.startStreaming("s1", (d, info) =>
+      got.push({ n: (d as { sample_number: number }).sample_number, seq: info.sequence }),
+    );
     expect(daemon.deviceState("s1").streaming).toBe(true);
     await until(() => got.length >= 3);
     await daemon.stopStreaming("s1");
@@ -288,7 +334,9 @@ describe("streaming", () => {
     const errs: string[] = [];
     daemon.on("error", (e) => errs.push(`${e.origin}:${e.error.message}`));
     daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 1 });
-    await daemon.subscribe("s1", () => { throw new Error("subscriber bug"); });
+    await daemon.subscribe("s1", () => {
+      throw new Error("subscriber bug");
+    });
     const good: number[] = [];
     await daemon.subscribe("s1", (_d, i) => good.push(i.sequence));
     await until(() => good.length >= 5);
@@ -337,7 +385,8 @@ describe("streaming", () => {
   test("two devices stream at once to separate callbacks", async () => {
     daemon.addDevice("s1", "StreamingDevice", { sampleInterval: 1 });
     daemon.addDevice("s2", "StreamingDevice", { sampleInterval: 1 });
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     await daemon.startStreaming("s1", () => a++);
     await daemon.startStreaming(daemon.getDevice("s2"), () => b++);
     await until(() => a > 2 && b > 2);
@@ -375,7 +424,14 @@ describe("events", () => {
     await daemon.stopStreaming("s1");
     await daemon.disconnectDevice("s1");
     await daemon.removeDevice("s1");
-    expect(kinds).toEqual(["added:s1", "connected:s1", "streaming_started:s1", "streaming_stopped:s1", "disconnected:s1", "removed:s1"]);
+    expect(kinds).toEqual([
+      "added:s1",
+      "connected:s1",
+      "streaming_started:s1",
+      "streaming_stopped:s1",
+      "disconnected:s1",
+      "removed:s1",
+    ]);
   });
 
   test("a throwing event listener disturbs neither the daemon nor other listeners", async () => {
@@ -383,7 +439,9 @@ describe("events", () => {
     const origError = console.error;
     console.error = () => {};
     try {
-      daemon.on("device", () => { throw new Error("listener bug"); });
+      daemon.on("device", () => {
+        throw new Error("listener bug");
+      });
       daemon.on("device", (e) => seen.push(e.kind));
       daemon.addDevice("d1", "MockDevice");
       await daemon.connectDevice("d1");
@@ -404,7 +462,9 @@ describe("a start that never returns", () => {
         deliver = cb;
         return new Promise<void>((r) => (finishStart = r));
       }
-      stopStreaming() { stops++; }
+      stopStreaming() {
+        stops++;
+      }
     }
     daemon.registerPlugins({ devices: { StuckStart } });
     daemon.addDevice("st", "StuckStart");
@@ -428,8 +488,12 @@ test("calls that timed out behind a hung one no longer count against the queue's
   const d = new LabDaemon({ queueLimit: 3, callTimeoutMs: 30 });
   let release!: () => void;
   class Hung {
-    hold() { return new Promise<void>((r) => (release = r)); }
-    quick() { return 1; }
+    hold() {
+      return new Promise<void>((r) => (release = r));
+    }
+    quick() {
+      return 1;
+    }
   }
   d.registerPlugins({ devices: { Hung } });
   const dev = d.addDevice<Hung>("h", "Hung");
@@ -451,8 +515,12 @@ test("a start that timed out but comes up later is stopped, not left streaming f
   let finish!: () => void;
   let stops = 0;
   class LateStart {
-    startStreaming() { return new Promise<void>((r) => (finish = r)); }
-    stopStreaming() { stops++; }
+    startStreaming() {
+      return new Promise<void>((r) => (finish = r));
+    }
+    stopStreaming() {
+      stops++;
+    }
   }
   d.registerPlugins({ devices: { LateStart } });
   d.addDevice("ls", "LateStart", {}, { callTimeoutMs: 50 });

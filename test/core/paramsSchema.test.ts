@@ -4,42 +4,70 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import {
-  DeviceCreationError, DeviceNotFoundError, InvalidRequestError, InvalidTaskDefinitionError, LabDaemon,
-  TaskInstantiationError, compileSchema, plainSchema, type LabDaemonError,
+  DeviceCreationError,
+  DeviceNotFoundError,
+  InvalidRequestError,
+  InvalidTaskDefinitionError,
+  LabDaemon,
+  TaskInstantiationError,
+  compileSchema,
+  plainSchema,
+  type LabDaemonError,
 } from "../../src/index.ts";
 
 let constructed = 0;
 
 class Thermometer {
-  static params = t.Object({
-    channel: t.Integer({ minimum: 1, maximum: 8 }),
-    unit: t.Optional(t.Union([t.Literal("C"), t.Literal("K")])),
-    filter: t.Optional(t.Object({ window: t.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
-  }, { additionalProperties: false });
+  static params = t.Object(
+    {
+      channel: t.Integer({ minimum: 1, maximum: 8 }),
+      unit: t.Optional(t.Union([t.Literal("C"), t.Literal("K")])),
+      filter: t.Optional(
+        t.Object({ window: t.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      ),
+    },
+    { additionalProperties: false },
+  );
   readonly channel: number;
   readonly unit: string;
-  constructor(readonly deviceId: string, params: { channel: number; unit?: string }) {
+  constructor(
+    readonly deviceId: string,
+    params: { channel: number; unit?: string },
+  ) {
     constructed++;
     this.channel = params.channel;
     this.unit = params.unit ?? "C";
   }
-  read() { return 21.5; }
+  read() {
+    return 21.5;
+  }
 }
 
 class Plain {
-  constructor(readonly deviceId: string, readonly params: Record<string, unknown>) {}
+  constructor(
+    readonly deviceId: string,
+    readonly params: Record<string, unknown>,
+  ) {}
 }
 
 class Soak {
-  static params = t.Object({ minutes: t.Optional(t.Number({ minimum: 0 })), probe: t.Optional(t.String()) }, { additionalProperties: false });
+  static params = t.Object(
+    { minutes: t.Optional(t.Number({ minimum: 0 })), probe: t.Optional(t.String()) },
+    { additionalProperties: false },
+  );
   readonly deviceIds: string[];
   readonly requiredMethods: Record<string, string[]>;
-  constructor(readonly taskId: string, params: { minutes?: number; probe?: string }) {
+  constructor(
+    readonly taskId: string,
+    params: { minutes?: number; probe?: string },
+  ) {
     constructed++;
     this.deviceIds = params.probe ? [params.probe] : [];
     this.requiredMethods = params.probe ? { [params.probe]: ["read", "connect"] } : {};
   }
-  async run() { return "soaked"; }
+  async run() {
+    return "soaked";
+  }
 }
 
 let daemon: LabDaemon;
@@ -65,9 +93,17 @@ describe("static params schema of a device class", () => {
     const d = fresh();
     const e = thrown(() => d.addDevice("t1", "Thermometer", { channel: 2, unti: "K" }));
     expect(e).toBeInstanceOf(DeviceCreationError);
-    expect(e.message).toBe("Failed to create device 't1' of type 'Thermometer': params.unti: unknown parameter (did you mean 'unit'? known: channel, unit, filter)");
+    expect(e.message).toBe(
+      "Failed to create device 't1' of type 'Thermometer': params.unti: unknown parameter (did you mean 'unit'? known: channel, unit, filter)",
+    );
     expect(e.context).toMatchObject({ device_id: "t1", device_type: "Thermometer" });
-    expect(e.context.errors).toEqual([{ path: "params.unti", message: expect.stringContaining("unknown parameter"), known: ["channel", "unit", "filter"] }]);
+    expect(e.context.errors).toEqual([
+      {
+        path: "params.unti",
+        message: expect.stringContaining("unknown parameter"),
+        known: ["channel", "unit", "filter"],
+      },
+    ]);
     expect(constructed).toBe(0);
     expect(d.hasDevice("t1")).toBe(false);
   });
@@ -79,8 +115,11 @@ describe("static params schema of a device class", () => {
       [{ channel: "2" }, "params.channel: Expected integer"],
       [{ channel: 2.5 }, "params.channel: Expected integer"],
       [{ channel: 9 }, "params.channel: Expected integer to be less or equal to 8"],
-      [{ channel: 1, unit: "F" }, "params.unit: Expected one of \"C\", \"K\", got \"F\""],
-      [{ channel: 1, filter: { widow: 3 } }, "params.filter.widow: unknown parameter (did you mean 'window'? known: window)"],
+      [{ channel: 1, unit: "F" }, 'params.unit: Expected one of "C", "K", got "F"'],
+      [
+        { channel: 1, filter: { widow: 3 } },
+        "params.filter.widow: unknown parameter (did you mean 'window'? known: window)",
+      ],
       [{ channel: 1, filter: { window: 0 } }, "params.filter.window: Expected integer to be greater or equal to 1"],
     ];
     for (const [params, why] of cases) {
@@ -88,7 +127,9 @@ describe("static params schema of a device class", () => {
       expect(e).toBeInstanceOf(DeviceCreationError);
       expect(e.message).toStartWith(`Failed to create device 't1' of type 'Thermometer': ${why}`);
     }
-    expect(thrown(() => d.addDevice("t1", "Thermometer", { chanel: "x", unit: 3 })).message).toMatch(/\(and \d+ more\)$/);
+    expect(thrown(() => d.addDevice("t1", "Thermometer", { chanel: "x", unit: 3 })).message).toMatch(
+      /\(and \d+ more\)$/,
+    );
     expect(constructed).toBe(0);
     expect(d.listDevices()).toEqual([]);
   });
@@ -110,11 +151,15 @@ describe("static params schema of a device class", () => {
   test("a static params that is not a typebox schema is refused at registration, registering nothing of that call", () => {
     const d = new LabDaemon();
     daemon = d;
-    class Odd { static params = { channel: "number" }; }
+    class Odd {
+      static params = { channel: "number" };
+    }
     class Fine {}
     const e = thrown(() => d.registerPlugins({ devices: { Fine, Odd } }));
     expect(e).toBeInstanceOf(InvalidRequestError);
-    expect(e.message).toBe("Device type 'Odd': static params must be a typebox schema, e.g. t.Object({ … }, { additionalProperties: false })");
+    expect(e.message).toBe(
+      "Device type 'Odd': static params must be a typebox schema, e.g. t.Object({ … }, { additionalProperties: false })",
+    );
     expect(d.deviceTypeNames()).toEqual([]);
   });
 });
@@ -126,10 +171,14 @@ describe("static params schema of a task class", () => {
     d.on("error", (e) => recorded.push(e));
     const e = thrown(() => d.executeTask("s1", "Soak", { minuets: 5 }));
     expect(e).toBeInstanceOf(TaskInstantiationError);
-    expect(e.message).toBe("Failed to instantiate task 's1': params.minuets: unknown parameter (did you mean 'minutes'? known: minutes, probe)");
+    expect(e.message).toBe(
+      "Failed to instantiate task 's1': params.minuets: unknown parameter (did you mean 'minutes'? known: minutes, probe)",
+    );
     expect(constructed).toBe(0);
     expect(d.hasTask("s1")).toBe(false);
-    expect(recorded).toEqual([expect.objectContaining({ scope: "task", id: "s1", context: { task_type: "Soak", phase: "params" } })]);
+    expect(recorded).toEqual([
+      expect.objectContaining({ scope: "task", id: "s1", context: { task_type: "Soak", phase: "params" } }),
+    ]);
   });
 });
 
@@ -140,7 +189,9 @@ describe("requiredMethods of a task", () => {
     d.addDevice("thermo", "Thermometer", { channel: 1 });
     const e = thrown(() => d.executeTask("s1", "Soak", { probe: "plain" }));
     expect(e).toBeInstanceOf(TaskInstantiationError);
-    expect(e.message).toBe("Task 's1' (Soak) cannot run: device 'plain' (Plain) has no method read. Check which device each parameter names.");
+    expect(e.message).toBe(
+      "Task 's1' (Soak) cannot run: device 'plain' (Plain) has no method read. Check which device each parameter names.",
+    );
     expect(e.context.missing_methods).toEqual([{ device_id: "plain", device_type: "Plain", methods: ["read"] }]);
     expect(d.hasTask("s1")).toBe(false);
     // Lifecycle methods count as present: the daemon's proxy always provides them.
@@ -149,8 +200,14 @@ describe("requiredMethods of a task", () => {
 
   test("requiredMethods naming an unregistered device is DeviceNotFound; a malformed map is InvalidTaskDefinition", () => {
     const d = fresh();
-    class Elsewhere { requiredMethods = { ghost: ["read"] }; run() {} }
-    class Malformed { requiredMethods = { ghost: "read" }; run() {} }
+    class Elsewhere {
+      requiredMethods = { ghost: ["read"] };
+      run() {}
+    }
+    class Malformed {
+      requiredMethods = { ghost: "read" };
+      run() {}
+    }
     d.registerPlugins({ tasks: { Elsewhere, Malformed } });
     expect(thrown(() => d.executeTask("e1", "Elsewhere"))).toBeInstanceOf(DeviceNotFoundError);
     expect(thrown(() => d.executeTask("m1", "Malformed"))).toBeInstanceOf(InvalidTaskDefinitionError);

@@ -6,7 +6,10 @@ import { LabDaemon, TaskCancelledError, type TaskContext } from "../../src/index
 class Collect {
   static started: (() => void) | null = null;
   points: number[] = [];
-  constructor(readonly taskId: string, readonly params: { style: "return" | "throw" | "ignore" }) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: { style: "return" | "throw" | "ignore" },
+  ) {}
   async run(ctx: TaskContext) {
     try {
       for (let i = 0; ; i++) {

@@ -1,8 +1,19 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import {
-  DaemonClosedError, DeviceNotFoundError, InvalidTaskDefinitionError, LabDaemon, TaskCancelledError, TaskError,
-  TaskExistsError, TaskFailedError, TaskInstantiationError, TaskNotFoundError, TaskTypeNotFoundError,
-  TimeoutError, type TaskContext, type TaskEvent,
+  DaemonClosedError,
+  DeviceNotFoundError,
+  InvalidTaskDefinitionError,
+  LabDaemon,
+  TaskCancelledError,
+  TaskError,
+  TaskExistsError,
+  TaskFailedError,
+  TaskInstantiationError,
+  TaskNotFoundError,
+  TaskTypeNotFoundError,
+  TimeoutError,
+  type TaskContext,
+  type TaskEvent,
 } from "../../src/index.ts";
 import { MockDevice, SteppedTask, StubbornTask, deviceClasses, taskClasses, until } from "../support/fixtures.ts";
 
@@ -16,7 +27,12 @@ afterEach(() => daemon.shutdown({ timeoutMs: 100 }));
 /** Resolves at the task's next event of `kind`. */
 function nextEvent(d: LabDaemon, taskId: string, kind: TaskEvent["kind"]): Promise<TaskEvent> {
   return new Promise((resolve) => {
-    const off = d.on("task", (e) => { if (e.taskId === taskId && e.kind === kind) { off(); resolve(e); } });
+    const off = d.on("task", (e) => {
+      if (e.taskId === taskId && e.kind === kind) {
+        off();
+        resolve(e);
+      }
+    });
   });
 }
 
@@ -43,7 +59,14 @@ describe("running tasks", () => {
 
   test("the task class is constructed exactly once", async () => {
     let constructed = 0;
-    class Counting { constructor() { constructed++; } run() { return constructed; } }
+    class Counting {
+      constructor() {
+        constructed++;
+      }
+      run() {
+        return constructed;
+      }
+    }
     daemon.registerPlugins({ tasks: { Counting } });
     expect(await daemon.executeTask("c1", "Counting").wait()).toBe(1);
   });
@@ -51,12 +74,19 @@ describe("running tasks", () => {
   test("three tasks run concurrently, each with its own result", async () => {
     const hs = ["a", "b", "c"].map((id) => daemon.executeTask(id, "MockTask", { delay: 30 }));
     expect(hs.every((h) => h.isRunning())).toBe(true);
-    expect((await Promise.all(hs.map((h) => h.wait()))).map((r) => (r as { task_id: string }).task_id)).toEqual(["a", "b", "c"]);
+    expect((await Promise.all(hs.map((h) => h.wait()))).map((r) => (r as { task_id: string }).task_id)).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
   });
 
   test("a failing task: wait rejects TaskFailedError with the cause; exception() is the original", async () => {
     const h = daemon.executeTask("fail_task", "FailingTask");
-    const err = (await h.wait().then(() => null, (e: unknown) => e)) as TaskFailedError;
+    const err = (await h.wait().then(
+      () => null,
+      (e: unknown) => e,
+    )) as TaskFailedError;
     expect(err).toBeInstanceOf(TaskFailedError);
     expect(err.message).toContain("Task 'fail_task' failed during execution");
     expect(err.cause).toBeInstanceOf(RangeError);
@@ -87,7 +117,9 @@ describe("running tasks", () => {
 describe("ids and validation", () => {
   test("reusing a running task's id throws TaskExistsError; a finished retained id is replaced", async () => {
     const h = daemon.executeTask("task1", "MockTask", { delay: 50 });
-    expect(() => daemon.executeTask("task1", "MockTask")).toThrow(new TaskExistsError("Task with ID 'task1' is already running."));
+    expect(() => daemon.executeTask("task1", "MockTask")).toThrow(
+      new TaskExistsError("Task with ID 'task1' is already running."),
+    );
     await h.wait();
     const h2 = daemon.executeTask("task1", "MockTask", { delay: 1 });
     expect(daemon.getTask("task1")).toBe(h2);
@@ -121,7 +153,18 @@ describe("ids and validation", () => {
   });
 
   test("beforeStart can veto the start; nothing is stored", () => {
-    expect(() => daemon.executeTask("v", "MockTask", {}, { beforeStart: () => { throw new Error("claimed"); } })).toThrow("claimed");
+    expect(() =>
+      daemon.executeTask(
+        "v",
+        "MockTask",
+        {},
+        {
+          beforeStart: () => {
+            throw new Error("claimed");
+          },
+        },
+      ),
+    ).toThrow("claimed");
     expect(daemon.hasTask("v")).toBe(false);
   });
 });
@@ -131,7 +174,10 @@ describe("cancel, pause, resume", () => {
     const h = daemon.executeTask("c", "SteppedTask", { steps: 1000, stepMs: 2 });
     await nextEvent(daemon, "c", "progress");
     expect(h.cancel()).toBe(true);
-    const err = (await h.wait({ timeoutMs: 1000 }).then(() => null, (e: unknown) => e)) as TaskCancelledError;
+    const err = (await h.wait({ timeoutMs: 1000 }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as TaskCancelledError;
     expect(err).toBeInstanceOf(TaskCancelledError);
     const partial = err.result as { steps_completed: number };
     expect(partial.steps_completed).toBeGreaterThan(0);
@@ -248,18 +294,27 @@ describe("child tasks", () => {
   });
 
   test("a coordinator runs children in sequence", async () => {
-    const r = (await daemon.executeTask("seq", "CoordinatorTask", { children: 3, parallel: false }).wait()) as { task_id: string }[];
+    const r = (await daemon.executeTask("seq", "CoordinatorTask", { children: 3, parallel: false }).wait()) as {
+      task_id: string;
+    }[];
     expect(r.map((x) => x.task_id)).toEqual(["seq_step_0", "seq_step_1", "seq_step_2"]);
   });
 
   test("a coordinator with 10 children finishes", async () => {
-    const r = (await daemon.executeTask("ten", "CoordinatorTask", { children: 10 }).wait({ timeoutMs: 5000 })) as unknown[];
+    const r = (await daemon
+      .executeTask("ten", "CoordinatorTask", { children: 10 })
+      .wait({ timeoutMs: 5000 })) as unknown[];
     expect(r).toHaveLength(10);
   });
 
   test("a failing child is reported by the coordinator, which still completes", async () => {
-    const r = (await daemon.executeTask("cf", "CoordinatorTask", { children: 2, childType: "FailingTask" }).wait()) as { error: string }[];
-    expect(r).toEqual([{ error: "TaskFailedError", child_index: 0 }, { error: "TaskFailedError", child_index: 1 }] as never);
+    const r = (await daemon.executeTask("cf", "CoordinatorTask", { children: 2, childType: "FailingTask" }).wait()) as {
+      error: string;
+    }[];
+    expect(r).toEqual([
+      { error: "TaskFailedError", child_index: 0 },
+      { error: "TaskFailedError", child_index: 1 },
+    ] as never);
   });
 
   test("cancelling a coordinator cancels its children", async () => {
@@ -376,14 +431,19 @@ test("a task cannot claim a device whose removal is under way (404), and the rem
   let release!: () => void;
   class SlowStop {
     startStreaming() {}
-    stopStreaming() { return new Promise<void>((r) => (release = r)); }
+    stopStreaming() {
+      return new Promise<void>((r) => (release = r));
+    }
   }
   daemon.registerPlugins({ devices: { SlowStop } });
   daemon.addDevice("dr", "SlowStop");
   await daemon.startStreaming("dr", () => {});
   const removing = daemon.removeDevice("dr", { timeoutMs: 2000 });
   await until(() => release !== undefined, 2000, "the stop to begin");
-  class Needs { deviceIds = ["dr"]; run() {} }
+  class Needs {
+    deviceIds = ["dr"];
+    run() {}
+  }
   daemon.registerPlugins({ tasks: { Needs } });
   expect(() => daemon.executeTask("needs", "Needs")).toThrow(DeviceNotFoundError);
   expect(daemon.hasTask("needs")).toBe(false);

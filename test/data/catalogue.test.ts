@@ -9,8 +9,18 @@ import { LabDaemon, TaskFailedError } from "../../src/index.ts";
 import { dataTasks, startDataServer, tempDataDir, until, type DataServer } from "./support.ts";
 
 const row = (id: string, status: string, finishedMs: number | null, sessionId: number): TaskRow => ({
-  task_id: id, session_id: sessionId, task_type: "T", params: "{}", status, progress: '{"fraction":0}', device_ids: "[]",
-  started_ms: (finishedMs ?? Date.now()) - 10, finished_ms: finishedMs, result: null, run_id: null, error: null,
+  task_id: id,
+  session_id: sessionId,
+  task_type: "T",
+  params: "{}",
+  status,
+  progress: '{"fraction":0}',
+  device_ids: "[]",
+  started_ms: (finishedMs ?? Date.now()) - 10,
+  finished_ms: finishedMs,
+  result: null,
+  run_id: null,
+  error: null,
 });
 
 describe("retention", () => {
@@ -22,7 +32,12 @@ describe("retention", () => {
     for (let i = 0; i < 6; i++) c.putTask(row(`t${i}`, "completed", now - (6 - i) * 1000, c.sessionId));
     c.putError({ scope: "task", id: "t0", stored: "{}", session_id: c.sessionId });
     c.applyRetention();
-    expect(c.tasks(100).map((r) => r.task_id).sort()).toEqual(["running-old", "t3", "t4", "t5"]);
+    expect(
+      c
+        .tasks(100)
+        .map((r) => r.task_id)
+        .sort(),
+    ).toEqual(["running-old", "t3", "t4", "t5"]);
     expect(c.error("task", "t0")).toBeNull();
     c.close();
   });
@@ -70,12 +85,20 @@ describe("history through the server", () => {
 
   test("tasks evicted from the daemon's finished buffer still answer GET /tasks and GET /tasks/{id}", async () => {
     s = await startDataServer(tempDataDir());
-    for (let i = 0; i < 8; i++) expect((await s.req("POST", "/tasks", { task_id: `r${i}`, task_type: "Returns", params: { i } })).status).toBe(200);
+    for (let i = 0; i < 8; i++)
+      expect((await s.req("POST", "/tasks", { task_id: `r${i}`, task_type: "Returns", params: { i } })).status).toBe(
+        200,
+      );
     await until(async () => (await s.req("GET", "/tasks/r7")).body?.status === "completed", "the last task");
     expect(s.daemon.hasTask("r0")).toBe(false); // the buffer holds 5
     const r0 = await s.req("GET", "/tasks/r0");
     expect(r0.status).toBe(200);
-    expect(r0.body).toMatchObject({ task_id: "r0", status: "completed", result: { echo: { i: 0 }, value: 42 }, earlier_run: false });
+    expect(r0.body).toMatchObject({
+      task_id: "r0",
+      status: "completed",
+      result: { echo: { i: 0 }, value: 42 },
+      earlier_run: false,
+    });
     const ids = (await s.req("GET", "/tasks")).body.tasks.map((t: any) => t.task_id);
     for (let i = 0; i < 8; i++) expect(ids.filter((id: string) => id === `r${i}`)).toHaveLength(1);
   }, 30_000);
@@ -111,8 +134,16 @@ const c = new Catalogue(file, { version: "test", host: "h" }); c.close(); consol
     for (let round = 0; round < 3; round++) {
       rmSync(file, { force: true });
       const at = String(Date.now() + 3000);
-      const procs = Array.from({ length: 6 }, () => Bun.spawn([process.execPath, "-e", script, file, at], { stdout: "pipe", stderr: "pipe" }));
-      const outs = await Promise.all(procs.map(async (p) => ({ out: (await new Response(p.stdout).text()).trim(), err: await new Response(p.stderr).text(), code: await p.exited })));
+      const procs = Array.from({ length: 6 }, () =>
+        Bun.spawn([process.execPath, "-e", script, file, at], { stdout: "pipe", stderr: "pipe" }),
+      );
+      const outs = await Promise.all(
+        procs.map(async (p) => ({
+          out: (await new Response(p.stdout).text()).trim(),
+          err: await new Response(p.stderr).text(),
+          code: await p.exited,
+        })),
+      );
       for (const o of outs) expect(o).toEqual({ out: "opened", err: "", code: 0 });
     }
   } finally {

@@ -38,18 +38,25 @@ describe.skipIf(!canMount)("disk trouble during a recording", () => {
     const s = await startDataServer(dir, { daqRate: 1_000_000 });
     try {
       const { runId } = await recordUntilStopped(s, "daq1");
-      const run = await until(async () => {
-        const r = await s.req("GET", `/runs/${runId}`);
-        return r.body.status !== "recording" ? r.body : null;
-      }, "the recording to stop on a full disk", 20_000);
+      const run = await until(
+        async () => {
+          const r = await s.req("GET", `/runs/${runId}`);
+          return r.body.status !== "recording" ? r.body : null;
+        },
+        "the recording to stop on a full disk",
+        20_000,
+      );
       expect(run.status).toBe("failed");
       expect(run.error).toMatch(/No space left on device/);
       expect(run.error).toMatch(/the disk is full/);
       expect((await s.req("GET", "/health")).status).toBe(200);
       expect((await s.req("GET", "/devices/daq1")).body.streaming).toBe(false);
-      const got = h5py(s.data.catalogue.run(runId)!.file, `
+      const got = h5py(
+        s.data.catalogue.run(runId)!.file,
+        `
 f = h5py.File(FILE, "r")
-print(json.dumps({"keys": sorted(f.keys()), "run": py(f.attrs["run_id"])}))`);
+print(json.dumps({"keys": sorted(f.keys()), "run": py(f.attrs["run_id"])}))`,
+      );
       expect(got.run).toBe(runId);
     } finally {
       await s.close();
@@ -59,7 +66,10 @@ print(json.dumps({"keys": sorted(f.keys()), "run": py(f.attrs["run_id"])}))`);
   test("a read-only data directory is refused when the store opens, naming the folder", async () => {
     const dir = tmpfs("1m")!;
     expect(Bun.spawnSync(["mount", "-o", "remount,ro", dir]).exitCode).toBe(0);
-    const err = await startDataServer(dir).then(() => null, (e: Error) => e);
+    const err = await startDataServer(dir).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.name).toBe("DataDirError");
     expect(err?.message).toContain(dir);
     expect(err?.message).toMatch(/EROFS|read-only/);

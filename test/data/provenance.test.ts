@@ -9,7 +9,10 @@ import { RecordAll } from "./support.ts";
 import { tempDataDir } from "./support.ts";
 
 const git = (dir: string, ...args: string[]) => {
-  const r = Bun.spawnSync(["git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", ...args], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(["git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
   return r.stdout.toString().trim();
 };
@@ -24,7 +27,10 @@ test("a configuration in a git repository: its hash, the commit, and whether the
   const head = git(dir, "rev-parse", "HEAD");
   const clean = provenanceOf(config, "real");
   expect(clean).toMatchObject({
-    config_file: config, config_profile: "real", git_commit: head, git_dirty: false,
+    config_file: config,
+    config_profile: "real",
+    git_commit: head,
+    git_dirty: false,
     config_sha256: createHash("sha256").update("name: bench\n").digest("hex"),
   });
   writeFileSync(config, "name: changed\n");
@@ -35,7 +41,11 @@ test("outside a repository and for the built-in lab the commit is empty", () => 
   const dir = tempDataDir();
   const config = join(dir, "lab_servers.json");
   writeFileSync(config, "{}");
-  expect(provenanceOf(config, null)).toMatchObject({ git_commit: "", git_dirty: false, config_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(provenanceOf(config, null)).toMatchObject({
+    git_commit: "",
+    git_dirty: false,
+    config_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
   expect(provenanceOf(null, null)).toMatchObject({ config_file: "", config_sha256: "", git_commit: "" });
 });
 

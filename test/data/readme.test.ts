@@ -14,10 +14,19 @@ test("the README's h5py snippet reads a stream recording", async () => {
   const python = /```python\n([\s\S]*?)```/.exec(section)![1]!;
   s = await startDataServer(tempDataDir());
   const rec = await s.req("POST", "/devices/daq1/record", { notes: "readme" });
-  await until(async () => ((await s!.req("GET", `/runs/${rec.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")?.shape[0] ?? 0) >= 2000, "samples");
+  await until(
+    async () =>
+      ((await s!.req("GET", `/runs/${rec.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")
+        ?.shape[0] ?? 0) >= 2000,
+    "samples",
+  );
   const run = (await s.req("POST", `/runs/${rec.body.run_id}/stop`)).body;
   const file = s.data.catalogue.run(run.run_id)!.file;
-  const r = Bun.spawnSync(["/usr/bin/python3", "-c", `RUN_FILE = ${JSON.stringify(file)}\n${python}`], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const r = Bun.spawnSync(["/usr/bin/python3", "-c", `RUN_FILE = ${JSON.stringify(file)}\n${python}`], {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 30_000,
+  });
   expect(r.stderr.toString()).toBe("");
   expect(r.exitCode).toBe(0);
   expect(r.stdout.toString()).toContain(`${run.metadata.sample_count} samples from daq1`);

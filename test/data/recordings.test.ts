@@ -35,7 +35,9 @@ describe("task recordings", () => {
     expect(run.status).toBe("completed");
     expect(run.kind).toBe("task");
     const file = s.data.catalogue.run(run.run_id)!.file;
-    const got = h5py(file, `
+    const got = h5py(
+      file,
+      `
 f = h5py.File(FILE, "r")
 out = {}
 for name in ["scalar", "list", "f32", "i16", "u8", "i32", "curve/x", "curve/y", "return_value/trace"]:
@@ -44,7 +46,8 @@ for name in ["scalar", "list", "f32", "i16", "u8", "i32", "curve/x", "curve/y", 
 out["curve_attrs"] = {k: py(v) for k, v in f["curve"].attrs.items()}
 out["json"] = json.loads(f["return_value_json"][()])
 out["attrs"] = {k: py(v) for k, v in f.attrs.items()}
-print(json.dumps(out))`);
+print(json.dumps(out))`,
+    );
     expect(got.scalar).toMatchObject({ dtype: "float64", values: [0.5, 1.5], maxshape: [null], chunked: true });
     expect(got.list.values).toEqual([1, 2, 3, 11, 12, 13]);
     expect(got.f32).toMatchObject({ dtype: "float32", values: [1.5, 2.5, 1.5, 2.5] });
@@ -57,8 +60,13 @@ print(json.dumps(out))`);
     expect(got["return_value/trace"].values).toEqual([9, 8, 7]);
     expect(got.json).toEqual({ label: "done", n: 3 });
     expect(got.attrs).toMatchObject({
-      task_id: "rec1", task_type: "RecordAll", kind: "task", status: "completed", labdaemon_version: expect.any(String),
-      host: expect.any(String), task_source_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      task_id: "rec1",
+      task_type: "RecordAll",
+      kind: "task",
+      status: "completed",
+      labdaemon_version: expect.any(String),
+      host: expect.any(String),
+      task_source_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(JSON.parse(got.attrs.task_params)).toEqual({ gain: 2 });
     expect(got.attrs.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
@@ -73,16 +81,25 @@ print(json.dumps(out))`);
   test("a task that records nothing and returns a value gets a file with the value; the catalogue keeps it too", async () => {
     await s.req("POST", "/tasks", { task_id: "ret1", task_type: "Returns", params: { a: [1, 2] } });
     const run = await runOf("ret1");
-    const got = h5py(s.data.catalogue.run(run.run_id)!.file, `
+    const got = h5py(
+      s.data.catalogue.run(run.run_id)!.file,
+      `
 f = h5py.File(FILE, "r")
-print(json.dumps({"keys": sorted(f.keys()), "json": json.loads(f["return_value_json"][()])}))`);
+print(json.dumps({"keys": sorted(f.keys()), "json": json.loads(f["return_value_json"][()])}))`,
+    );
     expect(got.keys).toEqual(["return_value_json"]);
     expect(got.json).toEqual({ echo: { a: [1, 2] }, value: 42 });
     expect((await s.req("GET", "/tasks/ret1")).body.result).toEqual({ echo: { a: [1, 2] }, value: 42 });
   });
 
   test("a dataset name that would escape the file or a reserved name fails the task with the reason", async () => {
-    for (const [id, name] of [["bad1", "../x"], ["bad2", "/abs"], ["bad3", "a\u0000b"], ["bad4", "return_value"], ["bad5", "a//b"]] as const) {
+    for (const [id, name] of [
+      ["bad1", "../x"],
+      ["bad2", "/abs"],
+      ["bad3", "a\u0000b"],
+      ["bad4", "return_value"],
+      ["bad5", "a//b"],
+    ] as const) {
       await s.req("POST", "/tasks", { task_id: id, task_type: "RecordsName", params: { name } });
       const t = await finishedTask(id);
       expect(t.status).toBe("failed");
@@ -141,16 +158,34 @@ describe("stream recordings", () => {
     expect(b.status).toBe(200);
     expect(a.body).toMatchObject({ device_id: "daq1", status: "recording" });
     // Let each collect a few batches, then stop.
-    await until(async () => (await s.req("GET", `/runs/${a.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")?.shape[0] >= 5000, "samples");
-    await until(async () => (await s.req("GET", `/runs/${b.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")?.shape[0] >= 5000, "samples");
+    await until(
+      async () =>
+        (await s.req("GET", `/runs/${a.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")?.shape[0] >=
+        5000,
+      "samples",
+    );
+    await until(
+      async () =>
+        (await s.req("GET", `/runs/${b.body.run_id}`)).body.datasets.find((d: any) => d.name === "samples")?.shape[0] >=
+        5000,
+      "samples",
+    );
     const live = await s.req("GET", `/runs/${a.body.run_id}`);
     expect(live.body.status).toBe("recording");
-    const [sa, sb] = await Promise.all([s.req("POST", `/runs/${a.body.run_id}/stop`), s.req("POST", `/runs/${b.body.run_id}/stop`)]);
+    const [sa, sb] = await Promise.all([
+      s.req("POST", `/runs/${a.body.run_id}/stop`),
+      s.req("POST", `/runs/${b.body.run_id}/stop`),
+    ]);
     expect(sa.status).toBe(200);
     expect(sa.body.status).toBe("completed");
     expect(sb.body.status).toBe("completed");
-    for (const [run, device] of [[sa.body, "daq1"], [sb.body, "daq2"]] as const) {
-      const got = h5py(s.data.catalogue.run(run.run_id)!.file, `
+    for (const [run, device] of [
+      [sa.body, "daq1"],
+      [sb.body, "daq2"],
+    ] as const) {
+      const got = h5py(
+        s.data.catalogue.run(run.run_id)!.file,
+        `
 f = h5py.File(FILE, "r")
 seq = f["batch_sequence"][()]
 off = f["batch_offset"][()]
@@ -158,21 +193,33 @@ t = f["batch_time"][()]
 a = {k: py(v) for k, v in f.attrs.items()}
 print(json.dumps({"n": int(f["samples"].shape[0]), "dtype": str(f["samples"].dtype), "batches": int(seq.shape[0]),
   "continuous": bool(((seq[1:] - seq[:-1]) == 1).all()), "offsets_ok": bool((off == [i * 500 for i in range(len(off))]).all()),
-  "times_rise": bool((t[1:] >= t[:-1]).all()), "attrs": a}))`);
+  "times_rise": bool((t[1:] >= t[:-1]).all()), "attrs": a}))`,
+      );
       expect(got.dtype).toBe("float32");
       expect(got.n).toBe(got.batches * 500);
       expect(got.continuous).toBe(true);
       expect(got.offsets_ok).toBe(true);
       expect(got.times_rise).toBe(true);
       expect(got.attrs).toMatchObject({
-        device_id: device, device_type: "SimDaq", sample_count: got.n, batch_count: got.batches, sequence_gaps: 0,
-        missing_batches: 0, complete: 1, status: "completed", device_dropped: 0,
+        device_id: device,
+        device_type: "SimDaq",
+        sample_count: got.n,
+        batch_count: got.batches,
+        sequence_gaps: 0,
+        missing_batches: 0,
+        complete: 1,
+        status: "completed",
+        device_dropped: 0,
       });
       expect(got.attrs.sequence_last - got.attrs.sequence_first + 1).toBe(got.batches);
     }
     expect(sa.body.name).toBe("scan_a");
     expect(sa.body.metadata.notes).toBe("first try");
-    expect(JSON.parse(sa.body.metadata.device_params)).toEqual({ sampleRate: 20_000, batchSize: 500, dtype: "float32" });
+    expect(JSON.parse(sa.body.metadata.device_params)).toEqual({
+      sampleRate: 20_000,
+      batchSize: 500,
+      dtype: "float32",
+    });
     // The device stream was started by the recording and stops with it.
     expect((await s.req("GET", "/devices/daq1")).body.streaming).toBe(false);
   }, 30_000);
@@ -184,10 +231,13 @@ print(json.dumps({"n": int(f["samples"].shape[0]), "dtype": str(f["samples"].dty
       let got = "";
       const port = Number(new URL(s.url).port);
       void Bun.connect({
-        hostname: "127.0.0.1", port,
+        hostname: "127.0.0.1",
+        port,
         socket: {
           open(sock) {
-            sock.write(`POST /devices/daq1/record HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+            sock.write(
+              `POST /devices/daq1/record HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+            );
           },
           data(sock, chunk) {
             got += chunk.toString();
@@ -237,7 +287,9 @@ print(json.dumps({"n": int(f["samples"].shape[0]), "dtype": str(f["samples"].dty
     expect(daq1.every((r: any) => r.device_id === "daq1")).toBe(true);
     const rec1 = (await s.req("GET", "/runs?task_id=rec1")).body.runs;
     expect(rec1.map((r: any) => r.task_id)).toEqual(["rec1"]);
-    const future = (await s.req("GET", `/runs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.runs;
+    const future = (
+      await s.req("GET", `/runs?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)
+    ).body.runs;
     expect(future).toEqual([]);
     const epoch = (await s.req("GET", "/runs?until=1")).body.runs;
     expect(epoch).toEqual([]);
@@ -293,7 +345,14 @@ describe("bad input on the data routes gets the envelope and changes nothing", (
 
   test("the new routes are in /openapi.json", async () => {
     const spec = (await s.req("GET", "/openapi.json")).body;
-    for (const p of ["/runs", "/runs/{run_id}", "/runs/{run_id}/file", "/runs/{run_id}/stop", "/runs/{run_id}/resubmit", "/devices/{device_id}/record"]) {
+    for (const p of [
+      "/runs",
+      "/runs/{run_id}",
+      "/runs/{run_id}/file",
+      "/runs/{run_id}/stop",
+      "/runs/{run_id}/resubmit",
+      "/devices/{device_id}/record",
+    ]) {
       expect(Object.keys(spec.paths)).toContain(p);
     }
   });
@@ -305,7 +364,10 @@ describe("the TypeScript client", () => {
     const api = new ServerAPI(s.url);
     const rec = await api.recordDevice("daq2", { name: "client_run", notes: "from the client" });
     expect(rec.status).toBe("recording");
-    await until(async () => ((await api.getRun(rec.run_id)).datasets.find((d) => d.name === "samples")?.shape[0] ?? 0) >= 1000, "samples");
+    await until(
+      async () => ((await api.getRun(rec.run_id)).datasets.find((d) => d.name === "samples")?.shape[0] ?? 0) >= 1000,
+      "samples",
+    );
     const stopped = await api.stopRun(rec.run_id);
     expect(stopped.status).toBe("completed");
     expect((await api.listRuns({ device_id: "daq2", limit: 1 })).runs[0]!.run_id).toBe(rec.run_id);

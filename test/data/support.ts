@@ -12,11 +12,17 @@ import { captureLogger, jsonRequester, type ApiResult } from "../support/apiServ
 /** Records one of every kind of data, twice (appends), and returns arrays and plain values. */
 export class RecordAll {
   static params = undefined;
-  constructor(readonly taskId: string, readonly params: Record<string, unknown>) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: Record<string, unknown>,
+  ) {}
   async run(ctx: TaskContext) {
     for (let i = 0; i < 2; i++) {
       ctx.record("scalar", i + 0.5);
-      ctx.record("list", [1, 2, 3].map((v) => v + 10 * i));
+      ctx.record(
+        "list",
+        [1, 2, 3].map((v) => v + 10 * i),
+      );
       ctx.record("f32", new Float32Array([1.5, 2.5]));
       ctx.record("i16", new Int16Array([-3, 4]));
       ctx.record("u8", new Uint8Array([7, 8]));
@@ -30,7 +36,10 @@ export class RecordAll {
 
 /** Reports progress, then runs until cancelled. */
 export class Waits {
-  constructor(readonly taskId: string, readonly params: Record<string, unknown>) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: Record<string, unknown>,
+  ) {}
   async run(ctx: TaskContext) {
     ctx.progress(0.4, "waiting");
     ctx.record("before", [1, 2, 3]);
@@ -40,14 +49,20 @@ export class Waits {
 }
 
 export class Fails {
-  constructor(readonly taskId: string, readonly params: Record<string, unknown>) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: Record<string, unknown>,
+  ) {}
   run(): never {
     throw new RangeError("boom at step 3");
   }
 }
 
 export class Returns {
-  constructor(readonly taskId: string, readonly params: Record<string, unknown>) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: Record<string, unknown>,
+  ) {}
   run() {
     return { echo: this.params, value: 42 };
   }
@@ -55,7 +70,10 @@ export class Returns {
 
 /** Records a name given in its params (to check names are refused). */
 export class RecordsName {
-  constructor(readonly taskId: string, readonly params: { name: string }) {}
+  constructor(
+    readonly taskId: string,
+    readonly params: { name: string },
+  ) {}
   run(ctx: TaskContext) {
     ctx.record(this.params.name, [1]);
     return null;
@@ -79,7 +97,10 @@ export function tempDataDir(): string {
 }
 
 /** A daemon with SimDaq devices `daq1`/`daq2` connected (`daq3` not) and the data tasks, served with a data directory. */
-export async function startDataServer(dir: string, opts: Partial<DataStoreOptions> & { daqRate?: number } = {}): Promise<DataServer> {
+export async function startDataServer(
+  dir: string,
+  opts: Partial<DataStoreOptions> & { daqRate?: number } = {},
+): Promise<DataServer> {
   const daemon = new LabDaemon({ completedTaskBuffer: 5 });
   daemon.registerPlugins({ devices: { SimDaq }, tasks: dataTasks });
   const daqParams = { sampleRate: opts.daqRate ?? 20_000, batchSize: 500, dtype: "float32" };
@@ -93,7 +114,11 @@ export async function startDataServer(dir: string, opts: Partial<DataStoreOption
   await server.start();
   const url = server.url;
   return {
-    daemon, server, data, url, dir,
+    daemon,
+    server,
+    data,
+    url,
+    dir,
     req: jsonRequester(url),
     async close() {
       await server.stop({ timeoutMs: 2000 });
@@ -105,9 +130,14 @@ export async function startDataServer(dir: string, opts: Partial<DataStoreOption
 
 /** Runs a Python snippet with Debian's h5py; `FILE` is bound to `file`, `py(v)` makes an attribute JSON-able; the snippet prints JSON. */
 export function h5py(file: string, code: string): any {
-  const prelude = "def py(v):\n    return v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, 'item') else v\n";
+  const prelude =
+    "def py(v):\n    return v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, 'item') else v\n";
   const script = `import h5py, json, sys\nFILE = sys.argv[1]\n${prelude}${code}\n`;
-  const r = Bun.spawnSync(["/usr/bin/python3", "-c", script, file], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const r = Bun.spawnSync(["/usr/bin/python3", "-c", script, file], {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 30_000,
+  });
   if (r.exitCode !== 0) throw new Error(`h5py failed (${r.exitCode}): ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString());
 }

@@ -16,11 +16,16 @@ async function runExample(heading: string): Promise<string> {
   const section = readme.slice(readme.indexOf(heading));
   const start = section.indexOf("```ts") + 5;
   let code = section.slice(start, section.indexOf("```", start));
-  for (const [name, path] of Object.entries(imports)) code = code.replaceAll(`from "${name}"`, `from ${JSON.stringify(path)}`);
+  for (const [name, path] of Object.entries(imports))
+    code = code.replaceAll(`from "${name}"`, `from ${JSON.stringify(path)}`);
   const file = join(mkdtempSync(join(tmpdir(), "ld-readme-")), "example.ts");
   writeFileSync(file, code);
   const p = Bun.spawn([process.execPath, file], { stdout: "pipe", stderr: "pipe", timeout: 15_000 });
-  const [out, err, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [out, err, status] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   expect(err).toBe("");
   expect(status).toBe(0);
   return out;

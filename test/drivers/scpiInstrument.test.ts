@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ScpiInstrument } from "../../drivers/scpiInstrument.ts";
 import { serveSimulators, type RunningSimulators } from "../../drivers/sim/scpi/index.ts";
-import { DeviceConfigurationError, DeviceConnectionError, DeviceNotConnectedError, LabDaemon } from "../../src/index.ts";
+import {
+  DeviceConfigurationError,
+  DeviceConnectionError,
+  DeviceNotConnectedError,
+  LabDaemon,
+} from "../../src/index.ts";
 import { dmm } from "../support/simDevices.ts";
 
 let sims: RunningSimulators;
@@ -60,7 +65,9 @@ describe("ScpiInstrument over a simulated socket instrument", () => {
 
   test("every public method has typebox metadata", () => {
     const dev = new ScpiInstrument("z", { resource });
-    const methods = Object.getOwnPropertyNames(ScpiInstrument.prototype).filter((m) => m !== "constructor" && !["connect", "disconnect", "isConnected"].includes(m));
+    const methods = Object.getOwnPropertyNames(ScpiInstrument.prototype).filter(
+      (m) => m !== "constructor" && !["connect", "disconnect", "isConnected"].includes(m),
+    );
     expect(methods.sort()).toEqual(Object.keys(ScpiInstrument.methods).sort());
     expect(dev.isConnected()).toBe(false);
   });

@@ -19,7 +19,8 @@ function configError(params: ConstructorParameters<typeof SimDaq>[1]): string {
 
 test("more than 10000 batches per second is refused, naming the batchSize that would do", () => {
   expect(configError({ sampleRate: 1e8, batchSize: 10 })).toBe(
-    "SimDaq 'daq': sampleRate / batchSize must be at most 10000 batches per second, got 100000000 / 10; raise batchSize to at least 10000");
+    "SimDaq 'daq': sampleRate / batchSize must be at most 10000 batches per second, got 100000000 / 10; raise batchSize to at least 10000",
+  );
   expect(() => new SimDaq("daq", { sampleRate: 1e8, batchSize: 10_000 })).not.toThrow();
 });
 

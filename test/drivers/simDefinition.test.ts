@@ -4,7 +4,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
-import { SimDefinitionError, SimulatedInstrument, loadDefinition, serveSimulators, servePty, validateDefinition } from "../../drivers/sim/scpi/index.ts";
+import {
+  SimDefinitionError,
+  SimulatedInstrument,
+  loadDefinition,
+  serveSimulators,
+  servePty,
+  validateDefinition,
+} from "../../drivers/sim/scpi/index.ts";
 import { MAX_DIALOGUES } from "../../drivers/sim/scpi/definition.ts";
 import { matchSetter } from "../../drivers/sim/scpi/instrument.ts";
 import { splitMessages } from "../../drivers/sim/scpi/messages.ts";
@@ -32,7 +39,14 @@ function loadError(name: string, content: string | Uint8Array): SimDefinitionErr
 describe("data files", () => {
   test("a YAML alias bomb is a data-file error at the first alias, not a ReferenceError", () => {
     const levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
-    for (const [prev, name] of [["a", "b"], ["b", "c"], ["c", "d"], ["d", "e"], ["e", "f"], ["f", "g"]]) {
+    for (const [prev, name] of [
+      ["a", "b"],
+      ["b", "c"],
+      ["c", "d"],
+      ["d", "e"],
+      ["e", "f"],
+      ["f", "g"],
+    ]) {
       levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
     }
     const err = loadError("bomb.yaml", levels.join("\n") + "\n");
@@ -41,15 +55,22 @@ describe("data files", () => {
 
   test("JSON nested deeper than the limit is a syntax error with its position, not a stack overflow", () => {
     const deep = "[".repeat(100_000) + "]".repeat(100_000);
-    expect(findJsonSyntaxError(deep)).toEqual({ offset: MAX_JSON_DEPTH, message: `nested more than ${MAX_JSON_DEPTH} levels deep` });
-    expect(() => parseDataFile("deep.json", deep, refuse)).toThrow(`deep.json:1:${MAX_JSON_DEPTH + 1}: invalid JSON: nested more than`);
+    expect(findJsonSyntaxError(deep)).toEqual({
+      offset: MAX_JSON_DEPTH,
+      message: `nested more than ${MAX_JSON_DEPTH} levels deep`,
+    });
+    expect(() => parseDataFile("deep.json", deep, refuse)).toThrow(
+      `deep.json:1:${MAX_JSON_DEPTH + 1}: invalid JSON: nested more than`,
+    );
     const fine = "[".repeat(MAX_JSON_DEPTH) + "]".repeat(MAX_JSON_DEPTH);
     expect(findJsonSyntaxError(fine)).toBeNull();
   });
 
   test("a definition that is not UTF-8 is refused with the byte offset of the first bad byte", () => {
     const bytes = Buffer.concat([Buffer.from("devices:\n  caf"), Buffer.from([0xe9]), Buffer.from(": {}\n")]);
-    expect(loadError("latin1.yaml", bytes).message).toBe(`${dir}/latin1.yaml: not UTF-8: invalid byte sequence at byte offset 14`);
+    expect(loadError("latin1.yaml", bytes).message).toBe(
+      `${dir}/latin1.yaml: not UTF-8: invalid byte sequence at byte offset 14`,
+    );
   });
 
   test("a definition file over the size cap is refused before parsing", () => {
@@ -87,14 +108,20 @@ describe("definition shapes", () => {
     expect(deviceError({ blocks: "CURV?" })).toBe("definition: devices.d.blocks: must be a list");
     expect(deviceError({ silent: "HANG?" })).toBe("definition: devices.d.silent: must be a list");
     expect(deviceError({ drop: [1] })).toBe("definition: devices.d.drop[0]: must be a string");
-    expect(deviceError({ dialogues: [{ q: "A?", r: 5 }] })).toBe("definition: devices.d.dialogues[0].r: must be a string");
+    expect(deviceError({ dialogues: [{ q: "A?", r: 5 }] })).toBe(
+      "definition: devices.d.dialogues[0].r: must be a string",
+    );
     expect(deviceError({}, { resources: { device: "d", socket: {} } })).toBe("definition: resources: must be a list");
-    expect(deviceError({}, { resources: [{ device: "d", socket: 5025 }] })).toBe("definition: resources[0].socket: must be a map");
+    expect(deviceError({}, { resources: [{ device: "d", socket: 5025 }] })).toBe(
+      "definition: resources[0].socket: must be a map",
+    );
   });
 
   test("more dialogues than the cap is refused with the count", () => {
     const dialogues = Array.from({ length: MAX_DIALOGUES + 1 }, (_, i) => ({ q: `Q${i}?`, r: "x" }));
-    expect(deviceError({ dialogues })).toBe(`definition: devices.d.dialogues: ${MAX_DIALOGUES + 1} dialogues, at most ${MAX_DIALOGUES}`);
+    expect(deviceError({ dialogues })).toBe(
+      `definition: devices.d.dialogues: ${MAX_DIALOGUES + 1} dialogues, at most ${MAX_DIALOGUES}`,
+    );
   });
 
   test("a socket port outside 0..65535 or not a whole number is refused", () => {
@@ -107,28 +134,46 @@ describe("definition shapes", () => {
 
   test("block lengths: negative, fractional, over 64 MiB of data or naming a missing property are refused", () => {
     for (const length of [-5, 1e12, 2.5, 2e8]) {
-      expect(deviceError({ blocks: [{ q: "CURV?", datatype: "float64", length }] })).toContain("devices.d.blocks[0].length: must be a whole number from 0 to 8388608");
+      expect(deviceError({ blocks: [{ q: "CURV?", datatype: "float64", length }] })).toContain(
+        "devices.d.blocks[0].length: must be a whole number from 0 to 8388608",
+      );
     }
-    expect(deviceError({ blocks: [{ q: "CURV?", length: "points" }] })).toBe("definition: devices.d.blocks[0].length: no property 'points'");
-    expect(deviceError({ properties: { points: { default: "many" } }, blocks: [{ q: "CURV?", length: "points" }] })).toContain("must have a numeric default");
-    expect(deviceError({ blocks: [{ q: "CURV?", values: [] }] })).toBe("definition: devices.d.blocks[0].values: must not be an empty list");
+    expect(deviceError({ blocks: [{ q: "CURV?", length: "points" }] })).toBe(
+      "definition: devices.d.blocks[0].length: no property 'points'",
+    );
+    expect(
+      deviceError({ properties: { points: { default: "many" } }, blocks: [{ q: "CURV?", length: "points" }] }),
+    ).toContain("must have a numeric default");
+    expect(deviceError({ blocks: [{ q: "CURV?", values: [] }] })).toBe(
+      "definition: devices.d.blocks[0].values: must not be an empty list",
+    );
     expect(deviceError({ blocks: [{ q: "CURV?", values: "square" }] })).toContain("values: unknown 'square'");
-    expect(validateDefinition({ devices: { d: { blocks: [{ q: "CURV?", datatype: "uint8", length: 64 << 20 }] } } })).toBeDefined();
+    expect(
+      validateDefinition({ devices: { d: { blocks: [{ q: "CURV?", datatype: "uint8", length: 64 << 20 }] } } }),
+    ).toBeDefined();
   });
 
   test("getter formats the simulator cannot write, min above max and too many setter placeholders are refused", () => {
     const prop = (p: Record<string, unknown>) => deviceError({ properties: { v: { default: 1.5, ...p } } });
-    expect(prop({ getter: { q: "V?", r: "{:.999f}" } })).toBe("definition: devices.d.properties.v.getter.r: '{:.999f}': at most 100 digits");
+    expect(prop({ getter: { q: "V?", r: "{:.999f}" } })).toBe(
+      "definition: devices.d.properties.v.getter.r: '{:.999f}': at most 100 digits",
+    );
     expect(prop({ getter: { q: "V?", r: "{:x}" } })).toContain("getter.r: unsupported format '{:x}'");
-    expect(prop({ specs: { min: 10, max: 1 } })).toBe("definition: devices.d.properties.v.specs.min: min 10 is above max 1: no value would be accepted");
+    expect(prop({ specs: { min: 10, max: 1 } })).toBe(
+      "definition: devices.d.properties.v.specs.min: min 10 is above max 1: no value would be accepted",
+    );
     expect(prop({ specs: { type: "double" } })).toContain("specs.type: unknown 'double'");
-    expect(prop({ setter: { q: Array(20).fill("{}").join(",") } })).toBe("definition: devices.d.properties.v.setter.q: 20 placeholders, at most 16");
+    expect(prop({ setter: { q: Array(20).fill("{}").join(",") } })).toBe(
+      "definition: devices.d.properties.v.setter.q: 20 placeholders, at most 16",
+    );
     expect(prop({ default: null })).toBe("definition: devices.d.properties.v.default: must be a number or a string");
   });
 
   test("a serial link with socat syntax in it is refused", () => {
     for (const link of ["/tmp/a,b", "/tmp/a!!b", "/tmp/a:b", "/tmp/a b", ""]) {
-      expect(deviceError({}, { resources: [{ device: "d", serial: { link } }] })).toContain("resources[0].serial.link: must");
+      expect(deviceError({}, { resources: [{ device: "d", serial: { link } }] })).toContain(
+        "resources[0].serial.link: must",
+      );
     }
   });
 
@@ -146,7 +191,9 @@ describe("answering hostile messages", () => {
   test("a setter with many adjacent placeholders matches in linear time on a near miss", () => {
     // Sixteen placeholders with nothing between them: a lazy-group regex tries every split of the text.
     const q = `{} ${"{}".repeat(15)}Z`;
-    const inst = new SimulatedInstrument({ properties: { v: { default: "", setter: { q, r: "OK" }, specs: { type: "str" } } } });
+    const inst = new SimulatedInstrument({
+      properties: { v: { default: "", setter: { q, r: "OK" }, specs: { type: "str" } } },
+    });
     const started = performance.now();
     expect(inst.handle(`a ${"x".repeat(34)}`)).toEqual({ kind: "none" });
     expect(inst.handle(`a ${"x".repeat(100_000)}`)).toEqual({ kind: "none" });

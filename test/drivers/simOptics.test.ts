@@ -2,7 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { SimLaser } from "../../drivers/sim/laser.ts";
 import { SimPowerMeter } from "../../drivers/sim/powerMeter.ts";
 import { SweepTask, type SweepResult } from "../../drivers/sweepTask.ts";
-import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError, LabDaemon, TaskCancelledError } from "../../src/index.ts";
+import {
+  DeviceConfigurationError,
+  DeviceNotConnectedError,
+  DeviceOperationError,
+  LabDaemon,
+  TaskCancelledError,
+} from "../../src/index.ts";
 import { until } from "../support/fixtures.ts";
 
 /** A daemon holding a connected laser and meter under unique ids (the simulated fibre is process-wide). */
@@ -15,7 +21,13 @@ async function bench(tag: string, laser: Record<string, unknown> = {}, meter: Re
   daemon.addDevice(meterId, "SimPowerMeter", { source: laserId, averagingMs: 0, noise: 0, ...meter });
   await daemon.connectDevice(laserId);
   await daemon.connectDevice(meterId);
-  return { daemon, laserId, meterId, laser: daemon.getDevice<SimLaser>(laserId), meter: daemon.getDevice<SimPowerMeter>(meterId) };
+  return {
+    daemon,
+    laserId,
+    meterId,
+    laser: daemon.getDevice<SimLaser>(laserId),
+    meter: daemon.getDevice<SimPowerMeter>(meterId),
+  };
 }
 
 describe("SimLaser", () => {
@@ -47,7 +59,11 @@ describe("SimLaser", () => {
 
 describe("SimPowerMeter", () => {
   test("reads the laser's light through the resonance: the dip is at its centre", async () => {
-    const { daemon, laser, meter } = await bench("dip", { power: 2 }, { resonance: { center: 1550.5, fwhm: 0.2, depth: 0.9 } });
+    const { daemon, laser, meter } = await bench(
+      "dip",
+      { power: 2 },
+      { resonance: { center: 1550.5, fwhm: 0.2, depth: 0.9 } },
+    );
     expect(await meter.readPower()).toBeCloseTo(1e-6, 9); // shutter closed: only the dark floor
     await laser.enableOutput(true);
     await laser.setWavelength(1545);
@@ -70,8 +86,16 @@ describe("SweepTask", () => {
   test("a sweep across the resonance finds its centre and reports progress to the end", async () => {
     const { daemon, laserId, meterId } = await bench("sweep");
     const fractions: number[] = [];
-    daemon.on("task", (e) => { if (e.kind === "progress") fractions.push((e as { progress: { fraction: number } }).progress.fraction); });
-    const h = daemon.executeTask("s1", "SweepTask", { laser_id: laserId, meter_id: meterId, start_wl: 1550, stop_wl: 1551, steps: 21 });
+    daemon.on("task", (e) => {
+      if (e.kind === "progress") fractions.push((e as { progress: { fraction: number } }).progress.fraction);
+    });
+    const h = daemon.executeTask("s1", "SweepTask", {
+      laser_id: laserId,
+      meter_id: meterId,
+      start_wl: 1550,
+      stop_wl: 1551,
+      steps: 21,
+    });
     expect(h.deviceIds).toEqual([laserId, meterId]);
     const r = (await h.wait({ timeoutMs: 10_000 })) as SweepResult;
     expect(r.complete).toBe(true);
@@ -126,7 +150,14 @@ describe("SweepTask", () => {
   test("power_mw sets the laser's power first; a laser that is not connected fails the sweep with its error", async () => {
     const { daemon, laserId, meterId, laser } = await bench("power");
     const before = await laser.getPower();
-    const h = daemon.executeTask("s4", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2, start_wl: 1540, stop_wl: 1541, power_mw: 5 });
+    const h = daemon.executeTask("s4", "SweepTask", {
+      laser_id: laserId,
+      meter_id: meterId,
+      steps: 2,
+      start_wl: 1540,
+      stop_wl: 1541,
+      power_mw: 5,
+    });
     const r = (await h.wait({ timeoutMs: 5000 })) as SweepResult;
     expect(r.powers[0]).toBeGreaterThan(4.9);
     expect(await laser.getPower()).toBe(before); // put back after the sweep
@@ -140,11 +171,23 @@ describe("SweepTask", () => {
 
   test("the laser's output, power and wavelength are put back after a completed and after a cancelled sweep", async () => {
     const { daemon, laserId, meterId, laser } = await bench("restore", { wavelength: 1555, power: 2 });
-    const done = daemon.executeTask("r1", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 3, start_wl: 1540, stop_wl: 1541, power_mw: 4 });
+    const done = daemon.executeTask("r1", "SweepTask", {
+      laser_id: laserId,
+      meter_id: meterId,
+      steps: 3,
+      start_wl: 1540,
+      stop_wl: 1541,
+      power_mw: 4,
+    });
     expect(((await done.wait({ timeoutMs: 5000 })) as SweepResult).complete).toBe(true);
     expect(await laser.getStatus()).toMatchObject({ output: false, wavelength: 1555, power: 2 });
 
-    const cancelled = daemon.executeTask("r2", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 1000, dwell_ms: 5 });
+    const cancelled = daemon.executeTask("r2", "SweepTask", {
+      laser_id: laserId,
+      meter_id: meterId,
+      steps: 1000,
+      dwell_ms: 5,
+    });
     await until(() => cancelled.progress.fraction > 0, 5000, "the sweep to measure a point");
     expect(await laser.isOutputEnabled()).toBe(true);
     cancelled.cancel();
@@ -154,7 +197,9 @@ describe("SweepTask", () => {
 
     // A laser whose output was on before the sweep has it on again after.
     await laser.enableOutput(true);
-    await daemon.executeTask("r3", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2 }).wait({ timeoutMs: 5000 });
+    await daemon
+      .executeTask("r3", "SweepTask", { laser_id: laserId, meter_id: meterId, steps: 2 })
+      .wait({ timeoutMs: 5000 });
     expect(await laser.getStatus()).toMatchObject({ output: true, wavelength: 1555, power: 2 });
     await daemon.shutdown();
   });

@@ -45,7 +45,9 @@ async function taskState(url: string, id: string, want: (b: any) => boolean): Pr
 
 /** Starts one finished, one failed and one waiting task, and a stream recording that is under way. */
 async function fill(s: Served): Promise<{ runId: string }> {
-  expect((await http(s.url, "/tasks", { body: { task_id: "quick", task_type: "Quick", params: { n: 3 } } })).status).toBe(200);
+  expect(
+    (await http(s.url, "/tasks", { body: { task_id: "quick", task_type: "Quick", params: { n: 3 } } })).status,
+  ).toBe(200);
   expect((await http(s.url, "/tasks", { body: { task_id: "fails", task_type: "Fails" } })).status).toBe(200);
   expect((await http(s.url, "/tasks", { body: { task_id: "waits", task_type: "Waits" } })).status).toBe(200);
   await taskState(s.url, "quick", (b) => b.status === "completed");
@@ -80,7 +82,12 @@ async function checkHistory(url: string): Promise<void> {
   expect(byId.quick).toMatchObject({ status: "completed", running: false, earlier_run: true });
   expect(byId.fails).toMatchObject({ status: "failed", earlier_run: true });
   const quick = (await http(url, "/tasks/quick")).body;
-  expect(quick).toMatchObject({ status: "completed", result: { value: 42, params: { n: 3 } }, params: { n: 3 }, earlier_run: true });
+  expect(quick).toMatchObject({
+    status: "completed",
+    result: { value: 42, params: { n: 3 } },
+    params: { n: 3 },
+    earlier_run: true,
+  });
   const fails = (await http(url, "/tasks/fails")).body;
   expect(fails.exception.error).toMatchObject({ type: "RangeError", message: "boom at step 3" });
   const stored = await http(url, "/tasks/fails/error");
@@ -98,27 +105,46 @@ describe("data across restarts of the executable", () => {
     try {
       await checkHistory(second.url);
       const waits = (await http(second.url, "/tasks/waits")).body;
-      expect(waits).toMatchObject({ status: "interrupted", running: false, earlier_run: true, progress: { fraction: 0.4, message: "waiting for the cancel" } });
+      expect(waits).toMatchObject({
+        status: "interrupted",
+        running: false,
+        earlier_run: true,
+        progress: { fraction: 0.4, message: "waiting for the cancel" },
+      });
       expect(waits.run_id).toBeString();
       const run = (await http(second.url, `/runs/${runId}`)).body;
       expect(run).toMatchObject({ status: "interrupted", earlier_run: true, device_id: "daq1" });
-      const got = h5py(join(ws, "store", "runs", `${runId}.h5`), `
+      const got = h5py(
+        join(ws, "store", "runs", `${runId}.h5`),
+        `
 f = h5py.File(FILE, "r")
 seq = f["batch_sequence"][()]
 n = min(int(f["samples"].shape[0]), int(seq.shape[0]) * 500)
 print(json.dumps({"samples": int(f["samples"].shape[0]), "batches": int(seq.shape[0]), "continuous": bool(((seq[1:] - seq[:-1]) == 1).all()),
-  "device": py(f.attrs["device_id"])}))`);
+  "device": py(f.attrs["device_id"])}))`,
+      );
       expect(got.samples).toBeGreaterThanOrEqual(20_000);
       expect(got.continuous).toBe(true);
       expect(got.device).toBe("daq1");
       // The task's file too (it recorded before it was cut off).
-      const taskFile = h5py(join(ws, "store", "runs", `${waits.run_id}.h5`), `
+      const taskFile = h5py(
+        join(ws, "store", "runs", `${waits.run_id}.h5`),
+        `
 f = h5py.File(FILE, "r")
-print(json.dumps(f["before"][()].tolist()))`);
+print(json.dumps(f["before"][()].tolist()))`,
+      );
       expect(taskFile).toEqual([1, 2, 3]);
-      const tables = Bun.spawnSync(["sqlite3", join(ws, "store", "catalogue.sqlite"), ".tables"], { stdout: "pipe", stderr: "pipe" });
+      const tables = Bun.spawnSync(["sqlite3", join(ws, "store", "catalogue.sqlite"), ".tables"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       expect(tables.exitCode).toBe(0);
-      expect(tables.stdout.toString().split(/\s+/).filter(Boolean).sort()).toEqual(["errors", "runs", "sessions", "tasks"]);
+      expect(tables.stdout.toString().split(/\s+/).filter(Boolean).sort()).toEqual([
+        "errors",
+        "runs",
+        "sessions",
+        "tasks",
+      ]);
     } finally {
       await second.terminate();
     }
@@ -132,13 +158,20 @@ print(json.dumps(f["before"][()].tolist()))`);
     const second = await startLab(ws);
     try {
       await checkHistory(second.url);
-      expect((await http(second.url, "/tasks/waits")).body).toMatchObject({ status: "cancelled", result: "stopped", earlier_run: true });
+      expect((await http(second.url, "/tasks/waits")).body).toMatchObject({
+        status: "cancelled",
+        result: "stopped",
+        earlier_run: true,
+      });
       const run = (await http(second.url, `/runs/${runId}`)).body;
       expect(run.status).toBe("completed");
       expect(run.metadata).toMatchObject({ complete: true, sequence_gaps: 0 });
-      const got = h5py(join(ws, "store", "runs", `${runId}.h5`), `
+      const got = h5py(
+        join(ws, "store", "runs", `${runId}.h5`),
+        `
 f = h5py.File(FILE, "r")
-print(json.dumps({"samples": int(f["samples"].shape[0]), "attr": int(f.attrs["sample_count"]), "status": py(f.attrs["status"])}))`);
+print(json.dumps({"samples": int(f["samples"].shape[0]), "attr": int(f.attrs["sample_count"]), "status": py(f.attrs["status"])}))`,
+      );
       expect(got.samples).toBe(got.attr);
       expect(got.status).toBe("completed");
       expect(run.metadata.sample_count).toBe(got.samples);
@@ -150,7 +183,9 @@ print(json.dumps({"samples": int(f["samples"].shape[0]), "attr": int(f.attrs["sa
   test("a data directory that cannot be written is a configuration error at start", async () => {
     const ws = await workspace({ "lab_servers.ts": CONFIG, store: "a file where the folder should be" });
     const r = await serve(["--port", "0", "--config", join(ws, "lab_servers.ts")], { cwd: ws, timeoutMs: 20_000 }).then(
-      (s) => s.terminate().then(() => null), (e: Error) => e.message);
+      (s) => s.terminate().then(() => null),
+      (e: Error) => e.message,
+    );
     expect(r).toMatch(/data directory .*store cannot be used/);
     expect(r).not.toMatch(/\n\s+at /); // one line, no stack trace
   }, 60_000);

@@ -27,7 +27,10 @@ describe("usage errors exit 2", () => {
       [["serve", "--log-level", "loud"], /--log-level must be one of debug, info, warn, error, silent/],
       [["serve", "--sim", "--config", "x.yaml"], /--sim and --config exclude each other/],
       [["serve", "extra"], /unexpected argument 'extra'/],
-      [["serve", "--cors", "*"], /--cors takes an origin such as http:\/\/dashboard\.lab:8080 \(never '\*'\), got '\*'/],
+      [
+        ["serve", "--cors", "*"],
+        /--cors takes an origin such as http:\/\/dashboard\.lab:8080 \(never '\*'\), got '\*'/,
+      ],
       [["launch"], /unknown command 'launch'/],
       [["--port", "5000"], /unknown flag --port before a command/],
       [["query", "TCPIP0::1.2.3.4::5025::SOCKET"], /missing RESOURCE and MESSAGE/],
@@ -51,7 +54,13 @@ describe("configuration errors exit 3 and point at the file and line", () => {
   });
 
   test("broken JSON, YAML and TypeScript", async () => {
-    const json = await fails({ "lab_servers.json": '{\n  "name": "x",\n  "devices": {\n    "l1": { "type": "SimLaser" }\n    "l2": { "type": "SimLaser" }\n  }\n}\n' }, []);
+    const json = await fails(
+      {
+        "lab_servers.json":
+          '{\n  "name": "x",\n  "devices": {\n    "l1": { "type": "SimLaser" }\n    "l2": { "type": "SimLaser" }\n  }\n}\n',
+      },
+      [],
+    );
     expect(json.exitCode).toBe(3);
     expect(json.stderr).toContain(`${json.cwd}/lab_servers.json:5:5: invalid JSON: expected ',' or '}'`);
     const yaml = await fails({ "lab_servers.yaml": "name: x\ndevices:\n  l1: {type: SimLaser\n  l2: 3\n" }, []);
@@ -63,28 +72,48 @@ describe("configuration errors exit 3 and point at the file and line", () => {
   });
 
   test("a TypeScript config whose plugin file throws, and one importing a file that does not exist", async () => {
-    const thrown = await fails({
-      "lab_servers.ts": "import { Cam } from './cam.ts';\nexport default { plugins: { devices: { Cam } } };\n",
-      "cam.ts": "import { DeviceError } from 'labdaemon';\nexport class Cam {}\nthrow new DeviceError('camera SDK missing');\n",
-    }, []);
+    const thrown = await fails(
+      {
+        "lab_servers.ts": "import { Cam } from './cam.ts';\nexport default { plugins: { devices: { Cam } } };\n",
+        "cam.ts":
+          "import { DeviceError } from 'labdaemon';\nexport class Cam {}\nthrow new DeviceError('camera SDK missing');\n",
+      },
+      [],
+    );
     expect(thrown.exitCode).toBe(3);
     expect(thrown.stderr).toMatch(new RegExp(`${thrown.cwd}/cam\\.ts:3:\\d+: DeviceError: camera SDK missing`));
-    const missing = await fails({ "lab_servers.ts": "import { Cam } from './camera.ts';\nexport default { plugins: { devices: { Cam } } };\n" }, []);
+    const missing = await fails(
+      { "lab_servers.ts": "import { Cam } from './camera.ts';\nexport default { plugins: { devices: { Cam } } };\n" },
+      [],
+    );
     expect(missing.exitCode).toBe(3);
     expect(missing.stderr).toContain("camera.ts");
   });
 
   test("an unknown device type, an unknown key, a bad value, refused driver parameters", async () => {
-    const type = await fails({ "lab.yaml": "name: x\ndevices:\n  cam1:\n    type: Camera\n" }, ["--config", "lab.yaml"]);
+    const type = await fails({ "lab.yaml": "name: x\ndevices:\n  cam1:\n    type: Camera\n" }, [
+      "--config",
+      "lab.yaml",
+    ]);
     expect(type.exitCode).toBe(3);
-    expect(type.stderr).toContain(`${type.cwd}/lab.yaml:4:5: device 'cam1': unknown device type 'Camera' (known: ScpiInstrument, SimLaser, SimPowerMeter, SimDaq)`);
-    const key = await fails({ "lab.yaml": "name: x\ndevices:\n  l1:\n    type: SimLaser\n    conect: true\n" }, ["--config", "lab.yaml"]);
+    expect(type.stderr).toContain(
+      `${type.cwd}/lab.yaml:4:5: device 'cam1': unknown device type 'Camera' (known: ScpiInstrument, SimLaser, SimPowerMeter, SimDaq)`,
+    );
+    const key = await fails({ "lab.yaml": "name: x\ndevices:\n  l1:\n    type: SimLaser\n    conect: true\n" }, [
+      "--config",
+      "lab.yaml",
+    ]);
     expect(key.exitCode).toBe(3);
-    expect(key.stderr).toContain("lab.yaml:5:5: devices.l1.conect unknown key (expected one of: type, params, connect, callTimeoutMs)");
+    expect(key.stderr).toContain(
+      "lab.yaml:5:5: devices.l1.conect unknown key (expected one of: type, params, connect, callTimeoutMs)",
+    );
     const value = await fails({ "lab.json": '{\n  "port": "fast"\n}\n' }, ["--config", "lab.json"]);
     expect(value.exitCode).toBe(3);
     expect(value.stderr).toContain("lab.json:2:3: port must be an integer within 0–65535");
-    const params = await fails({ "lab.yaml": "devices:\n  pm1:\n    type: SimPowerMeter\n    params: { resonance: { depth: 3 } }\n" }, ["--config", "lab.yaml"]);
+    const params = await fails(
+      { "lab.yaml": "devices:\n  pm1:\n    type: SimPowerMeter\n    params: { resonance: { depth: 3 } }\n" },
+      ["--config", "lab.yaml"],
+    );
     expect(params.exitCode).toBe(3);
     expect(params.stderr).toMatch(/lab\.yaml:2:3: device 'pm1': .*resonance\.depth must be within 0–1/);
   });
@@ -93,7 +122,9 @@ describe("configuration errors exit 3 and point at the file and line", () => {
     const text = "configs:\n  mock: { devices: {} }\n  real: { devices: {} }\n";
     const none = await fails({ "lab_servers.yaml": text }, []);
     expect(none.exitCode).toBe(3);
-    expect(none.stderr).toContain("lab_servers.yaml:1:1: configs holds several profiles (mock, real): choose one with --profile");
+    expect(none.stderr).toContain(
+      "lab_servers.yaml:1:1: configs holds several profiles (mock, real): choose one with --profile",
+    );
     const unknown = await fails({ "lab_servers.yaml": text }, ["--profile", "lab"]);
     expect(unknown.exitCode).toBe(3);
     expect(unknown.stderr).toContain("has no profile 'lab' (profiles: mock, real)");
@@ -119,10 +150,14 @@ describe("run-time failures exit 1", () => {
   test("sim on a port already in use names it in one line", async () => {
     const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      const cwd = await workspace({ "psu.yaml": `devices:\n  psu:\n    dialogues: [{ q: "*IDN?", r: "PSU" }]\nresources:\n  - { device: psu, socket: { port: ${holder.port} } }\n` });
+      const cwd = await workspace({
+        "psu.yaml": `devices:\n  psu:\n    dialogues: [{ q: "*IDN?", r: "PSU" }]\nresources:\n  - { device: psu, socket: { port: ${holder.port} } }\n`,
+      });
       const r = await run(["sim", "psu.yaml"], { cwd });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toBe(`labdaemon: sim: port ${holder.port} on 127.0.0.1 is already in use (another 'labdaemon sim'? stop it, or change the port in psu.yaml; port 0 picks a free one)\n`);
+      expect(r.stderr).toBe(
+        `labdaemon: sim: port ${holder.port} on 127.0.0.1 is already in use (another 'labdaemon sim'? stop it, or change the port in psu.yaml; port 0 picks a free one)\n`,
+      );
     } finally {
       holder.stop(true);
     }
@@ -132,10 +167,14 @@ describe("run-time failures exit 1", () => {
     const cwd = await workspace();
     const flag = await run(["resources", "--visa-library", "/nonexistent.so"], { cwd });
     expect(flag.exitCode).toBe(1);
-    expect(flag.stderr).toStartWith("labdaemon: resources: cannot load the VISA library '/nonexistent.so' (given by --visa-library): dlopen said: /nonexistent.so: ");
+    expect(flag.stderr).toStartWith(
+      "labdaemon: resources: cannot load the VISA library '/nonexistent.so' (given by --visa-library): dlopen said: /nonexistent.so: ",
+    );
     const env = await run(["resources"], { cwd, env: { LABDAEMON_VISA_LIBRARY: "libnope.so" } });
     expect(env.exitCode).toBe(1);
-    expect(env.stderr).toStartWith("labdaemon: resources: cannot load the VISA library 'libnope.so' (given by LABDAEMON_VISA_LIBRARY): ");
+    expect(env.stderr).toStartWith(
+      "labdaemon: resources: cannot load the VISA library 'libnope.so' (given by LABDAEMON_VISA_LIBRARY): ",
+    );
   });
 
   test("an address this machine does not have", async () => {
@@ -155,7 +194,13 @@ describe("run-time failures exit 1", () => {
   });
 
   test("a device that cannot connect at start-up", async () => {
-    const r = await fails({ "lab.yaml": "devices:\n  dmm:\n    type: ScpiInstrument\n    params: { resource: 'TCPIP0::127.0.0.1::1::SOCKET', timeoutMs: 500 }\n    connect: true\n" }, ["--config", "lab.yaml"]);
+    const r = await fails(
+      {
+        "lab.yaml":
+          "devices:\n  dmm:\n    type: ScpiInstrument\n    params: { resource: 'TCPIP0::127.0.0.1::1::SOCKET', timeoutMs: 500 }\n    connect: true\n",
+      },
+      ["--config", "lab.yaml"],
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/lab\.yaml:2:3: device 'dmm' \(ScpiInstrument\) failed to connect: .*(refused|connect)/i);
   });

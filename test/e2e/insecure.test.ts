@@ -26,8 +26,10 @@ describe("serve --host beyond loopback", () => {
     const r = await run(["serve", "--sim", "--host", "0.0.0.0", "--port", "0"], { cwd });
     expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe("labdaemon: serve: refusing to listen on 0.0.0.0 (--host) without a token: anyone on the network could drive " +
-      "the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one\n");
+    expect(r.stderr).toBe(
+      "labdaemon: serve: refusing to listen on 0.0.0.0 (--host) without a token: anyone on the network could drive " +
+        "the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one\n",
+    );
   });
 
   test("with a token it serves, quietly", async () => {
@@ -42,7 +44,9 @@ describe("serve --host beyond loopback", () => {
 
   test("--insecure serves with a loud warning; DNS names in Host are refused, IP addresses served", async () => {
     const cwd = await workspace();
-    const s = await serve(["--sim", "--host", "0.0.0.0", "--port", "0", "--insecure", "--log-level", "silent"], { cwd });
+    const s = await serve(["--sim", "--host", "0.0.0.0", "--port", "0", "--insecure", "--log-level", "silent"], {
+      cwd,
+    });
     try {
       expect(s.stderr()).toContain(`labdaemon: WARNING: --insecure: listening on 0.0.0.0:${s.port} WITHOUT A TOKEN`);
       expect(await statusFor(s.port, `evil.example:${s.port}`)).toBe(403);

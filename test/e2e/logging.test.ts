@@ -13,8 +13,10 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 async function post(s: Served, path: string, body?: unknown): Promise<Response> {
   return fetch(`${s.url}${path}`, {
-    method: "POST", body: body === undefined ? undefined : JSON.stringify(body),
-    headers: body === undefined ? {} : { "content-type": "application/json" }, signal: AbortSignal.timeout(10_000),
+    method: "POST",
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    signal: AbortSignal.timeout(10_000),
   });
 }
 
@@ -22,7 +24,9 @@ async function post(s: Served, path: string, body?: unknown): Promise<Response> 
 async function ended(s: Served, id: string): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const { status } = await (await fetch(`${s.url}/tasks/${id}`, { signal: AbortSignal.timeout(5000) })).json() as { status: string };
+    const { status } = (await (await fetch(`${s.url}/tasks/${id}`, { signal: AbortSignal.timeout(5000) })).json()) as {
+      status: string;
+    };
     if (!["pending", "running", "paused"].includes(status)) return status;
   }
   throw new Error(`task ${id} did not end within 15 s`);
@@ -34,35 +38,68 @@ describe("serve's log", () => {
     const file = join(cwd, "labdaemon.log");
     const s = await serve(["--sim", "--port", "0", "--log-file", file, "--log-format", "json"], { cwd });
     try {
-      expect((await post(s, "/tasks", { task_id: "ok1", task_type: "SweepTask", params: { steps: 3 } })).status).toBe(200);
+      expect((await post(s, "/tasks", { task_id: "ok1", task_type: "SweepTask", params: { steps: 3 } })).status).toBe(
+        200,
+      );
       expect(await ended(s, "ok1")).toBe("completed");
-      expect((await post(s, "/tasks", { task_id: "slow1", task_type: "SweepTask", params: { steps: 1000, dwell_ms: 1000 } })).status).toBe(200);
+      expect(
+        (await post(s, "/tasks", { task_id: "slow1", task_type: "SweepTask", params: { steps: 1000, dwell_ms: 1000 } }))
+          .status,
+      ).toBe(200);
       expect((await post(s, "/tasks/slow1/cancel")).status).toBe(200);
       expect(await ended(s, "slow1")).toBe("cancelled");
       expect((await post(s, "/devices/laser1/disconnect")).status).toBe(200);
-      expect((await post(s, "/devices/laser1/call", { method: "setWavelength", args: [1550] })).status).toBeGreaterThanOrEqual(400);
-      expect((await post(s, "/tasks", { task_id: "bad1", task_type: "SweepTask", params: { steps: 3 } })).status).toBe(200);
+      expect(
+        (await post(s, "/devices/laser1/call", { method: "setWavelength", args: [1550] })).status,
+      ).toBeGreaterThanOrEqual(400);
+      expect((await post(s, "/tasks", { task_id: "bad1", task_type: "SweepTask", params: { steps: 3 } })).status).toBe(
+        200,
+      );
       expect(await ended(s, "bad1")).toBe("failed");
       expect((await post(s, "/devices/laser1/connect")).status).toBe(200);
     } finally {
       expect((await s.terminate()).exitCode).toBe(0);
     }
-    const lines = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const l of lines) {
       expect(l.time).toMatch(ISO);
       expect(["debug", "info", "warn", "error"]).toContain(l.level as string);
       expect(typeof l.msg).toBe("string");
     }
-    const find = (event: string, key: string, value: string) => lines.find((l) => l.event === event && l[key] === value);
-    expect(find("task_started", "task_id", "ok1")).toMatchObject({ level: "info", task_type: "SweepTask", msg: "task ok1 (SweepTask) started" });
-    expect(find("task_completed", "task_id", "ok1")).toMatchObject({ level: "info", msg: "task ok1 (SweepTask) finished" });
+    const find = (event: string, key: string, value: string) =>
+      lines.find((l) => l.event === event && l[key] === value);
+    expect(find("task_started", "task_id", "ok1")).toMatchObject({
+      level: "info",
+      task_type: "SweepTask",
+      msg: "task ok1 (SweepTask) started",
+    });
+    expect(find("task_completed", "task_id", "ok1")).toMatchObject({
+      level: "info",
+      msg: "task ok1 (SweepTask) finished",
+    });
     expect(find("task_cancelled", "task_id", "slow1")).toMatchObject({ level: "info" });
-    expect(find("task_failed", "task_id", "bad1")).toMatchObject({ level: "warn", error_type: "DeviceNotConnectedError" });
-    expect(find("device_disconnected", "device_id", "laser1")).toMatchObject({ level: "info", msg: "device laser1 disconnected" });
-    expect(find("device_error", "device_id", "laser1")).toMatchObject({ level: "warn", error_type: "DeviceNotConnectedError" });
+    expect(find("task_failed", "task_id", "bad1")).toMatchObject({
+      level: "warn",
+      error_type: "DeviceNotConnectedError",
+    });
+    expect(find("device_disconnected", "device_id", "laser1")).toMatchObject({
+      level: "info",
+      msg: "device laser1 disconnected",
+    });
+    expect(find("device_error", "device_id", "laser1")).toMatchObject({
+      level: "warn",
+      error_type: "DeviceNotConnectedError",
+    });
     expect(find("device_connected", "device_id", "laser1")).toMatchObject({ level: "info" });
     // The last request, answered just before SIGTERM, was still in the batch: written at shutdown.
-    expect(lines.findLast((l) => l.event === "request")).toMatchObject({ method: "POST", path: "/devices/laser1/connect", status: 200 });
+    expect(lines.findLast((l) => l.event === "request")).toMatchObject({
+      method: "POST",
+      path: "/devices/laser1/connect",
+      status: 200,
+    });
     expect(s.stdout()).not.toContain("/devices/laser1/connect"); // into the file, not the terminal
   });
 
@@ -82,10 +119,13 @@ describe("serve's log", () => {
   test("--log-file rotates at --log-max-bytes and keeps --log-keep old files", async () => {
     const cwd = await workspace();
     const file = join(cwd, "rot.log");
-    const s = await serve(["--sim", "--port", "0", "--log-file", file, "--log-max-bytes", "4096", "--log-keep", "2"], { cwd });
+    const s = await serve(["--sim", "--port", "0", "--log-file", file, "--log-max-bytes", "4096", "--log-keep", "2"], {
+      cwd,
+    });
     try {
       // ~70 bytes a line: 400 requests write about seven files' worth.
-      for (let i = 0; i < 400; i++) expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+      for (let i = 0; i < 400; i++)
+        expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
     } finally {
       expect((await s.terminate()).exitCode).toBe(0);
     }

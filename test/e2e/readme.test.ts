@@ -8,8 +8,12 @@ import { binary, COMPILE_GUARD_MS, http, pollUntil, serve, workspace } from "./s
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
 
 const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
-const section = readme.slice(readme.indexOf("## Appliance"), readme.indexOf("\n## ", readme.indexOf("## Appliance") + 5));
-const blocks = (lang: string) => [...section.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!);
+const section = readme.slice(
+  readme.indexOf("## Appliance"),
+  readme.indexOf("\n## ", readme.indexOf("## Appliance") + 5),
+);
+const blocks = (lang: string) =>
+  [...section.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!);
 
 describe("the README's Appliance examples", () => {
   test("the YAML example serves its devices, connected as configured", async () => {
@@ -18,7 +22,11 @@ describe("the README's Appliance examples", () => {
     const s = await serve(["--port", "0"], { cwd });
     try {
       const devices = (await http(s.url, "/devices")).body.devices;
-      expect(devices.map((d: any) => [d.device_id, d.connected])).toEqual([["laser1", true], ["pm1", true], ["dmm1", false]]);
+      expect(devices.map((d: any) => [d.device_id, d.connected])).toEqual([
+        ["laser1", true],
+        ["pm1", true],
+        ["dmm1", false],
+      ]);
     } finally {
       await s.terminate();
     }

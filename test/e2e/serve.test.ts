@@ -41,15 +41,29 @@ describe("labdaemon serve with a YAML config", () => {
     expect(s.stdout()).toContain(": 2 devices on http://");
     expect((await http(s.url, "/health")).body.status).toBe("healthy");
     const devices = (await http(s.url, "/devices")).body.devices;
-    expect(devices.map((d: any) => [d.device_id, d.device_type, d.connected])).toEqual([["laserA", "SimLaser", true], ["meterA", "SimPowerMeter", true]]);
+    expect(devices.map((d: any) => [d.device_id, d.device_type, d.connected])).toEqual([
+      ["laserA", "SimLaser", true],
+      ["meterA", "SimPowerMeter", true],
+    ]);
 
-    expect(await http(s.url, "/devices/laserA/call", { body: { method: "setWavelength", args: [1551.25] } })).toEqual({ status: 200, body: { result: 1551.25, success: true } });
-    expect((await http(s.url, "/devices/laserA/call", { body: { method: "setPower", kwargs: { mw: 2 } } })).body.result).toBe(2);
+    expect(await http(s.url, "/devices/laserA/call", { body: { method: "setWavelength", args: [1551.25] } })).toEqual({
+      status: 200,
+      body: { result: 1551.25, success: true },
+    });
+    expect(
+      (await http(s.url, "/devices/laserA/call", { body: { method: "setPower", kwargs: { mw: 2 } } })).body.result,
+    ).toBe(2);
     const refused = await http(s.url, "/devices/laserA/call", { body: { method: "setWavelength", args: [2000] } });
     expect(refused.status).toBe(422);
     expect(refused.body.error.type).toBe("ValidationError");
 
-    const started = await http(s.url, "/tasks", { body: { task_id: "sweep1", task_type: "SweepTask", params: { laser_id: "laserA", meter_id: "meterA", start_wl: 1550.5, stop_wl: 1551.5, steps: 21 } } });
+    const started = await http(s.url, "/tasks", {
+      body: {
+        task_id: "sweep1",
+        task_type: "SweepTask",
+        params: { laser_id: "laserA", meter_id: "meterA", start_wl: 1550.5, stop_wl: 1551.5, steps: 21 },
+      },
+    });
     expect(started.status).toBe(200);
     expect(started.body.device_ids).toEqual(["laserA", "meterA"]);
     const done = await pollUntil("sweep1 to finish", async () => {
@@ -67,13 +81,17 @@ describe("labdaemon serve with a YAML config", () => {
 });
 
 describe("labdaemon serve with a JSON config holding profiles", () => {
-  const json = JSON.stringify({
-    default: "mock",
-    configs: {
-      mock: { name: "Mock", devices: { laser1: { type: "SimLaser", connect: true } } },
-      bench: { name: "Bench", devices: { daqB: { type: "SimDaq", params: { sampleRate: 1000, batchSize: 100 } } } },
+  const json = JSON.stringify(
+    {
+      default: "mock",
+      configs: {
+        mock: { name: "Mock", devices: { laser1: { type: "SimLaser", connect: true } } },
+        bench: { name: "Bench", devices: { daqB: { type: "SimDaq", params: { sampleRate: 1000, batchSize: 100 } } } },
+      },
     },
-  }, null, 2);
+    null,
+    2,
+  );
 
   test("the default profile, or the one --profile names", async () => {
     const cwd = await workspace({ "lab_servers.json": json });
@@ -89,7 +107,10 @@ describe("labdaemon serve with a JSON config holding profiles", () => {
 
   test("LABDAEMON_CONFIG and ~/.labdaemon are found; flags override the file's port", async () => {
     const cwd = await workspace({ "elsewhere.json": json });
-    const viaEnv = await start(["--port", "0", "--profile", "bench"], { cwd, env: { LABDAEMON_CONFIG: `${cwd}/elsewhere.json` } });
+    const viaEnv = await start(["--port", "0", "--profile", "bench"], {
+      cwd,
+      env: { LABDAEMON_CONFIG: `${cwd}/elsewhere.json` },
+    });
     expect(viaEnv.stdout()).toContain("elsewhere.json [profile bench]");
     const home = await workspace();
     await Bun.write(`${home}/home/.labdaemon/lab_servers.yaml`, "name: From home\nport: 1\ndevices: {}\n");
@@ -102,7 +123,7 @@ describe("labdaemon serve with a JSON config holding profiles", () => {
 });
 
 describe("labdaemon serve with a TypeScript config", () => {
-  test("device and task classes from files beside it import \"labdaemon\" inside the binary", async () => {
+  test('device and task classes from files beside it import "labdaemon" inside the binary', async () => {
     const cwd = await workspace({
       "lab_servers.ts": `
 import { Spectrometer } from "./spectrometer.ts";
@@ -147,14 +168,26 @@ export class Integrate {
 `,
     });
     const s = await start(["--port", "0"], { cwd });
-    expect((await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [2] } })).body.result).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
-    expect((await http(s.url, "/devices/spec1/call", { body: { method: "libraryVersion" } })).body.result).toMatch(/^\d+\.\d+\.\d+/);
-    expect((await http(s.url, "/devices/spec1/call", { body: { method: "clientClass" } })).body.result).toBe("function");
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [2] } })).body.result).toEqual([
+      0, 2, 4, 6, 8, 10, 12, 14,
+    ]);
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "libraryVersion" } })).body.result).toMatch(
+      /^\d+\.\d+\.\d+/,
+    );
+    expect((await http(s.url, "/devices/spec1/call", { body: { method: "clientClass" } })).body.result).toBe(
+      "function",
+    );
     const jammed = await http(s.url, "/devices/spec1/call", { body: { method: "acquire", args: [13] } });
     // The plugin's error class is the appliance's own: the server maps it like a built-in driver's.
     expect(jammed.status).toBe(400);
-    expect(jammed.body.error).toMatchObject({ type: "DeviceOperationError", message: "shutter jammed", origin: "device" });
-    await http(s.url, "/tasks", { body: { task_id: "int1", task_type: "Integrate", params: { spec: "spec1", ms: 1 } } });
+    expect(jammed.body.error).toMatchObject({
+      type: "DeviceOperationError",
+      message: "shutter jammed",
+      origin: "device",
+    });
+    await http(s.url, "/tasks", {
+      body: { task_id: "int1", task_type: "Integrate", params: { spec: "spec1", ms: 1 } },
+    });
     const done = await pollUntil("int1", async () => {
       const t = (await http(s.url, "/tasks/int1")).body;
       return t.running ? undefined : t;
@@ -169,10 +202,19 @@ describe("the built-in simulated lab", () => {
     const cwd = await workspace();
     const s = await start(["--port", "0"], { cwd });
     expect(s.stderr()).toContain("serving the built-in simulated lab");
-    expect((await http(s.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual(["laser1", "pm1", "daq1", "dmm1"]);
+    expect((await http(s.url, "/devices")).body.devices.map((d: any) => d.device_id)).toEqual([
+      "laser1",
+      "pm1",
+      "daq1",
+      "dmm1",
+    ]);
     // The DMM answers through a real socket to its in-process simulator.
-    expect((await http(s.url, "/devices/dmm1/call", { body: { method: "idn" } })).body.result).toBe("LabDaemon,SimDMM,0001,1.0");
-    expect((await http(s.url, "/devices/dmm1/call", { body: { method: "queryBinary", args: ["TRAC:DATA?"] } })).body.result).toHaveLength(1000);
+    expect((await http(s.url, "/devices/dmm1/call", { body: { method: "idn" } })).body.result).toBe(
+      "LabDaemon,SimDMM,0001,1.0",
+    );
+    expect(
+      (await http(s.url, "/devices/dmm1/call", { body: { method: "queryBinary", args: ["TRAC:DATA?"] } })).body.result,
+    ).toHaveLength(1000);
     expect((await stop(s)).exitCode).toBe(0);
   });
 
@@ -198,16 +240,20 @@ describe("the built-in simulated lab", () => {
 describe("--log-level", () => {
   test("info logs one line per request but not health checks; debug logs those too; warn drops successes", async () => {
     const cwd = await workspace();
-    const levels = await Promise.all(["info", "debug", "warn"].map((l) => start(["--sim", "--port", "0", "--log-level", l], { cwd })));
+    const levels = await Promise.all(
+      ["info", "debug", "warn"].map((l) => start(["--sim", "--port", "0", "--log-level", l], { cwd })),
+    );
     for (const s of levels) {
       await http(s.url, "/health");
       await http(s.url, "/devices/laser1");
       await http(s.url, "/devices/nope");
     }
-    const logs = await Promise.all(levels.map(async (s) => {
-      await stop(s);
-      return s.stdout() + s.stderr();
-    }));
+    const logs = await Promise.all(
+      levels.map(async (s) => {
+        await stop(s);
+        return s.stdout() + s.stderr();
+      }),
+    );
     const [info, debug, warn] = logs as [string, string, string];
     expect(info).toMatch(/GET \/devices\/laser1 200 [\d.]+ ?ms/);
     expect(info).toMatch(/GET \/devices\/nope 404 /);
@@ -221,7 +267,11 @@ describe("--cors and a token from the config file", () => {
   test("a listed origin gets CORS headers, another is refused; the config's token applies", async () => {
     const cwd = await workspace({ "lab.yaml": "token: from-file\ndevices: {}\n" });
     const s = await start(["--config", "lab.yaml", "--port", "0", "--cors", "http://dash.lab:8080"], { cwd });
-    const ask = (origin: string) => fetch(`${s.url}/devices`, { headers: { origin, authorization: "Bearer from-file" }, signal: AbortSignal.timeout(5000) });
+    const ask = (origin: string) =>
+      fetch(`${s.url}/devices`, {
+        headers: { origin, authorization: "Bearer from-file" },
+        signal: AbortSignal.timeout(5000),
+      });
     const ok = await ask("http://dash.lab:8080");
     expect(ok.status).toBe(200);
     expect(ok.headers.get("access-control-allow-origin")).toBe("http://dash.lab:8080");

@@ -34,7 +34,9 @@ describe("the DAQ stream and shutdown", () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     expect((await reader.read()).done).toBe(false); // the stream is live
     // A sweep is running too: shutdown cancels it.
-    await http(s.url, "/tasks", { body: { task_id: "long", task_type: "SweepTask", params: { steps: 10_000, dwell_ms: 50 } } });
+    await http(s.url, "/tasks", {
+      body: { task_id: "long", task_type: "SweepTask", params: { steps: 10_000, dwell_ms: 50 } },
+    });
     const drained = (async () => {
       for (;;) if ((await reader.read()).done) return true;
     })();

@@ -8,14 +8,24 @@ test("a /call in flight at SIGTERM gets a complete 503 envelope, not a closed co
   const s = await serve(["--sim", "--port", "0"], { cwd });
   try {
     // A laser that takes 10 s to settle: far longer than the shutdown budget.
-    expect((await http(s.url, "/devices", { body: { device_id: "slowlaser", device_type: "SimLaser", params: { settleMs: 10_000 } } })).status).toBe(200);
+    expect(
+      (
+        await http(s.url, "/devices", {
+          body: { device_id: "slowlaser", device_type: "SimLaser", params: { settleMs: 10_000 } },
+        })
+      ).status,
+    ).toBe(200);
     expect((await http(s.url, "/devices/slowlaser/connect", { method: "POST" })).status).toBe(200);
     const t0 = performance.now();
     const answer = fetch(`${s.url}/devices/slowlaser/call`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ method: "setWavelength", args: [1551] }), signal: AbortSignal.timeout(15_000),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "setWavelength", args: [1551] }),
+      signal: AbortSignal.timeout(15_000),
     }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
-    await pollUntil("the call to reach the laser", async () => ((await http(s.url, "/devices/slowlaser")).body.busy ? true : undefined));
+    await pollUntil("the call to reach the laser", async () =>
+      (await http(s.url, "/devices/slowlaser")).body.busy ? true : undefined,
+    );
     const { exitCode } = await s.terminate();
     const { status, body } = await answer; // rejects if the connection was closed without an answer
     expect(status).toBe(503);

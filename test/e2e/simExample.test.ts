@@ -12,8 +12,24 @@ test("sim --help documents every key of the format", async () => {
   const cwd = await workspace();
   const r = await run(["sim", "--help"], { cwd });
   expect(r.exitCode).toBe(0);
-  for (const key of ["eom:", "error:", "dialogues:", "properties:", "getter:", "setter:", "specs:", "blocks:", "datatype", "silent:", "drop:",
-    "resources:", "socket:", "vxi11:", "serial:", "--example"]) {
+  for (const key of [
+    "eom:",
+    "error:",
+    "dialogues:",
+    "properties:",
+    "getter:",
+    "setter:",
+    "specs:",
+    "blocks:",
+    "datatype",
+    "silent:",
+    "drop:",
+    "resources:",
+    "socket:",
+    "vxi11:",
+    "serial:",
+    "--example",
+  ]) {
     expect({ key, found: r.stdout.includes(key) }).toEqual({ key, found: true });
   }
 });
@@ -25,8 +41,12 @@ test("sim --example prints a definition that sim serves and answers from", async
   expect(example.stderr).toBe("");
   // Free ports and a private pty link, so parallel runs do not collide; the VXI-11 line is left out
   // because rpcbind holds one registration per machine, which other test runs may be using.
-  const served = example.stdout.replace(/port: 502[56]/g, "port: 0").replace("/tmp/labdaemon-sim-laser", join(cwd, "laser-pty"))
-    .split("\n").filter((l) => !l.includes("vxi11:")).join("\n");
+  const served = example.stdout
+    .replace(/port: 502[56]/g, "port: 0")
+    .replace("/tmp/labdaemon-sim-laser", join(cwd, "laser-pty"))
+    .split("\n")
+    .filter((l) => !l.includes("vxi11:"))
+    .join("\n");
   expect(served.split("\n").length).toBe(example.stdout.split("\n").length - 1);
   writeFileSync(join(cwd, "example.yaml"), served);
   const sim = await start(["sim", "example.yaml"], /\nready\n/, { cwd });

@@ -52,7 +52,11 @@ export async function workspace(files: Record<string, string> = {}): Promise<str
 }
 
 function envFor(cwd: string, env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(cwd, "home"), TMPDIR: tmpdir() };
+  const out: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: join(cwd, "home"),
+    TMPDIR: tmpdir(),
+  };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
 }
@@ -64,11 +68,24 @@ export interface Finished {
 }
 
 /** Runs a command that is expected to end by itself within `timeoutMs`. */
-export async function run(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Finished> {
+export async function run(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Finished> {
   const { exe } = await binary();
-  const proc = Bun.spawn([exe, ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn([exe, ...args], {
+    cwd: opts.cwd,
+    env: envFor(opts.cwd, opts.env ?? {}),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 10_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { exitCode, stdout, stderr };
 }
@@ -85,9 +102,19 @@ export interface Running {
 }
 
 /** Starts the binary and resolves once its stdout matches `ready`; rejects if it exits or stays silent. */
-export async function start(args: string[], ready: RegExp, opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Running> {
+export async function start(
+  args: string[],
+  ready: RegExp,
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Running> {
   const { exe } = await binary();
-  const proc = Bun.spawn([exe, ...args], { cwd: opts.cwd, env: envFor(opts.cwd, opts.env ?? {}), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn([exe, ...args], {
+    cwd: opts.cwd,
+    env: envFor(opts.cwd, opts.env ?? {}),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   let out = "";
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
@@ -106,8 +133,16 @@ export async function start(args: string[], ready: RegExp, opts: { cwd: string; 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     seen,
-    proc.exited.then((code) => new Error(`labdaemon ${args.join(" ")} exited with ${code} before printing ${ready}:\n${err}${out}`)),
-    new Promise<Error>((r) => (timer = setTimeout(() => r(new Error(`labdaemon ${args.join(" ")} did not print ${ready} within ${limit} ms:\n${err}${out}`)), limit))),
+    proc.exited.then(
+      (code) => new Error(`labdaemon ${args.join(" ")} exited with ${code} before printing ${ready}:\n${err}${out}`),
+    ),
+    new Promise<Error>(
+      (r) =>
+        (timer = setTimeout(
+          () => r(new Error(`labdaemon ${args.join(" ")} did not print ${ready} within ${limit} ms:\n${err}${out}`)),
+          limit,
+        )),
+    ),
   ]);
   clearTimeout(timer);
   if (outcome instanceof Error) {
@@ -136,13 +171,20 @@ export interface Served extends Running {
 }
 
 /** `labdaemon serve …`, resolved once it has announced its address. */
-export async function serve(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Served> {
+export async function serve(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<Served> {
   const r = await start(["serve", ...args], /serving .* on (http:\/\/[^\s:]+:(\d+))/, opts);
   return { ...r, url: r.match[1]!, port: Number(r.match[2]) };
 }
 
 /** JSON over HTTP with an optional bearer token; the status and parsed body. */
-export async function http(url: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
+export async function http(
+  url: string,
+  path: string,
+  init: { method?: string; body?: unknown; token?: string } = {},
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers["content-type"] = "application/json";
   if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -163,7 +205,12 @@ export async function http(url: string, path: string, init: { method?: string; b
 }
 
 /** Polls until `check` returns a value (not undefined) or `timeoutMs` passes. */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -174,7 +221,12 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
 }
 
 /** Reads SSE `data:` objects from a response until `enough` says so; then aborts the connection. */
-export async function readEvents(res: Response, enough: (events: any[]) => boolean, controller: AbortController, timeoutMs = 10_000): Promise<any[]> {
+export async function readEvents(
+  res: Response,
+  enough: (events: any[]) => boolean,
+  controller: AbortController,
+  timeoutMs = 10_000,
+): Promise<any[]> {
   const events: any[] = [];
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const decoder = new TextDecoder();
@@ -186,7 +238,11 @@ export async function readEvents(res: Response, enough: (events: any[]) => boole
       while ((at = buf.indexOf("\n\n")) >= 0) {
         const block = buf.slice(0, at);
         buf = buf.slice(at + 2);
-        const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        const data = block
+          .split("\n")
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart())
+          .join("\n");
         if (data) events.push(JSON.parse(data));
       }
       if (enough(events)) break;

@@ -50,11 +50,30 @@ describe("help and version", () => {
     expect(help.exitCode).toBe(0);
     for (const c of ["serve", "resources", "query", "sim", "--version"]) expect(help.stdout).toContain(c);
     const serveHelp = await run(["serve", "--help"], { cwd });
-    for (const f of ["--host", "--port", "--config", "--profile", "--token", "LABDAEMON_TOKEN", "--cors", "--log-level", "--sim", "LABDAEMON_CONFIG", "lab_servers"]) {
+    for (const f of [
+      "--host",
+      "--port",
+      "--config",
+      "--profile",
+      "--token",
+      "LABDAEMON_TOKEN",
+      "--cors",
+      "--log-level",
+      "--sim",
+      "LABDAEMON_CONFIG",
+      "lab_servers",
+    ]) {
       expect(serveHelp.stdout).toContain(f);
     }
     const queryHelp = (await run(["help", "query"], { cwd })).stdout;
-    for (const f of ["Usage: labdaemon query RESOURCE MESSAGE", "--timeout", "--read-termination", "--write-termination", "--baud-rate", "--visa-library"]) {
+    for (const f of [
+      "Usage: labdaemon query RESOURCE MESSAGE",
+      "--timeout",
+      "--read-termination",
+      "--write-termination",
+      "--baud-rate",
+      "--visa-library",
+    ]) {
       expect(queryHelp).toContain(f);
     }
     const bare = await run([], { cwd });
@@ -89,13 +108,22 @@ describe("sim, query and resources", () => {
 
   test("labdaemon query names a \\r\\n instrument's terminations and prints a binary block byte for byte", async () => {
     const cwd = await workspace({ "bench.yaml": CRLF_AND_BLOCKS_DEF });
-    const sim = await start(["sim", "bench.yaml"], /^(TCPIP0::\S+::SOCKET)\tlaser\n(TCPIP0::\S+::SOCKET)\tscope\nready\n/m, { cwd });
+    const sim = await start(
+      ["sim", "bench.yaml"],
+      /^(TCPIP0::\S+::SOCKET)\tlaser\n(TCPIP0::\S+::SOCKET)\tscope\nready\n/m,
+      { cwd },
+    );
     const [laser, scope] = [sim.match[1]!, sim.match[2]!];
     try {
       const timedOut = await run(["query", laser, "*IDN?", "--timeout", "300"], { cwd });
       expect(timedOut.exitCode).toBe(1);
-      expect(timedOut.stderr).toContain("no answer ending in '\\n' within 300 ms to '*IDN?' + '\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\r\\n' --read-termination '\\r\\n'");
-      const idn = await run(["query", laser, "*IDN?", "--write-termination", "\\r\\n", "--read-termination", "\\r\\n"], { cwd });
+      expect(timedOut.stderr).toContain(
+        "no answer ending in '\\n' within 300 ms to '*IDN?' + '\\n': if the instrument uses other terminations, name them, e.g. --write-termination '\\r\\n' --read-termination '\\r\\n'",
+      );
+      const idn = await run(
+        ["query", laser, "*IDN?", "--write-termination", "\\r\\n", "--read-termination", "\\r\\n"],
+        { cwd },
+      );
       expect([idn.exitCode, idn.stdout, idn.stderr]).toEqual([0, "LabDaemon,SimLaser,0002,1.0\n", ""]);
       // 200,000 bytes through a pipe: all of them written before the process exits.
       const proc = Bun.spawn([(await binary()).exe, "query", scope, "WAVE?"], { cwd, stdout: "pipe", stderr: "pipe" });
@@ -118,10 +146,14 @@ describe("sim, query and resources", () => {
   test("a lab's ScpiInstrument drives an instrument served by labdaemon sim", async () => {
     const cwd = await workspace({ "psu.yaml": SIM_DEF });
     const sim = await start(["sim", "psu.yaml"], /^(TCPIP0::\S+::SOCKET)\tpsu\nready\n/m, { cwd });
-    await Bun.write(`${cwd}/lab.yaml`, `devices:\n  psu1:\n    type: ScpiInstrument\n    params: { resource: "${sim.match[1]}", timeoutMs: 1000 }\n    connect: true\n`);
+    await Bun.write(
+      `${cwd}/lab.yaml`,
+      `devices:\n  psu1:\n    type: ScpiInstrument\n    params: { resource: "${sim.match[1]}", timeoutMs: 1000 }\n    connect: true\n`,
+    );
     const s = await serve(["--config", "lab.yaml", "--port", "0"], { cwd });
     try {
-      const call = async (method: string, args: unknown[] = []) => (await http(s.url, "/devices/psu1/call", { body: { method, args } })).body;
+      const call = async (method: string, args: unknown[] = []) =>
+        (await http(s.url, "/devices/psu1/call", { body: { method, args } })).body;
       expect((await call("idn")).result).toBe("LabDaemon,SimPSU,42,1.0");
       await call("write", ["VOLT 3.3"]);
       expect((await call("query", ["VOLT?"])).result).toBe("3.30");
@@ -129,7 +161,9 @@ describe("sim, query and resources", () => {
       await call("write", ["BOGUS"]);
       expect((await call("errors")).result).toEqual(['-113,"Undefined header"']);
       const methods = (await http(s.url, "/devices/psu1/methods")).body.methods.map((m: { name: string }) => m.name);
-      expect(methods).toEqual(expect.arrayContaining(["idn", "reset", "clear", "write", "query", "queryBinary", "errors"]));
+      expect(methods).toEqual(
+        expect.arrayContaining(["idn", "reset", "clear", "write", "query", "queryBinary", "errors"]),
+      );
     } finally {
       await s.terminate();
       await sim.terminate();

@@ -32,7 +32,10 @@ describe("native acquisition into a SampleRing", () => {
     const got: number[] = [];
     let wakes = 0;
     const acq = inst.startAcquisition({
-      command: "FETC?", format: "float32", ring, maxExchanges: 40,
+      command: "FETC?",
+      format: "float32",
+      ring,
+      maxExchanges: 40,
       onSamples: () => {
         wakes++;
         got.push(...ring.drain());
@@ -58,9 +61,17 @@ describe("native acquisition into a SampleRing", () => {
     const idn = inst.query("*IDN?"); // queued between exchanges on the same I/O thread
     expect(await a.ended).toBeNull();
     expect(await idn).toStartWith("LabDaemon");
-    expect([...ascii.drain()]).toEqual([1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75]);
+    expect([...ascii.drain()]).toEqual([
+      1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75, 1.25, 2.5, -3.75,
+    ]);
     const ints = new SampleRing({ capacity: 64, dtype: "int16" });
-    const b = inst.startAcquisition({ command: "WAV:I16?", format: "int16", bigEndian: true, ring: ints, maxExchanges: 2 });
+    const b = inst.startAcquisition({
+      command: "WAV:I16?",
+      format: "int16",
+      bigEndian: true,
+      ring: ints,
+      maxExchanges: 2,
+    });
     expect(await b.ended).toBeNull();
     expect([...ints.drain()]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767, -3, -2, -1, 0, 1, 2, 3, 32767]);
     await inst.close();

@@ -6,7 +6,12 @@ import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
 import { HislipSimServer } from "../../drivers/sim/scpi/hislipServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceConfigurationError, DeviceConnectionError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import {
+  DeviceConfigurationError,
+  DeviceConnectionError,
+  DeviceNotConnectedError,
+  DeviceTimeoutError,
+} from "../../src/core/errors.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
 import { dmm } from "../support/simDevices.ts";
@@ -43,7 +48,13 @@ async function conversation(resource: string, points = 300_000, bigWrite = 1_500
   await a.lock(1000, "shared-key"); // shared locks: the same key shares, no key is kept out
   await b.lock(1000, "shared-key");
   await a.unlock();
-  await a.lock(1000, "other-key").then(() => "granted", (e) => e).then((r) => expect(r).toBeInstanceOf(DeviceTimeoutError));
+  await a
+    .lock(1000, "other-key")
+    .then(
+      () => "granted",
+      (e) => e,
+    )
+    .then((r) => expect(r).toBeInstanceOf(DeviceTimeoutError));
   await b.unlock();
   await a.remoteLocal("llo");
   const srq = a.waitForServiceRequest({ timeoutMs: 10_000 });
@@ -148,7 +159,8 @@ describe("HiSLIP", () => {
 
 const tshark = Bun.which("tshark");
 // Capturing needs root (or dumpcap's capabilities, which Debian grants only to the wireshark group).
-const mayCapture = process.getuid?.() === 0 || /cap_net_raw/.test(Bun.spawnSync(["getcap", "/usr/bin/dumpcap"]).stdout.toString());
+const mayCapture =
+  process.getuid?.() === 0 || /cap_net_raw/.test(Bun.spawnSync(["getcap", "/usr/bin/dumpcap"]).stdout.toString());
 if (!tshark) console.log("HiSLIP capture check skipped: no tshark (apt install tshark)");
 else if (!mayCapture) console.log("HiSLIP capture check skipped: capturing on lo needs root or dumpcap's capabilities");
 
@@ -156,12 +168,19 @@ describe.skipIf(!tshark || !mayCapture)("Wireshark's HiSLIP dissector decodes th
   test("no malformed or wrong-prologue packets, and every message type the client and server use", async () => {
     // Small messages (a 4 kB maximum) keep the capture small: a capture on a loaded machine drops
     // segments of a bulk transfer, and the dissector cannot follow a stream with a hole in it.
-    const server = new HislipSimServer(new SimulatedInstrument({ ...dmm, operations: [{ q: "MEAS:START", ms: 100 }] }), "hislip0", { maxMessageSize: 4096 });
+    const server = new HislipSimServer(
+      new SimulatedInstrument({ ...dmm, operations: [{ q: "MEAS:START", ms: 100 }] }),
+      "hislip0",
+      { maxMessageSize: 4096 },
+    );
     const dir = mkdtempSync(`${tmpdir()}/ld-hislip-`);
     const file = `${dir}/hislip.pcapng`;
     try {
       // -P prints each packet as it is captured: a probe connection seen there proves the capture is live.
-      const capture = Bun.spawn([tshark!, "-i", "lo", "-B", "32", "-f", `tcp port ${server.port}`, "-w", file, "-P", "-l"], { stdout: "pipe", stderr: "ignore" });
+      const capture = Bun.spawn(
+        [tshark!, "-i", "lo", "-B", "32", "-f", `tcp port ${server.port}`, "-w", file, "-P", "-l"],
+        { stdout: "pipe", stderr: "ignore" },
+      );
       const reader = capture.stdout.getReader();
       let seen = "";
       const give = Date.now() + 30_000;
@@ -194,15 +213,19 @@ describe.skipIf(!tshark || !mayCapture)("Wireshark's HiSLIP dissector decodes th
       capture.kill("SIGINT"); // tshark writes out what it captured and exits
       await Promise.race([capture.exited, Bun.sleep(20_000)]);
       await Promise.race([drained, Bun.sleep(1_000)]);
-      const decode = (args: string[]) => Bun.spawnSync([tshark!, "-r", file, "-d", `tcp.port==${server.port},hislip`, ...args]).stdout.toString();
-      const types = new Set(decode(["-Y", "hislip", "-T", "fields", "-e", "hislip.messagetype"]).split(/[\n,]/).filter(Boolean).map(Number));
+      const decode = (args: string[]) =>
+        Bun.spawnSync([tshark!, "-r", file, "-d", `tcp.port==${server.port},hislip`, ...args]).stdout.toString();
+      const types = new Set(
+        decode(["-Y", "hislip", "-T", "fields", "-e", "hislip.messagetype"]).split(/[\n,]/).filter(Boolean).map(Number),
+      );
       // Initialize/Response, AsyncLock/Response, Data, DataEnd, DeviceClearComplete/Acknowledge,
       // AsyncRemoteLocalControl/Response, AsyncMaximumMessageSize/Response, AsyncInitialize/Response, AsyncDeviceClear/Acknowledge, AsyncServiceRequest.
       const missing = [0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 19, 20, 23].filter((t) => !types.has(t));
       expect({ missing, seen: [...types].sort((x, y) => x - y) }).toEqual({ missing: [], seen: expect.any(Array) });
       // The dissector shows a Data payload as a string: a binary block's NUL bytes are "trailing stray
       // characters" to it. That note aside, no warning of its own and nothing malformed.
-      const filter = `_ws.malformed || hislip.wrongprologue || hislip.msgnotnull || ` +
+      const filter =
+        `_ws.malformed || hislip.wrongprologue || hislip.msgnotnull || ` +
         `(hislip && _ws.expert.severity >= warning && !(_ws.expert.message == "Trailing stray characters"))`;
       const bad = decode(["-Y", filter, "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"]);
       expect(bad.trim()).toBe("");

@@ -75,7 +75,8 @@ describe("event-loop transports", () => {
           opened++;
         },
         data(socket, chunk) {
-          for (const line of chunk.toString().split("\n").filter(Boolean)) socket.write(line === "READ?" ? "1,2\n" : "OK\n");
+          for (const line of chunk.toString().split("\n").filter(Boolean))
+            socket.write(line === "READ?" ? "1,2\n" : "OK\n");
         },
       },
     });

@@ -61,7 +61,9 @@ describe.skipIf(!cc)("a VISA library loaded at run time", () => {
     const rm = new ResourceManager({ visaLibrary: lib });
     const inst = await rm.open(sim.resource, { timeoutMs: 20_000 }); // answered queries: a hang guard
     expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
-    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767]);
+    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([
+      -3, -2, -1, 0, 1, 2, 3, 32767,
+    ]);
     // 138.0f is 00 00 0a 43: the library stops at that term char inside the block, and reading goes on.
     await inst.write("POIN 200");
     const ramp = await inst.queryBinaryBlock("CURV?");
@@ -74,7 +76,9 @@ describe.skipIf(!cc)("a VISA library loaded at run time", () => {
     expect(err.context).toMatchObject({ resource: sim.resource, code: 0xbfff0015 | 0, codeName: "0xBFFF0015" });
     expect(err.message).toContain("VI_ERROR_TMO");
     await inst.close();
-    expect(await rm.listResources()).toEqual(expect.arrayContaining(["USB0::0x0957::0x1798::MY00000001::INSTR", "GPIB0::22::INSTR"]));
+    expect(await rm.listResources()).toEqual(
+      expect.arrayContaining(["USB0::0x0957::0x1798::MY00000001::INSTR", "GPIB0::22::INSTR"]),
+    );
   });
 });
 

@@ -9,8 +9,12 @@ import { pythonHas, pythonWithPyvisa, pyvisaClient } from "../support/pyvisa.ts"
 
 const python = pythonWithPyvisa();
 const serial = python !== null && pythonHas(python, "serial");
-if (python && !serial) console.log("pyvisa cross-check over the pty skipped: pyserial is missing (apt install python3-serial)");
-if (!python) console.log("pyvisa cross-check skipped: no python3 can import pyvisa and pyvisa_py (apt install python3-pyvisa python3-pyvisa-py)");
+if (python && !serial)
+  console.log("pyvisa cross-check over the pty skipped: pyserial is missing (apt install python3-serial)");
+if (!python)
+  console.log(
+    "pyvisa cross-check skipped: no python3 can import pyvisa and pyvisa_py (apt install python3-pyvisa python3-pyvisa-py)",
+  );
 
 describe.skipIf(!python)("pyvisa-py talks to the simulators", () => {
   let socketSim: SocketSimServer;
@@ -31,10 +35,17 @@ describe.skipIf(!python)("pyvisa-py talks to the simulators", () => {
     // Spawned asynchronously: the simulators answer from this process's event loop.
     const resources = [socketSim.resource, vxiSim.resource, ...(serial ? [ptySim.resource] : [])];
     const proc = Bun.spawn([python!, pyvisaClient, "check", ...resources], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     expect(err).toBe("");
     expect(code).toBe(0);
-    const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.resource)).toEqual(resources);
     for (const l of lines) {
       expect(l.idn).toBe("LabDaemon,SimDMM,0001,1.0");

@@ -266,7 +266,11 @@ describe("SyntheticSource through a SampleRing", () => {
       process.exit(0);
     `;
     const proc = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "pipe", timeout: 15_000 });
-    const [out, err, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [out, err, status] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     expect({ status, out: out.trim(), err }).toEqual({ status: 0, out: "exiting while running", err: "" });
   });
 });

@@ -103,7 +103,12 @@ describe("serial over a socat pty pair", () => {
   });
 
   test("@serialport/stream + ReadlineParser over the addon's binding", async () => {
-    const port = new SerialPortStream({ binding: LabDaemonSerialBinding, path: sim.path, baudRate: 115200, autoOpen: false });
+    const port = new SerialPortStream({
+      binding: LabDaemonSerialBinding,
+      path: sim.path,
+      baudRate: 115200,
+      autoOpen: false,
+    });
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     const lines = port.pipe(new ReadlineParser({ delimiter: "\n" }));
     const received: string[] = [];

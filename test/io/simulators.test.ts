@@ -2,7 +2,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager } from "../../src/io/index.ts";
-import { serveSimulators, SimDefinitionError, SimulatedInstrument, formatValue, loadDefinition } from "../../drivers/sim/scpi/index.ts";
+import {
+  serveSimulators,
+  SimDefinitionError,
+  SimulatedInstrument,
+  formatValue,
+  loadDefinition,
+} from "../../drivers/sim/scpi/index.ts";
 import { MAX_PENDING_BYTES, SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/ld-sim-`);
@@ -59,14 +65,23 @@ resources:
     writeFileSync(bad, JSON.stringify({ devices: { a: { blocks: [{ q: "X?", datatype: "float16" }] } } }));
     await expect(serveSimulators(bad)).rejects.toThrow(SimDefinitionError);
     await expect(serveSimulators(bad)).rejects.toThrow("devices.a.blocks[0].datatype: unknown 'float16'");
-    await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "b", socket: {} }] })).rejects.toThrow("no device 'b'");
-    await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "toString", socket: {} }] })).rejects.toThrow("no device 'toString'");
+    await expect(serveSimulators({ devices: { a: {} }, resources: [{ device: "b", socket: {} }] })).rejects.toThrow(
+      "no device 'b'",
+    );
+    await expect(
+      serveSimulators({ devices: { a: {} }, resources: [{ device: "toString", socket: {} }] }),
+    ).rejects.toThrow("no device 'toString'");
   });
 
   test("definition file errors point at file:line:column, syntax errors included", async () => {
     const yaml = `${dir}/bad.yaml`;
-    writeFileSync(yaml, "devices:\n  a:\n    blocks:\n      - { q: X?, datatype: float16 }\nresources:\n  - { device: b, socket: {} }\n");
-    await expect(serveSimulators(yaml)).rejects.toThrow(`${yaml}:4:18: devices.a.blocks[0].datatype: unknown 'float16'`);
+    writeFileSync(
+      yaml,
+      "devices:\n  a:\n    blocks:\n      - { q: X?, datatype: float16 }\nresources:\n  - { device: b, socket: {} }\n",
+    );
+    await expect(serveSimulators(yaml)).rejects.toThrow(
+      `${yaml}:4:18: devices.a.blocks[0].datatype: unknown 'float16'`,
+    );
     const json = `${dir}/syntax.json`;
     writeFileSync(json, '{\n  "devices": { "a": {} },\n}\n');
     const err = await serveSimulators(json).catch((e) => e);
@@ -81,7 +96,9 @@ resources:
     const inst = new SimulatedInstrument({
       error: "ERROR",
       dialogues: [{ q: "*IDN?", r: "X" }],
-      properties: { f: { default: 1, getter: { q: "F?", r: "{:.2e}" }, setter: { q: "F {}" }, specs: { valid: [1, 2] } } },
+      properties: {
+        f: { default: 1, getter: { q: "F?", r: "{:.2e}" }, setter: { q: "F {}" }, specs: { valid: [1, 2] } },
+      },
     });
     const text = (m: string) => {
       const r = inst.handle(m);
@@ -104,13 +121,20 @@ describe("SocketSimServer", () => {
     const sim = new SocketSimServer(new SimulatedInstrument({ dialogues: [{ q: "*IDN?", r: "Sim" }] }));
     try {
       const closed = Promise.withResolvers<void>();
-      const socket = await Bun.connect({ hostname: "127.0.0.1", port: sim.port, socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() } });
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: sim.port,
+        socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() },
+      });
       const chunk = Buffer.alloc(64 * 1024, "x");
       let sent = 0;
       const pump = setInterval(() => {
         if (sent <= 4 * MAX_PENDING_BYTES) sent += Math.max(0, socket.write(chunk));
       }, 1);
-      const outcome = await Promise.race([closed.promise.then(() => "closed"), Bun.sleep(20_000).then(() => "still open")]);
+      const outcome = await Promise.race([
+        closed.promise.then(() => "closed"),
+        Bun.sleep(20_000).then(() => "still open"),
+      ]);
       clearInterval(pump);
       socket.end();
       expect(outcome).toBe("closed");

@@ -62,7 +62,9 @@ describe("TCPIP SOCKET", () => {
     expect(le.length).toBe(1000);
     expect(le[999]).toBe(999);
     expect([...(await inst.queryBinaryBlock("CURV:BE?", { bigEndian: true }))]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767]);
+    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([
+      -3, -2, -1, 0, 1, 2, 3, 32767,
+    ]);
     expect([...(await inst.queryBinaryBlock("WAV:F64?", { datatype: "float64" }))]).toEqual([0.5, -1.25, 1e-9, 3e12]);
     // The block's trailing newline was consumed: the next query is answered normally.
     expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
@@ -203,7 +205,9 @@ describe("TCPIP SOCKET", () => {
 });
 
 /** A raw SCPI peer: every line "Qn" is answered "Rn\n" unless `answer` says otherwise (undefined: as usual). */
-function scriptedPeer(answer: (line: string, socket: Socket<undefined>) => string | null | undefined = () => undefined) {
+function scriptedPeer(
+  answer: (line: string, socket: Socket<undefined>) => string | null | undefined = () => undefined,
+) {
   const sockets: Socket<undefined>[] = [];
   let opened = 0;
   const server = Bun.listen<undefined>({
@@ -225,9 +229,13 @@ function scriptedPeer(answer: (line: string, socket: Socket<undefined>) => strin
   return {
     resource: `TCPIP::127.0.0.1::${server.port}::SOCKET`,
     port: server.port,
-    get connections() { return opened; },
+    get connections() {
+      return opened;
+    },
     /** The instrument side of the (last) connection. */
-    get socket() { return sockets.at(-1)!; },
+    get socket() {
+      return sockets.at(-1)!;
+    },
     stop: () => server.stop(true),
   };
 }
@@ -275,7 +283,9 @@ describe("timeouts", () => {
       for (const call of [() => inst.query("Q1"), () => inst.read(), () => inst.clear(), () => inst.lock()]) {
         const err = await call().catch((e) => e);
         expect(err).toBeInstanceOf(RangeError);
-        expect(err.message).toBe(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${bad}`);
+        expect(err.message).toBe(
+          `timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${bad}`,
+        );
       }
       expect(performance.now() - t0).toBeLessThan(100); // refused, not waited for (or timed out at once)
       const open = await rm.open(peer.resource, { timeoutMs: bad }).catch((e) => e);
@@ -347,7 +357,8 @@ describe("closing", () => {
   test("requests made before close() complete; later ones reject; the session's thread ends", async () => {
     const sim = new SocketSimServer(new SimulatedInstrument(dmm));
     const rm = new ResourceManager();
-    const threads = () => Number(/Threads:\s+(\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))![1]);
+    const threads = () =>
+      Number(/Threads:\s+(\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))![1]);
     const before = threads();
     const insts = await Promise.all(Array.from({ length: 20 }, () => rm.open(sim.resource)));
     const pending = insts.map((i) => i.query("*IDN?"));

@@ -7,7 +7,10 @@ import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConfigurationError, DeviceTimeoutError } from "../../src/core/errors.ts";
 
-const meter = { dialogues: [{ q: "*IDN?", r: "LabDaemon,SlowMeter,1,1.0" }], operations: [{ q: "MEAS:START", ms: 150 }] };
+const meter = {
+  dialogues: [{ q: "*IDN?", r: "LabDaemon,SlowMeter,1,1.0" }],
+  operations: [{ q: "MEAS:START", ms: 150 }],
+};
 const rm = new ResourceManager();
 let sim: Vxi11Sim;
 let socketSim: SocketSimServer;

@@ -17,7 +17,12 @@ let roots: { sysfsRoot: string; devRoot: string };
 let pty: PtySim;
 
 /** /sys/class/usbmisc/<name>/device → an interface of a USB device with these ids. */
-function fakeDevice(name: string, usbDir: string, ids: { vendor: string; product: string; serial?: string }, iface = "00"): void {
+function fakeDevice(
+  name: string,
+  usbDir: string,
+  ids: { vendor: string; product: string; serial?: string },
+  iface = "00",
+): void {
   const dev = join(root, "sys/devices/pci0000:00/0000:00:14.0/usb1", usbDir);
   const ifDir = join(dev, `${usbDir}:1.${Number.parseInt(iface, 16)}`);
   mkdirSync(ifDir, { recursive: true });
@@ -57,10 +62,24 @@ describe("USBTMC sysfs matching", () => {
   });
 
   test("a resource matches by vendor, product, serial and (when given) interface number", () => {
-    expect(findUsbtmcDevice({ manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "MY123" }, roots)?.path).toBe(join(roots.devRoot, "usbtmc0"));
-    expect(findUsbtmcDevice({ manufacturerId: "2391", modelCode: "5973", serialNumber: "MY123", usbInterfaceNumber: 0 }, roots)?.path).toBe(join(roots.devRoot, "usbtmc0"));
-    expect(findUsbtmcDevice({ manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "MY123", usbInterfaceNumber: 1 }, roots)).toBeNull();
-    expect(findUsbtmcDevice({ manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "OTHER" }, roots)).toBeNull();
+    expect(
+      findUsbtmcDevice({ manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "MY123" }, roots)?.path,
+    ).toBe(join(roots.devRoot, "usbtmc0"));
+    expect(
+      findUsbtmcDevice(
+        { manufacturerId: "2391", modelCode: "5973", serialNumber: "MY123", usbInterfaceNumber: 0 },
+        roots,
+      )?.path,
+    ).toBe(join(roots.devRoot, "usbtmc0"));
+    expect(
+      findUsbtmcDevice(
+        { manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "MY123", usbInterfaceNumber: 1 },
+        roots,
+      ),
+    ).toBeNull();
+    expect(
+      findUsbtmcDevice({ manufacturerId: "0x0957", modelCode: "0x1755", serialNumber: "OTHER" }, roots),
+    ).toBeNull();
   });
 
   test("listResources (and so `labdaemon resources`) includes them", async () => {
@@ -79,7 +98,9 @@ describe("USBTMC I/O on a native thread (stand-in device)", () => {
   test("query, a binary block, a timeout that clears, and close({ abort })", async () => {
     const inst = await rm.open(RESOURCE, { timeoutMs: 2000 });
     expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
-    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767]);
+    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([
+      -3, -2, -1, 0, 1, 2, 3, 32767,
+    ]);
     inst.timeoutMs = 200;
     const err = await inst.query("HANG?").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceTimeoutError);

@@ -37,7 +37,9 @@ describe("VXI-11 (portmapper lookup, core channel)", () => {
     const ramp = await inst.queryBinaryBlock("CURV?");
     expect(ramp.length).toBe(4096);
     expect(ramp[4095]).toBe(4095);
-    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([-3, -2, -1, 0, 1, 2, 3, 32767]);
+    expect([...(await inst.queryBinaryBlock("WAV:I16?", { datatype: "int16", bigEndian: true }))]).toEqual([
+      -3, -2, -1, 0, 1, 2, 3, 32767,
+    ]);
     await inst.write("POIN 262144");
     const big = await inst.queryBinaryBlock("CURV?");
     expect(big.length).toBe(262144);

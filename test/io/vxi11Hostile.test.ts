@@ -7,8 +7,10 @@ import { ResourceManager } from "../../src/io/index.ts";
 import { MAX_RECORD_BYTES, RpcServer, XdrWriter, portmapCall } from "../../drivers/sim/scpi/oncRpc.ts";
 import { DeviceTimeoutError } from "../../src/core/errors.ts";
 
-const CORE = 0x0607af, VERS = 1;
-const END = 4, IO_TIMEOUT = 15;
+const CORE = 0x0607af,
+  VERS = 1;
+const END = 4,
+  IO_TIMEOUT = 15;
 const rm = new ResourceManager();
 let server: RpcServer;
 
@@ -24,15 +26,26 @@ let device: FakeDevice;
 beforeAll(async () => {
   server = new RpcServer((prog, vers, proc, args) => {
     if (prog !== CORE || vers !== VERS) return null;
-    if (proc === 10) return new XdrWriter().u32(0).i32(1).u32(0).u32(1 << 20); // create_link
-    if (proc === 11) { // device_write: link, io_timeout, lock_timeout, flags, data; all taken
-      args.i32(); args.u32(); args.u32(); args.u32();
+    if (proc === 10)
+      return new XdrWriter()
+        .u32(0)
+        .i32(1)
+        .u32(0)
+        .u32(1 << 20); // create_link
+    if (proc === 11) {
+      // device_write: link, io_timeout, lock_timeout, flags, data; all taken
+      args.i32();
+      args.u32();
+      args.u32();
+      args.u32();
       const data = args.opaque();
       const error = device.write(Buffer.from(data).toString("latin1"));
-      return typeof error === "number" ? new XdrWriter().u32(error).u32(0) : new XdrWriter().u32(0).u32(data.byteLength);
+      return typeof error === "number"
+        ? new XdrWriter().u32(error).u32(0)
+        : new XdrWriter().u32(0).u32(data.byteLength);
     }
     if (proc === 12) return device.read();
-    if (proc === 15) return (device.clear(), new XdrWriter().u32(0)); // device_clear
+    if (proc === 15) return device.clear(), new XdrWriter().u32(0); // device_clear
     return new XdrWriter().u32(0);
   });
   await portmapCall(2, CORE, VERS, 0).catch(() => false);
@@ -76,7 +89,11 @@ test("an answer timed out halfway is given up: device_clear drops its late rest,
     },
     read() {
       const chunk = output.shift();
-      if (chunk !== undefined) return new XdrWriter().u32(0).u32(chunk.endsWith("\n") ? END : 0).opaque(Buffer.from(chunk));
+      if (chunk !== undefined)
+        return new XdrWriter()
+          .u32(0)
+          .u32(chunk.endsWith("\n") ? END : 0)
+          .opaque(Buffer.from(chunk));
       if (late !== null) output.push(late);
       late = null;
       return new XdrWriter().u32(IO_TIMEOUT).u32(0).opaque(new Uint8Array(0));
@@ -120,7 +137,11 @@ for (const netIo of ["event-loop", "native"] as const) {
 
 test("the simulator's RPC server closes a connection announcing a record beyond its bound instead of buffering it", async () => {
   const closed = Promise.withResolvers<void>();
-  const socket = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() } });
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+    socket: { data() {}, close: () => closed.resolve(), error: () => closed.resolve() },
+  });
   const mark = Buffer.alloc(4);
   mark.writeUInt32BE((0x80000000 | (MAX_RECORD_BYTES + 4)) >>> 0);
   socket.write(Buffer.concat([mark, Buffer.alloc(4096)]));

@@ -26,7 +26,17 @@ describe("launcher API", () => {
     const { status, body } = await call(base, SECRET, "GET", "/api/profiles");
     expect(status).toBe(200);
     expect(body.profiles.map((p: any) => p.name)).toEqual(["alpha", "beta", "broken"]);
-    expect(body.profiles[0]).toMatchObject({ name: "alpha", description: "Laser bench", port: 0, devices: ["laser1"], state: "stopped", pid: null, healthy: false, started_at: null, exit_code: null });
+    expect(body.profiles[0]).toMatchObject({
+      name: "alpha",
+      description: "Laser bench",
+      port: 0,
+      devices: ["laser1"],
+      state: "stopped",
+      pid: null,
+      healthy: false,
+      started_at: null,
+      exit_code: null,
+    });
     expect(body.config.file).toBe(lab.config);
   });
 
@@ -92,7 +102,10 @@ describe("launcher API", () => {
 
   test("GET /api/profiles/NAME/logs streams the server's output as SSE, kept lines first", async () => {
     const controller = new AbortController();
-    const res = await fetch(`${base}api/profiles/alpha/logs`, { headers: { authorization: `Bearer ${SECRET}` }, signal: controller.signal });
+    const res = await fetch(`${base}api/profiles/alpha/logs`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const lines: any[] = [];
@@ -103,7 +116,10 @@ describe("launcher API", () => {
       for await (const chunk of res.body as ReadableStream<Uint8Array>) {
         buf += decoder.decode(chunk, { stream: true });
         for (let at = buf.indexOf("\n\n"); at >= 0; at = buf.indexOf("\n\n")) {
-          const data = buf.slice(0, at).split("\n").find((l) => l.startsWith("data: "));
+          const data = buf
+            .slice(0, at)
+            .split("\n")
+            .find((l) => l.startsWith("data: "));
           buf = buf.slice(at + 2);
           if (data) lines.push(JSON.parse(data.slice(6)));
         }
@@ -124,14 +140,21 @@ describe("launcher API", () => {
     expect(none.body.error.type).toBe("Unauthorized");
     expect((await call(base, "wrong", "GET", "/api/profiles")).status).toBe(401);
     // A page of another site, or a DNS name rebound to 127.0.0.1, never gets an answer, secret or not.
-    const rebound = await call(base, SECRET, "GET", "/api/profiles", undefined, { host: `evil.example:${launcher.http.port}` });
+    const rebound = await call(base, SECRET, "GET", "/api/profiles", undefined, {
+      host: `evil.example:${launcher.http.port}`,
+    });
     expect(rebound.status).toBe(403);
     expect(rebound.body.error.type).toBe("ForbiddenHost");
-    const csrf = await call(base, SECRET, "POST", "/api/profiles/beta/start", undefined, { origin: "http://evil.example" });
+    const csrf = await call(base, SECRET, "POST", "/api/profiles/beta/start", undefined, {
+      origin: "http://evil.example",
+    });
     expect(csrf.status).toBe(403);
     expect(csrf.body.error.type).toBe("ForbiddenOrigin");
     expect((await call(base, SECRET, "GET", "/api/profiles/beta")).body.state).toBe("stopped");
-    const preflight = await call(base, null, "OPTIONS", "/api/profiles", undefined, { origin: "http://evil.example", "access-control-request-method": "POST" });
+    const preflight = await call(base, null, "OPTIONS", "/api/profiles", undefined, {
+      origin: "http://evil.example",
+      "access-control-request-method": "POST",
+    });
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
     const same = await call(base, SECRET, "GET", "/api/profiles", undefined, { origin: base.slice(0, -1) });
@@ -166,7 +189,13 @@ describe("launcher API", () => {
     expect(r.body.error.message).toStartWith(`${lab.config}:`);
     expect(readFileSync(lab.config, "utf8")).toBe(before);
     // A file that parses but that serve would refuse (unknown key) is refused the same way.
-    const unknownKey = await call(base, SECRET, "PUT", "/api/config", before.replace("description: Laser bench", "colour: red"));
+    const unknownKey = await call(
+      base,
+      SECRET,
+      "PUT",
+      "/api/config",
+      before.replace("description: Laser bench", "colour: red"),
+    );
     expect(unknownKey.status).toBe(422);
     expect(unknownKey.body.error.context.line).toBe(3);
     expect(readFileSync(lab.config, "utf8")).toBe(before);
@@ -189,7 +218,9 @@ describe("launcher API", () => {
     const good = readFileSync(lab.config, "utf8");
     try {
       writeFileSync(lab.config, `${good}  delta:\n    port: 0\n`);
-      expect((await call(base, SECRET, "GET", "/api/profiles")).body.profiles.map((p: any) => p.name)).toContain("delta");
+      expect((await call(base, SECRET, "GET", "/api/profiles")).body.profiles.map((p: any) => p.name)).toContain(
+        "delta",
+      );
       writeFileSync(lab.config, `${good}  epsilon: [\n`);
       const broken = (await call(base, SECRET, "GET", "/api/profiles")).body;
       expect(broken.profiles.map((p: any) => p.name)).toContain("delta");

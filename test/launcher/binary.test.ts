@@ -23,11 +23,18 @@ describe("launcher from the compiled binary", () => {
       ? ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', process.execPath, driver, exe, ws]
       : [process.execPath, driver, exe, ws];
     const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", timeout: 120_000 });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     expect(code, stderr).toBe(0);
     const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
     if (isolated) expect(r.interfaces).toEqual(["lo"]);
-    else console.warn("launcher binary test: no network namespace here (unshare -n refused); checked request origins only");
+    else
+      console.warn(
+        "launcher binary test: no network namespace here (unshare -n refused); checked request origins only",
+      );
     // The child is this very executable serving the profile.
     expect(r.childCommand[0]).toBe(exe);
     expect(r.childCommand.slice(1, 5)).toEqual(["serve", "--config", join(ws, "lab_servers.yaml"), "--profile"]);

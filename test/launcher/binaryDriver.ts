@@ -7,8 +7,19 @@ import { join } from "node:path";
 import { openBrowser } from "../support/browser.ts";
 
 const [exe, ws] = process.argv.slice(2) as [string, string];
-const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(ws, "home"), TMPDIR: process.env.TMPDIR ?? "/tmp", LABDAEMON_RUN_DIR: join(ws, "run") };
-const launcher = Bun.spawn([exe, "launcher", "--no-open", "--port", "0"], { cwd: ws, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+const env = {
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: join(ws, "home"),
+  TMPDIR: process.env.TMPDIR ?? "/tmp",
+  LABDAEMON_RUN_DIR: join(ws, "run"),
+};
+const launcher = Bun.spawn([exe, "launcher", "--no-open", "--port", "0"], {
+  cwd: ws,
+  env,
+  stdout: "pipe",
+  stderr: "pipe",
+  stdin: "ignore",
+});
 const kill = setTimeout(() => launcher.kill("SIGKILL"), 60_000);
 let stderr = "";
 void (async () => {
@@ -31,7 +42,10 @@ try {
   await page.getByRole("button", { name: "Start alpha" }).click();
   await page.locator('tr[data-profile="alpha"][data-state="healthy"]').waitFor({ timeout: 30_000 });
   const pid = Number((await page.locator('tr[data-profile="alpha"] td').nth(4).innerText()).trim());
-  await page.getByTestId("log-lines").getByText(/labdaemon serving/).waitFor({ timeout: 10_000 });
+  await page
+    .getByTestId("log-lines")
+    .getByText(/labdaemon serving/)
+    .waitFor({ timeout: 10_000 });
   result.childPid = pid;
   result.childCommand = (await Bun.file(`/proc/${pid}/cmdline`).text()).split("\0").filter(Boolean);
   await page.getByRole("button", { name: "Quit" }).click();

@@ -19,7 +19,9 @@ describe("labdaemon launcher (command line)", () => {
   test("mistakes are one line and exit status 2 (usage) or 3 (configuration)", async () => {
     const bad = await runCli(["launcher", "--prot", "5100"]);
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr.trim()).toBe("labdaemon: launcher: unknown flag --prot (did you mean --port?) (see labdaemon launcher --help)");
+    expect(bad.stderr.trim()).toBe(
+      "labdaemon: launcher: unknown flag --prot (did you mean --port?) (see labdaemon launcher --help)",
+    );
     const missing = await runCli(["launcher", "--no-open", "--config", "/nonexistent/lab.yaml"]);
     expect(missing.exitCode).toBe(3);
     expect(missing.stderr.trim()).toBe("labdaemon: /nonexistent/lab.yaml: config file not found (given by --config)");
@@ -29,9 +31,14 @@ describe("labdaemon launcher (command line)", () => {
     const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
       const lab = labDir();
-      const r = await runCli(["launcher", "--no-open", "--port", String(holder.port)], { cwd: lab.dir, env: { LABDAEMON_RUN_DIR: lab.runDir } });
+      const r = await runCli(["launcher", "--no-open", "--port", String(holder.port)], {
+        cwd: lab.dir,
+        env: { LABDAEMON_RUN_DIR: lab.runDir },
+      });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr.trim().split("\n").at(-1)).toBe(`labdaemon: port ${holder.port} on 127.0.0.1 is already in use (another launcher? choose another with --port)`);
+      expect(r.stderr.trim().split("\n").at(-1)).toBe(
+        `labdaemon: port ${holder.port} on 127.0.0.1 is already in use (another launcher? choose another with --port)`,
+      );
     } finally {
       holder.stop(true);
     }
@@ -46,13 +53,17 @@ describe("labdaemon launcher (command line)", () => {
     chmodSync(join(bin, "xdg-open"), 0o755);
     const l = await spawnLauncher(lab, { open: true, env: { PATH: `${bin}:${process.env.PATH}` } });
     try {
-      const url = await waitFor("xdg-open to be called", async () => {
-        try {
-          return readFileSync(opened, "utf8") || undefined;
-        } catch {
-          return undefined;
-        }
-      }, 10_000);
+      const url = await waitFor(
+        "xdg-open to be called",
+        async () => {
+          try {
+            return readFileSync(opened, "utf8") || undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        10_000,
+      );
       expect(url).toBe(`${l.base}?token=${l.token}`);
     } finally {
       l.proc.kill("SIGTERM");

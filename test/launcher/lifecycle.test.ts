@@ -26,8 +26,12 @@ describe("launcher lifecycle", () => {
     const lab = labDir();
     const l = await spawnLauncher(lab);
     try {
-      for (const name of ["alpha", "beta"]) expect((await call(l.base, l.token, "POST", `/api/profiles/${name}/start`)).status).toBe(202);
-      const pids = [(await profileIn(l.base, l.token, "alpha", "healthy")).pid, (await profileIn(l.base, l.token, "beta", "healthy")).pid];
+      for (const name of ["alpha", "beta"])
+        expect((await call(l.base, l.token, "POST", `/api/profiles/${name}/start`)).status).toBe(202);
+      const pids = [
+        (await profileIn(l.base, l.token, "alpha", "healthy")).pid,
+        (await profileIn(l.base, l.token, "beta", "healthy")).pid,
+      ];
       expect(pids.every(procExists)).toBe(true);
       l.proc.kill("SIGTERM");
       expect(await l.proc.exited).toBe(0);
@@ -72,11 +76,23 @@ describe("launcher lifecycle", () => {
     const runDir = new RunDir(lab.runDir);
     const ended = Bun.spawnSync(["true"]).pid;
     const base: Omit<RunRecord, "id" | "pid" | "start_ticks"> = {
-      profile: "beta", config: lab.config, host: "127.0.0.1", port: 5999, started_at: new Date(0).toISOString(),
-      keep_running: false, log_file: runDir.logPath("x"), launcher_pid: 999_999_999, launcher_start_ticks: "1",
+      profile: "beta",
+      config: lab.config,
+      host: "127.0.0.1",
+      port: 5999,
+      started_at: new Date(0).toISOString(),
+      keep_running: false,
+      log_file: runDir.logPath("x"),
+      launcher_pid: 999_999_999,
+      launcher_start_ticks: "1",
     };
     runDir.write({ ...base, id: "gone-1", pid: ended, start_ticks: "12345" });
-    runDir.write({ ...base, id: "reused-1", pid: process.pid, start_ticks: String(Number(startTicks(process.pid)) + 1) });
+    runDir.write({
+      ...base,
+      id: "reused-1",
+      pid: process.pid,
+      start_ticks: String(Number(startTicks(process.pid)) + 1),
+    });
 
     const secret = "second-launcher";
     const second = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret, runDir: lab.runDir });
@@ -105,7 +121,8 @@ describe("launcher lifecycle", () => {
       // Its earlier output is still there: the server wrote it to its log file, not to the dead launcher.
       expect(second.supervisor.logsOf("alpha").tail(50).join("\n")).toContain("labdaemon serving");
 
-      for (const id of ["gone-1", "reused-1"]) expect((await call(url, secret, "DELETE", `/api/orphans/${id}`)).status).toBe(200);
+      for (const id of ["gone-1", "reused-1"])
+        expect((await call(url, secret, "DELETE", `/api/orphans/${id}`)).status).toBe(200);
       expect((await call(url, secret, "GET", "/api/orphans")).body.orphans).toEqual([]);
       expect(runDir.list().map((r) => r.pid)).toEqual([orphanPid]);
 
@@ -121,7 +138,13 @@ describe("launcher lifecycle", () => {
   test("an orphan can be stopped instead of adopted", async () => {
     const lab = labDir();
     const pid = await orphanedServer(lab, "beta");
-    const second = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret: "s", runDir: lab.runDir });
+    const second = await startLauncher({
+      configFlag: lab.config,
+      port: 0,
+      cwd: lab.dir,
+      secret: "s",
+      runDir: lab.runDir,
+    });
     try {
       const [orphan] = (await call(second.http.url, "s", "GET", "/api/orphans")).body.orphans;
       expect(orphan.pid).toBe(pid);

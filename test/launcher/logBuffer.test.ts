@@ -24,7 +24,10 @@ describe("LogBuffer", () => {
     expect(kept.length).toBe(MAX_LOG_LINES);
     expect(kept[0]!.text).toBe("line 10");
     expect(kept[0]!.seq).toBe(11);
-    expect(b.since(MAX_LOG_LINES + 8).map((l) => l.text)).toEqual([`line ${MAX_LOG_LINES + 8}`, `line ${MAX_LOG_LINES + 9}`]);
+    expect(b.since(MAX_LOG_LINES + 8).map((l) => l.text)).toEqual([
+      `line ${MAX_LOG_LINES + 8}`,
+      `line ${MAX_LOG_LINES + 9}`,
+    ]);
   });
 
   test("levels: request status, then the words", () => {

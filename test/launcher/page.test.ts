@@ -34,16 +34,26 @@ describe("launcher page", () => {
     const { page } = b;
     await page.goto(launcher.http.urlWithToken);
     // The secret moves to sessionStorage and leaves the address bar.
-    await page.waitForFunction(() => !(globalThis as unknown as { location: { search: string } }).location.search.includes("token="));
+    await page.waitForFunction(
+      () => !(globalThis as unknown as { location: { search: string } }).location.search.includes("token="),
+    );
     await row("alpha").waitFor({ timeout: 10_000 });
     expect(await row("alpha").getAttribute("data-state")).toBe("stopped");
     expect(await row("alpha").innerText()).toContain("Laser bench");
 
     await page.getByRole("button", { name: "Start alpha" }).click();
     await page.locator('tr[data-profile="alpha"][data-state="healthy"]').waitFor({ timeout: 30_000 });
-    const light = await row("alpha").locator(".light").evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
+    const light = await row("alpha")
+      .locator(".light")
+      .evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el)
+            .backgroundColor,
+      );
     expect(light).toBe("rgb(31, 157, 85)");
-    expect(await row("alpha").getByRole("link", { name: "Swagger UI" }).getAttribute("href")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/swagger$/);
+    expect(await row("alpha").getByRole("link", { name: "Swagger UI" }).getAttribute("href")).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/swagger$/,
+    );
 
     const logs = page.getByTestId("log-lines");
     await logs.getByText(/labdaemon serving/).waitFor({ timeout: 10_000 });

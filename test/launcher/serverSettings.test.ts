@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 const status = async (port: number, token?: string) =>
-  (await fetch(`http://127.0.0.1:${port}/devices`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
+  (await fetch(`http://127.0.0.1:${port}/devices`, { headers: token ? { authorization: `Bearer ${token}` } : {} }))
+    .status;
 
 describe("a started server's settings", () => {
   test("the profile's token applies, over a LABDAEMON_TOKEN the launcher inherited; without one the inherited token still protects it", async () => {

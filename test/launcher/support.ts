@@ -53,11 +53,20 @@ export interface Reply {
 }
 
 /** One API call; `token: null` sends none. */
-export async function call(base: string, token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export async function call(
+  base: string,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const h: Record<string, string> = { ...headers };
   if (token !== null) h.authorization = `Bearer ${token}`;
   const res = await fetch(new URL(path, base), {
-    method, headers: h, signal: AbortSignal.timeout(15_000),
+    method,
+    headers: h,
+    signal: AbortSignal.timeout(15_000),
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -71,7 +80,11 @@ export async function call(base: string, token: string | null, method: string, p
 }
 
 /** Polls until `check` gives a value, at most `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -81,17 +94,22 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 /** A profile's view once it has reached `state`. */
 export function profileIn(base: string, token: string, name: string, state: string, timeoutMs?: number): Promise<any> {
-  return waitFor(`profile ${name} ${state}`, async () => {
-    const { body } = await call(base, token, "GET", `/api/profiles/${name}`);
-    return body.state === state ? body : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `profile ${name} ${state}`,
+    async () => {
+      const { body } = await call(base, token, "GET", `/api/profiles/${name}`);
+      return body.state === state ? body : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** A process that exists and is not a zombie (an exited child not yet reaped still has its /proc entry). */
@@ -106,15 +124,26 @@ function safeStat(pid: number): string {
 }
 
 /** `labdaemon launcher` from the sources as its own process; resolves with its URL and secret. */
-export async function spawnLauncher(lab: LabDir, opts: { open?: boolean; env?: Record<string, string>; ownGroup?: boolean } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
+export async function spawnLauncher(
+  lab: LabDir,
+  opts: { open?: boolean; env?: Record<string, string>; ownGroup?: boolean } = {},
+): Promise<{ proc: ReturnType<typeof Bun.spawn>; base: string; token: string; stderr: () => string }> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_") && k !== "XDG_RUNTIME_DIR") env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith("LABDAEMON_") && k !== "XDG_RUNTIME_DIR") env[k] = v;
   env.LABDAEMON_RUN_DIR = lab.runDir;
   env.HOME = join(lab.dir, "home");
   Object.assign(env, opts.env);
   const args = ["launcher", "--port", "0", ...(opts.open ? [] : ["--no-open"])];
   // ownGroup: its own process group, as a shell gives a foreground job (Ctrl-C signals the whole group).
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd: lab.dir, env, stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: opts.ownGroup === true });
+  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+    cwd: lab.dir,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    detached: opts.ownGroup === true,
+  });
   let out = "";
   let err = "";
   void (async () => {

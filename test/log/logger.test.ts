@@ -43,8 +43,17 @@ describe("Logger", () => {
     log.info("task t1 (SweepTask) started", { event: "task_started", task_id: "t1" });
     log.error("boom", new TypeError("bad"));
     sink.close();
-    const [a, b] = readFileSync(join(dir, "json.log"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
-    expect(a).toEqual({ time: expect.stringMatching(/Z$/), level: "info", msg: "task t1 (SweepTask) started", event: "task_started", task_id: "t1" });
+    const [a, b] = readFileSync(join(dir, "json.log"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(a).toEqual({
+      time: expect.stringMatching(/Z$/),
+      level: "info",
+      msg: "task t1 (SweepTask) started",
+      event: "task_started",
+      task_id: "t1",
+    });
     expect(new Date(a.time).toISOString()).toBe(a.time);
     expect(b).toMatchObject({ level: "error", msg: "boom", error_type: "TypeError", error_message: "bad" });
   });
@@ -64,7 +73,12 @@ describe("batched writes", () => {
     log.info("first");
     log.info("second");
     expect(readFileSync(file, "utf8")).toBe(""); // no write a line
-    expect((await written(file)).split("\n").filter(Boolean).map((l) => l.slice(25))).toEqual(["INFO  first", "INFO  second"]);
+    expect(
+      (await written(file))
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.slice(25)),
+    ).toEqual(["INFO  first", "INFO  second"]);
     log.info("third");
     log.flush();
     expect(readFileSync(file, "utf8")).toContain("INFO  third\n");

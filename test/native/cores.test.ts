@@ -11,7 +11,10 @@ function listed(): string[] {
   if (!existsSync(runner)) return [];
   const proc = Bun.spawnSync([runner, "--list"], { stdout: "pipe", stderr: "pipe" });
   if (proc.exitCode !== 0) throw new Error(`${runner} --list exited ${proc.exitCode}: ${proc.stderr.toString()}`);
-  return proc.stdout.toString().split("\n").filter((l) => l.length > 0);
+  return proc.stdout
+    .toString()
+    .split("\n")
+    .filter((l) => l.length > 0);
 }
 
 const names = listed();
@@ -23,9 +26,17 @@ test("build/native_tests exists and lists its tests, each name once", () => {
 });
 
 for (const name of names) {
-  test(`native: ${name}`, async () => {
-    const proc = Bun.spawn([runner, "--exact", name], { stdout: "pipe", stderr: "pipe", timeout: HANG_GUARD_MS });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    expect({ out, err, code }).toEqual({ out: `ok ${name}\n1 passed, 0 failed\n`, err: "", code: 0 });
-  }, HANG_GUARD_MS + 10_000);
+  test(
+    `native: ${name}`,
+    async () => {
+      const proc = Bun.spawn([runner, "--exact", name], { stdout: "pipe", stderr: "pipe", timeout: HANG_GUARD_MS });
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      expect({ out, err, code }).toEqual({ out: `ok ${name}\n1 passed, 0 failed\n`, err: "", code: 0 });
+    },
+    HANG_GUARD_MS + 10_000,
+  );
 }

@@ -25,6 +25,8 @@ describe("native.benchRingTransfer", () => {
     expect(() => native.benchRingTransfer("constructor", {})).toThrow(/kind must be/);
     expect(() => native.benchRingTransfer("ring", { batch: 0 })).toThrow(/positive integer/);
     expect(() => native.benchRingTransfer("ring", { batch: 64, capacity: 1000 })).toThrow(/power of two/);
-    expect(() => native.benchRingTransfer("mutexPerSample", { batch: 2048, capacity: 1024 })).toThrow(/must not exceed/);
+    expect(() => native.benchRingTransfer("mutexPerSample", { batch: 2048, capacity: 1024 })).toThrow(
+      /must not exceed/,
+    );
   });
 });

@@ -30,7 +30,9 @@ export function captureLogger(lines: string[]): ServerLogger {
   };
 }
 
-export async function startTestServer(opts: LabDaemonServerOptions & { completedTaskBuffer?: number } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: LabDaemonServerOptions & { completedTaskBuffer?: number } = {},
+): Promise<TestServer> {
   const daemon = new LabDaemon({ completedTaskBuffer: opts.completedTaskBuffer ?? 20 });
   daemon.registerPlugins({ devices: deviceClasses, tasks: taskClasses });
   const lines: string[] = [];
@@ -38,7 +40,10 @@ export async function startTestServer(opts: LabDaemonServerOptions & { completed
   await server.start();
   const url = server.url;
   return {
-    daemon, server, url, lines,
+    daemon,
+    server,
+    url,
+    lines,
     req: jsonRequester(url),
     async close() {
       await server.stop({ timeoutMs: 2000 });
@@ -71,11 +76,17 @@ export function jsonRequester(url: string): TestServer["req"] {
 export function isEnvelope(body: any): boolean {
   if (!body || typeof body !== "object" || Object.keys(body).length !== 1 || !body.error) return false;
   const e = body.error;
-  return typeof e.type === "string" && typeof e.message === "string"
-    && ["framework", "device", "callback"].includes(e.origin)
-    && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/.test(e.timestamp)
-    && e.context !== null && typeof e.context === "object" && !Array.isArray(e.context)
-    && !("traceback" in e) && !("stack" in e);
+  return (
+    typeof e.type === "string" &&
+    typeof e.message === "string" &&
+    ["framework", "device", "callback"].includes(e.origin) &&
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/.test(e.timestamp) &&
+    e.context !== null &&
+    typeof e.context === "object" &&
+    !Array.isArray(e.context) &&
+    !("traceback" in e) &&
+    !("stack" in e)
+  );
 }
 
 /** A small deterministic PRNG in [0, 1), so a generated test case can be replayed from its seed. */

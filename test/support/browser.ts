@@ -6,8 +6,15 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Flags that keep Chromium from reaching for Google's services on a machine with no network. */
 const QUIET_FLAGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-default-apps",
+  "--disable-extensions",
 ];
 
 export interface BrowserSession extends AsyncDisposable {
@@ -20,15 +27,23 @@ export interface BrowserSession extends AsyncDisposable {
   foreignRequests(): string[];
 }
 
-export async function openBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
+export async function openBrowser(
+  opts: { viewport?: { width: number; height: number } } = {},
+): Promise<BrowserSession> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: QUIET_FLAGS, timeout: 60_000 });
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
   const page = await context.newPage();
   const requests: string[] = [];
   context.on("request", (r) => requests.push(r.url()));
   return {
-    browser, context, page, requests,
-    foreignRequests: () => requests.filter((u) => !/^(?:data:|blob:|about:|https?:\/\/(?:127\.0\.0\.1|\[::1\]|localhost)(?::\d+)?\/)/.test(u)),
+    browser,
+    context,
+    page,
+    requests,
+    foreignRequests: () =>
+      requests.filter(
+        (u) => !/^(?:data:|blob:|about:|https?:\/\/(?:127\.0\.0\.1|\[::1\]|localhost)(?::\d+)?\/)/.test(u),
+      ),
     async [Symbol.asyncDispose]() {
       await browser.close().catch(() => {});
     },

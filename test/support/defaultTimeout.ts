@@ -10,7 +10,8 @@ plugin({
   name: "labdaemon default test timeout",
   setup(build) {
     build.onLoad({ filter: /\.test\.ts$/ }, async ({ path }) => ({
-      contents: `import { setDefaultTimeout as __ldSetDefaultTimeout } from "bun:test"; __ldSetDefaultTimeout(${DEFAULT_TEST_TIMEOUT_MS}); ` +
+      contents:
+        `import { setDefaultTimeout as __ldSetDefaultTimeout } from "bun:test"; __ldSetDefaultTimeout(${DEFAULT_TEST_TIMEOUT_MS}); ` +
         (await Bun.file(path).text()),
       loader: "ts",
     }));

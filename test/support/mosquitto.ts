@@ -28,7 +28,10 @@ export async function startBroker(): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), "labdaemon-mqtt-"));
   const port = freePort();
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n`,
+  );
   let proc: Subprocess<"ignore", "ignore", "pipe"> | null = null;
   const launch = async () => {
     const p = Bun.spawn([MOSQUITTO!, "-c", conf], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
@@ -44,7 +47,9 @@ export async function startBroker(): Promise<Broker> {
     }
     clearTimeout(deadline);
     // Keep draining its log so it never blocks on a full pipe.
-    void (async () => { while (!(await reader.read()).done); })().catch(() => {});
+    void (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => {});
   };
   await launch();
   const kill = async () => {

@@ -20,7 +20,11 @@ export function rawExchange(port: number, bytes: string | Uint8Array, timeoutMs 
     const sock = connect(port, "127.0.0.1", () => sock.write(bytes));
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`the server neither answered nor closed within ${timeoutMs} ms; got ${JSON.stringify(Buffer.concat(chunks).toString("latin1").slice(0, 200))}`));
+      reject(
+        new Error(
+          `the server neither answered nor closed within ${timeoutMs} ms; got ${JSON.stringify(Buffer.concat(chunks).toString("latin1").slice(0, 200))}`,
+        ),
+      );
     }, timeoutMs);
     sock.on("data", (b: Buffer) => chunks.push(b));
     // A reset after the answer (the server closing with request bytes unread) still ends the exchange.
@@ -33,11 +37,23 @@ export function rawExchange(port: number, bytes: string | Uint8Array, timeoutMs 
 }
 
 /** One request with the given Host header (fetch would set its own) and `Connection: close`. */
-export function rawRequest(port: number, method: string, target: string,
-  opts: { host?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawAnswer> {
-  const headers: Record<string, string> = { "content-length": String(Buffer.byteLength(opts.body ?? "")), ...opts.headers };
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  return rawExchange(port, `${method} ${target} HTTP/1.1\r\nHost: ${opts.host ?? "127.0.0.1"}\r\n${extra}Connection: close\r\n\r\n${opts.body ?? ""}`);
+export function rawRequest(
+  port: number,
+  method: string,
+  target: string,
+  opts: { host?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawAnswer> {
+  const headers: Record<string, string> = {
+    "content-length": String(Buffer.byteLength(opts.body ?? "")),
+    ...opts.headers,
+  };
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  return rawExchange(
+    port,
+    `${method} ${target} HTTP/1.1\r\nHost: ${opts.host ?? "127.0.0.1"}\r\n${extra}Connection: close\r\n\r\n${opts.body ?? ""}`,
+  );
 }
 
 export function parseAnswer(raw: string): RawAnswer {

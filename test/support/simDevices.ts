@@ -4,11 +4,7 @@ import type { DeviceDef } from "../../drivers/sim/scpi/definition.ts";
 export const dmm: DeviceDef = {
   eom: { q: "\n", r: "\n" },
   error: "ERROR",
-  dialogues: [
-    { q: "*IDN?", r: "LabDaemon,SimDMM,0001,1.0" },
-    { q: "*RST" },
-    { q: "READ?", r: "1.25,2.5,-3.75" },
-  ],
+  dialogues: [{ q: "*IDN?", r: "LabDaemon,SimDMM,0001,1.0" }, { q: "*RST" }, { q: "READ?", r: "1.25,2.5,-3.75" }],
   properties: {
     voltage: {
       default: 1.5,
@@ -16,7 +12,12 @@ export const dmm: DeviceDef = {
       setter: { q: "VOLT {}" },
       specs: { min: 0, max: 10, type: "float" },
     },
-    points: { default: 16, getter: { q: "POIN?", r: "{:d}" }, setter: { q: "POIN {}" }, specs: { type: "int", min: 1, max: 1 << 20 } },
+    points: {
+      default: 16,
+      getter: { q: "POIN?", r: "{:d}" },
+      setter: { q: "POIN {}" },
+      specs: { type: "int", min: 1, max: 1 << 20 },
+    },
   },
   blocks: [
     { q: "CURV?", datatype: "float32", length: "points", values: "ramp" },

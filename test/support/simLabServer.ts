@@ -22,7 +22,9 @@ export async function startSimLabServer(opts: { token?: string } = {}): Promise<
     throw e;
   }
   return {
-    daemon: lab.daemon, server, url: server.url,
+    daemon: lab.daemon,
+    server,
+    url: server.url,
     async [Symbol.asyncDispose]() {
       await server.stop({ timeoutMs: 2000 });
       await lab.shutdown(2000);

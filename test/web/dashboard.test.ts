@@ -35,7 +35,15 @@ describe("dashboard on the simulated lab", () => {
   });
 
   test("every device appears with the state GET /devices reports", async () => {
-    const { devices } = await (await fetch(`${lab.url}/devices`)).json() as { devices: { device_id: string; device_type: string; connected: boolean; streaming: boolean; owned_by: string | null }[] };
+    const { devices } = (await (await fetch(`${lab.url}/devices`)).json()) as {
+      devices: {
+        device_id: string;
+        device_type: string;
+        connected: boolean;
+        streaming: boolean;
+        owned_by: string | null;
+      }[];
+    };
     expect(devices.map((d) => d.device_id).sort()).toEqual(["daq1", "dmm1", "laser1", "pm1"]);
     const page = await openDashboard(b, lab.url);
     for (const d of devices) {
@@ -222,7 +230,10 @@ describe("dashboard: failures, lifecycle and task controls", () => {
       await page.locator(".start-task button.start").click();
       const task = page.locator('[data-task="stubborn"]');
       await page.locator('[data-task="stubborn"][data-status="running"]').waitFor(WAIT);
-      await Promise.all([page.waitForResponse((r) => r.url().endsWith("/tasks/stubborn/cancel")), task.locator("button.cancel").click()]);
+      await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/tasks/stubborn/cancel")),
+        task.locator("button.cancel").click(),
+      ]);
       expect(s.daemon.getTask("stubborn").isRunning()).toBe(true);
       await task.locator("button.force-cancel").click();
       await page.locator('[data-task="stubborn"][data-status="cancelled"]').waitFor(WAIT);

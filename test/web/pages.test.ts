@@ -24,7 +24,10 @@ describe("embedded pages", () => {
 
   test("a page is served gzipped to a browser that takes gzip, plain otherwise, always with the policy", async () => {
     for (const page of PAGES) {
-      const zipped = await pageResponse(page, new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "gzip, deflate, br" } }));
+      const zipped = await pageResponse(
+        page,
+        new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "gzip, deflate, br" } }),
+      );
       expect(zipped.headers.get("content-encoding")).toBe("gzip");
       expect(zipped.headers.get("content-security-policy")).toBe(PAGE_CSP);
       const plain = await pageResponse(page, new Request("http://127.0.0.1/"));
@@ -39,8 +42,14 @@ describe("embedded pages", () => {
 });
 
 test("a browser that refuses gzip (q=0) gets the plain page", async () => {
-  const r = await pageResponse("dashboard", new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "gzip;q=0, identity" } }));
+  const r = await pageResponse(
+    "dashboard",
+    new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "gzip;q=0, identity" } }),
+  );
   expect(r.headers.get("content-encoding")).toBeNull();
-  const star = await pageResponse("dashboard", new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "br, *;q=0.5" } }));
+  const star = await pageResponse(
+    "dashboard",
+    new Request("http://127.0.0.1/", { headers: { "Accept-Encoding": "br, *;q=0.5" } }),
+  );
   expect(star.headers.get("content-encoding")).toBe("gzip");
 });

@@ -30,7 +30,12 @@ interface MethodInfo {
 /** Lifecycle methods have their own routes (the buttons on the card), not /call. */
 const LIFECYCLE = new Set(["connect", "disconnect", "isConnected", "startStreaming", "stopStreaming", "isStreaming"]);
 
-export function DevicesPanel({ devices, error, refresh, onPlot }: {
+export function DevicesPanel({
+  devices,
+  error,
+  refresh,
+  onPlot,
+}: {
   devices: DeviceInfo[] | null;
   error: Outcome;
   refresh: () => void;
@@ -53,7 +58,15 @@ function stateLight(d: DeviceInfo) {
   return html`<${Light} color="ok" word="connected" />`;
 }
 
-function DeviceCard({ device: d, refresh, onPlot }: { device: DeviceInfo; refresh: () => void; onPlot: (id: string) => void }) {
+function DeviceCard({
+  device: d,
+  refresh,
+  onPlot,
+}: {
+  device: DeviceInfo;
+  refresh: () => void;
+  onPlot: (id: string) => void;
+}) {
   const [methods, setMethods] = useState<MethodInfo[] | null>(null);
   const [methodsError, setMethodsError] = useState<Outcome>(null);
   const [action, setAction] = useState<Outcome>(null);
@@ -99,11 +112,15 @@ function DeviceCard({ device: d, refresh, onPlot }: { device: DeviceInfo; refres
     </div>
     <${OutcomeView} outcome=${action} />
     ${d.last_error ? html`<${LastError} path=${path} stored=${d.last_error} refresh=${refresh} />` : null}
-    ${d.owned_by ? html`<p class="owned-note">
+    ${
+      d.owned_by
+        ? html`<p class="owned-note">
       Owned by task <strong>${d.owned_by}</strong>: its forms are disabled while the task runs.
       <label><input type="checkbox" class="force" checked=${forced} onChange=${(e: Event) => setForced((e.target as HTMLInputElement).checked)} />
         send anyway (the server answers 409)</label>
-    </p>` : null}
+    </p>`
+        : null
+    }
     <details class="methods" open>
       <summary>Methods${methods ? ` (${methods.length})` : ""}</summary>
       ${methodsError && !methodsError.ok ? html`<${ErrorView} status=${methodsError.status} envelope=${methodsError.envelope} />` : null}
@@ -148,11 +165,24 @@ function LastError({ path, stored, refresh }: { path: string; stored: StoredErro
   </div>`;
 }
 
-function MethodForm({ path, method, deviceId, refresh }: { path: string; method: MethodInfo; deviceId: string; refresh: () => void }) {
+function MethodForm({
+  path,
+  method,
+  deviceId,
+  refresh,
+}: {
+  path: string;
+  method: MethodInfo;
+  deviceId: string;
+  refresh: () => void;
+}) {
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [running, setRunning] = useState(false);
   const specs: FieldSpec[] = method.parameters.map((p) => ({
-    name: p.name, required: p.required, default: p.default, type: p.type,
+    name: p.name,
+    required: p.required,
+    default: p.default,
+    type: p.type,
     schema: (p.schema as JsonSchema | undefined) ?? null,
   }));
   const submit = async (ev: Event) => {

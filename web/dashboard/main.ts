@@ -23,14 +23,24 @@ type Gate =
   | { phase: "ready"; info: ServerInfo; tokenRequired: boolean; loadedAt: number };
 
 const DEVICE_POLL_MS = 1000;
-const TASK_EVENTS = ["task_started", "task_progress", "task_paused", "task_resumed", "task_completed", "task_failed", "task_cancelled"];
+const TASK_EVENTS = [
+  "task_started",
+  "task_progress",
+  "task_paused",
+  "task_resumed",
+  "task_completed",
+  "task_failed",
+  "task_cancelled",
+];
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 /** Tasks the page keeps; beyond it the oldest finished ones go (the server keeps its own bounded history). */
 const MAX_TASKS = 100;
 
 function boundTasks(tasks: Map<string, TaskView>): Map<string, TaskView> {
   if (tasks.size <= MAX_TASKS) return tasks;
-  const finished = [...tasks.values()].filter((t) => FINAL.has(t.status)).sort((a, b) => (a.started_at ?? "").localeCompare(b.started_at ?? ""));
+  const finished = [...tasks.values()]
+    .filter((t) => FINAL.has(t.status))
+    .sort((a, b) => (a.started_at ?? "").localeCompare(b.started_at ?? ""));
   for (const t of finished.slice(0, tasks.size - MAX_TASKS)) tasks.delete(t.task_id);
   return tasks;
 }
@@ -74,14 +84,25 @@ function App() {
       ${gate.outcome && !gate.outcome.ok ? html`<${ErrorView} status=${gate.outcome.status} envelope=${gate.outcome.envelope} />` : null}
       <button type="button" onClick=${retry}>Try again</button></div>`;
   }
-  if (gate.phase === "token") return html`<${TokenForm} wrong=${gate.wrong} onToken=${(t: string) => { setToken(t); retry(); }} />`;
-  return html`<${Dashboard} gate=${gate} onForget=${() => { setToken(null); retry(); }} />`;
+  if (gate.phase === "token")
+    return html`<${TokenForm} wrong=${gate.wrong} onToken=${(t: string) => {
+      setToken(t);
+      retry();
+    }} />`;
+  return html`<${Dashboard} gate=${gate} onForget=${() => {
+    setToken(null);
+    retry();
+  }} />`;
 }
 
 function TokenForm({ wrong, onToken }: { wrong: boolean; onToken: (t: string) => void }) {
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
-  return html`<form class="gate token-form" onSubmit=${(e: Event) => { e.preventDefault(); const v = input.current!.value.trim(); if (v) onToken(v); }}>
+  return html`<form class="gate token-form" onSubmit=${(e: Event) => {
+    e.preventDefault();
+    const v = input.current!.value.trim();
+    if (v) onToken(v);
+  }}>
     <h1>labdaemon dashboard</h1>
     <p>This server needs its access token (given to <code>labdaemon serve --token</code> or <code>LABDAEMON_TOKEN</code>).
       It is kept in this browser tab only.</p>
@@ -104,7 +125,10 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
 
   const refreshDevices = useCallback(() => {
     api<{ devices: DeviceInfo[] }>("GET", "/devices")
-      .then((r) => { setDevices(r.devices); setDevicesError(null); })
+      .then((r) => {
+        setDevices(r.devices);
+        setDevicesError(null);
+      })
       .catch((e) => setDevicesError(outcomeOf(e)));
   }, []);
 
@@ -112,19 +136,29 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     setTasks((old) => {
       const next = new Map(old);
       const prev = next.get(id);
-      next.set(id, { task_id: id, task_type: "", status: "running", running: true, progress: { fraction: 0 }, ...prev, ...patch } as TaskView);
+      next.set(id, {
+        task_id: id,
+        task_type: "",
+        status: "running",
+        running: true,
+        progress: { fraction: 0 },
+        ...prev,
+        ...patch,
+      } as TaskView);
       return boundTasks(next);
     });
   }, []);
 
   const loadTask = useCallback((id: string) => {
     api<TaskView>("GET", `/tasks/${encodeURIComponent(id)}`)
-      .then((d) => setTasks((old) => {
-        // A detail read while the task ran must not undo the final state an event brought meanwhile.
-        const prev = old.get(id);
-        if (d.running && prev && FINAL.has(prev.status)) return old;
-        return boundTasks(new Map(old).set(id, { ...prev, ...d, detailLoaded: !d.running }));
-      }))
+      .then((d) =>
+        setTasks((old) => {
+          // A detail read while the task ran must not undo the final state an event brought meanwhile.
+          const prev = old.get(id);
+          if (d.running && prev && FINAL.has(prev.status)) return old;
+          return boundTasks(new Map(old).set(id, { ...prev, ...d, detailLoaded: !d.running }));
+        }),
+      )
       .catch(() => {});
   }, []);
 
@@ -133,16 +167,28 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     earlyDevices = null;
     if (early) early.then((r) => (r ? setDevices((d) => d ?? r.devices) : refreshDevices()));
     else refreshDevices();
-    const poll = setInterval(() => { if (!document.hidden) refreshDevices(); }, DEVICE_POLL_MS);
+    const poll = setInterval(() => {
+      if (!document.hidden) refreshDevices();
+    }, DEVICE_POLL_MS);
     const tick = setInterval(() => setNow(Date.now()), 1000);
-    api<{ devices: TypeInfo[]; tasks: TypeInfo[] }>("GET", "/types").then((r) => setTypes(r.tasks)).catch(() => setTypes([]));
-    api<{ tasks: { task_id: string }[] }>("GET", "/tasks").then((r) => r.tasks.forEach((t) => loadTask(t.task_id))).catch(() => {});
+    api<{ devices: TypeInfo[]; tasks: TypeInfo[] }>("GET", "/types")
+      .then((r) => setTypes(r.tasks))
+      .catch(() => setTypes([]));
+    api<{ tasks: { task_id: string }[] }>("GET", "/tasks")
+      .then((r) => r.tasks.forEach((t) => loadTask(t.task_id)))
+      .catch(() => {});
     // Task lifecycle and progress arrive as events; a finished task's result is read once, from its detail.
     const es = new EventSource(streamUrl("/stream/tasks"));
     es.onopen = () => setTaskFeed("live");
     es.onerror = () => setTaskFeed("reconnecting");
     const onEvent = (ev: MessageEvent) => {
-      const e = JSON.parse(ev.data as string) as { task_id: string; task_type: string; status: string; progress?: TaskView["progress"]; event: string };
+      const e = JSON.parse(ev.data as string) as {
+        task_id: string;
+        task_type: string;
+        status: string;
+        progress?: TaskView["progress"];
+        event: string;
+      };
       // Lifecycle events set the status; progress events only move the bar (a server from before progress
       // events carried the paused state said "running" in them).
       const lifecycle = e.event !== "task_progress";
@@ -165,7 +211,8 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
   }, []);
 
   const addPlot = (deviceId: string) => setPlots((p) => [...p, { key: ++plotKey.current, deviceId }]);
-  const uptime = gate.info.uptime_s !== undefined ? formatDuration(gate.info.uptime_s * 1000 + (now - gate.loadedAt)) : "—";
+  const uptime =
+    gate.info.uptime_s !== undefined ? formatDuration(gate.info.uptime_s * 1000 + (now - gate.loadedAt)) : "—";
   const token = currentToken();
   const q = token ? `?token=${encodeURIComponent(token)}` : "";
   const taskList = [...tasks.values()].sort((a, b) => (b.started_at ?? "").localeCompare(a.started_at ?? ""));

@@ -17,17 +17,25 @@ export interface PlotSpec {
   deviceId: string;
 }
 
-export function PlotsPanel({ plots, deviceIds, onAdd, onClose }: {
+export function PlotsPanel({
+  plots,
+  deviceIds,
+  onAdd,
+  onClose,
+}: {
   plots: PlotSpec[];
   deviceIds: string[];
   onAdd: (deviceId: string) => void;
   onClose: (key: number) => void;
 }) {
   const [choice, setChoice] = useState("");
-  const selected = deviceIds.includes(choice) ? choice : deviceIds[0] ?? "";
+  const selected = deviceIds.includes(choice) ? choice : (deviceIds[0] ?? "");
   return html`<section class="panel" aria-labelledby="plots-h">
     <h2 id="plots-h">Live plots</h2>
-    <form class="add-plot" onSubmit=${(e: Event) => { e.preventDefault(); if (selected) onAdd(selected); }}>
+    <form class="add-plot" onSubmit=${(e: Event) => {
+      e.preventDefault();
+      if (selected) onAdd(selected);
+    }}>
       <label for="plot-device">device</label>
       <select id="plot-device" value=${selected} onChange=${(e: Event) => setChoice((e.target as HTMLSelectElement).value)}>
         ${deviceIds.map((id) => html`<option value=${id}>${id}</option>`)}
@@ -55,22 +63,29 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
     const c = control.current;
     const worker = createStreamWorker();
     c.worker = worker;
-    const plot = new uPlot({
-      width: Math.max(200, el.clientWidth), height: 260,
-      scales: { x: { time: true }, y: { auto: () => control.current.autoscale } },
-      series: [{}, { label: deviceId, stroke: "#2b7de9", width: 1, points: { show: false }, spanGaps: true }],
-      legend: { show: false },
-      cursor: { drag: { x: true, y: false } },
-      hooks: {
-        // A drag across the chart zooms x; the trace then stays frozen until "Reset zoom".
-        setSelect: [(u) => {
-          if (u.select.width > 0 && !c.zoomed) {
-            c.zoomed = true;
-            setZoomed(true);
-          }
-        }],
+    const plot = new uPlot(
+      {
+        width: Math.max(200, el.clientWidth),
+        height: 260,
+        scales: { x: { time: true }, y: { auto: () => control.current.autoscale } },
+        series: [{}, { label: deviceId, stroke: "#2b7de9", width: 1, points: { show: false }, spanGaps: true }],
+        legend: { show: false },
+        cursor: { drag: { x: true, y: false } },
+        hooks: {
+          // A drag across the chart zooms x; the trace then stays frozen until "Reset zoom".
+          setSelect: [
+            (u) => {
+              if (u.select.width > 0 && !c.zoomed) {
+                c.zoomed = true;
+                setZoomed(true);
+              }
+            },
+          ],
+        },
       },
-    }, [[], []], el);
+      [[], []],
+      el,
+    );
     (el as HTMLDivElement & { uplot?: uPlot }).uplot = plot;
 
     let pending: FromWorker | null = null;
@@ -97,7 +112,10 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
       if (!waiting && now - lastDraw >= MIN_FRAME_MS) {
         waiting = true;
         lastDraw = now;
-        worker.postMessage({ type: "frame", columns: plot.bbox.width > 0 ? Math.round(plot.bbox.width / devicePixelRatio) : 600 } satisfies ToWorker);
+        worker.postMessage({
+          type: "frame",
+          columns: plot.bbox.width > 0 ? Math.round(plot.bbox.width / devicePixelRatio) : 600,
+        } satisfies ToWorker);
       }
     };
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
@@ -165,7 +183,12 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
 
 function StatsLine({ stats: s, serverDropped }: { stats: StreamStats | null; serverDropped: number | null }) {
   if (!s) return html`<div class="stream-stats">connecting…</div>`;
-  const rate = s.rate >= 1e6 ? `${(s.rate / 1e6).toFixed(2)} MS/s` : s.rate >= 1e3 ? `${(s.rate / 1e3).toFixed(1)} kS/s` : `${s.rate.toFixed(1)} S/s`;
+  const rate =
+    s.rate >= 1e6
+      ? `${(s.rate / 1e6).toFixed(2)} MS/s`
+      : s.rate >= 1e3
+        ? `${(s.rate / 1e3).toFixed(1)} kS/s`
+        : `${s.rate.toFixed(1)} S/s`;
   return html`<div class="stream-stats" aria-live="off" data-events=${s.events}>
     <span class="state">${s.state}</span>
     <span>${rate}</span>

@@ -20,7 +20,8 @@ function enumValues(schema: JsonSchema | null): unknown[] | null {
   if (!schema) return null;
   if (Array.isArray(schema.enum)) return schema.enum;
   const members = Array.isArray(schema.anyOf) ? (schema.anyOf as JsonSchema[]) : null;
-  if (members && members.length > 0 && members.every((m) => Object.hasOwn(m, "const"))) return members.map((m) => m.const);
+  if (members && members.length > 0 && members.every((m) => Object.hasOwn(m, "const")))
+    return members.map((m) => m.const);
   return null;
 }
 
@@ -38,13 +39,19 @@ function kindOf(spec: FieldSpec): Kind {
 export function fieldsOfObject(schema: JsonSchema | null): FieldSpec[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set(Array.isArray(schema?.required) ? (schema!.required as string[]) : []);
-  return Object.entries(props).map(([name, s]) => ({ name, schema: s, required: required.has(name), default: s.default }));
+  return Object.entries(props).map(([name, s]) => ({
+    name,
+    schema: s,
+    required: required.has(name),
+    default: s.default,
+  }));
 }
 
 function hint(spec: FieldSpec, kind: Kind): string {
   const s = spec.schema ?? {};
   const parts: string[] = [kind === "json" ? "JSON" : kind];
-  if (typeof s.minimum === "number" || typeof s.maximum === "number") parts.push(`${s.minimum ?? "−∞"}…${s.maximum ?? "∞"}`);
+  if (typeof s.minimum === "number" || typeof s.maximum === "number")
+    parts.push(`${s.minimum ?? "−∞"}…${s.maximum ?? "∞"}`);
   if (!spec.required) parts.push(spec.default !== undefined ? `default ${JSON.stringify(spec.default)}` : "optional");
   return parts.join(", ");
 }

@@ -54,8 +54,16 @@ function streamWorkerMain(): void {
   let lastEventTs = -1;
   const rateMarks: { ts: number; total: number }[] = [];
   const stats = {
-    state: "connecting", events: 0, samples: 0, rate: 0, gaps: 0, missed: 0, lastSequence: -1,
-    dtype: "", unplottable: 0, lastError: null as string | null,
+    state: "connecting",
+    events: 0,
+    samples: 0,
+    rate: 0,
+    gaps: 0,
+    missed: 0,
+    lastSequence: -1,
+    dtype: "",
+    unplottable: 0,
+    lastError: null as string | null,
   };
 
   const resetBins = () => {
@@ -75,16 +83,26 @@ function streamWorkerMain(): void {
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     stats.dtype = dtype;
     switch (dtype) {
-      case "float64": return new Float64Array(buf, 0, buf.byteLength >> 3);
-      case "float32": return new Float32Array(buf, 0, buf.byteLength >> 2);
-      case "int32": return new Int32Array(buf, 0, buf.byteLength >> 2);
-      case "uint32": return new Uint32Array(buf, 0, buf.byteLength >> 2);
-      case "int16": return new Int16Array(buf, 0, buf.byteLength >> 1);
-      case "uint16": return new Uint16Array(buf, 0, buf.byteLength >> 1);
-      case "int8": return new Int8Array(buf);
-      case "int64": return Array.from(new BigInt64Array(buf, 0, buf.byteLength >> 3), Number);
-      case "uint64": return Array.from(new BigUint64Array(buf, 0, buf.byteLength >> 3), Number);
-      default: return new Uint8Array(buf);
+      case "float64":
+        return new Float64Array(buf, 0, buf.byteLength >> 3);
+      case "float32":
+        return new Float32Array(buf, 0, buf.byteLength >> 2);
+      case "int32":
+        return new Int32Array(buf, 0, buf.byteLength >> 2);
+      case "uint32":
+        return new Uint32Array(buf, 0, buf.byteLength >> 2);
+      case "int16":
+        return new Int16Array(buf, 0, buf.byteLength >> 1);
+      case "uint16":
+        return new Uint16Array(buf, 0, buf.byteLength >> 1);
+      case "int8":
+        return new Int8Array(buf);
+      case "int64":
+        return Array.from(new BigInt64Array(buf, 0, buf.byteLength >> 3), Number);
+      case "uint64":
+        return Array.from(new BigUint64Array(buf, 0, buf.byteLength >> 3), Number);
+      default:
+        return new Uint8Array(buf);
     }
   };
 
@@ -166,7 +184,10 @@ function streamWorkerMain(): void {
         head = JSON.parse(`${data.slice(0, at)}"payload":null}`);
         const payload = data.slice(at + 10, -1);
         const d = payload.startsWith('{"dtype":"') ? payload.indexOf('","data":"', 10) : -1;
-        values = d > 0 && payload.endsWith('"}') ? decode(payload.slice(10, d), payload.slice(d + 10, -2)) : samplesOf(JSON.parse(payload), 0);
+        values =
+          d > 0 && payload.endsWith('"}')
+            ? decode(payload.slice(10, d), payload.slice(d + 10, -2))
+            : samplesOf(JSON.parse(payload), 0);
       }
     } catch {
       stats.unplottable++;
@@ -293,7 +314,7 @@ function streamWorkerMain(): void {
           if (binMin[slot]! < lo) lo = binMin[slot]!;
           if (binMax[slot]! > hi) hi = binMax[slot]!;
         }
-        const t = ((b0 + b1) / 2) * binMs / 1000;
+        const t = (((b0 + b1) / 2) * binMs) / 1000;
         x[2 * c] = t;
         x[2 * c + 1] = t;
         if (lo <= hi) {

@@ -4,7 +4,18 @@ import { html } from "htm/preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../shared/api.ts";
 import { collectValues, fieldsOfObject, SchemaFields, type JsonSchema } from "./schemaForm.ts";
-import { ErrorView, formatDuration, JsonTree, Light, OutcomeView, outcomeOf, SeriesPlot, seriesOf, type LightColor, type Outcome } from "./views.ts";
+import {
+  ErrorView,
+  formatDuration,
+  JsonTree,
+  Light,
+  OutcomeView,
+  outcomeOf,
+  SeriesPlot,
+  seriesOf,
+  type LightColor,
+  type Outcome,
+} from "./views.ts";
 
 export interface TaskView {
   task_id: string;
@@ -27,10 +38,19 @@ export interface TypeInfo {
 }
 
 const STATUS_COLOR: Record<string, LightColor> = {
-  running: "busy", paused: "warn", completed: "ok", failed: "bad", cancelled: "off",
+  running: "busy",
+  paused: "warn",
+  completed: "ok",
+  failed: "bad",
+  cancelled: "off",
 };
 
-export function TasksPanel({ tasks, types, now, onChanged }: {
+export function TasksPanel({
+  tasks,
+  types,
+  now,
+  onChanged,
+}: {
   tasks: TaskView[];
   types: TypeInfo[] | null;
   now: number;
@@ -54,7 +74,15 @@ function freeId(type: string, taken: Set<string>): string {
   return `${stem}-${n}`;
 }
 
-function StartTask({ types, taken, onStarted }: { types: TypeInfo[] | null; taken: Set<string>; onStarted: () => void }) {
+function StartTask({
+  types,
+  taken,
+  onStarted,
+}: {
+  types: TypeInfo[] | null;
+  taken: Set<string>;
+  onStarted: () => void;
+}) {
   const [type, setType] = useState<string>("");
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [taskId, setTaskId] = useState("");
@@ -74,7 +102,11 @@ function StartTask({ types, taken, onStarted }: { types: TypeInfo[] | null; take
       try {
         params = raw ? JSON.parse(raw) : {};
       } catch (e) {
-        setOutcome({ ok: false, status: 0, envelope: { error: { type: "InvalidJson", message: `params: ${(e as Error).message}` } } });
+        setOutcome({
+          ok: false,
+          status: 0,
+          envelope: { error: { type: "InvalidJson", message: `params: ${(e as Error).message}` } },
+        });
         return;
       }
     }
@@ -103,9 +135,11 @@ function StartTask({ types, taken, onStarted }: { types: TypeInfo[] | null; take
         onInput=${(e: Event) => setTaskId((e.target as HTMLInputElement).value)} />
     </div>
     <div class="fields" key=${type}>
-      ${info && info.params === null
-        ? html`<div class="field"><label for="raw-params">params (JSON)</label><textarea id="raw-params" name="raw-params" rows="3">{}</textarea></div>`
-        : html`<${SchemaFields} specs=${specs} prefix=${`t-${type}`} />`}
+      ${
+        info && info.params === null
+          ? html`<div class="field"><label for="raw-params">params (JSON)</label><textarea id="raw-params" name="raw-params" rows="3">{}</textarea></div>`
+          : html`<${SchemaFields} specs=${specs} prefix=${`t-${type}`} />`
+      }
     </div>
     <button type="submit" class="start">Start ${type}</button>
     <${OutcomeView} outcome=${outcome} />
@@ -129,7 +163,10 @@ function TaskRow({ task: t, now }: { task: TaskView; now: number }) {
   const endMs = t.finished_at ? Date.parse(t.finished_at) : now;
   const live = t.status === "running" || t.status === "paused";
   // Memoised on the result itself: the row re-renders every second (elapsed time), the chart must not.
-  const series = useMemo(() => (t.detailLoaded && t.result !== undefined ? seriesOf(t.result) : null), [t.detailLoaded, t.result]);
+  const series = useMemo(
+    () => (t.detailLoaded && t.result !== undefined ? seriesOf(t.result) : null),
+    [t.detailLoaded, t.result],
+  );
   const showTrace = async () => {
     try {
       const stored = await api<{ error: { traceback?: string } }>("GET", `${path}/error`);
@@ -158,11 +195,15 @@ function TaskRow({ task: t, now }: { task: TaskView; now: number }) {
         title="Record the task cancelled and free its devices at once, even if its code ignores the cancel">Force cancel</button>
     </div>
     <${OutcomeView} outcome=${outcome} />
-    ${t.exception ? html`<div class="task-error">
+    ${
+      t.exception
+        ? html`<div class="task-error">
       <${ErrorView} status=${0} envelope=${t.exception} />
       <button type="button" onClick=${() => (trace === null ? showTrace() : setTrace(null))}>${trace === null ? "Traceback" : "Hide traceback"}</button>
       ${trace !== null ? html`<pre class="traceback">${trace}</pre>` : null}
-    </div>` : null}
+    </div>`
+        : null
+    }
     ${series ? html`<${SeriesPlot} series=${series} />` : null}
     ${t.detailLoaded && t.result !== null && t.result !== undefined ? html`<div class="task-result"><${JsonTree} name="result" value=${t.result} open=${!series} /></div>` : null}
   </article>`;

@@ -10,7 +10,11 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; status: number
 
 export function outcomeOf(e: unknown): Outcome {
   if (e instanceof ApiError) return { ok: false, status: e.status, envelope: e.envelope };
-  return { ok: false, status: 0, envelope: { error: { type: "NetworkError", message: e instanceof Error ? e.message : String(e) } } };
+  return {
+    ok: false,
+    status: 0,
+    envelope: { error: { type: "NetworkError", message: e instanceof Error ? e.message : String(e) } },
+  };
 }
 
 /** The status and envelope exactly as the server sent them, with the type up front. */
@@ -51,21 +55,28 @@ export interface Series {
   ys: { label: string; values: number[] }[];
 }
 
-const isNumArray = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === "number" || n === null);
+const isNumArray = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.length > 0 && v.every((n) => typeof n === "number" || n === null);
 
 /**
  * What in a result can be plotted: a numeric array (against its index), `{x, y}`, or an object with
  * several numeric arrays of one length (the first is x: a sweep's wavelengths, then its powers).
  */
 export function seriesOf(result: unknown): Series | null {
-  if (isNumArray(result)) return { x: result.map((_, i) => i), xLabel: "index", ys: [{ label: "value", values: result }] };
+  if (isNumArray(result))
+    return { x: result.map((_, i) => i), xLabel: "index", ys: [{ label: "value", values: result }] };
   if (result === null || typeof result !== "object") return null;
   const obj = result as Record<string, unknown>;
   if (isNumArray(obj.x) && isNumArray(obj.y) && obj.x.length === obj.y.length) {
     return { x: obj.x, xLabel: "x", ys: [{ label: "y", values: obj.y }] };
   }
   const arrays = Object.entries(obj).filter((e): e is [string, number[]] => isNumArray(e[1]));
-  if (arrays.length === 1) return { x: arrays[0]![1].map((_, i) => i), xLabel: "index", ys: [{ label: arrays[0]![0], values: arrays[0]![1] }] };
+  if (arrays.length === 1)
+    return {
+      x: arrays[0]![1].map((_, i) => i),
+      xLabel: "index",
+      ys: [{ label: arrays[0]![0], values: arrays[0]![1] }],
+    };
   const n = arrays[0]?.[1].length;
   const same = arrays.filter(([, a]) => a.length === n);
   if (same.length < 2) return null;
@@ -79,12 +90,24 @@ export function SeriesPlot({ series }: { series: Series }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current!;
-    const plot = new uPlot({
-      width: Math.max(200, el.clientWidth), height: 220,
-      scales: { x: { time: false } },
-      axes: [{ label: series.xLabel }, {}],
-      series: [{ label: series.xLabel }, ...series.ys.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], points: { show: series.x.length < 200 } }))],
-    }, [series.x, ...series.ys.map((s) => s.values)] as uPlot.AlignedData, el);
+    const plot = new uPlot(
+      {
+        width: Math.max(200, el.clientWidth),
+        height: 220,
+        scales: { x: { time: false } },
+        axes: [{ label: series.xLabel }, {}],
+        series: [
+          { label: series.xLabel },
+          ...series.ys.map((s, i) => ({
+            label: s.label,
+            stroke: COLORS[i % COLORS.length],
+            points: { show: series.x.length < 200 },
+          })),
+        ],
+      },
+      [series.x, ...series.ys.map((s) => s.values)] as uPlot.AlignedData,
+      el,
+    );
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 220 }));
     ro.observe(el);
     return () => {

@@ -2,7 +2,14 @@
 // shown inline (a lint diagnostic at its line and column) until the text changes. A lean setup rather than
 // `basicSetup` (no autocompletion, search panel or folding): the page must load in well under 300 ms and
 // every kilobyte of script is parsed on each load.
-import { drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers } from "@codemirror/view";
+import {
+  drawSelection,
+  EditorView,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  keymap,
+  lineNumbers,
+} from "@codemirror/view";
 import { Compartment, EditorState } from "@codemirror/state";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from "@codemirror/language";
@@ -56,7 +63,10 @@ export function createEditor(parent: HTMLElement, label: string): ConfigEditor {
     view,
     text: () => view.state.doc.toString(),
     setText(text, format) {
-      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: lang.reconfigure(language(format)) });
+      view.dispatch({
+        changes: { from: 0, to: view.state.doc.length, insert: text },
+        effects: lang.reconfigure(language(format)),
+      });
     },
     showError(error) {
       if (!error) {

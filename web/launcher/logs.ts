@@ -8,7 +8,15 @@ import type { LogLine, Profile } from "./types.ts";
 const MAX_LINES = 5000;
 const RANK = { info: 0, warn: 1, error: 2 } as const;
 
-export function LogPanel({ profiles, selected, onSelect }: { profiles: Profile[]; selected: string | null; onSelect: (name: string) => void }) {
+export function LogPanel({
+  profiles,
+  selected,
+  onSelect,
+}: {
+  profiles: Profile[];
+  selected: string | null;
+  onSelect: (name: string) => void;
+}) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [level, setLevel] = useState<keyof typeof RANK>("info");
   const [search, setSearch] = useState("");
@@ -32,11 +40,16 @@ export function LogPanel({ profiles, selected, onSelect }: { profiles: Profile[]
         return next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
       });
     };
-    void followEvents(`/api/profiles/${encodeURIComponent(selected)}/logs`, (e) => {
-      if (e.event !== "log") return;
-      pending.push(JSON.parse(e.data) as LogLine);
-      if (!frame) frame = requestAnimationFrame(flush);
-    }, abort.signal, (ok) => setConnected(ok));
+    void followEvents(
+      `/api/profiles/${encodeURIComponent(selected)}/logs`,
+      (e) => {
+        if (e.event !== "log") return;
+        pending.push(JSON.parse(e.data) as LogLine);
+        if (!frame) frame = requestAnimationFrame(flush);
+      },
+      abort.signal,
+      (ok) => setConnected(ok),
+    );
     return () => {
       abort.abort();
       if (frame) cancelAnimationFrame(frame);
@@ -49,7 +62,9 @@ export function LogPanel({ profiles, selected, onSelect }: { profiles: Profile[]
   }, [lines, level, search]);
 
   const needle = search.trim().toLowerCase();
-  const shown = lines.filter((l) => RANK[l.level] >= RANK[level] && (needle === "" || l.text.toLowerCase().includes(needle)));
+  const shown = lines.filter(
+    (l) => RANK[l.level] >= RANK[level] && (needle === "" || l.text.toLowerCase().includes(needle)),
+  );
 
   return html`
     <section class="panel logs" aria-labelledby="logs-title">

@@ -10,20 +10,37 @@ import type { ConfigInfo, ConfigProblem, Orphan, Profile } from "./types.ts";
 const POLL_MS = 1000;
 
 function describe(e: unknown): string {
-  return e instanceof ApiError ? `${e.status} ${e.type}: ${e.envelope.error.message}` : String((e as Error)?.message ?? e);
+  return e instanceof ApiError
+    ? `${e.status} ${e.type}: ${e.envelope.error.message}`
+    : String((e as Error)?.message ?? e);
 }
 
 function uptime(s: number | null): string {
   if (s === null) return "—";
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${sec} s` : `${sec} s`;
 }
 
 const WORD: Record<Profile["state"], string> = {
-  starting: "starting", healthy: "healthy", unhealthy: "unhealthy", stopping: "stopping", stopped: "stopped", crashed: "crashed",
+  starting: "starting",
+  healthy: "healthy",
+  unhealthy: "unhealthy",
+  stopping: "stopping",
+  stopped: "stopped",
+  crashed: "crashed",
 };
 
-function ProfileRow({ p, onAction, busy }: { p: Profile; onAction: (name: string, action: "start" | "stop", keep?: boolean) => void; busy: boolean }) {
+function ProfileRow({
+  p,
+  onAction,
+  busy,
+}: {
+  p: Profile;
+  onAction: (name: string, action: "start" | "stop", keep?: boolean) => void;
+  busy: boolean;
+}) {
   const [keep, setKeep] = useState(false);
   const running = p.state === "starting" || p.state === "healthy" || p.state === "unhealthy" || p.state === "stopping";
   const origin = `http://${p.host === "0.0.0.0" ? "127.0.0.1" : p.host}:${p.port}`;
@@ -39,14 +56,20 @@ function ProfileRow({ p, onAction, busy }: { p: Profile; onAction: (name: string
       <td>${uptime(p.uptime_s)}</td>
       <td>${running && p.port ? html`<a href=${`${origin}/swagger`} target="_blank" rel="noreferrer">Swagger UI</a> · <a href=${`${origin}/`} target="_blank" rel="noreferrer">Dashboard</a>` : "—"}</td>
       <td class="actions">
-        ${running
-          ? html`<button type="button" onClick=${() => onAction(p.name, "stop")} disabled=${busy || p.state === "stopping"} aria-label=${`Stop ${p.name}`}>Stop</button>`
-          : html`<button type="button" class="primary" onClick=${() => onAction(p.name, "start", keep)} disabled=${busy || p.removed} aria-label=${`Start ${p.name}`}>Start</button>
-              <label class="keep"><input type="checkbox" checked=${keep} onChange=${(e: Event) => setKeep((e.target as HTMLInputElement).checked)} /> keep running</label>`}
+        ${
+          running
+            ? html`<button type="button" onClick=${() => onAction(p.name, "stop")} disabled=${busy || p.state === "stopping"} aria-label=${`Stop ${p.name}`}>Stop</button>`
+            : html`<button type="button" class="primary" onClick=${() => onAction(p.name, "start", keep)} disabled=${busy || p.removed} aria-label=${`Start ${p.name}`}>Start</button>
+              <label class="keep"><input type="checkbox" checked=${keep} onChange=${(e: Event) => setKeep((e.target as HTMLInputElement).checked)} /> keep running</label>`
+        }
       </td>
     </tr>
-    ${p.state === "crashed" && p.last_lines ? html`
-      <tr class="crash"><td colspan="8"><details open><summary>Last lines before it exited (status ${p.exit_code ?? "unknown"})</summary><pre>${p.last_lines.join("\n")}</pre></details></td></tr>` : ""}`;
+    ${
+      p.state === "crashed" && p.last_lines
+        ? html`
+      <tr class="crash"><td colspan="8"><details open><summary>Last lines before it exited (status ${p.exit_code ?? "unknown"})</summary><pre>${p.last_lines.join("\n")}</pre></details></td></tr>`
+        : ""
+    }`;
 }
 
 function Orphans({ orphans, act }: { orphans: Orphan[]; act: (o: Orphan, what: "adopt" | "stop" | "forget") => void }) {
@@ -57,15 +80,19 @@ function Orphans({ orphans, act }: { orphans: Orphan[]; act: (o: Orphan, what: "
       <p class="muted">A launcher that ended without stopping its servers left these records. A server is only ever signalled when it is provably the process recorded (same PID and start time, launched by labdaemon).</p>
       <table>
         <thead><tr><th>Profile</th><th>PID</th><th>Port</th><th>Started</th><th>Status</th><th>Actions</th></tr></thead>
-        <tbody>${orphans.map((o) => html`
+        <tbody>${orphans.map(
+          (o) => html`
           <tr data-orphan=${o.id}>
             <td>${o.profile}</td><td>${o.pid}</td><td>${o.port ?? "—"}</td><td>${new Date(o.started_at).toLocaleString()}</td>
             <td>${o.status === "running" ? "running" : html`stale <span class="muted">(${o.reason})</span>`}</td>
-            <td class="actions">${o.status === "running"
-              ? html`<button type="button" onClick=${() => act(o, "adopt")} disabled=${!o.adoptable} title=${o.adoptable ? "" : "its profile is not in this launcher's configuration"}>Adopt</button>
+            <td class="actions">${
+              o.status === "running"
+                ? html`<button type="button" onClick=${() => act(o, "adopt")} disabled=${!o.adoptable} title=${o.adoptable ? "" : "its profile is not in this launcher's configuration"}>Adopt</button>
                      <button type="button" onClick=${() => act(o, "stop")}>Stop</button>`
-              : html`<button type="button" onClick=${() => act(o, "forget")}>Clean up record</button>`}</td>
-          </tr>`)}</tbody>
+                : html`<button type="button" onClick=${() => act(o, "forget")}>Clean up record</button>`
+            }</td>
+          </tr>`,
+        )}</tbody>
       </table>
     </section>`;
 }
@@ -123,7 +150,9 @@ function Editor({ info, onSaved }: { info: ConfigInfo; onSaved: () => void }) {
   const save = async () => {
     if (!editor.current) return;
     try {
-      await api("PUT", "/api/config", editor.current.text(), { headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      await api("PUT", "/api/config", editor.current.text(), {
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
       editor.current.showError(null);
       setDirty(false);
       setMessage({ kind: "ok", text: `Saved ${info.file} (previous version kept as ${info.file}.bak)` });
@@ -164,7 +193,11 @@ function TokenForm() {
     <section class="panel" aria-labelledby="token-title">
       <h2 id="token-title">This launcher needs its secret</h2>
       <p>Open the address <code>labdaemon launcher</code> printed (it carries <code>?token=…</code>), or paste the token here.</p>
-      <form onSubmit=${(e: Event) => { e.preventDefault(); setToken(value.trim()); location.reload(); }}>
+      <form onSubmit=${(e: Event) => {
+        e.preventDefault();
+        setToken(value.trim());
+        location.reload();
+      }}>
         <label>Token <input type="password" value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} /></label>
         <button type="submit" class="primary">Use it</button>
       </form>
@@ -184,14 +217,21 @@ function App({ hasToken }: { hasToken: boolean }) {
   const refresh = useCallback(async () => {
     try {
       const [p, o] = await Promise.all([
-        api<{ profiles: Profile[]; config: { file: string | null; error: ConfigProblem | null } }>("GET", "/api/profiles"),
+        api<{ profiles: Profile[]; config: { file: string | null; error: ConfigProblem | null } }>(
+          "GET",
+          "/api/profiles",
+        ),
         api<{ orphans: Orphan[] }>("GET", "/api/orphans"),
       ]);
       setProfiles(p.profiles);
       // For bench/launcher.ts: when the servers were first known (the table renders in the same frame).
       if (performance.getEntriesByName("launcher:listed").length === 0) performance.mark("launcher:listed");
       setOrphans(o.orphans);
-      setConfigLoad(p.config.error ? `${p.config.error.file}${p.config.error.line ? `:${p.config.error.line}:${p.config.error.column}` : ""}: ${p.config.error.problem}` : null);
+      setConfigLoad(
+        p.config.error
+          ? `${p.config.error.file}${p.config.error.line ? `:${p.config.error.line}:${p.config.error.column}` : ""}: ${p.config.error.problem}`
+          : null,
+      );
       setSelected((s) => s ?? p.profiles[0]?.name ?? null);
     } catch (e) {
       setError(describe(e));
@@ -229,26 +269,47 @@ function App({ hasToken }: { hasToken: boolean }) {
 
   const onAction = (name: string, action: "start" | "stop", keep?: boolean) => {
     if (action === "start") setSelected(name);
-    void run(() => api("POST", `/api/profiles/${encodeURIComponent(name)}/${action}`, action === "start" ? { keep_running: keep === true } : undefined));
+    void run(() =>
+      api(
+        "POST",
+        `/api/profiles/${encodeURIComponent(name)}/${action}`,
+        action === "start" ? { keep_running: keep === true } : undefined,
+      ),
+    );
   };
 
   const actOrphan = (o: Orphan, what: "adopt" | "stop" | "forget") =>
-    void run(() => what === "forget" ? api("DELETE", `/api/orphans/${encodeURIComponent(o.id)}`) : api("POST", `/api/orphans/${encodeURIComponent(o.id)}/${what}`));
+    void run(() =>
+      what === "forget"
+        ? api("DELETE", `/api/orphans/${encodeURIComponent(o.id)}`)
+        : api("POST", `/api/orphans/${encodeURIComponent(o.id)}/${what}`),
+    );
 
-  const doQuit = () => void run(async () => {
-    await api("POST", "/api/quit");
-    setQuit(true);
-  });
+  const doQuit = () =>
+    void run(async () => {
+      await api("POST", "/api/quit");
+      setQuit(true);
+    });
 
   if (!hasToken) return html`<${Header} /><${TokenForm} />`;
-  if (quit) return html`<${Header} /><section class="panel"><h2>The launcher has quit</h2><p>The servers it started were stopped, except those marked "keep running". You can close this tab.</p></section>`;
+  if (quit)
+    return html`<${Header} /><section class="panel"><h2>The launcher has quit</h2><p>The servers it started were stopped, except those marked "keep running". You can close this tab.</p></section>`;
   return html`
     <${Header} file=${config?.file ?? null} onQuit=${doQuit} busy=${busy} />
     ${error ? html`<p class="error banner" role="alert" data-testid="error">${error} <button type="button" onClick=${() => setError(null)} aria-label="Dismiss">×</button></p>` : ""}
     ${configLoad ? html`<p class="error banner" role="alert">The configuration does not load: ${configLoad}</p>` : ""}
     <${Orphans} orphans=${orphans} act=${actOrphan} />
-    ${config && !config.exists ? html`<${NoConfig} info=${config} onCreated=${() => { void loadConfig(); void refresh(); }} />` : ""}
-    ${profiles.length > 0 ? html`
+    ${
+      config && !config.exists
+        ? html`<${NoConfig} info=${config} onCreated=${() => {
+            void loadConfig();
+            void refresh();
+          }} />`
+        : ""
+    }
+    ${
+      profiles.length > 0
+        ? html`
       <section class="panel" aria-labelledby="profiles-title">
         <h2 id="profiles-title">Servers</h2>
         <table class="profiles">
@@ -256,7 +317,9 @@ function App({ hasToken }: { hasToken: boolean }) {
           <tbody>${profiles.map((p) => html`<${ProfileRow} key=${p.name} p=${p} onAction=${onAction} busy=${busy} />`)}</tbody>
         </table>
       </section>
-      <${LogPanel} profiles=${profiles} selected=${selected} onSelect=${setSelected} />` : ""}
+      <${LogPanel} profiles=${profiles} selected=${selected} onSelect=${setSelected} />`
+        : ""
+    }
     ${config?.exists ? html`<${Editor} key=${config.file} info=${config} onSaved=${() => void refresh()} />` : ""}`;
 }
 

@@ -1,7 +1,13 @@
 // The launcher API's shapes as the page reads them: the launcher's own wire types, plus GET /api/config.
 import type { ConfigProblem } from "../../src/launcher/wire.ts";
 
-export type { ConfigProblem, LogLine, OrphanView as Orphan, ProfileView as Profile, ServerState } from "../../src/launcher/wire.ts";
+export type {
+  ConfigProblem,
+  LogLine,
+  OrphanView as Orphan,
+  ProfileView as Profile,
+  ServerState,
+} from "../../src/launcher/wire.ts";
 
 export interface ConfigInfo {
   file: string | null;

@@ -3,12 +3,22 @@
 const TOKEN_KEY = "labdaemon.token";
 
 export interface ErrorEnvelope {
-  error: { type: string; message: string; origin?: string; timestamp?: string; context?: Record<string, unknown>; traceback?: string };
+  error: {
+    type: string;
+    message: string;
+    origin?: string;
+    timestamp?: string;
+    context?: Record<string, unknown>;
+    traceback?: string;
+  };
 }
 
 /** A non-2xx answer: its status and the envelope the server sent (or one made up when it sent none). */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly envelope: ErrorEnvelope) {
+  constructor(
+    readonly status: number,
+    readonly envelope: ErrorEnvelope,
+  ) {
     super(`${status} ${envelope.error.type}: ${envelope.error.message}`);
   }
   get type(): string {
@@ -39,12 +49,22 @@ export function setToken(token: string | null): void {
 }
 
 /** JSON request to the page's own server; resolves with the parsed body, rejects with ApiError. */
-export async function api<T = unknown>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
+export async function api<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  init: RequestInit = {},
+): Promise<T> {
   const headers = new Headers(init.headers);
   const token = currentToken();
   if (token) headers.set("Authorization", `Bearer ${token}`);
   if (body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-  const res = await fetch(path, { ...init, method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(path, {
+    ...init,
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let parsed: unknown = undefined;
@@ -54,7 +74,9 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     parsed = undefined;
   }
   if (!res.ok) {
-    const envelope = isEnvelope(parsed) ? parsed : { error: { type: `HTTP${res.status}`, message: text.slice(0, 300) || res.statusText } };
+    const envelope = isEnvelope(parsed)
+      ? parsed
+      : { error: { type: `HTTP${res.status}`, message: text.slice(0, 300) || res.statusText } };
     throw new ApiError(res.status, envelope);
   }
   return (parsed ?? text) as T;

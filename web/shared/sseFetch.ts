@@ -9,7 +9,12 @@ export interface SseEvent {
 }
 
 /** Calls `onEvent` for each event of `path` until `signal` aborts; `onStatus` hears connects and drops. */
-export async function followEvents(path: string, onEvent: (e: SseEvent) => void, signal: AbortSignal, onStatus: (connected: boolean, why?: string) => void = () => {}): Promise<void> {
+export async function followEvents(
+  path: string,
+  onEvent: (e: SseEvent) => void,
+  signal: AbortSignal,
+  onStatus: (connected: boolean, why?: string) => void = () => {},
+): Promise<void> {
   let lastId: string | null = null;
   let backoff = 500;
   while (!signal.aborted) {

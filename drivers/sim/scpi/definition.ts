@@ -34,7 +34,10 @@ import { MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from ".
 
 export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
 
-export interface DialogueDef { q: string; r?: string | null }
+export interface DialogueDef {
+  q: string;
+  r?: string | null;
+}
 export interface PropertyDef {
   default: number | string;
   getter?: { q: string; r: string };
@@ -101,7 +104,11 @@ export const MAX_SETTER_PLACEHOLDERS = 16;
 const socatSyntax = /[,!:\s]/;
 
 /** `position` locates a path in the source file (":line:column"), when there is one. */
-export function validateDefinition(raw: unknown, where = "definition", position: (path: DataPath) => string = () => ""): SimDefinition {
+export function validateDefinition(
+  raw: unknown,
+  where = "definition",
+  position: (path: DataPath) => string = () => "",
+): SimDefinition {
   const fail = (path: DataPath, why: string): never => {
     throw new SimDefinitionError(`${where}${position(path)}: ${formatPath(path)}: ${why}`);
   };
@@ -126,7 +133,8 @@ export function validateDefinition(raw: unknown, where = "definition", position:
 
   if (!isObject(raw)) fail([], "must be an object with `devices`");
   const def = raw as Record<string, unknown>;
-  if (!isObject(def.devices) || Object.keys(def.devices).length === 0) fail(["devices"], "must name at least one device");
+  if (!isObject(def.devices) || Object.keys(def.devices).length === 0)
+    fail(["devices"], "must name at least one device");
   for (const [name, d] of Object.entries(def.devices as Record<string, unknown>)) {
     const p = ["devices", name];
     if (!isObject(d)) fail(p, "must be an object");
@@ -136,12 +144,14 @@ export function validateDefinition(raw: unknown, where = "definition", position:
       for (const k of ["q", "r"] as const) {
         const t = (dev.eom as Record<string, unknown>)[k];
         // An empty terminator matches everywhere: the message splitter would never advance.
-        if (t !== undefined && (typeof t !== "string" || t === "")) fail([...p, "eom", k], "must be a non-empty string");
+        if (t !== undefined && (typeof t !== "string" || t === ""))
+          fail([...p, "eom", k], "must be a non-empty string");
       }
     }
     optionalString(dev.error, [...p, "error"]);
     const dialogues = list(dev.dialogues, [...p, "dialogues"]);
-    if (dialogues.length > MAX_DIALOGUES) fail([...p, "dialogues"], `${dialogues.length} dialogues, at most ${MAX_DIALOGUES}`);
+    if (dialogues.length > MAX_DIALOGUES)
+      fail([...p, "dialogues"], `${dialogues.length} dialogues, at most ${MAX_DIALOGUES}`);
     for (const [i, dl] of dialogues.entries()) {
       if (!isObject(dl) || typeof dl.q !== "string") fail([...p, "dialogues", i], "needs a string `q`");
       optionalString((dl as Record<string, unknown>).r, [...p, "dialogues", i, "r"], true);
@@ -151,9 +161,11 @@ export function validateDefinition(raw: unknown, where = "definition", position:
       const pp = [...p, "properties", pn];
       if (!isObject(pr) || !("default" in pr)) fail(pp, "needs a `default`");
       const prop = pr as Record<string, unknown>;
-      if (typeof prop.default !== "string" && !(typeof prop.default === "number" && Number.isFinite(prop.default))) fail([...pp, "default"], "must be a number or a string");
+      if (typeof prop.default !== "string" && !(typeof prop.default === "number" && Number.isFinite(prop.default)))
+        fail([...pp, "default"], "must be a number or a string");
       if (prop.getter !== undefined) {
-        if (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string") fail([...pp, "getter"], "needs string `q` and `r`");
+        if (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string")
+          fail([...pp, "getter"], "needs string `q` and `r`");
         const bad = badFormat((prop.getter as { r: string }).r);
         if (bad) fail([...pp, "getter", "r"], bad);
       }
@@ -162,7 +174,8 @@ export function validateDefinition(raw: unknown, where = "definition", position:
           fail([...pp, "setter"], "needs a string `q` with a {} placeholder");
         const setter = prop.setter as Record<string, unknown>;
         const placeholders = (setter.q as string).match(/\{[^}]*\}/g)?.length ?? 0;
-        if (placeholders > MAX_SETTER_PLACEHOLDERS) fail([...pp, "setter", "q"], `${placeholders} placeholders, at most ${MAX_SETTER_PLACEHOLDERS}`);
+        if (placeholders > MAX_SETTER_PLACEHOLDERS)
+          fail([...pp, "setter", "q"], `${placeholders} placeholders, at most ${MAX_SETTER_PLACEHOLDERS}`);
         optionalString(setter.r, [...pp, "setter", "r"], true);
         optionalString(setter.e, [...pp, "setter", "e"], true);
       }
@@ -170,13 +183,16 @@ export function validateDefinition(raw: unknown, where = "definition", position:
         if (!isObject(prop.specs)) fail([...pp, "specs"], "must be a map");
         const specs = prop.specs as Record<string, unknown>;
         for (const k of ["min", "max"]) {
-          if (specs[k] !== undefined && !(typeof specs[k] === "number" && Number.isFinite(specs[k]))) fail([...pp, "specs", k], "must be a number");
+          if (specs[k] !== undefined && !(typeof specs[k] === "number" && Number.isFinite(specs[k])))
+            fail([...pp, "specs", k], "must be a number");
         }
         if (typeof specs.min === "number" && typeof specs.max === "number" && specs.min > specs.max)
           fail([...pp, "specs", "min"], `min ${specs.min} is above max ${specs.max}: no value would be accepted`);
-        if (specs.type !== undefined && !specTypes.has(String(specs.type))) fail([...pp, "specs", "type"], `unknown '${specs.type}' (float, int or str)`);
+        if (specs.type !== undefined && !specTypes.has(String(specs.type)))
+          fail([...pp, "specs", "type"], `unknown '${specs.type}' (float, int or str)`);
         for (const [i, v] of list(specs.valid, [...pp, "specs", "valid"]).entries()) {
-          if (typeof v !== "string" && typeof v !== "number") fail([...pp, "specs", "valid", i], "must be a number or a string");
+          if (typeof v !== "string" && typeof v !== "number")
+            fail([...pp, "specs", "valid", i], "must be a number or a string");
         }
       }
     }
@@ -184,20 +200,30 @@ export function validateDefinition(raw: unknown, where = "definition", position:
       const bp = [...p, "blocks", i];
       if (!isObject(b) || typeof b.q !== "string") fail(bp, "needs a string `q`");
       const blk = b as Record<string, unknown>;
-      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype))) fail([...bp, "datatype"], `unknown '${blk.datatype}'`);
-      if (blk.bigEndian !== undefined && typeof blk.bigEndian !== "boolean") fail([...bp, "bigEndian"], "must be true or false");
+      if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype)))
+        fail([...bp, "datatype"], `unknown '${blk.datatype}'`);
+      if (blk.bigEndian !== undefined && typeof blk.bigEndian !== "boolean")
+        fail([...bp, "bigEndian"], "must be true or false");
       const size = datatypeSizes[(blk.datatype as Datatype | undefined) ?? "float32"];
       const most = Math.floor(MAX_BLOCK_BYTES / size);
       if (typeof blk.length === "string") {
         if (!properties.has(blk.length)) fail([...bp, "length"], `no property '${blk.length}'`);
-        if (typeof (properties.get(blk.length) as Record<string, unknown>).default !== "number") fail([...bp, "length"], `property '${blk.length}' must have a numeric default`);
-      } else if (blk.length !== undefined && !(Number.isSafeInteger(blk.length) && (blk.length as number) >= 0 && (blk.length as number) <= most)) {
-        fail([...bp, "length"], `must be a whole number from 0 to ${most} (${MAX_BLOCK_BYTES >> 20} MiB of ${blk.datatype ?? "float32"}), or a property name`);
+        if (typeof (properties.get(blk.length) as Record<string, unknown>).default !== "number")
+          fail([...bp, "length"], `property '${blk.length}' must have a numeric default`);
+      } else if (
+        blk.length !== undefined &&
+        !(Number.isSafeInteger(blk.length) && (blk.length as number) >= 0 && (blk.length as number) <= most)
+      ) {
+        fail(
+          [...bp, "length"],
+          `must be a whole number from 0 to ${most} (${MAX_BLOCK_BYTES >> 20} MiB of ${blk.datatype ?? "float32"}), or a property name`,
+        );
       }
       if (Array.isArray(blk.values)) {
         if (blk.values.length === 0) fail([...bp, "values"], "must not be an empty list");
         if (blk.values.length > most) fail([...bp, "values"], `${blk.values.length} values, at most ${most}`);
-        for (const [k, v] of blk.values.entries()) if (typeof v !== "number") fail([...bp, "values", k], "must be a number");
+        for (const [k, v] of blk.values.entries())
+          if (typeof v !== "number") fail([...bp, "values", k], "must be a number");
       } else if (blk.values !== undefined && !blockValues.has(String(blk.values))) {
         fail([...bp, "values"], `unknown '${blk.values}' (sine, ramp, counter or a list of numbers)`);
       }
@@ -207,7 +233,8 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     for (const [k, op] of list(dev.operations, [...p, "operations"]).entries()) {
       const o = op as Record<string, unknown>;
       if (!isObject(op) || typeof o.q !== "string") fail([...p, "operations", k], "needs a `q`");
-      if (typeof o.ms !== "number" || !Number.isFinite(o.ms) || o.ms < 0 || o.ms > 3_600_000) fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
+      if (typeof o.ms !== "number" || !Number.isFinite(o.ms) || o.ms < 0 || o.ms > 3_600_000)
+        fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
     }
   }
   for (const [i, r] of list(def.resources, ["resources"]).entries()) {
@@ -215,17 +242,24 @@ export function validateDefinition(raw: unknown, where = "definition", position:
     if (!isObject(r) || typeof r.device !== "string") fail(rp, "needs a `device`");
     const res = r as Record<string, unknown>;
     // Own keys only: "toString" is not a device because every object inherits one.
-    if (!Object.hasOwn(def.devices as object, res.device as string)) fail([...rp, "device"], `no device '${res.device}'`);
+    if (!Object.hasOwn(def.devices as object, res.device as string))
+      fail([...rp, "device"], `no device '${res.device}'`);
     if (!res.socket && !res.vxi11 && !res.hislip && !res.serial) fail(rp, "needs one of socket, vxi11, hislip, serial");
     for (const k of ["socket", "vxi11", "hislip", "serial"]) {
       if (res[k] !== undefined && !isObject(res[k])) fail([...rp, k], "must be a map");
     }
     const socket = res.socket as Record<string, unknown> | undefined;
-    if (socket?.port !== undefined && !(Number.isInteger(socket.port) && (socket.port as number) >= 0 && (socket.port as number) <= 65535))
+    if (
+      socket?.port !== undefined &&
+      !(Number.isInteger(socket.port) && (socket.port as number) >= 0 && (socket.port as number) <= 65535)
+    )
       fail([...rp, "socket", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
     optionalString(socket?.host, [...rp, "socket", "host"]);
     const hislip = res.hislip as Record<string, unknown> | undefined;
-    if (hislip?.port !== undefined && !(Number.isInteger(hislip.port) && (hislip.port as number) >= 0 && (hislip.port as number) <= 65535))
+    if (
+      hislip?.port !== undefined &&
+      !(Number.isInteger(hislip.port) && (hislip.port as number) >= 0 && (hislip.port as number) <= 65535)
+    )
       fail([...rp, "hislip", "port"], "must be a whole number from 0 to 65535 (0: any free port)");
     optionalString(hislip?.host, [...rp, "hislip", "host"]);
     if (hislip?.name !== undefined && !(typeof hislip.name === "string" && /^hislip\d*$/i.test(hislip.name)))

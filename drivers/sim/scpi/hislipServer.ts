@@ -42,7 +42,11 @@ export class HislipSimServer {
   /** The last AsyncRemoteLocalControl code received (tests read it). */
   remoteLocal = -1;
 
-  constructor(readonly instrument: SimulatedInstrument, readonly subAddress = "hislip0", options: { host?: string; port?: number; maxMessageSize?: number; overlapped?: boolean } = {}) {
+  constructor(
+    readonly instrument: SimulatedInstrument,
+    readonly subAddress = "hislip0",
+    options: { host?: string; port?: number; maxMessageSize?: number; overlapped?: boolean } = {},
+  ) {
     this.#maxMessage = options.maxMessageSize ?? SERVER_MAX;
     this.#host = options.host ?? "127.0.0.1";
     this.#overlap = options.overlapped ? 1 : 0;
@@ -113,7 +117,14 @@ export class HislipSimServer {
           return void s.end();
         }
         const id = this.#nextId++ & 0xffff;
-        const created: Session = { id, sync: s, async: null, inbound: [], clientMax: MAX_PAYLOAD, lockTimers: new Set() };
+        const created: Session = {
+          id,
+          sync: s,
+          async: null,
+          inbound: [],
+          clientMax: MAX_PAYLOAD,
+          lockTimers: new Set(),
+        };
         this.#sessions.set(id, created);
         s.data.session = created;
         s.write(encode(Hs.InitializeResponse, this.#overlap, ((PROTOCOL_VERSION << 16) | id) >>> 0));
@@ -211,12 +222,15 @@ export class HislipSimServer {
     };
     if (grant()) return;
     let waiter: () => void = () => undefined;
-    const timer = setTimeout(() => {
-      session.lockTimers.delete(timer);
-      const i = this.#lockWaiters.indexOf(waiter);
-      if (i >= 0) this.#lockWaiters.splice(i, 1);
-      session.async?.write(encode(Hs.AsyncLockResponse, 0, 0)); // failure: timed out
-    }, Math.min(timeoutMs, 60_000));
+    const timer = setTimeout(
+      () => {
+        session.lockTimers.delete(timer);
+        const i = this.#lockWaiters.indexOf(waiter);
+        if (i >= 0) this.#lockWaiters.splice(i, 1);
+        session.async?.write(encode(Hs.AsyncLockResponse, 0, 0)); // failure: timed out
+      },
+      Math.min(timeoutMs, 60_000),
+    );
     session.lockTimers.add(timer);
     waiter = () => {
       if (!grant()) return;

@@ -13,12 +13,25 @@ export type SimReply =
 const NONE: SimReply = { kind: "none" };
 const SILENT: SimReply = { kind: "silent" };
 
-interface Setter { pattern: SetterPattern; prop: string; def: PropertyDef }
+interface Setter {
+  pattern: SetterPattern;
+  prop: string;
+  def: PropertyDef;
+}
 
 /** A block answer carries at most this much data: a definition (or a setter) cannot exhaust memory. */
 export const MAX_BLOCK_BYTES = 64 << 20;
 
-export const datatypeSizes: Record<Datatype, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8 };
+export const datatypeSizes: Record<Datatype, number> = {
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  float64: 8,
+};
 
 export class SimulatedInstrument {
   readonly queryTerm: string;
@@ -76,11 +89,14 @@ export class SimulatedInstrument {
   // *OPC: operation complete is signalled as a service request when the last operation ends.
   #armOpc(): void {
     if (this.#opcTimer) clearTimeout(this.#opcTimer);
-    this.#opcTimer = setTimeout(() => {
-      this.#opcTimer = null;
-      this.#statusByte |= 0x40;
-      for (const l of [...this.#srqListeners]) l();
-    }, Math.max(0, this.#busyUntil - performance.now()));
+    this.#opcTimer = setTimeout(
+      () => {
+        this.#opcTimer = null;
+        this.#statusByte |= 0x40;
+        for (const l of [...this.#srqListeners]) l();
+      },
+      Math.max(0, this.#busyUntil - performance.now()),
+    );
   }
 
   /** Back to the defaults (what *RST would do). */
@@ -101,7 +117,9 @@ export class SimulatedInstrument {
     } catch (e) {
       if (!this.#failureLogged) {
         this.#failureLogged = true;
-        console.error(`simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`);
+        console.error(
+          `simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`,
+        );
       }
       this.#errors.push('-300,"Device-specific error"');
       // Only a query expects an answer: one sent to a command would be read as the next query's.
@@ -120,7 +138,7 @@ export class SimulatedInstrument {
       this.#busyUntil = Math.max(this.#busyUntil, performance.now() + opMs);
       return NONE;
     }
-    if (k === "*OPC") return (this.#armOpc(), NONE);
+    if (k === "*OPC") return this.#armOpc(), NONE;
     if (k === "*STB?") return this.#text(String(this.readStatusByte()));
     if (this.#drop.has(k)) return { kind: "drop", bytes: Buffer.from("PARTIAL,ANSW") };
     const block = this.#blocks.get(k);
@@ -170,18 +188,26 @@ export class SimulatedInstrument {
       const cached = this.#blockCache.get(cacheKey);
       if (cached && typeof b.length !== "string") return cached;
     }
-    const n = typeof b.length === "string" ? Number(this.#values.get(b.length) ?? 0) : (b.length ?? (Array.isArray(values) ? values.length : 100));
+    const n =
+      typeof b.length === "string"
+        ? Number(this.#values.get(b.length) ?? 0)
+        : (b.length ?? (Array.isArray(values) ? values.length : 100));
     const size = datatypeSizes[b.datatype ?? "float32"];
     // `length` may name a property a client sets: check the size here, not only when the definition loads.
     if (!Number.isSafeInteger(n) || n < 0 || n * size > MAX_BLOCK_BYTES) {
-      throw new RangeError(`block ${b.q}: ${n} values is not a length (at most ${Math.floor(MAX_BLOCK_BYTES / size)} of ${b.datatype ?? "float32"})`);
+      throw new RangeError(
+        `block ${b.q}: ${n} values is not a length (at most ${Math.floor(MAX_BLOCK_BYTES / size)} of ${b.datatype ?? "float32"})`,
+      );
     }
     const data = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      data[i] = Array.isArray(values) ? values[i % values.length]!
-        : values === "ramp" ? i
-        : values === "counter" ? this.#counter + i
-        : Math.sin((2 * Math.PI * i) / Math.max(n, 1));
+      data[i] = Array.isArray(values)
+        ? values[i % values.length]!
+        : values === "ramp"
+          ? i
+          : values === "counter"
+            ? this.#counter + i
+            : Math.sin((2 * Math.PI * i) / Math.max(n, 1));
     }
     if (values === "counter") this.#counter += n;
     const payload = encodeValues(data, b.datatype ?? "float32", b.bigEndian ?? false);
@@ -200,7 +226,10 @@ function key(q: string): string {
 type SetterPattern = string[];
 
 function setterPattern(q: string): SetterPattern {
-  return q.trim().split(/\{[^}]*\}/).map(asciiUpper);
+  return q
+    .trim()
+    .split(/\{[^}]*\}/)
+    .map(asciiUpper);
 }
 
 /** Upper case that keeps every index: String#toUpperCase turns the Latin-1 "ß" into "SS". */
@@ -247,11 +276,16 @@ export function formatValue(format: string, v: number | string): string {
     if (!m) return String(v);
     const digits = m[1] === "" ? 6 : Math.min(Number(m[1]), MAX_FORMAT_DIGITS);
     switch (m[2]) {
-      case "d": return String(Math.round(v));
-      case "f": return v.toFixed(digits);
-      case "e": return pythonExp(v.toExponential(digits));
-      case "E": return pythonExp(v.toExponential(digits)).toUpperCase();
-      default: return String(v);
+      case "d":
+        return String(Math.round(v));
+      case "f":
+        return v.toFixed(digits);
+      case "e":
+        return pythonExp(v.toExponential(digits));
+      case "E":
+        return pythonExp(v.toExponential(digits)).toUpperCase();
+      default:
+        return String(v);
     }
   });
 }
@@ -270,14 +304,30 @@ export function encodeValues(data: Float64Array, datatype: Datatype, bigEndian: 
     const v = data[i]!;
     const o = i * size;
     switch (datatype) {
-      case "int8": view.setInt8(o, v); break;
-      case "uint8": view.setUint8(o, v); break;
-      case "int16": view.setInt16(o, v, le); break;
-      case "uint16": view.setUint16(o, v, le); break;
-      case "int32": view.setInt32(o, v, le); break;
-      case "uint32": view.setUint32(o, v, le); break;
-      case "float32": view.setFloat32(o, v, le); break;
-      case "float64": view.setFloat64(o, v, le); break;
+      case "int8":
+        view.setInt8(o, v);
+        break;
+      case "uint8":
+        view.setUint8(o, v);
+        break;
+      case "int16":
+        view.setInt16(o, v, le);
+        break;
+      case "uint16":
+        view.setUint16(o, v, le);
+        break;
+      case "int32":
+        view.setInt32(o, v, le);
+        break;
+      case "uint32":
+        view.setUint32(o, v, le);
+        break;
+      case "float32":
+        view.setFloat32(o, v, le);
+        break;
+      case "float64":
+        view.setFloat64(o, v, le);
+        break;
     }
   }
   return new Uint8Array(buf);

@@ -66,8 +66,13 @@ export class XdrWriter {
 }
 
 /** A procedure's result, or undefined to answer nothing and drop the connection (a dying peer). */
-export type RpcHandler = (prog: number, vers: number, proc: number, args: XdrReader, conn: RpcConnection) =>
-  XdrWriter | null | undefined | Promise<XdrWriter | null | undefined>;
+export type RpcHandler = (
+  prog: number,
+  vers: number,
+  proc: number,
+  args: XdrReader,
+  conn: RpcConnection,
+) => XdrWriter | null | undefined | Promise<XdrWriter | null | undefined>;
 /** null: PROC_UNAVAIL; undefined: close the connection without a reply. */
 
 export interface RpcConnection {
@@ -87,7 +92,10 @@ interface ConnState {
 /** Calls larger than this close the connection (VXI-11 writes are chunked to maxRecvSize, 1 MiB here). */
 export const MAX_RECORD_BYTES = 16 << 20;
 
-const ACCEPTED = 0, SUCCESS = 0, PROC_UNAVAIL = 3, GARBAGE_ARGS = 4;
+const ACCEPTED = 0,
+  SUCCESS = 0,
+  PROC_UNAVAIL = 3,
+  GARBAGE_ARGS = 4;
 let nextConnId = 1;
 
 export class RpcServer {
@@ -102,7 +110,13 @@ export class RpcServer {
       port,
       socket: {
         open(s) {
-          s.data = { conn: { id: nextConnId++, closed: false }, pending: new Uint8Array(0), fragments: [], queue: Promise.resolve(), out: [] };
+          s.data = {
+            conn: { id: nextConnId++, closed: false },
+            pending: new Uint8Array(0),
+            fragments: [],
+            queue: Promise.resolve(),
+            out: [],
+          };
           s.setNoDelay?.(true);
         },
         data(s, chunk) {
@@ -147,9 +161,13 @@ export class RpcServer {
     const xid = r.u32();
     if (r.u32() !== 0) return; // not a CALL
     r.u32(); // rpc version
-    const prog = r.u32(), vers = r.u32(), proc = r.u32();
-    r.u32(); r.opaque(); // credentials
-    r.u32(); r.opaque(); // verifier
+    const prog = r.u32(),
+      vers = r.u32(),
+      proc = r.u32();
+    r.u32();
+    r.opaque(); // credentials
+    r.u32();
+    r.opaque(); // verifier
     let result: XdrWriter | null | undefined;
     let stat = SUCCESS;
     try {
@@ -211,18 +229,28 @@ export async function portmapCall(proc: 1 | 2, prog: number, vers: number, port:
         },
         connectError(_s, e) {
           clearTimeout(timer);
-          reject(new Error(`rpcbind is not running on 127.0.0.1:111 (apt install rpcbind; start it with rpcbind -w): ${e.message}`));
+          reject(
+            new Error(
+              `rpcbind is not running on 127.0.0.1:111 (apt install rpcbind; start it with rpcbind -w): ${e.message}`,
+            ),
+          );
         },
       },
     }).catch((e: Error) => {
       clearTimeout(timer);
-      reject(new Error(`rpcbind is not running on 127.0.0.1:111 (apt install rpcbind; start it with rpcbind -w): ${e.message}`));
+      reject(
+        new Error(
+          `rpcbind is not running on 127.0.0.1:111 (apt install rpcbind; start it with rpcbind -w): ${e.message}`,
+        ),
+      );
     });
   });
   const r = new XdrReader(reply);
-  r.u32(); r.u32();
+  r.u32();
+  r.u32();
   if (r.u32() !== 0) throw new Error("rpcbind refused the registration");
-  r.u32(); r.opaque();
+  r.u32();
+  r.opaque();
   if (r.u32() !== 0) throw new Error("rpcbind could not run the call");
   return r.u32() === 1;
 }

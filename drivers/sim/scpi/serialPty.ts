@@ -23,7 +23,10 @@ export async function servePty(instrument: SimulatedInstrument, link?: string): 
   // socat replaces whatever is at `link=`: a file there is someone's, not a pty link left behind.
   for (const p of [path, simEnd]) {
     const existing = lstatSync(p, { throwIfNoEntry: false });
-    if (existing && !existing.isSymbolicLink()) throw new SimDefinitionError(`serial link ${JSON.stringify(p)}: a file already exists there; choose another path`);
+    if (existing && !existing.isSymbolicLink())
+      throw new SimDefinitionError(
+        `serial link ${JSON.stringify(p)}: a file already exists there; choose another path`,
+      );
   }
   let proc: ReturnType<typeof Bun.spawn>;
   try {
@@ -66,7 +69,8 @@ async function serve(port: LabDaemonSerialPort, instrument: SimulatedInstrument)
     for (const message of messages) {
       const reply = instrument.handle(message);
       // A serial line cannot be "closed by the peer": a drop is just a partial answer.
-      if (reply.kind === "data" || reply.kind === "drop") await port.write(Buffer.from(reply.bytes)).catch(() => undefined);
+      if (reply.kind === "data" || reply.kind === "drop")
+        await port.write(Buffer.from(reply.bytes)).catch(() => undefined);
     }
   }
 }
@@ -83,7 +87,12 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, needle: string, e
       if (text.includes(needle)) return;
     }
   })();
-  await Promise.race([found, exited.then((code) => { throw new Error(`socat exited (${code}): ${text.trim()}`); })]);
+  await Promise.race([
+    found,
+    exited.then((code) => {
+      throw new Error(`socat exited (${code}): ${text.trim()}`);
+    }),
+  ]);
   // Keep draining its log so socat never blocks on a full pipe.
   void (async () => {
     try {

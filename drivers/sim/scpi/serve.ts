@@ -42,7 +42,10 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
       }
       if (r.hislip) {
         const { HislipSimServer } = await import("./hislipServer.ts");
-        const server = new HislipSimServer(inst, r.hislip.name ?? "hislip0", { host: r.hislip.host, port: r.hislip.port });
+        const server = new HislipSimServer(inst, r.hislip.name ?? "hislip0", {
+          host: r.hislip.host,
+          port: r.hislip.port,
+        });
         closers.push(() => server.close());
         resources.push({ resource: server.resource, device: r.device, kind: "hislip" });
       }

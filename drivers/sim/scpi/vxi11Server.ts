@@ -5,12 +5,26 @@ import { RpcServer, XdrWriter, portmapCall, type RpcConnection, type XdrReader }
 import type { SimulatedInstrument, SimReply } from "./instrument.ts";
 import { splitMessages } from "./messages.ts";
 
-const CORE = 0x0607af, ABORT = 0x0607b0, VERS = 1;
-const FLAG_END = 8, FLAG_TERMCHR = 128;
-const REASON_REQCNT = 1, REASON_CHR = 2, REASON_END = 4;
-const ERR = { none: 0, notAccessible: 3, invalidLink: 4, notSupported: 8, locked: 11, noLock: 12, ioTimeout: 15 } as const;
+const CORE = 0x0607af,
+  ABORT = 0x0607b0,
+  VERS = 1;
+const FLAG_END = 8,
+  FLAG_TERMCHR = 128;
+const REASON_REQCNT = 1,
+  REASON_CHR = 2,
+  REASON_END = 4;
+const ERR = {
+  none: 0,
+  notAccessible: 3,
+  invalidLink: 4,
+  notSupported: 8,
+  locked: 11,
+  noLock: 12,
+  ioTimeout: 15,
+} as const;
 const MAX_RECV = 1 << 20;
-const INTR = 0x0607b1, DEVICE_INTR_SRQ = 30;
+const INTR = 0x0607b1,
+  DEVICE_INTR_SRQ = 30;
 
 /** The interrupt channel a client asked for with create_intr_chan: the device calls device_intr_srq on it. */
 interface IntrChannel {
@@ -42,7 +56,9 @@ class Vxi11Host {
   #nextLid = 1;
 
   async start(): Promise<void> {
-    this.abort = new RpcServer((prog, _v, proc) => (prog === ABORT && proc === 1 ? new XdrWriter().u32(ERR.none) : null));
+    this.abort = new RpcServer((prog, _v, proc) =>
+      prog === ABORT && proc === 1 ? new XdrWriter().u32(ERR.none) : null,
+    );
     this.core = new RpcServer((prog, vers, proc, args, conn) => this.#call(prog, vers, proc, args, conn));
     this.core.onClose = (conn) => {
       for (const [lid, l] of this.links) if (l.conn === conn) this.#destroy(lid);
@@ -83,8 +99,18 @@ class Vxi11Host {
     const handle = link.srq.handle;
     void ch.socket.then((s) => {
       if (!s) return;
-      const body = new XdrWriter().u32(++ch.xid).u32(0).u32(2).u32(ch.prog).u32(ch.vers).u32(DEVICE_INTR_SRQ)
-        .u32(0).u32(0).u32(0).u32(0).opaque(handle);
+      const body = new XdrWriter()
+        .u32(++ch.xid)
+        .u32(0)
+        .u32(2)
+        .u32(ch.prog)
+        .u32(ch.vers)
+        .u32(DEVICE_INTR_SRQ)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .opaque(handle);
       const record = Buffer.concat(body.parts());
       const mark = Buffer.alloc(4);
       mark.writeUInt32BE((0x80000000 | record.byteLength) >>> 0);
@@ -92,11 +118,19 @@ class Vxi11Host {
     });
   }
 
-  async #call(prog: number, vers: number, proc: number, a: XdrReader, conn: RpcConnection): Promise<XdrWriter | null | undefined> {
+  async #call(
+    prog: number,
+    vers: number,
+    proc: number,
+    a: XdrReader,
+    conn: RpcConnection,
+  ): Promise<XdrWriter | null | undefined> {
     if (prog !== CORE || vers !== VERS) return null;
     if (proc === 0) return new XdrWriter();
     if (proc === 10) {
-      a.i32(); a.u32(); a.u32(); // clientId, lockDevice, lock_timeout
+      a.i32();
+      a.u32();
+      a.u32(); // clientId, lockDevice, lock_timeout
       const name = a.string();
       const inst = this.devices.get(name);
       if (!inst) return new XdrWriter().u32(ERR.notAccessible).i32(0).u32(this.abort.port).u32(MAX_RECV);
@@ -105,7 +139,8 @@ class Vxi11Host {
       return new XdrWriter().u32(ERR.none).i32(lid).u32(this.abort.port).u32(MAX_RECV);
     }
     // The interrupt channel belongs to the client's connection, not to a link.
-    if (proc === 25) { // create_intr_chan: hostAddr, hostPort, progNum, progVers, progFamily
+    if (proc === 25) {
+      // create_intr_chan: hostAddr, hostPort, progNum, progVers, progFamily
       const addr = a.u32();
       const port = a.u32();
       const prog = a.u32();
@@ -117,26 +152,35 @@ class Vxi11Host {
       this.intr.set(conn, { socket, prog, vers, xid: 0 });
       return new XdrWriter().u32((await socket) ? ERR.none : 6); // 6: channel not established
     }
-    if (proc === 26) { // destroy_intr_chan
+    if (proc === 26) {
+      // destroy_intr_chan
       if (!this.intr.has(conn)) return new XdrWriter().u32(6);
       this.#closeIntr(conn);
       return new XdrWriter().u32(ERR.none);
     }
     const link = this.links.get(a.i32());
     const err = (code: number) => new XdrWriter().u32(code);
-    if (!link) return proc === 11 ? err(ERR.invalidLink).u32(0) : proc === 12 ? err(ERR.invalidLink).u32(0).opaque(new Uint8Array(0)) : err(ERR.invalidLink);
+    if (!link)
+      return proc === 11
+        ? err(ERR.invalidLink).u32(0)
+        : proc === 12
+          ? err(ERR.invalidLink).u32(0).opaque(new Uint8Array(0))
+          : err(ERR.invalidLink);
     const holder = this.locks.get(link.name);
     const lockedOut = holder !== undefined && holder !== link.lid;
     switch (proc) {
-      case 11: { // device_write
-        a.u32(); a.u32();
+      case 11: {
+        // device_write
+        a.u32();
+        a.u32();
         const flags = a.u32();
         const data = a.opaque();
         if (lockedOut) return err(ERR.locked).u32(0);
         this.#take(link, Buffer.from(data).toString("latin1"), (flags & FLAG_END) !== 0);
         return err(ERR.none).u32(data.byteLength);
       }
-      case 12: { // device_read
+      case 12: {
+        // device_read
         const size = a.u32();
         const ioTimeout = a.u32();
         a.u32();
@@ -145,21 +189,27 @@ class Vxi11Host {
         if (lockedOut) return err(ERR.locked).u32(0).opaque(new Uint8Array(0));
         return this.#read(link, size, ioTimeout, (flags & FLAG_TERMCHR) !== 0 ? termChar : -1);
       }
-      case 13: return err(ERR.none).u32(link.inst.readStatusByte()); // device_readstb
-      case 20: { // device_enable_srq
+      case 13:
+        return err(ERR.none).u32(link.inst.readStatusByte()); // device_readstb
+      case 20: {
+        // device_enable_srq
         const enable = a.u32() !== 0;
         const handle = new Uint8Array(a.opaque());
         link.srq?.off();
         link.srq = enable ? { handle, off: link.inst.onServiceRequest(() => this.#sendSrq(link)) } : null;
         return err(ERR.none);
       }
-      case 14: case 16: case 17: return err(ERR.none);
+      case 14:
+      case 16:
+      case 17:
+        return err(ERR.none);
       case 15: // device_clear
         link.inbound = "";
         link.out = [];
         link.offset = 0;
         return err(ERR.none);
-      case 18: { // device_lock
+      case 18: {
+        // device_lock
         if (holder === undefined || holder === link.lid) {
           this.locks.set(link.name, link.lid);
           return err(ERR.none);

@@ -69,14 +69,20 @@ export class HsProtocolError extends Error {}
 /** Takes one whole message off `rx`, or null when it holds less. The payload is a copy when `copy`. */
 export function take(rx: RxBuffer, copy = true): HsMessage | null {
   if (rx.buffered < 16) return null;
-  const b = rx.buf, p = rx.pos;
+  const b = rx.buf,
+    p = rx.pos;
   if (b[p] !== 0x48 || b[p + 1] !== 0x53) throw new HsProtocolError("not a HiSLIP message (no 'HS' prologue)");
   const len = b.readBigUInt64BE(p + 8);
   if (len > BigInt(MAX_PAYLOAD)) throw new HsProtocolError(`HiSLIP payload of ${len} bytes exceeds ${MAX_PAYLOAD}`);
   const n = Number(len);
   if (rx.buffered < 16 + n) return null;
   const view = b.subarray(p + 16, p + 16 + n);
-  const msg = { type: b[p + 2]!, control: b[p + 3]!, param: b.readUInt32BE(p + 4), payload: copy ? Buffer.from(view) : view };
+  const msg = {
+    type: b[p + 2]!,
+    control: b[p + 3]!,
+    param: b.readUInt32BE(p + 4),
+    payload: copy ? Buffer.from(view) : view,
+  };
   rx.pos += 16 + n;
   if (rx.pos >= rx.len) rx.reset();
   return msg;

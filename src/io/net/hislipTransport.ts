@@ -4,12 +4,25 @@
 // are matched to the message they answer by ID either way).
 import { NetIoError } from "../ioErrors.ts";
 import type { NetTransport } from "./netSession.ts";
-import { FIRST_MESSAGE_ID, HISLIP_PORT, Hs, HsProtocolError, MAX_PAYLOAD, PROTOCOL_VERSION, encode, take, u64, type HsMessage } from "./hislipMessages.ts";
+import {
+  FIRST_MESSAGE_ID,
+  HISLIP_PORT,
+  Hs,
+  HsProtocolError,
+  MAX_PAYLOAD,
+  PROTOCOL_VERSION,
+  encode,
+  take,
+  u64,
+  type HsMessage,
+} from "./hislipMessages.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 import { TcpLink, timeoutError } from "./tcpLink.ts";
 
 const VENDOR = 0x4c44; // "LD"
-const LOCK_FAIL = 0, LOCK_OK = 1, LOCK_SHARED_RELEASED = 2;
+const LOCK_FAIL = 0,
+  LOCK_OK = 1,
+  LOCK_SHARED_RELEASED = 2;
 
 interface AsyncWait {
   type: number;
@@ -64,15 +77,23 @@ export class HislipTransport implements NetTransport {
     this.rx.reset();
     await this.#sync.connect(d);
     const where = `HiSLIP ${this.#sync.where}/${this.#subAddress}`;
-    this.#sync.write(encode(Hs.Initialize, 0, ((PROTOCOL_VERSION << 16) | VENDOR) >>> 0, Buffer.from(this.#subAddress, "latin1")), d);
+    this.#sync.write(
+      encode(Hs.Initialize, 0, ((PROTOCOL_VERSION << 16) | VENDOR) >>> 0, Buffer.from(this.#subAddress, "latin1")),
+      d,
+    );
     const init = await this.#readSync(d, true);
-    if (init.type !== Hs.InitializeResponse) throw new NetIoError("connection", `${where}: Initialize answered with message type ${init.type}`, 71, "EPROTO");
+    if (init.type !== Hs.InitializeResponse)
+      throw new NetIoError("connection", `${where}: Initialize answered with message type ${init.type}`, 71, "EPROTO");
     this.#overlapped = (init.control & 1) !== 0;
     const sessionId = init.param & 0xffff;
     await this.#async.connect(d);
     const ai = await this.#asyncRequest(encode(Hs.AsyncInitialize, 0, sessionId), Hs.AsyncInitializeResponse, d);
     void ai;
-    const mm = await this.#asyncRequest(encode(Hs.AsyncMaximumMessageSize, 0, 0, u64(MAX_PAYLOAD)), Hs.AsyncMaximumMessageSizeResponse, d);
+    const mm = await this.#asyncRequest(
+      encode(Hs.AsyncMaximumMessageSize, 0, 0, u64(MAX_PAYLOAD)),
+      Hs.AsyncMaximumMessageSizeResponse,
+      d,
+    );
     if (mm.payload.byteLength === 8) this.#serverMax = Number(mm.payload.readBigUInt64BE(0));
     this.#messageId = FIRST_MESSAGE_ID;
     this.#lastSent = FIRST_MESSAGE_ID - 2;
@@ -87,7 +108,14 @@ export class HislipTransport implements NetTransport {
   }
 
   abort(): void {
-    this.#sync.close(new NetIoError("connection", `HiSLIP connection to ${this.#sync.where} closed while waiting for it`, 107, "ENOTCONN"));
+    this.#sync.close(
+      new NetIoError(
+        "connection",
+        `HiSLIP connection to ${this.#sync.where} closed while waiting for it`,
+        107,
+        "ENOTCONN",
+      ),
+    );
   }
 
   // One message as Data … DataEnd, each payload within the server's maximum; one message ID for all.
@@ -169,21 +197,35 @@ export class HislipTransport implements NetTransport {
 
   /** An exclusive lock (`shared` empty) or a shared one named `shared`, waiting up to `timeoutMs`. */
   async lock(d: number, timeoutMs: number, shared = ""): Promise<void> {
-    const r = await this.#asyncRequest(encode(Hs.AsyncLock, 1, Math.max(0, Math.floor(timeoutMs)), Buffer.from(shared, "latin1")), Hs.AsyncLockResponse, d + 1000);
+    const r = await this.#asyncRequest(
+      encode(Hs.AsyncLock, 1, Math.max(0, Math.floor(timeoutMs)), Buffer.from(shared, "latin1")),
+      Hs.AsyncLockResponse,
+      d + 1000,
+    );
     if (r.control === LOCK_OK) return;
     const where = `HiSLIP AsyncLock on ${this.#sync.where}/${this.#subAddress}`;
-    if (r.control === LOCK_FAIL) throw new NetIoError("timeout", `${where}: still locked by another client`, 0, "HISLIP_LOCKED");
+    if (r.control === LOCK_FAIL)
+      throw new NetIoError("timeout", `${where}: still locked by another client`, 0, "HISLIP_LOCKED");
     throw new NetIoError("device", `${where}: the lock request was refused (error)`, r.control, "HISLIP_LOCK_ERROR");
   }
 
   async unlock(d: number): Promise<void> {
     const r = await this.#asyncRequest(encode(Hs.AsyncLock, 0, this.#lastSent), Hs.AsyncLockResponse, d);
     if (r.control === LOCK_OK || r.control === LOCK_SHARED_RELEASED) return;
-    throw new NetIoError("device", `HiSLIP AsyncLock release on ${this.#sync.where}/${this.#subAddress}: no lock held`, r.control, "HISLIP_LOCK_ERROR");
+    throw new NetIoError(
+      "device",
+      `HiSLIP AsyncLock release on ${this.#sync.where}/${this.#subAddress}: no lock held`,
+      r.control,
+      "HISLIP_LOCK_ERROR",
+    );
   }
 
   async remoteLocal(d: number, code: number): Promise<void> {
-    const r = await this.#asyncRequest(encode(Hs.AsyncRemoteLocalControl, code, this.#lastSent), Hs.AsyncRemoteLocalResponse, d);
+    const r = await this.#asyncRequest(
+      encode(Hs.AsyncRemoteLocalControl, code, this.#lastSent),
+      Hs.AsyncRemoteLocalResponse,
+      d,
+    );
     void r;
   }
 
@@ -198,7 +240,11 @@ export class HislipTransport implements NetTransport {
 
   /** The status byte (AsyncStatusQuery); reading it clears the instrument's RQS, as a serial poll does. */
   async statusByte(d: number): Promise<number> {
-    const r = await this.#asyncRequest(encode(Hs.AsyncStatusQuery, this.#rmtDelivered ? 1 : 0, this.#lastSent), Hs.AsyncStatusResponse, d);
+    const r = await this.#asyncRequest(
+      encode(Hs.AsyncStatusQuery, this.#rmtDelivered ? 1 : 0, this.#lastSent),
+      Hs.AsyncStatusResponse,
+      d,
+    );
     return r.control;
   }
 
@@ -216,10 +262,20 @@ export class HislipTransport implements NetTransport {
       if (m) {
         if (m.type === Hs.FatalError) {
           this.close();
-          throw new NetIoError("connection", `HiSLIP fatal error ${m.control} from ${this.#sync.where}: ${m.payload.toString("latin1")}`, m.control, "HISLIP_FATAL");
+          throw new NetIoError(
+            "connection",
+            `HiSLIP fatal error ${m.control} from ${this.#sync.where}: ${m.payload.toString("latin1")}`,
+            m.control,
+            "HISLIP_FATAL",
+          );
         }
         if (m.type === Hs.Error && !opening) {
-          throw new NetIoError("device", `HiSLIP error ${m.control} from ${this.#sync.where}: ${m.payload.toString("latin1")}`, m.control, "HISLIP_ERROR");
+          throw new NetIoError(
+            "device",
+            `HiSLIP error ${m.control} from ${this.#sync.where}: ${m.payload.toString("latin1")}`,
+            m.control,
+            "HISLIP_ERROR",
+          );
         }
         return m;
       }
@@ -228,7 +284,12 @@ export class HislipTransport implements NetTransport {
   }
 
   #unexpected(m: HsMessage): never {
-    throw new NetIoError("device", `HiSLIP: unexpected message type ${m.type} on the synchronous channel`, m.type, "EPROTO");
+    throw new NetIoError(
+      "device",
+      `HiSLIP: unexpected message type ${m.type} on the synchronous channel`,
+      m.type,
+      "EPROTO",
+    );
   }
 
   // One request at a time on the async channel (the session runs requests in order).
@@ -272,7 +333,15 @@ export class HislipTransport implements NetTransport {
         this.#asyncWait = null;
         clearTimeout(w.timer);
         if (m.type === w.type) w.resolve(m);
-        else w.reject(new NetIoError("device", `HiSLIP error ${m.control} on the async channel: ${m.payload.toString("latin1")}`, m.control, "HISLIP_ERROR"));
+        else
+          w.reject(
+            new NetIoError(
+              "device",
+              `HiSLIP error ${m.control} on the async channel: ${m.payload.toString("latin1")}`,
+              m.control,
+              "HISLIP_ERROR",
+            ),
+          );
       }
     }
   }

@@ -41,7 +41,8 @@ export interface NetTransport {
   dispose?(): void;
 }
 
-const ENC_UTF8 = 1, ENC_LATIN1 = 2;
+const ENC_UTF8 = 1,
+  ENC_LATIN1 = 2;
 const DIRECT_ABOVE = 65536;
 /** Requests waiting behind the one in progress; beyond this a caller is refused rather than queued. */
 export const MAX_QUEUED = 100_000;
@@ -98,7 +99,13 @@ export class NetSession implements HandOverSession {
     });
   }
 
-  query(data: string | Uint8Array, term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
+  query(
+    data: string | Uint8Array,
+    term: string,
+    maxBytes: number,
+    timeoutMs: number,
+    enc: number,
+  ): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
     const t = this.#term(term);
     return this.#submit(timeoutMs, (d) => {
@@ -166,7 +173,11 @@ export class NetSession implements HandOverSession {
   /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
   enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
     return this.#submit(timeoutMs, async (d) => {
-      if (!this.#t.enableSrq) throw new NetIoError("unsupported", `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`);
+      if (!this.#t.enableSrq)
+        throw new NetIoError(
+          "unsupported",
+          `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`,
+        );
       if (!this.#ready()) await this.#ensureOpen(d);
       await this.#t.enableSrq(d, onSrq);
     });
@@ -198,9 +209,12 @@ export class NetSession implements HandOverSession {
   #submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
     // checkWaitMs, inlined for the common case.
     if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
-    if (this.#closed) return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
+    if (this.#closed)
+      return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
     if (this.#queue.length - this.#head >= MAX_QUEUED) {
-      return Promise.reject(new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }));
+      return Promise.reject(
+        new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }),
+      );
     }
     if (!this.#running) {
       // Nothing queued: start now, without a trip through the queue.
@@ -408,7 +422,8 @@ export class NetSession implements HandOverSession {
     }
     while (rx.buffered < 2) await this.#fill(d, 0);
     const digits = rx.buf[rx.pos + 1]! - 0x30;
-    if (digits < 0 || digits > 9) await this.#abandon(d, "malformed IEEE 488.2 block header: '#' not followed by a digit");
+    if (digits < 0 || digits > 9)
+      await this.#abandon(d, "malformed IEEE 488.2 block header: '#' not followed by a digit");
     if (digits === 0) {
       rx.pos += 2;
       return (await this.#readUntil(term, maxBytes, d, 0)) as Uint8Array; // indefinite length: ends with the message

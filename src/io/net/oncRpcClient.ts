@@ -4,7 +4,10 @@
 import { NetIoError } from "../ioErrors.ts";
 import { TcpLink } from "./tcpLink.ts";
 
-const CALL = 0, REPLY = 1, MSG_ACCEPTED = 0, SUCCESS = 0;
+const CALL = 0,
+  REPLY = 1,
+  MSG_ACCEPTED = 0,
+  SUCCESS = 0;
 const MAX_RECORD = 64 << 20;
 const ACCEPT_STAT = ["SUCCESS", "PROG_UNAVAIL", "PROG_MISMATCH", "PROC_UNAVAIL", "GARBAGE_ARGS", "SYSTEM_ERR"];
 
@@ -42,7 +45,10 @@ export class XdrOut {
 }
 
 export class XdrIn {
-  constructor(readonly buf: Buffer, public off: number) {}
+  constructor(
+    readonly buf: Buffer,
+    public off: number,
+  ) {}
   u32(): number {
     if (this.off + 4 > this.buf.byteLength) throw new NetIoError("device", "truncated ONC RPC reply");
     const v = this.buf.readUInt32BE(this.off);
@@ -66,7 +72,12 @@ export class RpcClient {
   readonly link: TcpLink;
   #xid = 0x4c440000; // "LD" in the high half: readable in packet captures
 
-  constructor(host: string, port: number, readonly prog: number, readonly vers: number) {
+  constructor(
+    host: string,
+    port: number,
+    readonly prog: number,
+    readonly vers: number,
+  ) {
     this.link = new TcpLink(host, port);
   }
 
@@ -77,7 +88,18 @@ export class RpcClient {
   /** Sends the call and resolves with a reader at its results. */
   async call(proc: number, args: Uint8Array, deadline: number): Promise<XdrIn> {
     const xid = (this.#xid = (this.#xid + 1) >>> 0);
-    const head = new XdrOut().u32(0).u32(xid).u32(CALL).u32(2).u32(this.prog).u32(this.vers).u32(proc).u32(0).u32(0).u32(0).u32(0);
+    const head = new XdrOut()
+      .u32(0)
+      .u32(xid)
+      .u32(CALL)
+      .u32(2)
+      .u32(this.prog)
+      .u32(this.vers)
+      .u32(proc)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .u32(0);
     const h = head.bytes();
     h.writeUInt32BE((0x80000000 | (h.byteLength - 4 + args.byteLength)) >>> 0, 0);
     const msg = Buffer.concat([h, args]);
@@ -90,7 +112,8 @@ export class RpcClient {
         continue;
       }
       if (r.u32() !== REPLY) throw new NetIoError("device", "ONC RPC: not a reply");
-      if (r.u32() !== MSG_ACCEPTED) throw new NetIoError("device", "ONC RPC call denied by the server", 1, "MSG_DENIED");
+      if (r.u32() !== MSG_ACCEPTED)
+        throw new NetIoError("device", "ONC RPC call denied by the server", 1, "MSG_DENIED");
       r.u32(); // verifier flavour
       r.opaque();
       const stat = r.u32();
@@ -148,20 +171,43 @@ function noReply(): NetIoError {
 }
 
 /** The TCP port the portmapper on `host` has for (prog, vers, TCP). */
-export async function portmapGetPort(host: string, prog: number, vers: number, deadline: number, portmapperPort = 111): Promise<number> {
+export async function portmapGetPort(
+  host: string,
+  prog: number,
+  vers: number,
+  deadline: number,
+  portmapperPort = 111,
+): Promise<number> {
   const pm = new RpcClient(host, portmapperPort, 100000, 2);
   try {
     await pm.connect(deadline);
   } catch (e) {
     const n = e as NetIoError;
-    throw new NetIoError(n.kind, `portmapper (rpcbind) on ${host}:${portmapperPort} unreachable: ${n.message}`, n.code, n.codeName);
+    throw new NetIoError(
+      n.kind,
+      `portmapper (rpcbind) on ${host}:${portmapperPort} unreachable: ${n.message}`,
+      n.code,
+      n.codeName,
+    );
   }
   try {
     const r = await pm.call(3, new XdrOut().u32(prog).u32(vers).u32(6).u32(0).bytes(), deadline); // GETPORT, TCP
     const port = r.u32();
-    if (port === 0) throw new NetIoError("connection", `no VXI-11 server registered with the portmapper on ${host}`, 111, "ECONNREFUSED");
+    if (port === 0)
+      throw new NetIoError(
+        "connection",
+        `no VXI-11 server registered with the portmapper on ${host}`,
+        111,
+        "ECONNREFUSED",
+      );
     // The reply is a u32: cut to 16 bits it would silently reach some other port.
-    if (port > 65535) throw new NetIoError("connection", `the portmapper on ${host} answered port ${port}, outside 1–65535`, 71, "EPROTO");
+    if (port > 65535)
+      throw new NetIoError(
+        "connection",
+        `the portmapper on ${host} answered port ${port}, outside 1–65535`,
+        71,
+        "EPROTO",
+      );
     return port;
   } finally {
     pm.link.close();

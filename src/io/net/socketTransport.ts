@@ -31,7 +31,9 @@ export class SocketTransport implements NetTransport {
   }
 
   abort(): void {
-    this.#link.close(new NetIoError("connection", `connection to ${this.#link.where} closed while waiting for it`, 107, "ENOTCONN"));
+    this.#link.close(
+      new NetIoError("connection", `connection to ${this.#link.where} closed while waiting for it`, 107, "ENOTCONN"),
+    );
   }
 
   write(data: Uint8Array | string, deadline: number): Promise<void> | void {

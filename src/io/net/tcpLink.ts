@@ -7,7 +7,10 @@ import { NetIoError } from "../ioErrors.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 
 const nonAscii = /[^\x00-\x7f]/;
-const ETIMEDOUT = 110, ECONNRESET = 104, ENOTCONN = 107, EPIPE = 32;
+const ETIMEDOUT = 110,
+  ECONNRESET = 104,
+  ENOTCONN = 107,
+  EPIPE = 32;
 
 interface Waiter {
   resolve: () => void;
@@ -56,7 +59,11 @@ export class TcpLink {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
 
-  constructor(readonly host: string, readonly port: number, pauseAbove = 64 << 20) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    pauseAbove = 64 << 20,
+  ) {
     this.pauseAbove = pauseAbove;
   }
 
@@ -90,24 +97,38 @@ export class TcpLink {
       },
     });
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(timeoutError(`connect to ${this.where}`)), Math.max(0, deadline - performance.now()));
+      timer = setTimeout(
+        () => reject(timeoutError(`connect to ${this.where}`)),
+        Math.max(0, deadline - performance.now()),
+      );
     });
     let socket: Socket<undefined>;
     try {
       socket = await Promise.race([connecting, timedOut]);
     } catch (e) {
       // A connection that completes after the deadline is closed at once.
-      void connecting.then((s) => s.terminate(), () => undefined);
+      void connecting.then(
+        (s) => s.terminate(),
+        () => undefined,
+      );
       if (e instanceof NetIoError) throw e;
       const err = e as Error & { code?: string; errno?: number };
       const kind = err.code === "ETIMEDOUT" ? "timeout" : "connection";
-      throw new NetIoError(kind, `connect to ${this.where}: ${osMessage(err)}`, Math.abs(err.errno ?? 111), err.code ?? "ECONNREFUSED");
+      throw new NetIoError(
+        kind,
+        `connect to ${this.where}: ${osMessage(err)}`,
+        Math.abs(err.errno ?? 111),
+        err.code ?? "ECONNREFUSED",
+      );
     } finally {
       clearTimeout(timer);
     }
     if (generation !== this.#generation) {
       socket.terminate();
-      throw this.#closedBy ?? new NetIoError("connection", `connect to ${this.where}: closed while connecting`, ENOTCONN, "ENOTCONN");
+      throw (
+        this.#closedBy ??
+        new NetIoError("connection", `connect to ${this.where}: closed while connecting`, ENOTCONN, "ENOTCONN")
+      );
     }
     socket.setNoDelay(true); // SCPI exchanges are small request/response pairs: Nagle would add up to 40 ms
     // An idle instrument must not keep the process alive; a pending wait's timer does while it waits.
@@ -138,7 +159,8 @@ export class TcpLink {
   write(data: Uint8Array | string, deadline: number): Promise<void> | undefined {
     const n = this.#live().write(data);
     if (n < 0) throw this.#broken(`write to ${this.where}`, EPIPE, "EPIPE");
-    const bytes = typeof data === "string" ? (n === data.length && !nonAscii.test(data) ? null : Buffer.from(data)) : data;
+    const bytes =
+      typeof data === "string" ? (n === data.length && !nonAscii.test(data) ? null : Buffer.from(data)) : data;
     if (!bytes || n >= bytes.byteLength) return undefined;
     return this.#writeRest(bytes, n, deadline);
   }
@@ -221,7 +243,12 @@ export class TcpLink {
     this.#direct = null;
     this.rx.reset();
     const err = e
-      ? new NetIoError("connection", `connection to ${this.where}: ${e.message}`, ECONNRESET, (e as { code?: string }).code ?? "ECONNRESET")
+      ? new NetIoError(
+          "connection",
+          `connection to ${this.where}: ${e.message}`,
+          ECONNRESET,
+          (e as { code?: string }).code ?? "ECONNRESET",
+        )
       : new NetIoError("connection", `connection to ${this.where} closed by the peer`, ECONNRESET, "ECONNRESET");
     this.#closedBy = err;
     this.#fail(err);
@@ -282,7 +309,7 @@ export class TcpLink {
   }
 
   #fail(err: NetIoError): void {
-      const waiting = [this.#waiter, this.#drain];
+    const waiting = [this.#waiter, this.#drain];
     this.#waiter = this.#drain = null;
     this.#timer?.unref();
     for (const w of waiting) w?.reject(err);

@@ -3,7 +3,8 @@
 // it requests service. Bound to the local address of the core channel, so the instrument can reach it.
 import type { Socket, TCPSocketListener } from "bun";
 
-export const INTR_PROG = 0x0607b1, INTR_VERS = 1;
+export const INTR_PROG = 0x0607b1,
+  INTR_VERS = 1;
 const DEVICE_INTR_SRQ = 30;
 /** A call record beyond this closes the connection (device_intr_srq carries at most 40 bytes of handle). */
 const MAX_RECORD = 4096;
@@ -53,7 +54,9 @@ export class IntrServer {
 function answer(s: Socket<Conn>, call: Buffer, onSrq: (handle: Buffer) => void): void {
   if (call.byteLength < 40) return void s.end();
   const xid = call.readUInt32BE(0);
-  const prog = call.readUInt32BE(12), vers = call.readUInt32BE(16), proc = call.readUInt32BE(20);
+  const prog = call.readUInt32BE(12),
+    vers = call.readUInt32BE(16),
+    proc = call.readUInt32BE(20);
   // Skip the credential and verifier (flavour, length, body each).
   let off = 24;
   for (let i = 0; i < 2; i++) off += 8 + ((call.readUInt32BE(off + 4) + 3) & ~3);

@@ -6,18 +6,40 @@ import { RpcClient, XdrOut, portmapGetPort, type XdrIn } from "./oncRpcClient.ts
 import { RxBuffer } from "./rxBuffer.ts";
 import { INTR_PROG, INTR_VERS, IntrServer } from "./vxi11Intr.ts";
 
-const CORE_PROG = 0x0607af, VERS = 1;
-const DEVICE_ENABLE_SRQ = 20, CREATE_INTR_CHAN = 25, ERR_CHANNEL_EXISTS = 29;
-const CREATE_LINK = 10, DEVICE_WRITE = 11, DEVICE_READ = 12, DEVICE_CLEAR = 15, DEVICE_LOCK = 18, DEVICE_UNLOCK = 19, DESTROY_LINK = 23;
-const FLAG_WAITLOCK = 1, FLAG_END = 8, FLAG_TERMCHR = 128;
+const CORE_PROG = 0x0607af,
+  VERS = 1;
+const DEVICE_ENABLE_SRQ = 20,
+  CREATE_INTR_CHAN = 25,
+  ERR_CHANNEL_EXISTS = 29;
+const CREATE_LINK = 10,
+  DEVICE_WRITE = 11,
+  DEVICE_READ = 12,
+  DEVICE_CLEAR = 15,
+  DEVICE_LOCK = 18,
+  DEVICE_UNLOCK = 19,
+  DESTROY_LINK = 23;
+const FLAG_WAITLOCK = 1,
+  FLAG_END = 8,
+  FLAG_TERMCHR = 128;
 const REASON_END = 4;
-const ERR_IO_TIMEOUT = 15, ERR_LOCKED = 11;
+const ERR_IO_TIMEOUT = 15,
+  ERR_LOCKED = 11;
 const READ_CHUNK = 65536;
 const ERROR_NAMES: Record<number, string> = {
-  1: "syntax error", 3: "device not accessible", 4: "invalid link identifier", 5: "parameter error",
-  6: "channel not established", 8: "operation not supported", 9: "out of resources",
-  11: "device locked by another link", 12: "no lock held by this link", 15: "I/O timeout", 17: "I/O error",
-  21: "invalid address", 23: "abort", 29: "channel already established",
+  1: "syntax error",
+  3: "device not accessible",
+  4: "invalid link identifier",
+  5: "parameter error",
+  6: "channel not established",
+  8: "operation not supported",
+  9: "out of resources",
+  11: "device locked by another link",
+  12: "no lock held by this link",
+  15: "I/O timeout",
+  17: "I/O error",
+  21: "invalid address",
+  23: "abort",
+  29: "channel already established",
 };
 
 // A little beyond the device's own io_timeout, so its error 15 reaches us before our deadline does.
@@ -33,7 +55,12 @@ export class Vxi11Transport implements NetTransport {
   #intr: IntrServer | null = null;
   #onSrq: (() => void) | null = null;
 
-  constructor(readonly host: string, readonly device: string, readonly termChar: number, readonly portmapperPort = 111) {}
+  constructor(
+    readonly host: string,
+    readonly device: string,
+    readonly termChar: number,
+    readonly portmapperPort = 111,
+  ) {}
 
   get isOpen(): boolean {
     return this.#core !== null && this.#core.link.isOpen;
@@ -83,15 +110,24 @@ export class Vxi11Transport implements NetTransport {
     const core = this.#live();
     const local = core.link.localAddress ?? "";
     const octets = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(local);
-    if (!octets) throw new NetIoError("unsupported", `VXI-11 service requests need an IPv4 connection (local address '${local}')`);
+    if (!octets)
+      throw new NetIoError("unsupported", `VXI-11 service requests need an IPv4 connection (local address '${local}')`);
     this.#intr ??= new IntrServer(local, () => this.#onSrq?.());
     const addr = octets.slice(1).reduce((a, o) => a * 256 + Number(o), 0);
-    const chan = await core.call(CREATE_INTR_CHAN, new XdrOut().u32(addr).u32(this.#intr.port).u32(INTR_PROG).u32(INTR_VERS).u32(0).bytes(), rpcDeadline(d));
+    const chan = await core.call(
+      CREATE_INTR_CHAN,
+      new XdrOut().u32(addr).u32(this.#intr.port).u32(INTR_PROG).u32(INTR_VERS).u32(0).bytes(),
+      rpcDeadline(d),
+    );
     const err = chan.u32();
     if (err !== ERR_CHANNEL_EXISTS) this.#check(err, "create_intr_chan");
     const handle = Buffer.alloc(4);
     handle.writeInt32BE(this.#lid);
-    const r = await core.call(DEVICE_ENABLE_SRQ, new XdrOut().i32(this.#lid).u32(1).opaque(handle).bytes(), rpcDeadline(d));
+    const r = await core.call(
+      DEVICE_ENABLE_SRQ,
+      new XdrOut().i32(this.#lid).u32(1).opaque(handle).bytes(),
+      rpcDeadline(d),
+    );
     this.#check(r.u32(), "device_enable_srq");
   }
 
@@ -101,7 +137,8 @@ export class Vxi11Transport implements NetTransport {
     if (!core) return;
     if (core.link.isOpen && this.#lid >= 0) {
       // The link dies with the connection anyway; destroy_link is the polite form, not waited for long.
-      void core.call(DESTROY_LINK, new XdrOut().i32(this.#lid).bytes(), performance.now() + 500)
+      void core
+        .call(DESTROY_LINK, new XdrOut().i32(this.#lid).bytes(), performance.now() + 500)
         .catch(() => undefined)
         .finally(() => core.link.close());
     } else core.link.close();
@@ -109,7 +146,9 @@ export class Vxi11Transport implements NetTransport {
   }
 
   abort(): void {
-    this.#core?.link.close(new NetIoError("connection", `VXI-11 link to ${this.host} closed while waiting for it`, 107, "ENOTCONN"));
+    this.#core?.link.close(
+      new NetIoError("connection", `VXI-11 link to ${this.host} closed while waiting for it`, 107, "ENOTCONN"),
+    );
   }
 
   async write(message: Uint8Array | string, d: number): Promise<void> {
@@ -119,11 +158,17 @@ export class Vxi11Transport implements NetTransport {
     do {
       const chunk = Math.min(data.byteLength - off, this.#maxRecv);
       const last = off + chunk === data.byteLength;
-      const args = new XdrOut().i32(this.#lid).u32(ioTimeout(d)).u32(ioTimeout(d)).u32(last ? FLAG_END : 0).opaque(data.subarray(off, off + chunk));
+      const args = new XdrOut()
+        .i32(this.#lid)
+        .u32(ioTimeout(d))
+        .u32(ioTimeout(d))
+        .u32(last ? FLAG_END : 0)
+        .opaque(data.subarray(off, off + chunk));
       const r = await core.call(DEVICE_WRITE, args.bytes(), rpcDeadline(d));
       this.#check(r.u32(), "device_write");
       const size = r.u32();
-      if (size === 0 && chunk > 0) throw new NetIoError("device", "VXI-11 device_write accepted no bytes", 17, "VXI11_ERROR");
+      if (size === 0 && chunk > 0)
+        throw new NetIoError("device", "VXI-11 device_write accepted no bytes", 17, "VXI11_ERROR");
       off += Math.min(size, chunk);
     } while (off < data.byteLength);
   }
@@ -151,7 +196,11 @@ export class Vxi11Transport implements NetTransport {
 
   async clear(d: number): Promise<void> {
     if (!this.isOpen) return;
-    const r = await this.#live().call(DEVICE_CLEAR, new XdrOut().i32(this.#lid).u32(0).u32(ioTimeout(d)).u32(ioTimeout(d)).bytes(), rpcDeadline(d));
+    const r = await this.#live().call(
+      DEVICE_CLEAR,
+      new XdrOut().i32(this.#lid).u32(0).u32(ioTimeout(d)).u32(ioTimeout(d)).bytes(),
+      rpcDeadline(d),
+    );
     this.#check(r.u32(), "device_clear");
   }
 
@@ -160,9 +209,19 @@ export class Vxi11Transport implements NetTransport {
   }
 
   async lock(d: number): Promise<void> {
-    const r = await this.#live().call(DEVICE_LOCK, new XdrOut().i32(this.#lid).u32(FLAG_WAITLOCK).u32(ioTimeout(d)).bytes(), rpcDeadline(d));
+    const r = await this.#live().call(
+      DEVICE_LOCK,
+      new XdrOut().i32(this.#lid).u32(FLAG_WAITLOCK).u32(ioTimeout(d)).bytes(),
+      rpcDeadline(d),
+    );
     const err = r.u32();
-    if (err === ERR_LOCKED) throw new NetIoError("timeout", `VXI-11 device_lock on ${this.host}/${this.device}: still locked by another link`, err, "VXI11_LOCKED");
+    if (err === ERR_LOCKED)
+      throw new NetIoError(
+        "timeout",
+        `VXI-11 device_lock on ${this.host}/${this.device}: still locked by another link`,
+        err,
+        "VXI11_LOCKED",
+      );
     this.#check(err, "device_lock");
   }
 
@@ -177,8 +236,13 @@ export class Vxi11Transport implements NetTransport {
     const core = this.#live();
     const tc = this.termChar;
     for (;;) {
-      const args = new XdrOut().i32(this.#lid).u32(Math.min(max, 0x7fffffff)).u32(ioTimeout(d)).u32(ioTimeout(d))
-        .u32(tc >= 0 ? FLAG_TERMCHR : 0).u32(tc >= 0 ? tc : 0);
+      const args = new XdrOut()
+        .i32(this.#lid)
+        .u32(Math.min(max, 0x7fffffff))
+        .u32(ioTimeout(d))
+        .u32(ioTimeout(d))
+        .u32(tc >= 0 ? FLAG_TERMCHR : 0)
+        .u32(tc >= 0 ? tc : 0);
       const r = await core.call(DEVICE_READ, args.bytes(), rpcDeadline(d));
       this.#check(r.u32(), "device_read");
       // Only END ends a message: a CHR stop can fall inside a binary block, and the session finds the
@@ -186,11 +250,21 @@ export class Vxi11Transport implements NetTransport {
       const end = (r.u32() & REASON_END) !== 0;
       const data = r.opaque();
       if (data.byteLength > max) {
-        throw new NetIoError("device", `VXI-11 device_read on ${this.host}/${this.device}: the reply holds more bytes than requested`, 17, "VXI11_ERROR");
+        throw new NetIoError(
+          "device",
+          `VXI-11 device_read on ${this.host}/${this.device}: the reply holds more bytes than requested`,
+          17,
+          "VXI11_ERROR",
+        );
       }
       if (data.byteLength > 0 || end) return { data, end };
       if (performance.now() >= d) {
-        throw new NetIoError("timeout", `VXI-11 device_read on ${this.host}/${this.device}: no data before the deadline`, 110, "ETIMEDOUT");
+        throw new NetIoError(
+          "timeout",
+          `VXI-11 device_read on ${this.host}/${this.device}: no data before the deadline`,
+          110,
+          "ETIMEDOUT",
+        );
       }
     }
   }

@@ -53,8 +53,12 @@ export const doc = (d: RouteDoc) => d as never;
  */
 export function objectBody(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(422, "ValidationError", "Request body must be a JSON object (sent as Content-Type: application/json)",
-      { location: "body", errors: [{ path: "", message: "Expected object" }] });
+    throw new HttpError(
+      422,
+      "ValidationError",
+      "Request body must be a JSON object (sent as Content-Type: application/json)",
+      { location: "body", errors: [{ path: "", message: "Expected object" }] },
+    );
   }
   return body as Record<string, unknown>;
 }
@@ -63,7 +67,10 @@ export function objectBody(body: unknown): Record<string, unknown> {
  * `{<kind>_id, <kind>_type, params?}` of POST /devices and POST /tasks, checked in the Python LabDaemon's order
  * with its messages ("device_id is required", "params must be a dict" …).
  */
-export function creationRequest(body: unknown, kind: "device" | "task"): { id: string; type: string; params: Record<string, unknown> } {
+export function creationRequest(
+  body: unknown,
+  kind: "device" | "task",
+): { id: string; type: string; params: Record<string, unknown> } {
   const b = objectBody(body);
   for (const field of [`${kind}_id`, `${kind}_type`]) {
     if (!b[field]) throw invalid(`${field} is required`);
@@ -85,8 +92,9 @@ export async function noBody(request: Request): Promise<void> {
   try {
     JSON.parse(text);
   } catch {
-    throw invalid("This route takes no request body; one sent anyway must be valid JSON (nothing was done)",
-      { location: "body" });
+    throw invalid("This route takes no request body; one sent anyway must be valid JSON (nothing was done)", {
+      location: "body",
+    });
   }
 }
 

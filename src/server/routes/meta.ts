@@ -43,9 +43,17 @@ export function metaRoutes() {
   const info = { name: SERVER_NAME, version: pkg.version, endpoints: ENDPOINTS };
   const startedAt = Date.now();
   return new Elysia()
-    .get("/", () => ({ ...info, started_at: isoNow(startedAt), uptime_s: Math.round((Date.now() - startedAt) / 1000) }), {
-      detail: doc({ summary: "Server name, version and endpoints", tags: ["meta"], responses: { 200: ServerInfoSchema } }),
-    })
+    .get(
+      "/",
+      () => ({ ...info, started_at: isoNow(startedAt), uptime_s: Math.round((Date.now() - startedAt) / 1000) }),
+      {
+        detail: doc({
+          summary: "Server name, version and endpoints",
+          tags: ["meta"],
+          responses: { 200: ServerInfoSchema },
+        }),
+      },
+    )
     .get("/health", () => ({ status: "healthy" as const, timestamp: isoNow() }), {
       detail: doc({ summary: "Liveness (no token needed)", tags: ["meta"], responses: { 200: HealthSchema } }),
     });

@@ -9,13 +9,19 @@ import type { StoredError, TaskDetail, TaskStatusName, TaskSummary } from "../sc
 const MAX_LISTED = 1000;
 
 const summaryOf = (r: TaskRow, data: DataStore): TaskSummary => ({
-  task_id: r.task_id, task_type: r.task_type, running: false, status: r.status as TaskStatusName,
+  task_id: r.task_id,
+  task_type: r.task_type,
+  running: false,
+  status: r.status as TaskStatusName,
   earlier_run: r.session_id !== data.catalogue.sessionId,
 });
 
 /** History entries for tasks the daemon does not hold (newest first). */
 export function historicTasks(data: DataStore, live: (id: string) => boolean): TaskSummary[] {
-  return data.catalogue.tasks(MAX_LISTED).filter((r) => !live(r.task_id)).map((r) => summaryOf(r, data));
+  return data.catalogue
+    .tasks(MAX_LISTED)
+    .filter((r) => !live(r.task_id))
+    .map((r) => summaryOf(r, data));
 }
 
 export function historicTask(data: DataStore, taskId: string): TaskDetail | null {
@@ -25,9 +31,18 @@ export function historicTask(data: DataStore, taskId: string): TaskDetail | null
   return {
     ...summaryOf(r, data),
     result: r.result === null ? null : JSON.parse(r.result),
-    exception: r.status === "failed" && error
-      ? { error: { type: error.type, message: error.message, origin: error.origin, timestamp: error.timestamp, context: error.context } }
-      : null,
+    exception:
+      r.status === "failed" && error
+        ? {
+            error: {
+              type: error.type,
+              message: error.message,
+              origin: error.origin,
+              timestamp: error.timestamp,
+              context: error.context,
+            },
+          }
+        : null,
     progress: JSON.parse(r.progress),
     device_ids: JSON.parse(r.device_ids),
     started_at: isoNow(r.started_ms),

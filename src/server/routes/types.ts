@@ -13,13 +13,19 @@ function paramsJson(cls: Function | undefined): unknown {
 
 export function typeRoutes(ctx: RouteContext) {
   const { daemon } = ctx;
-  return new Elysia().get("/types", () => ({
-    devices: daemon.deviceTypeNames().map((type) => ({ type, params: paramsJson(daemon.getDeviceClass(type)) })),
-    tasks: daemon.taskTypeNames().map((type) => ({ type, params: paramsJson(daemon.getTaskClass(type)) })),
-  }), {
-    detail: doc({
-      summary: "Registered device and task types, with the JSON schema of their constructor params (null: not declared)",
-      tags: ["meta"], responses: { 200: TypesSchema },
+  return new Elysia().get(
+    "/types",
+    () => ({
+      devices: daemon.deviceTypeNames().map((type) => ({ type, params: paramsJson(daemon.getDeviceClass(type)) })),
+      tasks: daemon.taskTypeNames().map((type) => ({ type, params: paramsJson(daemon.getTaskClass(type)) })),
     }),
-  });
+    {
+      detail: doc({
+        summary:
+          "Registered device and task types, with the JSON schema of their constructor params (null: not declared)",
+        tags: ["meta"],
+        responses: { 200: TypesSchema },
+      }),
+    },
+  );
 }

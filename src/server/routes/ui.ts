@@ -19,10 +19,16 @@ export function uiResponse(request: Request, path: string): Promise<Response> | 
   if (request.method !== "GET" && request.method !== "HEAD") return null;
   if (path === UI_PATH || path === `${UI_PATH}/`) return pageResponse("dashboard", request);
   // Every browser asks for it when a page opens: an icon, not a 404 line in the log each time.
-  if (path === "/favicon.ico") return new Response(Bun.file(favicon), { headers: { "Content-Type": "image/png", "Cache-Control": "max-age=86400" } });
+  if (path === "/favicon.ico")
+    return new Response(Bun.file(favicon), {
+      headers: { "Content-Type": "image/png", "Cache-Control": "max-age=86400" },
+    });
   if (path === "/" && wantsHtml(request)) {
     const q = request.url.indexOf("?");
-    return new Response(null, { status: 303, headers: { Location: UI_PATH + (q < 0 ? "" : request.url.slice(q)), Vary: "Accept" } });
+    return new Response(null, {
+      status: 303,
+      headers: { Location: UI_PATH + (q < 0 ? "" : request.url.slice(q)), Vary: "Accept" },
+    });
   }
   return null;
 }

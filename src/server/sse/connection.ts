@@ -100,8 +100,12 @@ export class SseConnection {
 
   stats(): ConnectionStats {
     return {
-      id: this.id, queued: this.queued, queuedBytes: this.queuedBytes,
-      dropped: this.dropped, delivered: this.delivered, connectedAt: isoMillis(this.connectedAt),
+      id: this.id,
+      queued: this.queued,
+      queuedBytes: this.queuedBytes,
+      dropped: this.dropped,
+      delivered: this.delivered,
+      connectedAt: isoMillis(this.connectedAt),
     };
   }
 

@@ -1,6 +1,13 @@
 // The SSE side of one device stream: a single core subscription for all of the device's SSE clients,
 // each payload serialised once per encoding, then fanned out to per-client bounded queues.
-import { asError, isoMillis, type LabDaemon, type StreamEnd, type StreamInfo, type Subscription } from "../../core/index.ts";
+import {
+  asError,
+  isoMillis,
+  type LabDaemon,
+  type StreamEnd,
+  type StreamInfo,
+  type Subscription,
+} from "../../core/index.ts";
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
@@ -48,7 +55,9 @@ export class DeviceRoom {
    * the client's reconnect should be told to stop rather than start the device again.
    */
   stoppedSince(lastEventId: number): boolean {
-    return this.stopped !== null && this.stopped.sequence >= lastEventId && !this.daemon.deviceState(this.deviceId).streaming;
+    return (
+      this.stopped !== null && this.stopped.sequence >= lastEventId && !this.daemon.deviceState(this.deviceId).streaming
+    );
   }
 
   /** A new SSE client: replay after `lastEventId`, then live events. */
@@ -77,8 +86,13 @@ export class DeviceRoom {
       encode_failures: this.encodeFailures,
       replay: this.fanout.replayStats(),
       clients: this.fanout.clientStats().map((c) => ({
-        id: c.id, queued: c.queued, queued_bytes: c.queuedBytes, dropped: c.dropped, delivered: c.delivered,
-        connected_at: c.connectedAt, encoding: c.variant,
+        id: c.id,
+        queued: c.queued,
+        queued_bytes: c.queuedBytes,
+        dropped: c.dropped,
+        delivered: c.delivered,
+        connected_at: c.connectedAt,
+        encoding: c.variant,
       })),
     };
   }
@@ -160,7 +174,10 @@ export class DeviceRoom {
     this.sub = null;
     this.endGrace();
     if (DELIBERATE_ENDS.has(reason.type)) {
-      this.stopped = { sequence: this.daemon.hasDevice(this.deviceId) ? this.daemon.deviceState(this.deviceId).lastSequence : 0, type: reason.type };
+      this.stopped = {
+        sequence: this.daemon.hasDevice(this.deviceId) ? this.daemon.deviceState(this.deviceId).lastSequence : 0,
+        type: reason.type,
+      };
     }
     this.endAll(reason);
   }
@@ -170,11 +187,15 @@ export class DeviceRoom {
     try {
       const head = `{"event":"device_data","device_id":${this.idJson},"timestamp":"${isoMillis(info.time)}","sequence":${info.sequence},"payload":`;
       if (this.fanout.wants("json") || this.graceEncodings.has("json")) {
-        event.chunks.json = bytes(formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "json") + "}"));
+        event.chunks.json = bytes(
+          formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "json") + "}"),
+        );
         event.size += event.chunks.json.byteLength;
       }
       if (this.fanout.wants("base64") || this.graceEncodings.has("base64")) {
-        event.chunks.base64 = bytes(formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "base64") + "}"));
+        event.chunks.base64 = bytes(
+          formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "base64") + "}"),
+        );
         event.size += event.chunks.base64.byteLength;
       }
     } catch (e) {
@@ -186,5 +207,4 @@ export class DeviceRoom {
     }
     this.fanout.publish(event);
   }
-
 }

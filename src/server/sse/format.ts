@@ -52,6 +52,10 @@ export function bytes(text: string): Uint8Array {
 export function formatStreamError(ids: Record<string, string>, error: { type: string; message: string }): string {
   return formatEvent({
     event: "stream_error",
-    data: JSON.stringify({ ...ids, timestamp: isoMillis(Date.now()), error: { type: error.type, message: error.message } }),
+    data: JSON.stringify({
+      ...ids,
+      timestamp: isoMillis(Date.now()),
+      error: { type: error.type, message: error.message },
+    }),
   });
 }

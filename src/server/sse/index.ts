@@ -101,30 +101,39 @@ export class SseService {
   /** GET /stream/devices/:device_id and GET /stream/tasks. */
   routes(): Elysia<any, any, any, any, any, any, any> {
     return new Elysia({ name: "labdaemon-sse" })
-      .get("/stream/devices/:device_id", ({ params, query, request }) => this.deviceStream(params.device_id, query.encoding ?? "json", request), {
-        params: t.Object({ device_id: t.String() }),
-        query: t.Object({
-          encoding: t.Optional(t.Union([t.Literal("json"), t.Literal("base64")], {
-            description: "base64 sends typed-array payloads as {dtype, data} (little-endian bytes, base64)",
-          })),
-          token: t.Optional(t.String({ description: "API token, for clients that cannot set headers (EventSource)" })),
-        }),
-        detail: doc({
-          summary: "Device data stream (Server-Sent Events)",
-          description: "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
-            "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
-            "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
-            "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
-            "stream was stopped on request.",
-          tags: ["stream"],
-          responses: {
-            200: t.String({ description: "text/event-stream: `id`, `event: device_data`, `data` lines" }),
-            204: {},
-            400: ErrorEnvelopeSchema,
-            404: ErrorEnvelopeSchema,
-          },
-        }),
-      })
+      .get(
+        "/stream/devices/:device_id",
+        ({ params, query, request }) => this.deviceStream(params.device_id, query.encoding ?? "json", request),
+        {
+          params: t.Object({ device_id: t.String() }),
+          query: t.Object({
+            encoding: t.Optional(
+              t.Union([t.Literal("json"), t.Literal("base64")], {
+                description: "base64 sends typed-array payloads as {dtype, data} (little-endian bytes, base64)",
+              }),
+            ),
+            token: t.Optional(
+              t.String({ description: "API token, for clients that cannot set headers (EventSource)" }),
+            ),
+          }),
+          detail: doc({
+            summary: "Device data stream (Server-Sent Events)",
+            description:
+              "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
+              "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
+              "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
+              "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
+              "stream was stopped on request.",
+            tags: ["stream"],
+            responses: {
+              200: t.String({ description: "text/event-stream: `id`, `event: device_data`, `data` lines" }),
+              204: {},
+              400: ErrorEnvelopeSchema,
+              404: ErrorEnvelopeSchema,
+            },
+          }),
+        },
+      )
       .get("/stream/tasks", ({ query, request }) => this.taskStream(query.task_id, request), {
         query: t.Object({
           task_id: t.Optional(t.String({ description: "only this task's events" })),
@@ -132,7 +141,8 @@ export class SseService {
         }),
         detail: doc({
           summary: "Task lifecycle and progress stream (Server-Sent Events)",
-          description: "Events task_started, task_progress, task_paused, task_resumed, task_completed, task_failed, " +
+          description:
+            "Events task_started, task_progress, task_paused, task_resumed, task_completed, task_failed, " +
             "task_cancelled with data {event, task_id, task_type, status, timestamp, sequence, progress?, error?}.",
           tags: ["stream"],
           responses: { 200: t.String({ description: "text/event-stream: `id`, `event`, `data` lines" }) },
@@ -169,13 +179,19 @@ export class SseService {
 
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
     if (!this.daemon.hasDevice(deviceId)) {
-      throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, { device_id: deviceId.slice(0, 140) });
+      throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, {
+        device_id: deviceId.slice(0, 140),
+      });
     }
     // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error
     // would only make a browser's EventSource reconnect forever.
-    if (typeof (this.daemon.getDeviceInstance(deviceId) as { startStreaming?: unknown }).startStreaming !== "function") {
-      throw new InvalidRequestError(`Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
-        { device_id: deviceId });
+    if (
+      typeof (this.daemon.getDeviceInstance(deviceId) as { startStreaming?: unknown }).startStreaming !== "function"
+    ) {
+      throw new InvalidRequestError(
+        `Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
+        { device_id: deviceId },
+      );
     }
     // HEAD is answered from the GET route: it must neither start the device nor hold a stream open.
     if (request.method === "HEAD") return headersOnly();
@@ -184,8 +200,10 @@ export class SseService {
     const state = this.daemon.deviceState(deviceId);
     // Opening the first stream starts the device: a command, refused on a leased device without its lease
     // (X-Lease-Id, or ?lease_id= for a browser's EventSource). Joining a running stream is a read.
-    this.daemon.assertClientMayStartStream(deviceId,
-      request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined);
+    this.daemon.assertClientMayStartStream(
+      deviceId,
+      request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined,
+    );
     let last = parseLastEventId(request.headers.get("last-event-id"));
     // Beyond what this device ever sent: the id is from an earlier device of that name or server run.
     if (last !== undefined && last > state.lastSequence) last = undefined;
@@ -197,15 +215,19 @@ export class SseService {
     if (!state.streaming) {
       const owner = this.runningOwner(deviceId);
       if (owner) {
-        return endedStream({ device_id: deviceId }, {
-          type: "DeviceInUse",
-          message: `Device '${deviceId}' is owned by task '${owner}' and is not streaming; a stream client may join its stream but not start it`,
-        });
+        return endedStream(
+          { device_id: deviceId },
+          {
+            type: "DeviceInUse",
+            message: `Device '${deviceId}' is owned by task '${owner}' and is not streaming; a stream client may join its stream but not start it`,
+          },
+        );
       }
     }
     if (!room) {
       room = new DeviceRoom(this.daemon, deviceId, {
-        connection: this.connection, replay: this.replay,
+        connection: this.connection,
+        replay: this.replay,
         resumeGraceMs: this.options.resumeGraceMs ?? 5000,
       });
       this.rooms.set(deviceId, room);
@@ -217,7 +239,10 @@ export class SseService {
     if (request.method === "HEAD") return headersOnly();
     const refused = this.refusal();
     if (refused) return endedStream({}, refused);
-    return this.respond(this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId), request);
+    return this.respond(
+      this.tasks.join(request.signal, parseLastEventId(request.headers.get("last-event-id")), taskId),
+      request,
+    );
   }
 
   private refusal(): { type: string; message: string } | null {

@@ -6,8 +6,17 @@ import { bigintJson } from "../json.ts";
 export type PayloadEncoding = "json" | "base64";
 
 type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** numpy's dtype names, so a Python client can `np.frombuffer(b64decode(data), dtype)` (little-endian). */
 function dtypeOf(a: TypedArray): string {

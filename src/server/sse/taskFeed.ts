@@ -5,8 +5,13 @@ import { Fanout, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
 
 const STATUS_AFTER: Record<TaskEvent["kind"], string> = {
-  started: "running", progress: "running", resumed: "running", paused: "paused",
-  completed: "completed", failed: "failed", cancelled: "cancelled",
+  started: "running",
+  progress: "running",
+  resumed: "running",
+  paused: "paused",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
 };
 
 export class TaskFeed {
