@@ -66,13 +66,13 @@ export async function labCommand(argv: string[]): Promise<number> {
     if (values.once || timer) return;
     timer = setTimeout(() => {
       timer = null;
-      process.stdout.write((process.stdout.isTTY ? "\x1b[2J\x1b[H" : "") + renderTable(servers) + "\n");
+      process.stdout.write(`${(process.stdout.isTTY ? "\x1b[2J\x1b[H" : "") + renderTable(servers)}\n`);
     }, REDRAW_MS);
   }
   if (values.once) {
     // Retained state arrives right after the subscription; MQTT has no marker for its end.
     await new Promise((r) => setTimeout(r, waitMs));
-    process.stdout.write(renderTable(servers) + "\n");
+    process.stdout.write(`${renderTable(servers)}\n`);
     await client.endAsync();
     return 0;
   }

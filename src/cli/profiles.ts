@@ -53,10 +53,10 @@ export function table(profiles: ProfileSummary[]): string {
   return rows
     .map(
       (r) =>
-        r
+        `${r
           .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
           .join("  ")
-          .trimEnd() + "\n",
+          .trimEnd()}\n`,
     )
     .join("");
 }

@@ -19,7 +19,7 @@ const FLAGS = {
 } as const;
 
 /** systemd's own rule for unit names (before the suffix). */
-const UNIT_NAME = /^[A-Za-z0-9:_.\\-]{1,200}$/;
+const UNIT_NAME = /^[A-Za-z0-9:_.-]{1,200}$/;
 /** Twice the ping interval: a server whose event loop is stuck this long is restarted. */
 const WATCHDOG_SEC = 30;
 

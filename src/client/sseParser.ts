@@ -44,7 +44,7 @@ export class SseParser {
     // CR is rare on our streams: find it once per chunk, not once per line.
     let cr = chunk.indexOf("\r", start);
     while (start < n) {
-      let lf = chunk.indexOf("\n", start);
+      const lf = chunk.indexOf("\n", start);
       if (cr !== -1 && cr < start) cr = chunk.indexOf("\r", start);
       let end: number;
       let next: number;

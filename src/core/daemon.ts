@@ -787,9 +787,7 @@ export class LabDaemon {
    * wait (removed, stuck) lets run() start and meet that failure on its own first call.
    */
   private settleClaimed(ids: readonly string[], signal: AbortSignal): Promise<void> | undefined {
-    const busy = ids
-      .map((id) => this.devices.get(id))
-      .filter((e): e is DeviceEntry => e !== undefined && e.queue.isBusy);
+    const busy = ids.map((id) => this.devices.get(id)).filter((e): e is DeviceEntry => e?.queue.isBusy === true);
     if (busy.length === 0) return undefined;
     return this.waitForBarrier(busy, signal);
   }

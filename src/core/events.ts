@@ -73,10 +73,10 @@ export class Emitter<E extends object> {
 
 /** ISO-8601 UTC, seconds precision, `+00:00` suffix (the Python LabDaemon's wire format). */
 export function isoNow(ms: number = Date.now()): string {
-  return new Date(ms).toISOString().slice(0, 19) + "+00:00";
+  return `${new Date(ms).toISOString().slice(0, 19)}+00:00`;
 }
 
 /** The same with milliseconds, for stream events (many per second). */
 export function isoMillis(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23) + "+00:00";
+  return `${new Date(ms).toISOString().slice(0, 23)}+00:00`;
 }

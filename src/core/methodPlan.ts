@@ -61,7 +61,7 @@ export function planFor(instance: object, name: string, fn: Function): MethodPla
   const validators = (schemas ?? []).map((s) => compileSchema(s));
   plan = {
     params,
-    schemas: schemas && schemas.map((s, i) => validators[i]?.schema ?? s),
+    schemas: schemas ? schemas.map((s, i) => validators[i]?.schema ?? s) : null,
     validators,
     doc: typeof meta?.doc === "string" ? meta.doc : undefined,
   };

@@ -22,7 +22,7 @@ function keep(text: string): boolean {
   return true;
 }
 
-(fs as { writeSync: unknown }).writeSync = function (fd: number, buffer: unknown, ...rest: unknown[]): number {
+(fs as { writeSync: unknown }).writeSync = (fd: number, buffer: unknown, ...rest: unknown[]): number => {
   // Emscripten hands over a view of its heap (an Int8Array), with offset and length in elements = bytes.
   if (fd === 2 && ArrayBuffer.isView(buffer)) {
     const offset = typeof rest[0] === "number" ? rest[0] : 0;

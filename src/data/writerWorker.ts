@@ -174,7 +174,7 @@ function csv(m: Extract<ToWriter, { op: "csv" }>): void {
     if (cols.some((c) => c.length !== rows)) throw new Error("the datasets differ in length");
     const lines = [m.datasets.join(",")];
     for (let i = 0; i < rows; i++) lines.push(cols.map((c) => String(c[i])).join(","));
-    post({ type: "csv", req: m.req, text: lines.join("\n") + "\n" });
+    post({ type: "csv", req: m.req, text: `${lines.join("\n")}\n` });
   } catch (e) {
     post({ type: "csv", req: m.req, error: e instanceof Error ? e.message : String(e) });
   } finally {

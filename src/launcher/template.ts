@@ -25,28 +25,27 @@ default: optics-sim
 `;
 
 /** The same configuration as JSON, for a .json file (comments cannot come along). */
-export const TEMPLATE_JSON =
-  JSON.stringify(
-    {
-      configs: {
-        "optics-sim": {
-          description: "Simulated laser and power meter (no hardware needed)",
-          port: 5001,
-          devices: {
-            laser1: { type: "SimLaser", params: { wavelength: 1550, power: 1 }, connect: true },
-            pm1: { type: "SimPowerMeter", params: { source: "laser1" }, connect: true },
-          },
-        },
-        "daq-sim": {
-          description: "Simulated DAQ streaming a 50 Hz sine",
-          port: 5002,
-          devices: {
-            daq1: { type: "SimDaq", params: { sampleRate: 10000, batchSize: 500, frequency: 50 }, connect: true },
-          },
+export const TEMPLATE_JSON = `${JSON.stringify(
+  {
+    configs: {
+      "optics-sim": {
+        description: "Simulated laser and power meter (no hardware needed)",
+        port: 5001,
+        devices: {
+          laser1: { type: "SimLaser", params: { wavelength: 1550, power: 1 }, connect: true },
+          pm1: { type: "SimPowerMeter", params: { source: "laser1" }, connect: true },
         },
       },
-      default: "optics-sim",
+      "daq-sim": {
+        description: "Simulated DAQ streaming a 50 Hz sine",
+        port: 5002,
+        devices: {
+          daq1: { type: "SimDaq", params: { sampleRate: 10000, batchSize: 500, frequency: 50 }, connect: true },
+        },
+      },
     },
-    null,
-    2,
-  ) + "\n";
+    default: "optics-sim",
+  },
+  null,
+  2,
+)}\n`;

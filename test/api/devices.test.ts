@@ -1,7 +1,7 @@
 // Device routes over a real loopback socket, with the cases the Python LabDaemon's own server tests cover.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
-import { MockDevice, until } from "../support/fixtures.ts";
+import { type MockDevice, until } from "../support/fixtures.ts";
 
 let s: TestServer;
 beforeEach(async () => {

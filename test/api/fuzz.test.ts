@@ -104,7 +104,7 @@ test("2,500 generated bad requests all get a 4xx envelope, change nothing, and t
       '{"a":NaN}',
       '{"a":Infinity}',
       "[".repeat(5000),
-      '{"a":' + "[".repeat(3000),
+      `{"a":${"[".repeat(3000)}`,
     ]);
   const badBody = () => (rand() < 0.4 ? badJson() : JSON.stringify(pick(BAD_VALUES)));
 

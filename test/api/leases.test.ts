@@ -170,7 +170,7 @@ describe("many clients at once", () => {
     let clock = 0;
     const holds: { client: number; from: number; to: number }[] = [];
     const slipped: string[] = [];
-    const clients = Array.from({ length: 8 }, (_, i) => new ServerAPI(lab.url));
+    const clients = Array.from({ length: 8 }, () => new ServerAPI(lab.url));
     await Promise.all(
       clients.map(async (c, i) => {
         for (let round = 0; round < 40; round++) {

@@ -14,6 +14,7 @@ class OpenSupply {
     this.volts = v;
     return v;
   }
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: the test proves a private member cannot be called remotely
   private io() {
     return { session: "secret settings" };
   }

@@ -1,6 +1,6 @@
 // GET /stream/devices/:id over a real socket, read by a browser-style fetch parser.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { ManualStreamDevice, until } from "../support/fixtures.ts";
+import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 let srv: TestServer;

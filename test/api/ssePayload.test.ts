@@ -1,7 +1,7 @@
 // Payloads on the wire: typed arrays, NaN/Infinity, base64 encoding, and payloads JSON cannot hold.
 import { afterEach, describe, expect, test } from "bun:test";
 import { encodePayload } from "../../src/server/sse/index.ts";
-import { ManualStreamDevice, until } from "../support/fixtures.ts";
+import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 describe("encodePayload", () => {

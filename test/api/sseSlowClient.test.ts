@@ -1,6 +1,6 @@
 // A client that stops reading must not slow the device or other clients, and its queue stays bounded.
 import { afterEach, expect, test } from "bun:test";
-import { ManualStreamDevice, until } from "../support/fixtures.ts";
+import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
 let srv: TestServer | null = null;

@@ -1,7 +1,7 @@
 // A stream the server ends must close the socket even when its client stopped reading: the socket is
 // backed up, Bun never pulls the stream again, so the end would otherwise never reach the socket.
 import { afterEach, expect, test } from "bun:test";
-import { ManualStreamDevice, until } from "../support/fixtures.ts";
+import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { startServer, type Running } from "../client/support.ts";
 
 let run: Running | null = null;

@@ -1,7 +1,7 @@
 // Task routes and device ownership over a real loopback socket.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
-import { StubbornTask, SteppedTask, until } from "../support/fixtures.ts";
+import { StubbornTask, type SteppedTask, until } from "../support/fixtures.ts";
 
 let s: TestServer;
 beforeEach(async () => {

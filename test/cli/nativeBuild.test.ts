@@ -47,6 +47,7 @@ function tree(name: string): string {
       "cmake_minimum_required(VERSION 3.15)",
       "project(tiny CXX)",
       "file(GLOB SOURCES CONFIGURE_DEPENDS *.cc)",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CMake variable, not a template
       "add_library(tiny SHARED ${SOURCES})",
     ].join("\n"),
   );

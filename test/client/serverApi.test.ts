@@ -13,7 +13,7 @@ let srv: Running;
 let api: ServerAPI;
 beforeAll(async () => {
   srv = await startServer({ token: "s3cret" });
-  api = new ServerAPI(srv.url + "/", { token: "s3cret", timeoutMs: 5000 });
+  api = new ServerAPI(`${srv.url}/`, { token: "s3cret", timeoutMs: 5000 });
 });
 afterAll(async () => {
   await srv.stop();
@@ -136,7 +136,7 @@ describe("ServerAPI", () => {
 
 describe("ensureServer / ensureDevice", () => {
   test("ensureServer is true for a healthy server, false otherwise, and never throws", async () => {
-    expect(await ensureServer(srv.url + "/", { timeoutMs: 2000 })).toBe(true);
+    expect(await ensureServer(`${srv.url}/`, { timeoutMs: 2000 })).toBe(true);
     expect(await ensureServer("http://127.0.0.1:1", { timeoutMs: 500 })).toBe(false);
     expect(await ensureServer("not a url")).toBe(false);
     expect(await ensureServer(null)).toBe(false);

@@ -56,6 +56,6 @@ test("an event that never ends is refused beyond maxEventChars, whether one endl
   // Events under the bound, however many, pass: the count is per event.
   const out: SseMessage[] = [];
   const many = new SseParser((m) => out.push(m), 1000);
-  for (let i = 0; i < 50; i++) many.feed(`data: ${"z".repeat(50)}\n`.repeat(10) + "\n");
+  for (let i = 0; i < 50; i++) many.feed(`${`data: ${"z".repeat(50)}\n`.repeat(10)}\n`);
   expect(out).toHaveLength(50);
 });

@@ -15,7 +15,14 @@ import {
   type TaskContext,
   type TaskEvent,
 } from "../../src/index.ts";
-import { MockDevice, SteppedTask, StubbornTask, deviceClasses, taskClasses, until } from "../support/fixtures.ts";
+import {
+  type MockDevice,
+  type SteppedTask,
+  StubbornTask,
+  deviceClasses,
+  taskClasses,
+  until,
+} from "../support/fixtures.ts";
 
 let daemon: LabDaemon;
 beforeEach(() => {

@@ -73,8 +73,8 @@ print(json.dumps(out))`,
     expect(got.attrs.finished_at).toMatch(/\+00:00$/);
     // GET /runs/{id} lists the datasets with their sizes.
     const names = Object.fromEntries(run.datasets.map((d: any) => [d.name, d]));
-    expect(names["list"]).toEqual({ name: "list", shape: [6], dtype: "float64" });
-    expect(names["i16"].dtype).toBe("int16");
+    expect(names.list).toEqual({ name: "list", shape: [6], dtype: "float64" });
+    expect(names.i16.dtype).toBe("int16");
     expect(run.bytes).toBeGreaterThan(0);
   }, 30_000);
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimPowerMeter, SweepTask, builtinDevices, builtinTasks } from "../../drivers/index.ts";
+import { type SimPowerMeter, SweepTask, builtinDevices, builtinTasks } from "../../drivers/index.ts";
 import { ConfigError, loadConfigFile } from "../../src/cli/config.ts";
 import { buildLab } from "../../src/cli/lab.ts";
 import {

@@ -49,7 +49,7 @@ describe("data files", () => {
     ]) {
       levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
     }
-    const err = loadError("bomb.yaml", levels.join("\n") + "\n");
+    const err = loadError("bomb.yaml", `${levels.join("\n")}\n`);
     expect(err.message).toStartWith(`${dir}/bomb.yaml:2:8: invalid YAML: aliases expand too far`);
   });
 

@@ -13,7 +13,7 @@ const section = readme.slice(
   readme.indexOf("\n## ", readme.indexOf("## Appliance") + 5),
 );
 const blocks = (lang: string) =>
-  [...section.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!);
+  [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]!);
 
 describe("the README's Appliance examples", () => {
   test("the YAML example serves its devices, connected as configured", async () => {

@@ -86,7 +86,7 @@ describe("launcher API", () => {
   test("a port already in use is refused before start, naming the process that holds it", async () => {
     const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      const yaml = readFileSync(lab.config, "utf8") + `  taken:\n    port: ${holder.port}\n    devices: {}\n`;
+      const yaml = `${readFileSync(lab.config, "utf8")}  taken:\n    port: ${holder.port}\n    devices: {}\n`;
       expect((await call(base, SECRET, "PUT", "/api/config", yaml)).status).toBe(200);
       const r = await call(base, SECRET, "POST", "/api/profiles/taken/start");
       expect(r.status).toBe(409);

@@ -19,7 +19,7 @@ describe("LogBuffer", () => {
 
   test("keeps the last 5,000 lines, numbered on", () => {
     const b = new LogBuffer();
-    b.write(Array.from({ length: MAX_LOG_LINES + 10 }, (_, i) => `line ${i}`).join("\n") + "\n");
+    b.write(`${Array.from({ length: MAX_LOG_LINES + 10 }, (_, i) => `line ${i}`).join("\n")}\n`);
     const kept = b.since();
     expect(kept.length).toBe(MAX_LOG_LINES);
     expect(kept[0]!.text).toBe("line 10");

@@ -175,7 +175,9 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
       .then((r) => setTypes(r.tasks))
       .catch(() => setTypes([]));
     api<{ tasks: { task_id: string }[] }>("GET", "/tasks")
-      .then((r) => r.tasks.forEach((t) => loadTask(t.task_id)))
+      .then((r) => {
+        for (const t of r.tasks) loadTask(t.task_id);
+      })
       .catch(() => {});
     // Task lifecycle and progress arrive as events; a finished task's result is read once, from its detail.
     const es = new EventSource(streamUrl("/stream/tasks"));

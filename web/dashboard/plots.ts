@@ -100,7 +100,7 @@ function LivePlot({ deviceId, onClose }: { deviceId: string; onClose: () => void
         pending = null;
         if (!c.paused && !c.zoomed) {
           const x = Array.from(f.x);
-          const y = Array.from(f.y, (v) => (v === v ? v : null));
+          const y = Array.from(f.y, (v) => (Number.isNaN(v) ? null : v));
           plot.setData([x, y] as uPlot.AlignedData, true);
         }
         // The counters are text: four updates a second are plenty, and spare the main thread a render per frame.

@@ -67,7 +67,7 @@ export async function api<T = unknown>(
   });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text === "" ? undefined : JSON.parse(text);
   } catch {

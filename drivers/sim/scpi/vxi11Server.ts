@@ -23,8 +23,7 @@ const ERR = {
   ioTimeout: 15,
 } as const;
 const MAX_RECV = 1 << 20;
-const INTR = 0x0607b1,
-  DEVICE_INTR_SRQ = 30;
+const DEVICE_INTR_SRQ = 30;
 
 /** The interrupt channel a client asked for with create_intr_chan: the device calls device_intr_srq on it. */
 interface IntrChannel {

@@ -63,7 +63,7 @@ export class Vxi11Transport implements NetTransport {
   ) {}
 
   get isOpen(): boolean {
-    return this.#core !== null && this.#core.link.isOpen;
+    return this.#core?.link.isOpen === true;
   }
 
   async open(d: number): Promise<void> {
@@ -270,7 +270,7 @@ export class Vxi11Transport implements NetTransport {
   }
 
   #live(): RpcClient {
-    if (this.#core && this.#core.link.isOpen) return this.#core;
+    if (this.#core?.link.isOpen) return this.#core;
     throw new NetIoError("connection", `VXI-11 link to ${this.host} is not open`, 107, "ENOTCONN");
   }
 

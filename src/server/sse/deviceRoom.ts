@@ -188,13 +188,13 @@ export class DeviceRoom {
       const head = `{"event":"device_data","device_id":${this.idJson},"timestamp":"${isoMillis(info.time)}","sequence":${info.sequence},"payload":`;
       if (this.fanout.wants("json") || this.graceEncodings.has("json")) {
         event.chunks.json = bytes(
-          formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "json") + "}"),
+          formatJsonEvent(info.sequence, "device_data", `${head + encodePayload(payload, "json")}}`),
         );
         event.size += event.chunks.json.byteLength;
       }
       if (this.fanout.wants("base64") || this.graceEncodings.has("base64")) {
         event.chunks.base64 = bytes(
-          formatJsonEvent(info.sequence, "device_data", head + encodePayload(payload, "base64") + "}"),
+          formatJsonEvent(info.sequence, "device_data", `${head + encodePayload(payload, "base64")}}`),
         );
         event.size += event.chunks.base64.byteLength;
       }

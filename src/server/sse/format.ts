@@ -29,7 +29,7 @@ export function formatEvent(e: SseEvent): string {
   if (e.id !== undefined) out += field("id", String(e.id));
   if (e.event !== undefined) out += field("event", e.event);
   for (const line of e.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
-  return out + "\n";
+  return `${out}\n`;
 }
 
 /**

@@ -279,6 +279,6 @@ function headersOnly(): Response {
  * retry hint slows EventSource's automatic reconnects (3 s by default) while the refusal lasts.
  */
 function endedStream(ids: Record<string, string>, error: { type: string; message: string }): Response {
-  const text = formatComment("stream refused") + `retry: ${REFUSED_RETRY_MS}\n\n` + formatStreamError(ids, error);
+  const text = `${formatComment("stream refused")}retry: ${REFUSED_RETRY_MS}\n\n${formatStreamError(ids, error)}`;
   return new Response(bytes(text), { headers: SSE_HEADERS });
 }
