@@ -1,6 +1,6 @@
 // Task handles: the life of one task run, from start to a final status, with pause, cancel and progress.
 import { TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
-import type { LabDaemon } from "./daemon.ts";
+import type { LabDaemonApi } from "./daemonTypes.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
 import { taskRecorder } from "./recorder.ts";
@@ -12,9 +12,12 @@ export interface TaskProgress {
   message?: string;
 }
 
+/** The daemon as a task sees it: a LabDaemon's whole surface. */
+export type TaskDaemon = LabDaemonApi<TaskHandle>;
+
 export interface TaskContext {
   readonly taskId: string;
-  readonly daemon: LabDaemon;
+  readonly daemon: TaskDaemon;
   /** Aborted when the task is cancelled: pass it to fetch, timers, instrument waits. */
   readonly signal: AbortSignal;
   readonly cancelled: boolean;
@@ -74,7 +77,7 @@ export class TaskHandle {
     readonly taskType: string,
     readonly task: Task,
     readonly deviceIds: readonly string[],
-    private readonly daemon: LabDaemon,
+    private readonly daemon: TaskDaemon,
     private readonly hooks: TaskHooks,
   ) {
     this.settledPromise = new Promise((r) => (this.markSettled = r));

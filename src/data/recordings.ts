@@ -105,7 +105,6 @@ export class Recordings {
         duration_s: opts.durationS,
       });
     }
-    if (!this.daemon.hasDevice(deviceId)) this.daemon.getDeviceInstance(deviceId); // throws DeviceNotFound
     const devType = this.daemon.deviceState(deviceId).deviceType;
     const a = this.begin(
       "stream",
@@ -371,9 +370,7 @@ export class Recordings {
   private deviceCounters(deviceId: string): Record<string, number> {
     const out: Record<string, number> = {};
     try {
-      const dev = this.daemon.getDeviceInstance(deviceId) as { getStreamStats?: () => Record<string, unknown> };
-      const stats = typeof dev.getStreamStats === "function" ? dev.getStreamStats() : null;
-      for (const [k, v] of Object.entries(stats ?? {})) if (typeof v === "number") out[`device_${k}`] = v;
+      for (const [k, v] of Object.entries(this.daemon.streamStats(deviceId) ?? {})) if (typeof v === "number") out[`device_${k}`] = v;
     } catch {
       // removed or failing: no counters
     }

@@ -127,7 +127,6 @@ export class LabDaemonServer {
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
       daemon,
-      ownership: this.ownership,
       errors: this.errors,
       sse: this.sse,
       connectTimeoutMs: opts.connectTimeoutMs ?? 30_000,

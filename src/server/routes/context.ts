@@ -4,12 +4,10 @@ import { HttpError, invalid } from "../errors.ts";
 import type { LabDaemon } from "../../core/daemon.ts";
 import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
-import type { Ownership } from "../../core/ownership.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 
 export interface RouteContext {
   daemon: LabDaemon;
-  ownership: Ownership;
   errors: ErrorStore;
   sse: SseService;
   /** Bound on POST /connect and /disconnect, ms. */

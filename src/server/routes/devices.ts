@@ -12,10 +12,8 @@ import {
   asError,
 } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
-import { isPlainObject } from "../../core/ids.ts";
-import { lookupMethod } from "../../core/methods.ts";
-import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
-import { describeMethods, resolveArguments } from "../introspection.ts";
+import { isCallRefusal } from "../../core/deviceCall.ts";
+import { HttpError, deviceFailureStatus } from "../errors.ts";
 import { jsonResponse } from "../json.ts";
 import {
   AddDeviceRequestSchema,
@@ -46,31 +44,22 @@ const noError = (id: string) => new HttpError(404, "NoError", "No error recorded
 export function callHandler(
   ctx: RouteContext,
 ): (deviceId: string, body: unknown, leaseId?: string) => Promise<Response> {
-  const { daemon, ownership } = ctx;
+  const { daemon } = ctx;
   return async (id, body, leaseId) => {
     const b = objectBody(body);
-    const instance = daemon.getDeviceInstance(id);
-    ownership.assertFree(id);
-    const method = b.method;
-    if (!method) throw invalid("Method name is required", { device_id: id });
-    if (typeof method !== "string") throw invalid("Method name must be a string", { device_id: id });
-    const found = lookupMethod(instance, method);
-    // The daemon names the reason (private, not found, not a method) before arguments are looked at.
-    if (!found.ok) await daemon.call(id, method);
-    const args = b.args === undefined ? [] : b.args;
-    if (!Array.isArray(args)) throw invalid("'args' must be a list", { device_id: id, method });
-    const kwargs = b.kwargs === undefined ? EMPTY : b.kwargs;
-    if (kwargs !== EMPTY && !isPlainObject(kwargs)) throw invalid("'kwargs' must be a dict", { device_id: id, method });
-    const resolved = resolveArguments(instance, method, args, kwargs as Record<string, unknown>);
     let result: unknown;
     try {
-      // No HTTP request waits forever on a hung instrument: the device's own bound, else the server's.
-      result = await daemon.call(id, method, resolved, {
-        defaultTimeoutMs: ctx.callTimeoutMs,
-        asClient: true,
-        leaseId,
-      });
+      // The daemon binds kwargs and validates exactly as for an in-process daemon.call. No HTTP request
+      // waits forever on a hung instrument: the device's own bound, else the server's.
+      result = await daemon.call(
+        id,
+        b.method as string,
+        { args: b.args, kwargs: b.kwargs },
+        { defaultTimeoutMs: ctx.callTimeoutMs, asClient: true, leaseId },
+      );
     } catch (err) {
+      // Refused before it reached the device (unknown device or method, bad arguments, owned, shut down).
+      if (isCallRefusal(err)) throw err;
       // The device itself went away mid-call: the framework's 404. A device method that failed to find
       // another device is that method's failure, reported as such.
       if (err instanceof DeviceNotFoundError && err.context.device_id === id) throw err;
@@ -84,7 +73,7 @@ export function callHandler(
         err instanceof ValidationError
       )
         throw err;
-      throw deviceFailure(err, { device_id: id, method });
+      throw deviceFailure(err, { device_id: id, method: b.method });
     }
     // Scalars (the usual answer) skip the careful encoder; JSON.stringify already turns NaN into null.
     if (
@@ -100,10 +89,9 @@ export function callHandler(
   };
 }
 
-const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export function deviceRoutes(ctx: RouteContext) {
-  const { daemon, ownership, errors } = ctx;
+  const { daemon, errors } = ctx;
   const callDevice = callHandler(ctx);
 
   const info = (s: DeviceState): DeviceInfo => ({
@@ -165,7 +153,6 @@ export function deviceRoutes(ctx: RouteContext) {
       async ({ params, request }) => {
         await noBody(request);
         const id = daemon.deviceState(params.device_id).deviceId;
-        ownership.assertFree(id, " and cannot be removed");
         await daemon.removeDevice(id, { timeoutMs: ctx.stopTimeoutMs, asClient: true, leaseId: leaseIdOf(request) });
         return { status: "removed" as const, device_id: id };
       },
@@ -182,9 +169,8 @@ export function deviceRoutes(ctx: RouteContext) {
     .get(
       "/devices/:device_id/methods",
       ({ params }) => {
-        daemon.deviceState(params.device_id);
         // Schema defaults are the driver's values: serialised as carefully as call results.
-        return jsonResponse({ methods: describeMethods(daemon.getDeviceInstance(params.device_id)) });
+        return jsonResponse({ methods: daemon.describeMethods(params.device_id) });
       },
       {
         detail: doc({
@@ -240,7 +226,7 @@ export function deviceRoutes(ctx: RouteContext) {
       async ({ params, request }) => {
         await noBody(request);
         const id = daemon.deviceState(params.device_id).deviceId;
-        ownership.assertFree(id, " and cannot be connected");
+        daemon.assertNotOwned(id, " and cannot be connected");
         if (daemon.deviceState(id).connected)
           return { device_id: id, connected: true, message: "Device is already connected" };
         try {
@@ -253,7 +239,7 @@ export function deviceRoutes(ctx: RouteContext) {
           throw lifecycleFailure(err, "DeviceConnectionError", `Failed to connect device '${id}'`, id);
         }
         const s = daemon.deviceState(id);
-        return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: ownership.ownerOf(id) };
+        return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: daemon.ownerOf(id) };
       },
       {
         parse: "none",
@@ -270,7 +256,7 @@ export function deviceRoutes(ctx: RouteContext) {
       async ({ params, request }) => {
         await noBody(request);
         const id = daemon.deviceState(params.device_id).deviceId;
-        ownership.assertFree(id, " and cannot be disconnected");
+        daemon.assertNotOwned(id, " and cannot be disconnected");
         if (!daemon.deviceState(id).connected)
           return { device_id: id, connected: false, message: "Device is already disconnected" };
         try {
@@ -283,7 +269,7 @@ export function deviceRoutes(ctx: RouteContext) {
           throw lifecycleFailure(err, "DeviceDisconnectionError", `Failed to disconnect device '${id}'`, id);
         }
         const s = daemon.deviceState(id);
-        return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: ownership.ownerOf(id) };
+        return { device_id: id, connected: s.connected, streaming: s.streaming, owned_by: daemon.ownerOf(id) };
       },
       {
         parse: "none",
@@ -314,7 +300,7 @@ export function deviceRoutes(ctx: RouteContext) {
         await noBody(request);
         const state = daemon.deviceState(params.device_id);
         const id = state.deviceId;
-        ownership.assertFree(id, " and its stream cannot be stopped");
+        daemon.assertNotOwned(id, " and its stream cannot be stopped");
         // A stream started in-process (a script, a task) belongs to that code: a client must not cut it.
         if (state.streaming && state.streamStartedBy === "local") {
           throw new DeviceInUseError(

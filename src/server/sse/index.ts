@@ -185,9 +185,7 @@ export class SseService {
     }
     // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error
     // would only make a browser's EventSource reconnect forever.
-    if (
-      typeof (this.daemon.getDeviceInstance(deviceId) as { startStreaming?: unknown }).startStreaming !== "function"
-    ) {
+    if (!this.daemon.canStream(deviceId)) {
       throw new InvalidRequestError(
         `Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
         { device_id: deviceId },
@@ -213,7 +211,7 @@ export class SseService {
       return new Response(null, { status: 204 });
     }
     if (!state.streaming) {
-      const owner = this.runningOwner(deviceId);
+      const owner = this.daemon.taskUsing(deviceId);
       if (owner) {
         return endedStream(
           { device_id: deviceId },
@@ -259,10 +257,6 @@ export class SseService {
     return new Response(conn.stream, { headers: SSE_HEADERS });
   }
 
-  private runningOwner(deviceId: string): string | null {
-    for (const h of this.daemon.listTasks()) if (h.isRunning() && h.deviceIds.includes(deviceId)) return h.taskId;
-    return null;
-  }
 }
 
 function parseLastEventId(v: string | null): number | undefined {
