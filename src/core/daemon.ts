@@ -173,7 +173,12 @@ export class LabDaemon implements LabDaemonApi<TaskHandle> {
    * Object are refused), with positional `args` or `{ args, kwargs }`: keyword arguments are bound by
    * parameter name and everything is validated exactly as for POST /call.
    */
-  call(device: DeviceRef, method: string, args: unknown[] | CallArguments = [], opts: CallOptions = {}): Promise<unknown> {
+  call(
+    device: DeviceRef,
+    method: string,
+    args: unknown[] | CallArguments = [],
+    opts: CallOptions = {},
+  ): Promise<unknown> {
     return callDevice(this.parts, device, method, args, opts);
   }
 

@@ -152,9 +152,12 @@ function checkRequiredMethods(parts: DaemonParts, taskId: string, taskType: stri
     !isPlainObject(required) ||
     !Object.values(required).every((m) => Array.isArray(m) && m.every((n) => typeof n === "string"))
   ) {
-    throw new InvalidTaskDefinitionError(`Task '${taskId}': requiredMethods must map device ids to lists of method names`, {
-      task_id: taskId,
-    });
+    throw new InvalidTaskDefinitionError(
+      `Task '${taskId}': requiredMethods must map device ids to lists of method names`,
+      {
+        task_id: taskId,
+      },
+    );
   }
   const missing: { device_id: string; device_type: string; methods: string[] }[] = [];
   for (const [id, names] of Object.entries(required)) {
@@ -165,7 +168,9 @@ function checkRequiredMethods(parts: DaemonParts, taskId: string, taskType: stri
         device_id: id.slice(0, 140),
       });
     }
-    const absent = names.filter((n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n, { remoteOnly: false }).ok);
+    const absent = names.filter(
+      (n) => !LIFECYCLE_METHODS.has(n) && !lookupMethod(e.instance, n, { remoteOnly: false }).ok,
+    );
     if (absent.length > 0) missing.push({ device_id: id, device_type: e.type, methods: absent });
   }
   if (missing.length === 0) return;

@@ -370,7 +370,8 @@ export class Recordings {
   private deviceCounters(deviceId: string): Record<string, number> {
     const out: Record<string, number> = {};
     try {
-      for (const [k, v] of Object.entries(this.daemon.streamStats(deviceId) ?? {})) if (typeof v === "number") out[`device_${k}`] = v;
+      for (const [k, v] of Object.entries(this.daemon.streamStats(deviceId) ?? {}))
+        if (typeof v === "number") out[`device_${k}`] = v;
     } catch {
       // removed or failing: no counters
     }

@@ -89,7 +89,6 @@ export function callHandler(
   };
 }
 
-
 export function deviceRoutes(ctx: RouteContext) {
   const { daemon, errors } = ctx;
   const callDevice = callHandler(ctx);

@@ -256,7 +256,6 @@ export class SseService {
     conn.closed.then(() => this.open.delete(conn));
     return new Response(conn.stream, { headers: SSE_HEADERS });
   }
-
 }
 
 function parseLastEventId(v: string | null): number | undefined {
