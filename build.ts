@@ -1,13 +1,13 @@
 // Builds labdaemon: the native addon (cmake-js), the browser pages (tools/webBuild.ts) and, unless --native,
-// the single executable (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
+// the single executable (tools/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
 // --build-dir builds the addon elsewhere (with --native only: the executable embeds build/Release's).
 // A failed build removes dist/labdaemon: an executable left from before would pass for this tree's.
 // Usage: bun build.ts [--native] [--force] [--build-dir DIR]
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { compileExecutable, OUTFILE } from "./src/cli/compile.ts";
-import { buildNative } from "./src/cli/nativeBuild.ts";
+import { compileExecutable, OUTFILE } from "./tools/compile.ts";
+import { buildNative } from "./tools/nativeBuild.ts";
 import { buildPages } from "./tools/webBuild.ts";
 
 const USAGE = "Usage: bun build.ts [--native] [--force] [--build-dir DIR]";

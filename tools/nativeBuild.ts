@@ -6,7 +6,7 @@
 // build.ninja stays dirty ("still dirty after 100 tries"). Such a directory is started afresh.
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { plural } from "./plural.ts";
+import { plural } from "../src/cli/plural.ts";
 
 /** How much of a failed build's output the error shows; the whole of it goes to LOG_FILE. */
 const SHOWN_LINES = 20;
