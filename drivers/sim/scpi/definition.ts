@@ -30,9 +30,7 @@
 // exist yet (unless it is a symbolic link) nor hold socat's address syntax (, ! : white space).
 import { readFileSync } from "node:fs";
 import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/files/dataFile.ts";
-import { MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./instrument.ts";
-
-export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
+import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
 
 export interface DialogueDef {
   q: string;
