@@ -23,9 +23,7 @@ describe("benchRingTransfer (the benchmark addon)", () => {
     expect(() => transfer("constructor", {})).toThrow(/kind must be/);
     expect(() => transfer("ring", { batch: 0 })).toThrow(/positive integer/);
     expect(() => transfer("ring", { batch: 64, capacity: 1000 })).toThrow(/power of two/);
-    expect(() => transfer("mutexPerSample", { batch: 2048, capacity: 1024 })).toThrow(
-      /must not exceed/,
-    );
+    expect(() => transfer("mutexPerSample", { batch: 2048, capacity: 1024 })).toThrow(/must not exceed/);
   });
 });
 
