@@ -198,6 +198,32 @@ describe.skipIf(!canBuild)("bun build.ts says what it is doing", () => {
     },
     BUILD_MS * 2,
   );
+
+  test(
+    "--bench also builds the benchmark addon, which a default build leaves out",
+    async () => {
+      const root = tree("bench");
+      const lists = join(root, "native/CMakeLists.txt");
+      writeFileSync(
+        lists,
+        `${readFileSync(lists, "utf8")}\nadd_library(labdaemon_bench SHARED EXCLUDE_FROM_ALL bench.cc)\n`,
+      );
+      writeFileSync(join(root, "native/bench.cc"), "int bench() { return 1; }\n");
+      const benchLib = join(root, "build/Release/liblabdaemon_bench.so");
+      const plain = await build(root);
+      expect({ exitCode: plain.exitCode, stderr: plain.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      expect(plain.stdout).not.toContain("bench addon");
+      expect(existsSync(benchLib)).toBe(false);
+      const bench = await build(root, ["--native", "--bench"]);
+      expect({ exitCode: bench.exitCode, stderr: bench.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      expect(bench.stdout).toMatch(
+        /^native addon: up to date \(\d+\.\d s\)\nbench addon: compiling .*\n\[1\/2\] compiling native\/bench\.cc\n/,
+      );
+      expect(bench.stdout).toMatch(/\nbench addon: compiled 2 steps in \d+\.\d s \(total \d+\.\d s\)\n$/);
+      expect(existsSync(benchLib)).toBe(true);
+    },
+    BUILD_MS * 2,
+  );
 });
 
 describe("foreignCache", () => {
