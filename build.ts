@@ -1,24 +1,30 @@
 // Builds labdaemon: the native addon (cmake-js), the browser pages (tools/webBuild.ts) and, unless --native,
-// the single executable (src/cli/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
+// the single executable (tools/compile.ts; skipped when dist/labdaemon is newer than its sources). --force rebuilds it.
 // --build-dir builds the addon elsewhere (with --native only: the executable embeds build/Release's).
+// --bench also builds the benchmark addon (build/Release/labdaemon_bench.node), which nothing shipped loads.
 // A failed build removes dist/labdaemon: an executable left from before would pass for this tree's.
-// Usage: bun build.ts [--native] [--force] [--build-dir DIR]
+// Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR]
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { compileExecutable, OUTFILE } from "./src/cli/compile.ts";
-import { buildNative } from "./src/cli/nativeBuild.ts";
+import { compileExecutable, OUTFILE } from "./tools/compile.ts";
+import { buildNative } from "./tools/nativeBuild.ts";
 import { buildPages } from "./tools/webBuild.ts";
 
-const USAGE = "Usage: bun build.ts [--native] [--force] [--build-dir DIR]";
+const USAGE = "Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR]";
 const root = import.meta.dir;
 
-function options(): { native: boolean; force: boolean; buildDir: string | undefined } {
+function options(): { native: boolean; bench: boolean; force: boolean; buildDir: string | undefined } {
   let values;
   try {
     ({ values } = parseArgs({
       args: process.argv.slice(2),
-      options: { native: { type: "boolean" }, force: { type: "boolean" }, "build-dir": { type: "string" } },
+      options: {
+        native: { type: "boolean" },
+        bench: { type: "boolean" },
+        force: { type: "boolean" },
+        "build-dir": { type: "string" },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -27,7 +33,12 @@ function options(): { native: boolean; force: boolean; buildDir: string | undefi
   }
   if (values["build-dir"] !== undefined && !values.native)
     usageError("--build-dir needs --native (the executable embeds the addon in build/Release)");
-  return { native: values.native === true, force: values.force === true, buildDir: values["build-dir"] };
+  return {
+    native: values.native === true,
+    bench: values.bench === true,
+    force: values.force === true,
+    buildDir: values["build-dir"],
+  };
 }
 
 function usageError(message: string): never {
@@ -37,7 +48,7 @@ function usageError(message: string): never {
 
 const opts = options();
 try {
-  await buildNative(root, { buildDir: opts.buildDir });
+  await buildNative(root, { buildDir: opts.buildDir, bench: opts.bench });
   // Pages are small and quick to bundle; tests serve them too, so --native builds them as well.
   const pages = await buildPages(root);
   if (pages.length > 0) {

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { compileExecutable } from "../src/cli/compile.ts";
+import { compileExecutable } from "../tools/compile.ts";
 import { openBrowser } from "../test/support/browser.ts";
 
 const ROOT = resolve(import.meta.dir, "..");

@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { compileExecutable } from "../src/cli/compile.ts";
+import { compileExecutable } from "../tools/compile.ts";
 import { buildPages } from "../tools/webBuild.ts";
 import { openBrowser } from "../test/support/browser.ts";
 

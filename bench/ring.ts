@@ -1,25 +1,20 @@
 // SampleRing throughput and cost.
 //  1. Two native threads moving float32 samples in batches: the lock-free ring vs two mutex-protected
-//     queues with the same bound, measured in the same run (C++ driven from bun through
-//     native.benchRingTransfer, off the JS thread): a std::deque fed the ring's own batches under one
+//     queues with the same bound, measured in the same run (C++ driven from bun through the benchmark
+//     addon's benchRingTransfer, off the JS thread): a std::deque fed the ring's own batches under one
 //     lock per batch, and the textbook std::queue taking one sample per lock.
 //  2. Synthetic source → ring → JS typed arrays, unpaced: how many samples/s JS can take.
 //  3. CPU (process.cpuUsage, all threads) of a paced source at 1 MS/s and 10 MS/s, drained by JS.
 // Usage: bun bench/ring.ts [--quick]
-import { native } from "../src/io/native.ts";
+import { SyntheticSource } from "../drivers/sim/syntheticSource.ts";
 import { SampleRing, type SampleDType } from "../src/io/sampleRing.ts";
-import { SyntheticSource } from "../src/io/syntheticSource.ts";
+import { benchAddon, type Transfer } from "./_benchAddon.ts";
 
 const quick = process.argv.includes("--quick");
 const M = 1e6;
 const fmt = (x: number, digits = 0) =>
   x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-interface Transfer {
-  samples: number;
-  seconds: number;
-  inOrder: boolean;
-}
 const rate = (t: Transfer) => t.samples / t.seconds;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -34,14 +29,14 @@ async function transfer(
   const runs = { ring: [] as number[], mutex: [] as number[], perSample: [] as number[] };
   for (let i = 0; i < reps; i++) {
     // Interleave the three so a burst of load from elsewhere on the machine hits all alike.
-    const a: Transfer = await native.benchRingTransfer("ring", { samples: ringSamples, batch, capacity, pin });
-    const b: Transfer = await native.benchRingTransfer("mutex", {
+    const a = await benchAddon.benchRingTransfer("ring", { samples: ringSamples, batch, capacity, pin });
+    const b = await benchAddon.benchRingTransfer("mutex", {
       samples: Math.round(ringSamples / 3),
       batch,
       capacity,
       pin,
     });
-    const c: Transfer = await native.benchRingTransfer("mutexPerSample", {
+    const c = await benchAddon.benchRingTransfer("mutexPerSample", {
       samples: Math.round(ringSamples / 30),
       batch,
       capacity,
@@ -56,9 +51,9 @@ async function transfer(
 }
 
 // Warm-up: page in the code paths and let bun's start-up threads settle before measuring.
-await native.benchRingTransfer("ring", { samples: 2e7, batch: 1024, capacity: 16384 });
-await native.benchRingTransfer("mutex", { samples: 5e6, batch: 1024, capacity: 16384 });
-await native.benchRingTransfer("mutexPerSample", { samples: 1e6, batch: 1024, capacity: 16384 });
+await benchAddon.benchRingTransfer("ring", { samples: 2e7, batch: 1024, capacity: 16384 });
+await benchAddon.benchRingTransfer("mutex", { samples: 5e6, batch: 1024, capacity: 16384 });
+await benchAddon.benchRingTransfer("mutexPerSample", { samples: 1e6, batch: 1024, capacity: 16384 });
 
 const reps = quick ? 1 : 5;
 console.log(

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { $ } from "bun";
-import { compileExecutable } from "../src/cli/compile.ts";
+import { compileExecutable } from "../tools/compile.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const runsAt = process.argv.indexOf("--runs");

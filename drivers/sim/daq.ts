@@ -11,7 +11,7 @@ import {
   type SampleArray,
   type SampleDType,
 } from "../../src/io/sampleRing.ts";
-import { SyntheticSource, type SyntheticSourceStats } from "../../src/io/syntheticSource.ts";
+import { SyntheticSource, type SyntheticSourceStats } from "./syntheticSource.ts";
 import { describeProblems, paramsProblems } from "../../src/core/params.ts";
 
 /** 100 MS/s: far beyond what the JS side can take, but still paced rather than a busy loop. */

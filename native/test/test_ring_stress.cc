@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.h"
-#include "ring/ring_bench.h"
+#include "bench/ring_bench.h"
 #include "ring/sample_ring.h"
 
 using ld::Overflow;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "check.h"
-#include "ring/synthetic_source.h"
+#include "sim/synthetic_source.h"
 
 using namespace std::chrono;
 using ld::AnyRing;

@@ -7,8 +7,8 @@ import { pathToFileURL } from "node:url";
 import { settleWithin } from "../core/deadline.ts";
 import { isMs, MS_RANGE } from "./args.ts";
 import type { DeviceClass, LabDaemon, TaskClass } from "../index.ts";
-import { parseDataFile } from "./dataFile.ts";
-import { lineColumn } from "./jsonSyntax.ts";
+import { parseDataFile } from "../files/dataFile.ts";
+import { lineColumn } from "../files/jsonSyntax.ts";
 import { registerLabdaemonModule } from "./userModules.ts";
 
 import { LOG_LEVELS, type LogLevel } from "../log/levels.ts";

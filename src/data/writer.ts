@@ -180,7 +180,7 @@ export class H5Writer {
 
 /**
  * From source, the file beside this one; inside the executable, the entry point that build gave it
- * (src/cli/compile.ts lists it), named by its path below src/, the entry points' common folder.
+ * (tools/compile.ts lists it), named by its path below src/, the entry points' common folder.
  */
 function workerUrl(): string {
   // import.meta.url is fixed at build time; Bun.main tells whether this runs from the executable.

@@ -3,8 +3,8 @@
 // JS hears about it once per batch (coalesced) through `onSamples`, and once when the loop ends.
 import { native } from "./native.ts";
 import { toDeviceError } from "./ioErrors.ts";
-import type { MessageInstrument, NativeLease } from "./messageInstrument.ts";
 import type { SampleDType, SampleRing } from "./sampleRing.ts";
+import type { LeasingInstrument, NativeLease } from "./session.ts";
 
 export type WireFormat = "ascii" | "int16" | "float32" | "float64";
 
@@ -53,7 +53,7 @@ export class Acquisition {
   #lease: NativeLease;
 
   /** Use `MessageInstrument.startAcquisition()`. */
-  constructor(instrument: MessageInstrument, options: AcquisitionOptions) {
+  constructor(instrument: LeasingInstrument, options: AcquisitionOptions) {
     this.resource = instrument.resource;
     this.#lease = instrument.leaseNativeSession();
     try {
@@ -79,7 +79,7 @@ export class Acquisition {
     }
   }
 
-  #begin(instrument: MessageInstrument, options: AcquisitionOptions): NativeAcquisition {
+  #begin(instrument: LeasingInstrument, options: AcquisitionOptions): NativeAcquisition {
     return new native.NativeAcquisition(this.#lease.session, options.ring.handle, {
       command: options.command + instrument.writeTermination,
       readTermination: instrument.readTermination,

@@ -21,4 +21,3 @@ export { toDeviceError, type IoErrorContext } from "./ioErrors.ts";
 export { Acquisition, type AcquisitionOptions, type AcquisitionStats, type WireFormat } from "./acquisition.ts";
 export { LabDaemonSerialBinding, LabDaemonSerialPort, listSerialPorts } from "./serialBinding.ts";
 export * from "./sampleRing.ts";
-export * from "./syntheticSource.ts";

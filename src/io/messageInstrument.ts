@@ -2,10 +2,12 @@
 // transport the resource string names. Every call is a promise settled in the order the calls were made,
 // even from concurrent callers: by the event loop's session for LAN instruments (src/io/net), by the
 // resource's own native I/O thread for the others.
-import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError } from "../core/errors.ts";
+import { DeviceConfigurationError, DeviceNotConnectedError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import "./ioErrors.ts";
+import { ServiceRequests } from "./serviceRequests.ts";
+import type { HandOverSession, LeasingInstrument, NativeLease, NativeSession } from "./session.ts";
 
 export type Encoding = "utf-8" | "latin1" | "ascii";
 
@@ -36,57 +38,13 @@ export interface InstrumentOptions extends SerialOptions {
   visaLibrary?: string;
 }
 
-/** The addon's NativeSession (native/io/binding/session_binding.cc). */
-export interface NativeSession {
-  readonly resource: string;
-  readonly interfaceType: string;
-  open(timeoutMs: number): Promise<void>;
-  write(data: string | Uint8Array, timeoutMs: number): Promise<number>;
-  read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
-  readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array>;
-  query(
-    data: string | Uint8Array,
-    term: string,
-    maxBytes: number,
-    timeoutMs: number,
-    enc: number,
-  ): Promise<string | Uint8Array>;
-  queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
-  clear(timeoutMs: number): Promise<void>;
-  lock(timeoutMs: number): Promise<void>;
-  unlock(timeoutMs: number): Promise<void>;
-  /** `abort`: wake a request blocked in I/O so it fails now, instead of closing after it. */
-  close(abort?: boolean): Promise<void>;
-}
-
-/** A session of the event-loop transports, which can give its connection up to a native one. */
-export interface HandOverSession extends NativeSession {
-  readonly busy: boolean;
-  /** Closes the connection after the requests already made; the next request reconnects. */
-  disconnect(): Promise<void>;
-  /** Runs `wait` in its turn: later requests start after it settles. */
-  after(wait: () => Promise<unknown>): Promise<void>;
-  /** The instrument's service requests to `onSrq`, from this request on. */
-  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
-  /** A HiSLIP shared lock named `key`. */
-  lockShared(timeoutMs: number, key: string): Promise<void>;
-  /** HiSLIP AsyncRemoteLocalControl with `code` (0–6, as VISA's viGpibControlREN). */
-  remoteLocal(code: number, timeoutMs: number): Promise<void>;
-}
-
 const REMOTE_LOCAL = ["local", "remote", "gtl", "remote-address", "llo", "remote-address-llo", "address-gtl"] as const;
 export type RemoteLocal = (typeof REMOTE_LOCAL)[number];
-
-/** What a native acquisition borrows: the session it runs on, and how to give it back. */
-export interface NativeLease {
-  session: NativeSession;
-  release(): void;
-}
 
 const ENC_BYTES = 0;
 const nonAscii = /[^\x00-\x7f]/;
 
-export class MessageInstrument {
+export class MessageInstrument implements LeasingInstrument {
   /** The resource string as given to `open`. */
   readonly resource: string;
   timeoutMs: number;
@@ -108,8 +66,7 @@ export class MessageInstrument {
   /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
   #native: NativeSession | null = null;
   #leases = 0;
-  readonly #srqHandlers = new Set<() => void>();
-  #srqEnabled: Promise<void> | null = null;
+  readonly #srq: ServiceRequests;
 
   /** Use `ResourceManager.open()`. */
   constructor(
@@ -129,6 +86,11 @@ export class MessageInstrument {
     this.maxReadBytes = options.maxReadBytes ?? 64 * 1024 * 1024;
     this.#enc = this.encoding === "utf-8" ? 1 : 2;
     this.#onClose = onClose;
+    this.#srq = new ServiceRequests(
+      resource,
+      () => this.#session,
+      () => this.timeoutMs,
+    );
   }
 
   /** The normalised resource name, e.g. `TCPIP0::127.0.0.1::5025::SOCKET`. */
@@ -275,77 +237,14 @@ export class MessageInstrument {
    * that removes the handler. Raw sockets and serial ports have no service requests
    * (DeviceConfigurationError); GPIB ones are not implemented yet.
    */
-  async onServiceRequest(handler: () => void): Promise<() => void> {
-    this.#srqHandlers.add(handler);
-    try {
-      await this.#enableServiceRequests();
-    } catch (e) {
-      this.#srqHandlers.delete(handler);
-      throw e;
-    }
-    return () => void this.#srqHandlers.delete(handler);
+  onServiceRequest(handler: () => void): Promise<() => void> {
+    return this.#srq.add(handler);
   }
 
   /** Resolves at the next service request (requests made after this call see it armed), or rejects
    * with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
   waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
-    const ms = options.timeoutMs ?? this.timeoutMs;
-    if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
-      return Promise.reject(
-        new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`),
-      );
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const handler = (): void => {
-      clearTimeout(timer);
-      this.#srqHandlers.delete(handler);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      this.#srqHandlers.delete(handler);
-      reject(
-        new DeviceTimeoutError(`${this.resource}: no service request within ${ms} ms`, {
-          resource: this.resource,
-          code: 110,
-          codeName: "ETIMEDOUT",
-        }),
-      );
-    }, ms);
-    this.#srqHandlers.add(handler);
-    this.#enableServiceRequests().catch((e) => {
-      clearTimeout(timer);
-      this.#srqHandlers.delete(handler);
-      reject(e);
-    });
-    return promise;
-  }
-
-  #enableServiceRequests(): Promise<void> {
-    if (this.#srqEnabled) return this.#srqEnabled;
-    const s = this.#session;
-    if (!s)
-      return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
-    const enable = (s as Partial<HandOverSession>).enableServiceRequests;
-    if (!enable) {
-      return Promise.reject(
-        new DeviceConfigurationError(
-          `${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`,
-          { resource: this.resource },
-        ),
-      );
-    }
-    const enabled = enable.call(
-      s,
-      () => {
-        for (const h of [...this.#srqHandlers]) h();
-      },
-      this.timeoutMs,
-    );
-    this.#srqEnabled = enabled;
-    enabled.catch(() => {
-      if (this.#srqEnabled === enabled) this.#srqEnabled = null;
-    });
-    return enabled;
+    return this.#srq.wait(options.timeoutMs ?? this.timeoutMs);
   }
 
   /**

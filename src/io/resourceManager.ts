@@ -1,7 +1,8 @@
 // Opens instruments by VISA resource string (pyvisa's ResourceManager, promise-based).
 import { native } from "./native.ts";
 import { toDeviceError } from "./ioErrors.ts";
-import { MessageInstrument, type InstrumentOptions, type NativeSession } from "./messageInstrument.ts";
+import { MessageInstrument, type InstrumentOptions } from "./messageInstrument.ts";
+import type { NativeSession } from "./session.ts";
 import { listResources, type ListOptions } from "./listResources.ts";
 import { parseResourceName, type ResourceName } from "./resourceName.ts";
 import { NetSession } from "./net/netSession.ts";

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, discoverConfig, fromObject, loadConfigFile } from "../../src/cli/config.ts";
-import { findJsonSyntaxError, lineColumn } from "../../src/cli/jsonSyntax.ts";
+import { findJsonSyntaxError, lineColumn } from "../../src/files/jsonSyntax.ts";
 import { buildLab } from "../../src/cli/lab.ts";
 import { simLab } from "../../src/cli/simLab.ts";
 

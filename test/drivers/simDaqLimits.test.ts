@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { SimDaq } from "../../drivers/sim/daq.ts";
 import { DeviceConfigurationError } from "../../src/core/errors.ts";
 import { SampleRing } from "../../src/io/sampleRing.ts";
-import { SyntheticSource } from "../../src/io/syntheticSource.ts";
+import { SyntheticSource } from "../../drivers/sim/syntheticSource.ts";
 
 function configError(params: ConstructorParameters<typeof SimDaq>[1]): string {
   try {

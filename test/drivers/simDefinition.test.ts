@@ -15,8 +15,8 @@ import {
 import { MAX_DIALOGUES } from "../../drivers/sim/scpi/definition.ts";
 import { matchSetter } from "../../drivers/sim/scpi/instrument.ts";
 import { splitMessages } from "../../drivers/sim/scpi/messages.ts";
-import { MAX_DATA_FILE_BYTES, parseDataFile } from "../../src/cli/dataFile.ts";
-import { MAX_JSON_DEPTH, findJsonSyntaxError } from "../../src/cli/jsonSyntax.ts";
+import { MAX_DATA_FILE_BYTES, parseDataFile } from "../../src/files/dataFile.ts";
+import { MAX_JSON_DEPTH, findJsonSyntaxError } from "../../src/files/jsonSyntax.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/ld-simdef-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { compileExecutable } from "../../src/cli/compile.ts";
+import { compileExecutable } from "../../tools/compile.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const PREFIX = "ld-e2e-";

@@ -29,10 +29,8 @@
 // device, 16 placeholders a setter, 64 MiB of data a block, 100 digits a format; a serial link must not
 // exist yet (unless it is a symbolic link) nor hold socat's address syntax (, ! : white space).
 import { readFileSync } from "node:fs";
-import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/cli/dataFile.ts";
-import { MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./instrument.ts";
-
-export type Datatype = "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
+import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/files/dataFile.ts";
+import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
 
 export interface DialogueDef {
   q: string;

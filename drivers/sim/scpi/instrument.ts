@@ -1,6 +1,7 @@
 // One simulated SCPI instrument: its state and the answer to each message. Transport-free, so the
 // socket, VXI-11 and serial servers share it.
-import type { BlockDef, Datatype, DeviceDef, PropertyDef } from "./definition.ts";
+import type { BlockDef, DeviceDef, PropertyDef } from "./definition.ts";
+import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
 
 export type SimReply =
   | { kind: "none" }
@@ -18,20 +19,6 @@ interface Setter {
   prop: string;
   def: PropertyDef;
 }
-
-/** A block answer carries at most this much data: a definition (or a setter) cannot exhaust memory. */
-export const MAX_BLOCK_BYTES = 64 << 20;
-
-export const datatypeSizes: Record<Datatype, number> = {
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  float32: 4,
-  float64: 8,
-};
 
 export class SimulatedInstrument {
   readonly queryTerm: string;
@@ -262,11 +249,6 @@ export function matchSetter(pattern: SetterPattern, message: string): string | n
   if (end - at < 1) return null;
   return message.slice(first.length, firstValueEnd < 0 ? end : firstValueEnd);
 }
-
-/** The format specs formatValue understands; anything else in braces is refused when a definition loads. */
-export const formatSpec = /^\.?(\d*)([dfeEg])$/;
-/** Digits toFixed and toExponential accept. */
-export const MAX_FORMAT_DIGITS = 100;
 
 // The subset of Python's format mini-language pyvisa-sim definitions use: {} {:d} {:.Nf} {:.Ne} {:g}.
 export function formatValue(format: string, v: number | string): string {

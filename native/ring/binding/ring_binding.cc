@@ -1,4 +1,4 @@
-// The ring room's exports: SampleRing, SyntheticSource, benchRingTransfer.
+// The ring room's exports: SampleRing.
 #include <napi.h>
 
 #include <cmath>
@@ -8,9 +8,6 @@
 #include "ring/binding/ring_wrap.h"
 
 namespace ld::ring::binding {
-
-void InitSyntheticSource(Napi::Env env, Napi::Object exports);
-void InitRingBench(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -157,7 +154,5 @@ Napi::Value RingWrap::Overflow(const Napi::CallbackInfo& info) {
 
 Napi::Object InitRing(Napi::Env env, Napi::Object exports) {
   ld::ring::binding::RingWrap::Init(env, exports);
-  ld::ring::binding::InitSyntheticSource(env, exports);
-  ld::ring::binding::InitRingBench(env, exports);
   return exports;
 }

@@ -3,7 +3,7 @@
 // locks, status and service requests. Works with a server in synchronized or overlapped mode (responses
 // are matched to the message they answer by ID either way).
 import { NetIoError } from "../ioErrors.ts";
-import type { NetTransport } from "./netSession.ts";
+import type { NetTransport } from "./netTransport.ts";
 import {
   FIRST_MESSAGE_ID,
   HISLIP_PORT,

@@ -1,99 +1,53 @@
 // An open network resource on the event loop: the same requests as the addon's NativeSession (so
 // MessageInstrument drives either), run one at a time in the order they were made, each with its own
-// deadline from the moment it starts. Framing (termination, exact counts, IEEE 488.2 blocks) and the
-// recovery rules follow native/io/session.cc: a timed-out read or write clears the interface before
-// the next request; an answer that cannot be framed is dropped with a device clear.
-import { DeviceNotConnectedError, DeviceOperationError } from "../../core/errors.ts";
-import { NetIoError, netDeviceError } from "../ioErrors.ts";
-import type { HandOverSession } from "../messageInstrument.ts";
-import type { RxBuffer } from "./rxBuffer.ts";
-import { MAX_WAIT_MS, checkWaitMs } from "./waitMs.ts";
-
-/** What a session needs from a network interface (raw socket, VXI-11). */
-export interface NetTransport {
-  readonly rx: RxBuffer;
-  readonly isOpen: boolean;
-  /** e.g. "SOCKET", "INSTR" */
-  readonly interfaceType: string;
-  open(deadline: number): Promise<void>;
-  /** Ends the connection politely where the protocol has a goodbye (VXI-11 destroy_link). */
-  close(): void;
-  /** Fails a wait in progress now (the instrument is being closed under it). */
-  abort(): void;
-  /** Synchronous (undefined) when the whole message went out at once. */
-  write(data: Uint8Array | string, deadline: number): Promise<void> | void;
-  /** Appends at least one byte (or an END mark) to rx. */
-  fill(deadline: number, want: number): Promise<void>;
-  /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
-  readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
-  /** Device clear where the interface has one; sockets drop pending input. */
-  clear(deadline: number): Promise<void>;
-  /** Drops input that already arrived and nobody asked for. */
-  discardInput(): Promise<void> | void;
-  lock(deadline: number, timeoutMs: number, shared?: string): Promise<void>;
-  remoteLocal?(deadline: number, code: number): Promise<void>;
-  unlock(deadline: number): Promise<void>;
-  /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
-  settled?(): void;
-  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
-  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
-  /** The session is closed for good: release what outlives a connection (the SRQ listener). */
-  dispose?(): void;
-}
+// deadline from the moment it starts (requestQueue.ts). Framing (termination, exact counts, IEEE 488.2
+// blocks) and the recovery rules follow native/io/session.cc: a timed-out read or write clears the
+// interface before the next request; an answer that cannot be framed is dropped with a device clear.
+import { NetIoError } from "../ioErrors.ts";
+import type { HandOverSession } from "../session.ts";
+import type { NetTransport } from "./netTransport.ts";
+import { RequestQueue } from "./requestQueue.ts";
 
 const ENC_UTF8 = 1,
   ENC_LATIN1 = 2;
 const DIRECT_ABOVE = 65536;
-/** Requests waiting behind the one in progress; beyond this a caller is refused rather than queued. */
-export const MAX_QUEUED = 100_000;
 const utf8 = new TextEncoder();
-
-interface Request {
-  ms: number;
-  job: (deadline: number) => Promise<unknown>;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
 
 export class NetSession implements HandOverSession {
   readonly resource: string;
   readonly interfaceType: string;
   #t: NetTransport;
-  #given: string;
-  #queue: Request[] = [];
-  #head = 0;
-  #running = false;
-  #closed = false;
+  readonly #q: RequestQueue;
   #clearPending = false;
   #lastTakeEnded = false;
   #termCache = new Map<string, Uint8Array | number>();
 
   /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
   constructor(given: string, canonical: string, transport: NetTransport) {
-    this.#given = given;
+    this.#q = new RequestQueue(given);
     this.resource = canonical;
     this.interfaceType = transport.interfaceType;
     this.#t = transport;
   }
 
   open(timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, (d) => this.#ensureOpen(d));
+    return this.#q.submit(timeoutMs, (d) => this.#ensureOpen(d));
   }
 
   write(data: string | Uint8Array, timeoutMs: number): Promise<number> {
     const bytes = bytesArg(data);
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       await this.#write(bytes, d);
       return typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength;
     });
   }
 
   read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
-    return this.#submit(timeoutMs, (d) => this.#readUntil(this.#term(term), maxBytes, d, enc));
+    return this.#q.submit(timeoutMs, (d) => this.#readUntil(this.#term(term), maxBytes, d, enc));
   }
 
   readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       const bytes = await this.#readExact(n, d);
       return enc === 0 ? bytes : decode(bytes, enc);
     });
@@ -108,7 +62,7 @@ export class NetSession implements HandOverSession {
   ): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
     const t = this.#term(term);
-    return this.#submit(timeoutMs, (d) => {
+    return this.#q.submit(timeoutMs, (d) => {
       const sent = this.#writeQuery(bytes, d);
       return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
     });
@@ -117,25 +71,25 @@ export class NetSession implements HandOverSession {
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
     const t = this.#term(term);
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       if (bytes) await this.#writeQuery(bytes, d);
       return this.#readBlock(t, maxBytes, d);
     });
   }
 
   clear(timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, (d) => this.#clear(d));
+    return this.#q.submit(timeoutMs, (d) => this.#clear(d));
   }
 
   lock(timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       await this.#ensureOpen(d);
       await this.#t.lock(d, timeoutMs);
     });
   }
 
   lockShared(timeoutMs: number, key: string): Promise<void> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       if (this.interfaceType !== "HISLIP") throw new NetIoError("unsupported", "shared locks are a HiSLIP feature");
       if (!this.#ready()) await this.#ensureOpen(d);
       await this.#t.lock(d, timeoutMs, key);
@@ -143,7 +97,7 @@ export class NetSession implements HandOverSession {
   }
 
   remoteLocal(code: number, timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       if (!this.#t.remoteLocal) throw new NetIoError("unsupported", "remote/local control is a HiSLIP feature here");
       if (!this.#ready()) await this.#ensureOpen(d);
       await this.#t.remoteLocal(d, code);
@@ -151,7 +105,7 @@ export class NetSession implements HandOverSession {
   }
 
   unlock(timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       await this.#ensureOpen(d);
       await this.#t.unlock(d);
     });
@@ -159,20 +113,20 @@ export class NetSession implements HandOverSession {
 
   /** After the requests already made (or, with `abort`, failing the one waiting for I/O now). */
   close(abort = false): Promise<void> {
-    if (abort && this.#running) this.#t.abort();
-    const done = this.#submit(1000, async () => {
+    if (abort && this.#q.running) this.#t.abort();
+    const done = this.#q.submit(1000, async () => {
       this.#t.rx.reset();
       this.#clearPending = false;
       this.#t.close();
       this.#t.dispose?.();
     });
-    this.#closed = true;
+    this.#q.close();
     return done;
   }
 
   /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
   enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
-    return this.#submit(timeoutMs, async (d) => {
+    return this.#q.submit(timeoutMs, async (d) => {
       if (!this.#t.enableSrq)
         throw new NetIoError(
           "unsupported",
@@ -184,85 +138,27 @@ export class NetSession implements HandOverSession {
   }
 
   disconnect(): Promise<void> {
-    return this.#submit(1000, async () => {
+    return this.#q.submit(1000, async () => {
       this.#t.rx.reset();
       this.#t.close();
     });
   }
 
   after(wait: () => Promise<unknown>): Promise<void> {
-    return this.#submit(1000, async () => {
+    return this.#q.submit(1000, async () => {
       await wait().catch(() => undefined);
     });
   }
 
   /** A request that does no I/O: what a trip through the queue costs (bench). */
   ping(): Promise<void> {
-    return this.#submit(1000, async () => undefined);
+    return this.#q.submit(1000, async () => undefined);
   }
 
   /** Whether requests are queued or running (an acquisition taking the instrument over waits for none). */
   get busy(): boolean {
-    return this.#running;
+    return this.#q.running;
   }
-
-  #submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
-    // checkWaitMs, inlined for the common case.
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
-    if (this.#closed)
-      return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
-    if (this.#queue.length - this.#head >= MAX_QUEUED) {
-      return Promise.reject(
-        new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }),
-      );
-    }
-    if (!this.#running) {
-      // Nothing queued: start now, without a trip through the queue.
-      this.#running = true;
-      const p = this.#run(job, timeoutMs);
-      p.then(this.#next, this.#next);
-      return p;
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ ms: timeoutMs, job, resolve: resolve as (v: unknown) => void, reject });
-    });
-  }
-
-  #refuse<T>(timeoutMs: unknown): Promise<T> {
-    return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
-  }
-
-  // The deadline starts when the request's turn comes, so queued requests each get their full timeout.
-  #run<T>(job: (deadline: number) => Promise<T>, timeoutMs: number): Promise<T> {
-    try {
-      return job(performance.now() + Math.ceil(timeoutMs)).then(undefined, this.#toError);
-    } catch (e) {
-      return Promise.reject(this.#toError(e));
-    }
-  }
-
-  readonly #toError = (e: unknown): never => {
-    throw e instanceof NetIoError ? netDeviceError(e, this.#given) : e;
-  };
-
-  // After each request: the next one in line, or idle.
-  readonly #next = (): void => {
-    if (this.#head >= this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-      this.#running = false;
-      return;
-    }
-    const r = this.#queue[this.#head]!;
-    this.#queue[this.#head++] = undefined as unknown as Request;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    const p = this.#run(r.job, r.ms);
-    p.then(r.resolve, r.reject);
-    p.then(this.#next, this.#next);
-  };
 
   #term(term: string): Uint8Array | number {
     let t = this.#termCache.get(term);

@@ -1,7 +1,7 @@
 // TCPIP::host::port::SOCKET on the event loop: a raw SCPI byte stream. It has no END, no device clear
 // (clear drops pending input) and no locking.
 import { NetIoError } from "../ioErrors.ts";
-import type { NetTransport } from "./netSession.ts";
+import type { NetTransport } from "./netTransport.ts";
 import { TcpLink } from "./tcpLink.ts";
 
 export class SocketTransport implements NetTransport {

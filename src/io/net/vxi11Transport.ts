@@ -1,7 +1,7 @@
 // TCPIP::host::name::INSTR on the event loop — VXI-11 (VXIbus Consortium, rev 1.0) core channel:
 // create_link, device_write, device_read, device_clear, device_lock/unlock, destroy_link.
 import { NetIoError } from "../ioErrors.ts";
-import type { NetTransport } from "./netSession.ts";
+import type { NetTransport } from "./netTransport.ts";
 import { RpcClient, XdrOut, portmapGetPort, type XdrIn } from "./oncRpcClient.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 import { INTR_PROG, INTR_VERS, IntrServer } from "./vxi11Intr.ts";

@@ -6,6 +6,8 @@ import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 
+export { doc, type RouteDoc } from "./routeDoc.ts";
+
 export interface RouteContext {
   daemon: LabDaemon;
   errors: ErrorStore;
@@ -28,22 +30,6 @@ export function flag(value: unknown): boolean | null {
   if (value === "true" || value === "1") return true;
   return null;
 }
-
-export interface RouteDoc {
-  summary: string;
-  description?: string;
-  tags: string[];
-  /** Status → typebox schema of the body; docs.ts turns these into OpenAPI responses. */
-  responses: Record<number, unknown>;
-  /**
-   * The request body's schema, for the docs only: handlers check bodies themselves (objectBody and the
-   * field checks), because Elysia's validation would coerce a non-object body into `{}` first.
-   */
-  body?: unknown;
-}
-
-/** A route's documentation, kept in Elysia's `detail` (typed there as OpenAPI objects, hence the cast). */
-export const doc = (d: RouteDoc) => d as never;
 
 /**
  * The body as an object, or 422. Route schemas leave field types to the handlers (so the Python LabDaemon's 400

@@ -1,4 +1,5 @@
-// The native addon: cmake-js configures native/ into a build directory, ninja rebuilds what changed.
+// The native addon: cmake-js configures native/ into a build directory, ninja rebuilds what changed;
+// with `bench`, the benchmark addon (labdaemon_bench.node, never shipped) too.
 // A first build takes minutes: the build says which stage it is in, condenses the compiler's progress to
 // one line a step ("[12/40] compiling native/io/session.cc") and how long each stage took.
 // A build directory copied with the repository (cp -r) still belongs to the original: its CMakeCache.txt
@@ -6,12 +7,14 @@
 // build.ninja stays dirty ("still dirty after 100 tries"). Such a directory is started afresh.
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { plural } from "./plural.ts";
+import { plural } from "../src/cli/plural.ts";
 
 /** How much of a failed build's output the error shows; the whole of it goes to LOG_FILE. */
 const SHOWN_LINES = 20;
 const LAST_LINES = 2;
 const LOG_FILE = "cmake-js.log";
+/** native/CMakeLists.txt's benchmark addon, left out of a default build. */
+const BENCH_TARGET = "labdaemon_bench";
 
 /** The native build failed; the message holds the telling part of its output and where the rest is. */
 export class NativeBuildError extends Error {
@@ -27,6 +30,8 @@ export interface NativeBuildOptions {
   quiet?: boolean;
   /** Where progress lines go (default stdout). */
   print?: (line: string) => void;
+  /** Also build the benchmark addon, build/Release/labdaemon_bench.node. */
+  bench?: boolean;
 }
 
 export async function buildNative(root: string, opts: NativeBuildOptions = {}): Promise<void> {
@@ -40,9 +45,21 @@ export async function buildNative(root: string, opts: NativeBuildOptions = {}): 
     rmSync(buildDir, { recursive: true, force: true });
   }
   // cmake-js + ninja rebuild only what changed; a no-op build takes well under a second.
-  const progress = new BuildProgress(relative(root, sourceDir) || ".", print);
+  const build = (extra: string[], what: string) =>
+    cmakeJsBuild(root, sourceDir, buildDir, extra, new BuildProgress(relative(root, sourceDir) || ".", print, what));
+  await build([], "native addon");
+  if (opts.bench) await build(["--target", BENCH_TARGET], "bench addon");
+}
+
+async function cmakeJsBuild(
+  root: string,
+  sourceDir: string,
+  buildDir: string,
+  extra: string[],
+  progress: BuildProgress,
+): Promise<void> {
   const proc = Bun.spawn(
-    [join(root, "node_modules/.bin/cmake-js"), "build", "--directory", sourceDir, "--out", buildDir],
+    [join(root, "node_modules/.bin/cmake-js"), "build", "--directory", sourceDir, "--out", buildDir, ...extra],
     { cwd: root, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
   );
   const lines: string[] = [];
@@ -90,15 +107,17 @@ export class BuildProgress {
   constructor(
     private readonly sourceDir: string,
     private readonly print: (line: string) => void,
+    /** What the stage lines name: "native addon", "bench addon". */
+    private readonly what = "native addon",
   ) {}
 
   line(text: string): void {
     if (text.startsWith("-- ") && this.stage === "checking") {
       this.stage = "configuring";
       this.stageStarted = performance.now();
-      this.print("native addon: configuring (cmake)");
+      this.print(`${this.what}: configuring (cmake)`);
     } else if (text.startsWith("-- Build files have been written") && this.stage === "configuring") {
-      this.print(`native addon: configured in ${this.since(this.stageStarted)}`);
+      this.print(`${this.what}: configured in ${this.since(this.stageStarted)}`);
       this.stage = "checking";
     }
     const step = STEP.exec(text);
@@ -106,7 +125,7 @@ export class BuildProgress {
     if (this.stage !== "compiling") {
       this.stage = "compiling";
       this.stageStarted = performance.now();
-      this.print("native addon: compiling (a first build takes a few minutes)");
+      this.print(`${this.what}: compiling (a first build takes a few minutes)`);
     }
     this.steps++;
     this.print(`[${step[1]}] ${this.describe(step[2]!)}`);
@@ -116,9 +135,9 @@ export class BuildProgress {
     if (!ok) return; // the error says what failed
     if (this.stage === "compiling")
       this.print(
-        `native addon: compiled ${this.steps} step${this.steps === 1 ? "" : "s"} in ${this.since(this.stageStarted)} (total ${this.since(this.started)})`,
+        `${this.what}: compiled ${this.steps} step${this.steps === 1 ? "" : "s"} in ${this.since(this.stageStarted)} (total ${this.since(this.started)})`,
       );
-    else this.print(`native addon: up to date (${this.since(this.started)})`);
+    else this.print(`${this.what}: up to date (${this.since(this.started)})`);
   }
 
   /** "Building CXX object CMakeFiles/x.dir/io/session.cc.o" → "compiling native/io/session.cc". */

@@ -1,7 +1,8 @@
 // SyntheticSource: a native thread playing a simulated ADC (sine + noise) into a SampleRing, paced by
-// the clock, waking JS once per batch (coalesced: never more than one wake-up pending).
-import { native } from "./native.ts";
-import type { SampleDType, SampleRing } from "./sampleRing.ts";
+// the clock, waking JS once per batch (coalesced: never more than one wake-up pending). Its C++ half is
+// native/sim/; SimDaq and the ring benchmark are its users.
+import { native } from "../../src/io/native.ts";
+import type { SampleDType, SampleRing } from "../../src/io/sampleRing.ts";
 
 export interface SyntheticSourceParams {
   /** Samples per second (pacing and the sine's phase step). Default 1e6. */

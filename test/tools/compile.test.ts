@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isUpToDate } from "../../src/cli/compile.ts";
+import { isUpToDate } from "../../tools/compile.ts";
 
 const root = mkdtempSync(join(tmpdir(), "ld-compile-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,14 +1,15 @@
-// benchRingTransfer(kind, params): runs a two-thread transfer benchmark off the JS thread and
-// resolves with its figures, so bench/ring.ts can drive the native comparison from bun.
+// The benchmark addon (labdaemon_bench.node, built by `bun build.ts --native --bench`, never shipped):
+// benchRingTransfer(kind, params) runs a two-thread transfer benchmark off the JS thread and resolves
+// with its figures, so bench/ring.ts can drive the native comparison from bun.
 #include <napi.h>
 
 #include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "ring/ring_bench.h"
+#include "bench/ring_bench.h"
 
-namespace ld::ring::binding {
+namespace ld::bench::binding {
 namespace {
 
 class RingTransferBenchWorker : public Napi::AsyncWorker {
@@ -82,9 +83,11 @@ Napi::Value BenchRingTransfer(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+}  // namespace ld::bench::binding
 
-void InitRingBench(Napi::Env env, Napi::Object exports) {
-  exports.Set("benchRingTransfer", Napi::Function::New<BenchRingTransfer>(env, "benchRingTransfer"));
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("benchRingTransfer", Napi::Function::New<ld::bench::binding::BenchRingTransfer>(env, "benchRingTransfer"));
+  return exports;
 }
 
-}  // namespace ld::ring::binding
+NODE_API_MODULE(labdaemon_bench, Init)

@@ -1,4 +1,4 @@
-#include "ring/ring_bench.h"
+#include "bench/ring_bench.h"
 
 #include <algorithm>
 #include <utility>

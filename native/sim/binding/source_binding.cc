@@ -13,9 +13,9 @@
 
 #include "ring/binding/coalesced_wake.h"
 #include "ring/binding/ring_wrap.h"
-#include "ring/synthetic_source.h"
+#include "sim/synthetic_source.h"
 
-namespace ld::ring::binding {
+namespace ld::sim::binding {
 namespace {
 
 double numberField(Napi::Object o, const char* key, double fallback) {
@@ -72,7 +72,7 @@ class SourceWrap : public Napi::ObjectWrap<SourceWrap> {
 
   // new SyntheticSource(ring: SampleRing, params?: object)
   explicit SourceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SourceWrap>(info), env_(info.Env()) {
-    std::shared_ptr<AnyRing> ring = info.Length() > 0 ? RingWrap::From(info[0]) : nullptr;
+    std::shared_ptr<AnyRing> ring = info.Length() > 0 ? ring::binding::RingWrap::From(info[0]) : nullptr;
     if (!ring) throw Napi::TypeError::New(env_, "SyntheticSource(ring: SampleRing, params?: object)");
     ld::SourceParams p = readParams(env_, info.Length() > 1 ? info[1] : env_.Undefined());
     source_ = std::make_unique<ld::SyntheticSource>(std::move(ring), p, [this] { wake_.Wake(); });
@@ -134,7 +134,7 @@ class SourceWrap : public Napi::ObjectWrap<SourceWrap> {
   }
 
   Napi::Env env_;
-  CoalescedWake wake_;
+  ring::binding::CoalescedWake wake_;
   std::unique_ptr<ld::SyntheticSource> source_;
   bool hookAdded_ = false;
   bool tornDown_ = false;
@@ -142,6 +142,10 @@ class SourceWrap : public Napi::ObjectWrap<SourceWrap> {
 
 }  // namespace
 
-void InitSyntheticSource(Napi::Env env, Napi::Object exports) { SourceWrap::Init(env, exports); }
+}  // namespace ld::sim::binding
 
-}  // namespace ld::ring::binding
+// The sim room's exports: SyntheticSource.
+Napi::Object InitSim(Napi::Env env, Napi::Object exports) {
+  ld::sim::binding::SourceWrap::Init(env, exports);
+  return exports;
+}

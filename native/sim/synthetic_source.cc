@@ -1,4 +1,4 @@
-#include "ring/synthetic_source.h"
+#include "sim/synthetic_source.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // `bun build.ts` in a copy of the repository (cp -r): the copied build directory belongs to the original.
-// The copies here hold build.ts, src/cli and a one-file CMake project in place of native/, so a build
-// takes a second, and they reproduce the loop ("manifest 'build.ninja' still dirty after 100 tries")
-// that rewrote the original's build directory.
+// The copies here hold build.ts, tools/ (and src/cli/plural.ts, which it uses) and a one-file CMake
+// project in place of native/, so a build takes a second, and they reproduce the loop ("manifest
+// 'build.ninja' still dirty after 100 tries") that rewrote the original's build directory.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   cpSync,
@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { foreignCache, tellingLines } from "../../src/cli/nativeBuild.ts";
+import { foreignCache, tellingLines } from "../../tools/nativeBuild.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 /**
@@ -38,7 +38,8 @@ function tree(name: string): string {
   const root = join(dir, name);
   mkdirSync(join(root, "native"), { recursive: true });
   writeFileSync(join(root, "build.ts"), readFileSync(join(ROOT, "build.ts")));
-  cpSync(join(ROOT, "src/cli"), join(root, "src/cli"), { recursive: true });
+  mkdirSync(join(root, "src/cli"), { recursive: true });
+  writeFileSync(join(root, "src/cli/plural.ts"), readFileSync(join(ROOT, "src/cli/plural.ts")));
   cpSync(join(ROOT, "tools"), join(root, "tools"), { recursive: true });
   writeFileSync(join(root, "native/package.json"), readFileSync(join(ROOT, "native/package.json")));
   writeFileSync(
@@ -194,6 +195,32 @@ describe.skipIf(!canBuild)("bun build.ts says what it is doing", () => {
       expect(again.stdout).toMatch(
         /^native addon: compiling \(a first build takes a few minutes\)\n\[1\/2\] compiling native\/tiny\.cc\n\[2\/2\] linking Release\/libtiny\.so\nnative addon: compiled 2 steps in /,
       );
+    },
+    BUILD_MS * 2,
+  );
+
+  test(
+    "--bench also builds the benchmark addon, which a default build leaves out",
+    async () => {
+      const root = tree("bench");
+      const lists = join(root, "native/CMakeLists.txt");
+      writeFileSync(
+        lists,
+        `${readFileSync(lists, "utf8")}\nadd_library(labdaemon_bench SHARED EXCLUDE_FROM_ALL bench.cc)\n`,
+      );
+      writeFileSync(join(root, "native/bench.cc"), "int bench() { return 1; }\n");
+      const benchLib = join(root, "build/Release/liblabdaemon_bench.so");
+      const plain = await build(root);
+      expect({ exitCode: plain.exitCode, stderr: plain.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      expect(plain.stdout).not.toContain("bench addon");
+      expect(existsSync(benchLib)).toBe(false);
+      const bench = await build(root, ["--native", "--bench"]);
+      expect({ exitCode: bench.exitCode, stderr: bench.stderr }).toEqual({ exitCode: 0, stderr: "" });
+      expect(bench.stdout).toMatch(
+        /^native addon: up to date \(\d+\.\d s\)\nbench addon: compiling .*\n\[1\/2\] compiling native\/bench\.cc\n/,
+      );
+      expect(bench.stdout).toMatch(/\nbench addon: compiled 2 steps in \d+\.\d s \(total \d+\.\d s\)\n$/);
+      expect(existsSync(benchLib)).toBe(true);
     },
     BUILD_MS * 2,
   );

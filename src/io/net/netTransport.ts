@@ -1,0 +1,34 @@
+// What a NetSession needs from a network interface: the raw socket, VXI-11 and HiSLIP transports
+// implement it; the session frames messages and recovers from errors on top of it.
+import type { RxBuffer } from "./rxBuffer.ts";
+
+export interface NetTransport {
+  readonly rx: RxBuffer;
+  readonly isOpen: boolean;
+  /** e.g. "SOCKET", "INSTR" */
+  readonly interfaceType: string;
+  open(deadline: number): Promise<void>;
+  /** Ends the connection politely where the protocol has a goodbye (VXI-11 destroy_link). */
+  close(): void;
+  /** Fails a wait in progress now (the instrument is being closed under it). */
+  abort(): void;
+  /** Synchronous (undefined) when the whole message went out at once. */
+  write(data: Uint8Array | string, deadline: number): Promise<void> | void;
+  /** Appends at least one byte (or an END mark) to rx. */
+  fill(deadline: number, want: number): Promise<void>;
+  /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
+  readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
+  /** Device clear where the interface has one; sockets drop pending input. */
+  clear(deadline: number): Promise<void>;
+  /** Drops input that already arrived and nobody asked for. */
+  discardInput(): Promise<void> | void;
+  lock(deadline: number, timeoutMs: number, shared?: string): Promise<void>;
+  remoteLocal?(deadline: number, code: number): Promise<void>;
+  unlock(deadline: number): Promise<void>;
+  /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
+  settled?(): void;
+  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
+  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
+  /** The session is closed for good: release what outlives a connection (the SRQ listener). */
+  dispose?(): void;
+}

@@ -1,0 +1,97 @@
+// One request at a time, in the order they were made, each with its own deadline from the moment its
+// turn comes: the queue a NetSession runs its requests through. A NetIoError a request throws reaches
+// the caller as the DeviceError it stands for, naming the resource as the caller wrote it.
+import { DeviceNotConnectedError, DeviceOperationError } from "../../core/errors.ts";
+import { NetIoError, netDeviceError } from "../ioErrors.ts";
+import { MAX_WAIT_MS, checkWaitMs } from "./waitMs.ts";
+
+/** Requests waiting behind the one in progress; beyond this a caller is refused rather than queued. */
+export const MAX_QUEUED = 100_000;
+
+interface Request {
+  ms: number;
+  job: (deadline: number) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export class RequestQueue {
+  #given: string;
+  #queue: Request[] = [];
+  #head = 0;
+  #running = false;
+  #closed = false;
+
+  /** `given` is the resource string as the caller wrote it (errors carry it). */
+  constructor(given: string) {
+    this.#given = given;
+  }
+
+  /** Whether a request is running (others may wait behind it). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Requests submitted from now on are refused; those already submitted still run. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
+    // checkWaitMs, inlined for the common case.
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
+    if (this.#closed)
+      return Promise.reject(new DeviceNotConnectedError(`${this.#given} is closed`, { resource: this.#given }));
+    if (this.#queue.length - this.#head >= MAX_QUEUED) {
+      return Promise.reject(
+        new DeviceOperationError(`${this.#given}: more than ${MAX_QUEUED} requests waiting`, { resource: this.#given }),
+      );
+    }
+    if (!this.#running) {
+      // Nothing queued: start now, without a trip through the queue.
+      this.#running = true;
+      const p = this.#run(job, timeoutMs);
+      p.then(this.#next, this.#next);
+      return p;
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ ms: timeoutMs, job, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  #refuse<T>(timeoutMs: unknown): Promise<T> {
+    return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
+  }
+
+  // The deadline starts when the request's turn comes, so queued requests each get their full timeout.
+  #run<T>(job: (deadline: number) => Promise<T>, timeoutMs: number): Promise<T> {
+    try {
+      return job(performance.now() + Math.ceil(timeoutMs)).then(undefined, this.#toError);
+    } catch (e) {
+      return Promise.reject(this.#toError(e));
+    }
+  }
+
+  readonly #toError = (e: unknown): never => {
+    throw e instanceof NetIoError ? netDeviceError(e, this.#given) : e;
+  };
+
+  // After each request: the next one in line, or idle.
+  readonly #next = (): void => {
+    if (this.#head >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+      this.#running = false;
+      return;
+    }
+    const r = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined as unknown as Request;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    const p = this.#run(r.job, r.ms);
+    p.then(r.resolve, r.reject);
+    p.then(this.#next, this.#next);
+  };
+}
