@@ -6,6 +6,7 @@ import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError }
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import "./ioErrors.ts";
+import { pollServiceRequests } from "./srqPoll.ts";
 
 export type Encoding = "utf-8" | "latin1" | "ascii";
 
@@ -55,6 +56,8 @@ export interface NativeSession {
   clear(timeoutMs: number): Promise<void>;
   lock(timeoutMs: number): Promise<void>;
   unlock(timeoutMs: number): Promise<void>;
+  /** Without waiting: the status byte when the device requests service, -1 when not (GPIB; refused elsewhere). */
+  pollServiceRequest?(timeoutMs: number): Promise<number>;
   /** `abort`: wake a request blocked in I/O so it fails now, instead of closing after it. */
   close(abort?: boolean): Promise<void>;
 }
@@ -66,8 +69,8 @@ export interface HandOverSession extends NativeSession {
   disconnect(): Promise<void>;
   /** Runs `wait` in its turn: later requests start after it settles. */
   after(wait: () => Promise<unknown>): Promise<void>;
-  /** The instrument's service requests to `onSrq`, from this request on. */
-  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
+  /** The instrument's service requests to `onSrq` (with its status byte, null where it could not be read), from this request on. */
+  enableServiceRequests(onSrq: (statusByte: number | null) => void, timeoutMs: number): Promise<void>;
   /** A HiSLIP shared lock named `key`. */
   lockShared(timeoutMs: number, key: string): Promise<void>;
   /** HiSLIP AsyncRemoteLocalControl with `code` (0–6, as VISA's viGpibControlREN). */
@@ -82,6 +85,9 @@ export interface NativeLease {
   session: NativeSession;
   release(): void;
 }
+
+/** Gets the instrument's status byte (bit 6, RQS, set), or null where it could not be read. */
+export type ServiceRequestHandler = (statusByte: number | null) => void;
 
 const ENC_BYTES = 0;
 const nonAscii = /[^\x00-\x7f]/;
@@ -108,7 +114,7 @@ export class MessageInstrument {
   /** While native acquisitions run on an event-loop instrument, every call goes through their session. */
   #native: NativeSession | null = null;
   #leases = 0;
-  readonly #srqHandlers = new Set<() => void>();
+  readonly #srqHandlers = new Set<ServiceRequestHandler>();
   #srqEnabled: Promise<void> | null = null;
 
   /** Use `ResourceManager.open()`. */
@@ -270,12 +276,13 @@ export class MessageInstrument {
   }
 
   /**
-   * Calls `handler` whenever the instrument requests service (HiSLIP: its asynchronous channel; VXI-11:
-   * its interrupt channel). Resolves, once the instrument has been told to send them, with a function
-   * that removes the handler. Raw sockets and serial ports have no service requests
-   * (DeviceConfigurationError); GPIB ones are not implemented yet.
+   * Calls `handler` with the status byte whenever the instrument requests service (HiSLIP: its
+   * asynchronous channel's AsyncServiceRequest; VXI-11: its interrupt channel, then device_readstb; GPIB:
+   * RQS polled through linux-gpib, then a serial poll). Resolves, once the instrument has been told to send
+   * them, with a function that removes the handler. Raw sockets, serial ports, USBTMC and vendor VISA
+   * resources have none here: DeviceConfigurationError.
    */
-  async onServiceRequest(handler: () => void): Promise<() => void> {
+  async onServiceRequest(handler: ServiceRequestHandler): Promise<() => void> {
     this.#srqHandlers.add(handler);
     try {
       await this.#enableServiceRequests();
@@ -286,20 +293,20 @@ export class MessageInstrument {
     return () => void this.#srqHandlers.delete(handler);
   }
 
-  /** Resolves at the next service request (requests made after this call see it armed), or rejects
-   * with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
-  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
+  /** Resolves with the status byte at the next service request (requests made after this call see it
+   * armed), or rejects with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
+  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<number | null> {
     const ms = options.timeoutMs ?? this.timeoutMs;
     if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
       return Promise.reject(
         new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`),
       );
     }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const handler = (): void => {
+    const { promise, resolve, reject } = Promise.withResolvers<number | null>();
+    const handler = (stb: number | null): void => {
       clearTimeout(timer);
       this.#srqHandlers.delete(handler);
-      resolve();
+      resolve(stb);
     };
     const timer = setTimeout(() => {
       this.#srqHandlers.delete(handler);
@@ -325,22 +332,14 @@ export class MessageInstrument {
     const s = this.#session;
     if (!s)
       return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    const deliver = (stb: number | null): void => {
+      for (const h of [...this.#srqHandlers]) h(stb);
+    };
     const enable = (s as Partial<HandOverSession>).enableServiceRequests;
-    if (!enable) {
-      return Promise.reject(
-        new DeviceConfigurationError(
-          `${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`,
-          { resource: this.resource },
-        ),
-      );
-    }
-    const enabled = enable.call(
-      s,
-      () => {
-        for (const h of [...this.#srqHandlers]) h();
-      },
-      this.timeoutMs,
-    );
+    // Native sessions (GPIB) are polled for RQS; the addon refuses interfaces without service requests.
+    const enabled = enable
+      ? enable.call(s, deliver, this.timeoutMs)
+      : pollServiceRequests(s, deliver, () => this.#session === s, this.timeoutMs);
     this.#srqEnabled = enabled;
     enabled.catch(() => {
       if (this.#srqEnabled === enabled) this.#srqEnabled = null;

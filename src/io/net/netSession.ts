@@ -35,8 +35,11 @@ export interface NetTransport {
   unlock(deadline: number): Promise<void>;
   /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
   settled?(): void;
-  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
-  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
+  /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting), with the
+   * status byte where the protocol carries it (HiSLIP), without it where statusByte() must read it (VXI-11). */
+  enableSrq?(deadline: number, onSrq: (statusByte?: number) => void): Promise<void>;
+  /** The status byte, read as a serial poll does (clearing RQS): VXI-11 device_readstb. */
+  statusByte?(deadline: number): Promise<number>;
   /** The session is closed for good: release what outlives a connection (the SRQ listener). */
   dispose?(): void;
 }
@@ -170,8 +173,15 @@ export class NetSession implements HandOverSession {
     return done;
   }
 
-  /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
-  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
+  /** Service requests to `onSrq` with the status byte; rejects with DeviceConfigurationError where the
+   * interface has none. A status byte the request did not carry is read in the request's turn. */
+  enableServiceRequests(onSrq: (statusByte: number | null) => void, timeoutMs: number): Promise<void> {
+    const withStatus = (stb?: number): void => {
+      if (stb !== undefined || !this.#t.statusByte) return onSrq(stb ?? null);
+      this.#submit(timeoutMs, async (d) => (this.#ready() ? this.#t.statusByte!(d) : null)).then(onSrq, () =>
+        onSrq(null),
+      );
+    };
     return this.#submit(timeoutMs, async (d) => {
       if (!this.#t.enableSrq)
         throw new NetIoError(
@@ -179,7 +189,7 @@ export class NetSession implements HandOverSession {
           `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`,
         );
       if (!this.#ready()) await this.#ensureOpen(d);
-      await this.#t.enableSrq(d, onSrq);
+      await this.#t.enableSrq(d, withStatus);
     });
   }
 
