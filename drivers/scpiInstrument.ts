@@ -92,7 +92,7 @@ export class ScpiInstrument {
         ),
       },
       doc:
-        "Forwards the instrument's service requests as device_srq events and sends *ESE and *SRE " +
+        "Forwards the instrument's service requests as device_srq events and sends *CLS, *ESE and *SRE " +
         "(by default: operation complete after *OPC requests service).",
     },
   };
@@ -144,7 +144,7 @@ export class ScpiInstrument {
     this.#forward = forward;
   }
 
-  /** Forwards service requests from now on, then enables them in the instrument (*ESE, *SRE). */
+  /** Forwards service requests from now on, then enables them in the instrument (*CLS, *ESE, *SRE). */
   async enableServiceRequests(eventMask = 1, serviceMask = 32): Promise<void> {
     const i = this.#live();
     for (const [name, v] of [
@@ -157,6 +157,9 @@ export class ScpiInstrument {
         });
     }
     await this.#armServiceRequests(i);
+    // An event left latched from before would keep its summary bit up, and the next one would then be
+    // no new reason for service: *CLS starts from a clear register.
+    await i.write("*CLS");
     await i.write(`*ESE ${eventMask}`);
     await i.write(`*SRE ${serviceMask}`);
   }

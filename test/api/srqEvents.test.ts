@@ -97,7 +97,7 @@ describe("over HTTP: device_srq on /stream/devices/{id}", () => {
       device_type: "ScpiInstrument",
       params: { resource: vxi11.resource },
     });
-    expect(add.status).toBe(201);
+    expect(add.status).toBe(200);
     expect((await s.req("POST", "/devices/dmm/connect")).status).toBe(200);
     stream = await RawStream.open(`${s.url}/stream/devices/dmm`);
     expect(stream.status).toBe(200);
