@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 
-const fakeGpib = `${import.meta.dir}/../../build/libfake_gpib.so`;
+const fakeGpib = `${import.meta.dir}/../../build/Release/libfake_gpib.so`;
 const io = `${import.meta.dir}/../../src/io/index.ts`;
 
 test("onServiceRequest on a GPIB resource: RQS polled on the session thread, the serial poll's status byte", async () => {
