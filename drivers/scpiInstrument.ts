@@ -3,6 +3,7 @@
 import type { StaticDecode } from "@sinclair/typebox";
 import { t } from "elysia";
 import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../src/core/errors.ts";
+import type { ServiceRequestForward } from "../src/core/deviceSrq.ts";
 import { parseResourceName, ResourceManager, type BlockDatatype, type MessageInstrument } from "../src/io/index.ts";
 
 const termination = (description: string) => t.Optional(t.Union([t.String(), t.Null()], { description }));
@@ -23,6 +24,13 @@ const ScpiInstrumentParamsSchema = t.Object(
     visaLibrary: t.Optional(
       t.String({ minLength: 1, description: "a vendor VISA library to route this resource through" }),
     ),
+    serviceRequests: t.Optional(
+      t.Boolean({
+        description:
+          "forward the instrument's service requests (HiSLIP, VXI-11, GPIB) as device_srq events from connect on; " +
+          "connect fails on a resource that has none",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -39,7 +47,7 @@ const manager = () => (sharedManager ??= new ResourceManager());
 export class ScpiInstrument {
   static params = ScpiInstrumentParamsSchema;
   /** What a client may call over HTTP; everything else stays in-process. */
-  static remote = ["idn", "reset", "clear", "write", "query", "queryBinary", "errors"];
+  static remote = ["idn", "reset", "clear", "write", "query", "queryBinary", "errors", "enableServiceRequests"];
   // Parameters named in the metadata, so kwargs and /methods keep their names even in a minified build.
   static methods = {
     idn: { params: {}, doc: "The *IDN? answer: manufacturer, model, serial number, firmware." },
@@ -74,12 +82,27 @@ export class ScpiInstrument {
       doc: "Sends a query answered by an IEEE 488.2 binary block and returns its values.",
     },
     errors: { params: {}, doc: 'Reads SYST:ERR? until the queue is empty ("0,…"); returns the errors read.' },
+    enableServiceRequests: {
+      params: {
+        eventMask: t.Optional(
+          t.Integer({ minimum: 0, maximum: 255, default: 1, description: "*ESE: events summarised in ESB" }),
+        ),
+        serviceMask: t.Optional(
+          t.Integer({ minimum: 0, maximum: 255, default: 32, description: "*SRE: status bits that request service" }),
+        ),
+      },
+      doc:
+        "Forwards the instrument's service requests as device_srq events and sends *CLS, *ESE and *SRE " +
+        "(by default: operation complete after *OPC requests service).",
+    },
   };
 
   readonly deviceId: string;
   readonly resource: string;
   readonly #params: ScpiInstrumentParams;
   #instrument: MessageInstrument | null = null;
+  #forward: ServiceRequestForward | null = null;
+  #srqArmed = false;
 
   constructor(deviceId: string, params: ScpiInstrumentParams) {
     this.deviceId = deviceId;
@@ -105,6 +128,46 @@ export class ScpiInstrument {
       baudRate: p.baudRate,
       visaLibrary: p.visaLibrary,
     });
+    this.#srqArmed = false;
+    if (p.serviceRequests) {
+      try {
+        await this.#armServiceRequests(this.#instrument);
+      } catch (e) {
+        await this.disconnect();
+        throw e;
+      }
+    }
+  }
+
+  /** The daemon's hook: `forward` is called with the status byte at each service request. */
+  attachServiceRequests(forward: ServiceRequestForward): void {
+    this.#forward = forward;
+  }
+
+  /** Forwards service requests from now on, then enables them in the instrument (*CLS, *ESE, *SRE). */
+  async enableServiceRequests(eventMask = 1, serviceMask = 32): Promise<void> {
+    const i = this.#live();
+    for (const [name, v] of [
+      ["eventMask", eventMask],
+      ["serviceMask", serviceMask],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > 255)
+        throw new DeviceOperationError(`${name} must be a whole number within 0–255, got ${v}`, {
+          device_id: this.deviceId,
+        });
+    }
+    await this.#armServiceRequests(i);
+    // An event left latched from before would keep its summary bit up, and the next one would then be
+    // no new reason for service: *CLS starts from a clear register.
+    await i.write("*CLS");
+    await i.write(`*ESE ${eventMask}`);
+    await i.write(`*SRE ${serviceMask}`);
+  }
+
+  async #armServiceRequests(i: MessageInstrument): Promise<void> {
+    if (this.#srqArmed) return;
+    await i.onServiceRequest((stb) => this.#forward?.(stb));
+    this.#srqArmed = true;
   }
 
   /**

@@ -1,6 +1,7 @@
 #include "io/gpib.h"
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "io/shared_library.h"
 
@@ -8,7 +9,7 @@ namespace ld::io {
 namespace {
 
 // linux-gpib's ib.h, restated: the header is not needed to build, only the library to run.
-constexpr int kErr = 0x8000, kTimo = 0x4000, kEnd = 0x2000;
+constexpr int kErr = 0x8000, kTimo = 0x4000, kEnd = 0x2000, kRqs = 0x800;
 constexpr int kReos = 0x400;
 constexpr int kEabo = 6;  // I/O aborted: linux-gpib's report of a timeout
 
@@ -20,6 +21,8 @@ struct GpibApi {
   int (*ibonl)(int, int);
   int (*ibtmo)(int, int);
   int (*ibeos)(int, int);
+  int (*ibwait)(int, int);
+  int (*ibrsp)(int, char*);
   int (*threadIberr)();
   long (*threadIbcntl)();
   std::string error;
@@ -28,7 +31,10 @@ struct GpibApi {
 const GpibApi& api() {
   static GpibApi a = [] {
     GpibApi x{};
-    static SharedLibrary lib({"libgpib.so.0", "libgpib.so"});
+    // LABDAEMON_GPIB_LIBRARY: linux-gpib installed where the loader does not look (or a stand-in, in tests).
+    const char* given = std::getenv("LABDAEMON_GPIB_LIBRARY");
+    static SharedLibrary lib(given && *given ? std::vector<std::string>{given}
+                                             : std::vector<std::string>{"libgpib.so.0", "libgpib.so"});
     if (!lib.loaded()) {
       x.error = "GPIB needs linux-gpib's libgpib.so, which is not installed (install linux-gpib from "
                 "https://linux-gpib.sourceforge.io and load its kernel module, or install a vendor VISA library "
@@ -47,6 +53,8 @@ const GpibApi& api() {
     x.ibonl = reinterpret_cast<int (*)(int, int)>(sym("ibonl"));
     x.ibtmo = reinterpret_cast<int (*)(int, int)>(sym("ibtmo"));
     x.ibeos = reinterpret_cast<int (*)(int, int)>(sym("ibeos"));
+    x.ibwait = reinterpret_cast<int (*)(int, int)>(sym("ibwait"));
+    x.ibrsp = reinterpret_cast<int (*)(int, char*)>(sym("ibrsp"));
     x.threadIberr = reinterpret_cast<int (*)()>(sym("ThreadIberr"));
     x.threadIbcntl = reinterpret_cast<long (*)()>(sym("ThreadIbcntl"));
     return x;
@@ -119,6 +127,19 @@ size_t Gpib::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   if (sta & kErr) fail("read", sta);
   *end = (sta & kEnd) != 0;
   return static_cast<size_t>(api().threadIbcntl());
+}
+
+int Gpib::pollServiceRequest(Deadline d) {
+  // A mask of 0 returns the device's status at once: RQS is set there once the board's autopoll has
+  // seen the device request service.
+  int sta = api().ibwait(ud_, 0);
+  if (sta & kErr) fail("ibwait", sta);
+  if (!(sta & kRqs)) return -1;
+  setTimeout(d);
+  char stb = 0;
+  sta = api().ibrsp(ud_, &stb);
+  if (sta & kErr) fail("serial poll", sta);
+  return static_cast<unsigned char>(stb);
 }
 
 void Gpib::clear(Deadline d) {

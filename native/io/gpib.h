@@ -1,4 +1,4 @@
-// GPIB[board]::pad[::sad]::INSTR through linux-gpib's libgpib.so, loaded at run time.
+// GPIB[board]::pad[::sad]::INSTR through linux-gpib's libgpib.so (or LABDAEMON_GPIB_LIBRARY), loaded at run time.
 #pragma once
 #include "io/transport.h"
 
@@ -15,6 +15,9 @@ class Gpib : public Transport {
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
   void setTermChar(int c) override { termChar_ = c; }
+  std::string noServiceRequests() const override { return {}; }
+  // ibwait for RQS without waiting (linux-gpib's autopolling notices the request), then ibrsp.
+  int pollServiceRequest(Deadline d) override;
 
   // Throws IoError(Unsupported) saying what to install when libgpib.so cannot be loaded.
   static void requireLibrary();

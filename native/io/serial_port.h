@@ -22,6 +22,7 @@ class SerialPort : public Transport {
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
   void discardInput() override;
+  std::string noServiceRequests() const override { return "serial ports have no service requests"; }
   void interrupt() override;
 
   void setBaudRate(int baud);

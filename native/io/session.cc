@@ -57,6 +57,13 @@ void Session::ensureOpen(Deadline d) {
   }
 }
 
+int Session::pollServiceRequest(Deadline d) {
+  const std::string no = transport_->noServiceRequests();
+  if (!no.empty()) throw IoError(ErrorKind::Unsupported, no);
+  ensureOpen(d);
+  return transport_->pollServiceRequest(d);
+}
+
 void Session::fail() {
   reset();
   transport_->close();

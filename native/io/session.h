@@ -34,6 +34,9 @@ class Session {
   void clear(Deadline d);
   void lock(Deadline d) { ensureOpen(d); transport_->lock(d); }
   void unlock(Deadline d) { ensureOpen(d); transport_->unlock(d); }
+  // The status byte when the device requests service, -1 when not (Transport::pollServiceRequest);
+  // refused before any I/O where the interface has no service requests.
+  int pollServiceRequest(Deadline d);
   void close();
   // From another thread: wake a blocked call (used when the owner is torn down).
   void interrupt() { transport_->interrupt(); }

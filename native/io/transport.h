@@ -48,6 +48,11 @@ class Transport {
   // Exclusive access among clients of a shared instrument (VXI-11 device_lock, VISA viLock).
   virtual void lock(Deadline) { throw IoError(ErrorKind::Unsupported, "this interface has no locking"); }
   virtual void unlock(Deadline) { throw IoError(ErrorKind::Unsupported, "this interface has no locking"); }
+  // Why this interface offers no service requests; empty where pollServiceRequest works (GPIB).
+  virtual std::string noServiceRequests() const { return "this interface has no service requests"; }
+  // Without waiting: the status byte (read by a serial poll, which clears RQS) when the device requests
+  // service, -1 when it does not.
+  virtual int pollServiceRequest(Deadline) { throw IoError(ErrorKind::Unsupported, noServiceRequests()); }
 };
 
 // Picks the transport for a resource; throws IoError(Unsupported) with what to install when none can.

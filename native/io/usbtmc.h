@@ -24,6 +24,9 @@ class Usbtmc : public Transport {
   void clear(Deadline d) override;
   void discardInput() override;
   void interrupt() override;
+  std::string noServiceRequests() const override {
+    return "USBTMC service requests (the interrupt endpoint) are not supported";
+  }
 
  private:
   void wait(short events, Deadline d, const char* what);

@@ -21,6 +21,9 @@ class Visa : public Transport {
   void setTermChar(int c) override { termChar_ = c; }
   void lock(Deadline d) override;
   void unlock(Deadline d) override;
+  std::string noServiceRequests() const override {
+    return "service requests through a vendor VISA library are not supported (viEnableEvent is not used)";
+  }
 
   // Resources the library finds for `expr` (e.g. "?*::INSTR"); empty when no library loads.
   static std::vector<std::string> find(const std::string& library, const std::string& expr);

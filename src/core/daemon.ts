@@ -22,6 +22,7 @@ import { withDeadline } from "./deadline.ts";
 import { connectDevice, createDevice, disconnectDevice, removeDevice } from "./deviceLifecycle.ts";
 import type { DeviceOps } from "./deviceProxy.ts";
 import { DEFAULT_STOP_TIMEOUT_MS, canStream, streamStats } from "./deviceStream.ts";
+import { forwardsServiceRequests } from "./deviceSrq.ts";
 import { DaemonClosedError, InvalidRequestError, LabDaemonError } from "./errors.ts";
 import type { DaemonEvents, Emitter, ErrorOrigin } from "./events.ts";
 import type { Leases } from "./leases.ts";
@@ -190,6 +191,12 @@ export class LabDaemon implements LabDaemonApi<TaskHandle> {
   /** The device has a stream to offer (a startStreaming method). */
   canStream(device: DeviceRef): boolean {
     return canStream(this.parts.devices.entry(device));
+  }
+
+  /** The device forwards its instrument's service requests (an attachServiceRequests method): they come
+   * as `srq` events, and the server's device stream carries them as `device_srq`. */
+  forwardsServiceRequests(device: DeviceRef): boolean {
+    return forwardsServiceRequests(this.parts.devices.entry(device));
   }
 
   /** The device's own stream counters (getStreamStats()), or null when it keeps none. */

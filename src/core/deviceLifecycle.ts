@@ -19,6 +19,7 @@ import {
 } from "./errors.ts";
 import { checkId, isPlainObject } from "./ids.ts";
 import { describeProblems, paramsProblems } from "./params.ts";
+import { attachServiceRequests } from "./deviceSrq.ts";
 import type { StreamHub } from "./streamHub.ts";
 
 type Bounded = { timeoutMs?: number } & ClientOptions;
@@ -88,10 +89,15 @@ export async function connectDevice(parts: DaemonParts, e: DeviceEntry, opts: Bo
   if (guard !== null) parts.claims.assertClient(e.id, guard);
   if (e.connected) return;
   const connect = e.instance.connect;
-  if (typeof connect === "function") {
+  if (typeof connect !== "function") attachServiceRequests(parts, e);
+  else {
     try {
       await e.queue.run(
-        parts.claims.admitted(e.id, guard, () => connect.call(e.instance)),
+        parts.claims.admitted(e.id, guard, () => {
+          // Before connect(), so a device can enable its instrument's requests while connecting.
+          attachServiceRequests(parts, e);
+          return connect.call(e.instance);
+        }),
         "connect",
         opts.timeoutMs ?? 0,
       );

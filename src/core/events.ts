@@ -31,6 +31,15 @@ export interface DeviceEvent {
   timestamp: string;
 }
 
+/** A service request an instrument raised, forwarded by its device (see src/core/deviceSrq.ts). */
+export interface ServiceRequestEvent {
+  deviceId: string;
+  /** The instrument's status byte (bit 6, RQS, set), or null where it could not be read. */
+  statusByte: number | null;
+  /** ISO-8601 UTC with milliseconds. */
+  timestamp: string;
+}
+
 export interface ErrorEvent {
   scope: "device" | "task";
   id: string;
@@ -43,6 +52,7 @@ export interface ErrorEvent {
 export interface DaemonEvents {
   task: TaskEvent;
   device: DeviceEvent;
+  srq: ServiceRequestEvent;
   error: ErrorEvent;
 }
 

@@ -16,6 +16,7 @@ export type {
 } from "./daemon.ts";
 export { Ownership } from "./ownership.ts";
 export type { Claim } from "./ownership.ts";
+export type { ServiceRequestForward } from "./deviceSrq.ts";
 export { TaskHandle } from "./tasks.ts";
 export type { Task, TaskContext, TaskStatus, TaskProgress } from "./tasks.ts";
 export type { StreamCallback, StreamInfo, StreamEnd, Subscription, SubscribeOptions } from "./streamHub.ts";

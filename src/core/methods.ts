@@ -9,6 +9,7 @@ export const LIFECYCLE_METHODS: ReadonlySet<string> = new Set([
   "startStreaming",
   "stopStreaming",
   "isStreaming",
+  "attachServiceRequests",
 ]);
 
 /**

@@ -7,7 +7,13 @@ import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
 import "./ioErrors.ts";
 import { ServiceRequests } from "./serviceRequests.ts";
-import type { HandOverSession, LeasingInstrument, NativeLease, NativeSession } from "./session.ts";
+import type {
+  HandOverSession,
+  LeasingInstrument,
+  NativeLease,
+  NativeSession,
+  ServiceRequestHandler,
+} from "./session.ts";
 
 export type Encoding = "utf-8" | "latin1" | "ascii";
 
@@ -232,18 +238,19 @@ export class MessageInstrument implements LeasingInstrument {
   }
 
   /**
-   * Calls `handler` whenever the instrument requests service (HiSLIP: its asynchronous channel; VXI-11:
-   * its interrupt channel). Resolves, once the instrument has been told to send them, with a function
-   * that removes the handler. Raw sockets and serial ports have no service requests
-   * (DeviceConfigurationError); GPIB ones are not implemented yet.
+   * Calls `handler` with the status byte whenever the instrument requests service (HiSLIP: its
+   * asynchronous channel's AsyncServiceRequest; VXI-11: its interrupt channel, then device_readstb; GPIB:
+   * RQS polled through linux-gpib, then a serial poll). Resolves, once the instrument has been told to send
+   * them, with a function that removes the handler. Raw sockets, serial ports, USBTMC and vendor VISA
+   * resources have none here: DeviceConfigurationError.
    */
-  onServiceRequest(handler: () => void): Promise<() => void> {
+  onServiceRequest(handler: ServiceRequestHandler): Promise<() => void> {
     return this.#srq.add(handler);
   }
 
-  /** Resolves at the next service request (requests made after this call see it armed), or rejects
+  /** Resolves with the status byte at the next service request (requests made after this call see it armed), or rejects
    * with DeviceTimeoutError after `timeoutMs` (default: the instrument's). */
-  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<void> {
+  waitForServiceRequest(options: { timeoutMs?: number } = {}): Promise<number | null> {
     return this.#srq.wait(options.timeoutMs ?? this.timeoutMs);
   }
 

@@ -1,10 +1,12 @@
 // An instrument's service requests (SRQ): the handlers waiting for them, and asking the session, once,
-// to deliver them (HiSLIP's asynchronous channel, VXI-11's interrupt channel).
-import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError } from "../core/errors.ts";
-import type { HandOverSession, NativeSession } from "./session.ts";
+// to deliver them with the status byte (HiSLIP's asynchronous channel, VXI-11's interrupt channel, GPIB's
+// RQS polled on the session's thread).
+import { DeviceNotConnectedError, DeviceTimeoutError } from "../core/errors.ts";
+import type { HandOverSession, NativeSession, ServiceRequestHandler } from "./session.ts";
+import { pollServiceRequests } from "./srqPoll.ts";
 
 export class ServiceRequests {
-  readonly #handlers = new Set<() => void>();
+  readonly #handlers = new Set<ServiceRequestHandler>();
   #enabled: Promise<void> | null = null;
 
   /** `session` is the instrument's own (null once closed); `timeoutMs` its current default. */
@@ -15,7 +17,7 @@ export class ServiceRequests {
   ) {}
 
   /** See MessageInstrument.onServiceRequest. */
-  async add(handler: () => void): Promise<() => void> {
+  async add(handler: ServiceRequestHandler): Promise<() => void> {
     this.#handlers.add(handler);
     try {
       await this.#enable();
@@ -27,17 +29,17 @@ export class ServiceRequests {
   }
 
   /** See MessageInstrument.waitForServiceRequest. */
-  wait(ms: number): Promise<void> {
+  wait(ms: number): Promise<number | null> {
     if (!(typeof ms === "number" && ms > 0 && ms <= 86_400_000)) {
       return Promise.reject(
         new RangeError(`timeoutMs must be a finite number of milliseconds above 0 up to 86400000 (24 h), got ${ms}`),
       );
     }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const handler = (): void => {
+    const { promise, resolve, reject } = Promise.withResolvers<number | null>();
+    const handler = (stb: number | null): void => {
       clearTimeout(timer);
       this.#handlers.delete(handler);
-      resolve();
+      resolve(stb);
     };
     const timer = setTimeout(() => {
       this.#handlers.delete(handler);
@@ -63,22 +65,14 @@ export class ServiceRequests {
     const s = this.session();
     if (!s)
       return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    const deliver = (stb: number | null): void => {
+      for (const h of [...this.#handlers]) h(stb);
+    };
     const enable = (s as Partial<HandOverSession>).enableServiceRequests;
-    if (!enable) {
-      return Promise.reject(
-        new DeviceConfigurationError(
-          `${this.resource}: service requests are available on HiSLIP and VXI-11 resources only`,
-          { resource: this.resource },
-        ),
-      );
-    }
-    const enabled = enable.call(
-      s,
-      () => {
-        for (const h of [...this.#handlers]) h();
-      },
-      this.timeoutMs(),
-    );
+    // Native sessions (GPIB) are polled for RQS; the addon refuses interfaces without service requests.
+    const enabled = enable
+      ? enable.call(s, deliver, this.timeoutMs())
+      : pollServiceRequests(s, deliver, () => this.session() === s, this.timeoutMs());
     this.#enabled = enabled;
     enabled.catch(() => {
       if (this.#enabled === enabled) this.#enabled = null;

@@ -18,6 +18,8 @@ export interface NativeSession {
   ): Promise<string | Uint8Array>;
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
   clear(timeoutMs: number): Promise<void>;
+  /** Without waiting: the status byte when the device requests service, -1 when not (GPIB; refused elsewhere). */
+  pollServiceRequest?(timeoutMs: number): Promise<number>;
   lock(timeoutMs: number): Promise<void>;
   unlock(timeoutMs: number): Promise<void>;
   /** `abort`: wake a request blocked in I/O so it fails now, instead of closing after it. */
@@ -32,7 +34,7 @@ export interface HandOverSession extends NativeSession {
   /** Runs `wait` in its turn: later requests start after it settles. */
   after(wait: () => Promise<unknown>): Promise<void>;
   /** The instrument's service requests to `onSrq`, from this request on. */
-  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void>;
+  enableServiceRequests(onSrq: ServiceRequestHandler, timeoutMs: number): Promise<void>;
   /** A HiSLIP shared lock named `key`. */
   lockShared(timeoutMs: number, key: string): Promise<void>;
   /** HiSLIP AsyncRemoteLocalControl with `code` (0–6, as VISA's viGpibControlREN). */
@@ -55,3 +57,6 @@ export interface LeasingInstrument {
   /** A session for the acquisition's own thread; `release()` once. */
   leaseNativeSession(): NativeLease;
 }
+
+/** Gets the instrument's status byte (bit 6, RQS, set), or null where it could not be read. */
+export type ServiceRequestHandler = (statusByte: number | null) => void;

@@ -57,10 +57,13 @@ async function conversation(resource: string, points = 300_000, bigWrite = 1_500
     .then((r) => expect(r).toBeInstanceOf(DeviceTimeoutError));
   await b.unlock();
   await a.remoteLocal("llo");
+  await a.write("*ESE 1"); // operation complete → ESB
+  await a.write("*SRE 32"); // ESB → service request
   const srq = a.waitForServiceRequest({ timeoutMs: 10_000 });
   await a.write("MEAS:START");
   await a.write("*OPC");
-  await srq;
+  expect(await srq).toBe(0x60); // AsyncServiceRequest carries the status byte: RQS and ESB
+  expect(await a.query("*ESR?")).toBe("1");
   await a.clear(); // AsyncDeviceClear, DeviceClearComplete, DeviceClearAcknowledge
   expect(await a.query("VOLT?")).toMatch(/^\d+\.\d{3}$/);
   await a.close();
@@ -132,9 +135,11 @@ describe("HiSLIP", () => {
       await expectOrderedQueries(inst, 2, 50);
       await expect(inst.query("HANG?")).rejects.toBeInstanceOf(DeviceTimeoutError);
       expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+      await inst.write("*ESE 1");
+      await inst.write("*SRE 32");
       const srq = inst.waitForServiceRequest({ timeoutMs: 10_000 });
       await inst.write("*OPC");
-      await srq;
+      expect(await srq).toBe(0x60);
       await inst.close();
     } finally {
       overlapped.close();

@@ -75,6 +75,9 @@ describe.skipIf(!cc)("a VISA library loaded at run time", () => {
     expect(err).toBeInstanceOf(DeviceTimeoutError);
     expect(err.context).toMatchObject({ resource: sim.resource, code: 0xbfff0015 | 0, codeName: "0xBFFF0015" });
     expect(err.message).toContain("VI_ERROR_TMO");
+    const srq = await inst.onServiceRequest(() => undefined).catch((e) => e);
+    expect(srq).toBeInstanceOf(DeviceConfigurationError);
+    expect(srq.message).toContain("vendor VISA library");
     await inst.close();
     expect(await rm.listResources()).toEqual(
       expect.arrayContaining(["USB0::0x0957::0x1798::MY00000001::INSTR", "GPIB0::22::INSTR"]),

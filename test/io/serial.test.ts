@@ -33,6 +33,11 @@ describe("serial over a socat pty pair", () => {
     inst.timeoutMs = 1000;
     await inst.clear();
     expect(await inst.query("VOLT?")).toMatch(/^\d+\.\d{3}$/);
+    // A serial port has no service requests: refused, and the port goes on answering.
+    const srq = await inst.onServiceRequest(() => undefined).catch((e) => e);
+    expect(srq).toBeInstanceOf(DeviceConfigurationError);
+    expect(srq.message).toContain("serial ports have no service requests");
+    expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
     await inst.close();
   });
 

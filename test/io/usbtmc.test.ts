@@ -107,6 +107,10 @@ describe("USBTMC I/O on a native thread (stand-in device)", () => {
     expect(err.context.resource).toBe(RESOURCE);
     inst.timeoutMs = 2000;
     expect(await inst.query("*IDN?")).toStartWith("LabDaemon");
+    // USBTMC service requests (the interrupt endpoint) are not offered: refused, no I/O spent.
+    const srq = await inst.waitForServiceRequest({ timeoutMs: 10_000 }).catch((e) => e);
+    expect(srq).toBeInstanceOf(DeviceConfigurationError);
+    expect(srq.message).toContain("USBTMC service requests");
     inst.timeoutMs = 10_000;
     const t0 = performance.now();
     const pending = inst.query("HANG?").catch((e) => e);

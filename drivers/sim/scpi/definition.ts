@@ -17,8 +17,10 @@
 //         - { q: "CURV?", datatype: float32, bigEndian: false, length: 1000, values: sine }
 //       silent: ["HANG?"]                      # read, never answered (client timeouts)
 //       drop: ["DROP?"]                        # half an answer, then the connection is closed
-//       operations: [{ q: "INIT", ms: 200 }]  # a command that keeps the instrument busy; *OPC then raises
-//                                             # a service request (SRQ) once every operation is complete
+//       operations: [{ q: "INIT", ms: 200 }]  # a command that keeps the instrument busy; *OPC then sets
+//                                             # the ESR's operation-complete bit once every operation is
+//                                             # complete, a service request (SRQ) after *ESE 1 and *SRE 32
+//                                             # (IEEE 488.2: *ESR?, *ESE, *SRE, *STB?, *CLS)
 //   resources:
 //     - { device: dmm, socket: { port: 5025 } }          # port 0: any free port
 //     - { device: dmm, vxi11: { name: inst0 } }          # registered with rpcbind
@@ -59,7 +61,8 @@ export interface DeviceDef {
   blocks?: BlockDef[];
   silent?: string[];
   drop?: string[];
-  /** Commands that start an operation taking `ms`; `*OPC` raises a service request when all are done. */
+  /** Commands that start an operation taking `ms`; `*OPC` sets the operation-complete event when all are
+   * done (a service request once `*ESE 1` and `*SRE 32` enable it). */
   operations?: { q: string; ms: number }[];
 }
 export interface ResourceDef {

@@ -1,6 +1,7 @@
 // One simulated SCPI instrument: its state and the answer to each message. Transport-free, so the
 // socket, VXI-11 and serial servers share it.
 import type { BlockDef, DeviceDef, PropertyDef } from "./definition.ts";
+import { StatusModel } from "./statusModel.ts";
 import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
 
 export type SimReply =
@@ -36,10 +37,9 @@ export class SimulatedInstrument {
   #counter = 0;
   #failureLogged = false;
   readonly #operations = new Map<string, number>();
-  readonly #srqListeners = new Set<() => void>();
   #busyUntil = 0;
-  #opcTimer: ReturnType<typeof setTimeout> | null = null;
-  #statusByte = 0;
+  /** *ESR?, *ESE, *SRE, *STB?, *CLS and the service request *OPC raises. */
+  readonly status = new StatusModel();
 
   constructor(def: DeviceDef) {
     this.#def = def;
@@ -60,30 +60,44 @@ export class SimulatedInstrument {
     for (const o of def.operations ?? []) this.#operations.set(key(o.q), o.ms);
   }
 
-  /** Called when the instrument requests service (after `*OPC`, once its operations are complete). */
+  /** Called when the instrument requests service (with `*ESE 1` and `*SRE 32`: after `*OPC`, once its
+   * operations are complete). */
   onServiceRequest(listener: () => void): () => void {
-    this.#srqListeners.add(listener);
-    return () => this.#srqListeners.delete(listener);
+    return this.status.onServiceRequest(listener);
   }
 
-  /** The IEEE 488.2 status byte; reading it clears RQS (bit 6), as a serial poll does. */
+  /** The IEEE 488.2 status byte as a serial poll reads it: reading it clears RQS (bit 6). */
   readStatusByte(): number {
-    const stb = this.#statusByte;
-    this.#statusByte &= ~0x40;
-    return stb;
+    return this.status.serialPoll();
   }
 
-  // *OPC: operation complete is signalled as a service request when the last operation ends.
-  #armOpc(): void {
-    if (this.#opcTimer) clearTimeout(this.#opcTimer);
-    this.#opcTimer = setTimeout(
-      () => {
-        this.#opcTimer = null;
-        this.#statusByte |= 0x40;
-        for (const l of [...this.#srqListeners]) l();
-      },
-      Math.max(0, this.#busyUntil - performance.now()),
-    );
+  // The common commands of IEEE 488.2 status reporting; null when `k` is none of them.
+  #statusCommand(k: string): SimReply | null {
+    const st = this.status;
+    switch (k) {
+      case "*OPC":
+        return st.armOpc(this.#busyUntil), NONE;
+      case "*STB?":
+        return this.#text(String(st.statusByteQuery()));
+      case "*ESR?":
+        return this.#text(String(st.readEventStatus()));
+      case "*ESE?":
+        return this.#text(String(st.eventEnable));
+      case "*SRE?":
+        return this.#text(String(st.serviceRequestEnable));
+      case "*CLS":
+        return st.clear(), NONE;
+    }
+    const m = /^\*(ESE|SRE)\s+\+?(\d{1,3})$/.exec(k);
+    if (!m) return null;
+    const mask = Number(m[2]);
+    if (mask > 255) {
+      this.#errors.push('-222,"Data out of range"');
+      return NONE;
+    }
+    if (m[1] === "ESE") st.setEventEnable(mask);
+    else st.setServiceRequestEnable(mask);
+    return NONE;
   }
 
   /** Back to the defaults (what *RST would do). */
@@ -125,8 +139,10 @@ export class SimulatedInstrument {
       this.#busyUntil = Math.max(this.#busyUntil, performance.now() + opMs);
       return NONE;
     }
-    if (k === "*OPC") return this.#armOpc(), NONE;
-    if (k === "*STB?") return this.#text(String(this.readStatusByte()));
+    if (k.startsWith("*")) {
+      const status = this.#statusCommand(k);
+      if (status) return status;
+    }
     if (this.#drop.has(k)) return { kind: "drop", bytes: Buffer.from("PARTIAL,ANSW") };
     const block = this.#blocks.get(k);
     if (block) return { kind: "data", bytes: this.#block(block) };

@@ -50,6 +50,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       InstanceMethod<&NativeSession::Lock>("lock"),
       InstanceMethod<&NativeSession::Ping>("ping"),
       InstanceMethod<&NativeSession::Unlock>("unlock"),
+      InstanceMethod<&NativeSession::PollServiceRequest>("pollServiceRequest"),
       InstanceAccessor<&NativeSession::Resource>("resource"),
       InstanceAccessor<&NativeSession::InterfaceType>("interfaceType"),
     });
@@ -150,6 +151,12 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
       s.unlock(d);
       return Outcome{};
+    });
+  }
+  // One check for a service request, in its turn among the requests: the status byte, or -1 for none.
+  Napi::Value PollServiceRequest(const Napi::CallbackInfo& info) {
+    return submit(info.Env(), msArg(info[0]), [](Session& s, Deadline d) {
+      return Outcome::num(static_cast<double>(s.pollServiceRequest(d)));
     });
   }
   // Runs after the requests already made; then the session's thread ends, so a closed instrument

@@ -45,7 +45,7 @@ export class HislipTransport implements NetTransport {
   #serverMax = 1 << 20;
   #overlapped = false;
   #asyncWait: AsyncWait | null = null;
-  #onSrq: (() => void) | null = null;
+  #onSrq: ((statusByte: number) => void) | null = null;
 
   constructor(host: string, subAddress: string, port = HISLIP_PORT) {
     this.#sync = new TcpLink(host, port);
@@ -229,8 +229,9 @@ export class HislipTransport implements NetTransport {
     void r;
   }
 
-  async enableSrq(_d: number, onSrq: () => void): Promise<void> {
-    // The server sends AsyncServiceRequest on the async channel whenever it requests service.
+  async enableSrq(_d: number, onSrq: (statusByte: number) => void): Promise<void> {
+    // The server sends AsyncServiceRequest, the status byte in its control code, on the async channel
+    // whenever it requests service.
     this.#onSrq = onSrq;
   }
 
@@ -325,7 +326,7 @@ export class HislipTransport implements NetTransport {
       }
       if (!m) return;
       if (m.type === Hs.AsyncServiceRequest) {
-        this.#onSrq?.();
+        this.#onSrq?.(m.control);
         continue;
       }
       const w = this.#asyncWait;

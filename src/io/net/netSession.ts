@@ -124,8 +124,15 @@ export class NetSession implements HandOverSession {
     return done;
   }
 
-  /** Service requests to `onSrq`; rejects with DeviceConfigurationError where the interface has none. */
-  enableServiceRequests(onSrq: () => void, timeoutMs: number): Promise<void> {
+  /** Service requests to `onSrq` with the status byte; rejects with DeviceConfigurationError where the
+   * interface has none. A status byte the request did not carry is read in the request's turn. */
+  enableServiceRequests(onSrq: (statusByte: number | null) => void, timeoutMs: number): Promise<void> {
+    const withStatus = (stb?: number): void => {
+      if (stb !== undefined || !this.#t.statusByte) return onSrq(stb ?? null);
+      this.#q
+        .submit(timeoutMs, async (d) => (this.#ready() ? this.#t.statusByte!(d) : null))
+        .then(onSrq, () => onSrq(null));
+    };
     return this.#q.submit(timeoutMs, async (d) => {
       if (!this.#t.enableSrq)
         throw new NetIoError(
@@ -133,7 +140,7 @@ export class NetSession implements HandOverSession {
           `a ${this.interfaceType === "SOCKET" ? "raw socket" : this.interfaceType} resource has no service requests`,
         );
       if (!this.#ready()) await this.#ensureOpen(d);
-      await this.#t.enableSrq(d, onSrq);
+      await this.#t.enableSrq(d, withStatus);
     });
   }
 

@@ -28,7 +28,9 @@ export interface NetTransport {
   /** A read consumed everything received: no answer nobody asked for is known to be on its way. */
   settled?(): void;
   /** Delivers the instrument's service requests to `onSrq` from now on (and after reconnecting). */
-  enableSrq?(deadline: number, onSrq: () => void): Promise<void>;
+  enableSrq?(deadline: number, onSrq: (statusByte?: number) => void): Promise<void>;
+  /** The status byte, read as a serial poll does (clearing RQS): VXI-11 device_readstb. */
+  statusByte?(deadline: number): Promise<number>;
   /** The session is closed for good: release what outlives a connection (the SRQ listener). */
   dispose?(): void;
 }

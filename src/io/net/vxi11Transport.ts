@@ -14,6 +14,7 @@ const DEVICE_ENABLE_SRQ = 20,
 const CREATE_LINK = 10,
   DEVICE_WRITE = 11,
   DEVICE_READ = 12,
+  DEVICE_READSTB = 13,
   DEVICE_CLEAR = 15,
   DEVICE_LOCK = 18,
   DEVICE_UNLOCK = 19,
@@ -192,6 +193,17 @@ export class Vxi11Transport implements NetTransport {
       end = r.end;
     }
     return end;
+  }
+
+  /** device_readstb: the status byte, as a serial poll reads it (the instrument clears RQS). */
+  async statusByte(d: number): Promise<number> {
+    const r = await this.#live().call(
+      DEVICE_READSTB,
+      new XdrOut().i32(this.#lid).u32(0).u32(ioTimeout(d)).u32(ioTimeout(d)).bytes(),
+      rpcDeadline(d),
+    );
+    this.#check(r.u32(), "device_readstb");
+    return r.u32() & 0xff;
   }
 
   async clear(d: number): Promise<void> {

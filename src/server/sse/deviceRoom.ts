@@ -4,13 +4,14 @@ import {
   asError,
   isoMillis,
   type LabDaemon,
+  type ServiceRequestEvent,
   type StreamEnd,
   type StreamInfo,
   type Subscription,
 } from "../../core/index.ts";
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
-import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
+import { bytes, formatEvent, formatJsonEvent, formatStreamError } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
 import type { DeviceStreamStats } from "./stats.ts";
 
@@ -67,8 +68,23 @@ export class DeviceRoom {
     conn.comment(`device stream '${this.deviceId}'`);
     this.endGrace();
     this.fanout.add(conn, { variant: encoding }, lastEventId);
-    this.ensureSubscribed();
+    // A device that only forwards service requests has no data stream to start.
+    if (this.daemon.canStream(this.deviceId)) this.ensureSubscribed();
     return conn;
+  }
+
+  /**
+   * `device_srq` to every client: no `id` (it is outside the data sequence, so Last-Event-ID is left as it
+   * was) and not replayed on a resume; a client that was away missed it.
+   */
+  serviceRequest(e: ServiceRequestEvent): void {
+    const data = JSON.stringify({
+      event: "device_srq",
+      device_id: this.deviceId,
+      timestamp: e.timestamp,
+      status_byte: e.statusByte,
+    });
+    this.fanout.publishLive(bytes(formatEvent({ event: "device_srq", data })));
   }
 
   /** Ends every client of this device with `stream_error`. */

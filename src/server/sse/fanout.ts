@@ -88,6 +88,12 @@ export class Fanout<V extends string> {
     this.hold(event);
   }
 
+  /** Sends `chunk` to every connection as it is, without holding it for replay (an event outside the
+   * sequence, e.g. a service request). */
+  publishLive(chunk: Uint8Array): void {
+    for (const conn of this.conns.keys()) conn.push(chunk);
+  }
+
   /** Sends `last` to every connection and ends them; they close once drained. */
   endAll(last: Uint8Array): void {
     for (const conn of [...this.conns.keys()]) conn.end(last);

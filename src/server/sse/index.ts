@@ -71,6 +71,8 @@ export class SseService {
     daemon.on("device", (e) => {
       if (e.kind === "removed") this.rooms.delete(e.deviceId);
     });
+    // Only clients already listening hear a service request: nobody's room is made for one.
+    daemon.on("srq", (e) => this.rooms.get(e.deviceId)?.serviceRequest(e));
   }
 
   /** GET /stream/devices/:device_id and GET /stream/tasks. */
@@ -98,10 +100,15 @@ export class SseService {
               "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
               "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
               "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
-              "stream was stopped on request.",
+              "stream was stopped on request. A device that forwards its instrument's service requests adds " +
+              "`device_srq` events with data {event, device_id, timestamp, status_byte} (status_byte: the " +
+              "IEEE 488.2 status byte, or null when it could not be read); they carry no `id`, are not replayed, " +
+              "and such a device may be listened to even when it has no data stream.",
             tags: ["stream"],
             responses: {
-              200: t.String({ description: "text/event-stream: `id`, `event: device_data`, `data` lines" }),
+              200: t.String({
+                description: "text/event-stream: `id`, `event: device_data` (or `device_srq`), `data` lines",
+              }),
               204: {},
               400: ErrorEnvelopeSchema,
               404: ErrorEnvelopeSchema,
@@ -160,7 +167,8 @@ export class SseService {
     }
     // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error
     // would only make a browser's EventSource reconnect forever.
-    if (!this.daemon.canStream(deviceId)) {
+    const streams = this.daemon.canStream(deviceId);
+    if (!streams && !this.daemon.forwardsServiceRequests(deviceId)) {
       throw new InvalidRequestError(
         `Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
         { device_id: deviceId },
@@ -173,10 +181,12 @@ export class SseService {
     const state = this.daemon.deviceState(deviceId);
     // Opening the first stream starts the device: a command, refused on a leased device without its lease
     // (X-Lease-Id, or ?lease_id= for a browser's EventSource). Joining a running stream is a read.
-    this.daemon.assertClientMayStartStream(
-      deviceId,
-      request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined,
-    );
+    // A device that only forwards service requests starts nothing: listening to it is a read.
+    if (streams)
+      this.daemon.assertClientMayStartStream(
+        deviceId,
+        request.headers.get("x-lease-id") ?? new URL(request.url).searchParams.get("lease_id") ?? undefined,
+      );
     let last = parseLastEventId(request.headers.get("last-event-id"));
     // Beyond what this device ever sent: the id is from an earlier device of that name or server run.
     if (last !== undefined && last > state.lastSequence) last = undefined;
@@ -185,7 +195,7 @@ export class SseService {
       // 204 tells EventSource to stop reconnecting: a stop on request must not be undone by a reconnect.
       return new Response(null, { status: 204 });
     }
-    if (!state.streaming) {
+    if (streams && !state.streaming) {
       const owner = this.daemon.taskUsing(deviceId);
       if (owner) {
         return endedStream(
