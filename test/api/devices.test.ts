@@ -339,6 +339,18 @@ describe("remote calls", () => {
     expect((await s.req("GET", "/devices/nonexistent/error")).body.error.type).toBe("DeviceNotFound");
   });
 
+  test("a second device error replaces the first in GET /devices/{id}/error", async () => {
+    await addDevice("odd", "OddResultsDevice");
+    expect((await s.req("POST", "/devices/odd/call", { method: "fail", args: ["First error"] })).status).toBe(400);
+    const first = await s.req("GET", "/devices/odd/error");
+    expect(first.body.error).toMatchObject({ type: "RangeError", message: "First error", origin: "device" });
+    expect((await s.req("POST", "/devices/odd/call", { method: "internal" })).status).toBe(500);
+    const second = await s.req("GET", "/devices/odd/error");
+    expect(second.status).toBe(200);
+    expect(second.body.error).toMatchObject({ type: "Error", message: "disk on fire", origin: "device" });
+    expect(second.body.error.context.method).toBe("internal");
+  });
+
   test("POST /devices/nonexistent/call is 404; a bodiless call is 422", async () => {
     expect((await s.req("POST", "/devices/nonexistent/call", { method: "getValue" })).status).toBe(404);
     const bodiless = await s.req("POST", "/devices/nonexistent/call");
