@@ -1,4 +1,5 @@
-// Device routes over a real loopback socket, with the cases the Python LabDaemon's own server tests cover.
+// Device routes over a real loopback socket: the registry, connect and disconnect, remote calls and their
+// errors, typed methods, stream stop and the daemon's lifetime.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { type MockDevice, until } from "../support/fixtures.ts";
@@ -272,7 +273,7 @@ describe("remote calls", () => {
     expect(r.text.length).toBeLessThan(8_000);
   });
 
-  test("bad requests get the Python LabDaemon's messages", async () => {
+  test("bad POST /call bodies get the messages Python LabDaemon clients match on (docs/COMPAT.md)", async () => {
     const cases: [unknown, number, string][] = [
       [{}, 400, "Method name is required"],
       [{ method: "_secret" }, 400, "Private methods cannot be called"],

@@ -115,7 +115,7 @@ describe("POST /tasks", () => {
     expect((await s.req("POST", "/devices/dev2/call", { method: "getValue" })).status).toBe(200);
   });
 
-  test("the Python LabDaemon's validation messages", async () => {
+  test("bad POST /tasks bodies get the messages Python LabDaemon clients match on (docs/COMPAT.md)", async () => {
     const bad = async (body: unknown) => await s.req("POST", "/tasks", body);
     expect((await bad({ task_type: "MockTask" })).body.error.message).toContain("task_id is required");
     expect((await bad({ task_id: "t" })).body.error.message).toContain("task_type is required");
