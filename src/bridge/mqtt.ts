@@ -1,7 +1,7 @@
 // The MQTT bridge: one server's state published to a broker under labdaemon/{server}/…, so a control room
 // sees a lab of many PCs and a data pipeline gets one feed; commands come back over MQTT 5 request/response
 // and run through the server's own HTTP handling, so they meet exactly the rules HTTP requests meet.
-import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import pkg from "../../package.json" with { type: "json" };
@@ -9,6 +9,8 @@ import type { StreamInfo } from "../core/streamHub.ts";
 import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
+import { runCommand } from "./commands.ts";
+import { Outbox } from "./outbox.ts";
 
 export interface MqttBridgeOptions {
   /** mqtt://host:1883, mqtts://host:8883, ws://… */
@@ -50,50 +52,6 @@ export interface MqttBridgeStats {
 
 const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const FIRST_RECONNECT_MS = 1000;
-/** Published messages awaiting the broker's acknowledgement or the socket's write, before queueing starts. */
-const MAX_IN_FLIGHT = 256;
-/** A command's payload bound: the same order as the HTTP body bound. */
-const MAX_COMMAND_BYTES = 1 << 20;
-
-interface Outgoing {
-  topic: string;
-  payload: string;
-  opts: IClientPublishOptions;
-}
-
-/** What a command on …/cmd may ask for, and the HTTP request it becomes. */
-function commandRequest(cmd: Record<string, unknown>): { method: string; path: string; body?: unknown } | string {
-  const id = (k: string) => (typeof cmd[k] === "string" && cmd[k] !== "" ? encodeURIComponent(cmd[k] as string) : null);
-  switch (cmd.action) {
-    case "call": {
-      const dev = id("device_id");
-      if (!dev) return "'device_id' (a string) is required";
-      return {
-        method: "POST",
-        path: `/devices/${dev}/call`,
-        body: { method: cmd.method, args: cmd.args ?? [], kwargs: cmd.kwargs ?? {} },
-      };
-    }
-    case "start_task":
-      return {
-        method: "POST",
-        path: "/tasks",
-        body: { task_id: cmd.task_id, task_type: cmd.task_type, params: cmd.params ?? {} },
-      };
-    case "cancel_task": {
-      const task = id("task_id");
-      if (!task) return "'task_id' (a string) is required";
-      return { method: "POST", path: `/tasks/${task}/cancel${cmd.force === true ? "?force=true" : ""}` };
-    }
-    case "get_device": {
-      const dev = id("device_id");
-      if (!dev) return "'device_id' (a string) is required";
-      return { method: "GET", path: `/devices/${dev}` };
-    }
-    default:
-      return `unknown action ${JSON.stringify(String(cmd.action)).slice(0, 60)} (call, start_task, cancel_task, get_device)`;
-  }
-}
 
 export class MqttBridge {
   readonly name: string;
@@ -107,18 +65,12 @@ export class MqttBridge {
     skippedStreamPayloads: 0,
   };
   private client: MqttClient | null = null;
-  /** Retained topics and their last payload: republished after every (re)connect. */
-  private readonly retained = new Map<string, string>();
-  /** Retained topics whose latest value (or clearing) the broker may not have yet. */
-  private readonly dirty = new Set<string>();
-  private readonly queue: Outgoing[] = [];
-  private inFlight = 0;
+  private readonly outbox: Outbox;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly streamWatchers = new Map<string, () => void>();
   private readonly lastProgress = new Map<string, number>();
   private readonly lastStreamPublish = new Map<string, number>();
   private readonly log: (level: "info" | "warn", m: string) => void;
-  private readonly maxQueue: number;
   private readonly streamIntervalMs: number;
   private readonly progressIntervalMs: number;
   private readonly startedAt = isoNow();
@@ -134,7 +86,7 @@ export class MqttBridge {
     this.name = name;
     this.prefix = `labdaemon/${name}`;
     this.log = opts.log ?? ((_level, m) => console.error(m));
-    this.maxQueue = Math.max(1, opts.maxQueue ?? 10_000);
+    this.outbox = new Outbox(Math.max(1, opts.maxQueue ?? 10_000), this.stats);
     const rate = opts.streamRateHz ?? 10;
     this.streamIntervalMs = rate > 0 ? 1000 / rate : Infinity;
     this.progressIntervalMs = 1000 / Math.max(0.001, opts.progressRateHz ?? 10);
@@ -160,6 +112,7 @@ export class MqttBridge {
     };
     const client = mqtt.connect(this.opts.url, options);
     this.client = client;
+    this.outbox.client = client;
     let period = FIRST_RECONNECT_MS;
     client.on("connect", () => {
       period = FIRST_RECONNECT_MS;
@@ -167,14 +120,12 @@ export class MqttBridge {
       this.stats.connected = true;
       this.log("info", `labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
       if (this.opts.commands) client.subscribe(`${this.prefix}/cmd`, { qos: 1 });
-      // A restarted broker has lost its retained copies: all of them go again, latest values only.
-      for (const topic of this.retained.keys()) this.dirty.add(topic);
-      this.drain();
+      this.outbox.connected();
     });
     client.on("close", () => {
       if (this.stats.connected) this.log("warn", `labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
       this.stats.connected = false;
-      this.inFlight = 0;
+      this.outbox.disconnected();
       // Backoff: mqtt.js reads reconnectPeriod before each attempt.
       period = Math.min(period * 2, this.opts.maxReconnectMs ?? 30_000);
       client.options.reconnectPeriod = period;
@@ -345,24 +296,10 @@ export class MqttBridge {
     const reply = props?.responseTopic;
     // MQTT 5 request/response: without a response topic nobody could learn the outcome, so nothing runs.
     if (!reply) return this.log("warn", "labdaemon: MQTT command without a response topic ignored");
-    let status: number;
-    let body: unknown;
-    const parsed = payload.length > MAX_COMMAND_BYTES ? null : safeParse(payload.toString("utf8"));
-    const req =
-      parsed && typeof parsed === "object" && !Array.isArray(parsed)
-        ? commandRequest(parsed as Record<string, unknown>)
-        : "the payload must be a JSON object of at most 1 MiB";
-    if (typeof req === "string") {
-      status = 400;
-      body = { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } };
-    } else {
-      const lease = (parsed as Record<string, unknown>).lease_id;
-      const res = await this.inProcess(req.method, req.path, req.body, typeof lease === "string" ? lease : undefined);
-      status = res.status;
-      const text = await res.text();
-      body = text === "" ? null : safeParse(text);
-    }
-    this.send({
+    const { status, body } = await runCommand(payload, (req) =>
+      this.inProcess(req.method, req.path, req.body, req.leaseId),
+    );
+    this.outbox.send({
       topic: reply,
       payload: JSON.stringify({ status, body }),
       opts: { qos: 1, properties: props?.correlationData ? { correlationData: props.correlationData } : {} },
@@ -387,59 +324,10 @@ export class MqttBridge {
   }
 
   private setRetained(topic: string, value: unknown): void {
-    const payload = value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
-    if ((this.retained.get(topic) ?? "") === payload) return;
-    if (payload === "") this.retained.delete(topic);
-    else this.retained.set(topic, payload);
-    this.dirty.add(topic);
-    this.drain();
+    this.outbox.setRetained(topic, value);
   }
 
   private publish(topic: string, payload: string): void {
-    if (!this.closed) this.send({ topic, payload, opts: { qos: 0 } });
-  }
-
-  /** An event or a command's reply: waits in one bounded queue, oldest dropped (and counted) when full. */
-  private send(m: Outgoing): void {
-    if (this.queue.length >= this.maxQueue) {
-      this.queue.shift();
-      this.stats.dropped++;
-    }
-    this.queue.push(m);
-    this.drain();
-  }
-
-  /**
-   * Publishes what waits while the broker keeps up: retained topics first, each with its latest value
-   * (never an older one queued earlier; an empty payload clears the broker's copy), then events in order.
-   */
-  private drain(): void {
-    const client = this.client;
-    while (client?.connected && this.inFlight < MAX_IN_FLIGHT) {
-      let m: Outgoing | undefined;
-      const topic = this.dirty.values().next().value;
-      if (topic !== undefined) {
-        this.dirty.delete(topic);
-        m = { topic, payload: this.retained.get(topic) ?? "", opts: { qos: 1, retain: true } };
-      } else {
-        m = this.queue.shift();
-      }
-      if (!m) return;
-      this.inFlight++;
-      client.publish(m.topic, m.payload, m.opts, (err) => {
-        this.inFlight = Math.max(0, this.inFlight - 1);
-        if (err && m!.opts.retain && !this.dirty.has(m!.topic)) this.dirty.add(m!.topic);
-        if (!err) this.stats.published++;
-        this.drain();
-      });
-    }
-  }
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
+    if (!this.closed) this.outbox.send({ topic, payload, opts: { qos: 0 } });
   }
 }

@@ -1,5 +1,5 @@
 // ServerAPI: every HTTP route of a labdaemon server as a typed method. The types are the server's own
-// wire schemas (imported as types only: the client carries no server code).
+// wire schemas (imported as types only: the client carries no server code); transport.ts sends them.
 import type {
   AddDeviceResponse,
   CallResponse,
@@ -21,7 +21,9 @@ import type {
   TaskList,
 } from "../server/schemas.ts";
 import type { DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList } from "../server/runSchemas.ts";
-import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
+import { ServerAPIError } from "./errors.ts";
+import { DeviceLease, type LeaseResponse } from "./lease.ts";
+import { type RequestOptions, type Requester, Transport, seg } from "./transport.ts";
 
 export interface ServerAPIOptions {
   /** Sent as `Authorization: Bearer <token>`. */
@@ -37,27 +39,19 @@ export interface ServerAPIOptions {
   fetch?: typeof fetch;
 }
 
-export interface RequestOptions {
-  /** This request's bound, ms (overrides the client's). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Sent as X-Lease-Id: the lease a command on a leased device needs (see `lease()`). */
-  leaseId?: string;
-}
-
-export class ServerAPI {
+export class ServerAPI implements Requester {
   readonly baseUrl: string;
-  private readonly token: string | undefined;
-  private readonly timeoutMs: number;
-  private readonly maxResponseBytes: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly transport: Transport;
 
   constructor(baseUrl = "http://127.0.0.1:5000", opts: ServerAPIOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
-    this.token = opts.token;
-    this.timeoutMs = opts.timeoutMs ?? 70_000;
-    this.maxResponseBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
-    this.fetchFn = opts.fetch ?? fetch;
+    this.transport = new Transport({
+      baseUrl: this.baseUrl,
+      token: opts.token,
+      timeoutMs: opts.timeoutMs ?? 70_000,
+      maxResponseBytes: opts.maxResponseBytes ?? 64 * 1024 * 1024,
+      fetchFn: opts.fetch ?? fetch,
+    });
   }
 
   // ---------------------------------------------------------------- meta
@@ -211,25 +205,7 @@ export class ServerAPI {
     const q = new URLSearchParams();
     if (opts.format) q.set("format", opts.format);
     if (opts.dataset !== undefined) q.set("dataset", opts.dataset);
-    const path = `/runs/${seg(runId)}/file${q.size ? `?${q}` : ""}`;
-    assertSegments("GET", path);
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs);
-    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
-    let res: Response;
-    try {
-      res = await this.fetchFn(this.baseUrl + path, {
-        headers,
-        signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
-      });
-    } catch (e) {
-      throw new ServerConnectionError(
-        `Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
-        { status: 0, type: "ConnectionError" },
-        { method: "GET", path },
-        { cause: e },
-      );
-    }
-    if (!res.ok) throw await errorFromResponse(res, "GET", path);
+    const res = await this.transport.get(`/runs/${seg(runId)}/file${q.size ? `?${q}` : ""}`, opts);
     return opts.format === "csv" ? res.text() : new Uint8Array(await res.arrayBuffer());
   }
 
@@ -258,72 +234,8 @@ export class ServerAPI {
   // ---------------------------------------------------------------- transport
 
   /** One request: JSON in, JSON out (nothing for 204); errors as ServerAPIError / ServerConnectionError. */
-  async request<T>(method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
-    assertSegments(method, path);
-    const timeoutMs = o.timeoutMs ?? this.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (o.leaseId !== undefined) headers["x-lease-id"] = o.leaseId;
-    const url = this.baseUrl + path;
-    // Outside the try below: a value JSON cannot hold is the caller's mistake, not an unreachable server.
-    let payload: string | undefined;
-    try {
-      payload = body === undefined ? undefined : JSON.stringify(body);
-    } catch (e) {
-      throw new ServerAPIError(
-        `${method} ${path}: the request body cannot be sent as JSON: ${(e as Error)?.message ?? e}`,
-        { status: 0, type: "InvalidRequest" },
-        { method, path },
-        { cause: e },
-      );
-    }
-    try {
-      const res = await this.fetchFn(url, { method, headers, signal, body: payload });
-      if (!res.ok) throw await errorFromResponse(res, method, path);
-      if (res.status === 204) {
-        await res.body?.cancel();
-        return undefined as T;
-      }
-      const text = await readBounded(res, this.maxResponseBytes);
-      if (text === null) {
-        throw new ServerAPIError(
-          `${method} ${path}: the answer is larger than ${this.maxResponseBytes} bytes (maxResponseBytes)`,
-          { status: res.status, type: "InvalidResponse" },
-          { method, path },
-        );
-      }
-      if (!text) return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch (e) {
-        throw new ServerAPIError(
-          `Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
-          { status: res.status, type: "InvalidResponse" },
-          { method, path },
-          { cause: e },
-        );
-      }
-    } catch (e) {
-      if (e instanceof ServerAPIError) throw e;
-      if (timeout.aborted) {
-        throw new ServerConnectionError(
-          `Request timeout after ${timeoutMs} ms: ${method} ${url}`,
-          { status: 0, type: "Timeout" },
-          { method, path, timeout_ms: timeoutMs },
-          { cause: e },
-        );
-      }
-      if (o.signal?.aborted) throw e;
-      throw new ServerConnectionError(
-        `Failed to connect to ${this.baseUrl}: ${(e as Error)?.message ?? String(e)}`,
-        { status: 0, type: "ConnectionError" },
-        { method, path },
-        { cause: e },
-      );
-    }
+  request<T>(method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<T> {
+    return this.transport.request(method, path, body, o);
   }
 
   private async orNullOnNoError<T>(p: Promise<T>): Promise<T | null> {
@@ -333,104 +245,5 @@ export class ServerAPI {
       if (e instanceof ServerAPIError && e.status === 404 && e.type === "NoError") return null;
       throw e;
     }
-  }
-}
-
-/** One path segment: ids may hold characters that are not path-safe. */
-function seg(s: string): string {
-  return encodeURIComponent(s);
-}
-
-/**
- * An id or key of "", "." or ".." cannot travel as a path segment: URLs drop or resolve it (even as %2E),
- * so `getDevice("..")` would read GET / and hand back the server info as a device.
- */
-function assertSegments(method: string, path: string): void {
-  if (path === "/") return;
-  const q = path.indexOf("?");
-  for (const s of (q < 0 ? path : path.slice(0, q)).split("/").slice(1)) {
-    if (s === "" || s === "." || s === "..") {
-      throw new ServerAPIError(
-        `${method} ${path}: an id or key cannot be ${s === "" ? "empty" : `'${s}'`}`,
-        { status: 0, type: "InvalidRequest" },
-        { method, path },
-      );
-    }
-  }
-}
-
-export interface LeaseResponse {
-  lease_id: string;
-  device_id: string;
-  holder: string;
-  expires_at: string;
-  ttl_s: number;
-}
-
-/** A live lease held by this client; renews itself in the background until released or disposed. */
-export class DeviceLease implements AsyncDisposable {
-  readonly leaseId: string;
-  readonly deviceId: string;
-  expiresAt: string;
-  /** Request options that carry the lease: pass them to commands on the device. */
-  readonly options: RequestOptions;
-  private timer: ReturnType<typeof setInterval> | null;
-
-  constructor(
-    private readonly api: ServerAPI,
-    granted: LeaseResponse,
-    ttlS: number,
-    private readonly onLost?: (e: Error) => void,
-  ) {
-    this.leaseId = granted.lease_id;
-    this.deviceId = granted.device_id;
-    this.expiresAt = granted.expires_at;
-    this.options = { leaseId: this.leaseId };
-    this.timer = setInterval(
-      () =>
-        void this.renew().catch((e: Error) => {
-          // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
-          if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
-        }),
-      Math.max(50, (ttlS * 1000) / 3),
-    );
-    // A renewal timer alone must not keep a script's process alive.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  get active(): boolean {
-    return this.timer !== null;
-  }
-
-  async renew(): Promise<void> {
-    const r = await this.api.request<LeaseResponse>(
-      "POST",
-      `/devices/${seg(this.deviceId)}/lease/renew`,
-      undefined,
-      this.options,
-    );
-    this.expiresAt = r.expires_at;
-  }
-
-  /** Ends the lease (idempotent); the device is free for others at once. */
-  async release(): Promise<void> {
-    if (!this.stop()) return;
-    try {
-      await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
-    } catch (e) {
-      // Already gone (expired, or forced open and maybe taken by someone else): nothing left to release.
-      if (!(e instanceof ServerAPIError && (e.status === 404 || e.status === 409))) throw e;
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.release();
-  }
-
-  private stop(): boolean {
-    if (this.timer === null) return false;
-    clearInterval(this.timer);
-    this.timer = null;
-    return true;
   }
 }

@@ -1,25 +1,29 @@
 // Recordings: a device stream or a task's data, each in its own HDF5 file with its provenance, listed in
-// the catalogue. Writes go through H5Writer (a Worker); this file decides what goes where.
+// the catalogue. Writes go through H5Writer (a Worker); this file decides what goes where, recordedValues.ts
+// what shape values take.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LabDaemon } from "../core/daemon.ts";
-import { InvalidRequestError, LabDaemonError } from "../core/errors.ts";
+import { InvalidRequestError } from "../core/errors.ts";
 import { isoMillis } from "../core/events.ts";
 import type { StreamInfo, Subscription } from "../core/streamHub.ts";
 import type { Catalogue, RunRow } from "./catalogue.ts";
 import { checkDatasetName, checkRunName, newRunId } from "./names.ts";
+import { notFound, RunStateError } from "./runErrors.ts";
 import { sourceHash, type Provenance } from "./provenance.ts";
 import type { TaskHistory } from "./taskHistory.ts";
 import { json } from "./taskHistory.ts";
 import type { H5Writer } from "./writer.ts";
 import type { AttrValue, DatasetInfo, NumericArray } from "./writerProtocol.ts";
-
-export class RunNotFoundError extends LabDaemonError {
-  override name = "RunNotFound";
-}
-export class RunStateError extends LabDaemonError {
-  override name = "RunState";
-}
+import {
+  attrValues,
+  describeType,
+  dtypeName,
+  h5TypeName,
+  numericPayload,
+  resultParts,
+  splitData,
+} from "./recordedValues.ts";
 
 /** A stream recording stops with an error when this much data waits for the disk. */
 const MAX_BACKLOG_BYTES = 256 << 20;
@@ -240,20 +244,10 @@ export class Recordings {
     void this.finish(a, status).then((row) => this.history.updateRunOf(taskId, row.run_id));
   }
 
-  /** Numeric arrays become datasets (return_value, or return_value/<key> for an object's fields); the rest is JSON. */
+  /** A task's return value: its numeric parts as datasets, the rest as JSON text. */
   private writeResult(a: Active, result: unknown): void {
-    const direct = numericPayload(result);
-    if (direct) return this.append(a, "return_value", direct);
-    let rest: unknown = result;
-    if (result !== null && typeof result === "object" && !Array.isArray(result)) {
-      const others: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(result)) {
-        const arr = typeof v === "number" ? null : numericPayload(v);
-        if (arr && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(k)) this.append(a, `return_value/${k}`, arr);
-        else others[k] = v;
-      }
-      rest = Object.keys(others).length ? others : undefined;
-    }
+    const { arrays, rest } = resultParts(result);
+    for (const [path, arr] of arrays) this.append(a, path, arr);
     if (rest !== undefined) this.writer.text(a.file, "return_value_json", json(rest));
   }
 
@@ -397,79 +391,3 @@ export class Recordings {
     );
   }
 }
-
-export const notFound = (runId: string) =>
-  new RunNotFoundError(`No run found with ID: '${runId.slice(0, 140)}'`, { run_id: runId.slice(0, 140) });
-
-/** A stream payload or a recorded value as a typed array, or null when it is not numeric. */
-function numericPayload(v: unknown): NumericArray | null {
-  if (typeof v === "number") return new Float64Array([v]);
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return v as NumericArray;
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number")) return Float64Array.from(v);
-  return null;
-}
-
-/** ctx.record's data as dataset path → values. */
-function splitData(name: string, data: unknown): [string, NumericArray][] {
-  const direct = numericPayload(data);
-  if (direct) return [[name, direct]];
-  if (data !== null && typeof data === "object" && "x" in data && "y" in data) {
-    const x = numericPayload((data as { x: unknown }).x);
-    const y = numericPayload((data as { y: unknown }).y);
-    if (x && y && x.length === y.length)
-      return [
-        [`${name}/x`, x],
-        [`${name}/y`, y],
-      ];
-    throw new InvalidRequestError(`record('${name}'): x and y must be numeric arrays of one length`, { name });
-  }
-  throw new InvalidRequestError(
-    `record('${name}'): data must be a number, a numeric array, a typed array or {x, y} (got ${describeType(data)})`,
-    { name },
-  );
-}
-
-function attrValues(attrs: Record<string, unknown>): Record<string, AttrValue> {
-  const out: Record<string, AttrValue> = {};
-  for (const [k, v] of Object.entries(attrs)) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k))
-      throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
-    out[k] =
-      typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
-  }
-  return out;
-}
-
-function describeType(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array with non-numbers";
-  return typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
-}
-
-const DTYPES: Record<string, string> = {
-  Float64Array: "float64",
-  Float32Array: "float32",
-  Int8Array: "int8",
-  Int16Array: "int16",
-  Int32Array: "int32",
-  Uint8Array: "uint8",
-  Uint16Array: "uint16",
-  Uint32Array: "uint32",
-  BigInt64Array: "int64",
-  BigUint64Array: "uint64",
-};
-const H5_DTYPES: Record<string, string> = {
-  "<d": "float64",
-  "<f": "float32",
-  "<b": "int8",
-  "<h": "int16",
-  "<i": "int32",
-  "<q": "int64",
-  "<B": "uint8",
-  "<H": "uint16",
-  "<I": "uint32",
-  "<Q": "uint64",
-  S: "string",
-};
-const dtypeName = (a: NumericArray) => DTYPES[a.constructor.name] ?? a.constructor.name;
-const h5TypeName = (t: string) => H5_DTYPES[t] ?? t;

@@ -1,16 +1,17 @@
 // The launcher's state: the configuration and its profiles, the servers it runs (one per profile at a
-// time), orphans left by an earlier launcher, and the one timer that polls every server's health.
+// time) with the one timer that polls their health; orphans.ts keeps what an earlier launcher left.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { CONFIG_BASENAME, discoverConfig, type Discovery } from "../cli/config.ts";
-import { isAddressInUse } from "../cli/portInUse.ts";
 import { HttpError } from "../server/errors.ts";
 import { configProblem, saveConfig } from "./configFile.ts";
 import { LogBuffer } from "./logBuffer.ts";
-import { portHolder, startTicks } from "./procInfo.ts";
+import { type AdoptionContext, Orphans } from "./orphans.ts";
+import { checkPortFree } from "./portCheck.ts";
+import { startTicks } from "./procInfo.ts";
 import { readProfiles, type ProfileInfo } from "./profiles.ts";
-import { launcherAlive, provenServer, RunDir, type RunRecord } from "./runDir.ts";
+import { RunDir } from "./runDir.ts";
 import { ManagedServer } from "./server.ts";
 import type { OrphanView, ProfileView } from "./wire.ts";
 
@@ -39,7 +40,7 @@ export class Supervisor {
   readonly runDir: RunDir;
   private readonly servers = new Map<string, ManagedServer>();
   private readonly logs = new Map<string, LogBuffer>();
-  private orphans: RunRecord[] = [];
+  private orphans!: Orphans;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly cwd: string;
   private readonly home: string;
@@ -67,7 +68,7 @@ export class Supervisor {
       s.via = found.via;
       await s.reload();
     }
-    s.orphans = s.runDir.list().filter((r) => r.launcher_pid !== process.pid && !launcherAlive(r));
+    s.orphans = new Orphans(s.runDir, s.launcherTicks);
     return s;
   }
 
@@ -177,7 +178,7 @@ export class Supervisor {
         `profile '${name}' is already running (PID ${current.pid}, ${current.state})`,
         { profile: name, pid: current.pid },
       );
-    await this.checkPortFree(p);
+    await checkPortFree(p, this.servers.values());
     let s: ManagedServer;
     try {
       s = ManagedServer.start(p, this.configFile!, this.runDir, {
@@ -194,39 +195,6 @@ export class Supervisor {
     this.servers.set(name, s);
     this.schedule(0);
     return this.view(name);
-  }
-
-  /** Refuses before start when the port is taken, naming the holder when /proc shows it. */
-  private async checkPortFree(p: ProfileInfo): Promise<void> {
-    if (p.port === 0) return;
-    const other = [...this.servers.values()].find((s) => s.active && s.port === p.port);
-    if (other) {
-      throw new HttpError(
-        409,
-        "PortInUse",
-        `port ${p.port} is already used by profile '${other.profile}' (PID ${other.pid})`,
-        { port: p.port, profile: p.name, holder: { pid: other.pid, profile: other.profile } },
-      );
-    }
-    try {
-      const probe = Bun.listen({ hostname: p.host, port: p.port, socket: { data() {} } });
-      probe.stop(true);
-    } catch (e) {
-      if (!isAddressInUse(e))
-        throw new HttpError(409, "PortUnavailable", `cannot listen on ${p.host}:${p.port}: ${(e as Error).message}`, {
-          port: p.port,
-          host: p.host,
-          profile: p.name,
-        });
-      const holder = portHolder(p.port);
-      const who = holder ? ` by PID ${holder.pid} (${holder.command})` : " (by a process this user cannot see)";
-      throw new HttpError(409, "PortInUse", `port ${p.port} on ${p.host} is already in use${who}`, {
-        port: p.port,
-        host: p.host,
-        profile: p.name,
-        holder,
-      });
-    }
   }
 
   async stop(name: string): Promise<ProfileView> {
@@ -258,96 +226,30 @@ export class Supervisor {
   // ------------------------------------------------------------ orphans
 
   orphanList(): OrphanView[] {
-    return this.orphans.map((r) => {
-      const proof = provenServer(r);
-      return {
-        id: r.id,
-        profile: r.profile,
-        config: r.config,
-        pid: r.pid,
-        port: r.port,
-        started_at: r.started_at,
-        status: proof.ok ? "running" : "stale",
-        ...(proof.ok ? {} : { reason: proof.reason }),
-        adoptable:
-          proof.ok &&
-          r.config === this.configFile &&
-          this.profiles.some((p) => p.name === r.profile) &&
-          !this.servers.get(r.profile)?.active,
-      };
-    });
-  }
-
-  private orphan(id: string): RunRecord {
-    const r = this.orphans.find((o) => o.id === id);
-    if (!r) throw new HttpError(404, "OrphanNotFound", `no orphan record '${id}'`, { id });
-    return r;
+    return this.orphans.list(this.adoption());
   }
 
   adopt(id: string): ProfileView {
-    const r = this.orphan(id);
-    const proof = provenServer(r);
-    if (!proof.ok) throw new HttpError(409, "NotProven", `cannot adopt '${id}': ${proof.reason}`, { id, pid: r.pid });
-    if (r.config !== this.configFile) {
-      throw new HttpError(
-        409,
-        "OtherConfig",
-        `'${id}' was started from ${r.config}, not this launcher's ${this.configFile ?? "(none)"}; stop it instead, or run a launcher with --config ${r.config}`,
-        { id, config: r.config },
-      );
-    }
-    const p = this.profiles.find((x) => x.name === r.profile);
-    if (!p)
-      throw new HttpError(
-        409,
-        "ProfileRemoved",
-        `profile '${r.profile}' is no longer in the configuration; stop it instead`,
-        { id, profile: r.profile },
-      );
-    if (this.servers.get(r.profile)?.active)
-      throw new HttpError(409, "AlreadyRunning", `profile '${r.profile}' already runs here`, {
-        id,
-        profile: r.profile,
-      });
-    // Its configuration at start is unknown: if the file changed since, the page says so.
-    const fingerprint =
-      statSync(r.config).mtimeMs <= Date.parse(r.started_at)
-        ? p.fingerprint
-        : "(unknown: the file changed since it started)";
-    const s = ManagedServer.adopt(r, this.runDir, fingerprint, this.launcherTicks, this.logsOf(r.profile));
-    this.servers.set(r.profile, s);
-    this.orphans = this.orphans.filter((o) => o !== r);
+    const s = this.orphans.adopt(id, this.adoption(), (profile) => this.logsOf(profile));
+    this.servers.set(s.profile, s);
     this.schedule(0);
-    return this.view(r.profile);
+    return this.view(s.profile);
   }
 
-  /** Stops an orphan that is provably the recorded server; anything else is never signalled. */
-  async stopOrphan(id: string): Promise<void> {
-    const r = this.orphan(id);
-    const proof = provenServer(r);
-    if (!proof.ok)
-      throw new HttpError(
-        409,
-        "NotProven",
-        `refusing to signal PID ${r.pid}: ${proof.reason}; clean up the record instead`,
-        { id, pid: r.pid },
-      );
-    const s = ManagedServer.adopt(r, this.runDir, "", this.launcherTicks, new LogBuffer());
-    await s.stop();
-    this.runDir.remove(r.id);
-    this.orphans = this.orphans.filter((o) => o !== r);
+  stopOrphan(id: string): Promise<void> {
+    return this.orphans.stop(id);
   }
 
-  /** Removes the record of an orphan that no longer runs. */
   forget(id: string): void {
-    const r = this.orphan(id);
-    if (provenServer(r).ok)
-      throw new HttpError(409, "StillRunning", `PID ${r.pid} is still that server: adopt or stop it`, {
-        id,
-        pid: r.pid,
-      });
-    this.runDir.remove(r.id);
-    this.orphans = this.orphans.filter((o) => o !== r);
+    this.orphans.forget(id);
+  }
+
+  private adoption(): AdoptionContext {
+    return {
+      configFile: this.configFile,
+      profiles: this.profiles,
+      runs: (profile) => this.servers.get(profile)?.active === true,
+    };
   }
 
   // ------------------------------------------------------------ configuration

@@ -1,4 +1,5 @@
-// Device routes over a real loopback socket, with the cases the Python LabDaemon's own server tests cover.
+// Device routes over a real loopback socket: the registry, connect and disconnect, remote calls and their
+// errors, typed methods, stream stop and the daemon's lifetime.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { type MockDevice, until } from "../support/fixtures.ts";
@@ -272,7 +273,7 @@ describe("remote calls", () => {
     expect(r.text.length).toBeLessThan(8_000);
   });
 
-  test("bad requests get the Python LabDaemon's messages", async () => {
+  test("bad POST /call bodies get the messages Python LabDaemon clients match on (docs/COMPAT.md)", async () => {
     const cases: [unknown, number, string][] = [
       [{}, 400, "Method name is required"],
       [{ method: "_secret" }, 400, "Private methods cannot be called"],
@@ -337,6 +338,18 @@ describe("remote calls", () => {
     expect(after.body.error).toMatchObject({ type: "NoError", message: "No error recorded for device" });
     expect((await s.req("DELETE", "/devices/test_device/error")).status).toBe(404);
     expect((await s.req("GET", "/devices/nonexistent/error")).body.error.type).toBe("DeviceNotFound");
+  });
+
+  test("a second device error replaces the first in GET /devices/{id}/error", async () => {
+    await addDevice("odd", "OddResultsDevice");
+    expect((await s.req("POST", "/devices/odd/call", { method: "fail", args: ["First error"] })).status).toBe(400);
+    const first = await s.req("GET", "/devices/odd/error");
+    expect(first.body.error).toMatchObject({ type: "RangeError", message: "First error", origin: "device" });
+    expect((await s.req("POST", "/devices/odd/call", { method: "internal" })).status).toBe(500);
+    const second = await s.req("GET", "/devices/odd/error");
+    expect(second.status).toBe(200);
+    expect(second.body.error).toMatchObject({ type: "Error", message: "disk on fire", origin: "device" });
+    expect(second.body.error.context.method).toBe("internal");
   });
 
   test("POST /devices/nonexistent/call is 404; a bodiless call is 422", async () => {

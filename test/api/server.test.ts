@@ -1,6 +1,7 @@
 // The server object and its edges: lifecycle, meta routes, 404/405, token auth, CORS, 413, logging,
 // and offline API docs.
 import { afterEach, describe, expect, test } from "bun:test";
+import pkg from "../../package.json";
 import { LabDaemon } from "../../src/index.ts";
 import { LabDaemonServer } from "../../src/server/index.ts";
 import { captureLogger, isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
@@ -87,6 +88,16 @@ describe("meta routes and unknown routes", () => {
     const h = await s.req("GET", "/health");
     expect(h.body.status).toBe("healthy");
     expect(h.body.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+  });
+
+  test("GET / and /openapi.json report package.json's version", async () => {
+    s = await startTestServer();
+    const root = await s.req("GET", "/");
+    expect(root.status).toBe(200);
+    expect(root.body.version).toBe(pkg.version);
+    const api = await s.req("GET", "/openapi.json");
+    expect(api.status).toBe(200);
+    expect(api.body.info.version).toBe(pkg.version);
   });
 
   test("unknown route is 404 NotFound, wrong method 405 with Allow, both envelopes", async () => {

@@ -60,12 +60,12 @@ describe("ensureServer", () => {
       '{"status":"HEALTHY"}',
     ]) {
       answer = { status: 200, body };
-      expect({ body, ok: await client.ensureServer(bareUrl(), { timeoutMs: 2000 }) }).toEqual({ body, ok: false });
+      expect({ body, ok: await client.ensureServer(bareUrl(), { timeoutMs: 20_000 }) }).toEqual({ body, ok: false });
     }
     answer = { status: 200, body: '{"status":"healthy"}' };
-    expect(await client.ensureServer(bareUrl(), { timeoutMs: 2000 })).toBe(true);
+    expect(await client.ensureServer(bareUrl(), { timeoutMs: 20_000 })).toBe(true);
     answer = { status: 503, body: '{"status":"healthy"}' };
-    expect(await client.ensureServer(bareUrl(), { timeoutMs: 2000 })).toBe(false);
+    expect(await client.ensureServer(bareUrl(), { timeoutMs: 20_000 })).toBe(false);
   });
 
   test("a trailing slash is normalised: the request goes to /health, not //health", async () => {
@@ -79,8 +79,8 @@ describe("ensureServer", () => {
       return realFetch(input, init);
     }, realFetch);
     try {
-      expect(await client.ensureServer(`${bareUrl()}/`, { timeoutMs: 2000 })).toBe(true);
-      expect(await client.ensureServer(`${bareUrl()}//`, { timeoutMs: 2000 })).toBe(true);
+      expect(await client.ensureServer(`${bareUrl()}/`, { timeoutMs: 20_000 })).toBe(true);
+      expect(await client.ensureServer(`${bareUrl()}//`, { timeoutMs: 20_000 })).toBe(true);
     } finally {
       globalThis.fetch = realFetch;
     }
@@ -89,8 +89,8 @@ describe("ensureServer", () => {
   });
 
   test("a real LabDaemonServer is healthy, with or without a trailing slash", async () => {
-    expect(await client.ensureServer(real.url, { timeoutMs: 2000 })).toBe(true);
-    expect(await client.ensureServer(`${real.url}/`, { timeoutMs: 2000 })).toBe(true);
+    expect(await client.ensureServer(real.url, { timeoutMs: 20_000 })).toBe(true);
+    expect(await client.ensureServer(`${real.url}/`, { timeoutMs: 20_000 })).toBe(true);
   });
 });
 

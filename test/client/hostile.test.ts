@@ -111,14 +111,12 @@ test("an error answer with an endless body is read only as far as an envelope ca
   const f = fake(
     () => new Response(endless("<html>oops</html>"), { status: 500, headers: { "content-type": "text/html" } }),
   );
-  const api = new ServerAPI(f.url, { timeoutMs: 30_000 });
-  const t0 = performance.now();
+  const api = new ServerAPI(f.url, { timeoutMs: 20_000 });
   const err = await api.listDevices().catch((e) => e);
+  // Ended by the envelope's bound: the request's timeout would have been a ServerConnectionError "Timeout".
   expect(err).toBeInstanceOf(ServerAPIError);
   expect(err).not.toBeInstanceOf(ServerConnectionError);
   expect([err.status, err.type]).toEqual([500, "HttpError"]);
-  // Ended by the envelope's bound, not by the 30 s timeout of reading the endless body.
-  expect(performance.now() - t0).toBeLessThan(15_000);
 });
 
 test("an answer over maxResponseBytes is an InvalidResponse error; a body JSON cannot hold is the caller's error, not a connection error", async () => {

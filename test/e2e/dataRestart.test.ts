@@ -1,10 +1,23 @@
 // The data directory across restarts of the real executable: after SIGTERM and after SIGKILL, GET /tasks
 // still answers for finished tasks, a task running at a crash shows "interrupted" with its last progress,
 // a recording cut by SIGKILL leaves a file h5py opens, and `sqlite3 FILE .tables` works on the catalogue.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { http, serve, workspace, type Served } from "./support.ts";
+import {
+  binary,
+  COMPILE_GUARD_MS,
+  E2E_TEST_TIMEOUT_MS,
+  http,
+  serve,
+  type Served,
+  WAIT_MS,
+  workspace,
+} from "./support.ts";
 import { h5py, until } from "../data/support.ts";
+
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const CONFIG = `
 class Quick {
@@ -33,14 +46,18 @@ export default {
 `;
 
 async function startLab(ws: string): Promise<Served> {
-  return serve(["--port", "0", "--config", join(ws, "lab_servers.ts")], { cwd: ws, timeoutMs: 20_000 });
+  return serve(["--port", "0", "--config", join(ws, "lab_servers.ts")], { cwd: ws });
 }
 
 async function taskState(url: string, id: string, want: (b: any) => boolean): Promise<any> {
-  return until(async () => {
-    const r = await http(url, `/tasks/${id}`);
-    return r.status === 200 && want(r.body) ? r.body : null;
-  }, `task ${id}`);
+  return until(
+    async () => {
+      const r = await http(url, `/tasks/${id}`);
+      return r.status === 200 && want(r.body) ? r.body : null;
+    },
+    `task ${id}`,
+    WAIT_MS,
+  );
 }
 
 /** Starts one finished, one failed and one waiting task, and a stream recording that is under way. */
@@ -56,10 +73,14 @@ async function fill(s: Served): Promise<{ runId: string }> {
   const rec = await http(s.url, "/devices/daq1/record", { body: { name: "long" } });
   expect(rec.status).toBe(200);
   // Past the first flush (at most 0.5 s apart): the file holds samples however the process ends.
-  await until(async () => {
-    const r = await http(s.url, `/runs/${rec.body.run_id}`);
-    return (r.body.datasets.find((d: any) => d.name === "samples")?.shape[0] ?? 0) >= 20_000;
-  }, "a second of samples");
+  await until(
+    async () => {
+      const r = await http(s.url, `/runs/${rec.body.run_id}`);
+      return (r.body.datasets.find((d: any) => d.name === "samples")?.shape[0] ?? 0) >= 20_000;
+    },
+    "a second of samples",
+    WAIT_MS,
+  );
   await Bun.sleep(1100); // a flush interval passes with those samples handed to the writer
   return { runId: rec.body.run_id };
 }
@@ -148,7 +169,7 @@ print(json.dumps(f["before"][()].tolist()))`,
     } finally {
       await second.terminate();
     }
-  }, 60_000);
+  });
 
   test("SIGTERM: the recording is closed complete, the running task recorded as cancelled", async () => {
     const { ws, runId } = await firstRun(async (first) => {
@@ -178,15 +199,15 @@ print(json.dumps({"samples": int(f["samples"].shape[0]), "attr": int(f.attrs["sa
     } finally {
       await second.terminate();
     }
-  }, 60_000);
+  });
 
   test("a data directory that cannot be written is a configuration error at start", async () => {
     const ws = await workspace({ "lab_servers.ts": CONFIG, store: "a file where the folder should be" });
-    const r = await serve(["--port", "0", "--config", join(ws, "lab_servers.ts")], { cwd: ws, timeoutMs: 20_000 }).then(
+    const r = await serve(["--port", "0", "--config", join(ws, "lab_servers.ts")], { cwd: ws }).then(
       (s) => s.terminate().then(() => null),
       (e: Error) => e.message,
     );
     expect(r).toMatch(/data directory .*store cannot be used/);
     expect(r).not.toMatch(/\n\s+at /); // one line, no stack trace
-  }, 60_000);
+  });
 });

@@ -1,10 +1,11 @@
 // Every way a start can go wrong: the message names the problem (file and line for configs) and the
 // exit status is non-zero — 2 for usage, 3 for configuration, 1 at run time.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { binary, COMPILE_GUARD_MS, run, serve, workspace, type Served } from "./support.ts";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, run, serve, type Served, workspace } from "./support.ts";
 
 // Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 async function fails(files: Record<string, string>, args: string[], env: Record<string, string> = {}) {
   const cwd = await workspace(files);

@@ -1,18 +1,19 @@
 // Serving beyond loopback: refused without a token unless --insecure, which warns loudly; without a token
 // such a server still refuses DNS names in Host (a rebinding page), and serves IP addresses.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connect } from "node:net";
-import { binary, run, serve, workspace } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, run, serve, WAIT_MS, workspace } from "./support.ts";
 
-/** The executable is built once per run, before the first test (it can take a minute on a loaded machine). */
-beforeAll(() => binary(), 180_000);
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 /** One HTTP/1.1 request with the given Host header over a raw socket to 127.0.0.1; the status. */
 function statusFor(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let text = "";
-    socket.setTimeout(5000, () => socket.destroy(new Error("no answer within 5 s")));
+    socket.setTimeout(WAIT_MS, () => socket.destroy(new Error(`no answer within ${WAIT_MS} ms`)));
     socket.on("connect", () => socket.write(`GET /devices HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
     socket.on("data", (d) => (text += d.toString()));
     socket.on("end", () => resolve(Number(text.split(" ")[1])));

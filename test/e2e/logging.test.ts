@@ -1,13 +1,14 @@
 // The appliance's log: every line carries an ISO timestamp and a level; task lifecycle and device
 // connections are logged; --log-format json is one object a line; --log-file rotates, bounded; lines
 // waiting in the batch at shutdown are written before the process exits.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { binary, serve, workspace, type Served } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, serve, type Served, WAIT_MS, workspace } from "./support.ts";
 
-/** The executable is built once per run, before the first test (it can take a minute on a loaded machine). */
-beforeAll(() => binary(), 180_000);
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -16,20 +17,22 @@ async function post(s: Served, path: string, body?: unknown): Promise<Response> 
     method: "POST",
     body: body === undefined ? undefined : JSON.stringify(body),
     headers: body === undefined ? {} : { "content-type": "application/json" },
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(WAIT_MS),
   });
 }
 
 /** Polls the task until it has ended (each poll is a request the server answers at once). */
 async function ended(s: Served, id: string): Promise<string> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + WAIT_MS;
   while (Date.now() < deadline) {
-    const { status } = (await (await fetch(`${s.url}/tasks/${id}`, { signal: AbortSignal.timeout(5000) })).json()) as {
+    const { status } = (await (
+      await fetch(`${s.url}/tasks/${id}`, { signal: AbortSignal.timeout(WAIT_MS) })
+    ).json()) as {
       status: string;
     };
     if (!["pending", "running", "paused"].includes(status)) return status;
   }
-  throw new Error(`task ${id} did not end within 15 s`);
+  throw new Error(`task ${id} did not end within ${WAIT_MS} ms`);
 }
 
 describe("serve's log", () => {
@@ -107,8 +110,8 @@ describe("serve's log", () => {
     const cwd = await workspace();
     const s = await serve(["--sim", "--port", "0"], { cwd });
     try {
-      expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
-      expect((await fetch(`${s.url}/devices/nope`, { signal: AbortSignal.timeout(5000) })).status).toBe(404);
+      expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(WAIT_MS) })).status).toBe(200);
+      expect((await fetch(`${s.url}/devices/nope`, { signal: AbortSignal.timeout(WAIT_MS) })).status).toBe(404);
     } finally {
       expect((await s.terminate()).exitCode).toBe(0);
     }
@@ -125,7 +128,7 @@ describe("serve's log", () => {
     try {
       // ~70 bytes a line: 400 requests write about seven files' worth.
       for (let i = 0; i < 400; i++)
-        expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+        expect((await fetch(`${s.url}/devices/laser1`, { signal: AbortSignal.timeout(WAIT_MS) })).status).toBe(200);
     } finally {
       expect((await s.terminate()).exitCode).toBe(0);
     }
@@ -135,5 +138,5 @@ describe("serve's log", () => {
     }
     expect(existsSync(`${file}.3`)).toBe(false);
     expect(readFileSync(`${file}.1`, "utf8")).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  GET \/devices\/laser1 200 /);
-  }, 60_000);
+  });
 });

@@ -1,10 +1,11 @@
 // `labdaemon profiles`: what a configuration file offers, seen without starting anything.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { binary, run, workspace } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, run, workspace } from "./support.ts";
 
-/** The executable is built once per run, before the first test (it can take a minute on a loaded machine). */
-beforeAll(() => binary(), 180_000);
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const PROFILES = JSON.stringify({
   default: "mock",

@@ -1,11 +1,12 @@
 // The README's Appliance section is real: its configuration examples start the binary as shown.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { binary, COMPILE_GUARD_MS, http, pollUntil, serve, workspace } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, http, pollUntil, serve, workspace } from "./support.ts";
 
 // Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
 const section = readme.slice(

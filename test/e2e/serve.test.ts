@@ -1,9 +1,20 @@
 // The compiled appliance serving labs from each configuration format, driven over real HTTP.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { binary, COMPILE_GUARD_MS, http, pollUntil, serve, workspace, type Served } from "./support.ts";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import {
+  binary,
+  COMPILE_GUARD_MS,
+  E2E_TEST_TIMEOUT_MS,
+  http,
+  pollUntil,
+  serve,
+  type Served,
+  WAIT_MS,
+  workspace,
+} from "./support.ts";
 
 // Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const running: Served[] = [];
 afterAll(async () => {
@@ -222,7 +233,7 @@ describe("the built-in simulated lab", () => {
     const cwd = await workspace({ "lab_servers.yaml": "devices: {}\n" });
     const s = await start(["--sim", "--port", "0"], { cwd });
     expect((await http(s.url, "/devices")).body.devices).toHaveLength(4);
-    const page = await fetch(`${s.url}/swagger`, { signal: AbortSignal.timeout(5000) });
+    const page = await fetch(`${s.url}/swagger`, { signal: AbortSignal.timeout(WAIT_MS) });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).not.toMatch(/cdn\.jsdelivr|unpkg\.com/);
@@ -231,7 +242,7 @@ describe("the built-in simulated lab", () => {
     expect(assets.length).toBeGreaterThan(0);
     for (const a of assets) {
       const url = new URL(a, `${s.url}/swagger/`).href;
-      expect(`${a} ${(await fetch(url, { signal: AbortSignal.timeout(5000) })).status}`).toBe(`${a} 200`);
+      expect(`${a} ${(await fetch(url, { signal: AbortSignal.timeout(WAIT_MS) })).status}`).toBe(`${a} 200`);
     }
     expect((await stop(s)).exitCode).toBe(0);
   });
@@ -270,7 +281,7 @@ describe("--cors and a token from the config file", () => {
     const ask = (origin: string) =>
       fetch(`${s.url}/devices`, {
         headers: { origin, authorization: "Bearer from-file" },
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(WAIT_MS),
       });
     const ok = await ask("http://dash.lab:8080");
     expect(ok.status).toBe(200);

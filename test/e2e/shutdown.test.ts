@@ -1,9 +1,19 @@
 // Streaming from the simulated DAQ through the binary, and the appliance's exit while clients listen.
-import { beforeAll, describe, expect, test } from "bun:test";
-import { binary, COMPILE_GUARD_MS, http, readEvents, serve, workspace } from "./support.ts";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import {
+  binary,
+  COMPILE_GUARD_MS,
+  E2E_TEST_TIMEOUT_MS,
+  http,
+  readEvents,
+  serve,
+  WAIT_MS,
+  workspace,
+} from "./support.ts";
 
 // Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 describe("the DAQ stream and shutdown", () => {
   test("SSE from the SimDaq carries sequenced Float64 batches through the native ring", async () => {
@@ -30,7 +40,7 @@ describe("the DAQ stream and shutdown", () => {
   test("SIGTERM with an SSE client attached: exit 0 within 2 s, and the client's stream ends", async () => {
     const cwd = await workspace();
     const s = await serve(["--sim", "--port", "0"], { cwd });
-    const res = await fetch(`${s.url}/stream/devices/daq1`, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${s.url}/stream/devices/daq1`, { signal: AbortSignal.timeout(WAIT_MS) });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     expect((await reader.read()).done).toBe(false); // the stream is live
     // A sweep is running too: shutdown cancels it.

@@ -1,12 +1,13 @@
 // The executable alone is enough to write a simulator definition: `sim --help` documents the format and
 // `sim --example` prints a definition that `sim` serves.
-import { beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binary, run, start, workspace } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, run, start, workspace } from "./support.ts";
 
-/** The executable is built once per run, before the first test (it can take a minute on a loaded machine). */
-beforeAll(() => binary(), 180_000);
+// Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
+beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 test("sim --help documents every key of the format", async () => {
   const cwd = await workspace();

@@ -10,6 +10,14 @@ const PREFIX = "ld-e2e-";
 let prepared: Promise<{ dir: string; exe: string }> | null = null;
 /** A hang guard for compiling the executable (a beforeAll in each e2e file): minutes on a loaded machine. */
 export const COMPILE_GUARD_MS = 300_000;
+/**
+ * How long a wait for something that must happen (a ready line, an exit, an answer, an event) may take:
+ * a hang guard that a loaded machine does not trip, never a speed. A test that means to bound a duration
+ * measures it and says what the bound proves.
+ */
+export const WAIT_MS = 60_000;
+/** Each e2e file's default per-test bound (setDefaultTimeout): room for several waits of WAIT_MS. */
+export const E2E_TEST_TIMEOUT_MS = 240_000;
 
 /**
  * One copy of a fresh dist/labdaemon per test run, in `$TMPDIR/ld-e2e-<pid>`. bun test runs no exit
@@ -80,7 +88,7 @@ export async function run(
     stderr: "pipe",
     stdin: "ignore",
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 10_000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? WAIT_MS);
   const [stdout, stderr, exitCode] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -129,7 +137,7 @@ export async function start(
     if (m) matched(m);
   });
   void pump(proc.stderr as ReadableStream<Uint8Array>, (s) => (err += s));
-  const limit = opts.timeoutMs ?? 10_000;
+  const limit = opts.timeoutMs ?? WAIT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     seen,
@@ -192,7 +200,7 @@ export async function http(
     method: init.method ?? (init.body === undefined ? "GET" : "POST"),
     headers,
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(WAIT_MS),
   });
   const text = await res.text();
   let body: unknown = text;
@@ -208,7 +216,7 @@ export async function http(
 export async function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
+  timeoutMs = WAIT_MS,
   everyMs = 20,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -225,7 +233,7 @@ export async function readEvents(
   res: Response,
   enough: (events: any[]) => boolean,
   controller: AbortController,
-  timeoutMs = 10_000,
+  timeoutMs = WAIT_MS,
 ): Promise<any[]> {
   const events: any[] = [];
   const timer = setTimeout(() => controller.abort(), timeoutMs);

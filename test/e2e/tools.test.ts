@@ -1,11 +1,12 @@
 // The executable's other commands: help, version, simulated instruments, talking to instruments, and
 // a lab whose ScpiInstrument drives an instrument served by `labdaemon sim`.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
-import { binary, COMPILE_GUARD_MS, http, run, serve, start, workspace } from "./support.ts";
+import { binary, COMPILE_GUARD_MS, E2E_TEST_TIMEOUT_MS, http, run, serve, start, workspace } from "./support.ts";
 
 // Compiling the executable (once per run) takes a while on a loaded machine: not inside a test's time.
 beforeAll(() => binary().then(() => undefined), COMPILE_GUARD_MS);
+setDefaultTimeout(E2E_TEST_TIMEOUT_MS);
 
 const SIM_DEF = `devices:
   psu:

@@ -1,4 +1,4 @@
-// Device and task classes shared by the core, server and client tests (modelled on the Python LabDaemon's test fixtures).
+// Device and task classes shared by the core, server and client tests.
 import { t } from "elysia";
 import { DeviceConnectionError, type TaskContext } from "../../src/index.ts";
 

@@ -8,7 +8,7 @@ import { isoMillis } from "../../core/events.ts";
 import type { RunRow } from "../../data/catalogue.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 import { RUN_ID } from "../../data/names.ts";
-import { notFound as runNotFound, RunNotFoundError, RunStateError } from "../../data/recordings.ts";
+import { notFound as runNotFound, RunNotFoundError, RunStateError } from "../../data/runErrors.ts";
 import { HttpError, invalid } from "../errors.ts";
 import {
   DeleteRunResponseSchema,

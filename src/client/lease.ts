@@ -1,0 +1,79 @@
+// A device lease held by a client: renews itself in the background until released or disposed.
+import { ServerAPIError } from "./errors.ts";
+import { type RequestOptions, type Requester, seg } from "./transport.ts";
+
+export interface LeaseResponse {
+  lease_id: string;
+  device_id: string;
+  holder: string;
+  expires_at: string;
+  ttl_s: number;
+}
+
+/** A live lease held by this client; renews itself in the background until released or disposed. */
+export class DeviceLease implements AsyncDisposable {
+  readonly leaseId: string;
+  readonly deviceId: string;
+  expiresAt: string;
+  /** Request options that carry the lease: pass them to commands on the device. */
+  readonly options: RequestOptions;
+  private timer: ReturnType<typeof setInterval> | null;
+
+  constructor(
+    private readonly api: Requester,
+    granted: LeaseResponse,
+    ttlS: number,
+    private readonly onLost?: (e: Error) => void,
+  ) {
+    this.leaseId = granted.lease_id;
+    this.deviceId = granted.device_id;
+    this.expiresAt = granted.expires_at;
+    this.options = { leaseId: this.leaseId };
+    this.timer = setInterval(
+      () =>
+        void this.renew().catch((e: Error) => {
+          // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
+          if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
+        }),
+      Math.max(50, (ttlS * 1000) / 3),
+    );
+    // A renewal timer alone must not keep a script's process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  get active(): boolean {
+    return this.timer !== null;
+  }
+
+  async renew(): Promise<void> {
+    const r = await this.api.request<LeaseResponse>(
+      "POST",
+      `/devices/${seg(this.deviceId)}/lease/renew`,
+      undefined,
+      this.options,
+    );
+    this.expiresAt = r.expires_at;
+  }
+
+  /** Ends the lease (idempotent); the device is free for others at once. */
+  async release(): Promise<void> {
+    if (!this.stop()) return;
+    try {
+      await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
+    } catch (e) {
+      // Already gone (expired, or forced open and maybe taken by someone else): nothing left to release.
+      if (!(e instanceof ServerAPIError && (e.status === 404 || e.status === 409))) throw e;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  private stop(): boolean {
+    if (this.timer === null) return false;
+    clearInterval(this.timer);
+    this.timer = null;
+    return true;
+  }
+}

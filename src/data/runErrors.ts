@@ -1,0 +1,12 @@
+// The errors of the runs API: a run id that is not known, and an action the run's state does not allow.
+import { LabDaemonError } from "../core/errors.ts";
+
+export class RunNotFoundError extends LabDaemonError {
+  override name = "RunNotFound";
+}
+export class RunStateError extends LabDaemonError {
+  override name = "RunState";
+}
+
+export const notFound = (runId: string) =>
+  new RunNotFoundError(`No run found with ID: '${runId.slice(0, 140)}'`, { run_id: runId.slice(0, 140) });
