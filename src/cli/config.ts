@@ -60,10 +60,15 @@ function loadDataConfig(file: string, profile?: string): LoadedConfig {
   return { file, profile: chosen, config, where };
 }
 
-/** A JSON or YAML file's content, parsed with positions; a `__proto__` key anywhere is refused. */
-export function readDataConfig(file: string, text = readText(file)): RawConfig {
+/** A JSON or YAML text parsed with positions: `where` gives "file:line:column" of a path. */
+export function parseDataConfig(file: string, text: string): Pick<RawConfig, "raw" | "where"> {
   const { raw, position } = parseDataFile(file, text, (message) => new ConfigError(message));
-  const where = (path: ConfigPath) => `${file}${position(path)}`;
+  return { raw, where: (path: ConfigPath) => `${file}${position(path)}` };
+}
+
+/** A JSON or YAML file's content, parsed with positions; a `__proto__` key anywhere is refused. */
+function readDataConfig(file: string): RawConfig {
+  const { raw, where } = parseDataConfig(file, readText(file));
   const proto = protoKeyPath(raw);
   if (proto) throw new ConfigError(`${where(proto)}: ${fmtPath(proto)}: ${PROTO_MESSAGE}`);
   return { raw, where, fail: failAt(where), isModule: false };
@@ -108,7 +113,11 @@ export const PROTO_MESSAGE = "'__proto__' is not allowed as a key";
  * Where the first `__proto__` key is, if any. The parser keeps it as a plain own key, but copied by
  * assignment (`devices[id] = …`, `Object.assign(defaults, params)`) it replaces the target's prototype.
  */
-export function protoKeyPath(v: unknown, path: Array<string | number> = [], seen = new Set<object>()): ConfigPath | null {
+export function protoKeyPath(
+  v: unknown,
+  path: Array<string | number> = [],
+  seen = new Set<object>(),
+): ConfigPath | null {
   if (typeof v !== "object" || v === null || seen.has(v)) return null;
   seen.add(v); // YAML aliases may make the tree a graph
   const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);

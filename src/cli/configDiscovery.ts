@@ -60,4 +60,3 @@ function isFile(f: string): boolean {
     return false;
   }
 }
-

@@ -34,7 +34,10 @@ export const DeviceSchema = Type.Object(
       }),
     ),
     connect: Type.Optional(
-      Type.Boolean({ description: "Connect when the server starts; default false.", errorMessage: "must be true or false" }),
+      Type.Boolean({
+        description: "Connect when the server starts; default false.",
+        errorMessage: "must be true or false",
+      }),
     ),
     callTimeoutMs: Type.Optional(
       Type.Integer({
