@@ -1,6 +1,6 @@
 // Which profile a configuration file gives, checked against the schema and filled in (defaults, `cors` as a
 // list); and every problem a file has, for an editor that shows them all at once.
-import { type ConfigPath, type Fail, type PathProblem } from "./configError.ts";
+import type { ConfigPath, Fail, PathProblem } from "./configError.ts";
 import {
   CODE_ONLY_KEYS,
   DataProfileSchema,

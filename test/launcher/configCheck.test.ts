@@ -25,7 +25,11 @@ afterAll(async () => {
 });
 
 /** POST /api/config/check with raw bytes and headers of the test's choosing. */
-async function check(body: BodyInit, headers: Record<string, string> = {}, query = "") {
+async function check(
+  body: string | Uint8Array | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+  query = "",
+) {
   const res = await fetch(new URL(`/api/config/check${query}`, base), {
     method: "POST",
     headers: { authorization: `Bearer ${SECRET}`, ...headers },
