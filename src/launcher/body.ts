@@ -53,8 +53,11 @@ export async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   return v as Record<string, unknown>;
 }
 
-/** Media types whose body is text a configuration can be written in. */
-const TEXT_TYPES = /^(text\/[\w.+-]+|application\/(json|yaml|x-yaml|javascript|typescript))$/;
+/**
+ * Media types whose body is text a configuration can be written in; urlencoded is what `curl --data-binary`
+ * sends unless told otherwise, and the body is read as it is.
+ */
+const TEXT_TYPES = /^(text\/[\w.+-]+|application\/(json|yaml|x-yaml|javascript|typescript|x-www-form-urlencoded))$/;
 
 /** A configuration's text: a textual Content-Type (UTF-8 if a charset is named) and UTF-8 bytes. */
 export async function configTextBody(req: Request, limit: number): Promise<string> {
