@@ -7,6 +7,7 @@ Usage:
   labdaemon resources [flags]             list the instruments this PC can reach
   labdaemon query RESOURCE MESSAGE        send one SCPI message (a query when it ends with '?')
   labdaemon profiles [--config FILE]      list the configuration's profiles (what --profile chooses)
+  labdaemon config --schema               print the JSON Schema of a lab configuration file (for editors)
   labdaemon sim FILE                      serve simulated SCPI instruments from a definition file
   labdaemon launcher [flags]              start and stop the lab's server profiles from a web page
   labdaemon service install|uninstall     run the server as a systemd service
@@ -122,6 +123,18 @@ description, port and devices of each, and which is the default. Nothing is star
 
 Flags:
   --config FILE   this configuration instead of the discovered one
+  -h, --help      this text
+`;
+
+export const CONFIG_HELP = `Usage: labdaemon config --schema
+
+Prints the JSON Schema (draft-07) of a JSON or YAML lab configuration file: one profile, or several
+under 'configs'. Editors use it for key completion and checks as you type, e.g. a first line
+'# yaml-language-server: $schema=lab_servers.schema.json' in YAML (VS Code with the YAML extension),
+or "json.schemas" in VS Code's settings. 'labdaemon launcher' checks its editor with the same schema.
+
+Flags:
+  --schema        print the schema
   -h, --help      this text
 `;
 

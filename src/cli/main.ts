@@ -5,6 +5,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { UsageError } from "./args.ts";
 import {
+  CONFIG_HELP,
   LAB_HELP,
   LAUNCHER_HELP,
   MAIN_HELP,
@@ -26,6 +27,7 @@ const HELP: Record<string, string> = {
   query: QUERY_HELP,
   sim: SIM_HELP,
   profiles: PROFILES_HELP,
+  config: CONFIG_HELP,
   service: SERVICE_HELP,
   lab: LAB_HELP,
   launcher: LAUNCHER_HELP,
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>
   sim: async () => (await import("./sim.ts")).simCommand,
   launcher: async () => (await import("./launcher.ts")).launcherCommand,
   profiles: async () => (await import("./profiles.ts")).profilesCommand,
+  config: async () => (await import("./configCommand.ts")).configCommand,
   service: async () => (await import("./service.ts")).serviceCommand,
   lab: async () => (await import("./labView.ts")).labCommand,
 };

@@ -3,13 +3,13 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "bun";
 import { envelope, errorResponse, HttpError, mapError } from "../server/errors.ts";
+import { configJsonSchema } from "../cli/configSchema.ts";
 import { pageResponse } from "../web/pages.ts";
+import { jsonBody, textBody } from "./body.ts";
+import { checkRequest } from "./configCheck.ts";
 import { LauncherGuard } from "./guard.ts";
 import { logStream } from "./sse.ts";
 import type { Supervisor } from "./supervisor.ts";
-
-/** Bodies the API takes are small JSON or a configuration file. */
-const MAX_BODY_BYTES = 16 << 20;
 
 export interface LauncherHttp {
   url: string;
@@ -97,6 +97,8 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
       /^\/api\/config$/,
       async (req) => json({ profiles: await sup.saveConfig(await textBody(req)), config: sup.configText() }),
     ],
+    ["GET", /^\/api\/config\/schema$/, () => json(configJsonSchema())],
+    ["POST", /^\/api\/config\/check$/, async (req, _p, url) => json(await checkRequest(req, url, sup.configFile))],
     [
       "POST",
       /^\/api\/config$/,
@@ -172,7 +174,8 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port,
-    maxRequestBodySize: MAX_BODY_BYTES,
+    // Bodies are limited by the handlers (body.ts), which answer with the error envelope; Bun's own 413 has none.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Log streams stay open; Bun's idle timeout would cut them (keep-alive comments come every 15 s).
     idleTimeout: 0,
     async fetch(req) {
@@ -208,26 +211,4 @@ function decodeSegment(s: string): string {
   } catch {
     throw new HttpError(400, "InvalidRequest", `malformed percent-encoding in '${s}'`, { segment: s });
   }
-}
-
-async function textBody(req: Request): Promise<string> {
-  try {
-    return await req.text();
-  } catch (e) {
-    throw new HttpError(400, "InvalidRequest", `cannot read the body: ${(e as Error).message}`);
-  }
-}
-
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
-  const text = await textBody(req);
-  if (text.trim() === "") return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, "InvalidRequest", `the body is not JSON: ${(e as Error).message}`);
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new HttpError(400, "InvalidRequest", "the body must be a JSON object");
-  return v as Record<string, unknown>;
 }

@@ -56,3 +56,10 @@ export interface ConfigProblem {
   column?: number;
   problem?: string;
 }
+
+/** POST /api/config/check's answer: every problem of the posted text, each at its line and column. */
+export interface ConfigCheck {
+  /** "schema": the whole shape was checked; "syntax": only whether it parses (a TypeScript config). */
+  checked: "schema" | "syntax";
+  problems: Array<{ line?: number; column?: number; path?: string; message: string }>;
+}

@@ -1,5 +1,6 @@
 // The launcher page in real Chromium: start a profile, its light turns green, its log lines appear, stop
-// it; a syntax error in the editor is shown inline and the file stays as it was; the fix is saved.
+// it; a syntax error in the editor is shown inline and the file stays as it was; the fix is saved; problems
+// are marked as one types and keys are completed from the schema.
 // LAUNCHER_SCREENSHOT=docs/launcher.png also writes the README's screenshot (two servers running).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -99,6 +100,39 @@ describe("launcher page", () => {
     expect(after.startsWith("configs:")).toBe(true);
     expect(readFileSync(`${lab.config}.bak`, "utf8")).toBe(before);
     await row("gamma").waitFor({ timeout: 5_000 });
+    expect(b.foreignRequests()).toEqual([]);
+  }, 60_000);
+
+  test("the editor marks a problem as one types, before any save, and completes keys and values from the schema", async () => {
+    const { page } = b;
+    const before = readFileSync(lab.config, "utf8");
+    expect(before.endsWith("  gamma:\n    port: 0\n")).toBe(true);
+    await page.locator(".cm-content").click();
+    await page.keyboard.press("Control+End");
+    // Inside gamma: the keys a profile may hold are offered; choosing one offers its values. (Clicked: the
+    // popup ignores Enter for its first few milliseconds, so a fast Enter would be a newline.)
+    await page.keyboard.type("    logL");
+    const completions = page.locator(".cm-tooltip-autocomplete");
+    await completions.getByText("logLevel").click({ timeout: 5_000 });
+    await page.keyboard.type("wa");
+    await completions.getByText("warn").click({ timeout: 5_000 });
+    expect(await page.locator(".cm-line").last().innerText()).toBe("    logLevel: warn");
+
+    // A misspelt key is marked on its line, with serve's words, while the file stays as it was.
+    await page.keyboard.press("Control+End");
+    await page.keyboard.insertText("\n    prot: 1\n");
+    const mark = page.locator(".cm-lintRange-error");
+    await mark.first().waitFor({ timeout: 10_000 });
+    expect(await mark.count()).toBe(1);
+    expect(await mark.innerText()).toContain("prot: 1");
+    await mark.hover();
+    const tip = page.locator(".cm-tooltip-lint");
+    await tip.waitFor({ timeout: 5_000 });
+    expect(await tip.innerText()).toContain("configs.gamma.prot unknown key (expected one of: name, description");
+    expect(readFileSync(lab.config, "utf8")).toBe(before);
+
+    await page.getByRole("button", { name: "Reload from disk" }).click();
+    await mark.first().waitFor({ state: "detached", timeout: 5_000 });
     expect(b.foreignRequests()).toEqual([]);
   }, 60_000);
 

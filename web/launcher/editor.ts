@@ -1,7 +1,7 @@
-// The configuration editor: CodeMirror 6 with the file's language, and the server's validation error
-// shown inline (a lint diagnostic at its line and column) until the text changes. A lean setup rather than
-// `basicSetup` (no autocompletion, search panel or folding): the page must load in well under 300 ms and
-// every kilobyte of script is parsed on each load.
+// The configuration editor: CodeMirror 6 with the file's language; the launcher's check of the unsaved
+// text shown inline as one types (lint marks at line and column), a failed save's error likewise until the
+// text changes, and keys and values completed from the configuration's JSON Schema. A lean setup rather
+// than `basicSetup` (no search panel or folding): every kilobyte of script is parsed on each load.
 import {
   drawSelection,
   EditorView,
@@ -16,7 +16,14 @@ import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighti
 import { yaml } from "@codemirror/lang-yaml";
 import { json } from "@codemirror/lang-json";
 import { javascript } from "@codemirror/lang-javascript";
-import { lintGutter, setDiagnostics } from "@codemirror/lint";
+import { type Diagnostic, linter, lintGutter, setDiagnostics } from "@codemirror/lint";
+import { autocompletion, completionKeymap } from "@codemirror/autocomplete";
+import { api } from "../shared/api.ts";
+import { checkDiagnostics, rangeAt } from "./configLint.ts";
+import { type SchemaNode, schemaCompletion } from "./schemaComplete.ts";
+
+/** A pause in typing this long sends the text to be checked. */
+const CHECK_DELAY_MS = 400;
 
 export interface ConfigEditor {
   view: EditorView;
@@ -36,6 +43,16 @@ function language(format: string) {
 export function createEditor(parent: HTMLElement, label: string): ConfigEditor {
   const lang = new Compartment();
   const listeners: Array<() => void> = [];
+  let format = "yaml";
+  let schema: SchemaNode | null = null;
+  void api<SchemaNode>("GET", "/api/config/schema").then(
+    (s) => {
+      schema = s;
+    },
+    () => {}, // no completion, the editor works without it
+  );
+  // A save's error (or the load error) stays until the text changes; the check would replace it.
+  let shown: { doc: EditorState["doc"]; diagnostics: Diagnostic[] } | null = null;
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -49,9 +66,21 @@ export function createEditor(parent: HTMLElement, label: string): ConfigEditor {
         indentOnInput(),
         bracketMatching(),
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-        keymap.of([...defaultKeymap, ...historyKeymap]),
+        keymap.of([...completionKeymap, ...defaultKeymap, ...historyKeymap]),
         lang.of(yaml()),
         lintGutter(),
+        linter(
+          (v) => (shown && shown.doc === v.state.doc ? shown.diagnostics : checkDiagnostics(v.state.doc, format)),
+          { delay: CHECK_DELAY_MS },
+        ),
+        autocompletion({
+          override: [
+            schemaCompletion(
+              () => schema,
+              () => format,
+            ),
+          ],
+        }),
         EditorView.contentAttributes.of({ "aria-label": label }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) for (const l of listeners) l();
@@ -62,23 +91,23 @@ export function createEditor(parent: HTMLElement, label: string): ConfigEditor {
   return {
     view,
     text: () => view.state.doc.toString(),
-    setText(text, format) {
+    setText(text, fmt) {
+      format = fmt;
       view.dispatch({
         changes: { from: 0, to: view.state.doc.length, insert: text },
-        effects: lang.reconfigure(language(format)),
+        effects: lang.reconfigure(language(fmt)),
       });
     },
     showError(error) {
+      const doc = view.state.doc;
       if (!error) {
+        shown = { doc, diagnostics: [] };
         view.dispatch(setDiagnostics(view.state, []));
         return;
       }
-      const doc = view.state.doc;
-      const lineNo = Math.min(Math.max(1, error.line ?? 1), doc.lines);
-      const line = doc.line(lineNo);
-      const from = Math.min(line.from + Math.max(0, (error.column ?? 1) - 1), line.to);
-      const to = from < line.to ? line.to : from;
-      view.dispatch(setDiagnostics(view.state, [{ from, to, severity: "error", message: error.message }]));
+      const { from, to } = rangeAt(doc, error.line, error.column);
+      shown = { doc, diagnostics: [{ from, to, severity: "error", message: error.message }] };
+      view.dispatch(setDiagnostics(view.state, shown.diagnostics));
       view.dispatch({ selection: { anchor: from }, scrollIntoView: true });
     },
     onChange(fn) {

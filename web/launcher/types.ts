@@ -2,6 +2,7 @@
 import type { ConfigProblem } from "../../src/launcher/wire.ts";
 
 export type {
+  ConfigCheck,
   ConfigProblem,
   LogLine,
   OrphanView as Orphan,
