@@ -31,25 +31,9 @@ export function flag(value: unknown): boolean | null {
   return null;
 }
 
-export interface RouteDoc {
-  summary: string;
-  description?: string;
-  tags: string[];
-  /** Status → typebox schema of the body; docs.ts turns these into OpenAPI responses. */
-  responses: Record<number, unknown>;
-  /**
-   * The request body's schema, for the docs only: handlers check bodies themselves (objectBody and the
-   * field checks), because Elysia's validation would coerce a non-object body into `{}` first.
-   */
-  body?: unknown;
-}
-
-/** A route's documentation, kept in Elysia's `detail` (typed there as OpenAPI objects, hence the cast). */
-export const doc = (d: RouteDoc) => d as never;
-
 /**
- * The body as an object, or 422. Route schemas leave field types to the handlers (so the Python LabDaemon's 400
- * messages hold) and typebox lets an array through such a schema; this closes that gap.
+ * The body as an object, or 422. Elysia hands over any JSON value unchecked (the schemas only document); the
+ * handlers check the fields themselves, so the Python LabDaemon's 400 messages hold, starting from here.
  */
 export function objectBody(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {

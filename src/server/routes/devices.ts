@@ -33,7 +33,8 @@ import {
   type DeviceDetail,
   type DeviceInfo,
 } from "../schemas.ts";
-import { doc, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 import { historicError } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;

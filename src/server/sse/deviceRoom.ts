@@ -12,7 +12,7 @@ import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatJsonEvent, formatStreamError } from "./format.ts";
 import { encodePayload, type PayloadEncoding } from "./payload.ts";
-import type { DeviceStreamStats } from "./index.ts";
+import type { DeviceStreamStats } from "./stats.ts";
 
 export interface RoomOptions {
   connection: ConnectionSettings;

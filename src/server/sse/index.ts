@@ -2,7 +2,7 @@
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
 import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../core/index.ts";
-import { doc } from "../routes/context.ts";
+import { doc } from "../routes/doc.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import type { ConnectionSettings, QueueLimits, SseConnection } from "./connection.ts";
@@ -10,36 +10,11 @@ import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
 import type { PayloadEncoding } from "./payload.ts";
+import type { DeviceStreamStats } from "./stats.ts";
 import { TaskFeed } from "./taskFeed.ts";
 
 export { encodePayload, type PayloadEncoding } from "./payload.ts";
-
-/** One open SSE connection, as GET /devices/{id} shows it (the wire's snake_case). */
-export interface ClientStats {
-  id: number;
-  queued: number;
-  queued_bytes: number;
-  dropped: number;
-  delivered: number;
-  connected_at: string;
-  encoding: PayloadEncoding;
-}
-
-export interface DeviceStreamStats {
-  /** SSE subscribers on this device now. */
-  subscribers: number;
-  /** Events dropped from SSE subscriber queues on this device since the server started (all subscribers). */
-  dropped: number;
-  /** Last sequence number emitted by the device stream. */
-  sequence: number;
-  started_by: "local" | "subscribers" | null;
-  /** Payloads that could not be written as JSON (skipped: a gap in the sequence; see the device's error). */
-  encode_failures?: number;
-  /** What the Last-Event-ID replay buffer holds. */
-  replay?: { events: number; bytes: number; oldest: number | null; newest: number | null };
-  /** One entry per open SSE connection. */
-  clients?: ClientStats[];
-}
+export type { ClientStats, DeviceStreamStats } from "./stats.ts";
 
 export interface SseOptions {
   /** Keep-alive comment interval, ms (default 15000; 0 disables). */
