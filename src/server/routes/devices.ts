@@ -103,9 +103,9 @@ export function callHandler(
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-export function deviceRoutes(ctx: RouteContext) {
+/** `callDevice`: the server's one callHandler(ctx), which its /call fast path runs too. */
+export function deviceRoutes(ctx: RouteContext, callDevice: ReturnType<typeof callHandler>) {
   const { daemon, ownership, errors } = ctx;
-  const callDevice = callHandler(ctx);
 
   const info = (s: DeviceState): DeviceInfo => ({
     device_id: s.deviceId,
