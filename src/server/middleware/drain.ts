@@ -72,5 +72,5 @@ function shuttingDown(what: string): Response {
 
 /** Every request is answered 503 once the stop began, and the ones in flight are tracked until answered. */
 export function drainGate(drain: RequestDrain): Middleware {
-  return async (ex, next) => (drain.stopping ? drain.refused() : drain.track(next()));
+  return async (_ex, next) => (drain.stopping ? drain.refused() : drain.track(next()));
 }

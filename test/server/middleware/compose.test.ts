@@ -9,7 +9,7 @@ describe("compose", () => {
     const seen: string[] = [];
     const step =
       (name: string): Middleware =>
-      async (e, next) => {
+      async (_e, next) => {
         seen.push(`${name} in`);
         const res = await next();
         seen.push(`${name} out`);

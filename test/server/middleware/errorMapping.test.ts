@@ -17,7 +17,9 @@ const json = async (res: Response) => ({ status: res.status, body: (await res.js
 
 describe("ErrorMapping", () => {
   test("a known failure becomes its envelope and status; 401 adds WWW-Authenticate", async () => {
-    const nf = await json(mapping.toResponse(new DeviceNotFoundError("No device 'x'", { device_id: "x" }), at("GET", "/")));
+    const nf = await json(
+      mapping.toResponse(new DeviceNotFoundError("No device 'x'", { device_id: "x" }), at("GET", "/")),
+    );
     expect(nf.status).toBe(404);
     expect(nf.body.error).toMatchObject({ type: "DeviceNotFound", origin: "framework", context: { device_id: "x" } });
     const unauth = mapping.toResponse(new HttpError(401, "Unauthorized", "token"), at("GET", "/"));
