@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { DataDirError, DataStore } from "../data/dataStore.ts";
 import { LabDaemonServer } from "../server/index.ts";
-import { isLoopbackAddress } from "../server/hosts.ts";
+import { isLoopbackAddress } from "../server/middleware/hostCheck.ts";
 import { Logger, LOG_FORMATS, logDaemonEvents, RotatingFileSink, type LogFormat, type LogSink } from "../log/index.ts";
 import { msFlag, parseFlags, portFlag, UsageError, wholeFlag, type Parsed } from "./args.ts";
 import {

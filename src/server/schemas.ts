@@ -1,4 +1,5 @@
-// The wire shapes, written once: routes validate and document with them, the client imports the types.
+// The wire shapes, written once: the OpenAPI document and the client's types come from them. They check no
+// request at run time: handlers check bodies themselves (routes/doc.ts says why).
 // Field names are the Python LabDaemon's (snake_case), so its existing clients keep working.
 import { t, type Static } from "elysia";
 

@@ -3,7 +3,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
 import { until } from "../support/fixtures.ts";
-import { RequestDrain } from "../../src/server/drain.ts";
+import { RequestDrain } from "../../src/server/middleware/drain.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {

@@ -6,8 +6,6 @@ import type { SseService } from "../sse/index.ts";
 import type { ErrorStore } from "../errorStore.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 
-export { doc, type RouteDoc } from "./routeDoc.ts";
-
 export interface RouteContext {
   daemon: LabDaemon;
   errors: ErrorStore;
@@ -32,8 +30,8 @@ export function flag(value: unknown): boolean | null {
 }
 
 /**
- * The body as an object, or 422. Route schemas leave field types to the handlers (so the Python LabDaemon's 400
- * messages hold) and typebox lets an array through such a schema; this closes that gap.
+ * The body as an object, or 422. Elysia hands over any JSON value unchecked (the schemas only document); the
+ * handlers check the fields themselves, so the Python LabDaemon's 400 messages hold, starting from here.
  */
 export function objectBody(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {

@@ -31,7 +31,8 @@ import {
   type DeviceDetail,
   type DeviceInfo,
 } from "../schemas.ts";
-import { doc, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 import { historicError } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;
@@ -89,9 +90,9 @@ export function callHandler(
   };
 }
 
-export function deviceRoutes(ctx: RouteContext) {
+/** `callDevice`: the server's one callHandler(ctx), which its /call fast path runs too. */
+export function deviceRoutes(ctx: RouteContext, callDevice: ReturnType<typeof callHandler>) {
   const { daemon, errors } = ctx;
-  const callDevice = callHandler(ctx);
 
   const info = (s: DeviceState): DeviceInfo => ({
     device_id: s.deviceId,

@@ -7,7 +7,8 @@ import { isoMillis } from "../../core/events.ts";
 import { MAX_LEASE_MS, type Lease } from "../../core/leases.ts";
 import { HttpError } from "../errors.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
-import { doc, flag, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { flag, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 
 const E = ErrorEnvelopeSchema;
 const MAX_TTL_S = MAX_LEASE_MS / 1000;

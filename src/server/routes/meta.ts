@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import pkg from "../../../package.json" with { type: "json" };
 import { isoNow } from "../../core/events.ts";
 import { HealthSchema, ServerInfoSchema } from "../schemas.ts";
-import { doc } from "./context.ts";
+import { doc } from "./doc.ts";
 
 /** The Python LabDaemon's 21 endpoint keys, plus the routes added since. */
 export const ENDPOINTS: Readonly<Record<string, string>> = {

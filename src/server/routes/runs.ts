@@ -21,7 +21,8 @@ import {
   type RunSummary,
 } from "../runSchemas.ts";
 import { ErrorEnvelopeSchema, ExecuteTaskResponseSchema } from "../schemas.ts";
-import { doc, leaseIdOf, objectBody, type RouteContext } from "./context.ts";
+import { leaseIdOf, objectBody, type RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 
 const E = ErrorEnvelopeSchema;
 /** The most runs one listing returns. */

@@ -20,7 +20,8 @@ import {
   type TaskDetail,
   type TaskSummary,
 } from "../schemas.ts";
-import { doc, flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 import { historicTask, historicTaskError, historicTasks } from "./taskHistory.ts";
 
 const E = ErrorEnvelopeSchema;

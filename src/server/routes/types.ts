@@ -3,7 +3,8 @@
 import { Elysia } from "elysia";
 import { paramsSchemaOf } from "../../core/params.ts";
 import { TypesSchema } from "../schemas.ts";
-import { doc, type RouteContext } from "./context.ts";
+import type { RouteContext } from "./context.ts";
+import { doc } from "./doc.ts";
 
 /** The class's params schema as plain JSON (typebox's symbol keys dropped), or null when it declares none. */
 function paramsJson(cls: Function | undefined): unknown {

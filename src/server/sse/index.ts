@@ -2,7 +2,7 @@
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
 import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../core/index.ts";
-import { doc } from "../routes/routeDoc.ts";
+import { doc } from "../routes/doc.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
 import type { ConnectionSettings, QueueLimits, SseConnection } from "./connection.ts";

@@ -1,6 +1,7 @@
 // Checks on the request target (path and query) before any route sees it: an over-long URL and a path
 // whose percent-encoding does not decode are the client's mistake, answered here with their own 4xx.
-import { HttpError } from "./errors.ts";
+import { HttpError } from "../errors.ts";
+import type { Middleware } from "./compose.ts";
 
 /**
  * Longest path + query served, bytes. Bun answers a header section over 16 KiB (the request line
@@ -31,3 +32,9 @@ export function assertRequestTarget(targetLength: number, path: string): void {
     );
   }
 }
+
+/** `assertRequestTarget` on every request, before any route or page sees its URL. */
+export const urlLimit: Middleware = (ex, next) => {
+  assertRequestTarget(ex.request.url.length, ex.path);
+  return next();
+};

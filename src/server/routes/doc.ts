@@ -1,4 +1,4 @@
-// A route's OpenAPI documentation, as the route modules and the SSE routes write it; docs.ts reads it.
+// A route's OpenAPI documentation as the routes write it; docs.ts reads it back out of Elysia's `detail`.
 
 export interface RouteDoc {
   summary: string;

@@ -1,6 +1,8 @@
 // CORS: same-origin always; other origins only when listed. A request from an unlisted origin is
 // refused outright, not just hidden from its page: a plain cross-site form POST could otherwise still
 // connect or drive an instrument.
+import { HttpError } from "../errors.ts";
+import type { Middleware } from "./compose.ts";
 
 const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID, Cache-Control, X-Lease-Id";
 const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
@@ -54,4 +56,47 @@ function normaliseOrigin(o: string): string {
     // not a URL
   }
   return o.replace(/\/+$/, "");
+}
+
+/**
+ * 403 CorsOriginNotAllowed for an unlisted origin; 204 to an allowed origin's preflight; the CORS headers on
+ * every answer to an allowed origin, errors included (`toResponse` maps them here: a browser can read an
+ * error only with the headers).
+ */
+export function cors(policy: CorsPolicy, toResponse: (error: unknown, request: Request) => Response): Middleware {
+  return async (ex, next) => {
+    const origin = ex.request.headers.get("origin");
+    if (origin === null) return next();
+    const verdict = policy.verdict(origin, ex.origin);
+    if (verdict === "rejected") {
+      throw new HttpError(
+        403,
+        "CorsOriginNotAllowed",
+        `Origin '${origin.slice(0, 200)}' is not allowed; list it in the server's cors option`,
+        { origin: origin.slice(0, 200) },
+      );
+    }
+    if (verdict !== "allowed") return next();
+    if (ex.request.method === "OPTIONS")
+      return new Response(null, { status: 204, headers: policy.preflightHeaders(origin) });
+    let res: Response;
+    try {
+      res = await next();
+    } catch (e) {
+      res = toResponse(e, ex.request);
+    }
+    return withHeaders(res, policy.headers(origin));
+  };
+}
+
+/** `res` with `headers` set; a copy when its headers are immutable (a fetched or static response). */
+function withHeaders(res: Response, headers: Record<string, string>): Response {
+  try {
+    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
 }

@@ -1,6 +1,8 @@
 // Bearer-token check. `?token=` is accepted where a browser cannot set headers: EventSource (/stream/),
 // the Swagger page (/swagger) and the OpenAPI document. /health and the Swagger UI's static assets stay open.
 import { createHash, timingSafeEqual } from "node:crypto";
+import { HttpError } from "../errors.ts";
+import type { Middleware } from "./compose.ts";
 
 const OPEN_PATHS = new Set(["/health"]);
 const QUERY_TOKEN_PREFIXES = ["/stream/", "/swagger", "/openapi.json"];
@@ -37,4 +39,18 @@ export class TokenAuth {
     }
     return false;
   }
+}
+
+/** 401 Unauthorized for a request without the token on a path that needs it; null (no check) without a token. */
+export function auth(tokenAuth: TokenAuth | null): Middleware | null {
+  if (tokenAuth === null) return null;
+  return (ex, next) => {
+    if (!TokenAuth.needsAuth(ex.path) || tokenAuth.allows(ex.request, new URL(ex.request.url))) return next();
+    throw new HttpError(
+      401,
+      "Unauthorized",
+      "A valid token is required: send 'Authorization: Bearer <token>' (in a browser: /swagger?token=<token>; streams and /openapi.json take ?token= too)",
+      {},
+    );
+  };
 }

@@ -1,6 +1,7 @@
 // Requests in flight while the server stops: each gets its own answer if it comes before the stop's
 // deadline, else a 503 envelope at it, so no client is left with a connection closed and no answer.
-import { envelope, errorResponse } from "./errors.ts";
+import { envelope, errorResponse } from "../errors.ts";
+import type { Middleware } from "./compose.ts";
 
 type Settle = (res: Response) => void;
 
@@ -67,4 +68,9 @@ function shuttingDown(what: string): Response {
   return errorResponse(503, envelope("ServerShuttingDown", `The server is shutting down: the request ${what}`), {
     connection: "close",
   });
+}
+
+/** Every request is answered 503 once the stop began, and the ones in flight are tracked until answered. */
+export function drainGate(drain: RequestDrain): Middleware {
+  return async (_ex, next) => (drain.stopping ? drain.refused() : drain.track(next()));
 }

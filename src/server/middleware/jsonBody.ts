@@ -1,0 +1,29 @@
+// Request bodies are JSON. A form or text body would otherwise reach the handlers parsed by Elysia as an
+// object (`method=reset` would call reset()), so any other declared type is refused before routing.
+import { HttpError } from "../errors.ts";
+import type { Middleware } from "./compose.ts";
+
+/** 422 for a body sent with a declared type other than application/json (no type, or an empty body, passes). */
+export function assertJsonBody(request: Request): void {
+  const type = request.headers.get("content-type");
+  if (type === null || request.headers.get("content-length") === "0") return;
+  const mime = type.split(";", 1)[0]!.trim().toLowerCase();
+  if (mime === "application/json") return;
+  throw new HttpError(
+    422,
+    "ValidationError",
+    `Request bodies are JSON: send Content-Type: application/json (got '${mime.slice(0, 100)}')`,
+    { location: "body", errors: [{ path: "", message: "Expected application/json" }] },
+  );
+}
+
+/** The error for a body that does not parse as JSON, whichever way it was read (Elysia's or the fast path's). */
+export function invalidJson(): HttpError {
+  return new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
+}
+
+/** `assertJsonBody` on every request that may carry a body (GET and HEAD bodies are never read). */
+export const jsonBody: Middleware = (ex, next) => {
+  if (ex.request.method !== "GET" && ex.request.method !== "HEAD") assertJsonBody(ex.request);
+  return next();
+};
