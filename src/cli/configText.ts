@@ -2,6 +2,7 @@
 // (the first bad byte located by line and column).
 import { readFileSync, statSync } from "node:fs";
 import { ConfigError } from "./configError.ts";
+import { firstInvalidUtf8 } from "../files/dataFile.ts";
 import { lineColumn } from "../files/jsonSyntax.ts";
 
 /** Larger than any hand-written lab; a bigger file is a mistake, and parsing it would take seconds and GBs. */
@@ -35,29 +36,4 @@ export function readText(file: string): string {
       `${file}:${line}:${column}: not UTF-8 (byte 0x${bytes[at]!.toString(16).padStart(2, "0")} at offset ${at}); save the file as UTF-8`,
     );
   }
-}
-
-/** Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629), or the length. */
-function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
-    if (n === 0) return i;
-    let cp = c & (0x3f >> n);
-    for (let k = 1; k <= n; k++) {
-      const x = b[i + k];
-      if (x === undefined || (x & 0xc0) !== 0x80) return i;
-      cp = (cp << 6) | (x & 0x3f);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
-    if ((n === 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n === 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return i;
-    i += n + 1;
-  }
-  return b.length;
 }

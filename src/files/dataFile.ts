@@ -29,8 +29,8 @@ export function decodeDataFile(file: string, bytes: Uint8Array, fail: (message: 
   }
 }
 
-/** Offset of the first byte that does not start (or continue) a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(b: Uint8Array): number {
+/** Offset of the first byte that does not start (or continue) a well-formed UTF-8 sequence, or the length. */
+export function firstInvalidUtf8(b: Uint8Array): number {
   for (let i = 0; i < b.length; ) {
     const c = b[i]!;
     const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
