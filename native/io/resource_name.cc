@@ -120,11 +120,21 @@ std::string ResourceName::canonical() const {
 
 namespace {
 
+// COM1…COM256: Windows' serial port names. Only on Windows: elsewhere "COM3" is no device.
+bool isComPort(const std::string& text) {
+#ifdef _WIN32
+  return text.size() > 3 && startsWithNoCase(text, "COM") && isDigits(text.substr(3)) && text.size() <= 6;
+#else
+  (void)text;
+  return false;
+#endif
+}
+
 ResourceName parseParts(const std::string& text) {
   if (text.empty()) bad(text, "it is empty");
   ResourceName r;
-  // A bare device path is a serial port, as serialport users write it.
-  if (text[0] == '/') {
+  // A bare device path is a serial port, as serialport users write it (COM3 on Windows).
+  if (text[0] == '/' || isComPort(text)) {
     r.type = InterfaceType::Asrl;
     r.serialPath = text;
     r.resourceClass = "INSTR";
@@ -164,7 +174,11 @@ ResourceName parseParts(const std::string& text) {
     if (isDigits(port)) {
       int n = parseInt(text, port, "serial port number", 1, 256);
       r.board = n;
+#ifdef _WIN32
+      r.serialPath = "COM" + std::to_string(n);  // ASRLn is COMn, as VISA on Windows has it
+#else
       r.serialPath = "/dev/ttyS" + std::to_string(n - 1);
+#endif
     } else if (port[0] == '/') {
       r.serialPath = port;
     } else {
