@@ -107,6 +107,10 @@ std::string ResourceName::canonical() const {
       if (isSocket()) return "TCPIP" + b + "::" + host + "::" + std::to_string(port) + "::SOCKET";
       return "TCPIP" + b + "::" + host + "::" + lanDeviceName + "::INSTR";
     case InterfaceType::Asrl:
+#ifdef _WIN32
+      // COM3 is ASRL3::INSTR, the name Windows VISA libraries give it.
+      if (serialPath.size() > 3 && serialPath.compare(0, 3, "COM") == 0) return "ASRL" + serialPath.substr(3) + "::INSTR";
+#endif
       return "ASRL" + serialPath + "::INSTR";
     case InterfaceType::Gpib:
       return "GPIB" + b + "::" + std::to_string(primaryAddress) +

@@ -16,4 +16,5 @@ FARPROC WINAPI hostForNode(unsigned event, PDelayLoadInfo info) {
 
 }  // namespace
 
-extern "C" const PfnDliHook __pfnDliNotifyHook2 = hostForNode;
+// mingw-w64's delayimp.h declares it (C linkage, not const); the delay-load helper reads it.
+PfnDliHook __pfnDliNotifyHook2 = hostForNode;
