@@ -1,0 +1,123 @@
+// Cross-builds dist/labdaemon.exe on Linux (`bun build.ts --target windows-x64`): the Windows runtime from
+// the npm package @oven/bun-windows-x64 (same version as this bun, unpacked into build/windows/runtime),
+// the addon with Debian's mingw-w64 (native/windows/addon.cmake), and `bun build --compile` of
+// src/cli/windowsEntry.ts, which embeds that addon. Each step says what it does and how long it took.
+import { $ } from "bun";
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { WORKER_ENTRIES } from "../src/cli/compile.ts";
+
+export const WINDOWS_OUTFILE = "dist/labdaemon.exe";
+/** Where windowsEntry.ts embeds the addon from (a literal path there). */
+export const WINDOWS_ADDON = "build/windows/Release/labdaemon_native.node";
+const ADDON_BUILD_DIR = "build/windows/addon";
+const RUNTIME_DIR = "build/windows/runtime";
+const TOOLS = ["x86_64-w64-mingw32-g++-posix", "x86_64-w64-mingw32-dlltool", "x86_64-w64-mingw32-strip", "cmake"];
+
+/** The same flags as the Linux executable (src/cli/compile.ts says why each). */
+const FLAGS = ["--minify", "--sourcemap", "--no-compile-autoload-bunfig"];
+
+export interface WindowsBuildOptions {
+  print?: (line: string) => void;
+}
+
+export async function buildWindows(root: string, opts: WindowsBuildOptions = {}): Promise<string> {
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const missing = TOOLS.filter((t) => !Bun.which(t));
+  if (missing.length > 0)
+    throw new Error(
+      `the Windows build needs ${missing.join(", ")}: apt-get install --no-install-recommends mingw-w64 cmake`,
+    );
+  const runtime = await windowsRuntime(root, print);
+  await buildWindowsAddon(root, print);
+  return compileWindowsExecutable(root, runtime, print);
+}
+
+/** bun.exe of this bun's version, from the npm registry once (npm pack), then from build/windows/runtime. */
+export async function windowsRuntime(root: string, print: (line: string) => void = () => {}): Promise<string> {
+  const version = Bun.version;
+  const dir = join(root, RUNTIME_DIR, `bun-windows-x64-${version}`);
+  const exe = join(dir, "bun.exe");
+  if (existsSync(exe)) return exe;
+  const t0 = performance.now();
+  print(`windows runtime: npm pack @oven/bun-windows-x64@${version}`);
+  const work = `${dir}.${process.pid}.tmp`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const packed = await $`npm pack --silent @oven/bun-windows-x64@${version}`.cwd(work).quiet().nothrow();
+  if (packed.exitCode !== 0)
+    throw new Error(
+      `npm pack @oven/bun-windows-x64@${version} failed (the Windows runtime comes from the npm registry):\n${packed.stderr}`,
+    );
+  const tgz = packed.stdout.toString().trim().split("\n").pop()!;
+  await $`tar -xzf ${tgz} --strip-components=2 package/bin/bun.exe`.cwd(work).quiet();
+  rmSync(join(work, tgz));
+  renameSync(work, dir);
+  print(`windows runtime: ${(statSync(exe).size / 1e6).toFixed(0)} MB in ${since(t0)}`);
+  return exe;
+}
+
+/** The addon for Windows: CMake with the mingw-w64 toolchain file, ninja, then stripped into WINDOWS_ADDON. */
+export async function buildWindowsAddon(root: string, print: (line: string) => void = () => {}): Promise<string> {
+  const t0 = performance.now();
+  const buildDir = join(root, ADDON_BUILD_DIR);
+  const headers = join(root, "node_modules/node-api-headers/include");
+  if (!existsSync(join(buildDir, "build.ninja"))) {
+    print("windows addon: configuring (cmake, mingw-w64)");
+    const generator = Bun.which("ninja") ? ["-G", "Ninja"] : [];
+    const cfg =
+      await $`cmake ${generator} -S ${join(root, "native")} -B ${buildDir} -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE=${join(root, "native/windows/mingw-w64.cmake")} -DCMAKE_JS_INC=${`${headers};${join(root, "node_modules/node-addon-api")}`} -DCMAKE_JS_INC_DIR=${headers}`
+        .quiet()
+        .nothrow();
+    if (cfg.exitCode !== 0) {
+      rmSync(buildDir, { recursive: true, force: true });
+      throw new Error(`cmake (Windows addon) failed:\n${cfg.stdout}${cfg.stderr}`);
+    }
+  }
+  print("windows addon: compiling (a first build takes a few minutes)");
+  const built = await $`cmake --build ${buildDir} --target labdaemon_native`.quiet().nothrow();
+  if (built.exitCode !== 0) throw new Error(`the Windows addon did not build:\n${built.stdout}${built.stderr}`);
+  const out = join(root, WINDOWS_ADDON);
+  mkdirSync(join(root, "build/windows/Release"), { recursive: true });
+  // Symbols make it 2–3× larger and are of no use inside the executable.
+  await $`x86_64-w64-mingw32-strip -o ${out}.tmp ${join(buildDir, "labdaemon_native.node")}`.quiet();
+  renameSync(`${out}.tmp`, out);
+  print(`windows addon: ${(statSync(out).size / 1e3).toFixed(0)} kB in ${since(t0)}`);
+  return out;
+}
+
+async function compileWindowsExecutable(root: string, runtime: string, print: (line: string) => void): Promise<string> {
+  const t0 = performance.now();
+  const outfile = join(root, WINDOWS_OUTFILE);
+  const tmp = join(root, `dist/labdaemon.${process.pid}.tmp.exe`);
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const entries = [join(root, "src/cli/windowsEntry.ts"), ...WORKER_ENTRIES.map((w) => join(root, w))];
+  const build = (extra: string[]) =>
+    $`${process.execPath} build --compile --target=bun-windows-x64 --compile-executable-path=${runtime} ${FLAGS} ${extra} ${entries} --outfile ${tmp}`
+      .cwd(root)
+      .quiet()
+      .nothrow();
+  print(`${WINDOWS_OUTFILE}: compiling (bun build --compile --target=bun-windows-x64)`);
+  let result = await build(["--bytecode"]);
+  // As on Linux: a module with top-level await cannot be bytecode; it still runs, only starts slower.
+  if (result.exitCode !== 0 && /"await" can only be used/.test(result.stderr.toString())) result = await build([]);
+  if (result.exitCode !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`bun build --compile (Windows) failed (exit ${result.exitCode}):\n${result.stderr}${result.stdout}`);
+  }
+  renameSync(tmp, outfile);
+  if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, `${outfile}.map`);
+  print(`${WINDOWS_OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${since(t0)}`);
+  return outfile;
+}
+
+function since(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+}
+
+/** Copies `file` to `dest` unless an identical-size copy is already there (the wine tests' scratch folder). */
+export function copyIfChanged(file: string, dest: string): void {
+  if (existsSync(dest) && statSync(dest).size === statSync(file).size && statSync(dest).mtimeMs >= statSync(file).mtimeMs)
+    return;
+  copyFileSync(file, dest);
+}
