@@ -14,9 +14,6 @@ const ADDON_BUILD_DIR = "build/windows/addon";
 const RUNTIME_DIR = "build/windows/runtime";
 const TOOLS = ["x86_64-w64-mingw32-g++-posix", "x86_64-w64-mingw32-dlltool", "x86_64-w64-mingw32-strip", "cmake"];
 
-/** The same flags as the Linux executable (src/cli/compile.ts says why each). */
-const FLAGS = ["--minify", "--sourcemap", "--no-compile-autoload-bunfig"];
-
 export interface WindowsBuildOptions {
   print?: (line: string) => void;
 }
@@ -91,25 +88,48 @@ async function compileWindowsExecutable(root: string, runtime: string, print: (l
   const outfile = join(root, WINDOWS_OUTFILE);
   const tmp = join(root, `dist/labdaemon.${process.pid}.tmp.exe`);
   mkdirSync(join(root, "dist"), { recursive: true });
-  const entries = [join(root, "src/cli/windowsEntry.ts"), ...WORKER_ENTRIES.map((w) => join(root, w))];
-  const build = (extra: string[]) =>
-    $`${process.execPath} build --compile --target=bun-windows-x64 --compile-executable-path=${runtime} ${FLAGS} ${extra} ${entries} --outfile ${tmp}`
-      .cwd(root)
-      .quiet()
-      .nothrow();
-  print(`${WINDOWS_OUTFILE}: compiling (bun build --compile --target=bun-windows-x64)`);
-  let result = await build(["--bytecode"]);
+  const entrypoints = [join(root, "src/cli/windowsEntry.ts"), ...WORKER_ENTRIES.map((w) => join(root, w))];
+  print(`${WINDOWS_OUTFILE}: compiling (Bun.build, compile target bun-windows-x64)`);
+  // The same choices as the Linux executable (src/cli/compile.ts says why each), through Bun.build for
+  // its plugin: see fileUrlForWindows.
+  const build = (bytecode: boolean) =>
+    Bun.build({
+      entrypoints,
+      root: join(root, "src"),
+      compile: { target: "bun-windows-x64", executablePath: runtime, outfile: tmp, autoloadBunfig: false },
+      minify: true,
+      sourcemap: "linked",
+      bytecode,
+      plugins: [fileUrlForWindows],
+      throw: false,
+    });
+  let result = await build(true);
   // As on Linux: a module with top-level await cannot be bytecode; it still runs, only starts slower.
-  if (result.exitCode !== 0 && /"await" can only be used/.test(result.stderr.toString())) result = await build([]);
-  if (result.exitCode !== 0) {
+  if (!result.success && result.logs.some((l) => /"await" can only be used/.test(String(l)))) result = await build(false);
+  if (!result.success) {
     rmSync(tmp, { force: true });
-    throw new Error(`bun build --compile (Windows) failed (exit ${result.exitCode}):\n${result.stderr}${result.stdout}`);
+    throw new Error(`Bun.build (Windows executable) failed:\n${result.logs.map(String).join("\n")}`);
   }
   renameSync(tmp, outfile);
   if (existsSync(`${tmp}.map`)) renameSync(`${tmp}.map`, `${outfile}.map`);
   print(`${WINDOWS_OUTFILE}: ${(statSync(outfile).size / 1e6).toFixed(1)} MB in ${since(t0)}`);
   return outfile;
 }
+
+/**
+ * Bun fixes import.meta.url at build time to the build machine's path (file:///work/…), and h5wasm's
+ * loader hands it to fileURLToPath, which on Windows refuses a file URL without a drive letter. h5wasm
+ * only takes a folder name from it (its wasm is inlined), so any Windows path will do.
+ */
+const fileUrlForWindows: import("bun").BunPlugin = {
+  name: "labdaemon-windows-file-url",
+  setup(b) {
+    b.onLoad({ filter: /h5wasm[\\/]dist[\\/]node[\\/]hdf5_util\.js$/ }, async (args) => ({
+      contents: (await Bun.file(args.path).text()).replaceAll("import.meta.url", JSON.stringify("file:///B:/~BUN/root/hdf5_util.js")),
+      loader: "js",
+    }));
+  },
+};
 
 function since(t0: number): string {
   return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
