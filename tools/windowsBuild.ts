@@ -3,7 +3,7 @@
 // the addon with Debian's mingw-w64 (native/windows/addon.cmake), and `bun build --compile` of
 // src/cli/windowsEntry.ts, which embeds that addon. Each step says what it does and how long it took.
 import { $ } from "bun";
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WORKER_ENTRIES } from "../src/cli/compile.ts";
 
@@ -105,7 +105,8 @@ async function compileWindowsExecutable(root: string, runtime: string, print: (l
     });
   let result = await build(true);
   // As on Linux: a module with top-level await cannot be bytecode; it still runs, only starts slower.
-  if (!result.success && result.logs.some((l) => /"await" can only be used/.test(String(l)))) result = await build(false);
+  if (!result.success && result.logs.some((l) => /"await" can only be used/.test(String(l))))
+    result = await build(false);
   if (!result.success) {
     rmSync(tmp, { force: true });
     throw new Error(`Bun.build (Windows executable) failed:\n${result.logs.map(String).join("\n")}`);
@@ -125,7 +126,10 @@ const fileUrlForWindows: import("bun").BunPlugin = {
   name: "labdaemon-windows-file-url",
   setup(b) {
     b.onLoad({ filter: /h5wasm[\\/]dist[\\/]node[\\/]hdf5_util\.js$/ }, async (args) => ({
-      contents: (await Bun.file(args.path).text()).replaceAll("import.meta.url", JSON.stringify("file:///B:/~BUN/root/hdf5_util.js")),
+      contents: (await Bun.file(args.path).text()).replaceAll(
+        "import.meta.url",
+        JSON.stringify("file:///B:/~BUN/root/hdf5_util.js"),
+      ),
       loader: "js",
     }));
   },
@@ -133,11 +137,4 @@ const fileUrlForWindows: import("bun").BunPlugin = {
 
 function since(t0: number): string {
   return `${((performance.now() - t0) / 1000).toFixed(1)} s`;
-}
-
-/** Copies `file` to `dest` unless an identical-size copy is already there (the wine tests' scratch folder). */
-export function copyIfChanged(file: string, dest: string): void {
-  if (existsSync(dest) && statSync(dest).size === statSync(file).size && statSync(dest).mtimeMs >= statSync(file).mtimeMs)
-    return;
-  copyFileSync(file, dest);
 }

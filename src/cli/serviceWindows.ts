@@ -27,7 +27,11 @@ export function quoteWindowsArg(arg: string): string {
 export function scCommands(r: WindowsServiceRequest): string[][] {
   if (!SERVICE_NAME.test(r.name))
     throw new UsageError(`service: --name '${r.name}' is not a service name (letters, digits, '_', '.', '-')`);
-  if (r.action === "uninstall") return [["stop", r.name], ["delete", r.name]];
+  if (r.action === "uninstall")
+    return [
+      ["stop", r.name],
+      ["delete", r.name],
+    ];
   const binPath = [...r.self, "serve", ...r.serveArgs, "--windows-service", r.name].map(quoteWindowsArg).join(" ");
   return [
     ["create", r.name, "binPath=", binPath, "start=", "auto", "DisplayName=", `labdaemon (${r.name})`],
@@ -52,8 +56,8 @@ export async function windowsServiceCommand(r: WindowsServiceRequest): Promise<n
   for (const [i, c] of commands.entries()) {
     const proc = Bun.spawnSync(["sc.exe", ...c], { stdout: "pipe", stderr: "pipe" });
     const said = `${proc.stdout.toString()}${proc.stderr.toString()}`.trim().replace(/\s+/g, " ");
-    // Stopping a service that is not running fails harmlessly (1062); anything else stops here.
-    if (proc.exitCode === 0 || (c[0] === "stop" && proc.exitCode === 1062)) continue;
+    // Stopping is best effort (a service that is not running cannot be stopped); anything else stops here.
+    if (proc.exitCode === 0 || c[0] === "stop") continue;
     console.error(`labdaemon: sc.exe ${c[0]} failed (exit ${proc.exitCode}${said ? `: ${said}` : ""})`);
     if (proc.exitCode === 5)
       console.error("labdaemon: registering a service needs an administrator: run these from an elevated prompt:");

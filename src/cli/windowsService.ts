@@ -27,7 +27,10 @@ export async function connectWindowsService(name: string): Promise<WindowsServic
       else if (kind === "stop") process.emit("SIGTERM", "SIGTERM");
     });
   });
-  await connected;
+  // The dispatcher's callback does not hold the event loop open (it must not once the server runs):
+  // until the SCM has answered, this timer does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  await connected.finally(() => clearInterval(keepAlive));
   process.once("exit", (code) => native.reportWindowsService("stopped", code));
   return { running: () => native.reportWindowsService("running") };
 }

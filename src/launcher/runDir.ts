@@ -1,7 +1,7 @@
 // The run directory: one record per server the launcher started (PID, port, profile, start time, and
 // what proves the PID is still that process), so a later launcher can find servers an earlier one left.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, win32 } from "node:path";
 import { commandLine, environValue, isAlive, startTicks } from "./procInfo.ts";
 import { userDirectory } from "../cli/userDirectory.ts";
 
@@ -31,7 +31,7 @@ export interface RunRecord {
 export function runDirectory(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   if (env.LABDAEMON_RUN_DIR) return env.LABDAEMON_RUN_DIR;
   if (env.XDG_RUNTIME_DIR && platform !== "win32") return join(env.XDG_RUNTIME_DIR, "labdaemon");
-  return join(userDirectory(env, platform), "run");
+  return (platform === "win32" ? win32.join : join)(userDirectory(env, platform), "run");
 }
 
 export class RunDir {
