@@ -3,18 +3,28 @@
 // --build-dir builds the addon elsewhere (with --native only: the executable embeds build/Release's).
 // --bench also builds the benchmark addon (build/Release/labdaemon_bench.node), which nothing shipped loads.
 // A failed build removes dist/labdaemon: an executable left from before would pass for this tree's.
-// Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR]
+// --target windows-x64 cross-builds dist/labdaemon.exe instead (tools/windowsBuild.ts).
+// Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR] | bun build.ts --target windows-x64
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { compileExecutable, OUTFILE } from "./tools/compile.ts";
 import { buildNative } from "./tools/nativeBuild.ts";
 import { buildPages } from "./tools/webBuild.ts";
+import { buildWindows, WINDOWS_OUTFILE } from "./tools/windowsBuild.ts";
 
-const USAGE = "Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR]";
+const USAGE =
+  "Usage: bun build.ts [--native] [--bench] [--force] [--build-dir DIR] | bun build.ts --target windows-x64";
+const TARGETS = ["linux-x64", "windows-x64"];
 const root = import.meta.dir;
 
-function options(): { native: boolean; bench: boolean; force: boolean; buildDir: string | undefined } {
+function options(): {
+  native: boolean;
+  bench: boolean;
+  force: boolean;
+  buildDir: string | undefined;
+  target: string | undefined;
+} {
   let values;
   try {
     ({ values } = parseArgs({
@@ -24,6 +34,7 @@ function options(): { native: boolean; bench: boolean; force: boolean; buildDir:
         bench: { type: "boolean" },
         force: { type: "boolean" },
         "build-dir": { type: "string" },
+        target: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -33,11 +44,17 @@ function options(): { native: boolean; bench: boolean; force: boolean; buildDir:
   }
   if (values["build-dir"] !== undefined && !values.native)
     usageError("--build-dir needs --native (the executable embeds the addon in build/Release)");
+  const target = values.target;
+  if (target !== undefined && !TARGETS.includes(target))
+    usageError(`--target ${target} is not one of ${TARGETS.join(", ")}`);
+  if (target === "windows-x64" && (values.native || values["build-dir"] !== undefined))
+    usageError("--target windows-x64 builds the whole executable: it takes no --native or --build-dir");
   return {
     native: values.native === true,
     bench: values.bench === true,
     force: values.force === true,
     buildDir: values["build-dir"],
+    target: target === "linux-x64" ? undefined : target,
   };
 }
 
@@ -47,6 +64,17 @@ function usageError(message: string): never {
 }
 
 const opts = options();
+if (opts.target === "windows-x64") {
+  try {
+    await buildPages(root);
+    await buildWindows(root);
+  } catch (e) {
+    console.error(`build: ${(e as Error).message}`);
+    rmSync(join(root, WINDOWS_OUTFILE), { force: true });
+    process.exit(1);
+  }
+  process.exit(0);
+}
 try {
   await buildNative(root, { buildDir: opts.buildDir, bench: opts.bench });
   // Pages are small and quick to bundle; tests serve them too, so --native builds them as well.

@@ -7,6 +7,21 @@
 
 namespace ld::io {
 
+#ifdef _WIN32
+namespace {
+// MinGW's C library has no strerrorname_np: the names of the errnos Windows transports report.
+const char* strerrorname_np(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT"; case EACCES: return "EACCES"; case EBUSY: return "EBUSY";
+    case EIO: return "EIO"; case EINVAL: return "EINVAL"; case ETIMEDOUT: return "ETIMEDOUT";
+    case ECANCELED: return "ECANCELED"; case EBADF: return "EBADF"; case ENODEV: return "ENODEV";
+    case ENOSYS: return "ENOSYS"; case ENOMEM: return "ENOMEM";
+    default: return nullptr;
+  }
+}
+}  // namespace
+#endif
+
 const char* errorKindName(ErrorKind k) {
   switch (k) {
     case ErrorKind::Timeout: return "timeout";

@@ -107,6 +107,10 @@ std::string ResourceName::canonical() const {
       if (isSocket()) return "TCPIP" + b + "::" + host + "::" + std::to_string(port) + "::SOCKET";
       return "TCPIP" + b + "::" + host + "::" + lanDeviceName + "::INSTR";
     case InterfaceType::Asrl:
+#ifdef _WIN32
+      // COM3 is ASRL3::INSTR, the name Windows VISA libraries give it.
+      if (serialPath.size() > 3 && serialPath.compare(0, 3, "COM") == 0) return "ASRL" + serialPath.substr(3) + "::INSTR";
+#endif
       return "ASRL" + serialPath + "::INSTR";
     case InterfaceType::Gpib:
       return "GPIB" + b + "::" + std::to_string(primaryAddress) +
@@ -120,11 +124,21 @@ std::string ResourceName::canonical() const {
 
 namespace {
 
+// COM1…COM256: Windows' serial port names. Only on Windows: elsewhere "COM3" is no device.
+bool isComPort(const std::string& text) {
+#ifdef _WIN32
+  return text.size() > 3 && startsWithNoCase(text, "COM") && isDigits(text.substr(3)) && text.size() <= 6;
+#else
+  (void)text;
+  return false;
+#endif
+}
+
 ResourceName parseParts(const std::string& text) {
   if (text.empty()) bad(text, "it is empty");
   ResourceName r;
-  // A bare device path is a serial port, as serialport users write it.
-  if (text[0] == '/') {
+  // A bare device path is a serial port, as serialport users write it (COM3 on Windows).
+  if (text[0] == '/' || isComPort(text)) {
     r.type = InterfaceType::Asrl;
     r.serialPath = text;
     r.resourceClass = "INSTR";
@@ -164,7 +178,11 @@ ResourceName parseParts(const std::string& text) {
     if (isDigits(port)) {
       int n = parseInt(text, port, "serial port number", 1, 256);
       r.board = n;
+#ifdef _WIN32
+      r.serialPath = "COM" + std::to_string(n);  // ASRLn is COMn, as VISA on Windows has it
+#else
       r.serialPath = "/dev/ttyS" + std::to_string(n - 1);
+#endif
     } else if (port[0] == '/') {
       r.serialPath = port;
     } else {

@@ -1,7 +1,10 @@
 // A serial port through termios: ASRL resources and the @serialport/stream binding. An eventfd
 // beside the port lets close() wake a read that waits for data that may never come.
+// On Windows the same class is a COM port (serial_port_win.cc): overlapped I/O, an event wakes the waits.
 #pragma once
+#ifndef _WIN32
 #include "io/fd_wait.h"
+#endif
 #include <atomic>
 #include <string>
 
@@ -17,7 +20,11 @@ class SerialPort : public Transport {
   ~SerialPort() override;
   void open(Deadline d) override;
   void close() override;
+#ifdef _WIN32
+  bool isOpen() const override { return handle_ != nullptr; }
+#else
   bool isOpen() const override { return fd_ >= 0; }
+#endif
   void write(const uint8_t* data, size_t n, Deadline d) override;
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
@@ -35,12 +42,20 @@ class SerialPort : public Transport {
 
  private:
   void configure();
-  void applyCustomBaud(int baud);
-  void waitReady(short events, Deadline d, const char* what);
   std::string path_;
   SerialSettings settings_;
+#ifdef _WIN32
+  // HANDLEs as void*, so this header needs no <windows.h>.
+  void awaitIo(void* overlapped, Deadline d, const char* what);
+  void* handle_ = nullptr;
+  void* wake_ = nullptr;  // manual-reset event: set by interrupt(), waited on beside each I/O
+  std::atomic<bool> interrupted_{false};
+#else
+  void applyCustomBaud(int baud);
+  void waitReady(short events, Deadline d, const char* what);
   int fd_ = -1;
   InterruptibleWait waits_;
+#endif
 };
 
 }  // namespace ld::io

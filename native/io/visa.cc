@@ -13,7 +13,7 @@
 namespace ld::io {
 namespace {
 
-// The VISA C API (IVI-6.2 / VPP-4.3.2), restated for 64-bit Linux: ViSession/ViUInt32 are 32-bit,
+// The VISA C API (IVI-6.2 / VPP-4.3.2), restated for 64-bit Linux and Windows: ViSession/ViUInt32 are 32-bit,
 // ViStatus is a signed 32-bit, ViAttrState is 64-bit.
 using ViStatus = int32_t;
 using ViSession = uint32_t;
@@ -48,8 +48,13 @@ std::vector<std::string> candidates(const std::string& library) {
   if (!library.empty()) return {library};
   const char* env = std::getenv("LABDAEMON_VISA_LIBRARY");
   if (env && *env) return {env};
+#ifdef _WIN32
+  // The VISA shared-components router: NI-VISA, Keysight and R&S all install it in System32.
+  return {"visa64.dll"};
+#else
   // NI-VISA, Keysight IO Libraries, R&S VISA.
   return {"libvisa.so", "libvisa.so.0", "libiovisa.so", "libktvisa32.so", "librsvisa.so"};
+#endif
 }
 
 // One loaded library (and its default resource manager) per name, for the life of the process.

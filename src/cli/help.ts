@@ -57,7 +57,9 @@ Flags:
                      most stream-data messages per device per second (default 10; 0: none)
   --data-dir DIR     task history, errors and recordings (HDF5) kept across restarts (default:
                      ./labdaemon-data beside the configuration file; ~/.labdaemon/data for the
-                     built-in simulated lab; the config's dataDir)
+                     built-in simulated lab, %LOCALAPPDATA%\\labdaemon\\data on Windows; the config's dataDir)
+  --windows-service NAME
+                     run as the Windows service NAME (what 'labdaemon service install' registers)
   -h, --help         this text
 
 Configuration discovery, first found wins:
@@ -200,6 +202,11 @@ Flags:
   --print            print the unit, write nothing
 
 After install: systemctl [--user] daemon-reload && systemctl [--user] enable --now NAME
+
+On Windows, install registers a service with the Service Control Manager through sc.exe (start=auto,
+restarted after a failure) that runs 'labdaemon.exe serve … --windows-service NAME'; it needs an
+administrator's prompt, and without one prints the sc.exe commands to run there. --print only prints
+them. uninstall stops and deletes the service. --user and --unit-dir do not apply.
 `;
 
 export const LAB_HELP = `Usage: labdaemon lab --mqtt URL [--once] [--wait MS] [--username U]

@@ -82,6 +82,12 @@ function addonHint(err: Error | undefined): string | null {
   // The loader's own words, wherever the failure surfaced (often inside a device's creation error).
   const cause = /(\S*labdaemon_native[^\s:]*\.node: [^\n]*)/.exec(String(err?.message ?? ""))?.[1];
   if (!cause) return null;
+  if (process.platform === "win32")
+    return (
+      `cannot load the native addon (${cause}). labdaemon.exe writes it into %TEMP%\\labdaemon ` +
+      `(${process.env.TEMP ?? "unset"}) when it is first needed: that folder must be writable, and security ` +
+      `software must allow loading a DLL from it. Point TEMP at such a folder.`
+    );
   return (
     `cannot load the native addon (${cause}). The executable unpacks it into $TMPDIR ` +
     `(${process.env.TMPDIR || "/tmp"}) at start: that folder must exist, be writable and allow executing files ` +
@@ -98,8 +104,8 @@ export function exitStatusOf(e: unknown): number {
   return EXIT_RUNTIME;
 }
 
-// No top-level await: the entry must also build as CommonJS, which `bun build --bytecode` needs.
-if (import.meta.main) {
+/** Runs the command line and exits with its status; the Windows entry (windowsEntry.ts) calls it too. */
+export function runMain(): void {
   main(process.argv.slice(2)).then(
     (status) => process.exit(status),
     (e) => {
@@ -114,3 +120,6 @@ if (import.meta.main) {
     },
   );
 }
+
+// No top-level await: the entry must also build as CommonJS, which `bun build --bytecode` needs.
+if (import.meta.main) runMain();

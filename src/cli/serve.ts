@@ -1,6 +1,5 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
-import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { DataDirError, DataStore } from "../data/dataStore.ts";
 import { LabDaemonServer } from "../server/index.ts";
@@ -21,6 +20,8 @@ import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
 import { systemdNotifier } from "./systemd.ts";
+import { connectWindowsService } from "./windowsService.ts";
+import { userDirectory } from "./userDirectory.ts";
 import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
 import { MqttBridge } from "../bridge/mqtt.ts";
 import { isAddressInUse, PortInUseError } from "./portInUse.ts";
@@ -48,6 +49,7 @@ const FLAGS = {
   "log-max-bytes": { type: "string" },
   "log-keep": { type: "string" },
   "data-dir": { type: "string" },
+  "windows-service": { type: "string" },
 } as const;
 
 const LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -86,6 +88,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
   const logSink = openLogFile(flag("log-file"), flag("log-max-bytes"), flag("log-keep"));
   const signals = shutdownOnSignal();
+  // Before anything slow: the SCM expects a service to connect within 30 s of starting it.
+  const serviceName = flag("windows-service");
+  const service = serviceName !== undefined ? await connectWindowsService(serviceName) : null;
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
   // A signal during start-up (a config loading, a device connecting) ends it at once: what was being
@@ -171,6 +176,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     : null;
   await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
+  service?.running();
   await signals.stopped(server, lab, data);
   await bridge?.stop({ timeoutMs: 500 });
   logger.flush();
@@ -217,7 +223,8 @@ function refuseOpenServer(host: string, token: string | undefined, insecure: boo
 
 /**
  * The data directory: --data-dir, else the config's dataDir (relative to its file), else ./labdaemon-data
- * beside the configuration file, or ~/.labdaemon/data for the built-in simulated lab.
+ * beside the configuration file, or ~/.labdaemon/data (%LOCALAPPDATA%\labdaemon\data on Windows) for the
+ * built-in simulated lab.
  */
 function openData(loaded: LoadedConfig, dirFlag: string | undefined, daemon: Lab["daemon"]): Promise<DataStore> {
   const cfg = loaded.config;
@@ -229,7 +236,7 @@ function openData(loaded: LoadedConfig, dirFlag: string | undefined, daemon: Lab
         ? resolve(dirname(configFile), cfg.dataDir)
         : configFile
           ? resolve(dirname(configFile), "labdaemon-data")
-          : resolve(homedir(), ".labdaemon", "data");
+          : resolve(userDirectory(), "data");
   const devices = Object.fromEntries(
     Object.entries(cfg.devices).map(([id, d]) => [id, { type: d.type, params: d.params }]),
   );

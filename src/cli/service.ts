@@ -1,4 +1,5 @@
-// `labdaemon service install|uninstall`: the appliance as a systemd service. The unit is Type=notify
+// `labdaemon service install|uninstall`: the appliance as a systemd service (on Windows: a service of the
+// Service Control Manager, src/cli/serviceWindows.ts). The unit is Type=notify
 // (serve says READY=1 once it listens, STOPPING=1 at a signal, WATCHDOG=1 while alive; src/cli/systemd.ts),
 // restarts on failure, and runs the same executable with the same configuration the user chose.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -7,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseFlags, UsageError, type Parsed } from "./args.ts";
 import { discoverConfig, loadConfigFile } from "./config.ts";
 import { SERVICE_HELP } from "./help.ts";
+import { windowsServiceCommand } from "./serviceWindows.ts";
 
 const FLAGS = {
   config: { type: "string" },
@@ -36,10 +38,21 @@ export async function serviceCommand(argv: string[]): Promise<number> {
   const action = positionals[0];
   if (action !== "install" && action !== "uninstall")
     throw new UsageError(`service: unknown action '${action}' (install or uninstall; see labdaemon service --help)`);
-  if (process.platform === "win32")
-    throw new UsageError("service: systemd units are for Linux; on Windows see the README's 'Running as a service'");
   const flag = (k: string) => values[k] as string | undefined;
   const profile = flag("profile");
+  if (process.platform === "win32") {
+    if (values.user || flag("unit-dir") !== undefined)
+      throw new UsageError("service: --user and --unit-dir are for systemd units; Windows services have neither");
+    if (action === "uninstall" && (values.sim || flag("config") !== undefined || profile !== undefined))
+      throw new UsageError("service uninstall takes only --name and --print");
+    return windowsServiceCommand({
+      action,
+      name: unitName(flag("name"), profile),
+      serveArgs: action === "install" ? await serveArgs(values.sim === true, flag("config"), profile) : [],
+      print: values.print === true,
+      self: selfCommand(),
+    });
+  }
   const name = unitName(flag("name"), profile);
   const userUnit = values.user === true;
   const dir = resolve(
@@ -115,7 +128,7 @@ async function serveArgs(sim: boolean, configFlag: string | undefined, profile: 
 
 /** How to start this same program again: the executable itself, or bun with the CLI's entry file. */
 function selfCommand(): string[] {
-  const compiled = import.meta.path.startsWith("/$bunfs") || import.meta.path.startsWith("B:/~BUN");
+  const compiled = /^(?:\/\$bunfs|B:[\\/]~BUN)/.test(import.meta.path);
   return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "main.ts")];
 }
 

@@ -4,12 +4,26 @@ type NativeModule = Record<string, any>;
 
 let loaded: NativeModule | null = null;
 const onLoad: ((m: NativeModule) => void)[] = [];
+let windowsLoader: (() => NativeModule) | null = null;
+
+/**
+ * How the Windows executable loads its addon (src/cli/windowsEntry.ts): bun cannot load an embedded
+ * .node there, so the entry writes it to a file and dlopens that.
+ */
+export function setWindowsAddonLoader(fn: () => NativeModule): void {
+  windowsLoader = fn;
+}
 
 function load(): NativeModule {
   if (loaded) return loaded;
   try {
+    // Bun folds process.platform for a Windows target, so that build never embeds the Linux addon.
+    if (process.platform === "win32") {
+      if (!windowsLoader) throw new Error("this Windows build has no addon (start it through src/cli/windowsEntry.ts)");
+      loaded = windowsLoader();
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require("../../build/Release/labdaemon_native.node") as NativeModule;
+    else loaded = require("../../build/Release/labdaemon_native.node") as NativeModule;
   } catch (e) {
     throw new Error(
       `labdaemon's native addon could not be loaded (run \`npm run build:native\`): ${(e as Error).message}`,

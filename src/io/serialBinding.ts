@@ -176,6 +176,7 @@ export const LabDaemonSerialBinding: {
 
 /** Device-backed ttys with what sysfs says about their USB adapter. */
 export function listSerialPorts(sysClassTty = "/sys/class/tty"): PortInfo[] {
+  if (process.platform === "win32") return listComPorts();
   let names: string[] = [];
   try {
     names = readdirSync(sysClassTty);
@@ -234,4 +235,17 @@ function usbAttributes(dev: string): Record<string, string | undefined> {
     dir = dir.slice(0, dir.lastIndexOf("/"));
   }
   return {};
+}
+
+/** Windows: the COM ports the registry lists (HARDWARE\\DEVICEMAP\\SERIALCOMM, read by the addon). */
+function listComPorts(): PortInfo[] {
+  return (native.listComPorts() as string[]).map((path) => ({
+    path,
+    manufacturer: undefined,
+    serialNumber: undefined,
+    pnpId: undefined,
+    locationId: undefined,
+    productId: undefined,
+    vendorId: undefined,
+  }));
 }

@@ -1,9 +1,9 @@
 // The run directory: one record per server the launcher started (PID, port, profile, start time, and
 // what proves the PID is still that process), so a later launcher can find servers an earlier one left.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, win32 } from "node:path";
 import { commandLine, environValue, isAlive, startTicks } from "./procInfo.ts";
+import { userDirectory } from "../cli/userDirectory.ts";
 
 /** The variable each started server carries with its record's id: proof, read from /proc, that we started it. */
 export const LAUNCH_ID_VAR = "LABDAEMON_LAUNCH_ID";
@@ -24,11 +24,14 @@ export interface RunRecord {
   launcher_start_ticks: string | null;
 }
 
-/** `$XDG_RUNTIME_DIR/labdaemon`, else `~/.labdaemon/run`; `LABDAEMON_RUN_DIR` overrides both (tests). */
-export function runDirectory(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * `$XDG_RUNTIME_DIR/labdaemon`, else `~/.labdaemon/run` (`%LOCALAPPDATA%\labdaemon\run` on Windows);
+ * `LABDAEMON_RUN_DIR` overrides them (tests).
+ */
+export function runDirectory(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   if (env.LABDAEMON_RUN_DIR) return env.LABDAEMON_RUN_DIR;
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, "labdaemon");
-  return join(env.HOME || homedir(), ".labdaemon", "run");
+  if (env.XDG_RUNTIME_DIR && platform !== "win32") return join(env.XDG_RUNTIME_DIR, "labdaemon");
+  return (platform === "win32" ? win32.join : join)(userDirectory(env, platform), "run");
 }
 
 export class RunDir {

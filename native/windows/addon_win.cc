@@ -1,0 +1,28 @@
+// Module init of the Windows addon: the rooms shared with Linux, then what only Windows has (COM port
+// listing, the service control handler). The systemd notification is Linux-only and absent here.
+#include <napi.h>
+
+Napi::Object InitRing(Napi::Env env, Napi::Object exports);
+Napi::Object InitIo(Napi::Env env, Napi::Object exports);
+Napi::Object InitSim(Napi::Env env, Napi::Object exports);
+
+namespace ld::io::binding {
+void InitComPorts(Napi::Env env, Napi::Object exports);
+void InitService(Napi::Env env, Napi::Object exports);
+}  // namespace ld::io::binding
+
+// notify_binding.cc (sd_notify) is Linux-only; the io room still names its init.
+namespace ld::io::binding {
+void InitNotify(Napi::Env, Napi::Object) {}
+}  // namespace ld::io::binding
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitRing(env, exports);
+  InitIo(env, exports);
+  InitSim(env, exports);
+  ld::io::binding::InitComPorts(env, exports);
+  ld::io::binding::InitService(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(labdaemon_native, Init)

@@ -1,0 +1,156 @@
+// dist/labdaemon.exe under wine (`npm run test:windows`, which builds it first): the executable starts,
+// serves the simulated lab on loopback, loads its addon (the simulated DAQ streams through it), reaches a
+// simulator on the Linux side over a socket, loads a VISA library with LoadLibrary, lists COM ports, and
+// refuses to pose as a service outside the Service Control Manager.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import pkg from "../../package.json" with { type: "json" };
+import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
+import { readEvents } from "../e2e/support.ts";
+import { dmm } from "../support/simDevices.ts";
+import { prepare, runExe, shutDownWine, startExe, wineMissing, type Started } from "./wine.ts";
+
+// Wine starts slowly (seconds per process; a new prefix ~15 s): generous bounds, never speed checks.
+const WINE_MS = 180_000;
+const missing = wineMissing();
+
+describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)("labdaemon.exe under wine", () => {
+  beforeAll(async () => {
+    await prepare();
+  }, WINE_MS);
+  afterAll(async () => {
+    await shutDownWine();
+  }, WINE_MS);
+
+  test(
+    "--version",
+    async () => {
+      const r = await runExe(["--version"]);
+      expect(r.stdout.trim()).toBe(`labdaemon ${pkg.version}`);
+      expect(r.exitCode).toBe(0);
+    },
+    WINE_MS,
+  );
+
+  describe("serve --sim", () => {
+    let server: Started;
+    let url: string;
+    beforeAll(async () => {
+      server = await startExe(["serve", "--sim", "--port", "0"], /on (http:\/\/127\.0\.0\.1:\d+)/);
+      url = server.match[1]!;
+    }, WINE_MS);
+    afterAll(async () => {
+      await server?.stop();
+    }, WINE_MS);
+
+    test(
+      "answers /health and /devices on loopback",
+      async () => {
+        const health = await fetch(`${url}/health`);
+        expect(health.status).toBe(200);
+        expect(((await health.json()) as { status: string }).status).toBe("healthy");
+        const devices = (await (await fetch(`${url}/devices`)).json()) as { devices: { device_id: string }[] };
+        expect(devices.devices.map((d) => d.device_id).sort()).toEqual(["daq1", "dmm1", "laser1", "pm1"]);
+      },
+      WINE_MS,
+    );
+
+    test(
+      "the simulated DAQ streams through the addon: three SSE events of 500 samples",
+      async () => {
+        const controller = new AbortController();
+        const res = await fetch(`${url}/stream/devices/daq1`, { signal: controller.signal });
+        expect(res.status).toBe(200);
+        const events = await readEvents(res, (e) => e.length >= 3, controller, 60_000);
+        for (const e of events.slice(0, 3)) expect(e.payload).toHaveLength(500);
+        expect(events[1].sequence).toBeGreaterThan(events[0].sequence);
+      },
+      WINE_MS,
+    );
+
+    test(
+      "dmm1 answers over the socket the executable serves itself",
+      async () => {
+        const res = await fetch(`${url}/devices/dmm1/call`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ method: "query", args: ["*IDN?"] }),
+        });
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(await res.json())).toContain("SimDMM");
+      },
+      WINE_MS,
+    );
+  });
+
+  describe("instruments", () => {
+    let sim: SocketSimServer;
+    beforeAll(() => {
+      sim = new SocketSimServer(new SimulatedInstrument(dmm), { host: "127.0.0.1" });
+    });
+    afterAll(() => sim.close());
+
+    test(
+      "query reaches a simulator on the Linux side over a socket (the event loop's transport)",
+      async () => {
+        const r = await runExe(["query", sim.resource, "*IDN?"]);
+        expect(r.stderr).toBe("");
+        expect(r.stdout.trim()).toBe("LabDaemon,SimDMM,0001,1.0");
+        expect(r.exitCode).toBe(0);
+      },
+      WINE_MS,
+    );
+
+    test(
+      "a VISA library loads with LoadLibrary and carries the query (the stand-in visa64.dll)",
+      async () => {
+        const r = await runExe(["query", sim.resource, "*IDN?"], { LABDAEMON_VISA_LIBRARY: "visa64.dll" });
+        expect(r.stderr).toBe("");
+        expect(r.stdout.trim()).toBe("LabDaemon,SimDMM,0001,1.0");
+      },
+      WINE_MS,
+    );
+
+    test(
+      "resources lists wine's COM ports as ASRLn::INSTR and what visa64.dll finds",
+      async () => {
+        const r = await runExe(["resources"]);
+        const lines = r.stdout.trim().split(/\r?\n/);
+        expect(lines.some((l) => /^ASRL\d+::INSTR$/.test(l))).toBe(true);
+        expect(lines).toContain("USB0::0x0957::0x1798::MY00000001::INSTR");
+        expect(lines).toContain("GPIB0::22::INSTR");
+        expect(r.exitCode).toBe(0);
+      },
+      WINE_MS,
+    );
+
+    test(
+      "a COM port that does not exist is a connection error naming it",
+      async () => {
+        const r = await runExe(["query", "ASRL42::INSTR", "*IDN?"]);
+        expect(r.exitCode).not.toBe(0);
+        expect(r.stderr).toContain("COM42");
+      },
+      WINE_MS,
+    );
+  });
+
+  test(
+    "service install --print shows the sc.exe command; serve --windows-service outside the SCM says so",
+    async () => {
+      const printed = await runExe(["service", "install", "--sim", "--print"]);
+      expect(printed.exitCode).toBe(0);
+      expect(printed.stdout).toMatch(
+        /^sc\.exe create labdaemon binPath= ".*labdaemon\.exe.* serve --sim --windows-service labdaemon" start= auto/m,
+      );
+      const served = await runExe(["serve", "--sim", "--port", "0", "--windows-service", "labdaemon"]);
+      expect(served.exitCode).toBe(1);
+      expect(served.stderr).toContain("not started by the Service Control Manager");
+    },
+    WINE_MS,
+  );
+});
+
+test.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing === null)("wine test prerequisites", () => {
+  throw new Error(`npm run test:windows cannot run: ${missing}`);
+});
