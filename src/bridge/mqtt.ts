@@ -8,6 +8,7 @@ import pkg from "../../package.json" with { type: "json" };
 import type { StreamInfo } from "../core/streamHub.ts";
 import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
+import { envelope } from "../server/errors.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
 
 export interface MqttBridgeOptions {
@@ -354,7 +355,7 @@ export class MqttBridge {
         : "the payload must be a JSON object of at most 1 MiB";
     if (typeof req === "string") {
       status = 400;
-      body = { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } };
+      body = envelope("InvalidRequest", req);
     } else {
       const lease = (parsed as Record<string, unknown>).lease_id;
       const res = await this.inProcess(req.method, req.path, req.body, typeof lease === "string" ? lease : undefined);

@@ -74,7 +74,7 @@ export class TimeoutError extends LabDaemonError {
   override name = "TimeoutError";
 }
 
-// Registry and request errors: the server maps each `name` to its status (404, 409, 400).
+// Registry and request errors: the server's error catalogue gives each `name` its status (404, 409, 400).
 export class InvalidRequestError extends LabDaemonError {
   override name = "InvalidRequest";
 }
@@ -113,6 +113,7 @@ export class TaskExistsError extends LabDaemonError {
 export class TaskTypeNotFoundError extends LabDaemonError {
   override name = "TaskTypeNotFound";
 }
+/** The task (or device) lacks an optional capability the caller asked for, e.g. a task without setParameter. */
 export class NotSupportedError extends LabDaemonError {
   override name = "NotSupported";
 }

@@ -1,5 +1,5 @@
 // Task handles: the life of one task run, from start to a final status, with pause, cancel and progress.
-import { TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
+import { NotSupportedError, TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
 import type { LabDaemonApi } from "./daemonTypes.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
@@ -169,7 +169,7 @@ export class TaskHandle {
 
   async setParameter(key: string, value: unknown): Promise<unknown> {
     if (typeof this.task.setParameter !== "function") {
-      throw new TaskError(
+      throw new NotSupportedError(
         `Task '${this.taskId}' does not support parameter updates. The task must implement a setParameter(key, value) method.`,
         { task_id: this.taskId },
       );
@@ -179,7 +179,7 @@ export class TaskHandle {
 
   async getParameter(key: string): Promise<unknown> {
     if (typeof this.task.getParameter !== "function") {
-      throw new TaskError(
+      throw new NotSupportedError(
         `Task '${this.taskId}' does not support parameter queries. The task must implement a getParameter(key) method.`,
         { task_id: this.taskId },
       );

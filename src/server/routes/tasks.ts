@@ -1,7 +1,7 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia, t } from "elysia";
 import { withDeadline } from "../../core/deadline.ts";
-import { LabDaemonError, asError } from "../../core/errors.ts";
+import { LabDaemonError, NotSupportedError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -271,7 +271,7 @@ export function taskRoutes(ctx: RouteContext) {
         const key = b.key;
         if (!h.isRunning()) throw notRunning(h, "set parameters");
         if (typeof h.task.setParameter !== "function") {
-          throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support setting parameters`, {
+          throw new NotSupportedError(`Task '${h.taskId}' does not support setting parameters`, {
             task_id: h.taskId,
           });
         }
@@ -301,7 +301,7 @@ export function taskRoutes(ctx: RouteContext) {
       async ({ params }) => {
         const h = daemon.getTask(params.task_id);
         if (typeof h.task.getParameter !== "function") {
-          throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support reading parameters`, {
+          throw new NotSupportedError(`Task '${h.taskId}' does not support reading parameters`, {
             task_id: h.taskId,
           });
         }
