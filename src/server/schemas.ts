@@ -164,7 +164,9 @@ export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<st
 export const CallResponseSchema = t.Object({
   result: t.Unknown({
     description:
-      "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → number while exact, else its decimal string)",
+      "The method's return value, JSON-safe as stream payloads are (NaN/Infinity → null, typed arrays → arrays, " +
+      'bigint → number while exact, else its decimal string, Error → {type, message}, a cycle → "[Circular]", ' +
+      'nesting deeper than 64 levels → "[Too deep]")',
   }),
   success: t.Literal(true),
 });

@@ -9,10 +9,10 @@ import type { ConnectionSettings, QueueLimits, SseConnection } from "./connectio
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
-import type { PayloadEncoding } from "./payload.ts";
+import type { PayloadEncoding } from "../json.ts";
 import { TaskFeed } from "./taskFeed.ts";
 
-export { encodePayload, type PayloadEncoding } from "./payload.ts";
+export type { PayloadEncoding } from "../json.ts";
 
 /** One open SSE connection, as GET /devices/{id} shows it (the wire's snake_case). */
 export interface ClientStats {
@@ -119,7 +119,8 @@ export class SseService {
           detail: doc({
             summary: "Device data stream (Server-Sent Events)",
             description:
-              "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
+              "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; `payload` is " +
+              'written as a /call result is (a cycle → "[Circular]"). ' +
               "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
               "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
               "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
