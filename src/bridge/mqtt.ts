@@ -9,6 +9,7 @@ import type { StreamInfo } from "../core/streamHub.ts";
 import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
 import { envelope } from "../server/errors.ts";
+import { clip } from "../core/clip.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
 
 export interface MqttBridgeOptions {
@@ -92,7 +93,7 @@ function commandRequest(cmd: Record<string, unknown>): { method: string; path: s
       return { method: "GET", path: `/devices/${dev}` };
     }
     default:
-      return `unknown action ${JSON.stringify(String(cmd.action)).slice(0, 60)} (call, start_task, cancel_task, get_device)`;
+      return `unknown action ${JSON.stringify(clip(String(cmd.action), 60))} (call, start_task, cancel_task, get_device)`;
   }
 }
 

@@ -22,6 +22,7 @@ import type {
 } from "../server/schemas.ts";
 import type { DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList } from "../server/runSchemas.ts";
 import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
+import { clip } from "../core/clip.ts";
 
 export interface ServerAPIOptions {
   /** Sent as `Authorization: Bearer <token>`. */
@@ -300,7 +301,7 @@ export class ServerAPI {
         return JSON.parse(text) as T;
       } catch (e) {
         throw new ServerAPIError(
-          `Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
+          `Invalid JSON from ${method} ${path}: ${clip(text, 200)}`,
           { status: res.status, type: "InvalidResponse" },
           { method, path },
           { cause: e },

@@ -4,6 +4,7 @@ import type { LabDaemonApi } from "./daemonTypes.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
 import { taskRecorder } from "./recorder.ts";
+import { clip } from "./clip.ts";
 
 export type TaskStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
@@ -249,7 +250,7 @@ export class TaskHandle {
         const recorder = taskRecorder(this.daemon);
         if (!recorder) {
           throw new TaskError(
-            `Task '${this.taskId}' cannot record '${String(name).slice(0, 80)}': no data directory is configured (serve --data-dir)`,
+            `Task '${this.taskId}' cannot record '${clip(String(name), 80)}': no data directory is configured (serve --data-dir)`,
             { task_id: this.taskId },
           );
         }

@@ -13,6 +13,7 @@ import type { TaskHistory } from "./taskHistory.ts";
 import { json } from "./taskHistory.ts";
 import type { H5Writer } from "./writer.ts";
 import type { AttrValue, DatasetInfo, NumericArray } from "./writerProtocol.ts";
+import { clip } from "../core/clip.ts";
 
 export class RunNotFoundError extends LabDaemonError {
   override name = "RunNotFound";
@@ -399,7 +400,7 @@ export class Recordings {
 }
 
 export const notFound = (runId: string) =>
-  new RunNotFoundError(`No run found with ID: '${runId.slice(0, 140)}'`, { run_id: runId.slice(0, 140) });
+  new RunNotFoundError(`No run found with ID: '${clip(runId, 140)}'`, { run_id: clip(runId, 140) });
 
 /** A stream payload or a recorded value as a typed array, or null when it is not numeric. */
 function numericPayload(v: unknown): NumericArray | null {
@@ -433,7 +434,7 @@ function attrValues(attrs: Record<string, unknown>): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(attrs)) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k))
-      throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
+      throw new InvalidRequestError(`attribute name '${clip(k, 80)}' is not allowed`, { name: clip(k, 80) });
     out[k] =
       typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
   }

@@ -1,6 +1,7 @@
 // One simulated SCPI instrument: its state and the answer to each message. Transport-free, so the
 // socket, VXI-11 and serial servers share it.
 import type { BlockDef, Datatype, DeviceDef, PropertyDef } from "./definition.ts";
+import { clip } from "../../../src/core/clip.ts";
 
 export type SimReply =
   | { kind: "none" }
@@ -118,7 +119,7 @@ export class SimulatedInstrument {
       if (!this.#failureLogged) {
         this.#failureLogged = true;
         console.error(
-          `simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`,
+          `simulator: cannot answer ${JSON.stringify(clip(message, 80))}: ${(e as Error).message} (later failures are not logged)`,
         );
       }
       this.#errors.push('-300,"Device-specific error"');

@@ -22,6 +22,7 @@ import {
 } from "../schemas.ts";
 import { doc, flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
 import { historicTask, historicTaskError, historicTasks } from "./taskHistory.ts";
+import { clip } from "../../core/clip.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
@@ -197,7 +198,7 @@ export function taskRoutes(ctx: RouteContext) {
       async ({ params, query, request }) => {
         await noBody(request);
         const force = flag(query.force);
-        if (force === null) throw invalid("force must be true or false", { force: String(query.force).slice(0, 40) });
+        if (force === null) throw invalid("force must be true or false", { force: clip(String(query.force), 40) });
         const h = daemon.getTask(params.task_id);
         if (!h.isRunning()) return { status: "not_running", task_id: h.taskId, task_status: h.status };
         h.cancel({ force });
@@ -275,7 +276,7 @@ export function taskRoutes(ctx: RouteContext) {
             task_id: h.taskId,
           });
         }
-        const what = `Failed to set parameter '${key.slice(0, 80)}' on task '${h.taskId}'`;
+        const what = `Failed to set parameter '${clip(key, 80)}' on task '${h.taskId}'`;
         let outcome: unknown;
         try {
           outcome = await within(h.setParameter(key, b.value), ctx.parameterTimeoutMs);
@@ -283,7 +284,7 @@ export function taskRoutes(ctx: RouteContext) {
           throw parameterFailure(err, what, { task_id: h.taskId, key });
         }
         if (outcome === TIMED_OUT)
-          throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: key.slice(0, 80) });
+          throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: clip(key, 80) });
         return jsonResponse({ status: "parameter_set", key, value: b.value });
       },
       {
@@ -305,8 +306,8 @@ export function taskRoutes(ctx: RouteContext) {
             task_id: h.taskId,
           });
         }
-        const what = `Failed to read parameter '${params.key.slice(0, 80)}' of task '${h.taskId}'`;
-        const context = { task_id: h.taskId, key: params.key.slice(0, 80) };
+        const what = `Failed to read parameter '${clip(params.key, 80)}' of task '${h.taskId}'`;
+        const context = { task_id: h.taskId, key: clip(params.key, 80) };
         let value: unknown;
         try {
           value = await within(h.getParameter(params.key), ctx.parameterTimeoutMs);

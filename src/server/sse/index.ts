@@ -11,6 +11,7 @@ import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
 import type { PayloadEncoding } from "../json.ts";
 import { TaskFeed } from "./taskFeed.ts";
+import { clip } from "../../core/clip.ts";
 
 export type { PayloadEncoding } from "../json.ts";
 
@@ -180,8 +181,8 @@ export class SseService {
 
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
     if (!this.daemon.hasDevice(deviceId)) {
-      throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, {
-        device_id: deviceId.slice(0, 140),
+      throw new DeviceNotFoundError(`No device found with ID: '${clip(deviceId, 140)}'`, {
+        device_id: clip(deviceId, 140),
       });
     }
     // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error
