@@ -34,10 +34,10 @@ export function admitTask(
     throw new InvalidRequestError(`params for task '${taskId}' must be an object`, { task_id: taskId });
   const Cls = parts.registry.taskClass(taskType);
   if (!Cls) {
-    throw new TaskTypeNotFoundError(
-      `Unknown task type: '${clip(String(taskType), 140)}'. Is the plugin registered?`,
-      { task_id: taskId, task_type: clip(String(taskType), 140) },
-    );
+    throw new TaskTypeNotFoundError(`Unknown task type: '${clip(String(taskType), 140)}'. Is the plugin registered?`, {
+      task_id: taskId,
+      task_type: clip(String(taskType), 140),
+    });
   }
   if (parts.tasks.get(taskId)?.isRunning())
     throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });

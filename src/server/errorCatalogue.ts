@@ -33,7 +33,12 @@ const device = <S extends number>(status: S, about: string) => ({
   channels: ["http"] as const,
   about,
 });
-const streamEnd = (about: string) => ({ status: null, origin: "framework" as const, channels: ["sse"] as const, about });
+const streamEnd = (about: string) => ({
+  status: null,
+  origin: "framework" as const,
+  channels: ["sse"] as const,
+  about,
+});
 const launcher = <S extends number>(status: S, about: string) => request(status, about, ["launcher"]);
 
 export const ERROR_CATALOGUE = {
@@ -131,7 +136,9 @@ export type WireErrorType = keyof typeof ERROR_CATALOGUE;
 
 type Catalogue = typeof ERROR_CATALOGUE;
 /** The types a response carries (not the stream-only ones). */
-export type ResponseErrorType = { [K in WireErrorType]: Catalogue[K]["status"] extends number ? K : never }[WireErrorType];
+export type ResponseErrorType = {
+  [K in WireErrorType]: Catalogue[K]["status"] extends number ? K : never;
+}[WireErrorType];
 /** The statuses `T` is sent with. */
 export type StatusOf<T extends WireErrorType> = T extends WireErrorType
   ? Catalogue[T]["status"] | (Catalogue[T] extends { also: readonly (infer S)[] } ? S : never)

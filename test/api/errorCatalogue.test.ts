@@ -11,8 +11,7 @@ const entries = Object.entries(ERROR_CATALOGUE) as [WireErrorType, (typeof ERROR
 
 /** Every error class core exports, as [export name, class]. */
 const coreClasses = Object.entries(coreErrors).filter(
-  (e): e is [string, typeof coreErrors.LabDaemonError] =>
-    typeof e[1] === "function" && e[1].prototype instanceof Error,
+  (e): e is [string, typeof coreErrors.LabDaemonError] => typeof e[1] === "function" && e[1].prototype instanceof Error,
 );
 
 describe("the catalogue and mapError", () => {
@@ -46,7 +45,8 @@ describe("the catalogue and mapError", () => {
   });
 
   test("a name that only resembles a catalogue key (an Object.prototype member) is not catalogued", () => {
-    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) expect(catalogued(name)).toBeUndefined();
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"])
+      expect(catalogued(name)).toBeUndefined();
   });
 
   test("what device code threw passes under its own name with the device's status", () => {

@@ -187,9 +187,7 @@ export class DeviceRoom {
     try {
       const head = `{"event":"device_data","device_id":${this.idJson},"timestamp":"${isoMillis(info.time)}","sequence":${info.sequence},"payload":`;
       if (this.fanout.wants("json") || this.graceEncodings.has("json")) {
-        event.chunks.json = bytes(
-          formatJsonEvent(info.sequence, "device_data", `${head + toJson(payload, "json")}}`),
-        );
+        event.chunks.json = bytes(formatJsonEvent(info.sequence, "device_data", `${head + toJson(payload, "json")}}`));
         event.size += event.chunks.json.byteLength;
       }
       if (this.fanout.wants("base64") || this.graceEncodings.has("base64")) {
