@@ -57,6 +57,13 @@ export class TaskInstantiationError extends TaskError {
 export class TaskParameterError extends TaskError {
   override name = "TaskParameterError";
 }
+/**
+ * The task lacks an optional method the caller needs (setParameter/getParameter): still a TaskError, and
+ * over HTTP a 400 NotSupported.
+ */
+export class NotSupportedError extends TaskError {
+  override name = "NotSupported";
+}
 /** The task's `deviceIds` is not an array of strings. */
 export class InvalidTaskDefinitionError extends TaskError {
   override name = "InvalidTaskDefinition";
@@ -112,10 +119,6 @@ export class TaskExistsError extends LabDaemonError {
 }
 export class TaskTypeNotFoundError extends LabDaemonError {
   override name = "TaskTypeNotFound";
-}
-/** The task (or device) lacks an optional capability the caller asked for, e.g. a task without setParameter. */
-export class NotSupportedError extends LabDaemonError {
-  override name = "NotSupported";
 }
 export class DaemonClosedError extends LabDaemonError {
   override name = "DaemonClosed";
