@@ -7,7 +7,7 @@
 import { SseParser } from "../src/client/sseParser.ts";
 import { LabDaemon } from "../src/index.ts";
 import { LabDaemonServer } from "../src/server/index.ts";
-import { encodePayload } from "../src/server/sse/payload.ts";
+import { toJson } from "../src/server/json.ts";
 import { SimDaq } from "../drivers/index.ts";
 
 const now = () => performance.timeOrigin + performance.now();
@@ -145,7 +145,7 @@ function baselineServer(batch: number, encoding: "json" | "base64", eventsPerSec
                 if (wait > 0) await Bun.sleep(wait);
               }
               seq++;
-              const json = `{"event":"device_data","device_id":"daq","timestamp":"${new Date().toISOString()}","sequence":${seq},"payload":${encodePayload(data, encoding)}}`;
+              const json = `{"event":"device_data","device_id":"daq","timestamp":"${new Date().toISOString()}","sequence":${seq},"payload":${toJson(data, encoding)}}`;
               ctrl.enqueue(enc.encode(`id: ${seq}\nevent: device_data\ndata: ${json}\n\n`));
             },
           },

@@ -1,6 +1,7 @@
 // MQTT commands on labdaemon/{server}/cmd: what a command may ask for, the HTTP request it becomes, and
 // the {status, body} reply, so a command meets exactly the rules an HTTP request meets.
-import { isoNow } from "../core/events.ts";
+import { clip } from "../core/clip.ts";
+import { envelope } from "../server/errors.ts";
 
 /** A command's payload bound: the same order as the HTTP body bound. */
 const MAX_COMMAND_BYTES = 1 << 20;
@@ -24,10 +25,7 @@ export async function runCommand(payload: Buffer, fetch: InProcessFetch): Promis
       ? commandRequest(parsed as Record<string, unknown>)
       : "the payload must be a JSON object of at most 1 MiB";
   if (typeof req === "string") {
-    return {
-      status: 400,
-      body: { error: { type: "InvalidRequest", message: req, origin: "framework", timestamp: isoNow(), context: {} } },
-    };
+    return { status: 400, body: envelope("InvalidRequest", req) };
   }
   const res = await fetch(req);
   const text = await res.text();
@@ -67,7 +65,7 @@ function commandRequest(cmd: Record<string, unknown>): CommandRequest | string {
       return { method: "GET", path: `/devices/${dev}`, leaseId };
     }
     default:
-      return `unknown action ${JSON.stringify(String(cmd.action)).slice(0, 60)} (call, start_task, cancel_task, get_device)`;
+      return `unknown action ${JSON.stringify(clip(String(cmd.action), 60))} (call, start_task, cancel_task, get_device)`;
   }
 }
 

@@ -1,6 +1,7 @@
 // Client-side errors: what the server said (status, type, context from its envelope), or that it could
 // not be reached at all.
 import { LabDaemonError, type ErrorContext } from "../core/errors.ts";
+import { clip } from "../core/clip.ts";
 
 export interface ServerErrorInfo {
   /** HTTP status; 0 when no response arrived. */
@@ -92,7 +93,7 @@ export async function errorFromResponse(res: Response, method: string, path: str
       ctx,
     );
   }
-  const snippet = text.slice(0, 200);
+  const snippet = clip(text, 200);
   return new ServerAPIError(
     `HTTP ${res.status} on ${method} ${path}${snippet ? `: ${snippet}` : ""}`,
     { status: res.status, type: "HttpError" },

@@ -2,6 +2,7 @@
 // Last-Event-ID so the server replays what was missed) and gap reports from the sequence numbers.
 import { ServerAPIError, ServerConnectionError, StreamEndedError, errorFromResponse } from "./errors.ts";
 import { SseParser, type SseMessage } from "./sseParser.ts";
+import { clip } from "../core/clip.ts";
 
 export interface StreamEventMeta {
   /** The SSE event name: device_data, task_started, task_progress, … */
@@ -182,7 +183,7 @@ export class SSEClient {
         // Not a stream (a proxy's login page, a wrong URL): retrying would only fetch it again, forever.
         await res.body?.cancel().catch(() => {});
         throw new ServerAPIError(
-          `GET ${path} answered ${res.status} with '${type.slice(0, 60) || "no content type"}', not an event stream`,
+          `GET ${path} answered ${res.status} with '${clip(type, 60) || "no content type"}', not an event stream`,
           { status: res.status, type: "InvalidResponse" },
           { path },
         );

@@ -1,6 +1,7 @@
 // The client's HTTP transport: one request with its bound, auth and lease headers, the server's error
 // envelope turned into ServerAPIError, and an unreachable server into ServerConnectionError.
 import { ServerAPIError, ServerConnectionError, errorFromResponse, readBounded } from "./errors.ts";
+import { clip } from "../core/clip.ts";
 
 export interface RequestOptions {
   /** This request's bound, ms (overrides the client's). */
@@ -69,7 +70,7 @@ export class Transport implements Requester {
         return JSON.parse(text) as T;
       } catch (e) {
         throw new ServerAPIError(
-          `Invalid JSON from ${method} ${path}: ${text.slice(0, 200)}`,
+          `Invalid JSON from ${method} ${path}: ${clip(text, 200)}`,
           { status: res.status, type: "InvalidResponse" },
           { method, path },
           { cause: e },

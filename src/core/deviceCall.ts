@@ -10,6 +10,7 @@ import { isPlainObject } from "./ids.ts";
 import { bindArguments } from "./methodBinding.ts";
 import { validateArguments } from "./methodPlan.ts";
 import { lookupMethod } from "./methods.ts";
+import { clip } from "./clip.ts";
 
 /** Bound on the cleanup calls the daemon makes on its own (a disconnect after a hung connect, a removal's stop). */
 export const CLEANUP_TIMEOUT_MS = 2000;
@@ -110,11 +111,11 @@ function findMethod(e: DeviceEntry, method: string): Function {
       throw new InvalidRequestError(`'${method}' is not a method of device '${e.id}'`, ctx);
     case "not_remote":
       throw new MethodNotFoundError(
-        `Method '${method.slice(0, 140)}' of device '${e.id}' is not remote (its class lists the remote ones in static remote)`,
+        `Method '${clip(method, 140)}' of device '${e.id}' is not remote (its class lists the remote ones in static remote)`,
         ctx,
       );
     default:
-      throw new MethodNotFoundError(`Method '${method.slice(0, 140)}' not found on device '${e.id}'`, ctx);
+      throw new MethodNotFoundError(`Method '${clip(method, 140)}' not found on device '${e.id}'`, ctx);
   }
 }
 

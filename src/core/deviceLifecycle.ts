@@ -21,6 +21,7 @@ import { checkId, isPlainObject } from "./ids.ts";
 import { describeProblems, paramsProblems } from "./params.ts";
 import { attachServiceRequests } from "./deviceSrq.ts";
 import type { StreamHub } from "./streamHub.ts";
+import { clip } from "./clip.ts";
 
 type Bounded = { timeoutMs?: number } & ClientOptions;
 
@@ -41,8 +42,8 @@ export function createDevice(
   const Cls = parts.registry.deviceClass(deviceType);
   if (!Cls) {
     throw new DeviceTypeNotFoundError(
-      `Unknown device type: '${String(deviceType).slice(0, 140)}'. Is the plugin registered?`,
-      { device_type: String(deviceType).slice(0, 140) },
+      `Unknown device type: '${clip(String(deviceType), 140)}'. Is the plugin registered?`,
+      { device_type: clip(String(deviceType), 140) },
     );
   }
   const problems = paramsProblems(Cls, params);

@@ -3,6 +3,7 @@ import type { DeviceQueue } from "./deviceQueue.ts";
 import { DaemonClosedError, DeviceNotFoundError, InvalidRequestError } from "./errors.ts";
 import type { DeviceRef } from "./daemonTypes.ts";
 import type { StreamHub } from "./streamHub.ts";
+import { clip } from "./clip.ts";
 
 export interface DeviceEntry {
   id: string;
@@ -67,7 +68,7 @@ export class DeviceTable {
       throw new InvalidRequestError("Device must be given by its string id or its instance.");
     }
     if (!e) {
-      const id = typeof device === "string" ? device.slice(0, 140) : "<unregistered instance>";
+      const id = typeof device === "string" ? clip(device, 140) : "<unregistered instance>";
       throw new DeviceNotFoundError(`No device found with ID: '${id}'`, { device_id: id });
     }
     return e;

@@ -57,6 +57,13 @@ export class TaskInstantiationError extends TaskError {
 export class TaskParameterError extends TaskError {
   override name = "TaskParameterError";
 }
+/**
+ * The task lacks an optional method the caller needs (setParameter/getParameter): still a TaskError, and
+ * over HTTP a 400 NotSupported.
+ */
+export class NotSupportedError extends TaskError {
+  override name = "NotSupported";
+}
 /** The task's `deviceIds` is not an array of strings. */
 export class InvalidTaskDefinitionError extends TaskError {
   override name = "InvalidTaskDefinition";
@@ -74,7 +81,7 @@ export class TimeoutError extends LabDaemonError {
   override name = "TimeoutError";
 }
 
-// Registry and request errors: the server maps each `name` to its status (404, 409, 400).
+// Registry and request errors: the server's error catalogue gives each `name` its status (404, 409, 400).
 export class InvalidRequestError extends LabDaemonError {
   override name = "InvalidRequest";
 }
@@ -112,9 +119,6 @@ export class TaskExistsError extends LabDaemonError {
 }
 export class TaskTypeNotFoundError extends LabDaemonError {
   override name = "TaskTypeNotFound";
-}
-export class NotSupportedError extends LabDaemonError {
-  override name = "NotSupported";
 }
 export class DaemonClosedError extends LabDaemonError {
   override name = "DaemonClosed";

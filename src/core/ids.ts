@@ -1,4 +1,5 @@
 import { InvalidRequestError } from "./errors.ts";
+import { clip } from "./clip.ts";
 
 /** Device and task ids: safe in URLs, logs and file names. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
@@ -11,8 +12,8 @@ export function checkId(kind: "device" | "task" | "device type" | "task type", i
   }
   if (!ID_PATTERN.test(id)) {
     throw new InvalidRequestError(
-      `invalid ${kind} id ${JSON.stringify(id.slice(0, 140))}: ids must match ${ID_PATTERN.source}`,
-      { id: id.slice(0, 140) },
+      `invalid ${kind} id ${JSON.stringify(clip(id, 140))}: ids must match ${ID_PATTERN.source}`,
+      { id: clip(id, 140) },
     );
   }
   return id;

@@ -3,6 +3,7 @@
 // and for daemon.call(id, method, { args, kwargs }).
 import { InvalidRequestError } from "./errors.ts";
 import { planFor } from "./methodPlan.ts";
+import { clip } from "./clip.ts";
 
 /**
  * The positional arguments: `args` first, then `kwargs` by parameter name. Unknown names and a name
@@ -38,8 +39,8 @@ export function bindArguments(
   if (unknown.length > 0) {
     const known = plan.params.filter((p) => !p.rest).map((p) => p.name);
     throw new InvalidRequestError(
-      `Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${k.slice(0, 80)}'`).join(", ")}`,
-      { method, unknown: unknown.slice(0, 20).map((k) => k.slice(0, 80)), parameters: known },
+      `Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${clip(k, 80)}'`).join(", ")}`,
+      { method, unknown: unknown.slice(0, 20).map((k) => clip(k, 80)), parameters: known },
     );
   }
   return out;

@@ -3,6 +3,7 @@
 import { Kind, OptionalKind, TransformKind, type TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { HasTransform, ValueErrorType, type ValueError } from "@sinclair/typebox/value";
+import { clip } from "./clip.ts";
 
 /**
  * Elysia's `t.Integer`, `t.Numeric`, `t.BooleanString`, `t.ObjectString` and `t.ArrayString` are a
@@ -153,7 +154,7 @@ function lastKey(pointer: string): string {
 function preview(v: unknown): string {
   try {
     const s = JSON.stringify(v) ?? String(v);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+    return clip(s, 60);
   } catch {
     return typeof v;
   }

@@ -18,6 +18,7 @@ import { checkId, isPlainObject } from "./ids.ts";
 import { LIFECYCLE_METHODS, lookupMethod } from "./methods.ts";
 import { describeProblems, paramsProblems } from "./params.ts";
 import { TaskHandle, type Task } from "./tasks.ts";
+import { clip } from "./clip.ts";
 
 /** Constructs the task once, validates it, and starts `run(ctx)`. Nothing is stored if any step fails. */
 export function admitTask(
@@ -33,10 +34,10 @@ export function admitTask(
     throw new InvalidRequestError(`params for task '${taskId}' must be an object`, { task_id: taskId });
   const Cls = parts.registry.taskClass(taskType);
   if (!Cls) {
-    throw new TaskTypeNotFoundError(
-      `Unknown task type: '${String(taskType).slice(0, 140)}'. Is the plugin registered?`,
-      { task_id: taskId, task_type: String(taskType).slice(0, 140) },
-    );
+    throw new TaskTypeNotFoundError(`Unknown task type: '${clip(String(taskType), 140)}'. Is the plugin registered?`, {
+      task_id: taskId,
+      task_type: clip(String(taskType), 140),
+    });
   }
   if (parts.tasks.get(taskId)?.isRunning())
     throw new TaskExistsError(`Task with ID '${taskId}' is already running.`, { task_id: taskId });
@@ -133,8 +134,8 @@ function validateDeviceIds(parts: DaemonParts, taskId: string, task: Task): stri
     const entry = parts.devices.get(id);
     if (!entry || entry.removing) {
       throw new DeviceNotFoundError(
-        `Task '${taskId}' needs device '${id.slice(0, 140)}', which is ${entry ? "being removed" : "not registered"}`,
-        { task_id: taskId, device_id: id.slice(0, 140) },
+        `Task '${taskId}' needs device '${clip(id, 140)}', which is ${entry ? "being removed" : "not registered"}`,
+        { task_id: taskId, device_id: clip(id, 140) },
       );
     }
   }
@@ -163,9 +164,9 @@ function checkRequiredMethods(parts: DaemonParts, taskId: string, taskType: stri
   for (const [id, names] of Object.entries(required)) {
     const e = parts.devices.get(id);
     if (!e || e.removing) {
-      throw new DeviceNotFoundError(`Task '${taskId}' needs device '${id.slice(0, 140)}', which is not registered`, {
+      throw new DeviceNotFoundError(`Task '${taskId}' needs device '${clip(id, 140)}', which is not registered`, {
         task_id: taskId,
-        device_id: id.slice(0, 140),
+        device_id: clip(id, 140),
       });
     }
     const absent = names.filter(

@@ -2,6 +2,7 @@
 // oldest-finished evicted first; and which running task uses a device.
 import { TaskNotFoundError } from "./errors.ts";
 import type { TaskHandle } from "./tasks.ts";
+import { clip } from "./clip.ts";
 
 export class TaskTable {
   private readonly byId = new Map<string, TaskHandle>();
@@ -23,8 +24,8 @@ export class TaskTable {
   handle(taskId: string): TaskHandle {
     const h = typeof taskId === "string" ? this.byId.get(taskId) : undefined;
     if (!h)
-      throw new TaskNotFoundError(`No task found with ID: '${String(taskId).slice(0, 140)}'`, {
-        task_id: String(taskId).slice(0, 140),
+      throw new TaskNotFoundError(`No task found with ID: '${clip(String(taskId), 140)}'`, {
+        task_id: clip(String(taskId), 140),
       });
     return h;
   }

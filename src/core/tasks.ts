@@ -1,9 +1,10 @@
 // Task handles: the life of one task run, from start to a final status, with pause, cancel and progress.
-import { TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
+import { NotSupportedError, TaskCancelledError, TaskError, TaskFailedError, TimeoutError, asError } from "./errors.ts";
 import type { LabDaemonApi } from "./daemonTypes.ts";
 import { withDeadline } from "./deadline.ts";
 import type { ErrorOrigin, TaskEventKind } from "./events.ts";
 import { taskRecorder } from "./recorder.ts";
+import { clip } from "./clip.ts";
 
 export type TaskStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
@@ -169,7 +170,7 @@ export class TaskHandle {
 
   async setParameter(key: string, value: unknown): Promise<unknown> {
     if (typeof this.task.setParameter !== "function") {
-      throw new TaskError(
+      throw new NotSupportedError(
         `Task '${this.taskId}' does not support parameter updates. The task must implement a setParameter(key, value) method.`,
         { task_id: this.taskId },
       );
@@ -179,7 +180,7 @@ export class TaskHandle {
 
   async getParameter(key: string): Promise<unknown> {
     if (typeof this.task.getParameter !== "function") {
-      throw new TaskError(
+      throw new NotSupportedError(
         `Task '${this.taskId}' does not support parameter queries. The task must implement a getParameter(key) method.`,
         { task_id: this.taskId },
       );
@@ -249,7 +250,7 @@ export class TaskHandle {
         const recorder = taskRecorder(this.daemon);
         if (!recorder) {
           throw new TaskError(
-            `Task '${this.taskId}' cannot record '${String(name).slice(0, 80)}': no data directory is configured (serve --data-dir)`,
+            `Task '${this.taskId}' cannot record '${clip(String(name), 80)}': no data directory is configured (serve --data-dir)`,
             { task_id: this.taskId },
           );
         }

@@ -3,6 +3,7 @@ import { InvalidRequestError } from "../core/errors.ts";
 import type { RunRow } from "./catalogue.ts";
 import type { H5Writer } from "./writer.ts";
 import type { DatasetInfo } from "./writerProtocol.ts";
+import { clip } from "../core/clip.ts";
 
 /** Larger datasets are for HDF5 readers; a spreadsheet would not open them anyway. */
 export const MAX_CSV_ROWS = 2_000_000;
@@ -26,7 +27,7 @@ export function csvColumns(row: RunRow, dataset?: string): string[] {
     throw new InvalidRequestError(
       dataset === undefined
         ? `run '${row.run_id}' holds ${choices.length} datasets; choose one with dataset= (${choices.slice(0, 20).join(", ")})`
-        : `run '${row.run_id}' has no 1-D dataset '${dataset.slice(0, 80)}' (${choices.slice(0, 20).join(", ")})`,
+        : `run '${row.run_id}' has no 1-D dataset '${clip(dataset, 80)}' (${choices.slice(0, 20).join(", ")})`,
       { run_id: row.run_id, datasets: choices.slice(0, 50) },
     );
   }

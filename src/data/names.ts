@@ -1,5 +1,6 @@
 // Names that come from requests or tasks and end up in files: checked before they touch a path or a dataset.
 import { InvalidRequestError } from "../core/errors.ts";
+import { clip } from "../core/clip.ts";
 
 /** A recording's name (part of its file name): no separators, no dots at the start, no NUL. */
 const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -11,8 +12,8 @@ export const RUN_ID = /^[0-9]{8}T[0-9]{6}-[A-Za-z0-9_.-]{1,64}-[0-9a-f]{6}$/;
 export function checkRunName(name: unknown): string {
   if (typeof name !== "string" || !RUN_NAME.test(name) || name.includes("..")) {
     throw new InvalidRequestError(
-      `invalid recording name ${JSON.stringify(String(name).slice(0, 80))}: use letters, digits, '_', '.', '-' (up to 64, no '..', no '/')`,
-      { name: String(name).slice(0, 80) },
+      `invalid recording name ${JSON.stringify(clip(String(name), 80))}: use letters, digits, '_', '.', '-' (up to 64, no '..', no '/')`,
+      { name: clip(String(name), 80) },
     );
   }
   return name;
@@ -26,8 +27,8 @@ export function checkDatasetName(name: unknown, reserved: readonly string[] = []
     !segments.every((s) => DATASET_SEGMENT.test(s) && s !== "." && s !== "..")
   ) {
     throw new InvalidRequestError(
-      `invalid dataset name ${JSON.stringify(String(name).slice(0, 80))}: segments of letters, digits, '_', '.', '-' joined by '/', no '..'`,
-      { name: String(name).slice(0, 80) },
+      `invalid dataset name ${JSON.stringify(clip(String(name), 80))}: segments of letters, digits, '_', '.', '-' joined by '/', no '..'`,
+      { name: clip(String(name), 80) },
     );
   }
   if (reserved.includes(segments[0]!)) {

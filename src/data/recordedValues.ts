@@ -3,6 +3,7 @@
 import { InvalidRequestError } from "../core/errors.ts";
 import { json } from "./taskHistory.ts";
 import type { AttrValue, NumericArray } from "./writerProtocol.ts";
+import { clip } from "../core/clip.ts";
 
 /** A stream payload or a recorded value as a typed array, or null when it is not numeric. */
 export function numericPayload(v: unknown): NumericArray | null {
@@ -57,7 +58,7 @@ export function attrValues(attrs: Record<string, unknown>): Record<string, AttrV
   const out: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(attrs)) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_. -]{0,63}$/.test(k))
-      throw new InvalidRequestError(`attribute name '${k.slice(0, 80)}' is not allowed`, { name: k.slice(0, 80) });
+      throw new InvalidRequestError(`attribute name '${clip(k, 80)}' is not allowed`, { name: clip(k, 80) });
     out[k] =
       typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) ? v : json(v);
   }

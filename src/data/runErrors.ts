@@ -1,5 +1,6 @@
 // The errors of the runs API: a run id that is not known, and an action the run's state does not allow.
 import { LabDaemonError } from "../core/errors.ts";
+import { clip } from "../core/clip.ts";
 
 export class RunNotFoundError extends LabDaemonError {
   override name = "RunNotFound";
@@ -9,4 +10,4 @@ export class RunStateError extends LabDaemonError {
 }
 
 export const notFound = (runId: string) =>
-  new RunNotFoundError(`No run found with ID: '${runId.slice(0, 140)}'`, { run_id: runId.slice(0, 140) });
+  new RunNotFoundError(`No run found with ID: '${clip(runId, 140)}'`, { run_id: clip(runId, 140) });

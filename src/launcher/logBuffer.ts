@@ -1,15 +1,15 @@
 // A server's output as numbered lines: the last MAX_LOG_LINES kept, each with a level guessed from its
 // words, handed to live subscribers as they arrive.
-import type { LogLevel, LogLine } from "./wire.ts";
+import type { LineLevel, LogLine } from "./wire.ts";
 
 export const MAX_LOG_LINES = 5000;
 /** Longer lines are cut: one runaway line must not hold megabytes in every subscriber's queue. */
 const MAX_LINE_CHARS = 4000;
 
-export type { LogLevel, LogLine } from "./wire.ts";
+export type { LineLevel, LogLine } from "./wire.ts";
 
 /** A request line ends with its status ("GET /x 503 1.2 ms"); otherwise the words decide. */
-export function levelOf(text: string): LogLevel {
+export function levelOf(text: string): LineLevel {
   const status = / ([1-5]\d\d) \d+(?:\.\d+)? ms$/.exec(text);
   if (status) return status[1]!.startsWith("5") ? "error" : status[1]!.startsWith("4") ? "warn" : "info";
   if (/\b(?:error|failed|fatal|cannot|exception|panic)\b|Error:/i.test(text)) return "error";

@@ -3,13 +3,17 @@
 
 export type ServerState = "starting" | "healthy" | "unhealthy" | "stopping" | "stopped" | "crashed";
 
-export type LogLevel = "error" | "warn" | "info";
+/**
+ * How severe a server's output line looks, guessed from its text (logBuffer.ts levelOf). Not the server's
+ * LogLevel (log/levels.ts), which sets what a server writes: a child's line carries no level of its own.
+ */
+export type LineLevel = "error" | "warn" | "info";
 
 /** One line of a server's output, as kept and as sent on its log stream. */
 export interface LogLine {
   seq: number;
   time: string;
-  level: LogLevel;
+  level: LineLevel;
   text: string;
 }
 

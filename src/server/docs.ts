@@ -7,6 +7,7 @@ import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
 import pkg from "../../package.json" with { type: "json" };
 import { notFound } from "./errors.ts";
 import { ErrorEnvelopeSchema } from "./schemas.ts";
+import { clip } from "../core/clip.ts";
 
 // A Map, not an object literal: `/swagger/assets/constructor` must not find Object.prototype's members.
 const ASSETS = new Map<string, { path: string; type: string }>([
@@ -169,7 +170,7 @@ export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: bo
         // Elysia gives a segment it cannot percent-decode as null.
         const file = typeof params.file === "string" ? params.file : "";
         const asset = ASSETS.get(file);
-        if (!asset) throw notFound("No such documentation asset", { file: file.slice(0, 80) });
+        if (!asset) throw notFound("No such documentation asset", { file: clip(file, 80) });
         return new Response(Bun.file(asset.path), {
           headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" },
         });

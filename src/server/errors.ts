@@ -1,68 +1,71 @@
-// The one place where failures become HTTP: the envelope and the status for every error type.
+// The one place where failures become HTTP: the envelope and the status for every error type, read from
+// the catalogue (errorCatalogue.ts).
 import { DeviceError, LabDaemonError } from "../core/errors.ts";
 import { isoNow, type ErrorOrigin } from "../core/events.ts";
+import { catalogued, ERROR_CATALOGUE, type ResponseErrorType, type StatusOf } from "./errorCatalogue.ts";
 import type { ErrorEnvelope } from "./schemas.ts";
 
-/** A failure the server itself decides (bad request fields, 401, 413 …), already knowing its status. */
-export class HttpError extends Error {
+/**
+ * A failure the server itself decides (bad request fields, 401, 413 …), already knowing its status. The
+ * type must be catalogued with that status; the origin defaults to the catalogue's.
+ */
+export class HttpError<T extends ResponseErrorType = ResponseErrorType> extends Error {
+  readonly status: number;
+  /** A catalogued type, except for `HttpError.thrown`'s pass-through of a class name. */
+  readonly type: string;
+  readonly context: Record<string, unknown>;
+  readonly origin: ErrorOrigin;
   constructor(
-    readonly status: number,
-    readonly type: string,
+    status: StatusOf<T>,
+    type: T,
     message: string,
-    readonly context: Record<string, unknown> = {},
-    readonly origin: ErrorOrigin = "framework",
+    context: Record<string, unknown> = {},
+    origin: ErrorOrigin = ERROR_CATALOGUE[type].origin,
   ) {
     super(message);
+    this.status = status as number;
+    this.type = type;
     this.name = type;
+    this.context = context;
+    this.origin = origin;
+  }
+
+  /**
+   * What device or task code threw, under its own class name (the contract's pass-through: the type is
+   * then not catalogued, and the status is decided by `deviceFailureStatus`).
+   */
+  static thrown(status: number, name: string, message: string, context: Record<string, unknown>): HttpError {
+    const e = new HttpError(500, "InternalError", message, context, "device");
+    return Object.assign(e, { status, type: name, name });
   }
 }
 
-/** Core error `name` → status. Anything a device throws is mapped by `deviceFailureStatus`. */
-const STATUS_BY_TYPE: Record<string, number> = {
-  InvalidRequest: 400,
-  DeviceCreationError: 400,
-  TaskInstantiationError: 400,
-  InvalidTaskDefinition: 400,
-  TaskParameterError: 400,
-  NotSupported: 400,
-  DeviceNotFound: 404,
-  TaskNotFound: 404,
-  MethodNotFound: 404,
-  DeviceTypeNotFound: 404,
-  TaskTypeNotFound: 404,
-  NoError: 404,
-  DeviceExists: 409,
-  TaskExists: 409,
-  DeviceInUse: 409,
-  DeviceLeased: 409,
-  LeaseNotFound: 404,
-  ValidationError: 422,
-  DaemonClosed: 503,
-  Busy: 503,
-  DeviceTimeoutError: 504,
-};
-
-const ORIGIN_BY_TYPE: Record<string, ErrorOrigin> = {
-  DeviceCreationError: "device",
-};
-
 export function envelope(
-  type: string,
+  type: ResponseErrorType,
   message: string,
   context: Record<string, unknown> = {},
-  origin: ErrorOrigin = "framework",
+  origin: ErrorOrigin = ERROR_CATALOGUE[type].origin,
 ): ErrorEnvelope {
+  return body(type, message, context, origin);
+}
+
+function body(type: string, message: string, context: Record<string, unknown>, origin: ErrorOrigin): ErrorEnvelope {
   return { error: { type, message, origin, timestamp: isoNow(), context } };
+}
+
+/** The catalogued status of a LabDaemonError, or undefined (an uncatalogued name, or a stream-only type). */
+function statusOf(err: LabDaemonError): number | undefined {
+  return catalogued(err.name)?.status ?? undefined;
 }
 
 /** A failure thrown by device (or task) code: argument problems and DeviceErrors are the caller's 400. */
 export function deviceFailureStatus(err: unknown): number {
-  if (err instanceof Error && err.name === "DeviceTimeoutError") return 504;
+  if (err instanceof Error && err.name === "DeviceTimeoutError") return ERROR_CATALOGUE.DeviceTimeoutError.status;
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return 400;
   if (err instanceof DeviceError) return 400;
   // A framework error raised inside device code keeps its status (a DeviceInUse is still a 409), except a
   // "not found": a 404 would tell the client that the device it called does not exist.
-  const status = err instanceof LabDaemonError ? STATUS_BY_TYPE[err.name] : undefined;
+  const status = err instanceof LabDaemonError ? statusOf(err) : undefined;
   return status !== undefined && status !== 404 ? status : 500;
 }
 
@@ -78,14 +81,15 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof HttpError) {
     return {
       status: err.status,
-      body: envelope(err.type, err.message, err.context, err.origin),
+      body: body(err.type, err.message, err.context, err.origin),
       unexpected: err.status >= 500,
     };
   }
   if (err instanceof LabDaemonError) {
-    const status = STATUS_BY_TYPE[err.name] ?? (err instanceof DeviceError ? 400 : 500);
-    const origin = ORIGIN_BY_TYPE[err.name] ?? (err instanceof DeviceError ? "device" : "framework");
-    return { status, body: envelope(err.name, err.message, { ...err.context }, origin), unexpected: status >= 500 };
+    // A subclass defined outside core (a driver's DeviceError) is uncatalogued: its family decides.
+    const status = statusOf(err) ?? (err instanceof DeviceError ? 400 : 500);
+    const origin = catalogued(err.name)?.origin ?? (err instanceof DeviceError ? "device" : "framework");
+    return { status, body: body(err.name, err.message, { ...err.context }, origin), unexpected: status >= 500 };
   }
   return {
     status: 500,

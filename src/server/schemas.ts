@@ -2,14 +2,33 @@
 // request at run time: handlers check bodies themselves (routes/doc.ts says why).
 // Field names are the Python LabDaemon's (snake_case), so its existing clients keep working.
 import { t, type Static } from "elysia";
+import { ERROR_CATALOGUE, typesSentOn } from "./errorCatalogue.ts";
 
 const Timestamp = t.String({ description: "ISO-8601 UTC, seconds precision, e.g. 2024-01-15T10:30:00+00:00" });
 const Origin = t.Union([t.Literal("framework"), t.Literal("device"), t.Literal("callback")]);
 
 // ---------------------------------------------------------------- errors
 
+/**
+ * `error.type`: one of the catalogued literals (each with its status and meaning), or the class name that
+ * device or task code threw, which the contract passes through as it is.
+ */
+export const ErrorTypeSchema = t.Union(
+  [
+    ...typesSentOn("http").map((type) =>
+      t.Literal(type, { description: `${ERROR_CATALOGUE[type].status}: ${ERROR_CATALOGUE[type].about}` }),
+    ),
+    t.String({
+      description:
+        "Not catalogued: the class name of what device or task code threw (TypeError, a driver's own class …); " +
+        "origin device for a device's failure",
+    }),
+  ],
+  { description: "Stable error type to branch on" },
+);
+
 export const ErrorBodySchema = t.Object({
-  type: t.String({ description: "Stable error type to branch on (DeviceNotFound, DeviceInUse, ValidationError, …)" }),
+  type: ErrorTypeSchema,
   message: t.String(),
   origin: Origin,
   timestamp: Timestamp,
@@ -21,7 +40,7 @@ export type ErrorEnvelope = Static<typeof ErrorEnvelopeSchema>;
 export const StoredErrorSchema = t.Object(
   {
     error: t.Object({
-      type: t.String(),
+      type: ErrorTypeSchema,
       message: t.String(),
       origin: Origin,
       timestamp: Timestamp,
@@ -146,7 +165,9 @@ export type CallRequest = { method: string; args?: unknown[]; kwargs?: Record<st
 export const CallResponseSchema = t.Object({
   result: t.Unknown({
     description:
-      "The method's return value, JSON-safe (NaN/Infinity → null, typed arrays → arrays, bigint → number while exact, else its decimal string)",
+      "The method's return value, JSON-safe as stream payloads are (NaN/Infinity → null, typed arrays → arrays, " +
+      'bigint → number while exact, else its decimal string, Error → {type, message}, a cycle → "[Circular]", ' +
+      'nesting deeper than 64 levels → "[Too deep]")',
   }),
   success: t.Literal(true),
 });

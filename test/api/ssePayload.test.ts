@@ -1,10 +1,11 @@
-// Payloads on the wire: typed arrays, NaN/Infinity, base64 encoding, and payloads JSON cannot hold.
+// Payloads on the wire: typed arrays, NaN/Infinity, base64 encoding, cycles, and payloads JSON cannot hold.
+// Streams and call results share one encoder (server/json.ts), so what holds here holds for results too.
 import { afterEach, describe, expect, test } from "bun:test";
-import { encodePayload } from "../../src/server/sse/index.ts";
+import { toJson as encodePayload } from "../../src/server/json.ts";
 import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
-describe("encodePayload", () => {
+describe("toJson, as streams use it", () => {
   test("typed arrays become arrays; NaN and ±Infinity become null", () => {
     expect(encodePayload(new Float64Array([1.5, NaN, Infinity, -Infinity]), "json")).toBe("[1.5,null,null,null]");
     expect(encodePayload([1, NaN], "json")).toBe("[1,null]");
@@ -53,10 +54,50 @@ describe("encodePayload", () => {
     expect(Buffer.from(part.data, "base64").byteLength).toBe(16);
   });
 
-  test("a cyclic payload throws instead of overflowing the stack", () => {
-    const a: any = { n: 1 };
-    a.self = a;
-    expect(() => encodePayload(a, "json")).toThrow();
+  test('a cycle becomes "[Circular]" and a branch deeper than 64 levels "[Too deep]", in both encodings', () => {
+    const a: any = { n: 1, list: [] };
+    a.list.push(a, { back: a.list });
+    // A value seen twice without a cycle is written twice.
+    const shared = { v: 1 };
+    a.twice = [shared, shared];
+    for (const enc of ["json", "base64"] as const) {
+      expect(JSON.parse(encodePayload(a, enc))).toEqual({
+        n: 1,
+        list: ["[Circular]", { back: "[Circular]" }],
+        twice: [{ v: 1 }, { v: 1 }],
+      });
+    }
+    let deep: any = 0;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    let level = JSON.parse(encodePayload(deep, "json"));
+    for (let i = 0; i < 64; i++) level = level[0];
+    expect(level).toBe("[Too deep]");
+  });
+
+  test("errors, dates, throwing getters and toJSON are written as in call results", () => {
+    const odd = {
+      err: new RangeError("out of range"),
+      when: new Date(0),
+      never: new Date(Number.NaN),
+      get broken(): number {
+        throw new Error("getter");
+      },
+      custom: { toJSON: () => ({ big: 2n }) },
+      failing: {
+        toJSON() {
+          throw new Error("toJSON");
+        },
+      },
+      f: () => 1,
+    };
+    expect(JSON.parse(encodePayload(odd, "json"))).toEqual({
+      err: { type: "RangeError", message: "out of range" },
+      when: "1970-01-01T00:00:00.000Z",
+      never: null,
+      broken: null,
+      custom: { big: 2 },
+      failing: null,
+    });
   });
 });
 
@@ -91,7 +132,22 @@ describe("payloads over SSE", () => {
     b.close();
   });
 
-  test("a payload JSON cannot hold is skipped (a sequence gap), recorded, and the stream goes on", async () => {
+  test('a cyclic payload reaches the client with "[Circular]" where the cycle closes', async () => {
+    srv = await startSseServer();
+    srv.daemon.addDevice("m1", "ManualStreamDevice");
+    const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
+    const s = await RawStream.open(`${srv.base}/stream/devices/m1`);
+    await until(() => srv.daemon.deviceState("m1").streaming, 2000, "streaming");
+    const cyclic: any = { v: new Float64Array([1, NaN]) };
+    cyclic.self = cyclic;
+    dev.emit(cyclic);
+    await s.until(() => s.data.length === 1);
+    expect(s.data[0].payload).toEqual({ v: [1, null], self: "[Circular]" });
+    expect(srv.sse.stats("m1")!.encode_failures).toBe(0);
+    s.close();
+  });
+
+  test("a payload whose keys cannot be listed is skipped (a sequence gap), recorded, and the stream goes on", async () => {
     srv = await startSseServer();
     const errors: string[] = [];
     srv.daemon.on("error", (e) => errors.push(`${e.origin}:${e.id}`));
@@ -99,8 +155,14 @@ describe("payloads over SSE", () => {
     const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
     const s = await RawStream.open(`${srv.base}/stream/devices/m1`);
     await until(() => srv.daemon.deviceState("m1").streaming, 2000, "streaming");
-    const bad: any = {};
-    bad.self = bad;
+    const bad = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("no keys");
+        },
+      },
+    );
     dev.emit(1, bad, 3);
     await s.until(() => s.data.length === 2);
     expect(s.data.map((d) => [d.sequence, d.payload])).toEqual([

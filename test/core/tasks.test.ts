@@ -3,6 +3,7 @@ import {
   DaemonClosedError,
   DeviceNotFoundError,
   InvalidTaskDefinitionError,
+  NotSupportedError,
   LabDaemon,
   TaskCancelledError,
   TaskError,
@@ -282,12 +283,13 @@ describe("parameters", () => {
     expect(((await h.wait()) as { final_value: number }).final_value).toBe(42);
   });
 
-  test("the task's own errors propagate; tasks without the methods give TaskError", async () => {
+  test("the task's own errors propagate; tasks without the methods give NotSupportedError, a TaskError", async () => {
     const h = daemon.executeTask("i", "SteppedTask", { steps: 3 });
     await expect(h.setParameter("invalid_key", 1)).rejects.toThrow("Unknown parameter: invalid_key");
     await expect(h.getParameter("invalid_key")).rejects.toThrow("Unknown parameter: invalid_key");
     const m = daemon.executeTask("m", "MockTask");
     await expect(m.setParameter("x", 1)).rejects.toThrow(TaskError);
+    await expect(m.getParameter("x")).rejects.toThrow(NotSupportedError);
     await expect(m.setParameter("x", 1)).rejects.toThrow("does not support parameter updates");
     await expect(m.getParameter("x")).rejects.toThrow("does not support parameter queries");
     await h.wait();

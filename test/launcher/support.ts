@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { catalogued } from "../../src/server/errorCatalogue.ts";
 
 export const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 
@@ -76,6 +77,11 @@ export async function call(
   } catch {
     // keep the text
   }
+  const type = res.status >= 400 ? (parsed as any)?.error?.type : undefined;
+  // The launcher (and the servers it runs) send only catalogued error types, with their statuses.
+  const entry = typeof type === "string" ? catalogued(type) : undefined;
+  if (type !== undefined && (!entry || ![entry.status, ...(entry.also ?? [])].includes(res.status)))
+    throw new Error(`${method} ${path}: ${res.status} with error type '${type}', not so in the error catalogue`);
   return { status: res.status, body: parsed, headers: res.headers };
 }
 

@@ -1,5 +1,6 @@
 // A real LabDaemonServer on a loopback port for black-box API tests, with the fixture classes registered.
 import { LabDaemon } from "../../src/index.ts";
+import { catalogued } from "../../src/server/errorCatalogue.ts";
 import { LabDaemonServer, type LabDaemonServerOptions, type ServerLogger } from "../../src/server/index.ts";
 import { deviceClasses, taskClasses } from "./fixtures.ts";
 
@@ -68,8 +69,27 @@ export function jsonRequester(url: string): TestServer["req"] {
     } catch {
       parsed = null;
     }
+    const wrong = uncataloguedError(res.status, parsed);
+    if (wrong) throw new Error(`${method} ${path.slice(0, 200)}: ${wrong}`);
     return { status: res.status, body: parsed, text, headers: res.headers };
   };
+}
+
+/**
+ * Why an error response breaks the error catalogue, or null: its type must be catalogued as sent over HTTP
+ * with this status, unless it is what device code threw (origin device), which passes under its own name.
+ */
+export function uncataloguedError(status: number, body: any): string | null {
+  if (status < 400 || !isEnvelope(body)) return null;
+  const { type, origin } = body.error;
+  const entry = catalogued(type);
+  if (!entry) return origin === "device" ? null : `error type '${type}' (origin ${origin}) is not catalogued`;
+  if (!entry.channels.includes("http")) return `error type '${type}' is not catalogued as an HTTP response`;
+  const statuses = [entry.status, ...(entry.also ?? [])];
+  // A catalogued framework error raised inside device code keeps its type, with the device's status.
+  if (!statuses.includes(status) && origin !== "device")
+    return `error type '${type}' came with ${status}, catalogued with ${statuses.join(" or ")}`;
+  return null;
 }
 
 /** Asserts the contract's envelope: {error:{type,message,origin,timestamp,context}} and nothing else. */

@@ -3,6 +3,7 @@
 import type { BlockDef, DeviceDef, PropertyDef } from "./definition.ts";
 import { StatusModel } from "./statusModel.ts";
 import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
+import { clip } from "../../../src/core/clip.ts";
 
 export type SimReply =
   | { kind: "none" }
@@ -119,7 +120,7 @@ export class SimulatedInstrument {
       if (!this.#failureLogged) {
         this.#failureLogged = true;
         console.error(
-          `simulator: cannot answer ${JSON.stringify(message.slice(0, 80))}: ${(e as Error).message} (later failures are not logged)`,
+          `simulator: cannot answer ${JSON.stringify(clip(message, 80))}: ${(e as Error).message} (later failures are not logged)`,
         );
       }
       this.#errors.push('-300,"Device-specific error"');

@@ -3,6 +3,7 @@
 // connect or drive an instrument.
 import { HttpError } from "../errors.ts";
 import type { Middleware } from "./compose.ts";
+import { clip } from "../../core/clip.ts";
 
 const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID, Cache-Control, X-Lease-Id";
 const ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS";
@@ -72,8 +73,8 @@ export function cors(policy: CorsPolicy, toResponse: (error: unknown, request: R
       throw new HttpError(
         403,
         "CorsOriginNotAllowed",
-        `Origin '${origin.slice(0, 200)}' is not allowed; list it in the server's cors option`,
-        { origin: origin.slice(0, 200) },
+        `Origin '${clip(origin, 200)}' is not allowed; list it in the server's cors option`,
+        { origin: clip(origin, 200) },
       );
     }
     if (verdict !== "allowed") return next();

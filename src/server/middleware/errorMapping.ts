@@ -5,6 +5,7 @@ import type { Middleware } from "./compose.ts";
 import { splitUrl } from "./exchange.ts";
 import { invalidJson } from "./jsonBody.ts";
 import type { ServerLog } from "./requestLog.ts";
+import { clip } from "../../core/clip.ts";
 
 const MAX_REPORTED_ERRORS = 20;
 
@@ -50,16 +51,13 @@ export class ErrorMapping {
     if (allowed.length > 0 && !allowed.includes(request.method)) {
       return errorResponse(
         405,
-        envelope("MethodNotAllowed", `Method ${request.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}`, {
+        envelope("MethodNotAllowed", `Method ${clip(request.method, 20)} is not allowed on ${clip(path, 200)}`, {
           allowed,
         }),
         { allow: allowed.join(", ") },
       );
     }
-    return errorResponse(
-      404,
-      envelope("NotFound", `No route for ${request.method.slice(0, 20)} ${path.slice(0, 200)}`, {}),
-    );
+    return errorResponse(404, envelope("NotFound", `No route for ${clip(request.method, 20)} ${clip(path, 200)}`, {}));
   }
 
   /** Methods that have a route matching `path`. */

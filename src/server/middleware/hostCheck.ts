@@ -3,6 +3,7 @@
 // served (loopback names; on a wider bind, IP addresses too). Which bind addresses are loopback lives here too.
 import { HttpError } from "../errors.ts";
 import type { Middleware } from "./compose.ts";
+import { clip } from "../../core/clip.ts";
 
 /** Bind addresses only this machine can reach. */
 export function isLoopbackAddress(host: string): boolean {
@@ -44,7 +45,7 @@ export function hostCheck(check: HostCheck | null): Middleware | null {
   return (ex, next) => {
     const name = hostName(ex.origin);
     if (hostAllowed(name, check)) return next();
-    const host = name.slice(0, 200);
+    const host = clip(name, 200);
     throw new HttpError(
       403,
       "HostNotAllowed",

@@ -2,6 +2,7 @@
 // object (`method=reset` would call reset()), so any other declared type is refused before routing.
 import { HttpError } from "../errors.ts";
 import type { Middleware } from "./compose.ts";
+import { clip } from "../../core/clip.ts";
 
 /** 422 for a body sent with a declared type other than application/json (no type, or an empty body, passes). */
 export function assertJsonBody(request: Request): void {
@@ -12,7 +13,7 @@ export function assertJsonBody(request: Request): void {
   throw new HttpError(
     422,
     "ValidationError",
-    `Request bodies are JSON: send Content-Type: application/json (got '${mime.slice(0, 100)}')`,
+    `Request bodies are JSON: send Content-Type: application/json (got '${clip(mime, 100)}')`,
     { location: "body", errors: [{ path: "", message: "Expected application/json" }] },
   );
 }

@@ -2,6 +2,7 @@
 // whose percent-encoding does not decode are the client's mistake, answered here with their own 4xx.
 import { HttpError } from "../errors.ts";
 import type { Middleware } from "./compose.ts";
+import { clip } from "../../core/clip.ts";
 
 /**
  * Longest path + query served, bytes. Bun answers a header section over 16 KiB (the request line
@@ -28,7 +29,7 @@ export function assertRequestTarget(targetLength: number, path: string): void {
       400,
       "InvalidRequest",
       "The request path has a malformed percent-encoding: each '%' must start an escape (%XX) of valid UTF-8",
-      { path: path.slice(0, 200) },
+      { path: clip(path, 200) },
     );
   }
 }

@@ -326,10 +326,15 @@ export function deviceRoutes(ctx: RouteContext, callDevice: ReturnType<typeof ca
 /** What a device's own code threw, as the envelope: its class name, origin "device". */
 function deviceFailure(err: unknown, context: Record<string, unknown>): HttpError {
   const e = asError(err);
-  return new HttpError(deviceFailureStatus(err), e.name || "Error", e.message, context, "device");
+  return HttpError.thrown(deviceFailureStatus(err), e.name || "Error", e.message, context);
 }
 
-function lifecycleFailure(err: unknown, type: string, prefix: string, id: string): Error {
+function lifecycleFailure(
+  err: unknown,
+  type: "DeviceConnectionError" | "DeviceDisconnectionError",
+  prefix: string,
+  id: string,
+): Error {
   // The framework's own refusals (503 shut down, 409 a task claimed the device while this waited).
   if (err instanceof DaemonClosedError || err instanceof DeviceInUseError || err instanceof DeviceLeasedError)
     return err;

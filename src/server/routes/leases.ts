@@ -9,6 +9,7 @@ import { HttpError } from "../errors.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { flag, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
 import { doc } from "./doc.ts";
+import { clip } from "../../core/clip.ts";
 
 const E = ErrorEnvelopeSchema;
 const MAX_TTL_S = MAX_LEASE_MS / 1000;
@@ -122,7 +123,7 @@ export function leaseRoutes(ctx: RouteContext & { forceAllowed: boolean }) {
         const force = flag(query.force);
         if (force === null)
           throw new HttpError(400, "InvalidRequest", "force must be true or false", {
-            force: String(query.force).slice(0, 40),
+            force: clip(String(query.force), 40),
           });
         if (force) {
           // Only an administrator may end another's lease: on a server with a token, whoever holds the token.

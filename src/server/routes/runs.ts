@@ -23,6 +23,7 @@ import {
 import { ErrorEnvelopeSchema, ExecuteTaskResponseSchema } from "../schemas.ts";
 import { leaseIdOf, objectBody, type RouteContext } from "./context.ts";
 import { doc } from "./doc.ts";
+import { clip } from "../../core/clip.ts";
 
 const E = ErrorEnvelopeSchema;
 /** The most runs one listing returns. */
@@ -94,7 +95,7 @@ export function runRoutes(
     if (v === undefined || v === "") return undefined;
     const ms = /^\d+(\.\d+)?$/.test(String(v)) ? Number(v) * 1000 : Date.parse(String(v));
     if (!Number.isFinite(ms))
-      throw invalid(`${name} must be an ISO-8601 time or seconds since the epoch`, { [name]: String(v).slice(0, 80) });
+      throw invalid(`${name} must be an ISO-8601 time or seconds since the epoch`, { [name]: clip(String(v), 80) });
     return ms;
   };
 
@@ -107,7 +108,7 @@ export function runRoutes(
         ctx.daemon.assertClientMayStartStream(params.device_id, leaseIdOf(request));
         for (const k of Object.keys(b))
           if (!["name", "duration_s", "notes"].includes(k))
-            throw invalid(`unknown field '${k.slice(0, 40)}' (expected name, duration_s, notes)`);
+            throw invalid(`unknown field '${clip(k, 40)}' (expected name, duration_s, notes)`);
         if (b.notes !== undefined && (typeof b.notes !== "string" || b.notes.length > 10_000))
           throw invalid("notes must be a string of at most 10000 characters");
         if (b.duration_s !== undefined && typeof b.duration_s !== "number")
@@ -201,7 +202,7 @@ export function runRoutes(
           });
         }
         if (query.format !== "csv")
-          throw invalid("format must be hdf5 or csv", { format: String(query.format).slice(0, 20) });
+          throw invalid("format must be hdf5 or csv", { format: clip(String(query.format), 20) });
         const text = await data.csv(row, query.dataset);
         return new Response(text, {
           headers: {

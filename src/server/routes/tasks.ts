@@ -1,7 +1,7 @@
 // /tasks: start tasks (claiming their devices), inspect, control and parameterise them, stored errors.
 import { Elysia, t } from "elysia";
 import { withDeadline } from "../../core/deadline.ts";
-import { LabDaemonError, asError } from "../../core/errors.ts";
+import { LabDaemonError, NotSupportedError, asError } from "../../core/errors.ts";
 import { isoNow } from "../../core/events.ts";
 import type { TaskHandle } from "../../core/tasks.ts";
 import { HttpError, deviceFailureStatus, invalid } from "../errors.ts";
@@ -23,6 +23,7 @@ import {
 import { flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
 import { doc } from "./doc.ts";
 import { historicTask, historicTaskError, historicTasks } from "./taskHistory.ts";
+import { clip } from "../../core/clip.ts";
 
 const E = ErrorEnvelopeSchema;
 const noError = (id: string) => new HttpError(404, "NoError", "No error recorded for task", { task_id: id });
@@ -198,7 +199,7 @@ export function taskRoutes(ctx: RouteContext) {
       async ({ params, query, request }) => {
         await noBody(request);
         const force = flag(query.force);
-        if (force === null) throw invalid("force must be true or false", { force: String(query.force).slice(0, 40) });
+        if (force === null) throw invalid("force must be true or false", { force: clip(String(query.force), 40) });
         const h = daemon.getTask(params.task_id);
         if (!h.isRunning()) return { status: "not_running", task_id: h.taskId, task_status: h.status };
         h.cancel({ force });
@@ -272,11 +273,11 @@ export function taskRoutes(ctx: RouteContext) {
         const key = b.key;
         if (!h.isRunning()) throw notRunning(h, "set parameters");
         if (typeof h.task.setParameter !== "function") {
-          throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support setting parameters`, {
+          throw new NotSupportedError(`Task '${h.taskId}' does not support setting parameters`, {
             task_id: h.taskId,
           });
         }
-        const what = `Failed to set parameter '${key.slice(0, 80)}' on task '${h.taskId}'`;
+        const what = `Failed to set parameter '${clip(key, 80)}' on task '${h.taskId}'`;
         let outcome: unknown;
         try {
           outcome = await within(h.setParameter(key, b.value), ctx.parameterTimeoutMs);
@@ -284,7 +285,7 @@ export function taskRoutes(ctx: RouteContext) {
           throw parameterFailure(err, what, { task_id: h.taskId, key });
         }
         if (outcome === TIMED_OUT)
-          throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: key.slice(0, 80) });
+          throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: clip(key, 80) });
         return jsonResponse({ status: "parameter_set", key, value: b.value });
       },
       {
@@ -302,12 +303,12 @@ export function taskRoutes(ctx: RouteContext) {
       async ({ params }) => {
         const h = daemon.getTask(params.task_id);
         if (typeof h.task.getParameter !== "function") {
-          throw new HttpError(400, "NotSupported", `Task '${h.taskId}' does not support reading parameters`, {
+          throw new NotSupportedError(`Task '${h.taskId}' does not support reading parameters`, {
             task_id: h.taskId,
           });
         }
-        const what = `Failed to read parameter '${params.key.slice(0, 80)}' of task '${h.taskId}'`;
-        const context = { task_id: h.taskId, key: params.key.slice(0, 80) };
+        const what = `Failed to read parameter '${clip(params.key, 80)}' of task '${h.taskId}'`;
+        const context = { task_id: h.taskId, key: clip(params.key, 80) };
         let value: unknown;
         try {
           value = await within(h.getParameter(params.key), ctx.parameterTimeoutMs);

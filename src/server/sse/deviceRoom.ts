@@ -12,7 +12,7 @@ import {
 import { SseConnection, type ConnectionSettings } from "./connection.ts";
 import { Fanout, type HeldEvent, type ReplayLimits } from "./fanout.ts";
 import { bytes, formatEvent, formatJsonEvent, formatStreamError } from "./format.ts";
-import { encodePayload, type PayloadEncoding } from "./payload.ts";
+import { toJson, type PayloadEncoding } from "../json.ts";
 import type { DeviceStreamStats } from "./stats.ts";
 
 export interface RoomOptions {
@@ -203,14 +203,12 @@ export class DeviceRoom {
     try {
       const head = `{"event":"device_data","device_id":${this.idJson},"timestamp":"${isoMillis(info.time)}","sequence":${info.sequence},"payload":`;
       if (this.fanout.wants("json") || this.graceEncodings.has("json")) {
-        event.chunks.json = bytes(
-          formatJsonEvent(info.sequence, "device_data", `${head + encodePayload(payload, "json")}}`),
-        );
+        event.chunks.json = bytes(formatJsonEvent(info.sequence, "device_data", `${head + toJson(payload, "json")}}`));
         event.size += event.chunks.json.byteLength;
       }
       if (this.fanout.wants("base64") || this.graceEncodings.has("base64")) {
         event.chunks.base64 = bytes(
-          formatJsonEvent(info.sequence, "device_data", `${head + encodePayload(payload, "base64")}}`),
+          formatJsonEvent(info.sequence, "device_data", `${head + toJson(payload, "base64")}}`),
         );
         event.size += event.chunks.base64.byteLength;
       }

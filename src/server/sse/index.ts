@@ -9,11 +9,12 @@ import type { ConnectionSettings, QueueLimits, SseConnection } from "./connectio
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
 import { bytes, formatComment, formatStreamError, SSE_HEADERS } from "./format.ts";
-import type { PayloadEncoding } from "./payload.ts";
+import type { PayloadEncoding } from "../json.ts";
 import type { DeviceStreamStats } from "./stats.ts";
 import { TaskFeed } from "./taskFeed.ts";
+import { clip } from "../../core/clip.ts";
 
-export { encodePayload, type PayloadEncoding } from "./payload.ts";
+export type { PayloadEncoding } from "../json.ts";
 export type { ClientStats, DeviceStreamStats } from "./stats.ts";
 
 export interface SseOptions {
@@ -96,7 +97,8 @@ export class SseService {
           detail: doc({
             summary: "Device data stream (Server-Sent Events)",
             description:
-              "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; " +
+              "Events `device_data` with data {event, device_id, timestamp, sequence, payload}; `payload` is " +
+              'written as a /call result is (a cycle → "[Circular]"). ' +
               "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
               "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
               "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
@@ -161,8 +163,8 @@ export class SseService {
 
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
     if (!this.daemon.hasDevice(deviceId)) {
-      throw new DeviceNotFoundError(`No device found with ID: '${deviceId.slice(0, 140)}'`, {
-        device_id: deviceId.slice(0, 140),
+      throw new DeviceNotFoundError(`No device found with ID: '${clip(deviceId, 140)}'`, {
+        device_id: clip(deviceId, 140),
       });
     }
     // A device with nothing to stream is refused before the stream opens: a 200 followed by stream_error

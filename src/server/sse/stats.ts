@@ -1,5 +1,5 @@
 // What GET /devices/{id} shows of a device's SSE stream and its connections (the wire's snake_case).
-import type { PayloadEncoding } from "./payload.ts";
+import type { PayloadEncoding } from "../json.ts";
 
 /** One open SSE connection, as GET /devices/{id} shows it (the wire's snake_case). */
 export interface ClientStats {
