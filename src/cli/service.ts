@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseFlags, UsageError, type Parsed } from "./args.ts";
 import { discoverConfig, loadConfigFile } from "./config.ts";
 import { SERVICE_HELP } from "./help.ts";
-import { windowsServiceCommand } from "./serviceWindows.ts";
+import { serviceLogFile, windowsServiceCommand } from "./serviceWindows.ts";
 
 const FLAGS = {
   config: { type: "string" },
@@ -45,10 +45,15 @@ export async function serviceCommand(argv: string[]): Promise<number> {
       throw new UsageError("service: --user and --unit-dir are for systemd units; Windows services have neither");
     if (action === "uninstall" && (values.sim || flag("config") !== undefined || profile !== undefined))
       throw new UsageError("service uninstall takes only --name and --print");
+    const name = unitName(flag("name"), profile);
     return windowsServiceCommand({
       action,
-      name: unitName(flag("name"), profile),
-      serveArgs: action === "install" ? await serveArgs(values.sim === true, flag("config"), profile) : [],
+      name,
+      // The service's working folder is C:\Windows\System32: every path it is given is absolute.
+      serveArgs:
+        action === "install"
+          ? [...(await serveArgs(values.sim === true, flag("config"), profile)), "--log-file", serviceLogFile(name)]
+          : [],
       print: values.print === true,
       self: selfCommand(),
     });

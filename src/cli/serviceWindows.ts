@@ -2,7 +2,9 @@
 // Manager through sc.exe (auto start, restarted after a failure), running `serve … --windows-service NAME`
 // (src/cli/windowsService.ts). Without the rights to do so it prints the exact commands to run from an
 // administrator's prompt instead; --print only prints them.
+import { win32 } from "node:path";
 import { UsageError } from "./args.ts";
+import { userDirectory } from "./userDirectory.ts";
 
 export interface WindowsServiceRequest {
   action: "install" | "uninstall";
@@ -16,6 +18,14 @@ export interface WindowsServiceRequest {
 
 /** What Windows accepts as a service name that sc.exe can be given unquoted. */
 const SERVICE_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+/**
+ * The log file of service NAME: %LOCALAPPDATA%\labdaemon\logs\NAME.log. Install names the installing
+ * user's (where they will look); serve without --log-file falls back to that of the account it runs as.
+ */
+export function serviceLogFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return win32.join(userDirectory(env, "win32"), "logs", `${name}.log`);
+}
 
 /** One command-line argument as the Windows C runtime parses it back (CommandLineToArgvW rules). */
 export function quoteWindowsArg(arg: string): string {
