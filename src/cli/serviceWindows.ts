@@ -9,8 +9,10 @@ import { userDirectory } from "./userDirectory.ts";
 export interface WindowsServiceRequest {
   action: "install" | "uninstall";
   name: string;
-  /** The serve flags (install only). */
+  /** The serve flags (install only); paths in them absolute, as the service starts in C:\Windows\System32. */
   serveArgs: string[];
+  /** Where the service logs (install only): it has no console. */
+  logFile?: string;
   print: boolean;
   /** The executable to run (and, from source, bun with the entry file). */
   self: string[];
@@ -42,7 +44,10 @@ export function scCommands(r: WindowsServiceRequest): string[][] {
       ["stop", r.name],
       ["delete", r.name],
     ];
-  const binPath = [...r.self, "serve", ...r.serveArgs, "--windows-service", r.name].map(quoteWindowsArg).join(" ");
+  const log = r.logFile !== undefined ? ["--log-file", r.logFile] : [];
+  const binPath = [...r.self, "serve", ...r.serveArgs, ...log, "--windows-service", r.name]
+    .map(quoteWindowsArg)
+    .join(" ");
   return [
     ["create", r.name, "binPath=", binPath, "start=", "auto", "DisplayName=", `labdaemon (${r.name})`],
     ["description", r.name, "labdaemon lab instrument server"],
@@ -78,7 +83,7 @@ export async function windowsServiceCommand(r: WindowsServiceRequest): Promise<n
   }
   console.log(
     r.action === "install"
-      ? `registered the Windows service ${r.name}\nthen: ${start}`
+      ? `registered the Windows service ${r.name}${r.logFile !== undefined ? ` (log: ${r.logFile})` : ""}\nthen: ${start}`
       : `removed the Windows service ${r.name}`,
   );
   return 0;

@@ -141,7 +141,7 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
       const printed = await runExe(["service", "install", "--sim", "--print"]);
       expect(printed.exitCode).toBe(0);
       expect(printed.stdout).toMatch(
-        /^sc\.exe create labdaemon binPath= ".*labdaemon\.exe.* serve --sim --windows-service labdaemon" start= auto/m,
+        /^sc\.exe create labdaemon binPath= "[^ "]*\\labdaemon\.exe serve --sim --log-file .*\\labdaemon\\logs\\labdaemon\.log --windows-service labdaemon" start= auto/m,
       );
       const served = await runExe(["serve", "--sim", "--port", "0", "--windows-service", "labdaemon"]);
       expect(served.exitCode).toBe(1);
