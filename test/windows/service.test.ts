@@ -58,7 +58,8 @@ function servicePid(): number | null {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(`--windows-service ${NAME}`)) return Number(entry);
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (args.includes("--windows-service") && args.includes(NAME)) return Number(entry);
     } catch {
       // gone meanwhile
     }
