@@ -65,7 +65,8 @@ Flags:
 
 Configuration discovery, first found wins:
   --config FILE, $LABDAEMON_CONFIG, ./lab_servers.{ts,json,yaml,yml},
-  ~/.labdaemon/lab_servers.{ts,json,yaml,yml}; none → the built-in simulated lab.
+  ~/.labdaemon/lab_servers.{ts,json,yaml,yml} (%LOCALAPPDATA%\\labdaemon\\… on Windows);
+  none → the built-in simulated lab.
 Flags override the configuration's host, port, token, cors, logLevel and dataDir.
 
 Configuration (YAML; JSON has the same shape):

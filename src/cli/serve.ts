@@ -10,6 +10,7 @@ import {
   ConfigError,
   discoverConfig,
   fromObject,
+  searchedPlaces,
   loadConfigFile,
   LOG_LEVELS,
   ORIGIN,
@@ -113,7 +114,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
     if (found.fellBack)
       console.error(
-        "labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab",
+        `labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`,
       );
     lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
   } catch (e) {

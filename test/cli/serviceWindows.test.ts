@@ -1,7 +1,7 @@
 // The Windows service commands and user directory, checked on Linux: what sc.exe is given and printed,
 // how arguments are quoted for the Windows C runtime, and where %LOCALAPPDATA% puts labdaemon's files.
 import { expect, test } from "bun:test";
-import { quoteWindowsArg, scCommands, scText } from "../../src/cli/serviceWindows.ts";
+import { quoteWindowsArg, scCommands, scText, serviceLogFile } from "../../src/cli/serviceWindows.ts";
 import { userDirectory } from "../../src/cli/userDirectory.ts";
 import { runDirectory } from "../../src/launcher/runDir.ts";
 
@@ -10,12 +10,13 @@ test("install: sc.exe create runs serve with --windows-service, quoted as Comman
     action: "install",
     name: "labdaemon-optics",
     serveArgs: ["--config", "C:\\Lab Files\\lab.yaml", "--profile", "optics"],
+    logFile: "C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon-optics.log",
     print: true,
     self: ["C:\\Program Files\\labdaemon\\labdaemon.exe"],
   });
   expect(create!.slice(0, 3)).toEqual(["create", "labdaemon-optics", "binPath="]);
   expect(create![3]).toBe(
-    '"C:\\Program Files\\labdaemon\\labdaemon.exe" serve --config "C:\\Lab Files\\lab.yaml" --profile optics --windows-service labdaemon-optics',
+    '"C:\\Program Files\\labdaemon\\labdaemon.exe" serve --config "C:\\Lab Files\\lab.yaml" --profile optics --log-file C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon-optics.log --windows-service labdaemon-optics',
   );
   expect(create!.slice(4, 6)).toEqual(["start=", "auto"]);
   expect(scText(create!)).toStartWith(
@@ -30,6 +31,12 @@ test("install: sc.exe create runs serve with --windows-service, quoted as Comman
     "actions=",
     "restart/5000/restart/5000/restart/5000",
   ]);
+});
+
+test("a service logs to %LOCALAPPDATA%\\labdaemon\\logs\\NAME.log: it has no console", () => {
+  expect(serviceLogFile("labdaemon", { LOCALAPPDATA: "C:\\Users\\ana\\AppData\\Local" })).toBe(
+    "C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon.log",
+  );
 });
 
 test("uninstall stops then deletes; a name sc.exe could misread is a usage error", () => {
