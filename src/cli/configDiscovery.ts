@@ -21,8 +21,14 @@ export interface Discovery {
 }
 
 /** ~/.labdaemon; on Windows %LOCALAPPDATA%\labdaemon, where the run directory and data live too. */
-export function userConfigFolder(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): UserFolder {
-  return { dir: userDirectory(env, platform), label: platform === "win32" ? "%LOCALAPPDATA%\\labdaemon" : "~/.labdaemon" };
+export function userConfigFolder(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+): UserFolder {
+  return {
+    dir: userDirectory(env, platform),
+    label: platform === "win32" ? "%LOCALAPPDATA%\\labdaemon" : "~/.labdaemon",
+  };
 }
 
 /** Where discovery looks, in order, for the message that says nothing was found. */

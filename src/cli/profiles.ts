@@ -25,9 +25,7 @@ export async function profilesCommand(argv: string[]): Promise<number> {
     env: process.env.LABDAEMON_CONFIG || undefined,
   });
   if (!found) {
-    console.log(
-      `${SIM_LAB_LABEL}: no lab configuration found (${searchedPlaces()})`,
-    );
+    console.log(`${SIM_LAB_LABEL}: no lab configuration found (${searchedPlaces()})`);
     process.stdout.write(table([{ profile: null, isDefault: true, config: fromObject(simLab, SIM_LAB_LABEL).config }]));
     return 0;
   }

@@ -113,9 +113,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       hostFlag !== undefined,
     );
     if (found.fellBack)
-      console.error(
-        `labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`,
-      );
+      console.error(`labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`);
     lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
   } catch (e) {
     if (!(e instanceof StartUpInterrupted)) throw e;

@@ -76,8 +76,7 @@ export class Supervisor {
   searched(): string[] {
     const out: string[] = [];
     if (process.env.LABDAEMON_CONFIG) out.push(`$LABDAEMON_CONFIG (${process.env.LABDAEMON_CONFIG})`);
-    for (const dir of [this.cwd, this.user.dir])
-      for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
+    for (const dir of [this.cwd, this.user.dir]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
     return out;
   }
 

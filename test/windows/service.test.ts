@@ -109,7 +109,11 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
 
       const started = await runWine(["sc.exe", "start", NAME]);
       expect(started.exitCode).toBe(0);
-      const serving = await lineIn(logFile, /serving 'wine service' from .*: 1 device on (http:\/\/127\.0\.0\.1:\d+)/, 120_000);
+      const serving = await lineIn(
+        logFile,
+        /serving 'wine service' from .*: 1 device on (http:\/\/127\.0\.0\.1:\d+)/,
+        120_000,
+      );
       const health = await fetch(`${serving[1]}/health`);
       expect(health.status).toBe(200);
       expect(((await health.json()) as { status: string }).status).toBe("healthy");
@@ -119,7 +123,10 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
 
       const stopped = await runWine(["sc.exe", "stop", NAME]);
       expect(stopped.exitCode).toBe(0);
-      expect(await untilQuery((q) => q?.state === "STOPPED", "stop", 60_000)).toEqual({ state: "STOPPED", exitCode: 0 });
+      expect(await untilQuery((q) => q?.state === "STOPPED", "stop", 60_000)).toEqual({
+        state: "STOPPED",
+        exitCode: 0,
+      });
       await lineIn(logFile, /shutting down/, 10_000);
       expect(await fetch(`${serving[1]}/health`).catch((e: Error) => e)).toBeInstanceOf(Error);
 
