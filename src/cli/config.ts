@@ -12,7 +12,14 @@ import { readText } from "./configText.ts";
 export { LOG_LEVELS, type LogLevel } from "../log/levels.ts";
 export { ConfigError, type ConfigPath } from "./configError.ts";
 export { CONFIG_IMPORT_TIMEOUT_MS, describeImportError } from "./configModule.ts";
-export { CONFIG_BASENAME, type Discovery, discoverConfig } from "./configDiscovery.ts";
+export {
+  CONFIG_BASENAME,
+  type Discovery,
+  discoverConfig,
+  searchedPlaces,
+  userConfigFolder,
+  type UserFolder,
+} from "./configDiscovery.ts";
 export { type DeviceConfig, type LabConfig, ORIGIN } from "./configSchema.ts";
 export { MAX_CONFIG_BYTES } from "./configText.ts";
 

@@ -59,12 +59,14 @@ Flags:
                      ./labdaemon-data beside the configuration file; ~/.labdaemon/data for the
                      built-in simulated lab, %LOCALAPPDATA%\\labdaemon\\data on Windows; the config's dataDir)
   --windows-service NAME
-                     run as the Windows service NAME (what 'labdaemon service install' registers)
+                     run as the Windows service NAME (what 'labdaemon service install' registers); the
+                     log and all output go to --log-file (default %LOCALAPPDATA%\\labdaemon\\logs\\NAME.log)
   -h, --help         this text
 
 Configuration discovery, first found wins:
   --config FILE, $LABDAEMON_CONFIG, ./lab_servers.{ts,json,yaml,yml},
-  ~/.labdaemon/lab_servers.{ts,json,yaml,yml}; none → the built-in simulated lab.
+  ~/.labdaemon/lab_servers.{ts,json,yaml,yml} (%LOCALAPPDATA%\\labdaemon\\… on Windows);
+  none → the built-in simulated lab.
 Flags override the configuration's host, port, token, cors, logLevel and dataDir.
 
 Configuration (YAML; JSON has the same shape):
@@ -204,7 +206,8 @@ Flags:
 After install: systemctl [--user] daemon-reload && systemctl [--user] enable --now NAME
 
 On Windows, install registers a service with the Service Control Manager through sc.exe (start=auto,
-restarted after a failure) that runs 'labdaemon.exe serve … --windows-service NAME'; it needs an
+restarted after a failure) that runs 'labdaemon.exe serve … --windows-service NAME --log-file
+%LOCALAPPDATA%\\labdaemon\\logs\\NAME.log' (your %LOCALAPPDATA%, written as a full path); it needs an
 administrator's prompt, and without one prints the sc.exe commands to run there. --print only prints
 them. uninstall stops and deletes the service. --user and --unit-dir do not apply.
 `;

@@ -1,7 +1,14 @@
 // `labdaemon profiles [--config FILE]`: the configurations `serve` would find, one line each, so a user
 // sees which --profile to choose without starting anything.
 import { parseFlags } from "./args.ts";
-import { discoverConfig, fromObject, loadProfiles, type LabConfig, type ProfileSummary } from "./config.ts";
+import {
+  discoverConfig,
+  fromObject,
+  loadProfiles,
+  searchedPlaces,
+  type LabConfig,
+  type ProfileSummary,
+} from "./config.ts";
 import { PROFILES_HELP } from "./help.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
@@ -18,9 +25,7 @@ export async function profilesCommand(argv: string[]): Promise<number> {
     env: process.env.LABDAEMON_CONFIG || undefined,
   });
   if (!found) {
-    console.log(
-      `${SIM_LAB_LABEL}: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*)`,
-    );
+    console.log(`${SIM_LAB_LABEL}: no lab configuration found (${searchedPlaces()})`);
     process.stdout.write(table([{ profile: null, isDefault: true, config: fromObject(simLab, SIM_LAB_LABEL).config }]));
     return 0;
   }

@@ -10,6 +10,7 @@ import {
   ConfigError,
   discoverConfig,
   fromObject,
+  searchedPlaces,
   loadConfigFile,
   LOG_LEVELS,
   ORIGIN,
@@ -20,7 +21,8 @@ import { SERVE_HELP } from "./help.ts";
 import { buildLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
 import { systemdNotifier } from "./systemd.ts";
-import { connectWindowsService } from "./windowsService.ts";
+import { serviceLogFile } from "./serviceWindows.ts";
+import { connectWindowsService, consoleToLog, makeLogFolder } from "./windowsService.ts";
 import { userDirectory } from "./userDirectory.ts";
 import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
 import { MqttBridge } from "../bridge/mqtt.ts";
@@ -86,11 +88,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logFormat = flag("log-format");
   if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat))
     throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
-  const logSink = openLogFile(flag("log-file"), flag("log-max-bytes"), flag("log-keep"));
   const signals = shutdownOnSignal();
-  // Before anything slow: the SCM expects a service to connect within 30 s of starting it.
+  // Before anything slow: the SCM expects a service to connect within 30 s of starting it (wine: 10 s).
   const serviceName = flag("windows-service");
   const service = serviceName !== undefined ? await connectWindowsService(serviceName) : null;
+  // A service has no console: its log, and whatever serve prints, go to a file.
+  const logFile = flag("log-file") ?? (serviceName !== undefined ? serviceLogFile(serviceName) : undefined);
+  if (service && logFile) makeLogFolder(logFile);
+  const logSink = openLogFile(logFile, flag("log-max-bytes"), flag("log-keep"));
+  if (service && logSink) consoleToLog(logSink, (logFormat ?? "text") as LogFormat);
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
   // A signal during start-up (a config loading, a device connecting) ends it at once: what was being
@@ -107,9 +113,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       hostFlag !== undefined,
     );
     if (found.fellBack)
-      console.error(
-        "labdaemon: no lab configuration found (--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*); serving the built-in simulated lab",
-      );
+      console.error(`labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`);
     lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
   } catch (e) {
     if (!(e instanceof StartUpInterrupted)) throw e;

@@ -8,7 +8,9 @@ import { dirname, join, resolve } from "node:path";
 import { parseFlags, UsageError, type Parsed } from "./args.ts";
 import { discoverConfig, loadConfigFile } from "./config.ts";
 import { SERVICE_HELP } from "./help.ts";
-import { windowsServiceCommand } from "./serviceWindows.ts";
+// Bun.main tells a compiled executable apart; import.meta.path is baked in at build time (the build machine's).
+import { selfCommand } from "../launcher/selfCommand.ts";
+import { serviceLogFile, windowsServiceCommand } from "./serviceWindows.ts";
 
 const FLAGS = {
   config: { type: "string" },
@@ -45,12 +47,14 @@ export async function serviceCommand(argv: string[]): Promise<number> {
       throw new UsageError("service: --user and --unit-dir are for systemd units; Windows services have neither");
     if (action === "uninstall" && (values.sim || flag("config") !== undefined || profile !== undefined))
       throw new UsageError("service uninstall takes only --name and --print");
+    const name = unitName(flag("name"), profile);
     return windowsServiceCommand({
       action,
-      name: unitName(flag("name"), profile),
+      name,
       serveArgs: action === "install" ? await serveArgs(values.sim === true, flag("config"), profile) : [],
+      logFile: serviceLogFile(name),
       print: values.print === true,
-      self: selfCommand(),
+      self: selfCommand([]),
     });
   }
   const name = unitName(flag("name"), profile);
@@ -82,7 +86,7 @@ export async function serviceCommand(argv: string[]): Promise<number> {
 
   const args = await serveArgs(values.sim === true, flag("config"), profile);
   const unit = unitText({
-    exec: [...selfCommand(), "serve", ...args],
+    exec: selfCommand(["serve", ...args]),
     profile,
     userUnit,
     workingDirectory: args[1] ? dirname(args[1]) : "~",
@@ -124,12 +128,6 @@ async function serveArgs(sim: boolean, configFlag: string | undefined, profile: 
   // Loading it now turns a typo into an error at install time instead of a service that restarts forever.
   await loadConfigFile(file, profile);
   return ["--config", file, ...(profile !== undefined ? ["--profile", profile] : [])];
-}
-
-/** How to start this same program again: the executable itself, or bun with the CLI's entry file. */
-function selfCommand(): string[] {
-  const compiled = /^(?:\/\$bunfs|B:[\\/]~BUN)/.test(import.meta.path);
-  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "main.ts")];
 }
 
 const HEADER = "# Written by `labdaemon service install`";

@@ -2,13 +2,17 @@
 // Manager through sc.exe (auto start, restarted after a failure), running `serve … --windows-service NAME`
 // (src/cli/windowsService.ts). Without the rights to do so it prints the exact commands to run from an
 // administrator's prompt instead; --print only prints them.
+import { win32 } from "node:path";
 import { UsageError } from "./args.ts";
+import { userDirectory } from "./userDirectory.ts";
 
 export interface WindowsServiceRequest {
   action: "install" | "uninstall";
   name: string;
-  /** The serve flags (install only). */
+  /** The serve flags (install only); paths in them absolute, as the service starts in C:\Windows\System32. */
   serveArgs: string[];
+  /** Where the service logs (install only): it has no console. */
+  logFile?: string;
   print: boolean;
   /** The executable to run (and, from source, bun with the entry file). */
   self: string[];
@@ -16,6 +20,14 @@ export interface WindowsServiceRequest {
 
 /** What Windows accepts as a service name that sc.exe can be given unquoted. */
 const SERVICE_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+
+/**
+ * The log file of service NAME: %LOCALAPPDATA%\labdaemon\logs\NAME.log. Install names the installing
+ * user's (where they will look); serve without --log-file falls back to that of the account it runs as.
+ */
+export function serviceLogFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return win32.join(userDirectory(env, "win32"), "logs", `${name}.log`);
+}
 
 /** One command-line argument as the Windows C runtime parses it back (CommandLineToArgvW rules). */
 export function quoteWindowsArg(arg: string): string {
@@ -32,7 +44,10 @@ export function scCommands(r: WindowsServiceRequest): string[][] {
       ["stop", r.name],
       ["delete", r.name],
     ];
-  const binPath = [...r.self, "serve", ...r.serveArgs, "--windows-service", r.name].map(quoteWindowsArg).join(" ");
+  const log = r.logFile !== undefined ? ["--log-file", r.logFile] : [];
+  const binPath = [...r.self, "serve", ...r.serveArgs, ...log, "--windows-service", r.name]
+    .map(quoteWindowsArg)
+    .join(" ");
   return [
     ["create", r.name, "binPath=", binPath, "start=", "auto", "DisplayName=", `labdaemon (${r.name})`],
     ["description", r.name, "labdaemon lab instrument server"],
@@ -68,7 +83,7 @@ export async function windowsServiceCommand(r: WindowsServiceRequest): Promise<n
   }
   console.log(
     r.action === "install"
-      ? `registered the Windows service ${r.name}\nthen: ${start}`
+      ? `registered the Windows service ${r.name}${r.logFile !== undefined ? ` (log: ${r.logFile})` : ""}\nthen: ${start}`
       : `removed the Windows service ${r.name}`,
   );
   return 0;

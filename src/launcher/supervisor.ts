@@ -1,9 +1,8 @@
 // The launcher's state: the configuration and its profiles, the servers it runs (one per profile at a
 // time) with the one timer that polls their health; orphans.ts keeps what an earlier launcher left.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { CONFIG_BASENAME, discoverConfig, type Discovery } from "../cli/config.ts";
+import { CONFIG_BASENAME, discoverConfig, type Discovery, type UserFolder, userConfigFolder } from "../cli/config.ts";
 import { HttpError } from "../server/errors.ts";
 import { configProblem, saveConfig } from "./configFile.ts";
 import { LogBuffer } from "./logBuffer.ts";
@@ -27,7 +26,7 @@ export interface SupervisorOptions {
   /** --config as given (relative to cwd). */
   configFlag?: string;
   cwd?: string;
-  /** Where ~/.labdaemon is looked for (default: $HOME). */
+  /** A home folder whose .labdaemon is looked in (default: the user's folder, %LOCALAPPDATA%\\labdaemon on Windows). */
   home?: string;
   runDir: string;
 }
@@ -43,14 +42,15 @@ export class Supervisor {
   private orphans!: Orphans;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly cwd: string;
-  private readonly home: string;
+  private readonly user: UserFolder;
   private readonly launcherTicks = startTicks(process.pid);
   private closed = false;
   private loadedMtime: number | null = null;
 
   private constructor(opts: SupervisorOptions) {
     this.cwd = opts.cwd ?? process.cwd();
-    this.home = opts.home ?? (process.env.HOME || homedir());
+    this.user =
+      opts.home !== undefined ? { dir: join(opts.home, ".labdaemon"), label: "~/.labdaemon" } : userConfigFolder();
     this.runDir = new RunDir(opts.runDir);
   }
 
@@ -61,7 +61,7 @@ export class Supervisor {
       flag: opts.configFlag,
       env: process.env.LABDAEMON_CONFIG || undefined,
       cwd: s.cwd,
-      home: s.home,
+      user: s.user,
     });
     if (found) {
       s.configFile = found.file;
@@ -76,8 +76,7 @@ export class Supervisor {
   searched(): string[] {
     const out: string[] = [];
     if (process.env.LABDAEMON_CONFIG) out.push(`$LABDAEMON_CONFIG (${process.env.LABDAEMON_CONFIG})`);
-    for (const dir of [this.cwd, join(this.home, ".labdaemon")])
-      for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
+    for (const dir of [this.cwd, this.user.dir]) for (const e of EXTENSIONS) out.push(join(dir, CONFIG_BASENAME + e));
     return out;
   }
 

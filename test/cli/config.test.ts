@@ -2,7 +2,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, discoverConfig, fromObject, loadConfigFile } from "../../src/cli/config.ts";
+import {
+  ConfigError,
+  discoverConfig,
+  fromObject,
+  loadConfigFile,
+  searchedPlaces,
+  userConfigFolder,
+} from "../../src/cli/config.ts";
 import { findJsonSyntaxError, lineColumn } from "../../src/files/jsonSyntax.ts";
 import { buildLab } from "../../src/cli/lab.ts";
 import { simLab } from "../../src/cli/simLab.ts";
@@ -29,24 +36,52 @@ describe("discovery", () => {
   test("--config, then LABDAEMON_CONFIG, then ./lab_servers.*, then ~/.labdaemon/lab_servers.*", () => {
     const cwd = join(dir, "cwd");
     const home = join(dir, "home");
+    const user = { dir: join(home, ".labdaemon"), label: "~/.labdaemon" } as const;
     mkdirSync(join(home, ".labdaemon"), { recursive: true });
     mkdirSync(cwd, { recursive: true });
-    expect(discoverConfig({ cwd, home })).toBeNull();
+    expect(discoverConfig({ cwd, user })).toBeNull();
     writeFileSync(join(home, ".labdaemon", "lab_servers.yaml"), "devices: {}\n");
-    expect(discoverConfig({ cwd, home })).toEqual({
+    expect(discoverConfig({ cwd, user })).toEqual({
       file: join(home, ".labdaemon", "lab_servers.yaml"),
       via: "~/.labdaemon",
     });
     writeFileSync(join(cwd, "lab_servers.json"), "{}");
-    expect(discoverConfig({ cwd, home })!.file).toBe(join(cwd, "lab_servers.json"));
+    expect(discoverConfig({ cwd, user })!.file).toBe(join(cwd, "lab_servers.json"));
     writeFileSync(join(cwd, "lab_servers.ts"), "export default {}");
-    expect(discoverConfig({ cwd, home })!.file).toBe(join(cwd, "lab_servers.ts"));
+    expect(discoverConfig({ cwd, user })!.file).toBe(join(cwd, "lab_servers.ts"));
     writeFileSync(join(cwd, "env.yaml"), "{}");
-    expect(discoverConfig({ cwd, home, env: "env.yaml" })).toEqual({
+    expect(discoverConfig({ cwd, user, env: "env.yaml" })).toEqual({
       file: join(cwd, "env.yaml"),
       via: "LABDAEMON_CONFIG",
     });
-    expect(discoverConfig({ cwd, home, env: "env.yaml", flag: "lab_servers.json" })!.via).toBe("--config");
+    expect(discoverConfig({ cwd, user, env: "env.yaml", flag: "lab_servers.json" })!.via).toBe("--config");
+  });
+
+  test("the user's folder is %LOCALAPPDATA%\\labdaemon on Windows and ~/.labdaemon on Linux", () => {
+    const windows = userConfigFolder({ LOCALAPPDATA: "C:\\Users\\ana\\AppData\\Local", HOME: "/home/ana" }, "win32");
+    expect(windows).toEqual({ dir: "C:\\Users\\ana\\AppData\\Local\\labdaemon", label: "%LOCALAPPDATA%\\labdaemon" });
+    expect(searchedPlaces(windows)).toBe(
+      "--config, $LABDAEMON_CONFIG, .\\lab_servers.*, %LOCALAPPDATA%\\labdaemon\\lab_servers.*",
+    );
+    const linux = userConfigFolder({ LOCALAPPDATA: "C:\\Users\\ana\\AppData\\Local", HOME: "/home/ana" }, "linux");
+    expect(linux).toEqual({ dir: "/home/ana/.labdaemon", label: "~/.labdaemon" });
+    expect(searchedPlaces(linux)).toBe("--config, $LABDAEMON_CONFIG, ./lab_servers.*, ~/.labdaemon/lab_servers.*");
+  });
+
+  test("a configuration in the Windows user's folder is found there and said to come from it", () => {
+    const cwd = join(dir, "win-cwd");
+    // Stands for C:\Users\ana\AppData\Local\labdaemon: discovery only reads the folder it is given.
+    const user = { dir: join(dir, "win-local", "labdaemon"), label: "%LOCALAPPDATA%\\labdaemon" } as const;
+    mkdirSync(cwd, { recursive: true });
+    mkdirSync(user.dir, { recursive: true });
+    writeFileSync(join(user.dir, "lab_servers.yaml"), "devices: {}\n");
+    // ~/.labdaemon is not looked in when the user's folder is elsewhere.
+    mkdirSync(join(dir, "win-home", ".labdaemon"), { recursive: true });
+    writeFileSync(join(dir, "win-home", ".labdaemon", "lab_servers.json"), "{}");
+    expect(discoverConfig({ cwd, user })).toEqual({
+      file: join(user.dir, "lab_servers.yaml"),
+      via: "%LOCALAPPDATA%\\labdaemon",
+    });
   });
 
   test("an explicit file that does not exist is an error, not a fallback", () => {

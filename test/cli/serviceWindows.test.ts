@@ -1,8 +1,10 @@
 // The Windows service commands and user directory, checked on Linux: what sc.exe is given and printed,
-// how arguments are quoted for the Windows C runtime, and where %LOCALAPPDATA% puts labdaemon's files.
+// how arguments are quoted for the Windows C runtime, where %LOCALAPPDATA% puts labdaemon's files, and where a
+// service's output goes.
 import { expect, test } from "bun:test";
-import { quoteWindowsArg, scCommands, scText } from "../../src/cli/serviceWindows.ts";
+import { quoteWindowsArg, scCommands, scText, serviceLogFile } from "../../src/cli/serviceWindows.ts";
 import { userDirectory } from "../../src/cli/userDirectory.ts";
+import { consoleToLog } from "../../src/cli/windowsService.ts";
 import { runDirectory } from "../../src/launcher/runDir.ts";
 
 test("install: sc.exe create runs serve with --windows-service, quoted as CommandLineToArgvW reads it back", () => {
@@ -10,12 +12,13 @@ test("install: sc.exe create runs serve with --windows-service, quoted as Comman
     action: "install",
     name: "labdaemon-optics",
     serveArgs: ["--config", "C:\\Lab Files\\lab.yaml", "--profile", "optics"],
+    logFile: "C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon-optics.log",
     print: true,
     self: ["C:\\Program Files\\labdaemon\\labdaemon.exe"],
   });
   expect(create!.slice(0, 3)).toEqual(["create", "labdaemon-optics", "binPath="]);
   expect(create![3]).toBe(
-    '"C:\\Program Files\\labdaemon\\labdaemon.exe" serve --config "C:\\Lab Files\\lab.yaml" --profile optics --windows-service labdaemon-optics',
+    '"C:\\Program Files\\labdaemon\\labdaemon.exe" serve --config "C:\\Lab Files\\lab.yaml" --profile optics --log-file C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon-optics.log --windows-service labdaemon-optics',
   );
   expect(create!.slice(4, 6)).toEqual(["start=", "auto"]);
   expect(scText(create!)).toStartWith(
@@ -30,6 +33,12 @@ test("install: sc.exe create runs serve with --windows-service, quoted as Comman
     "actions=",
     "restart/5000/restart/5000/restart/5000",
   ]);
+});
+
+test("a service logs to %LOCALAPPDATA%\\labdaemon\\logs\\NAME.log: it has no console", () => {
+  expect(serviceLogFile("labdaemon", { LOCALAPPDATA: "C:\\Users\\ana\\AppData\\Local" })).toBe(
+    "C:\\Users\\ana\\AppData\\Local\\labdaemon\\logs\\labdaemon.log",
+  );
 });
 
 test("uninstall stops then deletes; a name sc.exe could misread is a usage error", () => {
@@ -60,4 +69,20 @@ test("the user directory is %LOCALAPPDATA%\\labdaemon on Windows and ~/.labdaemo
   expect(runDirectory({ HOME: "/home/ana", XDG_RUNTIME_DIR: "/run/user/1000" }, "linux")).toBe(
     "/run/user/1000/labdaemon",
   );
+});
+
+test("once connected, what a service prints goes to its log: console.log at INFO, console.error at ERROR", () => {
+  const lines: string[] = [];
+  const sink = { write: (l: string) => void lines.push(l), flush() {}, close() {} };
+  const saved = { log: console.log, info: console.info, error: console.error, warn: console.warn };
+  try {
+    consoleToLog(sink, "text");
+    console.log("labdaemon serving on http://%s:%d", "127.0.0.1", 5000);
+    console.error("labdaemon: SIGTERM, shutting down");
+  } finally {
+    Object.assign(console, saved);
+  }
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ INFO +labdaemon serving on http:\/\/127\.0\.0\.1:5000\n$/);
+  expect(lines[1]).toMatch(/ ERROR labdaemon: SIGTERM, shutting down\n$/);
 });

@@ -1,14 +1,17 @@
 // dist/labdaemon.exe under wine (`npm run test:windows`, which builds it first): the executable starts,
 // serves the simulated lab on loopback, loads its addon (the simulated DAQ streams through it), reaches a
 // simulator on the Linux side over a socket, loads a VISA library with LoadLibrary, lists COM ports, and
-// refuses to pose as a service outside the Service Control Manager.
+// refuses to pose as a service outside the Service Control Manager, and finds the configuration in
+// %LOCALAPPDATA%\\labdaemon.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { readEvents } from "../e2e/support.ts";
 import { dmm } from "../support/simDevices.ts";
-import { prepare, runExe, shutDownWine, startExe, wineMissing, type Started } from "./wine.ts";
+import { linuxPath, prepare, runExe, runWine, shutDownWine, startExe, wineMissing, type Started } from "./wine.ts";
 
 // Wine starts slowly (seconds per process; a new prefix ~15 s): generous bounds, never speed checks.
 const WINE_MS = 180_000;
@@ -141,11 +144,30 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
       const printed = await runExe(["service", "install", "--sim", "--print"]);
       expect(printed.exitCode).toBe(0);
       expect(printed.stdout).toMatch(
-        /^sc\.exe create labdaemon binPath= ".*labdaemon\.exe.* serve --sim --windows-service labdaemon" start= auto/m,
+        /^sc\.exe create labdaemon binPath= "[^ "]*\\labdaemon\.exe serve --sim --log-file .*\\labdaemon\\logs\\labdaemon\.log --windows-service labdaemon" start= auto/m,
       );
       const served = await runExe(["serve", "--sim", "--port", "0", "--windows-service", "labdaemon"]);
       expect(served.exitCode).toBe(1);
       expect(served.stderr).toContain("not started by the Service Control Manager");
+    },
+    WINE_MS,
+  );
+
+  test(
+    "with nothing in the current folder, the configuration is found in %LOCALAPPDATA%\\labdaemon",
+    async () => {
+      const local = (await runWine(["cmd.exe", "/c", "echo %LOCALAPPDATA%"])).stdout.trim();
+      const folder = join(linuxPath(local), "labdaemon");
+      mkdirSync(folder, { recursive: true });
+      const file = join(folder, "lab_servers.json");
+      writeFileSync(file, JSON.stringify({ name: "from LOCALAPPDATA", devices: {} }));
+      try {
+        const r = await runExe(["profiles"]);
+        expect(r.stdout).toContain("\\AppData\\Local\\labdaemon\\lab_servers.json (via %LOCALAPPDATA%\\labdaemon)");
+        expect(r.exitCode).toBe(0);
+      } finally {
+        rmSync(file);
+      }
     },
     WINE_MS,
   );

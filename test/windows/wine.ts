@@ -43,8 +43,13 @@ export interface Ran {
 }
 
 /** labdaemon.exe ARGS to completion. Windows sees the environment through wine (WINEDLLOVERRIDES etc.). */
-export async function runExe(args: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
-  const proc = Bun.spawn([WINE!, join(SCRATCH, "labdaemon.exe"), ...args], {
+export function runExe(args: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
+  return runWine([join(SCRATCH, "labdaemon.exe"), ...args], extraEnv);
+}
+
+/** A Windows program (a path, or a name wine finds in C:\Windows\System32 such as sc.exe) to completion. */
+export async function runWine(command: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
+  const proc = Bun.spawn([WINE!, ...command], {
     cwd: SCRATCH,
     env: env(extraEnv),
     stdout: "pipe",
@@ -112,10 +117,37 @@ export async function startExe(args: string[], ready: RegExp, timeoutMs = 120_00
   };
 }
 
+const WINESERVER = ["/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) =>
+  existsSync(p),
+);
+
 /** Ends this prefix's wineserver and whatever still runs in it (only ours: the prefix is ours). */
 export async function shutDownWine(): Promise<void> {
-  const server = ["/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver", "/usr/bin/wineserver"].find((p) =>
-    existsSync(p),
-  );
-  if (server) await $`${server} -k`.env(env()).quiet().nothrow();
+  if (WINESERVER) await $`${WINESERVER} -k`.env(env()).quiet().nothrow();
+}
+
+/**
+ * Restarts this prefix's wineserver as persistent. Wine shuts a prefix down a few seconds after its last
+ * ordinary process exits, and services with it (a service process counts as a system process): a service
+ * started by `sc.exe start` would get SERVICE_CONTROL_SHUTDOWN moments after sc.exe returns.
+ */
+export async function keepWineUp(): Promise<void> {
+  if (!WINESERVER) throw new Error("wineserver is not installed");
+  await shutDownWine();
+  await $`${WINESERVER} -w`.env(env()).quiet().nothrow();
+  // It stays on in the background holding whatever output it was given: none, or reading it would never end.
+  const server = Bun.spawn([WINESERVER, "-p"], { env: env(), stdio: ["ignore", "ignore", "ignore"] });
+  if ((await server.exited) !== 0) throw new Error(`wineserver -p exited with ${server.exitCode}`);
+  // Booted the same way: services.exe and the services it starts keep the output of the process that
+  // booted the prefix, and a test reading a program's output to its end would wait for the prefix to end.
+  const boot = Bun.spawn([WINE!, "wineboot.exe"], { env: env(), stdio: ["ignore", "ignore", "ignore"] });
+  if ((await boot.exited) !== 0) throw new Error(`wineboot exited with ${boot.exitCode}`);
+}
+
+/** A Windows path in this prefix (C:\…, or Z:\… for the Linux root) as a Linux path. */
+export function linuxPath(windowsPath: string): string {
+  const m = /^([A-Za-z]):\\(.*)$/.exec(windowsPath);
+  if (!m) throw new Error(`not an absolute Windows path: ${windowsPath}`);
+  const rest = m[2]!.split("\\").join("/");
+  return m[1]!.toUpperCase() === "Z" ? `/${rest}` : join(PREFIX, `drive_${m[1]!.toLowerCase()}`, rest);
 }
