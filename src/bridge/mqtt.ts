@@ -8,8 +8,6 @@ import pkg from "../../package.json" with { type: "json" };
 import type { StreamInfo } from "../core/streamHub.ts";
 import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
-import { envelope } from "../server/errors.ts";
-import { clip } from "../core/clip.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
 import { runCommand } from "./commands.ts";
 import { Outbox } from "./outbox.ts";

@@ -60,9 +60,11 @@ function tree(name: string): string {
 async function build(
   root: string,
   args: string[] = ["--native"],
+  env?: Record<string, string | undefined>,
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn([process.execPath, "build.ts", ...args], {
     cwd: root,
+    env,
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
@@ -224,6 +226,24 @@ describe.skipIf(!canBuild)("bun build.ts says what it is doing", () => {
     },
     BUILD_MS * 2,
   );
+});
+
+describe("bun build.ts --target windows-x64", () => {
+  // PATH without the mingw-w64 tools: a flag check that let the build start fails at once instead of
+  // fetching the Windows runtime.
+  const noTools = { ...process.env, PATH: "/nonexistent" };
+
+  test("refuses the flags of a Linux build it would leave out: --native, --bench, --build-dir", async () => {
+    const root = tree("target");
+    for (const flags of [["--native"], ["--bench"], ["--native", "--build-dir", join(dir, "x")]]) {
+      const r = await build(root, ["--target", "windows-x64", ...flags], noTools);
+      expect({ flags, exitCode: r.exitCode }).toEqual({ flags, exitCode: 2 });
+      expect(r.stderr).toStartWith(
+        "build: --target windows-x64 builds the whole executable: it takes no --native, --bench or --build-dir\n",
+      );
+    }
+    expect(existsSync(join(root, "build"))).toBe(false);
+  });
 });
 
 describe("foreignCache", () => {

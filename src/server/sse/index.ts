@@ -14,9 +14,6 @@ import type { DeviceStreamStats } from "./stats.ts";
 import { TaskFeed } from "./taskFeed.ts";
 import { clip } from "../../core/clip.ts";
 
-export type { PayloadEncoding } from "../json.ts";
-export type { ClientStats, DeviceStreamStats } from "./stats.ts";
-
 export interface SseOptions {
   /** Keep-alive comment interval, ms (default 15000; 0 disables). */
   keepAliveMs?: number;
