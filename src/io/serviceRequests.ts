@@ -61,10 +61,11 @@ export class ServiceRequests {
   }
 
   #enable(): Promise<void> {
-    if (this.#enabled) return this.#enabled;
+    // The session first: a closed instrument refuses even when requests were enabled before it closed.
     const s = this.session();
     if (!s)
       return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
+    if (this.#enabled) return this.#enabled;
     const deliver = (stb: number | null): void => {
       for (const h of [...this.#handlers]) h(stb);
     };

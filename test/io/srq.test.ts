@@ -7,7 +7,7 @@ import { serveVxi11, type Vxi11Sim } from "../../drivers/sim/scpi/vxi11Server.ts
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { HislipSimServer } from "../../drivers/sim/scpi/hislipServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
-import { DeviceConfigurationError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { DeviceConfigurationError, DeviceNotConnectedError, DeviceTimeoutError } from "../../src/core/errors.ts";
 
 const meter = {
   dialogues: [{ q: "*IDN?", r: "LabDaemon,SlowMeter,1,1.0" }],
@@ -86,6 +86,15 @@ for (const [name, resource] of [
       await third;
       expect(bytes.length).toBe(2);
       await inst.close();
+    });
+
+    test("after close, onServiceRequest and waitForServiceRequest refuse: DeviceNotConnectedError", async () => {
+      const inst = await rm.open(resource());
+      const off = await inst.onServiceRequest(() => undefined);
+      off();
+      await inst.close();
+      await expect(inst.onServiceRequest(() => undefined)).rejects.toBeInstanceOf(DeviceNotConnectedError);
+      await expect(inst.waitForServiceRequest({ timeoutMs: 10_000 })).rejects.toBeInstanceOf(DeviceNotConnectedError);
     });
 
     test("without *SRE enabling it, *OPC raises no request: a DeviceTimeoutError naming the resource", async () => {
