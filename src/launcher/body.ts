@@ -1,6 +1,7 @@
 // Request bodies the launcher's API reads: at most MAX_BODY_BYTES, refused with the error envelope (413)
 // before more is read; JSON objects for commands, UTF-8 text for configurations.
 import { HttpError } from "../server/errors.ts";
+import { clip } from "../core/clip.ts";
 
 /** Bodies the API takes are small JSON or a configuration file (at most MAX_CONFIG_BYTES). */
 export const MAX_BODY_BYTES = 16 << 20;
@@ -72,9 +73,14 @@ export async function configTextBody(req: Request, limit: number): Promise<strin
       ?.slice(8)
       .replace(/"/g, "");
     if (!TEXT_TYPES.test(media ?? "") || (charset !== undefined && charset !== "utf-8" && charset !== "utf8"))
-      throw new HttpError(415, "UnsupportedMediaType", `the body must be UTF-8 text (text/plain), not ${type}`, {
-        content_type: type,
-      });
+      throw new HttpError(
+        415,
+        "UnsupportedMediaType",
+        `the body must be UTF-8 text (text/plain), not ${clip(type, 100)}`,
+        {
+          content_type: clip(type, 100),
+        },
+      );
   }
   return textBody(req, limit);
 }

@@ -282,7 +282,7 @@ export function taskRoutes(ctx: RouteContext) {
         try {
           outcome = await within(h.setParameter(key, b.value), ctx.parameterTimeoutMs);
         } catch (err) {
-          throw parameterFailure(err, what, { task_id: h.taskId, key });
+          throw parameterFailure(err, what, { task_id: h.taskId, key: clip(key, 80) });
         }
         if (outcome === TIMED_OUT)
           throw parameterTimeout(what, ctx.parameterTimeoutMs, { task_id: h.taskId, key: clip(key, 80) });
