@@ -3,14 +3,16 @@
 // deadline from the moment it starts (requestQueue.ts). Framing (termination, exact counts, IEEE 488.2
 // blocks) and the recovery rules follow native/io/session.cc: a timed-out read or write clears the
 // interface before the next request; an answer that cannot be framed is dropped with a device clear.
+// A query made while nothing runs, on a transport that frames in its data callback (SOCKET), takes the
+// fast path: written at once and framed by a reader (frameReaders.ts) that settles the caller itself.
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
+import { BlockReader, DIRECT_ABOVE, LineReader, type ReaderHost, type SessionReader } from "./frameReaders.ts";
 import type { NetTransport } from "./netTransport.ts";
 import { RequestQueue } from "./requestQueue.ts";
 
 const ENC_UTF8 = 1,
   ENC_LATIN1 = 2;
-const DIRECT_ABOVE = 65536;
 const utf8 = new TextEncoder();
 
 export class NetSession implements HandOverSession {
@@ -21,6 +23,8 @@ export class NetSession implements HandOverSession {
   #clearPending = false;
   #lastTakeEnded = false;
   #termCache = new Map<string, Uint8Array | number>();
+  readonly #line: LineReader | null = null;
+  readonly #block: BlockReader | null = null;
 
   /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
   constructor(given: string, canonical: string, transport: NetTransport) {
@@ -28,6 +32,19 @@ export class NetSession implements HandOverSession {
     this.resource = canonical;
     this.interfaceType = transport.interfaceType;
     this.#t = transport;
+    if (transport.readFrame) {
+      const host: ReaderHost = {
+        take: (n, skip, enc) => this.#take(n, skip, enc),
+        general: (r) => this.#general(r),
+        failure: (e) => {
+          this.#note(e);
+          return this.#q.callerError(e);
+        },
+        finished: () => this.#q.finished(),
+      };
+      this.#line = new LineReader(host);
+      this.#block = new BlockReader(host);
+    }
   }
 
   open(timeoutMs: number): Promise<void> {
@@ -62,6 +79,8 @@ export class NetSession implements HandOverSession {
   ): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
     const t = this.#term(term);
+    const d = this.#line ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return this.#fast(this.#line!, bytes, t, maxBytes, enc, d);
     return this.#q.submit(timeoutMs, (d) => {
       const sent = this.#writeQuery(bytes, d);
       return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
@@ -71,10 +90,64 @@ export class NetSession implements HandOverSession {
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
     const t = this.#term(term);
+    const d = bytes && this.#block ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return this.#fast(this.#block!, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
       if (bytes) await this.#writeQuery(bytes, d);
       return this.#readBlock(t, maxBytes, d);
     });
+  }
+
+  // The idle fast path (the queue marked busy by begin()): the usual case — open, nothing stray to drop,
+  // the command taken by the kernel at once — hands the reader to the transport; anything else runs the
+  // request the general way with the same deadline.
+  #fast(
+    r: SessionReader,
+    bytes: Uint8Array | string,
+    term: Uint8Array | number,
+    maxBytes: number,
+    enc: number,
+    d: number,
+  ): Promise<string | Uint8Array> {
+    const t = this.#t;
+    if (!this.#ready()) return this.#slow(r.kind, bytes, term, maxBytes, enc, d);
+    t.rx.reset();
+    const dropped = t.discardInput();
+    if (dropped) return this.#slow(r.kind, bytes, term, maxBytes, enc, d, dropped);
+    let rest: Promise<void> | void;
+    try {
+      rest = t.write(bytes, d);
+    } catch (e) {
+      this.#note(e);
+      this.#q.finished();
+      return Promise.reject(this.#q.callerError(e));
+    }
+    if (rest) return this.#slow(r.kind, null, term, maxBytes, enc, d, rest.catch((e) => this.#failed(e)));
+    const p = r.start(term, maxBytes, enc, d);
+    t.readFrame!(r, d);
+    return p;
+  }
+
+  // A fast-path request the general way: after `before`, write `bytes` (unless null) and read.
+  #slow(
+    kind: "line" | "block",
+    bytes: Uint8Array | string | null,
+    term: Uint8Array | number,
+    maxBytes: number,
+    enc: number,
+    d: number,
+    before?: Promise<void>,
+  ): Promise<string | Uint8Array> {
+    return this.#q.runStarted(async (d) => {
+      if (before) await before;
+      if (bytes !== null) await this.#writeQuery(bytes, d);
+      return kind === "line" ? this.#readUntil(term, maxBytes, d, enc) : this.#readBlock(term, maxBytes, d);
+    }, d);
+  }
+
+  // A fast-path request finished the general way, from what the transport has buffered.
+  #general(r: SessionReader): Promise<string | Uint8Array> {
+    return this.#slow(r.kind, null, r.term, r.maxBytes, r.enc, r.deadline);
   }
 
   clear(timeoutMs: number): Promise<void> {
@@ -205,6 +278,11 @@ export class NetSession implements HandOverSession {
   // A broken connection closes (the next request reconnects); a timeout gives up the message: what came
   // of it is dropped, and its late rest is cleared before the next request.
   #failed(e: unknown): never {
+    this.#note(e);
+    throw e;
+  }
+
+  #note(e: unknown): void {
     if (e instanceof NetIoError) {
       if (e.kind === "connection") this.#fail();
       else if (e.kind === "timeout") {
@@ -212,7 +290,6 @@ export class NetSession implements HandOverSession {
         this.#clearPending = true;
       }
     }
-    throw e;
   }
 
   // Synchronous (undefined) in the usual case: open, nothing stray to drop, the command sent at once.

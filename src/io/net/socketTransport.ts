@@ -2,7 +2,7 @@
 // (clear drops pending input) and no locking.
 import { NetIoError } from "../ioErrors.ts";
 import type { NetTransport } from "./netTransport.ts";
-import { TcpLink } from "./tcpLink.ts";
+import { type FrameReader, TcpLink } from "./tcpLink.ts";
 
 export class SocketTransport implements NetTransport {
   readonly interfaceType = "SOCKET";
@@ -44,6 +44,10 @@ export class SocketTransport implements NetTransport {
 
   fill(deadline: number): Promise<void> {
     return this.#link.waitData(deadline);
+  }
+
+  readFrame(reader: FrameReader, deadline: number): void {
+    this.#link.read(reader, deadline);
   }
 
   async readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
