@@ -56,7 +56,9 @@ const deadline = () => performance.now() + 5000;
 
 test("small, fragmented and 3 MB replies are read whole, in step with their calls", async () => {
   const big = Buffer.alloc(3 << 20, 7);
-  const port = rpcServer((proc) => (proc === 1 ? Buffer.from("small") : proc === 2 ? Buffer.from("x".repeat(100)) : big));
+  const port = rpcServer((proc) =>
+    proc === 1 ? Buffer.from("small") : proc === 2 ? Buffer.from("x".repeat(100)) : big,
+  );
   const client = new RpcClient("127.0.0.1", port, 0x0607af, 1);
   await client.connect(deadline());
   for (let i = 0; i < 3; i++) {
@@ -70,7 +72,12 @@ test("small, fragmented and 3 MB replies are read whole, in step with their call
   }
   client.link.close();
   server!.stop(true);
-  const fragmented = new RpcClient("127.0.0.1", rpcServer(() => Buffer.from("y".repeat(100)), 16), 0x0607af, 1);
+  const fragmented = new RpcClient(
+    "127.0.0.1",
+    rpcServer(() => Buffer.from("y".repeat(100)), 16),
+    0x0607af,
+    1,
+  );
   await fragmented.connect(deadline());
   expect((await fragmented.call(2, new XdrOut().bytes(), deadline())).opaque().toString()).toBe("y".repeat(100));
   expect((await fragmented.call(2, new XdrOut().bytes(), deadline())).opaque().toString()).toBe("y".repeat(100));

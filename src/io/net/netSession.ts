@@ -122,7 +122,16 @@ export class NetSession implements HandOverSession {
       this.#q.finished();
       return Promise.reject(this.#q.callerError(e));
     }
-    if (rest) return this.#slow(r.kind, null, term, maxBytes, enc, d, rest.catch((e) => this.#failed(e)));
+    if (rest)
+      return this.#slow(
+        r.kind,
+        null,
+        term,
+        maxBytes,
+        enc,
+        d,
+        rest.catch((e) => this.#failed(e)),
+      );
     const p = r.start(term, maxBytes, enc, d);
     t.readFrame!(r, d);
     return p;
