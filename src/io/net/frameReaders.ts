@@ -7,6 +7,21 @@ import type { NetIoError } from "../ioErrors.ts";
 import type { RxBuffer } from "./rxBuffer.ts";
 import type { FrameReader } from "./tcpLink.ts";
 
+const utf8 = new TextEncoder();
+const terms = new Map<string, Uint8Array | number>();
+
+/** A read termination as the framing searches for it: one byte as a number, else its UTF-8 bytes. */
+export function termBytes(term: string): Uint8Array | number {
+  let t = terms.get(term);
+  if (t === undefined) {
+    const bytes = utf8.encode(term);
+    t = bytes.byteLength === 1 ? bytes[0]! : bytes;
+    if (terms.size >= 64) terms.clear(); // readRaw(term) may be given any number of different ones
+    terms.set(term, t);
+  }
+  return t;
+}
+
 /** Blocks from this size on are read straight into the caller's buffer by the general path. */
 export const DIRECT_ABOVE = 65536;
 

@@ -4,16 +4,14 @@
 // blocks) and the recovery rules follow native/io/session.cc: a timed-out read or write clears the
 // interface before the next request; an answer that cannot be framed is dropped with a device clear.
 // A query made while nothing runs, on a transport that frames in its data callback (SOCKET), takes the
-// fast path: written at once and framed by a reader (frameReaders.ts) that settles the caller itself.
+// fast path (fastPath.ts): written at once, framed by a reader that settles the caller in the callback.
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
-import { BlockReader, DIRECT_ABOVE, LineReader, type ReaderHost, type SessionReader } from "./frameReaders.ts";
+import { FastPath } from "./fastPath.ts";
+import { DIRECT_ABOVE, termBytes } from "./frameReaders.ts";
 import type { NetTransport } from "./netTransport.ts";
 import { RequestQueue } from "./requestQueue.ts";
-
-const ENC_UTF8 = 1,
-  ENC_LATIN1 = 2;
-const utf8 = new TextEncoder();
+import { decode } from "./rxBuffer.ts";
 
 export class NetSession implements HandOverSession {
   readonly resource: string;
@@ -22,9 +20,7 @@ export class NetSession implements HandOverSession {
   readonly #q: RequestQueue;
   #clearPending = false;
   #lastTakeEnded = false;
-  #termCache = new Map<string, Uint8Array | number>();
-  readonly #line: LineReader | null = null;
-  readonly #block: BlockReader | null = null;
+  readonly #fastPath: FastPath | null = null;
 
   /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
   constructor(given: string, canonical: string, transport: NetTransport) {
@@ -33,17 +29,14 @@ export class NetSession implements HandOverSession {
     this.interfaceType = transport.interfaceType;
     this.#t = transport;
     if (transport.readFrame) {
-      const host: ReaderHost = {
+      this.#fastPath = new FastPath({
+        transport,
+        queue: this.#q,
+        ready: () => this.#ready(),
+        note: (e) => this.#note(e),
         take: (n, skip, enc) => this.#take(n, skip, enc),
-        general: (r) => this.#general(r),
-        failure: (e) => {
-          this.#note(e);
-          return this.#q.callerError(e);
-        },
-        finished: () => this.#q.finished(),
-      };
-      this.#line = new LineReader(host);
-      this.#block = new BlockReader(host);
+        slow: (kind, bytes, term, maxBytes, enc, d, before) => this.#slow(kind, bytes, term, maxBytes, enc, d, before),
+      });
     }
   }
 
@@ -60,7 +53,7 @@ export class NetSession implements HandOverSession {
   }
 
   read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
-    return this.#q.submit(timeoutMs, (d) => this.#readUntil(this.#term(term), maxBytes, d, enc));
+    return this.#q.submit(timeoutMs, (d) => this.#readUntil(termBytes(term), maxBytes, d, enc));
   }
 
   readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
@@ -78,9 +71,10 @@ export class NetSession implements HandOverSession {
     enc: number,
   ): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
-    const t = this.#term(term);
-    const d = this.#line ? this.#q.begin(timeoutMs) : -1;
-    if (d >= 0) return this.#fast(this.#line!, bytes, t, maxBytes, enc, d);
+    const t = termBytes(term);
+    const f = this.#fastPath;
+    const d = f ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return f!.query(f!.line, bytes, t, maxBytes, enc, d);
     return this.#q.submit(timeoutMs, (d) => {
       const sent = this.#writeQuery(bytes, d);
       return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
@@ -89,55 +83,17 @@ export class NetSession implements HandOverSession {
 
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
-    const t = this.#term(term);
-    const d = bytes && this.#block ? this.#q.begin(timeoutMs) : -1;
-    if (d >= 0) return this.#fast(this.#block!, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
+    const t = termBytes(term);
+    const f = this.#fastPath;
+    const d = bytes && f ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return f!.query(f!.block, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
       if (bytes) await this.#writeQuery(bytes, d);
       return this.#readBlock(t, maxBytes, d);
     });
   }
 
-  // The idle fast path (the queue marked busy by begin()): the usual case — open, nothing stray to drop,
-  // the command taken by the kernel at once — hands the reader to the transport; anything else runs the
-  // request the general way with the same deadline.
-  #fast(
-    r: SessionReader,
-    bytes: Uint8Array | string,
-    term: Uint8Array | number,
-    maxBytes: number,
-    enc: number,
-    d: number,
-  ): Promise<string | Uint8Array> {
-    const t = this.#t;
-    if (!this.#ready()) return this.#slow(r.kind, bytes, term, maxBytes, enc, d);
-    t.rx.reset();
-    const dropped = t.discardInput();
-    if (dropped) return this.#slow(r.kind, bytes, term, maxBytes, enc, d, dropped);
-    let rest: Promise<void> | void;
-    try {
-      rest = t.write(bytes, d);
-    } catch (e) {
-      this.#note(e);
-      this.#q.finished();
-      return Promise.reject(this.#q.callerError(e));
-    }
-    if (rest)
-      return this.#slow(
-        r.kind,
-        null,
-        term,
-        maxBytes,
-        enc,
-        d,
-        rest.catch((e) => this.#failed(e)),
-      );
-    const p = r.start(term, maxBytes, enc, d);
-    t.readFrame!(r, d);
-    return p;
-  }
-
-  // A fast-path request the general way: after `before`, write `bytes` (unless null) and read.
+  // A request begun on the fast path, the general way: after `before`, write `bytes` (unless null), read.
   #slow(
     kind: "line" | "block",
     bytes: Uint8Array | string | null,
@@ -152,11 +108,6 @@ export class NetSession implements HandOverSession {
       if (bytes !== null) await this.#writeQuery(bytes, d);
       return kind === "line" ? this.#readUntil(term, maxBytes, d, enc) : this.#readBlock(term, maxBytes, d);
     }, d);
-  }
-
-  // A fast-path request finished the general way, from what the transport has buffered.
-  #general(r: SessionReader): Promise<string | Uint8Array> {
-    return this.#slow(r.kind, null, r.term, r.maxBytes, r.enc, r.deadline);
   }
 
   clear(timeoutMs: number): Promise<void> {
@@ -240,16 +191,6 @@ export class NetSession implements HandOverSession {
   /** Whether requests are queued or running (an acquisition taking the instrument over waits for none). */
   get busy(): boolean {
     return this.#q.running;
-  }
-
-  #term(term: string): Uint8Array | number {
-    let t = this.#termCache.get(term);
-    if (t === undefined) {
-      const bytes = utf8.encode(term);
-      t = bytes.byteLength === 1 ? bytes[0]! : bytes;
-      this.#termCache.set(term, t);
-    }
-    return t;
   }
 
   // Connects when closed (a session whose peer went away reconnects); clears the interface first when
@@ -455,11 +396,4 @@ function bytesArg(data: string | Uint8Array): Uint8Array | string {
   if (typeof data === "string") return data;
   if (data instanceof Uint8Array) return data;
   throw new TypeError("data must be a string or a Uint8Array");
-}
-
-function decode(buf: Buffer | Uint8Array, enc: number, start = 0, end = buf.byteLength): string | Uint8Array {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (enc === ENC_UTF8) return b.toString("utf8", start, end);
-  if (enc === ENC_LATIN1) return b.toString("latin1", start, end);
-  return Buffer.from(b.subarray(start, end)); // a copy: the receive buffer is reused
 }
