@@ -1,6 +1,7 @@
 // ONC RPC replies over a real socket as the VXI-11 client reads them: small records framed in the data
 // callback, fragmented and huge ones by the general path, and no receive buffer kept large between calls.
 import { afterEach, expect, test } from "bun:test";
+import { NetIoError } from "../../src/io/ioErrors.ts";
 import type { TCPSocketListener } from "bun";
 import { RpcClient, XdrOut } from "../../src/io/net/oncRpcClient.ts";
 import { RxBuffer } from "../../src/io/net/rxBuffer.ts";
@@ -27,6 +28,12 @@ function rpcServer(body: (proc: number) => Buffer, fragment = Infinity): number 
           if (s.data.got.byteLength < 4 + len) return;
           const call = s.data.got.subarray(4, 4 + len);
           s.data.got = s.data.got.subarray(4 + len);
+          const proc = call.readUInt32BE(20);
+          if (proc === 6) continue; // never answered
+          if (proc === 5) {
+            s.write(Buffer.from([0x80, 0, 0, 100, 1, 2, 3])); // a record of 100 bytes, cut off after 3
+            continue;
+          }
           const reply = new XdrOut()
             .u32(call.readUInt32BE(0)) // xid
             .u32(1) // REPLY
@@ -97,4 +104,23 @@ test("a receive buffer grown for a huge answer is let go once it empties; an ord
   const kept = rx.buf;
   rx.reset();
   expect(rx.buf).toBe(kept);
+});
+
+test("a call nobody answers times out with the stream kept; a reply cut off mid-record closes it", async () => {
+  const client = new RpcClient(
+    "127.0.0.1",
+    rpcServer(() => Buffer.from("ok")),
+    0x0607af,
+    1,
+  );
+  await client.connect(deadline());
+  const silent = await client.call(6, new XdrOut().bytes(), performance.now() + 100).catch((e) => e);
+  expect(silent).toBeInstanceOf(NetIoError);
+  expect(silent.kind).toBe("timeout");
+  expect(client.link.isOpen).toBe(true);
+  expect((await client.call(1, new XdrOut().bytes(), deadline())).opaque().toString()).toBe("ok");
+  const cut = await client.call(5, new XdrOut().bytes(), performance.now() + 100).catch((e) => e);
+  expect(cut).toBeInstanceOf(NetIoError);
+  expect(cut.kind).toBe("timeout");
+  expect(client.link.isOpen).toBe(false); // its rest would have been read as the next reply's start
 });

@@ -205,6 +205,9 @@ class RecordReader implements FrameReader {
   }
 
   fail(e: NetIoError): void {
+    // Part of a reply cut off here would be read by the next call as the start of its own: the stream is
+    // out of step for good, so close it and let the next call reconnect (as readRecord does).
+    if (this.client.link.rx.buffered > 0) this.client.link.close(e);
     this.#settle().reject(e);
   }
 
