@@ -3,15 +3,15 @@
 // deadline from the moment it starts (requestQueue.ts). Framing (termination, exact counts, IEEE 488.2
 // blocks) and the recovery rules follow native/io/session.cc: a timed-out read or write clears the
 // interface before the next request; an answer that cannot be framed is dropped with a device clear.
+// A query made while nothing runs, on a transport that frames in its data callback (SOCKET), takes the
+// fast path (fastPath.ts): written at once, framed by a reader that settles the caller in the callback.
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
+import { FastPath } from "./fastPath.ts";
+import { DIRECT_ABOVE, termBytes } from "./frameReaders.ts";
 import type { NetTransport } from "./netTransport.ts";
 import { RequestQueue } from "./requestQueue.ts";
-
-const ENC_UTF8 = 1,
-  ENC_LATIN1 = 2;
-const DIRECT_ABOVE = 65536;
-const utf8 = new TextEncoder();
+import { decode } from "./rxBuffer.ts";
 
 export class NetSession implements HandOverSession {
   readonly resource: string;
@@ -20,7 +20,7 @@ export class NetSession implements HandOverSession {
   readonly #q: RequestQueue;
   #clearPending = false;
   #lastTakeEnded = false;
-  #termCache = new Map<string, Uint8Array | number>();
+  readonly #fastPath: FastPath | null = null;
 
   /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
   constructor(given: string, canonical: string, transport: NetTransport) {
@@ -28,6 +28,16 @@ export class NetSession implements HandOverSession {
     this.resource = canonical;
     this.interfaceType = transport.interfaceType;
     this.#t = transport;
+    if (transport.readFrame) {
+      this.#fastPath = new FastPath({
+        transport,
+        queue: this.#q,
+        ready: () => this.#ready(),
+        note: (e) => this.#note(e),
+        take: (n, skip, enc) => this.#take(n, skip, enc),
+        slow: (kind, bytes, term, maxBytes, enc, d, before) => this.#slow(kind, bytes, term, maxBytes, enc, d, before),
+      });
+    }
   }
 
   open(timeoutMs: number): Promise<void> {
@@ -43,7 +53,7 @@ export class NetSession implements HandOverSession {
   }
 
   read(term: string, maxBytes: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
-    return this.#q.submit(timeoutMs, (d) => this.#readUntil(this.#term(term), maxBytes, d, enc));
+    return this.#q.submit(timeoutMs, (d) => this.#readUntil(termBytes(term), maxBytes, d, enc));
   }
 
   readBytes(n: number, timeoutMs: number, enc: number): Promise<string | Uint8Array> {
@@ -61,7 +71,10 @@ export class NetSession implements HandOverSession {
     enc: number,
   ): Promise<string | Uint8Array> {
     const bytes = bytesArg(data);
-    const t = this.#term(term);
+    const t = termBytes(term);
+    const f = this.#fastPath;
+    const d = f ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return f!.query(f!.line, bytes, t, maxBytes, enc, d);
     return this.#q.submit(timeoutMs, (d) => {
       const sent = this.#writeQuery(bytes, d);
       return sent ? sent.then(() => this.#readUntil(t, maxBytes, d, enc)) : this.#readUntil(t, maxBytes, d, enc);
@@ -70,11 +83,31 @@ export class NetSession implements HandOverSession {
 
   queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
-    const t = this.#term(term);
+    const t = termBytes(term);
+    const f = this.#fastPath;
+    const d = bytes && f ? this.#q.begin(timeoutMs) : -1;
+    if (d >= 0) return f!.query(f!.block, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
       if (bytes) await this.#writeQuery(bytes, d);
       return this.#readBlock(t, maxBytes, d);
     });
+  }
+
+  // A request begun on the fast path, the general way: after `before`, write `bytes` (unless null), read.
+  #slow(
+    kind: "line" | "block",
+    bytes: Uint8Array | string | null,
+    term: Uint8Array | number,
+    maxBytes: number,
+    enc: number,
+    d: number,
+    before?: Promise<void>,
+  ): Promise<string | Uint8Array> {
+    return this.#q.runStarted(async (d) => {
+      if (before) await before;
+      if (bytes !== null) await this.#writeQuery(bytes, d);
+      return kind === "line" ? this.#readUntil(term, maxBytes, d, enc) : this.#readBlock(term, maxBytes, d);
+    }, d);
   }
 
   clear(timeoutMs: number): Promise<void> {
@@ -167,16 +200,6 @@ export class NetSession implements HandOverSession {
     return this.#q.running;
   }
 
-  #term(term: string): Uint8Array | number {
-    let t = this.#termCache.get(term);
-    if (t === undefined) {
-      const bytes = utf8.encode(term);
-      t = bytes.byteLength === 1 ? bytes[0]! : bytes;
-      this.#termCache.set(term, t);
-    }
-    return t;
-  }
-
   // Connects when closed (a session whose peer went away reconnects); clears the interface first when
   // a read or write timed out since. Done here, not at the timeout: a device clear sent to an instrument
   // that just stopped answering could hold the timed-out caller another round; here it counts against
@@ -212,6 +235,11 @@ export class NetSession implements HandOverSession {
   // A broken connection closes (the next request reconnects); a timeout gives up the message: what came
   // of it is dropped, and its late rest is cleared before the next request.
   #failed(e: unknown): never {
+    this.#note(e);
+    throw e;
+  }
+
+  #note(e: unknown): void {
     if (e instanceof NetIoError) {
       if (e.kind === "connection") this.#fail();
       else if (e.kind === "timeout") {
@@ -219,7 +247,6 @@ export class NetSession implements HandOverSession {
         this.#clearPending = true;
       }
     }
-    throw e;
   }
 
   // Synchronous (undefined) in the usual case: open, nothing stray to drop, the command sent at once.
@@ -376,11 +403,4 @@ function bytesArg(data: string | Uint8Array): Uint8Array | string {
   if (typeof data === "string") return data;
   if (data instanceof Uint8Array) return data;
   throw new TypeError("data must be a string or a Uint8Array");
-}
-
-function decode(buf: Buffer | Uint8Array, enc: number, start = 0, end = buf.byteLength): string | Uint8Array {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (enc === ENC_UTF8) return b.toString("utf8", start, end);
-  if (enc === ENC_LATIN1) return b.toString("latin1", start, end);
-  return Buffer.from(b.subarray(start, end)); // a copy: the receive buffer is reused
 }

@@ -1,6 +1,7 @@
 // What a NetSession needs from a network interface: the raw socket, VXI-11 and HiSLIP transports
 // implement it; the session frames messages and recovers from errors on top of it.
 import type { RxBuffer } from "./rxBuffer.ts";
+import type { FrameReader } from "./tcpLink.ts";
 
 export interface NetTransport {
   readonly rx: RxBuffer;
@@ -16,6 +17,8 @@ export interface NetTransport {
   write(data: Uint8Array | string, deadline: number): Promise<void> | void;
   /** Appends at least one byte (or an END mark) to rx. */
   fill(deadline: number, want: number): Promise<void>;
+  /** Where the transport frames in its data callback: hands `reader` each input until it takes its message. */
+  readFrame?(reader: FrameReader, deadline: number): void;
   /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
   readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
   /** Device clear where the interface has one; sockets drop pending input. */

@@ -2,13 +2,17 @@
 // portmapper lookup (program 100000, version 2, GETPORT) that VXI-11 starts with. One call at a time
 // per client: the session above runs its requests in order.
 import { NetIoError } from "../ioErrors.ts";
-import { TcpLink } from "./tcpLink.ts";
+import type { RxBuffer } from "./rxBuffer.ts";
+import { type FrameReader, TcpLink } from "./tcpLink.ts";
 
 const CALL = 0,
   REPLY = 1,
   MSG_ACCEPTED = 0,
   SUCCESS = 0;
 const MAX_RECORD = 64 << 20;
+/** Records up to this size are framed in the data callback; larger ones are read straight into their buffer. */
+const FRAME_IN_CALLBACK = 65536;
+const CALL_HEAD = 44; // record mark and the ten words of an AUTH_NONE call header
 const ACCEPT_STAT = ["SUCCESS", "PROG_UNAVAIL", "PROG_MISMATCH", "PROC_UNAVAIL", "GARBAGE_ARGS", "SYSTEM_ERR"];
 
 export class XdrOut {
@@ -71,6 +75,7 @@ export class XdrIn {
 export class RpcClient {
   readonly link: TcpLink;
   #xid = 0x4c440000; // "LD" in the high half: readable in packet captures
+  readonly #reader = new RecordReader(this);
 
   constructor(
     host: string,
@@ -88,24 +93,21 @@ export class RpcClient {
   /** Sends the call and resolves with a reader at its results. */
   async call(proc: number, args: Uint8Array, deadline: number): Promise<XdrIn> {
     const xid = (this.#xid = (this.#xid + 1) >>> 0);
-    const head = new XdrOut()
-      .u32(0)
-      .u32(xid)
-      .u32(CALL)
-      .u32(2)
-      .u32(this.prog)
-      .u32(this.vers)
-      .u32(proc)
-      .u32(0)
-      .u32(0)
-      .u32(0)
-      .u32(0);
-    const h = head.bytes();
-    h.writeUInt32BE((0x80000000 | (h.byteLength - 4 + args.byteLength)) >>> 0, 0);
-    const msg = Buffer.concat([h, args]);
-    await this.link.write(msg, deadline);
+    // One buffer, one write: the record mark, the call header (AUTH_NONE credential and verifier), the args.
+    const msg = Buffer.allocUnsafe(CALL_HEAD + args.byteLength);
+    msg.writeUInt32BE((0x80000000 | (CALL_HEAD - 4 + args.byteLength)) >>> 0, 0);
+    msg.writeUInt32BE(xid, 4);
+    msg.writeUInt32BE(CALL, 8);
+    msg.writeUInt32BE(2, 12);
+    msg.writeUInt32BE(this.prog, 16);
+    msg.writeUInt32BE(this.vers, 20);
+    msg.writeUInt32BE(proc, 24);
+    msg.fill(0, 28, CALL_HEAD);
+    msg.set(args, CALL_HEAD);
+    const sent = this.link.write(msg, deadline);
+    if (sent) await sent;
     for (;;) {
-      const r = new XdrIn(await this.#readRecord(deadline), 0);
+      const r = new XdrIn(await this.#reader.read(deadline), 0);
       if (r.u32() !== xid) {
         // The late answer to a call given up on.
         if (performance.now() >= deadline) throw noReply();
@@ -126,7 +128,7 @@ export class RpcClient {
   }
 
   // A record's fragments joined; a single-fragment record is a view on the received bytes (no copy).
-  async #readRecord(deadline: number): Promise<Buffer> {
+  async readRecord(deadline: number): Promise<Buffer> {
     const rx = this.link.rx;
     let parts: Buffer[] | null = null;
     let total = 0;
@@ -163,6 +165,56 @@ export class RpcClient {
       if (consumed) this.link.close(e instanceof NetIoError ? e : undefined);
       throw e;
     }
+  }
+}
+
+// The usual reply — one fragment, small — framed in the data callback, which settles the call's await
+// itself. It takes nothing before the record is whole, so anything else goes to readRecord as it is.
+class RecordReader implements FrameReader {
+  #resolve: ((b: Buffer | Promise<Buffer>) => void) | null = null;
+  #reject: ((e: unknown) => void) | null = null;
+  #deadline = 0;
+
+  constructor(readonly client: RpcClient) {}
+
+  read(deadline: number): Promise<Buffer> {
+    this.#deadline = deadline;
+    const p = new Promise<Buffer>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.client.link.read(this, deadline);
+    return p;
+  }
+
+  input(rx: RxBuffer): boolean {
+    if (rx.buffered < 4) return false;
+    const mark = rx.buf.readUInt32BE(rx.pos);
+    const len = mark & 0x7fffffff;
+    if ((mark & 0x80000000) === 0 || len > FRAME_IN_CALLBACK) {
+      this.#settle().resolve(this.client.readRecord(this.#deadline));
+      return true;
+    }
+    if (rx.buffered < 4 + len) return false;
+    const start = rx.pos + 4;
+    rx.pos = start + len;
+    const record = rx.buf.subarray(start, start + len);
+    if (rx.pos >= rx.len) rx.reset();
+    this.#settle().resolve(record);
+    return true;
+  }
+
+  fail(e: NetIoError): void {
+    // Part of a reply cut off here would be read by the next call as the start of its own: the stream is
+    // out of step for good, so close it and let the next call reconnect (as readRecord does).
+    if (this.client.link.rx.buffered > 0) this.client.link.close(e);
+    this.#settle().reject(e);
+  }
+
+  #settle(): { resolve: (b: Buffer | Promise<Buffer>) => void; reject: (e: unknown) => void } {
+    const out = { resolve: this.#resolve!, reject: this.#reject! };
+    this.#resolve = this.#reject = null;
+    return out;
   }
 }
 

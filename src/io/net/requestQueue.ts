@@ -59,6 +59,37 @@ export class RequestQueue {
     });
   }
 
+  /** The idle fast path: when nothing runs (and the request would be accepted), marks the queue busy and
+   * returns the request's deadline; the caller then settles it with finished() or hands it to
+   * runStarted(). -1 otherwise: submit() the request. */
+  begin(timeoutMs: number): number {
+    if (this.#running || this.#closed || !(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return -1;
+    this.#running = true;
+    return performance.now() + Math.ceil(timeoutMs);
+  }
+
+  /** Runs a request begun with begin() the general way: errors mapped, then the next in line. */
+  runStarted<T>(job: (deadline: number) => Promise<T>, deadline: number): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = job(deadline).then(undefined, this.#toError);
+    } catch (e) {
+      p = Promise.reject(this.callerError(e));
+    }
+    p.then(this.#next, this.#next);
+    return p;
+  }
+
+  /** A request begun with begin() has settled its caller: the next one in line runs now. */
+  finished(): void {
+    this.#next();
+  }
+
+  /** The error a caller receives for `e`. */
+  callerError(e: unknown): unknown {
+    return e instanceof NetIoError ? netDeviceError(e, this.#given) : e;
+  }
+
   #refuse<T>(timeoutMs: unknown): Promise<T> {
     return Promise.reject(checkWaitMs("timeoutMs", timeoutMs) ?? new RangeError(`timeoutMs: ${timeoutMs}`));
   }
@@ -68,7 +99,7 @@ export class RequestQueue {
     try {
       return job(performance.now() + Math.ceil(timeoutMs)).then(undefined, this.#toError);
     } catch (e) {
-      return Promise.reject(this.#toError(e));
+      return Promise.reject(this.callerError(e)); // a job that threw before its first await
     }
   }
 

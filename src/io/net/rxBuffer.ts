@@ -1,5 +1,5 @@
 // The bytes a session has received and not yet handed out: [pos, len) of `buf`, with the index where
-// the interface marked END (VXI-11 END; raw sockets never mark one).
+// the interface marked END (VXI-11 END; raw sockets never mark one); decode() hands bytes out.
 const EMPTY = Buffer.alloc(0);
 const MIN_GROW = 65536;
 // A buffer grown for one huge answer is given back when it empties (a big block must not stay pinned).
@@ -58,4 +58,15 @@ export class RxBuffer {
     this.buf.copy(grown, 0, 0, this.len);
     this.buf = grown;
   }
+}
+
+const ENC_UTF8 = 1,
+  ENC_LATIN1 = 2;
+
+/** buf[start, end) as UTF-8 (enc 1) or Latin-1 (2) text, or else a copy of the bytes. */
+export function decode(buf: Buffer | Uint8Array, enc: number, start = 0, end = buf.byteLength): string | Uint8Array {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (enc === ENC_UTF8) return b.toString("utf8", start, end);
+  if (enc === ENC_LATIN1) return b.toString("latin1", start, end);
+  return Buffer.from(b.subarray(start, end)); // a copy: the receive buffer is reused
 }

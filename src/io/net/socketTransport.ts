@@ -1,13 +1,15 @@
 // TCPIP::host::port::SOCKET on the event loop: a raw SCPI byte stream. It has no END, no device clear
-// (clear drops pending input) and no locking.
+// (clear drops pending input; after a command cut short, it reconnects) and no locking.
 import { NetIoError } from "../ioErrors.ts";
 import type { NetTransport } from "./netTransport.ts";
-import { TcpLink } from "./tcpLink.ts";
+import { type FrameReader, TcpLink } from "./tcpLink.ts";
 
 export class SocketTransport implements NetTransport {
   readonly interfaceType = "SOCKET";
   readonly #link: TcpLink;
   #strayInput = false;
+  /** A write timed out with part of a command sent: the instrument holds a fragment of it. */
+  #cutShort = false;
 
   /** `maxUnread`: input nobody asked for beyond this pauses the socket (the kernel holds the rest). */
   constructor(host: string, port: number, maxUnread: number) {
@@ -23,6 +25,7 @@ export class SocketTransport implements NetTransport {
   }
 
   open(deadline: number): Promise<void> {
+    this.#cutShort = false;
     return this.#link.connect(deadline);
   }
 
@@ -39,11 +42,21 @@ export class SocketTransport implements NetTransport {
   write(data: Uint8Array | string, deadline: number): Promise<void> | void {
     // Anything written may be answered whether or not a read follows (see discardInput).
     this.#strayInput = true;
-    return this.#link.write(data, deadline);
+    const rest = this.#link.write(data, deadline);
+    return rest?.catch(this.#writeFailed);
   }
+
+  readonly #writeFailed = (e: unknown): never => {
+    if (e instanceof NetIoError && e.kind === "timeout") this.#cutShort = true;
+    throw e;
+  };
 
   fill(deadline: number): Promise<void> {
     return this.#link.waitData(deadline);
+  }
+
+  readFrame(reader: FrameReader, deadline: number): void {
+    this.#link.read(reader, deadline);
   }
 
   async readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
@@ -51,7 +64,17 @@ export class SocketTransport implements NetTransport {
     return false;
   }
 
-  async clear(): Promise<void> {
+  // A raw socket has no device clear. Dropping input is enough after a timed-out read; after a command
+  // cut short the instrument holds its first part, which the next command would be appended to: only
+  // a new connection discards it (the instrument's parser state belongs to the connection).
+  async clear(deadline: number): Promise<void> {
+    if (this.#cutShort) {
+      this.#link.close();
+      this.#strayInput = false;
+      await this.#link.connect(deadline);
+      this.#cutShort = false;
+      return;
+    }
     await this.discardInput();
   }
 

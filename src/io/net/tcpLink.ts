@@ -1,6 +1,7 @@
 // One TCP connection on bun's event loop: received bytes go into an RxBuffer (or straight into the
-// destination of a large read), and a caller awaits "more bytes" with a deadline. No thread is involved:
-// the answer wakes the JS thread once, where a native session thread would be woken and then wake it.
+// destination of a large read), and a caller awaits "more bytes" with a deadline, or hands in a
+// FrameReader that frames its message in the data callback itself. No thread is involved: the answer
+// wakes the JS thread once, where a native session thread would be woken and then wake it.
 import type { Socket } from "bun";
 import { getSystemErrorMessage } from "node:util";
 import { NetIoError } from "../ioErrors.ts";
@@ -17,6 +18,15 @@ interface Waiter {
   reject: (e: NetIoError) => void;
   deadline: number;
   what: string;
+}
+
+/** Frames one message from the received bytes, called in the data callback (no turn of the event loop
+ * between the bytes arriving and the caller's promise settling). */
+export interface FrameReader {
+  /** Looks at rx (now, then after each input): true when it took its message and settled its caller. */
+  input(rx: RxBuffer): boolean;
+  /** The deadline passed, or the link closed or broke: the reader is dropped. */
+  fail(e: NetIoError): void;
 }
 
 /** A large read in progress: bytes go straight into `dest` until it holds `need`. */
@@ -52,6 +62,8 @@ export class TcpLink {
   #socket: Socket<undefined> | null = null;
   #waiter: Waiter | null = null;
   #drain: Waiter | null = null;
+  #reader: FrameReader | null = null;
+  #readerDeadline = 0;
   #direct: Direct | null = null;
   #paused = false;
   #closedBy: NetIoError | null = null;
@@ -184,6 +196,21 @@ export class TcpLink {
     return this.#wait("data", deadline, `read from ${this.where}`);
   }
 
+  /** Hands `reader` each input until it takes its message, or fails it at `deadline` (or when the link
+   * breaks). It may start the next read from inside `input`. */
+  read(reader: FrameReader, deadline: number): void {
+    const s = this.#live();
+    if (this.#paused) {
+      this.#paused = false;
+      s.resume();
+    }
+    if (this.rx.buffered > 0 && reader.input(this.rx)) return;
+    if (deadline <= performance.now()) return reader.fail(timeoutError(`read from ${this.where}`));
+    this.#reader = reader;
+    this.#readerDeadline = deadline;
+    this.#arm(deadline);
+  }
+
   /** Reads exactly `dest.byteLength - have` more bytes into `dest`, first from the buffer, then the socket. */
   async readInto(dest: Uint8Array, have: number, deadline: number): Promise<void> {
     const rx = this.rx;
@@ -228,6 +255,16 @@ export class TcpLink {
       if (d.have < d.dest.byteLength) return;
     } else {
       this.rx.append(chunk);
+      const r = this.#reader;
+      if (r) {
+        // Cleared first: the reader may start the next read from inside input().
+        this.#reader = null;
+        if (r.input(this.rx)) {
+          if (!this.#reader && !this.#waiter && !this.#drain) this.#timer?.unref();
+        } else if (!this.#reader) this.#reader = r;
+        this.onInput?.();
+        return;
+      }
       if (this.rx.buffered > this.pauseAbove && !this.#waiter) {
         this.#paused = true;
         s.pause();
@@ -288,6 +325,13 @@ export class TcpLink {
     this.#timer = null;
     this.#timerAt = Infinity;
     const now = performance.now();
+    const r = this.#reader;
+    if (r) {
+      if (this.#readerDeadline <= now) {
+        this.#reader = null;
+        r.fail(timeoutError(`read from ${this.where}`));
+      } else this.#arm(this.#readerDeadline);
+    }
     for (const kind of ["data", "drain"] as const) {
       const w = kind === "data" ? this.#waiter : this.#drain;
       if (!w) continue;
@@ -304,14 +348,16 @@ export class TcpLink {
     if (!w) return;
     if (kind === "data") this.#waiter = null;
     else this.#drain = null;
-    if (!this.#waiter && !this.#drain) this.#timer?.unref();
+    if (!this.#waiter && !this.#drain && !this.#reader) this.#timer?.unref();
     w.resolve();
   }
 
   #fail(err: NetIoError): void {
     const waiting = [this.#waiter, this.#drain];
-    this.#waiter = this.#drain = null;
+    const r = this.#reader;
+    this.#waiter = this.#drain = this.#reader = null;
     this.#timer?.unref();
     for (const w of waiting) w?.reject(err);
+    r?.fail(err);
   }
 }
