@@ -133,6 +133,9 @@ export async function shutDownWine(): Promise<void> {
  */
 export async function keepWineUp(): Promise<void> {
   if (!WINESERVER) throw new Error("wineserver is not installed");
+  // On a fresh clone the prefix does not exist yet, and wineserver refuses a prefix it cannot chdir to;
+  // wineboot below fills an empty one.
+  mkdirSync(PREFIX, { recursive: true });
   await shutDownWine();
   await $`${WINESERVER} -w`.env(env()).quiet().nothrow();
   // It stays on in the background holding whatever output it was given: none, or reading it would never end.
