@@ -1,12 +1,14 @@
 // Instrument I/O speed: our query() (event loop) against a blocking C client on the same simulator, in
 // the same run, with pyvisa-py and the native session-thread path beside it; 8 instruments in parallel;
-// binary blocks; native acquisition. The last line is the summary of the three goal ratios.
+// binary blocks; native acquisition. A bare Bun.connect loop (bench/_bareClient.ts: write, frame in the data
+// callback, resolve) runs in the same rounds as the floor an event-loop client can reach. The last line is the summary of the three goal ratios.
 // The simulator is a small C epoll server (bench/_visa_sim.c) so the clients are what is measured.
 // Usage: bun bench/visa.ts [--quick]
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ResourceManager, SampleRing } from "../src/io/index.ts";
 import { pythonWithPyvisa, pyvisaClient } from "../test/support/pyvisa.ts";
+import { Bare } from "./_bareClient.ts";
 
 const quick = process.argv.includes("--quick");
 const N = quick ? 3000 : 20000;
@@ -35,6 +37,8 @@ try {
   const inst = await rm.open(resources[0]!);
   const nativeRm = new ResourceManager({ netIo: "native" });
   const nat = await nativeRm.open(resources[2]!);
+  const bare = new Bare();
+  await bare.connect(ports[3]!);
   const hopSession = nat.leaseNativeSession();
   const session = hopSession.session as unknown as { ping(): Promise<void> };
   const ours: number[] = [],
@@ -42,9 +46,11 @@ try {
     cBlock: number[] = [],
     cSpin: number[] = [],
     pyvisa: number[] = [],
-    hop: number[] = [];
+    hop: number[] = [],
+    bares: number[] = [];
   const cpuOurs: Cpu[] = [],
-    cpuNative: Cpu[] = [];
+    cpuNative: Cpu[] = [],
+    cpuBare: Cpu[] = [];
   const py = pythonWithPyvisa();
   for (let r = 0; r < ROUNDS; r++) {
     cBlock.push((await cClient("*IDN?", "text", N, [ports[0]!])).perOpUs);
@@ -56,18 +62,20 @@ try {
     natives.push(n.us);
     cpuNative.push(n.cpu);
     hop.push((await measured(() => session.ping(), N)).us);
+    const b = await measured(() => bare.query("*IDN?\n"), N);
+    bares.push(b.us);
+    cpuBare.push(b.cpu);
     if (py) {
       const p = Bun.spawn([py, pyvisaClient, "bench", resources[1]!, String(Math.min(N, 3000))], { stdout: "pipe" });
       pyvisa.push((JSON.parse(await new Response(p.stdout).text()) as { perQueryUs: number }).perQueryUs);
     }
   }
   hopSession.release();
-  await nat.close();
-  await nativeRm.close();
   const usOurs = median(ours),
     usBlock = median(cBlock),
     usSpin = median(cSpin),
-    usNative = median(natives);
+    usNative = median(natives),
+    usBare = median(bares);
   console.log(`query round trip (loopback, *IDN?, median of ${ROUNDS} rounds × ${N}):`);
   console.log(`  C client: ${usBlock.toFixed(1)} µs blocking in recv, ${usSpin.toFixed(1)} µs busy-polling`);
   console.log(
@@ -78,7 +86,13 @@ try {
     `  native session thread (before): ${usNative.toFixed(1)} µs/query = ${(usNative / usBlock).toFixed(2)}× the blocking C client; ` +
       `JS→session thread→JS with no I/O: ${median(hop).toFixed(1)} µs`,
   );
-  console.log(`  CPU per query, JS thread / whole process: ours ${cpuText(cpuOurs)}; native ${cpuText(cpuNative)}`);
+  console.log(
+    `  bare Bun.connect loop (reference, no deadline/ordering/recovery): ${usBare.toFixed(1)} µs/query = ${(usBare / usBlock).toFixed(2)}× the blocking C client; ` +
+      `per round: ${bares.map((u, i) => (u / cBlock[i]!).toFixed(2)).join(", ")}; ours / bare ${(usOurs / usBare).toFixed(2)}`,
+  );
+  console.log(
+    `  CPU per query, JS thread / whole process: ours ${cpuText(cpuOurs)}; native ${cpuText(cpuNative)}; bare ${cpuText(cpuBare)}`,
+  );
   console.log(
     py
       ? `  pyvisa-py: ${median(pyvisa).toFixed(1)} µs/query; ours / pyvisa-py per round: ${ours.map((u, i) => (u / pyvisa[i]!).toFixed(2)).join(", ")} (goal < 1 in every round)`
@@ -129,18 +143,27 @@ try {
     ["CURV:1M?", 1 << 20, quick ? 30 : 150],
   ] as const) {
     const oursUs: number[] = [],
-      cUs: number[] = [];
+      cUs: number[] = [],
+      bareUs: number[] = [],
+      natUs: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       cUs.push((await cClient(q, "block", n, [ports[0]!])).perOpUs);
       oursUs.push((await measured(() => inst.queryBinaryBlock(q), n)).us);
+      bareUs.push((await measured(() => bare.block(`${q}\n`), n)).us);
+      natUs.push((await measured(() => nat.queryBinaryBlock(q), n)).us);
     }
     const o = median(oursUs),
       c = median(cUs);
+    const vsC = (xs: number[]) =>
+      `${(median(xs) / c).toFixed(2)}× (per round ${xs.map((u, i) => (u / cUs[i]!).toFixed(2)).join(", ")})`;
     const label = bytes >= 1 << 20 ? "1 MB" : "4 kB";
     console.log(
       `float32 block ${label} (queryBinaryBlock → Float32Array): ours ${fmt(1e6 / o)} blocks/s, ${(bytes / o).toFixed(0)} MB/s; ` +
         `C client ${fmt(1e6 / c)} blocks/s, ${(bytes / c).toFixed(0)} MB/s; ours = ${(o / c).toFixed(2)}× the C time ` +
         `(goal ≤ ${bytes >= 1 << 20 ? "1.3" : "1.5"}; per round ${oursUs.map((u, i) => (u / cUs[i]!).toFixed(2)).join(", ")})`,
+    );
+    console.log(
+      `  same rounds, × the C time: bare Bun.connect loop ${vsC(bareUs)}; native session thread ${vsC(natUs)}`,
     );
   }
 
@@ -169,6 +192,9 @@ try {
       `${drained === st.samples ? "all" : `${drained} of ${st.samples}`} samples drained; JS-thread CPU ${(acqJs / st.samples).toFixed(2)} ns/sample ` +
       `(${(acqJs / st.exchanges / 1000).toFixed(1)} µs/block, mostly the drain copy)`,
   );
+  bare.socket.end();
+  await nat.close();
+  await nativeRm.close();
   await inst.close();
 } finally {
   await rm.close();
