@@ -4,7 +4,7 @@
 # Cross-built on Linux with mingw-w64 (windows/mingw-w64.cmake) by tools/windowsBuild.ts.
 
 # POSIX-only: termios, poll/eventfd, BSD sockets, linux-gpib, the usbtmc driver, sd_notify, dlopen.
-set(LD_POSIX_ONLY "/(serial_port|serial_custom_baud|fd_wait|tcp_socket|vxi11|onc_rpc|usbtmc|gpib|sd_notify|shared_library|transports|notify_binding)\\.cc$")
+set(LD_POSIX_ONLY "/(serial_port|serial_custom_baud|fd_wait|tcp_socket|vxi11|onc_rpc|usbtmc|gpib|sd_notify|shared_library|transports|notify_binding|fd_read|fd_read_binding)\\.cc$")
 file(GLOB LD_WIN_CORE CONFIGURE_DEPENDS ring/*.cc io/*.cc sim/*.cc)
 file(GLOB LD_WIN_BINDING CONFIGURE_DEPENDS ring/binding/*.cc io/binding/*.cc sim/binding/*.cc)
 list(FILTER LD_WIN_CORE EXCLUDE REGEX "${LD_POSIX_ONLY}")

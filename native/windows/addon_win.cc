@@ -11,9 +11,11 @@ void InitComPorts(Napi::Env env, Napi::Object exports);
 void InitService(Napi::Env env, Napi::Object exports);
 }  // namespace ld::io::binding
 
-// notify_binding.cc (sd_notify) is Linux-only; the io room still names its init.
+// notify_binding.cc (sd_notify) and fd_read_binding.cc (poll on a socket bun paused) are POSIX-only;
+// the io room still names their inits. Without FdReader, large blocks stay on the event loop.
 namespace ld::io::binding {
 void InitNotify(Napi::Env, Napi::Object) {}
+void InitFdRead(Napi::Env, Napi::Object) {}
 }  // namespace ld::io::binding
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {

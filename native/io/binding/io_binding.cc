@@ -7,6 +7,7 @@ void InitSerial(Napi::Env env, Napi::Object exports);
 void InitAcquisition(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
 void InitNotify(Napi::Env env, Napi::Object exports);
+void InitFdRead(Napi::Env env, Napi::Object exports);
 
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
 }  // namespace ld::io::binding
@@ -18,5 +19,6 @@ Napi::Object InitIo(Napi::Env env, Napi::Object exports) {
   ld::io::binding::InitAcquisition(env, exports);
   ld::io::binding::InitList(env, exports);
   ld::io::binding::InitNotify(env, exports);
+  ld::io::binding::InitFdRead(env, exports);
   return exports;
 }

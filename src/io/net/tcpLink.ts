@@ -1,10 +1,12 @@
 // One TCP connection on bun's event loop: received bytes go into an RxBuffer (or straight into the
 // destination of a large read), and a caller awaits "more bytes" with a deadline, or hands in a
 // FrameReader that frames its message in the data callback itself. No thread is involved: the answer
-// wakes the JS thread once, where a native session thread would be woken and then wake it.
+// wakes the JS thread once, where a native session thread would be woken and then wake it. The one
+// exception is the rest of a large block (see NATIVE_READ_ABOVE).
 import type { Socket } from "bun";
 import { getSystemErrorMessage } from "node:util";
 import { NetIoError } from "../ioErrors.ts";
+import { type FdReader, fdReaders, NATIVE_READ_ABOVE } from "./fdReader.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 
 const nonAscii = /[^\x00-\x7f]/;
@@ -65,6 +67,8 @@ export class TcpLink {
   #reader: FrameReader | null = null;
   #readerDeadline = 0;
   #direct: Direct | null = null;
+  #fdReader: FdReader | null = null;
+  #nativeRead: FdReader | null = null;
   #paused = false;
   #closedBy: NetIoError | null = null;
   #generation = 0;
@@ -157,6 +161,7 @@ export class TcpLink {
     this.#generation++;
     this.#socket = null;
     this.#direct = null;
+    this.#nativeRead?.interrupt();
     this.rx.reset();
     const err = why ?? new NetIoError("connection", `connection to ${this.where} closed`, ENOTCONN, "ENOTCONN");
     this.#closedBy = err;
@@ -220,6 +225,7 @@ export class TcpLink {
     have += take;
     if (rx.pos >= rx.len) rx.reset();
     if (have >= dest.byteLength) return;
+    if (dest.byteLength - have >= NATIVE_READ_ABOVE && (await this.#readNative(dest, have, deadline))) return;
     const direct: Direct = { dest, have };
     this.#direct = direct;
     try {
@@ -227,6 +233,34 @@ export class TcpLink {
     } finally {
       if (this.#direct === direct) this.#direct = null;
     }
+  }
+
+  // The rest of dest from the kernel on a native worker, the socket paused meanwhile (bun reads nothing
+  // from it then; the worker reads exactly what dest lacks, so what follows stays for bun). False when
+  // there is no native reader here.
+  async #readNative(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
+    const Reader = fdReaders();
+    const s = this.#live();
+    const fd = (s as unknown as { fd?: number }).fd;
+    if (!Reader || typeof fd !== "number" || fd < 0) return false;
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) throw timeoutError(`read from ${this.where}`);
+    const reader = (this.#fdReader ??= new Reader());
+    const generation = this.#generation;
+    s.pause();
+    this.#nativeRead = reader;
+    try {
+      await reader.read(fd, dest, have, left, this.where);
+    } catch (e) {
+      // Closed meanwhile: the reason it was closed for, as any other wait on this link would get.
+      if (generation !== this.#generation && this.#closedBy) throw this.#closedBy;
+      const f = e as Error & { kind?: NetIoError["kind"]; code?: number; codeName?: string };
+      throw new NetIoError(f.kind ?? "connection", f.message, f.code ?? 0, f.codeName ?? "");
+    } finally {
+      if (this.#nativeRead === reader) this.#nativeRead = null;
+      if (s === this.#socket && !this.#paused) s.resume();
+    }
+    return true;
   }
 
   /** Drops the input that reached this process unasked. */

@@ -1,0 +1,30 @@
+// The addon's FdReader, which reads the rest of a large block from a socket bun's event loop has paused
+// straight into the caller's buffer on a native worker (native/io/binding/fd_read_binding.cc).
+import { native } from "../native.ts";
+
+/**
+ * A read with at least this many bytes still to come pauses the socket and lets a native worker `recv`
+ * them straight into the destination: bun would hand each chunk over in a new buffer to be copied again,
+ * which costs more than the worker's one extra wake-up from about this size on (bench/visa.ts, 1 MB rows).
+ */
+export const NATIVE_READ_ABOVE = 256 << 10;
+
+export interface FdReader {
+  read(fd: number, dest: Uint8Array, offset: number, timeoutMs: number, where: string): Promise<void>;
+  interrupt(): void;
+}
+type FdReaderClass = new () => FdReader;
+
+// The addon's FdReader where it has one (not on Windows, not before the addon is built: then large reads
+// stay on the event loop). Looked up once.
+let fdReaderClass: FdReaderClass | null | undefined;
+export function fdReaders(): FdReaderClass | null {
+  if (fdReaderClass === undefined) {
+    try {
+      fdReaderClass = process.platform === "win32" ? null : ((native.FdReader as FdReaderClass | undefined) ?? null);
+    } catch {
+      fdReaderClass = null;
+    }
+  }
+  return fdReaderClass;
+}
