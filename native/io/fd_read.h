@@ -14,4 +14,18 @@ namespace ld::io {
 // peer in messages ("127.0.0.1:5025").
 void recvExact(int fd, uint8_t* p, size_t n, Deadline d, InterruptibleWait& wait, const std::string& where);
 
+// What readBlockHead found at the start of an answer.
+struct BlockHead {
+  enum class Kind { Length, Other } kind = Kind::Other;
+  size_t length = 0;     // Length: the block's declared data length
+  std::string consumed;  // Other: the bytes read, which are not a definite-length block header
+};
+
+// Reads an IEEE 488.2 definite-length block header ("#<n><n digits>") and not a byte more; anything else
+// ("#0", an echoed "CURV ", a header that is not decimal) is Other, with the bytes it took.
+BlockHead readBlockHead(int fd, Deadline d, InterruptibleWait& wait, const std::string& where);
+
+// Consumes `term` if it is already waiting in the socket, byte for byte; reads nothing otherwise.
+bool takeTermination(int fd, const std::string& term);
+
 }  // namespace ld::io

@@ -6,6 +6,12 @@ export interface BlockFormat {
   datatype?: BlockDatatype;
   /** Byte order of the instrument's data; most instruments default to big endian (`FORM:BORD NORM`). */
   bigEndian?: boolean;
+  /**
+   * A typed array to read the data into, reused from block to block the way a C client reuses its
+   * buffer: the answer is then a view of its first values (no new memory per block). A block longer than
+   * it is returned in a new array instead.
+   */
+  into?: ArrayBufferView;
 }
 
 type Typed = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -22,6 +28,13 @@ const ctors = {
 } as const;
 
 export type BlockArray<T extends BlockDatatype> = InstanceType<(typeof ctors)[T]>;
+
+/** Bytes per value of `datatype` (float32 when not given); 1 for a name that is not a datatype (decodeBlock
+ * reports those). */
+export function blockElementSize(datatype: BlockDatatype | undefined): number {
+  const d = datatype ?? "float32";
+  return Object.hasOwn(ctors, d) ? ctors[d].BYTES_PER_ELEMENT : 1;
+}
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -41,10 +54,22 @@ export function decodeBlock<T extends BlockDatatype>(
   if (bytes.byteLength % size !== 0) {
     throw new RangeError(`block of ${bytes.byteLength} bytes is not a whole number of ${datatype} values`);
   }
+  const into = format.into ? intoBytes(format.into, size) : null;
   // Typed arrays need aligned offsets: small Buffers come from a shared pool at any offset.
-  const copy = owned && bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
+  let copy: Uint8Array;
+  if (into && bytes.byteLength <= into.byteLength) {
+    copy = into.subarray(0, bytes.byteLength);
+    if (bytes.buffer !== into.buffer || bytes.byteOffset !== into.byteOffset) copy.set(bytes);
+  } else copy = owned && bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   if (size > 1 && (format.bigEndian ?? false) === littleEndianHost) swapInPlace(copy, size);
   return new Ctor(copy.buffer as ArrayBuffer, copy.byteOffset, copy.byteLength / size) as Typed as BlockArray<T>;
+}
+
+/** `into`'s bytes, checked where the request is made: a typed array (or DataView) aligned for `size`. */
+export function intoBytes(into: ArrayBufferView, size = 1): Uint8Array {
+  if (!ArrayBuffer.isView(into)) throw new TypeError("into must be a typed array");
+  if (into.byteOffset % size !== 0) throw new RangeError(`into must start at a multiple of ${size} bytes`);
+  return new Uint8Array(into.buffer as ArrayBuffer, into.byteOffset, into.byteLength);
 }
 
 function swapInPlace(b: Uint8Array, size: number): void {

@@ -4,7 +4,14 @@
 // resource's own native I/O thread for the others.
 import { DeviceConfigurationError, DeviceNotConnectedError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
-import { decodeBlock, type BlockArray, type BlockDatatype, type BlockFormat } from "./binaryBlock.ts";
+import {
+  type BlockArray,
+  type BlockDatatype,
+  type BlockFormat,
+  blockElementSize,
+  decodeBlock,
+  intoBytes,
+} from "./binaryBlock.ts";
 import "./ioErrors.ts";
 import { ServiceRequests } from "./serviceRequests.ts";
 import type {
@@ -162,22 +169,24 @@ export class MessageInstrument implements LeasingInstrument {
     return text === "" ? [] : text.split(separator).map(Number);
   }
 
-  /** Sends `message`, reads an IEEE 488.2 block (`#<n><len><data>` or `#0<data>`) and decodes its data. */
+  /** Sends `message`, reads an IEEE 488.2 block (`#<n><len><data>` or `#0<data>`) and decodes its data
+   * (into `format.into` when given and the block fits). */
   async queryBinaryBlock<T extends BlockDatatype = "float32">(
     message: string,
     format: BlockFormat & { datatype?: T } = {},
   ): Promise<BlockArray<T>> {
-    return decodeBlock(await this.queryBlockBytes(message), format, true);
+    return decodeBlock(await this.queryBlockBytes(message, blockInto(format)), format, true);
   }
 
-  /** The raw data bytes of a block answer. */
-  queryBlockBytes(message: string): Promise<Uint8Array> {
+  /** The raw data bytes of a block answer (a view of `into` when it was read there). */
+  queryBlockBytes(message: string, into?: Uint8Array): Promise<Uint8Array> {
     return this.#call((s) =>
       s.queryBlock(
         this.#encode(message + this.writeTermination),
         this.readTermination,
         this.maxReadBytes,
         this.timeoutMs,
+        into,
       ),
     );
   }
@@ -185,7 +194,10 @@ export class MessageInstrument implements LeasingInstrument {
   async readBinaryBlock<T extends BlockDatatype = "float32">(
     format: BlockFormat & { datatype?: T } = {},
   ): Promise<BlockArray<T>> {
-    const bytes = await this.#call((s) => s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs));
+    const into = blockInto(format);
+    const bytes = await this.#call((s) =>
+      s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs, into),
+    );
     return decodeBlock(bytes, format, true);
   }
 
@@ -347,4 +359,9 @@ export class MessageInstrument implements LeasingInstrument {
     if (this.#enc === 1 || !nonAscii.test(text)) return text;
     return Buffer.from(text, "latin1");
   }
+}
+
+// `format.into` as bytes, checked before anything is sent.
+function blockInto(format: BlockFormat): Uint8Array | undefined {
+  return format.into ? intoBytes(format.into, blockElementSize(format.datatype)) : undefined;
 }

@@ -16,7 +16,15 @@ export interface NativeSession {
     timeoutMs: number,
     enc: number,
   ): Promise<string | Uint8Array>;
-  queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array>;
+  /** `into`: where the block's data may be read (the answer is then a view of it); a transport that
+   * cannot read there ignores it and the caller copies. */
+  queryBlock(
+    data: string | Uint8Array | null,
+    term: string,
+    maxBytes: number,
+    timeoutMs: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array>;
   clear(timeoutMs: number): Promise<void>;
   /** Without waiting: the status byte when the device requests service, -1 when not (GPIB; refused elsewhere). */
   pollServiceRequest?(timeoutMs: number): Promise<number>;

@@ -1,5 +1,7 @@
-// The rest of a large block is read by a native worker while bun's socket is paused: whole and in order
-// with what follows it, and cut short by a deadline, an abort or the peer going away.
+// Large blocks on a raw socket are read by a native worker while bun's socket is paused — the rest of the
+// first one, the next ones (and any read into a caller's `into` array) from their first byte: whole, in
+// order with what follows, falling back the general way for answers that are not what was expected, and
+// cut short by a deadline, an abort or the peer going away.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
@@ -27,16 +29,23 @@ afterEach(() => {
   workerReads.splice(0);
 });
 
-// Every read the worker is given, observed by wrapping the addon's method (the call itself is unchanged).
-const workerReads: { offset: number; length: number }[] = [];
+// Every job the worker is given, observed by wrapping the addon's methods (the calls are unchanged): a
+// `read` of the rest of a block, or a `readBlock` of a whole answer.
+const workerReads: { kind: "read" | "readBlock"; offset: number; length: number }[] = [];
 let workerCalled: (() => void) | null = null;
-const Reader = native.FdReader as { prototype: { read: (...a: unknown[]) => Promise<void> } };
-const realRead = Reader.prototype.read;
-Reader.prototype.read = function (this: unknown, ...a: unknown[]) {
-  workerReads.push({ offset: a[2] as number, length: (a[1] as Uint8Array).byteLength });
-  workerCalled?.();
-  return realRead.apply(this, a);
-};
+type Method = (...a: unknown[]) => Promise<unknown>;
+const proto = (native.FdReader as { prototype: Record<"read" | "readBlock", Method> }).prototype;
+for (const kind of ["read", "readBlock"] as const) {
+  const real = proto[kind];
+  proto[kind] = function (this: unknown, ...a: unknown[]) {
+    workerReads.push({ kind, offset: kind === "read" ? (a[2] as number) : 0, length: (a[1] as Uint8Array).byteLength });
+    workerCalled?.();
+    return real.apply(this, a);
+  };
+}
+const kinds = () => workerReads.map((r) => r.kind).join(" ");
+const same = (a: ArrayBufferView, b: Uint8Array) =>
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), b) === 0;
 
 // Writes everything, waiting for the socket to drain as often as it must.
 function send(s: Socket<Conn>, bytes: Uint8Array | string): void {
@@ -93,7 +102,7 @@ function stallingPeer(then?: (s: Socket<Conn>) => void): string {
 }
 
 describe("large blocks on a LAN socket", () => {
-  test("three 4 MB blocks arrive whole through the native worker, each followed in order by a text answer", async () => {
+  test("4 MB blocks arrive whole through the worker, each followed in order by a text answer", async () => {
     const res = peer((line, s) => {
       if (line === "BLK?") {
         send(s, header);
@@ -104,16 +113,84 @@ describe("large blocks on a LAN socket", () => {
     });
     const inst = await rm.open(res, { timeoutMs: 10_000 });
     for (let round = 0; round < 3; round++) {
-      const [block, text] = await Promise.all([inst.queryBinaryBlock("BLK?", { datatype: "uint8" }), inst.query("TXT?")]);
+      const [block, text] = await Promise.all([
+        inst.queryBinaryBlock("BLK?", { datatype: "uint8" }),
+        inst.query("TXT?"),
+      ]);
       expect(block.length).toBe(N);
-      expect(Buffer.compare(Buffer.from(block.buffer, block.byteOffset, block.byteLength), payload)).toBe(0);
+      expect(same(block, payload)).toBe(true);
       expect(text).toBe("after");
     }
-    expect(workerReads.length).toBe(3);
-    for (const r of workerReads) {
-      expect(r.length).toBe(N);
-      expect(r.length - r.offset).toBeGreaterThanOrEqual(NATIVE_READ_ABOVE);
+    // The first block's header comes through bun, and the worker reads its rest; knowing the length, the
+    // worker reads the next answers from their first byte.
+    expect(kinds()).toBe("read readBlock readBlock");
+    expect(workerReads[0]!.length - workerReads[0]!.offset).toBeGreaterThanOrEqual(NATIVE_READ_ABOVE);
+    await inst.close();
+  });
+
+  test("into: the data lands in the caller's array, block after block; one too long comes in a new array", async () => {
+    const big = payload.subarray(0, 2 << 20);
+    const res = peer((line, s) => {
+      const m = /^BLK (\d+)$/.exec(line);
+      if (!m) return;
+      const n = Number(m[1]);
+      send(s, `#${String(n).length}${n}`);
+      send(s, big.subarray(0, n));
+      send(s, "\n");
+    });
+    const inst = await rm.open(res, { timeoutMs: 10_000 });
+    const into = new Float32Array(N / 4 / 2); // 2 MB
+    for (const n of [2 << 20, 1 << 20, 2 << 20]) {
+      const block = await inst.queryBinaryBlock(`BLK ${n}`, { into });
+      expect(block).toBeInstanceOf(Float32Array);
+      expect(block.buffer).toBe(into.buffer);
+      expect(block.length).toBe(n / 4);
+      expect(same(block, big.subarray(0, n))).toBe(true);
     }
+    expect(kinds()).toBe("readBlock readBlock readBlock");
+    // A block longer than `into`: the worker takes its header only; the data comes in a new array.
+    const small = new Float32Array(1000);
+    const longer = await inst.queryBinaryBlock(`BLK ${1 << 20}`, { into: small });
+    expect(longer.buffer).not.toBe(small.buffer);
+    expect(same(longer, big.subarray(0, 1 << 20))).toBe(true);
+    // Small blocks copy into `into` (the event loop reads them).
+    const tiny = await inst.queryBinaryBlock("BLK 8", { into: small, datatype: "uint8" });
+    expect(tiny.buffer).toBe(small.buffer);
+    expect([...tiny]).toEqual([...big.subarray(0, 8)]);
+    // Misaligned for the datatype: refused before anything is sent.
+    const misaligned = new Uint8Array(new ArrayBuffer(64), 1, 62);
+    await expect(inst.queryBinaryBlock("BLK 8", { into: misaligned, datatype: "int16" })).rejects.toThrow(RangeError);
+    expect(await inst.queryBinaryBlock("BLK 16", { datatype: "uint8" })).toHaveLength(16);
+    await inst.close();
+  });
+
+  test("after a large block, answers of another shape still come right: shorter, longer, echoed header, indefinite length", async () => {
+    const res = peer((line, s) => {
+      const m = /^BLK (\d+)$/.exec(line);
+      if (m) {
+        const n = Number(m[1]);
+        send(s, `#${String(n).length}${n}`);
+        send(s, payload.subarray(0, n));
+        send(s, "\n");
+      }
+      if (line === "ECHO?") {
+        send(s, `CURV ${header}`);
+        send(s, payload);
+        send(s, "\n");
+      }
+      if (line === "ZERO?") send(s, "#0abc\n");
+    });
+    const inst = await rm.open(res, { timeoutMs: 10_000 });
+    const q = (cmd: string) => inst.queryBinaryBlock(cmd, { datatype: "uint8" });
+    expect(same(await q(`BLK ${1 << 20}`), payload.subarray(0, 1 << 20))).toBe(true);
+    expect(same(await q(`BLK ${300 << 10}`), payload.subarray(0, 300 << 10))).toBe(true);
+    expect(same(await q(`BLK ${N}`), payload)).toBe(true);
+    expect(same(await q("ECHO?"), payload)).toBe(true);
+    expect(same(await q(`BLK ${N}`), payload)).toBe(true);
+    expect(Buffer.from(await q("ZERO?")).toString()).toBe("abc");
+    expect(same(await q(`BLK ${N}`), payload)).toBe(true);
+    expect(same(await q("BLK 100"), payload.subarray(0, 100))).toBe(true);
+    expect(workerReads.filter((r) => r.kind === "readBlock").length).toBeGreaterThanOrEqual(4);
     await inst.close();
   });
 
@@ -121,8 +198,8 @@ describe("large blocks on a LAN socket", () => {
     const inst = await rm.open(stallingPeer(), { timeoutMs: 300 });
     const err = await inst.queryBinaryBlock("BLK?", { datatype: "uint8" }).catch((e) => e);
     expect(err).toBeInstanceOf(DeviceTimeoutError);
-    expect(workerReads.length).toBe(1);
-    expect(await inst.query("TXT?", { timeoutMs: 5000 })).toBe("after 0");
+    expect(kinds()).toBe("read");
+    expect(await inst.query("TXT?")).toBe("after 0");
     await inst.close();
   });
 

@@ -9,8 +9,19 @@ import { native } from "../native.ts";
  */
 export const NATIVE_READ_ABOVE = 256 << 10;
 
+/** What a worker found when it read an answer expected to be a block that fits in dest (readBlock). */
+export type WorkerBlock =
+  /** dest starts with the block's `length` bytes; termRead: the termination after it was already there
+   * and is consumed */
+  | { filled: true; length: number; termRead: boolean }
+  /** a block too long for dest: its header is consumed, none of its data */
+  | { filled?: undefined; length: number }
+  /** not a definite-length block: the bytes the worker took (at most 11), to be framed the general way */
+  | { filled?: undefined; length?: undefined; consumed: Uint8Array };
+
 export interface FdReader {
   read(fd: number, dest: Uint8Array, offset: number, timeoutMs: number, where: string): Promise<void>;
+  readBlock(fd: number, dest: Uint8Array, timeoutMs: number, where: string, term?: Uint8Array): Promise<WorkerBlock>;
   interrupt(): void;
 }
 type FdReaderClass = new () => FdReader;

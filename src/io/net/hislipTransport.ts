@@ -17,7 +17,8 @@ import {
   type HsMessage,
 } from "./hislipMessages.ts";
 import { RxBuffer } from "./rxBuffer.ts";
-import { TcpLink, timeoutError } from "./tcpLink.ts";
+import { timeoutError } from "./linkErrors.ts";
+import { TcpLink } from "./tcpLink.ts";
 
 const VENDOR = 0x4c44; // "LD"
 const LOCK_FAIL = 0,

@@ -5,9 +5,11 @@
 // interface before the next request; an answer that cannot be framed is dropped with a device clear.
 // A query made while nothing runs, on a transport that frames in its data callback (SOCKET), takes the
 // fast path (fastPath.ts): written at once, framed by a reader that settles the caller in the callback.
+// Over 400 lines: every request kind shares the framing state (rx, the pending clear, the last block's length).
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
 import { FastPath } from "./fastPath.ts";
+import { NATIVE_READ_ABOVE, type WorkerBlock } from "./fdReader.ts";
 import { DIRECT_ABOVE, termBytes } from "./frameReaders.ts";
 import type { NetTransport } from "./netTransport.ts";
 import { RequestQueue } from "./requestQueue.ts";
@@ -20,6 +22,8 @@ export class NetSession implements HandOverSession {
   readonly #q: RequestQueue;
   #clearPending = false;
   #lastTakeEnded = false;
+  /** The length of the last block answer when it was large enough for a worker to read the next whole. */
+  #bigBlock = 0;
   readonly #fastPath: FastPath | null = null;
 
   /** `given` is the resource string as the caller wrote it (errors carry it); `canonical` the normalised one. */
@@ -81,15 +85,26 @@ export class NetSession implements HandOverSession {
     });
   }
 
-  queryBlock(data: string | Uint8Array | null, term: string, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  queryBlock(
+    data: string | Uint8Array | null,
+    term: string,
+    maxBytes: number,
+    timeoutMs: number,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
     const t = termBytes(term);
-    const f = this.#fastPath;
+    const f = this.#bigBlock > 0 || into ? null : this.#fastPath;
     const d = bytes && f ? this.#q.begin(timeoutMs) : -1;
     if (d >= 0) return f!.query(f!.block, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
-      if (bytes) await this.#writeQuery(bytes, d);
-      return this.#readBlock(t, maxBytes, d);
+      if (!bytes) return this.#readBlock(t, maxBytes, d, into);
+      const sent = this.#writeQuery(bytes, d);
+      if (sent) await sent;
+      // Sent at once, and the event loop has not turned since: no byte of the answer has reached bun yet.
+      else if (this.#t.readBlockOnWorker && (this.#bigBlock > 0 || (into?.byteLength ?? 0) >= NATIVE_READ_ABOVE))
+        return this.#blockOnWorker(t, maxBytes, d, into);
+      return this.#readBlock(t, maxBytes, d, into);
     });
   }
 
@@ -315,7 +330,7 @@ export class NetSession implements HandOverSession {
     }
   }
 
-  async #readExact(n: number, d: number): Promise<Uint8Array> {
+  async #readExact(n: number, d: number, into?: Uint8Array): Promise<Uint8Array> {
     await this.#ensureOpen(d);
     const rx = this.#t.rx;
     if (n - Math.min(n, rx.buffered) < DIRECT_ABOVE) {
@@ -323,7 +338,7 @@ export class NetSession implements HandOverSession {
       return this.#take(n, 0, 0) as Uint8Array;
     }
     // A large payload (a waveform block) is read straight into the buffer the caller receives.
-    const out = Buffer.allocUnsafe(n);
+    const out = into && n <= into.byteLength ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     try {
       this.#lastTakeEnded = await this.#t.readInto(out, 0, d);
     } catch (e) {
@@ -332,7 +347,7 @@ export class NetSession implements HandOverSession {
     return out;
   }
 
-  async #readBlock(term: Uint8Array | number, maxBytes: number, d: number): Promise<Uint8Array> {
+  async #readBlock(term: Uint8Array | number, maxBytes: number, d: number, into?: Uint8Array): Promise<Uint8Array> {
     await this.#ensureOpen(d);
     const rx = this.#t.rx;
     // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#', but no further
@@ -365,9 +380,46 @@ export class NetSession implements HandOverSession {
       if (c < 0 || c > 9) await this.#abandon(d, "malformed IEEE 488.2 block header: length is not decimal");
       len = len * 10 + c;
     }
-    if (len > maxBytes) await this.#abandon(d, `IEEE 488.2 block of ${len} bytes exceeds the limit`);
     rx.pos += 2 + digits;
-    const data = await this.#readExact(len, d);
+    return this.#blockData(len, null, term, maxBytes, d, into);
+  }
+
+  // The answer to a block query just written, read by a native worker from its first byte into `into`, or
+  // else a buffer of the last block's length (a waveform's length rarely changes). A longer block, or no
+  // block at all, goes on the general way from what the worker took.
+  async #blockOnWorker(term: Uint8Array | number, maxBytes: number, d: number, into?: Uint8Array): Promise<Uint8Array> {
+    const dest = into ?? Buffer.allocUnsafe(Math.min(this.#bigBlock, maxBytes));
+    const t = typeof term === "number" ? new Uint8Array([term]) : term;
+    let r: WorkerBlock | null;
+    try {
+      r = await this.#t.readBlockOnWorker!(dest, t, d);
+    } catch (e) {
+      this.#failed(e);
+    }
+    if (r && r.length !== undefined) return this.#blockData(r.length, r.filled ? r : null, term, maxBytes, d, dest);
+    this.#bigBlock = 0;
+    if (r) this.#t.rx.append(r.consumed);
+    return this.#readBlock(term, maxBytes, d, into);
+  }
+
+  // A block's data of `len` bytes — already in `dest` when a worker `read` it, else read now (into `dest`
+  // when it fits) — and the termination after it.
+  async #blockData(
+    len: number,
+    read: { termRead: boolean } | null,
+    term: Uint8Array | number,
+    maxBytes: number,
+    d: number,
+    dest?: Uint8Array,
+  ): Promise<Uint8Array> {
+    if (len > maxBytes) await this.#abandon(d, `IEEE 488.2 block of ${len} bytes exceeds the limit`);
+    const data = read ? dest!.subarray(0, len) : await this.#readExact(len, d, dest);
+    this.#bigBlock = len >= NATIVE_READ_ABOVE && this.#t.readBlockOnWorker ? len : 0;
+    if (read) {
+      this.#lastTakeEnded = read.termRead;
+      // The whole answer is consumed, its termination too: nothing of it is left on its way.
+      if (read.termRead) this.#t.settled?.();
+    }
     // The terminator after the block belongs to this message; leave nothing behind for the next read.
     const termLen = typeof term === "number" ? 1 : term.byteLength;
     if (termLen > 0 && !this.#lastTakeEnded) await this.#readUntil(term, maxBytes, d, 0);

@@ -1,5 +1,6 @@
 // What a NetSession needs from a network interface: the raw socket, VXI-11 and HiSLIP transports
 // implement it; the session frames messages and recovers from errors on top of it.
+import type { WorkerBlock } from "./fdReader.ts";
 import type { RxBuffer } from "./rxBuffer.ts";
 import type { FrameReader } from "./tcpLink.ts";
 
@@ -19,6 +20,8 @@ export interface NetTransport {
   fill(deadline: number, want: number): Promise<void>;
   /** Where the transport frames in its data callback: hands `reader` each input until it takes its message. */
   readFrame?(reader: FrameReader, deadline: number): void;
+  /** Where a native worker can read a whole answer (SOCKET): see TcpLink.readBlockOnWorker. */
+  readBlockOnWorker?(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null;
   /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
   readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
   /** Device clear where the interface has one; sockets drop pending input. */

@@ -1,6 +1,7 @@
 // TCPIP::host::port::SOCKET on the event loop: a raw SCPI byte stream. It has no END, no device clear
 // (clear drops pending input; after a command cut short, it reconnects) and no locking.
 import { NetIoError } from "../ioErrors.ts";
+import type { WorkerBlock } from "./fdReader.ts";
 import type { NetTransport } from "./netTransport.ts";
 import { type FrameReader, TcpLink } from "./tcpLink.ts";
 
@@ -57,6 +58,10 @@ export class SocketTransport implements NetTransport {
 
   readFrame(reader: FrameReader, deadline: number): void {
     this.#link.read(reader, deadline);
+  }
+
+  readBlockOnWorker(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
+    return this.#link.readBlockOnWorker(dest, term, deadline);
   }
 
   async readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {

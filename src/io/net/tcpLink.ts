@@ -4,16 +4,12 @@
 // wakes the JS thread once, where a native session thread would be woken and then wake it. The one
 // exception is the rest of a large block (see NATIVE_READ_ABOVE).
 import type { Socket } from "bun";
-import { getSystemErrorMessage } from "node:util";
 import { NetIoError } from "../ioErrors.ts";
-import { type FdReader, fdReaders, NATIVE_READ_ABOVE } from "./fdReader.ts";
+import { type FdReader, fdReaders, NATIVE_READ_ABOVE, type WorkerBlock } from "./fdReader.ts";
+import { ECONNRESET, ENOTCONN, EPIPE, osMessage, timeoutError } from "./linkErrors.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 
 const nonAscii = /[^\x00-\x7f]/;
-const ETIMEDOUT = 110,
-  ECONNRESET = 104,
-  ENOTCONN = 107,
-  EPIPE = 32;
 
 interface Waiter {
   resolve: () => void;
@@ -35,22 +31,6 @@ export interface FrameReader {
 interface Direct {
   dest: Uint8Array;
   have: number;
-}
-
-// The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
-// message ("Failed to connect") does not say why.
-function osMessage(err: Error & { errno?: number }): string {
-  if (typeof err.errno !== "number") return err.message;
-  try {
-    const text = getSystemErrorMessage(-Math.abs(err.errno));
-    return text ? text[0]!.toUpperCase() + text.slice(1) : err.message;
-  } catch {
-    return err.message;
-  }
-}
-
-export function timeoutError(what: string): NetIoError {
-  return new NetIoError("timeout", `${what}: timed out`, ETIMEDOUT, "ETIMEDOUT");
 }
 
 export class TcpLink {
@@ -235,32 +215,54 @@ export class TcpLink {
     }
   }
 
-  // The rest of dest from the kernel on a native worker, the socket paused meanwhile (bun reads nothing
-  // from it then; the worker reads exactly what dest lacks, so what follows stays for bun). False when
-  // there is no native reader here.
+  // The rest of dest from the kernel on a native worker (see #onWorker). False when there is none here.
   async #readNative(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
+    const read = this.#onWorker(deadline, (r, fd, ms) => r.read(fd, dest, have, ms, this.where));
+    if (!read) return false;
+    await read;
+    return true;
+  }
+
+  /**
+   * The next answer, read on a native worker from its first byte, when a block of dest's length is
+   * expected (the last one was that long): nothing of it passes through bun. Null when there is no
+   * worker here; call it right after writing the query, before the event loop turns.
+   */
+  readBlockOnWorker(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
+    return this.#onWorker(deadline, (r, fd, ms) => r.readBlock(fd, dest, ms, this.where, term));
+  }
+
+  // Pauses the socket (bun reads nothing from it then) and runs `job` on a native worker, which reads
+  // exactly what it needs so what follows stays for bun; resumes after. Null without a worker here.
+  #onWorker<T>(deadline: number, job: (r: FdReader, fd: number, ms: number) => Promise<T>): Promise<T> | null {
     const Reader = fdReaders();
     const s = this.#live();
     const fd = (s as unknown as { fd?: number }).fd;
-    if (!Reader || typeof fd !== "number" || fd < 0) return false;
+    if (!Reader || typeof fd !== "number" || fd < 0) return null;
     const left = Math.ceil(deadline - performance.now());
-    if (left <= 0) throw timeoutError(`read from ${this.where}`);
+    if (left <= 0) return Promise.reject(timeoutError(`read from ${this.where}`));
     const reader = (this.#fdReader ??= new Reader());
     const generation = this.#generation;
     s.pause();
     this.#nativeRead = reader;
-    try {
-      await reader.read(fd, dest, have, left, this.where);
-    } catch (e) {
-      // Closed meanwhile: the reason it was closed for, as any other wait on this link would get.
-      if (generation !== this.#generation && this.#closedBy) throw this.#closedBy;
-      const f = e as Error & { kind?: NetIoError["kind"]; code?: number; codeName?: string };
-      throw new NetIoError(f.kind ?? "connection", f.message, f.code ?? 0, f.codeName ?? "");
-    } finally {
-      if (this.#nativeRead === reader) this.#nativeRead = null;
-      if (s === this.#socket && !this.#paused) s.resume();
-    }
-    return true;
+    return job(reader, fd, left).then(
+      (v) => {
+        this.#afterWorker(reader, s);
+        return v;
+      },
+      (e) => {
+        this.#afterWorker(reader, s);
+        // Closed meanwhile: the reason it was closed for, as any other wait on this link would get.
+        if (generation !== this.#generation && this.#closedBy) throw this.#closedBy;
+        const f = e as Error & { kind?: NetIoError["kind"]; code?: number; codeName?: string };
+        throw new NetIoError(f.kind ?? "connection", f.message, f.code ?? 0, f.codeName ?? "");
+      },
+    );
+  }
+
+  #afterWorker(reader: FdReader, s: Socket<undefined>): void {
+    if (this.#nativeRead === reader) this.#nativeRead = null;
+    if (s === this.#socket && !this.#paused) s.resume();
   }
 
   /** Drops the input that reached this process unasked. */

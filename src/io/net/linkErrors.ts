@@ -1,0 +1,24 @@
+// The errors a TcpLink raises: errno numbers as the native transports report them, and the OS's words.
+import { getSystemErrorMessage } from "node:util";
+import { NetIoError } from "../ioErrors.ts";
+
+export const ETIMEDOUT = 110,
+  ECONNRESET = 104,
+  ENOTCONN = 107,
+  EPIPE = 32;
+
+// The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
+// message ("Failed to connect") does not say why.
+export function osMessage(err: Error & { errno?: number }): string {
+  if (typeof err.errno !== "number") return err.message;
+  try {
+    const text = getSystemErrorMessage(-Math.abs(err.errno));
+    return text ? text[0]!.toUpperCase() + text.slice(1) : err.message;
+  } catch {
+    return err.message;
+  }
+}
+
+export function timeoutError(what: string): NetIoError {
+  return new NetIoError("timeout", `${what}: timed out`, ETIMEDOUT, "ETIMEDOUT");
+}
