@@ -111,3 +111,34 @@ TEST("fd read: the peer closing partway is a Connection error; an interrupt ends
   CHECK(code == ECANCELED);
   CHECK(Clock::now() - t0 < std::chrono::seconds(30));  // the 60 s deadline did not end it
 }
+
+TEST("fd read: a block header is read to its last digit and no further; anything else comes back as taken") {
+  Pair s;
+  InterruptibleWait w;
+  (void)!::send(s.b, "#41234DATA", 10, MSG_NOSIGNAL);
+  BlockHead h = readBlockHead(s.a, deadlineIn(5000), w, "peer");
+  CHECK(h.kind == BlockHead::Kind::Length && h.length == 1234);
+  char rest[4];
+  CHECK(::recv(s.a, rest, 4, MSG_DONTWAIT) == 4 && std::memcmp(rest, "DATA", 4) == 0);
+  for (const std::string answer : {"CURV #3", "#0abc", "#2x1"}) {
+    Pair t;
+    (void)!::send(t.b, answer.data(), answer.size(), MSG_NOSIGNAL);
+    BlockHead o = readBlockHead(t.a, deadlineIn(5000), w, "peer");
+    CHECK(o.kind == BlockHead::Kind::Other);
+    CHECK(answer.compare(0, o.consumed.size(), o.consumed) == 0);
+    CHECK(o.consumed.size() == (answer[0] == '#' && answer[1] != '0' ? 4u : 2u));
+  }
+}
+
+TEST("fd read: a termination is taken only when all of it is already there and matches") {
+  Pair s;
+  CHECK(!takeTermination(s.a, "\r\n"));  // nothing there: nothing read, no wait
+  (void)!::send(s.b, "\r", 1, MSG_NOSIGNAL);
+  CHECK(!takeTermination(s.a, "\r\n"));  // half of it: left for the event loop
+  (void)!::send(s.b, "\nX", 2, MSG_NOSIGNAL);
+  CHECK(takeTermination(s.a, "\r\n"));
+  CHECK(!takeTermination(s.a, "\n"));  // "X" is not it, and stays
+  char x = 0;
+  CHECK(::recv(s.a, &x, 1, MSG_DONTWAIT) == 1 && x == 'X');
+  CHECK(!takeTermination(s.a, ""));
+}

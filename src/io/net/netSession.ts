@@ -94,7 +94,8 @@ export class NetSession implements HandOverSession {
   ): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
     const t = termBytes(term);
-    const f = this.#bigBlock > 0 || into ? null : this.#fastPath;
+    const bigInto = (into?.byteLength ?? 0) >= NATIVE_READ_ABOVE;
+    const f = this.#bigBlock > 0 || bigInto ? null : this.#fastPath;
     const d = bytes && f ? this.#q.begin(timeoutMs) : -1;
     if (d >= 0) return f!.query(f!.block, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
@@ -102,7 +103,7 @@ export class NetSession implements HandOverSession {
       const sent = this.#writeQuery(bytes, d);
       if (sent) await sent;
       // Sent at once, and the event loop has not turned since: no byte of the answer has reached bun yet.
-      else if (this.#t.readBlockOnWorker && (this.#bigBlock > 0 || (into?.byteLength ?? 0) >= NATIVE_READ_ABOVE))
+      else if (this.#t.readBlockOnWorker && (this.#bigBlock > 0 || bigInto))
         return this.#blockOnWorker(t, maxBytes, d, into);
       return this.#readBlock(t, maxBytes, d, into);
     });
@@ -395,6 +396,10 @@ export class NetSession implements HandOverSession {
       r = await this.#t.readBlockOnWorker!(dest, t, d);
     } catch (e) {
       this.#failed(e);
+    }
+    if (r?.filled && !into && r.length * 2 < dest.byteLength) {
+      // Much shorter than the last block: keep a buffer of its own size, not a view of the guess.
+      return this.#blockData(r.length, r, term, maxBytes, d, Uint8Array.prototype.slice.call(dest, 0, r.length));
     }
     if (r && r.length !== undefined) return this.#blockData(r.length, r.filled ? r : null, term, maxBytes, d, dest);
     this.#bigBlock = 0;
