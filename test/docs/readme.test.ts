@@ -38,5 +38,5 @@ test("the README's library example runs and prints the sweep", async () => {
 
 test("the README's instrument example runs against its simulator and prints what its comments say", async () => {
   const out = await runExample("## Instruments");
-  expect(out.trim().split("\n")).toEqual(["ACME,DMM-1,42,1.0", "2.500", "1000", "null", "2560 0 2559"]);
+  expect(out.trim().split("\n")).toEqual(["ACME,DMM-1,42,1.0", "2.500", "1000", "true", "null", "2560 0 2559"]);
 });
