@@ -9,6 +9,8 @@ namespace ld::io {
 void recvExact(int fd, uint8_t* p, size_t n, Deadline d, InterruptibleWait& wait, const std::string& where) {
   size_t have = 0;
   while (have < n) {
+    // An interrupt ends the read even while data keeps coming (wait() would only see it between waits).
+    if (wait.interrupted()) throw IoError(ErrorKind::Connection, where + " is closing", ECANCELED, "ECANCELED");
     ssize_t r = ::recv(fd, p + have, n - have, MSG_DONTWAIT);
     if (r > 0) {
       have += static_cast<size_t>(r);

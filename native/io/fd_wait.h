@@ -24,6 +24,8 @@ class InterruptibleWait {
   void reset();
   // From any thread: the current and every later wait throws IoError(Connection, ECANCELED) until reset().
   void interrupt();
+  // Whether interrupt() was called since the last reset().
+  bool interrupted() const { return interrupted_; }
   // Returns when `events` are ready on `fd`; throws at the deadline (Timeout), on an interrupt, or when
   // `fd` is not open (POLLNVAL). `what` names the operation, `path` the device.
   void wait(int fd, short events, Deadline d, const char* what, const std::string& path);

@@ -22,17 +22,19 @@ interface Conn {
   text: string;
   out: Uint8Array[];
 }
-let server: TCPSocketListener<Conn> | null = null;
+const servers: TCPSocketListener<Conn>[] = [];
 afterEach(() => {
-  server?.stop(true);
-  server = null;
+  for (const s of servers.splice(0)) s.stop(true);
   workerReads.splice(0);
+  workerCalled = workerDone = null;
 });
 
 // Every job the worker is given, observed by wrapping the addon's methods (the calls are unchanged): a
-// `read` of the rest of a block, or a `readBlock` of a whole answer.
+// `read` of the rest of a block, or a `readBlock` of a whole answer. `workerDone` runs when a job's
+// promise settles, before the link sees its result.
 const workerReads: { kind: "read" | "readBlock"; offset: number; length: number }[] = [];
 let workerCalled: (() => void) | null = null;
+let workerDone: (() => void) | null = null;
 type Method = (...a: unknown[]) => Promise<unknown>;
 const proto = (native.FdReader as { prototype: Record<"read" | "readBlock", Method> }).prototype;
 for (const kind of ["read", "readBlock"] as const) {
@@ -40,7 +42,7 @@ for (const kind of ["read", "readBlock"] as const) {
   proto[kind] = function (this: unknown, ...a: unknown[]) {
     workerReads.push({ kind, offset: kind === "read" ? (a[2] as number) : 0, length: (a[1] as Uint8Array).byteLength });
     workerCalled?.();
-    return real.apply(this, a);
+    return real.apply(this, a).finally(() => workerDone?.());
   };
 }
 const kinds = () => workerReads.map((r) => r.kind).join(" ");
@@ -58,7 +60,7 @@ function send(s: Socket<Conn>, bytes: Uint8Array | string): void {
 /** A peer answering each line through `answer`; returns the resource string. */
 function peer(answer: (line: string, s: Socket<Conn>) => void): string {
   let connections = 0;
-  server = Bun.listen<Conn>({
+  const server = Bun.listen<Conn>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
@@ -86,6 +88,7 @@ function peer(answer: (line: string, s: Socket<Conn>) => void): string {
       },
     },
   });
+  servers.push(server);
   return `TCPIP0::127.0.0.1::${server.port}::SOCKET`;
 }
 
@@ -227,5 +230,87 @@ describe("large blocks on a LAN socket", () => {
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(await inst.query("TXT?")).toBe("after 1");
     await inst.close();
+  });
+
+  test("reads stalled on four instruments do not hold up a fifth one's block", async () => {
+    const stalled = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const inst = await rm.open(stallingPeer(), { timeoutMs: 20_000 });
+        return { inst, pending: inst.queryBinaryBlock("BLK?", { datatype: "uint8" }).catch((e) => e) };
+      }),
+    );
+    const ready = await rm.open(
+      peer((line, s) => {
+        if (line === "BLK?") {
+          send(s, header);
+          send(s, payload);
+          send(s, "\n");
+        }
+      }),
+      { timeoutMs: 20_000 },
+    );
+    let stalledEnded = false;
+    for (const { pending } of stalled) void pending.then(() => (stalledEnded = true));
+    const block = await ready.queryBinaryBlock("BLK?", { datatype: "uint8" });
+    expect(same(block, payload)).toBe(true);
+    expect(stalledEnded).toBe(false); // each reader waits on its own thread, not a shared pool
+    for (const { inst, pending } of stalled) {
+      await inst.close({ abort: true });
+      expect(await pending).toBeInstanceOf(DeviceConnectionError);
+    }
+    await ready.close();
+  });
+
+  test("an into array detached while the worker reads fails that query, and nothing else is written", async () => {
+    let asked: (s: Socket<Conn>) => void;
+    const peerSocket = new Promise<Socket<Conn>>((r) => (asked = r));
+    const res = peer((line, s) => {
+      if (line === "BLK?") {
+        asked(s);
+        send(s, header);
+        send(s, payload.subarray(0, 300 << 10));
+      }
+      if (line === "TXT?") send(s, "after\n");
+    });
+    const inst = await rm.open(res, { timeoutMs: 10_000 });
+    const into = new Uint8Array(N);
+    const started = new Promise<void>((r) => (workerCalled = r));
+    const pending = inst.queryBinaryBlock("BLK?", { datatype: "uint8", into }).catch((e) => e);
+    await started;
+    const moved = into.buffer.transfer(16); // detached: its memory may be gone
+    const others = Array.from({ length: 8 }, () => new Uint8Array(1 << 20).fill(0xee));
+    const s = await peerSocket;
+    send(s, payload.subarray(300 << 10));
+    send(s, "\n");
+    const err = await pending;
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err.message)).toContain("detached");
+    expect(moved.byteLength).toBe(16);
+    expect(others.every((o) => o.every((b) => b === 0xee))).toBe(true);
+    expect(await inst.query("TXT?")).toBe("after");
+    await inst.close();
+  });
+
+  test("close({ abort: true }) just after the worker finished still fails the query at once, without reconnecting", async () => {
+    let connections = 0;
+    const res = peer((line, s) => {
+      connections = Math.max(connections, s.data.n + 1);
+      if (line === "BLK?") {
+        send(s, header);
+        send(s, payload); // the termination never comes: the query could only end at its deadline
+      }
+    });
+    const inst = await rm.open(res, { timeoutMs: 60_000 });
+    let closing: Promise<void> | null = null;
+    workerDone = () => {
+      workerDone = null;
+      closing = inst.close({ abort: true });
+    };
+    const started = performance.now();
+    const err = await inst.queryBinaryBlock("BLK?", { datatype: "uint8" }).catch((e) => e);
+    await closing;
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(connections).toBe(1);
   });
 });

@@ -19,10 +19,24 @@ export type WorkerBlock =
   /** not a definite-length block: the bytes the worker took (at most 11), to be framed the general way */
   | { filled?: undefined; length?: undefined; consumed: Uint8Array };
 
+/**
+ * The addon's reader. `own`: dest is this process's private buffer, which the reader's thread may write
+ * directly; otherwise (a caller's `into`) the thread fills a scratch buffer and the JS thread copies it
+ * over at the end, so a caller detaching its array meanwhile cannot have freed memory written.
+ */
 export interface FdReader {
-  read(fd: number, dest: Uint8Array, offset: number, timeoutMs: number, where: string): Promise<void>;
-  readBlock(fd: number, dest: Uint8Array, timeoutMs: number, where: string, term?: Uint8Array): Promise<WorkerBlock>;
+  read(fd: number, dest: Uint8Array, offset: number, timeoutMs: number, where: string, own: boolean): Promise<void>;
+  readBlock(
+    fd: number,
+    dest: Uint8Array,
+    timeoutMs: number,
+    where: string,
+    own: boolean,
+    term?: Uint8Array,
+  ): Promise<WorkerBlock>;
   interrupt(): void;
+  /** Ends the reader's thread. */
+  close(): void;
 }
 type FdReaderClass = new () => FdReader;
 

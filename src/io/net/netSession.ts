@@ -94,8 +94,8 @@ export class NetSession implements HandOverSession {
   ): Promise<Uint8Array> {
     const bytes = data === null ? null : bytesArg(data);
     const t = termBytes(term);
-    const bigInto = (into?.byteLength ?? 0) >= NATIVE_READ_ABOVE;
-    const f = this.#bigBlock > 0 || bigInto ? null : this.#fastPath;
+    const onWorker = (this.#bigBlock > 0 || (into?.byteLength ?? 0) >= NATIVE_READ_ABOVE) && this.#workerReady();
+    const f = onWorker ? null : this.#fastPath;
     const d = bytes && f ? this.#q.begin(timeoutMs) : -1;
     if (d >= 0) return f!.query(f!.block, bytes!, t, maxBytes, 0, d) as Promise<Uint8Array>;
     return this.#q.submit(timeoutMs, async (d) => {
@@ -103,8 +103,7 @@ export class NetSession implements HandOverSession {
       const sent = this.#writeQuery(bytes, d);
       if (sent) await sent;
       // Sent at once, and the event loop has not turned since: no byte of the answer has reached bun yet.
-      else if (this.#t.readBlockOnWorker && (this.#bigBlock > 0 || bigInto))
-        return this.#blockOnWorker(t, maxBytes, d, into);
+      else if (onWorker && this.#workerReady()) return this.#blockOnWorker(t, maxBytes, d, into);
       return this.#readBlock(t, maxBytes, d, into);
     });
   }
@@ -341,7 +340,7 @@ export class NetSession implements HandOverSession {
     // A large payload (a waveform block) is read straight into the buffer the caller receives.
     const out = into && n <= into.byteLength ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     try {
-      this.#lastTakeEnded = await this.#t.readInto(out, 0, d);
+      this.#lastTakeEnded = await this.#t.readInto(out, 0, d, out.buffer !== into?.buffer);
     } catch (e) {
       this.#failed(e);
     }
@@ -385,6 +384,10 @@ export class NetSession implements HandOverSession {
     return this.#blockData(len, null, term, maxBytes, d, into);
   }
 
+  #workerReady(): boolean {
+    return this.#t.workerReady?.() ?? false;
+  }
+
   // The answer to a block query just written, read by a native worker from its first byte into `into`, or
   // else a buffer of the last block's length (a waveform's length rarely changes). A longer block, or no
   // block at all, goes on the general way from what the worker took.
@@ -393,7 +396,7 @@ export class NetSession implements HandOverSession {
     const t = typeof term === "number" ? new Uint8Array([term]) : term;
     let r: WorkerBlock | null;
     try {
-      r = await this.#t.readBlockOnWorker!(dest, t, d);
+      r = await this.#t.readBlockOnWorker!(dest, !into, t, d);
     } catch (e) {
       this.#failed(e);
     }
@@ -419,14 +422,14 @@ export class NetSession implements HandOverSession {
   ): Promise<Uint8Array> {
     if (len > maxBytes) await this.#abandon(d, `IEEE 488.2 block of ${len} bytes exceeds the limit`);
     const data = read ? dest!.subarray(0, len) : await this.#readExact(len, d, dest);
-    this.#bigBlock = len >= NATIVE_READ_ABOVE && this.#t.readBlockOnWorker ? len : 0;
+    this.#bigBlock = len >= NATIVE_READ_ABOVE && this.#workerReady() ? len : 0;
+    const termLen = typeof term === "number" ? 1 : term.byteLength;
     if (read) {
       this.#lastTakeEnded = read.termRead;
       // The whole answer is consumed, its termination too: nothing of it is left on its way.
-      if (read.termRead) this.#t.settled?.();
+      if (read.termRead || termLen === 0) this.#t.settled?.();
     }
     // The terminator after the block belongs to this message; leave nothing behind for the next read.
-    const termLen = typeof term === "number" ? 1 : term.byteLength;
     if (termLen > 0 && !this.#lastTakeEnded) await this.#readUntil(term, maxBytes, d, 0);
     return data;
   }

@@ -20,10 +20,12 @@ export interface NetTransport {
   fill(deadline: number, want: number): Promise<void>;
   /** Where the transport frames in its data callback: hands `reader` each input until it takes its message. */
   readFrame?(reader: FrameReader, deadline: number): void;
-  /** Where a native worker can read a whole answer (SOCKET): see TcpLink.readBlockOnWorker. */
-  readBlockOnWorker?(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null;
-  /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte. */
-  readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean>;
+  /** Whether a native worker can read a whole answer here now (SOCKET): see TcpLink.readBlockOnWorker. */
+  workerReady?(): boolean;
+  readBlockOnWorker?(dest: Uint8Array, own: boolean, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null;
+  /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte.
+   * `own`: dest is a private buffer of this process (not a caller's `into`). */
+  readInto(dest: Uint8Array, have: number, deadline: number, own?: boolean): Promise<boolean>;
   /** Device clear where the interface has one; sockets drop pending input. */
   clear(deadline: number): Promise<void>;
   /** Drops input that already arrived and nobody asked for. */

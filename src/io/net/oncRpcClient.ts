@@ -150,7 +150,7 @@ export class RpcClient {
           if (rx.pos >= rx.len) rx.reset();
         } else {
           frag = Buffer.allocUnsafe(len);
-          await this.link.readInto(frag, 0, deadline);
+          await this.link.readInto(frag, 0, deadline, true);
         }
         const last = (mark & 0x80000000) !== 0;
         if (last && !parts) return frag;

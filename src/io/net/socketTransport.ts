@@ -60,12 +60,16 @@ export class SocketTransport implements NetTransport {
     this.#link.read(reader, deadline);
   }
 
-  readBlockOnWorker(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
-    return this.#link.readBlockOnWorker(dest, term, deadline);
+  workerReady(): boolean {
+    return this.#link.workerReady;
   }
 
-  async readInto(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
-    await this.#link.readInto(dest, have, deadline);
+  readBlockOnWorker(dest: Uint8Array, own: boolean, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
+    return this.#link.readBlockOnWorker(dest, own, term, deadline);
+  }
+
+  async readInto(dest: Uint8Array, have: number, deadline: number, own = false): Promise<boolean> {
+    await this.#link.readInto(dest, have, deadline, own);
     return false;
   }
 

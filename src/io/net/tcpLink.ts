@@ -141,7 +141,11 @@ export class TcpLink {
     this.#generation++;
     this.#socket = null;
     this.#direct = null;
+    // The worker's thread ends with the connection (after the read it cuts short); a later large read on
+    // a new connection starts another.
     this.#nativeRead?.interrupt();
+    this.#fdReader?.close();
+    this.#fdReader = null;
     this.rx.reset();
     const err = why ?? new NetIoError("connection", `connection to ${this.where} closed`, ENOTCONN, "ENOTCONN");
     this.#closedBy = err;
@@ -197,7 +201,7 @@ export class TcpLink {
   }
 
   /** Reads exactly `dest.byteLength - have` more bytes into `dest`, first from the buffer, then the socket. */
-  async readInto(dest: Uint8Array, have: number, deadline: number): Promise<void> {
+  async readInto(dest: Uint8Array, have: number, deadline: number, own: boolean): Promise<void> {
     const rx = this.rx;
     const take = Math.min(rx.buffered, dest.byteLength - have);
     dest.set(rx.buf.subarray(rx.pos, rx.pos + take), have);
@@ -205,7 +209,7 @@ export class TcpLink {
     have += take;
     if (rx.pos >= rx.len) rx.reset();
     if (have >= dest.byteLength) return;
-    if (dest.byteLength - have >= NATIVE_READ_ABOVE && (await this.#readNative(dest, have, deadline))) return;
+    if (dest.byteLength - have >= NATIVE_READ_ABOVE && (await this.#readNative(dest, have, deadline, own))) return;
     const direct: Direct = { dest, have };
     this.#direct = direct;
     try {
@@ -216,8 +220,8 @@ export class TcpLink {
   }
 
   // The rest of dest from the kernel on a native worker (see #onWorker). False when there is none here.
-  async #readNative(dest: Uint8Array, have: number, deadline: number): Promise<boolean> {
-    const read = this.#onWorker(deadline, (r, fd, ms) => r.read(fd, dest, have, ms, this.where));
+  async #readNative(dest: Uint8Array, have: number, deadline: number, own: boolean): Promise<boolean> {
+    const read = this.#onWorker(deadline, (r, fd, ms) => r.read(fd, dest, have, ms, this.where, own));
     if (!read) return false;
     await read;
     return true;
@@ -228,8 +232,13 @@ export class TcpLink {
    * expected (the last one was that long): nothing of it passes through bun. Null when there is no
    * worker here; call it right after writing the query, before the event loop turns.
    */
-  readBlockOnWorker(dest: Uint8Array, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
-    return this.#onWorker(deadline, (r, fd, ms) => r.readBlock(fd, dest, ms, this.where, term));
+  readBlockOnWorker(dest: Uint8Array, own: boolean, term: Uint8Array, deadline: number): Promise<WorkerBlock> | null {
+    return this.#onWorker(deadline, (r, fd, ms) => r.readBlock(fd, dest, ms, this.where, own, term));
+  }
+
+  /** Whether large reads here can go to a native worker (the addon has one, the socket shows its fd). */
+  get workerReady(): boolean {
+    return fdReaders() !== null && typeof (this.#socket as unknown as { fd?: number } | null)?.fd === "number";
   }
 
   // Pauses the socket (bun reads nothing from it then) and runs `job` on a native worker, which reads
@@ -248,6 +257,8 @@ export class TcpLink {
     return job(reader, fd, left).then(
       (v) => {
         this.#afterWorker(reader, s);
+        // Closed while the worker finished: the request ends as any other on a closed link does.
+        if (generation !== this.#generation) throw this.#closedBy ?? timeoutError(`read from ${this.where}`);
         return v;
       },
       (e) => {
