@@ -4,7 +4,7 @@
 // cut short by a deadline, an abort or the peer going away.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { DeviceConfigurationError, DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
 import { ResourceManager } from "../../src/io/index.ts";
 import { native } from "../../src/io/native.ts";
 import { NATIVE_READ_ABOVE } from "../../src/io/net/fdReader.ts";
@@ -283,7 +283,7 @@ describe("large blocks on a LAN socket", () => {
     send(s, payload.subarray(300 << 10));
     send(s, "\n");
     const err = await pending;
-    expect(err).toBeInstanceOf(Error);
+    expect(err).toBeInstanceOf(DeviceConfigurationError);
     expect(String(err.message)).toContain("detached");
     expect(moved.byteLength).toBe(16);
     expect(others.every((o) => o.every((b) => b === 0xee))).toBe(true);
