@@ -36,6 +36,13 @@ export function blockElementSize(datatype: BlockDatatype | undefined): number {
   return Object.hasOwn(ctors, d) ? ctors[d].BYTES_PER_ELEMENT : 1;
 }
 
+/** The typed-array class of `datatype`; a TypeError for a name that is not a datatype. */
+export function blockCtor(datatype: BlockDatatype): (typeof ctors)[BlockDatatype] {
+  const Ctor = Object.hasOwn(ctors, datatype) ? ctors[datatype] : undefined; // not Object.prototype's members
+  if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);
+  return Ctor;
+}
+
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -48,8 +55,7 @@ export function decodeBlock<T extends BlockDatatype>(
   owned = false,
 ): BlockArray<T> {
   const datatype = (format.datatype ?? "float32") as BlockDatatype;
-  const Ctor = Object.hasOwn(ctors, datatype) ? ctors[datatype] : undefined; // not Object.prototype's members
-  if (!Ctor) throw new TypeError(`unknown block datatype '${datatype}'`);
+  const Ctor = blockCtor(datatype);
   const size = Ctor.BYTES_PER_ELEMENT;
   if (bytes.byteLength % size !== 0) {
     throw new RangeError(`block of ${bytes.byteLength} bytes is not a whole number of ${datatype} values`);

@@ -16,6 +16,7 @@ export {
   type BlockFormat,
   type BlockArray,
 } from "./binaryBlock.ts";
+export { blockArray, MAX_BLOCK_ARRAY_BYTES } from "./blockArray.ts";
 export { listResources, type ListOptions } from "./listResources.ts";
 export { toDeviceError, type IoErrorContext } from "./ioErrors.ts";
 export { Acquisition, type AcquisitionOptions, type AcquisitionStats, type WireFormat } from "./acquisition.ts";

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { DeviceConfigurationError, DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
-import { ResourceManager } from "../../src/io/index.ts";
+import { blockArray, MAX_BLOCK_ARRAY_BYTES, ResourceManager } from "../../src/io/index.ts";
 import { native } from "../../src/io/native.ts";
 import { NATIVE_READ_ABOVE } from "../../src/io/net/fdReader.ts";
 
@@ -35,12 +35,14 @@ afterEach(() => {
 const workerReads: { kind: "read" | "readBlock"; offset: number; length: number }[] = [];
 let workerCalled: (() => void) | null = null;
 let workerDone: (() => void) | null = null;
+let lastReader: { scratchBytes: number } | null = null;
 type Method = (...a: unknown[]) => Promise<unknown>;
 const proto = (native.FdReader as { prototype: Record<"read" | "readBlock", Method> }).prototype;
 for (const kind of ["read", "readBlock"] as const) {
   const real = proto[kind];
   proto[kind] = function (this: unknown, ...a: unknown[]) {
     workerReads.push({ kind, offset: kind === "read" ? (a[2] as number) : 0, length: (a[1] as Uint8Array).byteLength });
+    lastReader = this as { scratchBytes: number };
     workerCalled?.();
     return real.apply(this, a).finally(() => workerDone?.());
   };
@@ -289,6 +291,99 @@ describe("large blocks on a LAN socket", () => {
     expect(others.every((o) => o.every((b) => b === 0xee))).toBe(true);
     expect(await inst.query("TXT?")).toBe("after");
     await inst.close();
+  });
+
+  test("a blockArray as into is written by the worker directly: no scratch copy, block after block", async () => {
+    const big = payload.subarray(0, 2 << 20);
+    const res = peer((line, s) => {
+      const m = /^BLK (\d+)$/.exec(line);
+      if (!m) return;
+      const n = Number(m[1]);
+      send(s, `#${String(n).length}${n}`);
+      send(s, big.subarray(0, n));
+      send(s, "\n");
+    });
+    const inst = await rm.open(res, { timeoutMs: 10_000 });
+    const into = blockArray(N / 4 / 2); // 2 MB of float32
+    expect(into).toBeInstanceOf(Float32Array);
+    for (const n of [2 << 20, 1 << 20, 2 << 20]) {
+      const block = await inst.queryBinaryBlock(`BLK ${n}`, { into });
+      expect(block.buffer).toBe(into.buffer);
+      expect(same(block, big.subarray(0, n))).toBe(true);
+      into.fill(0);
+    }
+    expect(kinds()).toBe("readBlock readBlock readBlock");
+    expect(lastReader!.scratchBytes).toBe(0); // nothing went through a scratch buffer
+    // A view into the middle of one works the same; a plain array goes through the scratch buffer.
+    const view = new Uint8Array(into.buffer, 4096, 1 << 20);
+    expect(
+      same(await inst.queryBinaryBlock(`BLK ${1 << 20}`, { into: view, datatype: "uint8" }), big.subarray(0, 1 << 20)),
+    ).toBe(true);
+    expect(lastReader!.scratchBytes).toBe(0);
+    const plain = new Uint8Array(1 << 20);
+    expect(
+      same(await inst.queryBinaryBlock(`BLK ${1 << 20}`, { into: plain, datatype: "uint8" }), big.subarray(0, 1 << 20)),
+    ).toBe(true);
+    expect(lastReader!.scratchBytes).toBe(1 << 20);
+    await inst.close();
+  });
+
+  for (const [how, moveTo] of [
+    ["to the same length (its memory moves with it)", undefined],
+    ["to another length (its memory is let go at once)", 16],
+  ] as const) {
+    test(`a blockArray transferred ${how} while the worker writes it fails that query; nothing else is hurt`, async () => {
+      let asked: (s: Socket<Conn>) => void;
+      const peerSocket = new Promise<Socket<Conn>>((r) => (asked = r));
+      const res = peer((line, s) => {
+        if (line === "BLK?") {
+          asked(s);
+          send(s, header);
+          send(s, payload.subarray(0, 300 << 10));
+        }
+        if (line === "TXT?") send(s, "after\n");
+      });
+      const inst = await rm.open(res, { timeoutMs: 10_000 });
+      let into: Uint8Array | null = blockArray(N, "uint8");
+      const started = new Promise<void>((r) => (workerCalled = r));
+      const pending = inst.queryBinaryBlock("BLK?", { datatype: "uint8", into }).catch((e) => e);
+      await started;
+      let moved: ArrayBuffer | null = (into.buffer as ArrayBuffer).transfer(moveTo);
+      into = null;
+      if (moveTo !== undefined) moved = null; // nothing in JS views the memory the worker is writing
+      Bun.gc(true);
+      const others = Array.from({ length: 8 }, () => new Uint8Array(1 << 20).fill(0xee));
+      const s = await peerSocket;
+      send(s, payload.subarray(300 << 10));
+      send(s, "\n");
+      const err = await pending;
+      expect(err).toBeInstanceOf(DeviceConfigurationError);
+      expect(String(err.message)).toContain("detached");
+      expect(others.every((o) => o.every((b) => b === 0xee))).toBe(true);
+      if (moved) expect(moved.byteLength).toBe(N);
+      expect(await inst.query("TXT?")).toBe("after");
+      await inst.close();
+    });
+  }
+
+  test("blockArray: zeroed arrays of each datatype; a bad length or datatype is refused", () => {
+    for (const [datatype, Ctor] of [
+      ["int8", Int8Array],
+      ["uint16", Uint16Array],
+      ["int32", Int32Array],
+      ["float32", Float32Array],
+      ["float64", Float64Array],
+    ] as const) {
+      const a = blockArray(1000, datatype);
+      expect(a).toBeInstanceOf(Ctor);
+      expect(a.length).toBe(1000);
+      expect(a.every((v) => v === 0)).toBe(true);
+    }
+    expect(blockArray(0).length).toBe(0);
+    for (const bad of [-1, 1.5, Number.NaN, Infinity, MAX_BLOCK_ARRAY_BYTES / 4 + 1])
+      expect(() => blockArray(bad)).toThrow(RangeError);
+    for (const bad of ["constructor", "__proto__", "float16"])
+      expect(() => blockArray(4, bad as "float32")).toThrow(TypeError);
   });
 
   test("close({ abort: true }) just after the worker finished still fails the query at once, without reconnecting", async () => {
