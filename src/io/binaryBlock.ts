@@ -43,6 +43,35 @@ export function blockCtor(datatype: BlockDatatype): (typeof ctors)[BlockDatatype
   return Ctor;
 }
 
+/** The largest blockArray, in bytes (4 GiB: WebAssembly's 65,536 pages of 64 KiB). */
+export const MAX_BLOCK_ARRAY_BYTES = 2 ** 32;
+const WASM_PAGE = 65536;
+const undetachable = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A zeroed typed array of `length` values of `datatype` (float32 when not given) to reuse as `into` for
+ * large blocks (a waveform loop). Its memory is a WebAssembly.Memory nobody else holds, so it cannot be
+ * detached (`transfer()`, or transferring it to a Worker, throws a TypeError; copying it works) nor moved,
+ * and a LAN instrument's native worker reads blocks straight into it; a plain typed array is filled through
+ * a buffer of the worker's own and copied over on the JS thread.
+ */
+export function blockArray<T extends BlockDatatype = "float32">(length: number, datatype?: T): BlockArray<T> {
+  const Ctor = blockCtor(datatype ?? "float32");
+  const bytes = length * Ctor.BYTES_PER_ELEMENT;
+  if (!Number.isSafeInteger(length) || length < 0 || bytes > MAX_BLOCK_ARRAY_BYTES) {
+    throw new RangeError(`blockArray length must be a whole number of values up to ${MAX_BLOCK_ARRAY_BYTES} bytes`);
+  }
+  const pages = Math.ceil(bytes / WASM_PAGE);
+  const buffer = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+  undetachable.add(buffer);
+  return new Ctor(buffer, 0, length) as Typed as BlockArray<T>;
+}
+
+/** Whether `view`'s memory is a blockArray's, which cannot be detached while a native thread writes it. */
+export function isUndetachable(view: ArrayBufferView): boolean {
+  return undetachable.has(view.buffer);
+}
+
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**

@@ -10,13 +10,14 @@ export {
 export { listUsbtmcDevices, type UsbtmcDevice, type UsbtmcRoots } from "./usbtmcDevices.ts";
 export { parseResourceName, type ResourceName } from "./resourceName.ts";
 export {
+  blockArray,
+  MAX_BLOCK_ARRAY_BYTES,
   decodeBlock,
   encodeBlockHeader,
   type BlockDatatype,
   type BlockFormat,
   type BlockArray,
 } from "./binaryBlock.ts";
-export { blockArray, MAX_BLOCK_ARRAY_BYTES } from "./blockArray.ts";
 export { listResources, type ListOptions } from "./listResources.ts";
 export { toDeviceError, type IoErrorContext } from "./ioErrors.ts";
 export { Acquisition, type AcquisitionOptions, type AcquisitionStats, type WireFormat } from "./acquisition.ts";

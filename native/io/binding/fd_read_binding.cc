@@ -6,20 +6,16 @@
 // and waits on the pool would hold up every other user of it (and start their deadlines late).
 // A destination the caller owns (`into`) is not written from the thread: the caller could detach its
 // memory meanwhile. The thread fills the reader's scratch buffer instead, kept between reads, and the JS
-// thread copies it over once the read is done, if the destination is still whole. The exception is memory
-// from blockMemory() (src/io/blockArray.ts): the addon owns it and frees it only once no JS object views it
-// and no read writes it, so the thread writes it directly whatever the caller does with its array.
+// thread copies it over once the read is done, if the destination is still whole. An array that cannot be
+// detached (blockArray(), src/io/binaryBlock.ts) comes as `own` and is written directly.
 #include <fcntl.h>
 #include <napi.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
-#include <mutex>
 
 #include "io/binding/js_bridge.h"
 #include "io/fd_read.h"
@@ -32,52 +28,6 @@ constexpr size_t kKeepScratch = 16u << 20;  // scratch kept between reads up to 
 
 class FdReader;
 
-// Memory handed to JS by blockMemory(). The registry holds JS's share until the ArrayBuffer's finalizer,
-// which runs when its contents die: a transfer moves the contents (and the finalizer) to the new buffer; a
-// transfer to another length copies them and runs it at once. A read writing the memory holds its own.
-struct PinnedBlock {
-  PinnedBlock(uint8_t* d, size_t n) : data(d), size(n) {}
-  PinnedBlock(const PinnedBlock&) = delete;
-  PinnedBlock& operator=(const PinnedBlock&) = delete;
-  ~PinnedBlock() { std::free(data); }
-  uint8_t* const data;
-  const size_t size;
-};
-// By first byte. Never destroyed: a finalizer may run as the process exits, after static destructors.
-struct PinnedRegistry {
-  std::mutex mutex;
-  std::map<const uint8_t*, std::shared_ptr<PinnedBlock>> blocks;
-};
-PinnedRegistry& pinned() {
-  static auto* registry = new PinnedRegistry;
-  return *registry;
-}
-
-// The block [p, p + n) lies in, if it is blockMemory()'s.
-std::shared_ptr<PinnedBlock> findPinned(const uint8_t* p, size_t n) {
-  std::lock_guard<std::mutex> lock(pinned().mutex);
-  auto it = pinned().blocks.upper_bound(p);
-  if (it == pinned().blocks.begin()) return nullptr;
-  const auto& b = (--it)->second;
-  return static_cast<size_t>(p - b->data) + n <= b->size ? b : nullptr;
-}
-
-// blockMemory(byteLength): a zeroed ArrayBuffer the reader's thread may write directly.
-Napi::Value BlockMemory(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  size_t n = countArg(info[0], "byteLength");
-  auto* data = static_cast<uint8_t*>(std::calloc(n > 0 ? n : 1, 1));
-  if (data == nullptr) throw Napi::RangeError::New(env, "blockMemory: out of memory");
-  {
-    std::lock_guard<std::mutex> lock(pinned().mutex);
-    pinned().blocks[data] = std::make_shared<PinnedBlock>(data, n);
-  }
-  return Napi::ArrayBuffer::New(env, data, n, [](Napi::Env, void* p) {
-    std::lock_guard<std::mutex> lock(pinned().mutex);
-    pinned().blocks.erase(static_cast<uint8_t*>(p));  // the memory goes with the last read still writing it
-  });
-}
-
 // read(): fill dest[offset…]. readBlock(): a block header, then (when it fits in dest) the data and a
 // termination already waiting.
 struct Job {
@@ -87,7 +37,6 @@ struct Job {
   uint8_t* target;                         // dest's bytes from `offset`, or the scratch buffer
   size_t offset, n;
   bool viaScratch;
-  std::shared_ptr<PinnedBlock> pinned;  // dest is blockMemory()'s: kept alive while the thread writes it
   int fd;
   Deadline deadline;
   std::string where, term;
@@ -158,12 +107,12 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
   void settle(Napi::Env env, Job* job) {
     std::unique_ptr<Job> owned(job);
     Napi::HandleScope scope(env);
-    if (!job->failed && (job->viaScratch || job->pinned) && job->got > 0) {
+    if (!job->failed && job->viaScratch && job->got > 0) {
       // The caller's array, if it is still whole: it may have been detached or shrunk meanwhile.
       Napi::Uint8Array dest = job->dest.Value();
       if (dest.ByteLength() < job->offset + job->got)
         job->fail(ErrorKind::Argument, 0, "EINVAL", "the array to read into was detached or resized during the read");
-      else if (job->viaScratch)
+      else
         std::memcpy(dest.Data() + job->offset, scratch_.get(), job->got);
     }
     if (scratchSize_ > kKeepScratch) {
@@ -200,8 +149,8 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
   }
 
  private:
-  // read(fd, dest, offset, timeoutMs, where, own): fills dest[offset…] from fd. `own`: dest is the
-  // caller's private buffer, written by the thread directly.
+  // read(fd, dest, offset, timeoutMs, where, own): fills dest[offset…] from fd. `own`: dest cannot be
+  // detached while the thread writes it (a private buffer, or a blockArray), so it is written directly.
   Napi::Value Read(const Napi::CallbackInfo& info) {
     return start(info, Job::Mode::Fill, countArg(info[2], "offset"), 3, "");
   }
@@ -239,16 +188,15 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
     }
     size_t n = dest.ByteLength() - offset;
     uint8_t* target = dest.Data() + offset;
-    std::shared_ptr<PinnedBlock> pinned = own ? nullptr : findPinned(target, n);
-    if (!own && !pinned) {
+    if (!own) {
       if (scratchSize_ < n) {
         scratch_.reset(new uint8_t[n]);
         scratchSize_ = n;
       }
       target = scratch_.get();
     }
-    auto* job = new Job{mode,   deferred,       Napi::Persistent(dest), target,         offset, n, !own && !pinned,
-                        pinned, dup,            deadlineIn(ms),         std::move(where), std::move(term)};
+    auto* job = new Job{mode,  deferred, Napi::Persistent(dest), target, offset,         n,   !own,
+                        dup,   deadlineIn(ms), std::move(where), std::move(term)};
     wait_->reset();
     auto wait = wait_;
     JobTsfn tsfn = tsfn_;
@@ -272,7 +220,7 @@ class FdReader : public Napi::ObjectWrap<FdReader> {
     wait_->interrupt();
     return info.Env().Undefined();
   }
-  // The scratch buffer's size: what a reader keeps for copies into callers' arrays.
+  // The scratch buffer's size: what the reader keeps for copies into callers' arrays.
   Napi::Value ScratchBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(scratchSize_));
   }
@@ -300,9 +248,6 @@ void settleJob(Napi::Env env, Napi::Function, FdReader* reader, Job* job) {
 
 }  // namespace
 
-void InitFdRead(Napi::Env env, Napi::Object exports) {
-  exports.Set("FdReader", FdReader::Define(env));
-  exports.Set("blockMemory", Napi::Function::New(env, BlockMemory, "blockMemory"));
-}
+void InitFdRead(Napi::Env env, Napi::Object exports) { exports.Set("FdReader", FdReader::Define(env)); }
 
 }  // namespace ld::io::binding

@@ -20,8 +20,8 @@ export type WorkerBlock =
   | { filled?: undefined; length?: undefined; consumed: Uint8Array };
 
 /**
- * The addon's reader. `own`: dest is this process's private buffer, which the reader's thread may write
- * directly; otherwise (a caller's `into`) the thread fills a scratch buffer and the JS thread copies it
+ * The addon's reader. `own`: dest cannot be detached while the reader's thread writes it (this process's
+ * private buffer, or a caller's blockArray), so the thread writes it directly; otherwise (a caller's `into`) the thread fills a scratch buffer and the JS thread copies it
  * over at the end, so a caller detaching its array meanwhile cannot have freed memory written.
  */
 export interface FdReader {

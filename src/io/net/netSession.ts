@@ -6,6 +6,7 @@
 // A query made while nothing runs, on a transport that frames in its data callback (SOCKET), takes the
 // fast path (fastPath.ts): written at once, framed by a reader that settles the caller in the callback.
 // Over 400 lines: every request kind shares the framing state (rx, the pending clear, the last block's length).
+import { isUndetachable } from "../binaryBlock.ts";
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
 import { FastPath } from "./fastPath.ts";
@@ -340,7 +341,7 @@ export class NetSession implements HandOverSession {
     // A large payload (a waveform block) is read straight into the buffer the caller receives.
     const out = into && n <= into.byteLength ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     try {
-      this.#lastTakeEnded = await this.#t.readInto(out, 0, d, out.buffer !== into?.buffer);
+      this.#lastTakeEnded = await this.#t.readInto(out, 0, d, out.buffer !== into?.buffer || isUndetachable(out));
     } catch (e) {
       this.#failed(e);
     }
@@ -396,7 +397,7 @@ export class NetSession implements HandOverSession {
     const t = typeof term === "number" ? new Uint8Array([term]) : term;
     let r: WorkerBlock | null;
     try {
-      r = await this.#t.readBlockOnWorker!(dest, !into, t, d);
+      r = await this.#t.readBlockOnWorker!(dest, !into || isUndetachable(into), t, d);
     } catch (e) {
       this.#failed(e);
     }
