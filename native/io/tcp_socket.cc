@@ -113,7 +113,13 @@ size_t TcpSocket::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
   }
 }
 
-void TcpSocket::clear(Deadline d) { drainInput(d); }
+// A raw socket has no device clear, and no way to tell a late answer from the next one: the answer to a
+// request that timed out can come any time after, and would be taken for the next query's. Only a new
+// connection is sure to be rid of it (and of a command fragment, which belongs to the connection).
+void TcpSocket::clear(Deadline d) {
+  close();
+  open(d);
+}
 
 void TcpSocket::discardInput() { drainInput(Deadline::max()); }
 

@@ -38,7 +38,8 @@ class Transport {
   // Waits until at least one byte arrives, then returns what is there (≤ max). `*end` is set when the
   // interface marked the end of a message (VXI-11 END or term char, GPIB EOI); sockets never do.
   virtual size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) = 0;
-  // Device clear where the interface has one; sockets and serial just drop pending input.
+  // Device clear where the interface has one; raw sockets reconnect (a late answer goes with the old
+  // connection), serial ports drop pending input.
   virtual void clear(Deadline d) = 0;
   // Drops input that already arrived and nobody asked for, without waiting or talking to the device.
   // Only byte streams (sockets, serial) hold any: elsewhere an answer is sent when a read asks for it.

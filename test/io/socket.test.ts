@@ -255,6 +255,31 @@ describe("answers stay in step", () => {
     peer.stop();
   });
 
+  for (const netIo of ["event-loop", "native"] as const) {
+    test(`${netIo}: a whole answer that comes after its query timed out is never taken for a later query's`, async () => {
+      // The answer to Q1 (a slow measurement) comes only once the next query has been sent, just ahead of
+      // that query's own answer: on the same connection nothing could tell them apart.
+      let first: Socket<undefined> | null = null;
+      const peer = scriptedPeer((line, socket) => {
+        if (line === "Q1") {
+          first = socket;
+          return null;
+        }
+        if (line === "Q2") first!.write("LATE1\n");
+        return undefined;
+      });
+      const manager = new ResourceManager({ netIo });
+      const inst = await manager.open(peer.resource, { timeoutMs: 200 });
+      expect(await inst.query("Q1").catch((e) => e)).toBeInstanceOf(DeviceTimeoutError);
+      inst.timeoutMs = 20_000; // answered queries: a hang guard
+      expect(await inst.query("Q2")).toBe("R2");
+      expect(await inst.query("Q3")).toBe("R3");
+      expect(peer.connections).toBe(2); // the timeout's clear was a new connection
+      await manager.close();
+      peer.stop();
+    });
+  }
+
   test("a query drops an earlier answer nobody read, so the answer it returns is its own", async () => {
     const written = Promise.withResolvers<void>();
     const peer = scriptedPeer((line, socket) => {

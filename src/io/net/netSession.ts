@@ -260,6 +260,7 @@ export class NetSession implements HandOverSession {
       if (e.kind === "connection") this.#fail();
       else if (e.kind === "timeout") {
         this.#t.rx.reset();
+        this.#t.timedOut?.();
         this.#clearPending = true;
       }
     }

@@ -26,7 +26,9 @@ export interface NetTransport {
   /** Fills dest[have..] completely, first from rx; resolves whether the interface marked END at its last byte.
    * `own`: dest is a private buffer of this process (not a caller's `into`). */
   readInto(dest: Uint8Array, have: number, deadline: number, own?: boolean): Promise<boolean>;
-  /** Device clear where the interface has one; sockets drop pending input. */
+  /** A request timed out: its answer may still come. Called before the clear the next request makes. */
+  timedOut?(): void;
+  /** Device clear where the interface has one; sockets reconnect after a timeout, else drop pending input. */
   clear(deadline: number): Promise<void>;
   /** Drops input that already arrived and nobody asked for. */
   discardInput(): Promise<void> | void;

@@ -1,5 +1,5 @@
 // TCPIP::host::port::SOCKET on the event loop: a raw SCPI byte stream. It has no END, no device clear
-// (clear drops pending input; after a command cut short, it reconnects) and no locking.
+// (clear drops pending input; after a timeout, it reconnects) and no locking.
 import { NetIoError } from "../ioErrors.ts";
 import type { WorkerBlock } from "./fdReader.ts";
 import type { NetTransport } from "./netTransport.ts";
@@ -9,7 +9,7 @@ export class SocketTransport implements NetTransport {
   readonly interfaceType = "SOCKET";
   readonly #link: TcpLink;
   #strayInput = false;
-  /** A write timed out with part of a command sent: the instrument holds a fragment of it. */
+  /** A request timed out: the instrument may hold a fragment of a command, or answer it late. */
   #cutShort = false;
 
   /** `maxUnread`: input nobody asked for beyond this pauses the socket (the kernel holds the rest). */
@@ -52,6 +52,10 @@ export class SocketTransport implements NetTransport {
     throw e;
   };
 
+  timedOut(): void {
+    this.#cutShort = true;
+  }
+
   fill(deadline: number): Promise<void> {
     return this.#link.waitData(deadline);
   }
@@ -73,9 +77,11 @@ export class SocketTransport implements NetTransport {
     return false;
   }
 
-  // A raw socket has no device clear. Dropping input is enough after a timed-out read; after a command
-  // cut short the instrument holds its first part, which the next command would be appended to: only
-  // a new connection discards it (the instrument's parser state belongs to the connection).
+  // A raw socket has no device clear, and no way to tell a late answer from the next one: an answer to a
+  // request that timed out can arrive any time after (a slow measurement), and would be taken as the
+  // answer to the next query. After a timeout only a new connection is sure to be rid of it (and of the
+  // fragment a command cut short leaves in the instrument's parser, which belongs to the connection).
+  // Otherwise (clear() called by the caller) dropping pending input is enough.
   async clear(deadline: number): Promise<void> {
     if (this.#cutShort) {
       this.#link.close();
