@@ -18,11 +18,15 @@ export interface Parsed {
   positionals: string[];
 }
 
+/**
+ * `positionals.names` names each positional argument in order (for "missing …"); a command that takes
+ * none gives an empty list.
+ */
 export function parseFlags(
   command: string,
   argv: string[],
   flags: FlagSpec,
-  positionals: { min: number; max: number; names: string },
+  positionals: { min: number; max: number; names: readonly string[] },
 ): Parsed {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -67,8 +71,11 @@ export function parseFlags(
       throw new UsageError(`${command}: --${k} needs a value, got an empty one (see labdaemon ${command} --help)`);
   }
   const n = parsed.positionals.length;
+  // Only the arguments not given: `query RESOURCE` lacks its MESSAGE, not its RESOURCE.
   if (n < positionals.min)
-    throw new UsageError(`${command}: missing ${positionals.names} (see labdaemon ${command} --help)`);
+    throw new UsageError(
+      `${command}: missing ${positionals.names.slice(n, positionals.min).join(" and ")} (see labdaemon ${command} --help)`,
+    );
   if (n > positionals.max)
     throw new UsageError(
       `${command}: unexpected argument '${parsed.positionals[positionals.max]}' (see labdaemon ${command} --help)`,

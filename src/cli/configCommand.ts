@@ -5,7 +5,7 @@ import { configJsonSchema } from "./configSchema.ts";
 import { CONFIG_HELP } from "./help.ts";
 
 export async function configCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("config", argv, { schema: { type: "boolean" } }, { min: 0, max: 0, names: "" });
+  const { values } = parseFlags("config", argv, { schema: { type: "boolean" } }, { min: 0, max: 0, names: [] });
   if (values.help) {
     process.stdout.write(CONFIG_HELP);
     return 0;

@@ -19,7 +19,7 @@ interface ServerView {
 }
 
 export async function labCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("lab", argv, FLAGS, { min: 0, max: 0, names: "" }) as Parsed;
+  const { values } = parseFlags("lab", argv, FLAGS, { min: 0, max: 0, names: [] }) as Parsed;
   if (values.help) {
     process.stdout.write(LAB_HELP);
     return 0;

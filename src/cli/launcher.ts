@@ -9,7 +9,7 @@ const DEFAULT_PORT = 5100;
 const FLAGS = { config: { type: "string" }, port: { type: "string" }, "no-open": { type: "boolean" } } as const;
 
 export async function launcherCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("launcher", argv, FLAGS, { min: 0, max: 0, names: "" }) as Parsed;
+  const { values } = parseFlags("launcher", argv, FLAGS, { min: 0, max: 0, names: [] }) as Parsed;
   if (values.help) {
     process.stdout.write(LAUNCHER_HELP);
     return 0;

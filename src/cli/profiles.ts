@@ -15,7 +15,7 @@ import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 const DEFAULT_PORT = 5000;
 
 export async function profilesCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("profiles", argv, { config: { type: "string" } }, { min: 0, max: 0, names: "" });
+  const { values } = parseFlags("profiles", argv, { config: { type: "string" } }, { min: 0, max: 0, names: [] });
   if (values.help) {
     process.stdout.write(PROFILES_HELP);
     return 0;

@@ -19,7 +19,7 @@ const FLAGS = {
 const MAX_BAUD_RATE = 100_000_000;
 
 export async function queryCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags("query", argv, FLAGS, { min: 2, max: 2, names: "RESOURCE and MESSAGE" });
+  const { values, positionals } = parseFlags("query", argv, FLAGS, { min: 2, max: 2, names: ["RESOURCE", "MESSAGE"] });
   if (values.help) {
     process.stdout.write(QUERY_HELP);
     return 0;

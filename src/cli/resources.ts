@@ -9,7 +9,7 @@ export async function resourcesCommand(argv: string[]): Promise<number> {
     "resources",
     argv,
     { "visa-library": { type: "string" } },
-    { min: 0, max: 0, names: "" },
+    { min: 0, max: 0, names: [] },
   );
   if (values.help) {
     process.stdout.write(RESOURCES_HELP);

@@ -61,7 +61,7 @@ const LOG_KEEP = 3;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags("serve", argv, FLAGS, { min: 0, max: 0, names: "" }) as Parsed;
+  const { values } = parseFlags("serve", argv, FLAGS, { min: 0, max: 0, names: [] }) as Parsed;
   if (values.help) {
     process.stdout.write(SERVE_HELP);
     return 0;

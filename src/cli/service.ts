@@ -31,7 +31,7 @@ export async function serviceCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags("service", argv, FLAGS, {
     min: 1,
     max: 1,
-    names: "an action (install or uninstall)",
+    names: ["an action (install or uninstall)"],
   }) as Parsed;
   if (values.help) {
     process.stdout.write(SERVICE_HELP);

@@ -12,7 +12,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     "sim",
     argv,
     { example: { type: "boolean" } },
-    { min: 0, max: 1, names: "FILE" },
+    { min: 0, max: 1, names: ["FILE"] },
   );
   if (values.help) {
     process.stdout.write(SIM_HELP);

@@ -72,7 +72,7 @@ const MISTAKES: Array<[string[], string]> = [
   [["resources", "--bogus"], "unknown flag --bogus"],
   // query
   [["query"], "missing RESOURCE and MESSAGE"],
-  [["query", R], "missing RESOURCE and MESSAGE"],
+  [["query", R], "missing MESSAGE"],
   [["query", R, "*IDN?", "more"], "unexpected argument 'more'"],
   [["query", "", "*IDN?"], "invalid resource name"],
   [["query", "not-a-resource", "*IDN?"], "invalid resource name"],
@@ -174,6 +174,23 @@ describe("every command's flags", () => {
     });
     expect(wrong).toEqual([]);
   }, 240_000);
+
+  test("a missing positional argument is named alone: the line says what is missing, not what was given", async () => {
+    const cases: Array<[string[], string]> = [
+      [["query"], "query: missing RESOURCE and MESSAGE"],
+      [["query", R], "query: missing MESSAGE"],
+      [["query", "--timeout", "100", R], "query: missing MESSAGE"],
+      [["service"], "service: missing an action (install or uninstall)"],
+    ];
+    const results = await runAll(cases.map(([args]) => args));
+    const seen = cases.map(([args], i) => ({ args, exitCode: results[i]!.exitCode, stderr: results[i]!.stderr }));
+    expect(seen).toEqual(
+      cases.map(([args, line]) => {
+        const command = args[0]!;
+        return { args, exitCode: 2, stderr: `labdaemon: ${line} (see labdaemon ${command} --help)\n` };
+      }),
+    );
+  }, 120_000);
 
   test("files that are not there or not readable are one line too (status 3: configuration)", async () => {
     const cases = [
