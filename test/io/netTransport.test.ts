@@ -41,22 +41,31 @@ describe("event-loop transports", () => {
     await native.close();
   });
 
-  for (const kind of ["SOCKET", "VXI-11"] as const) {
-    test(`${kind}: close({ abort }) fails a read waiting for an instrument that never answers, at once`, async () => {
-      const resource = kind === "SOCKET" ? socketSim.resource : vxiSim.resource;
-      const inst = await rm.open(resource, { timeoutMs: 10_000 });
-      const t0 = performance.now();
-      const pending = inst.query("HANG?").catch((e) => e);
-      // Closing while the read waits (not before it was sent): the next turn of the loop is after the write.
-      await Bun.sleep(0);
-      await inst.close({ abort: true });
-      const err = await pending;
-      expect(err).toBeInstanceOf(DeviceConnectionError);
-      expect(err.context.resource).toBe(resource);
-      expect(performance.now() - t0).toBeLessThan(5_000); // well before the 10 s the read would have waited
-      await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
-    });
-  }
+  for (const kind of ["SOCKET", "VXI-11"] as const)
+    for (const netIo of ["event-loop", "native"] as const) {
+      test(`${kind}, ${netIo}: close({ abort }) fails a read waiting for an instrument that never answers, and the requests queued behind it, at once`, async () => {
+        const resource = kind === "SOCKET" ? socketSim.resource : vxiSim.resource;
+        const manager = new ResourceManager({ netIo });
+        const inst = await manager.open(resource, { timeoutMs: 10_000 });
+        const t0 = performance.now();
+        const pending = inst.query("HANG?").catch((e) => e);
+        const queued = [inst.query("HANG?").catch((e) => e), inst.query("*IDN?").catch((e) => e)];
+        // Closing while the read waits (not before it was sent): the next turn of the loop is after the write.
+        await Bun.sleep(0);
+        await inst.close({ abort: true });
+        const err = await pending;
+        expect(err).toBeInstanceOf(DeviceConnectionError);
+        expect(err.context.resource).toBe(resource);
+        for (const e of await Promise.all(queued)) {
+          expect(e).toBeInstanceOf(DeviceConnectionError);
+          expect(e.message).toContain("closed before this request's turn");
+        }
+        // Well before the 10 s the first read would have waited (and the queued HANG? 10 s more).
+        expect(performance.now() - t0).toBeLessThan(5_000);
+        await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
+        await manager.close();
+      });
+    }
 
   test("close() without abort lets the request in progress finish", async () => {
     const inst = await rm.open(vxiSim.resource);

@@ -2,6 +2,9 @@
 // session's own I/O thread, so calls on one resource run in the order they were made.
 #include <napi.h>
 
+#include <atomic>
+#include <cerrno>
+
 #include <cmath>
 #include <memory>
 
@@ -78,9 +81,17 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   static int encArg(const Napi::Value& v) { return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0; }
 
   // Deadlines start when the request reaches the I/O thread, so queued requests each get their full timeout.
-  Napi::Value submit(Napi::Env env, long timeoutMs, std::function<Outcome(Session&, Deadline)> fn) {
+  // After close(true), requests still waiting for their turn fail when it comes, without any I/O.
+  Napi::Value submit(Napi::Env env, long timeoutMs, std::function<Outcome(Session&, Deadline)> fn,
+                     bool evenAborted = false) {
     auto s = session_;
-    return bridge_->submit(env, s->thread(), [s, fn = std::move(fn), timeoutMs]() { return fn(*s, deadlineIn(timeoutMs)); });
+    auto aborted = aborted_;
+    return bridge_->submit(env, s->thread(), [s, aborted, evenAborted, fn = std::move(fn), timeoutMs]() {
+      if (*aborted && !evenAborted)
+        throw IoError(ErrorKind::Connection, "closed before this request's turn",
+                      ECANCELED, "ECANCELED");
+      return fn(*s, deadlineIn(timeoutMs));
+    });
   }
   // Checked where the call is made, so a bad timeout rejects that call instead of timing out at once.
   static long msArg(const Napi::Value& v) { return static_cast<long>(std::ceil(waitMsArg(v, "timeoutMs", 2000))); }
@@ -164,11 +175,17 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   // a request blocked in I/O (an instrument that never answers) is woken and fails now instead of
   // waiting out its timeout.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) session_->interrupt();
-    Napi::Value p = submit(info.Env(), 1000, [](Session& s, Deadline) {
-      s.close();
-      return Outcome{};
-    });
+    if (info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value()) {
+      *aborted_ = true;
+      session_->interrupt();
+    }
+    Napi::Value p = submit(
+        info.Env(), 1000,
+        [](Session& s, Deadline) {
+          s.close();
+          return Outcome{};
+        },
+        true);
     session_->thread().finish();
     return p;
   }
@@ -179,6 +196,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
 
   std::unique_ptr<JsBridge> bridge_;
   std::shared_ptr<Session> session_;
+  std::shared_ptr<std::atomic<bool>> aborted_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 Napi::Value ParseResourceName(const Napi::CallbackInfo& info) {

@@ -5,7 +5,8 @@ import { NetIoError } from "../ioErrors.ts";
 export const ETIMEDOUT = 110,
   ECONNRESET = 104,
   ENOTCONN = 107,
-  EPIPE = 32;
+  EPIPE = 32,
+  ECANCELED = 125;
 
 // The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
 // message ("Failed to connect") does not say why.

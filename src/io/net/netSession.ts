@@ -10,6 +10,7 @@ import { isUndetachable } from "../binaryBlock.ts";
 import { NetIoError } from "../ioErrors.ts";
 import type { HandOverSession } from "../session.ts";
 import { FastPath } from "./fastPath.ts";
+import { ECANCELED } from "./linkErrors.ts";
 import { NATIVE_READ_ABOVE, type WorkerBlock } from "./fdReader.ts";
 import { DIRECT_ABOVE, termBytes } from "./frameReaders.ts";
 import type { NetTransport } from "./netTransport.ts";
@@ -162,7 +163,10 @@ export class NetSession implements HandOverSession {
 
   /** After the requests already made (or, with `abort`, failing the one waiting for I/O now). */
   close(abort = false): Promise<void> {
-    if (abort && this.#q.running) this.#t.abort();
+    if (abort && this.#q.running) {
+      this.#q.failWaiting(new NetIoError("connection", "closed before this request's turn", ECANCELED, "ECANCELED"));
+      this.#t.abort();
+    }
     const done = this.#q.submit(1000, async () => {
       this.#t.rx.reset();
       this.#clearPending = false;

@@ -37,6 +37,14 @@ export class RequestQueue {
     this.#closed = true;
   }
 
+  /** Fails every request still waiting for its turn with `e` (as its caller's error); none of them runs. */
+  failWaiting(e: NetIoError): void {
+    const waiting = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    for (const r of waiting) if (r) r.reject(this.callerError(e));
+  }
+
   submit<T>(timeoutMs: number, job: (deadline: number) => Promise<T>): Promise<T> {
     // checkWaitMs, inlined for the common case.
     if (!(timeoutMs > 0 && timeoutMs <= MAX_WAIT_MS)) return this.#refuse(timeoutMs);
