@@ -2,12 +2,13 @@
 // transport the resource string names. Every call is a promise settled in the order the calls were made,
 // even from concurrent callers: by the event loop's session for LAN instruments (src/io/net), by the
 // resource's own native I/O thread for the others.
-import { DeviceConfigurationError, DeviceNotConnectedError } from "../core/errors.ts";
+import { DeviceConfigurationError, DeviceNotConnectedError, DeviceOperationError } from "../core/errors.ts";
 import { Acquisition, type AcquisitionOptions } from "./acquisition.ts";
 import {
   type BlockArray,
   type BlockDatatype,
   type BlockFormat,
+  blockCtor,
   blockElementSize,
   decodeBlock,
   intoBytes,
@@ -175,7 +176,8 @@ export class MessageInstrument implements LeasingInstrument {
     message: string,
     format: BlockFormat & { datatype?: T } = {},
   ): Promise<BlockArray<T>> {
-    return decodeBlock(await this.queryBlockBytes(message, blockInto(format)), format, true);
+    const into = this.#blockInto(format); // a bad format is refused before anything is sent
+    return this.#decodeBlock(await this.queryBlockBytes(message, into), format);
   }
 
   /** The raw data bytes of a block answer (a view of `into` when it was read there). */
@@ -194,11 +196,31 @@ export class MessageInstrument implements LeasingInstrument {
   async readBinaryBlock<T extends BlockDatatype = "float32">(
     format: BlockFormat & { datatype?: T } = {},
   ): Promise<BlockArray<T>> {
-    const into = blockInto(format);
+    const into = this.#blockInto(format);
     const bytes = await this.#call((s) =>
       s.queryBlock(null, this.readTermination, this.maxReadBytes, this.timeoutMs, into),
     );
-    return decodeBlock(bytes, format, true);
+    return this.#decodeBlock(bytes, format);
+  }
+
+  // `into`'s bytes, once the datatype is known to be one (DeviceConfigurationError otherwise).
+  #blockInto(format: BlockFormat): Uint8Array | undefined {
+    try {
+      blockCtor(format.datatype ?? "float32");
+    } catch (e) {
+      throw new DeviceConfigurationError(`${this.resource}: ${(e as Error).message}`, { resource: this.resource });
+    }
+    return format.into ? intoBytes(format.into, blockElementSize(format.datatype)) : undefined;
+  }
+
+  // A block whose length is not a whole number of values is the instrument's answer at fault.
+  #decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T }): BlockArray<T> {
+    try {
+      return decodeBlock(bytes, format, true);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw new DeviceOperationError(`${this.resource}: ${e.message}`, { resource: this.resource });
+    }
   }
 
   /** Device clear (VXI-11 device_clear, GPIB SDC); sockets and serial ports drop unread input. */
@@ -362,6 +384,3 @@ export class MessageInstrument implements LeasingInstrument {
 }
 
 // `format.into` as bytes, checked before anything is sent.
-function blockInto(format: BlockFormat): Uint8Array | undefined {
-  return format.into ? intoBytes(format.into, blockElementSize(format.datatype)) : undefined;
-}

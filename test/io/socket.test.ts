@@ -8,6 +8,7 @@ import {
   DeviceConfigurationError,
   DeviceConnectionError,
   DeviceNotConnectedError,
+  DeviceOperationError,
   DeviceTimeoutError,
 } from "../../src/core/errors.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
@@ -279,6 +280,28 @@ describe("answers stay in step", () => {
       peer.stop();
     });
   }
+
+  test("a bad block datatype is refused before anything is sent; a block that is not whole values is the instrument's fault", async () => {
+    const received: string[] = [];
+    const peer = scriptedPeer((line) => {
+      received.push(line);
+      return line === "Q1" ? "#13abc\n" : undefined;
+    });
+    const inst = await rm.open(peer.resource, { timeoutMs: 20_000 });
+    for (const datatype of ["float16", "f", "constructor", "__proto__"]) {
+      const err = await inst.queryBinaryBlock("Q9", { datatype: datatype as "float32" }).catch((e) => e);
+      expect(err).toBeInstanceOf(DeviceConfigurationError);
+      expect(err.message).toBe(`${peer.resource}: unknown block datatype '${datatype}'`);
+      expect(err.context.resource).toBe(peer.resource);
+    }
+    expect(received).toEqual([]);
+    const odd = await inst.queryBinaryBlock("Q1", { datatype: "int16" }).catch((e) => e);
+    expect(odd).toBeInstanceOf(DeviceOperationError);
+    expect(odd.message).toBe(`${peer.resource}: block of 3 bytes is not a whole number of int16 values`);
+    expect(await inst.query("Q2")).toBe("R2");
+    await inst.close();
+    peer.stop();
+  });
 
   test("a query drops an earlier answer nobody read, so the answer it returns is its own", async () => {
     const written = Promise.withResolvers<void>();
