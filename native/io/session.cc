@@ -1,5 +1,6 @@
 #include "io/session.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -181,14 +182,23 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
   // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#', but no further
   // than an unterminated answer may run (a peer streaming anything else would otherwise hold the
   // session until the deadline, however much it sends).
+  // A whole message before any '#' (an error string, a number) is the answer, and not a block: it fails
+  // at once instead of at the deadline.
   size_t skipped = 0;
   for (;;) {
     size_t hash = find("#", pos_);
-    if (hash != std::string::npos) { pos_ = hash; break; }
+    size_t end = term.empty() ? std::string::npos : find(term, pos_);
+    if (hash != std::string::npos && (end == std::string::npos || hash < end)) { pos_ = hash; break; }
+    if (end != std::string::npos) {
+      std::string text = take(end - pos_, term.size());
+      if (text.size() > 60) text = text.substr(0, 60) + "...";
+      throw IoError(ErrorKind::Device, "expected an IEEE 488.2 block, got the answer '" + text + "'");
+    }
     if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
-    skipped += buffered();
+    size_t keep = std::max(pos_, len_ - std::min(len_, term.empty() ? 0 : term.size() - 1));  // a split termination
+    skipped += keep - pos_;
     if (skipped >= maxBytes) abandon(d, "no IEEE 488.2 block header within " + std::to_string(maxBytes) + " bytes");
-    pos_ = len_;
+    pos_ = keep;
     fill(d, 0);
   }
   while (buffered() < 2) fill(d, 0);

@@ -303,6 +303,25 @@ describe("answers stay in step", () => {
     peer.stop();
   });
 
+  for (const netIo of ["event-loop", "native"] as const) {
+    test(`${netIo}: a block query answered by a message with no block fails at once, naming the answer`, async () => {
+      const peer = scriptedPeer((line) => (line === "Q1" ? '-113,"Undefined header"\n' : undefined));
+      const manager = new ResourceManager({ netIo });
+      const inst = await manager.open(peer.resource, { timeoutMs: 10_000 });
+      const t0 = performance.now();
+      const err = await inst.queryBinaryBlock("Q1").catch((e) => e);
+      expect(err).toBeInstanceOf(DeviceOperationError);
+      expect(err.message).toBe(
+        `${peer.resource}: expected an IEEE 488.2 block, got the answer '-113,"Undefined header"'`,
+      );
+      expect(performance.now() - t0).toBeLessThan(5_000); // not at the 10 s deadline
+      // The message was the answer: the next query gets its own.
+      expect(await inst.query("Q2")).toBe("R2");
+      await manager.close();
+      peer.stop();
+    });
+  }
+
   test("a query drops an earlier answer nobody read, so the answer it returns is its own", async () => {
     const written = Promise.withResolvers<void>();
     const peer = scriptedPeer((line, socket) => {

@@ -357,18 +357,23 @@ export class NetSession implements HandOverSession {
     await this.#ensureOpen(d);
     const rx = this.#t.rx;
     // Instruments may echo a header before the block ("CURV #41234…"): skip to the '#', but no further
-    // than an unterminated answer may run.
+    // than an unterminated answer may run. A whole message before any '#' (an error string, a number)
+    // is the answer, and not a block: it fails at once instead of at the deadline.
+    const termLen = typeof term === "number" ? 1 : term.byteLength;
     let skipped = 0;
     for (;;) {
       const hash = rx.find(0x23, rx.pos);
-      if (hash >= 0) {
+      const end = termLen > 0 ? rx.find(term, rx.pos) : -1;
+      if (hash >= 0 && (end < 0 || hash < end)) {
         rx.pos = hash;
         break;
       }
+      if (end >= 0) throw new NetIoError("device", notABlock(this.#take(end - rx.pos, termLen, ENC_LATIN1) as string));
       if (rx.endAt >= 0) throw new NetIoError("device", "response holds no IEEE 488.2 block ('#' missing)");
-      skipped += rx.buffered;
+      const keep = Math.max(rx.pos, rx.len - (termLen - 1)); // a termination split between two reads
+      skipped += keep - rx.pos;
       if (skipped >= maxBytes) await this.#abandon(d, `no IEEE 488.2 block header within ${maxBytes} bytes`);
-      rx.pos = rx.len;
+      rx.pos = keep;
       await this.#fill(d, 0);
     }
     while (rx.buffered < 2) await this.#fill(d, 0);
@@ -469,4 +474,12 @@ function bytesArg(data: string | Uint8Array): Uint8Array | string {
   if (typeof data === "string") return data;
   if (data instanceof Uint8Array) return data;
   throw new TypeError("data must be a string or a Uint8Array");
+}
+
+const ENC_LATIN1 = 2;
+
+/** The error for a whole answer with no block in it, showing its start. */
+function notABlock(text: string): string {
+  const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;
+  return `expected an IEEE 488.2 block, got the answer '${shown}'`;
 }
