@@ -146,8 +146,9 @@ export const SIM_HELP = `Usage: labdaemon sim FILE
        labdaemon sim --example > lab.yaml
 
 Serves the simulated SCPI instruments of a definition file (YAML or JSON) until SIGINT/SIGTERM: on TCP
-sockets, VXI-11 (needs rpcbind) or a serial pty (needs socat). Prints one 'RESOURCE<TAB>DEVICE' line per
-served resource, then 'ready'. A mistake in the file is reported at its file:line:column (exit status 3).
+sockets, VXI-11 (needs rpcbind), HiSLIP or a serial pty (needs socat). Prints one 'RESOURCE<TAB>DEVICE'
+line per served resource, then 'ready'. A mistake in the file is reported at its file:line:column (exit
+status 3).
 
 Flags:
   --example    print a complete example definition (every feature below) and exit
@@ -174,10 +175,23 @@ Definition format (pyvisa-sim's, in short):
                                      counter (continues across answers) | a list of numbers
       silent: ["HANG?"]              read, never answered (to test client timeouts)
       drop: ["DROP?"]                half an answer, then the connection is closed
+      operations:                    commands that keep the instrument busy for ms (0 to 3600000)
+        - { q: "INIT", ms: 200 }     *OPC sets the operation-complete bit (1 in *ESR?) once every
+                                     operation started before it is done; after *ESE 1 and *SRE 32 that
+                                     is a service request too (SRQ over VXI-11 and HiSLIP; poll *STB? on
+                                     a socket or serial link), once per new event: read *ESR? or send
+                                     *CLS before waiting for the next
   resources:                         how clients reach the devices (a device may have several)
-    - { device: NAME, socket: { port: 5025, host: 127.0.0.1 } }   TCPIP0::127.0.0.1::5025::SOCKET (port 0: any free)
+    - { device: NAME, socket: { port: 5025, host: 127.0.0.1 } }   TCPIP0::127.0.0.1::5025::SOCKET
     - { device: NAME, vxi11: { name: inst0 } }                    TCPIP0::127.0.0.1::inst0::INSTR
+    - { device: NAME, hislip: { name: hislip0, port: 4880 } }     TCPIP0::127.0.0.1::hislip0,4880::INSTR
+                                                                  (or ::hislip0::INSTR: 4880 is HiSLIP's
+                                                                  port; name hislip0, hislip1, …; host as
+                                                                  for socket)
     - { device: NAME, serial: { link: /tmp/sim-dmm } }            ASRL/tmp/sim-dmm::INSTR
+  Left out: a port is 0 (any free one), a host 127.0.0.1, a name inst0 or hislip0, a link a new /tmp path.
+  Every device keeps IEEE 488.2 status registers, zero at start: *ESR? *ESE[?] *SRE[?] *STB? *CLS and *OPC
+  are built in (*OPC? is not: a dialogue answers it, at once); a dialogue with the same q comes first.
   A message the definition cannot answer gets the 'error' string (or nothing): the simulator never stops.
 
 Limits: a UTF-8 file of at most 16 MiB, 100,000 dialogues a device, 16 {} in a setter, 64 MiB of data in a
