@@ -34,7 +34,7 @@ describe("usage errors exit 2", () => {
       ],
       [["launch"], /unknown command 'launch'/],
       [["--port", "5000"], /unknown flag --port before a command/],
-      [["query", "TCPIP0::1.2.3.4::5025::SOCKET"], /missing RESOURCE and MESSAGE/],
+      [["query", "TCPIP0::1.2.3.4::5025::SOCKET"], /query: missing MESSAGE \(see labdaemon query --help\)$/m],
     ];
     for (const [args, message] of cases) {
       const r = await run(args, { cwd });
