@@ -50,16 +50,17 @@ export async function labCommand(argv: string[]): Promise<number> {
   });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(
-      () => reject(new Error(`lab: no connection to ${url} within ${CONNECT_TIMEOUT_MS} ms`)),
+      () => reject(new BrokerError(`lab: no connection to ${url} within ${CONNECT_TIMEOUT_MS} ms`, url)),
       CONNECT_TIMEOUT_MS + 500,
     );
     client.once("connect", () => (clearTimeout(t), resolve()));
-    client.once("error", (e) => (clearTimeout(t), reject(new Error(`lab: ${url}: ${e.message}`))));
-  }).catch((e) => {
-    client.end(true);
-    throw e;
-  });
-  await client.subscribeAsync(["labdaemon/+/status", "labdaemon/+/devices/+/state"], { qos: 1 });
+    client.once("error", (e) => (clearTimeout(t), reject(new BrokerError(`lab: ${url}: ${e.message}`, url))));
+  })
+    .then(() => client.subscribeAsync(["labdaemon/+/status", "labdaemon/+/devices/+/state"], { qos: 1 }))
+    .catch((e) => {
+      client.end(true);
+      throw e instanceof BrokerError ? e : new BrokerError(`lab: ${url}: ${(e as Error).message}`, url);
+    });
 
   let timer: ReturnType<typeof setTimeout> | null = null;
   function scheduleRedraw() {
@@ -83,6 +84,16 @@ export async function labCommand(argv: string[]): Promise<number> {
   });
   await client.endAsync(true);
   return 0;
+}
+
+/** The broker cannot be reached or refused the subscription: one line and exit status 1, no stack. */
+class BrokerError extends Error {
+  override name = "BrokerError";
+  readonly context: { url: string };
+  constructor(message: string, url: string) {
+    super(message);
+    this.context = { url };
+  }
 }
 
 export function renderTable(servers: Map<string, ServerView>): string {

@@ -220,6 +220,18 @@ describe("serve --mqtt flags", () => {
   }, 120_000);
 });
 
+describe("labdaemon lab without a broker", () => {
+  test("a broker that refuses the connection is one line naming it, exit status 1, no stack", async () => {
+    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const url = `mqtt://127.0.0.1:${listener.port}`;
+    listener.stop(true); // nobody listens there now: the connection is refused
+    const r = await runCli(["lab", "--mqtt", url, "--once", "--wait", "0"], { timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`labdaemon: lab: ${url}: connect ECONNREFUSED`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+});
+
 describe("labdaemon lab's table", () => {
   test("text from the broker cannot put terminal control sequences on the screen", async () => {
     const { renderTable } = await import("../../src/cli/labView.ts");
