@@ -57,6 +57,19 @@ describe("GET /stream/devices/:id", () => {
     expect(((await res.json()) as any).error.type).toBe("DeviceNotFound");
   });
 
+  test("an unknown encoding is a 422 naming the encodings there are", async () => {
+    manual();
+    const res = await fetch(`${srv.base}/stream/devices/m1?encoding=foo`);
+    expect(res.status).toBe(422);
+    const e = ((await res.json()) as any).error;
+    expect(e.type).toBe("ValidationError");
+    expect(e.message).toBe("Invalid query: Property 'encoding' should be one of: 'json', 'base64', got 'foo'");
+    expect(e.context).toEqual({
+      location: "query",
+      errors: [{ path: "/encoding", message: "Property 'encoding' should be one of: 'json', 'base64', got 'foo'" }],
+    });
+  });
+
   test("several subscribers share one device stream and receive identical sequences", async () => {
     const dev = manual();
     const clients = await Promise.all([1, 2, 3].map(() => stream("/stream/devices/m1")));

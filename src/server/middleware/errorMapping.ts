@@ -29,10 +29,10 @@ export class ErrorMapping {
   fromElysia(code: unknown, error: unknown, request: Request): Response {
     if (code === "NOT_FOUND") return this.noRoute(request);
     if (code === "VALIDATION") {
-      const v = error as { type?: string; all?: { path?: string; message?: string; summary?: string }[] };
+      const v = error as { type?: string; all?: ValueError[] };
       const errors = (v.all ?? [])
         .slice(0, MAX_REPORTED_ERRORS)
-        .map((e) => ({ path: e.path ?? "", message: e.summary ?? e.message ?? "" }));
+        .map((e) => ({ path: e.path ?? "", message: summaryOf(e) }));
       const where = v.type ?? "request";
       const message =
         where === "body" && errors.length > 0 && errors[0]!.path === ""
@@ -77,6 +77,29 @@ export class ErrorMapping {
     for (const m of this.allowMatchers) if (m.re.test(path)) methods.add(m.method);
     return [...methods];
   }
+}
+
+/** One problem as Elysia reports it (typebox's error with Elysia's `summary`). */
+interface ValueError {
+  path?: string;
+  message?: string;
+  summary?: string;
+  value?: unknown;
+  schema?: { anyOf?: { const?: unknown }[] };
+}
+
+/**
+ * Elysia's summary of a value outside a union of literals names each member's JSON type ("should be one of:
+ * 'string', 'string'"); the values themselves are what a client can send.
+ */
+function summaryOf(e: ValueError): string {
+  const members = e.schema?.anyOf;
+  if (members?.length && members.every((m) => m !== null && typeof m === "object" && "const" in m)) {
+    const what = e.path ? `Property '${e.path.slice(1).replaceAll("/", ".")}'` : "Value";
+    const choices = members.map((m) => `'${String(m.const)}'`).join(", ");
+    return `${what} should be one of: ${choices}, got '${clip(String(e.value), 40)}'`;
+  }
+  return e.summary ?? e.message ?? "";
 }
 
 /** Whatever the rest of the chain throws, answered as its envelope. */
