@@ -228,6 +228,12 @@ export class Catalogue {
     return this.db.query(sql).all(...args, filter.limit) as RunRow[];
   }
 
+  /** Recordings a crash cut off whose files were never described (no datasets, no size). */
+  undescribedRuns(): RunRow[] {
+    this.flush();
+    return this.db.query("SELECT * FROM runs WHERE status = 'interrupted' AND bytes = 0").all() as RunRow[];
+  }
+
   // ---------------------------------------------------------------- retention
 
   /**

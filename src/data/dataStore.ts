@@ -23,6 +23,9 @@ export interface DataStoreOptions {
   devices?: Record<string, DeviceDescription>;
 }
 
+/** How long start-up spends reading the files of recordings a crash cut off (the rest stay undescribed). */
+const DESCRIBE_TIMEOUT_MS = 5000;
+
 /** The data directory cannot be used; raised at start, never at the first recording. */
 export class DataDirError extends Error {
   override name = "DataDirError";
@@ -71,10 +74,11 @@ export class DataStore {
     setTaskRecorder(daemon, this.recordings);
   }
 
-  /** Opens (creating) the directory and its catalogue, and waits for the writer thread to be ready. */
+  /** Opens (creating) the directory and its catalogue, waits for the writer thread, describes cut-off runs. */
   static async open(daemon: LabDaemon, opts: DataStoreOptions): Promise<DataStore> {
     const store = new DataStore(daemon, opts);
     await store.writer.whenReady();
+    await withDeadline(store.recordings.describeInterrupted(), DESCRIBE_TIMEOUT_MS);
     return store;
   }
 

@@ -1,7 +1,7 @@
 // Recordings: a device stream or a task's data, each in its own HDF5 file with its provenance, listed in
 // the catalogue. Writes go through H5Writer (a Worker); this file decides what goes where, recordedValues.ts
 // what shape values take.
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LabDaemon } from "../core/daemon.ts";
 import { InvalidRequestError } from "../core/errors.ts";
@@ -382,6 +382,23 @@ export class Recordings {
     rmSync(row.file, { force: true });
     this.recent.delete(runId);
     this.catalogue.dropRun(runId);
+  }
+
+  /**
+   * A recording cut off by a crash was never closed, so its catalogue entry says nothing of what its file
+   * holds: its datasets and size are read from the file, for GET /runs/{id} and CSV downloads.
+   */
+  async describeInterrupted(): Promise<void> {
+    for (const row of this.catalogue.undescribedRuns()) {
+      if (!existsSync(row.file)) continue;
+      try {
+        const { datasets, bytes } = await this.writer.inspect(row.file);
+        const described = datasets.map((d) => ({ ...d, dtype: h5TypeName(d.dtype) }));
+        this.catalogue.putRun({ ...row, datasets: json(described), bytes });
+      } catch {
+        // a file HDF5 cannot open: left as it is, still downloadable
+      }
+    }
   }
 
   /** Ends every recording (server stopping): files are closed and complete up to now. */

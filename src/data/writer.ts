@@ -32,7 +32,8 @@ export class H5Writer {
   /** Bytes handed to the worker and not yet written: how far behind the disk is. */
   backlogBytes = 0;
   private readonly ready: Promise<void>;
-  private readonly csvRequests = new Map<number, (r: { text?: string; error?: string }) => void>();
+  /** Answers awaited from the worker (CSV, inspections), by request number. */
+  private readonly requests = new Map<number, (m: Extract<FromWriter, { req: number }>) => void>();
   private nextReq = 1;
 
   constructor() {
@@ -42,9 +43,9 @@ export class H5Writer {
     this.worker.onmessage = (ev: MessageEvent<FromWriter>) => {
       const m = ev.data;
       if (m.type === "ready") return markReady();
-      if (m.type === "csv") {
-        this.csvRequests.get(m.req)?.(m);
-        this.csvRequests.delete(m.req);
+      if (m.type === "csv" || m.type === "inspected") {
+        this.requests.get(m.req)?.(m);
+        this.requests.delete(m.req);
         return;
       }
       const f = this.files.get(m.file);
@@ -124,8 +125,23 @@ export class H5Writer {
   csv(path: string, datasets: string[], maxRows: number): Promise<string> {
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
-      this.csvRequests.set(req, (r) => (r.error !== undefined ? reject(new Error(r.error)) : resolve(r.text ?? "")));
+      this.requests.set(req, (r) =>
+        r.error !== undefined ? reject(new Error(r.error)) : resolve((r.type === "csv" && r.text) || ""),
+      );
       this.send({ op: "csv", req, path, datasets, maxRows });
+    });
+  }
+
+  /** The datasets and size of a file no writer has open (one a crash left behind), read on the worker. */
+  inspect(path: string): Promise<{ datasets: DatasetInfo[]; bytes: number }> {
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.requests.set(req, (r) =>
+        r.error !== undefined || r.type !== "inspected"
+          ? reject(new Error(r.error ?? "no answer"))
+          : resolve({ datasets: r.datasets ?? [], bytes: r.bytes ?? 0 }),
+      );
+      this.send({ op: "inspect", req, path });
     });
   }
 

@@ -24,7 +24,9 @@ export type ToWriter =
   | { op: "text"; file: number; dataset: string; text: string }
   | { op: "close"; file: number; attrs: Record<string, AttrValue> }
   /** CSV text of equally long 1-D datasets of a closed file, one column each. */
-  | { op: "csv"; req: number; path: string; datasets: string[]; maxRows: number };
+  | { op: "csv"; req: number; path: string; datasets: string[]; maxRows: number }
+  /** What a file no writer closed holds (a recording cut off by a crash). */
+  | { op: "inspect"; req: number; path: string };
 
 export interface DatasetInfo {
   name: string;
@@ -38,7 +40,8 @@ export type FromWriter =
   | { type: "written"; file: number; bytes: number; data: NumericArray }
   | { type: "error"; file: number; message: string }
   | { type: "closed"; file: number; datasets: DatasetInfo[]; bytes: number }
-  | { type: "csv"; req: number; text?: string; error?: string };
+  | { type: "csv"; req: number; text?: string; error?: string }
+  | { type: "inspected"; req: number; datasets?: DatasetInfo[]; bytes?: number; error?: string };
 
 /** How often the worker flushes files written since their last flush (the issue asks for at least 1 s). */
 export const FLUSH_INTERVAL_MS = 500;

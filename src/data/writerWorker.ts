@@ -58,6 +58,7 @@ function ensureParents(h5: OpenFile["h5"], path: string): void {
 
 function handle(m: ToWriter): void {
   if (m.op === "csv") return csv(m);
+  if (m.op === "inspect") return inspect(m);
   if (m.op === "open") {
     try {
       files.set(m.file, {
@@ -133,11 +134,7 @@ function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void 
   const datasets: DatasetInfo[] = [];
   try {
     if (!f.failed) checked(() => setAttrs(f.h5 as never, attrs));
-    for (const path of f.h5.paths()) {
-      const e = f.h5.get(path) as { type?: string; shape?: number[] | null; dtype?: unknown } | null;
-      if (e && e.type === "Dataset")
-        datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
-    }
+    datasets.push(...datasetsOf(f.h5));
   } catch (e) {
     post({ type: "error", file: id, message: describe(e, f.path) });
   }
@@ -147,13 +144,37 @@ function close(id: number, f: OpenFile, attrs: Record<string, AttrValue>): void 
     post({ type: "error", file: id, message: describe(e, f.path) });
   }
   files.delete(id);
-  let bytes = 0;
-  try {
-    bytes = statSync(f.path).size;
-  } catch {
-    // gone or unreadable: reported as 0 bytes
+  post({ type: "closed", file: id, datasets, bytes: sizeOf(f.path) });
+}
+
+function datasetsOf(h5: InstanceType<H5wasm["File"]>): DatasetInfo[] {
+  const datasets: DatasetInfo[] = [];
+  for (const path of h5.paths()) {
+    const e = h5.get(path) as { type?: string; shape?: number[] | null; dtype?: unknown } | null;
+    if (e && e.type === "Dataset")
+      datasets.push({ name: path.replace(/^\//, ""), shape: e.shape ?? [], dtype: String(e.dtype) });
   }
-  post({ type: "closed", file: id, datasets, bytes });
+  return datasets;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // gone or unreadable
+  }
+}
+
+function inspect(m: Extract<ToWriter, { op: "inspect" }>): void {
+  let h5: InstanceType<H5wasm["File"]> | null = null;
+  try {
+    h5 = new h5wasm.File(m.path, "r");
+    post({ type: "inspected", req: m.req, datasets: datasetsOf(h5), bytes: sizeOf(m.path) });
+  } catch (e) {
+    post({ type: "inspected", req: m.req, error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    h5?.close();
+  }
 }
 
 function csv(m: Extract<ToWriter, { op: "csv" }>): void {

@@ -147,6 +147,19 @@ print(json.dumps({"samples": int(f["samples"].shape[0]), "batches": int(seq.shap
       expect(got.samples).toBeGreaterThanOrEqual(20_000);
       expect(got.continuous).toBe(true);
       expect(got.device).toBe("daq1");
+      // The catalogue describes what the cut file holds, as it does a closed one's: datasets, size, CSV.
+      expect(run.datasets.find((d: any) => d.name === "samples")).toEqual({
+        name: "samples",
+        shape: [got.samples],
+        dtype: "float32",
+      });
+      expect(run.bytes).toBeGreaterThan(0);
+      const listed = (await http(second.url, "/runs")).body.runs.find((r: any) => r.run_id === runId);
+      expect(listed.bytes).toBe(run.bytes);
+      const csv = await fetch(`${second.url}/runs/${runId}/file?format=csv`);
+      expect(csv.status).toBe(200);
+      const lines = (await csv.text()).trimEnd().split("\n");
+      expect([lines[0], lines.length]).toEqual(["samples", got.samples + 1]);
       // The task's file too (it recorded before it was cut off).
       const taskFile = h5py(
         join(ws, "store", "runs", `${waits.run_id}.h5`),
