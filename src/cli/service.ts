@@ -186,9 +186,18 @@ export function unitText(o: { exec: string[]; profile?: string; userUnit: boolea
   return lines.join("\n");
 }
 
+/** bun's userInfo() takes the name from $USER and says "unknown" without it (a unit with User=unknown fails). */
 function safeUserName(): string | undefined {
   try {
-    return userInfo().username;
+    const id = Bun.spawnSync(["id", "-un"], { stdout: "pipe", stderr: "ignore" });
+    const name = id.stdout.toString().trim();
+    if (id.exitCode === 0 && name) return name;
+  } catch {
+    // no id(1): ask the runtime
+  }
+  try {
+    const name = userInfo().username;
+    return name === "unknown" ? undefined : name;
   } catch {
     return undefined;
   }

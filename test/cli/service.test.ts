@@ -111,6 +111,22 @@ describe("service install", () => {
     expect(unit).toContain("Description=labdaemon lab server (profile bench)");
   });
 
+  test("without $USER the system unit's User= is still the installing user (root: none), never 'unknown'", async () => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !["USER", "SUDO_USER", "LABDAEMON_CONFIG"].includes(k)) env[k] = v;
+    const r = Bun.spawnSync([process.execPath, MAIN, "service", "install", "--config", config, "--print"], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    const me = Bun.spawnSync(["id", "-un"], { stdout: "pipe" }).stdout.toString().trim();
+    const user = /^User=(.*)$/m.exec(r.stdout.toString())?.[1] ?? null;
+    expect(user).toBe(me === "root" ? null : me);
+  });
+
   test("install writes labdaemon-PROFILE.service that systemd-analyze verify accepts; uninstall removes it", async () => {
     const unitDir = join(dir, "units");
     const r = await runCli([
