@@ -5,6 +5,8 @@ import { envelope } from "../server/errors.ts";
 
 /** A command's payload bound: the same order as the HTTP body bound. */
 const MAX_COMMAND_BYTES = 1 << 20;
+/** What an X-Lease-Id header can carry: a lease id is printable ASCII (the server gives UUIDs). */
+const LEASE_ID = /^[\x21-\x7e]{1,200}$/;
 
 export interface CommandRequest {
   method: string;
@@ -27,7 +29,13 @@ export async function runCommand(payload: Buffer, fetch: InProcessFetch): Promis
   if (typeof req === "string") {
     return { status: 400, body: envelope("InvalidRequest", req) };
   }
-  const res = await fetch(req);
+  let res: Response;
+  try {
+    res = await fetch(req);
+  } catch (e) {
+    // The server answers every request it gets; this is a request it could not be given.
+    return { status: 500, body: envelope("InternalError", `the command could not be run: ${(e as Error).message}`) };
+  }
   const text = await res.text();
   return { status: res.status, body: text === "" ? null : safeParse(text) };
 }
@@ -35,7 +43,11 @@ export async function runCommand(payload: Buffer, fetch: InProcessFetch): Promis
 /** What a command may ask for, and the HTTP request it becomes (or why it makes none). */
 function commandRequest(cmd: Record<string, unknown>): CommandRequest | string {
   const id = (k: string) => (typeof cmd[k] === "string" && cmd[k] !== "" ? encodeURIComponent(cmd[k] as string) : null);
-  const leaseId = typeof cmd.lease_id === "string" ? cmd.lease_id : undefined;
+  // It becomes a header: anything a header cannot carry is the command's mistake, not the server's failure.
+  const lease = cmd.lease_id ?? undefined;
+  if (lease !== undefined && (typeof lease !== "string" || !LEASE_ID.test(lease)))
+    return "'lease_id' must be the lease's id, a string as POST /devices/{id}/lease gave it";
+  const leaseId = lease as string | undefined;
   switch (cmd.action) {
     case "call": {
       const dev = id("device_id");

@@ -9,6 +9,7 @@ import type { StreamInfo } from "../core/streamHub.ts";
 import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
+import { clip } from "../core/clip.ts";
 import { runCommand } from "./commands.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -51,6 +52,8 @@ export interface MqttBridgeStats {
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** A topic a message can be published to: no wildcards, no NUL (MQTT 5, 4.7 and 3.3.2.3.5). */
+const REPLY_TOPIC = /^[^+#\u0000]{1,65535}$/;
 const FIRST_RECONNECT_MS = 1000;
 
 export class MqttBridge {
@@ -132,7 +135,12 @@ export class MqttBridge {
     });
     client.on("reconnect", () => this.stats.reconnects++);
     client.on("error", (e) => this.log("warn", `labdaemon: MQTT: ${e.message}`));
-    client.on("message", (topic, payload, packet) => void this.onCommand(topic, payload, packet.properties));
+    client.on("message", (topic, payload, packet) =>
+      // A command must never take the server down with it, whatever it held.
+      this.onCommand(topic, payload, packet.properties).catch((e: Error) =>
+        this.log("warn", `labdaemon: MQTT command failed: ${e.message}`),
+      ),
+    );
 
     this.watchDaemon();
     this.setRetained(`${this.prefix}/status`, {
@@ -296,6 +304,13 @@ export class MqttBridge {
     const reply = props?.responseTopic;
     // MQTT 5 request/response: without a response topic nobody could learn the outcome, so nothing runs.
     if (!reply) return this.log("warn", "labdaemon: MQTT command without a response topic ignored");
+    // A reply to a wildcard "topic" is a protocol error the broker answers by disconnecting the bridge, and the
+    // reply, still unacknowledged, would go again after every reconnect: such a command runs nowhere either.
+    if (!REPLY_TOPIC.test(reply))
+      return this.log(
+        "warn",
+        `labdaemon: MQTT command ignored: its response topic ${JSON.stringify(clip(reply, 80))} is not a topic one can publish to`,
+      );
     const { status, body } = await runCommand(payload, (req) =>
       this.inProcess(req.method, req.path, req.body, req.leaseId),
     );

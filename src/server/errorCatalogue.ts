@@ -56,7 +56,7 @@ export const ERROR_CATALOGUE = {
     "launcher",
   ]),
   URITooLong: request(414, "a request URL over 8 KiB"),
-  InternalError: request(500, "a failure of the server itself; its log has the details", ["http", "launcher"]),
+  InternalError: request(500, "a failure of the server itself; its log has the details", ["http", "launcher", "mqtt"]),
   ServerShuttingDown: request(503, "the server is stopping and takes no new requests"),
 
   // ---------------------------------------------------------------- registry and lifecycle (core)

@@ -152,6 +152,32 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     await w.close();
   });
 
+  test("a malformed command never takes the server down or wedges the bridge", async () => {
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 200 });
+    // A lease id no header can carry is the command's mistake: 400, as any other bad value.
+    for (const lease_id of ["a\nb", "☃", 5, ""]) {
+      const r = await request(c, "bench1", { action: "call", device_id: "dev1", method: "hello", lease_id });
+      expect({ lease_id, status: r.status, type: r.body.error.type }).toEqual({
+        lease_id,
+        status: 400,
+        type: "InvalidRequest",
+      });
+    }
+    // A wildcard response topic cannot be published to: the command is ignored, and the next one answers.
+    const reconnects = bridge.stats.reconnects;
+    const commands = bridge.stats.commands;
+    await c.publishAsync("labdaemon/bench1/cmd", JSON.stringify({ action: "get_device", device_id: "dev1" }), {
+      qos: 1,
+      properties: { responseTopic: "test/+/replies", correlationData: Buffer.from("w") },
+    });
+    expect(await request(c, "bench1", { action: "get_device", device_id: "dev1" })).toMatchObject({ status: 200 });
+    expect(bridge.stats.commands).toBe(commands + 2);
+    expect(bridge.stats.connected).toBe(true);
+    expect(bridge.stats.reconnects).toBe(reconnects);
+    expect((await fetch(`${lab.server.url}/health`)).status).toBe(200);
+    await c.endAsync(true);
+  });
+
   test("stream data is published at the rate limit, and observing never keeps a stream alive", async () => {
     const w = await watcher(broker.url, "labdaemon/bench1/devices/s1/data");
     await lab.daemon.connectDevice("s1");
