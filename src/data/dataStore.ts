@@ -107,11 +107,9 @@ function prepareDir(dir: string): void {
     writeFileSync(probe, "");
     rmSync(probe);
   } catch (e) {
-    throw new DataDirError(
-      `data directory ${dir} cannot be used: ${(e as NodeJS.ErrnoException).code ?? ""} ${(e as Error).message}`.replace(
-        /\s+/g,
-        " ",
-      ),
-    );
+    // node's messages mostly begin with the code already ("ENOENT: no such file or directory, mkdir …").
+    const { code, message } = e as NodeJS.ErrnoException;
+    const reason = code && !message.startsWith(code) ? `${code} ${message}` : message;
+    throw new DataDirError(`data directory ${dir} cannot be used: ${reason}`.replace(/\s+/g, " "));
   }
 }

@@ -1,7 +1,7 @@
 // A full disk during a recording: the recording stops with a stored error naming the cause, the file stays
 // readable, the server stays up; a read-only directory is refused at start. Needs a tmpfs (root, as in CI).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { h5py, startDataServer, until, type DataServer } from "./support.ts";
@@ -31,6 +31,24 @@ async function recordUntilStopped(s: DataServer, device: string): Promise<any> {
   expect(r.status).toBe(200);
   return { runId: r.body.run_id as string };
 }
+
+test("a data directory that cannot be made is refused naming the folder and the OS error once", async () => {
+  const parent = mkdtempSync(join(tmpdir(), "ld-datadir-"));
+  try {
+    const file = join(parent, "a-file");
+    writeFileSync(file, "a file where a folder should be");
+    const err = await startDataServer(join(file, "data")).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.name).toBe("DataDirError");
+    expect(err?.message).toBe(
+      `data directory ${join(file, "data")} cannot be used: ENOTDIR: not a directory, mkdir '${join(file, "data")}'`,
+    );
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
 
 describe.skipIf(!canMount)("disk trouble during a recording", () => {
   test("disk full: the run fails naming the full disk, the file opens in h5py, the server answers", async () => {
