@@ -3,6 +3,7 @@
 // status (2 usage, 3 configuration, 1 anything else at run time).
 // The version straight from package.json: importing the library for it would load the whole server.
 import pkg from "../../package.json" with { type: "json" };
+import { isCompiled } from "../launcher/selfCommand.ts";
 import { UsageError } from "./args.ts";
 import {
   CONFIG_HELP,
@@ -106,6 +107,10 @@ export function exitStatusOf(e: unknown): number {
 
 /** Runs the command line and exits with its status; the Windows entry (windowsEntry.ts) calls it too. */
 export function runMain(): void {
+  // Inside the executable every module sits in Bun's virtual file system, so a dependency's deprecated call
+  // (mqtt's url.parse) is not told apart from node_modules as it is from source: it would print a
+  // DeprecationWarning pointing at a `labdaemon --trace-warnings` flag that does not exist.
+  if (isCompiled) process.noDeprecation = true;
   main(process.argv.slice(2)).then(
     (status) => process.exit(status),
     (e) => {

@@ -164,6 +164,15 @@ describe("run-time failures exit 1", () => {
     }
   });
 
+  test("lab with a broker that refuses the connection: its one line, no warning from a dependency", async () => {
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const url = `mqtt://127.0.0.1:${holder.port}`;
+    holder.stop(true); // nobody listens there now: the connection is refused
+    const r = await run(["lab", "--mqtt", url, "--once", "--wait", "0"], { cwd: await workspace() });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`labdaemon: lab: ${url}: connect ECONNREFUSED 127.0.0.1:${url.split(":").pop()}\n`);
+  });
+
   test("a VISA library named by flag or environment that cannot be loaded", async () => {
     const cwd = await workspace();
     const flag = await run(["resources", "--visa-library", "/nonexistent.so"], { cwd });
