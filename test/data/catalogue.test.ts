@@ -103,6 +103,30 @@ describe("history through the server", () => {
     for (let i = 0; i < 8; i++) expect(ids.filter((id: string) => id === `r${i}`)).toHaveLength(1);
   }, 30_000);
 
+  test("an evicted task's controls answer as a finished task's do: cancel not_running, the rest 409, never 404", async () => {
+    expect(s.daemon.hasTask("r0")).toBe(false);
+    const cancel = await s.req("POST", "/tasks/r0/cancel");
+    expect([cancel.status, cancel.body]).toEqual([
+      200,
+      { status: "not_running", task_id: "r0", task_status: "completed" },
+    ]);
+    for (const [method, path, body] of [
+      ["POST", "/tasks/r0/pause", undefined],
+      ["POST", "/tasks/r0/resume", undefined],
+      ["POST", "/tasks/r0/parameters", { key: "i", value: 1 }],
+      ["GET", "/tasks/r0/parameters/i", undefined],
+    ] as const) {
+      const r = await s.req(method, path, body);
+      expect({ path, status: r.status, type: r.body.error.type, context: r.body.error.context }).toEqual({
+        path,
+        status: 409,
+        type: "TaskNotRunning",
+        context: { task_id: "r0", status: "completed" },
+      });
+    }
+    expect((await s.req("POST", "/tasks/never/cancel")).status).toBe(404);
+  });
+
   test("DELETE /tasks/{id}/error clears the kept copy too", async () => {
     await s.req("POST", "/tasks", { task_id: "f1", task_type: "Fails" });
     await until(async () => (await s.req("GET", "/tasks/f1")).body?.status === "failed", "the failure");

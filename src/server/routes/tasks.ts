@@ -18,6 +18,7 @@ import {
   TaskDetailSchema,
   TaskListSchema,
   type TaskDetail,
+  type TaskStatusName,
   type TaskSummary,
 } from "../schemas.ts";
 import { flag, creationRequest, leaseIdOf, noBody, objectBody, type RouteContext } from "./context.ts";
@@ -60,7 +61,7 @@ function detail(h: TaskHandle): TaskDetail {
   };
 }
 
-function notRunning(h: TaskHandle, what: string): HttpError {
+function notRunning(h: { taskId: string; status: TaskStatusName }, what: string): HttpError {
   return new HttpError(
     409,
     "TaskNotRunning",
@@ -97,6 +98,15 @@ function parameterTimeout(what: string, ms: number, context: Record<string, unkn
 
 export function taskRoutes(ctx: RouteContext) {
   const { daemon, errors } = ctx;
+  /**
+   * A task only the data directory's history still holds (evicted from the finished buffer, or run by an
+   * earlier run of the server): GET answers for it, so the controls say it is not running, not 404.
+   */
+  const pastTask = (taskId: string): { taskId: string; status: TaskStatusName } | null => {
+    if (!ctx.data || daemon.hasTask(taskId)) return null;
+    const row = ctx.data.catalogue.task(taskId);
+    return row ? { taskId, status: row.status as TaskStatusName } : null;
+  };
 
   return new Elysia()
     .get(
@@ -200,6 +210,8 @@ export function taskRoutes(ctx: RouteContext) {
         await noBody(request);
         const force = flag(query.force);
         if (force === null) throw invalid("force must be true or false", { force: clip(String(query.force), 40) });
+        const past = pastTask(params.task_id);
+        if (past) return { status: "not_running", task_id: past.taskId, task_status: past.status };
         const h = daemon.getTask(params.task_id);
         if (!h.isRunning()) return { status: "not_running", task_id: h.taskId, task_status: h.status };
         h.cancel({ force });
@@ -228,6 +240,8 @@ export function taskRoutes(ctx: RouteContext) {
       "/tasks/:task_id/pause",
       async ({ params, request }) => {
         await noBody(request);
+        const past = pastTask(params.task_id);
+        if (past) throw notRunning(past, "pause");
         const h = daemon.getTask(params.task_id);
         if (!h.isRunning()) throw notRunning(h, "pause");
         if (!h.isPaused() && !h.pause()) throw notRunning(h, "pause after cancellation was requested");
@@ -247,6 +261,8 @@ export function taskRoutes(ctx: RouteContext) {
       "/tasks/:task_id/resume",
       async ({ params, request }) => {
         await noBody(request);
+        const past = pastTask(params.task_id);
+        if (past) throw notRunning(past, "resume");
         const h = daemon.getTask(params.task_id);
         if (!h.isRunning()) throw notRunning(h, "resume");
         h.resume();
@@ -266,6 +282,8 @@ export function taskRoutes(ctx: RouteContext) {
       "/tasks/:task_id/parameters",
       async ({ params, body }) => {
         const b = objectBody(body);
+        const past = pastTask(params.task_id);
+        if (past) throw notRunning(past, "set parameters");
         const h = daemon.getTask(params.task_id);
         if (!Object.hasOwn(b, "value")) throw invalid("'value' is required in request body", { task_id: h.taskId });
         if (!b.key) throw invalid("'key' is required in request body", { task_id: h.taskId });
@@ -301,6 +319,8 @@ export function taskRoutes(ctx: RouteContext) {
     .get(
       "/tasks/:task_id/parameters/:key",
       async ({ params }) => {
+        const past = pastTask(params.task_id);
+        if (past) throw notRunning(past, "read parameters");
         const h = daemon.getTask(params.task_id);
         if (typeof h.task.getParameter !== "function") {
           throw new NotSupportedError(`Task '${h.taskId}' does not support reading parameters`, {
@@ -322,7 +342,7 @@ export function taskRoutes(ctx: RouteContext) {
         detail: doc({
           summary: "Read a parameter of a task",
           tags: ["tasks"],
-          responses: { 200: GetParameterResponseSchema, 400: E, 404: E, 500: E, 504: E },
+          responses: { 200: GetParameterResponseSchema, 400: E, 404: E, 409: E, 500: E, 504: E },
         }),
       },
     );
