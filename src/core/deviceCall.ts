@@ -94,7 +94,7 @@ function bind(parts: DaemonParts, e: DeviceEntry, method: unknown, call: CallArg
   if (kwargs !== EMPTY && !isPlainObject(kwargs))
     throw new InvalidRequestError("'kwargs' must be a dict", { device_id: e.id, method });
   if (!found.ok) return args;
-  return bindArguments(e.instance, method, found.fn, args, kwargs as Record<string, unknown>);
+  return bindArguments(e.id, e.instance, method, found.fn, args, kwargs as Record<string, unknown>);
 }
 
 /** The method `method` names, or why it cannot be called remotely. */

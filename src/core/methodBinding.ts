@@ -10,6 +10,7 @@ import { clip } from "./clip.ts";
  * given twice are InvalidRequest; the schemas are checked afterwards by the call (ValidationError).
  */
 export function bindArguments(
+  deviceId: string,
   instance: object,
   method: string,
   fn: Function,
@@ -30,6 +31,7 @@ export function bindArguments(
     }
     if (index < args.length) {
       throw new InvalidRequestError(`Method '${method}' got multiple values for argument '${key}'`, {
+        device_id: deviceId,
         method,
         argument: key,
       });
@@ -40,7 +42,7 @@ export function bindArguments(
     const known = plan.params.filter((p) => !p.rest).map((p) => p.name);
     throw new InvalidRequestError(
       `Unknown keyword argument(s) for method '${method}': ${unknown.map((k) => `'${clip(k, 80)}'`).join(", ")}`,
-      { method, unknown: unknown.slice(0, 20).map((k) => clip(k, 80)), parameters: known },
+      { device_id: deviceId, method, unknown: unknown.slice(0, 20).map((k) => clip(k, 80)), parameters: known },
     );
   }
   return out;

@@ -79,6 +79,17 @@ describe("the same outcome in-process and over HTTP", () => {
     });
   }
 
+  test("every refusal names the device it was for in its context", async () => {
+    for (const [what, id, body, status] of cases.filter(([, , , status]) => status !== 200)) {
+      const http = await overHttp(id, body);
+      expect({ what, status: http.status, device_id: http.outcome.error?.context?.device_id }).toEqual({
+        what,
+        status,
+        device_id: id,
+      });
+    }
+  });
+
   test("the bound call ran on the device: keyword arguments reached the right parameters", async () => {
     expect(await s.daemon.call("laser", "setWavelength", { kwargs: { wavelength_nm: 1530, unit: "nm" } })).toBe(
       "1530 nm",
