@@ -174,14 +174,23 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     api<{ devices: TypeInfo[]; tasks: TypeInfo[] }>("GET", "/types")
       .then((r) => setTypes(r.tasks))
       .catch(() => setTypes([]));
-    api<{ tasks: { task_id: string }[] }>("GET", "/tasks")
-      .then((r) => {
-        for (const t of r.tasks) loadTask(t.task_id);
-      })
-      .catch(() => {});
+    const loadTasks = () =>
+      api<{ tasks: { task_id: string }[] }>("GET", "/tasks")
+        .then((r) => {
+          for (const t of r.tasks) loadTask(t.task_id);
+        })
+        .catch(() => {});
+    loadTasks();
     // Task lifecycle and progress arrive as events; a finished task's result is read once, from its detail.
     const es = new EventSource(streamUrl("/stream/tasks"));
-    es.onopen = () => setTaskFeed("live");
+    let feedOpened = false;
+    es.onopen = () => {
+      setTaskFeed("live");
+      // Back after a break (a dropped connection, a restarted server): the events sent meanwhile are lost,
+      // so every task is read again; one that ended then would otherwise show "running" for good.
+      if (feedOpened) loadTasks();
+      feedOpened = true;
+    };
     es.onerror = () => setTaskFeed("reconnecting");
     const onEvent = (ev: MessageEvent) => {
       const e = JSON.parse(ev.data as string) as {

@@ -57,11 +57,16 @@ export function RunsPanel() {
   const [runs, setRuns] = useState<RunSummary[] | null>(null);
   const [absent, setAbsent] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
+  /** Why the list could not be read; it goes with the next read that works (the server back, say). */
+  const [listError, setListError] = useState<Outcome>(null);
   useEffect(() => {
     const load = () =>
       api<{ runs: RunSummary[] }>("GET", `/runs?limit=${SHOWN}`)
-        .then((r) => setRuns(r.runs))
-        .catch((e) => (e instanceof ApiError && e.status === 404 ? setAbsent(true) : setOutcome(outcomeOf(e))));
+        .then((r) => {
+          setRuns(r.runs);
+          setListError(null);
+        })
+        .catch((e) => (e instanceof ApiError && e.status === 404 ? setAbsent(true) : setListError(outcomeOf(e))));
     load();
     const poll = setInterval(() => {
       if (!document.hidden) load();
@@ -71,6 +76,7 @@ export function RunsPanel() {
   if (absent) return null;
   return html`<section class="panel runs" aria-label="Recordings">
     <h2>Recordings</h2>
+    ${listError ? html`<${OutcomeView} outcome=${listError} />` : null}
     ${outcome ? html`<${OutcomeView} outcome=${outcome} />` : null}
     ${
       runs === null

@@ -267,7 +267,15 @@ function streamWorkerMain(): void {
         }
         throw new Error(`status ${r.status}`);
       }
+      // 204: the stream was stopped on request (POST /devices/{id}/stream/stop); the server asks us not to
+      // come back, and coming back would only ask again, twice a second (the stream_error before it says why).
+      if (r.status === 204) {
+        stats.state = "closed";
+        return;
+      }
       stats.state = "open";
+      // An error that ended the last connection (the server stopping, say) is over once a new one streams.
+      stats.lastError = null;
       retryMs = 500;
       const reader = r.body!.getReader();
       const decoder = new TextDecoder();
