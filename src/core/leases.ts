@@ -108,12 +108,7 @@ export class Leases {
   /** Throws DeviceLeased unless the device is free of leases or `leaseId` is its live lease; `suffix` ends the message. */
   assertMay(deviceId: string, leaseId: string | undefined, suffix = ""): void {
     const l = this.live(deviceId);
-    if (l && l.leaseId !== leaseId)
-      throw leased(
-        deviceId,
-        l,
-        suffix || (leaseId === undefined ? " (send its lease id as X-Lease-Id)" : " (the lease id sent is not its)"),
-      );
+    if (l && l.leaseId !== leaseId) throw leased(deviceId, l, suffix || mismatch(leaseId));
   }
 
   /** The device is gone: its lease (and what is remembered of it) with it. */
@@ -137,7 +132,7 @@ export class Leases {
         `Device '${deviceId}' has no lease (it expired, was released, or was never granted)`,
         { device_id: deviceId },
       );
-    if (l.leaseId !== leaseId) throw leased(deviceId, l, " (the lease id sent is not its)");
+    if (l.leaseId !== leaseId) throw leased(deviceId, l, mismatch(leaseId));
     return l;
   }
 
@@ -171,6 +166,11 @@ function leased(deviceId: string, l: Lease, suffix: string): DeviceLeasedError {
     `Device '${deviceId}' is leased by '${l.holder}' until ${isoMillis(l.expiresAt)}${suffix}`,
     { device_id: deviceId, holder: l.holder, expires_at: isoMillis(l.expiresAt) },
   );
+}
+
+/** Why a request does not hold the device's lease: it sent no lease id, or another one. */
+function mismatch(leaseId: string | undefined): string {
+  return leaseId === undefined ? " (send its lease id as X-Lease-Id)" : " (the lease id sent is not its)";
 }
 
 function checkTtl(ttlMs: number): void {

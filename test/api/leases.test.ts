@@ -74,6 +74,19 @@ describe("leases", () => {
     expect((await refusal(api.lease("d2", { ttl: 30, holder: "carol" }))).type).toBe("DeviceLeased");
     const wrong = await refusal(api.callDeviceMethod("d2", "hello", [], undefined, { leaseId: "not-the-lease" }));
     expect(wrong.type).toBe("DeviceLeased");
+    expect(wrong.message).toEndWith("(the lease id sent is not its)");
+    // Renewing or releasing without a lease id says what is missing, not that a wrong one was sent.
+    for (const method of ["POST", "DELETE"]) {
+      const path = method === "POST" ? "/devices/d2/lease/renew" : "/devices/d2/lease";
+      const none = await refusal(api.request(method, path));
+      expect({ method, type: none.type, message: none.message }).toEqual({
+        method,
+        type: "DeviceLeased",
+        message: expect.stringMatching(/\(send its lease id as X-Lease-Id\)$/),
+      });
+      const other = await refusal(api.request(method, path, undefined, { leaseId: "not-the-lease" }));
+      expect(other.message).toEndWith("(the lease id sent is not its)");
+    }
     await first.release();
     const second = await api.lease("d2", { ttl: 30, holder: "carol" });
     await second.release();
