@@ -1,9 +1,11 @@
 // A configuration's text checked as it is being edited, every problem with its line and column: JSON and
-// YAML against the schema, every profile; TypeScript for syntax only (running it would run the user's code).
+// YAML against the schema and the built-in drivers, every profile; TypeScript for syntax only (running it
+// would run the user's code).
 import { extname } from "node:path";
 import { PROTO_MESSAGE, parseDataConfig, protoKeyPath } from "./config.ts";
-import { describeProblem, fmtPath } from "./configError.ts";
-import { fileProblems } from "./configProfile.ts";
+import { driverProblems } from "./configDrivers.ts";
+import { describeProblem, fmtPath, type PathProblem } from "./configError.ts";
+import { fileProblems, isObject } from "./configProfile.ts";
 import { MAX_PROBLEMS } from "./schemaProblems.ts";
 
 export interface TextProblem {
@@ -43,7 +45,7 @@ export function checkConfigText(text: string, format: CheckedFormat): TextCheck 
     const message = `${fmtPath(proto)}: ${PROTO_MESSAGE}`;
     return { checked: "schema", problems: [{ ...lineColumn(parsed.where(proto)), path: fmtPath(proto), message }] };
   }
-  const problems = fileProblems(parsed.raw, false).slice(0, MAX_PROBLEMS);
+  const problems = [...fileProblems(parsed.raw, false), ...everyDriverProblem(parsed.raw)].slice(0, MAX_PROBLEMS);
   return {
     checked: "schema",
     problems: problems.map((p) => ({
@@ -52,6 +54,14 @@ export function checkConfigText(text: string, format: CheckedFormat): TextCheck 
       message: describeProblem(p),
     })),
   };
+}
+
+/** The drivers' problems of every profile (JSON and YAML name only built-in types). */
+function everyDriverProblem(raw: unknown): PathProblem[] {
+  if (!isObject(raw)) return [];
+  if (!("configs" in raw)) return driverProblems(raw, []);
+  const profiles = isObject(raw.configs) ? Object.entries(raw.configs) : [];
+  return profiles.flatMap(([name, p]) => driverProblems(p, ["configs", name]));
 }
 
 /** The format a file's name implies, or null when it is not a configuration format. */

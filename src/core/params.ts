@@ -1,6 +1,6 @@
 // Constructor params checked against a device or task class's optional static `params` schema, before
 // the class is constructed: a typo in a lab configuration or a request is an error, not a default.
-import { compileSchema, explainError, isSchema, readablePath, type CompiledSchema } from "./schema.ts";
+import { compileSchema, explainError, isSchema, pointerKeys, readablePath, type CompiledSchema } from "./schema.ts";
 
 export interface ParamsProblem {
   /** Where, as a reader writes it: `params.wavelength`, `params.resonance.center`. */
@@ -33,13 +33,18 @@ export function paramsSchemaOf(cls: Function): CompiledSchema | null {
 
 /** What is wrong with `params` for `cls` (empty when they fit, or when the class declares no schema). */
 export function paramsProblems(cls: Function, params: unknown, max = 20): ParamsProblem[] {
+  return paramsProblemsAt(cls, params, max).map(({ keys: _, ...p }) => p);
+}
+
+/** As paramsProblems, each problem also with the keys leading to it below `params` (to find it in a file). */
+export function paramsProblemsAt(cls: Function, params: unknown, max = 20): Array<ParamsProblem & { keys: string[] }> {
   const schema = paramsSchemaOf(cls);
   if (!schema || schema.check(params)) return [];
   return schema.errors(params, max).map((e) => {
     const { message, known } = explainError(e, "parameter");
-    return known
-      ? { path: readablePath("params", e.path), message, known }
-      : { path: readablePath("params", e.path), message };
+    const keys = pointerKeys(e.path);
+    const path = readablePath("params", e.path);
+    return known ? { path, message, known, keys } : { path, message, keys };
   });
 }
 

@@ -137,18 +137,20 @@ export function explainError(e: ValueError, noun = "property"): { message: strin
 
 /** A JSON pointer (`/resonance/center`, `/2`) as a reader's path after `root`: `params.resonance.center`, `args[2]`. */
 export function readablePath(root: string, pointer: string): string {
-  if (pointer === "") return root;
+  return pointerKeys(pointer).reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}.${part}`), root);
+}
+
+/** A JSON pointer's keys: "/resonance/depth" → ["resonance", "depth"]; "" → []. */
+export function pointerKeys(pointer: string): string[] {
+  if (pointer === "") return [];
   return pointer
     .split("/")
     .slice(1)
-    .reduce((acc, raw) => {
-      const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-      return /^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}.${part}`;
-    }, root);
+    .map((raw) => raw.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function lastKey(pointer: string): string {
-  return (pointer.split("/").pop() ?? "").replace(/~1/g, "/").replace(/~0/g, "~");
+  return pointerKeys(pointer).at(-1) ?? "";
 }
 
 function preview(v: unknown): string {

@@ -1,10 +1,11 @@
-// Saving the lab configuration from the page: the new text is validated as a whole by serve's parser
-// before anything is replaced; the write is atomic (a sibling file renamed over it) and the previous
-// version is kept as FILE.bak.
+// Saving the lab configuration from the page: the new text is validated as a whole by serve's parser, and
+// against the built-in drivers as serve checks when it builds the lab, before anything is replaced; the
+// write is atomic (a sibling file renamed over it) and the previous version is kept as FILE.bak.
 import { copyFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, extname, join } from "node:path";
 import { MAX_CONFIG_BYTES } from "../cli/config.ts";
+import { checkConfigText, formatOf } from "../cli/configCheck.ts";
 import { HttpError } from "../server/errors.ts";
 import { readProfiles, type ProfileInfo } from "./profiles.ts";
 
@@ -44,6 +45,13 @@ async function save(file: string, text: string): Promise<ProfileInfo[]> {
       profiles = await readProfiles(temp);
     } catch (e) {
       throw configProblem((e as Error).message, file, temp);
+    }
+    // serve would refuse these only when it builds the lab: an unknown device type, params its driver refuses.
+    const format = formatOf(file);
+    const first = format ? checkConfigText(text, format).problems[0] : undefined;
+    if (first) {
+      const at = first.line ? `:${first.line}:${first.column ?? 1}` : "";
+      throw configProblem(`${file}${at}: ${first.message}`, file);
     }
     if (existsSync(file)) copyFileSync(file, `${file}.bak`);
     renameSync(temp, file);

@@ -80,6 +80,52 @@ describe("editor checks", () => {
     expect(readFileSync(lab.config, "utf8")).toBe(before);
   });
 
+  test("what only the drivers know is checked too, in every profile: device and task types, device params", async () => {
+    const before = readFileSync(lab.config, "utf8");
+    const text = before
+      .replace("laser1: { type: SimLaser, connect: true }", "laser1: { type: SimLaser, params: { wavelenght: 1550 } }")
+      .replace(
+        "pm1: { type: SimPowerMeter, connect: true }",
+        "pm1: { type: SimPowerMeter, params: { resonance: { depht: 0.5 } } }",
+      )
+      .replace("  broken:\n", "  broken:\n    tasks: [SweepTask, Scan]\n    devices:\n      cam: { type: Camera }\n")
+      .replace(/\n    devices:\n      dmm: .*\n/, "\n");
+    const r = await call(base, SECRET, "POST", "/api/config/check", text);
+    expect(r.status).toBe(200);
+    const known = "(known: ScpiInstrument, SimLaser, SimPowerMeter, SimDaq)";
+    expect(r.body.problems).toEqual([
+      {
+        line: 6,
+        column: 43,
+        path: "configs.alpha.devices.laser1.params.wavelenght",
+        message: expect.stringMatching(/^configs\.alpha\.devices\.laser1\.params\.wavelenght unknown parameter/),
+      },
+      {
+        line: 11,
+        column: 58,
+        path: "configs.beta.devices.pm1.params.resonance.depht",
+        message: expect.stringContaining("params.resonance.depht unknown parameter (did you mean 'depth'?"),
+      },
+      {
+        line: 13,
+        column: 24,
+        path: "configs.broken.tasks.1",
+        message: "configs.broken.tasks.1 names an unknown task type 'Scan' (built-in: SweepTask)",
+      },
+      {
+        line: 15,
+        column: 14,
+        path: "configs.broken.devices.cam.type",
+        message: `configs.broken.devices.cam.type names an unknown device type 'Camera' ${known}`,
+      },
+    ]);
+    // Save refuses the same text at its first problem and writes nothing.
+    const saved = await call(base, SECRET, "PUT", "/api/config", text);
+    expect(saved.status).toBe(422);
+    expect(saved.body.error).toMatchObject({ type: "ConfigError", context: { line: 6, column: 43 } });
+    expect(readFileSync(lab.config, "utf8")).toBe(before);
+  });
+
   test("the text is read in the configuration file's format unless ?format= says otherwise", async () => {
     const json = '{\n  "port": 5000,\n}\n';
     const asYaml = await call(base, SECRET, "POST", "/api/config/check", json);
