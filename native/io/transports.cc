@@ -30,7 +30,12 @@ std::unique_ptr<Transport> makeTransport(const ResourceName& rn, const OpenOptio
       try {
         return std::make_unique<Visa>("", rn.canonical());
       } catch (const IoError& e) {
-        throw IoError(e.kind, std::string("USB instruments (USBTMC) are reached through a vendor VISA library: ") + e.what());
+        // The JS side looked for a usbtmc character device first (sysfs: vendor, product, serial).
+        throw IoError(e.kind,
+                      std::string("no usbtmc device (/dev/usbtmc*, the Linux kernel driver) matches it: is it plugged in, "
+                                  "and does `labdaemon resources` list it? A vendor VISA library, the other way to "
+                                  "reach it, could not be used either: ") +
+                          e.what());
       }
   }
   throw IoError(ErrorKind::Unsupported, std::string("no transport for ") + rn.interfaceName() + " resources");

@@ -120,9 +120,11 @@ describe("USBTMC I/O on a native thread (stand-in device)", () => {
     expect(performance.now() - t0).toBeLessThan(5_000); // not the 10 s the read would have waited
   });
 
-  test("a USB resource no usbtmc device matches still needs a vendor VISA library", async () => {
+  test("a USB resource no usbtmc device matches says so, and that a vendor VISA library could not be used", async () => {
     const err = await rm.open("USB0::0x0957::0x1755::NOSUCH::INSTR").catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConfigurationError);
-    expect(err.message).toMatch(/vendor VISA library/);
+    expect(err.message).toContain("USB0::0x0957::0x1755::NOSUCH::INSTR");
+    expect(err.message).toContain("no usbtmc device (/dev/usbtmc*, the Linux kernel driver) matches it");
+    expect(err.message).toMatch(/vendor VISA library, the other way to reach it, could not be used either: ./);
   });
 });
