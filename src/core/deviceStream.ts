@@ -3,7 +3,7 @@
 import { CLEANUP_TIMEOUT_MS, callLifecycle } from "./deviceCall.ts";
 import type { DaemonParts } from "./daemonParts.ts";
 import type { DeviceEntry } from "./deviceTable.ts";
-import { DeviceError, DeviceTimeoutError } from "./errors.ts";
+import { DeviceError, DeviceTimeoutError, InvalidRequestError } from "./errors.ts";
 import { StreamHub } from "./streamHub.ts";
 
 export const DEFAULT_STOP_TIMEOUT_MS = 1000;
@@ -45,6 +45,14 @@ export function makeHub(parts: DaemonParts, e: DeviceEntry): StreamHub {
 /** The device has a stream to offer (a startStreaming method). */
 export function canStream(e: DeviceEntry): boolean {
   return typeof e.instance.startStreaming === "function";
+}
+
+/** The refusal of a stream (a subscription, a recording) asked of a device that has none: the caller's mistake. */
+export function doesNotStream(deviceId: string, deviceType: string): InvalidRequestError {
+  return new InvalidRequestError(
+    `Device '${deviceId}' (${deviceType}) does not stream: it has no startStreaming method`,
+    { device_id: deviceId },
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LabDaemon } from "../core/daemon.ts";
+import { doesNotStream } from "../core/deviceStream.ts";
 import { InvalidRequestError } from "../core/errors.ts";
 import { isoMillis } from "../core/events.ts";
 import type { StreamInfo, Subscription } from "../core/streamHub.ts";
@@ -110,6 +111,7 @@ export class Recordings {
       });
     }
     const devType = this.daemon.deviceState(deviceId).deviceType;
+    if (!this.daemon.canStream(deviceId)) throw doesNotStream(deviceId, devType);
     const a = this.begin(
       "stream",
       name,

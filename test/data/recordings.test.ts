@@ -326,6 +326,23 @@ describe("bad input on the data routes gets the envelope and changes nothing", (
     expect((await s.req("GET", "/devices/daq1")).body.streaming).toBe(false);
   });
 
+  test("recording a device that has no stream is the caller's mistake: 400 InvalidRequest, as its SSE stream says", async () => {
+    class Knob {
+      position = 0;
+    }
+    s.daemon.registerPlugins({ devices: { Knob } });
+    s.daemon.addDevice("knob1", "Knob", {});
+    const before = (await s.req("GET", "/runs?limit=1000")).body.runs.length;
+    const r = await s.req("POST", "/devices/knob1/record", {});
+    const sse = await fetch(`${s.url}/stream/devices/knob1`);
+    expect([r.status, sse.status]).toEqual([400, 400]);
+    const message = "Device 'knob1' (Knob) does not stream: it has no startStreaming method";
+    expect(r.body.error).toMatchObject({ type: "InvalidRequest", origin: "framework", message });
+    expect(((await sse.json()) as any).error).toMatchObject({ type: "InvalidRequest", message });
+    expect((await s.req("GET", "/runs?limit=1000")).body.runs.length).toBe(before);
+    await s.daemon.removeDevice("knob1");
+  });
+
   test("resubmit: a stream run is refused, a bad task id is refused", async () => {
     const run = (await s.req("GET", "/runs?device_id=daq1")).body.runs[0];
     const r = await s.req("POST", `/runs/${run.run_id}/resubmit`, {});

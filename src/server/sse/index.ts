@@ -5,6 +5,7 @@ import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../
 import { doc } from "../routes/doc.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
+import { doesNotStream } from "../../core/deviceStream.ts";
 import type { ConnectionSettings, QueueLimits, SseConnection } from "./connection.ts";
 import { DeviceRoom } from "./deviceRoom.ts";
 import type { ReplayLimits } from "./fanout.ts";
@@ -168,10 +169,7 @@ export class SseService {
     // would only make a browser's EventSource reconnect forever.
     const streams = this.daemon.canStream(deviceId);
     if (!streams && !this.daemon.forwardsServiceRequests(deviceId)) {
-      throw new InvalidRequestError(
-        `Device '${deviceId}' (${this.daemon.deviceState(deviceId).deviceType}) does not stream: it has no startStreaming method`,
-        { device_id: deviceId },
-      );
+      throw doesNotStream(deviceId, this.daemon.deviceState(deviceId).deviceType);
     }
     // HEAD is answered from the GET route: it must neither start the device nor hold a stream open.
     if (request.method === "HEAD") return headersOnly();
