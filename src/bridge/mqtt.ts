@@ -73,6 +73,9 @@ export class MqttBridge {
   private readonly streamWatchers = new Map<string, () => void>();
   private readonly lastProgress = new Map<string, number>();
   private readonly lastStreamPublish = new Map<string, number>();
+  /** Devices whose state changed in this turn of the event loop, published at the next. */
+  private readonly changedDevices = new Set<string>();
+  private changedTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly log: (level: "info" | "warn", m: string) => void;
   private readonly streamIntervalMs: number;
   private readonly progressIntervalMs: number;
@@ -176,6 +179,7 @@ export class MqttBridge {
   async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.changedTimer) clearTimeout(this.changedTimer);
     for (const u of this.unsubscribe.splice(0)) u();
     for (const stop of this.streamWatchers.values()) stop();
     this.streamWatchers.clear();
@@ -213,7 +217,7 @@ export class MqttBridge {
           this.setRetained(`${this.prefix}/devices/${e.deviceId}/state`, null);
           return;
         }
-        void this.publishDevice(e.deviceId);
+        this.deviceChanged(e.deviceId);
       }),
     );
     this.unsubscribe.push(
@@ -238,7 +242,7 @@ export class MqttBridge {
         );
         // A task's start and end change who owns its devices.
         if (e.kind !== "progress" && daemon.hasTask(e.taskId))
-          for (const id of daemon.getTask(e.taskId).deviceIds) void this.publishDevice(id);
+          for (const id of daemon.getTask(e.taskId).deviceIds) this.deviceChanged(id);
       }),
     );
     this.unsubscribe.push(
@@ -257,6 +261,21 @@ export class MqttBridge {
         );
       }),
     );
+  }
+
+  /**
+   * Publishes the device's state once the change an event announces is done: a task's end is announced
+   * before its devices are released, a stream's start before the device counts as streaming, and both
+   * settle before the next turn of the event loop. Changes in one turn go as one message.
+   */
+  private deviceChanged(deviceId: string): void {
+    this.changedDevices.add(deviceId);
+    this.changedTimer ??= setTimeout(() => {
+      this.changedTimer = null;
+      const ids = [...this.changedDevices];
+      this.changedDevices.clear();
+      for (const id of ids) void this.publishDevice(id);
+    }, 0);
   }
 
   /** The device's wire state (GET /devices/{id}, the server's own answer) as a retained message. */

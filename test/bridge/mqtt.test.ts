@@ -59,12 +59,14 @@ async function request(client: MqttClient, server: string, cmd: unknown): Promis
   await client.subscribeAsync(replyTopic, { qos: 1 });
   return new Promise((res, rej) => {
     const t = setTimeout(() => rej(new Error("no reply within 20 s")), 20_000);
-    client.on("message", (topic, payload, packet) => {
+    const onMessage = (topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }) => {
       if (topic !== replyTopic) return;
       expect(Buffer.from(packet.properties?.correlationData ?? []).equals(correlation)).toBe(true);
       clearTimeout(t);
+      client.off("message", onMessage);
       res(JSON.parse(payload.toString()));
-    });
+    };
+    client.on("message", onMessage);
     client.publish(`labdaemon/${server}/cmd`, typeof cmd === "string" ? cmd : JSON.stringify(cmd), {
       qos: 1,
       properties: { responseTopic: replyTopic, correlationData: correlation },
@@ -190,6 +192,25 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     await sub.unsubscribe();
     expect(lab.daemon.deviceState("s1").streaming).toBe(false);
+    await w.close();
+  });
+
+  test("a device's retained state is what GET /devices/{id} says once a change is done: free after its task, streaming while it streams", async () => {
+    const w = await watcher(broker.url, "labdaemon/bench1/devices/+/state");
+    await w.until(/dev1\/state$/);
+    const h = lab.daemon.executeTask("holds-dev1", "ExclusiveTask", { device_ids: ["dev1"], ms: 60_000 });
+    await w.until(/dev1\/state$/, (v) => v.owned_by === "holds-dev1");
+    w.seen.splice(0);
+    h.cancel();
+    await h.wait().catch(() => {});
+    expect(lab.daemon.ownerOf("dev1")).toBeNull();
+    expect(await w.until(/dev1\/state$/, (v) => v.owned_by === null)).toMatchObject({ device_id: "dev1" });
+
+    const sub = await lab.daemon.subscribe("s1", () => {});
+    expect(await w.until(/s1\/state$/, (v) => v.streaming === true)).toMatchObject({ connected: true });
+    w.seen.splice(0);
+    await sub.unsubscribe();
+    expect(await w.until(/s1\/state$/, (v) => v.streaming === false)).toMatchObject({ device_id: "s1" });
     await w.close();
   });
 
