@@ -129,7 +129,9 @@ export class MqttBridge {
       this.outbox.connected();
     });
     client.on("close", () => {
-      if (this.stats.connected) this.log("warn", `labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
+      // Closed by stop(): the server is going, nothing is lost and nothing reconnects.
+      if (this.stats.connected && !this.closed)
+        this.log("warn", `labdaemon: MQTT connection to ${this.opts.url} lost; reconnecting`);
       this.stats.connected = false;
       this.outbox.disconnected();
       // Backoff: mqtt.js reads reconnectPeriod before each attempt.

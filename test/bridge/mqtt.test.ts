@@ -214,6 +214,18 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     await w.close();
   });
 
+  test("a bridge that stops publishes its offline status and says nothing of a lost connection", async () => {
+    const lines: string[] = [];
+    const other = new MqttBridge(lab.server, { url: broker.url, name: "bench1-stop", log: (_l, m) => lines.push(m) });
+    await other.start();
+    const w = await watcher(broker.url, "labdaemon/bench1-stop/status");
+    await w.until(/status$/, (v) => v?.online === true);
+    await other.stop();
+    expect(await w.until(/status$/, (v) => v?.online === false)).toMatchObject({ server: "bench1-stop" });
+    expect(lines.filter((l) => /lost|reconnect/.test(l))).toEqual([]);
+    await w.close();
+  });
+
   test("the broker restarted: HTTP kept serving, and the bridge reconnects and republishes its retained state", async () => {
     await broker.kill();
     expect((await fetch(`${lab.server.url}/health`)).status).toBe(200);
