@@ -1,6 +1,7 @@
 #include "io/session.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
@@ -35,12 +36,18 @@ size_t Session::find(const std::string& what, size_t from) const {
   return std::string_view(buf_.data(), len_).find(what, from);
 }
 
+void Session::refuseIfInterrupted() const {
+  if (interrupted_) throw IoError(ErrorKind::Connection, "closed while this request was in progress", ECANCELED, "ECANCELED");
+}
+
 void Session::ensureOpen(Deadline d) {
+  refuseIfInterrupted();
   if (!transport_->isOpen()) {
     reset();
     transport_->open(d);
   }
   if (clearPending_) {
+    refuseIfInterrupted();
     // Left from a read that timed out. Done here, not at the timeout: a device clear sent to the
     // instrument that just stopped answering could hold the timed-out caller another RPC round;
     // here it counts against this request's deadline.
@@ -94,6 +101,9 @@ void Session::writeQuery(const std::string& command, Deadline d) {
 // after a timed-out read.
 void Session::write(const std::string& data, Deadline d) {
   ensureOpen(d);
+  // ensureOpen may have waited for a connection while the owner let go (a reconnect that completes after
+  // close with abort): the command must not go out on it.
+  refuseIfInterrupted();
   try {
     transport_->write(reinterpret_cast<const uint8_t*>(data.data()), data.size(), d);
   } catch (const IoError& e) {

@@ -1,6 +1,7 @@
 // An open resource: its transport, its read buffer and the message-level reads (termination,
 // exact counts, IEEE 488.2 blocks). Methods are called from jobs on the session's own IoThread.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -38,8 +39,13 @@ class Session {
   // refused before any I/O where the interface has no service requests.
   int pollServiceRequest(Deadline d);
   void close();
-  // From another thread: wake a blocked call (used when the owner is torn down).
-  void interrupt() { transport_->interrupt(); }
+  // From another thread, when the owner is done with the instrument (close with abort, teardown): wakes a
+  // blocked call, and from then on nothing connects or sends (refuseIfInterrupted), so a request caught
+  // reconnecting cannot reach the instrument after it was let go.
+  void interrupt() {
+    interrupted_ = true;
+    transport_->interrupt();
+  }
 
  private:
   size_t buffered() const { return len_ - pos_; }
@@ -49,6 +55,7 @@ class Session {
   std::string take(size_t n, size_t skip);
   void fail();  // after a broken connection: drop the buffer and close, so the next request reconnects
   void readFailed(const IoError& e);  // a broken connection closes; a timeout gives up the message
+  void refuseIfInterrupted() const;  // throws IoError(Connection) once interrupt() was called
   // After an answer that cannot be framed: drop what is buffered (device clear where there is one),
   // so its bytes never become the next answer; throws a Device error.
   [[noreturn]] void abandon(Deadline d, const std::string& why);
@@ -64,6 +71,7 @@ class Session {
   size_t endAt_ = std::string::npos;  // buffer index where the interface marked END
   bool lastTakeEnded_ = false;         // the last take() reached that END
   bool clearPending_ = false;          // a read or write timed out: clear the interface before the next request
+  std::atomic<bool> interrupted_{false};
   std::unique_ptr<IoThread> thread_;
 };
 

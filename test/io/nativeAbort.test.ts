@@ -1,0 +1,78 @@
+// Native sessions (netIo "native") under close({ abort }) while a request is reconnecting: nothing may
+// connect or send once the owner has let the instrument go.
+import { describe, expect, test } from "bun:test";
+import { ResourceManager } from "../../src/io/index.ts";
+import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+
+// An instrument whose listener drops connection attempts: it takes the first connection and never answers
+// it, then fills its own accept queue (backlog 0), so the SYN of a reconnect is dropped and the client sits
+// in connect(). Lines on stdout: the port, then "reconnecting" once the client closed the first connection
+// (the clear after a timed-out read). Told "accept" on stdin, it empties the queue and answers the next
+// connection's first line with "ans".
+const PEER = `
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0)
+print(s.getsockname()[1], flush=True)
+first, _ = s.accept()
+first.recv(100)
+filler = socket.create_connection(s.getsockname())
+while first.recv(100):
+    pass
+print("reconnecting", flush=True)
+if sys.stdin.readline().strip() == "accept":
+    s.accept()
+    c, _ = s.accept()
+    if c.recv(100):
+        c.sendall(b"ans\\n")
+    c.recv(100)
+`;
+
+function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  return async () => {
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the peer ended (output so far: '${buf}')`);
+      buf += dec.decode(value, { stream: true });
+    }
+    const i = buf.indexOf("\n");
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    return line;
+  };
+}
+
+// A native session whose second query is in connect() to `PEER` (its SYN dropped), with an 8 s timeout.
+async function reconnecting() {
+  const peer = Bun.spawn(["python3", "-c", PEER], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const next = lines(peer.stdout);
+  const resource = `TCPIP::127.0.0.1::${await next()}::SOCKET`;
+  const manager = new ResourceManager({ netIo: "native" });
+  const inst = await manager.open(resource, { timeoutMs: 300 });
+  expect(await inst.query("A?").catch((e) => e)).toBeInstanceOf(DeviceTimeoutError);
+  inst.timeoutMs = 8_000;
+  const t0 = performance.now();
+  const query = inst.query("B?").catch((e) => e);
+  expect(await next()).toBe("reconnecting");
+  return { peer, manager, inst, query, t0 };
+}
+
+describe("native close({ abort }) during a reconnect", () => {
+  test("the request that was reconnecting fails with DeviceConnectionError and its command is never answered, even when the connection is accepted after", async () => {
+    const { peer, manager, inst, query } = await reconnecting();
+    const closed = inst.close({ abort: true });
+    // Let the reconnect through: before, it connected and sent "B?", and the query was answered.
+    peer.stdin.write("accept\n");
+    await peer.stdin.flush();
+    await closed;
+    const err = await query;
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.context.resource).toBe(inst.resource);
+    await manager.close();
+    peer.kill();
+  }, 20_000);
+});
