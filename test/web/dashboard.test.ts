@@ -134,6 +134,28 @@ describe("dashboard on the simulated lab", () => {
   }, 60_000);
 });
 
+describe("dashboard on the simulated lab: many live plots", () => {
+  test("at most four live plots are open at once, so the page's own requests always have a connection to go on", async () => {
+    await using lab = await startSimLabServer();
+    await using b = await openBrowser({ viewport: { width: 1400, height: 1000 } });
+    const page = await openDashboard(b, lab.url);
+    const plotButton = page.locator('[data-device="daq1"] button.plot');
+    for (let i = 0; i < 4; i++) await plotButton.click();
+    await page.locator(".live-plot .state", { hasText: "open" }).nth(3).waitFor(WAIT);
+    // A browser opens six connections to one server: four streams and the task feed leave one.
+    expect(await plotButton.evaluate((el) => el.matches(":disabled"))).toBe(true);
+    expect(await page.locator(".add-plot button[type=submit]").evaluate((el) => el.matches(":disabled"))).toBe(true);
+    expect(await page.locator(".plots-full").textContent()).toContain("Close one to open another");
+    const form = page.locator('[data-device="laser1"] form[data-method="getWavelength"]');
+    await form.locator('button[type="submit"]').click();
+    await form.locator(".result").waitFor(WAIT);
+    expect(await form.locator(".result").textContent()).toContain("1550");
+    await page.locator(".live-plot button.close").first().click();
+    expect(await plotButton.evaluate((el) => el.matches(":disabled"))).toBe(false);
+    expect(await page.locator(".plots-full").count()).toBe(0);
+  }, 60_000);
+});
+
 describe("dashboard on the simulated lab: a device that cannot stream", () => {
   test("its plot says why, with the server's envelope", async () => {
     await using lab = await startSimLabServer();

@@ -35,18 +35,21 @@ export function DevicesPanel({
   error,
   refresh,
   onPlot,
+  plotsFull,
 }: {
   devices: DeviceInfo[] | null;
   error: Outcome;
   refresh: () => void;
   onPlot: (deviceId: string) => void;
+  /** As many live plots are open as the page allows. */
+  plotsFull: boolean;
 }) {
   return html`<section class="panel" aria-labelledby="devices-h">
     <h2 id="devices-h">Devices</h2>
     ${error && !error.ok ? html`<${ErrorView} status=${error.status} envelope=${error.envelope} />` : null}
     ${devices === null ? html`<p>Loading…</p>` : devices.length === 0 ? html`<p>No devices on this server.</p>` : null}
     <div class="cards">
-      ${(devices ?? []).map((d) => html`<${DeviceCard} key=${d.device_id} device=${d} refresh=${refresh} onPlot=${onPlot} />`)}
+      ${(devices ?? []).map((d) => html`<${DeviceCard} key=${d.device_id} device=${d} refresh=${refresh} onPlot=${onPlot} plotsFull=${plotsFull} />`)}
     </div>
   </section>`;
 }
@@ -62,10 +65,12 @@ function DeviceCard({
   device: d,
   refresh,
   onPlot,
+  plotsFull,
 }: {
   device: DeviceInfo;
   refresh: () => void;
   onPlot: (id: string) => void;
+  plotsFull: boolean;
 }) {
   const [methods, setMethods] = useState<MethodInfo[] | null>(null);
   const [methodsError, setMethodsError] = useState<Outcome>(null);
@@ -107,8 +112,8 @@ function DeviceCard({
     <div class="buttons">
       <button type="button" class="connect" disabled=${d.connected || locked} onClick=${() => lifecycle("connect")}>Connect</button>
       <button type="button" class="disconnect" disabled=${!d.connected || locked} onClick=${() => lifecycle("disconnect")}>Disconnect</button>
-      <button type="button" class="plot" disabled=${!d.connected} onClick=${() => onPlot(d.device_id)}
-        title="Open this device's stream in a live plot (subscribing starts the stream)">Plot</button>
+      <button type="button" class="plot" disabled=${!d.connected || plotsFull} onClick=${() => onPlot(d.device_id)}
+        title=${plotsFull ? "As many live plots are open as the page allows: close one first" : "Open this device's stream in a live plot (subscribing starts the stream)"}>Plot</button>
     </div>
     <${OutcomeView} outcome=${action} />
     ${d.last_error ? html`<${LastError} path=${path} stored=${d.last_error} refresh=${refresh} />` : null}

@@ -5,7 +5,7 @@ import { html, render } from "htm/preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, currentToken, setToken, streamUrl, takeToken } from "../shared/api.ts";
 import { DevicesPanel, type DeviceInfo } from "./devices.ts";
-import { PlotsPanel, type PlotSpec } from "./plots.ts";
+import { MAX_PLOTS, PlotsPanel, type PlotSpec } from "./plots.ts";
 import { RunsPanel } from "./runs.ts";
 import { TasksPanel, type TaskView, type TypeInfo } from "./tasks.ts";
 import { ErrorView, formatDuration, outcomeOf, type Outcome } from "./views.ts";
@@ -221,7 +221,9 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
     };
   }, []);
 
-  const addPlot = (deviceId: string) => setPlots((p) => [...p, { key: ++plotKey.current, deviceId }]);
+  const addPlot = (deviceId: string) =>
+    setPlots((p) => (p.length >= MAX_PLOTS ? p : [...p, { key: ++plotKey.current, deviceId }]));
+  const plotsFull = plots.length >= MAX_PLOTS;
   const uptime =
     gate.info.uptime_s !== undefined ? formatDuration(gate.info.uptime_s * 1000 + (now - gate.loadedAt)) : "—";
   const token = currentToken();
@@ -240,10 +242,10 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
       <nav><a href=${`/swagger${q}`} target="_blank" rel="noopener">Swagger UI</a> · <a href=${`/openapi.json${q}`} target="_blank" rel="noopener">OpenAPI</a></nav>
     </header>
     <div class="layout">
-      <${DevicesPanel} devices=${devices} error=${devicesError} refresh=${refreshDevices} onPlot=${addPlot} />
+      <${DevicesPanel} devices=${devices} error=${devicesError} refresh=${refreshDevices} onPlot=${addPlot} plotsFull=${plotsFull} />
       <div class="side">
         <${PlotsPanel} plots=${plots} deviceIds=${(devices ?? []).filter((d) => d.connected).map((d) => d.device_id)}
-          onAdd=${addPlot} onClose=${(key: number) => setPlots((p) => p.filter((x) => x.key !== key))} />
+          full=${plotsFull} onAdd=${addPlot} onClose=${(key: number) => setPlots((p) => p.filter((x) => x.key !== key))} />
         <${TasksPanel} tasks=${taskList} types=${types} now=${now} onChanged=${refreshDevices} />
         <${RunsPanel} />
       </div>

@@ -11,6 +11,12 @@ const WINDOWS_S = [0.1, 1, 5, 10, 30, 60];
 /** A chart redraw every other animation frame at most: a live trace needs no more, and the tab's CPU thanks it. */
 const MIN_FRAME_MS = 30;
 const STATS_MS = 250;
+/**
+ * Live plots open at once. Each holds a connection to the server for its stream, the task feed holds
+ * another, and a browser opens at most six to one server over HTTP/1.1: with more plots the page's own
+ * requests (method forms, the device list) would wait for a free connection for good.
+ */
+export const MAX_PLOTS = 4;
 
 export interface PlotSpec {
   key: number;
@@ -20,11 +26,14 @@ export interface PlotSpec {
 export function PlotsPanel({
   plots,
   deviceIds,
+  full,
   onAdd,
   onClose,
 }: {
   plots: PlotSpec[];
   deviceIds: string[];
+  /** MAX_PLOTS are open: another must wait until one is closed. */
+  full: boolean;
   onAdd: (deviceId: string) => void;
   onClose: (key: number) => void;
 }) {
@@ -40,8 +49,9 @@ export function PlotsPanel({
       <select id="plot-device" value=${selected} onChange=${(e: Event) => setChoice((e.target as HTMLSelectElement).value)}>
         ${deviceIds.map((id) => html`<option value=${id}>${id}</option>`)}
       </select>
-      <button type="submit" disabled=${!selected}>Open plot</button>
+      <button type="submit" disabled=${!selected || full}>Open plot</button>
     </form>
+    ${full ? html`<p class="plots-full" role="status">${MAX_PLOTS} live plots are open, the most at once: each holds one of the few connections a browser opens to a server. Close one to open another.</p>` : null}
     <div class="plots">
       ${plots.map((p) => html`<${LivePlot} key=${p.key} deviceId=${p.deviceId} onClose=${() => onClose(p.key)} />`)}
     </div>
