@@ -143,6 +143,10 @@ std::string Session::take(size_t n, size_t skip) {
   return out;
 }
 
+// Whether the interface marks a message's end (VXI-11 END, GPIB EOI, USBTMC EOM); a raw socket or a
+// serial line does not.
+static bool marksEnd(const ResourceName& name) { return !name.isSocket() && name.type != InterfaceType::Asrl; }
+
 std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadline d) {
   ensureOpen(d);
   size_t searchFrom = pos_;
@@ -155,7 +159,8 @@ std::string Session::readUntil(const std::string& term, size_t maxBytes, Deadlin
       searchFrom = len_ > pos_ + keep ? len_ - keep : pos_;
     }
     if (endAt_ != std::string::npos) return take(endAt_ - pos_, 0);
-    if (term.empty() && buffered() > 0) return take(buffered(), 0);
+    // Without a termination a message ends at the interface's END; a raw socket or serial line has none.
+    if (term.empty() && buffered() > 0 && !marksEnd(name_)) return take(buffered(), 0);
     if (buffered() >= maxBytes) abandon(d, "no read termination within " + std::to_string(maxBytes) + " bytes");
     fill(d, 0);
   }
@@ -199,12 +204,13 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
     size_t hash = find("#", pos_);
     size_t end = term.empty() ? std::string::npos : find(term, pos_);
     if (hash != std::string::npos && (end == std::string::npos || hash < end)) { pos_ = hash; break; }
-    if (end != std::string::npos) {
-      std::string text = take(end - pos_, term.size());
+    // Taken, so that it is not the next read's answer.
+    if (end != std::string::npos || endAt_ != std::string::npos) {
+      bool byEnd = endAt_ != std::string::npos && (end == std::string::npos || endAt_ <= end);
+      std::string text = byEnd ? take(endAt_ - pos_, 0) : take(end - pos_, term.size());
       if (text.size() > 60) text = text.substr(0, 60) + "...";
       throw IoError(ErrorKind::Device, "expected an IEEE 488.2 block, got the answer '" + text + "'");
     }
-    if (endAt_ != std::string::npos) throw IoError(ErrorKind::Device, "response holds no IEEE 488.2 block ('#' missing)");
     size_t keep = std::max(pos_, len_ - std::min(len_, term.empty() ? 0 : term.size() - 1));  // a split termination
     skipped += keep - pos_;
     if (skipped >= maxBytes) abandon(d, "no IEEE 488.2 block header within " + std::to_string(maxBytes) + " bytes");
@@ -229,8 +235,9 @@ std::string Session::readBlock(const std::string& term, size_t maxBytes, Deadlin
   if (len > maxBytes) abandon(d, "IEEE 488.2 block of " + std::to_string(len) + " bytes exceeds the limit");
   pos_ += 2 + nd;
   std::string data = readExact(len, d);
-  // The terminator after the block belongs to this message; leave nothing behind for the next read.
-  if (!term.empty() && !lastTakeEnded_) readUntil(term, maxBytes, d);
+  // The terminator after the block (or, without one, the rest up to END) belongs to this message; leave
+  // nothing behind for the next read.
+  if ((!term.empty() || marksEnd(name_)) && !lastTakeEnded_) readUntil(term, maxBytes, d);
   return data;
 }
 

@@ -68,7 +68,12 @@ export class Acquisition {
     try {
       this.#native.start(() => {
         const s = this.#native.stats();
-        if (s.exchanges > 0 || s.samples > 0) onSamples?.();
+        try {
+          if (s.exchanges > 0 || s.samples > 0) onSamples?.();
+        } catch (e) {
+          // The caller's bug: reported, and the acquisition still ends (and gives the session back).
+          console.error(`labdaemon: onSamples of the acquisition on ${this.resource} threw:`, e);
+        }
         if (!s.running) {
           void this.stop().then(() => settle(s.error ? toDeviceError(s.error, this.resource) : null));
         }

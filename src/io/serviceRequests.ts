@@ -67,7 +67,14 @@ export class ServiceRequests {
       return Promise.reject(new DeviceNotConnectedError(`${this.resource} is closed`, { resource: this.resource }));
     if (this.#enabled) return this.#enabled;
     const deliver = (stb: number | null): void => {
-      for (const h of [...this.#handlers]) h(stb);
+      // One handler's bug must not keep the request from the others, nor reach the transport's callback.
+      for (const h of [...this.#handlers]) {
+        try {
+          h(stb);
+        } catch (e) {
+          console.error(`labdaemon: a service request handler of ${this.resource} threw:`, e);
+        }
+      }
     };
     const enable = (s as Partial<HandOverSession>).enableServiceRequests;
     // Native sessions (GPIB) are polled for RQS; the addon refuses interfaces without service requests.

@@ -14,6 +14,17 @@ let socketSim: SocketSimServer;
 let vxiSim: Vxi11Sim;
 const threads = () => readdirSync("/proc/self/task").length;
 
+/** A listener that accepts one connection, then fills its accept queue (backlog 0) so later SYNs are dropped. */
+const BLACKHOLE = `
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+filler = socket.create_connection(("127.0.0.1", s.getsockname()[1]))
+print("full", flush=True)
+time.sleep(120)
+`;
+
 beforeAll(async () => {
   socketSim = new SocketSimServer(new SimulatedInstrument(dmm));
   vxiSim = await serveVxi11(new SimulatedInstrument(dmm), "nettr0");
@@ -66,6 +77,57 @@ describe("event-loop transports", () => {
         await manager.close();
       });
     }
+
+  test("event loop: close({ abort }) while the request in progress is between steps: it neither reconnects nor sends", async () => {
+    let connections = 0;
+    const seen: string[] = [];
+    const peer = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open: () => void connections++,
+        data(s, chunk) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            seen.push(line);
+            if (line.endsWith("?")) s.write("1\n");
+          }
+        },
+      },
+    });
+    const inst = await rm.open(`TCPIP::127.0.0.1::${peer.port}::SOCKET`, { timeoutMs: 20_000 });
+    await inst.write("OUTP OFF"); // a write may be answered unasked: the query first drops what came in
+    const query = inst.query("OUTP ON;*OPC?").catch((e) => e);
+    await Bun.sleep(0); // the query is waiting for stray input to land, its command not yet sent
+    await inst.close({ abort: true });
+    const err = await query;
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(err.message).toContain("closed while this request was in progress");
+    expect(connections).toBe(1);
+    expect(seen).toEqual(["OUTP OFF"]);
+    peer.stop(true);
+  });
+
+  test("event loop: close({ abort }) ends a reconnect that hangs (its SYN dropped) at once, not at the request's deadline", async () => {
+    // A listener whose accept queue is full: a new connection's SYN is dropped, so connecting hangs.
+    const py = Bun.spawn(["python3", "-c", BLACKHOLE], { stdout: "pipe", stderr: "inherit" });
+    const lines = py.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await lines.read()).value!.trim());
+    const manager = new ResourceManager();
+    const inst = await manager.open(`TCPIP::127.0.0.1::${port}::SOCKET`, { timeoutMs: 300 });
+    await lines.read(); // "full": the listener's queue holds a connection nobody accepts
+    await inst.query("A?").catch(() => undefined); // never answered: the next request reconnects
+    inst.timeoutMs = 60_000;
+    const t0 = performance.now();
+    const query = inst.query("B?").catch((e) => e);
+    await Bun.sleep(100); // connecting
+    await inst.close({ abort: true });
+    const err = await query;
+    expect(err).toBeInstanceOf(DeviceConnectionError);
+    expect(performance.now() - t0).toBeLessThan(30_000); // half the 60 s the connect would have waited
+    py.kill();
+    await py.exited;
+    await manager.close();
+  });
 
   test("close() without abort lets the request in progress finish", async () => {
     const inst = await rm.open(vxiSim.resource);

@@ -281,6 +281,41 @@ describe("answers stay in step", () => {
     });
   }
 
+  for (const netIo of ["event-loop", "native"] as const) {
+    test(`${netIo}: the rest of an answer given up as too long (a line, a block) never becomes a later query's answer`, async () => {
+      // Each answer's first part comes at once; its rest only once the next query has been sent.
+      let held: Socket<undefined> | null = null;
+      const peer = scriptedPeer((line, socket) => {
+        if (line === "LONG") {
+          held = socket;
+          socket.write("A".repeat(1100));
+          return null;
+        }
+        if (line === "BIG") {
+          held = socket;
+          socket.write(`#41200${"B".repeat(200)}`);
+          return null;
+        }
+        if (line === "Q2") held!.write(`${"A".repeat(100)}\n`);
+        if (line === "Q3") held!.write(`${"B".repeat(1000)}\n`);
+        return undefined;
+      });
+      const manager = new ResourceManager({ netIo });
+      const inst = await manager.open(peer.resource, { timeoutMs: 20_000, maxReadBytes: 1000 });
+      const long = await inst.query("LONG").catch((e) => e);
+      expect(long).toBeInstanceOf(DeviceOperationError);
+      expect(long.message).toContain("no read termination within 1000 bytes");
+      expect(await inst.query("Q2")).toBe("R2");
+      const big = await inst.queryBinaryBlock("BIG", { datatype: "uint8" }).catch((e) => e);
+      expect(big).toBeInstanceOf(DeviceOperationError);
+      expect(big.message).toContain("IEEE 488.2 block of 1200 bytes exceeds the limit");
+      expect(await inst.query("Q3")).toBe("R3");
+      expect(peer.connections).toBe(3); // each answer given up was left behind with its connection
+      await manager.close();
+      peer.stop();
+    });
+  }
+
   test("a bad block datatype is refused before anything is sent; a block that is not whole values is the instrument's fault", async () => {
     const received: string[] = [];
     const peer = scriptedPeer((line) => {

@@ -34,6 +34,7 @@ interface AsyncWait {
 
 export class HislipTransport implements NetTransport {
   readonly interfaceType = "HISLIP";
+  readonly marksEnd = true;
   readonly rx = new RxBuffer();
   readonly #sync: TcpLink;
   readonly #async: TcpLink;
@@ -108,22 +109,25 @@ export class HislipTransport implements NetTransport {
     this.#async.close();
   }
 
+  // Both channels: a request may be waiting on either (a lock, a device clear on the async one).
   abort(): void {
-    this.#sync.close(
-      new NetIoError(
-        "connection",
-        `HiSLIP connection to ${this.#sync.where} closed while waiting for it`,
-        107,
-        "ENOTCONN",
-      ),
+    const why = new NetIoError(
+      "connection",
+      `HiSLIP connection to ${this.#sync.where} closed while waiting for it`,
+      107,
+      "ENOTCONN",
     );
+    this.#sync.close(why);
+    this.#async.close(why);
+    this.#failAsync(why);
   }
 
   // One message as Data … DataEnd, each payload within the server's maximum; one message ID for all.
   write(message: Uint8Array | string, d: number): Promise<void> | void {
     const data = typeof message === "string" ? Buffer.from(message) : message;
     const id = this.#messageId;
-    const max = Math.max(1, Math.min(this.#serverMax, MAX_PAYLOAD));
+    // Readings of the negotiated maximum differ on whether it counts the 16-byte header: fit both.
+    const max = Math.max(1, Math.min(this.#serverMax - 16, MAX_PAYLOAD));
     const parts: Buffer[] = [];
     for (let off = 0; off < data.byteLength || parts.length === 0; off += max) {
       const end = off + max >= data.byteLength;
@@ -302,6 +306,10 @@ export class HislipTransport implements NetTransport {
       const timer = setTimeout(() => {
         if (this.#asyncWait?.timer !== timer) return;
         this.#asyncWait = null;
+        // Its late answer would be taken by the next request of its type: the next request starts a new
+        // session instead (a lock held by this one is gone with it).
+        this.#async.close();
+        this.#open = false;
         reject(timeoutError(`HiSLIP async request to ${this.#async.where}`));
       }, ms);
       this.#asyncWait = { type: answer, resolve, reject, timer };
@@ -327,7 +335,11 @@ export class HislipTransport implements NetTransport {
       }
       if (!m) return;
       if (m.type === Hs.AsyncServiceRequest) {
-        this.#onSrq?.(m.control);
+        try {
+          this.#onSrq?.(m.control);
+        } catch (e) {
+          console.error(`labdaemon: a service request handler of HiSLIP ${this.#async.where} threw:`, e);
+        }
         continue;
       }
       const w = this.#asyncWait;
@@ -335,15 +347,19 @@ export class HislipTransport implements NetTransport {
         this.#asyncWait = null;
         clearTimeout(w.timer);
         if (m.type === w.type) w.resolve(m);
-        else
+        else {
+          // After a FatalError the server closes the connection: the next request reconnects.
+          const fatal = m.type === Hs.FatalError;
+          if (fatal) this.close();
           w.reject(
             new NetIoError(
-              "device",
-              `HiSLIP error ${m.control} on the async channel: ${m.payload.toString("latin1")}`,
+              fatal ? "connection" : "device",
+              `HiSLIP ${fatal ? "fatal error" : "error"} ${m.control} on the async channel: ${m.payload.toString("latin1")}`,
               m.control,
               "HISLIP_ERROR",
             ),
           );
+        }
       }
     }
   }

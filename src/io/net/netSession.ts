@@ -23,6 +23,8 @@ export class NetSession implements HandOverSession {
   #t: NetTransport;
   readonly #q: RequestQueue;
   #clearPending = false;
+  /** close({ abort: true }) was called: nothing reconnects or is sent any more. */
+  #aborted = false;
   #lastTakeEnded = false;
   /** The length of the last block answer when it was large enough for a worker to read the next whole. */
   #bigBlock = 0;
@@ -163,6 +165,8 @@ export class NetSession implements HandOverSession {
 
   /** After the requests already made (or, with `abort`, failing the one waiting for I/O now). */
   close(abort = false): Promise<void> {
+    // The request in progress may be between two steps: it must not reconnect, nor send, from now on.
+    if (abort) this.#aborted = true;
     if (abort && this.#q.running) {
       this.#q.failWaiting(new NetIoError("connection", "closed before this request's turn", ECANCELED, "ECANCELED"));
       this.#t.abort();
@@ -229,6 +233,8 @@ export class NetSession implements HandOverSession {
   }
 
   async #ensureOpen(d: number): Promise<void> {
+    if (this.#aborted)
+      throw new NetIoError("connection", "closed while this request was in progress", ECANCELED, "ECANCELED");
     if (!this.#t.isOpen) {
       this.#t.rx.reset();
       await this.#t.open(d);
@@ -324,7 +330,8 @@ export class NetSession implements HandOverSession {
         from = Math.max(rx.pos, rx.len - (termLen - 1));
       }
       if (rx.endAt >= 0) return this.#take(rx.endAt - rx.pos, 0, enc);
-      if (termLen === 0 && rx.buffered > 0) return this.#take(rx.buffered, 0, enc);
+      // Without a termination a message ends at the interface's END; a raw socket has none.
+      if (termLen === 0 && rx.buffered > 0 && !this.#t.marksEnd) return this.#take(rx.buffered, 0, enc);
       if (rx.buffered >= maxBytes) await this.#abandon(d, `no read termination within ${maxBytes} bytes`);
       const before = rx.pos;
       try {
@@ -368,9 +375,15 @@ export class NetSession implements HandOverSession {
         rx.pos = hash;
         break;
       }
-      if (end >= 0) throw new NetIoError("device", notABlock(this.#take(end - rx.pos, termLen, ENC_LATIN1) as string));
-      if (rx.endAt >= 0) throw new NetIoError("device", "response holds no IEEE 488.2 block ('#' missing)");
-      const keep = Math.max(rx.pos, rx.len - (termLen - 1)); // a termination split between two reads
+      if (end >= 0 || rx.endAt >= 0) {
+        // Taken, so that it is not the next read's answer.
+        const byEnd = rx.endAt >= 0 && (end < 0 || rx.endAt <= end);
+        const text = byEnd
+          ? this.#take(rx.endAt - rx.pos, 0, ENC_LATIN1)
+          : this.#take(end - rx.pos, termLen, ENC_LATIN1);
+        throw new NetIoError("device", notABlock(text as string));
+      }
+      const keep = Math.max(rx.pos, rx.len - Math.max(0, termLen - 1)); // a termination split between two reads
       skipped += keep - rx.pos;
       if (skipped >= maxBytes) await this.#abandon(d, `no IEEE 488.2 block header within ${maxBytes} bytes`);
       rx.pos = keep;
@@ -440,8 +453,9 @@ export class NetSession implements HandOverSession {
       // The whole answer is consumed, its termination too: nothing of it is left on its way.
       if (read.termRead || termLen === 0) this.#t.settled?.();
     }
-    // The terminator after the block belongs to this message; leave nothing behind for the next read.
-    if (termLen > 0 && !this.#lastTakeEnded) await this.#readUntil(term, maxBytes, d, 0);
+    // The terminator after the block (or, without one, the rest up to END) belongs to this message; leave
+    // nothing behind for the next read.
+    if ((termLen > 0 || this.#t.marksEnd) && !this.#lastTakeEnded) await this.#readUntil(term, maxBytes, d, 0);
     return data;
   }
 
@@ -460,6 +474,9 @@ export class NetSession implements HandOverSession {
   // After an answer that cannot be framed: drop what is buffered (device clear where there is one), so
   // its bytes never become the next answer.
   async #abandon(d: number, why: string): Promise<never> {
+    // The rest of the answer may still be coming: where the interface has no device clear (a raw
+    // socket), only a new connection is rid of it, as after a timeout.
+    this.#t.timedOut?.();
     try {
       await this.#clear(d);
     } catch {

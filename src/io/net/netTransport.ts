@@ -9,6 +9,8 @@ export interface NetTransport {
   readonly isOpen: boolean;
   /** e.g. "SOCKET", "INSTR" */
   readonly interfaceType: string;
+  /** The interface marks a message's end (VXI-11 END, HiSLIP DataEnd); a raw socket does not. */
+  readonly marksEnd?: boolean;
   open(deadline: number): Promise<void>;
   /** Ends the connection politely where the protocol has a goodbye (VXI-11 destroy_link). */
   close(): void;

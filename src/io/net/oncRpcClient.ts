@@ -9,7 +9,8 @@ const CALL = 0,
   REPLY = 1,
   MSG_ACCEPTED = 0,
   SUCCESS = 0;
-const MAX_RECORD = 64 << 20;
+/** The largest reply record accepted (device_read asks for less: see MAX_READ_REQUEST). */
+export const MAX_RECORD = 64 << 20;
 /** Records up to this size are framed in the data callback; larger ones are read straight into their buffer. */
 const FRAME_IN_CALLBACK = 65536;
 const CALL_HEAD = 44; // record mark and the ten words of an AUTH_NONE call header
@@ -140,8 +141,8 @@ export class RpcClient {
         }
         const mark = rx.buf.readUInt32BE(rx.pos);
         const len = mark & 0x7fffffff;
+        consumed = true; // from here on, a failure leaves the stream out of step (closed below)
         if (total + len > MAX_RECORD) throw new NetIoError("device", "ONC RPC record larger than 64 MiB");
-        consumed = true;
         rx.pos += 4;
         let frag: Buffer;
         if (rx.buffered >= len) {

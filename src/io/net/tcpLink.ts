@@ -54,6 +54,8 @@ export class TcpLink {
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
+  /** Rejects the connect in progress. */
+  #connectClosed: ((e: NetIoError) => void) | null = null;
 
   constructor(
     readonly host: string,
@@ -71,6 +73,11 @@ export class TcpLink {
     return this.#socket !== null;
   }
 
+  /** The peer's address on the connection. */
+  get remoteAddress(): string | undefined {
+    return this.#socket?.remoteAddress;
+  }
+
   /** This end's address on the connection (where the peer can reach this host). */
   get localAddress(): string | undefined {
     return this.#socket?.localAddress;
@@ -79,6 +86,10 @@ export class TcpLink {
   async connect(deadline: number): Promise<void> {
     this.close();
     const generation = ++this.#generation;
+    // close() while connecting (the instrument being closed with abort) ends the wait at once.
+    const closed = new Promise<never>((_, reject) => {
+      this.#connectClosed = reject;
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const connecting = Bun.connect<undefined>({
       hostname: this.host,
@@ -100,7 +111,7 @@ export class TcpLink {
     });
     let socket: Socket<undefined>;
     try {
-      socket = await Promise.race([connecting, timedOut]);
+      socket = await Promise.race([connecting, timedOut, closed]);
     } catch (e) {
       // A connection that completes after the deadline is closed at once.
       void connecting.then(
@@ -118,6 +129,7 @@ export class TcpLink {
       );
     } finally {
       clearTimeout(timer);
+      this.#connectClosed = null;
     }
     if (generation !== this.#generation) {
       socket.terminate();
@@ -150,6 +162,9 @@ export class TcpLink {
     const err = why ?? new NetIoError("connection", `connection to ${this.where} closed`, ENOTCONN, "ENOTCONN");
     this.#closedBy = err;
     this.#fail(err);
+    const connecting = this.#connectClosed;
+    this.#connectClosed = null;
+    connecting?.(err);
     // A plain close says goodbye (FIN); an aborted or broken link is reset.
     if (why) s?.terminate();
     else s?.end();

@@ -17,14 +17,16 @@ export class IntrServer {
   readonly port: number;
   readonly #listener: TCPSocketListener<Conn>;
 
-  /** `onSrq` gets the handle given to device_enable_srq. */
-  constructor(host: string, onSrq: (handle: Buffer) => void) {
+  /** `onSrq` gets the handle given to device_enable_srq; only `peer()`, the instrument's address, may
+   * connect (anyone else who can reach the port could otherwise inject service requests). */
+  constructor(host: string, peer: () => string | undefined, onSrq: (handle: Buffer) => void) {
     this.#listener = Bun.listen<Conn>({
       hostname: host,
       port: 0,
       socket: {
         open(s) {
           s.data = { pending: Buffer.alloc(0) };
+          if (plainAddress(s.remoteAddress) !== plainAddress(peer())) s.end();
         },
         data(s, chunk) {
           const c = s.data;
@@ -57,9 +59,13 @@ function answer(s: Socket<Conn>, call: Buffer, onSrq: (handle: Buffer) => void):
   const prog = call.readUInt32BE(12),
     vers = call.readUInt32BE(16),
     proc = call.readUInt32BE(20);
-  // Skip the credential and verifier (flavour, length, body each).
+  // Skip the credential and verifier (flavour, length, body each); a length past the record is not an
+  // instrument's call.
   let off = 24;
-  for (let i = 0; i < 2; i++) off += 8 + ((call.readUInt32BE(off + 4) + 3) & ~3);
+  for (let i = 0; i < 2; i++) {
+    if (off + 8 > call.byteLength) return void s.end();
+    off += 8 + ((call.readUInt32BE(off + 4) + 3) & ~3);
+  }
   const ok = prog === INTR_PROG && vers === INTR_VERS && (proc === 0 || proc === DEVICE_INTR_SRQ);
   const reply = Buffer.alloc(28);
   reply.writeUInt32BE((0x80000000 | 24) >>> 0, 0);
@@ -71,4 +77,9 @@ function answer(s: Socket<Conn>, call: Buffer, onSrq: (handle: Buffer) => void):
   if (!ok || proc !== DEVICE_INTR_SRQ || off + 4 > call.byteLength) return;
   const n = call.readUInt32BE(off);
   if (off + 4 + n <= call.byteLength) onSrq(call.subarray(off + 4, off + 4 + n));
+}
+
+/** "::ffff:10.0.0.2" and "10.0.0.2" are one address. */
+function plainAddress(a: string | undefined): string | undefined {
+  return a?.startsWith("::ffff:") ? a.slice(7) : a;
 }

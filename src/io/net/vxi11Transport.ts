@@ -2,7 +2,7 @@
 // create_link, device_write, device_read, device_clear, device_lock/unlock, destroy_link.
 import { NetIoError } from "../ioErrors.ts";
 import type { NetTransport } from "./netTransport.ts";
-import { RpcClient, XdrOut, portmapGetPort, type XdrIn } from "./oncRpcClient.ts";
+import { MAX_RECORD, RpcClient, XdrOut, portmapGetPort, type XdrIn } from "./oncRpcClient.ts";
 import { RxBuffer } from "./rxBuffer.ts";
 import { INTR_PROG, INTR_VERS, IntrServer } from "./vxi11Intr.ts";
 
@@ -26,6 +26,9 @@ const REASON_END = 4;
 const ERR_IO_TIMEOUT = 15,
   ERR_LOCKED = 11;
 const READ_CHUNK = 65536;
+/** One device_read asks for at most this much, so its reply (data and header) fits one accepted record;
+ * a larger read takes several. */
+const MAX_READ_REQUEST = MAX_RECORD - 1024;
 const ERROR_NAMES: Record<number, string> = {
   1: "syntax error",
   3: "device not accessible",
@@ -49,6 +52,7 @@ const ioTimeout = (d: number): number => Math.max(0, Math.ceil(d - performance.n
 
 export class Vxi11Transport implements NetTransport {
   readonly interfaceType = "INSTR";
+  readonly marksEnd = true;
   readonly rx = new RxBuffer();
   #core: RpcClient | null = null;
   #lid = -1;
@@ -113,7 +117,14 @@ export class Vxi11Transport implements NetTransport {
     const octets = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(local);
     if (!octets)
       throw new NetIoError("unsupported", `VXI-11 service requests need an IPv4 connection (local address '${local}')`);
-    this.#intr ??= new IntrServer(local, () => this.#onSrq?.());
+    // The handle names this link (given to device_enable_srq below): another's is not ours.
+    this.#intr ??= new IntrServer(
+      local,
+      () => this.#core?.link.remoteAddress,
+      (h) => {
+        if (h.byteLength === 4 && h.readInt32BE(0) === this.#lid) this.#onSrq?.();
+      },
+    );
     const addr = octets.slice(1).reduce((a, o) => a * 256 + Number(o), 0);
     const chan = await core.call(
       CREATE_INTR_CHAN,
@@ -250,7 +261,7 @@ export class Vxi11Transport implements NetTransport {
     for (;;) {
       const args = new XdrOut()
         .i32(this.#lid)
-        .u32(Math.min(max, 0x7fffffff))
+        .u32(Math.min(max, MAX_READ_REQUEST))
         .u32(ioTimeout(d))
         .u32(ioTimeout(d))
         .u32(tc >= 0 ? FLAG_TERMCHR : 0)
