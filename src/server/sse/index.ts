@@ -1,7 +1,7 @@
 // The SSE room's face to the rest of the server. LabDaemonServer creates one SseService per server,
 // mounts `routes()`, shows `stats()` in device detail, and calls `closeAll()` when it stops.
 import { Elysia, t } from "elysia";
-import { DeviceNotFoundError, InvalidRequestError, type LabDaemon } from "../../core/index.ts";
+import { DeviceNotFoundError, type LabDaemon } from "../../core/index.ts";
 import { doc } from "../routes/doc.ts";
 import { ErrorEnvelopeSchema } from "../schemas.ts";
 import { withDeadline } from "../../core/deadline.ts";
