@@ -8,17 +8,6 @@
 
 namespace ld::io {
 
-void waitFd(int fd, short events, Deadline d, const std::string& what) {
-  for (;;) {
-    int left = msLeft(d);
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, left);
-    if (r > 0) return;  // readiness or an error/hangup: the following read/write reports which
-    if (r == 0) throw IoError(ErrorKind::Timeout, what + ": timed out", ETIMEDOUT, "ETIMEDOUT");
-    if (errno != EINTR) throwErrno(what, errno);
-  }
-}
-
 InterruptibleWait::InterruptibleWait() : wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 InterruptibleWait::~InterruptibleWait() {
@@ -37,9 +26,13 @@ void InterruptibleWait::interrupt() {
   if (wake_ >= 0) (void)!::write(wake_, &one, sizeof one);
 }
 
+void InterruptibleWait::refuseIfInterrupted(const std::string& path) const {
+  if (interrupted_) throw IoError(ErrorKind::Connection, path + " is closing", ECANCELED, "ECANCELED");
+}
+
 void InterruptibleWait::wait(int fd, short events, Deadline d, const char* what, const std::string& path) {
   for (;;) {
-    if (interrupted_) throw IoError(ErrorKind::Connection, path + " is closing", ECANCELED, "ECANCELED");
+    refuseIfInterrupted(path);
     pollfd p[2] = {{fd, events, 0}, {wake_, POLLIN, 0}};
     int r = ::poll(p, 2, msLeft(d));
     if (r == 0) throw IoError(ErrorKind::Timeout, std::string(what) + " " + path + ": timed out", ETIMEDOUT, "ETIMEDOUT");

@@ -1,4 +1,5 @@
-// poll() on one descriptor until it is ready or a deadline passes, shared by the fd-based transports.
+// poll() on one descriptor until it is ready, a deadline passes or another thread interrupts the wait:
+// shared by the fd-based transports.
 #pragma once
 #include <poll.h>
 
@@ -9,11 +10,8 @@
 
 namespace ld::io {
 
-// Returns when `events` are ready; throws IoError(Timeout) at the deadline, naming `what`.
-void waitFd(int fd, short events, Deadline d, const std::string& what);
-
-// The waits of a character-device transport (serial port, usbtmc) that close() on another thread must be
-// able to cut short: an eventfd wakes the poll(), and the flag says the wake-up means "closing".
+// The waits of a transport (serial port, usbtmc, TCP socket) that close() on another thread must be able
+// to cut short: an eventfd wakes the poll(), and the flag says the wake-up means "closing".
 class InterruptibleWait {
  public:
   InterruptibleWait();
@@ -26,6 +24,8 @@ class InterruptibleWait {
   void interrupt();
   // Whether interrupt() was called since the last reset().
   bool interrupted() const { return interrupted_; }
+  // Throws what an interrupted wait throws, for a step that does not wait (a send that fits the buffer).
+  void refuseIfInterrupted(const std::string& path) const;
   // Returns when `events` are ready on `fd`; throws at the deadline (Timeout), on an interrupt, or when
   // `fd` is not open (POLLNVAL). `what` names the operation, `path` the device.
   void wait(int fd, short events, Deadline d, const char* what, const std::string& path);

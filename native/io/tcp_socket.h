@@ -2,6 +2,7 @@
 #pragma once
 #include <string>
 
+#include "io/fd_wait.h"
 #include "io/transport.h"
 
 namespace ld::io {
@@ -25,6 +26,9 @@ class TcpSocket : public Transport {
   std::string host_;
   int port_;
   int fd_ = -1;
+  // interrupt() only signals this (an eventfd every wait polls beside the socket): it never touches fd_,
+  // which the I/O thread may be closing and reopening, and it also reaches a connect still in progress.
+  InterruptibleWait waits_;
 };
 
 }  // namespace ld::io

@@ -1,5 +1,5 @@
 // Native sessions (netIo "native") under close({ abort }) while a request is reconnecting: nothing may
-// connect or send once the owner has let the instrument go.
+// connect or send once the owner has let the instrument go, and a connect in progress ends at once.
 import { describe, expect, test } from "bun:test";
 import { ResourceManager } from "../../src/io/index.ts";
 import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
@@ -72,6 +72,16 @@ describe("native close({ abort }) during a reconnect", () => {
     const err = await query;
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(err.context.resource).toBe(inst.resource);
+    await manager.close();
+    peer.kill();
+  }, 20_000);
+
+  test("close resolves, and the reconnecting request fails with DeviceConnectionError, long before its 8 s timeout", async () => {
+    const { peer, manager, inst, query, t0 } = await reconnecting();
+    await inst.close({ abort: true });
+    // Before, close waited out the whole connect (the query's 8 s) and the query failed with a timeout.
+    expect(performance.now() - t0).toBeLessThan(4_000);
+    expect(await query).toBeInstanceOf(DeviceConnectionError);
     await manager.close();
     peer.kill();
   }, 20_000);
