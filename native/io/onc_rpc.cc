@@ -119,8 +119,9 @@ XdrReader RpcClient::call(uint32_t proc, const std::string& args, Deadline d) {
   }
 }
 
-int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d, int portmapperPort) {
-  RpcClient pm(host, portmapperPort, 100000, 2);
+int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d, int portmapperPort,
+                   InterruptibleWait* waits) {
+  RpcClient pm(host, portmapperPort, 100000, 2, waits);
   try {
     pm.connect(d);
   } catch (const IoError& e) {

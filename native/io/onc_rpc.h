@@ -45,11 +45,12 @@ class XdrReader {
 
 class RpcClient {
  public:
-  RpcClient(std::string host, int port, uint32_t prog, uint32_t vers) : sock_(host, port), prog_(prog), vers_(vers) {}
+  // `waits`: see TcpSocket; an interrupt of them ends this client's waits and refuses its connects and sends.
+  RpcClient(std::string host, int port, uint32_t prog, uint32_t vers, InterruptibleWait* waits = nullptr)
+      : sock_(host, port, waits), prog_(prog), vers_(vers) {}
   void connect(Deadline d) { sock_.open(d); }
   void close() { sock_.close(); }
   bool isOpen() const { return sock_.isOpen(); }
-  void interrupt() { sock_.interrupt(); }
   // Sends the call and returns a reader positioned at the results; the reader owns the reply.
   XdrReader call(uint32_t proc, const std::string& args, Deadline d);
 
@@ -61,8 +62,11 @@ class RpcClient {
   std::string reply_;
 };
 
+constexpr int kPortmapperPort = 111;
+
 // The TCP port the portmapper on `host` has for (prog, vers, TCP); throws if it has none.
-// `portmapperPort` is 111 but for tests, which cannot own that port.
-int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d, int portmapperPort = 111);
+// `portmapperPort` is kPortmapperPort but for tests, which cannot own that port; `waits` as for RpcClient.
+int portmapGetPort(const std::string& host, uint32_t prog, uint32_t vers, Deadline d,
+                   int portmapperPort = kPortmapperPort, InterruptibleWait* waits = nullptr);
 
 }  // namespace ld::io::rpc

@@ -18,7 +18,7 @@ namespace ld::io {
 
 void TcpSocket::open(Deadline d) {
   close();
-  waits_.refuseIfInterrupted(where());
+  waits_->refuseIfInterrupted(where());
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -38,7 +38,7 @@ void TcpSocket::open(Deadline d) {
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) { fd_ = fd; break; }
     if (errno != EINPROGRESS) { lastErr = errno; ::close(fd); continue; }
     try {
-      waits_.wait(fd, POLLOUT, d, "connect to", where());
+      waits_->wait(fd, POLLOUT, d, "connect to", where());
     } catch (...) {
       ::close(fd);
       ::freeaddrinfo(res);
@@ -60,18 +60,18 @@ void TcpSocket::close() {
   fd_ = -1;
 }
 
-void TcpSocket::interrupt() { waits_.interrupt(); }
+void TcpSocket::interrupt() { waits_->interrupt(); }
 
 void TcpSocket::write(const uint8_t* data, size_t n, Deadline d) {
   if (fd_ < 0) throw IoError(ErrorKind::Connection, "socket " + where() + " is not connected", ENOTCONN, "ENOTCONN");
-  waits_.refuseIfInterrupted(where());
+  waits_->refuseIfInterrupted(where());
   size_t off = 0;
   while (off < n) {
     ssize_t w = ::send(fd_, data + off, n - off, MSG_NOSIGNAL);
     if (w > 0) { off += static_cast<size_t>(w); continue; }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      waits_.wait(fd_, POLLOUT, d, "write to", where());
+      waits_->wait(fd_, POLLOUT, d, "write to", where());
       continue;
     }
     int err = errno;
@@ -104,7 +104,7 @@ size_t TcpSocket::read(uint8_t* buf, size_t max, Deadline d, bool* end) {
         continue;
       }
       spin.release();
-      waits_.wait(fd_, POLLIN, d, "read from", where());
+      waits_->wait(fd_, POLLIN, d, "read from", where());
       continue;
     }
     int err = errno;

@@ -52,8 +52,8 @@ void Vxi11::check(uint32_t err, const char* op) {
 
 void Vxi11::open(Deadline d) {
   close();
-  int port = rpc::portmapGetPort(host_, kCoreProg, kVers, d);
-  auto core = std::make_unique<rpc::RpcClient>(host_, port, kCoreProg, kVers);
+  int port = rpc::portmapGetPort(host_, kCoreProg, kVers, d, rpc::kPortmapperPort, &waits_);
+  auto core = std::make_unique<rpc::RpcClient>(host_, port, kCoreProg, kVers, &waits_);
   core->connect(d);
   rpc::XdrWriter a;
   a.i32(static_cast<int32_t>(::getpid()));  // clientId: only for the server's logs

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "io/fd_wait.h"
 #include "io/onc_rpc.h"
 #include "io/transport.h"
 
@@ -19,7 +20,8 @@ class Vxi11 : public Transport {
   void write(const uint8_t* data, size_t n, Deadline d) override;
   size_t read(uint8_t* buf, size_t max, Deadline d, bool* end) override;
   void clear(Deadline d) override;
-  void interrupt() override { if (core_) core_->interrupt(); }
+  // Only signals waits_: core_ belongs to the I/O thread, which may be replacing it (open, close).
+  void interrupt() override { waits_.interrupt(); }
   void setTermChar(int c) override { termChar_ = c; }
   void lock(Deadline d) override;
   void unlock(Deadline d) override;
@@ -27,6 +29,7 @@ class Vxi11 : public Transport {
  private:
   void check(uint32_t err, const char* op);
   std::string host_, device_;
+  InterruptibleWait waits_;  // every connection's waits (portmapper, core channel); outlives them all
   std::unique_ptr<rpc::RpcClient> core_;
   int32_t link_ = -1;
   uint32_t maxRecv_ = 1024;
