@@ -15,6 +15,8 @@ Session::Session(const std::string& resource, const OpenOptions& opts)
 }
 
 Session::~Session() {
+  // Runs on the JS thread when the session is garbage-collected: interrupted first, the transport's close
+  // below makes no round trip to the instrument (VXI-11 destroy_link) and a job in progress ends now.
   transport_->interrupt();
   thread_->stop();
   transport_->close();

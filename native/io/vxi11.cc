@@ -78,7 +78,9 @@ void Vxi11::open(Deadline d) {
 
 void Vxi11::close() {
   if (!core_) return;
-  if (core_->isOpen() && link_ >= 0) {
+  // After interrupt() nobody waits for destroy_link's reply: that close is an abort, or a session's teardown,
+  // which runs on the JS thread when a session is garbage-collected. The link dies with the connection.
+  if (core_->isOpen() && link_ >= 0 && !waits_.interrupted()) {
     try {
       rpc::XdrWriter a;
       a.i32(link_);

@@ -1,8 +1,14 @@
-// Native sessions (netIo "native") under close({ abort }) while a request is reconnecting: nothing may
-// connect or send once the owner has let the instrument go, and a connect in progress ends at once.
-import { describe, expect, test } from "bun:test";
+// Native sessions (netIo "native") under close({ abort }) while a request is reconnecting, and when an idle
+// VXI-11 session is garbage-collected: nothing may connect, send or block the JS thread once the owner
+// has let the instrument go.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { ResourceManager } from "../../src/io/index.ts";
+import { native } from "../../src/io/native.ts";
+import { serveVxi11, type Vxi11Sim } from "../../drivers/sim/scpi/vxi11Server.ts";
+import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
+import { dmm } from "../support/simDevices.ts";
 
 // An instrument whose listener drops connection attempts: it takes the first connection and never answers
 // it, then fills its own accept queue (backlog 0), so the SYN of a reconnect is dropped and the client sits
@@ -85,4 +91,39 @@ describe("native close({ abort }) during a reconnect", () => {
     await manager.close();
     peer.kill();
   }, 20_000);
+});
+
+describe("native VXI-11 session finalized while idle", () => {
+  let sim: Vxi11Sim;
+  beforeAll(async () => {
+    sim = await serveVxi11(new SimulatedInstrument(dmm), "fin0");
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  test("garbage collection does not hold the JS thread for a destroy_link round trip", async () => {
+    // Session threads are unnamed, so they carry the process's name; bun's own threads have names of their own.
+    const processName = readFileSync("/proc/self/comm", "utf8");
+    const threads = () =>
+      readdirSync("/proc/self/task").filter((t) => readFileSync(`/proc/self/task/${t}/comm`, "utf8") === processName)
+        .length;
+    let withSession = 0;
+    // The simulator runs on this thread: a destroy_link sent from the finalizer could only time out (500 ms).
+    await (async () => {
+      const s = new native.NativeSession(sim.resource, {});
+      await s.open(2000);
+      expect(new TextDecoder().decode(await s.query("*IDN?\n", "\n", 1000, 2000))).toStartWith("LabDaemon");
+      withSession = threads();
+    })();
+    let longest = 0;
+    for (let i = 0; i < 50 && threads() >= withSession; i++) {
+      const t0 = performance.now();
+      Bun.gc(true);
+      await new Promise((resolve) => setImmediate(resolve));
+      longest = Math.max(longest, performance.now() - t0);
+    }
+    expect(threads()).toBeLessThan(withSession); // the session (its thread) was finalized
+    expect(longest).toBeLessThan(250);
+  });
 });
