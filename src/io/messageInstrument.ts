@@ -215,6 +215,12 @@ export class MessageInstrument implements LeasingInstrument {
 
   // A block whose length is not a whole number of values is the instrument's answer at fault.
   #decodeBlock<T extends BlockDatatype>(bytes: Uint8Array, format: BlockFormat & { datatype?: T }): BlockArray<T> {
+    if ((bytes.buffer as ArrayBuffer).detached || (format.into?.buffer as ArrayBuffer | undefined)?.detached) {
+      throw new DeviceConfigurationError(
+        `${this.resource}: the array to read into was detached or resized during the read`,
+        { resource: this.resource },
+      );
+    }
     try {
       return decodeBlock(bytes, format, true);
     } catch (e) {

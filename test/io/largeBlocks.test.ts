@@ -291,6 +291,31 @@ describe("large blocks on a LAN socket", () => {
     await inst.close();
   });
 
+  test("an into array detached during a read the event loop does itself (64–256 kB) fails that query the same way", async () => {
+    const SIZE = 128 << 10; // direct into the array on the JS thread: above 64 kB, below the worker's size
+    let held: (s: Socket<Conn>) => void;
+    const peerSocket = new Promise<Socket<Conn>>((r) => (held = r));
+    const res = peer((line, s) => {
+      if (line === "MID?") {
+        send(s, `#6${SIZE}`);
+        send(s, payload.subarray(0, 20_000));
+        held(s);
+      } else send(s, `after ${s.data.n}\n`);
+    });
+    const inst = await rm.open(res, { timeoutMs: 10_000 });
+    const into = new Uint8Array(SIZE);
+    const pending = inst.queryBinaryBlock("MID?", { datatype: "uint8", into }).catch((e) => e);
+    const s = await peerSocket;
+    into.buffer.transfer(16);
+    send(s, payload.subarray(20_000, SIZE));
+    send(s, "\n");
+    const err = await pending;
+    expect(err).toBeInstanceOf(DeviceConfigurationError);
+    expect(String(err.message)).toContain("detached or resized during the read");
+    expect(await inst.query("TXT?")).toMatch(/^after [01]$/);
+    await inst.close();
+  });
+
   test("a blockArray as into is written by the worker directly: no scratch copy, block after block", async () => {
     const big = payload.subarray(0, 2 << 20);
     const res = peer((line, s) => {

@@ -27,10 +27,12 @@ export interface FrameReader {
   fail(e: NetIoError): void;
 }
 
-/** A large read in progress: bytes go straight into `dest` until it holds `need`. */
+/** A large read in progress: bytes go straight into `dest` until it is full. */
 interface Direct {
   dest: Uint8Array;
   have: number;
+  /** dest's length when the read began: a caller's array detached or resized since is not written. */
+  size: number;
 }
 
 export class TcpLink {
@@ -225,7 +227,7 @@ export class TcpLink {
     if (rx.pos >= rx.len) rx.reset();
     if (have >= dest.byteLength) return;
     if (dest.byteLength - have >= NATIVE_READ_ABOVE && (await this.#readNative(dest, have, deadline, own))) return;
-    const direct: Direct = { dest, have };
+    const direct: Direct = { dest, have, size: dest.byteLength };
     this.#direct = direct;
     try {
       while (direct.have < dest.byteLength) await this.waitData(deadline);
@@ -309,6 +311,11 @@ export class TcpLink {
     if (s !== this.#socket) return;
     const d = this.#direct;
     if (d) {
+      if (d.dest.byteLength !== d.size) {
+        // The rest of the block has nowhere to go: the connection is out of step, so it ends here.
+        const why = "the array to read into was detached or resized during the read";
+        return this.close(new NetIoError("argument", why, 22, "EINVAL"));
+      }
       const n = Math.min(chunk.byteLength, d.dest.byteLength - d.have);
       d.dest.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n), d.have);
       d.have += n;
