@@ -152,7 +152,7 @@ export class MqttBridge {
       online: true,
       server: this.name,
       version: pkg.version,
-      url: this.server.url,
+      url: advertisedUrl(this.server),
       pid: process.pid,
       started_at: this.startedAt,
       timestamp: isoNow(),
@@ -366,4 +366,13 @@ export class MqttBridge {
   private publish(topic: string, payload: string): void {
     if (!this.closed) this.outbox.send({ topic, payload, opts: { qos: 0 } });
   }
+}
+
+/** The server's URL as the control room can use it: when it listens on every address (0.0.0.0, ::), by
+ * this machine's name rather than the loopback address its own `url` gives then. */
+export function advertisedUrl(
+  server: Pick<LabDaemonServer, "url" | "port" | "listensOnEveryAddress">,
+  host = hostname(),
+): string {
+  return server.listensOnEveryAddress ? `http://${host}:${server.port}` : server.url;
 }

@@ -186,7 +186,12 @@ export class LabDaemonServer {
 
   get url(): string {
     const host = this.host.includes(":") && !this.host.startsWith("[") ? `[${this.host}]` : this.host;
-    return `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${this.port}`;
+    return `http://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${this.port}`;
+  }
+
+  /** Bound to 0.0.0.0 or :: — reachable by whatever name or address this machine has. */
+  get listensOnEveryAddress(): boolean {
+    return ["0.0.0.0", "::", "[::]"].includes(this.host);
   }
 
   get listening(): boolean {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { resolve } from "node:path";
-import { MqttBridge } from "../../src/bridge/mqtt.ts";
+import { advertisedUrl, MqttBridge } from "../../src/bridge/mqtt.ts";
 import { startServer, type Running } from "../client/support.ts";
 import { StubbornTask } from "../support/fixtures.ts";
 import { MOSQUITTO, startBroker, type Broker } from "../support/mosquitto.ts";
@@ -97,6 +97,13 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     await bridge?.stop();
     await lab?.stop();
     await broker?.stop();
+  });
+
+  test("the status's url names this machine when the server listens on every address, else the server's own url", () => {
+    const server = { url: "http://127.0.0.1:5001", port: 5001 };
+    expect(advertisedUrl({ ...server, listensOnEveryAddress: true }, "optics-pc")).toBe("http://optics-pc:5001");
+    expect(advertisedUrl({ ...server, listensOnEveryAddress: false }, "optics-pc")).toBe("http://127.0.0.1:5001");
+    expect(lab.server.listensOnEveryAddress).toBe(false); // this test's server: loopback only
   });
 
   test("a new subscriber gets the retained online status and every device's state; a connect updates it", async () => {
