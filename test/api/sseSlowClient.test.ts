@@ -109,3 +109,45 @@ test("a stalled subscriber loses the oldest events (counted, visible as gaps) wh
   );
   fast.close();
 }, 120_000); // a hang guard: it takes a few seconds, 20-45 s with both cores busy
+
+test("a subscriber that stopped reading holds at most its queue's worth of slots, however many events go by", async () => {
+  const maxEvents = 64;
+  srv = await startSseServer({ queue: { maxEvents, maxBytes: 8 << 20 }, keepAliveMs: 60_000, resumeGraceMs: 0 });
+  srv.daemon.addDevice("m1", "ManualStreamDevice");
+  const dev = srv.daemon.getDeviceInstance("m1") as ManualStreamDevice;
+  const port = Number(new URL(srv.base).port);
+  // Reads the response's first bytes, then never again.
+  const sock = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(s) {
+        s.pause();
+      },
+      error() {},
+    },
+  });
+  try {
+    sock.write("GET /stream/devices/m1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n");
+    await until(() => srv!.sse.stats("m1")?.subscribers === 1, 5000, "the client to subscribe");
+    const conn = srv.sse.connections()[0]!;
+    // Fill the socket's kernel buffers until the queue stays full after the socket had its turn.
+    const blob = "x".repeat(16 * 1024);
+    for (let i = 0; conn.queued < maxEvents; i++) {
+      if (i > 5000) throw new Error(`the socket took ${i} events of 16 kB and was never backed up`);
+      dev.emit({ blob });
+      await new Promise((r) => setImmediate(r));
+    }
+    const deliveredBefore = conn.delivered;
+    const total = 200_000;
+    for (let i = 0; i < total; i++) dev.emit({ n: i });
+    await until(() => conn.dropped >= total, 10_000, "the events to reach the stalled queue");
+    expect(conn.delivered).toBe(deliveredBefore); // it was stalled throughout
+    expect(conn.queued).toBe(maxEvents);
+    // The compaction rule gives back the spent slots once they outnumber 1024 and the queued ones: a bound
+    // set by the queue, not by how many events went past.
+    expect(conn.slots).toBeLessThanOrEqual(Math.max(2 * maxEvents, maxEvents + 1024) + 1);
+  } finally {
+    sock.end();
+  }
+}, 60_000);

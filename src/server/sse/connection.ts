@@ -89,6 +89,11 @@ export class SseConnection {
     return this.chunks.length - this.head;
   }
 
+  /** Slots of the queue's backing array, the queued events and the spent ones not yet given back. */
+  get slots(): number {
+    return this.chunks.length;
+  }
+
   /** False once the server chose to end it: only a client that went away may come back to resume. */
   get isResumable(): boolean {
     return !this.endedByServer;
@@ -163,6 +168,20 @@ export class SseConnection {
     this.chunks[this.head++] = undefined as unknown as Uint8Array;
     this.queuedBytes -= c.byteLength;
     if (!isComment(c)) this.dropped++;
+    // A client that stopped reading never reaches take(): without this its array grows by one slot per
+    // event for as long as the device streams, while only `queued` of them hold anything.
+    this.compact();
+  }
+
+  /** Gives back the slots before `head` once they are most of the array (amortised O(1) per event). */
+  private compact(): void {
+    if (this.head === this.chunks.length) {
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private signal(): void {
@@ -216,13 +235,7 @@ export class SseConnection {
     }
     this.head += n;
     this.queuedBytes -= size;
-    if (this.head === this.chunks.length) {
-      this.chunks.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
+    this.compact();
     this.lastWrite = Date.now();
     return out;
   }

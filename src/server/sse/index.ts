@@ -142,6 +142,11 @@ export class SseService {
     return { subscribers: 0, dropped: 0, sequence: s.lastSequence, started_by: s.streamStartedBy };
   }
 
+  /** The open SSE connections, all streams together (stats() gives the wire's view of one device's). */
+  connections(): SseConnection[] {
+    return [...this.open];
+  }
+
   /** Sends `stream_error` to every open SSE connection and closes it; resolves once all are closed. */
   async closeAll(reason = "server stopping", timeoutMs = this.options.closeTimeoutMs ?? 1000): Promise<void> {
     this.closing = true;
