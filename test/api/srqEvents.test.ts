@@ -9,6 +9,7 @@ import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { serveVxi11, type Vxi11Sim } from "../../drivers/sim/scpi/vxi11Server.ts";
 import { LabDaemon, type ServiceRequestEvent } from "../../src/index.ts";
 import { startTestServer, type TestServer } from "../support/apiServer.ts";
+import { until } from "../support/fixtures.ts";
 import { RawStream } from "./sseSupport.ts";
 
 const meter = {
@@ -78,12 +79,21 @@ describe("in-process: the daemon emits srq events", () => {
   });
 });
 
+/** A device with no data stream that forwards service requests: its SSE clients listen only for those. */
+class SrqOnly {
+  forward: ((statusByte: number | null) => void) | null = null;
+  connect() {}
+  attachServiceRequests(forward: (statusByte: number | null) => void) {
+    this.forward = forward;
+  }
+}
+
 describe("over HTTP: device_srq on /stream/devices/{id}", () => {
   let s: TestServer;
   let stream: RawStream | null = null;
   beforeAll(async () => {
     s = await startTestServer();
-    s.daemon.registerPlugins({ devices: { ScpiInstrument } });
+    s.daemon.registerPlugins({ devices: { ScpiInstrument, SrqOnly } });
   });
   afterEach(() => {
     stream?.close();
@@ -120,5 +130,25 @@ describe("over HTTP: device_srq on /stream/devices/{id}", () => {
       status_byte: 0x60,
     });
     expect((await call("query", ["MEAS:VOLT?"])).result).toBe("4.25"); // the measurement is complete
+  });
+
+  test("removing a device that only forwards service requests ends its clients' streams with stream_error DeviceRemoved", async () => {
+    expect((await s.req("POST", "/devices", { device_id: "srq1", device_type: "SrqOnly" })).status).toBe(200);
+    expect((await s.req("POST", "/devices/srq1/connect")).status).toBe(200);
+    stream = await RawStream.open(`${s.url}/stream/devices/srq1`);
+    expect(stream.status).toBe(200);
+    await stream.until(() => stream!.comments > 0, 5000, "the stream's opening comment");
+    (s.daemon.getDeviceInstance("srq1") as SrqOnly).forward!(0x40);
+    await stream.until(() => stream!.events.some((e) => e.event === "device_srq"), 5000, "device_srq");
+    expect((await s.req("DELETE", "/devices/srq1")).status).toBeLessThan(300);
+    await stream.until(() => stream!.ended, 5000, "the stream to end");
+    const last = stream.events.at(-1)!;
+    expect(last.event).toBe("stream_error");
+    expect(JSON.parse(last.data)).toEqual({
+      device_id: "srq1",
+      timestamp: expect.stringMatching(/\+00:00$/),
+      error: { type: "DeviceRemoved", message: "device 'srq1' was removed" },
+    });
+    await until(() => s.server.sse.connections().length === 0, 5000, "the server to let go of the connection");
   });
 });

@@ -66,9 +66,8 @@ export class SseService {
     };
     this.replay = { ...DEFAULT_REPLAY, ...options.replay };
     this.tasks = new TaskFeed(daemon, { connection: this.connection, replay: this.replay });
-    // A removed device's replay buffer must not outlive it (nor be resumed by a new device of that id).
     daemon.on("device", (e) => {
-      if (e.kind === "removed") this.rooms.delete(e.deviceId);
+      if (e.kind === "removed") this.removeRoom(e.deviceId);
     });
     // Only clients already listening hear a service request: nobody's room is made for one.
     daemon.on("srq", (e) => this.rooms.get(e.deviceId)?.serviceRequest(e));
@@ -162,6 +161,19 @@ export class SseService {
     } finally {
       this.closing = false;
     }
+  }
+
+  /**
+   * A removed device's room goes with it: its replay buffer must not be resumed by a new device of that id,
+   * and its clients are told why their stream ends. A data stream's clients were told so by the stream's own
+   * end; a device that only forwards service requests has no stream to end, so its clients are ended here.
+   */
+  private removeRoom(deviceId: string): void {
+    const room = this.rooms.get(deviceId);
+    if (!room) return;
+    this.rooms.delete(deviceId);
+    room.endAll({ type: "DeviceRemoved", message: `device '${deviceId}' was removed` });
+    room.close();
   }
 
   private deviceStream(deviceId: string, encoding: PayloadEncoding, request: Request): Response {
