@@ -119,7 +119,8 @@ function findMethod(e: DeviceEntry, method: string): Function {
   }
 }
 
-/** A lifecycle method (connect, disconnect, start/stopStreaming) in the device's queue; absent: nothing to do. */
+/** A lifecycle method (connect, disconnect, start/stopStreaming) in the device's queue; absent: nothing to do.
+ * `runsAnyway`: cleanup that still runs in its turn when its caller's timeout has answered the caller. */
 export function callLifecycle(
   parts: DaemonParts,
   e: DeviceEntry,
@@ -128,6 +129,7 @@ export function callLifecycle(
   timeoutMs: number,
   guard: ClientGuard | null = null,
   whenStuck: WhenStuck = "fail",
+  runsAnyway = false,
 ): Promise<unknown> {
   const fn = e.instance[name];
   if (typeof fn !== "function") return Promise.resolve();
@@ -136,5 +138,6 @@ export function callLifecycle(
     name,
     timeoutMs,
     whenStuck,
+    runsAnyway,
   );
 }

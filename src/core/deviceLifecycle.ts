@@ -140,7 +140,9 @@ export async function disconnectDevice(parts: DaemonParts, e: DeviceEntry, opts:
   try {
     // A device stuck in a call that timed out is disconnected beside that call: closing the instrument
     // is what aborts the hung I/O.
-    await callLifecycle(parts, e, "disconnect", [], opts.timeoutMs ?? 0, guard, "beside");
+    // A disconnect that times out waiting for its turn still runs then: the device counts as disconnected
+    // from now, and a later connect queues behind it.
+    await callLifecycle(parts, e, "disconnect", [], opts.timeoutMs ?? 0, guard, "beside", true);
   } catch (err) {
     if (err instanceof DeviceInUseError) throw err;
     if (err instanceof DeviceTimeoutError) markDisconnected(parts, e);

@@ -22,6 +22,9 @@ interface Job {
   /** In `jobs`, counted in `waiting`. */
   queued?: boolean;
   whenStuck: WhenStuck;
+  /** Cleanup (stopping a stream, disconnecting): its caller's timeout answers the caller, but the job
+   * keeps its place and still runs, even once the queue is closed. */
+  runsAnyway?: boolean;
 }
 
 export const DEFAULT_QUEUE_LIMIT = 10_000;
@@ -62,7 +65,13 @@ export class DeviceQueue {
    * expiry the caller gets DeviceTimeoutError; a method already running still holds the device until it
    * settles, so two calls never overlap on the instrument.
    */
-  run<T>(fn: () => T | Promise<T>, label: string, timeoutMs = 0, whenStuck: WhenStuck = "fail"): Promise<Awaited<T>> {
+  run<T>(
+    fn: () => T | Promise<T>,
+    label: string,
+    timeoutMs = 0,
+    whenStuck: WhenStuck = "fail",
+    runsAnyway = false,
+  ): Promise<Awaited<T>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.stuck && whenStuck !== "wait") {
       if (whenStuck === "beside") return this.interject(fn, label, timeoutMs);
@@ -110,6 +119,7 @@ export class DeviceQueue {
         done: false,
         queued: true,
         whenStuck,
+        runsAnyway,
       };
       this.armTimer(job);
       this.jobs.push(job);
@@ -185,22 +195,34 @@ export class DeviceQueue {
     this.head = 0;
   }
 
-  /** Rejects everything waiting and every later call (the device was removed). */
+  /** Rejects everything waiting (but cleanup, which still runs in turn) and every later call (the device
+   * was removed). */
   close(error: Error): void {
     this.closedWith = error;
+    const keep: Job[] = [];
     while (this.head < this.jobs.length) {
       const job = this.jobs[this.head];
       this.jobs[this.head++] = undefined;
-      if (job && !job.done) this.finish(job, false, error);
+      if (!job || job.done) continue;
+      if (job.runsAnyway && this.busy) keep.push(job);
+      else this.finish(job, false, error);
     }
-    this.jobs = [];
+    this.jobs = keep;
     this.head = 0;
-    this.waiting = 0;
+    this.waiting = keep.length;
   }
 
   private armTimer(job: Job): void {
     if (job.timeoutMs > 0) {
       job.timer = setTimeout(() => {
+        if (job.queued && job.runsAnyway) {
+          // The caller is answered; the cleanup keeps its place and runs when its turn comes.
+          const reject = job.reject;
+          job.resolve = job.reject = () => {};
+          job.timer = undefined;
+          reject(this.timeoutError(job));
+          return;
+        }
         if (job.queued) {
           job.queued = false;
           this.waiting--;
@@ -210,20 +232,20 @@ export class DeviceQueue {
             this.head = 0;
           }
         }
-        this.finish(
-          job,
-          false,
-          new DeviceTimeoutError(
-            `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
-            { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
-          ),
-        );
+        this.finish(job, false, this.timeoutError(job));
         // The caller is answered now, but a running method keeps the device until it settles: the next
         // call must not talk to an instrument that is still in the middle of the last exchange. Callers
         // behind it fail fast rather than each wait out a hung instrument in turn.
         if (this.running === job) this.becomeStuck(job);
       }, job.timeoutMs);
     }
+  }
+
+  private timeoutError(job: Job): DeviceTimeoutError {
+    return new DeviceTimeoutError(
+      `call '${job.label}' on device '${this.deviceId}' timed out after ${job.timeoutMs} ms`,
+      { device_id: this.deviceId, method: job.label, timeout_ms: job.timeoutMs },
+    );
   }
 
   private running: Job | null = null;

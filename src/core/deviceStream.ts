@@ -24,15 +24,18 @@ export function makeHub(parts: DaemonParts, e: DeviceEntry): StreamHub {
         parts.failures.entry(e, err, "device", { operation: "startStreaming" });
         // A start that timed out may still come up later, for nobody: queued behind it, a stop follows.
         if (err instanceof DeviceTimeoutError)
-          void callLifecycle(parts, e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait").catch(() => {});
+          void callLifecycle(parts, e, "stopStreaming", [], CLEANUP_TIMEOUT_MS, null, "wait", true).catch(() => {});
         throw err;
       }
       parts.emitDevice("streaming_started", e.id);
     },
     stop: async (timeoutMs = DEFAULT_STOP_TIMEOUT_MS) => {
       try {
-        // A little beyond the device's own bound, so a device that honours it is never cut short.
-        await callLifecycle(parts, e, "stopStreaming", [timeoutMs], timeoutMs + 250);
+        // A little beyond the device's own bound, so a device that honours it is never cut short. Behind a
+        // call still running (even one that timed out) the stop waits its turn and runs then, whenever
+        // its caller stopped waiting: the stream is over for everyone from now, and a later start queues
+        // behind it.
+        await callLifecycle(parts, e, "stopStreaming", [timeoutMs], timeoutMs + 250, null, "wait", true);
       } catch (err) {
         parts.failures.entry(e, err, "device", { operation: "stopStreaming" });
       }
