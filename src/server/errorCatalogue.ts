@@ -108,7 +108,10 @@ export const ERROR_CATALOGUE = {
   // ---------------------------------------------------------------- stream ends (stream_error only)
   ServerStopping: streamEnd("the server is stopping (worth a reconnect)"),
   TooManyStreams: streamEnd("the server holds its most streams (worth a reconnect)"),
-  StreamStopped: streamEnd("the stream was stopped on request, or its last subscriber left"),
+  StreamStopped: streamEnd(
+    "the stream was stopped by a task or a script, or its last subscriber left (worth a reconnect)",
+  ),
+  StreamStoppedByClient: streamEnd("a client stopped the stream (POST stream/stop); a reconnect gets 204"),
   DeviceDisconnected: streamEnd("the device was disconnected"),
   DeviceRemoved: streamEnd("the device was removed"),
   DaemonShutdown: streamEnd("the daemon is shutting down"),

@@ -1,5 +1,6 @@
 // GET /stream/devices/:id over a real socket, read by a browser-style fetch parser.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import type { TaskContext } from "../../src/index.ts";
 import { type ManualStreamDevice, until } from "../support/fixtures.ts";
 import { RawStream, startSseServer, type TestServer } from "./sseSupport.ts";
 
@@ -125,20 +126,20 @@ describe("GET /stream/devices/:id", () => {
     expect(local).toHaveLength(2);
   });
 
-  test("stopping the device stream ends every subscriber with stream_error; a reconnect gets 204, a new client restarts it", async () => {
+  test("a client's stream/stop ends every subscriber with stream_error StreamStoppedByClient; a reconnect gets 204, a new client restarts it", async () => {
     const dev = manual();
     const clients = await Promise.all([1, 2].map(() => stream("/stream/devices/m1")));
     await subscribers("m1", 1);
     dev.emit("x");
     for (const c of clients) await c.until(() => c.data.length === 1);
-    await srv.daemon.stopStreaming("m1");
+    expect((await fetch(`${srv.base}/devices/m1/stream/stop`, { method: "POST" })).status).toBe(200);
     for (const c of clients) {
       await c.until(() => c.ended, 2000, "end of stream");
       const last = c.events.at(-1)!;
       expect(last.event).toBe("stream_error");
       const err = JSON.parse(last.data);
       expect(err.device_id).toBe("m1");
-      expect(err.error.type).toBe("StreamStopped");
+      expect(err.error.type).toBe("StreamStoppedByClient");
       expect(typeof err.error.message).toBe("string");
       expect(err.timestamp).toMatch(/\+00:00$/);
     }
@@ -152,6 +153,62 @@ describe("GET /stream/devices/:id", () => {
     dev.emit("y");
     await fresh.until(() => fresh.data.length === 1);
     expect(fresh.data[0].sequence).toBe(2);
+  });
+
+  test("a client's disconnect ends the stream with DeviceDisconnected and a reconnect gets 204", async () => {
+    const dev = manual();
+    expect((await fetch(`${srv.base}/devices/m1/connect`, { method: "POST" })).status).toBe(200);
+    const c = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    dev.emit("x");
+    await c.until(() => c.data.length === 1);
+    expect((await fetch(`${srv.base}/devices/m1/disconnect`, { method: "POST" })).status).toBe(200);
+    await c.until(() => c.ended, 2000, "end of stream");
+    expect(JSON.parse(c.events.at(-1)!.data).error.type).toBe("DeviceDisconnected");
+    const again = await fetch(`${srv.base}/stream/devices/m1`, { headers: { "last-event-id": c.events[0]!.id! } });
+    expect(again.status).toBe(204);
+  });
+
+  test("a task's stop is no client's: a reconnect is not told to give up (no 204) and resumes once the task streams again", async () => {
+    const dev = manual();
+    let restart!: () => void;
+    const restarted = new Promise<void>((r) => (restart = r));
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    class Reconfigure {
+      deviceIds = ["m1"];
+      constructor(readonly taskId: string) {}
+      async run(ctx: TaskContext) {
+        await ctx.daemon.stopStreaming("m1");
+        await restarted; // reconfiguring
+        await ctx.daemon.startStreaming("m1", () => {});
+        await finished;
+      }
+    }
+    srv.daemon.registerPlugins({ tasks: { Reconfigure } });
+    const c = await stream("/stream/devices/m1");
+    await subscribers("m1", 1);
+    dev.emit("x");
+    await c.until(() => c.data.length === 1);
+    srv.daemon.executeTask("t1", "Reconfigure");
+    await c.until(() => c.ended, 2000, "end of stream");
+    expect(JSON.parse(c.events.at(-1)!.data).error.type).toBe("StreamStopped");
+    const lastId = c.events.find((e) => e.event === "device_data")!.id!;
+    // While the task reconfigures: refused for now (a retry hint), not told to stop for good.
+    const during = await stream("/stream/devices/m1", { "last-event-id": lastId });
+    expect(during.status).toBe(200);
+    await during.until(() => during.ended, 2000, "the refusal");
+    expect(JSON.parse(during.events.at(-1)!.data).error.type).toBe("DeviceInUse");
+    restart();
+    await until(() => dev.isStreaming(), 2000, "the task to stream again");
+    const again = await stream("/stream/devices/m1", { "last-event-id": lastId });
+    expect(again.status).toBe(200);
+    await until(() => srv.sse.stats("m1")!.subscribers === 1, 2000, "the reconnect to join the task's stream");
+    dev.emit("y");
+    await again.until(() => again.data.length === 1, 2000, "the task's new event");
+    expect(again.data[0]).toMatchObject({ sequence: 2, payload: "y" });
+    finish();
+    await srv.daemon.getTask("t1").wait({ timeoutMs: 2000 });
   });
 
   test("removing the device ends its streams with stream_error DeviceRemoved", async () => {

@@ -132,7 +132,7 @@ test("stream/stop ends the stream with StreamEndedError and the client does not 
   await c.finished;
   expect(c.running).toBe(false);
   const end = errors.find((e) => e instanceof StreamEndedError) as StreamEndedError;
-  expect(end.type).toBe("StreamStopped");
+  expect(end.type).toBe("StreamStoppedByClient");
   expect(end.context.device_id).toBe("m1");
   expect(dev.starts).toBe(1);
   expect(dev.isStreaming()).toBe(false);

@@ -260,11 +260,13 @@ export function deviceRoutes(ctx: RouteContext, callDevice: ReturnType<typeof ca
         if (!daemon.deviceState(id).connected)
           return { device_id: id, connected: false, message: "Device is already disconnected" };
         try {
-          await daemon.disconnectDevice(id, {
-            timeoutMs: ctx.connectTimeoutMs,
-            asClient: true,
-            leaseId: leaseIdOf(request),
-          });
+          await ctx.sse.onClientRequest(id, () =>
+            daemon.disconnectDevice(id, {
+              timeoutMs: ctx.connectTimeoutMs,
+              asClient: true,
+              leaseId: leaseIdOf(request),
+            }),
+          );
         } catch (err) {
           throw lifecycleFailure(err, "DeviceDisconnectionError", `Failed to disconnect device '${id}'`, id);
         }
@@ -308,7 +310,9 @@ export function deviceRoutes(ctx: RouteContext, callDevice: ReturnType<typeof ca
             { device_id: id, stream_started_by: "local" },
           );
         }
-        await daemon.stopStreaming(id, ctx.stopTimeoutMs, { asClient: true, leaseId: leaseIdOf(request) });
+        await ctx.sse.onClientRequest(id, () =>
+          daemon.stopStreaming(id, ctx.stopTimeoutMs, { asClient: true, leaseId: leaseIdOf(request) }),
+        );
         return { status: "stopped" as const, device_id: id, timestamp: isoNow() };
       },
       {

@@ -25,8 +25,13 @@ export interface RoomOptions {
   resumeGraceMs: number;
 }
 
-/** Stream ends that a client asked for: a reconnect must not restart the device behind them. */
-const DELIBERATE_ENDS = new Set(["StreamStopped", "DeviceDisconnected"]);
+/**
+ * Ends a client may ask for over HTTP (stream/stop, disconnect): when one did, a reconnect must not restart
+ * the device behind it. The same ends by a task or a script are a pause the clients wait out.
+ */
+const CLIENT_ENDS = new Set(["StreamStopped", "DeviceDisconnected"]);
+/** What a client's stream/stop is called on the wire: its own type, so a client can tell it from a task's stop. */
+export const STOPPED_BY_CLIENT = "StreamStoppedByClient";
 
 export class DeviceRoom {
   private readonly fanout: Fanout<PayloadEncoding>;
@@ -35,8 +40,10 @@ export class DeviceRoom {
   private subscribing: Promise<void> | null = null;
   /** Bumped per core subscription, so a stale subscription's end cannot end its successor's clients. */
   private generation = 0;
-  /** Set when the device stream ended on request; cleared when it streams again. */
+  /** Set when a client's request ended the device stream; cleared when it streams again. */
   private stopped: { sequence: number; type: string } | null = null;
+  /** Client requests (stream/stop, disconnect) under way: a stream end while one runs is theirs. */
+  private clientRequests = 0;
   private encodeFailures = 0;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   /** Encodings of the clients that just left: kept up in the replay buffer during the grace period. */
@@ -52,7 +59,20 @@ export class DeviceRoom {
   }
 
   /**
-   * True when the stream was stopped on request after the client's last event, and nobody restarted it:
+   * Runs a client's HTTP request that ends the stream (stream/stop, disconnect): the end it causes is the
+   * client's choice, which reconnects then respect (204). The core reports the end before its stop resolves.
+   */
+  async onClientRequest<T>(request: () => Promise<T>): Promise<T> {
+    this.clientRequests++;
+    try {
+      return await request();
+    } finally {
+      this.clientRequests--;
+    }
+  }
+
+  /**
+   * True when a client's request stopped the stream after this client's last event, and nobody restarted it:
    * the client's reconnect should be told to stop rather than start the device again.
    */
   stoppedSince(lastEventId: number): boolean {
@@ -189,7 +209,8 @@ export class DeviceRoom {
     this.generation++;
     this.sub = null;
     this.endGrace();
-    if (DELIBERATE_ENDS.has(reason.type)) {
+    if (this.clientRequests > 0 && CLIENT_ENDS.has(reason.type)) {
+      if (reason.type === "StreamStopped") reason = { ...reason, type: STOPPED_BY_CLIENT };
       this.stopped = {
         sequence: this.daemon.hasDevice(this.deviceId) ? this.daemon.deviceState(this.deviceId).lastSequence : 0,
         type: reason.type,

@@ -98,8 +98,9 @@ export class SseService {
               'written as a /call result is (a cycle → "[Circular]"). ' +
               "`id` is the sequence, so a gap means events were dropped. Send Last-Event-ID to resume from a " +
               "short replay buffer. The first subscriber starts the device; the last one out stops what subscribers " +
-              "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after the " +
-              "stream was stopped on request. A device that forwards its instrument's service requests adds " +
+              "started. `stream_error` precedes every end chosen by the server. 204 on a reconnect after a client " +
+              "stopped the stream (POST /devices/{id}/stream/stop: stream_error `StreamStoppedByClient`) or disconnected " +
+              "the device; a stop by a task or a script (`StreamStopped`) is worth a reconnect. A device that forwards its instrument's service requests adds " +
               "`device_srq` events with data {event, device_id, timestamp, status_byte} (status_byte: the " +
               "IEEE 488.2 status byte, or null when it could not be read); they carry no `id`, are not replayed, " +
               "and such a device may be listened to even when it has no data stream.",
@@ -139,6 +140,15 @@ export class SseService {
     const s = this.daemon.deviceState(deviceId);
     if (!s.streaming && s.lastSequence === 0) return null;
     return { subscribers: 0, dropped: 0, sequence: s.lastSequence, started_by: s.streamStartedBy };
+  }
+
+  /**
+   * Runs a client's HTTP request that ends the device's stream (POST stream/stop, disconnect): a reconnect
+   * after that end gets 204 instead of starting the device again. The same end by a task or a script does not.
+   */
+  onClientRequest<T>(deviceId: string, request: () => Promise<T>): Promise<T> {
+    const room = this.rooms.get(deviceId);
+    return room ? room.onClientRequest(request) : request();
   }
 
   /** The open SSE connections, all streams together (stats() gives the wire's view of one device's). */
