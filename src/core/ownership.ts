@@ -11,6 +11,8 @@ export interface Claim {
 
 export class Ownership {
   private readonly owners = new Map<string, Claim>();
+  /** Claims running tasks took over from a settled one, by task id (released when that task settles). */
+  private readonly inherited = new Map<string, Claim[]>();
 
   /** The owning task id, or null. */
   ownerOf(deviceId: string): string | null {
@@ -47,6 +49,27 @@ export class Ownership {
   claimFree(taskId: string, taskType: string, deviceIds: readonly string[]): Claim | null {
     const free = deviceIds.filter((id) => !this.owners.has(id));
     return free.length > 0 ? this.claim(taskId, taskType, free) : null;
+  }
+
+  /**
+   * Gives `deviceId`, just freed, to the running task `taskId` that still works on it (a child started
+   * on its parent's devices that outlives the parent): clients must not cut into it either.
+   */
+  inherit(taskId: string, deviceId: string): void {
+    if (this.owners.has(deviceId)) return;
+    const claim: Claim = { taskId, deviceIds: [deviceId] };
+    this.owners.set(deviceId, claim);
+    const list = this.inherited.get(taskId);
+    if (list) list.push(claim);
+    else this.inherited.set(taskId, [claim]);
+  }
+
+  /** Frees what the settled task `taskId` inherited; returns those devices. */
+  releaseInherited(taskId: string): string[] {
+    const claims = this.inherited.get(taskId) ?? [];
+    this.inherited.delete(taskId);
+    for (const c of claims) this.release(c);
+    return claims.flatMap((c) => c.deviceIds);
   }
 
   /** Frees what `claim` holds; idempotent. */

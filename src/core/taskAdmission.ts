@@ -101,10 +101,16 @@ export function admitTask(
       }),
     failed: (h, error) => parts.failures.task(h, error),
     beforeRun: (signal) => settleClaimed(parts, claim?.deviceIds ?? [], signal),
-    settled: (h) => {
+    released: (h) => {
       if (claim) parts.ownership.release(claim);
-      parts.tasks.settled(h);
+      const freed = [...(claim?.deviceIds ?? []), ...parts.ownership.releaseInherited(h.taskId)];
+      // A task still working on a freed device (a child its parent left running) takes it over.
+      for (const id of freed) {
+        const user = parts.tasks.runningUsing(id);
+        if (user) parts.ownership.inherit(user, id);
+      }
     },
+    settled: (h) => parts.tasks.settled(h),
   });
   handle.params = params;
   parts.tasks.add(handle);

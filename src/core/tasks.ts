@@ -52,6 +52,9 @@ export interface TaskHooks {
   failed(handle: TaskHandle, error: Error): void;
   /** Resolves (never rejects) when run() may start: the claimed devices finished what they were doing. */
   beforeRun?(signal: AbortSignal): Promise<void> | undefined;
+  /** The task reached its final status: its devices are freed (before the event announcing it). */
+  released?(handle: TaskHandle): void;
+  /** After the event: the task moves to the finished ones. */
   settled(handle: TaskHandle): void;
 }
 
@@ -146,7 +149,10 @@ export class TaskHandle {
       this.openGate();
       for (const c of this.children) c.cancel();
     }
-    if (opts.force) this.finish("cancelled");
+    if (opts.force) {
+      for (const c of this.children) c.cancel({ force: true });
+      this.finish("cancelled");
+    }
     return true;
   }
 
@@ -195,7 +201,13 @@ export class TaskHandle {
     // Only a task whose devices are still busy waits: the others start run() as soon as they always did.
     const ready = this.hooks.beforeRun?.(this.abort.signal) ?? Promise.resolve();
     ready
-      .then(() => this.task.run(ctx))
+      .then(() => {
+        // Force-cancelled while it waited for its devices: it is over and its claim is gone, so run()
+        // must not start on devices another task may own by now.
+        if (!this.isRunning())
+          throw new TaskCancelledError(`Task '${this.taskId}' was cancelled.`, { task_id: this.taskId });
+        return this.task.run(ctx);
+      })
       .then(
         (value) => {
           this._result = value;
@@ -219,6 +231,8 @@ export class TaskHandle {
     this.finishedAt = Date.now();
     this.openGate();
     if (status === "completed") this._progress = { ...this._progress, fraction: 1 };
+    // Its devices are free before anyone hears it ended: a listener may start the next task on them.
+    this.hooks.released?.(this);
     if (status === "failed" && this._error) {
       this.hooks.failed(this, this._error);
       this.hooks.emit("failed", this, { error: { type: this._error.name, message: this._error.message } });

@@ -460,3 +460,104 @@ test("a task cannot claim a device whose removal is under way (404), and the rem
   await removing;
   expect(daemon.hasDevice("dr")).toBe(false);
 });
+
+describe("a child task that outlives its parent", () => {
+  test("takes over the parent's claim on the devices it uses: clients and other tasks are refused until it ends", async () => {
+    const gate = Promise.withResolvers<void>();
+    class Child {
+      deviceIds: string[];
+      constructor(_id: string, p: { dev: string }) {
+        this.deviceIds = [p.dev];
+      }
+      async run() {
+        await gate.promise;
+        return "child done";
+      }
+    }
+    class Parent {
+      deviceIds: string[];
+      constructor(_id: string, p: { dev: string }) {
+        this.deviceIds = [p.dev];
+      }
+      async run(ctx: TaskContext) {
+        ctx.executeTask("child1", "Child", { dev: this.deviceIds[0] });
+        return "parent done";
+      }
+    }
+    class Other {
+      deviceIds = ["m1"];
+      async run() {
+        return "other";
+      }
+    }
+    daemon.registerPlugins({ tasks: { Parent, Child, Other } });
+    daemon.addDevice("m1", "MockDevice");
+    const parent = daemon.executeTask("parent", "Parent", { dev: "m1" }, { exclusive: true, asClient: true });
+    expect(await parent.wait()).toBe("parent done");
+    expect(daemon.getTask("child1").status).toBe("running");
+    expect(daemon.ownerOf("m1")).toBe("child1");
+    const call = await daemon.call("m1", "getValue", [], { asClient: true }).catch((e: Error) => e);
+    expect(call.name).toBe("DeviceInUse");
+    expect(() => daemon.executeTask("other", "Other", {}, { exclusive: true, asClient: true })).toThrow(
+      /owned by 'child1'/,
+    );
+    gate.resolve();
+    expect(await daemon.getTask("child1").wait()).toBe("child done");
+    expect(daemon.ownerOf("m1")).toBeNull();
+  });
+});
+
+describe("a task's end and its devices", () => {
+  class Holder {
+    release: () => void = () => {};
+    constructor(readonly deviceId: string) {}
+    hold() {
+      return new Promise<void>((r) => (this.release = r));
+    }
+    poke() {
+      return "poked";
+    }
+  }
+  const runs: string[] = [];
+  class Poker {
+    deviceIds = ["x"];
+    constructor(readonly id: string) {}
+    async run(ctx: TaskContext) {
+      runs.push(this.id);
+      return ctx.daemon.getDevice<Holder>("x").poke();
+    }
+  }
+
+  test("a task cancelled while it waits for its devices never starts run()", async () => {
+    runs.length = 0;
+    daemon.registerPlugins({ devices: { Holder }, tasks: { Poker } });
+    daemon.addDevice("x", "Holder");
+    const raw = daemon.getDeviceInstance("x") as Holder;
+    const busy = daemon.call("x", "hold", [], { asClient: true });
+    const a = daemon.executeTask("A", "Poker", {}, { exclusive: true, asClient: true });
+    a.cancel({ force: true }); // its claim goes now; B may take the device
+    const b = daemon.executeTask("B", "Poker", {}, { exclusive: true, asClient: true });
+    raw.release();
+    await busy;
+    expect(await b.wait()).toBe("poked");
+    expect(a.status).toBe("cancelled");
+    expect(runs).toEqual(["B"]);
+  });
+
+  test("when a task's end is announced its devices are free: a listener can start the next task on them", async () => {
+    daemon.registerPlugins({ devices: { Holder }, tasks: { Poker } });
+    daemon.addDevice("x", "Holder");
+    const next = Promise.withResolvers<string>();
+    daemon.on("task", (e) => {
+      if (e.kind !== "completed" || e.taskId !== "first") return;
+      try {
+        next.resolve(daemon.executeTask("second", "Poker", {}, { exclusive: true }).taskId);
+      } catch (err) {
+        next.resolve((err as Error).message);
+      }
+    });
+    await daemon.executeTask("first", "Poker", {}, { exclusive: true }).wait();
+    expect(await next.promise).toBe("second");
+    await daemon.getTask("second").wait();
+  });
+});
