@@ -10,7 +10,7 @@ import { isoMillis } from "../core/events.ts";
 import type { StreamInfo, Subscription } from "../core/streamHub.ts";
 import type { Catalogue, RunRow } from "./catalogue.ts";
 import { checkDatasetName, checkRunName, newRunId } from "./names.ts";
-import { notFound, RunStateError } from "./runErrors.ts";
+import { notFound, RunFileError, RunStateError } from "./runErrors.ts";
 import { sourceHash, type Provenance } from "./provenance.ts";
 import type { TaskHistory } from "./taskHistory.ts";
 import { json } from "./taskHistory.ts";
@@ -38,6 +38,8 @@ export const MAX_DURATION_S = 7 * 86_400;
 interface Active {
   row: RunRow;
   file: number;
+  /** Settles once the writer has tried to create the file: null, or why it could not. */
+  opened: Promise<string | null>;
   datasets: Map<string, { rows: number; dtype: string }>;
   error: string | null;
   stopping: Promise<RunRow> | null;
@@ -131,6 +133,16 @@ export class Recordings {
       sampleType: null,
       countersAtStart: this.deviceCounters(deviceId),
     });
+    const openError = await a.opened;
+    if (openError !== null) {
+      // Kept as a failed run naming the cause; the request is told at once rather than given a dead run.
+      await this.finish(a, "failed");
+      throw new RunFileError(`Cannot record device '${deviceId}': ${openError}`, {
+        run_id: a.row.run_id,
+        device_id: deviceId,
+      });
+    }
+    if (a.stopping) return a.row; // stopped while the file was being created: nothing to subscribe for
     try {
       a.sub = await this.daemon.subscribe(deviceId, (payload, info) => this.onSample(a, payload, info), {
         onEnd: (reason) => {
@@ -287,11 +299,11 @@ export class Recordings {
       bytes: 0,
       ...extra,
     };
-    const a: Active = { row, file: 0, datasets: new Map(), error: null, stopping: null };
-    a.file = this.writer.open(file, meta, (message) => {
+    const h5 = this.writer.open(file, meta, (message) => {
       a.error ??= message;
       void this.finish(a, "failed");
     });
+    const a: Active = { row, file: h5.file, opened: h5.opened, datasets: new Map(), error: null, stopping: null };
     this.active.set(runId, a);
     this.catalogue.putRun(row);
     return a;
@@ -381,7 +393,8 @@ export class Recordings {
     }
     const row = this.row(runId) ?? this.catalogue.run(runId);
     if (!row) throw notFound(runId);
-    rmSync(row.file, { force: true });
+    // Asked first: bun's rmSync fails (EFAULT) rather than ignoring a path through a plain file.
+    if (existsSync(row.file)) rmSync(row.file, { force: true });
     this.recent.delete(runId);
     this.catalogue.dropRun(runId);
   }

@@ -1,4 +1,5 @@
-// The errors of the runs API: a run id that is not known, and an action the run's state does not allow.
+// The errors of the runs API: a run id that is not known, an action the run's state does not allow, and a
+// recording whose file could not be created.
 import { LabDaemonError } from "../core/errors.ts";
 import { clip } from "../core/clip.ts";
 
@@ -7,6 +8,9 @@ export class RunNotFoundError extends LabDaemonError {
 }
 export class RunStateError extends LabDaemonError {
   override name = "RunState";
+}
+export class RunFileError extends LabDaemonError {
+  override name = "RunFileError";
 }
 
 export const notFound = (runId: string) =>

@@ -22,6 +22,8 @@ interface FileState {
   onError: (message: string) => void;
   closed: ((r: { datasets: DatasetInfo[]; bytes: number }) => void) | null;
   failed: boolean;
+  /** Settles once the worker created the file: null, or why it could not. */
+  opened: (error: string | null) => void;
 }
 
 export class H5Writer {
@@ -49,12 +51,15 @@ export class H5Writer {
         return;
       }
       const f = this.files.get(m.file);
-      if (m.type === "written") {
+      if (m.type === "opened") {
+        f?.opened(null);
+      } else if (m.type === "written") {
         this.backlogBytes -= m.bytes;
         this.recycle(m.data);
       } else if (m.type === "error" && f && !f.failed) {
         f.failed = true;
         f.onError(m.message);
+        f.opened(m.message);
       } else if (m.type === "closed" && f) {
         this.files.delete(m.file);
         f.closed?.({ datasets: m.datasets, bytes: m.bytes });
@@ -72,12 +77,21 @@ export class H5Writer {
     return this.ready;
   }
 
-  /** Opens (truncates) `path`; `onError` is called once if any later operation on it fails. */
-  open(path: string, attrs: Record<string, AttrValue>, onError: (message: string) => void): number {
+  /**
+   * Opens (truncates) `path`; `onError` is called once if opening or any later operation on it fails.
+   * `opened` settles when the worker has tried: null once the file exists, else the error.
+   */
+  open(
+    path: string,
+    attrs: Record<string, AttrValue>,
+    onError: (message: string) => void,
+  ): { file: number; opened: Promise<string | null> } {
     const file = this.nextId++;
-    this.files.set(file, { stages: new Map(), onError, closed: null, failed: false });
+    let opened!: (error: string | null) => void;
+    const result = new Promise<string | null>((r) => (opened = r));
+    this.files.set(file, { stages: new Map(), onError, closed: null, failed: false, opened });
     this.send({ op: "open", file, path, attrs });
-    return file;
+    return { file, opened: result };
   }
 
   /** Appends `data` to `dataset` (created on first use with the type of `data`; later data is converted to it). */

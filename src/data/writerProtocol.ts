@@ -36,6 +36,8 @@ export interface DatasetInfo {
 
 export type FromWriter =
   | { type: "ready" }
+  /** The file was created; when it could not be, an `error` for it comes instead. */
+  | { type: "opened"; file: number }
   /** `data` is the appended array, handed back so the main thread can reuse its memory. */
   | { type: "written"; file: number; bytes: number; data: NumericArray }
   | { type: "error"; file: number; message: string }

@@ -30,6 +30,8 @@ interface OpenFile {
 const CHUNK_ROWS = 1 << 16;
 
 const files = new Map<number, OpenFile>();
+/** Files whose open failed (id → path): what is sent for them is answered, never written. */
+const unopened = new Map<number, string>();
 const post = (m: FromWriter) => self.postMessage(m);
 const backlog: ToWriter[] = [];
 let ready = false;
@@ -68,13 +70,23 @@ function handle(m: ToWriter): void {
         dirty: true,
         failed: false,
       });
+      post({ type: "opened", file: m.file });
     } catch (e) {
+      unopened.set(m.file, m.path);
       post({ type: "error", file: m.file, message: describe(e, m.path) });
     }
     return;
   }
   const f = files.get(m.file);
-  if (!f) return;
+  if (!f) {
+    // A file that never opened is still closed when asked: its recording waits for that answer.
+    if (m.op === "close") {
+      const path = unopened.get(m.file);
+      unopened.delete(m.file);
+      post({ type: "closed", file: m.file, datasets: [], bytes: path === undefined ? 0 : sizeOf(path) });
+    }
+    return;
+  }
   if (f.failed && m.op !== "close") return;
   try {
     if (m.op === "append") checked(() => append(f, m.dataset, m.data));
@@ -103,8 +115,17 @@ function handle(m: ToWriter): void {
 
 function openNew(path: string, attrs: Record<string, AttrValue>) {
   const h5 = new h5wasm.File(path, "w");
-  setAttrs(h5 as never, attrs);
-  h5.flush();
+  try {
+    setAttrs(h5 as never, attrs);
+    h5.flush();
+  } catch (e) {
+    try {
+      h5.close();
+    } catch {
+      // the first failure is the one to report
+    }
+    throw e;
+  }
   return h5;
 }
 
@@ -216,6 +237,7 @@ function describe(e: unknown, path: string): string {
     // no figures: say nothing about space
   }
   try {
+    if (!statSync(dir).isDirectory()) causes.push(`${dir} is not a folder`);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     causes.push(`${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? "EACCES"})`);

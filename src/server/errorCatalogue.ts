@@ -104,6 +104,10 @@ export const ERROR_CATALOGUE = {
   RunRecording: request(409, "the run is still recording"),
   RunNotRecording: request(409, "the run is not recording"),
   NotATaskRun: request(409, "the run was not recorded by a task, so it cannot be resubmitted"),
+  RunFileError: request(
+    500,
+    "the recording's file could not be created (a full disk, a folder not writable); the run is kept as failed (context: run_id)",
+  ),
 
   // ---------------------------------------------------------------- stream ends (stream_error only)
   ServerStopping: streamEnd("the server is stopping (worth a reconnect)"),

@@ -8,7 +8,7 @@ import { isoMillis } from "../../core/events.ts";
 import type { RunRow } from "../../data/catalogue.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 import { RUN_ID } from "../../data/names.ts";
-import { notFound as runNotFound, RunNotFoundError, RunStateError } from "../../data/runErrors.ts";
+import { notFound as runNotFound, RunFileError, RunNotFoundError, RunStateError } from "../../data/runErrors.ts";
 import { HttpError, invalid } from "../errors.ts";
 import {
   DeleteRunResponseSchema,
@@ -29,9 +29,10 @@ const E = ErrorEnvelopeSchema;
 /** The most runs one listing returns. */
 const MAX_LIST = 1000;
 
-/** Run errors in the contract's envelope: unknown run → 404, wrong state → 409. */
+/** Run errors in the contract's envelope: unknown run → 404, wrong state → 409, no file → 500. */
 function asHttp(e: unknown): unknown {
   if (e instanceof RunNotFoundError) return new HttpError(404, "RunNotFound", e.message, e.context);
+  if (e instanceof RunFileError) return new HttpError(500, "RunFileError", e.message, e.context);
   if (e instanceof RunStateError)
     return new HttpError(
       409,
@@ -127,7 +128,7 @@ export function runRoutes(
           body: RecordRequestSchema,
           summary: "Record the device's stream to an HDF5 file until POST /runs/{id}/stop (or duration_s)",
           tags: ["runs"],
-          responses: { 200: RecordResponseSchema, 400: E, 404: E, 422: E },
+          responses: { 200: RecordResponseSchema, 400: E, 404: E, 422: E, 500: E },
         }),
       },
     )
