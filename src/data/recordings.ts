@@ -5,7 +5,8 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LabDaemon } from "../core/daemon.ts";
 import { doesNotStream } from "../core/deviceStream.ts";
-import { InvalidRequestError } from "../core/errors.ts";
+import { clip } from "../core/clip.ts";
+import { InvalidRequestError, TaskError } from "../core/errors.ts";
 import { isoMillis } from "../core/events.ts";
 import type { StreamInfo, Subscription } from "../core/streamHub.ts";
 import type { Catalogue, RunRow } from "./catalogue.ts";
@@ -215,6 +216,16 @@ export class Recordings {
 
   /** ctx.record: checks at once, writes later. */
   record(taskId: string, name: string, data: unknown, attrs?: Record<string, unknown>): void {
+    // The task's file was closed when it ended: a late call (a force-cancelled run() going on, a timer)
+    // would otherwise open a new run that nothing closes.
+    const h = this.daemon.hasTask(taskId) ? this.daemon.getTask(taskId) : null;
+    if (!h?.isRunning()) {
+      const status = h?.status ?? "ended";
+      throw new TaskError(
+        `Task '${taskId}' cannot record '${clip(String(name), 80)}': it has ended (${status}) and its data file is closed`,
+        { task_id: taskId, status },
+      );
+    }
     checkDatasetName(name, RESERVED);
     const parts = splitData(name, data);
     const a = this.taskRun(taskId);

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { isEnvelope } from "../support/apiServer.ts";
-import { h5py, startDataServer, tempDataDir, until, type DataServer } from "./support.ts";
+import { TaskError } from "../../src/index.ts";
+import { h5py, RecordsLate, startDataServer, tempDataDir, until, type DataServer, type LateHooks } from "./support.ts";
 
 let s: DataServer;
 beforeAll(async () => {
@@ -106,6 +107,38 @@ print(json.dumps({"keys": sorted(f.keys()), "json": json.loads(f["return_value_j
       expect(t.exception.error.message).toMatch(/dataset name/);
     }
   });
+
+  for (const mode of ["force", "timer"] as const) {
+    test(`ctx.record after the task ended (${mode === "force" ? "force-cancelled, run() goes on" : "from a timer after run() returned"}) throws TaskError; the task keeps its one run, closed`, async () => {
+      const id = `late-${mode}`;
+      const hooks: LateHooks = {
+        recorded: Promise.withResolvers(),
+        goOn: Promise.withResolvers(),
+        thrown: Promise.withResolvers(),
+      };
+      RecordsLate.hooks.set(id, hooks);
+      expect((await s.req("POST", "/tasks", { task_id: id, task_type: "RecordsLate", params: { mode } })).status).toBe(
+        200,
+      );
+      await hooks.recorded.promise;
+      if (mode === "force") {
+        expect((await s.req("POST", `/tasks/${id}/cancel?force=true`)).status).toBe(200);
+        hooks.goOn.resolve();
+      }
+      const thrown = (await hooks.thrown.promise) as Error;
+      expect(thrown).toBeInstanceOf(TaskError);
+      const status = mode === "force" ? "cancelled" : "completed";
+      expect(thrown.message).toBe(
+        `Task '${id}' cannot record 'late': it has ended (${status}) and its data file is closed`,
+      );
+      const run = await runOf(id);
+      expect(run.status).toBe(status);
+      const runs = (await s.req("GET", `/runs?task_id=${id}`)).body.runs;
+      expect(runs.map((r: any) => [r.run_id, r.status])).toEqual([[run.run_id, status]]);
+      expect((await s.req("GET", `/tasks/${id}`)).body.run_id).toBe(run.run_id);
+      expect(run.datasets.map((d: any) => d.name)).not.toContain("late");
+    });
+  }
 
   test("POST /runs/{id}/resubmit starts the same task type with the same parameters as a new task", async () => {
     const run = await runOf("rec1");

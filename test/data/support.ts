@@ -80,7 +80,47 @@ export class RecordsName {
   }
 }
 
-export const dataTasks = { RecordAll, Waits, Fails, Returns, RecordsName };
+/** What a test hands a RecordsLate task: resolved by the task when it recorded first, and what its late record threw. */
+export interface LateHooks {
+  recorded: PromiseWithResolvers<void>;
+  /** The task records again once the test resolves this (force mode). */
+  goOn: PromiseWithResolvers<void>;
+  thrown: PromiseWithResolvers<unknown>;
+}
+
+/**
+ * Records after it has ended: `mode: "force"` ignores cancellation and records again when the test lets it
+ * go on; `mode: "timer"` returns and records from a timer. The late record's error goes to `thrown`.
+ */
+export class RecordsLate {
+  static readonly hooks = new Map<string, LateHooks>();
+  constructor(
+    readonly taskId: string,
+    readonly params: { mode: "force" | "timer" },
+  ) {}
+  async run(ctx: TaskContext) {
+    const hooks = RecordsLate.hooks.get(this.taskId)!;
+    const late = () => {
+      try {
+        ctx.record("late", [2]);
+        hooks.thrown.resolve(null);
+      } catch (e) {
+        hooks.thrown.resolve(e);
+      }
+    };
+    ctx.record("early", [1]);
+    hooks.recorded.resolve();
+    if (this.params.mode === "timer") {
+      setTimeout(late, 0);
+      return { v: 1 };
+    }
+    await hooks.goOn.promise;
+    late();
+    return null;
+  }
+}
+
+export const dataTasks = { RecordAll, Waits, Fails, Returns, RecordsName, RecordsLate };
 
 export interface DataServer {
   daemon: LabDaemon;
