@@ -21,9 +21,10 @@ import { clientGuard } from "./claims.ts";
 import { withDeadline } from "./deadline.ts";
 import { connectDevice, createDevice, disconnectDevice, removeDevice } from "./deviceLifecycle.ts";
 import type { DeviceOps } from "./deviceProxy.ts";
+import type { DeviceEntry } from "./deviceTable.ts";
 import { DEFAULT_STOP_TIMEOUT_MS, canStream, streamStats } from "./deviceStream.ts";
 import { forwardsServiceRequests } from "./deviceSrq.ts";
-import { DaemonClosedError, InvalidRequestError, LabDaemonError } from "./errors.ts";
+import { DaemonClosedError, DeviceNotFoundError, InvalidRequestError, LabDaemonError } from "./errors.ts";
 import type { DaemonEvents, Emitter, ErrorOrigin } from "./events.ts";
 import type { Leases } from "./leases.ts";
 import { describeMethods, type MethodInfo } from "./methodSignature.ts";
@@ -229,17 +230,23 @@ export class LabDaemon implements LabDaemonApi<TaskHandle> {
    */
   startStreaming(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
     if (typeof cb !== "function") throw new InvalidRequestError("startStreaming needs a callback function");
-    const e = this.parts.devices.entry(device);
-    this.parts.devices.assertOpen();
+    const e = this.streamable(device);
     return e.hub.subscribe(cb, { ...opts, local: true });
   }
 
   /** Subscribes `cb`; starts the stream if needed, and the last such subscriber out stops what it started. */
   subscribe(device: DeviceRef, cb: StreamCallback, opts: SubscribeOptions = {}): Promise<Subscription> {
     if (typeof cb !== "function") throw new InvalidRequestError("subscribe needs a callback function");
+    return this.streamable(device).hub.subscribe(cb, opts);
+  }
+
+  // A device being removed starts no stream: nothing would ever stop it once it is gone.
+  private streamable(device: DeviceRef): DeviceEntry {
     const e = this.parts.devices.entry(device);
     this.parts.devices.assertOpen();
-    return e.hub.subscribe(cb, opts);
+    if (e.removing)
+      throw new DeviceNotFoundError(`No device found with ID: '${e.id}' (it is being removed)`, { device_id: e.id });
+    return e;
   }
 
   /** Sees the device's payloads whenever it streams, without starting it or keeping it alive; returns the stop. */

@@ -1,6 +1,6 @@
 // Device and task failures as `error` events, and which device (and method) each thrown error came from,
 // so a task that fails on a device's error reports it as the device's.
-import { BusyError, DeviceInUseError, TaskAbandonedError, asError } from "./errors.ts";
+import { BusyError, DeviceInUseError, DeviceLeasedError, TaskAbandonedError, asError } from "./errors.ts";
 import type { DeviceEntry, DeviceTable } from "./deviceTable.ts";
 import { isoNow, type DaemonEvents, type Emitter, type ErrorOrigin } from "./events.ts";
 import type { TaskHandle } from "./tasks.ts";
@@ -16,9 +16,9 @@ export class FailureReports {
 
   /** As device(), unless the entry was removed meanwhile: a late failure must not land on a new device of that id. */
   entry(e: DeviceEntry, error: unknown, origin: ErrorOrigin, context: Record<string, unknown> = {}): void {
-    // A refused call (queue full, owned by a task) says nothing about the instrument: it must not replace
-    // its real last error.
-    if (error instanceof BusyError || error instanceof DeviceInUseError) return;
+    // A refused call (queue full, owned by a task, leased by someone else) says nothing about the
+    // instrument: it must not replace its real last error.
+    if (error instanceof BusyError || error instanceof DeviceInUseError || error instanceof DeviceLeasedError) return;
     if (origin === "device" && error !== null && typeof error === "object" && !deviceFailures.has(error)) {
       deviceFailures.set(error, { device_id: e.id, ...context });
     }

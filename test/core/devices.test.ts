@@ -531,3 +531,59 @@ test("a start that timed out but comes up later is stopped, not left streaming f
   expect(d.deviceState("ls").streaming).toBe(false);
   await d.shutdown({ timeoutMs: 200 });
 });
+
+describe("a device being removed", () => {
+  test("starts no stream: a subscription made while its removal runs is refused, and nothing streams after", async () => {
+    const gate = Promise.withResolvers<void>();
+    class SlowToClose {
+      streaming = false;
+      constructor(readonly deviceId: string) {}
+      connect() {}
+      disconnect() {
+        return gate.promise;
+      }
+      startStreaming() {
+        this.streaming = true;
+      }
+      stopStreaming() {
+        this.streaming = false;
+      }
+    }
+    daemon.registerPlugins({ devices: { SlowToClose } });
+    daemon.addDevice("s", "SlowToClose");
+    const raw = daemon.getDeviceInstance("s") as SlowToClose;
+    await daemon.connectDevice("s");
+    const removing = daemon.removeDevice("s");
+    expect(() => daemon.subscribe("s", () => {})).toThrow("No device found with ID: 's' (it is being removed)");
+    expect(() => daemon.startStreaming("s", () => {})).toThrow("(it is being removed)");
+    gate.resolve();
+    await removing;
+    expect(daemon.hasDevice("s")).toBe(false);
+    expect(raw.streaming).toBe(false);
+  });
+});
+
+test("a queued call refused because a lease was taken meanwhile is not recorded as the device's error", async () => {
+  const gate = Promise.withResolvers<void>();
+  class Held {
+    constructor(readonly deviceId: string) {}
+    hold() {
+      return gate.promise;
+    }
+    poke() {
+      return 1;
+    }
+  }
+  daemon.registerPlugins({ devices: { Held } });
+  daemon.addDevice("h", "Held");
+  const errors: string[] = [];
+  daemon.on("error", (e) => errors.push(`${e.id}: ${e.error.name}`));
+  const holding = daemon.call("h", "hold", [], { asClient: true });
+  const queued = daemon.call("h", "poke", [], { asClient: true }).catch((e: Error) => e);
+  const lease = daemon.leases.acquire("h", 60_000, "alice");
+  gate.resolve();
+  await holding;
+  expect((await queued).name).toBe("DeviceLeased");
+  expect(errors).toEqual([]);
+  daemon.leases.release("h", lease.leaseId);
+});
