@@ -9,15 +9,33 @@ export class ErrorStore {
   private readonly devices = new Map<string, StoredError>();
   private readonly tasks = new Map<string, StoredError>();
   private readonly taskCap: number;
+  private unlisten: (() => void)[] = [];
 
   constructor(private readonly daemon: LabDaemon) {
     // At least one, so the failure of the task that just ended can always be read.
     this.taskCap = Math.max(1, daemon.completedTaskBuffer);
-    // For the daemon's lifetime: the store outlives a stop() so a restarted server still has its errors.
-    daemon.on("error", (e) => this.record(e));
-    daemon.on("device", (e) => {
-      if (e.kind === "removed") this.devices.delete(e.deviceId);
-    });
+    this.listen();
+  }
+
+  /** Records the daemon's errors from now on (idempotent). */
+  listen(): void {
+    if (this.unlisten.length > 0) return;
+    for (const id of this.devices.keys()) if (!this.daemon.hasDevice(id)) this.devices.delete(id);
+    this.unlisten = [
+      this.daemon.on("error", (e) => this.record(e)),
+      this.daemon.on("device", (e) => {
+        if (e.kind === "removed") this.devices.delete(e.deviceId);
+      }),
+    ];
+  }
+
+  /**
+   * Stops listening (the server stopped): a daemon that outlives its server must not keep it alive. What is
+   * stored stays, for a restarted server; a device removed meanwhile is forgotten when it listens again.
+   */
+  unlistenAll(): void {
+    for (const off of this.unlisten) off();
+    this.unlisten = [];
   }
 
   private record(e: ErrorEvent): void {

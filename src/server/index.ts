@@ -111,9 +111,11 @@ export class LabDaemonServer {
     const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
     this.idleTimeoutSeconds = idleSeconds(opts.idleTimeoutSeconds);
     this.errors = new ErrorStore(daemon);
-    // Which task shutdown gave up on (it ignored its cancel, so its cleanup never ran) deserves a line.
+    // Which task shutdown gave up on (it ignored its cancel, so its cleanup never ran) deserves a line. Kept
+    // after stop(): the daemon's shutdown comes after the server's. It holds the log only, not the server.
+    const log = this.log;
     daemon.on("error", (e) => {
-      if (e.error.name === "TaskAbandoned") this.log.log("warn", `labdaemon: ${e.error.message}`);
+      if (e.error.name === "TaskAbandoned") log.log("warn", `labdaemon: ${e.error.message}`);
     });
     this.sse = new SseService(daemon, opts.sse ?? {});
     const ctx: RouteContext = {
@@ -221,6 +223,9 @@ export class LabDaemonServer {
       },
     });
     served.add(this.daemon);
+    // Listening only while serving: a daemon that outlives this server must not keep its errors and streams.
+    this.errors.listen();
+    this.sse.listen();
     // A stream ended while its client stopped reading is never pulled again: only a short idle timeout on
     // its socket closes it (Bun checks timeouts every few seconds). Bun cannot close a socket otherwise.
     this.sse.closeSocket = (req) => this.idle.set(req, 1);
@@ -248,7 +253,8 @@ export class LabDaemonServer {
     this.drain.beginStop();
     // Resolves once every connection is done: idle ones close at once, busy ones after their answer.
     const closed = srv.stop(false);
-    await withDeadline(this.sse.closeAll("server stopping"), left() / 2);
+    this.errors.unlistenAll();
+    await withDeadline(this.sse.stop("server stopping"), left() / 2);
     // The last part of the budget is kept for writing the 503s.
     const answerBy = Math.max(1, left() - Math.min(STOP_FLUSH_MS, timeoutMs / 4));
     let graceful = await withDeadline(closed, answerBy);

@@ -2,8 +2,10 @@
 // before the stop's deadline, a 503 envelope otherwise; never a connection closed without a word.
 import { afterEach, expect, test } from "bun:test";
 import { isEnvelope, startTestServer, type TestServer } from "../support/apiServer.ts";
-import { until } from "../support/fixtures.ts";
+import { deviceClasses, taskClasses, until } from "../support/fixtures.ts";
 import { RequestDrain } from "../../src/server/middleware/drain.ts";
+import { LabDaemon } from "../../src/index.ts";
+import { LabDaemonServer } from "../../src/server/index.ts";
 
 let s: TestServer | null = null;
 afterEach(async () => {
@@ -93,4 +95,43 @@ test("the drain keeps nothing of requests that ended, and answers the ones still
   drain.cut();
   expect((await stuck).status).toBe(503);
   expect(drain.inFlight).toBe(0);
+});
+
+test("a stopped server lets go of the daemon's events (nothing of it stays for a daemon that outlives it); started again it listens again", async () => {
+  const daemon = new LabDaemon();
+  daemon.registerPlugins({ devices: deviceClasses, tasks: taskClasses });
+  // Counts the daemon's live listeners per event type.
+  const live = new Map<string, number>();
+  const on = daemon.on.bind(daemon);
+  daemon.on = ((type: "device", fn: (e: unknown) => void) => {
+    live.set(type, (live.get(type) ?? 0) + 1);
+    const off = on(type, fn);
+    let done = false;
+    return () => {
+      if (!done) live.set(type, live.get(type)! - 1);
+      done = true;
+      off();
+    };
+  }) as typeof daemon.on;
+  const server = new LabDaemonServer(daemon, { port: 0, logLevel: "silent" });
+  try {
+    await server.start();
+    expect(live.get("device")).toBeGreaterThan(0);
+    await server.stop({ timeoutMs: 1000 });
+    // Only the log line for tasks the daemon's shutdown abandons stays: that shutdown comes after the stop.
+    expect(Object.fromEntries([...live].filter(([, n]) => n > 0))).toEqual({ error: 1 });
+    await server.start();
+    daemon.addDevice("m1", "MockDevice");
+    const failed = await fetch(`${server.url}/devices/m1/call`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "fail", args: ["after the restart"] }),
+    });
+    expect(failed.status).toBe(400);
+    const stored = (await (await fetch(`${server.url}/devices/m1/error`)).json()) as any;
+    expect(stored.error.message).toBe("after the restart");
+  } finally {
+    await server.stop({ timeoutMs: 1000 });
+    await daemon.shutdown({ timeoutMs: 500 });
+  }
 });

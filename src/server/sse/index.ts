@@ -49,6 +49,7 @@ export class SseService {
   private readonly connection: ConnectionSettings;
   private readonly replay: ReplayLimits;
   private closing = false;
+  private unlisten: (() => void)[] = [];
   /**
    * Closes the socket a stream request came on (set by the HTTP server): a stream ended while its client
    * stopped reading is never pulled again, so only closing the socket ends it.
@@ -66,11 +67,35 @@ export class SseService {
     };
     this.replay = { ...DEFAULT_REPLAY, ...options.replay };
     this.tasks = new TaskFeed(daemon, { connection: this.connection, replay: this.replay });
-    daemon.on("device", (e) => {
-      if (e.kind === "removed") this.removeRoom(e.deviceId);
-    });
-    // Only clients already listening hear a service request: nobody's room is made for one.
-    daemon.on("srq", (e) => this.rooms.get(e.deviceId)?.serviceRequest(e));
+    this.listen();
+  }
+
+  /** Follows the daemon's device removals, service requests and tasks (idempotent; the server starting). */
+  listen(): void {
+    this.tasks.listen();
+    if (this.unlisten.length > 0) return;
+    this.unlisten = [
+      this.daemon.on("device", (e) => {
+        if (e.kind === "removed") this.removeRoom(e.deviceId);
+      }),
+      // Only clients already listening hear a service request: nobody's room is made for one.
+      this.daemon.on("srq", (e) => this.rooms.get(e.deviceId)?.serviceRequest(e)),
+    ];
+  }
+
+  /**
+   * Ends every stream (closeAll) and stops listening to the daemon, which may outlive this server. The rooms go
+   * too: a device removed while nobody listened must not leave its replay buffer to a new device of its id.
+   */
+  async stop(reason = "server stopping", timeoutMs?: number): Promise<void> {
+    try {
+      await this.closeAll(reason, timeoutMs);
+    } finally {
+      for (const off of this.unlisten) off();
+      this.unlisten = [];
+      this.tasks.close();
+      this.rooms.clear();
+    }
   }
 
   /** GET /stream/devices/:device_id and GET /stream/tasks. */

@@ -28,7 +28,7 @@ export class TaskFeed {
   }
 
   /** Listening from the start, so a dashboard that connects late or reconnects can be replayed what it missed. */
-  private listen(): void {
+  listen(): void {
     this.unlisten ??= this.daemon.on("task", (e) => this.onTask(e));
   }
 
