@@ -22,6 +22,8 @@ interface FileState {
   onError: (message: string) => void;
   closed: ((r: { datasets: DatasetInfo[]; bytes: number }) => void) | null;
   failed: boolean;
+  /** Bytes handed to the worker for this file and not yet answered. */
+  inFlight: number;
   /** Settles once the worker created the file: null, or why it could not. */
   opened: (error: string | null) => void;
 }
@@ -54,7 +56,11 @@ export class H5Writer {
       if (m.type === "opened") {
         f?.opened(null);
       } else if (m.type === "written") {
-        this.backlogBytes -= m.bytes;
+        // A file's bytes leave the backlog here, or all at once when it closes (see "closed").
+        if (f) {
+          f.inFlight -= m.bytes;
+          this.backlogBytes -= m.bytes;
+        }
         this.recycle(m.data);
       } else if (m.type === "error" && f && !f.failed) {
         f.failed = true;
@@ -62,6 +68,8 @@ export class H5Writer {
         f.opened(m.message);
       } else if (m.type === "closed" && f) {
         this.files.delete(m.file);
+        // Whatever of this file the worker did not answer (sent after the close) is no longer waited for.
+        this.backlogBytes -= f.inFlight;
         f.closed?.({ datasets: m.datasets, bytes: m.bytes });
       }
     };
@@ -89,7 +97,7 @@ export class H5Writer {
     const file = this.nextId++;
     let opened!: (error: string | null) => void;
     const result = new Promise<string | null>((r) => (opened = r));
-    this.files.set(file, { stages: new Map(), onError, closed: null, failed: false, opened });
+    this.files.set(file, { stages: new Map(), onError, closed: null, failed: false, inFlight: 0, opened });
     this.send({ op: "open", file, path, attrs });
     return { file, opened: result };
   }
@@ -97,7 +105,7 @@ export class H5Writer {
   /** Appends `data` to `dataset` (created on first use with the type of `data`; later data is converted to it). */
   append(file: number, dataset: string, data: NumericArray): void {
     const f = this.files.get(file);
-    if (!f || f.failed) return;
+    if (!f || f.failed || f.closed) return; // closing: nothing more gets into the file
     let s = f.stages.get(dataset);
     if (!s) {
       const ctor = data.constructor as ArrayCtor;
@@ -112,7 +120,7 @@ export class H5Writer {
       (s.buf as Float64Array).set(part as Float64Array, s.used);
       s.used += n;
       from += n;
-      if (s.used === s.buf.length) this.handOff(file, dataset, s);
+      if (s.used === s.buf.length) this.handOff(file, f, dataset, s);
     }
   }
 
@@ -172,13 +180,14 @@ export class H5Writer {
   private handOffFile(file: number): void {
     const f = this.files.get(file);
     if (!f) return;
-    for (const [name, s] of f.stages) if (s.used > 0) this.handOff(file, name, s);
+    for (const [name, s] of f.stages) if (s.used > 0) this.handOff(file, f, name, s);
   }
 
-  private handOff(file: number, dataset: string, s: Stage): void {
+  private handOff(file: number, f: FileState, dataset: string, s: Stage): void {
     const data = s.used === s.buf.length ? s.buf : s.buf.slice(0, s.used);
     const bytes = data.byteLength;
     this.backlogBytes += bytes;
+    f.inFlight += bytes;
     // A full buffer is transferred and replaced (by one the worker handed back, when there is one); a
     // partial one was copied above and is reused.
     if (data === s.buf) s.buf = this.spare(s.ctor, s.buf.length);

@@ -61,22 +61,36 @@ function ensureParents(h5: OpenFile["h5"], path: string): void {
 function handle(m: ToWriter): void {
   if (m.op === "csv") return csv(m);
   if (m.op === "inspect") return inspect(m);
-  if (m.op === "open") {
-    try {
-      files.set(m.file, {
-        path: m.path,
-        h5: checked(() => openNew(m.path, m.attrs)),
-        rows: new Map(),
-        dirty: true,
-        failed: false,
-      });
-      post({ type: "opened", file: m.file });
-    } catch (e) {
-      unopened.set(m.file, m.path);
-      post({ type: "error", file: m.file, message: describe(e, m.path) });
-    }
-    return;
+  if (m.op === "open") return open(m);
+  try {
+    fileOp(m);
+  } finally {
+    // Every append is answered, written or dropped (a file that failed or never opened): the main thread
+    // counts these bytes as waiting for the disk until then.
+    if (m.op === "append")
+      self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [
+        m.data.buffer as ArrayBuffer,
+      ]);
   }
+}
+
+function open(m: Extract<ToWriter, { op: "open" }>): void {
+  try {
+    files.set(m.file, {
+      path: m.path,
+      h5: checked(() => openNew(m.path, m.attrs)),
+      rows: new Map(),
+      dirty: true,
+      failed: false,
+    });
+    post({ type: "opened", file: m.file });
+  } catch (e) {
+    unopened.set(m.file, m.path);
+    post({ type: "error", file: m.file, message: describe(e, m.path) });
+  }
+}
+
+function fileOp(m: Exclude<ToWriter, { op: "open" | "csv" | "inspect" }>): void {
   const f = files.get(m.file);
   if (!f) {
     // A file that never opened is still closed when asked: its recording waits for that answer.
@@ -103,10 +117,6 @@ function handle(m: ToWriter): void {
       return;
     }
     f.dirty = true;
-    if (m.op === "append")
-      self.postMessage({ type: "written", file: m.file, bytes: m.bytes, data: m.data } satisfies FromWriter, [
-        m.data.buffer as ArrayBuffer,
-      ]);
   } catch (e) {
     f.failed = true;
     post({ type: "error", file: m.file, message: describe(e, f.path) });

@@ -67,6 +67,8 @@ describe.skipIf(!canMount)("disk trouble during a recording", () => {
       expect(run.status).toBe("failed");
       expect(run.error).toMatch(/No space left on device/);
       expect(run.error).toMatch(/the disk is full/);
+      // What was in flight when the file failed was answered (dropped): nothing is left counted as waiting.
+      expect(s.data["writer"].backlogBytes).toBe(0);
       expect((await s.req("GET", "/health")).status).toBe(200);
       expect((await s.req("GET", "/devices/daq1")).body.streaming).toBe(false);
       const got = h5py(

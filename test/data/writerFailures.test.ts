@@ -58,4 +58,7 @@ test("a task whose file cannot be created completes; its run ends failed with th
   expect(run.status).toBe("failed");
   expect(run.error).toEndWith("is not a folder");
   expect(s.data.recordings.isRecording(runId)).toBe(false);
+  // The data it recorded was handed to the writer and dropped there: none of it is still counted as
+  // waiting for the disk (that count refuses new recordings past 256 MiB).
+  expect(s.data["writer"].backlogBytes).toBe(0);
 });
