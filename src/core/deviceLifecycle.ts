@@ -133,9 +133,17 @@ export async function disconnectDevice(parts: DaemonParts, e: DeviceEntry, opts:
   const guard = clientGuard(opts, " and cannot be disconnected");
   if (guard !== null) parts.claims.assertClient(e.id, guard);
   if (e.hub.streaming) {
-    await e.hub
-      .stop({ type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` }, opts.timeoutMs)
-      .catch(() => {});
+    // Checked again after a start under way: a task may have claimed the device meanwhile.
+    const admit = guard === null ? undefined : () => parts.claims.assertClient(e.id, guard);
+    try {
+      await e.hub.stop(
+        { type: "DeviceDisconnected", message: `device '${e.id}' was disconnected` },
+        opts.timeoutMs,
+        admit,
+      );
+    } catch (err) {
+      if (err instanceof DeviceInUseError) throw err;
+    }
   }
   try {
     // A device stuck in a call that timed out is disconnected beside that call: closing the instrument

@@ -583,7 +583,7 @@ test("a queued call refused because a lease was taken meanwhile is not recorded 
   const lease = daemon.leases.acquire("h", 60_000, "alice");
   gate.resolve();
   await holding;
-  expect((await queued).name).toBe("DeviceLeased");
+  expect(((await queued) as Error).name).toBe("DeviceLeased");
   expect(errors).toEqual([]);
   daemon.leases.release("h", lease.leaseId);
 });

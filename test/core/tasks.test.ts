@@ -497,7 +497,7 @@ describe("a child task that outlives its parent", () => {
     expect(daemon.getTask("child1").status).toBe("running");
     expect(daemon.ownerOf("m1")).toBe("child1");
     const call = await daemon.call("m1", "getValue", [], { asClient: true }).catch((e: Error) => e);
-    expect(call.name).toBe("DeviceInUse");
+    expect((call as Error).name).toBe("DeviceInUse");
     expect(() => daemon.executeTask("other", "Other", {}, { exclusive: true, asClient: true })).toThrow(
       /owned by 'child1'/,
     );
