@@ -97,4 +97,34 @@ const H5_DTYPES: Record<string, string> = {
   S: "string",
 };
 export const dtypeName = (a: NumericArray) => DTYPES[a.constructor.name] ?? a.constructor.name;
+
+const INT_RANGES: Record<string, [number, number]> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+};
+
+/**
+ * The index of the first value of `data` that a dataset of `dtype` (a dtypeName) cannot hold exactly, or -1.
+ * Appends are converted to the dataset's type, which would narrow silently (2.7 → 2 in int16).
+ */
+export function firstLoss(dtype: string, data: NumericArray): number {
+  if (dtypeName(data) === dtype || data.length === 0) return -1;
+  const big = data instanceof BigInt64Array || data instanceof BigUint64Array;
+  // Typed arrays do not convert between bigints and numbers at all.
+  if (big !== (dtype === "int64" || dtype === "uint64")) return 0;
+  if (dtype === "float64" && !big) return -1;
+  for (let i = 0; i < data.length; i++) if (!fits(dtype, data[i]!)) return i;
+  return -1;
+}
+
+function fits(dtype: string, v: number | bigint): boolean {
+  if (typeof v === "bigint") return dtype === "int64" ? v < 2n ** 63n : v >= 0n;
+  if (dtype === "float32") return Number.isNaN(v) || Math.fround(v) === v;
+  const range = INT_RANGES[dtype];
+  return range !== undefined && Number.isInteger(v) && v >= range[0] && v <= range[1];
+}
 export const h5TypeName = (t: string) => H5_DTYPES[t] ?? t;

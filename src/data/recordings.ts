@@ -21,6 +21,7 @@ import {
   attrValues,
   describeType,
   dtypeName,
+  firstLoss,
   h5TypeName,
   numericPayload,
   resultParts,
@@ -42,6 +43,8 @@ interface Active {
   /** Settles once the writer has tried to create the file: null, or why it could not. */
   opened: Promise<string | null>;
   datasets: Map<string, { rows: number; dtype: string }>;
+  /** Groups the datasets' paths make ("a" of "a/b"). */
+  groups: Set<string>;
   error: string | null;
   stopping: Promise<RunRow> | null;
   // stream recordings only
@@ -228,9 +231,18 @@ export class Recordings {
     }
     checkDatasetName(name, RESERVED);
     const parts = splitData(name, data);
+    const values = attrs === undefined ? undefined : attrValues(attrs);
     const a = this.taskRun(taskId);
+    // Checked here, before anything is written: in the writer such a mistake would fail the whole file.
+    for (const [path, arr] of parts) checkAppend(a, name, path, arr);
+    if (values && parts.every(([path, arr]) => (a.datasets.get(path)?.rows ?? 0) + arr.length === 0)) {
+      throw new InvalidRequestError(
+        `record('${name}'): attributes need data to go on; record at least one value with them (or before them)`,
+        { name },
+      );
+    }
     for (const [path, arr] of parts) this.append(a, path, arr);
-    if (attrs !== undefined) this.writer.setAttrs(a.file, name, attrValues(attrs));
+    if (values) this.writer.setAttrs(a.file, name, values);
   }
 
   private taskRun(taskId: string): Active {
@@ -314,7 +326,15 @@ export class Recordings {
       a.error ??= message;
       void this.finish(a, "failed");
     });
-    const a: Active = { row, file: h5.file, opened: h5.opened, datasets: new Map(), error: null, stopping: null };
+    const a: Active = {
+      row,
+      file: h5.file,
+      opened: h5.opened,
+      datasets: new Map(),
+      groups: new Set(),
+      error: null,
+      stopping: null,
+    };
     this.active.set(runId, a);
     this.catalogue.putRun(row);
     return a;
@@ -323,7 +343,10 @@ export class Recordings {
   private append(a: Active, name: string, data: NumericArray): void {
     const d = a.datasets.get(name);
     if (d) d.rows += data.length;
-    else a.datasets.set(name, { rows: data.length, dtype: dtypeName(data) });
+    else {
+      a.datasets.set(name, { rows: data.length, dtype: dtypeName(data) });
+      for (const group of parentsOf(name)) a.groups.add(group);
+    }
     this.writer.append(a.file, name, data);
   }
 
@@ -431,6 +454,41 @@ export class Recordings {
   async stopAll(): Promise<void> {
     await Promise.all(
       [...this.active.values()].map((a) => this.finish(a, a.row.kind === "task" ? "interrupted" : "completed")),
+    );
+  }
+}
+
+/** "a/b/c" → ["a", "a/b"]. */
+function parentsOf(path: string): string[] {
+  const segments = path.split("/");
+  return segments.slice(1).map((_, i) => segments.slice(0, i + 1).join("/"));
+}
+
+/** Refuses an append the file cannot take as it is: a name clash, or values the dataset's type would change. */
+function checkAppend(a: Active, name: string, path: string, data: NumericArray): void {
+  const have = a.datasets.get(path);
+  if (!have) {
+    if (a.groups.has(path)) {
+      const inside = [...a.datasets.keys()].filter((k) => k.startsWith(`${path}/`)).slice(0, 5);
+      throw new InvalidRequestError(
+        `record('${name}'): '${path}' is a group in this file (holding ${inside.join(", ")}); a dataset cannot take its name`,
+        { name, dataset: path },
+      );
+    }
+    const parent = parentsOf(path).find((p) => a.datasets.has(p));
+    if (parent !== undefined) {
+      throw new InvalidRequestError(
+        `record('${name}'): '${parent}' is a dataset in this file; '${path}' cannot go under it`,
+        { name, dataset: path },
+      );
+    }
+    return;
+  }
+  const at = firstLoss(have.dtype, data);
+  if (at >= 0) {
+    throw new InvalidRequestError(
+      `record('${name}'): ${String(data[at])} (index ${at}) does not fit '${path}' (${have.dtype}, set by its first record) without loss; record these values under another name, or record the first ones as a wider type`,
+      { name, dataset: path, dtype: have.dtype },
     );
   }
 }

@@ -140,6 +140,41 @@ print(json.dumps({"keys": sorted(f.keys()), "json": json.loads(f["return_value_j
     });
   }
 
+  test.each([
+    [
+      "group-then-dataset",
+      "record('curve'): 'curve' is a group in this file (holding curve/x, curve/y); a dataset cannot take its name",
+      { "curve/x": [1], "curve/y": [2] },
+    ],
+    ["dataset-then-child", "record('a/b'): 'a' is a dataset in this file; 'a/b' cannot go under it", { a: [1] }],
+    [
+      "attrs-without-data",
+      "record('trace'): attributes need data to go on; record at least one value with them (or before them)",
+      {},
+    ],
+    [
+      "narrowing",
+      "record('v'): 2.7 (index 1) does not fit 'v' (int16, set by its first record) without loss; record these values under another name, or record the first ones as a wider type",
+      { v: [1] },
+    ],
+  ])("a ctx.record mistake (%s) throws InvalidRequest at the call; the file keeps everything else", async (mistake, message, kept) => {
+    const id = `mistake-${mistake}`;
+    await s.req("POST", "/tasks", { task_id: id, task_type: "RecordsMistake", params: { mistake } });
+    const run = await runOf(id);
+    expect((await s.req("GET", `/tasks/${id}`)).body.result).toBe(`InvalidRequest: ${message}`);
+    expect(run.status).toBe("completed");
+    expect(run.error).toBeNull();
+    const got = h5py(
+      s.data.catalogue.run(run.run_id)!.file,
+      `
+f = h5py.File(FILE, "r")
+out = {}
+f.visititems(lambda name, d: out.__setitem__(name, d[()].tolist() if d.shape else py(d[()])) if isinstance(d, h5py.Dataset) else None)
+print(json.dumps(out))`,
+    );
+    expect(got).toEqual({ ...kept, after: [0, 1, 2], return_value_json: expect.any(String) });
+  });
+
   test("POST /runs/{id}/resubmit starts the same task type with the same parameters as a new task", async () => {
     const run = await runOf("rec1");
     const r = await s.req("POST", `/runs/${run.run_id}/resubmit`, {});

@@ -120,7 +120,41 @@ export class RecordsLate {
   }
 }
 
-export const dataTasks = { RecordAll, Waits, Fails, Returns, RecordsName, RecordsLate };
+/** Makes one ctx.record mistake (`params.mistake`), returns what it threw, and records "after" on. */
+export class RecordsMistake {
+  constructor(
+    readonly taskId: string,
+    readonly params: { mistake: "group-then-dataset" | "dataset-then-child" | "attrs-without-data" | "narrowing" },
+  ) {}
+  run(ctx: TaskContext) {
+    const mistakes = {
+      "group-then-dataset": () => {
+        ctx.record("curve", { x: [1], y: [2] });
+        return () => ctx.record("curve", [5]);
+      },
+      "dataset-then-child": () => {
+        ctx.record("a", [1]);
+        return () => ctx.record("a/b", [2]);
+      },
+      "attrs-without-data": () => () => ctx.record("trace", new Float32Array(0), { unit: "V" }),
+      narrowing: () => {
+        ctx.record("v", new Int16Array([1]));
+        return () => ctx.record("v", [3, 2.7, 70000, -1.5]);
+      },
+    };
+    const mistake = mistakes[this.params.mistake]();
+    let thrown = "nothing";
+    try {
+      mistake();
+    } catch (e) {
+      thrown = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    for (let i = 0; i < 3; i++) ctx.record("after", [i]);
+    return thrown;
+  }
+}
+
+export const dataTasks = { RecordAll, Waits, Fails, Returns, RecordsName, RecordsLate, RecordsMistake };
 
 export interface DataServer {
   daemon: LabDaemon;
