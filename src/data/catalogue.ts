@@ -18,6 +18,10 @@ export interface TaskRow {
   error: string | null;
 }
 
+/** What a task listing shows: not the parameters, result or error, which may be large. */
+export type TaskListRow = Pick<TaskRow, "task_id" | "session_id" | "task_type" | "status">;
+const TASK_LIST_COLUMNS = "task_id, session_id, task_type, status";
+
 /** One recording (a stream's or a task's HDF5 file). */
 export interface RunRow {
   run_id: string;
@@ -38,6 +42,24 @@ export interface RunRow {
   error: string | null;
   bytes: number;
 }
+
+/** What a run listing shows: not the parameters, metadata, datasets or error, which may be large. */
+export type RunListRow = Pick<
+  RunRow,
+  | "run_id"
+  | "kind"
+  | "session_id"
+  | "name"
+  | "task_id"
+  | "task_type"
+  | "device_id"
+  | "status"
+  | "started_ms"
+  | "finished_ms"
+  | "bytes"
+>;
+const RUN_LIST_COLUMNS =
+  "run_id, kind, session_id, name, task_id, task_type, device_id, status, started_ms, finished_ms, bytes";
 
 export interface ErrorRow {
   scope: "device" | "task";
@@ -194,10 +216,12 @@ export class Catalogue {
     return (this.db.query("SELECT * FROM tasks WHERE task_id = ?").get(taskId) as TaskRow | null) ?? null;
   }
 
-  /** Tasks newest first, at most `limit`. */
-  tasks(limit: number): TaskRow[] {
+  /** Tasks newest first, at most `limit`: the listing's columns only, so a listing never reads results. */
+  tasks(limit: number): TaskListRow[] {
     this.flush();
-    return this.db.query("SELECT * FROM tasks ORDER BY started_ms DESC LIMIT ?").all(limit) as TaskRow[];
+    return this.db
+      .query(`SELECT ${TASK_LIST_COLUMNS} FROM tasks ORDER BY started_ms DESC LIMIT ?`)
+      .all(limit) as TaskListRow[];
   }
 
   error(scope: "device" | "task", id: string): ErrorRow | null {
@@ -210,13 +234,14 @@ export class Catalogue {
     return (this.db.query("SELECT * FROM runs WHERE run_id = ?").get(runId) as RunRow | null) ?? null;
   }
 
+  /** Runs newest first, at most `limit`: the listing's columns only. */
   runs(filter: {
     task_id?: string;
     device_id?: string;
     since_ms?: number;
     until_ms?: number;
     limit: number;
-  }): RunRow[] {
+  }): RunListRow[] {
     this.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -224,8 +249,8 @@ export class Catalogue {
     if (filter.device_id !== undefined) where.push("device_id = ?"), args.push(filter.device_id);
     if (filter.since_ms !== undefined) where.push("started_ms >= ?"), args.push(filter.since_ms);
     if (filter.until_ms !== undefined) where.push("started_ms <= ?"), args.push(filter.until_ms);
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_ms DESC LIMIT ?`;
-    return this.db.query(sql).all(...args, filter.limit) as RunRow[];
+    const sql = `SELECT ${RUN_LIST_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY started_ms DESC LIMIT ?`;
+    return this.db.query(sql).all(...args, filter.limit) as RunListRow[];
   }
 
   /** Recordings a crash cut off whose files were never described (no datasets, no size). */

@@ -199,3 +199,51 @@ test("a device's stored error outlives a restart until it is cleared", async () 
     await third.close();
   }
 }, 60_000);
+
+describe("listings", () => {
+  test("GET /tasks and GET /runs never read results, metadata or datasets: listing 128 MB of them takes no memory", async () => {
+    const s = await startDataServer(tempDataDir());
+    try {
+      const c = s.data.catalogue;
+      const now = Date.now();
+      for (let i = 0; i < 16; i++) {
+        c.putTask({ ...row(`big${i}`, "completed", now - i, c.sessionId), task_type: "Returns" });
+        c.putRun({
+          run_id: `20261201T000000-big-${String(i).padStart(6, "0")}`,
+          kind: "task",
+          session_id: c.sessionId,
+          name: `big${i}`,
+          task_id: `big${i}`,
+          task_type: "Returns",
+          device_id: null,
+          status: "completed",
+          file: "/nonexistent.h5",
+          started_ms: now - i,
+          finished_ms: now,
+          notes: null,
+          params: "{}",
+          metadata: "{}",
+          datasets: "[]",
+          error: null,
+          bytes: 1,
+        });
+      }
+      c.flush();
+      // 8 MB of text per row, made inside SQLite: no JavaScript string of it exists until something reads it.
+      const big = "'\"' || replace(hex(zeroblob(4000000)), '0', 'x') || '\"'";
+      c.db.run(`UPDATE tasks SET result = ${big} WHERE task_id LIKE 'big%'`);
+      c.db.run(`UPDATE runs SET metadata = ${big} WHERE run_id LIKE '%-big-%'`);
+      const peakBefore = process.resourceUsage().maxRSS * 1024;
+      const tasks = await s.req("GET", "/tasks");
+      const runs = await s.req("GET", "/runs?limit=1000");
+      const grew = process.resourceUsage().maxRSS * 1024 - peakBefore;
+      expect(tasks.body.tasks.filter((t: any) => t.task_id.startsWith("big"))).toHaveLength(16);
+      expect(runs.body.runs.filter((r: any) => r.name.startsWith("big"))).toHaveLength(16);
+      // Reading the rows whole holds 16 × 8 MB of each table at once.
+      expect(grew).toBeLessThan(48 << 20);
+    } finally {
+      await s.close();
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

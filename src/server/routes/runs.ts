@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { checkId } from "../../core/ids.ts";
 import { LabDaemonError } from "../../core/errors.ts";
 import { isoMillis } from "../../core/events.ts";
-import type { RunRow } from "../../data/catalogue.ts";
+import type { RunListRow, RunRow } from "../../data/catalogue.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 import { RUN_ID } from "../../data/names.ts";
 import { notFound as runNotFound, RunFileError, RunNotFoundError, RunStateError } from "../../data/runErrors.ts";
@@ -62,7 +62,7 @@ export function runRoutes(
 ) {
   const { catalogue, recordings } = data;
 
-  const summary = (r: RunRow): RunSummary => ({
+  const summary = (r: RunListRow): RunSummary => ({
     run_id: r.run_id,
     kind: r.kind,
     name: r.name,

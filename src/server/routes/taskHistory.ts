@@ -1,14 +1,14 @@
 // Tasks the daemon no longer holds (finished long ago, or run by an earlier run of the server), answered
 // from the data directory's catalogue in the same shapes as live tasks.
 import { isoNow } from "../../core/events.ts";
-import type { TaskRow } from "../../data/catalogue.ts";
+import type { TaskListRow } from "../../data/catalogue.ts";
 import type { DataStore } from "../../data/dataStore.ts";
 import type { StoredError, TaskDetail, TaskStatusName, TaskSummary } from "../schemas.ts";
 
 /** GET /tasks lists at most this many tasks from the history. */
 const MAX_LISTED = 1000;
 
-const summaryOf = (r: TaskRow, data: DataStore): TaskSummary => ({
+const summaryOf = (r: TaskListRow, data: DataStore): TaskSummary => ({
   task_id: r.task_id,
   task_type: r.task_type,
   running: false,
