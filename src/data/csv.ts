@@ -1,5 +1,5 @@
 // CSV of a run for spreadsheets: the one dataset a run holds (an {x, y} series gives two columns).
-import { InvalidRequestError } from "../core/errors.ts";
+import { BusyError, InvalidRequestError } from "../core/errors.ts";
 import type { RunRow } from "./catalogue.ts";
 import type { H5Writer } from "./writer.ts";
 import type { DatasetInfo } from "./writerProtocol.ts";
@@ -34,13 +34,27 @@ export function csvColumns(row: RunRow, dataset?: string): string[] {
   return cols;
 }
 
+/** CSV texts made at once: each is built whole (up to MAX_CSV_ROWS rows, a few hundred MB while it is
+ * built); more wait for nobody but are refused, so parallel downloads cannot exhaust memory. */
+export const MAX_CSV_AT_ONCE = 2;
+let building = 0;
+
 export async function csvOf(writer: H5Writer, row: RunRow, dataset?: string): Promise<string> {
   const cols = csvColumns(row, dataset);
+  if (building >= MAX_CSV_AT_ONCE) {
+    throw new BusyError(
+      `${building} CSV exports are being made; try again shortly, or download the run's HDF5 file (without format=csv)`,
+      { run_id: row.run_id },
+    );
+  }
+  building++;
   try {
     return await writer.csv(row.file, cols, MAX_CSV_ROWS);
   } catch (e) {
     throw new InvalidRequestError(`cannot make CSV of run '${row.run_id}': ${(e as Error).message}`, {
       run_id: row.run_id,
     });
+  } finally {
+    building--;
   }
 }

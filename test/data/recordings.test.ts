@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { isEnvelope } from "../support/apiServer.ts";
-import { TaskError } from "../../src/index.ts";
+import { TaskError, type TaskContext } from "../../src/index.ts";
 import { h5py, RecordsLate, startDataServer, tempDataDir, until, type DataServer, type LateHooks } from "./support.ts";
 
 let s: DataServer;
@@ -205,6 +205,33 @@ print(json.dumps(out))`,
     expect(refused.body.error.message).toMatch(/choose one with dataset=/);
     const curve = await fetch(`${s.url}/runs/${many.run_id}/file?format=csv&dataset=curve`);
     expect(await curve.text()).toBe("curve/x,curve/y\n0,0\n0.5,1\n1,2\n1.5,3\n");
+  });
+
+  test("at most two CSV exports are made at once: a third at the same time is 503 Busy, and works afterwards", async () => {
+    class RecordsBig {
+      constructor(readonly taskId: string) {}
+      run(ctx: TaskContext) {
+        ctx.record(
+          "big",
+          Float64Array.from({ length: 1_000_000 }, (_, i) => i / 3),
+        );
+        return null;
+      }
+    }
+    s.daemon.registerPlugins({ tasks: { RecordsBig } });
+    expect((await s.req("POST", "/tasks", { task_id: "big-csv", task_type: "RecordsBig" })).status).toBe(200);
+    await until(async () => (await s.req("GET", "/tasks/big-csv")).body?.status === "completed", "completed");
+    const run = await runOf("big-csv");
+    await until(async () => (await s.req("GET", `/runs/${run.run_id}`)).body?.status === "completed", "closed");
+    const url = `${s.url}/runs/${run.run_id}/file?format=csv`;
+    const answers = await Promise.all([0, 1, 2].map(() => fetch(url)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503]);
+    const busy = (await answers.find((r) => r.status === 503)!.json()) as any;
+    expect(busy.error).toMatchObject({ type: "Busy" });
+    expect(busy.error.message).toContain("CSV exports are being made");
+    for (const r of answers) if (r.status === 200) expect((await r.text()).split("\n").length).toBe(1_000_002);
+    expect((await fetch(url)).status).toBe(200);
   });
 
   test("GET /runs/{id}/file downloads the HDF5 file itself", async () => {
