@@ -21,6 +21,8 @@ export interface DataStoreOptions {
   profile?: string | null;
   /** Device parameters from the configuration, for the files' metadata. */
   devices?: Record<string, DeviceDescription>;
+  /** Bytes that may wait for the disk before a recording is failed or a ctx.record refused (256 MiB). */
+  maxBacklogBytes?: number;
 }
 
 /** How long start-up spends reading the files of recordings a crash cut off (the rest stay undescribed). */
@@ -70,6 +72,7 @@ export class DataStore {
       runsDir,
       this.provenance,
       (id) => opts.devices?.[id],
+      opts.maxBacklogBytes,
     );
     setTaskRecorder(daemon, this.recordings);
   }

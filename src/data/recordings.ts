@@ -81,6 +81,7 @@ export class Recordings {
     private readonly provenance: Provenance,
     /** The configuration's description of a device (its parameters), when it came from there. */
     private readonly deviceConfig: (id: string) => DeviceDescription | undefined,
+    private readonly maxBacklogBytes = MAX_BACKLOG_BYTES,
   ) {
     daemon.on("task", (e) => {
       if (e.kind === "completed" || e.kind === "failed" || e.kind === "cancelled") this.taskEnded(e.taskId, e.kind);
@@ -189,8 +190,8 @@ export class Recordings {
     this.append(a, "batch_time", new Float64Array([info.time / 1000]));
     this.append(a, "samples", data);
     a.samples! += data.length;
-    if (this.writer.backlogBytes > MAX_BACKLOG_BYTES) {
-      a.error = `the disk is not keeping up: ${(this.writer.backlogBytes / 2 ** 20).toFixed(0)} MiB wait to be written`;
+    if (this.writer.backlogBytes > this.maxBacklogBytes) {
+      a.error = this.notKeepingUp();
       void this.finish(a, "failed");
     }
   }
@@ -241,8 +242,19 @@ export class Recordings {
         { name },
       );
     }
+    // A task records as fast as it likes: beyond the bound, it is told (and can wait or record less)
+    // instead of filling memory while the disk falls behind.
+    if (this.writer.backlogBytes > this.maxBacklogBytes)
+      throw new TaskError(`Task '${taskId}' cannot record '${clip(String(name), 80)}': ${this.notKeepingUp()}`, {
+        task_id: taskId,
+        backlog_bytes: this.writer.backlogBytes,
+      });
     for (const [path, arr] of parts) this.append(a, path, arr);
     if (values) this.writer.setAttrs(a.file, name, values);
+  }
+
+  private notKeepingUp(): string {
+    return `the disk is not keeping up: ${(this.writer.backlogBytes / 2 ** 20).toFixed(0)} MiB wait to be written`;
   }
 
   private taskRun(taskId: string): Active {

@@ -496,3 +496,47 @@ describe("the TypeScript client", () => {
     expect(gone.type).toBe("RunNotFound");
   }, 30_000);
 });
+
+describe("a task recording faster than the disk takes it", () => {
+  test("is refused at the call beyond the backlog bound; what it recorded before is in the file", async () => {
+    const small = await startDataServer(tempDataDir(), { maxBacklogBytes: 8 << 20 });
+    try {
+      const outcome = Promise.withResolvers<{ recorded: number; error: string }>();
+      class Floods {
+        constructor(readonly taskId: string) {}
+        run(ctx: TaskContext) {
+          let recorded = 0;
+          try {
+            // All in one turn: the writer cannot report anything written before the loop ends.
+            for (; recorded < 8; recorded++) ctx.record("chunk", new Float64Array(1 << 19).fill(recorded));
+            outcome.resolve({ recorded, error: "" });
+          } catch (e) {
+            outcome.resolve({ recorded, error: (e as Error).message });
+          }
+          return null;
+        }
+      }
+      small.daemon.registerPlugins({ tasks: { Floods } });
+      await small.req("POST", "/tasks", { task_id: "flood", task_type: "Floods" });
+      const { recorded, error } = await outcome.promise;
+      expect(error).toContain("Task 'flood' cannot record 'chunk': the disk is not keeping up");
+      expect(recorded).toBeGreaterThanOrEqual(2); // 8 MiB of 4 MiB records, then refused
+      expect(recorded).toBeLessThan(8);
+      const runId = await until(async () => {
+        const t = (await small.req("GET", "/tasks/flood")).body;
+        const r = t?.run_id ? (await small.req("GET", `/runs/${t.run_id}`)).body : null;
+        return r && r.status !== "recording" ? r.run_id : null;
+      }, "the run to close");
+      const got = h5py(
+        small.data.catalogue.run(runId)!.file,
+        `
+f = h5py.File(FILE, "r")
+d = f["chunk"][()]
+print(json.dumps({"n": int(d.shape[0]), "last": float(d[-1])}))`,
+      );
+      expect(got).toEqual({ n: recorded * (1 << 19), last: recorded - 1 });
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+});
