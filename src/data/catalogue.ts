@@ -229,6 +229,12 @@ export class Catalogue {
     return (this.db.query("SELECT * FROM errors WHERE scope = ? AND id = ?").get(scope, id) as ErrorRow | null) ?? null;
   }
 
+  /** The pid of session `sessionId` when it is another process that is still running, else null. */
+  livePid(sessionId: number): number | null {
+    const s = this.db.query("SELECT pid FROM sessions WHERE session_id = ?").get(sessionId) as { pid: number } | null;
+    return s && processAlive(s.pid) ? s.pid : null;
+  }
+
   run(runId: string): RunRow | null {
     this.flush();
     return (this.db.query("SELECT * FROM runs WHERE run_id = ?").get(runId) as RunRow | null) ?? null;

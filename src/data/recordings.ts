@@ -93,8 +93,23 @@ export class Recordings {
     return this.active.get(runId)?.row ?? this.recent.get(runId) ?? null;
   }
 
+  /** Recording here, or by another server that shares this data directory (the launcher's profiles do). */
   isRecording(runId: string): boolean {
-    return this.active.has(runId);
+    return this.active.has(runId) || this.recorderElsewhere(runId) !== null;
+  }
+
+  /** The pid of another live server recording `runId` into this data directory, or null. */
+  private recorderElsewhere(runId: string): number | null {
+    const row = this.catalogue.run(runId);
+    if (!row || row.status !== "recording" || row.session_id === this.catalogue.sessionId) return null;
+    return this.catalogue.livePid(row.session_id);
+  }
+
+  private elsewhereError(runId: string, pid: number): RunStateError {
+    return new RunStateError(
+      `Run '${runId}' is being recorded by another server sharing this data directory (pid ${pid}); stop it there`,
+      { run_id: runId, pid },
+    );
   }
 
   /** Live figures of a recording still under way. */
@@ -200,6 +215,8 @@ export class Recordings {
   async stop(runId: string): Promise<RunRow> {
     const a = this.active.get(runId);
     if (!a) {
+      const pid = this.recorderElsewhere(runId);
+      if (pid !== null) throw this.elsewhereError(runId, pid);
       const row = this.row(runId) ?? this.catalogue.run(runId);
       if (!row) throw notFound(runId);
       throw new RunStateError(`Run '${runId}' is not recording (status: ${row.status})`, {
@@ -437,6 +454,8 @@ export class Recordings {
     if (this.active.has(runId)) {
       throw new RunStateError(`Run '${runId}' is still recording; stop it first`, { run_id: runId });
     }
+    const pid = this.recorderElsewhere(runId);
+    if (pid !== null) throw this.elsewhereError(runId, pid);
     const row = this.row(runId) ?? this.catalogue.run(runId);
     if (!row) throw notFound(runId);
     // Asked first: bun's rmSync fails (EFAULT) rather than ignoring a path through a plain file.
