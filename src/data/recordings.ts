@@ -178,6 +178,12 @@ export class Recordings {
       this.remove(a.row.run_id);
       throw e;
     }
+    if (a.stopping && a.sub) {
+      // Stopped while the stream was starting: finish() found no subscription to end, so end it here.
+      void a.sub.unsubscribe().catch(() => {});
+      a.sub = undefined;
+      return a.row;
+    }
     if (opts.durationS !== undefined) {
       a.timer = setTimeout(() => void this.finish(a, "completed"), opts.durationS * 1000);
     }

@@ -198,6 +198,8 @@ print(json.dumps(out))`,
     expect(csv.headers.get("content-type")).toStartWith("text/csv");
     // "before" is the only numeric dataset besides the returned string (kept as JSON).
     expect(await csv.text()).toBe("before\n1\n2\n3\n");
+    const emptyChoice = await fetch(`${s.url}/runs/${run.run_id}/file?format=csv&dataset=`);
+    expect(await emptyChoice.text()).toBe("before\n1\n2\n3\n"); // "dataset=" alone: the only one
     const many = await runOf("rec1");
     const refused = await s.req("GET", `/runs/${many.run_id}/file?format=csv`);
     expect(refused.status).toBe(400);
@@ -495,6 +497,35 @@ describe("the TypeScript client", () => {
     expect(gone.status).toBe(404);
     expect(gone.type).toBe("RunNotFound");
   }, 30_000);
+});
+
+test("a recording stopped while its device's stream is still starting leaves the device stopped", async () => {
+  const gate = Promise.withResolvers<void>();
+  const started = Promise.withResolvers<void>();
+  class SlowStart {
+    running = false;
+    constructor(readonly deviceId: string) {}
+    async startStreaming() {
+      started.resolve();
+      await gate.promise;
+      this.running = true;
+    }
+    stopStreaming() {
+      this.running = false;
+    }
+  }
+  s.daemon.registerPlugins({ devices: { SlowStart } });
+  s.daemon.addDevice("slow1", "SlowStart");
+  const raw = s.daemon.getDeviceInstance("slow1") as SlowStart;
+  const recording = s.req("POST", "/devices/slow1/record", {});
+  await started.promise;
+  const runId = (await s.req("GET", "/runs?device_id=slow1")).body.runs[0].run_id;
+  const stopped = s.req("POST", `/runs/${runId}/stop`);
+  gate.resolve();
+  expect((await recording).status).toBe(200);
+  expect((await stopped).status).toBe(200);
+  await until(async () => !raw.running && !s.daemon.deviceState("slow1").streaming, "the stream to stop");
+  await s.daemon.removeDevice("slow1");
 });
 
 describe("a task recording faster than the disk takes it", () => {

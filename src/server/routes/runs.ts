@@ -204,7 +204,7 @@ export function runRoutes(
         }
         if (query.format !== "csv")
           throw invalid("format must be hdf5 or csv", { format: clip(String(query.format), 20) });
-        const text = await data.csv(row, query.dataset);
+        const text = await data.csv(row, query.dataset || undefined); // "dataset=" alone: the run's only one
         return new Response(text, {
           headers: {
             "content-type": "text/csv; charset=utf-8",
