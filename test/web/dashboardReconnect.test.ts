@@ -15,14 +15,14 @@ const WAIT = { timeout: 15_000 };
 await buildPages(`${import.meta.dir}/../..`);
 
 /** A streaming DAQ and a task that waits to be cancelled, served with a data directory on `port` (0: any). */
-async function serveLab(dir: string, port: number) {
+async function serveLab(dir: string, port: number, token?: string) {
   const daemon = new LabDaemon();
   daemon.registerPlugins({ devices: { SimDaq }, tasks: { Waits } });
   const params = { sampleRate: 5000, batchSize: 250, dtype: "float32" };
   daemon.addDevice("daq1", "SimDaq", params);
   await daemon.connectDevice("daq1");
   const data = await DataStore.open(daemon, { dir, devices: { daq1: { type: "SimDaq", params } } });
-  const server = new LabDaemonServer(daemon, { port, logLevel: "silent", data });
+  const server = new LabDaemonServer(daemon, { port, logLevel: "silent", data, token });
   await server.start();
   return {
     server,
@@ -44,6 +44,28 @@ afterAll(async () => {
 });
 
 describe("dashboard across a server restart", () => {
+  test("a server back with another token: the page asks for the token again instead of 'reconnecting' for good", async () => {
+    const dir = tempDataDir();
+    let lab = await serveLab(dir, 0, "first-token");
+    const port = lab.server.port;
+    try {
+      const page = await b.context.newPage();
+      page.setDefaultTimeout(WAIT.timeout);
+      await page.goto(`${lab.server.url}/ui`);
+      await page.locator("#token").fill("first-token");
+      await page.locator(".token-form button[type=submit]").click();
+      await page.locator("dd", { hasText: "live" }).waitFor(WAIT);
+      await lab.close();
+      lab = await serveLab(dir, port, "second-token");
+      await page.locator(".token-wrong").waitFor(WAIT);
+      await page.locator("#token").fill("second-token");
+      await page.locator(".token-form button[type=submit]").click();
+      await page.locator("dd", { hasText: "live" }).waitFor(WAIT);
+      await page.close();
+    } finally {
+      await lab.close();
+    }
+  }, 60_000);
   test("a task that ended during the break shows its end, the plot streams again without the old error, the recordings list recovers", async () => {
     const dir = tempDataDir();
     let lab = await serveLab(dir, 0);

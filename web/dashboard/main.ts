@@ -89,7 +89,7 @@ function App() {
       setToken(t);
       retry();
     }} />`;
-  return html`<${Dashboard} gate=${gate} onForget=${() => {
+  return html`<${Dashboard} gate=${gate} onRefused=${retry} onForget=${() => {
     setToken(null);
     retry();
   }} />`;
@@ -113,7 +113,16 @@ function TokenForm({ wrong, onToken }: { wrong: boolean; onToken: (t: string) =>
   </form>`;
 }
 
-function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>; onForget: () => void }) {
+function Dashboard({
+  gate,
+  onForget,
+  onRefused,
+}: {
+  gate: Extract<Gate, { phase: "ready" }>;
+  onForget: () => void;
+  /** The server refused the task feed for good (a server back with another token): ask it again. */
+  onRefused: () => void;
+}) {
   const [devices, setDevices] = useState<DeviceInfo[] | null>(null);
   const [devicesError, setDevicesError] = useState<Outcome>(null);
   const [types, setTypes] = useState<TypeInfo[] | null>(null);
@@ -191,7 +200,12 @@ function Dashboard({ gate, onForget }: { gate: Extract<Gate, { phase: "ready" }>
       if (feedOpened) loadTasks();
       feedOpened = true;
     };
-    es.onerror = () => setTaskFeed("reconnecting");
+    es.onerror = () => {
+      setTaskFeed("reconnecting");
+      // EventSource gives up on an answer that is not a stream (a 401 from a server restarted with
+      // another token): probing again shows the token form, or the dashboard afresh.
+      if (es.readyState === EventSource.CLOSED) onRefused();
+    };
     const onEvent = (ev: MessageEvent) => {
       const e = JSON.parse(ev.data as string) as {
         task_id: string;
