@@ -42,8 +42,14 @@ export interface SSEClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Server-chosen ends after which a reconnect makes sense (the server may come back, or free a slot). */
-const TRANSIENT_ENDS = new Set(["ServerStopping", "TooManyStreams"]);
+/**
+ * Server-chosen ends after which a reconnect makes sense: the server may come back or free a slot, a task or
+ * a script that stopped the stream (`StreamStopped`, not a client's `StreamStoppedByClient`) may start it
+ * again, and a task that owns the device while it does not stream (`DeviceInUse`, with a retry hint) lets
+ * clients join once it streams again. The other ends (a client's stop, a disconnect, a removed device, a
+ * daemon shutting down) need someone to act first: a reconnect would only be refused or restart the device.
+ */
+const TRANSIENT_ENDS = new Set(["ServerStopping", "TooManyStreams", "StreamStopped", "DeviceInUse"]);
 
 export interface SSEClientStats {
   events: number;

@@ -1,7 +1,7 @@
 // SSEClient against a real server: events, base64 payloads, reconnects with Last-Event-ID, gaps, ends.
 import { afterEach, expect, test } from "bun:test";
 import { SSEClient, ServerAPI, ServerAPIError, StreamEndedError } from "../../src/client/index.ts";
-import { until as untilFx, type ManualStreamDevice } from "../support/fixtures.ts";
+import { StubbornTask, until as untilFx, type ManualStreamDevice } from "../support/fixtures.ts";
 import { startRelay, startServer, type Running } from "./support.ts";
 
 let srv: Running | null = null;
@@ -137,6 +137,52 @@ test("stream/stop ends the stream with StreamEndedError and the client does not 
   expect(dev.starts).toBe(1);
   expect(dev.isStreaming()).toBe(false);
 });
+
+test("a stream stopped by a script (StreamStopped) is reconnected, and events follow when it streams again", async () => {
+  const dev = await withManual();
+  const { c, events, errors } = client(srv!.url);
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit("before");
+  await until(() => events.length === 1, "first event");
+  await srv!.daemon.stopStreaming("m1"); // a script reconfiguring the device, not a client's stream/stop
+  await until(() => errors.some((e) => e instanceof StreamEndedError), "the end to be reported");
+  expect((errors[0] as StreamEndedError).type).toBe("StreamStopped");
+  const local = await srv!.daemon.startStreaming("m1", () => {});
+  cleanups.push(() => local.unsubscribe());
+  await until(() => c.stats.reconnects >= 1 && (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0, "rejoined");
+  dev.emit("after");
+  await until(() => events.length === 2, "the event after the restart");
+  expect(events.map((e) => [e.sequence, e.payload])).toEqual([
+    [1, "before"],
+    [2, "after"],
+  ]);
+  expect(c.running).toBe(true);
+});
+
+test("while a task owns the stopped device the reconnect is refused (DeviceInUse) and retried until it streams again", async () => {
+  const dev = await withManual();
+  const script = await srv!.daemon.startStreaming("m1", () => {});
+  srv!.daemon.executeTask("t1", "StubbornTask", { device_ids: ["m1"] });
+  cleanups.push(() => StubbornTask.release?.());
+  const { c, events, errors } = client(srv!.url);
+  c.startDeviceStream("m1"); // joining the task's running stream is a read
+  await streaming();
+  dev.emit("a");
+  await until(() => events.length === 1, "first event");
+  await script.unsubscribe();
+  await srv!.daemon.stopStreaming("m1");
+  const types = () => errors.map((e) => (e as StreamEndedError).type);
+  await until(() => types().includes("DeviceInUse"), `a refused reconnect, have ${types()}`);
+  expect(types()[0]).toBe("StreamStopped");
+  const again = await srv!.daemon.startStreaming("m1", () => {}); // the task streams again
+  cleanups.push(() => again.unsubscribe());
+  // The refusal asks for 10 s before the next attempt (retry:), which the client honours.
+  await until(() => (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0, "rejoined after the retry hint", 15_000);
+  dev.emit("b");
+  await until(() => events.length === 2, "the event after the rejoin");
+  expect(events.map((e) => e.payload)).toEqual(["a", "b"]);
+}, 20_000);
 
 test("an unknown device is reported once as a 404 ServerAPIError, without retries", async () => {
   await withManual();
