@@ -28,6 +28,11 @@ export interface SSEClientOptions {
   /** Each time a connection is established (the first and every reconnect). */
   onOpen?: () => void;
   token?: string;
+  /**
+   * Sent as X-Lease-Id on every connect and reconnect: starting the stream of a leased device is a command
+   * that needs the lease (`{ ...lease.options }` of a `DeviceLease` sets it). `startDeviceStream` may override it.
+   */
+  leaseId?: string;
   /** `base64`: typed-array payloads travel as base64 and are decoded back into typed arrays. */
   encoding?: "json" | "base64";
   /** Reconnect after a lost connection (default true). */
@@ -70,6 +75,8 @@ export class SSEClient {
   private serverRetryMs = 0;
   /** A task stream for one task: its ids count all tasks' events, so jumps are not losses. */
   private filtered = false;
+  /** The lease this stream is started with (X-Lease-Id). */
+  private leaseId: string | undefined;
 
   constructor(
     baseUrl = "http://127.0.0.1:5000",
@@ -87,9 +94,10 @@ export class SSEClient {
     return this.loop ?? Promise.resolve();
   }
 
-  startDeviceStream(deviceId: string): void {
+  /** `leaseId`: the lease on the device, when this client holds one (default: the `leaseId` option). */
+  startDeviceStream(deviceId: string, opts: { leaseId?: string } = {}): void {
     const q = this.opts.encoding === "base64" ? "?encoding=base64" : "";
-    this.start(`/stream/devices/${encodeURIComponent(deviceId)}${q}`, false);
+    this.start(`/stream/devices/${encodeURIComponent(deviceId)}${q}`, false, opts.leaseId ?? this.opts.leaseId);
   }
 
   /** With `taskId`, only that task's events; `onGap` is then not called (the ids count every task's events). */
@@ -97,6 +105,7 @@ export class SSEClient {
     this.start(
       `/stream/tasks${opts.taskId ? `?task_id=${encodeURIComponent(opts.taskId)}` : ""}`,
       Boolean(opts.taskId),
+      undefined,
     );
   }
 
@@ -106,11 +115,12 @@ export class SSEClient {
     await this.loop;
   }
 
-  private start(path: string, filtered: boolean): void {
+  private start(path: string, filtered: boolean, leaseId: string | undefined): void {
     if (this.loop) throw new Error("Stream already running; call stopStream() first");
     this.lastEventId = undefined;
     this.lastSequence = undefined;
     this.filtered = filtered;
+    this.leaseId = leaseId;
     const abort = new AbortController();
     this.abort = abort;
     this.loop = this.run(path, abort.signal).finally(() => {
@@ -154,6 +164,7 @@ export class SSEClient {
     const headers: Record<string, string> = { accept: "text/event-stream", "cache-control": "no-cache" };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (this.lastEventId !== undefined) headers["last-event-id"] = this.lastEventId;
+    if (this.leaseId !== undefined) headers["x-lease-id"] = this.leaseId;
     const idleMs = this.opts.idleTimeoutMs ?? 45_000;
     const conn = new AbortController();
     const onAbort = () => conn.abort();

@@ -184,6 +184,39 @@ test("while a task owns the stopped device the reconnect is refused (DeviceInUse
   expect(events.map((e) => e.payload)).toEqual(["a", "b"]);
 }, 20_000);
 
+test("a leased device's stream starts only with the lease, which every reconnect sends again (X-Lease-Id)", async () => {
+  const dev = await withManual();
+  const api = new ServerAPI(srv!.url);
+  const lease = await api.lease("m1", { ttl: 30, holder: "me" });
+  cleanups.push(() => lease.release());
+  const without = client(srv!.url);
+  without.c.startDeviceStream("m1");
+  await without.c.finished;
+  expect(without.errors.map((e) => [(e as ServerAPIError).status, (e as ServerAPIError).type])).toEqual([
+    [409, "DeviceLeased"],
+  ]);
+
+  const { c, events, errors } = client(srv!.url, { leaseId: lease.leaseId });
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit(1);
+  await until(() => events.length === 1, "first event");
+  // A script's stop: the reconnect has to start the leased device again, so it must carry the lease too.
+  await srv!.daemon.stopStreaming("m1");
+  await until(() => dev.starts === 2 && (srv!.server.sse.stats("m1")?.subscribers ?? 0) > 0, "restarted");
+  dev.emit(2);
+  await until(() => events.length === 2, "event after the reconnect");
+  expect(errors.map((e) => (e as ServerAPIError).type)).toEqual(["StreamStopped"]);
+  await c.stopStream();
+  await srv!.daemon.stopStreaming("m1");
+
+  const perCall = client(srv!.url);
+  perCall.c.startDeviceStream("m1", lease.options);
+  await streaming();
+  expect(dev.starts).toBe(3);
+  expect(perCall.errors).toEqual([]);
+});
+
 test("an unknown device is reported once as a 404 ServerAPIError, without retries", async () => {
   await withManual();
   const { c, errors } = client(srv!.url);
