@@ -183,7 +183,8 @@ export function serveLauncher(sup: Supervisor, opts: LauncherHttpOptions): Launc
         return await handle(req);
       } catch (e) {
         const mapped = mapError(e);
-        if (mapped.unexpected)
+        // A refusal while quitting is a 503 by design, not a failure worth a stack trace.
+        if (mapped.unexpected && !(e instanceof HttpError && e.type === "Quitting"))
           console.error(`labdaemon launcher: ${req.method} ${new URL(req.url).pathname} failed:`, e);
         return errorResponse(
           mapped.status,

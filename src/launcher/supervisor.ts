@@ -154,6 +154,7 @@ export class Supervisor {
   }
 
   async start(name: string, opts: { keepRunning?: boolean } = {}): Promise<ProfileView> {
+    this.refuseWhileQuitting(`start '${name}'`, { profile: name });
     const p = this.profileOrServer(name);
     if (!p)
       throw new HttpError(
@@ -178,6 +179,8 @@ export class Supervisor {
         { profile: name, pid: current.pid },
       );
     await checkPortFree(p, this.servers.values());
+    // Checked after the await: a quit that began meanwhile must not be outlived by a server started now.
+    this.refuseWhileQuitting(`start '${name}'`, { profile: name });
     let s: ManagedServer;
     try {
       s = ManagedServer.start(p, this.configFile!, this.runDir, {
@@ -229,6 +232,7 @@ export class Supervisor {
   }
 
   adopt(id: string): ProfileView {
+    this.refuseWhileQuitting(`adopt '${id}'`, { id });
     const s = this.orphans.adopt(id, this.adoption(), (profile) => this.logsOf(profile));
     this.servers.set(s.profile, s);
     this.schedule(0);
@@ -322,16 +326,27 @@ export class Supervisor {
 
   // ------------------------------------------------------------ quitting
 
-  /** Stops every server not marked "keep running" (in parallel, each within its bound); leaves the others. */
+  private refuseWhileQuitting(what: string, context: Record<string, unknown>): void {
+    if (this.closed)
+      throw new HttpError(503, "Quitting", `the launcher is quitting: it cannot ${what} now`, context);
+  }
+
+  /**
+   * Stops every server not marked "keep running" (in parallel, each within its bound); leaves the others.
+   * Starts and adoptions are refused from now on; one that got in all the same is stopped in another round.
+   */
   async close(): Promise<{ stopped: string[]; kept: string[] }> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     const stopped: string[] = [];
     const kept: string[] = [];
-    await Promise.all(
-      [...this.servers.values()]
-        .filter((s) => s.active)
-        .map(async (s) => {
+    const handled = new Set<ManagedServer>();
+    for (;;) {
+      const round = [...this.servers.values()].filter((s) => s.active && !handled.has(s));
+      if (round.length === 0) break;
+      await Promise.all(
+        round.map(async (s) => {
+          handled.add(s);
           if (s.keepRunning) {
             kept.push(s.profile);
             s.release();
@@ -340,7 +355,8 @@ export class Supervisor {
             await s.stop();
           }
         }),
-    );
+      );
+    }
     return { stopped, kept };
   }
 }

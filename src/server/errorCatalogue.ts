@@ -139,6 +139,7 @@ export const ERROR_CATALOGUE = {
   NotProven: launcher(409, "the orphan's PID cannot be proven to be that server"),
   OtherConfig: launcher(409, "the orphan was started from another configuration"),
   StillRunning: launcher(409, "the orphan's server still runs: adopt or stop it"),
+  Quitting: launcher(503, "the launcher is quitting: it starts and adopts no more servers"),
 } as const satisfies Record<string, ErrorEntry>;
 
 /** Every catalogued `error.type`. */
