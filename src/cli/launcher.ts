@@ -38,6 +38,8 @@ export async function launcherCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // The terminal closed (on Windows: the console window): its servers are detached, so only we can stop them.
+  process.on("SIGHUP", onSignal);
 
   console.error(
     sup.configFile

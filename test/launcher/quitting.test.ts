@@ -42,3 +42,23 @@ describe("quitting", () => {
     }
   }, 30_000);
 });
+
+describe("signals", () => {
+  test("SIGHUP (its terminal closed) stops every server it started, as SIGTERM does, and exits 0", async () => {
+    const lab = labDir();
+    const l = await spawnLauncher(lab);
+    let pid = 0;
+    try {
+      await call(l.base, l.token, "POST", "/api/profiles/alpha/start");
+      pid = (await profileIn(l.base, l.token, "alpha", "healthy")).pid;
+      l.proc.kill("SIGHUP");
+      expect(await l.proc.exited).toBe(0);
+      expect(procExists(pid)).toBe(false);
+      expect(new RunDir(lab.runDir).list()).toEqual([]);
+      expect(l.stderr()).toContain("SIGHUP, stopping the servers it started");
+    } finally {
+      l.proc.kill("SIGKILL");
+      if (pid && procExists(pid)) process.kill(pid, "SIGKILL");
+    }
+  }, 30_000);
+});
