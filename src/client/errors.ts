@@ -32,7 +32,10 @@ export class ServerConnectionError extends ServerAPIError {
   override name = "ServerConnectionError";
 }
 
-/** The server ended a stream with `stream_error`. */
+/**
+ * A stream ended: the server's `stream_error`, its 204 to a reconnect (type `StreamStoppedByClient`), or the
+ * client giving up (`RetriesExhausted`). `type` says which, and whether the client reconnects after it.
+ */
 export class StreamEndedError extends ServerAPIError {
   override name = "StreamEndedError";
 }

@@ -22,7 +22,12 @@ export interface StreamGap {
 export interface SSEClientOptions {
   /** Receives each event's parsed data object: `event.sequence`, `event.payload`, … */
   onEvent?: (data: any, meta: StreamEventMeta) => void;
-  /** Connection failures (before a retry), HTTP errors and `stream_error` events. */
+  /**
+   * Connection failures (before a retry), HTTP errors and `stream_error` events. A stream that ends for good
+   * without `stopStream()` always says why here last: the error that ended it, or a `StreamEndedError` of type
+   * `StreamStoppedByClient` (status 204: a client stopped the stream while this one was away) or
+   * `RetriesExhausted` (maxRetries reached).
+   */
   onError?: (error: Error) => void;
   onGap?: (gap: StreamGap) => void;
   /** Each time a connection is established (the first and every reconnect). */
@@ -40,7 +45,7 @@ export interface SSEClientOptions {
   /** First retry delay, doubled per failed attempt up to maxRetryMs (defaults 250 and 10000 ms). */
   initialRetryMs?: number;
   maxRetryMs?: number;
-  /** Give up after this many attempts in a row without an event (default: never). */
+  /** Reconnects in a row without an event before giving up (default: never; 0: never reconnect). */
   maxRetries?: number;
   /** No bytes (not even a keep-alive) for this long means the connection is dead (default 45000 ms). */
   idleTimeoutMs?: number;
@@ -89,7 +94,7 @@ export class SSEClient {
     return this.loop !== null;
   }
 
-  /** Resolves when the stream has ended for good (stopStream, a final stream_error, or retries exhausted). */
+  /** Resolves when the stream has ended for good (stopStream, a final error, a 204, or retries exhausted). */
   get finished(): Promise<void> {
     return this.loop ?? Promise.resolve();
   }
@@ -150,7 +155,14 @@ export class SSEClient {
       if (this.stats.events > before) {
         delay = initial;
         failures = 0;
-      } else if (++failures >= maxRetries) {
+      } else if (failures++ >= maxRetries) {
+        this.report(
+          new StreamEndedError(
+            `Stream ${path}: giving up after ${failures} attempt${failures === 1 ? "" : "s"} in a row without an event (maxRetries ${maxRetries})`,
+            { status: 0, type: "RetriesExhausted" },
+            { path, attempts: failures },
+          ),
+        );
         return;
       }
       // Jitter keeps many clients of one restarted server from reconnecting in lockstep.
@@ -192,8 +204,18 @@ export class SSEClient {
           { cause: e },
         );
       }
-      // 204: the stream was stopped on request; the server asks us not to come back.
-      if (res.status === 204) return false;
+      // 204: a client stopped the stream (stream/stop, disconnect) after our last event, while we were away;
+      // the server asks us not to come back, as the stream_error we missed would have.
+      if (res.status === 204) {
+        this.report(
+          new StreamEndedError(
+            `StreamStoppedByClient: stream ${path} was stopped on a client's request while this client was away (204); not reconnecting`,
+            { status: 204, type: "StreamStoppedByClient" },
+            { path },
+          ),
+        );
+        return false;
+      }
       if (!res.ok) throw await errorFromResponse(res, "GET", path);
       const type = res.headers.get("content-type") ?? "";
       if (!type.toLowerCase().startsWith("text/event-stream")) {

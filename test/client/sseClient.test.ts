@@ -217,6 +217,55 @@ test("a leased device's stream starts only with the lease, which every reconnect
   expect(perCall.errors).toEqual([]);
 });
 
+test("a stop by another client while this one was away ends it with a StreamStoppedByClient error (204), not silently", async () => {
+  const dev = await withManual();
+  const relay = await startRelay(srv!.server.port);
+  cleanups.push(() => relay.stop());
+  // The reconnect waits at this gate until the other client's stop is in: no race with the backoff.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let connects = 0;
+  const { c, events, errors } = client(relay.url, {
+    fetch: (async (input: Request | string | URL, init?: RequestInit) => {
+      if (connects++ > 0) await gate;
+      return fetch(input, init);
+    }) as typeof fetch,
+  });
+  c.startDeviceStream("m1");
+  await streaming();
+  dev.emit(1);
+  await until(() => events.length === 1, "first event");
+  relay.cutAll();
+  await until(() => connects === 2, "the reconnect to begin");
+  await new ServerAPI(srv!.url).stopDeviceStream("m1");
+  open();
+  await c.finished;
+  const last = errors.at(-1) as StreamEndedError;
+  expect(last).toBeInstanceOf(StreamEndedError);
+  expect([last.status, last.type]).toEqual([204, "StreamStoppedByClient"]);
+  expect(dev.starts).toBe(1);
+});
+
+test("maxRetries counts reconnects; when they run out, onError hears that the client gave up", async () => {
+  await withManual();
+  const url = srv!.url;
+  await srv!.stop(); // a real server's port with nobody behind it any more
+  srv = null;
+  for (const maxRetries of [0, 2]) {
+    const { c, errors } = client(url, { maxRetries, initialRetryMs: 1, maxRetryMs: 1 });
+    c.startDeviceStream("m1");
+    await c.finished;
+    expect(c.stats.reconnects).toBe(maxRetries);
+    const last = errors.at(-1) as StreamEndedError;
+    expect(last).toBeInstanceOf(StreamEndedError);
+    expect(last.type).toBe("RetriesExhausted");
+    expect(last.message).toContain(`giving up after ${maxRetries + 1} attempt`);
+    expect(errors.slice(0, -1).map((e) => (e as ServerAPIError).type)).toEqual(
+      Array(maxRetries + 1).fill("ConnectionError"),
+    );
+  }
+});
+
 test("an unknown device is reported once as a 404 ServerAPIError, without retries", async () => {
   await withManual();
   const { c, errors } = client(srv!.url);
