@@ -122,10 +122,22 @@ export class ManagedServer {
       launcher_pid: process.pid,
       launcher_start_ticks: opts.launcherTicks,
     };
-    runDir.write(record);
     const s = new ManagedServer(p.name, record, runDir, false, p.fingerprint, opts.logs);
+    try {
+      runDir.write(record);
+      s.tail = new LogTail(logFile, s.logs);
+    } catch (e) {
+      // Unrecorded or unwatched (a full disk …), it would run on where no launcher can find or stop it.
+      s.unsubscribe();
+      proc.kill("SIGKILL");
+      try {
+        runDir.remove(id);
+      } catch {
+        // the failure being reported is the one that matters
+      }
+      throw e;
+    }
     s.proc = proc;
-    s.tail = new LogTail(logFile, s.logs);
     s.logs.note(`started: ${args.join(" ")} (PID ${proc.pid})`);
     // A signal death is reported as the shell does: 128 + the signal's number.
     void proc.exited.then((code) => {

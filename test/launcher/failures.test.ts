@@ -1,0 +1,55 @@
+// The launcher when the disk or the file system fails it: no server is left running untracked, its own
+// timers and log readers go on, and the page can still load and recreate a configuration that is gone.
+import { afterAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { startLauncher } from "../../src/launcher/index.ts";
+import { call, labDir, profileIn, procExists, removeLabDirs, waitFor } from "./support.ts";
+
+afterAll(removeLabDirs);
+
+/** PIDs of live `serve` processes started for `config` (whoever started them). */
+function servesOf(config: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue;
+    }
+    if (argv.includes("serve") && argv.includes(config) && procExists(Number(name))) out.push(Number(name));
+  }
+  return out;
+}
+
+const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+
+describe("failures after a server was spawned", () => {
+  test("a run record that cannot be written fails the start with 500 SpawnFailed and leaves no server or log behind", async () => {
+    const lab = labDir();
+    const secret = "spawn-secret";
+    const l = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret, runDir: lab.runDir });
+    const base = l.http.url;
+    const runDir = l.supervisor.runDir;
+    try {
+      runDir.write = () => {
+        throw enospc();
+      };
+      const refused = await call(base, secret, "POST", "/api/profiles/alpha/start");
+      expect(refused.status).toBe(500);
+      expect(refused.body.error.type).toBe("SpawnFailed");
+      expect(refused.body.error.message).toContain("ENOSPC");
+      delete (runDir as { write?: unknown }).write; // the prototype's again
+      await waitFor("the unrecorded server to be gone", async () => servesOf(lab.config).length === 0, 5_000);
+      expect(readdirSync(lab.runDir)).toEqual([]);
+      expect((await call(base, secret, "GET", "/api/profiles/alpha")).body.state).toBe("stopped");
+      // The profile is not stuck: it starts once the disk takes the record.
+      expect((await call(base, secret, "POST", "/api/profiles/alpha/start")).status).toBe(202);
+      await profileIn(base, secret, "alpha", "healthy");
+    } finally {
+      await l.quit();
+      for (const pid of servesOf(lab.config)) process.kill(pid, "SIGKILL");
+    }
+  }, 30_000);
+});
