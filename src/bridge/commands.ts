@@ -22,10 +22,16 @@ export type InProcessFetch = (req: CommandRequest) => Promise<Response>;
 /** Runs one command's payload and answers as HTTP would have: a 400 envelope for a command that makes no request. */
 export async function runCommand(payload: Buffer, fetch: InProcessFetch): Promise<{ status: number; body: unknown }> {
   const parsed = payload.length > MAX_COMMAND_BYTES ? null : safeParse(payload.toString("utf8"));
-  const req =
-    parsed && typeof parsed === "object" && !Array.isArray(parsed)
-      ? commandRequest(parsed as Record<string, unknown>)
-      : "the payload must be a JSON object of at most 1 MiB";
+  let req: CommandRequest | string;
+  try {
+    req =
+      parsed && typeof parsed === "object" && !Array.isArray(parsed)
+        ? commandRequest(parsed as Record<string, unknown>)
+        : "the payload must be a JSON object of at most 1 MiB";
+  } catch (e) {
+    // Whatever the payload held, the requester gets an answer.
+    req = `the command could not be read: ${clip((e as Error).message ?? String(e), 120)}`;
+  }
   if (typeof req === "string") {
     return { status: 400, body: envelope("InvalidRequest", req) };
   }
@@ -77,7 +83,7 @@ function commandRequest(cmd: Record<string, unknown>): CommandRequest | string {
       return { method: "GET", path: `/devices/${dev}`, leaseId };
     }
     default:
-      return `unknown action ${JSON.stringify(clip(String(cmd.action), 60))} (call, start_task, cancel_task, get_device)`;
+      return `unknown action ${typeof cmd.action === "string" ? JSON.stringify(clip(cmd.action, 60)) : `of type ${typeof cmd.action}`} (call, start_task, cancel_task, get_device)`;
   }
 }
 

@@ -10,6 +10,7 @@ import type { LabDaemonServer } from "../server/index.ts";
 import { toJson } from "../server/json.ts";
 import { isoNow, isoMillis } from "../core/events.ts";
 import { clip } from "../core/clip.ts";
+import { envelope } from "../server/errors.ts";
 import { runCommand } from "./commands.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -55,6 +56,10 @@ const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 /** A topic a message can be published to: no wildcards, no NUL (MQTT 5, 4.7 and 3.3.2.3.5). */
 const REPLY_TOPIC = /^[^+#\u0000]{1,65535}$/;
 const FIRST_RECONNECT_MS = 1000;
+/** A device state topic below the bridge's prefix: "/devices/{id}/state". */
+const STATE_TOPIC = /^\/devices\/([^/]+)\/state$/;
+/** The largest packet the broker may send us: commands (at most 1 MiB of JSON) and their headers. */
+const MAX_INCOMING_PACKET = (1 << 20) + 65_536;
 
 export class MqttBridge {
   readonly name: string;
@@ -115,17 +120,32 @@ export class MqttBridge {
       cert: this.opts.certFile ? readFileSync(this.opts.certFile) : undefined,
       key: this.opts.keyFile ? readFileSync(this.opts.keyFile) : undefined,
       will: { topic: `${this.prefix}/status`, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+      // A broker that refuses a reconnect (not authorized, unavailable: one restarting) is tried again with
+      // the backoff below, instead of never (mqtt.js's default after a refusal).
+      reconnectOnConnackError: true,
+      // Commands are small: the broker need not forward anything larger to us.
+      properties: { maximumPacketSize: MAX_INCOMING_PACKET },
     };
     const client = mqtt.connect(this.opts.url, options);
     this.client = client;
     this.outbox.client = client;
     let period = FIRST_RECONNECT_MS;
-    client.on("connect", () => {
+    this.outbox.onDropped = (m, bytes) =>
+      this.log(
+        "warn",
+        `labdaemon: MQTT message to ${clip(m.topic, 120)} not sent: ${bytes} bytes is beyond the broker's maximum packet size (${this.outbox.maxPacketBytes})`,
+      );
+    client.on("connect", (connack) => {
+      this.outbox.maxPacketBytes = connack.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
       period = FIRST_RECONNECT_MS;
       client.options.reconnectPeriod = period;
       this.stats.connected = true;
       this.log("info", `labdaemon: MQTT connected to ${this.opts.url} as ${this.prefix}`);
       if (this.opts.commands) client.subscribe(`${this.prefix}/cmd`, { qos: 1 });
+      // The broker's retained device states, once: those of devices this server no longer has (removed
+      // while the bridge was away, gone from the configuration) are cleared. Our own publishes are not
+      // echoed back (no local).
+      client.subscribe(`${this.prefix}/devices/+/state`, { qos: 0, nl: true });
       this.outbox.connected();
     });
     client.on("close", () => {
@@ -140,12 +160,17 @@ export class MqttBridge {
     });
     client.on("reconnect", () => this.stats.reconnects++);
     client.on("error", (e) => this.log("warn", `labdaemon: MQTT: ${e.message}`));
-    client.on("message", (topic, payload, packet) =>
+    client.on("message", (topic, payload, packet) => {
+      const ghost = STATE_TOPIC.exec(topic.slice(this.prefix.length));
+      if (ghost && topic.startsWith(this.prefix)) {
+        if (packet.retain && payload.length > 0 && !this.server.daemon.hasDevice(ghost[1]!)) this.outbox.clear(topic);
+        return;
+      }
       // A command must never take the server down with it, whatever it held.
       this.onCommand(topic, payload, packet.properties).catch((e: Error) =>
         this.log("warn", `labdaemon: MQTT command failed: ${e.message}`),
-      ),
-    );
+      );
+    });
 
     this.watchDaemon();
     this.setRetained(`${this.prefix}/status`, {
@@ -193,19 +218,34 @@ export class MqttBridge {
       started_at: this.startedAt,
       timestamp: isoNow(),
     });
+    // The devices go with the server: their retained states say so (not "connected" under an offline server).
+    const gone: [string, string][] = [];
+    for (const [topic, payload] of this.outbox.retainedEntries()) {
+      if (!STATE_TOPIC.test(topic.slice(this.prefix.length))) continue;
+      const state = JSON.parse(payload) as Record<string, unknown>;
+      gone.push([topic, JSON.stringify({ ...state, connected: false, streaming: false, owned_by: null })]);
+    }
+    gone.push([`${this.prefix}/status`, offline]);
+    const ms = opts.timeoutMs ?? 1000;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.timeoutMs ?? 1000);
+      const t = setTimeout(resolve, ms);
+      let left = gone.length;
       const done = () => {
+        if (--left > 0) return;
         clearTimeout(t);
         resolve();
       };
-      if (!client.connected) return done();
-      client.publish(`${this.prefix}/status`, offline, { qos: 1, retain: true }, () => done());
+      if (!client.connected) return (left = 1), done();
+      for (const [topic, payload] of gone) client.publish(topic, payload, { qos: 1, retain: true }, done);
     });
-    // Forced: a broker that never acknowledges must not hold the shutdown (the offline status went above).
+    // A normal DISCONNECT, so the broker drops the last will instead of publishing it over the status above;
+    // forced when the broker does not answer, so it never holds the shutdown.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.timeoutMs ?? 1000);
-      client.end(true, {}, () => (clearTimeout(t), resolve()));
+      const t = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, ms);
+      client.end(false, { reasonCode: 0 }, () => (clearTimeout(t), resolve()));
     });
   }
 
@@ -332,13 +372,36 @@ export class MqttBridge {
         "warn",
         `labdaemon: MQTT command ignored: its response topic ${JSON.stringify(clip(reply, 80))} is not a topic one can publish to`,
       );
+    // Under labdaemon/ are the servers' own status and state topics: a reply there would overwrite them
+    // with the bridge's credentials (a requester could make a server look offline).
+    if (reply.startsWith("labdaemon/"))
+      return this.log(
+        "warn",
+        `labdaemon: MQTT command ignored: its response topic ${JSON.stringify(clip(reply, 80))} is under labdaemon/, where servers publish their state`,
+      );
     const { status, body } = await runCommand(payload, (req) =>
       this.inProcess(req.method, req.path, req.body, req.leaseId),
     );
+    const opts = {
+      qos: 1 as const,
+      properties: props?.correlationData ? { correlationData: props.correlationData } : {},
+    };
     this.outbox.send({
       topic: reply,
       payload: JSON.stringify({ status, body }),
-      opts: { qos: 1, properties: props?.correlationData ? { correlationData: props.correlationData } : {} },
+      opts,
+      // The answer itself is beyond what the broker takes: the requester learns so, and where to ask instead.
+      tooLarge: (bytes, max) => ({
+        topic: reply,
+        payload: JSON.stringify({
+          status: 413,
+          body: envelope(
+            "PayloadTooLarge",
+            `the answer (status ${status}, ${bytes} bytes) is beyond the broker's maximum packet size (${max} bytes); make this request over HTTP`,
+          ),
+        }),
+        opts,
+      }),
     });
   }
 

@@ -9,10 +9,20 @@ export interface Outgoing {
   topic: string;
   payload: string;
   opts: IClientPublishOptions;
+  /** What goes instead when the message is beyond the broker's maximum packet size (default: nothing). */
+  tooLarge?: (bytes: number, max: number) => Outgoing | null;
 }
+
+/** Bytes of a PUBLISH beyond its topic and payload: fixed header, lengths, packet id, properties. */
+const PUBLISH_OVERHEAD = 64;
 
 export class Outbox {
   client: MqttClient | null = null;
+  /** The broker's maximum packet size (CONNACK): a larger message would make it drop the connection, and
+   * a reply (QoS 1) would go again after every reconnect, so the bridge would never get anything out. */
+  maxPacketBytes = Number.POSITIVE_INFINITY;
+  /** Told about a message not sent because it was too large (and nothing replaced it). */
+  onDropped: ((m: Outgoing, bytes: number) => void) | null = null;
   /** Retained topics and their last payload: republished after every (re)connect. */
   private readonly retained = new Map<string, string>();
   /** Retained topics whose latest value (or clearing) the broker may not have yet. */
@@ -34,6 +44,18 @@ export class Outbox {
     else this.retained.set(topic, payload);
     this.dirty.add(topic);
     this.drain();
+  }
+
+  /** Clears a retained topic on the broker that this bridge holds no value for (one left from before). */
+  clear(topic: string): void {
+    if (this.retained.has(topic)) return;
+    this.dirty.add(topic);
+    this.drain();
+  }
+
+  /** The retained topics and their values, as the broker should hold them. */
+  retainedEntries(): [string, string][] {
+    return [...this.retained];
   }
 
   /** An event or a command's reply: waits in one bounded queue, oldest dropped (and counted) when full. */
@@ -73,8 +95,9 @@ export class Outbox {
         m = this.queue.shift();
       }
       if (!m) return;
+      const sent = this.fitting(m);
+      if (!sent) continue;
       this.inFlight++;
-      const sent = m;
       client.publish(sent.topic, sent.payload, sent.opts, (err) => {
         this.inFlight = Math.max(0, this.inFlight - 1);
         if (err && sent.opts.retain && !this.dirty.has(sent.topic)) this.dirty.add(sent.topic);
@@ -82,5 +105,17 @@ export class Outbox {
         this.drain();
       });
     }
+  }
+
+  /** `m`, or what replaces it when it is beyond the broker's limit, or null (counted and reported). */
+  private fitting(m: Outgoing): Outgoing | null {
+    const correlation = (m.opts.properties?.correlationData as Uint8Array | undefined)?.byteLength ?? 0;
+    const bytes = Buffer.byteLength(m.payload) + Buffer.byteLength(m.topic) + correlation + PUBLISH_OVERHEAD;
+    if (bytes <= this.maxPacketBytes) return m;
+    const instead = m.tooLarge?.(bytes, this.maxPacketBytes) ?? null;
+    if (instead) return this.fitting(instead);
+    this.counts.dropped++;
+    this.onDropped?.(m, bytes);
+    return null;
   }
 }

@@ -133,6 +133,10 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
     );
     expect((await request(c, "bench1", "{not json")).status).toBe(400);
     expect((await request(c, "bench1", { action: "format_disk" })).body.error.message).toContain("unknown action");
+    // An action that is no string (an object whose toString is not a function) is answered too.
+    const odd = await request(c, "bench1", { action: { toString: 1 } });
+    expect(odd).toMatchObject({ status: 400, body: { error: { type: "InvalidRequest" } } });
+    expect(odd.body.error.message).toContain("unknown action of type object");
 
     const started = await request(c, "bench1", {
       action: "start_task",
@@ -179,8 +183,16 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge", () => {
       qos: 1,
       properties: { responseTopic: "test/+/replies", correlationData: Buffer.from("w") },
     });
+    // Nor is one under labdaemon/, where it would overwrite a server's status.
+    await c.publishAsync("labdaemon/bench1/cmd", JSON.stringify({ action: "get_device", device_id: "dev1" }), {
+      qos: 1,
+      properties: { responseTopic: "labdaemon/bench1/status", correlationData: Buffer.from("s") },
+    });
     expect(await request(c, "bench1", { action: "get_device", device_id: "dev1" })).toMatchObject({ status: 200 });
-    expect(bridge.stats.commands).toBe(commands + 2);
+    const status = await watcher(broker.url, "labdaemon/bench1/status");
+    expect(await status.until(/status$/)).toMatchObject({ online: true, server: "bench1" });
+    await status.client.endAsync(true);
+    expect(bridge.stats.commands).toBe(commands + 3);
     expect(bridge.stats.connected).toBe(true);
     expect(bridge.stats.reconnects).toBe(reconnects);
     expect((await fetch(`${lab.server.url}/health`)).status).toBe(200);
@@ -315,3 +327,100 @@ describe("labdaemon lab's table", () => {
     expect(out).toContain("evil?[2J");
   });
 });
+
+describe.skipIf(!MOSQUITTO)("MQTT bridge against a demanding broker", () => {
+  /** A device whose answer is larger than a small broker takes. */
+  class BigAnswer {
+    constructor(readonly deviceId: string) {}
+    trace() {
+      return Array.from({ length: 5000 }, (_, i) => i / 7);
+    }
+  }
+
+  async function bridged(broker: Broker, name: string) {
+    const lab = await startServer();
+    lab.daemon.registerPlugins({ devices: { BigAnswer } });
+    lab.daemon.addDevice("big1", "BigAnswer", {});
+    const bridge = new MqttBridge(lab.server, { url: broker.url, name, commands: true, log: () => {} });
+    await bridge.start();
+    return { lab, bridge };
+  }
+
+  test("an answer beyond the broker's maximum packet size is a 413 reply, and the bridge stays connected", async () => {
+    const broker = await startBroker("max_packet_size 20000");
+    const { lab, bridge } = await bridged(broker, "small1");
+    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      const reconnects = bridge.stats.reconnects;
+      const big = await request(c, "small1", { action: "call", device_id: "big1", method: "trace" });
+      expect(big.status).toBe(413);
+      expect(big.body.error.type).toBe("PayloadTooLarge");
+      expect(big.body.error.message).toContain("make this request over HTTP");
+      expect(await request(c, "small1", { action: "get_device", device_id: "big1" })).toMatchObject({ status: 200 });
+      expect(bridge.stats.connected).toBe(true);
+      expect(bridge.stats.reconnects).toBe(reconnects);
+    } finally {
+      await c.endAsync(true);
+      await bridge.stop();
+      await lab.stop();
+      await broker.stop();
+    }
+  });
+
+  test("a broker that refuses a reconnect for a while is tried again until it accepts", async () => {
+    const broker = await startBroker();
+    const { lab, bridge } = await bridged(broker, "refused1");
+    try {
+      await broker.kill();
+      await broker.restart("allow_anonymous false"); // back, but refusing us (an auth backend not ready)
+      await until(() => bridge.stats.reconnects >= 2, "refused reconnect attempts");
+      expect(bridge.stats.connected).toBe(false);
+      await broker.kill();
+      await broker.restart("");
+      await until(() => bridge.stats.connected, "the bridge to be back");
+      const w = await watcher(broker.url, "labdaemon/refused1/#");
+      expect(await w.until(/status$/)).toMatchObject({ online: true });
+      await w.client.endAsync(true);
+    } finally {
+      await bridge.stop();
+      await lab.stop();
+      await broker.stop();
+    }
+  }, 60_000);
+
+  test("ghost device states are cleared at connect; a clean stop leaves its devices disconnected and its own offline status", async () => {
+    const broker = await startBroker();
+    const seed = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    await seed.publishAsync("labdaemon/ghosts1/devices/gone1/state", JSON.stringify({ connected: true }), {
+      qos: 1,
+      retain: true,
+    });
+    await seed.endAsync();
+    const { lab, bridge } = await bridged(broker, "ghosts1");
+    try {
+      await lab.daemon.connectDevice("big1");
+      const w = await watcher(broker.url, "labdaemon/ghosts1/#");
+      await w.until(/devices\/big1\/state$/, (v) => v?.connected === true);
+      expect(w.seen.some((m) => m.topic.endsWith("/gone1/state"))).toBe(false); // cleared before we looked
+      await bridge.stop();
+      await w.until(/status$/, (v) => v?.online === false);
+      const later = await watcher(broker.url, "labdaemon/ghosts1/#");
+      expect(await later.until(/status$/)).toMatchObject({ online: false, timestamp: expect.any(String) });
+      expect(await later.until(/big1\/state$/)).toMatchObject({ connected: false, streaming: false });
+      await w.client.endAsync(true);
+      await later.client.endAsync(true);
+    } finally {
+      await bridge.stop();
+      await lab.stop();
+      await broker.stop();
+    }
+  }, 60_000);
+});
+
+async function until(ok: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > deadline) throw new Error(`no ${what} within ${ms} ms`);
+    await Bun.sleep(50);
+  }
+}

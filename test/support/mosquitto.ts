@@ -11,8 +11,9 @@ export interface Broker {
   url: string;
   /** Kills the broker (SIGKILL: no goodbye to clients). */
   kill(): Promise<void>;
-  /** Starts it again on the same port (retained messages are gone: no persistence). */
-  restart(): Promise<void>;
+  /** Starts it again on the same port (retained messages are gone: no persistence), with `extra`
+   * configuration lines in place of the ones it started with when given. */
+  restart(extra?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,15 +24,18 @@ function freePort(): number {
   return port;
 }
 
-export async function startBroker(): Promise<Broker> {
+/** `extra`: more mosquitto.conf lines (e.g. "max_packet_size 20000"). */
+export async function startBroker(extra = ""): Promise<Broker> {
   if (!MOSQUITTO) throw new Error("mosquitto is not installed (apt install mosquitto)");
   const dir = mkdtempSync(join(tmpdir(), "labdaemon-mqtt-"));
   const port = freePort();
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n`,
-  );
+  const configure = (lines: string) =>
+    writeFileSync(
+      conf,
+      `listener ${port} 127.0.0.1\n${/allow_anonymous/.test(lines) ? "" : "allow_anonymous true\n"}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n${lines}\n`,
+    );
+  configure(extra);
   let proc: Subprocess<"ignore", "ignore", "pipe"> | null = null;
   const launch = async () => {
     const p = Bun.spawn([MOSQUITTO!, "-c", conf], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
@@ -60,7 +64,10 @@ export async function startBroker(): Promise<Broker> {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     kill,
-    restart: launch,
+    restart: (lines?: string) => {
+      if (lines !== undefined) configure(lines);
+      return launch();
+    },
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
