@@ -240,15 +240,24 @@ export class ManagedServer {
       return;
     }
     // Adopted: not our child, no exit event to wait for; signal it only while it is provably ours.
-    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-      if (!provenServer(this.record).ok) break;
-      process.kill(this.pid, signal);
-      const end = Date.now() + STOP_GRACE_MS;
-      while (Date.now() < end && isAlive(this.pid) && startTicks(this.pid) === this.record.start_ticks)
-        await Bun.sleep(50);
-      if (startTicks(this.pid) !== this.record.start_ticks) break;
+    try {
+      for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+        if (!provenServer(this.record).ok) break;
+        try {
+          process.kill(this.pid, signal);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ESRCH") break; // it ended since it was proven
+          throw e;
+        }
+        const end = Date.now() + STOP_GRACE_MS;
+        while (Date.now() < end && isAlive(this.pid) && startTicks(this.pid) === this.record.start_ticks)
+          await Bun.sleep(50);
+        if (startTicks(this.pid) !== this.record.start_ticks) break;
+      }
+    } finally {
+      // Never left "stopping": the page and quitting wait for an end.
+      this.exited(null);
     }
-    this.exited(null);
   }
 
   private exitWithin(ms: number): Promise<boolean> {

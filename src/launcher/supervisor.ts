@@ -352,7 +352,10 @@ export class Supervisor {
             s.release();
           } else {
             stopped.push(s.profile);
-            await s.stop();
+            // One that cannot be signalled must not keep the launcher from quitting.
+            await s.stop().catch((e) =>
+              console.error(`labdaemon launcher: stopping '${s.profile}' (PID ${s.pid}) failed: ${(e as Error).message}`),
+            );
           }
         }),
       );

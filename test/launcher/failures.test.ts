@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
-import { call, labDir, profileIn, procExists, removeLabDirs, waitFor } from "./support.ts";
+import { call, labDir, orphanedServer, profileIn, procExists, removeLabDirs, waitFor } from "./support.ts";
 
 afterAll(removeLabDirs);
 
@@ -52,4 +52,38 @@ describe("failures after a server was spawned", () => {
       for (const pid of servesOf(lab.config)) process.kill(pid, "SIGKILL");
     }
   }, 30_000);
+});
+
+describe("an adopted server that ends just before it is signalled", () => {
+  test("stopping it (from the page, or by quitting) ends in 'stopped', not stuck in 'stopping'; quitting finishes", async () => {
+    const lab = labDir();
+    const pids = [await orphanedServer(lab, "alpha"), await orphanedServer(lab, "beta")];
+    const secret = "adopt-secret";
+    const l = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret, runDir: lab.runDir });
+    const base = l.http.url;
+    // The race, made certain: each server dies at the moment it is signalled, so the signal finds no process.
+    const kill = process.kill.bind(process);
+    process.kill = ((pid: number, signal?: string | number) => {
+      if (!pids.includes(pid) || signal === 0) return kill(pid, signal); // 0: the liveness probe
+      kill(pid, "SIGKILL");
+      throw Object.assign(new Error(`kill ESRCH`), { code: "ESRCH", errno: -3, syscall: "kill" });
+    }) as typeof process.kill;
+    try {
+      for (const o of (await call(base, secret, "GET", "/api/orphans")).body.orphans)
+        expect((await call(base, secret, "POST", `/api/orphans/${o.id}/adopt`)).status).toBe(200);
+      const stopped = await call(base, secret, "POST", "/api/profiles/alpha/stop");
+      expect(stopped.status).toBe(200);
+      expect(stopped.body.state).toBe("stopped");
+      expect(await l.quit()).toEqual({ stopped: ["beta"], kept: [] });
+      expect(await l.done).toEqual({ stopped: ["beta"], kept: [] });
+      expect(l.supervisor.view("beta").state).toBe("stopped");
+      await waitFor("both servers to be gone", async () => !pids.some(procExists), 5_000);
+      expect(l.supervisor.runDir.list()).toEqual([]);
+    } finally {
+      process.kill = kill;
+      await Promise.race([l.quit(), Bun.sleep(100)]);
+      await l.http.server.stop(true);
+      for (const pid of pids) if (procExists(pid)) kill(pid, "SIGKILL");
+    }
+  }, 40_000);
 });

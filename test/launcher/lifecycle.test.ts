@@ -5,21 +5,9 @@ import { existsSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
 import { startTicks } from "../../src/launcher/procInfo.ts";
 import { RunDir, type RunRecord } from "../../src/launcher/runDir.ts";
-import { call, labDir, profileIn, procExists, spawnLauncher, removeLabDirs, type LabDir } from "./support.ts";
+import { call, labDir, orphanedServer, profileIn, procExists, spawnLauncher, removeLabDirs } from "./support.ts";
 
 afterAll(removeLabDirs);
-
-/** A launcher process starts `profile`, then dies by SIGKILL: the server's PID, left running. */
-async function orphanedServer(lab: LabDir, profile: string): Promise<number> {
-  const first = await spawnLauncher(lab);
-  try {
-    await call(first.base, first.token, "POST", `/api/profiles/${profile}/start`);
-    return (await profileIn(first.base, first.token, profile, "healthy")).pid;
-  } finally {
-    first.proc.kill("SIGKILL");
-    await first.proc.exited;
-  }
-}
 
 describe("launcher lifecycle", () => {
   test("SIGTERM stops every server it started: no child process is left in /proc", async () => {

@@ -167,3 +167,15 @@ export async function spawnLauncher(
   const m = /(http:\/\/127\.0\.0\.1:\d+\/)\?token=(\S+)/.exec(out)!;
   return { proc, base: m[1]!, token: m[2]!, stderr: () => err };
 }
+
+/** A launcher process starts `profile`, then dies by SIGKILL: the server's PID, left running. */
+export async function orphanedServer(lab: LabDir, profile: string): Promise<number> {
+  const first = await spawnLauncher(lab);
+  try {
+    await call(first.base, first.token, "POST", `/api/profiles/${profile}/start`);
+    return (await profileIn(first.base, first.token, profile, "healthy")).pid;
+  } finally {
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+  }
+}
