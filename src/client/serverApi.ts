@@ -31,6 +31,7 @@ export interface ServerAPIOptions {
   /**
    * Bound on each request, response body included, ms. Default 70000: longer than the server's own bound
    * on a device call (60 s), so a slow call ends with the server's 504 DeviceTimeoutError, not a client timeout.
+   * A download (`downloadRun`) is bounded to its headers and then between chunks, however long it takes.
    */
   timeoutMs?: number;
   /** Largest answer read, bytes (default 64 MiB); a larger one is an InvalidResponse error. */
@@ -195,7 +196,10 @@ export class ServerAPI implements Requester {
   resubmitRun(runId: string, taskId?: string, o?: RequestOptions): Promise<ExecuteTaskResponse> {
     return this.request("POST", `/runs/${seg(runId)}/resubmit`, taskId === undefined ? {} : { task_id: taskId }, o);
   }
-  /** The run's HDF5 file (bytes), or with `format: "csv"` the CSV text of its one dataset (or `dataset`). */
+  /**
+   * The run's HDF5 file (bytes), or with `format: "csv"` the CSV text of its one dataset (or `dataset`).
+   * `timeoutMs` bounds the wait for the answer and then each wait for more of it, not the whole transfer.
+   */
   async downloadRun(runId: string, opts: { format?: "hdf5"; dataset?: never } & RequestOptions): Promise<Uint8Array>;
   async downloadRun(runId: string, opts: { format: "csv"; dataset?: string } & RequestOptions): Promise<string>;
   async downloadRun(
@@ -205,8 +209,8 @@ export class ServerAPI implements Requester {
     const q = new URLSearchParams();
     if (opts.format) q.set("format", opts.format);
     if (opts.dataset !== undefined) q.set("dataset", opts.dataset);
-    const res = await this.transport.get(`/runs/${seg(runId)}/file${q.size ? `?${q}` : ""}`, opts);
-    return opts.format === "csv" ? res.text() : new Uint8Array(await res.arrayBuffer());
+    const bytes = await this.transport.download(`/runs/${seg(runId)}/file${q.size ? `?${q}` : ""}`, opts);
+    return opts.format === "csv" ? new TextDecoder().decode(bytes) : bytes;
   }
 
   // ---------------------------------------------------------------- leases

@@ -78,35 +78,86 @@ export class Transport implements Requester {
       }
     } catch (e) {
       if (e instanceof ServerAPIError) throw e;
-      if (timeout.aborted) {
-        throw new ServerConnectionError(
-          `Request timeout after ${timeoutMs} ms: ${method} ${url}`,
-          { status: 0, type: "Timeout" },
-          { method, path, timeout_ms: timeoutMs },
-          { cause: e },
-        );
-      }
+      if (timeout.aborted) throw timedOut(method, path, url, timeoutMs, e);
       if (o.signal?.aborted) throw e;
       throw this.unreachable(method, path, e);
     }
   }
 
-  /** A GET whose answer is read by the caller (a file download); a non-2xx answer is a ServerAPIError. */
-  async get(path: string, o: RequestOptions = {}): Promise<Response> {
+  /**
+   * A GET of a body that may be large and slow (a recording's file). The bound covers the time to the headers,
+   * then each wait for the next chunk, never the whole transfer: a download that keeps arriving is not cut
+   * off. Failures are ServerConnectionError (`Timeout`, or `ConnectionError` when the connection breaks); a
+   * non-2xx answer is a ServerAPIError; the caller's own abort is passed on as it is.
+   */
+  async download(path: string, o: RequestOptions = {}): Promise<Uint8Array> {
     assertSegments("GET", path);
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.c.timeoutMs);
+    const timeoutMs = o.timeoutMs ?? this.c.timeoutMs;
+    const url = this.c.baseUrl + path;
     const headers: Record<string, string> = this.c.token ? { authorization: `Bearer ${this.c.token}` } : {};
-    let res: Response;
+    const conn = new AbortController();
+    let idle = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        idle = true;
+        conn.abort();
+      }, timeoutMs);
+    };
+    // The caller's reason goes on as it is, so its abort is not mistaken for a connection failure.
+    const onAbort = () => conn.abort(o.signal?.reason);
+    if (o.signal?.aborted) onAbort();
+    o.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      res = await this.c.fetchFn(this.c.baseUrl + path, {
-        headers,
-        signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
-      });
-    } catch (e) {
-      throw this.unreachable("GET", path, e);
+      arm();
+      let res: Response;
+      try {
+        res = await this.c.fetchFn(url, { headers, signal: conn.signal });
+      } catch (e) {
+        if (o.signal?.aborted) throw e;
+        throw idle ? timedOut("GET", path, url, timeoutMs, e) : this.unreachable("GET", path, e);
+      }
+      if (!res.ok) throw await errorFromResponse(res, "GET", path);
+      if (!res.body) return new Uint8Array(0);
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const reader = res.body.getReader();
+      try {
+        for (;;) {
+          arm();
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (e) {
+            if (o.signal?.aborted) throw e;
+            throw new ServerConnectionError(
+              idle
+                ? `GET ${path}: no data for ${timeoutMs} ms after ${total} bytes`
+                : `GET ${path}: the connection broke after ${total} bytes: ${(e as Error)?.message ?? String(e)}`,
+              { status: 0, type: idle ? "Timeout" : "ConnectionError" },
+              { method: "GET", path, received_bytes: total, ...(idle ? { timeout_ms: timeoutMs } : {}) },
+              { cause: e },
+            );
+          }
+          if (next.done) break;
+          chunks.push(next.value);
+          total += next.value.byteLength;
+        }
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.byteLength;
+      }
+      return out;
+    } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
     }
-    if (!res.ok) throw await errorFromResponse(res, "GET", path);
-    return res;
   }
 
   private unreachable(method: string, path: string, e: unknown): ServerConnectionError {
@@ -117,6 +168,16 @@ export class Transport implements Requester {
       { cause: e },
     );
   }
+}
+
+/** No answer (or, for a whole request, no complete answer) within the request's bound. */
+function timedOut(method: string, path: string, url: string, timeoutMs: number, e: unknown): ServerConnectionError {
+  return new ServerConnectionError(
+    `Request timeout after ${timeoutMs} ms: ${method} ${url}`,
+    { status: 0, type: "Timeout" },
+    { method, path, timeout_ms: timeoutMs },
+    { cause: e },
+  );
 }
 
 /** One path segment: ids may hold characters that are not path-safe. */
