@@ -51,7 +51,14 @@ export class LogBuffer {
     const line: LogLine = { seq: this.nextSeq++, time: new Date().toISOString(), level: levelOf(text), text };
     this.lines.push(line);
     if (this.lines.length > MAX_LOG_LINES) this.lines.splice(0, this.lines.length - MAX_LOG_LINES);
-    for (const s of this.subscribers) s(line);
+    for (const s of this.subscribers) {
+      try {
+        s(line);
+      } catch (e) {
+        // One failing reader must not cost the others the line, nor the log's writer (the file's tail) its pump.
+        console.error(`labdaemon launcher: a log reader failed: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Kept lines after `afterSeq` (all of them by default). */

@@ -14,6 +14,7 @@ export class LogTail {
   private watcher: FSWatcher | null = null;
   private readonly chunk = Buffer.alloc(64 << 10);
   private readonly decoder = new TextDecoder();
+  private readonly reported = new Set<string>();
 
   constructor(
     readonly file: string,
@@ -40,17 +41,35 @@ export class LogTail {
       return;
     }
     if (size < this.offset) this.offset = 0; // emptied by someone else
-    while (this.offset < size) {
-      const n = readSync(this.fd, this.chunk, 0, Math.min(this.chunk.length, size - this.offset), this.offset);
-      if (n <= 0) break;
-      this.offset += n;
-      this.buffer.write(this.decoder.decode(this.chunk.subarray(0, n), { stream: true }));
+    // Called from a file watcher and the health timer: a read error must end neither (nor the launcher);
+    // what was not read is read on the next call.
+    try {
+      while (this.offset < size) {
+        const n = readSync(this.fd, this.chunk, 0, Math.min(this.chunk.length, size - this.offset), this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        this.buffer.write(this.decoder.decode(this.chunk.subarray(0, n), { stream: true }));
+      }
+    } catch (e) {
+      this.failed("read", e);
+      return;
     }
     // The child appends (O_APPEND), so after a truncation its next write lands at the new end, 0.
     if (this.offset > MAX_LOG_FILE_BYTES) {
-      ftruncateSync(this.fd, 0);
-      this.offset = 0;
+      try {
+        ftruncateSync(this.fd, 0);
+        this.offset = 0;
+      } catch (e) {
+        this.failed("empty", e); // it grows on; tried again on the next call
+      }
     }
+  }
+
+  /** Said once per kind of failure, not on every pump. */
+  private failed(what: string, e: unknown): void {
+    if (this.reported.has(what)) return;
+    this.reported.add(what);
+    console.error(`labdaemon launcher: cannot ${what} ${this.file}: ${(e as Error).message}`);
   }
 
   close(): void {

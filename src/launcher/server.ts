@@ -53,7 +53,12 @@ export class ManagedServer {
       if (m && Number(m[2]) !== this.record.port) {
         this.port = Number(m[2]);
         this.record.port = this.port;
-        this.runDir.write(this.record);
+        try {
+          this.runDir.write(this.record);
+        } catch (e) {
+          // Only a later launcher's view of its port suffers; this one goes on watching it.
+          console.error(`labdaemon launcher: cannot update the record of '${profile}': ${(e as Error).message}`);
+        }
       }
     });
   }

@@ -218,11 +218,21 @@ export class Supervisor {
 
   private async tick(): Promise<void> {
     this.timer = null;
-    const active = [...this.servers.values()].filter((s) => s.active);
-    await Promise.all(active.map((s) => s.poll()));
-    const still = [...this.servers.values()].filter((s) => s.active);
-    if (still.length > 0)
-      this.schedule(still.some((s) => s.state === "starting") ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
+    try {
+      const active = [...this.servers.values()].filter((s) => s.active);
+      await Promise.all(
+        active.map((s) =>
+          s.poll().catch((e) =>
+            console.error(`labdaemon launcher: checking '${s.profile}' failed: ${(e as Error).message}`),
+          ),
+        ),
+      );
+    } finally {
+      // Whatever one round met, the next one comes: no server goes unwatched.
+      const still = [...this.servers.values()].filter((s) => s.active);
+      if (still.length > 0)
+        this.schedule(still.some((s) => s.state === "starting") ? STARTING_INTERVAL_MS : HEALTH_INTERVAL_MS);
+    }
   }
 
   // ------------------------------------------------------------ orphans

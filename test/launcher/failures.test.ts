@@ -54,6 +54,33 @@ describe("failures after a server was spawned", () => {
   }, 30_000);
 });
 
+describe("failures while a server runs", () => {
+  test("a record that cannot be updated when the server announces its port stops neither its log nor its health checks", async () => {
+    const lab = labDir();
+    const secret = "record-secret";
+    const l = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret, runDir: lab.runDir });
+    const base = l.http.url;
+    const runDir = l.supervisor.runDir;
+    try {
+      expect((await call(base, secret, "POST", "/api/profiles/alpha/start")).status).toBe(202);
+      // The start wrote its record; the port's update (when serve prints where it listens) finds the disk full.
+      runDir.write = () => {
+        throw enospc();
+      };
+      const healthy = await profileIn(base, secret, "alpha", "healthy", 15_000);
+      expect(healthy.port).toBeGreaterThan(0);
+      expect(l.supervisor.logsOf("alpha").tail(50).join("\n")).toContain("labdaemon serving");
+      delete (runDir as { write?: unknown }).write;
+      expect((await call(base, secret, "POST", "/api/profiles/alpha/stop")).body.state).toBe("stopped");
+      expect(procExists(healthy.pid)).toBe(false);
+    } finally {
+      delete (runDir as { write?: unknown }).write;
+      await l.quit();
+      for (const pid of servesOf(lab.config)) process.kill(pid, "SIGKILL");
+    }
+  }, 30_000);
+});
+
 describe("an adopted server that ends just before it is signalled", () => {
   test("stopping it (from the page, or by quitting) ends in 'stopped', not stuck in 'stopping'; quitting finishes", async () => {
     const lab = labDir();

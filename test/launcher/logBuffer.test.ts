@@ -1,7 +1,7 @@
 // A server's log as the launcher keeps it: lines cut at LF across chunks, the last 5,000 kept, a level
 // guessed per line, and subscribers fed as lines arrive.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LogBuffer, levelOf, MAX_LOG_LINES } from "../../src/launcher/logBuffer.ts";
@@ -48,6 +48,18 @@ describe("LogBuffer", () => {
     b.write("c\n");
     expect(got).toEqual(["a", "b"]);
   });
+
+  test("a subscriber that throws costs neither the other subscribers nor the writer a line", () => {
+    const b = new LogBuffer();
+    const got: string[] = [];
+    b.subscribe(() => {
+      throw new Error("ENOSPC: no space left on device");
+    });
+    b.subscribe((l) => got.push(l.text));
+    expect(() => b.write("a\nb\n")).not.toThrow();
+    expect(got).toEqual(["a", "b"]);
+    expect(b.tail(2)).toEqual(["a", "b"]);
+  });
 });
 
 describe("LogTail", () => {
@@ -65,6 +77,41 @@ describe("LogTail", () => {
       appendFileSync(file, "after\n");
       tail.pump();
       expect(b.tail(1)).toEqual(["after"]);
+      tail.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a file that cannot be read or emptied does not throw out of pump(); reading resumes where it stopped", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ld-logtail-"));
+    const t = (tail: LogTail) => tail as unknown as { fd: number };
+    try {
+      const file = join(dir, "s.log");
+      writeFileSync(file, "");
+      const b = new LogBuffer();
+      const tail = new LogTail(file, b);
+      const own = t(tail).fd;
+      // The OS refuses the read (EBADF on a write-only descriptor): nothing is lost, it is read later.
+      const writeOnly = openSync(file, "a");
+      appendFileSync(file, "one\n");
+      t(tail).fd = writeOnly;
+      expect(() => tail.pump()).not.toThrow();
+      t(tail).fd = own;
+      tail.pump();
+      expect(b.tail(1)).toEqual(["one"]);
+      // The OS refuses to empty it (a read-only descriptor): the lines are kept, the file grows on.
+      const readOnly = openSync(file, "r");
+      t(tail).fd = readOnly;
+      const line = `${"x".repeat(1023)}\n`;
+      appendFileSync(file, `${line.repeat(MAX_LOG_FILE_BYTES / 1024 + 1)}two\n`);
+      expect(() => tail.pump()).not.toThrow();
+      expect(b.tail(1)).toEqual(["two"]);
+      expect(statSync(file).size).toBeGreaterThan(MAX_LOG_FILE_BYTES);
+      t(tail).fd = own;
+      tail.pump();
+      expect(statSync(file).size).toBe(0);
+      for (const fd of [writeOnly, readOnly]) closeSync(fd);
       tail.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
