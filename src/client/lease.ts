@@ -18,6 +18,8 @@ export class DeviceLease implements AsyncDisposable {
   /** Request options that carry the lease: pass them to commands on the device. */
   readonly options: RequestOptions;
   private timer: ReturnType<typeof setInterval> | null;
+  /** Released, or found gone: set only once the server no longer holds it, so a failed release can be tried again. */
+  private ended = false;
 
   constructor(
     private readonly api: Requester,
@@ -33,7 +35,12 @@ export class DeviceLease implements AsyncDisposable {
       () =>
         void this.renew().catch((e: Error) => {
           // Lost for good (expired, released, forced open); an unreachable server is tried again next time.
-          if (e instanceof ServerAPIError && (e.status === 404 || e.status === 409) && this.stop()) this.onLost?.(e);
+          // A renewal that was under way when release() began is no loss: release() says how that went.
+          if (isGone(e) && this.timer !== null) {
+            this.ended = true;
+            this.stopRenewing();
+            this.onLost?.(e);
+          }
         }),
       Math.max(50, (ttlS * 1000) / 3),
     );
@@ -41,8 +48,9 @@ export class DeviceLease implements AsyncDisposable {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
+  /** True until the lease is released or found lost (a release that failed leaves it true). */
   get active(): boolean {
-    return this.timer !== null;
+    return !this.ended;
   }
 
   async renew(): Promise<void> {
@@ -55,25 +63,33 @@ export class DeviceLease implements AsyncDisposable {
     this.expiresAt = r.expires_at;
   }
 
-  /** Ends the lease (idempotent); the device is free for others at once. */
+  /**
+   * Ends the lease (idempotent); the device is free for others at once. Renewals stop when it is called; if
+   * the request fails (an unreachable server) it throws and may be called again while the lease lasts.
+   */
   async release(): Promise<void> {
-    if (!this.stop()) return;
+    if (this.ended) return;
+    this.stopRenewing();
     try {
       await this.api.request("DELETE", `/devices/${seg(this.deviceId)}/lease`, undefined, this.options);
     } catch (e) {
       // Already gone (expired, or forced open and maybe taken by someone else): nothing left to release.
-      if (!(e instanceof ServerAPIError && (e.status === 404 || e.status === 409))) throw e;
+      if (!isGone(e)) throw e;
     }
+    this.ended = true;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }
 
-  private stop(): boolean {
-    if (this.timer === null) return false;
-    clearInterval(this.timer);
+  private stopRenewing(): void {
+    if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    return true;
   }
+}
+
+/** The server no longer holds this lease: 404 (expired, released) or 409 (forced open, maybe leased again). */
+function isGone(e: unknown): boolean {
+  return e instanceof ServerAPIError && (e.status === 404 || e.status === 409);
 }
