@@ -1,7 +1,7 @@
 // The TypeScript client of a labdaemon server: `import { ServerAPI, SSEClient } from "labdaemon/client"`.
 export { ServerAPI, type ServerAPIOptions } from "./serverApi.ts";
 export type { RequestOptions } from "./transport.ts";
-export { DeviceLease, type LeaseResponse } from "./lease.ts";
+export { DeviceLease, type LeaseReleaseResponse, type LeaseResponse } from "./lease.ts";
 export {
   SSEClient,
   type SSEClientOptions,

@@ -10,6 +10,13 @@ export interface LeaseResponse {
   ttl_s: number;
 }
 
+/** What DELETE /devices/{id}/lease answers: whose lease ended, or that there was none. */
+export interface LeaseReleaseResponse {
+  status: "released" | "force_released" | "not_leased";
+  device_id: string;
+  holder: string | null;
+}
+
 /** A live lease held by this client; renews itself in the background until released or disposed. */
 export class DeviceLease implements AsyncDisposable {
   readonly leaseId: string;

@@ -22,7 +22,7 @@ import type {
 } from "../server/schemas.ts";
 import type { DeleteRunResponse, RecordRequest, RecordResponse, RunDetail, RunList } from "../server/runSchemas.ts";
 import { ServerAPIError } from "./errors.ts";
-import { DeviceLease, type LeaseResponse } from "./lease.ts";
+import { DeviceLease, type LeaseReleaseResponse, type LeaseResponse } from "./lease.ts";
 import { type RequestOptions, type Requester, Transport, seg } from "./transport.ts";
 
 export interface ServerAPIOptions {
@@ -233,6 +233,13 @@ export class ServerAPI implements Requester {
       o,
     );
     return new DeviceLease(this, granted, ttl, opts.onLost);
+  }
+  /**
+   * Ends whoever's lease the device has (the administrator's way out): needs a server with a token (403
+   * ForceNotAllowed otherwise). `status` is `force_released` with the `holder` it ended, or `not_leased`.
+   */
+  forceReleaseLease(deviceId: string, o?: RequestOptions): Promise<LeaseReleaseResponse> {
+    return this.request("DELETE", `/devices/${seg(deviceId)}/lease?force=true`, undefined, o);
   }
 
   // ---------------------------------------------------------------- transport
