@@ -276,14 +276,19 @@ export class Supervisor {
         suggested: join(this.cwd, `${CONFIG_BASENAME}.yaml`),
       };
     }
-    return {
-      file: this.configFile,
-      via: this.via,
-      exists: true,
-      format: extname(this.configFile).slice(1).toLowerCase(),
-      text: readFileSync(this.configFile, "utf8"),
-      error: this.configError ? this.configError.context : null,
-    };
+    const file = this.configFile;
+    const answer = { file, via: this.via, format: extname(file).slice(1).toLowerCase() };
+    try {
+      return { ...answer, exists: true, text: readFileSync(file, "utf8"), error: this.configError?.context ?? null };
+    } catch (e) {
+      // Deleted or made unreadable behind the launcher's back: the editor still opens, and a save writes it again.
+      return {
+        ...answer,
+        exists: existsSync(file),
+        text: "",
+        error: { file, problem: `cannot read it (${(e as Error).message}); saving writes it again` },
+      };
+    }
   }
 
   async saveConfig(text: string): Promise<ProfileView[]> {

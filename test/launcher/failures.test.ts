@@ -1,7 +1,7 @@
 // The launcher when the disk or the file system fails it: no server is left running untracked, its own
 // timers and log readers go on, and the page can still load and recreate a configuration that is gone.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
 import { call, labDir, orphanedServer, profileIn, procExists, removeLabDirs, waitFor } from "./support.ts";
 
@@ -113,4 +113,36 @@ describe("an adopted server that ends just before it is signalled", () => {
       for (const pid of pids) if (procExists(pid)) kill(pid, "SIGKILL");
     }
   }, 40_000);
+});
+
+describe("a configuration file that went away", () => {
+  test("GET /api/config still answers, saying why it cannot be read, and PUT writes the file again", async () => {
+    const lab = labDir();
+    const secret = "cfg-secret";
+    const l = await startLauncher({ configFlag: lab.config, port: 0, cwd: lab.dir, secret, runDir: lab.runDir });
+    const base = l.http.url;
+    try {
+      rmSync(lab.config);
+      const gone = await call(base, secret, "GET", "/api/config");
+      expect(gone.status).toBe(200);
+      expect(gone.body).toMatchObject({ file: lab.config, exists: false, format: "yaml", text: "" });
+      expect(gone.body.error.problem).toContain("ENOENT");
+      expect((await call(base, secret, "GET", "/api/profiles")).status).toBe(200);
+      // A folder where the file was: it exists, but cannot be read as one.
+      mkdirSync(lab.config);
+      const unreadable = await call(base, secret, "GET", "/api/config");
+      expect(unreadable.status).toBe(200);
+      expect(unreadable.body).toMatchObject({ exists: true, text: "" });
+      expect(unreadable.body.error.problem).toContain("cannot read it");
+      rmdirSync(lab.config);
+      const text = "configs:\n  solo:\n    port: 0\n    devices: {}\n";
+      const saved = await call(base, secret, "PUT", "/api/config", text);
+      expect(saved.status).toBe(200);
+      expect(saved.body.profiles.map((p: any) => p.name)).toEqual(["solo"]);
+      expect(readFileSync(lab.config, "utf8")).toBe(text);
+      expect((await call(base, secret, "GET", "/api/config")).body).toMatchObject({ exists: true, text, error: null });
+    } finally {
+      await l.quit();
+    }
+  }, 20_000);
 });

@@ -300,7 +300,7 @@ function App({ hasToken }: { hasToken: boolean }) {
     ${configLoad ? html`<p class="error banner" role="alert">The configuration does not load: ${configLoad}</p>` : ""}
     <${Orphans} orphans=${orphans} act=${actOrphan} />
     ${
-      config && !config.exists
+      config && config.file === null
         ? html`<${NoConfig} info=${config} onCreated=${() => {
             void loadConfig();
             void refresh();
@@ -320,7 +320,7 @@ function App({ hasToken }: { hasToken: boolean }) {
       <${LogPanel} profiles=${profiles} selected=${selected} onSelect=${setSelected} />`
         : ""
     }
-    ${config?.exists ? html`<${Editor} key=${config.file} info=${config} onSaved=${() => void refresh()} />` : ""}`;
+    ${config?.file ? html`<${Editor} key=${config.file} info=${config} onSaved=${() => void refresh()} />` : ""}`;
 }
 
 function Header({ file, onQuit, busy }: { file?: string | null; onQuit?: () => void; busy?: boolean }) {
