@@ -21,14 +21,18 @@ export function configProblem(message: string, file: string, temp?: string): Htt
 
 let saving: Promise<unknown> = Promise.resolve();
 
-/** Validates `text` as the content of `file`, then replaces the file with it (FILE.bak keeps the old one). */
-export function saveConfig(file: string, text: string): Promise<ProfileInfo[]> {
-  const run = saving.then(() => save(file, text));
+/**
+ * Validates `text` as the content of `file`, then replaces the file with it (FILE.bak keeps the old one).
+ * Saves run one at a time; a module that never finishes loading is given up after serve's bound
+ * (`timeoutMs`), so it holds up no later save.
+ */
+export function saveConfig(file: string, text: string, opts: { timeoutMs?: number } = {}): Promise<ProfileInfo[]> {
+  const run = saving.then(() => save(file, text, opts));
   saving = run.catch(() => {});
   return run;
 }
 
-async function save(file: string, text: string): Promise<ProfileInfo[]> {
+async function save(file: string, text: string, opts: { timeoutMs?: number }): Promise<ProfileInfo[]> {
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_CONFIG_BYTES)
     throw new HttpError(413, "PayloadTooLarge", `the configuration is ${bytes} bytes; at most ${MAX_CONFIG_BYTES}`);
@@ -42,7 +46,7 @@ async function save(file: string, text: string): Promise<ProfileInfo[]> {
   try {
     let profiles: ProfileInfo[];
     try {
-      profiles = await readProfiles(temp);
+      profiles = await readProfiles(temp, opts);
     } catch (e) {
       throw configProblem((e as Error).message, file, temp);
     }

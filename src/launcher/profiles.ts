@@ -18,9 +18,12 @@ export interface ProfileInfo {
   fingerprint: string;
 }
 
-/** Every profile of `file`, each validated as `serve --profile NAME` would; the first problem is thrown. */
-export async function readProfiles(file: string): Promise<ProfileInfo[]> {
-  const profiles = await loadProfiles(file);
+/**
+ * Every profile of `file`, each validated as `serve --profile NAME` would; the first problem is thrown.
+ * A TypeScript file's loading is bounded as serve bounds it (`timeoutMs` shortens it, for tests).
+ */
+export async function readProfiles(file: string, opts: { timeoutMs?: number } = {}): Promise<ProfileInfo[]> {
+  const profiles = await loadProfiles(file, opts);
   if (profiles.length === 0) await loadConfigFile(file); // an empty `configs` gets serve's own message
   return profiles.map((p) => info(p.profile ?? SINGLE_PROFILE, p.profile, p.config));
 }

@@ -36,3 +36,25 @@ describe("saving a .ts configuration", () => {
     expect(readdirSync(lab.dir).filter((n) => n.includes(".saving"))).toEqual([]);
   });
 });
+
+describe("a .ts configuration whose code never finishes loading", () => {
+  test("is refused with 422 after the load bound, leaves no temporary file, and holds up no later save", async () => {
+    const lab = labDir({ "lab_servers.ts": TS });
+    const file = join(lab.dir, "lab_servers.ts");
+    const hangs = `await new Promise(() => {});\n${TS}`;
+    const bound = 300;
+    const began = performance.now();
+    const [refused, next] = await Promise.all([
+      saveConfig(file, hangs, { timeoutMs: bound }).catch((e) => e),
+      // Queued behind it: it must not wait for a load that never ends.
+      saveConfig(file, TS.replace("bench:", "optics:"), { timeoutMs: 10_000 }),
+    ]);
+    expect(performance.now() - began).toBeLessThan(bound + 5_000);
+    expect(refused.status).toBe(422);
+    expect(refused.type).toBe("ConfigError");
+    expect(refused.message).toContain("did not finish loading");
+    expect(refused.context.file).toBe(file);
+    expect(next.map((p) => p.name)).toEqual(["optics"]);
+    expect(readdirSync(lab.dir).filter((n) => n.includes(".saving"))).toEqual([]);
+  });
+});
