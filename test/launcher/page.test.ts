@@ -155,4 +155,44 @@ describe("launcher page", () => {
     }
     expect(b.foreignRequests()).toEqual([]);
   }, 90_000);
+
+  test("a launcher restarted with a new secret: the page forgets the refused token and asks for the new one", async () => {
+    const { page } = b;
+    const own = labDir();
+    const first = await startLauncher({
+      configFlag: own.config,
+      port: 0,
+      cwd: own.dir,
+      secret: "old-secret",
+      runDir: own.runDir,
+    });
+    let second: Launcher | null = null;
+    try {
+      await page.goto(first.http.urlWithToken);
+      await row("alpha").waitFor({ timeout: 10_000 });
+      await page.getByTestId("log-lines").waitFor({ timeout: 10_000 }); // its log stream follows too
+      await first.quit();
+      second = await startLauncher({
+        configFlag: own.config,
+        port: first.http.port,
+        cwd: own.dir,
+        secret: "new-secret",
+        runDir: own.runDir,
+      });
+      await page.getByTestId("token-refused").waitFor({ timeout: 10_000 });
+      expect(await page.getByTestId("token-refused").innerText()).toContain("refused the token");
+      const stored = await page.evaluate(() =>
+        (globalThis as unknown as { sessionStorage: Storage }).sessionStorage.getItem("labdaemon.token"),
+      );
+      expect(stored).toBeNull();
+      await page.getByLabel("Token").fill("new-secret");
+      await page.getByRole("button", { name: "Use it" }).click();
+      await row("alpha").waitFor({ timeout: 10_000 });
+      expect(await page.getByTestId("token-refused").count()).toBe(0);
+      expect(b.foreignRequests()).toEqual([]);
+    } finally {
+      await first.quit();
+      await second?.quit();
+    }
+  }, 60_000);
 });

@@ -187,11 +187,12 @@ function Editor({ info, onSaved }: { info: ConfigInfo; onSaved: () => void }) {
     </section>`;
 }
 
-function TokenForm() {
+function TokenForm({ refused }: { refused: boolean }) {
   const [value, setValue] = useState("");
   return html`
     <section class="panel" aria-labelledby="token-title">
       <h2 id="token-title">This launcher needs its secret</h2>
+      ${refused ? html`<p class="error" role="alert" data-testid="token-refused"><strong>The launcher refused the token this tab had</strong> (401 Unauthorized): it was restarted, which gives it a new secret, or the token was mistyped.</p>` : ""}
       <p>Open the address <code>labdaemon launcher</code> printed (it carries <code>?token=…</code>), or paste the token here.</p>
       <form onSubmit=${(e: Event) => {
         e.preventDefault();
@@ -213,6 +214,15 @@ function App({ hasToken }: { hasToken: boolean }) {
   const [quit, setQuit] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [configLoad, setConfigLoad] = useState<string | null>(null);
+  const [refused, setRefused] = useState(false);
+
+  /** A 401 will not pass by itself (a new secret, a mistyped token): forget the token and ask for it. */
+  const fail = useCallback((e: unknown) => {
+    if (e instanceof ApiError && e.status === 401) {
+      setToken(null);
+      setRefused(true);
+    } else setError(describe(e));
+  }, []);
 
   const refresh = useCallback(async () => {
     try {
@@ -234,7 +244,7 @@ function App({ hasToken }: { hasToken: boolean }) {
       );
       setSelected((s) => s ?? p.profiles[0]?.name ?? null);
     } catch (e) {
-      setError(describe(e));
+      fail(e);
     }
   }, []);
 
@@ -242,17 +252,17 @@ function App({ hasToken }: { hasToken: boolean }) {
     try {
       setConfig(await api<ConfigInfo>("GET", "/api/config"));
     } catch (e) {
-      setError(describe(e));
+      fail(e);
     }
   }, []);
 
   useEffect(() => {
-    if (!hasToken || quit) return;
+    if (!hasToken || quit || refused) return;
     void refresh();
     void loadConfig();
     const t = setInterval(() => void refresh(), POLL_MS);
     return () => clearInterval(t);
-  }, [hasToken, quit]);
+  }, [hasToken, quit, refused]);
 
   const run = async (what: () => Promise<unknown>) => {
     setBusy(true);
@@ -260,7 +270,7 @@ function App({ hasToken }: { hasToken: boolean }) {
       await what();
       setError(null);
     } catch (e) {
-      setError(describe(e));
+      fail(e);
     } finally {
       setBusy(false);
       await refresh();
@@ -291,7 +301,7 @@ function App({ hasToken }: { hasToken: boolean }) {
       setQuit(true);
     });
 
-  if (!hasToken) return html`<${Header} /><${TokenForm} />`;
+  if (!hasToken || refused) return html`<${Header} /><${TokenForm} refused=${refused} />`;
   if (quit)
     return html`<${Header} /><section class="panel"><h2>The launcher has quit</h2><p>The servers it started were stopped, except those marked "keep running". You can close this tab.</p></section>`;
   return html`

@@ -1,5 +1,6 @@
 // Server-Sent Events read with fetch, so the token travels in the Authorization header (EventSource
-// cannot set headers): reconnects with Last-Event-ID after a drop, until the signal aborts.
+// cannot set headers): reconnects with Last-Event-ID after a drop, until the signal aborts or the token
+// is refused (401).
 import { currentToken } from "./api.ts";
 
 export interface SseEvent {
@@ -24,6 +25,11 @@ export async function followEvents(
       if (token) headers.set("Authorization", `Bearer ${token}`);
       if (lastId !== null) headers.set("Last-Event-ID", lastId);
       const res = await fetch(path, { headers, signal });
+      if (res.status === 401) {
+        // The token is wrong for good (a server restarted with another secret): retrying cannot help.
+        onStatus(false, "HTTP 401");
+        return;
+      }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       onStatus(true);
       backoff = 500;
