@@ -222,9 +222,9 @@ export class Supervisor {
       const active = [...this.servers.values()].filter((s) => s.active);
       await Promise.all(
         active.map((s) =>
-          s.poll().catch((e) =>
-            console.error(`labdaemon launcher: checking '${s.profile}' failed: ${(e as Error).message}`),
-          ),
+          s
+            .poll()
+            .catch((e) => console.error(`labdaemon launcher: checking '${s.profile}' failed: ${(e as Error).message}`)),
         ),
       );
     } finally {
@@ -342,8 +342,7 @@ export class Supervisor {
   // ------------------------------------------------------------ quitting
 
   private refuseWhileQuitting(what: string, context: Record<string, unknown>): void {
-    if (this.closed)
-      throw new HttpError(503, "Quitting", `the launcher is quitting: it cannot ${what} now`, context);
+    if (this.closed) throw new HttpError(503, "Quitting", `the launcher is quitting: it cannot ${what} now`, context);
   }
 
   /**
@@ -368,9 +367,13 @@ export class Supervisor {
           } else {
             stopped.push(s.profile);
             // One that cannot be signalled must not keep the launcher from quitting.
-            await s.stop().catch((e) =>
-              console.error(`labdaemon launcher: stopping '${s.profile}' (PID ${s.pid}) failed: ${(e as Error).message}`),
-            );
+            await s
+              .stop()
+              .catch((e) =>
+                console.error(
+                  `labdaemon launcher: stopping '${s.profile}' (PID ${s.pid}) failed: ${(e as Error).message}`,
+                ),
+              );
           }
         }),
       );
