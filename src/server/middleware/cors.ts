@@ -67,7 +67,20 @@ function normaliseOrigin(o: string): string {
 export function cors(policy: CorsPolicy, toResponse: (error: unknown, request: Request) => Response): Middleware {
   return async (ex, next) => {
     const origin = ex.request.headers.get("origin");
-    if (origin === null) return next();
+    if (origin === null) {
+      // Browsers send no Origin on a plain GET another site's page makes (<img src>, <script src>), yet
+      // such a GET can start a device stream; they do say where it comes from. Following a link is fine.
+      const site = ex.request.headers.get("sec-fetch-site");
+      if ((site === "cross-site" || site === "same-site") && ex.request.headers.get("sec-fetch-mode") !== "navigate") {
+        throw new HttpError(
+          403,
+          "CorsOriginNotAllowed",
+          `A request another site's page made (Sec-Fetch-Site: ${site}) is not allowed; open the page from this server, or list its origin in the server's cors option`,
+          { sec_fetch_site: site },
+        );
+      }
+      return next();
+    }
     const verdict = policy.verdict(origin, ex.origin);
     if (verdict === "rejected") {
       throw new HttpError(

@@ -31,6 +31,27 @@ describe("cors", () => {
     expect(same.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  test("another site's page's request without Origin (an <img src>) is refused; following a link from it is not", async () => {
+    const embedded = await fetch(`${server.url}/stream/devices/d1`, {
+      headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image" },
+    });
+    expect(embedded.status).toBe(403);
+    expect(((await embedded.json()) as any).error).toMatchObject({
+      type: "CorsOriginNotAllowed",
+      context: { sec_fetch_site: "cross-site" },
+    });
+    const sameSite = await fetch(`${server.url}/x`, {
+      headers: { "sec-fetch-site": "same-site", "sec-fetch-mode": "cors" },
+    });
+    expect(sameSite.status).toBe(403);
+    for (const headers of [
+      { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" },
+      { "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" },
+      { "sec-fetch-site": "none", "sec-fetch-mode": "navigate" },
+    ])
+      expect((await fetch(`${server.url}/x`, { headers })).status).toBe(200);
+  });
+
   test("an unlisted origin is refused with 403 CorsOriginNotAllowed before anything runs", async () => {
     const res = await fetch(`${server.url}/x`, { method: "POST", headers: { origin: "http://evil.example" } });
     expect(res.status).toBe(403);
