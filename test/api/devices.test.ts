@@ -646,6 +646,12 @@ describe("requests and methods at the edges", () => {
       "content-type": "Application/JSON; charset=utf-8",
     });
     expect([ok.status, ok.body.result]).toEqual([200, 3]);
+    // ... on every route, not only /call's fast path: Elysia's parser knows only the lower-case spelling.
+    const added = await s.req("POST", "/devices", JSON.stringify({ device_id: "g2", device_type: "MockDevice" }), {
+      "content-type": "APPLICATION/JSON",
+    });
+    expect(added.status).toBe(200);
+    expect(s.daemon.hasDevice("g2")).toBe(true);
   });
 
   test("a device method that fails to find another device is that method's failure, not a 404 for this device", async () => {

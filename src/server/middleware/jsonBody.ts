@@ -23,8 +23,21 @@ export function invalidJson(): HttpError {
   return new HttpError(422, "ValidationError", "Request body is not valid JSON", { location: "body", errors: [] });
 }
 
-/** `assertJsonBody` on every request that may carry a body (GET and HEAD bodies are never read). */
+/**
+ * `assertJsonBody` on every request that may carry a body (GET and HEAD bodies are never read); a JSON type
+ * written in another case ("Application/JSON") is passed on as "application/json", the only spelling
+ * Elysia's body parser knows (it would hand the routes no body, where the /call fast path reads it).
+ */
 export const jsonBody: Middleware = (ex, next) => {
-  if (ex.request.method !== "GET" && ex.request.method !== "HEAD") assertJsonBody(ex.request);
+  if (ex.request.method !== "GET" && ex.request.method !== "HEAD") {
+    assertJsonBody(ex.request);
+    const type = ex.request.headers.get("content-type");
+    if (type !== null && !type.startsWith("application/json")) {
+      const headers = new Headers(ex.request.headers);
+      const params = type.indexOf(";");
+      headers.set("content-type", `application/json${params < 0 ? "" : type.slice(params)}`);
+      ex.request = new Request(ex.request, { headers });
+    }
+  }
   return next();
 };
