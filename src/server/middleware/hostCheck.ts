@@ -32,10 +32,16 @@ export function hostAllowed(hostName: string, check: HostCheck): boolean {
   return LOOPBACK_HOST.test(hostName) || (check === "address" && IP_LITERAL_HOST.test(hostName));
 }
 
-/** "http://name:port" → "name" ("[::1]" keeps its brackets). */
+/** "http://name:port" → "name" ("[::1]" keeps its brackets; "[::1]evil" is kept whole, so it is no loopback name). */
 export function hostName(origin: string): string {
   const start = origin.indexOf("://") + 3;
-  const end = origin[start] === "[" ? origin.indexOf("]", start) + 1 : origin.indexOf(":", start);
+  if (origin[start] === "[") {
+    const close = origin.indexOf("]", start) + 1;
+    const after = origin[close];
+    if (close > start && (after === undefined || after === ":")) return origin.slice(start, close);
+    return origin.slice(start);
+  }
+  const end = origin.indexOf(":", start);
   return origin.slice(start, end > start ? end : undefined);
 }
 
@@ -43,7 +49,10 @@ export function hostName(origin: string): string {
 export function hostCheck(check: HostCheck | null): Middleware | null {
   if (check === null) return null;
   return (ex, next) => {
-    const name = hostName(ex.origin);
+    // A Host header Bun could not make a URL of ("evil.com#x", "127.0.0.1@evil.com") leaves no origin:
+    // that is not the "no Host at all" of HTTP/1.0, so it is judged by the header itself.
+    const header = ex.request.headers.get("host");
+    const name = header !== null && ex.origin === "" ? header : hostName(ex.origin);
     if (hostAllowed(name, check)) return next();
     const host = clip(name, 200);
     throw new HttpError(

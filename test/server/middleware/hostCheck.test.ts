@@ -30,6 +30,14 @@ describe("hostCheck", () => {
     expect(hostName("http://lab.example:5000")).toBe("lab.example");
     expect(hostName("http://[::1]:5000")).toBe("[::1]");
     expect(hostName("http://localhost")).toBe("localhost");
+    expect(hostName("http://[::1]evil.example")).toBe("[::1]evil.example"); // no loopback name
+  });
+
+  test("a Host header no URL can be made of is judged as it was sent, not taken for HTTP/1.0's missing Host", async () => {
+    for (const host of ["evil.example#x", "127.0.0.1@evil.example", "localhost\\evil.example", "[::1]evil.example"]) {
+      const res = await rawRequest(loopback.port, "GET", "/x", { host });
+      expect(`${host} → ${res.status}`).toBe(`${host} → 403`);
+    }
   });
 
   test("hostAllowed: loopback names always; IP literals only on a wider bind; DNS names never", () => {
