@@ -44,7 +44,7 @@ describe("cors", () => {
       headers: { "sec-fetch-site": "same-site", "sec-fetch-mode": "cors" },
     });
     expect(sameSite.status).toBe(403);
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" },
       { "sec-fetch-site": "same-origin", "sec-fetch-mode": "no-cors" },
       { "sec-fetch-site": "none", "sec-fetch-mode": "navigate" },
