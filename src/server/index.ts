@@ -161,10 +161,11 @@ export class LabDaemonServer {
       [
         requestLog(this.log),
         mapErrors(this.errorMapping),
-        drainGate(this.drain),
         // Without a token, only Host names DNS cannot rebind are served.
         hostCheck(hostCheckFor(this.host, this.hasToken)),
         cors(corsPolicy, (e, request) => this.errorMapping.toResponse(e, request)),
+        // Inside cors: a page on an allowed origin can read the 503 envelope of a stopping server.
+        drainGate(this.drain),
         urlLimit,
         // The dashboard page needs no token: it asks for one itself.
         (ex, next) => {

@@ -23,6 +23,8 @@ class GatedDevice {
   }
 }
 
+const DASH = "http://dash.lab:8080";
+
 const call = (method: string, args: unknown[] = []) =>
   fetch(`${s!.url}/devices/d/call`, {
     method: "POST",
@@ -67,7 +69,7 @@ test("a call that finishes before the stop's deadline gets its own answer", asyn
 });
 
 test("a request that arrives while the server stops is answered 503 at once", async () => {
-  s = await startTestServer();
+  s = await startTestServer({ cors: [DASH] });
   s.daemon.registerPlugins({ devices: { GatedDevice } });
   s.daemon.addDevice("d", "GatedDevice");
   const pending = call("wait");
@@ -76,6 +78,10 @@ test("a request that arrives while the server stops is answered 503 at once", as
   const late = await s.server.fetch(new Request(`${s.url}/devices`));
   expect(late.status).toBe(503);
   expect(((await late.json()) as any).error.type).toBe("ServerShuttingDown");
+  // A page on an allowed origin can read that answer: it carries the CORS headers.
+  const fromDash = await s.server.fetch(new Request(`${s.url}/devices`, { headers: { origin: DASH } }));
+  expect(fromDash.status).toBe(503);
+  expect(fromDash.headers.get("access-control-allow-origin")).toBe(DASH);
   open();
   expect((await pending).status).toBe(200);
   await stopped;
