@@ -55,10 +55,23 @@ interface RouteLike {
       tags?: string[];
       responses?: Record<string, unknown>;
       body?: unknown;
+      bodyOptional?: boolean;
       hide?: boolean;
     };
   };
 }
+
+/** Routes that are commands on a device (or start a task, or a device's stream): a lease applies to them. */
+const LEASED_COMMAND =
+  /^(?:(?:POST|DELETE) \/devices\/\{device_id\}|POST \/tasks$|POST \/runs\/\{run_id\}\/resubmit$|GET \/stream\/devices\/)/;
+const LEASE_HEADER = {
+  name: "X-Lease-Id",
+  in: "header",
+  required: false,
+  description:
+    "The device's lease id when it is leased (POST /devices/{device_id}/lease); without it a command on a leased device is 409 DeviceLeased",
+  schema: { type: "string" },
+};
 
 /** Strips typebox's symbol keys (JSON.stringify drops them anyway) so the document is plain JSON. */
 const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema ?? {}));
@@ -75,6 +88,8 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
       required: true,
       schema: { type: "string" },
     }));
+    // A command on a leased device needs its lease: Swagger UI and generated clients must be able to send it.
+    if (LEASED_COMMAND.test(`${r.method} ${path}`)) parameters.push(LEASE_HEADER);
     const query = plain(r.hooks?.query) as { properties?: Record<string, unknown>; required?: string[] };
     for (const [name, schema] of Object.entries(query.properties ?? {})) {
       parameters.push({ name, in: "query", required: query.required?.includes(name) ?? false, schema });
@@ -104,7 +119,11 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
       responses,
     };
     const body = detail.body ?? r.hooks?.body;
-    if (body) op.requestBody = { required: true, content: { "application/json": { schema: plain(body) } } };
+    if (body)
+      op.requestBody = {
+        required: !detail.bodyOptional,
+        content: { "application/json": { schema: plain(body) } },
+      };
     if (opts.token && path !== "/health") op.security = [{ bearer: [] }];
     (paths[path] ??= {})[r.method.toLowerCase()] = op;
   }

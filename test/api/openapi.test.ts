@@ -57,3 +57,23 @@ test("every operation's tags are declared, and the stream routes sit under one t
   }
   expect([...streamTags]).toEqual(["stream"]);
 });
+
+test("commands document the optional X-Lease-Id header; bodies that may be left out are not required", async () => {
+  const doc = await document();
+  const leaseHeader = (method: string, path: string) =>
+    (doc.paths[path][method].parameters as { name: string; in: string; required: boolean }[]).find(
+      (p) => p.in === "header" && p.name === "X-Lease-Id",
+    );
+  for (const [method, path] of [
+    ["post", "/devices/{device_id}/call"],
+    ["post", "/devices/{device_id}/connect"],
+    ["delete", "/devices/{device_id}"],
+    ["post", "/tasks"],
+    ["get", "/stream/devices/{device_id}"],
+  ] as const)
+    expect(leaseHeader(method, path)).toMatchObject({ required: false });
+  expect(leaseHeader("get", "/devices/{device_id}")).toBeUndefined(); // a read needs no lease
+  expect(doc.paths["/devices/{device_id}/lease/renew"].post.requestBody.required).toBe(false);
+  expect(doc.paths["/devices/{device_id}/call"].post.requestBody.required).toBe(true);
+  expect(await problems(doc)).toEqual([]);
+});

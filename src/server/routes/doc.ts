@@ -11,6 +11,8 @@ export interface RouteDoc {
    * field checks), because Elysia's validation would coerce a non-object body into `{}` first.
    */
   body?: unknown;
+  /** The body may be left out altogether (its fields all have defaults). */
+  bodyOptional?: boolean;
 }
 
 /** A route's documentation, kept in Elysia's `detail` (typed there as OpenAPI objects, hence the cast). */

@@ -110,6 +110,7 @@ export function leaseRoutes(ctx: RouteContext & { forceAllowed: boolean }) {
           summary: "Renew a lease (X-Lease-Id): it lasts ttl_s from now, or as long as it was last given",
           tags: ["leases"],
           body: LeaseRenewRequestSchema,
+          bodyOptional: true,
           responses: { 200: LeaseResponseSchema, 404: E, 409: E, 422: E },
         }),
       },

@@ -126,6 +126,7 @@ export function runRoutes(
       {
         detail: doc({
           body: RecordRequestSchema,
+          bodyOptional: true,
           summary: "Record the device's stream to an HDF5 file until POST /runs/{id}/stop (or duration_s)",
           tags: ["runs"],
           responses: { 200: RecordResponseSchema, 400: E, 404: E, 422: E, 500: E },
@@ -280,6 +281,7 @@ export function runRoutes(
       {
         detail: doc({
           body: ResubmitRequestSchema,
+          bodyOptional: true,
           summary: "Start the run's task type again with the same parameters, as a new task",
           tags: ["runs"],
           responses: { 200: ExecuteTaskResponseSchema, 400: E, 404: E, 409: E },
