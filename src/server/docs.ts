@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import bundleJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import uiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import favicon from "swagger-ui-dist/favicon-32x32.png" with { type: "file" };
+import { randomBytes } from "node:crypto";
 import pkg from "../../package.json" with { type: "json" };
 import { notFound } from "./errors.ts";
 import { ErrorEnvelopeSchema } from "./schemas.ts";
@@ -138,7 +139,21 @@ export function buildOpenApi(routes: readonly RouteLike[], opts: { token: boolea
   };
 }
 
-function page(token: string | null): string {
+/**
+ * The page's own script runs by its nonce, nothing else inline or from elsewhere; no other site may frame it
+ * (its Execute buttons would be clickjacked) and, as it may hold the token, nothing keeps a copy.
+ */
+function pageHeaders(nonce: string): Record<string, string> {
+  return {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": `default-src 'self'; script-src 'self' 'nonce-${nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+  };
+}
+
+function page(token: string | null, nonce: string): string {
   const config = {
     url: token ? `/swagger/json?token=${encodeURIComponent(token)}` : "/swagger/json",
     dom_id: "#swagger-ui",
@@ -157,7 +172,7 @@ function page(token: string | null): string {
 <body>
 <div id="swagger-ui"></div>
 <script src="/swagger/assets/swagger-ui-bundle.js"></script>
-<script>
+<script nonce="${nonce}">
 const token = ${json(token)};
 window.ui = SwaggerUIBundle(Object.assign(${json(config)}, {
   requestInterceptor: (req) => { if (token && !req.headers.Authorization) req.headers.Authorization = "Bearer " + token; return req; },
@@ -176,13 +191,18 @@ export function docsRoutes(routes: () => readonly RouteLike[], opts: { token: bo
       cached = { count: list.length, text: JSON.stringify(buildOpenApi(list, opts)) };
     return new Response(cached.text, { headers: { "content-type": "application/json" } });
   };
-  const html = { headers: { "content-type": "text/html; charset=utf-8" } };
   return new Elysia()
     .get("/openapi.json", spec, { detail: { hide: true } })
     .get("/swagger/json", spec, { detail: { hide: true } })
-    .get("/swagger", ({ query }) => new Response(page(typeof query.token === "string" ? query.token : null), html), {
-      detail: { hide: true },
-    })
+    .get(
+      "/swagger",
+      ({ query }) => {
+        const nonce = randomBytes(16).toString("base64");
+        const token = typeof query.token === "string" ? query.token : null;
+        return new Response(page(token, nonce), { headers: pageHeaders(nonce) });
+      },
+      { detail: { hide: true } },
+    )
     .get(
       "/swagger/assets/:file",
       ({ params }) => {
