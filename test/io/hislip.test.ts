@@ -95,6 +95,23 @@ describe("HiSLIP", () => {
     await expect(inst.query("*IDN?")).rejects.toBeInstanceOf(DeviceNotConnectedError);
   });
 
+  test("the simulator grants no lock to a session that went away while it waited: the next client gets it", async () => {
+    const manager = new ResourceManager();
+    const a = await manager.open(sim.resource, { timeoutMs: 20_000 });
+    const b = await manager.open(sim.resource, { timeoutMs: 20_000 });
+    await a.lock(1000);
+    const waiting = b.lock(10_000).catch((e) => e);
+    // The simulator shows no queue of waiters: give the request time to reach it (it waits 10 s there).
+    await Bun.sleep(200);
+    await b.close({ abort: true }); // gone while waiting for the lock
+    await waiting;
+    await a.unlock();
+    const c = await manager.open(sim.resource, { timeoutMs: 20_000 });
+    await c.lock(2000); // refused for good before: the dead session held it
+    await c.unlock();
+    await manager.close();
+  });
+
   test("1,000 queries from concurrent callers are answered in order", async () => {
     const inst = await rm.open(sim.resource);
     await expectOrderedQueries(inst);

@@ -11,6 +11,7 @@ import {
   DeviceOperationError,
   DeviceTimeoutError,
 } from "../../src/core/errors.ts";
+import { osMessage } from "../../src/io/net/linkErrors.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
 import { crlfDmm, dmm } from "../support/simDevices.ts";
 
@@ -372,6 +373,13 @@ describe("answers stay in step", () => {
     await inst.close();
     peer.stop();
   });
+});
+
+test("a host name that does not resolve says so, not the resolver's code read as an errno (EINTR)", () => {
+  const dns = Object.assign(new Error("getaddrinfo ENOTFOUND nohost"), { code: "ENOTFOUND", errno: 4 });
+  expect(osMessage(dns)).toBe("cannot resolve the host name");
+  const refused = Object.assign(new Error("Failed to connect"), { code: "ECONNREFUSED", errno: 111 });
+  expect(osMessage(refused)).toBe("Connection refused");
 });
 
 describe("timeouts", () => {

@@ -233,7 +233,9 @@ export class HislipSimServer {
     );
     session.lockTimers.add(timer);
     waiter = () => {
-      if (!grant()) return;
+      // A session that went away while it waited is granted nothing: no one could release it then.
+      const gone = this.#sessions.get(session.id) !== session;
+      if (!gone && !grant()) return;
       clearTimeout(timer);
       session.lockTimers.delete(timer);
       const i = this.#lockWaiters.indexOf(waiter);

@@ -10,7 +10,9 @@ export const ETIMEDOUT = 110,
 
 // The OS's words for an errno ("Connection refused"), as the native transports report it; bun's own
 // message ("Failed to connect") does not say why.
-export function osMessage(err: Error & { errno?: number }): string {
+export function osMessage(err: Error & { errno?: number; code?: string }): string {
+  // A name the resolver could not find carries the resolver's code, not an errno ("4" is not EINTR here).
+  if (err.code === "ENOTFOUND" || err.code?.startsWith("EAI_")) return "cannot resolve the host name";
   if (typeof err.errno !== "number") return err.message;
   try {
     const text = getSystemErrorMessage(-Math.abs(err.errno));
