@@ -7,6 +7,8 @@ import { MAX_MS, MS_RANGE } from "./args.ts";
 
 /** A browser origin: scheme, host and port, nothing else (and never "*"). */
 export const ORIGIN = /^https?:\/\/[^/\s]+\/?$/;
+/** An interface to bind: an IP address (IPv6 with or without brackets) or a host name, no port. */
+export const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
 
 /** Keys that hold code: only a TypeScript config can give them. */
 export const CODE_ONLY_KEYS = ["plugins", "setup"] as const;
@@ -55,7 +57,13 @@ export const DeviceSchema = Type.Object(
 const DATA_PROPERTIES = {
   name: Type.Optional(Type.String({ description: "The lab's name, shown by `labdaemon profiles` and the server." })),
   description: Type.Optional(Type.String({ description: "One line about this setup." })),
-  host: Type.Optional(Type.String({ description: "Interface to bind (default 127.0.0.1)." })),
+  host: Type.Optional(
+    Type.String({
+      pattern: HOST.source,
+      description: "Interface to bind (default 127.0.0.1).",
+      errorMessage: "must be an IP address or a host name (no port: that is 'port')",
+    }),
+  ),
   port: Type.Optional(integer(0, 65535, "TCP port (default 5000; 0 picks a free one).")),
   token: Type.Optional(
     Type.String({

@@ -1,5 +1,6 @@
 // `labdaemon serve`: configuration → daemon → HTTP server, until SIGINT/SIGTERM; then the server and
 // the daemon stop within SHUTDOWN_BUDGET_MS even with SSE clients attached or devices that hang.
+import { HOST } from "./configSchema.ts";
 import { dirname, resolve } from "node:path";
 import { DataDirError, DataStore } from "../data/dataStore.ts";
 import { LabDaemonServer } from "../server/index.ts";
@@ -58,7 +59,6 @@ const LOG_MAX_BYTES = 10 * 1024 * 1024;
 const LOG_KEEP = 3;
 
 /** An IP address (IPv6 with or without brackets) or a DNS name: what Bun can be asked to bind. */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags("serve", argv, FLAGS, { min: 0, max: 0, names: [] }) as Parsed;

@@ -132,6 +132,10 @@ describe("JSON and YAML", () => {
       await loadError(file("c.json", '{\n  "devices": {\n    "l1": { "type": "SimLaser", "conect": true }\n  }\n}')),
     ).toMatch(/c\.json:3:33: devices\.l1\.conect unknown key/);
     expect(await loadError(file("d.yaml", "setup: 3\n"))).toMatch(/only possible in a TypeScript config/);
+    // A host is checked as --host is: a port in it is the file's mistake at its line, not a failed listen.
+    expect(await loadError(file("e.yaml", "name: x\nhost: localhost:5000\n"))).toMatch(
+      /e\.yaml:2:1: host must be an IP address or a host name \(no port: that is 'port'\)/,
+    );
   });
 
   test("a '__proto__' key anywhere is refused at its line, so no config can swap a prototype", async () => {
