@@ -117,7 +117,7 @@ export function runMain(): void {
       const err = e as Error;
       const known =
         err instanceof UsageError ||
-        ["ConfigError", "SimDefinitionError", "PortInUseError", "LabStartError"].includes(err?.name) ||
+        ["ConfigError", "SimDefinitionError", "SimStartError", "PortInUseError", "LabStartError"].includes(err?.name) ||
         typeof (err as { context?: unknown })?.context === "object";
       // Expected failures get one line; anything else keeps its stack for the bug report.
       console.error(`labdaemon: ${addonHint(err) ?? (known ? err.message : (err?.stack ?? String(e)))}`);

@@ -32,7 +32,11 @@ export async function simCommand(argv: string[]): Promise<number> {
       "sim: missing FILE (a simulator definition, .yaml or .json; labdaemon sim --example prints one)",
     );
   const sims = await serveSimulators(file).catch((e: unknown) => {
-    if (!isAddressInUse(e)) throw e;
+    if ((e as Error)?.name === "SimDefinitionError") throw e;
+    // A simulator that cannot start (no socat, no rpcbind, a link in a folder that does not exist, an
+    // address this machine does not have) is the setup's problem: one line, not a stack.
+    if (!isAddressInUse(e))
+      throw new SimStartError(`sim: cannot start the simulators of ${file}: ${(e as Error)?.message ?? e}`);
     const where = e.port !== undefined ? `port ${e.port} on ${e.address ?? "127.0.0.1"}` : "an address it asks for";
     throw new PortInUseError(
       `sim: ${where} is already in use (another 'labdaemon sim'? stop it, or change the port in ${file}; port 0 picks a free one)`,
@@ -52,4 +56,9 @@ export async function simCommand(argv: string[]): Promise<number> {
   // A simulator client that never hangs up must not keep the process alive.
   await withDeadline(sims.close(), 1500);
   return 0;
+}
+
+/** The simulators could not be started (exit 1, one line). */
+export class SimStartError extends Error {
+  override name = "SimStartError";
 }

@@ -25,3 +25,16 @@ test("sim on a port already in use names the port and address in one line and ex
     holder.stop(true);
   }
 });
+
+test("a simulator that cannot start (a serial link in a folder that does not exist) is named without a stack, exit 1", async () => {
+  const file = join(dir, "badlink.yaml");
+  writeFileSync(
+    file,
+    `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU" }\nresources:\n  - { device: psu, serial: { link: ${join(dir, "no-such-folder", "tty")} } }\n`,
+  );
+  const r = await runCli(["sim", file]);
+  expect(r.stderr).toStartWith(`labdaemon: sim: cannot start the simulators of ${file}: `);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.exitCode).toBe(1);
+  expect(r.stdout.toString()).toBe("");
+});
