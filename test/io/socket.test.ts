@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { readdirSync } from "node:fs";
 import { ResourceManager, parseResourceName } from "../../src/io/index.ts";
-import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
+import { MAX_QUEUED_BYTES, SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import {
   DeviceConfigurationError,
@@ -480,4 +480,21 @@ describe("closing", () => {
     expect(threads()).toBeLessThanOrEqual(before + 2);
     sim.close();
   });
+});
+
+test("the socket simulator stops reading a client that does not read its answers: what waits stays bounded", async () => {
+  const sim = new SocketSimServer(new SimulatedInstrument(dmm));
+  const client = await Bun.connect({ hostname: "127.0.0.1", port: sim.port, socket: { data() {} } });
+  try {
+    client.pause(); // a client that never reads
+    // 20 answers of 4 MB each: 80 MB if the simulator kept answering into its queue.
+    client.write(`POIN 1000000\n${"CURV?\n".repeat(20)}`);
+    const deadline = performance.now() + 20_000;
+    while (sim.queuedBytes === 0 && performance.now() < deadline) await Bun.sleep(10);
+    expect(sim.queuedBytes).toBeGreaterThan(0);
+    expect(sim.queuedBytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 4_000_020); // the limit and one answer
+  } finally {
+    client.terminate();
+    sim.close();
+  }
 });
