@@ -396,12 +396,18 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge against a demanding broker", () => {
       retain: true,
     });
     await seed.endAsync();
+    // Watching from before the bridge comes: the ghost (retained), then its clearing (an empty payload).
+    const w = await watcher(broker.url, "labdaemon/ghosts1/#");
+    await w.until(/gone1\/state$/, (v) => v?.connected === true);
     const { lab, bridge } = await bridged(broker, "ghosts1");
     try {
+      await w.until(/gone1\/state$/, (v) => v === null);
       await lab.daemon.connectDevice("big1");
-      const w = await watcher(broker.url, "labdaemon/ghosts1/#");
       await w.until(/devices\/big1\/state$/, (v) => v?.connected === true);
-      expect(w.seen.some((m) => m.topic.endsWith("/gone1/state"))).toBe(false); // cleared before we looked
+      const fresh = await watcher(broker.url, "labdaemon/ghosts1/#");
+      await fresh.until(/devices\/big1\/state$/);
+      expect(fresh.seen.some((m) => m.topic.endsWith("/gone1/state"))).toBe(false); // no longer retained
+      await fresh.client.endAsync(true);
       await bridge.stop();
       await w.until(/status$/, (v) => v?.online === false);
       const later = await watcher(broker.url, "labdaemon/ghosts1/#");
