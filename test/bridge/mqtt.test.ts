@@ -6,7 +6,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { resolve } from "node:path";
 import { advertisedUrl, MqttBridge } from "../../src/bridge/mqtt.ts";
 import { startServer, type Running } from "../client/support.ts";
-import { StubbornTask } from "../support/fixtures.ts";
+import { StubbornTask, until } from "../support/fixtures.ts";
 import { MOSQUITTO, startBroker, type Broker } from "../support/mosquitto.ts";
 import { runCli } from "../cli/runCli.ts";
 
@@ -373,11 +373,11 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge against a demanding broker", () => {
     try {
       await broker.kill();
       await broker.restart("allow_anonymous false"); // back, but refusing us (an auth backend not ready)
-      await until(() => bridge.stats.reconnects >= 2, "refused reconnect attempts");
+      await until(() => bridge.stats.reconnects >= 2, 30_000, "refused reconnect attempts");
       expect(bridge.stats.connected).toBe(false);
       await broker.kill();
       await broker.restart("");
-      await until(() => bridge.stats.connected, "the bridge to be back");
+      await until(() => bridge.stats.connected, 30_000, "the bridge to be back");
       const w = await watcher(broker.url, "labdaemon/refused1/#");
       expect(await w.until(/status$/)).toMatchObject({ online: true });
       await w.client.endAsync(true);
@@ -422,11 +422,3 @@ describe.skipIf(!MOSQUITTO)("MQTT bridge against a demanding broker", () => {
     }
   }, 60_000);
 });
-
-async function until(ok: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > deadline) throw new Error(`no ${what} within ${ms} ms`);
-    await Bun.sleep(50);
-  }
-}

@@ -13,6 +13,7 @@ import {
 } from "../../src/core/errors.ts";
 import { osMessage } from "../../src/io/net/linkErrors.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
+import { until } from "../support/fixtures.ts";
 import { crlfDmm, dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -489,9 +490,7 @@ test("the socket simulator stops reading a client that does not read its answers
     client.pause(); // a client that never reads
     // 20 answers of 4 MB each: 80 MB if the simulator kept answering into its queue.
     client.write(`POIN 1000000\n${"CURV?\n".repeat(20)}`);
-    const deadline = performance.now() + 20_000;
-    while (sim.queuedBytes === 0 && performance.now() < deadline) await Bun.sleep(10);
-    expect(sim.queuedBytes).toBeGreaterThan(0);
+    await until(() => sim.queuedBytes > 0, 20_000, "answers to wait for the client");
     expect(sim.queuedBytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + 4_000_020); // the limit and one answer
   } finally {
     client.terminate();
