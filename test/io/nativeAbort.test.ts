@@ -108,22 +108,26 @@ describe("native VXI-11 session finalized while idle", () => {
     const threads = () =>
       readdirSync("/proc/self/task").filter((t) => readFileSync(`/proc/self/task/${t}/comm`, "utf8") === processName)
         .length;
-    let withSession = 0;
     // The simulator runs on this thread: a destroy_link sent from the finalizer could only time out (500 ms).
-    await (async () => {
-      const s = new native.NativeSession(sim.resource, {});
-      await s.open(2000);
-      expect(new TextDecoder().decode(await s.query("*IDN?\n", "\n", 1000, 2000))).toStartWith("LabDaemon");
-      withSession = threads();
-    })();
+    // Several sessions, each made in a frame of its own: the collector scans the stack conservatively, and a
+    // stale word there can keep one object alive for a while; it is not the finalizer's work being measured.
+    for (let i = 0; i < 4; i++)
+      await (async () => {
+        const s = new native.NativeSession(sim.resource, {});
+        await s.open(2000);
+        expect(new TextDecoder().decode(await s.query("*IDN?\n", "\n", 1000, 2000))).toStartWith("LabDaemon");
+      })();
+    const withSessions = threads();
     let longest = 0;
-    for (let i = 0; i < 50 && threads() >= withSession; i++) {
+    const deadline = performance.now() + 10_000;
+    while (threads() >= withSessions && performance.now() < deadline) {
       const t0 = performance.now();
       Bun.gc(true);
       await new Promise((resolve) => setImmediate(resolve));
       longest = Math.max(longest, performance.now() - t0);
+      new Array(1000).fill(0).map((_, j) => ({ j })); // garbage, and stack words overwritten
     }
-    expect(threads()).toBeLessThan(withSession); // the session (its thread) was finalized
+    expect(threads()).toBeLessThan(withSessions); // a session (its thread) was finalized
     expect(longest).toBeLessThan(250);
   });
 });
