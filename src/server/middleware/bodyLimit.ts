@@ -54,6 +54,7 @@ async function boundBody(request: Request, maxBytes: number): Promise<Request> {
   return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
 }
 
-function unreadable(): HttpError {
+/** 400 for a body that broke off or stalled while being read: the client's failure, whichever way it was read. */
+export function unreadable(): HttpError {
   return new HttpError(400, "InvalidRequest", "The request body could not be read (connection closed or timed out)");
 }

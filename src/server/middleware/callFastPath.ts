@@ -4,6 +4,7 @@
 import { ID_PATTERN } from "../../core/ids.ts";
 import { leaseIdOf } from "../routes/context.ts";
 import type { callHandler } from "../routes/devices.ts";
+import { unreadable } from "./bodyLimit.ts";
 import type { Middleware } from "./compose.ts";
 import type { IdleTimeouts } from "./idleTimeout.ts";
 import { invalidJson } from "./jsonBody.ts";
@@ -29,8 +30,9 @@ export function callFastPath(opts: { call: CallHandler; maxBodyBytes: number; id
     const id = fastCallTarget(ex.request, ex.path, opts.maxBodyBytes);
     if (id === null) return next();
     // The body is read and parsed in one native step, still under the idle timeout; then it is lifted.
-    const body = await ex.request.json().catch(() => {
-      throw invalidJson();
+    // A parse failure is the Elysia route's 422; a body that broke off mid-read is bodyLimit's 400.
+    const body = await ex.request.json().catch((e: unknown) => {
+      throw e instanceof SyntaxError ? invalidJson() : unreadable();
     });
     opts.idle.set(ex.routed, 0);
     return opts.call(id, body, leaseIdOf(ex.request));

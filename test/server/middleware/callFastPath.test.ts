@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { callFastPath, fastCallTarget } from "../../../src/server/middleware/callFastPath.ts";
+import { exchangeOf } from "../../../src/server/middleware/exchange.ts";
 import { jsonBody } from "../../../src/server/middleware/jsonBody.ts";
+import { HttpError } from "../../../src/server/errors.ts";
 import { startTestServer } from "../../support/apiServer.ts";
 import { rawExchange } from "../../support/rawHttp.ts";
 import { serveChain } from "./support.ts";
@@ -60,6 +62,34 @@ describe("callFastPath", () => {
       message: "Request body is not valid JSON",
       context: { location: "body", errors: [] },
     });
+  });
+
+  test("a body that breaks off while it is read is the 400 InvalidRequest any route gives, not a JSON error", async () => {
+    let calledNext = false;
+    const mw = callFastPath({ call: async () => Response.json({}), maxBodyBytes: 100, idle: { set() {} } as never });
+    const broken = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"meth'));
+        c.error(new Error("connection reset"));
+      },
+    });
+    const request = new Request("http://127.0.0.1:5000/devices/scope/call", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": "50" },
+      body: broken,
+    });
+    const err = await Promise.resolve(
+      mw(
+        exchangeOf(request, () => "http://127.0.0.1:5000"),
+        async () => {
+          calledNext = true;
+          return new Response();
+        },
+      ),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err).toMatchObject({ status: 400, type: "InvalidRequest" });
+    expect(calledNext).toBe(false);
   });
 
   test("anything unusual takes the normal way: no type, a chunked body, a body over the bound", async () => {
