@@ -12,12 +12,16 @@ const VENDOR = 0x5349; // "SI"
 const SERVER_MAX = 1 << 20; // the default maximum message size (payload bytes) this server accepts
 /** Unanswered input a connection may hold before it is dropped (a client not speaking HiSLIP). */
 const MAX_PENDING = MAX_PAYLOAD + 16;
+/** Data a session may send before its DataEnd: the client's own bound on one message (a 64 MiB block). */
+export const MAX_INBOUND_BYTES = MAX_PAYLOAD;
 
 interface Session {
   id: number;
   sync: Socket<Conn>;
   async: Socket<Conn> | null;
   inbound: Buffer[];
+  /** Bytes in `inbound`. */
+  inboundBytes: number;
   clientMax: number;
   lockTimers: Set<ReturnType<typeof setTimeout>>;
 }
@@ -85,16 +89,27 @@ export class HislipSimServer {
     c.rx.append(Buffer.from(chunk));
     if (c.rx.buffered > MAX_PENDING) return void s.end();
     for (;;) {
+      const announced = payloadLength(c.rx);
+      // Refused at its header, before its payload is buffered. Error 4 (message too large) would leave the
+      // connection open and oblige the server to read the payload and discard it: this one is fatal.
+      if (announced > this.#maxMessage)
+        return this.#fatal(s, 1, `message too large: ${announced} bytes of payload, at most ${this.#maxMessage}`);
       let m;
       try {
         m = take(c.rx);
       } catch (e) {
-        s.write(encode(Hs.FatalError, 1, 0, Buffer.from((e as Error).message))); // 1: poorly formed header
-        return void s.end();
+        return this.#fatal(s, 1, (e as Error).message);
       }
       if (!m) return;
       this.#handle(s, m.type, m.control, m.param, m.payload);
     }
+  }
+
+  /** FatalError (1: poorly formed message header, 3: invalid initialization sequence) and the connection closed. */
+  #fatal(s: Socket<Conn>, code: number, why: string): void {
+    s.write(encode(Hs.FatalError, code, 0, Buffer.from(why)));
+    s.data.rx.reset();
+    s.end();
   }
 
   #onClose(s: Socket<Conn>): void {
@@ -113,8 +128,7 @@ export class HislipSimServer {
     switch (type) {
       case Hs.Initialize: {
         if (payload.toString("latin1") !== this.subAddress) {
-          s.write(encode(Hs.FatalError, 3, 0, Buffer.from(`no sub-address '${payload.toString("latin1")}'`))); // 3: invalid init sequence
-          return void s.end();
+          return this.#fatal(s, 3, `no sub-address '${payload.toString("latin1")}'`);
         }
         const id = this.#nextId++ & 0xffff;
         const created: Session = {
@@ -122,6 +136,7 @@ export class HislipSimServer {
           sync: s,
           async: null,
           inbound: [],
+          inboundBytes: 0,
           clientMax: MAX_PAYLOAD,
           lockTimers: new Set(),
         };
@@ -133,8 +148,7 @@ export class HislipSimServer {
       case Hs.AsyncInitialize: {
         const target = this.#sessions.get(param & 0xffff);
         if (!target || target.async) {
-          s.write(encode(Hs.FatalError, 3, 0, Buffer.from("unknown session")));
-          return void s.end();
+          return this.#fatal(s, 3, "unknown session");
         }
         target.async = s;
         s.data.session = target;
@@ -143,8 +157,7 @@ export class HislipSimServer {
       }
     }
     if (!session) {
-      s.write(encode(Hs.FatalError, 3, 0, Buffer.from("not initialized")));
-      return void s.end();
+      return this.#fatal(s, 3, "not initialized");
     }
     switch (type) {
       case Hs.AsyncMaximumMessageSize:
@@ -153,11 +166,18 @@ export class HislipSimServer {
         return;
       case Hs.Data:
       case Hs.DataEnd:
+        session.inboundBytes += payload.byteLength;
+        if (session.inboundBytes > MAX_INBOUND_BYTES) {
+          session.inbound = [];
+          session.inboundBytes = 0;
+          return this.#fatal(s, 1, `message too large: more than ${MAX_INBOUND_BYTES} bytes before its DataEnd`);
+        }
         session.inbound.push(payload);
         if (type === Hs.DataEnd) this.#message(session, param);
         return;
       case Hs.AsyncDeviceClear:
         session.inbound = [];
+        session.inboundBytes = 0;
         s.write(encode(Hs.AsyncDeviceClearAcknowledge, this.#overlap, 0));
         return;
       case Hs.DeviceClearComplete:
@@ -185,6 +205,7 @@ export class HislipSimServer {
   #message(session: Session, messageId: number): void {
     const text = Buffer.concat(session.inbound).toString("latin1");
     session.inbound = [];
+    session.inboundBytes = 0;
     const { messages, rest } = splitMessages(text, this.instrument.queryTerm);
     if (rest !== "") messages.push(rest); // DataEnd ends a message without its terminator too
     for (const message of messages) {
@@ -254,4 +275,10 @@ export class HislipSimServer {
     if (code !== 3) for (const w of [...this.#lockWaiters]) w();
     return code;
   }
+}
+
+/** The payload length the header at the front of `rx` announces; 0 before a whole header is in. */
+function payloadLength(rx: RxBuffer): number {
+  if (rx.buffered < 16) return 0;
+  return Number(rx.buf.readBigUInt64BE(rx.pos + 8));
 }
