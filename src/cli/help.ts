@@ -38,7 +38,8 @@ Flags:
                      drive the instruments; a warning is printed)
   --cors ORIGIN      allow this browser origin (repeatable)
   --log-level LEVEL  debug | info | warn | error | silent (default info: one line per request, task
-                     and device events; failures and device errors at warn)
+                     and device events; failures and device errors at warn; debug also prints the
+                     stack of a device or setup() that fails at start-up)
   --log-format FMT   text (default: 'ISO-TIME LEVEL message') | json (one object a line)
   --log-file PATH    append the log to PATH instead of stdout/stderr, rotated by size:
   --log-max-bytes N    PATH becomes PATH.1 before it would pass N bytes (default 10485760, ≥ 4096)

@@ -73,7 +73,8 @@ export async function buildLab(
         await daemon.connectDevice(id, { timeoutMs: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
       } catch (e) {
         throw new LabStartError(
-          `${where([...at, "devices", id])}: device '${id}' (${d.type}) failed to connect: ${(e as Error).message}`,
+          `${where([...at, "devices", id])}: device '${id}' (${d.type}) failed to connect: ${oneLine(messageOf(e))}`,
+          { cause: e },
         );
       }
     }
@@ -89,7 +90,9 @@ export async function buildLab(
       } catch (e) {
         if (e instanceof SetupTimeout)
           throw new LabStartError(`${loaded.file}: setup() did not finish within ${e.ms} ms`);
-        throw new LabStartError(`${loaded.file}: setup() failed: ${(e as Error).stack ?? e}`);
+        const name = (e as Error)?.name;
+        const shown = name && name !== "Error" ? `${name}: ${messageOf(e)}` : messageOf(e);
+        throw new LabStartError(`${loaded.file}: setup() failed: ${oneLine(shown)}`, { cause: e });
       }
     }
   } catch (e) {
@@ -102,6 +105,16 @@ export async function buildLab(
 /** The configuration is fine but the lab is not (an instrument is off, a setup step failed). */
 export class LabStartError extends Error {
   override name = "LabStartError";
+}
+
+/** What was thrown, as its message (anything may be thrown, not only an Error). */
+function messageOf(e: unknown): string {
+  return typeof (e as Error)?.message === "string" ? (e as Error).message : String(e);
+}
+
+/** A message for the one line a start-up failure gets: a driver's multi-line text joined into one. */
+function oneLine(message: string): string {
+  return message.trim().replace(/\s*[\r\n]+\s*/g, " ");
 }
 
 class SetupTimeout extends Error {

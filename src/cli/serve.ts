@@ -114,7 +114,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
     if (found.fellBack)
       console.error(`labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`);
-    lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs }));
+    lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs })).catch((e: unknown) => {
+      // With --log-level debug the failing driver's or setup step's stack comes too, before the one line.
+      const level = logLevel ?? loaded.config.logLevel;
+      if (e instanceof LabStartError && e.cause instanceof Error && level === "debug") console.error(e.cause.stack);
+      throw e;
+    });
   } catch (e) {
     if (!(e instanceof StartUpInterrupted)) throw e;
     console.error(`labdaemon: ${e.signal} during start-up, exiting`);

@@ -72,3 +72,54 @@ test("SIGINT while setup() is pending ends serve at once with status 130", async
   expect(performance.now() - signalled).toBeLessThan(30_000);
   expect(stderr).toBe("setup started\nlabdaemon: SIGINT during start-up, exiting\n");
 });
+
+/** serve run from the sources with no LABDAEMON_* variable of the test's environment. */
+function spawnServe(args: string[]) {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
+  return Bun.spawn([process.execPath, MAIN, "serve", ...args], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    timeout: 60_000,
+  });
+}
+
+test("a device whose connect() throws and a setup() that throws are one line naming them and the message, exit 1", async () => {
+  const connectFails = join(dir, "connectfails.ts");
+  writeFileSync(
+    connectFails,
+    "class Flaky { constructor(id: string, p: object) {}\n  async connect() { throw new Error('VISA error\\nVI_ERROR_TMO (-1073807339)'); } }\n" +
+      "export default { plugins: { devices: { Flaky } }, devices: { f1: { type: 'Flaky', connect: true } } };\n",
+  );
+  const setupFails = join(dir, "setupfails.ts");
+  writeFileSync(
+    setupFails,
+    "export default { devices: {}, setup: () => { throw new TypeError('the chiller did not answer'); } };\n",
+  );
+  for (const [file, line] of [
+    [
+      connectFails,
+      `labdaemon: ${connectFails}:3:62: device 'f1' (Flaky) failed to connect: VISA error VI_ERROR_TMO (-1073807339)\n`,
+    ],
+    [setupFails, `labdaemon: ${setupFails}: setup() failed: TypeError: the chiller did not answer\n`],
+  ] as const) {
+    const proc = spawnServe(["--config", file, "--port", "0"]);
+    const stderr = await new Response(proc.stderr).text();
+    expect({ file, status: await proc.exited, stderr }).toEqual({ file, status: 1, stderr: line });
+  }
+});
+
+test("--log-level debug adds the stack of a setup() that throws, before the one line", async () => {
+  const f = join(dir, "setupfails-debug.ts");
+  writeFileSync(
+    f,
+    "export default { devices: {}, setup: () => { throw new Error('the chiller did not answer'); } };\n",
+  );
+  const proc = spawnServe(["--config", f, "--port", "0", "--log-level", "debug"]);
+  const stderr = await new Response(proc.stderr).text();
+  expect(await proc.exited).toBe(1);
+  expect(stderr).toMatch(new RegExp(`^Error: the chiller did not answer\\n\\s+at .*setupfails-debug\\.ts:1:`));
+  expect(stderr.trimEnd().split("\n").at(-1)).toBe(`labdaemon: ${f}: setup() failed: the chiller did not answer`);
+});
