@@ -4,9 +4,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { HislipSimServer, MAX_INBOUND_BYTES } from "../../drivers/sim/scpi/hislipServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { MAX_QUEUED_BYTES, RpcServer, XdrWriter } from "../../drivers/sim/scpi/oncRpc.ts";
+import { MAX_MESSAGE_BYTES, serveVxi11 } from "../../drivers/sim/scpi/vxi11Server.ts";
 import { ResourceManager } from "../../src/io/index.ts";
 import { encode, Hs, type HsMessage, take } from "../../src/io/net/hislipMessages.ts";
+import { RpcClient, XdrOut, portmapGetPort } from "../../src/io/net/oncRpcClient.ts";
 import { RxBuffer } from "../../src/io/net/rxBuffer.ts";
+import { until } from "../support/fixtures.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -98,3 +102,102 @@ describe("HiSLIP simulator", () => {
     await stillServes(sim.resource);
   });
 });
+
+describe("VXI-11 simulator", () => {
+  test("device_write calls that never end their message close the connection beyond the bound", async () => {
+    const sim = await serveVxi11(new SimulatedInstrument(dmm), "bounds0");
+    cleanups.push(() => sim.close());
+    const deadline = () => performance.now() + 20_000;
+    const core = await portmapGetPort("127.0.0.1", 0x0607af, 1, deadline());
+    const client = new RpcClient("127.0.0.1", core, 0x0607af, 1);
+    await client.connect(deadline());
+    cleanups.push(() => client.link.close());
+    const lid = await createLink(client, "bounds0");
+    // 1 MiB at a time, no terminator and no END: one message that never ends.
+    const chunk = Buffer.alloc(1 << 20, 0x41);
+    let taken = 0;
+    let refused: unknown = null;
+    while (refused === null && taken <= 2 * MAX_MESSAGE_BYTES) {
+      const args = new XdrOut().i32(lid).u32(1000).u32(0).u32(0).opaque(chunk).bytes();
+      await client.call(11, args, deadline()).then(
+        () => void (taken += chunk.byteLength),
+        (e) => void (refused = e),
+      );
+    }
+    expect(refused).not.toBeNull();
+    expect(client.link.isOpen).toBe(false);
+    expect(taken).toBe(MAX_MESSAGE_BYTES);
+    // Another connection to the same core port (not looked up again: rpcbind is shared with other runs).
+    const other = new RpcClient("127.0.0.1", core, 0x0607af, 1);
+    await other.connect(deadline());
+    cleanups.push(() => other.link.close());
+    const otherLid = await createLink(other, "bounds0");
+    const idn = Buffer.from("*IDN?\n");
+    const END = 8;
+    expect(
+      (
+        await other.call(11, new XdrOut().i32(otherLid).u32(1000).u32(0).u32(END).opaque(idn).bytes(), deadline())
+      ).u32(),
+    ).toBe(0);
+    const read = await other.call(
+      12,
+      new XdrOut().i32(otherLid).u32(1024).u32(1000).u32(0).u32(0).u32(0).bytes(),
+      deadline(),
+    );
+    expect(read.u32()).toBe(0);
+    read.u32(); // reason
+    expect(read.opaque().toString()).toBe("LabDaemon,SimDMM,0001,1.0\n");
+  });
+
+  test("calls sent behind one that waits are read only up to the bound, and each is answered once it returns", async () => {
+    const release = Promise.withResolvers<void>();
+    const server = new RpcServer(async (_prog, _vers, proc) => {
+      if (proc === 1) await release.promise; // a device_read waiting out its io_timeout
+      return new XdrWriter().u32(proc);
+    });
+    cleanups.push(() => server.close());
+    let replies = 0;
+    let got = Buffer.alloc(0);
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: {
+        data(_s, chunk) {
+          got = Buffer.concat([got, chunk]);
+          while (got.byteLength >= 4 && got.byteLength >= 4 + (got.readUInt32BE(0) & 0x7fffffff)) {
+            got = got.subarray(4 + (got.readUInt32BE(0) & 0x7fffffff));
+            replies++;
+          }
+        },
+      },
+    });
+    cleanups.push(() => socket.end());
+    const behind = (3 * MAX_QUEUED_BYTES) >> 20;
+    const calls = [rpcCall(1, 0), ...Array.from({ length: behind }, () => rpcCall(2, 1 << 20))];
+    const all = Buffer.concat(calls);
+    pump(socket, all, all.byteLength);
+    await until(() => server.queuedBytes >= MAX_QUEUED_BYTES, 20_000, "the server to read up to its bound");
+    // Nothing announces that the server has stopped reading: give it time to read on, were it to.
+    await Bun.sleep(300);
+    expect(server.queuedBytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + calls[1]!.byteLength);
+    release.resolve();
+    await until(() => replies === calls.length, 20_000, "every call to be answered");
+  });
+});
+
+/** create_link to `device`; its link id. */
+async function createLink(client: RpcClient, device: string): Promise<number> {
+  const args = new XdrOut().i32(0).u32(0).u32(0).opaque(Buffer.from(device)).bytes();
+  const r = await client.call(10, args, performance.now() + 20_000);
+  expect(r.u32()).toBe(0);
+  return r.i32();
+}
+
+/** One ONC RPC call record (AUTH_NONE) to procedure `proc` with `argBytes` of zeros as its arguments. */
+function rpcCall(proc: number, argBytes: number): Buffer {
+  const head = new XdrWriter().u32(proc).u32(0).u32(2).u32(0x0607af).u32(1).u32(proc).u32(0).u32(0).u32(0).u32(0);
+  const body = Buffer.concat([...head.parts(), Buffer.alloc(argBytes)]);
+  const mark = Buffer.alloc(4);
+  mark.writeUInt32BE((0x80000000 | body.byteLength) >>> 0);
+  return Buffer.concat([mark, body]);
+}

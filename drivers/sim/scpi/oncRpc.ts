@@ -86,11 +86,18 @@ interface ConnState {
   pending: Uint8Array;
   fragments: Uint8Array[];
   queue: Promise<void>;
+  /** Bytes of the calls read and not yet answered. */
+  backlog: number;
   out: Uint8Array[];
+  paused: boolean;
 }
 
 /** Calls larger than this close the connection (VXI-11 writes are chunked to maxRecvSize, 1 MiB here). */
 export const MAX_RECORD_BYTES = 16 << 20;
+
+/** Calls waiting for an earlier one (a device_read waits up to its io_timeout) and answers the client has not
+ * taken: beyond this the server stops reading the connection until it catches up (the kernel holds the rest). */
+export const MAX_QUEUED_BYTES = 16 << 20;
 
 const ACCEPTED = 0,
   SUCCESS = 0,
@@ -101,6 +108,7 @@ let nextConnId = 1;
 export class RpcServer {
   readonly port: number;
   readonly #listener: TCPSocketListener<ConnState>;
+  readonly #conns = new Set<ConnState>();
   onClose?: (conn: RpcConnection) => void;
 
   constructor(handler: RpcHandler, host = "127.0.0.1", port = 0) {
@@ -115,15 +123,18 @@ export class RpcServer {
             pending: new Uint8Array(0),
             fragments: [],
             queue: Promise.resolve(),
+            backlog: 0,
             out: [],
+            paused: false,
           };
+          self.#conns.add(s.data);
           s.setNoDelay?.(true);
         },
         data(s, chunk) {
           const st = s.data;
           st.pending = st.pending.byteLength ? Buffer.concat([st.pending, chunk]) : new Uint8Array(chunk);
           for (;;) {
-            if (st.pending.byteLength < 4) return;
+            if (st.pending.byteLength < 4) break;
             const mark = new DataView(st.pending.buffer, st.pending.byteOffset).getUint32(0);
             const len = mark & 0x7fffffff;
             if (len + st.fragments.reduce((n, f) => n + f.byteLength, 0) > MAX_RECORD_BYTES) {
@@ -132,27 +143,44 @@ export class RpcServer {
               s.end(); // a record no VXI-11 call needs: refuse it before buffering it
               return;
             }
-            if (st.pending.byteLength < 4 + len) return;
+            if (st.pending.byteLength < 4 + len) break;
             st.fragments.push(st.pending.subarray(4, 4 + len));
             st.pending = st.pending.subarray(4 + len);
             if (mark & 0x80000000) {
               const record = st.fragments.length === 1 ? st.fragments[0]! : Buffer.concat(st.fragments);
               st.fragments = [];
+              st.backlog += record.byteLength;
               // Calls on one connection are answered in order, one at a time, as a real instrument does.
-              st.queue = st.queue.then(() => self.#dispatch(s, record, handler));
+              st.queue = st.queue
+                .then(() => self.#dispatch(s, record, handler))
+                .catch(() => void s.end()) // a call too short for its own header
+                .then(() => {
+                  st.backlog -= record.byteLength;
+                  throttle(s);
+                });
             }
           }
+          throttle(s);
         },
         drain(s) {
           flush(s);
+          throttle(s);
         },
         close(s) {
+          self.#conns.delete(s.data);
           s.data.conn.closed = true;
           self.onClose?.(s.data.conn);
         },
       },
     });
     this.port = this.#listener.port;
+  }
+
+  /** Calls waiting to be answered and answers waiting for their clients, over all connections. */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const st of this.#conns) n += st.backlog + outBytes(st);
+    return n;
   }
 
   async #dispatch(s: Socket<ConnState>, record: Uint8Array, handler: RpcHandler): Promise<void> {
@@ -191,6 +219,21 @@ export class RpcServer {
   close(): void {
     this.#listener.stop(true);
   }
+}
+
+/** Stops reading a connection while what waits on it is beyond MAX_QUEUED_BYTES; reads it again once it is not. */
+function throttle(s: Socket<ConnState>): void {
+  const st = s.data;
+  const behind = st.backlog + outBytes(st) > MAX_QUEUED_BYTES;
+  if (behind && !st.paused) s.pause();
+  else if (!behind && st.paused) s.resume();
+  st.paused = behind;
+}
+
+function outBytes(st: ConnState): number {
+  let n = 0;
+  for (const b of st.out) n += b.byteLength;
+  return n;
 }
 
 function flush(s: Socket<ConnState>): void {

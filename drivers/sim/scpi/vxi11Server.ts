@@ -23,6 +23,9 @@ const ERR = {
   ioTimeout: 15,
 } as const;
 const MAX_RECV = 1 << 20;
+/** A message written over several device_write calls before its terminator or END: beyond this (the client's
+ * own bound on a reply record) the connection is closed rather than the message kept growing. */
+export const MAX_MESSAGE_BYTES = 64 << 20;
 const DEVICE_INTR_SRQ = 30;
 
 /** The interrupt channel a client asked for with create_intr_chan: the device calls device_intr_srq on it. */
@@ -175,7 +178,7 @@ class Vxi11Host {
         const flags = a.u32();
         const data = a.opaque();
         if (lockedOut) return err(ERR.locked).u32(0);
-        this.#take(link, Buffer.from(data).toString("latin1"), (flags & FLAG_END) !== 0);
+        if (!this.#take(link, Buffer.from(data).toString("latin1"), (flags & FLAG_END) !== 0)) return undefined;
         return err(ERR.none).u32(data.byteLength);
       }
       case 12: {
@@ -227,15 +230,26 @@ class Vxi11Host {
     }
   }
 
-  #take(link: Link, text: string, end: boolean): void {
-    const { messages, rest } = splitMessages(link.inbound + text, link.inst.queryTerm);
-    link.inbound = rest;
-    for (const message of messages) this.#answer(link, message);
+  /** Takes written bytes; false when the message they continue has grown beyond MAX_MESSAGE_BYTES. */
+  #take(link: Link, text: string, end: boolean): boolean {
+    const term = link.inst.queryTerm;
+    // Only the new bytes, or a terminator split across the join, can end a message: a long one is not rescanned.
+    const seam = link.inbound.slice(Math.max(0, link.inbound.length - term.length + 1)) + text;
+    if (seam.includes(term)) {
+      const { messages, rest } = splitMessages(link.inbound + text, term);
+      link.inbound = rest;
+      for (const message of messages) this.#answer(link, message);
+    } else link.inbound += text;
+    if (link.inbound.length > MAX_MESSAGE_BYTES) {
+      link.inbound = "";
+      return false;
+    }
     // END closes a message even without its terminator.
     if (end && link.inbound !== "") {
       this.#answer(link, link.inbound);
       link.inbound = "";
     }
+    return true;
   }
 
   #answer(link: Link, message: string): void {
