@@ -4,7 +4,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { HislipSimServer, MAX_INBOUND_BYTES } from "../../drivers/sim/scpi/hislipServer.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
+import { MAX_PENDING_BYTES } from "../../drivers/sim/scpi/messages.ts";
 import { MAX_QUEUED_BYTES, RpcServer, XdrWriter } from "../../drivers/sim/scpi/oncRpc.ts";
+import { servePty } from "../../drivers/sim/scpi/serialPty.ts";
 import { MAX_MESSAGE_BYTES, serveVxi11 } from "../../drivers/sim/scpi/vxi11Server.ts";
 import { ResourceManager } from "../../src/io/index.ts";
 import { encode, Hs, type HsMessage, take } from "../../src/io/net/hislipMessages.ts";
@@ -182,6 +184,20 @@ describe("VXI-11 simulator", () => {
     expect(server.queuedBytes).toBeLessThanOrEqual(MAX_QUEUED_BYTES + calls[1]!.byteLength);
     release.resolve();
     await until(() => replies === calls.length, 20_000, "every call to be answered");
+  });
+});
+
+describe("serial pty simulator", () => {
+  test("a line beyond the bound without its terminator is dropped up to the terminator; the next line is answered", async () => {
+    const pty = await servePty(new SimulatedInstrument(dmm));
+    cleanups.push(() => pty.close());
+    const rm = new ResourceManager();
+    cleanups.push(() => rm.close());
+    const inst = await rm.open(pty.resource, { timeoutMs: 20_000 });
+    // Kept whole, this line would be one unknown command answered "ERROR" ahead of the *IDN? answer.
+    await inst.writeBytes(Buffer.concat([Buffer.alloc(2 * MAX_PENDING_BYTES, 0x41), Buffer.from("\n")]));
+    expect(await inst.query("*IDN?")).toBe("LabDaemon,SimDMM,0001,1.0");
+    expect(await inst.query("SYST:ERR?")).toBe('0,"No error"');
   });
 });
 

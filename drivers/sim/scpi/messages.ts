@@ -1,6 +1,10 @@
 // Splitting the bytes a client sent into messages at the query terminator; shared by the socket,
 // VXI-11 and serial servers.
 
+/** A message still without its terminator beyond this is not kept (socket: the client is dropped; serial: the
+ * line is discarded up to its terminator). */
+export const MAX_PENDING_BYTES = 1 << 20;
+
 export interface Split {
   messages: string[];
   /** What follows the last terminator: the start of a message still arriving. */

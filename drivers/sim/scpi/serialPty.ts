@@ -3,7 +3,7 @@
 import { lstatSync } from "node:fs";
 import { LabDaemonSerialBinding, type LabDaemonSerialPort } from "../../../src/io/serialBinding.ts";
 import type { SimulatedInstrument } from "./instrument.ts";
-import { splitMessages } from "./messages.ts";
+import { MAX_PENDING_BYTES, splitMessages } from "./messages.ts";
 import { SimDefinitionError, badLink } from "./definition.ts";
 
 export interface PtySim {
@@ -55,6 +55,8 @@ export async function servePty(instrument: SimulatedInstrument, link?: string): 
 async function serve(port: LabDaemonSerialPort, instrument: SimulatedInstrument): Promise<void> {
   const buf = Buffer.alloc(65536);
   let pending = "";
+  /** Set once a line outgrew MAX_PENDING_BYTES: its bytes are dropped up to its terminator. */
+  let discarding = false;
   const term = instrument.queryTerm;
   for (;;) {
     let n: number;
@@ -64,8 +66,23 @@ async function serve(port: LabDaemonSerialPort, instrument: SimulatedInstrument)
       return; // closed
     }
     pending += buf.toString("latin1", 0, n);
+    if (discarding) {
+      const at = pending.indexOf(term);
+      // Kept: the start of a terminator the next read may complete.
+      if (at < 0) pending = pending.slice(Math.max(0, pending.length - term.length + 1));
+      else {
+        pending = pending.slice(at + term.length);
+        discarding = false;
+      }
+      if (discarding) continue;
+    }
     const { messages, rest } = splitMessages(pending, term);
     pending = rest;
+    // A serial line cannot be hung up on: what a client sends without end is dropped, as a UART overruns.
+    if (pending.length > MAX_PENDING_BYTES) {
+      pending = "";
+      discarding = true;
+    }
     for (const message of messages) {
       const reply = instrument.handle(message);
       // A serial line cannot be "closed by the peer": a drop is just a partial answer.

@@ -2,10 +2,9 @@
 // by every connection, as a real instrument's is.
 import type { Socket, TCPSocketListener } from "bun";
 import type { SimulatedInstrument } from "./instrument.ts";
-import { splitMessages } from "./messages.ts";
+import { MAX_PENDING_BYTES, splitMessages } from "./messages.ts";
 
-/** A client that sends this much without a message terminator is dropped: the buffer stays bounded. */
-export const MAX_PENDING_BYTES = 1 << 20;
+export { MAX_PENDING_BYTES };
 
 /** Answers waiting for a client that does not read: beyond this the simulator stops reading its queries
  * (the kernel then holds them, and the client waits), so a slow reader cannot grow its memory. */
