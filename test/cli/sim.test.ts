@@ -38,3 +38,15 @@ test("a simulator that cannot start (a serial link in a folder that does not exi
   expect(r.exitCode).toBe(1);
   expect(r.stdout.toString()).toBe("");
 });
+
+test("a mistyped key in a definition (respones:) is one line naming the file, its line and the key; exit 3", async () => {
+  const file = join(dir, "typo.yaml");
+  writeFileSync(
+    file,
+    `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", respones: "PSU" }\nresources:\n  - { device: psu, socket: { port: 0 } }\n`,
+  );
+  const r = await runCli(["sim", file]);
+  expect(r.stderr).toBe(`labdaemon: ${file}:4:23: devices.psu.dialogues[0].respones: unknown key (known: q, r)\n`);
+  expect(r.exitCode).toBe(3);
+  expect(r.stdout.toString()).toBe("");
+});

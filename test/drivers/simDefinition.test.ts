@@ -117,6 +117,34 @@ describe("definition shapes", () => {
     );
   });
 
+  test("a key the format does not have is refused at its file:line:column, with the keys known there", () => {
+    const err = loadError(
+      "typo.yaml",
+      'devices:\n  d:\n    dialogues:\n      - { q: "*IDN?", respones: "X" }\nresources:\n  - { device: d, socket: {} }\n',
+    );
+    expect(err.message).toBe(`${dir}/typo.yaml:4:23: devices.d.dialogues[0].respones: unknown key (known: q, r)`);
+    expect(deviceError({ dialogs: [] })).toBe(
+      "definition: devices.d.dialogs: unknown key (known: eom, error, dialogues, properties, blocks, silent, drop, operations)",
+    );
+    expect(deviceError({ properties: { v: { default: 1, spec: { min: 0 } } } })).toBe(
+      "definition: devices.d.properties.v.spec: unknown key (known: default, getter, setter, specs)",
+    );
+    expect(deviceError({ properties: { v: { default: 1, specs: { minimum: 0 } } } })).toContain(
+      "devices.d.properties.v.specs.minimum: unknown key",
+    );
+    expect(deviceError({ blocks: [{ q: "CURV?", dtype: "int8" }] })).toContain(
+      "devices.d.blocks[0].dtype: unknown key",
+    );
+    expect(deviceError({ operations: [{ q: "INIT", msec: 5 }] })).toContain("operations[0].msec: unknown key");
+    expect(deviceError({}, { resource: [] })).toBe("definition: resource: unknown key (known: devices, resources)");
+    expect(deviceError({}, { resources: [{ device: "d", socket: { prot: 5025 } }] })).toBe(
+      "definition: resources[0].socket.prot: unknown key (known: port, host)",
+    );
+    expect(deviceError({}, { resources: [{ device: "d", tcp: { port: 5025 } }] })).toContain(
+      "resources[0].tcp: unknown key (known: device, socket, vxi11, hislip, serial)",
+    );
+  });
+
   test("more dialogues than the cap is refused with the count", () => {
     const dialogues = Array.from({ length: MAX_DIALOGUES + 1 }, (_, i) => ({ q: `Q${i}?`, r: "x" }));
     expect(deviceError({ dialogues })).toBe(

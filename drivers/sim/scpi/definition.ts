@@ -29,7 +29,8 @@
 //
 // Limits, each refused with file:line:column: a file of at most 16 MiB of UTF-8, 100,000 dialogues a
 // device, 16 placeholders a setter, 64 MiB of data a block, 100 digits a format; a serial link must not
-// exist yet (unless it is a symbolic link) nor hold socat's address syntax (, ! : white space).
+// exist yet (unless it is a symbolic link) nor hold socat's address syntax (, ! : white space). A key the
+// format does not have is refused there too: a typo (`respones:`) is not silently ignored.
 import { readFileSync } from "node:fs";
 import { decodeDataFile, parseDataFile, type DataPath } from "../../../src/files/dataFile.ts";
 import { type Datatype, MAX_BLOCK_BYTES, MAX_FORMAT_DIGITS, datatypeSizes, formatSpec } from "./valueFormats.ts";
@@ -103,6 +104,24 @@ export const MAX_DIALOGUES = 100_000;
 export const MAX_SETTER_PLACEHOLDERS = 16;
 /** Characters socat reads as its own address syntax in `link=`. */
 const socatSyntax = /[,!:\s]/;
+/** The keys each map of the format may have (the interfaces above). */
+const KEYS = {
+  definition: ["devices", "resources"],
+  device: ["eom", "error", "dialogues", "properties", "blocks", "silent", "drop", "operations"],
+  eom: ["q", "r"],
+  dialogue: ["q", "r"],
+  property: ["default", "getter", "setter", "specs"],
+  getter: ["q", "r"],
+  setter: ["q", "r", "e"],
+  specs: ["min", "max", "type", "valid"],
+  block: ["q", "datatype", "bigEndian", "length", "values"],
+  operation: ["q", "ms"],
+  resource: ["device", "socket", "vxi11", "hislip", "serial"],
+  socket: ["port", "host"],
+  vxi11: ["name"],
+  hislip: ["port", "host", "name"],
+  serial: ["link"],
+} as const satisfies Record<string, readonly string[]>;
 
 /** `position` locates a path in the source file (":line:column"), when there is one. */
 export function validateDefinition(
@@ -131,17 +150,26 @@ export function validateDefinition(
   const strings = (v: unknown, path: DataPath) => {
     for (const [i, x] of list(v, path).entries()) if (typeof x !== "string") fail([...path, i], "must be a string");
   };
+  /** Refuses a key the format does not have at `path` (a typo would otherwise be silently ignored). */
+  const onlyKeys = (v: unknown, path: DataPath, keys: readonly string[]) => {
+    if (!isObject(v)) return;
+    for (const k of Object.keys(v))
+      if (!keys.includes(k)) fail([...path, k], `unknown key (known: ${keys.join(", ")})`);
+  };
 
   if (!isObject(raw)) fail([], "must be an object with `devices`");
   const def = raw as Record<string, unknown>;
+  onlyKeys(def, [], KEYS.definition);
   if (!isObject(def.devices) || Object.keys(def.devices).length === 0)
     fail(["devices"], "must name at least one device");
   for (const [name, d] of Object.entries(def.devices as Record<string, unknown>)) {
     const p = ["devices", name];
     if (!isObject(d)) fail(p, "must be an object");
     const dev = d as Record<string, unknown>;
+    onlyKeys(dev, p, KEYS.device);
     if (dev.eom !== undefined) {
       if (!isObject(dev.eom)) fail([...p, "eom"], "must be a map with `q` and/or `r`");
+      onlyKeys(dev.eom, [...p, "eom"], KEYS.eom);
       for (const k of ["q", "r"] as const) {
         const t = (dev.eom as Record<string, unknown>)[k];
         // An empty terminator matches everywhere: the message splitter would never advance.
@@ -155,6 +183,7 @@ export function validateDefinition(
       fail([...p, "dialogues"], `${dialogues.length} dialogues, at most ${MAX_DIALOGUES}`);
     for (const [i, dl] of dialogues.entries()) {
       if (!isObject(dl) || typeof dl.q !== "string") fail([...p, "dialogues", i], "needs a string `q`");
+      onlyKeys(dl, [...p, "dialogues", i], KEYS.dialogue);
       optionalString((dl as Record<string, unknown>).r, [...p, "dialogues", i, "r"], true);
     }
     const properties = new Map(map(dev.properties, [...p, "properties"]));
@@ -162,11 +191,13 @@ export function validateDefinition(
       const pp = [...p, "properties", pn];
       if (!isObject(pr) || !("default" in pr)) fail(pp, "needs a `default`");
       const prop = pr as Record<string, unknown>;
+      onlyKeys(prop, pp, KEYS.property);
       if (typeof prop.default !== "string" && !(typeof prop.default === "number" && Number.isFinite(prop.default)))
         fail([...pp, "default"], "must be a number or a string");
       if (prop.getter !== undefined) {
         if (!isObject(prop.getter) || typeof prop.getter.q !== "string" || typeof prop.getter.r !== "string")
           fail([...pp, "getter"], "needs string `q` and `r`");
+        onlyKeys(prop.getter, [...pp, "getter"], KEYS.getter);
         const bad = badFormat((prop.getter as { r: string }).r);
         if (bad) fail([...pp, "getter", "r"], bad);
       }
@@ -174,6 +205,7 @@ export function validateDefinition(
         if (!isObject(prop.setter) || typeof prop.setter.q !== "string" || !String(prop.setter.q).includes("{"))
           fail([...pp, "setter"], "needs a string `q` with a {} placeholder");
         const setter = prop.setter as Record<string, unknown>;
+        onlyKeys(setter, [...pp, "setter"], KEYS.setter);
         const placeholders = (setter.q as string).match(/\{[^}]*\}/g)?.length ?? 0;
         if (placeholders > MAX_SETTER_PLACEHOLDERS)
           fail([...pp, "setter", "q"], `${placeholders} placeholders, at most ${MAX_SETTER_PLACEHOLDERS}`);
@@ -183,6 +215,7 @@ export function validateDefinition(
       if (prop.specs !== undefined) {
         if (!isObject(prop.specs)) fail([...pp, "specs"], "must be a map");
         const specs = prop.specs as Record<string, unknown>;
+        onlyKeys(specs, [...pp, "specs"], KEYS.specs);
         for (const k of ["min", "max"]) {
           if (specs[k] !== undefined && !(typeof specs[k] === "number" && Number.isFinite(specs[k])))
             fail([...pp, "specs", k], "must be a number");
@@ -201,6 +234,7 @@ export function validateDefinition(
       const bp = [...p, "blocks", i];
       if (!isObject(b) || typeof b.q !== "string") fail(bp, "needs a string `q`");
       const blk = b as Record<string, unknown>;
+      onlyKeys(blk, bp, KEYS.block);
       if (blk.datatype !== undefined && !datatypes.has(String(blk.datatype)))
         fail([...bp, "datatype"], `unknown '${blk.datatype}'`);
       if (blk.bigEndian !== undefined && typeof blk.bigEndian !== "boolean")
@@ -234,6 +268,7 @@ export function validateDefinition(
     for (const [k, op] of list(dev.operations, [...p, "operations"]).entries()) {
       const o = op as Record<string, unknown>;
       if (!isObject(op) || typeof o.q !== "string") fail([...p, "operations", k], "needs a `q`");
+      onlyKeys(o, [...p, "operations", k], KEYS.operation);
       if (typeof o.ms !== "number" || !Number.isFinite(o.ms) || o.ms < 0 || o.ms > 3_600_000)
         fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
     }
@@ -242,12 +277,14 @@ export function validateDefinition(
     const rp = ["resources", i];
     if (!isObject(r) || typeof r.device !== "string") fail(rp, "needs a `device`");
     const res = r as Record<string, unknown>;
+    onlyKeys(res, rp, KEYS.resource);
     // Own keys only: "toString" is not a device because every object inherits one.
     if (!Object.hasOwn(def.devices as object, res.device as string))
       fail([...rp, "device"], `no device '${res.device}'`);
     if (!res.socket && !res.vxi11 && !res.hislip && !res.serial) fail(rp, "needs one of socket, vxi11, hislip, serial");
-    for (const k of ["socket", "vxi11", "hislip", "serial"]) {
+    for (const k of ["socket", "vxi11", "hislip", "serial"] as const) {
       if (res[k] !== undefined && !isObject(res[k])) fail([...rp, k], "must be a map");
+      onlyKeys(res[k], [...rp, k], KEYS[k]);
     }
     const socket = res.socket as Record<string, unknown> | undefined;
     if (
