@@ -50,3 +50,14 @@ test("a mistyped key in a definition (respones:) is one line naming the file, it
   expect(r.exitCode).toBe(3);
   expect(r.stdout.toString()).toBe("");
 });
+
+test("a definition with no resources is one line and exit 3, not a simulator serving nothing", async () => {
+  const file = join(dir, "nothing.yaml");
+  writeFileSync(file, `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU" }\n`);
+  const r = await runCli(["sim", file]);
+  expect(r.stderr).toBe(
+    `labdaemon: ${file}:1:1: resources: must list at least one resource to serve (socket, vxi11, hislip or serial)\n`,
+  );
+  expect(r.exitCode).toBe(3);
+  expect(r.stdout.toString()).toBe("");
+});

@@ -145,6 +145,15 @@ describe("definition shapes", () => {
     );
   });
 
+  test("a definition that serves nothing (no resources, or an empty list) is refused", () => {
+    const none = "definition: resources: must list at least one resource to serve (socket, vxi11, hislip or serial)";
+    expect(deviceError({})).toBe(none);
+    expect(deviceError({}, { resources: [] })).toBe(none);
+    expect(
+      loadError("none.yaml", 'devices:\n  d:\n    dialogues: [{ q: "*IDN?", r: "D" }]\nresources: []\n').message,
+    ).toBe(`${dir}/none.yaml:4:1: ${none.replace("definition: ", "")}`);
+  });
+
   test("more dialogues than the cap is refused with the count", () => {
     const dialogues = Array.from({ length: MAX_DIALOGUES + 1 }, (_, i) => ({ q: `Q${i}?`, r: "x" }));
     expect(deviceError({ dialogues })).toBe(
@@ -177,7 +186,10 @@ describe("definition shapes", () => {
     );
     expect(deviceError({ blocks: [{ q: "CURV?", values: "square" }] })).toContain("values: unknown 'square'");
     expect(
-      validateDefinition({ devices: { d: { blocks: [{ q: "CURV?", datatype: "uint8", length: 64 << 20 }] } } }),
+      validateDefinition({
+        devices: { d: { blocks: [{ q: "CURV?", datatype: "uint8", length: 64 << 20 }] } },
+        resources: [{ device: "d", socket: {} }],
+      }),
     ).toBeDefined();
   });
 

@@ -273,7 +273,11 @@ export function validateDefinition(
         fail([...p, "operations", k, "ms"], "must be a number of milliseconds from 0 to 3600000");
     }
   }
-  for (const [i, r] of list(def.resources, ["resources"]).entries()) {
+  const resources = list(def.resources, ["resources"]);
+  // Without one the simulator would start, serve nothing and look as if it worked.
+  if (resources.length === 0)
+    fail(["resources"], "must list at least one resource to serve (socket, vxi11, hislip or serial)");
+  for (const [i, r] of resources.entries()) {
     const rp = ["resources", i];
     if (!isObject(r) || typeof r.device !== "string") fail(rp, "needs a `device`");
     const res = r as Record<string, unknown>;
