@@ -61,3 +61,17 @@ test("a definition with no resources is one line and exit 3, not a simulator ser
   expect(r.exitCode).toBe(3);
   expect(r.stdout.toString()).toBe("");
 });
+
+test("two instruments under one VXI-11 name are refused as a definition error, before anything is served; exit 3", async () => {
+  const file = join(dir, "twice.yaml");
+  writeFileSync(
+    file,
+    `devices:\n  a: {}\n  b: {}\nresources:\n  - { device: a, vxi11: { name: inst0 } }\n  - { device: b, vxi11: {} }\n`,
+  );
+  const r = await runCli(["sim", file]);
+  expect(r.stderr).toBe(
+    `labdaemon: ${file}:6:18: resources[1].vxi11: VXI-11 name 'inst0' is already served by resources[0]; each must be unique\n`,
+  );
+  expect(r.exitCode).toBe(3);
+  expect(r.stdout.toString()).toBe("");
+});

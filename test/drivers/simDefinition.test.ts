@@ -154,6 +154,36 @@ describe("definition shapes", () => {
     ).toBe(`${dir}/none.yaml:4:1: ${none.replace("definition: ", "")}`);
   });
 
+  test("two resources with one VXI-11 name (inst0 when left out), or one serial link, are refused at the second", () => {
+    const vxi11 = (...names: Array<string | undefined>) =>
+      deviceError({}, { resources: names.map((name) => ({ device: "d", vxi11: name === undefined ? {} : { name } })) });
+    expect(vxi11("inst0", "inst1", "inst1")).toBe(
+      "definition: resources[2].vxi11.name: VXI-11 name 'inst1' is already served by resources[1]; each must be unique",
+    );
+    expect(vxi11("inst0", undefined)).toBe(
+      "definition: resources[1].vxi11: VXI-11 name 'inst0' is already served by resources[0]; each must be unique",
+    );
+    const err = loadError(
+      "twice.yaml",
+      "devices:\n  a: {}\n  b: {}\nresources:\n  - { device: a, vxi11: { name: inst0 } }\n  - { device: b, vxi11: { name: inst0 } }\n",
+    );
+    expect(err.message).toBe(
+      `${dir}/twice.yaml:6:27: resources[1].vxi11.name: VXI-11 name 'inst0' is already served by resources[0]; each must be unique`,
+    );
+    const link = `${dir}/tty`;
+    expect(
+      deviceError(
+        {},
+        {
+          resources: [
+            { device: "d", serial: { link } },
+            { device: "d", serial: { link } },
+          ],
+        },
+      ),
+    ).toBe(`definition: resources[1].serial.link: '${link}' is already the link of resources[0]; each must be unique`);
+  });
+
   test("more dialogues than the cap is refused with the count", () => {
     const dialogues = Array.from({ length: MAX_DIALOGUES + 1 }, (_, i) => ({ q: `Q${i}?`, r: "x" }));
     expect(deviceError({ dialogues })).toBe(

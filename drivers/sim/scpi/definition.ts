@@ -277,6 +277,8 @@ export function validateDefinition(
   // Without one the simulator would start, serve nothing and look as if it worked.
   if (resources.length === 0)
     fail(["resources"], "must list at least one resource to serve (socket, vxi11, hislip or serial)");
+  const vxi11Names = new Map<string, number>();
+  const links = new Map<string, number>();
   for (const [i, r] of resources.entries()) {
     const rp = ["resources", i];
     if (!isObject(r) || typeof r.device !== "string") fail(rp, "needs a `device`");
@@ -306,11 +308,28 @@ export function validateDefinition(
     optionalString(hislip?.host, [...rp, "hislip", "host"]);
     if (hislip?.name !== undefined && !(typeof hislip.name === "string" && /^hislip\d*$/i.test(hislip.name)))
       fail([...rp, "hislip", "name"], "must be a HiSLIP sub-address such as hislip0");
-    optionalString((res.vxi11 as Record<string, unknown> | undefined)?.name, [...rp, "vxi11", "name"]);
+    const vxi11 = res.vxi11 as Record<string, unknown> | undefined;
+    optionalString(vxi11?.name, [...rp, "vxi11", "name"]);
+    if (vxi11) {
+      // One VXI-11 core channel serves every device, told apart by this name alone.
+      const name = (vxi11.name as string | undefined) ?? "inst0";
+      const first = vxi11Names.get(name);
+      if (first !== undefined)
+        fail(
+          vxi11.name === undefined ? [...rp, "vxi11"] : [...rp, "vxi11", "name"],
+          `VXI-11 name '${name}' is already served by resources[${first}]; each must be unique`,
+        );
+      vxi11Names.set(name, i);
+    }
     const link = (res.serial as Record<string, unknown> | undefined)?.link;
     if (link !== undefined) {
       const bad = badLink(link);
       if (bad) fail([...rp, "serial", "link"], bad);
+      // socat would move the first pty's link to the second: the first device could no longer be reached.
+      const first = links.get(link as string);
+      if (first !== undefined)
+        fail([...rp, "serial", "link"], `'${link}' is already the link of resources[${first}]; each must be unique`);
+      links.set(link as string, i);
     }
   }
   return def as unknown as SimDefinition;
