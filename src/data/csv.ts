@@ -34,27 +34,32 @@ export function csvColumns(row: RunRow, dataset?: string): string[] {
   return cols;
 }
 
-/** CSV texts made at once: each is built whole (up to MAX_CSV_ROWS rows, a few hundred MB while it is
- * built); more wait for nobody but are refused, so parallel downloads cannot exhaust memory. */
+/** CSV exports under way at once (each holds its file open on the writer thread, a slice of text at a
+ * time); more are refused, so a crowd of downloads cannot pile up work on the recordings' thread. */
 export const MAX_CSV_AT_ONCE = 2;
-let building = 0;
+let exporting = 0;
 
-export async function csvOf(writer: H5Writer, row: RunRow, dataset?: string): Promise<string> {
+/** The CSV as a stream read slice by slice from the file (H5Writer.csv); bad choices throw before it starts. */
+export async function csvOf(
+  writer: H5Writer,
+  row: RunRow,
+  dataset?: string,
+  opts: { stallMs?: number } = {},
+): Promise<ReadableStream<Uint8Array>> {
   const cols = csvColumns(row, dataset);
-  if (building >= MAX_CSV_AT_ONCE) {
+  if (exporting >= MAX_CSV_AT_ONCE) {
     throw new BusyError(
-      `${building} CSV exports are being made; try again shortly, or download the run's HDF5 file (without format=csv)`,
+      `${exporting} CSV exports are under way; try again shortly, or download the run's HDF5 file (without format=csv)`,
       { run_id: row.run_id },
     );
   }
-  building++;
+  exporting++;
+  // The slot is given back when the stream ends, however it ends (the writer calls onEnd exactly once).
   try {
-    return await writer.csv(row.file, cols, MAX_CSV_ROWS);
+    return await writer.csv(row.file, cols, MAX_CSV_ROWS, { ...opts, onEnd: () => exporting-- });
   } catch (e) {
     throw new InvalidRequestError(`cannot make CSV of run '${row.run_id}': ${(e as Error).message}`, {
       run_id: row.run_id,
     });
-  } finally {
-    building--;
   }
 }

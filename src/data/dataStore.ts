@@ -85,9 +85,9 @@ export class DataStore {
     return store;
   }
 
-  /** CSV of the run's one dataset (or `dataset`), made on the writer thread. */
-  csv(row: RunRow, dataset?: string): Promise<string> {
-    return csvOf(this.writer, row, dataset);
+  /** CSV of the run's one dataset (or `dataset`), read on the writer thread a slice at a time as it is sent. */
+  csv(row: RunRow, dataset?: string, opts: { stallMs?: number } = {}): Promise<ReadableStream<Uint8Array>> {
+    return csvOf(this.writer, row, dataset, opts);
   }
 
   /** Ends recordings (files closed and readable), writes what is queued, closes the catalogue. Bounded. */

@@ -6,6 +6,8 @@ import type { AttrValue, DatasetInfo, FromWriter, NumericArray, ToWriter } from 
 const HANDOFF_MS = 100;
 /** A staging buffer is handed over once it holds this many bytes. */
 const STAGE_BYTES = 4 << 20;
+/** A CSV download whose reader takes nothing for this long is ended (its file and export slot freed). */
+export const CSV_STALL_MS = 60_000;
 /** Written buffers kept for reuse, per sample type. */
 const MAX_SPARES = 8;
 
@@ -143,14 +145,88 @@ export class H5Writer {
     return done;
   }
 
-  /** CSV of 1-D datasets of equal length from a closed file, made on the writer thread. */
-  csv(path: string, datasets: string[], maxRows: number): Promise<string> {
+  /**
+   * CSV of 1-D datasets of equal length from a closed file: resolves once the writer thread has checked
+   * them (rejects naming the problem) with a stream whose slices the worker reads from the file only as
+   * the reader takes them, between the recordings' writes: neither the whole text nor a slow client holds
+   * memory or the recordings up. A reader that takes nothing for `stallMs` ends it with an error.
+   * `onEnd` runs once, however the stream ends (read to the end, cancelled, failed, stalled).
+   */
+  async csv(
+    path: string,
+    datasets: string[],
+    maxRows: number,
+    opts: { stallMs?: number; onEnd?: () => void } = {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const req = this.nextReq++;
+    const stallMs = opts.stallMs ?? CSV_STALL_MS;
+    let ended = false;
+    let stall: ReturnType<typeof setTimeout> | undefined;
+    const end = (tellWorker: boolean) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(stall);
+      if (tellWorker) this.send({ op: "csvEnd", req });
+      opts.onEnd?.();
+    };
+    let header: { bytes: Uint8Array; done: boolean };
+    try {
+      header = await this.csvAsk({ op: "csvOpen", req, path, datasets, maxRows });
+    } catch (e) {
+      end(false);
+      throw e;
+    }
+    const watch = (c: ReadableStreamDefaultController<Uint8Array>) => {
+      stall = setTimeout(() => {
+        end(true);
+        c.error(new Error(`the CSV reader took nothing for ${stallMs} ms`));
+      }, stallMs);
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          c.enqueue(header.bytes);
+          if (header.done) {
+            end(false);
+            c.close();
+          } else {
+            watch(c);
+          }
+        },
+        pull: async (c) => {
+          if (ended) return;
+          clearTimeout(stall);
+          let slice: { bytes: Uint8Array; done: boolean };
+          try {
+            slice = await this.csvAsk({ op: "csvSlice", req });
+          } catch (e) {
+            end(false); // the worker ended it (or stopped)
+            c.error(e);
+            return;
+          }
+          if (ended) return; // cancelled meanwhile
+          if (slice.bytes.byteLength > 0) c.enqueue(slice.bytes);
+          if (slice.done) {
+            end(false);
+            c.close();
+          } else {
+            watch(c);
+          }
+        },
+        cancel: () => end(true),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private csvAsk(m: Extract<ToWriter, { req: number }>): Promise<{ bytes: Uint8Array; done: boolean }> {
     return new Promise((resolve, reject) => {
-      this.requests.set(req, (r) =>
-        r.error !== undefined ? reject(new Error(r.error)) : resolve((r.type === "csv" && r.text) || ""),
+      this.requests.set(m.req, (r) =>
+        r.error !== undefined || r.type !== "csv"
+          ? reject(new Error(r.error ?? "no answer"))
+          : resolve({ bytes: r.bytes ?? new Uint8Array(0), done: r.done === true }),
       );
-      this.send({ op: "csv", req, path, datasets, maxRows });
+      this.send(m);
     });
   }
 
@@ -171,6 +247,9 @@ export class H5Writer {
   terminate(): void {
     clearInterval(this.timer);
     this.worker.terminate();
+    // A download or an inspection waiting for the worker is told, rather than left waiting for ever.
+    for (const [req, answer] of this.requests) answer({ type: "csv", req, error: "the writer thread has stopped" });
+    this.requests.clear();
   }
 
   private handOffAll(): void {

@@ -23,8 +23,14 @@ export type ToWriter =
   /** A scalar string dataset (JSON text of non-numeric values). */
   | { op: "text"; file: number; dataset: string; text: string }
   | { op: "close"; file: number; attrs: Record<string, AttrValue> }
-  /** CSV text of equally long 1-D datasets of a closed file, one column each. */
-  | { op: "csv"; req: number; path: string; datasets: string[]; maxRows: number }
+  /**
+   * CSV of equally long 1-D datasets of a closed file, one column each, made a slice at a time: `csvOpen`
+   * checks the datasets and answers the header line, each `csvSlice` the next rows (`done` with the last),
+   * `csvEnd` gives up early. Between slices the worker goes on with the recordings' writes.
+   */
+  | { op: "csvOpen"; req: number; path: string; datasets: string[]; maxRows: number }
+  | { op: "csvSlice"; req: number }
+  | { op: "csvEnd"; req: number }
   /** What a file no writer closed holds (a recording cut off by a crash). */
   | { op: "inspect"; req: number; path: string };
 
@@ -42,7 +48,7 @@ export type FromWriter =
   | { type: "written"; file: number; bytes: number; data: NumericArray }
   | { type: "error"; file: number; message: string }
   | { type: "closed"; file: number; datasets: DatasetInfo[]; bytes: number }
-  | { type: "csv"; req: number; text?: string; error?: string }
+  | { type: "csv"; req: number; bytes?: Uint8Array; done?: boolean; error?: string }
   | { type: "inspected"; req: number; datasets?: DatasetInfo[]; bytes?: number; error?: string };
 
 /** How often the worker flushes files written since their last flush (the issue asks for at least 1 s). */

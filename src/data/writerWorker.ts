@@ -59,7 +59,9 @@ function ensureParents(h5: OpenFile["h5"], path: string): void {
 }
 
 function handle(m: ToWriter): void {
-  if (m.op === "csv") return csv(m);
+  if (m.op === "csvOpen") return csvOpen(m);
+  if (m.op === "csvSlice") return csvSlice(m.req);
+  if (m.op === "csvEnd") return csvEnd(m.req);
   if (m.op === "inspect") return inspect(m);
   if (m.op === "open") return open(m);
   try {
@@ -90,7 +92,7 @@ function open(m: Extract<ToWriter, { op: "open" }>): void {
   }
 }
 
-function fileOp(m: Exclude<ToWriter, { op: "open" | "csv" | "inspect" }>): void {
+function fileOp(m: Exclude<ToWriter, { op: "open" | "csvOpen" | "csvSlice" | "csvEnd" | "inspect" }>): void {
   const f = files.get(m.file);
   if (!f) {
     // A file that never opened is still closed when asked: its recording waits for that answer.
@@ -208,30 +210,81 @@ function inspect(m: Extract<ToWriter, { op: "inspect" }>): void {
   }
 }
 
-function csv(m: Extract<ToWriter, { op: "csv" }>): void {
+const encoder = new TextEncoder();
+
+/** Rows per CSV slice: about 600 kB of text for two float64 columns, a few ms of the worker's time. */
+const CSV_SLICE_ROWS = 1 << 14;
+
+interface CsvExport {
+  h5: InstanceType<H5wasm["File"]>;
+  datasets: string[];
+  rows: number;
+  at: number;
+}
+
+/** CSV exports under way, by request: each slice is read when the client takes the one before. */
+const csvExports = new Map<number, CsvExport>();
+
+type SliceableDataset = {
+  type?: string;
+  shape?: number[] | null;
+  slice(ranges: number[][]): ArrayLike<number | bigint>;
+};
+
+function csvOpen(m: Extract<ToWriter, { op: "csvOpen" }>): void {
   let h5: InstanceType<H5wasm["File"]> | null = null;
   try {
     h5 = new h5wasm.File(m.path, "r");
-    const cols = m.datasets.map((name) => {
-      const ds = h5!.get(name) as { type?: string; shape?: number[] | null; value?: unknown } | null;
+    let rows = -1;
+    for (const name of m.datasets) {
+      const ds = h5.get(name) as SliceableDataset | null;
       if (!ds || ds.type !== "Dataset" || !ds.shape || ds.shape.length !== 1)
         throw new Error(`'${name}' is not a 1-D dataset`);
-      if (ds.shape[0]! > m.maxRows)
-        throw new Error(
-          `'${name}' has ${ds.shape[0]} rows; CSV is offered up to ${m.maxRows} (download the HDF5 file)`,
-        );
-      return ds.value as ArrayLike<number | bigint>;
-    });
-    const rows = cols[0]?.length ?? 0;
-    if (cols.some((c) => c.length !== rows)) throw new Error("the datasets differ in length");
-    const lines = [m.datasets.join(",")];
-    for (let i = 0; i < rows; i++) lines.push(cols.map((c) => String(c[i])).join(","));
-    post({ type: "csv", req: m.req, text: `${lines.join("\n")}\n` });
+      const length = ds.shape[0]!;
+      if (length > m.maxRows)
+        throw new Error(`'${name}' has ${length} rows; CSV is offered up to ${m.maxRows} (download the HDF5 file)`);
+      if (rows >= 0 && length !== rows) throw new Error("the datasets differ in length");
+      rows = length;
+    }
+    const done = rows <= 0;
+    if (!done) csvExports.set(m.req, { h5, datasets: m.datasets, rows, at: 0 });
+    else h5.close();
+    post({ type: "csv", req: m.req, bytes: encoder.encode(`${m.datasets.join(",")}\n`), done });
   } catch (e) {
-    post({ type: "csv", req: m.req, error: e instanceof Error ? e.message : String(e) });
-  } finally {
     h5?.close();
+    post({ type: "csv", req: m.req, error: e instanceof Error ? e.message : String(e) });
   }
+}
+
+function csvSlice(req: number): void {
+  const x = csvExports.get(req);
+  if (!x) return post({ type: "csv", req, error: "the CSV export has ended" });
+  try {
+    const end = Math.min(x.rows, x.at + CSV_SLICE_ROWS);
+    const cols = x.datasets.map((name) => (x.h5.get(name) as SliceableDataset).slice([[x.at, end]]));
+    let text = "";
+    for (let i = 0; i < end - x.at; i++) {
+      text += String(cols[0]![i]);
+      for (let c = 1; c < cols.length; c++) text += `,${cols[c]![i]}`;
+      text += "\n";
+    }
+    x.at = end;
+    const done = end >= x.rows;
+    if (done) csvEnd(req);
+    // Encoded here and moved, not copied: the main thread only passes the bytes on.
+    const bytes = encoder.encode(text);
+    self.postMessage({ type: "csv", req, bytes, done } satisfies FromWriter, [bytes.buffer]);
+  } catch (e) {
+    csvEnd(req);
+    post({ type: "csv", req, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+function csvEnd(req: number): void {
+  const x = csvExports.get(req);
+  if (!x) return;
+  csvExports.delete(req);
+  x.h5.close();
 }
 
 /** h5wasm's errors say little; the OS's view of the folder (full, read-only) is added when it explains it. */

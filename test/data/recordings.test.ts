@@ -231,7 +231,7 @@ print(json.dumps(out))`,
     expect(statuses).toEqual([200, 200, 503]);
     const busy = (await answers.find((r) => r.status === 503)!.json()) as any;
     expect(busy.error).toMatchObject({ type: "Busy" });
-    expect(busy.error.message).toContain("CSV exports are being made");
+    expect(busy.error.message).toContain("CSV exports are under way");
     for (const r of answers) if (r.status === 200) expect((await r.text()).split("\n").length).toBe(1_000_002);
     expect((await fetch(url)).status).toBe(200);
   });

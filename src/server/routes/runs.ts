@@ -205,8 +205,8 @@ export function runRoutes(
         }
         if (query.format !== "csv")
           throw invalid("format must be hdf5 or csv", { format: clip(String(query.format), 20) });
-        const text = await data.csv(row, query.dataset || undefined); // "dataset=" alone: the run's only one
-        return new Response(text, {
+        const body = await data.csv(row, query.dataset || undefined); // "dataset=" alone: the run's only one
+        return new Response(body, {
           headers: {
             "content-type": "text/csv; charset=utf-8",
             "content-disposition": `attachment; filename="${row.run_id}.csv"`,
