@@ -11,7 +11,17 @@ import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
 import { readEvents } from "../e2e/support.ts";
 import { dmm } from "../support/simDevices.ts";
-import { linuxPath, prepare, runExe, runWine, shutDownWine, startExe, wineMissing, type Started } from "./wine.ts";
+import {
+  keepWineUp,
+  linuxPath,
+  prepare,
+  runExe,
+  runWine,
+  shutDownWine,
+  startExe,
+  wineMissing,
+  type Started,
+} from "./wine.ts";
 
 // Wine starts slowly (seconds per process; a new prefix ~15 s): generous bounds, never speed checks.
 const WINE_MS = 180_000;
@@ -20,6 +30,9 @@ const missing = wineMissing();
 describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)("labdaemon.exe under wine", () => {
   beforeAll(async () => {
     await prepare();
+    // One wineserver for the whole file: one that exits a few seconds after each program ends can race
+    // the next program's start ("wine client error: recvmsg: Connection reset by peer", seen under load).
+    await keepWineUp();
   }, WINE_MS);
   afterAll(async () => {
     await shutDownWine();
