@@ -19,7 +19,7 @@ import {
   type LogLevel,
 } from "./config.ts";
 import { SERVE_HELP } from "./help.ts";
-import { buildLab, LabStartError, type Lab } from "./lab.ts";
+import { createLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
 import { systemdNotifier } from "./systemd.ts";
 import { serviceLogFile } from "./serviceWindows.ts";
@@ -99,73 +99,74 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (service && logSink) consoleToLog(logSink, (logFormat ?? "text") as LogFormat);
   const connectTimeoutMs = msFlag(flag("connect-timeout"), "--connect-timeout");
 
-  // A signal during start-up (a config loading, a device connecting) ends it at once: what was being
-  // built dies with the process.
+  // What start-up has started so far. A signal before the server listens stops it as a signal after
+  // does (the same steps, the same budget), then exits 130/143; a failure stops it too.
+  const started: Started = {};
   let loaded: LoadedConfig;
-  let lab: Lab;
+  let server: LabDaemonServer;
+  let logger: Logger | undefined;
+  let host: string;
+  let token: string | undefined;
   try {
     const found = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
     loaded = found.loaded;
-    refuseOpenServer(
-      hostFlag ?? loaded.config.host ?? "127.0.0.1",
-      tokenOf(flag("token"), loaded.config),
-      values.insecure === true,
-      hostFlag !== undefined,
-    );
+    const cfg = loaded.config;
+    host = hostFlag ?? cfg.host ?? "127.0.0.1";
+    token = tokenOf(flag("token"), cfg);
+    refuseOpenServer(host, token, values.insecure === true, hostFlag !== undefined);
     if (found.fellBack)
       console.error(`labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`);
-    lab = await signals.duringStartUp(buildLab(loaded, { connectTimeoutMs })).catch((e: unknown) => {
+    const level = (logLevel ?? cfg.logLevel ?? "info") as LogLevel;
+    const lab = await createLab(loaded);
+    started.lab = lab;
+    await signals.duringStartUp(lab.start({ connectTimeoutMs, signal: signals.aborted })).catch((e: unknown) => {
       // With --log-level debug the failing driver's or setup step's stack comes too, before the one line.
-      const level = logLevel ?? loaded.config.logLevel;
       if (e instanceof LabStartError && e.cause instanceof Error && level === "debug") console.error(e.cause.stack);
       throw e;
     });
+    started.data = await openData(loaded, flag("data-dir"), lab.daemon).catch((e: unknown) => {
+      if (e instanceof DataDirError)
+        throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
+      throw e;
+    });
+    signals.assertNone();
+    logger = new Logger({ level, format: (logFormat ?? "text") as LogFormat, sink: logSink });
+    started.unlog = logDaemonEvents(lab.daemon, logger);
+    const listenPort = port ?? cfg.port ?? 5000;
+    server = new LabDaemonServer(lab.daemon, {
+      host,
+      port: listenPort,
+      token,
+      cors: cors ?? cfg.cors,
+      logLevel: level,
+      logger,
+      data: started.data,
+    });
+    await server.start().catch((e: unknown) => {
+      if (isAddressInUse(e))
+        throw new PortInUseError(`port ${listenPort} on ${host} is already in use (choose another with --port)`);
+      throw new LabStartError(`cannot listen on ${host}:${listenPort}: ${(e as Error)?.message ?? String(e)}`);
+    });
+    started.server = server;
+    signals.assertNone();
   } catch (e) {
-    if (!(e instanceof StartUpInterrupted)) throw e;
-    console.error(`labdaemon: ${e.signal} during start-up, exiting`);
-    return e.status;
-  }
-  const cfg = loaded.config;
-  const daemon = lab.daemon;
-  let data: DataStore;
-  try {
-    data = await openData(loaded, flag("data-dir"), daemon);
-  } catch (e) {
-    await lab.shutdown(DAEMON_STOP_MS);
-    if (e instanceof DataDirError)
-      throw new ConfigError(`${e.message} (set another with --data-dir or the config's dataDir)`);
+    if (e instanceof StartUpInterrupted) {
+      console.error(`labdaemon: ${e.signal} during start-up, exiting`);
+      await signals.stop(started);
+    } else {
+      // The failure is the one line the user sees: the lab's shutdown is not logged after it.
+      started.unlog?.();
+      await stopAll(started);
+    }
+    logger?.flush();
+    logSink?.close();
+    if (e instanceof StartUpInterrupted) return e.status;
     throw e;
   }
-
-  const host = hostFlag ?? cfg.host ?? "127.0.0.1";
-  const token = tokenOf(flag("token"), cfg);
+  const cfg = loaded.config;
+  const { lab } = started as Required<Started>;
+  const daemon = lab.daemon;
   const shownHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  const level = (logLevel ?? cfg.logLevel ?? "info") as LogLevel;
-  const logger = new Logger({ level, format: (logFormat ?? "text") as LogFormat, sink: logSink });
-  logDaemonEvents(daemon, logger);
-  const server = new LabDaemonServer(daemon, {
-    host,
-    port: port ?? cfg.port ?? 5000,
-    token,
-    cors: cors ?? cfg.cors,
-    logLevel: level,
-    logger,
-    data,
-  });
-  try {
-    await server.start();
-  } catch (e) {
-    await lab.shutdown(DAEMON_STOP_MS);
-    await data.close(DATA_STOP_MS);
-    if (isAddressInUse(e)) {
-      throw new PortInUseError(
-        `port ${port ?? cfg.port ?? 5000} on ${host} is already in use (choose another with --port)`,
-      );
-    }
-    throw new LabStartError(
-      `cannot listen on ${host}:${port ?? cfg.port ?? 5000}: ${(e as Error)?.message ?? String(e)}`,
-    );
-  }
 
   const what =
     loaded.file === SIM_LAB_LABEL
@@ -186,7 +187,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await bridge?.start({ timeoutMs: 5000 }).catch((e: Error) => logger.warn(`labdaemon: ${e.message}`));
   systemdNotifier()?.ready(`serving on http://${shownHost}:${server.port}`);
   service?.running();
-  await signals.stopped(server, lab, data);
+  await signals.stopped(started);
   await bridge?.stop({ timeoutMs: 500 });
   logger.flush();
   logSink?.close();
@@ -268,53 +269,91 @@ async function loadLab(
   return { loaded: await loadConfigFile(found.file, profile), fellBack: false };
 }
 
+/** What serve has started, each part once it is up (the lab as soon as its devices are added). */
+interface Started {
+  lab?: Lab;
+  data?: DataStore;
+  server?: LabDaemonServer;
+  /** Ends the logging of the daemon's events. */
+  unlog?: () => void;
+}
+
+/**
+ * Stops what was started, the server first and the data directory last, within SHUTDOWN_BUDGET_MS: the
+ * same steps for a signal after listening, a signal during start-up, and a start-up that failed.
+ */
+async function stopAll(started: Started): Promise<void> {
+  const startedAt = performance.now();
+  await started.server
+    ?.stop({ timeoutMs: SERVER_STOP_MS })
+    .catch((e: unknown) => console.error("labdaemon: server stop:", e));
+  await started.lab?.shutdown(DAEMON_STOP_MS);
+  // After the daemon: tasks cancelled by its shutdown are recorded before the catalogue closes. It gets
+  // what is left of the budget (at least its own share): files still being written are finished rather
+  // than left to read 'interrupted'.
+  const left = startedAt + SHUTDOWN_BUDGET_MS - 150 - performance.now();
+  await started.data
+    ?.close(Math.max(DATA_STOP_MS, left))
+    .catch((e: unknown) => console.error("labdaemon: data directory close:", e));
+}
+
 /**
  * Listens for SIGINT/SIGTERM from the start: the handlers must be in place before the address is
  * announced, or a supervisor that signals right after reading it would kill the process outright.
  */
 function shutdownOnSignal(): {
+  /** Aborted when the first signal comes. */
+  aborted: AbortSignal;
+  /** `p`, or StartUpInterrupted as soon as a signal comes (p itself is left to whoever stops it). */
   duringStartUp<T>(p: Promise<T>): Promise<T>;
-  stopped(server: LabDaemonServer, lab: Lab, data: DataStore): Promise<void>;
+  /** Throws StartUpInterrupted if a signal has come. */
+  assertNone(): void;
+  /** Stops what was started, bounded: a second signal, or an overrun of the budget, exits at once. */
+  stop(started: Started): Promise<void>;
+  /** Waits for a signal, then stops what was started. */
+  stopped(started: Started): Promise<void>;
 } {
   let received!: (s: NodeJS.Signals) => void;
+  let got: NodeJS.Signals | null = null;
   const signal = new Promise<NodeJS.Signals>((r) => (received = r));
+  const abort = new AbortController();
   let count = 0;
   const onSignal = (s: NodeJS.Signals) => {
     if (++count > 1) {
       console.error(`labdaemon: ${s} again, exiting now`);
       process.exit(130);
     }
+    got = s;
+    // At once, not a turn later: a start-up step that finishes on this very signal starts no next one.
+    abort.abort();
     received(s);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const stop = async (started: Started) => {
+    const overrun = setTimeout(() => {
+      console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
+      process.exit(1);
+    }, SHUTDOWN_BUDGET_MS - 100);
+    try {
+      await stopAll(started);
+    } finally {
+      clearTimeout(overrun); // a failed shutdown is reported by the caller, not cut short by exit(1)
+    }
+  };
   return {
+    aborted: abort.signal,
     duringStartUp(p) {
       return Promise.race([p, signal.then((s) => Promise.reject(new StartUpInterrupted(s)))]);
     },
-    async stopped(server, lab, data) {
+    assertNone() {
+      if (got) throw new StartUpInterrupted(got);
+    },
+    stop,
+    async stopped(started) {
       const s = await signal;
-      const startedAt = performance.now();
-      const overrun = setTimeout(() => {
-        console.error(`labdaemon: shutdown took longer than ${SHUTDOWN_BUDGET_MS} ms, exiting`);
-        process.exit(1);
-      }, SHUTDOWN_BUDGET_MS - 100);
       console.error(`labdaemon: ${s}, shutting down`);
-      try {
-        await server
-          .stop({ timeoutMs: SERVER_STOP_MS })
-          .catch((e: unknown) => console.error("labdaemon: server stop:", e));
-        await lab.shutdown(DAEMON_STOP_MS);
-        // After the daemon: tasks cancelled by its shutdown are recorded before the catalogue closes. It
-        // gets what is left of the budget (at least its own share): files still being written are
-        // finished rather than left to read 'interrupted'.
-        const left = startedAt + SHUTDOWN_BUDGET_MS - 150 - performance.now();
-        await data
-          .close(Math.max(DATA_STOP_MS, left))
-          .catch((e: unknown) => console.error("labdaemon: data directory close:", e));
-      } finally {
-        clearTimeout(overrun); // a failed shutdown is reported by the caller, not cut short by exit(1)
-      }
+      await stop(started);
     },
   };
 }

@@ -1,5 +1,6 @@
 // Start-up is bounded: a config module that never finishes loading, a setup() that never returns and
-// a signal while either is pending all end it with a message instead of a hang or a silent exit.
+// a signal while either is pending all end it with a message instead of a hang or a silent exit. A
+// signal at any point of start-up stops what was started, and a failure there is one line.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,45 @@ import { buildLab, LabStartError } from "../../src/cli/lab.ts";
 const dir = mkdtempSync(join(tmpdir(), "ld-startup-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
+
+/** serve run from the sources with no LABDAEMON_* variable of the test's environment. */
+function spawnServe(args: string[]) {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
+  return Bun.spawn([process.execPath, MAIN, "serve", ...args], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    timeout: 60_000,
+  });
+}
+
+/** Reads a child's stream as it comes: `until(text)` resolves once the output so far contains `text`. */
+function follow(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  let done = false;
+  let grew = () => {};
+  const ended = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      grew();
+    }
+    done = true;
+    grew();
+    return text;
+  })();
+  return {
+    ended,
+    async until(wanted: string) {
+      while (!text.includes(wanted)) {
+        if (done) throw new Error(`the output ended without '${wanted}': ${text}`);
+        await new Promise<void>((r) => (grew = r));
+      }
+    },
+  };
+}
 
 test("a TS config whose top-level await never settles is a config error after the deadline", async () => {
   const f = join(dir, "never.ts");
@@ -43,48 +83,16 @@ test("SIGINT while setup() is pending ends serve at once with status 130", async
     f,
     "export default { devices: {}, setup: () => { console.error('setup started'); return new Promise(() => {}); } };\n",
   );
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--config", f, "--port", "0"], {
-    env,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    timeout: 60_000,
-  });
-  let stderr = "";
-  const decoder = new TextDecoder();
-  const reader = proc.stderr.getReader();
-  while (!stderr.includes("setup started\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value, { stream: true });
-  }
+  const proc = spawnServe(["--config", f, "--port", "0"]);
+  const stderr = follow(proc.stderr);
+  await stderr.until("setup started\n");
   const signalled = performance.now();
   proc.kill("SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += decoder.decode(value, { stream: true });
-  }
   expect(await proc.exited).toBe(130);
   // setup() never settles: serve ended on the signal, not on anything setup did.
   expect(performance.now() - signalled).toBeLessThan(30_000);
-  expect(stderr).toBe("setup started\nlabdaemon: SIGINT during start-up, exiting\n");
+  expect(await stderr.ended).toBe("setup started\nlabdaemon: SIGINT during start-up, exiting\n");
 });
-
-/** serve run from the sources with no LABDAEMON_* variable of the test's environment. */
-function spawnServe(args: string[]) {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
-  return Bun.spawn([process.execPath, MAIN, "serve", ...args], {
-    env,
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    timeout: 60_000,
-  });
-}
 
 test("a device whose connect() throws and a setup() that throws are one line naming them and the message, exit 1", async () => {
   const connectFails = join(dir, "connectfails.ts");
@@ -120,6 +128,58 @@ test("--log-level debug adds the stack of a setup() that throws, before the one 
   const proc = spawnServe(["--config", f, "--port", "0", "--log-level", "debug"]);
   const stderr = await new Response(proc.stderr).text();
   expect(await proc.exited).toBe(1);
-  expect(stderr).toMatch(new RegExp(`^Error: the chiller did not answer\\n\\s+at .*setupfails-debug\\.ts:1:`));
+  expect(stderr).toMatch(/^Error: the chiller did not answer\n\s+at .*setupfails-debug\.ts:1:/);
   expect(stderr.trimEnd().split("\n").at(-1)).toBe(`labdaemon: ${f}: setup() failed: the chiller did not answer`);
+});
+
+/** Devices that say on stderr when they connect and disconnect; Slow connects only once a SIGINT came. */
+const DEVICES = `class Quick {
+  constructor(readonly id: string, p: object) {}
+  connect() { console.error(\`\${this.id} connected\`); }
+  disconnect() { console.error(\`\${this.id} disconnected\`); }
+}
+class Slow extends Quick {
+  connect() {
+    console.error(\`\${this.id} connecting\`);
+    return new Promise<void>((done) => process.once("SIGINT", () => done()));
+  }
+}
+`;
+
+test("SIGINT while a device connects disconnects the devices connected so far, and that one once it connects; status 130", async () => {
+  const f = join(dir, "slowconnect.ts");
+  writeFileSync(
+    f,
+    `${DEVICES}export default { plugins: { devices: { Quick, Slow } }, devices: {
+  quick: { type: "Quick", connect: true }, slow: { type: "Slow", connect: true }, later: { type: "Quick", connect: true } } };\n`,
+  );
+  const proc = spawnServe(["--config", f, "--port", "0", "--data-dir", join(dir, "data-slow")]);
+  const stderr = follow(proc.stderr);
+  await stderr.until("slow connecting\n");
+  proc.kill("SIGINT");
+  expect(await proc.exited).toBe(130);
+  expect(await stderr.ended).toBe(
+    "quick connected\nslow connecting\nlabdaemon: SIGINT during start-up, exiting\nquick disconnected\nslow disconnected\n",
+  );
+  expect(await new Response(proc.stdout).text()).toBe("");
+});
+
+test("SIGTERM after the lab is built, before the server listens: devices disconnected, setup's cleanup run, never served; status 143", async () => {
+  const f = join(dir, "signalaftersetup.ts");
+  writeFileSync(
+    f,
+    `${DEVICES}export default { plugins: { devices: { Quick } }, devices: { quick: { type: "Quick", connect: true } },
+  setup: () => { process.kill(process.pid, "SIGTERM"); return () => console.error("cleanup ran"); } };\n`,
+  );
+  const proc = spawnServe(["--config", f, "--port", "0", "--data-dir", join(dir, "data-after")]);
+  const [status, stderr, stdout] = await Promise.all([
+    proc.exited,
+    new Response(proc.stderr).text(),
+    new Response(proc.stdout).text(),
+  ]);
+  expect({ status, stderr }).toEqual({
+    status: 143,
+    stderr: "quick connected\nlabdaemon: SIGTERM during start-up, exiting\nquick disconnected\ncleanup ran\n",
+  });
+  expect(stdout).not.toContain("labdaemon serving");
 });
