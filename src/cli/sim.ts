@@ -1,7 +1,8 @@
 // `labdaemon sim FILE`: simulated SCPI instruments for developing drivers and configs without hardware.
-import { serveSimulators } from "../../drivers/sim/scpi/index.ts";
+import { parseDefinition, serveSimulators } from "../../drivers/sim/scpi/index.ts";
 import { withDeadline } from "../index.ts";
 import { parseFlags, UsageError } from "./args.ts";
+import { readText } from "./configText.ts";
 // Embedded in the executable: the example needs no file beside it.
 import EXAMPLE_DEFINITION from "../../drivers/sim/scpi/example.yaml" with { type: "text" };
 import { SIM_HELP } from "./help.ts";
@@ -31,7 +32,9 @@ export async function simCommand(argv: string[]): Promise<number> {
     throw new UsageError(
       "sim: missing FILE (a simulator definition, .yaml or .json; labdaemon sim --example prints one)",
     );
-  const sims = await serveSimulators(file).catch((e: unknown) => {
+  // A regular file only: a FIFO or a device would block the read, or never end.
+  const definition = parseDefinition(file, readText(file));
+  const sims = await serveSimulators(definition).catch((e: unknown) => {
     if ((e as Error)?.name === "SimDefinitionError") throw e;
     // A simulator that cannot start (no socat, no rpcbind, a link in a folder that does not exist, an
     // address this machine does not have) is the setup's problem: one line, not a stack.

@@ -75,3 +75,14 @@ test("two instruments under one VXI-11 name are refused as a definition error, b
   expect(r.exitCode).toBe(3);
   expect(r.stdout.toString()).toBe("");
 });
+
+test("a definition path that is a FIFO or a directory is refused in one line at once, not read (exit 3)", async () => {
+  const fifo = join(dir, "pipe.yaml");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  const piped = await runCli(["sim", fifo]); // reading it would wait for a writer forever
+  expect(piped.stderr).toBe(`labdaemon: ${fifo}: not a regular file\n`);
+  expect(piped.exitCode).toBe(3);
+  const folder = await runCli(["sim", dir]);
+  expect(folder.stderr).toBe(`labdaemon: ${dir}: is a directory, not a config file\n`);
+  expect(folder.exitCode).toBe(3);
+});

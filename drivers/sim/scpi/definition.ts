@@ -91,7 +91,12 @@ export function loadDefinition(file: string): SimDefinition {
   } catch (e) {
     throw new SimDefinitionError(`${file}: cannot read: ${(e as Error).message}`);
   }
-  const { raw, position } = parseDataFile(file, decodeDataFile(file, bytes, refuse), refuse);
+  return parseDefinition(file, decodeDataFile(file, bytes, refuse));
+}
+
+/** Parses and checks the text of a definition file (what `labdaemon sim` read); errors start with file:line:column. */
+export function parseDefinition(file: string, text: string): SimDefinition {
+  const { raw, position } = parseDataFile(file, text, (message) => new SimDefinitionError(message));
   return validateDefinition(raw, file, position);
 }
 

@@ -3,6 +3,7 @@ export { SimulatedInstrument, formatValue, encodeValues, type SimReply } from ".
 export { SocketSimServer } from "./socketServer.ts";
 export {
   loadDefinition,
+  parseDefinition,
   validateDefinition,
   SimDefinitionError,
   type SimDefinition,
