@@ -27,7 +27,7 @@ import { connectWindowsService, consoleToLog, makeLogFolder } from "./windowsSer
 import { userDirectory } from "./userDirectory.ts";
 import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
 import { MqttBridge } from "../bridge/mqtt.ts";
-import { isAddressInUse, PortInUseError } from "./portInUse.ts";
+import { isAddressInUse, PortInUseError, probeListen } from "./portInUse.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
 const SHUTDOWN_BUDGET_MS = 2000;
@@ -114,6 +114,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host = hostFlag ?? cfg.host ?? "127.0.0.1";
     token = tokenOf(flag("token"), cfg);
     refuseOpenServer(host, token, values.insecure === true, hostFlag !== undefined);
+    const listenPort = port ?? cfg.port ?? 5000;
+    // Before the lab: a port that is taken must not cost a start of every instrument first.
+    try {
+      probeListen(host, listenPort);
+    } catch (e) {
+      throw listenError(e, host, listenPort);
+    }
     if (found.fellBack)
       console.error(`labdaemon: no lab configuration found (${searchedPlaces()}); serving the built-in simulated lab`);
     const level = (logLevel ?? cfg.logLevel ?? "info") as LogLevel;
@@ -132,7 +139,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
     signals.assertNone();
     logger = new Logger({ level, format: (logFormat ?? "text") as LogFormat, sink: logSink });
     started.unlog = logDaemonEvents(lab.daemon, logger);
-    const listenPort = port ?? cfg.port ?? 5000;
     server = new LabDaemonServer(lab.daemon, {
       host,
       port: listenPort,
@@ -142,10 +148,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       logger,
       data: started.data,
     });
+    // Someone may still take the port between the probe and here.
     await server.start().catch((e: unknown) => {
-      if (isAddressInUse(e))
-        throw new PortInUseError(`port ${listenPort} on ${host} is already in use (choose another with --port)`);
-      throw new LabStartError(`cannot listen on ${host}:${listenPort}: ${(e as Error)?.message ?? String(e)}`);
+      throw listenError(e, host, listenPort);
     });
     started.server = server;
     signals.assertNone();
@@ -212,6 +217,13 @@ function openLogFile(
   } catch (e) {
     throw new UsageError(`serve: --log-file ${path}: cannot open for writing: ${(e as Error).message}`);
   }
+}
+
+/** Why serve cannot listen, in one line. */
+function listenError(e: unknown, host: string, port: number): Error {
+  if (isAddressInUse(e))
+    return new PortInUseError(`port ${port} on ${host} is already in use (choose another with --port)`);
+  return new LabStartError(`cannot listen on ${host}:${port}: ${(e as Error)?.message ?? String(e)}`);
 }
 
 /** The flag's, else $LABDAEMON_TOKEN (an empty one is no token), else the configuration's. */

@@ -2,7 +2,7 @@
 // a signal while either is pending all end it with a message instead of a hang or a silent exit. A
 // signal at any point of start-up stops what was started, and a failure there is one line.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, fromObject, loadConfigFile } from "../../src/cli/config.ts";
@@ -182,4 +182,35 @@ test("SIGTERM after the lab is built, before the server listens: devices disconn
     stderr: "quick connected\nlabdaemon: SIGTERM during start-up, exiting\nquick disconnected\ncleanup ran\n",
   });
   expect(stdout).not.toContain("labdaemon serving");
+});
+
+test("serve on a port already in use says so in one line before building the lab: nothing connected or created, status 1", async () => {
+  const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const f = join(dir, "taken.ts");
+  writeFileSync(
+    f,
+    `${DEVICES}export default { plugins: { devices: { Quick } }, devices: { quick: { type: "Quick", connect: true } } };\n`,
+  );
+  try {
+    for (const [args, data] of [
+      [["--sim"], join(dir, "data-taken-sim")],
+      [["--config", f], join(dir, "data-taken-config")],
+    ] as const) {
+      const proc = spawnServe([...args, "--port", String(holder.port), "--data-dir", data]);
+      const [status, stderr, stdout] = await Promise.all([
+        proc.exited,
+        new Response(proc.stderr).text(),
+        new Response(proc.stdout).text(),
+      ]);
+      expect({ args, status, stdout, stderr }).toEqual({
+        args,
+        status: 1,
+        stdout: "",
+        stderr: `labdaemon: port ${holder.port} on 127.0.0.1 is already in use (choose another with --port)\n`,
+      });
+      expect(existsSync(data)).toBe(false);
+    }
+  } finally {
+    holder.stop(true);
+  }
 });
