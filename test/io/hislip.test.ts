@@ -13,6 +13,7 @@ import {
   DeviceTimeoutError,
 } from "../../src/core/errors.ts";
 import { SocketSimServer } from "../../drivers/sim/scpi/socketServer.ts";
+import { encode, Hs } from "../../src/io/net/hislipMessages.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
 import { dmm } from "../support/simDevices.ts";
 
@@ -172,12 +173,65 @@ describe("HiSLIP", () => {
     await inst.close();
   });
 
+  test("session ids wrap at 65536 past the ones still open: a new session never takes a live session's id", async () => {
+    const server = new HislipSimServer(new SimulatedInstrument(dmm));
+    const init = encode(Hs.Initialize, 0, 0x0100_0000, Buffer.from("hislip0"));
+    /** Opens a session; its id, and its socket (closed at once unless `keep`). */
+    const session = async (keep = false) => {
+      const id = Promise.withResolvers<number>();
+      const socket = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        socket: {
+          data(s, chunk) {
+            id.resolve(Buffer.from(chunk).readUInt32BE(4) & 0xffff);
+            if (!keep) s.terminate(); // no TIME_WAIT left behind for each of 65,536 connections
+          },
+        },
+      });
+      socket.write(init);
+      return { id: await id.promise, socket };
+    };
+    try {
+      const first = await session(true);
+      // Every other id once (each session closed again), and one more: the count has come round to `first`.
+      for (let opened = 0; opened < 0xffff; opened += 256) {
+        await Promise.all(Array.from({ length: Math.min(256, 0xffff - opened) }, () => session()));
+      }
+      const next = await session(true);
+      expect(next.id).not.toBe(first.id);
+      // Both sessions are their own: each one's async channel joins it.
+      for (const s of [first, next]) {
+        const joined = await asyncInitialize(server.port, s.id);
+        expect(joined).toBe(Hs.AsyncInitializeResponse);
+      }
+      first.socket.end();
+      next.socket.end();
+    } finally {
+      server.close();
+    }
+  }, 120_000);
+
   test("an unknown sub-address is refused when opening", async () => {
     const err = await rm.open(`TCPIP0::127.0.0.1::hislip7,${sim.port}::INSTR`, { timeoutMs: 1000 }).catch((e) => e);
     expect(err).toBeInstanceOf(DeviceConnectionError);
     expect(err.message).toContain("fatal error");
   });
 });
+
+/** Opens an async channel for session `id`: the type of the server's answer. */
+async function asyncInitialize(port: number, id: number): Promise<number> {
+  const answer = Promise.withResolvers<number>();
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: { data: (_s, chunk) => answer.resolve(Buffer.from(chunk)[2]!) },
+  });
+  socket.write(encode(Hs.AsyncInitialize, 0, id));
+  const type = await answer.promise;
+  socket.end();
+  return type;
+}
 
 const tshark = Bun.which("tshark");
 // Capturing needs root (or dumpcap's capabilities, which Debian grants only to the wireshark group).

@@ -105,7 +105,18 @@ export class HislipSimServer {
     }
   }
 
-  /** FatalError (1: poorly formed message header, 3: invalid initialization sequence) and the connection closed. */
+  /** The next session id no open session holds (16 bits: the count wraps, past 0); null when all are held. */
+  #newSessionId(): number | null {
+    for (let tries = 0; tries < 0xffff; tries++) {
+      const id = this.#nextId;
+      this.#nextId = (this.#nextId % 0xffff) + 1;
+      if (!this.#sessions.has(id)) return id;
+    }
+    return null;
+  }
+
+  /** FatalError (1: poorly formed message header, 3: invalid initialization sequence, 4: maximum number of clients
+   * exceeded) and the connection closed. */
   #fatal(s: Socket<Conn>, code: number, why: string): void {
     s.write(encode(Hs.FatalError, code, 0, Buffer.from(why)));
     s.data.rx.reset();
@@ -130,7 +141,8 @@ export class HislipSimServer {
         if (payload.toString("latin1") !== this.subAddress) {
           return this.#fatal(s, 3, `no sub-address '${payload.toString("latin1")}'`);
         }
-        const id = this.#nextId++ & 0xffff;
+        const id = this.#newSessionId();
+        if (id === null) return this.#fatal(s, 4, "the server has no session id left: 65535 sessions are open");
         const created: Session = {
           id,
           sync: s,
