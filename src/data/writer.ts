@@ -13,6 +13,12 @@ const MAX_SPARES = 8;
 
 type ArrayCtor = { new (n: number): NumericArray; BYTES_PER_ELEMENT: number };
 
+/** Elements of a staging buffer for `n`: a power of two from 1024, at most STAGE_BYTES. */
+function stageLength(ctor: ArrayCtor, n: number): number {
+  const most = STAGE_BYTES / ctor.BYTES_PER_ELEMENT;
+  return Math.min(most, Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(n, 1)))));
+}
+
 interface Stage {
   ctor: ArrayCtor;
   buf: NumericArray;
@@ -37,6 +43,8 @@ export class H5Writer {
   private timer: ReturnType<typeof setInterval>;
   /** Bytes handed to the worker and not yet written: how far behind the disk is. */
   backlogBytes = 0;
+  /** Bytes of the staging buffers of open files (their capacity, used or not). */
+  stagedCapacity = 0;
   private readonly ready: Promise<void>;
   /** Answers awaited from the worker (CSV, inspections), by request number. */
   private readonly requests = new Map<number, (m: Extract<FromWriter, { req: number }>) => void>();
@@ -72,6 +80,7 @@ export class H5Writer {
         this.files.delete(m.file);
         // Whatever of this file the worker did not answer (sent after the close) is no longer waited for.
         this.backlogBytes -= f.inFlight;
+        for (const st of f.stages.values()) this.stagedCapacity -= st.buf.byteLength;
         f.closed?.({ datasets: m.datasets, bytes: m.bytes });
       }
     };
@@ -110,12 +119,22 @@ export class H5Writer {
     if (!f || f.failed || f.closed) return; // closing: nothing more gets into the file
     let s = f.stages.get(dataset);
     if (!s) {
+      // Small at first and grown as data comes: a task recording a thousand names of a few values each
+      // must not reserve a full staging buffer for each.
       const ctor = data.constructor as ArrayCtor;
-      s = { ctor, buf: new ctor(Math.max(1024, Math.floor(STAGE_BYTES / ctor.BYTES_PER_ELEMENT))), used: 0 };
+      s = { ctor, buf: new ctor(stageLength(ctor, data.length)), used: 0 };
       f.stages.set(dataset, s);
+      this.stagedCapacity += s.buf.byteLength;
     }
     let from = 0;
     while (from < data.length) {
+      const want = stageLength(s.ctor, s.used + data.length - from);
+      if (want > s.buf.length) {
+        const grown = new s.ctor(want);
+        (grown as Float64Array).set(s.buf.subarray(0, s.used) as Float64Array);
+        this.stagedCapacity += grown.byteLength - s.buf.byteLength;
+        s.buf = grown;
+      }
       const room = s.buf.length - s.used;
       const n = Math.min(room, data.length - from);
       const part = from === 0 && n === data.length ? data : (data as unknown as NumericArray).subarray(from, from + n);

@@ -1,5 +1,6 @@
-// CSV exports are read from the file a slice at a time on the writer thread, as the client takes them:
-// neither the whole text nor a slow (or stalled) reader holds memory or the recordings' writes up.
+// The HDF5 writer on its own. CSV exports are read from the file a slice at a time on the writer thread, as
+// the client takes them: neither the whole text nor a slow (or stalled) reader holds memory or the
+// recordings' writes up. Staging buffers grow with the data a dataset gets.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -95,5 +96,28 @@ describe("CSV export", () => {
       /has 300000 rows; CSV is offered up to 10/,
     );
     expect(await writer.csv(big, ["nope"], ROWS).catch((e: Error) => e.message)).toMatch(/'nope' is not a 1-D dataset/);
+  });
+});
+
+describe("staging", () => {
+  test("a file of a thousand small datasets stages kilobytes for each, not a full buffer each; big ones still grow to it", async () => {
+    const path = join(dir, "many.h5");
+    const { file, opened } = writer.open(path, {}, (m) => {
+      throw new Error(m);
+    });
+    expect(await opened).toBeNull();
+    const before = writer.stagedCapacity;
+    for (let i = 0; i < 1000; i++) writer.append(file, `point_${i}`, Float64Array.from([i, i + 0.5]));
+    // 1024 float64 each (8 KiB): before, each name took 4 MiB at once (4 GiB for this file).
+    expect(writer.stagedCapacity - before).toBe(1000 * 8192);
+    writer.append(file, "trace", new Float64Array(3_000_000).fill(1.5));
+    const done = await writer.close(file, {});
+    expect(writer.stagedCapacity).toBe(before);
+    expect(done.datasets.length).toBe(1001);
+    expect(done.datasets.find((d) => d.name === "trace")?.shape).toEqual([3_000_000]);
+    const trace = await new Response(await writer.csv(path, ["trace"], 3_000_000)).text();
+    expect(trace.length).toBe("trace\n".length + 3_000_000 * "1.5\n".length);
+    const one = await new Response(await writer.csv(path, ["point_999"], 10)).text();
+    expect(one).toBe("point_999\n999\n999.5\n");
   });
 });
