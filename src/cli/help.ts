@@ -206,7 +206,9 @@ export const SERVICE_HELP = `Usage: labdaemon service install [--config FILE] [-
 Writes (or removes) a systemd unit that runs 'labdaemon serve' with this configuration at boot, restarts
 it when it fails, and knows when it is ready: the unit is Type=notify, so 'systemctl start' returns once
 the server listens, and a server whose event loop stops for 30 s (WatchdogSec) is restarted.
-The configuration is found as serve finds it and checked now; the unit names it by absolute path.
+The configuration is found as serve finds it and checked now as serve checks it at start (its devices
+and task types; a host other than loopback needs the configuration's token: the unit passes no --token or
+--insecure, and this shell's $LABDAEMON_TOKEN does not reach the service); the unit names it by absolute path.
 
 Flags:
   --config FILE      lab configuration (default: discovered as serve does)

@@ -28,6 +28,7 @@ import { userDirectory } from "./userDirectory.ts";
 import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
 import { MqttBridge } from "../bridge/mqtt.ts";
 import { isAddressInUse, PortInUseError, probeListen } from "./portInUse.ts";
+import { DEFAULT_HOST, openServerRefusal } from "./serveChecks.ts";
 import { simLab, SIM_LAB_LABEL } from "./simLab.ts";
 
 const SHUTDOWN_BUDGET_MS = 2000;
@@ -111,9 +112,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const found = await signals.duringStartUp(loadLab(values.sim === true, flag("config"), flag("profile")));
     loaded = found.loaded;
     const cfg = loaded.config;
-    host = hostFlag ?? cfg.host ?? "127.0.0.1";
+    host = hostFlag ?? cfg.host ?? DEFAULT_HOST;
     token = tokenOf(flag("token"), cfg);
-    refuseOpenServer(host, token, values.insecure === true, hostFlag !== undefined);
+    const refusal = openServerRefusal(
+      host,
+      token,
+      values.insecure === true,
+      hostFlag !== undefined ? "--host" : "the configuration's host",
+    );
+    if (refusal)
+      throw new UsageError(
+        `serve: ${refusal}; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one`,
+      );
     const listenPort = port ?? cfg.port ?? 5000;
     // Before the lab: a port that is taken must not cost a start of every instrument first.
     try {
@@ -229,18 +239,6 @@ function listenError(e: unknown, host: string, port: number): Error {
 /** The flag's, else $LABDAEMON_TOKEN (an empty one is no token), else the configuration's. */
 function tokenOf(flag: string | undefined, cfg: { token?: string }): string | undefined {
   return flag ?? (process.env.LABDAEMON_TOKEN || undefined) ?? cfg.token;
-}
-
-/**
- * A server on the network without a token lets anyone who reaches it drive the instruments: refused
- * unless the user says --insecure, whether the address came from --host or the configuration.
- */
-function refuseOpenServer(host: string, token: string | undefined, insecure: boolean, fromFlag: boolean): void {
-  if (token || insecure || isLoopbackAddress(host)) return;
-  throw new UsageError(
-    `serve: refusing to listen on ${host} (${fromFlag ? "--host" : "the configuration's host"}) without a token: ` +
-      "anyone on the network could drive the instruments; set --token (or LABDAEMON_TOKEN), or add --insecure to serve without one",
-  );
 }
 
 /**

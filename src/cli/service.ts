@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseFlags, UsageError, type Parsed } from "./args.ts";
 import { discoverConfig, loadConfigFile } from "./config.ts";
 import { SERVICE_HELP } from "./help.ts";
+import { checkLab, DEFAULT_HOST, openServerRefusal } from "./serveChecks.ts";
 // Bun.main tells a compiled executable apart; import.meta.path is baked in at build time (the build machine's).
 import { selfCommand } from "../launcher/selfCommand.ts";
 import { serviceLogFile, windowsServiceCommand } from "./serviceWindows.ts";
@@ -125,8 +126,21 @@ async function serveArgs(sim: boolean, configFlag: string | undefined, profile: 
   if (!found)
     throw new UsageError("service: no lab configuration found (give --config FILE, or --sim for the simulated lab)");
   const file = resolve(found.file);
-  // Loading it now turns a typo into an error at install time instead of a service that restarts forever.
-  await loadConfigFile(file, profile);
+  // Checked now as serve checks it at start, so a typo, an unknown device type or an open host is an
+  // error at install time instead of a service that restarts forever.
+  const loaded = await loadConfigFile(file, profile);
+  // The unit runs serve with this configuration alone: no --token, no --insecure, none of this shell's variables.
+  const refusal = openServerRefusal(
+    loaded.config.host ?? DEFAULT_HOST,
+    loaded.config.token,
+    false,
+    "the configuration's host",
+  );
+  if (refusal)
+    throw new UsageError(
+      `service: the service would fail at every start: serve: ${refusal}; give the configuration a token (the service is started without --token, and this shell's LABDAEMON_TOKEN does not reach it)`,
+    );
+  await checkLab(loaded);
   return ["--config", file, ...(profile !== undefined ? ["--profile", profile] : [])];
 }
 

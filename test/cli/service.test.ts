@@ -190,3 +190,64 @@ test("install and uninstall leave a unit they did not write alone", async () => 
   }
   expect(readFileSync(foreign, "utf8")).toBe("[Service]\nExecStart=/usr/sbin/nginx\n");
 });
+
+describe("service install refuses what serve would refuse at every start", () => {
+  const unitDir = join(dir, "refused-units");
+  const wide = join(dir, "wide.yaml");
+  writeFileSync(wide, "host: 0.0.0.0\ndevices: {}\n");
+  const camera = join(dir, "camera.yaml");
+  writeFileSync(camera, "devices:\n  cam1: { type: Camera }\n");
+  const tooShort = join(dir, "tooshort.yaml");
+  writeFileSync(tooShort, "devices:\n  laser1: { type: SimLaser, params: { wavelength: 99 } }\n");
+
+  /** serve's one line for `config` (it refuses before it listens). */
+  async function serveSays(config: string): Promise<{ status: number | null; line: string }> {
+    const r = await runCli(["serve", "--config", config, "--port", "0"]);
+    return { status: r.exitCode, line: r.stderr.trim() };
+  }
+
+  test("a non-loopback host without a token: serve's words and status 2, with --print and without; nothing written", async () => {
+    const serve = await serveSays(wide);
+    expect(serve.status).toBe(2);
+    // serve's reason, without its remedy (--token, --insecure) that a service cannot take.
+    const reason = serve.line.slice(serve.line.indexOf("serve: "), serve.line.indexOf(";"));
+    expect(reason).toBe(
+      "serve: refusing to listen on 0.0.0.0 (the configuration's host) without a token: anyone on the network could drive the instruments",
+    );
+    for (const args of [
+      ["service", "install", "--config", wide, "--print"],
+      ["service", "install", "--config", wide, "--user", "--unit-dir", unitDir],
+    ]) {
+      // The service runs without this shell's variables: a token there does not count.
+      const r = await runCli(args, { env: { LABDAEMON_TOKEN: "secret" } });
+      expect({ args, status: r.exitCode, stdout: r.stdout.toString() }).toEqual({ args, status: 2, stdout: "" });
+      expect(r.stderr.split("\n")).toHaveLength(2);
+      expect(r.stderr).toContain(reason);
+      expect(r.stderr).toContain("give the configuration a token");
+    }
+    expect(existsSync(join(unitDir, "labdaemon.service"))).toBe(false);
+  });
+
+  test("a token in the configuration makes the same host installable", async () => {
+    const withToken = join(dir, "wide-token.yaml");
+    writeFileSync(withToken, "host: 0.0.0.0\ntoken: s3cret-token\ndevices: {}\n");
+    const r = await runCli(["service", "install", "--config", withToken, "--print"]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString()).toContain("Type=notify");
+  });
+
+  test("a device serve cannot create (an unknown type, parameters its driver refuses): serve's very line, status 3", async () => {
+    for (const config of [camera, tooShort]) {
+      const serve = await serveSays(config);
+      expect(serve.status).toBe(3);
+      const r = await runCli(["service", "install", "--config", config, "--print"]);
+      expect({ config, status: r.exitCode, stderr: r.stderr.trim(), stdout: r.stdout.toString() }).toEqual({
+        config,
+        status: 3,
+        stderr: serve.line,
+        stdout: "",
+      });
+    }
+  });
+});
