@@ -15,9 +15,23 @@ export async function runCli(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
+  const proc = spawnCli(args, opts);
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(proc.stdout).arrayBuffer(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { exitCode, stdout: Buffer.from(stdout), stderr };
+}
+
+/** Starts `labdaemon` from the sources without waiting for it: for a test that signals it, or reads it as it runs. */
+export function spawnCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+) {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("LABDAEMON_")) env[k] = v;
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+  return Bun.spawn([process.execPath, MAIN, ...args], {
     cwd: opts.cwd,
     env: { ...env, ...opts.env },
     stdout: "pipe",
@@ -25,10 +39,4 @@ export async function runCli(
     stdin: "ignore",
     timeout: opts.timeoutMs ?? 10_000,
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(proc.stdout).arrayBuffer(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { exitCode, stdout: Buffer.from(stdout), stderr };
 }

@@ -2,7 +2,9 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "./runCli.ts";
+import { until } from "../support/fixtures.ts";
+import { childrenNamed, running } from "../support/processes.ts";
+import { runCli, spawnCli } from "./runCli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ld-sim-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,4 +87,26 @@ test("a definition path that is a FIFO or a directory is refused in one line at 
   const folder = await runCli(["sim", dir]);
   expect(folder.stderr).toBe(`labdaemon: ${dir}: is a directory, not a config file\n`);
   expect(folder.exitCode).toBe(3);
+});
+
+test("SIGTERM while sim starts its serial ptys stops the socat it spawned, in one line, exit 143", async () => {
+  const links = Array.from({ length: 6 }, (_, i) => join(dir, `tty${i}`));
+  const file = join(dir, "ptys.yaml");
+  writeFileSync(
+    file,
+    `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU" }\nresources:\n${links
+      .map((link) => `  - { device: psu, serial: { link: ${link} } }\n`)
+      .join("")}`,
+  );
+  const sim = spawnCli(["sim", file], { timeoutMs: 60_000 });
+  const stdout = new Response(sim.stdout).text();
+  const stderr = new Response(sim.stderr).text();
+  // Its first socat: the start has begun, and is far from over (six ptys, one after the other).
+  let seen: number[] = [];
+  await until(() => (seen = childrenNamed(sim.pid, "socat")).length > 0, 20_000, "sim to spawn socat");
+  sim.kill("SIGTERM");
+  expect(await sim.exited).toBe(143);
+  expect(await stderr).toBe("labdaemon: SIGTERM during start-up, exiting\n");
+  expect(await stdout).toBe(""); // nothing announced, no "ready"
+  expect(seen.filter(running)).toEqual([]);
 });

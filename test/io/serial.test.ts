@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { SerialPortStream } from "@serialport/stream";
 import { ReadlineParser } from "@serialport/parser-readline";
@@ -8,6 +8,7 @@ import { servePty, type PtySim } from "../../drivers/sim/scpi/serialPty.ts";
 import { SimulatedInstrument } from "../../drivers/sim/scpi/instrument.ts";
 import { DeviceConfigurationError, DeviceConnectionError, DeviceTimeoutError } from "../../src/core/errors.ts";
 import { expectOrderedQueries } from "../support/ordering.ts";
+import { childrenNamed, running } from "../support/processes.ts";
 import { dmm } from "../support/simDevices.ts";
 
 const rm = new ResourceManager();
@@ -105,6 +106,24 @@ describe("serial over a socat pty pair", () => {
     }
     for (let i = 0; i < 1000 && threads() > before + 2; i++) await Bun.sleep(10); // up to 10 s on a loaded machine
     expect(threads()).toBeLessThanOrEqual(before + 2);
+  });
+
+  test("a pty simulator whose serial side fails to open, or whose start is aborted, leaves no socat behind", async () => {
+    const before = new Set(childrenNamed(process.pid, "socat"));
+    const open = spyOn(LabDaemonSerialBinding, "open").mockRejectedValueOnce(new Error("cannot open the sim end"));
+    try {
+      const err = await servePty(new SimulatedInstrument(dmm)).catch((e) => e);
+      expect(err.message).toBe("cannot open the sim end");
+    } finally {
+      open.mockRestore();
+    }
+    // Aborted once socat is spawned, before it is ready: the start gives up at once and stops it.
+    const aborting = new AbortController();
+    const aborted = servePty(new SimulatedInstrument(dmm), undefined, aborting.signal);
+    aborting.abort(new Error("stopped while starting"));
+    expect((await aborted.catch((e) => e)).message).toBe("stopped while starting");
+    const left = childrenNamed(process.pid, "socat").filter((pid) => !before.has(pid) && running(pid));
+    expect(left).toEqual([]);
   });
 
   test("@serialport/stream + ReadlineParser over the addon's binding", async () => {

@@ -15,7 +15,8 @@ export interface PtySim {
 
 let counter = 0;
 
-export async function servePty(instrument: SimulatedInstrument, link?: string): Promise<PtySim> {
+/** Serves `instrument` on a new pty pair; `signal` abandons the start (socat is stopped either way on failure). */
+export async function servePty(instrument: SimulatedInstrument, link?: string, signal?: AbortSignal): Promise<PtySim> {
   const path = link ?? `/tmp/labdaemon-sim-${process.pid}-${++counter}`;
   const simEnd = `${path}.sim`;
   const bad = badLink(path);
@@ -28,6 +29,7 @@ export async function servePty(instrument: SimulatedInstrument, link?: string): 
         `serial link ${JSON.stringify(p)}: a file already exists there; choose another path`,
       );
   }
+  signal?.throwIfAborted();
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn(["socat", "-d", "-d", `pty,raw,echo=0,link=${path}`, `pty,raw,echo=0,link=${simEnd}`], {
@@ -37,14 +39,25 @@ export async function servePty(instrument: SimulatedInstrument, link?: string): 
   } catch {
     throw new Error("the serial simulator needs socat (apt install socat)");
   }
-  await waitForLine(proc.stderr as ReadableStream<Uint8Array>, "starting data transfer loop", proc.exited);
-  const port = await LabDaemonSerialBinding.open({ path: simEnd, baudRate: 115200 });
-  const loop = serve(port, instrument);
+  let port: LabDaemonSerialPort | null = null;
+  try {
+    await waitForLine(proc.stderr as ReadableStream<Uint8Array>, "starting data transfer loop", proc.exited, signal);
+    port = await LabDaemonSerialBinding.open({ path: simEnd, baudRate: 115200 });
+    signal?.throwIfAborted();
+  } catch (e) {
+    // Whatever failed, socat must not outlive the start that spawned it.
+    await port?.close().catch(() => undefined);
+    proc.kill();
+    await proc.exited;
+    throw e;
+  }
+  const opened = port;
+  const loop = serve(opened, instrument);
   return {
     path,
     resource: `ASRL${path}::INSTR`,
     async close() {
-      await port.close();
+      await opened.close();
       await loop;
       proc.kill();
       await proc.exited;
@@ -92,7 +105,12 @@ async function serve(port: LabDaemonSerialPort, instrument: SimulatedInstrument)
   }
 }
 
-async function waitForLine(stream: ReadableStream<Uint8Array>, needle: string, exited: Promise<number>): Promise<void> {
+async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  needle: string,
+  exited: Promise<number>,
+  signal?: AbortSignal,
+): Promise<void> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -104,18 +122,25 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, needle: string, e
       if (text.includes(needle)) return;
     }
   })();
-  await Promise.race([
-    found,
-    exited.then((code) => {
-      throw new Error(`socat exited (${code}): ${text.trim()}`);
-    }),
-  ]);
-  // Keep draining its log so socat never blocks on a full pipe.
-  void (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) return;
-    } catch {
-      // the process went away
-    }
-  })();
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal?.aborted) reject(signal.reason);
+    signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  try {
+    await Promise.race([
+      found,
+      aborted,
+      exited.then((code) => {
+        throw new Error(`socat exited (${code}): ${text.trim()}`);
+      }),
+    ]);
+  } finally {
+    // Keep draining its log so socat never blocks on a full pipe (and a lost race is not an unhandled rejection).
+    void found
+      .then(async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })
+      .catch(() => undefined); // the process went away
+    aborted.catch(() => undefined);
+  }
 }

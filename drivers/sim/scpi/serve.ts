@@ -16,8 +16,15 @@ export interface RunningSimulators {
   close(): Promise<void>;
 }
 
-/** Starts every resource of the definition (a YAML/JSON file or an object already parsed). */
-export async function serveSimulators(definition: string | SimDefinition): Promise<RunningSimulators> {
+/**
+ * Starts every resource of the definition (a YAML/JSON file or an object already parsed). When `signal` is
+ * aborted during the start, what was started is stopped (socat included) and the promise rejects with its reason.
+ */
+export async function serveSimulators(
+  definition: string | SimDefinition,
+  options: { signal?: AbortSignal } = {},
+): Promise<RunningSimulators> {
+  const { signal } = options;
   const def = typeof definition === "string" ? loadDefinition(definition) : validateDefinition(definition);
   const instruments = new Map<string, SimulatedInstrument>();
   for (const [name, d] of Object.entries(def.devices)) instruments.set(name, new SimulatedInstrument(d));
@@ -28,6 +35,7 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
   };
   try {
     for (const r of def.resources ?? []) {
+      signal?.throwIfAborted();
       const inst = instruments.get(r.device)!;
       if (r.socket) {
         const server = new SocketSimServer(inst, r.socket);
@@ -51,11 +59,12 @@ export async function serveSimulators(definition: string | SimDefinition): Promi
       }
       if (r.serial) {
         const { servePty } = await import("./serialPty.ts");
-        const pty = await servePty(inst, r.serial.link);
+        const pty = await servePty(inst, r.serial.link, signal);
         closers.push(() => pty.close());
         resources.push({ resource: pty.resource, device: r.device, kind: "serial" });
       }
     }
+    signal?.throwIfAborted();
   } catch (e) {
     await close();
     throw e;
@@ -70,15 +79,22 @@ async function main(file: string | undefined): Promise<void> {
     console.error("usage: serve.ts DEFINITION.yaml|json");
     process.exit(2);
   }
-  const sims = await serveSimulators(file);
-  for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
-  console.log("ready");
+  // Before anything starts: a signal during the start must stop what was started (socat included).
+  const abort = new AbortController();
+  let sims: RunningSimulators | null = null;
   const stop = async () => {
+    if (!sims) return abort.abort(); // the start stops what it started, then rejects (below)
     await sims.close();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  sims = await serveSimulators(file, { signal: abort.signal }).catch((e: unknown) => {
+    if (abort.signal.aborted) process.exit(0);
+    throw e;
+  });
+  for (const r of sims.resources) console.log(`${r.resource}\t${r.device}`);
+  console.log("ready");
 }
 
 if (import.meta.main) {
