@@ -2,6 +2,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isListening, portmapCall, portmapLookup, RpcServer } from "../../drivers/sim/scpi/oncRpc.ts";
+import { ResourceManager } from "../../src/io/index.ts";
 import { until } from "../support/fixtures.ts";
 import { childrenNamed, running } from "../support/processes.ts";
 import { runCli, spawnCli } from "./runCli.ts";
@@ -109,4 +111,69 @@ test("SIGTERM while sim starts its serial ptys stops the socat it spawned, in on
   expect(await stderr).toBe("labdaemon: SIGTERM during start-up, exiting\n");
   expect(await stdout).toBe(""); // nothing announced, no "ready"
   expect(seen.filter(running)).toEqual([]);
+});
+
+const VXI11_CORE = 0x0607af;
+
+/** A `labdaemon sim` serving one VXI-11 device named `name`, once it has said "ready". */
+async function vxi11Sim(name: string) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `devices:\n  psu:\n    dialogues:\n      - { q: "*IDN?", r: "PSU ${name}" }\nresources:\n  - { device: psu, vxi11: { name: ${name} } }\n`,
+  );
+  const proc = spawnCli(["sim", file], { timeoutMs: 60_000 });
+  let out = "";
+  const reader = proc.stdout.getReader();
+  while (!out.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`sim ended before it was ready: ${await new Response(proc.stderr).text()}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { proc, file };
+}
+
+test("a second sim serving VXI-11 refuses in one line while the first one's registration is live; the first serves on", async () => {
+  const first = await vxi11Sim("firstsim");
+  try {
+    const port = await portmapLookup(VXI11_CORE, 1);
+    const second = await vxi11Sim("secondsim").catch((e: Error) => e);
+    if (!(second instanceof Error)) second.proc.kill(); // started: not this test's outcome, but not left running
+    expect(second instanceof Error ? second.message : "started").toBe(
+      `sim ended before it was ready: labdaemon: sim: cannot start the simulators of ${join(dir, "secondsim.yaml")}: ` +
+        `rpcbind already has a VXI-11 server on port ${port} (another 'labdaemon sim'?); it keeps one per machine: stop that one first\n`,
+    );
+    expect(await portmapLookup(VXI11_CORE, 1)).toBe(port); // the refusal unregistered nothing
+    const rm = new ResourceManager();
+    try {
+      const inst = await rm.open("TCPIP::127.0.0.1::firstsim::INSTR", { timeoutMs: 20_000 });
+      expect(await inst.query("*IDN?")).toBe("PSU firstsim");
+    } finally {
+      await rm.close();
+    }
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    expect(await portmapLookup(VXI11_CORE, 1)).toBe(0); // its own registration, gone with it
+  } finally {
+    first.proc.kill();
+  }
+});
+
+test("a sim whose VXI-11 registration another server has taken leaves that registration alone when it stops", async () => {
+  const sim = await vxi11Sim("oldsim");
+  const other = new RpcServer(() => null);
+  try {
+    expect(await isListening(await portmapLookup(VXI11_CORE, 1))).toBe(true);
+    // Another process registers its own server (as a sim before this fix did).
+    await portmapCall(2, VXI11_CORE, 1, 0);
+    expect(await portmapCall(1, VXI11_CORE, 1, other.port)).toBe(true);
+    sim.proc.kill("SIGTERM");
+    expect(await sim.proc.exited).toBe(0);
+    expect(await portmapLookup(VXI11_CORE, 1)).toBe(other.port);
+  } finally {
+    sim.proc.kill();
+    other.close();
+    if ((await portmapLookup(VXI11_CORE, 1)) === other.port) await portmapCall(2, VXI11_CORE, 1, 0);
+  }
 });

@@ -1,5 +1,5 @@
 // The server side of ONC RPC over TCP (RFC 5531, record marking) and XDR (RFC 4506), enough for a
-// VXI-11 instrument; plus the portmapper SET/UNSET calls that register it with rpcbind.
+// VXI-11 instrument; plus the portmapper SET/UNSET/GETPORT calls that register it with rpcbind.
 import type { Socket, TCPSocketListener } from "bun";
 
 export class XdrReader {
@@ -245,8 +245,29 @@ function flush(s: Socket<ConnState>): void {
   if (n < all.byteLength) out.push(all.subarray(Math.max(n, 0)));
 }
 
-/** One call to the portmapper on 127.0.0.1:111 (version 2): SET = 1, UNSET = 2. */
+/** One call to the portmapper on 127.0.0.1:111 (version 2): SET = 1, UNSET = 2; whether it was done. */
 export async function portmapCall(proc: 1 | 2, prog: number, vers: number, port: number): Promise<boolean> {
+  return (await portmap(proc, prog, vers, port)) === 1;
+}
+
+/** The TCP port rpcbind on 127.0.0.1 has registered for `prog` version `vers` (GETPORT); 0 for none. */
+export function portmapLookup(prog: number, vers: number): Promise<number> {
+  return portmap(3, prog, vers, 0);
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (a registration's server still there). */
+export async function isListening(port: number): Promise<boolean> {
+  try {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A portmapper call's one-word result. */
+async function portmap(proc: 1 | 2 | 3, prog: number, vers: number, port: number): Promise<number> {
   const args = new XdrWriter().u32(prog).u32(vers).u32(6).u32(port);
   const call = new XdrWriter().u32(0x4c445353).u32(0).u32(2).u32(100000).u32(2).u32(proc).u32(0).u32(0).u32(0).u32(0);
   const body = Buffer.concat([...call.parts(), ...args.parts()]);
@@ -295,5 +316,5 @@ export async function portmapCall(proc: 1 | 2, prog: number, vers: number, port:
   r.u32();
   r.opaque();
   if (r.u32() !== 0) throw new Error("rpcbind could not run the call");
-  return r.u32() === 1;
+  return r.u32();
 }

@@ -1,7 +1,15 @@
 // Simulated instruments over VXI-11. The portmapper holds one port per RPC program, so one core
 // channel per process serves every simulated device, told apart by the LAN device name of create_link.
 import type { Socket } from "bun";
-import { RpcServer, XdrWriter, portmapCall, type RpcConnection, type XdrReader } from "./oncRpc.ts";
+import {
+  RpcServer,
+  XdrWriter,
+  isListening,
+  portmapCall,
+  portmapLookup,
+  type RpcConnection,
+  type XdrReader,
+} from "./oncRpc.ts";
 import type { SimulatedInstrument, SimReply } from "./instrument.ts";
 import { splitMessages } from "./messages.ts";
 
@@ -58,6 +66,13 @@ class Vxi11Host {
   #nextLid = 1;
 
   async start(): Promise<void> {
+    // rpcbind holds one port for the program, machine-wide: taking it over would cut off another
+    // simulator's clients, and its exit would then unregister this one.
+    const registered = await portmapLookup(CORE, VERS);
+    if (registered !== 0 && (await isListening(registered)))
+      throw new Error(
+        `rpcbind already has a VXI-11 server on port ${registered} (another 'labdaemon sim'?); it keeps one per machine: stop that one first`,
+      );
     this.abort = new RpcServer((prog, _v, proc) =>
       prog === ABORT && proc === 1 ? new XdrWriter().u32(ERR.none) : null,
     );
@@ -67,17 +82,20 @@ class Vxi11Host {
       this.#closeIntr(conn);
     };
     // A stale registration from a killed run would point clients at a dead port.
-    await portmapCall(2, CORE, VERS, 0).catch(() => false);
+    if (registered !== 0) await portmapCall(2, CORE, VERS, 0).catch(() => false);
+    // Refused when another simulator registered in the meantime: rpcbind does not replace a registration.
     if (!(await portmapCall(1, CORE, VERS, this.core.port))) {
       await this.stop();
-      throw new Error("rpcbind refused to register the VXI-11 core program");
+      throw new Error("rpcbind refused to register the VXI-11 core program (another 'labdaemon sim' starting?)");
     }
   }
 
   async stop(): Promise<void> {
     this.core?.close();
     this.abort?.close();
-    await portmapCall(2, CORE, VERS, 0).catch(() => false);
+    // Only this server's registration: by now the program may be another simulator's.
+    if (this.core && (await portmapLookup(CORE, VERS).catch(() => 0)) === this.core.port)
+      await portmapCall(2, CORE, VERS, 0).catch(() => false);
   }
 
   #destroy(lid: number): void {
