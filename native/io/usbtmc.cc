@@ -30,6 +30,7 @@ void Usbtmc::open(Deadline) {
   int fd = ::open(path_.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) throwErrno("open " + path_, errno);
   fd_ = fd;
+  standIn_ = ::isatty(fd) == 1;
 }
 
 void Usbtmc::close() {
@@ -94,8 +95,11 @@ void Usbtmc::clear(Deadline d) {
   discardInput();
 }
 
+// The kernel driver holds no input: an answer is fetched by the read that asks for it. Its read() ignores
+// O_NONBLOCK, so reading here would send a Bulk-IN request, wait the driver's timeout for an answer nobody
+// asked for, and leave that request unaborted. Only the stand-in (a pty, a byte stream) has bytes to drop.
 void Usbtmc::discardInput() {
-  if (fd_ < 0) return;
+  if (fd_ < 0 || !standIn_) return;
   uint8_t scratch[4096];
   size_t dropped = 0;
   ssize_t r;

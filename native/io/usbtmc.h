@@ -22,6 +22,7 @@ class Usbtmc : public Transport {
   // USBTMC_IOCTL_CLEAR (INITIATE_CLEAR and its follow-ups, done by the driver); a stand-in device
   // without the ioctl just has its pending input dropped.
   void clear(Deadline d) override;
+  // Drops pending input on the stand-in device only (see usbtmc.cc): a no-op on the kernel driver.
   void discardInput() override;
   void interrupt() override;
   std::string noServiceRequests() const override {
@@ -33,6 +34,7 @@ class Usbtmc : public Transport {
   void setDriverTimeout(Deadline d);
   std::string path_;
   int fd_ = -1;
+  bool standIn_ = false;  // a terminal (the pty the tests use), not the kernel driver
   InterruptibleWait waits_;
 };
 
