@@ -23,6 +23,7 @@ import { createLab, LabStartError, type Lab } from "./lab.ts";
 import { plural } from "./plural.ts";
 import { systemdNotifier } from "./systemd.ts";
 import { serviceLogFile } from "./serviceWindows.ts";
+import { STOP_FILE_VAR, watchStopFile } from "./stopFile.ts";
 import { connectWindowsService, consoleToLog, makeLogFolder } from "./windowsService.ts";
 import { userDirectory } from "./userDirectory.ts";
 import { MQTT_FLAGS, mqttOptions } from "./mqttFlags.ts";
@@ -90,6 +91,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat as LogFormat))
     throw new UsageError(`serve: --log-format must be text or json, got '${logFormat}'`);
   const signals = shutdownOnSignal();
+  // The launcher's Stop where there is no SIGTERM to send (Windows): the same graceful path.
+  watchStopFile(process.env[STOP_FILE_VAR], () => process.emit("SIGTERM", "SIGTERM"));
   // Before anything slow: the SCM expects a service to connect within 30 s of starting it (wine: 10 s).
   const serviceName = flag("windows-service");
   const service = serviceName !== undefined ? await connectWindowsService(serviceName) : null;

@@ -1,4 +1,5 @@
 // `labdaemon launcher` as a library: the supervisor and its HTTP side, started and quit together.
+import type { StopBy } from "./server.ts";
 import { serveLauncher, type LauncherHttp } from "./http.ts";
 import { runDirectory } from "./runDir.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -22,12 +23,15 @@ export async function startLauncher(opts: {
   home?: string;
   secret?: string;
   runDir?: string;
+  /** How servers are asked to stop (default: SIGTERM; on Windows, which has no signals, a stop file). */
+  stopBy?: StopBy;
 }): Promise<Launcher> {
   const supervisor = await Supervisor.open({
     configFlag: opts.configFlag,
     cwd: opts.cwd,
     home: opts.home,
     runDir: opts.runDir ?? runDirectory(),
+    stopBy: opts.stopBy,
   });
   let quitting: Promise<{ stopped: string[]; kept: string[] }> | null = null;
   let finished!: (r: { stopped: string[]; kept: string[] }) => void;

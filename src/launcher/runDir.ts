@@ -43,6 +43,11 @@ export class RunDir {
     return join(this.dir, `${id}.log`);
   }
 
+  /** Where the server `id` looks for a stop request (see cli/stopFile.ts). */
+  stopPath(id: string): string {
+    return join(this.dir, `${id}.stop`);
+  }
+
   /** Written beside and renamed: a launcher killed mid-write leaves the old record or the new, never half. */
   write(record: RunRecord): void {
     const file = join(this.dir, `${record.id}.json`);
@@ -53,6 +58,7 @@ export class RunDir {
   remove(id: string): void {
     rmSync(join(this.dir, `${id}.json`), { force: true });
     rmSync(this.logPath(id), { force: true });
+    rmSync(this.stopPath(id), { force: true });
   }
 
   /** Every readable record; a file that is not one is skipped (the directory may hold anything). */

@@ -1,6 +1,6 @@
 // One server the launcher runs or adopted: its child process, its state (starting → healthy/unhealthy →
 // stopped or crashed), its log, and its run-directory record.
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
 import type { LogBuffer } from "./logBuffer.ts";
@@ -9,12 +9,16 @@ import { isAlive, startTicks } from "./procInfo.ts";
 import type { ProfileInfo } from "./profiles.ts";
 import { LAUNCH_ID_VAR, provenServer, type RunDir, type RunRecord } from "./runDir.ts";
 import { selfCommand } from "./selfCommand.ts";
+import { STOP_FILE_VAR } from "../cli/stopFile.ts";
 import type { ServerState } from "./wire.ts";
 
 export type { ServerState } from "./wire.ts";
 
 /** serve's own shutdown budget is 2 s; past this the child is killed. */
 export const STOP_GRACE_MS = 3000;
+
+/** SIGTERM; or, where there are no signals (Windows), the server's stop file (cli/stopFile.ts). */
+export type StopBy = "signal" | "file";
 /** A server not answering /health this long after its start is shown unhealthy (it may still come up). */
 const START_PATIENCE_MS = 60_000;
 const HEALTH_TIMEOUT_MS = 1500;
@@ -28,6 +32,7 @@ export class ManagedServer {
   exitCode: number | null = null;
   port: number;
   private proc: ReturnType<typeof Bun.spawn> | null = null;
+  private stopBy: StopBy = "signal";
   private tail: LogTail | null = null;
   private startedMs: number;
   private everHealthy = false;
@@ -86,7 +91,7 @@ export class ManagedServer {
     p: ProfileInfo,
     configFile: string,
     runDir: RunDir,
-    opts: { keepRunning: boolean; cwd: string; launcherTicks: string | null; logs: LogBuffer },
+    opts: { keepRunning: boolean; cwd: string; launcherTicks: string | null; logs: LogBuffer; stopBy?: StopBy },
   ): ManagedServer {
     const id = `${p.name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
     const logFile = runDir.logPath(id);
@@ -98,6 +103,7 @@ export class ManagedServer {
     // token still protects the server (never weaker than configured).
     if (p.hasToken) delete env.LABDAEMON_TOKEN;
     env[LAUNCH_ID_VAR] = id;
+    if (opts.stopBy === "file") env[STOP_FILE_VAR] = runDir.stopPath(id);
     const args = ["serve", "--config", configFile, ...(p.selector !== null ? ["--profile", p.selector] : [])];
     let proc: ReturnType<typeof Bun.spawn>;
     try {
@@ -143,6 +149,7 @@ export class ManagedServer {
       throw e;
     }
     s.proc = proc;
+    s.stopBy = opts.stopBy ?? "signal";
     s.logs.note(`started: ${args.join(" ")} (PID ${proc.pid})`);
     // A signal death is reported as the shell does: 128 + the signal's number.
     void proc.exited.then((code) => {
@@ -234,16 +241,23 @@ export class ManagedServer {
 
   private async terminate(): Promise<void> {
     this.state = "stopping";
-    this.logs.note("stopping (SIGTERM)");
     if (this.proc) {
-      this.proc.kill("SIGTERM");
+      const byFile = this.stopBy === "file";
+      this.logs.note(byFile ? "stopping (stop file; the server shuts down as on SIGTERM)" : "stopping (SIGTERM)");
+      try {
+        if (byFile) writeFileSync(this.runDir.stopPath(this.record.id), "", { mode: 0o600 });
+        else this.proc.kill("SIGTERM");
+      } catch (e) {
+        this.logs.note(`cannot ask it to stop: ${(e as Error).message}`);
+      }
       if (!(await this.exitWithin(STOP_GRACE_MS))) {
-        this.logs.note(`no exit within ${STOP_GRACE_MS} ms: SIGKILL`);
+        this.logs.note(`no exit within ${STOP_GRACE_MS} ms: ${byFile ? "terminating it" : "SIGKILL"}`);
         this.proc.kill("SIGKILL");
         await this.exitWithin(STOP_GRACE_MS);
       }
       return;
     }
+    this.logs.note("stopping (SIGTERM)");
     // Adopted: not our child, no exit event to wait for; signal it only while it is provably ours.
     try {
       for (const signal of ["SIGTERM", "SIGKILL"] as const) {

@@ -10,6 +10,7 @@ import { type AdoptionContext, Orphans } from "./orphans.ts";
 import { checkPortFree } from "./portCheck.ts";
 import { startTicks } from "./procInfo.ts";
 import { readProfiles, type ProfileInfo } from "./profiles.ts";
+import type { StopBy } from "./server.ts";
 import { RunDir } from "./runDir.ts";
 import { ManagedServer } from "./server.ts";
 import type { OrphanView, ProfileView } from "./wire.ts";
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
   /** A home folder whose .labdaemon is looked in (default: the user's folder, %LOCALAPPDATA%\\labdaemon on Windows). */
   home?: string;
   runDir: string;
+  /** How a server is asked to stop: SIGTERM, or (Windows, which has no signals) its stop file. */
+  stopBy?: StopBy;
 }
 
 export class Supervisor {
@@ -37,6 +40,7 @@ export class Supervisor {
   configError: HttpError | null = null;
   profiles: ProfileInfo[] = [];
   readonly runDir: RunDir;
+  private readonly stopBy: StopBy;
   private readonly servers = new Map<string, ManagedServer>();
   private readonly logs = new Map<string, LogBuffer>();
   private orphans!: Orphans;
@@ -52,6 +56,7 @@ export class Supervisor {
     this.user =
       opts.home !== undefined ? { dir: join(opts.home, ".labdaemon"), label: "~/.labdaemon" } : userConfigFolder();
     this.runDir = new RunDir(opts.runDir);
+    this.stopBy = opts.stopBy ?? (process.platform === "win32" ? "file" : "signal");
   }
 
   /** Finds the configuration as `serve` does (a --config that does not exist is the caller's error). */
@@ -188,6 +193,7 @@ export class Supervisor {
         cwd: dirname(this.configFile!),
         launcherTicks: this.launcherTicks,
         logs: this.logsOf(name),
+        stopBy: this.stopBy,
       });
     } catch (e) {
       throw new HttpError(500, "SpawnFailed", `cannot start a server for '${name}': ${(e as Error).message}`, {

@@ -1,7 +1,7 @@
 // The launcher as a process: SIGTERM leaves no server behind; after a SIGKILL its servers keep running
 // and the next launcher offers to adopt or stop them, without ever signalling a PID it cannot prove.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { startLauncher } from "../../src/launcher/index.ts";
 import { startTicks } from "../../src/launcher/procInfo.ts";
 import { RunDir, type RunRecord } from "../../src/launcher/runDir.ts";
@@ -120,6 +120,33 @@ describe("launcher lifecycle", () => {
     } finally {
       await second.quit();
       if (procExists(orphanPid)) process.kill(orphanPid, "SIGKILL");
+    }
+  }, 60_000);
+
+  test("where there are no signals (Windows), Stop asks through the server's stop file: it shuts down as on SIGTERM, exit 0, not killed", async () => {
+    const lab = labDir();
+    const l = await startLauncher({
+      configFlag: lab.config,
+      port: 0,
+      cwd: lab.dir,
+      secret: "s",
+      runDir: lab.runDir,
+      stopBy: "file",
+    });
+    try {
+      expect((await call(l.http.url, "s", "POST", "/api/profiles/alpha/start")).status).toBe(202);
+      const { pid } = await profileIn(l.http.url, "s", "alpha", "healthy");
+      const stopped = await call(l.http.url, "s", "POST", "/api/profiles/alpha/stop");
+      expect(stopped.body).toMatchObject({ state: "stopped", exit_code: 0 });
+      expect(procExists(pid)).toBe(false);
+      const log = l.supervisor.logsOf("alpha").tail(100).join("\n");
+      expect(log).toContain("stopping (stop file");
+      expect(log).toContain("SIGTERM, shutting down"); // the server's own graceful path
+      expect(log).toContain("laser1 disconnected");
+      expect(log).not.toContain("no exit within");
+      expect(readdirSync(lab.runDir).filter((f) => !f.startsWith("."))).toEqual([]); // record, log and stop file gone
+    } finally {
+      await l.quit();
     }
   }, 60_000);
 
