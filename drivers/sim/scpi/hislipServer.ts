@@ -37,6 +37,8 @@ export class HislipSimServer {
   readonly #sessions = new Map<number, Session>();
   readonly #offSrq: () => void;
   #nextId = 1;
+  /** Session ids are 1..#lastId (16 bits; fewer only to test the wrap without 65,535 connections). */
+  readonly #lastId: number;
   #exclusive: Session | null = null;
   readonly #shared = new Map<Session, string>();
   readonly #lockWaiters: (() => void)[] = [];
@@ -49,9 +51,16 @@ export class HislipSimServer {
   constructor(
     readonly instrument: SimulatedInstrument,
     readonly subAddress = "hislip0",
-    options: { host?: string; port?: number; maxMessageSize?: number; overlapped?: boolean } = {},
+    options: {
+      host?: string;
+      port?: number;
+      maxMessageSize?: number;
+      overlapped?: boolean;
+      lastSessionId?: number;
+    } = {},
   ) {
     this.#maxMessage = options.maxMessageSize ?? SERVER_MAX;
+    this.#lastId = Math.min(0xffff, Math.max(1, options.lastSessionId ?? 0xffff));
     this.#host = options.host ?? "127.0.0.1";
     this.#overlap = options.overlapped ? 1 : 0;
     this.#listener = Bun.listen<Conn>({
@@ -107,9 +116,9 @@ export class HislipSimServer {
 
   /** The next session id no open session holds (16 bits: the count wraps, past 0); null when all are held. */
   #newSessionId(): number | null {
-    for (let tries = 0; tries < 0xffff; tries++) {
+    for (let tries = 0; tries < this.#lastId; tries++) {
       const id = this.#nextId;
-      this.#nextId = (this.#nextId % 0xffff) + 1;
+      this.#nextId = (this.#nextId % this.#lastId) + 1;
       if (!this.#sessions.has(id)) return id;
     }
     return null;
@@ -142,7 +151,8 @@ export class HislipSimServer {
           return this.#fatal(s, 3, `no sub-address '${payload.toString("latin1")}'`);
         }
         const id = this.#newSessionId();
-        if (id === null) return this.#fatal(s, 4, "the server has no session id left: 65535 sessions are open");
+        if (id === null)
+          return this.#fatal(s, 4, `the server has no session id left: ${this.#lastId} sessions are open`);
         const created: Session = {
           id,
           sync: s,
