@@ -17,6 +17,7 @@ import {
   prepare,
   runExe,
   runWine,
+  SCRATCH,
   shutDownWine,
   startExe,
   wineMissing,
@@ -150,6 +151,44 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
       WINE_MS,
     );
   });
+
+  test(
+    "the launcher's Stop shuts a server down gracefully through its stop file (exit 0, devices disconnected), not TerminateProcess",
+    async () => {
+      const folder = join(SCRATCH, "launcher-lab");
+      mkdirSync(folder, { recursive: true });
+      const config = join(folder, "lab_servers.yaml");
+      writeFileSync(
+        config,
+        "configs:\n  alpha:\n    port: 0\n    devices:\n      laser1: { type: SimLaser, connect: true }\n",
+      );
+      const launcher = await startExe(
+        ["launcher", "--no-open", "--port", "0", "--config", `Z:${config.split("/").join("\\")}`],
+        /(http:\/\/127\.0\.0\.1:\d+)\/\?token=(\S+)/,
+      );
+      const [, base, secret] = launcher.match as unknown as [string, string, string];
+      const api = async (method: string, path: string) => {
+        const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${secret}` } });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      try {
+        expect((await api("POST", "/api/profiles/alpha/start")).status).toBe(202);
+        let state = "";
+        for (const end = Date.now() + WINE_MS / 2; state !== "healthy" && Date.now() < end; await Bun.sleep(250)) {
+          state = (await api("GET", "/api/profiles/alpha")).body.state;
+          if (state === "crashed") throw new Error(JSON.stringify((await api("GET", "/api/profiles/alpha")).body));
+        }
+        expect(state).toBe("healthy");
+        const stopped = await api("POST", "/api/profiles/alpha/stop");
+        // TerminateProcess would leave another exit code, and only after the 3 s grace.
+        expect(stopped.body).toMatchObject({ state: "stopped", exit_code: 0 });
+      } finally {
+        await launcher.stop();
+      }
+      expect(launcher.output()).not.toContain("no exit within");
+    },
+    WINE_MS,
+  );
 
   test(
     "service install --print shows the sc.exe command; serve --windows-service outside the SCM says so",
