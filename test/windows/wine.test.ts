@@ -153,7 +153,7 @@ describe.skipIf(process.env.LABDAEMON_TEST_WINDOWS !== "1" || missing !== null)(
   });
 
   test(
-    "the launcher's Stop shuts a server down gracefully through its stop file (exit 0, devices disconnected), not TerminateProcess",
+    "the launcher's Stop shuts a server down gracefully through its stop file (exit 0, the server's own shutdown), not TerminateProcess",
     async () => {
       const folder = join(SCRATCH, "launcher-lab");
       mkdirSync(folder, { recursive: true });
