@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { startLauncher, type Launcher } from "../../src/launcher/index.ts";
 import { buildPages } from "../../tools/webBuild.ts";
 import { openBrowser, type BrowserSession } from "../support/browser.ts";
-import { call, labDir, profileIn, type LabDir, removeLabDirs } from "./support.ts";
+import { call, labDir, profileIn, procExists, type LabDir, removeLabDirs, spawnLauncher } from "./support.ts";
 
 const SECRET = "page-test-secret";
 let lab: LabDir;
@@ -155,6 +155,46 @@ describe("launcher page", () => {
     }
     expect(b.foreignRequests()).toEqual([]);
   }, 90_000);
+
+  test("each row's controls say whose they are: keep running, and the buttons of a server left behind", async () => {
+    const { page } = b;
+    const own = labDir();
+    // A launcher of its own process: only a launcher that has ended leaves records to take over.
+    const first = await spawnLauncher(own);
+    let second: Launcher | null = null;
+    let pid = 0;
+    try {
+      await page.goto(`${first.base}?token=${first.token}`);
+      await row("alpha").waitFor({ timeout: 10_000 });
+      for (const name of ["alpha", "beta", "broken"])
+        expect(await page.getByRole("checkbox", { name: `keep running: ${name}`, exact: true }).count()).toBe(1);
+      await page.getByRole("checkbox", { name: "keep running: alpha", exact: true }).check();
+      await page.getByRole("button", { name: "Start alpha" }).click();
+      await page.locator('tr[data-profile="alpha"][data-state="healthy"]').waitFor({ timeout: 30_000 });
+      pid = (await call(first.base, first.token, "GET", "/api/profiles/alpha")).body.pid;
+      first.proc.kill("SIGTERM"); // quits, leaving alpha running and its record for the next launcher
+      expect(await first.proc.exited).toBe(0);
+      second = await startLauncher({
+        configFlag: own.config,
+        port: 0,
+        cwd: own.dir,
+        secret: SECRET,
+        runDir: own.runDir,
+      });
+      await page.goto(second.http.urlWithToken);
+      const adopt = page.getByRole("button", { name: `Adopt alpha (PID ${pid})`, exact: true });
+      await adopt.waitFor({ timeout: 10_000 });
+      expect(await adopt.isEnabled()).toBe(true);
+      await page.getByRole("button", { name: `Stop alpha (PID ${pid})`, exact: true }).click();
+      await page.locator("tr[data-orphan]").waitFor({ state: "detached", timeout: 15_000 });
+      expect(procExists(pid)).toBe(false);
+      expect(b.foreignRequests()).toEqual([]);
+    } finally {
+      if (pid && procExists(pid)) process.kill(pid, "SIGTERM");
+      first.proc.kill("SIGKILL");
+      await second?.quit();
+    }
+  }, 60_000);
 
   test("a launcher restarted with a new secret: the page forgets the refused token and asks for the new one", async () => {
     const { page } = b;

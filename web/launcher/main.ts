@@ -60,7 +60,7 @@ function ProfileRow({
           running
             ? html`<button type="button" onClick=${() => onAction(p.name, "stop")} disabled=${busy || p.state === "stopping"} aria-label=${`Stop ${p.name}`}>Stop</button>`
             : html`<button type="button" class="primary" onClick=${() => onAction(p.name, "start", keep)} disabled=${busy || p.removed} aria-label=${`Start ${p.name}`}>Start</button>
-              <label class="keep"><input type="checkbox" checked=${keep} onChange=${(e: Event) => setKeep((e.target as HTMLInputElement).checked)} /> keep running</label>`
+              <label class="keep"><input type="checkbox" checked=${keep} onChange=${(e: Event) => setKeep((e.target as HTMLInputElement).checked)} aria-label=${`keep running: ${p.name}`} /> keep running</label>`
         }
       </td>
     </tr>
@@ -80,19 +80,21 @@ function Orphans({ orphans, act }: { orphans: Orphan[]; act: (o: Orphan, what: "
       <p class="muted">A launcher that ended without stopping its servers left these records. A server is only ever signalled when it is provably the process recorded (same PID and start time, launched by labdaemon).</p>
       <table>
         <thead><tr><th>Profile</th><th>PID</th><th>Port</th><th>Started</th><th>Status</th><th>Actions</th></tr></thead>
-        <tbody>${orphans.map(
-          (o) => html`
+        <tbody>${orphans.map((o) => {
+          // Every row has the same buttons: a screen reader must hear whose they are (the visible words first).
+          const whose = `${o.profile} (PID ${o.pid})`;
+          return html`
           <tr data-orphan=${o.id}>
             <td>${o.profile}</td><td>${o.pid}</td><td>${o.port ?? "—"}</td><td>${new Date(o.started_at).toLocaleString()}</td>
             <td>${o.status === "running" ? "running" : html`stale <span class="muted">(${o.reason})</span>`}</td>
             <td class="actions">${
               o.status === "running"
-                ? html`<button type="button" onClick=${() => act(o, "adopt")} disabled=${!o.adoptable} title=${o.adoptable ? "" : "its profile is not in this launcher's configuration"}>Adopt</button>
-                     <button type="button" onClick=${() => act(o, "stop")}>Stop</button>`
-                : html`<button type="button" onClick=${() => act(o, "forget")}>Clean up record</button>`
+                ? html`<button type="button" onClick=${() => act(o, "adopt")} disabled=${!o.adoptable} title=${o.adoptable ? "" : "its profile is not in this launcher's configuration"} aria-label=${`Adopt ${whose}`}>Adopt</button>
+                     <button type="button" onClick=${() => act(o, "stop")} aria-label=${`Stop ${whose}`}>Stop</button>`
+                : html`<button type="button" onClick=${() => act(o, "forget")} aria-label=${`Clean up record of ${whose}`}>Clean up record</button>`
             }</td>
-          </tr>`,
-        )}</tbody>
+          </tr>`;
+        })}</tbody>
       </table>
     </section>`;
 }
